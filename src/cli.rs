@@ -1,0 +1,172 @@
+//! Command-line arguments. Parsing only: every command lives in `commands/`.
+
+use std::path::PathBuf;
+
+use chrono::NaiveDate;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::metrics::Grain;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "kpi",
+    version,
+    about = "A terminal KPI cockpit for product managers"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub store: StoreArgs,
+
+    /// Import every file in DIR, then follow it live.
+    #[arg(long, value_name = "DIR")]
+    pub watch: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub watch_opts: WatchArgs,
+
+    /// Read the store as of this date instead of its latest data.
+    #[arg(long, value_name = "DATE", global = true)]
+    pub as_of: Option<NaiveDate>,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Where the store and its configuration live; shared by every command.
+#[derive(Debug, Clone, Args)]
+pub struct StoreArgs {
+    /// The SQLite store.
+    #[arg(
+        long,
+        value_name = "FILE",
+        env = "KPI_DB",
+        default_value = "sample.db",
+        global = true
+    )]
+    pub db: PathBuf,
+
+    /// Configuration file (default: kpi.toml beside the store).
+    #[arg(long, value_name = "FILE", global = true)]
+    pub config: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Default, Args)]
+pub struct WatchArgs {
+    /// Poll the watched folder instead of relying on file-system events (network mounts).
+    #[arg(long)]
+    pub poll: bool,
+
+    /// Also watch sub-folders of the watched folder.
+    #[arg(long)]
+    pub recursive: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Import CSV, NDJSON or JSON files into the store.
+    Import(ImportArgs),
+    /// Print every KPI with deltas, targets and alerts.
+    Report(ReportArgs),
+    /// Print open alerts; exit 0 none, 1 mild only, 2 any strong.
+    Check(CheckArgs),
+    /// Build a demo data set, or keep appending live launch-day data.
+    Demo(DemoArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// Files to import (the table is taken from each file name unless --table is given).
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+
+    /// Import every file into this table.
+    #[arg(long, value_name = "T")]
+    pub table: Option<String>,
+
+    /// Reject the whole file on its first bad row.
+    #[arg(long)]
+    pub strict: bool,
+
+    /// Keep the store current from this folder without a screen.
+    #[arg(long, value_name = "DIR")]
+    pub watch: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub watch_opts: WatchArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    Md,
+    Json,
+    Csv,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    #[arg(long, value_enum, default_value_t = ReportFormat::Md)]
+    pub format: ReportFormat,
+
+    /// Grain of the periods.
+    #[arg(long, value_enum, default_value_t = Grain::Month)]
+    pub grain: Grain,
+
+    /// Period to report on, e.g. 2025-06, 2025-W23 or 2025-06-01 (default: the latest).
+    #[arg(long, value_name = "P")]
+    pub period: Option<String>,
+
+    /// Only these metrics (repeatable).
+    #[arg(long = "metric", value_name = "ID")]
+    pub metrics: Vec<String>,
+
+    /// Break every metric down by this dimension (e.g. channel, plan, region).
+    #[arg(long, value_name = "DIMENSION")]
+    pub by: Option<String>,
+
+    #[arg(long, value_name = "DATE")]
+    pub from: Option<NaiveDate>,
+
+    #[arg(long, value_name = "DATE")]
+    pub to: Option<NaiveDate>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CheckFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    #[arg(long, value_enum, default_value_t = CheckFormat::Text)]
+    pub format: CheckFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Folder to write the demo input files into.
+    #[arg(long, value_name = "DIR", default_value = "demo-data")]
+    pub out: PathBuf,
+
+    /// Seed of the generator: the same seed gives byte-identical files.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+
+    #[arg(long, default_value_t = 2_000)]
+    pub customers: u32,
+
+    #[arg(long, default_value_t = 24)]
+    pub months: u32,
+
+    /// Scale the orders file to this many rows (for benchmarks); streams, memory stays flat.
+    #[arg(long, value_name = "N")]
+    pub orders: Option<u64>,
+
+    /// Keep appending launch-day data to DIR until stopped.
+    #[arg(long, value_name = "DIR")]
+    pub live: Option<PathBuf>,
+
+    /// Rows per second written in --live mode.
+    #[arg(long, default_value_t = 20)]
+    pub rate: u32,
+}

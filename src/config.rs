@@ -1,0 +1,272 @@
+//! `kpi.toml` (SPEC §4): read beside the store, or from `--config`.
+//!
+//! Unknown keys are errors, not silently ignored: a typo in a threshold must not leave
+//! the default in force without anyone knowing.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use chrono::NaiveDate;
+use serde::Deserialize;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// toml's message already names the line, column and key.
+    #[error("bad config {path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("bad config {path}: {key}: {reason}")]
+    Invalid {
+        path: PathBuf,
+        key: String,
+        reason: String,
+    },
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// The overview's tiles, in order.
+    pub core_kpis: Vec<String>,
+    /// How many weeks of history the overview's sparklines and trends show.
+    pub time_frame_weeks: u32,
+    /// ISO 4217 code, shown beside money.
+    pub currency: String,
+    /// IANA zone in which `YYYY-MM-DD HH:MM:SS` timestamps are read and days are cut.
+    pub time_zone: String,
+    /// Events counted as engagements (revenue per engagement).
+    pub engagement_events: Vec<String>,
+    /// Event that marks a user's first value (time to value).
+    pub activation_event: String,
+    /// Without subscriptions, a customer with a completed order this recent is active.
+    pub churn_window_days: u32,
+    pub targets: Vec<Target>,
+    pub alerts: AlertConfig,
+    /// Owner shown on a metric's alerts, by metric id.
+    pub owners: BTreeMap<String, String>,
+    /// Recommended follow-ups, by metric id, overriding the built-in rules.
+    pub follow_ups: BTreeMap<String, String>,
+    /// Header aliases: `[aliases.orders] revenue = ["amount", "total"]`.
+    pub aliases: BTreeMap<String, BTreeMap<String, Vec<String>>>,
+    /// Driver pairs the Drivers pane offers first.
+    pub drivers: Vec<DriverPair>,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Target {
+    pub metric: String,
+    pub value: f64,
+    pub by: NaiveDate,
+    #[serde(default)]
+    pub milestones: Vec<Milestone>,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Milestone {
+    pub date: NaiveDate,
+    pub value: f64,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct AlertConfig {
+    /// Periods in the rolling mean a value is compared with.
+    pub window: usize,
+    pub mild_pct: f64,
+    pub strong_pct: f64,
+    /// A segment needs at least this many underlying records in the period to alert.
+    pub min_volume: u64,
+    /// Per-metric overrides of the thresholds.
+    pub metrics: BTreeMap<String, Thresholds>,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Thresholds {
+    pub mild_pct: Option<f64>,
+    pub strong_pct: Option<f64>,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct DriverPair {
+    pub kpi: String,
+    pub driver: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            core_kpis: [
+                "net_revenue",
+                "mrr",
+                "nps",
+                "stickiness_pct",
+                "customer_churn_pct",
+            ]
+            .map(String::from)
+            .to_vec(),
+            time_frame_weeks: 12,
+            currency: "USD".into(),
+            time_zone: "UTC".into(),
+            engagement_events: vec!["session_start".into()],
+            activation_event: "activated".into(),
+            churn_window_days: 90,
+            targets: Vec::new(),
+            alerts: AlertConfig::default(),
+            owners: BTreeMap::new(),
+            follow_ups: BTreeMap::new(),
+            aliases: BTreeMap::new(),
+            drivers: Vec::new(),
+        }
+    }
+}
+
+impl Default for AlertConfig {
+    fn default() -> Self {
+        Self {
+            window: 3,
+            mild_pct: 5.0,
+            strong_pct: 12.0,
+            min_volume: 30,
+            metrics: BTreeMap::new(),
+        }
+    }
+}
+
+impl Config {
+    /// `kpi.toml` beside the store.
+    pub fn path_beside(store: &Path) -> PathBuf {
+        store.parent().unwrap_or(Path::new(".")).join("kpi.toml")
+    }
+
+    /// Loads `explicit` (which must exist), or `kpi.toml` beside the store when present,
+    /// or the defaults.
+    pub fn load_for(store: &Path, explicit: Option<&Path>) -> Result<Self, ConfigError> {
+        match explicit {
+            Some(path) => Self::load(path),
+            None => {
+                let beside = Self::path_beside(store);
+                if beside.exists() {
+                    Self::load(&beside)
+                } else {
+                    Ok(Self::default())
+                }
+            }
+        }
+    }
+
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::parse(&text, path)
+    }
+
+    pub fn parse(text: &str, path: &Path) -> Result<Self, ConfigError> {
+        let config: Self = toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: path.to_path_buf(),
+            message: e.to_string().trim_end().to_string(),
+        })?;
+        config.validate(path)?;
+        Ok(config)
+    }
+
+    fn validate(&self, path: &Path) -> Result<(), ConfigError> {
+        let invalid = |key: &str, reason: String| ConfigError::Invalid {
+            path: path.to_path_buf(),
+            key: key.to_string(),
+            reason,
+        };
+        if self.time_zone.parse::<chrono_tz::Tz>().is_err() {
+            return Err(invalid(
+                "time_zone",
+                format!("unknown time zone {:?}", self.time_zone),
+            ));
+        }
+        if self.alerts.window == 0 {
+            return Err(invalid("alerts.window", "must be at least 1".into()));
+        }
+        if !(self.alerts.mild_pct > 0.0 && self.alerts.mild_pct <= self.alerts.strong_pct) {
+            return Err(invalid(
+                "alerts.mild_pct",
+                "must be above 0 and not above alerts.strong_pct".into(),
+            ));
+        }
+        if self.time_frame_weeks == 0 {
+            return Err(invalid("time_frame_weeks", "must be at least 1".into()));
+        }
+        Ok(())
+    }
+
+    pub fn tz(&self) -> chrono_tz::Tz {
+        self.time_zone.parse().unwrap_or(chrono_tz::UTC)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_hold_without_a_file() {
+        let c = Config::parse("", Path::new("kpi.toml")).unwrap();
+        assert_eq!(c, Config::default());
+        assert_eq!(c.alerts.window, 3);
+        assert_eq!(c.churn_window_days, 90);
+    }
+
+    #[test]
+    fn unknown_key_names_file_line_and_key() {
+        let err = Config::parse(
+            "currency = \"EUR\"\nchurn_windw_days = 30\n",
+            Path::new("x/kpi.toml"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("x/kpi.toml"), "{err}");
+        assert!(err.contains("line 2"), "{err}");
+        assert!(err.contains("churn_windw_days"), "{err}");
+    }
+
+    #[test]
+    fn bad_type_and_bad_value_are_errors() {
+        let err =
+            Config::parse("[alerts]\nwindow = \"three\"\n", Path::new("kpi.toml")).unwrap_err();
+        assert!(err.to_string().contains("line 2"), "{err}");
+        let err =
+            Config::parse("time_zone = \"Mars/Olympus\"\n", Path::new("kpi.toml")).unwrap_err();
+        assert!(err.to_string().contains("time_zone"), "{err}");
+    }
+
+    #[test]
+    fn targets_aliases_and_owners_parse() {
+        let c = Config::parse(
+            r#"
+[[targets]]
+metric = "nps"
+value = 40
+by = "2026-12-31"
+milestones = [{ date = "2026-09-30", value = 35 }]
+
+[owners]
+net_revenue = "Dana"
+
+[aliases.orders]
+revenue = ["amount", "total"]
+"#,
+            Path::new("kpi.toml"),
+        )
+        .unwrap();
+        assert_eq!(c.targets[0].milestones[0].value, 35.0);
+        assert_eq!(c.owners["net_revenue"], "Dana");
+        assert_eq!(c.aliases["orders"]["revenue"], ["amount", "total"]);
+    }
+}

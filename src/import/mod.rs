@@ -1,0 +1,1 @@
+//! Readers (CSV, NDJSON, JSON) → validated typed rows → store. No UI here.

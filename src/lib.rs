@@ -1,0 +1,31 @@
+//! kpi — a terminal KPI cockpit for product managers.
+//!
+//! Data flows one way, and the module tree follows it:
+//!
+//! ```text
+//! import/  readers (CSV, NDJSON, JSON) → validated typed rows
+//!    ↓
+//! store/   SQLite schema, migrations, upserts, rollups, import log (the only writer)
+//!    ↓
+//! metrics/ the catalog: one definition per metric, computed from the store
+//!    ↓
+//! alerts/  deviations, tiers, pulse, contributions, targets, follow-ups
+//!    ↓
+//! snapshot everything one screen or report shows, computed once
+//!    ↓
+//! ui/ and commands/   the cockpit and the headless commands
+//! ```
+//!
+//! `watch/` feeds file changes back into `import/`; `demo/` writes input files.
+
+pub mod alerts;
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod demo;
+pub mod import;
+pub mod metrics;
+pub mod snapshot;
+pub mod store;
+pub mod ui;
+pub mod watch;

@@ -1,0 +1,207 @@
+//! Schema migrations, applied in order and recorded in `PRAGMA user_version`.
+//!
+//! A shipped migration never changes: a store written by an older `kpi` must open in a
+//! newer one. Add a new entry to `MIGRATIONS` instead.
+//!
+//! Money columns hold integer minor units (cents); dates are `YYYY-MM-DD` text and
+//! timestamps UTC `YYYY-MM-DDTHH:MM:SSZ` text, so both sort and compare as text.
+
+use rusqlite::{Connection, TransactionBehavior};
+
+use super::StoreError;
+
+const V1_TABLES: &str = r"
+CREATE TABLE customers (
+    customer_id TEXT PRIMARY KEY NOT NULL,
+    signup_date TEXT NOT NULL,
+    channel     TEXT,
+    plan        TEXT,
+    region      TEXT,
+    attributes  TEXT -- JSON object of the columns the contract does not name
+);
+CREATE INDEX customers_signup ON customers (signup_date);
+
+CREATE TABLE orders (
+    order_id    TEXT PRIMARY KEY NOT NULL,
+    customer_id TEXT NOT NULL,
+    order_date  TEXT NOT NULL,
+    revenue     INTEGER NOT NULL CHECK (revenue >= 0),
+    status      TEXT NOT NULL DEFAULT 'completed'
+                CHECK (status IN ('completed', 'cancelled', 'pending')),
+    channel     TEXT,
+    discount    INTEGER CHECK (discount >= 0),
+    cost        INTEGER CHECK (cost >= 0)
+);
+CREATE INDEX orders_date ON orders (order_date);
+CREATE INDEX orders_customer ON orders (customer_id, order_date);
+
+CREATE TABLE refunds (
+    refund_key  TEXT PRIMARY KEY NOT NULL,
+    refund_id   TEXT,
+    order_id    TEXT NOT NULL,
+    refund_date TEXT NOT NULL,
+    amount      INTEGER NOT NULL CHECK (amount >= 0)
+);
+CREATE INDEX refunds_date ON refunds (refund_date);
+
+CREATE TABLE subscriptions (
+    subscription_id TEXT PRIMARY KEY NOT NULL,
+    customer_id     TEXT NOT NULL,
+    mrr             INTEGER NOT NULL CHECK (mrr >= 0),
+    start_date      TEXT NOT NULL,
+    end_date        TEXT CHECK (end_date IS NULL OR end_date >= start_date),
+    plan            TEXT
+);
+CREATE INDEX subscriptions_customer ON subscriptions (customer_id);
+
+CREATE TABLE events (
+    event_key  TEXT PRIMARY KEY NOT NULL,
+    event_id   TEXT,
+    user_id    TEXT NOT NULL,
+    ts         TEXT NOT NULL,
+    day        TEXT NOT NULL, -- local calendar day of ts in the configured time zone
+    name       TEXT NOT NULL,
+    session_id TEXT,
+    feature    TEXT,
+    page       TEXT,
+    duration_s REAL
+);
+CREATE INDEX events_day ON events (day, user_id);
+CREATE INDEX events_name_day ON events (name, day);
+
+CREATE TABLE surveys (
+    response_id TEXT PRIMARY KEY NOT NULL,
+    date        TEXT NOT NULL,
+    kind        TEXT NOT NULL CHECK (kind IN ('nps', 'csat', 'ces')),
+    score       REAL NOT NULL,
+    customer_id TEXT,
+    comment     TEXT
+);
+CREATE INDEX surveys_date ON surveys (kind, date);
+
+CREATE TABLE spend (
+    date        TEXT NOT NULL,
+    channel     TEXT NOT NULL,
+    amount      INTEGER NOT NULL CHECK (amount >= 0),
+    impressions INTEGER CHECK (impressions >= 0),
+    clicks      INTEGER CHECK (clicks >= 0),
+    PRIMARY KEY (date, channel)
+);
+
+CREATE TABLE funnel (
+    date        TEXT NOT NULL,
+    channel     TEXT NOT NULL DEFAULT '',
+    visitors    INTEGER NOT NULL CHECK (visitors >= 0),
+    leads       INTEGER CHECK (leads >= 0),
+    conversions INTEGER CHECK (conversions >= 0),
+    PRIMARY KEY (date, channel)
+);
+
+CREATE TABLE costs (
+    date     TEXT NOT NULL,
+    category TEXT NOT NULL CHECK (category IN ('cogs', 'opex', 'tax', 'other')),
+    amount   INTEGER NOT NULL,
+    PRIMARY KEY (date, category)
+);
+
+CREATE TABLE tickets (
+    ticket_id         TEXT PRIMARY KEY NOT NULL,
+    opened_at         TEXT NOT NULL,
+    opened_day        TEXT NOT NULL, -- local calendar day of opened_at
+    first_response_at TEXT,
+    resolved_at       TEXT,
+    severity          TEXT,
+    customer_id       TEXT
+);
+CREATE INDEX tickets_day ON tickets (opened_day);
+
+CREATE TABLE work_items (
+    item_id        TEXT PRIMARY KEY NOT NULL,
+    kind           TEXT NOT NULL CHECK (kind IN ('feature', 'bug', 'task')),
+    created_date   TEXT,
+    committed_date TEXT,
+    delivered_date TEXT,
+    points         REAL,
+    found          TEXT CHECK (found IS NULL OR found IN ('pre_release', 'production'))
+);
+
+CREATE TABLE annotations (
+    date  TEXT NOT NULL,
+    label TEXT NOT NULL,
+    PRIMARY KEY (date, label)
+);
+
+CREATE TABLE metrics (
+    date    TEXT NOT NULL,
+    metric  TEXT NOT NULL,
+    value   REAL NOT NULL,
+    segment TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (date, metric, segment)
+);
+
+-- One row per import attempt, successful or not.
+CREATE TABLE import_log (
+    id            INTEGER PRIMARY KEY,
+    path          TEXT NOT NULL,
+    table_name    TEXT,
+    size          INTEGER NOT NULL,
+    content_hash  TEXT,           -- hash of bytes [0, byte_offset)
+    byte_offset   INTEGER NOT NULL DEFAULT 0, -- where the next tail import resumes
+    header        TEXT,           -- the header line, remembered for tail imports
+    rows_read     INTEGER NOT NULL DEFAULT 0,
+    rows_upserted INTEGER NOT NULL DEFAULT 0,
+    rows_rejected INTEGER NOT NULL DEFAULT 0,
+    duration_ms   INTEGER NOT NULL DEFAULT 0,
+    imported_at   TEXT NOT NULL,
+    status        TEXT NOT NULL CHECK (status IN ('ok', 'failed')),
+    error         TEXT
+);
+CREATE INDEX import_log_path ON import_log (path, id);
+
+-- Rejected rows, also written to <store>.rejects/<file>.csv.
+CREATE TABLE rejects (
+    id        INTEGER PRIMARY KEY,
+    import_id INTEGER NOT NULL REFERENCES import_log (id) ON DELETE CASCADE,
+    line      INTEGER NOT NULL,
+    column    TEXT,
+    reason    TEXT NOT NULL,
+    raw       TEXT NOT NULL
+);
+CREATE INDEX rejects_import ON rejects (import_id);
+
+-- Acknowledgement, snooze and occurrence of alerts, by a stable alert key.
+CREATE TABLE alert_state (
+    alert_key       TEXT PRIMARY KEY NOT NULL,
+    first_seen      TEXT NOT NULL,
+    last_seen       TEXT NOT NULL,
+    occurrence      INTEGER NOT NULL DEFAULT 1,
+    acknowledged_at TEXT,
+    snoozed_until   TEXT
+);
+";
+
+/// Every migration in order; `MIGRATIONS[i]` takes the store to version `i + 1`.
+pub const MIGRATIONS: &[&str] = &[V1_TABLES];
+
+pub const CURRENT_VERSION: u32 = MIGRATIONS.len() as u32;
+
+pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    let version: u32 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
+    if version > CURRENT_VERSION {
+        return Err(StoreError::TooNew {
+            found: version,
+            supported: CURRENT_VERSION,
+        });
+    }
+    for (index, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(
+            None,
+            "user_version",
+            u32::try_from(index + 1).unwrap_or(u32::MAX),
+        )?;
+        tx.commit()?;
+    }
+    Ok(())
+}

@@ -1,0 +1,158 @@
+//! The SQLite store: schema, migrations, upserts, rollups and the import log.
+//! This is the only module whose SQL writes.
+
+mod migrate;
+pub mod schema;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::Connection;
+
+pub use migrate::CURRENT_VERSION;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error(
+        "the store was written by a newer kpi (schema {found}, this kpi knows up to {supported})"
+    )]
+    TooNew { found: u32, supported: u32 },
+    #[error("cannot open store {path}: {source}")]
+    Open {
+        path: PathBuf,
+        source: rusqlite::Error,
+    },
+}
+
+/// How long a writer waits for another process's lock before giving up.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+}
+
+impl Store {
+    /// Opens (creating if needed) and migrates the store at `path`.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        let conn = Connection::open(path).map_err(|source| StoreError::Open {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::init(conn, path.to_path_buf())
+    }
+
+    /// A private in-memory store, for tests.
+    pub fn open_in_memory() -> Result<Self, StoreError> {
+        Self::init(Connection::open_in_memory()?, PathBuf::from(":memory:"))
+    }
+
+    fn init(mut conn: Connection, path: PathBuf) -> Result<Self, StoreError> {
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        // WAL lets a second process read (and queue writes) while the cockpit runs.
+        conn.pragma_update_and_check(None, "journal_mode", "WAL", |_| Ok(()))?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        migrate::migrate(&mut conn)?;
+        Ok(Self { conn, path })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Read access for `metrics/`, `alerts/` and the Data pane's loaders.
+    pub fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
+    /// Write access, for code inside `store/` only.
+    #[allow(dead_code)] // the upserts and rollups arrive with the import pipeline
+    pub(crate) fn conn_mut(&mut self) -> &mut Connection {
+        &mut self.conn
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_contract_column_exists_in_the_schema() {
+        let store = Store::open_in_memory().unwrap();
+        for table in schema::TABLES {
+            let mut stmt = store
+                .conn()
+                .prepare(&format!(
+                    "SELECT name FROM pragma_table_info('{}')",
+                    table.name
+                ))
+                .unwrap();
+            let cols: Vec<String> = stmt
+                .query_map([], |r| r.get(0))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap();
+            assert!(!cols.is_empty(), "table {} missing", table.name);
+            for c in table.columns {
+                assert!(
+                    cols.iter().any(|x| x == c.name),
+                    "{}.{} missing",
+                    table.name,
+                    c.name
+                );
+                if let schema::ColumnKind::Timestamp {
+                    day_column: Some(day),
+                } = c.kind
+                {
+                    assert!(
+                        cols.iter().any(|x| x == day),
+                        "{}.{day} missing",
+                        table.name
+                    );
+                }
+            }
+            if let schema::RowKey::Derived { key_column, .. } = table.key {
+                assert!(
+                    cols.iter().any(|x| x == key_column),
+                    "{}.{key_column} missing",
+                    table.name
+                );
+            }
+        }
+        assert_eq!(schema::TABLES.len(), 13);
+    }
+
+    #[test]
+    fn migration_records_the_schema_version_and_reopens() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.db");
+        drop(Store::open(&path).unwrap());
+        let store = Store::open(&path).unwrap();
+        let v: u32 = store
+            .conn()
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .unwrap();
+        assert_eq!(v, CURRENT_VERSION);
+        let mode: String = store
+            .conn()
+            .pragma_query_value(None, "journal_mode", |r| r.get(0))
+            .unwrap();
+        assert_eq!(mode, "wal");
+    }
+
+    #[test]
+    fn a_store_from_a_newer_kpi_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.db");
+        {
+            let c = Connection::open(&path).unwrap();
+            c.pragma_update(None, "user_version", CURRENT_VERSION + 1)
+                .unwrap();
+        }
+        let err = Store::open(&path).err().unwrap();
+        assert!(err.to_string().contains("newer kpi"), "{err}");
+    }
+}

@@ -1,0 +1,1 @@
+//! The cockpit: app state, `update(state, event)`, and one view module per pane.

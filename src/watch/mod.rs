@@ -1,0 +1,1 @@
+//! File watching, debouncing and tail-reading of grown files.
