@@ -98,3 +98,60 @@ pub struct CohortMatrix {
     pub variant: CohortVariant,
     pub rows: Vec<CohortRow>,
 }
+
+/// A metric computed over a date range, overall or broken down by a dimension.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SeriesRequest<'a> {
+    pub metric: &'a str,
+    pub grain: Grain,
+    /// Periods from the one holding `from` to the one holding `to`, inclusive.
+    pub from: chrono::NaiveDate,
+    pub to: chrono::NaiveDate,
+    /// `None`: one overall series; `Some(dimension)`: one series per segment value.
+    pub by: Option<&'a str>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum MetricError {
+    #[error("unknown metric {0:?}")]
+    UnknownMetric(String),
+    #[error("metric {metric} cannot be broken down by {dimension:?}")]
+    UnknownDimension { metric: String, dimension: String },
+    #[error("{0}")]
+    Store(#[from] rusqlite::Error),
+}
+
+/// The reference date of SPEC §3: the latest date present in the store's data.
+pub fn reference_date(
+    _store: &crate::store::Store,
+) -> Result<Option<chrono::NaiveDate>, MetricError> {
+    Ok(None)
+}
+
+/// Every metric: the built-in catalog, then the external ones of the `metrics` table.
+pub fn catalog(_store: &crate::store::Store) -> Result<Vec<MetricDef>, MetricError> {
+    Ok(Vec::new())
+}
+
+/// Computes one metric's series. `as_of` marks the period holding it as partial.
+pub fn compute(
+    _store: &crate::store::Store,
+    _config: &crate::config::Config,
+    _as_of: chrono::NaiveDate,
+    _request: &SeriesRequest<'_>,
+) -> Result<Vec<Series>, MetricError> {
+    Ok(Vec::new())
+}
+
+/// The cohort matrix of one variant, with its forecast cells.
+pub fn cohorts(
+    _store: &crate::store::Store,
+    _config: &crate::config::Config,
+    _as_of: chrono::NaiveDate,
+    variant: CohortVariant,
+) -> Result<CohortMatrix, MetricError> {
+    Ok(CohortMatrix {
+        variant,
+        rows: Vec::new(),
+    })
+}

@@ -2,7 +2,9 @@
 //! This is the only module whose SQL writes.
 
 mod migrate;
+pub mod rollup;
 pub mod schema;
+pub mod status;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
