@@ -1,6 +1,7 @@
 //! The SQLite store: schema, migrations, upserts, rollups and the import log.
 //! This is the only module whose SQL writes.
 
+mod alert_state;
 mod migrate;
 pub mod rollup;
 pub mod schema;
@@ -11,6 +12,7 @@ use std::time::Duration;
 
 use rusqlite::Connection;
 
+pub use alert_state::AlertState;
 pub use migrate::CURRENT_VERSION;
 
 #[derive(Debug, thiserror::Error)]
