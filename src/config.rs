@@ -64,6 +64,12 @@ pub struct Target {
     pub by: NaiveDate,
     #[serde(default)]
     pub milestones: Vec<Milestone>,
+    /// Grain at which progress and pace are measured (default: month).
+    #[serde(default)]
+    pub grain: Option<crate::metrics::Grain>,
+    /// Where the pace line starts (default: the start of the overview's time frame).
+    #[serde(default)]
+    pub start: Option<NaiveDate>,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -80,8 +86,11 @@ pub struct AlertConfig {
     pub window: usize,
     pub mild_pct: f64,
     pub strong_pct: f64,
-    /// A segment needs at least this many underlying records in the period to alert.
+    /// A segment needs at least this many underlying records in the period (or on average
+    /// in the rolling window) to alert; see `alerts::volume` for how records are counted.
     pub min_volume: u64,
+    /// A period-to-period move smaller than this (in %) counts as flat for the pulse.
+    pub pulse_flat_pct: f64,
     /// Per-metric overrides of the thresholds.
     pub metrics: BTreeMap<String, Thresholds>,
 }
@@ -91,6 +100,7 @@ pub struct AlertConfig {
 pub struct Thresholds {
     pub mild_pct: Option<f64>,
     pub strong_pct: Option<f64>,
+    pub min_volume: Option<u64>,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -135,6 +145,7 @@ impl Default for AlertConfig {
             mild_pct: 5.0,
             strong_pct: 12.0,
             min_volume: 30,
+            pulse_flat_pct: 1.0,
             metrics: BTreeMap::new(),
         }
     }
@@ -199,6 +210,29 @@ impl Config {
                 "alerts.mild_pct",
                 "must be above 0 and not above alerts.strong_pct".into(),
             ));
+        }
+        for (metric, t) in &self.alerts.metrics {
+            let mild = t.mild_pct.unwrap_or(self.alerts.mild_pct);
+            let strong = t.strong_pct.unwrap_or(self.alerts.strong_pct);
+            if !(mild > 0.0 && mild <= strong) {
+                return Err(invalid(
+                    &format!("alerts.metrics.{metric}"),
+                    format!(
+                        "mild_pct ({mild}) must be above 0 and not above strong_pct ({strong})"
+                    ),
+                ));
+            }
+        }
+        if self.alerts.pulse_flat_pct.is_nan() || self.alerts.pulse_flat_pct < 0.0 {
+            return Err(invalid("alerts.pulse_flat_pct", "must be 0 or more".into()));
+        }
+        for (i, t) in self.targets.iter().enumerate() {
+            if t.start.is_some_and(|start| start >= t.by) {
+                return Err(invalid(
+                    &format!("targets[{i}].start"),
+                    format!("must be before the target's date {}", t.by),
+                ));
+            }
         }
         if self.time_frame_weeks == 0 {
             return Err(invalid("time_frame_weeks", "must be at least 1".into()));
