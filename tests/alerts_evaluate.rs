@@ -314,8 +314,11 @@ fn direction_decides_good_and_bad() {
 #[test]
 fn too_little_history_and_per_metric_thresholds_keep_quiet() {
     let store = Store::open_in_memory().unwrap();
-    let mut config = Config::default();
-    config.alerts = toml::from_str("[metrics.nps]\nmild_pct = 12.0\nstrong_pct = 20.0\n").unwrap();
+    let config = Config::parse(
+        "[alerts.metrics.nps]\nmild_pct = 12.0\nstrong_pct = 20.0\n",
+        std::path::Path::new("kpi.toml"),
+    )
+    .unwrap();
     let e = evaluate(
         &store,
         &config,
