@@ -48,7 +48,9 @@ pub struct Config {
     pub alerts: AlertConfig,
     /// Owner shown on a metric's alerts, by metric id.
     pub owners: BTreeMap<String, String>,
-    /// Recommended follow-ups, by metric id, overriding the built-in rules.
+    /// Recommended follow-ups by metric id or by family (revenue, subscription,
+    /// retention, acquisition, satisfaction, engagement, delivery, support, other),
+    /// overriding the built-in rules; `{metric}`, `{segment}` and `{period}` are filled in.
     pub follow_ups: BTreeMap<String, String>,
     /// Header aliases: `[aliases.orders] revenue = ["amount", "total"]`.
     pub aliases: BTreeMap<String, BTreeMap<String, Vec<String>>>,

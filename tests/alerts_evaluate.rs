@@ -239,6 +239,28 @@ fn the_paid_search_drop_alerts_strong_with_owner_drivers_and_follow_up() {
     let change_sum: f64 = total.contributors.iter().map(|c| c.change).sum();
     assert!((change_sum - (total.value - total.rolling_mean)).abs() < 1e-9);
 
+    // The line `kpi check` prints for it.
+    let line = alerts::render::alert_line(total);
+    eprintln!("{line}");
+    assert!(
+        line.starts_with(
+            "‼ STRONG net_revenue total · week 2026-W46 · 33,100.00 vs rolling mean 40,300.00 \
+             (▼ 17.9 %, bad) · drivers: channel=paid_search 97 %, channel=email 3 % · owner: Dana · \
+             next: "
+        ),
+        "{line}"
+    );
+    assert!(
+        line.ends_with(" · key net_revenue|total|week|2026-W46"),
+        "{line}"
+    );
+    // The next step on the total points at the channel behind 97 % of the move.
+    assert!(
+        total.follow_up.contains("channel=paid_search"),
+        "{}",
+        total.follow_up
+    );
+
     // Three orders a week do not page anyone, however far email revenue fell.
     assert!(find(&e, "net_revenue|channel=email|week|2026-W46").is_none());
     // Strong first, bad before good.

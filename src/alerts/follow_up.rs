@@ -2,7 +2,9 @@
 //! actions"). One rule per metric family and direction of the move, overridable in
 //! `kpi.toml` under `[follow_ups]` by metric id or by family name.
 //!
-//! Texts may use `{metric}`, `{segment}` ("all segments" on a total) and `{period}`.
+//! Texts may use `{metric}`, `{period}` and `{segment}`: the alert's segment, or on a
+//! total the segment that drove most of the move (half of it or more), else "all
+//! segments" — so the next step points at where to look first.
 
 use std::fmt;
 
@@ -94,7 +96,7 @@ impl Family {
     fn rule(self, bad: bool) -> &'static str {
         match (self, bad) {
             (Family::Revenue, true) => {
-                "Break {metric} down by channel and plan for {segment}: check refunds, cancelled orders, discounts and checkout errors in {period}, and call the largest accounts that dropped."
+                "Look into {metric} for {segment} in {period}: refunds, cancelled orders, discounts and checkout errors; call the largest accounts that dropped."
             }
             (Family::Revenue, false) => {
                 "Find what lifted {metric} in {segment} ({period}: campaign, pricing, large accounts) and decide whether to scale it."
@@ -160,7 +162,7 @@ impl fmt::Display for Family {
 /// What an alert's reader should do next.
 pub struct Situation<'a> {
     pub def: &'a MetricDef,
-    /// `channel=paid_search`, or `None` for the total.
+    /// `channel=paid_search`: the alert's segment, or a total's dominant driver.
     pub segment: Option<String>,
     pub period: &'a str,
     pub bad: bool,

@@ -466,7 +466,14 @@ fn deviation_alert(
     let period = dev.period.label();
     let rising = dev.change_pct > 0.0;
     let good = rising == (def.direction == Direction::HigherIsBetter);
-    let segment_label = segment.map(|s| format!("{}={}", s.dimension, s.value));
+    // On a total, point the next step at the segment behind most of the move.
+    let focus = segment.or_else(|| {
+        contributors
+            .first()
+            .filter(|c| c.share_pct >= 50.0)
+            .map(|c| &c.segment)
+    });
+    let segment_label = focus.map(|s| format!("{}={}", s.dimension, s.value));
     let follow_up = follow_up::follow_up(
         config,
         &follow_up::Situation {

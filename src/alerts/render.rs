@@ -128,10 +128,12 @@ pub fn alert_line(alert: &Alert) -> String {
             }
         }
     }
-    if !alert.contributors.is_empty() {
+    {
         let drivers: Vec<String> = alert
             .contributors
             .iter()
+            // A segment that did not move is no driver, whatever its row says.
+            .filter(|c| c.share_pct.abs() >= 0.5)
             .take(3)
             .map(|c| {
                 format!(
@@ -142,7 +144,9 @@ pub fn alert_line(alert: &Alert) -> String {
                 )
             })
             .collect();
-        parts.push(format!("drivers: {}", drivers.join(", ")));
+        if !drivers.is_empty() {
+            parts.push(format!("drivers: {}", drivers.join(", ")));
+        }
     }
     parts.push(format!(
         "owner: {}",
