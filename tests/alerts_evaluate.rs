@@ -227,6 +227,9 @@ fn the_paid_search_drop_alerts_strong_with_owner_drivers_and_follow_up() {
         "{}",
         paid.follow_up
     );
+    // Paid search lost 7 000 of the total's 7 200.
+    assert!((paid.share_of_total_pct.unwrap() - 7_000.0 / 7_200.0 * 100.0).abs() < 1e-9);
+    assert!(alerts::render::alert_line(paid).contains("97 % of the total's move"));
 
     // The total: 40 300 → 33 100, −17.9 %; paid search explains 7 000 of the 7 200.
     let total = find(&e, "net_revenue|total|week|2026-W46").expect("total alert");

@@ -129,6 +129,9 @@ pub struct Alert {
     pub good: bool,
     /// The segments that moved a total most, largest share first.
     pub contributors: Vec<Contribution>,
+    /// On a segment of an additive metric: the segment's part of the total's change
+    /// against its rolling mean, in percent (97 = it explains nearly all of it).
+    pub share_of_total_pct: Option<f64>,
     pub owner: Option<String>,
     pub follow_up: String,
     pub acknowledged: bool,
@@ -364,6 +367,9 @@ fn evaluate_metric(
         let segments = fetcher
             .series(&def.id, grain, from, latest, Some(dimension))?
             .to_vec();
+        let additive = total_deviation
+            .as_ref()
+            .is_some_and(|dev| contribution::is_additive(dev.value, &segments, latest));
         for series in &segments {
             let Some(segment) = &series.segment else {
                 continue;
@@ -377,17 +383,13 @@ fn evaluate_metric(
             if !volume_suffices(fetcher, catalog, def, grain, segment, latest, &limits)? {
                 continue;
             }
-            evaluation.alerts.push(deviation_alert(
-                config,
-                def,
-                Some(segment),
-                &dev,
-                tier,
-                Vec::new(),
-            ));
+            let mut alert = deviation_alert(config, def, Some(segment), &dev, tier, Vec::new());
+            alert.share_of_total_pct = total_deviation
+                .filter(|total| additive && total.change() != 0.0)
+                .map(|total| dev.change() / total.change() * 100.0);
+            evaluation.alerts.push(alert);
         }
-        if let Some(dev) = &total_deviation {
-            let additive = contribution::is_additive(dev.value, &segments, latest);
+        if total_deviation.is_some() {
             per_dimension.push(contribution::segment_changes(
                 &segments,
                 latest,
@@ -500,6 +502,7 @@ fn deviation_alert(
         direction: def.direction,
         good,
         contributors,
+        share_of_total_pct: None,
         owner: config.owners.get(def.id.as_ref()).cloned(),
         follow_up,
         acknowledged: false,
@@ -588,6 +591,7 @@ fn target_alert(config: &Config, def: &MetricDef, status: &TargetStatus) -> Aler
         direction: def.direction,
         good: false,
         contributors: Vec::new(),
+        share_of_total_pct: None,
         owner: config.owners.get(def.id.as_ref()).cloned(),
         follow_up,
         acknowledged: false,
@@ -654,6 +658,7 @@ mod tests {
             direction: Direction::HigherIsBetter,
             good,
             contributors: Vec::new(),
+            share_of_total_pct: None,
             owner: None,
             follow_up: String::new(),
             acknowledged: false,

@@ -148,6 +148,9 @@ pub fn alert_line(alert: &Alert) -> String {
             parts.push(format!("drivers: {}", drivers.join(", ")));
         }
     }
+    if let Some(share) = alert.share_of_total_pct {
+        parts.push(format!("{share:.0} % of the total's move"));
+    }
     parts.push(format!(
         "owner: {}",
         alert
@@ -236,6 +239,7 @@ mod tests {
                 change: -6_000.0,
                 share_pct: 85.714,
             }],
+            share_of_total_pct: Some(97.2),
             owner: Some("Dana".into()),
             follow_up: "Audit paid search".into(),
             acknowledged: false,
@@ -253,7 +257,7 @@ mod tests {
         assert_eq!(
             line,
             "‼ STRONG net_revenue channel=paid_search · week 2026-W46 · 43,000.00 vs rolling mean \
-             50,000.00 (▼ 14.0 %, bad) · drivers: region=eu[2J 86 % · owner: Dana · next: Audit \
+             50,000.00 (▼ 14.0 %, bad) · drivers: region=eu[2J 86 % · 97 % of the total's move · owner: Dana · next: Audit \
              paid search · key net_revenue|channel=paid_search|week|2026-W46"
         );
     }
