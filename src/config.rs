@@ -283,6 +283,30 @@ mod tests {
     }
 
     #[test]
+    fn per_metric_thresholds_and_target_starts_are_checked() {
+        let err = Config::parse(
+            "[alerts.metrics.nps]\nmild_pct = 20\n",
+            Path::new("kpi.toml"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("alerts.metrics.nps"), "{err}");
+        let err = Config::parse(
+            "[[targets]]\nmetric = \"nps\"\nvalue = 40\nby = \"2026-12-31\"\nstart = \"2027-01-01\"\n",
+            Path::new("kpi.toml"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("targets[0].start"), "{err}");
+        let ok = Config::parse(
+            "[alerts]\nmin_volume = 10\n[alerts.metrics.nps]\nmild_pct = 8\nmin_volume = 5\n",
+            Path::new("kpi.toml"),
+        )
+        .unwrap();
+        assert_eq!(ok.alerts.metrics["nps"].min_volume, Some(5));
+    }
+
+    #[test]
     fn targets_aliases_and_owners_parse() {
         let c = Config::parse(
             r#"
