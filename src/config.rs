@@ -48,7 +48,9 @@ pub struct Config {
     pub alerts: AlertConfig,
     /// Owner shown on a metric's alerts, by metric id.
     pub owners: BTreeMap<String, String>,
-    /// Recommended follow-ups, by metric id, overriding the built-in rules.
+    /// Recommended follow-ups by metric id or by family (revenue, subscription,
+    /// retention, acquisition, satisfaction, engagement, delivery, support, other),
+    /// overriding the built-in rules; `{metric}`, `{segment}` and `{period}` are filled in.
     pub follow_ups: BTreeMap<String, String>,
     /// Header aliases: `[aliases.orders] revenue = ["amount", "total"]`.
     pub aliases: BTreeMap<String, BTreeMap<String, Vec<String>>>,
@@ -64,6 +66,12 @@ pub struct Target {
     pub by: NaiveDate,
     #[serde(default)]
     pub milestones: Vec<Milestone>,
+    /// Grain at which progress and pace are measured (default: month).
+    #[serde(default)]
+    pub grain: Option<crate::metrics::Grain>,
+    /// Where the pace line starts (default: the start of the overview's time frame).
+    #[serde(default)]
+    pub start: Option<NaiveDate>,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -80,8 +88,11 @@ pub struct AlertConfig {
     pub window: usize,
     pub mild_pct: f64,
     pub strong_pct: f64,
-    /// A segment needs at least this many underlying records in the period to alert.
+    /// A segment needs at least this many underlying records in the period (or on average
+    /// in the rolling window) to alert; see `alerts::volume` for how records are counted.
     pub min_volume: u64,
+    /// A period-to-period move smaller than this (in %) counts as flat for the pulse.
+    pub pulse_flat_pct: f64,
     /// Per-metric overrides of the thresholds.
     pub metrics: BTreeMap<String, Thresholds>,
 }
@@ -91,6 +102,7 @@ pub struct AlertConfig {
 pub struct Thresholds {
     pub mild_pct: Option<f64>,
     pub strong_pct: Option<f64>,
+    pub min_volume: Option<u64>,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -135,6 +147,7 @@ impl Default for AlertConfig {
             mild_pct: 5.0,
             strong_pct: 12.0,
             min_volume: 30,
+            pulse_flat_pct: 1.0,
             metrics: BTreeMap::new(),
         }
     }
@@ -200,6 +213,29 @@ impl Config {
                 "must be above 0 and not above alerts.strong_pct".into(),
             ));
         }
+        for (metric, t) in &self.alerts.metrics {
+            let mild = t.mild_pct.unwrap_or(self.alerts.mild_pct);
+            let strong = t.strong_pct.unwrap_or(self.alerts.strong_pct);
+            if !(mild > 0.0 && mild <= strong) {
+                return Err(invalid(
+                    &format!("alerts.metrics.{metric}"),
+                    format!(
+                        "mild_pct ({mild}) must be above 0 and not above strong_pct ({strong})"
+                    ),
+                ));
+            }
+        }
+        if self.alerts.pulse_flat_pct.is_nan() || self.alerts.pulse_flat_pct < 0.0 {
+            return Err(invalid("alerts.pulse_flat_pct", "must be 0 or more".into()));
+        }
+        for (i, t) in self.targets.iter().enumerate() {
+            if t.start.is_some_and(|start| start >= t.by) {
+                return Err(invalid(
+                    &format!("targets[{i}].start"),
+                    format!("must be before the target's date {}", t.by),
+                ));
+            }
+        }
         if self.time_frame_weeks == 0 {
             return Err(invalid("time_frame_weeks", "must be at least 1".into()));
         }
@@ -244,6 +280,30 @@ mod tests {
         let err =
             Config::parse("time_zone = \"Mars/Olympus\"\n", Path::new("kpi.toml")).unwrap_err();
         assert!(err.to_string().contains("time_zone"), "{err}");
+    }
+
+    #[test]
+    fn per_metric_thresholds_and_target_starts_are_checked() {
+        let err = Config::parse(
+            "[alerts.metrics.nps]\nmild_pct = 20\n",
+            Path::new("kpi.toml"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("alerts.metrics.nps"), "{err}");
+        let err = Config::parse(
+            "[[targets]]\nmetric = \"nps\"\nvalue = 40\nby = \"2026-12-31\"\nstart = \"2027-01-01\"\n",
+            Path::new("kpi.toml"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("targets[0].start"), "{err}");
+        let ok = Config::parse(
+            "[alerts]\nmin_volume = 10\n[alerts.metrics.nps]\nmild_pct = 8\nmin_volume = 5\n",
+            Path::new("kpi.toml"),
+        )
+        .unwrap();
+        assert_eq!(ok.alerts.metrics["nps"].min_volume, Some(5));
     }
 
     #[test]

@@ -1,12 +1,60 @@
 //! Alerts: deviations from the rolling mean, tiers, pulse, contributions, targets and
-//! follow-ups (SPEC §6).
+//! follow-ups (SPEC §6). The arithmetic lives in pure functions over `Series` values
+//! (`deviation`, `pulse`, `contribution`, `target`); `evaluate` fetches the series from
+//! `metrics`, runs them through it and merges what the store remembers of each alert.
+//!
+//! # Alert keys
+//!
+//! Acknowledgement and snooze are stored under a key that must stay stable across
+//! releases, because stores outlive binaries:
+//!
+//! - deviation: `metric|segment-or-total|grain|period`, e.g.
+//!   `net_revenue|channel=paid_search|week|2026-W46` or `nps|total|month|2026-10`;
+//! - target: `metric|target|grain|by-date`, e.g. `nps|target|month|2026-12-31`.
+//!
+//! Keys are identities, not a format to parse: a segment value may itself hold `|`.
+//!
+//! # Volume guard
+//!
+//! A segment alert needs at least `min_volume` underlying records (global
+//! `[alerts] min_volume`, per metric `[alerts.metrics.<id>] min_volume`). Records are
+//! counted with the count metric of the metric's first source table for the same segment
+//! (`orders` for order and refund metrics, `new_customers` for customer metrics,
+//! `tickets_opened` for tickets, active users — `dau`/`wau`/`mau` by grain — for events),
+//! taking the larger of the alerted period's count and the rolling window's mean count, so
+//! a segment that collapses from 500 orders to 2 still alerts while one that always had 3
+//! does not. Metrics with no such count (subscriptions, surveys, spend, funnel, external
+//! metrics) are not guarded. Totals are never guarded: the whole business is not a small
+//! sample.
 
-use chrono::NaiveDate;
+pub mod contribution;
+pub mod deviation;
+pub mod follow_up;
+pub mod pulse;
+pub mod render;
+pub mod target;
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::Serialize;
 
 use crate::config::Config;
-use crate::metrics::{Direction, Grain, MetricDef, MetricError, Segment};
+use crate::metrics::{
+    self, Direction, Grain, MetricDef, MetricError, Period, Segment, Series, SeriesRequest, Unit,
+};
 use crate::store::Store;
+
+use deviation::{Deviation, Limits, latest_complete};
+pub use target::{MilestoneStatus, TargetStatus};
+
+/// Days a snooze from the cockpit lasts, counted from the reference date.
+pub const SNOOZE_DAYS: i64 = 7;
+
+/// The date a snooze given on `as_of` runs until (inclusive).
+pub fn snooze_until(as_of: NaiveDate) -> NaiveDate {
+    as_of + Duration::days(SNOOZE_DAYS)
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -24,6 +72,16 @@ pub enum Pulse {
     Deteriorating,
 }
 
+impl Pulse {
+    pub fn label(self) -> &'static str {
+        match self {
+            Pulse::Improving => "improving",
+            Pulse::Stalled => "stalled",
+            Pulse::Deteriorating => "deteriorating",
+        }
+    }
+}
+
 /// A segment's (or account's) part in an alert's movement.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Contribution {
@@ -34,62 +92,646 @@ pub struct Contribution {
     pub share_pct: f64,
 }
 
-/// An open alert: a metric's latest complete period deviating from its rolling mean, or
-/// a target whose pace misses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AlertKind {
+    /// The latest complete period deviates from its rolling mean.
+    Deviation,
+    /// A `kpi.toml` target whose pace misses.
+    Target,
+}
+
+/// An alert: a metric's latest complete period deviating from its rolling mean, or a
+/// target whose pace misses. Open unless acknowledged or snoozed (`is_open`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Alert {
-    /// Stable identity (metric, segment, grain, period) under which acknowledgement and
-    /// snooze are stored.
+    /// Stable identity (see the module docs) under which acknowledgement and snooze are
+    /// stored.
     pub key: String,
+    pub kind: AlertKind,
     pub metric: String,
+    pub metric_name: String,
+    pub unit: Unit,
     pub segment: Option<Segment>,
     pub grain: Grain,
+    /// The period compared (`2026-W46`); for a target, its date.
     pub period: String,
+    /// The period's value; for a target, the latest complete period's value.
     pub value: f64,
+    /// Mean of the previous N periods; for a target, where the pace line stands now.
     pub rolling_mean: f64,
-    /// (value − rolling mean) ÷ |rolling mean| × 100.
+    /// (value − rolling mean) ÷ |rolling mean| × 100; for a target, the projection's gap
+    /// to the target in percent of the target.
     pub change_pct: f64,
     pub tier: Tier,
     pub direction: Direction,
     /// Whether the movement is good for this metric.
     pub good: bool,
+    /// The segments that moved a total most, largest share first.
     pub contributors: Vec<Contribution>,
+    /// On a segment of an additive metric: the segment's part of the total's change
+    /// against its rolling mean, in percent (97 = it explains nearly all of it).
+    pub share_of_total_pct: Option<f64>,
     pub owner: Option<String>,
     pub follow_up: String,
     pub acknowledged: bool,
     /// Snoozed until this date (inclusive), if snoozed.
     pub snoozed_until: Option<NaiveDate>,
+    /// When the store first saw this key (RFC 3339), if it has been recorded.
+    pub first_seen: Option<String>,
+    pub last_seen: Option<String>,
+    /// 1 for the first time this key fired; +1 each time it clears and returns.
+    pub occurrence: u32,
+    /// The target's full status, for target alerts.
+    pub target: Option<TargetStatus>,
 }
 
-/// Progress of a `kpi.toml` target.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct TargetStatus {
-    pub metric: String,
-    pub target: f64,
-    pub by: NaiveDate,
-    pub current: Option<f64>,
-    /// Share of the way from the starting value to the target, 0–100 (may exceed 100).
-    pub progress_pct: Option<f64>,
-    /// Value the linear pace projects for `by`.
-    pub projected: Option<f64>,
-    pub at_risk: bool,
+impl Alert {
+    /// Open: neither acknowledged nor snoozed through `as_of`.
+    pub fn is_open(&self, as_of: NaiveDate) -> bool {
+        !self.acknowledged && self.snoozed_until.is_none_or(|until| until < as_of)
+    }
+
+    /// `channel=paid_search`, or `None` for a total.
+    pub fn segment_label(&self) -> Option<String> {
+        self.segment
+            .as_ref()
+            .map(|s| format!("{}={}", s.dimension, s.value))
+    }
+}
+
+/// The key of a deviation alert: `metric|segment-or-total|grain|period`.
+pub fn alert_key(metric: &str, segment: Option<&Segment>, grain: Grain, period: &str) -> String {
+    let segment = segment.map_or_else(
+        || "total".to_string(),
+        |s| format!("{}={}", s.dimension, s.value),
+    );
+    format!("{metric}|{segment}|{grain}|{period}")
+}
+
+/// The key of a target alert: `metric|target|grain|by-date`.
+pub fn target_key(metric: &str, grain: Grain, by: NaiveDate) -> String {
+    format!("{metric}|target|{grain}|{}", by.format("%Y-%m-%d"))
+}
+
+/// Exit code of `kpi check` for its open alerts: 0 none, 1 mild only, 2 any strong.
+pub fn exit_code(open: &[Alert]) -> u8 {
+    match open.iter().map(|a| a.tier).max() {
+        None => 0,
+        Some(Tier::Mild) => 1,
+        Some(Tier::Strong) => 2,
+    }
+}
+
+/// Strong first; within a tier, bad news before good, then the largest move.
+pub fn sort_alerts(alerts: &mut [Alert]) {
+    alerts.sort_by(|a, b| {
+        b.tier
+            .cmp(&a.tier)
+            .then_with(|| a.good.cmp(&b.good))
+            .then_with(|| b.change_pct.abs().total_cmp(&a.change_pct.abs()))
+            .then_with(|| a.key.cmp(&b.key))
+    });
 }
 
 /// Everything `alerts` derives from the metrics in one pass.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Evaluation {
+    /// Every alert, open or not, strong first (`sort_alerts`).
     pub alerts: Vec<Alert>,
-    /// Pulse by metric id.
+    /// Pulse by metric id, at the week grain the overview's time frame is counted in.
     pub pulses: Vec<(String, Pulse)>,
+    /// Pulse of every metric at every grain with three complete periods.
+    pub pulses_by_grain: Vec<(String, Grain, Pulse)>,
     pub targets: Vec<TargetStatus>,
 }
 
-/// Computes open alerts, pulses and targets as of `as_of`, merging stored alert state.
+impl Evaluation {
+    /// The alerts `kpi check` prints: not acknowledged, not snoozed, strong first.
+    pub fn open_alerts(&self, as_of: NaiveDate) -> Vec<Alert> {
+        self.alerts
+            .iter()
+            .filter(|a| a.is_open(as_of))
+            .cloned()
+            .collect()
+    }
+}
+
+/// The grain the overview's pulse is reported at.
+pub const PULSE_GRAIN: Grain = Grain::Week;
+
+/// Computes alerts, pulses and targets as of `as_of`, merging stored alert state.
 pub fn evaluate(
-    _store: &Store,
-    _config: &Config,
-    _as_of: NaiveDate,
-    _catalog: &[MetricDef],
+    store: &Store,
+    config: &Config,
+    as_of: NaiveDate,
+    catalog: &[MetricDef],
 ) -> Result<Evaluation, MetricError> {
-    Ok(Evaluation::default())
+    evaluate_at(store, config, as_of, catalog, Utc::now())
+}
+
+/// `evaluate` with the wall-clock time that first/last seen are stamped with.
+///
+/// Sightings are recorded only when `as_of` is the store's own reference date: looking
+/// back with `--as-of` must not mark today's alerts as cleared.
+pub fn evaluate_at(
+    store: &Store,
+    config: &Config,
+    as_of: NaiveDate,
+    catalog: &[MetricDef],
+    now: DateTime<Utc>,
+) -> Result<Evaluation, MetricError> {
+    evaluate_with(store, config, as_of, catalog, now, &mut |request| {
+        metrics::compute(store, config, as_of, request)
+    })
+}
+
+/// Computes series for `evaluate_with`; `metrics::compute` in production, crafted
+/// series in tests.
+pub type ComputeFn<'a> = dyn FnMut(&SeriesRequest<'_>) -> Result<Vec<Series>, MetricError> + 'a;
+
+/// `evaluate_at` over any source of series: the whole evaluation — which periods are
+/// compared, segments, volume guard, contributions, targets and stored state — without
+/// depending on how the metrics are computed.
+pub fn evaluate_with(
+    store: &Store,
+    config: &Config,
+    as_of: NaiveDate,
+    catalog: &[MetricDef],
+    now: DateTime<Utc>,
+    compute: &mut ComputeFn<'_>,
+) -> Result<Evaluation, MetricError> {
+    let mut fetcher = Fetcher {
+        compute,
+        config,
+        as_of,
+        cache: HashMap::new(),
+    };
+    let mut evaluation = Evaluation::default();
+    for def in catalog {
+        for grain in Grain::ALL {
+            evaluate_metric(&mut fetcher, catalog, def, grain, &mut evaluation)?;
+        }
+    }
+    for target in &config.targets {
+        let status = evaluate_target(&mut fetcher, catalog, target)?;
+        if status.at_risk
+            && let Some(def) = catalog.iter().find(|d| d.id == target.metric)
+        {
+            evaluation.alerts.push(target_alert(config, def, &status));
+        }
+        evaluation.targets.push(status);
+    }
+    merge_state(store, as_of, now, &mut evaluation.alerts)?;
+    sort_alerts(&mut evaluation.alerts);
+    Ok(evaluation)
+}
+
+/// Fetches series through `metrics::compute`, each (metric, grain, dimension) once.
+struct Fetcher<'a, 'c> {
+    compute: &'a mut ComputeFn<'c>,
+    config: &'a Config,
+    as_of: NaiveDate,
+    cache: HashMap<(String, Grain, Option<String>, NaiveDate), Vec<Series>>,
+}
+
+impl Fetcher<'_, '_> {
+    /// Series of `metric` from the period holding `from` through `latest`.
+    fn series(
+        &mut self,
+        metric: &str,
+        grain: Grain,
+        from: NaiveDate,
+        latest: Period,
+        by: Option<&str>,
+    ) -> Result<&[Series], MetricError> {
+        let key = (metric.to_string(), grain, by.map(str::to_string), from);
+        if !self.cache.contains_key(&key) {
+            let series = (self.compute)(&SeriesRequest {
+                metric,
+                grain,
+                from,
+                to: latest.end(),
+                by,
+            })?;
+            self.cache.insert(key.clone(), series);
+        }
+        Ok(self.cache.get(&key).map_or(&[], Vec::as_slice))
+    }
+}
+
+/// Periods fetched per grain: the compared one, the rolling window before it, and at
+/// least three for the pulse.
+fn history_start(latest: Period, window: usize) -> NaiveDate {
+    latest.trailing((window + 1).max(3))[0].start
+}
+
+fn evaluate_metric(
+    fetcher: &mut Fetcher<'_, '_>,
+    catalog: &[MetricDef],
+    def: &MetricDef,
+    grain: Grain,
+    evaluation: &mut Evaluation,
+) -> Result<(), MetricError> {
+    let config = fetcher.config;
+    let limits = Limits::for_metric(&config.alerts, &def.id);
+    let latest = latest_complete(grain, fetcher.as_of);
+    let from = history_start(latest, limits.window);
+
+    let total = fetcher
+        .series(&def.id, grain, from, latest, None)?
+        .iter()
+        .find(|s| s.segment.is_none())
+        .cloned();
+    if let Some(total) = &total
+        && let Some(p) = pulse::pulse(
+            &total.points,
+            latest,
+            def.direction,
+            config.alerts.pulse_flat_pct,
+        )
+    {
+        if grain == PULSE_GRAIN {
+            evaluation.pulses.push((def.id.to_string(), p));
+        }
+        evaluation
+            .pulses_by_grain
+            .push((def.id.to_string(), grain, p));
+    }
+    let total_deviation = total
+        .as_ref()
+        .and_then(|t| deviation::deviation(&t.points, latest, limits.window));
+
+    let mut per_dimension = Vec::new();
+    for dimension in def.segments {
+        let segments = fetcher
+            .series(&def.id, grain, from, latest, Some(dimension))?
+            .to_vec();
+        let additive = total_deviation
+            .as_ref()
+            .is_some_and(|dev| contribution::is_additive(dev.value, &segments, latest));
+        for series in &segments {
+            let Some(segment) = &series.segment else {
+                continue;
+            };
+            let Some(dev) = deviation::deviation(&series.points, latest, limits.window) else {
+                continue;
+            };
+            let Some(tier) = limits.tier(dev.change_pct) else {
+                continue;
+            };
+            if !volume_suffices(fetcher, catalog, def, grain, segment, latest, &limits)? {
+                continue;
+            }
+            let mut alert = deviation_alert(config, def, Some(segment), &dev, tier, Vec::new());
+            alert.share_of_total_pct = total_deviation
+                .filter(|total| additive && total.change() != 0.0)
+                .map(|total| dev.change() / total.change() * 100.0);
+            evaluation.alerts.push(alert);
+        }
+        if total_deviation.is_some() {
+            per_dimension.push(contribution::segment_changes(
+                &segments,
+                latest,
+                limits.window,
+                additive,
+            ));
+        }
+    }
+    if let Some(dev) = &total_deviation
+        && let Some(tier) = limits.tier(dev.change_pct)
+    {
+        let contributors = contribution::explain(dev.change(), &per_dimension);
+        evaluation
+            .alerts
+            .push(deviation_alert(config, def, None, dev, tier, contributors));
+    }
+    Ok(())
+}
+
+/// The count metric that measures how many records stand behind a metric's value.
+fn volume_metric(def: &MetricDef, grain: Grain) -> Option<&'static str> {
+    match def.sources.first().copied()? {
+        "orders" | "refunds" => Some("orders"),
+        "customers" => Some("new_customers"),
+        "tickets" => Some("tickets_opened"),
+        "events" => Some(match grain {
+            Grain::Day => "dau",
+            Grain::Week => "wau",
+            Grain::Month => "mau",
+        }),
+        _ => None,
+    }
+}
+
+/// The volume guard (module docs): whether a segment has enough records to alert on.
+fn volume_suffices(
+    fetcher: &mut Fetcher<'_, '_>,
+    catalog: &[MetricDef],
+    def: &MetricDef,
+    grain: Grain,
+    segment: &Segment,
+    latest: Period,
+    limits: &Limits,
+) -> Result<bool, MetricError> {
+    let Some(volume_id) = volume_metric(def, grain) else {
+        return Ok(true);
+    };
+    let measurable = catalog
+        .iter()
+        .find(|d| d.id == volume_id)
+        .is_some_and(|d| d.segments.contains(&segment.dimension.as_str()));
+    if !measurable {
+        return Ok(true);
+    }
+    let from = history_start(latest, limits.window);
+    let counts = fetcher.series(volume_id, grain, from, latest, Some(&segment.dimension))?;
+    let points = counts
+        .iter()
+        .find(|s| s.segment.as_ref() == Some(segment))
+        .map_or(&[][..], |s| s.points.as_slice());
+    let count_at = |p: Period| deviation::complete_value(points, p).unwrap_or(0.0);
+    let current = count_at(latest);
+    let window = latest.prev().trailing(limits.window);
+    let baseline = window.iter().map(|p| count_at(*p)).sum::<f64>() / window.len().max(1) as f64;
+    Ok(current.max(baseline) >= limits.min_volume as f64)
+}
+
+fn deviation_alert(
+    config: &Config,
+    def: &MetricDef,
+    segment: Option<&Segment>,
+    dev: &Deviation,
+    tier: Tier,
+    contributors: Vec<Contribution>,
+) -> Alert {
+    let period = dev.period.label();
+    let rising = dev.change_pct > 0.0;
+    let good = rising == (def.direction == Direction::HigherIsBetter);
+    // On a total, point the next step at the segment behind most of the move.
+    let focus = segment.or_else(|| {
+        contributors
+            .first()
+            .filter(|c| c.share_pct >= 50.0)
+            .map(|c| &c.segment)
+    });
+    let segment_label = focus.map(|s| format!("{}={}", s.dimension, s.value));
+    let follow_up = follow_up::follow_up(
+        config,
+        &follow_up::Situation {
+            def,
+            segment: segment_label,
+            period: &period,
+            bad: !good,
+            target: false,
+        },
+    );
+    Alert {
+        key: alert_key(&def.id, segment, dev.period.grain, &period),
+        kind: AlertKind::Deviation,
+        metric: def.id.to_string(),
+        metric_name: def.name.to_string(),
+        unit: def.unit,
+        segment: segment.cloned(),
+        grain: dev.period.grain,
+        period,
+        value: dev.value,
+        rolling_mean: dev.rolling_mean,
+        change_pct: dev.change_pct,
+        tier,
+        direction: def.direction,
+        good,
+        contributors,
+        share_of_total_pct: None,
+        owner: config.owners.get(def.id.as_ref()).cloned(),
+        follow_up,
+        acknowledged: false,
+        snoozed_until: None,
+        first_seen: None,
+        last_seen: None,
+        occurrence: 1,
+        target: None,
+    }
+}
+
+fn evaluate_target(
+    fetcher: &mut Fetcher<'_, '_>,
+    catalog: &[MetricDef],
+    target: &crate::config::Target,
+) -> Result<TargetStatus, MetricError> {
+    let grain = target.grain.unwrap_or(Grain::Month);
+    let latest = latest_complete(grain, fetcher.as_of);
+    let frame_start = fetcher.as_of - Duration::weeks(i64::from(fetcher.config.time_frame_weeks));
+    let start = target
+        .start
+        .unwrap_or_else(|| frame_start.min(latest.trailing(3)[0].start));
+    let Some(def) = catalog.iter().find(|d| d.id == target.metric) else {
+        let mut status =
+            target::target_status(target, grain, Direction::HigherIsBetter, &[], fetcher.as_of);
+        status.note = Some(format!("unknown metric {:?}", target.metric));
+        return Ok(status);
+    };
+    let points = fetcher
+        .series(&def.id, grain, start, latest, None)?
+        .iter()
+        .find(|s| s.segment.is_none())
+        .map(|s| s.points.clone())
+        .unwrap_or_default();
+    Ok(target::target_status(
+        target,
+        grain,
+        def.direction,
+        &points,
+        fetcher.as_of,
+    ))
+}
+
+fn target_alert(config: &Config, def: &MetricDef, status: &TargetStatus) -> Alert {
+    let by = status.by.format("%Y-%m-%d").to_string();
+    let current = status.current.unwrap_or(0.0);
+    let projected = status.projected.unwrap_or(current);
+    let change_pct = if status.target == 0.0 {
+        0.0
+    } else {
+        (projected - status.target) / status.target.abs() * 100.0
+    };
+    // A date or milestone already missed is a fact, not a forecast.
+    let passed_miss = status.missed
+        || status
+            .milestones
+            .iter()
+            .any(|m| m.missed && m.actual.is_some());
+    let follow_up = follow_up::follow_up(
+        config,
+        &follow_up::Situation {
+            def,
+            segment: None,
+            period: &by,
+            bad: true,
+            target: true,
+        },
+    );
+    Alert {
+        key: target_key(&def.id, status.grain, status.by),
+        kind: AlertKind::Target,
+        metric: def.id.to_string(),
+        metric_name: def.name.to_string(),
+        unit: def.unit,
+        segment: None,
+        grain: status.grain,
+        period: by,
+        value: current,
+        rolling_mean: status.on_pace_value.unwrap_or(current),
+        change_pct,
+        tier: if passed_miss {
+            Tier::Strong
+        } else {
+            Tier::Mild
+        },
+        direction: def.direction,
+        good: false,
+        contributors: Vec::new(),
+        share_of_total_pct: None,
+        owner: config.owners.get(def.id.as_ref()).cloned(),
+        follow_up,
+        acknowledged: false,
+        snoozed_until: None,
+        first_seen: None,
+        last_seen: None,
+        occurrence: 1,
+        target: Some(status.clone()),
+    }
+}
+
+/// Fills each alert's stored state, recording this evaluation when it is of the
+/// reference date.
+fn merge_state(
+    store: &Store,
+    as_of: NaiveDate,
+    now: DateTime<Utc>,
+    alerts: &mut [Alert],
+) -> Result<(), MetricError> {
+    let current = metrics::reference_date(store)?.is_none_or(|reference| reference == as_of);
+    let states = if current {
+        let keys: Vec<&str> = alerts.iter().map(|a| a.key.as_str()).collect();
+        store
+            .record_alert_evaluation(&keys, now)?
+            .into_iter()
+            .map(Some)
+            .collect()
+    } else {
+        alerts
+            .iter()
+            .map(|a| store.alert_state(&a.key))
+            .collect::<Result<Vec<_>, _>>()?
+    };
+    for (alert, state) in alerts.iter_mut().zip(states) {
+        if let Some(state) = state {
+            alert.acknowledged = state.acknowledged_at.is_some();
+            alert.snoozed_until = state.snoozed_until;
+            alert.first_seen = Some(state.first_seen);
+            alert.last_seen = Some(state.last_seen);
+            alert.occurrence = state.occurrence;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn alert(tier: Tier, good: bool, change_pct: f64, key: &str) -> Alert {
+        Alert {
+            key: key.into(),
+            kind: AlertKind::Deviation,
+            metric: "net_revenue".into(),
+            metric_name: "Net revenue".into(),
+            unit: Unit::Currency,
+            segment: None,
+            grain: Grain::Week,
+            period: "2026-W46".into(),
+            value: 0.0,
+            rolling_mean: 0.0,
+            change_pct,
+            tier,
+            direction: Direction::HigherIsBetter,
+            good,
+            contributors: Vec::new(),
+            share_of_total_pct: None,
+            owner: None,
+            follow_up: String::new(),
+            acknowledged: false,
+            snoozed_until: None,
+            first_seen: None,
+            last_seen: None,
+            occurrence: 1,
+            target: None,
+        }
+    }
+
+    #[test]
+    fn keys_follow_the_documented_format() {
+        let seg = Segment {
+            dimension: "channel".into(),
+            value: "paid_search".into(),
+        };
+        assert_eq!(
+            alert_key("net_revenue", Some(&seg), Grain::Week, "2026-W46"),
+            "net_revenue|channel=paid_search|week|2026-W46"
+        );
+        assert_eq!(
+            alert_key("nps", None, Grain::Month, "2026-10"),
+            "nps|total|month|2026-10"
+        );
+        let by = NaiveDate::from_ymd_opt(2026, 12, 31).unwrap();
+        assert_eq!(
+            target_key("nps", Grain::Month, by),
+            "nps|target|month|2026-12-31"
+        );
+    }
+
+    #[test]
+    fn exit_codes_follow_the_worst_open_tier() {
+        assert_eq!(exit_code(&[]), 0);
+        assert_eq!(exit_code(&[alert(Tier::Mild, false, 6.0, "a")]), 1);
+        assert_eq!(
+            exit_code(&[
+                alert(Tier::Mild, false, 6.0, "a"),
+                alert(Tier::Strong, true, 20.0, "b")
+            ]),
+            2
+        );
+    }
+
+    #[test]
+    fn open_means_neither_acknowledged_nor_snoozed_through_the_reference_date() {
+        let as_of = NaiveDate::from_ymd_opt(2026, 11, 20).unwrap();
+        let mut a = alert(Tier::Mild, false, 6.0, "a");
+        assert!(a.is_open(as_of));
+        a.snoozed_until = Some(snooze_until(as_of));
+        assert_eq!(a.snoozed_until, NaiveDate::from_ymd_opt(2026, 11, 27));
+        assert!(!a.is_open(as_of));
+        assert!(!a.is_open(NaiveDate::from_ymd_opt(2026, 11, 27).unwrap()));
+        assert!(a.is_open(NaiveDate::from_ymd_opt(2026, 11, 28).unwrap()));
+        a.snoozed_until = None;
+        a.acknowledged = true;
+        assert!(!a.is_open(as_of));
+    }
+
+    #[test]
+    fn strong_first_then_bad_before_good_then_largest() {
+        let mut alerts = vec![
+            alert(Tier::Mild, false, -6.0, "mild"),
+            alert(Tier::Strong, true, 30.0, "strong-good"),
+            alert(Tier::Strong, false, -13.0, "strong-bad-small"),
+            alert(Tier::Strong, false, -20.0, "strong-bad-big"),
+        ];
+        sort_alerts(&mut alerts);
+        let keys: Vec<&str> = alerts.iter().map(|a| a.key.as_str()).collect();
+        assert_eq!(
+            keys,
+            ["strong-bad-big", "strong-bad-small", "strong-good", "mild"]
+        );
+    }
 }

@@ -1,13 +1,60 @@
+//! `kpi check`: the open alerts for cron and CI, with an exit code that says how bad
+//! they are (0 none, 1 mild only, 2 any strong; errors use `EXIT_ERROR`).
+
 use std::process::ExitCode;
 
+use anyhow::Context;
 use chrono::NaiveDate;
 
-use crate::cli::{CheckArgs, StoreArgs};
+use crate::alerts::{self, render};
+use crate::cli::{CheckArgs, CheckFormat, StoreArgs};
+use crate::config::Config;
+use crate::metrics;
+use crate::store::Store;
 
 pub fn run(
-    _store: &StoreArgs,
-    _args: &CheckArgs,
-    _as_of: Option<NaiveDate>,
+    store_args: &StoreArgs,
+    args: &CheckArgs,
+    as_of: Option<NaiveDate>,
 ) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("`kpi check` is not built yet")
+    // Opening would create an empty store, and a mistyped path in a crontab must not
+    // report "no open alerts" forever.
+    anyhow::ensure!(
+        store_args.db.exists(),
+        "store {} does not exist (import data first, or pass --db FILE)",
+        store_args.db.display()
+    );
+    let config = Config::load_for(&store_args.db, store_args.config.as_deref())?;
+    let store = Store::open(&store_args.db)
+        .with_context(|| format!("cannot open store {}", store_args.db.display()))?;
+    let as_of = match as_of {
+        Some(date) => Some(date),
+        None => metrics::reference_date(&store)?,
+    };
+    let open = match as_of {
+        Some(as_of) => {
+            let catalog = metrics::catalog(&store)?;
+            alerts::evaluate(&store, &config, as_of, &catalog)?.open_alerts(as_of)
+        }
+        None => Vec::new(),
+    };
+    let out = match args.format {
+        CheckFormat::Text => render::check_text(&open, as_of),
+        CheckFormat::Json => render::check_json(&open, as_of)? + "\n",
+    };
+    write_stdout(&out)?;
+    Ok(ExitCode::from(alerts::exit_code(&open)))
+}
+
+/// Writes to stdout; a closed pipe (`kpi check | head -1`) is not an error.
+fn write_stdout(text: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => Ok(other?),
+    }
 }

@@ -67,6 +67,58 @@ impl Store {
     }
 }
 
+impl Store {
+    /// Records one evaluation: every key in `firing` was seen at `now`; every other key
+    /// that was firing before has cleared. A key that had cleared and fires again starts a
+    /// new occurrence, and the acknowledgement of the old one no longer holds (a snooze is
+    /// a date and does). Returns the state of every firing key, in order.
+    pub fn record_alert_evaluation(
+        &self,
+        firing: &[&str],
+        now: DateTime<Utc>,
+    ) -> rusqlite::Result<Vec<AlertState>> {
+        let at = now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        // `unchecked_transaction` because evaluation holds only a shared `&Store`; SQLite
+        // itself still makes the batch atomic.
+        let tx = self.conn.unchecked_transaction()?;
+        {
+            let mut upsert = tx.prepare_cached(
+                "INSERT INTO alert_state (alert_key, first_seen, last_seen, occurrence, active)
+                 VALUES (?1, ?2, ?2, 1, 1)
+                 ON CONFLICT (alert_key) DO UPDATE SET
+                     last_seen = excluded.last_seen,
+                     occurrence = occurrence + CASE WHEN active = 0 THEN 1 ELSE 0 END,
+                     acknowledged_at = CASE WHEN active = 0 THEN NULL ELSE acknowledged_at END,
+                     active = 1",
+            )?;
+            for key in firing {
+                upsert.execute(params![key, at])?;
+            }
+            let firing_now: std::collections::HashSet<&str> = firing.iter().copied().collect();
+            let was_firing: Vec<String> = tx
+                .prepare("SELECT alert_key FROM alert_state WHERE active = 1")?
+                .query_map([], |r| r.get(0))?
+                .collect::<Result<_, _>>()?;
+            let mut clear =
+                tx.prepare_cached("UPDATE alert_state SET active = 0 WHERE alert_key = ?1")?;
+            for key in was_firing
+                .iter()
+                .filter(|k| !firing_now.contains(k.as_str()))
+            {
+                clear.execute([key])?;
+            }
+        }
+        tx.commit()?;
+        firing
+            .iter()
+            .map(|key| {
+                self.alert_state(key)?
+                    .ok_or(rusqlite::Error::QueryReturnedNoRows)
+            })
+            .collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -97,5 +149,70 @@ mod tests {
         assert_eq!(snoozed.snoozed_until, Some(until));
         assert_eq!(snoozed.acknowledged_at, None);
         assert_eq!(store.alert_state("unknown").unwrap(), None);
+    }
+
+    fn at(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().to_utc()
+    }
+
+    #[test]
+    fn an_alert_that_clears_and_returns_is_a_new_occurrence() {
+        let store = Store::open_in_memory().unwrap();
+        let key = "net_revenue|total|week|2026-W46";
+        let first = store
+            .record_alert_evaluation(&[key], at("2026-11-20T01:00:00Z"))
+            .unwrap();
+        assert_eq!(first[0].occurrence, 1);
+        assert_eq!(first[0].first_seen, "2026-11-20T01:00:00Z");
+        store
+            .acknowledge_alert(key, at("2026-11-20T08:00:00Z"))
+            .unwrap();
+        // Still firing: same occurrence, still acknowledged, last seen moves on.
+        let again = store
+            .record_alert_evaluation(&[key], at("2026-11-20T09:00:00Z"))
+            .unwrap();
+        assert_eq!(again[0].occurrence, 1);
+        assert_eq!(again[0].last_seen, "2026-11-20T09:00:00Z");
+        assert!(again[0].acknowledged_at.is_some());
+        // Cleared (late data moved the value back), then back.
+        store
+            .record_alert_evaluation(&[], at("2026-11-20T10:00:00Z"))
+            .unwrap();
+        let back = store
+            .record_alert_evaluation(&[key], at("2026-11-20T11:00:00Z"))
+            .unwrap();
+        assert_eq!(back[0].occurrence, 2);
+        assert_eq!(back[0].acknowledged_at, None);
+        assert_eq!(back[0].first_seen, "2026-11-20T01:00:00Z");
+        assert_eq!(back[0].last_seen, "2026-11-20T11:00:00Z");
+    }
+
+    #[test]
+    fn acknowledging_before_any_evaluation_is_not_a_clearance() {
+        let store = Store::open_in_memory().unwrap();
+        let key = "nps|total|month|2026-10";
+        let until = NaiveDate::from_ymd_opt(2026, 11, 27).unwrap();
+        store
+            .acknowledge_alert(key, at("2026-11-20T08:00:00Z"))
+            .unwrap();
+        store
+            .snooze_alert(key, until, at("2026-11-20T08:00:00Z"))
+            .unwrap();
+        let state = store
+            .record_alert_evaluation(&[key], at("2026-11-20T09:00:00Z"))
+            .unwrap();
+        assert_eq!(state[0].occurrence, 1);
+        assert!(state[0].acknowledged_at.is_some());
+        assert_eq!(state[0].snoozed_until, Some(until));
+        // A snooze outlives a clearance; the acknowledgement does not.
+        store
+            .record_alert_evaluation(&[], at("2026-11-20T10:00:00Z"))
+            .unwrap();
+        let state = store
+            .record_alert_evaluation(&[key], at("2026-11-20T11:00:00Z"))
+            .unwrap();
+        assert_eq!(state[0].occurrence, 2);
+        assert_eq!(state[0].acknowledged_at, None);
+        assert_eq!(state[0].snoozed_until, Some(until));
     }
 }

@@ -176,7 +176,10 @@ CREATE TABLE alert_state (
     last_seen       TEXT NOT NULL,
     occurrence      INTEGER NOT NULL DEFAULT 1,
     acknowledged_at TEXT,
-    snoozed_until   TEXT
+    snoozed_until   TEXT,
+    -- 1: firing at the last evaluation; 0: cleared since; NULL: never evaluated (only
+    -- acknowledged or snoozed). A cleared alert that fires again is a new occurrence.
+    active          INTEGER
 );
 ";
 

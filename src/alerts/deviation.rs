@@ -1,0 +1,285 @@
+//! Deviation from the rolling mean and the tier it earns (SPEC §6, seed 000: mild from
+//! 5 %, strong from 12 %). Pure functions over points, so the boundaries can be tested
+//! exactly.
+
+use crate::config::AlertConfig;
+use crate::metrics::{Grain, Period, Point};
+
+use super::Tier;
+
+/// Thresholds in force for one metric: the metric's overrides over the global ones.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Limits {
+    pub window: usize,
+    pub mild_pct: f64,
+    pub strong_pct: f64,
+    pub min_volume: u64,
+}
+
+impl Limits {
+    pub fn for_metric(config: &AlertConfig, metric: &str) -> Self {
+        let own = config.metrics.get(metric);
+        Self {
+            window: config.window,
+            mild_pct: own.and_then(|t| t.mild_pct).unwrap_or(config.mild_pct),
+            strong_pct: own.and_then(|t| t.strong_pct).unwrap_or(config.strong_pct),
+            min_volume: own.and_then(|t| t.min_volume).unwrap_or(config.min_volume),
+        }
+    }
+
+    /// The tier a deviation of `change_pct` earns, if any.
+    ///
+    /// Decimal boundaries are not exact in binary: (105 − 100) ÷ 100 × 100 may come out
+    /// as 4.999…. A relative tolerance far below any displayed precision keeps a 5.0 %
+    /// deviation mild while 4.9 % stays quiet.
+    pub fn tier(&self, change_pct: f64) -> Option<Tier> {
+        let magnitude = change_pct.abs();
+        if !magnitude.is_finite() {
+            return None;
+        }
+        let reaches = |threshold: f64| magnitude >= threshold - BOUNDARY_TOLERANCE * threshold;
+        if reaches(self.strong_pct) {
+            Some(Tier::Strong)
+        } else if reaches(self.mild_pct) {
+            Some(Tier::Mild)
+        } else {
+            None
+        }
+    }
+}
+
+/// Relative slack at a threshold: 1e-9 of it (5 % → 4.999999995 %).
+const BOUNDARY_TOLERANCE: f64 = 1e-9;
+
+/// A period's value against the mean of the periods before it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Deviation {
+    pub period: Period,
+    pub value: f64,
+    pub rolling_mean: f64,
+    /// (value − rolling mean) ÷ |rolling mean| × 100.
+    pub change_pct: f64,
+}
+
+impl Deviation {
+    /// The change in the metric's own unit.
+    pub fn change(&self) -> f64 {
+        self.value - self.rolling_mean
+    }
+}
+
+/// The latest period of `grain` that is complete as of `as_of`: the one holding it when
+/// `as_of` is its last day, else the one before (SPEC §3: a partial period is never
+/// compared as if complete).
+pub fn latest_complete(grain: Grain, as_of: chrono::NaiveDate) -> Period {
+    let current = Period::containing(grain, as_of);
+    if current.end() == as_of {
+        current
+    } else {
+        current.prev()
+    }
+}
+
+/// The value of a complete point for `period`, if the series has one.
+pub fn complete_value(points: &[Point], period: Period) -> Option<f64> {
+    points
+        .iter()
+        .find(|p| p.period == period)
+        .filter(|p| !p.partial)
+        .and_then(|p| p.value)
+        .filter(|v| v.is_finite())
+}
+
+/// The deviation of `period` from the mean of the `window` periods just before it.
+///
+/// `None` when there is not enough history (any of those periods missing, partial or
+/// without a value) or when the rolling mean is zero, where a relative change means
+/// nothing.
+pub fn deviation(points: &[Point], period: Period, window: usize) -> Option<Deviation> {
+    if window == 0 {
+        return None;
+    }
+    let value = complete_value(points, period)?;
+    let baseline = period.prev().trailing(window);
+    let mut sum = 0.0;
+    for p in &baseline {
+        sum += complete_value(points, *p)?;
+    }
+    // Dividing the sum once (rather than averaging as we go) keeps round means exact.
+    let rolling_mean = sum / window as f64;
+    if rolling_mean == 0.0 {
+        return None;
+    }
+    let change_pct = (value - rolling_mean) / rolling_mean.abs() * 100.0;
+    Some(Deviation {
+        period,
+        value,
+        rolling_mean,
+        change_pct,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::NaiveDate;
+
+    fn d(s: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+    }
+
+    /// Weekly points starting 2026-W40, oldest first.
+    fn weekly(values: &[Option<f64>]) -> Vec<Point> {
+        let mut period = Period::containing(Grain::Week, d("2026-09-28"));
+        values
+            .iter()
+            .map(|v| {
+                let p = Point {
+                    period,
+                    value: *v,
+                    note: None,
+                    partial: false,
+                };
+                period = period.next();
+                p
+            })
+            .collect()
+    }
+
+    fn last_period(points: &[Point]) -> Period {
+        points.last().unwrap().period
+    }
+
+    fn tier_of(baseline: [f64; 3], value: f64) -> Option<Tier> {
+        let mut values: Vec<Option<f64>> = baseline.iter().map(|v| Some(*v)).collect();
+        values.push(Some(value));
+        let points = weekly(&values);
+        let dev = deviation(&points, last_period(&points), 3).unwrap();
+        Limits::for_metric(&AlertConfig::default(), "net_revenue").tier(dev.change_pct)
+    }
+
+    #[test]
+    fn thresholds_just_under_and_just_over() {
+        let base = [90.0, 100.0, 110.0]; // mean exactly 100
+        assert_eq!(tier_of(base, 104.9), None);
+        assert_eq!(tier_of(base, 105.0), Some(Tier::Mild));
+        assert_eq!(tier_of(base, 111.9), Some(Tier::Mild));
+        assert_eq!(tier_of(base, 112.0), Some(Tier::Strong));
+        // Falling: the same magnitudes below the mean.
+        assert_eq!(tier_of(base, 95.1), None);
+        assert_eq!(tier_of(base, 95.0), Some(Tier::Mild));
+        assert_eq!(tier_of(base, 88.1), Some(Tier::Mild));
+        assert_eq!(tier_of(base, 88.0), Some(Tier::Strong));
+    }
+
+    #[test]
+    fn boundaries_hold_when_binary_rounding_bites() {
+        // 0.1 + 0.2 + 0.3 is not 0.6 in binary; the mean is 0.20000000000000004.
+        let base = [0.1, 0.2, 0.3];
+        assert_eq!(tier_of(base, 0.21), Some(Tier::Mild));
+        assert_eq!(tier_of(base, 0.19), Some(Tier::Mild));
+        assert_eq!(tier_of(base, 0.224), Some(Tier::Strong));
+        assert_eq!(tier_of(base, 0.2098), None);
+        // A mean of 1/3 and a value 5 % above it.
+        assert_eq!(tier_of([1.0 / 3.0; 3], 1.05 / 3.0), Some(Tier::Mild));
+        assert_eq!(tier_of([1.0 / 3.0; 3], 1.12 / 3.0), Some(Tier::Strong));
+        assert_eq!(tier_of([1.0 / 3.0; 3], 1.049 / 3.0), None);
+    }
+
+    #[test]
+    fn deviation_reports_value_mean_and_signed_change() {
+        let points = weekly(&[
+            Some(50_000.0),
+            Some(52_000.0),
+            Some(48_000.0),
+            Some(43_000.0),
+        ]);
+        let dev = deviation(&points, last_period(&points), 3).unwrap();
+        assert_eq!(dev.rolling_mean, 50_000.0);
+        assert_eq!(dev.value, 43_000.0);
+        assert!((dev.change_pct - -14.0).abs() < 1e-12);
+        assert_eq!(dev.change(), -7_000.0);
+        assert_eq!(dev.period.label(), "2026-W43");
+    }
+
+    #[test]
+    fn negative_means_use_their_magnitude() {
+        // Net revenue can go negative in a refund-heavy week: from −100 to −80 is +20 %.
+        let points = weekly(&[Some(-100.0), Some(-100.0), Some(-100.0), Some(-80.0)]);
+        let dev = deviation(&points, last_period(&points), 3).unwrap();
+        assert!((dev.change_pct - 20.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn too_little_history_gives_no_deviation() {
+        let two_before = weekly(&[Some(100.0), Some(100.0), Some(200.0)]);
+        assert_eq!(deviation(&two_before, last_period(&two_before), 3), None);
+        let gap = weekly(&[Some(100.0), None, Some(100.0), Some(200.0)]);
+        assert_eq!(deviation(&gap, last_period(&gap), 3), None);
+        let no_value = weekly(&[Some(100.0), Some(100.0), Some(100.0), None]);
+        assert_eq!(deviation(&no_value, last_period(&no_value), 3), None);
+        let zero_mean = weekly(&[Some(0.0), Some(0.0), Some(0.0), Some(5.0)]);
+        assert_eq!(deviation(&zero_mean, last_period(&zero_mean), 3), None);
+        // A longer window needs longer history.
+        let four = weekly(&[Some(100.0), Some(100.0), Some(100.0), Some(200.0)]);
+        assert!(deviation(&four, last_period(&four), 3).is_some());
+        assert_eq!(deviation(&four, last_period(&four), 4), None);
+    }
+
+    #[test]
+    fn a_partial_period_is_never_compared() {
+        let mut points = weekly(&[Some(100.0), Some(100.0), Some(100.0), Some(50.0)]);
+        points.last_mut().unwrap().partial = true;
+        assert_eq!(deviation(&points, last_period(&points), 3), None);
+        // Nor does a partial period count in a baseline.
+        let mut points = weekly(&[Some(100.0), Some(100.0), Some(100.0), Some(150.0)]);
+        points[1].partial = true;
+        assert_eq!(deviation(&points, last_period(&points), 3), None);
+    }
+
+    #[test]
+    fn latest_complete_period_excludes_the_partial_current_one() {
+        // Wednesday 2026-11-18 sits in 2026-W47, which is partial: W46 is the latest.
+        assert_eq!(
+            latest_complete(Grain::Week, d("2026-11-18")).label(),
+            "2026-W46"
+        );
+        // Sunday 2026-11-22 ends W47, which is therefore complete.
+        assert_eq!(
+            latest_complete(Grain::Week, d("2026-11-22")).label(),
+            "2026-W47"
+        );
+        assert_eq!(
+            latest_complete(Grain::Month, d("2026-11-18")).label(),
+            "2026-10"
+        );
+        assert_eq!(
+            latest_complete(Grain::Month, d("2026-11-30")).label(),
+            "2026-11"
+        );
+        assert_eq!(
+            latest_complete(Grain::Day, d("2026-11-18")).label(),
+            "2026-11-18"
+        );
+    }
+
+    #[test]
+    fn per_metric_thresholds_override_global_ones() {
+        let config: AlertConfig = toml::from_str(
+            "mild_pct = 4.0\nstrong_pct = 10.0\n[metrics.nps]\nmild_pct = 8.0\nmin_volume = 5\n",
+        )
+        .unwrap();
+        let nps = Limits::for_metric(&config, "nps");
+        assert_eq!(
+            (nps.mild_pct, nps.strong_pct, nps.min_volume),
+            (8.0, 10.0, 5)
+        );
+        assert_eq!(nps.tier(7.9), None);
+        assert_eq!(nps.tier(-8.0), Some(Tier::Mild));
+        let other = Limits::for_metric(&config, "mrr");
+        assert_eq!(other.tier(4.0), Some(Tier::Mild));
+        assert_eq!(other.tier(10.0), Some(Tier::Strong));
+        assert_eq!(other.min_volume, 30);
+        assert_eq!(other.tier(f64::NAN), None);
+    }
+}

@@ -1,0 +1,298 @@
+//! Recommended follow-ups (seed 000: every alert carries "recommended follow-up
+//! actions"). One rule per metric family and direction of the move, overridable in
+//! `kpi.toml` under `[follow_ups]` by metric id or by family name.
+//!
+//! Texts may use `{metric}`, `{period}` and `{segment}`: the alert's segment, or on a
+//! total the segment that drove most of the move (half of it or more), else "all
+//! segments" — so the next step points at where to look first.
+
+use std::fmt;
+
+use crate::config::Config;
+use crate::metrics::MetricDef;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Family {
+    Revenue,
+    Subscription,
+    Retention,
+    Acquisition,
+    Satisfaction,
+    Engagement,
+    Delivery,
+    Support,
+    /// Metrics imported through the `metrics` table, and anything unclassified.
+    Other,
+}
+
+impl Family {
+    pub fn name(self) -> &'static str {
+        match self {
+            Family::Revenue => "revenue",
+            Family::Subscription => "subscription",
+            Family::Retention => "retention",
+            Family::Acquisition => "acquisition",
+            Family::Satisfaction => "satisfaction",
+            Family::Engagement => "engagement",
+            Family::Delivery => "delivery",
+            Family::Support => "support",
+            Family::Other => "other",
+        }
+    }
+
+    /// The family of a metric: by its id where the catalog names it, else by the table it
+    /// is computed from.
+    pub fn of(def: &MetricDef) -> Self {
+        let id: &str = &def.id;
+        let by_id = [
+            (
+                Family::Retention,
+                &[
+                    "customer_churn_pct",
+                    "retention_rate_pct",
+                    "clv",
+                    "repeat_purchase_rate",
+                ][..],
+            ),
+            (
+                Family::Acquisition,
+                &[
+                    "cac",
+                    "ltv_cac",
+                    "cac_payback_months",
+                    "roas",
+                    "ctr_pct",
+                    "conversion_rate_pct",
+                    "lead_conversion_pct",
+                    "new_customers",
+                ][..],
+            ),
+            (
+                Family::Subscription,
+                &["mrr", "arr", "arpa", "revenue_churn_pct", "nrr_pct"][..],
+            ),
+        ];
+        if let Some((family, _)) = by_id.iter().find(|(_, ids)| ids.contains(&id)) {
+            return *family;
+        }
+        if id.starts_with("mrr_") {
+            return Family::Subscription;
+        }
+        match def.sources.first().copied() {
+            Some("orders" | "refunds" | "costs") => Family::Revenue,
+            Some("subscriptions") => Family::Subscription,
+            Some("customers") => Family::Retention,
+            Some("spend" | "funnel") => Family::Acquisition,
+            Some("surveys") => Family::Satisfaction,
+            Some("events") => Family::Engagement,
+            Some("work_items") => Family::Delivery,
+            Some("tickets") => Family::Support,
+            _ => Family::Other,
+        }
+    }
+
+    /// The built-in rule: what to do when the metric moved against (`bad`) or with its
+    /// goal.
+    fn rule(self, bad: bool) -> &'static str {
+        match (self, bad) {
+            (Family::Revenue, true) => {
+                "Look into {metric} for {segment} in {period}: refunds, cancelled orders, discounts and checkout errors; call the largest accounts that dropped."
+            }
+            (Family::Revenue, false) => {
+                "Find what lifted {metric} in {segment} ({period}: campaign, pricing, large accounts) and decide whether to scale it."
+            }
+            (Family::Subscription, true) => {
+                "Review churned and contracted subscriptions in {segment} for {period}: talk to the accounts that downgraded and check billing failures."
+            }
+            (Family::Subscription, false) => {
+                "Identify the expansions behind {metric} in {segment} ({period}) and repeat the upsell path with similar accounts."
+            }
+            (Family::Retention, true) => {
+                "Contact at-risk customers in {segment}: compare the latest cohort's activity with earlier ones and review recent releases and support tickets."
+            }
+            (Family::Retention, false) => {
+                "Find which cohort or change improved {metric} in {segment} and make it part of onboarding."
+            }
+            (Family::Acquisition, true) => {
+                "Audit {segment} for {period}: spend, bids, targeting and landing pages; pause campaigns whose cost per customer rose."
+            }
+            (Family::Acquisition, false) => {
+                "Shift budget towards {segment} while {metric} holds, and confirm the new customers activate."
+            }
+            (Family::Satisfaction, true) => {
+                "Read the detractor comments from {period} in {segment}, tag their themes and close the loop with the accounts that scored lowest."
+            }
+            (Family::Satisfaction, false) => {
+                "Ask promoters in {segment} for references or reviews and note what they praise."
+            }
+            (Family::Engagement, true) => {
+                "Check the product funnel for {segment}: releases, incidents and feature usage in {period}; watch session recordings of users who dropped off."
+            }
+            (Family::Engagement, false) => {
+                "Find the feature or campaign behind the rise in {metric} ({segment}) and promote it to the users who have not tried it."
+            }
+            (Family::Delivery, true) => {
+                "Review the slipped items of {period} with the team: scope changes, blockers and capacity; re-plan the next commitment."
+            }
+            (Family::Delivery, false) => {
+                "Keep the current planning practice and record what made {period} go well."
+            }
+            (Family::Support, true) => {
+                "Triage {segment} tickets from {period} by severity, staff the queue and look for an incident or release behind the rise."
+            }
+            (Family::Support, false) => {
+                "Check that the drop in {metric} is real (not tickets left unlogged) and keep what improved it."
+            }
+            (Family::Other, true) => {
+                "Ask the owner of {metric} to explain the move in {segment} for {period} and agree a next step."
+            }
+            (Family::Other, false) => {
+                "Confirm the improvement in {metric} ({segment}, {period}) and share what caused it."
+            }
+        }
+    }
+}
+
+impl fmt::Display for Family {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// What an alert's reader should do next.
+pub struct Situation<'a> {
+    pub def: &'a MetricDef,
+    /// `channel=paid_search`: the alert's segment, or a total's dominant driver.
+    pub segment: Option<String>,
+    pub period: &'a str,
+    pub bad: bool,
+    /// A target at risk rather than a deviation.
+    pub target: bool,
+}
+
+const TARGET_RULE: &str = "Target for {metric} is off pace: agree with the owner which lever closes the gap, or reset the target and its milestones deliberately.";
+
+pub fn follow_up(config: &Config, situation: &Situation<'_>) -> String {
+    let family = Family::of(situation.def);
+    let template = config
+        .follow_ups
+        .get(situation.def.id.as_ref())
+        .or_else(|| config.follow_ups.get(family.name()))
+        .map_or_else(
+            || {
+                if situation.target {
+                    TARGET_RULE
+                } else {
+                    family.rule(situation.bad)
+                }
+            },
+            String::as_str,
+        );
+    template
+        .replace("{metric}", &situation.def.id)
+        .replace(
+            "{segment}",
+            situation.segment.as_deref().unwrap_or("all segments"),
+        )
+        .replace("{period}", situation.period)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metrics::{Direction, Unit};
+    use std::borrow::Cow;
+
+    fn def(id: &'static str, source: &'static [&'static str]) -> MetricDef {
+        MetricDef {
+            id: Cow::Borrowed(id),
+            name: Cow::Borrowed(id),
+            unit: Unit::Currency,
+            direction: Direction::HigherIsBetter,
+            formula: Cow::Borrowed(""),
+            sources: source,
+            segments: &[],
+        }
+    }
+
+    #[test]
+    fn families_by_id_then_by_source() {
+        assert_eq!(
+            Family::of(&def("net_revenue", &["orders", "refunds"])),
+            Family::Revenue
+        );
+        assert_eq!(
+            Family::of(&def("cac", &["spend", "customers"])),
+            Family::Acquisition
+        );
+        assert_eq!(
+            Family::of(&def("mrr_churned", &["subscriptions"])),
+            Family::Subscription
+        );
+        assert_eq!(
+            Family::of(&def("customer_churn_pct", &["subscriptions"])),
+            Family::Retention
+        );
+        assert_eq!(Family::of(&def("nps", &["surveys"])), Family::Satisfaction);
+        assert_eq!(Family::of(&def("uptime", &["metrics"])), Family::Other);
+    }
+
+    #[test]
+    fn every_alert_gets_a_filled_in_next_step() {
+        let config = Config::default();
+        let revenue = def("net_revenue", &["orders"]);
+        let text = follow_up(
+            &config,
+            &Situation {
+                def: &revenue,
+                segment: Some("channel=paid_search".into()),
+                period: "2026-W46",
+                bad: true,
+                target: false,
+            },
+        );
+        assert!(text.contains("channel=paid_search"), "{text}");
+        assert!(text.contains("2026-W46"), "{text}");
+        assert!(!text.contains('{'), "{text}");
+        let good = follow_up(
+            &config,
+            &Situation {
+                def: &revenue,
+                segment: None,
+                period: "2026-W46",
+                bad: false,
+                target: false,
+            },
+        );
+        assert_ne!(good, text);
+        assert!(good.contains("all segments"), "{good}");
+    }
+
+    #[test]
+    fn kpi_toml_overrides_by_metric_then_family() {
+        let mut config = Config::default();
+        config
+            .follow_ups
+            .insert("revenue".into(), "Ping finance about {metric}".into());
+        config
+            .follow_ups
+            .insert("nps".into(), "Call the detractors of {period}".into());
+        let situation = |d| Situation {
+            def: d,
+            segment: None,
+            period: "2026-10",
+            bad: true,
+            target: false,
+        };
+        let gross = def("gross_revenue", &["orders"]);
+        assert_eq!(
+            follow_up(&config, &situation(&gross)),
+            "Ping finance about gross_revenue"
+        );
+        let nps = def("nps", &["surveys"]);
+        assert_eq!(
+            follow_up(&config, &situation(&nps)),
+            "Call the detractors of 2026-10"
+        );
+    }
+}

@@ -1,0 +1,306 @@
+//! Text and JSON renderings of alerts, shared by `kpi check`, `kpi report` and anything
+//! else that prints them. Text rounds for reading; JSON keeps full precision.
+
+use chrono::NaiveDate;
+use serde::Serialize;
+
+use crate::metrics::{Direction, Unit};
+
+use super::{Alert, AlertKind, Tier};
+
+/// Drops control characters: segment values come from imported data and must not move
+/// a terminal's cursor or ring its bell.
+pub fn clean(text: &str) -> String {
+    text.chars().filter(|c| !c.is_control()).collect()
+}
+
+/// `1234567.891` → `1,234,567.89` with `decimals` places.
+fn group(value: f64, decimals: usize) -> String {
+    let text = format!("{:.*}", decimals, value.abs());
+    let (int, frac) = text
+        .split_once('.')
+        .map_or((text.as_str(), None), |(i, f)| (i, Some(f)));
+    let mut grouped = String::new();
+    for (i, ch) in int.chars().enumerate() {
+        if i > 0 && (int.len() - i) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(ch);
+    }
+    let sign = if value < 0.0 && text.chars().any(|c| c.is_ascii_digit() && c != '0') {
+        "-"
+    } else {
+        ""
+    };
+    match frac {
+        Some(f) => format!("{sign}{grouped}.{f}"),
+        None => format!("{sign}{grouped}"),
+    }
+}
+
+/// A value in its unit, rounded for reading.
+pub fn format_value(value: f64, unit: Unit) -> String {
+    match unit {
+        Unit::Currency => group(value, 2),
+        Unit::Percent => format!("{} %", group(value, 1)),
+        Unit::Count if value.fract() == 0.0 => group(value, 0),
+        Unit::Count | Unit::Hours | Unit::Days | Unit::Months => {
+            let suffix = match unit {
+                Unit::Hours => " h",
+                Unit::Days => " d",
+                Unit::Months => " mo",
+                _ => "",
+            };
+            format!("{}{suffix}", group(value, 1))
+        }
+        Unit::Seconds => format!("{} s", group(value, 0)),
+        Unit::Ratio | Unit::Score => group(value, 2),
+    }
+}
+
+fn tier_label(tier: Tier) -> &'static str {
+    // Symbols carry the tier where colour cannot (SPEC §5).
+    match tier {
+        Tier::Strong => "‼ STRONG",
+        Tier::Mild => "! mild  ",
+    }
+}
+
+/// One line naming everything an alert carries: tier, metric, segment, period, value,
+/// rolling mean, change, good or bad, drivers, owner, follow-up and key.
+pub fn alert_line(alert: &Alert) -> String {
+    let mut parts = Vec::new();
+    let segment = alert
+        .segment_label()
+        .map_or_else(|| "total".into(), |s| clean(&s));
+    match alert.kind {
+        AlertKind::Deviation => {
+            let arrow = if alert.change_pct < 0.0 { "▼" } else { "▲" };
+            parts.push(format!(
+                "{} {} {}",
+                tier_label(alert.tier),
+                clean(&alert.metric),
+                segment
+            ));
+            parts.push(format!("{} {}", alert.grain, alert.period));
+            parts.push(format!(
+                "{} vs rolling mean {} ({arrow} {:.1} %, {})",
+                format_value(alert.value, alert.unit),
+                format_value(alert.rolling_mean, alert.unit),
+                alert.change_pct.abs(),
+                if alert.good { "good" } else { "bad" }
+            ));
+        }
+        AlertKind::Target => {
+            parts.push(format!(
+                "{} {} target at risk",
+                tier_label(alert.tier),
+                clean(&alert.metric)
+            ));
+            if let Some(t) = &alert.target {
+                let goal = match alert.direction {
+                    Direction::HigherIsBetter => "at least",
+                    Direction::LowerIsBetter => "at most",
+                };
+                parts.push(format!(
+                    "{goal} {} by {}",
+                    format_value(t.target, alert.unit),
+                    t.by
+                ));
+                let mut state = format!("now {}", format_value(alert.value, alert.unit));
+                if let Some(pace) = t.on_pace_value {
+                    state.push_str(&format!(", on pace {}", format_value(pace, alert.unit)));
+                }
+                if let Some(projected) = t.projected {
+                    let word = if t.missed { "ended at" } else { "projected" };
+                    state.push_str(&format!(", {word} {}", format_value(projected, alert.unit)));
+                }
+                parts.push(state);
+                let missed: Vec<String> = t
+                    .milestones
+                    .iter()
+                    .filter(|m| m.missed)
+                    .map(|m| format!("{} ({})", m.date, format_value(m.value, alert.unit)))
+                    .collect();
+                if !missed.is_empty() {
+                    parts.push(format!("milestones missed: {}", missed.join(", ")));
+                }
+            }
+        }
+    }
+    {
+        let drivers: Vec<String> = alert
+            .contributors
+            .iter()
+            // A segment that did not move is no driver, whatever its row says.
+            .filter(|c| c.share_pct.abs() >= 0.5)
+            .take(3)
+            .map(|c| {
+                format!(
+                    "{}={} {:.0} %",
+                    clean(&c.segment.dimension),
+                    clean(&c.segment.value),
+                    c.share_pct
+                )
+            })
+            .collect();
+        if !drivers.is_empty() {
+            parts.push(format!("drivers: {}", drivers.join(", ")));
+        }
+    }
+    if let Some(share) = alert.share_of_total_pct {
+        parts.push(format!("{share:.0} % of the total's move"));
+    }
+    parts.push(format!(
+        "owner: {}",
+        alert
+            .owner
+            .as_deref()
+            .map_or_else(|| "unassigned".into(), clean)
+    ));
+    if alert.occurrence > 1 {
+        parts.push(format!("occurrence {}", alert.occurrence));
+    }
+    parts.push(format!("next: {}", clean(&alert.follow_up)));
+    parts.push(format!("key {}", clean(&alert.key)));
+    parts.join(" · ")
+}
+
+/// What `kpi check --format text` prints: a summary line, then one line per open alert.
+pub fn check_text(open: &[Alert], as_of: Option<NaiveDate>) -> String {
+    let when = as_of.map_or_else(
+        || " (the store holds no data yet)".to_string(),
+        |d| format!(" as of {d}"),
+    );
+    if open.is_empty() {
+        return format!("kpi check: no open alerts{when}\n");
+    }
+    let strong = open.iter().filter(|a| a.tier == Tier::Strong).count();
+    let mut out = format!(
+        "kpi check: {} open alert{} ({strong} strong, {} mild){when}\n",
+        open.len(),
+        if open.len() == 1 { "" } else { "s" },
+        open.len() - strong
+    );
+    for alert in open {
+        out.push_str(&alert_line(alert));
+        out.push('\n');
+    }
+    out
+}
+
+#[derive(Serialize)]
+struct CheckJson<'a> {
+    as_of: Option<NaiveDate>,
+    exit_code: u8,
+    alerts: &'a [Alert],
+}
+
+/// What `kpi check --format json` prints: `{as_of, exit_code, alerts}`, the alert objects
+/// being the same as in `kpi report`'s `alerts` array.
+pub fn check_json(open: &[Alert], as_of: Option<NaiveDate>) -> serde_json::Result<String> {
+    serde_json::to_string_pretty(&CheckJson {
+        as_of,
+        exit_code: super::exit_code(open),
+        alerts: open,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::alerts::Contribution;
+    use crate::metrics::{Grain, Segment};
+
+    fn paid_search_drop() -> Alert {
+        Alert {
+            key: "net_revenue|channel=paid_search|week|2026-W46".into(),
+            kind: AlertKind::Deviation,
+            metric: "net_revenue".into(),
+            metric_name: "Net revenue".into(),
+            unit: Unit::Currency,
+            segment: Some(Segment {
+                dimension: "channel".into(),
+                value: "paid_search".into(),
+            }),
+            grain: Grain::Week,
+            period: "2026-W46".into(),
+            value: 43_000.0,
+            rolling_mean: 50_000.0,
+            change_pct: -14.0,
+            tier: Tier::Strong,
+            direction: Direction::HigherIsBetter,
+            good: false,
+            contributors: vec![Contribution {
+                segment: Segment {
+                    dimension: "region".into(),
+                    value: "eu\u{1b}[2J".into(),
+                },
+                change: -6_000.0,
+                share_pct: 85.714,
+            }],
+            share_of_total_pct: Some(97.2),
+            owner: Some("Dana".into()),
+            follow_up: "Audit paid search".into(),
+            acknowledged: false,
+            snoozed_until: None,
+            first_seen: None,
+            last_seen: None,
+            occurrence: 1,
+            target: None,
+        }
+    }
+
+    #[test]
+    fn the_line_names_everything_the_issue_asks_for() {
+        let line = alert_line(&paid_search_drop());
+        assert_eq!(
+            line,
+            "‼ STRONG net_revenue channel=paid_search · week 2026-W46 · 43,000.00 vs rolling mean \
+             50,000.00 (▼ 14.0 %, bad) · drivers: region=eu[2J 86 % · 97 % of the total's move · owner: Dana · next: Audit \
+             paid search · key net_revenue|channel=paid_search|week|2026-W46"
+        );
+    }
+
+    #[test]
+    fn summary_lines() {
+        let as_of = NaiveDate::from_ymd_opt(2026, 11, 20);
+        assert_eq!(
+            check_text(&[], as_of),
+            "kpi check: no open alerts as of 2026-11-20\n"
+        );
+        assert_eq!(
+            check_text(&[], None),
+            "kpi check: no open alerts (the store holds no data yet)\n"
+        );
+        let text = check_text(&[paid_search_drop()], as_of);
+        assert!(text.starts_with("kpi check: 1 open alert (1 strong, 0 mild) as of 2026-11-20\n"));
+    }
+
+    #[test]
+    fn json_keeps_full_precision_and_the_exit_code() {
+        let json =
+            check_json(&[paid_search_drop()], NaiveDate::from_ymd_opt(2026, 11, 20)).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(v["exit_code"], 2);
+        assert_eq!(v["as_of"], "2026-11-20");
+        let a = &v["alerts"][0];
+        assert_eq!(a["key"], "net_revenue|channel=paid_search|week|2026-W46");
+        assert_eq!(a["tier"], "strong");
+        assert_eq!(a["direction"], "higher_is_better");
+        assert_eq!(a["segment"]["value"], "paid_search");
+        assert_eq!(a["contributors"][0]["share_pct"], 85.714);
+        assert_eq!(a["owner"], "Dana");
+    }
+
+    #[test]
+    fn values_are_grouped_and_unit_aware() {
+        assert_eq!(format_value(1_234_567.891, Unit::Currency), "1,234,567.89");
+        assert_eq!(format_value(-999.5, Unit::Currency), "-999.50");
+        assert_eq!(format_value(-0.001, Unit::Currency), "0.00");
+        assert_eq!(format_value(23.33, Unit::Percent), "23.3 %");
+        assert_eq!(format_value(1200.0, Unit::Count), "1,200");
+        assert_eq!(format_value(4.26, Unit::Hours), "4.3 h");
+        assert_eq!(format_value(14.2857, Unit::Ratio), "14.29");
+    }
+}
