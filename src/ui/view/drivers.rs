@@ -346,13 +346,13 @@ mod tests {
 
     #[test]
     fn fit_matches_a_hand_computed_line() {
-        // y = 2x + 1 with one point off the line: x̄ = 2.5, ȳ = 6.25,
-        // Sxx = 5, Sxy = 10.5, Syy = 22.75 → slope 2.1, r = 10.5 / √(5·22.75).
+        // x̄ = 2.5, ȳ = 6.25; Sxx = 5, Sxy = 11.5, Syy = 26.75
+        // → slope 2.3, intercept 6.25 − 2.3·2.5 = 0.5, r = 11.5 / √(5·26.75).
         let f = fit(&[(1.0, 3.0), (2.0, 5.0), (3.0, 7.0), (4.0, 10.0)]).unwrap();
         assert_eq!(f.n, 4);
-        assert!((f.slope - 2.1).abs() < 1e-12);
-        assert!((f.intercept - 1.0).abs() < 1e-12);
-        let r = 10.5 / (5.0f64 * 22.75).sqrt();
+        assert!((f.slope - 2.3).abs() < 1e-12);
+        assert!((f.intercept - 0.5).abs() < 1e-12);
+        let r = 11.5 / (5.0f64 * 26.75).sqrt();
         assert!((f.r - r).abs() < 1e-12);
         assert!((f.r_squared - r * r).abs() < 1e-12);
     }
