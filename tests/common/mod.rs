@@ -9,7 +9,9 @@ use ratatui::buffer::Buffer;
 
 pub fn terminal(app: &App, width: u16, height: u16) -> Terminal<TestBackend> {
     let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
-    terminal.draw(|frame| kpi::ui::view::draw(frame, app)).unwrap();
+    terminal
+        .draw(|frame| kpi::ui::view::draw(frame, app))
+        .unwrap();
     terminal
 }
 

@@ -43,7 +43,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     ])
     .areas(area);
     let watch_text = app.notice.as_deref().map_or_else(
-        || "watched folder: none — kpi --db FILE --watch DIR follows a folder live".to_string(),
+        || "watched folder: none (kpi --watch DIR)".to_string(),
         |n| format!("watched folder: {}", clean(n)),
     );
     frame.render_widget(
@@ -60,7 +60,11 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
 
 fn tables_table(frame: &mut Frame, area: Rect, app: &App) {
     let theme = app.theme;
-    let block = section_block(app, DataSection::Tables, "Tables");
+    let block = section_block(
+        app,
+        DataSection::Tables,
+        &format!("Tables ({})", app.snapshot.data.tables.len()),
+    );
     let tables = &app.snapshot.data.tables;
     if tables.iter().all(|t| t.rows == 0) {
         frame.render_widget(
@@ -134,7 +138,14 @@ fn tables_table(frame: &mut Frame, area: Rect, app: &App) {
 
 fn imports_table(frame: &mut Frame, area: Rect, app: &App) {
     let theme = app.theme;
-    let block = section_block(app, DataSection::Imports, "Import log (newest first)");
+    let block = section_block(
+        app,
+        DataSection::Imports,
+        &format!(
+            "Import log ({}, newest first)",
+            app.snapshot.data.imports.len()
+        ),
+    );
     let imports = &app.snapshot.data.imports;
     if imports.is_empty() {
         frame.render_widget(
@@ -181,11 +192,11 @@ fn imports_table(frame: &mut Frame, area: Rect, app: &App) {
         rows,
         [
             Constraint::Length(11),
-            Constraint::Min(14),
-            Constraint::Length(11),
-            Constraint::Length(9),
-            Constraint::Length(9),
-            Constraint::Length(9),
+            Constraint::Min(18),
+            Constraint::Length(10),
+            Constraint::Length(8),
+            Constraint::Length(8),
+            Constraint::Length(8),
             Constraint::Length(6),
         ],
     )
@@ -277,11 +288,22 @@ fn rejects_table(frame: &mut Frame, area: Rect, app: &App) {
     let [list_area, raw_area] =
         Layout::vertical([Constraint::Min(2), Constraint::Length(2)]).areas(inner);
     let header = Row::new(["file:line", "column", "reason"]).style(theme.heading());
+    let places: Vec<String> = rejects
+        .iter()
+        .map(|r| format!("{}:{}", file_name(&r.path), r.line))
+        .collect();
+    let place_width = places
+        .iter()
+        .map(|p| p.chars().count())
+        .max()
+        .unwrap_or(9)
+        .clamp(9, 40);
     let rows: Vec<Row> = rejects
         .iter()
-        .map(|r| {
+        .zip(places)
+        .map(|(r, place)| {
             Row::new(vec![
-                Cell::from(format!("{}:{}", file_name(&r.path), r.line)),
+                Cell::from(place),
                 Cell::from(
                     r.column
                         .as_deref()
@@ -294,7 +316,7 @@ fn rejects_table(frame: &mut Frame, area: Rect, app: &App) {
     let table = Table::new(
         rows,
         [
-            Constraint::Length(22),
+            Constraint::Length(u16::try_from(place_width).unwrap_or(40)),
             Constraint::Length(14),
             Constraint::Min(10),
         ],

@@ -221,16 +221,17 @@ fn stats(
         Span::styled(format!("  · {by} · f: by segment"), theme.dim()),
     ]);
     let numbers = match fitted {
+        // The four numbers first: they must fit at 80 columns; the reading may be cut.
         Some(f) => Line::from(vec![
             Span::styled(format!("r = {:+.2}", f.r), theme.heading()),
-            Span::raw(format!(" ({})", strength(f.r))),
+            Span::raw(format!(" · R² {:.2} · n {}", f.r_squared, f.n)),
             Span::raw(format!(
                 " · slope {} {} per {}",
                 format_number(f.slope),
                 format::unit_label(kpi.unit, currency),
                 format::unit_label(driver.unit, currency)
             )),
-            Span::raw(format!(" · R² {:.2} · n {}", f.r_squared, f.n)),
+            Span::styled(format!(" · {}", strength(f.r)), theme.dim()),
         ]),
         None => Line::from(Span::styled(
             format!(

@@ -173,22 +173,20 @@ fn tile(frame: &mut Frame, area: Rect, app: &App, id: &str, selected: bool) {
     frame.render_widget(Line::from(pulse_span(snapshot.pulse(id), theme)), pulse_row);
     let target_line = match snapshot.targets.iter().find(|t| t.metric == id) {
         Some(target) => {
-            // The deadline only where it fits: value, progress and risk matter more.
+            // The deadline only where it fits: progress and risk matter more.
             let by = if inner.width >= 40 {
                 format!(" by {}", target.by.format("%Y-%m-%d"))
             } else {
                 String::new()
             };
-            let mut spans = vec![Span::styled(
-                format!(
-                    "target {}{by}",
-                    format::value(target.target, metric.unit, currency)
-                ),
-                theme.dim(),
-            )];
-            if let Some(progress) = target.progress_pct {
-                spans.push(Span::raw(format!(" {progress:.0}%")));
-            }
+            let goal = format::value(target.target, metric.unit, currency);
+            let mut spans = match target.progress_pct {
+                Some(progress) => vec![
+                    Span::styled(format!("{progress:.0}%"), theme.heading()),
+                    Span::styled(format!(" of {goal}{by}"), theme.dim()),
+                ],
+                None => vec![Span::styled(format!("target {goal}{by}"), theme.dim())],
+            };
             if target.at_risk {
                 spans.push(Span::styled(" ! at risk", theme.bad()));
             }
@@ -205,8 +203,9 @@ fn tile(frame: &mut Frame, area: Rect, app: &App, id: &str, selected: bool) {
     frame.render_widget(target_line, target_row);
 }
 
-/// Sparkline bars are integers: scale the values onto 0–1000 above their minimum so a
-/// series that barely moves (or is negative) still shows its shape.
+/// Sparkline bars are integers: scale the values onto 100–1000 above their minimum so a
+/// series that barely moves (or is negative) still shows its shape, and its lowest value
+/// still shows as the lowest bar rather than a gap.
 pub(crate) fn sparkline_data(values: &[f64]) -> Vec<u64> {
     let min = values.iter().copied().fold(f64::INFINITY, f64::min);
     let max = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
@@ -217,7 +216,7 @@ pub(crate) fn sparkline_data(values: &[f64]) -> Vec<u64> {
             if span > 0.0 {
                 // Truncation is fine: a bar's height, not a value shown as a number.
                 #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-                let scaled = (((v - min) / span) * 1000.0).round() as u64 + 1;
+                let scaled = (((v - min) / span) * 900.0).round() as u64 + 100;
                 scaled
             } else {
                 500

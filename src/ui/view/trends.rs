@@ -334,7 +334,7 @@ fn line_chart(frame: &mut Frame, area: Rect, app: &App, metric: &MetricDef, all:
             format!("─ target {} ", label(t)),
             theme.series(3),
         )),
-        (None, Some(_)) => legend.push(Span::styled("target: month grain (g) ", theme.dim())),
+        (None, Some(_)) => legend.push(Span::styled("target: g→month ", theme.dim())),
         (None, None) => {}
     }
     let chart = Chart::new(datasets)
