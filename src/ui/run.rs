@@ -25,6 +25,10 @@ use super::{terminal, view, worker};
 /// How often the loop wakes without input, to notice a new day (snooze dates).
 const TICK: Duration = Duration::from_secs(1);
 
+/// With this variable set, `!` panics: the end-to-end test uses it to prove the panic hook
+/// leaves the terminal as it found it. Nothing else reads it.
+const TEST_PANIC_VAR: &str = "KPI_TEST_PANIC_KEY";
+
 enum Event {
     Key(KeyEvent),
     Resize,
@@ -99,6 +103,7 @@ pub fn run(options: Options) -> anyhow::Result<Exit> {
         .send(Effect::LoadSnapshot)
         .context("the worker stopped")?;
 
+    let panic_key = std::env::var_os(TEST_PANIC_VAR).is_some();
     let mut exit = Exit::Quit;
     let mut dirty = true;
     loop {
@@ -113,6 +118,9 @@ pub fn run(options: Options) -> anyhow::Result<Exit> {
         };
         for event in first.into_iter().chain(events.try_iter()) {
             let msg = match event {
+                Event::Key(key) if panic_key && key.code == event::KeyCode::Char('!') => {
+                    panic!("test panic requested with {TEST_PANIC_VAR}")
+                }
                 Event::Key(key) => keymap::key_to_msg(&app, key),
                 Event::Resize => Some(Msg::Resize),
                 Event::Msg(msg) => Some(msg),
