@@ -137,6 +137,33 @@ fn cohorts_show_cell_values_forecasts_legend_and_the_cursor_cell() {
 }
 
 #[test]
+fn enter_on_a_cohort_cell_shows_the_whole_cohort() {
+    let mut app = app_on(Tab::Cohorts);
+    app.cohorts.row = 6;
+    app.cohorts.col = 2;
+    app.cohorts.detail = true;
+    let terminal = common::terminal(&app, 80, 24);
+    insta::assert_snapshot!("cohort_drill_80x24", terminal.backend());
+    let text = common::text(&app, 80, 24);
+    assert!(text.contains("cohort 2025-05 · 515 members"), "{text}");
+    assert!(
+        text.contains("2025-06     +1    65.0%       335  observed"),
+        "{text}"
+    );
+    assert!(text.contains("~ forecast"), "{text}");
+}
+
+#[test]
+fn trends_show_past_deviations_as_history() {
+    let mut app = app_on(Tab::Trends);
+    app.grain = kpi::metrics::Grain::Month;
+    app.range = 4; // 52 periods: every month of the fixture
+    let text = common::text(&app, 200, 60);
+    // May 2025: 58,450 against (50,300 + 52,800 + 54,100) ÷ 3 = 52,400 → +11.5% (mild).
+    assert!(text.contains("! 2025-05 +11.5%"), "{text}");
+}
+
+#[test]
 fn alerts_list_strong_first_with_details() {
     let text = common::text(&app_on(Tab::Alerts), 80, 24);
     let strong = text.find("‼ Net revenue").unwrap();

@@ -291,7 +291,10 @@ fn enter(app: &mut App) -> Option<Effect> {
         }
         Tab::Cohorts => app.cohorts.detail = app.cohort_matrix().is_some(),
         Tab::Alerts => app.alerts.detail = !app.snapshot.alerts.is_empty(),
-        Tab::Data => app.data.detail = app.data_rows(app.data.section) > 0,
+        Tab::Data => {
+            app.data.detail =
+                app.data.section != DataSection::Tables && app.data_rows(app.data.section) > 0;
+        }
     }
     None
 }

@@ -104,6 +104,73 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     heatmap(frame.buffer_mut(), map_area, app, matrix);
     frame.render_widget(legend(theme), legend_area);
     frame.render_widget(detail(app, matrix), detail_area);
+    if app.cohorts.detail {
+        cohort_popup(frame, area, app, matrix);
+    }
+}
+
+/// Enter on a cell: the whole cohort month by month, observed and forecast.
+fn cohort_popup(frame: &mut Frame, area: Rect, app: &App, matrix: &CohortMatrix) {
+    let theme = app.theme;
+    let Some(row) = matrix.rows.get(app.cohorts.row) else {
+        return;
+    };
+    let columns = row.cells.len().max(row.forecast.len());
+    let mut lines = vec![Line::from(Span::styled(
+        format!(
+            "{:<9}{:>5}{:>9}{:>10}  kind",
+            "month", "+k", "share", "members"
+        ),
+        theme.heading(),
+    ))];
+    let start = Period::parse(&row.cohort).filter(|p| p.grain == Grain::Month);
+    for k in 0..columns {
+        let Some(c) = cell(row, k) else {
+            continue;
+        };
+        let month = start
+            .and_then(|p| {
+                p.start
+                    .checked_add_months(chrono::Months::new(u32::try_from(k).ok()?))
+            })
+            .map_or_else(String::new, |d| d.format("%Y-%m").to_string());
+        let members = if matrix.variant == CohortVariant::RevenueRetention {
+            "—".to_string()
+        } else {
+            format::grouped((c.share * row.size as f64).round(), 0)
+        };
+        let mut style = if c.forecast {
+            theme.forecast()
+        } else {
+            theme.text()
+        };
+        if k == app.cohorts.col {
+            style = style.patch(theme.selected());
+        }
+        lines.push(Line::from(Span::styled(
+            format!(
+                "{month:<9}{:>5}{:>8.1}%{members:>10}  {}",
+                format!("+{k}"),
+                c.share * 100.0,
+                if c.forecast { "~ forecast" } else { "observed" }
+            ),
+            style,
+        )));
+    }
+    let height = u16::try_from(lines.len() + 2).unwrap_or(u16::MAX);
+    let popup = super::centered(area, 52, height);
+    frame.render_widget(ratatui::widgets::Clear, popup);
+    frame.render_widget(
+        Paragraph::new(lines).block(panel(
+            &format!(
+                "cohort {} · {} members · Esc closes",
+                clean(&row.cohort),
+                format::grouped(row.size as f64, 0)
+            ),
+            theme,
+        )),
+        popup,
+    );
 }
 
 /// First index of a window of `visible` items that keeps `cursor` in view.

@@ -13,7 +13,7 @@ use super::panel;
 fn section_block(app: &App, section: DataSection, title: &str) -> Block<'static> {
     let block = panel(title, app.theme);
     if app.data.section == section {
-        block.border_style(app.theme.accent())
+        super::focused(block, app.theme)
     } else {
         block
     }

@@ -186,7 +186,7 @@ fn metric_list(
         .collect();
     let mut block = panel(title, theme);
     if focused {
-        block = block.border_style(theme.accent());
+        block = super::focused(block, theme);
     }
     let list = List::new(items)
         .block(block)

@@ -234,6 +234,13 @@ fn panel(title: &str, theme: Theme) -> Block<'static> {
         .title(Span::styled(format!(" {} ", clean(title)), theme.title()))
 }
 
+/// The panel that has the keyboard: a thick border, so focus shows without colour too.
+fn focused(block: Block<'static>, theme: Theme) -> Block<'static> {
+    block
+        .border_type(BorderType::Thick)
+        .border_style(theme.accent())
+}
+
 /// A panel saying why it is empty and what to import.
 fn empty_state(frame: &mut Frame, area: Rect, title: &str, lines: &[&str], theme: Theme) {
     let text: Vec<Line> = lines

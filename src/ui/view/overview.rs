@@ -112,7 +112,7 @@ fn tile(frame: &mut Frame, area: Rect, app: &App, id: &str, selected: bool) {
     let name = metric.map_or_else(|| id.to_string(), |m| m.name.to_string());
     let mut block = panel(&name, theme);
     if selected {
-        block = block.border_style(theme.accent());
+        block = super::focused(block, theme);
     }
     let inner = block.inner(area);
     frame.render_widget(block, area);

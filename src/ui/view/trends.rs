@@ -9,6 +9,7 @@ use ratatui::widgets::{
     Axis, Bar, BarChart, BarGroup, Chart, Dataset, GraphType, List, ListItem, ListState, Paragraph,
 };
 
+use crate::alerts::Tier;
 use crate::metrics::{Grain, MetricDef, Period, Series, Unit};
 
 use super::super::app::App;
@@ -64,13 +65,13 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     }
     let bars_height = (main.height / 3).clamp(6, 16);
     let [header, chart, bars] = Layout::vertical([
-        Constraint::Length(2),
+        Constraint::Length(3),
         Constraint::Min(6),
         Constraint::Length(bars_height),
     ])
     .areas(main);
     let series = series.unwrap_or_else(|| unreachable_series());
-    header_lines(frame, header, app, metric, series);
+    header_lines(frame, header, app, metric, series, &complete);
     line_chart(frame, chart, app, metric, &complete);
     monthly_bars(frame, bars, app, metric);
 }
@@ -114,7 +115,80 @@ fn metric_list(frame: &mut Frame, area: Rect, app: &App) {
     frame.render_stateful_widget(list, area, &mut state);
 }
 
-fn header_lines(frame: &mut Frame, area: Rect, app: &App, metric: &MetricDef, series: &Series) {
+/// Past periods that left their rolling mean by the alert thresholds (SPEC §6: only the
+/// latest complete period is an open alert; earlier ones are history, shown here).
+pub(crate) fn deviations(
+    values: &[(Period, f64)],
+    window: usize,
+    mild_pct: f64,
+    strong_pct: f64,
+) -> Vec<(Period, f64, Tier)> {
+    if window == 0 {
+        return Vec::new();
+    }
+    values
+        .windows(window + 1)
+        .filter_map(|w| {
+            let (period, value) = w[window];
+            let mean = w[..window].iter().map(|(_, v)| v).sum::<f64>() / window as f64;
+            if mean == 0.0 {
+                return None;
+            }
+            let pct = (value - mean) / mean.abs() * 100.0;
+            let tier = if pct.abs() >= strong_pct {
+                Tier::Strong
+            } else if pct.abs() >= mild_pct {
+                Tier::Mild
+            } else {
+                return None;
+            };
+            Some((period, pct, tier))
+        })
+        .collect()
+}
+
+fn history_line(app: &App, metric: &MetricDef, complete: &[(Period, f64)]) -> Line<'static> {
+    let theme = app.theme;
+    let alerts = &app.snapshot.config.alerts;
+    let own = alerts.metrics.get(metric.id.as_ref());
+    let mild = own.and_then(|t| t.mild_pct).unwrap_or(alerts.mild_pct);
+    let strong = own.and_then(|t| t.strong_pct).unwrap_or(alerts.strong_pct);
+    let shown_from = complete.len().saturating_sub(app.periods_shown());
+    let first_shown = complete.get(shown_from).map(|(p, _)| *p);
+    let mut found: Vec<_> = deviations(complete, alerts.window, mild, strong)
+        .into_iter()
+        .filter(|(p, _, _)| first_shown.is_some_and(|f| *p >= f))
+        .collect();
+    if found.is_empty() {
+        return Line::from(Span::styled(
+            format!(
+                "history: nothing beyond ±{mild:.0}% of the {}-period mean here",
+                alerts.window
+            ),
+            theme.dim(),
+        ));
+    }
+    found.reverse();
+    let mut spans = vec![Span::styled("history ", theme.dim())];
+    for (period, pct, tier) in found {
+        spans.push(super::overview::tier_span(tier, theme));
+        spans.push(Span::raw(format!(
+            " {} {} ",
+            period.label(),
+            format::change_pct(pct)
+        )));
+    }
+    Line::from(spans)
+}
+
+fn header_lines(
+    frame: &mut Frame,
+    area: Rect,
+    app: &App,
+    metric: &MetricDef,
+    series: &Series,
+    complete: &[(Period, f64)],
+) {
     let theme = app.theme;
     let currency = &app.snapshot.config.currency;
     let (latest, previous) = latest_pair(series);
@@ -162,7 +236,11 @@ fn header_lines(frame: &mut Frame, area: Rect, app: &App, metric: &MetricDef, se
     }
     let formula = Span::styled(clean(&metric.formula).into_owned(), theme.dim());
     frame.render_widget(
-        Paragraph::new(vec![Line::from(first), Line::from(formula)]),
+        Paragraph::new(vec![
+            Line::from(first),
+            history_line(app, metric, complete),
+            Line::from(formula),
+        ]),
         area,
     );
 }
@@ -318,11 +396,11 @@ fn line_chart(frame: &mut Frame, area: Rect, app: &App, metric: &MetricDef, all:
     // Values in the legend tell the two horizontal lines apart without colour.
     let mut legend = vec![
         Span::styled(" ⣿ value ", theme.series(0)),
-        Span::styled("• 3-period mean ", theme.series(1)),
+        Span::styled("• 3-mean ", theme.series(1)),
     ];
     if let Some(r) = reference {
         legend.push(Span::styled(
-            format!("─ 12-mo mean {} ", label(r)),
+            format!("─ 12-mo {} ", label(r)),
             theme.series(2),
         ));
     }
@@ -453,6 +531,43 @@ mod tests {
         // December 2023 is more than 12 months before December 2024's end: left out.
         assert_eq!(twelve_month_mean(&all), Some(6.5));
         assert_eq!(twelve_month_mean(&[]), None);
+    }
+
+    #[test]
+    fn history_flags_periods_off_their_rolling_mean() {
+        let day = |d: u32| {
+            Period::containing(
+                Grain::Day,
+                chrono::NaiveDate::from_ymd_opt(2025, 6, d).unwrap(),
+            )
+        };
+        // Against the mean of the 3 before: 100 → 110 is +10% (mild), 100 → 80 is −20%
+        // (strong); (100 + 110 + 80) ÷ 3 = 96.67 → 97 is +0.3% (nothing).
+        let values = [
+            (day(1), 100.0),
+            (day(2), 100.0),
+            (day(3), 100.0),
+            (day(4), 110.0),
+        ];
+        let found = deviations(&values, 3, 5.0, 12.0);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].0, day(4));
+        assert!((found[0].1 - 10.0).abs() < 1e-9);
+        assert_eq!(found[0].2, Tier::Mild);
+        let values = [
+            (day(1), 100.0),
+            (day(2), 100.0),
+            (day(3), 100.0),
+            (day(4), 80.0),
+        ];
+        assert_eq!(deviations(&values, 3, 5.0, 12.0)[0].2, Tier::Strong);
+        let values = [
+            (day(1), 100.0),
+            (day(2), 110.0),
+            (day(3), 80.0),
+            (day(4), 97.0),
+        ];
+        assert!(deviations(&values, 3, 5.0, 12.0).is_empty());
     }
 
     #[test]
