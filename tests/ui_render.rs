@@ -296,3 +296,32 @@ fn states_carry_a_symbol_and_colour_only_where_colour_is_allowed() {
     let colour = common::buffer(&cohorts, 80, 24);
     assert!(colour.content().iter().any(|c| c.bg == Color::LightGreen));
 }
+
+#[test]
+fn odd_values_never_break_a_pane() {
+    let mut snapshot = fixture::snapshot();
+    for (i, series) in snapshot.series.iter_mut().enumerate() {
+        for (j, point) in series.points.iter_mut().enumerate() {
+            point.value = match (i + j) % 5 {
+                0 => Some(f64::NAN),
+                1 => Some(f64::INFINITY),
+                2 => None,
+                3 => Some(-1e12),
+                _ => Some(0.0),
+            };
+        }
+    }
+    snapshot.cohorts[0].rows[0].cells[1] = Some(f64::NAN);
+    for tab in Tab::ALL {
+        let mut app = fixture::app(snapshot.clone());
+        app.tab = tab;
+        for (w, h) in [(80, 24), (200, 60)] {
+            let text = common::text(&app, w, h);
+            assert!(text.contains("1 Overview"), "{tab:?} {w}x{h}:\n{text}");
+            assert!(
+                !text.contains("NaN") && !text.contains("inf"),
+                "{tab:?}:\n{text}"
+            );
+        }
+    }
+}

@@ -56,6 +56,10 @@ pub fn grouped(value: f64, decimals: usize) -> String {
 
 /// A metric value in its unit, as a product manager reads it.
 pub fn value(value: f64, unit: Unit, currency: &str) -> String {
+    // A bug upstream must not print "NaN" or "inf" as if it were a reading.
+    if !value.is_finite() {
+        return "n/a".into();
+    }
     match unit {
         Unit::Currency => {
             let decimals = if value.abs() < 100.0 { 2 } else { 0 };
@@ -100,6 +104,9 @@ pub fn unit_label(unit: Unit, currency: &str) -> String {
 
 /// A relative change: `+4.2%`, `-18.0%`.
 pub fn change_pct(pct: f64) -> String {
+    if !pct.is_finite() {
+        return "n/a".into();
+    }
     format!("{pct:+.1}%")
 }
 
@@ -128,5 +135,8 @@ mod tests {
         assert_eq!(change_pct(-18.0), "-18.0%");
         assert_eq!(grouped(999.0, 0), "999");
         assert_eq!(grouped(1_234_567.0, 0), "1.23M");
+        assert_eq!(value(f64::NAN, Unit::Percent, "USD"), "n/a");
+        assert_eq!(value(f64::INFINITY, Unit::Currency, "USD"), "n/a");
+        assert_eq!(change_pct(f64::NEG_INFINITY), "n/a");
     }
 }

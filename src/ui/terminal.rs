@@ -68,6 +68,9 @@ fn install_panic_hook() {
     std::panic::set_hook(Box::new(move |info| {
         restore();
         previous(info);
+        // A panic on any thread (the worker's too) ends the session: the screen is already
+        // gone, and drawing on would write over the message the user needs to read.
+        std::process::exit(101);
     }));
 }
 

@@ -30,16 +30,21 @@ pub struct Cell {
 }
 
 pub fn cell(row: &CohortRow, k: usize) -> Option<Cell> {
-    if let Some(Some(share)) = row.cells.get(k) {
+    if let Some(Some(share)) = row.cells.get(k).filter(|c| c.is_some_and(f64::is_finite)) {
         return Some(Cell {
             share: *share,
             forecast: false,
         });
     }
-    row.forecast.get(k).copied().flatten().map(|share| Cell {
-        share,
-        forecast: true,
-    })
+    row.forecast
+        .get(k)
+        .copied()
+        .flatten()
+        .filter(|s| s.is_finite())
+        .map(|share| Cell {
+            share,
+            forecast: true,
+        })
 }
 
 /// Shade of a share: five equal steps from 0 to 100 % (revenue retention above 100 % is

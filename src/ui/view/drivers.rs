@@ -78,12 +78,12 @@ fn period_points(app: &App, kpi: &MetricDef, driver: &MetricDef) -> Vec<(String,
         .iter()
         .filter(|p| !p.partial)
         .filter_map(|yp| {
-            let y = yp.value?;
+            let y = yp.value.filter(|v| v.is_finite())?;
             let xp = xs
                 .points
                 .iter()
                 .find(|x| x.period == yp.period && !x.partial)?;
-            Some((yp.period.label(), xp.value?, y))
+            Some((yp.period.label(), xp.value.filter(|v| v.is_finite())?, y))
         })
         .collect();
     let keep = app.periods_shown().min(out.len());

@@ -261,7 +261,7 @@ pub(crate) fn latest_pair(series: &Series) -> (Option<&Point>, Option<&Point>) {
         .points
         .iter()
         .rev()
-        .filter(|p| !p.partial && p.value.is_some());
+        .filter(|p| !p.partial && p.value.is_some_and(f64::is_finite));
     (complete.next(), complete.next())
 }
 

@@ -161,7 +161,7 @@ fn tile(frame: &mut Frame, area: Rect, app: &App, id: &str, selected: bool) {
         .points
         .iter()
         .filter(|p| !p.partial)
-        .filter_map(|p| p.value)
+        .filter_map(|p| p.value.filter(|v| v.is_finite()))
         .collect();
     let shown = &shown[shown.len().saturating_sub(app.periods_shown())..];
     frame.render_widget(

@@ -49,7 +49,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
             s.points
                 .iter()
                 .filter(|p| !p.partial)
-                .filter_map(|p| p.value.map(|v| (p.period, v)))
+                .filter_map(|p| p.value.filter(|v| v.is_finite()).map(|v| (p.period, v)))
                 .collect()
         })
         .unwrap_or_default();
@@ -435,6 +435,9 @@ fn line_chart(frame: &mut Frame, area: Rect, app: &App, metric: &MetricDef, all:
 /// A value short enough for a bar: `58k`, `1.2M`, `23.4`.
 pub(crate) fn compact(value: f64, unit: Unit) -> String {
     let abs = value.abs();
+    if !value.is_finite() {
+        return "n/a".into();
+    }
     let text = if abs >= 1e6 {
         format!("{:.1}M", value / 1e6)
     } else if abs >= 1e4 {
@@ -462,7 +465,11 @@ fn monthly_bars(frame: &mut Frame, area: Rect, app: &App, metric: &MetricDef) {
     };
     let bar_width: u16 = 6;
     let fits = usize::from(area.width.saturating_sub(2) / (bar_width + 1));
-    let points: Vec<_> = months.points.iter().filter(|p| p.value.is_some()).collect();
+    let points: Vec<_> = months
+        .points
+        .iter()
+        .filter(|p| p.value.is_some_and(f64::is_finite))
+        .collect();
     let points = &points[points.len().saturating_sub(fits)..];
     let bars: Vec<Bar> = points
         .iter()
