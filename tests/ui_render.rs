@@ -325,3 +325,34 @@ fn odd_values_never_break_a_pane() {
         }
     }
 }
+
+#[test]
+fn a_segment_replaces_the_series_and_drops_the_overall_target() {
+    let mut app = app_on(Tab::Trends);
+    app.grain = kpi::metrics::Grain::Month;
+    let mut segment = app
+        .snapshot
+        .series("net_revenue", kpi::metrics::Grain::Month)
+        .unwrap()
+        .clone();
+    segment.segment = Some(kpi::metrics::Segment {
+        dimension: "channel".into(),
+        value: "paid_search".into(),
+    });
+    for point in &mut segment.points {
+        point.value = point.value.map(|v| v / 4.0);
+    }
+    app.trends.segment = Some(segment);
+    let text = common::text(&app, 200, 60);
+    assert!(text.contains("Net revenue [channel=paid_search]  $14,612"), "{text}");
+    assert!(!text.contains("─ target"), "{text}");
+}
+
+#[test]
+fn an_unknown_core_kpi_points_at_the_config() {
+    let mut snapshot = fixture::snapshot();
+    snapshot.config.core_kpis = vec!["net_revenue".into(), "nett_revenue".into()];
+    let app = fixture::app(snapshot);
+    let text = common::text(&app, 80, 24);
+    assert!(text.contains("unknown metric nett_revenue"), "{text}");
+}

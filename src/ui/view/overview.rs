@@ -121,7 +121,14 @@ fn tile(frame: &mut Frame, area: Rect, app: &App, id: &str, selected: bool) {
     let (Some(metric), Some(series), Some(latest)) = (metric, series, latest) else {
         frame.render_widget(
             Paragraph::new(vec![
-                Line::from(Span::styled(no_data_reason(metric, series), theme.dim())),
+                Line::from(Span::styled(
+                    if metric.is_none() && !snapshot.metrics.is_empty() {
+                        format!("unknown metric {} — see core_kpis in kpi.toml", clean(id))
+                    } else {
+                        no_data_reason(metric, series)
+                    },
+                    theme.dim(),
+                )),
                 Line::from(Span::styled("kpi import FILE…", theme.dim())),
             ])
             .wrap(ratatui::widgets::Wrap { trim: true }),

@@ -72,7 +72,14 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     .areas(main);
     let series = series.unwrap_or_else(|| unreachable_series());
     header_lines(frame, header, app, metric, series, &complete);
-    line_chart(frame, chart, app, metric, &complete);
+    line_chart(
+        frame,
+        chart,
+        app,
+        metric,
+        &complete,
+        series.segment.is_some(),
+    );
     monthly_bars(frame, bars, app, metric);
 }
 
@@ -284,7 +291,15 @@ fn additive_money(metric: &MetricDef) -> bool {
         )
 }
 
-fn line_chart(frame: &mut Frame, area: Rect, app: &App, metric: &MetricDef, all: &[(Period, f64)]) {
+/// `segmented`: the series is one segment's, which the overall target does not apply to.
+fn line_chart(
+    frame: &mut Frame,
+    area: Rect,
+    app: &App,
+    metric: &MetricDef,
+    all: &[(Period, f64)],
+    segmented: bool,
+) {
     let theme = app.theme;
     let currency = &app.snapshot.config.currency;
     let values: Vec<f64> = all.iter().map(|(_, v)| *v).collect();
@@ -307,7 +322,7 @@ fn line_chart(frame: &mut Frame, area: Rect, app: &App, metric: &MetricDef, all:
         .targets
         .iter()
         .find(|t| t.metric == metric.id)
-        .filter(|_| target_applies(metric, app.grain))
+        .filter(|_| !segmented && target_applies(metric, app.grain))
         .map(|t| t.target);
     let mut low = values[offset..]
         .iter()
@@ -404,16 +419,14 @@ fn line_chart(frame: &mut Frame, area: Rect, app: &App, metric: &MetricDef, all:
             theme.series(2),
         ));
     }
-    match (
-        target,
-        app.snapshot.targets.iter().find(|t| t.metric == metric.id),
-    ) {
+    let has_target = !segmented && app.snapshot.targets.iter().any(|t| t.metric == metric.id);
+    match (target, has_target) {
         (Some(t), _) => legend.push(Span::styled(
             format!("─ target {} ", label(t)),
             theme.series(3),
         )),
-        (None, Some(_)) => legend.push(Span::styled("target: g→month ", theme.dim())),
-        (None, None) => {}
+        (None, true) => legend.push(Span::styled("target: g→month ", theme.dim())),
+        (None, false) => {}
     }
     let chart = Chart::new(datasets)
         .block(panel(&title, theme).title_bottom(Line::from(legend)))
