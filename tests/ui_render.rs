@@ -344,7 +344,10 @@ fn a_segment_replaces_the_series_and_drops_the_overall_target() {
     }
     app.trends.segment = Some(segment);
     let text = common::text(&app, 200, 60);
-    assert!(text.contains("Net revenue [channel=paid_search]  $14,612"), "{text}");
+    assert!(
+        text.contains("Net revenue [channel=paid_search]  $14,612"),
+        "{text}"
+    );
     assert!(!text.contains("─ target"), "{text}");
 }
 
