@@ -1,0 +1,377 @@
+//! Everything the cockpit knows: the latest snapshot and what the user has chosen.
+//! Views borrow it; only `update` changes it.
+
+use chrono::NaiveDate;
+
+use crate::metrics::{CohortVariant, Grain, MetricDef, Series};
+use crate::snapshot::Snapshot;
+
+use super::theme::Theme;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tab {
+    Overview,
+    Trends,
+    Drivers,
+    Cohorts,
+    Alerts,
+    Data,
+}
+
+impl Tab {
+    pub const ALL: [Tab; 6] = [
+        Tab::Overview,
+        Tab::Trends,
+        Tab::Drivers,
+        Tab::Cohorts,
+        Tab::Alerts,
+        Tab::Data,
+    ];
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Tab::Overview => "Overview",
+            Tab::Trends => "Trends",
+            Tab::Drivers => "Drivers",
+            Tab::Cohorts => "Cohorts",
+            Tab::Alerts => "Alerts",
+            Tab::Data => "Data",
+        }
+    }
+
+    pub fn index(self) -> usize {
+        Tab::ALL.iter().position(|t| *t == self).unwrap_or(0)
+    }
+
+    pub fn next(self) -> Tab {
+        Tab::ALL[(self.index() + 1) % Tab::ALL.len()]
+    }
+
+    pub fn prev(self) -> Tab {
+        Tab::ALL[(self.index() + Tab::ALL.len() - 1) % Tab::ALL.len()]
+    }
+}
+
+/// How many periods the charts show; `[` and `]` step through these.
+pub const RANGES: [usize; 6] = [4, 8, 12, 26, 52, 104];
+const DEFAULT_RANGE: usize = 2;
+
+/// The cohort variants in the order `v` cycles through them.
+pub const VARIANTS: [CohortVariant; 4] = [
+    CohortVariant::PurchasingCustomers,
+    CohortVariant::ActiveUsers,
+    CohortVariant::SubscribedCustomers,
+    CohortVariant::RevenueRetention,
+];
+
+pub fn variant_name(variant: CohortVariant) -> &'static str {
+    match variant {
+        CohortVariant::PurchasingCustomers => "purchasing customers",
+        CohortVariant::ActiveUsers => "active users",
+        CohortVariant::SubscribedCustomers => "subscribed customers",
+        CohortVariant::RevenueRetention => "revenue retention",
+    }
+}
+
+/// What a heatmap cell shows; `m` switches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CohortMeasure {
+    /// The share of the cohort still active (or revenue kept), in percent.
+    #[default]
+    Share,
+    /// The number of the cohort's members still active (share × cohort size).
+    Members,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct OverviewState {
+    /// Index into the core KPIs.
+    pub selected: usize,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TrendsState {
+    /// Index into the filtered metric list.
+    pub selected: usize,
+    pub filter: String,
+    /// The filter line has the keyboard.
+    pub filtering: bool,
+    /// The chosen segment's series, replacing the overall one in the chart.
+    pub segment: Option<Series>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DriverFocus {
+    #[default]
+    Kpi,
+    Driver,
+}
+
+/// One point per segment, when a segment dimension is picked in Drivers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SegmentPoint {
+    pub segment: String,
+    pub x: f64,
+    pub y: f64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DriversState {
+    /// Index into the catalog.
+    pub kpi: usize,
+    /// Index into the driver list of the chosen KPI.
+    pub driver: usize,
+    pub focus: DriverFocus,
+    /// `(dimension, points)` when broken down by segment.
+    pub by_segment: Option<(String, Vec<SegmentPoint>)>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CohortsState {
+    pub variant: usize,
+    pub measure: CohortMeasure,
+    pub row: usize,
+    pub col: usize,
+    /// Enter shows the cursor's cell in full.
+    pub detail: bool,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AlertsState {
+    pub selected: usize,
+    /// Enter opens the selected alert over the whole pane.
+    pub detail: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DataSection {
+    #[default]
+    Tables,
+    Imports,
+    Rejects,
+}
+
+impl DataSection {
+    pub const ALL: [DataSection; 3] = [
+        DataSection::Tables,
+        DataSection::Imports,
+        DataSection::Rejects,
+    ];
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DataState {
+    pub section: DataSection,
+    /// Selected row in each section, in `DataSection::ALL` order.
+    pub selected: [usize; 3],
+    /// Enter shows the selected reject's raw row and reason in full.
+    pub detail: bool,
+}
+
+/// Which pane asked for a segment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PickerPurpose {
+    Trends,
+    Drivers,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum PickerStage {
+    /// Choosing a dimension; the first entry is "overall".
+    Dimensions(Vec<String>),
+    /// Waiting for the breakdown of this dimension.
+    Loading(String),
+    /// Choosing one value of the dimension (Trends).
+    Values {
+        dimension: String,
+        series: Vec<Series>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SegmentPicker {
+    pub purpose: PickerPurpose,
+    pub stage: PickerStage,
+    pub selected: usize,
+}
+
+impl SegmentPicker {
+    pub fn len(&self) -> usize {
+        match &self.stage {
+            PickerStage::Dimensions(dims) => dims.len(),
+            PickerStage::Loading(_) => 0,
+            PickerStage::Values { series, .. } => series.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Label of the "no breakdown" entry of the segment picker.
+pub const OVERALL: &str = "overall";
+
+#[derive(Debug, Clone)]
+pub struct App {
+    pub snapshot: Snapshot,
+    pub theme: Theme,
+    /// Today, for snooze dates; injected so tests are deterministic.
+    pub today: NaiveDate,
+    pub tab: Tab,
+    pub grain: Grain,
+    /// Index into [`RANGES`].
+    pub range: usize,
+    pub help: bool,
+    pub picker: Option<SegmentPicker>,
+    /// A snapshot is being built.
+    pub loading: bool,
+    /// The last thing that happened (errors, "acknowledged …").
+    pub status: Option<String>,
+    /// Shown for as long as the session lasts (e.g. the state of `--watch`).
+    pub notice: Option<String>,
+    pub quit: bool,
+    pub overview: OverviewState,
+    pub trends: TrendsState,
+    pub drivers: DriversState,
+    pub cohorts: CohortsState,
+    pub alerts: AlertsState,
+    pub data: DataState,
+}
+
+impl App {
+    pub fn new(snapshot: Snapshot, theme: Theme, today: NaiveDate) -> Self {
+        Self {
+            snapshot,
+            theme,
+            today,
+            tab: Tab::Overview,
+            grain: Grain::Week,
+            range: DEFAULT_RANGE,
+            help: false,
+            picker: None,
+            loading: false,
+            status: None,
+            notice: None,
+            quit: false,
+            overview: OverviewState::default(),
+            trends: TrendsState::default(),
+            drivers: DriversState::default(),
+            cohorts: CohortsState::default(),
+            alerts: AlertsState::default(),
+            data: DataState::default(),
+        }
+    }
+
+    pub fn periods_shown(&self) -> usize {
+        RANGES[self.range.min(RANGES.len() - 1)]
+    }
+
+    /// Metrics whose id or name contains the Trends filter (case-insensitive).
+    pub fn filtered_metrics(&self) -> Vec<&MetricDef> {
+        let needle = self.trends.filter.to_lowercase();
+        self.snapshot
+            .metrics
+            .iter()
+            .filter(|m| {
+                needle.is_empty()
+                    || m.id.to_lowercase().contains(&needle)
+                    || m.name.to_lowercase().contains(&needle)
+            })
+            .collect()
+    }
+
+    /// The metric Trends shows.
+    pub fn trend_metric(&self) -> Option<&MetricDef> {
+        let list = self.filtered_metrics();
+        list.get(self.trends.selected.min(list.len().saturating_sub(1)))
+            .copied()
+    }
+
+    pub fn driver_kpi(&self) -> Option<&MetricDef> {
+        self.snapshot.metrics.get(self.drivers.kpi)
+    }
+
+    /// Drivers offered for the chosen KPI: the configured pairs first, then the usual
+    /// levers (spend, discount, price, conversion), then every other metric.
+    pub fn driver_options(&self) -> Vec<&MetricDef> {
+        const LEVERS: [&str; 7] = [
+            "discount_rate",
+            "aov",
+            "cac",
+            "conversion_rate_pct",
+            "ctr_pct",
+            "roas",
+            "orders",
+        ];
+        let Some(kpi) = self.driver_kpi() else {
+            return Vec::new();
+        };
+        let mut ids: Vec<&str> = self
+            .snapshot
+            .config
+            .drivers
+            .iter()
+            .filter(|p| p.kpi == kpi.id)
+            .map(|p| p.driver.as_str())
+            .collect();
+        ids.extend(LEVERS);
+        let mut out: Vec<&MetricDef> = Vec::new();
+        for id in ids {
+            if let Some(m) = self.snapshot.metric(id)
+                && m.id != kpi.id
+                && !out.iter().any(|o| o.id == m.id)
+            {
+                out.push(m);
+            }
+        }
+        for m in &self.snapshot.metrics {
+            if m.id != kpi.id && !out.iter().any(|o| o.id == m.id) {
+                out.push(m);
+            }
+        }
+        out
+    }
+
+    pub fn driver_metric(&self) -> Option<&MetricDef> {
+        let options = self.driver_options();
+        options
+            .get(self.drivers.driver.min(options.len().saturating_sub(1)))
+            .copied()
+    }
+
+    pub fn cohort_variant(&self) -> CohortVariant {
+        VARIANTS[self.cohorts.variant % VARIANTS.len()]
+    }
+
+    pub fn cohort_matrix(&self) -> Option<&crate::metrics::CohortMatrix> {
+        let variant = self.cohort_variant();
+        self.snapshot.cohorts.iter().find(|m| m.variant == variant)
+    }
+
+    /// The alerts in the order the Alerts pane lists them: strong first, then mild; open
+    /// before acknowledged within a tier.
+    pub fn alert_order(&self) -> Vec<&crate::alerts::Alert> {
+        let mut alerts: Vec<_> = self.snapshot.alerts.iter().collect();
+        alerts.sort_by_key(|a| (std::cmp::Reverse(a.tier), a.acknowledged));
+        alerts
+    }
+
+    pub fn selected_alert(&self) -> Option<&crate::alerts::Alert> {
+        self.alert_order().get(self.alerts.selected).copied()
+    }
+
+    pub fn data_rows(&self, section: DataSection) -> usize {
+        let data = &self.snapshot.data;
+        match section {
+            DataSection::Tables => data.tables.len(),
+            DataSection::Imports => data.imports.len(),
+            DataSection::Rejects => data.rejects.len(),
+        }
+    }
+
+    /// True when the store holds no data at all.
+    pub fn is_empty_store(&self) -> bool {
+        self.snapshot.as_of.is_none() && self.snapshot.series.is_empty()
+    }
+}

@@ -1,0 +1,153 @@
+//! The event loop. One channel carries everything that can happen — keys, resizes,
+//! worker results, signals — so the loop blocks in one place, drains what is queued, and
+//! redraws once, only when something changed (cheap over SSH). Queries run on the worker
+//! thread; the loop never waits for one.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::sync::mpsc::{self, RecvTimeoutError, Sender};
+use std::thread;
+use std::time::Duration;
+
+use anyhow::Context;
+use chrono::{Local, NaiveDate};
+use crossterm::event::{self, Event as TermEvent, KeyEvent};
+
+use crate::config::Config;
+use crate::snapshot::Snapshot;
+
+use super::app::App;
+use super::keymap::{self, Msg};
+use super::theme::Theme;
+use super::update::{Effect, update};
+use super::{terminal, view, worker};
+
+/// How often the loop wakes without input, to notice a new day (snooze dates).
+const TICK: Duration = Duration::from_secs(1);
+
+/// With this variable set, `!` panics: the end-to-end test uses it to prove the panic hook
+/// leaves the terminal as it found it. Nothing else reads it.
+const TEST_PANIC_VAR: &str = "KPI_TEST_PANIC_KEY";
+
+enum Event {
+    Key(KeyEvent),
+    Resize,
+    Msg(Msg),
+    Signal(i32),
+    /// The terminal went away (read error): nothing more can be typed.
+    InputGone,
+}
+
+pub struct Options {
+    pub db: PathBuf,
+    pub config: Config,
+    pub as_of: Option<NaiveDate>,
+    /// Shown in the status bar for the whole session.
+    pub notice: Option<String>,
+}
+
+/// How the session ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    Quit,
+    Signal(i32),
+}
+
+fn spawn_input(events: Sender<Event>) -> std::io::Result<()> {
+    thread::Builder::new()
+        .name("kpi-input".into())
+        .spawn(move || {
+            loop {
+                let event = match event::read() {
+                    Ok(TermEvent::Key(key)) => Event::Key(key),
+                    Ok(TermEvent::Resize(..)) => Event::Resize,
+                    Ok(_) => continue,
+                    Err(_) => Event::InputGone,
+                };
+                let gone = matches!(event, Event::InputGone);
+                if events.send(event).is_err() || gone {
+                    return;
+                }
+            }
+        })?;
+    Ok(())
+}
+
+pub fn run(options: Options) -> anyhow::Result<Exit> {
+    if !std::io::stdout().is_terminal() {
+        anyhow::bail!("the cockpit needs a terminal; for text output use `kpi report`");
+    }
+    // Opened before the screen is taken, so a bad store is a plain error message.
+    let worker = worker::open(&options.db, options.config.clone(), options.as_of)?;
+    let (events_tx, events) = mpsc::channel::<Event>();
+    let (effects, effects_rx) = mpsc::channel::<Effect>();
+    let results = events_tx.clone();
+    thread::Builder::new()
+        .name("kpi-worker".into())
+        .spawn(move || worker.run(&effects_rx, &results, Event::Msg))
+        .context("cannot start the worker thread")?;
+
+    let mut guard = terminal::init().context("cannot set up the terminal")?;
+    terminal::forward_signals(events_tx.clone(), Event::Signal)?;
+    spawn_input(events_tx)?;
+
+    let snapshot = Snapshot {
+        store: options.db.clone(),
+        config: options.config,
+        ..Snapshot::default()
+    };
+    let mut app = App::new(snapshot, Theme::from_env(), Local::now().date_naive());
+    app.notice = options.notice;
+    app.loading = true;
+    effects
+        .send(Effect::LoadSnapshot)
+        .context("the worker stopped")?;
+
+    let panic_key = std::env::var_os(TEST_PANIC_VAR).is_some();
+    let mut exit = Exit::Quit;
+    let mut dirty = true;
+    loop {
+        if dirty {
+            guard.terminal.draw(|frame| view::draw(frame, &app))?;
+            dirty = false;
+        }
+        let first = match events.recv_timeout(TICK) {
+            Ok(event) => Some(event),
+            Err(RecvTimeoutError::Timeout) => None,
+            Err(RecvTimeoutError::Disconnected) => break,
+        };
+        for event in first.into_iter().chain(events.try_iter()) {
+            let msg = match event {
+                Event::Key(key) if panic_key && key.code == event::KeyCode::Char('!') => {
+                    panic!("test panic requested with {TEST_PANIC_VAR}")
+                }
+                Event::Key(key) => keymap::key_to_msg(&app, key),
+                Event::Resize => Some(Msg::Resize),
+                Event::Msg(msg) => Some(msg),
+                Event::Signal(signal) => {
+                    exit = Exit::Signal(signal);
+                    Some(Msg::Quit)
+                }
+                Event::InputGone => Some(Msg::Quit),
+            };
+            if let Some(msg) = msg {
+                if let Some(effect) = update(&mut app, msg) {
+                    effects
+                        .send(effect)
+                        .context("the background worker stopped")?;
+                }
+                dirty = true;
+            }
+        }
+        let today = Local::now().date_naive();
+        if today != app.today {
+            app.today = today;
+            dirty = true;
+        }
+        if app.quit {
+            break;
+        }
+    }
+    drop(guard);
+    Ok(exit)
+}

@@ -1,0 +1,593 @@
+//! `update(&mut App, Msg) -> Option<Effect>`: the only code that changes the cockpit's
+//! state. It does no I/O; anything that needs the store is returned as an [`Effect`] for
+//! the worker thread, whose answer comes back as another [`Msg`].
+
+use chrono::{Duration, NaiveDate};
+
+use crate::alerts::Alert;
+use crate::metrics::{Grain, Period, Series};
+
+use super::app::{
+    App, DataSection, DriverFocus, OVERALL, PickerPurpose, PickerStage, RANGES, SegmentPicker,
+    SegmentPoint, Tab, VARIANTS,
+};
+use super::keymap::{AlertAction, Msg};
+
+/// How long `s` snoozes an alert.
+pub const SNOOZE_DAYS: i64 = 7;
+
+/// Periods fetched for a segment breakdown: the longest range, so `[` and `]` never refetch.
+const BREAKDOWN_PERIODS: usize = RANGES[RANGES.len() - 1];
+
+/// Work for the worker thread, which owns its own store connection.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    /// Rebuild the snapshot (metrics, cohorts, alerts, data status) from the store.
+    LoadSnapshot,
+    /// Compute `metrics` broken down by `dimension` over `from..=to`.
+    Breakdown {
+        purpose: PickerPurpose,
+        metrics: Vec<String>,
+        grain: Grain,
+        dimension: String,
+        from: NaiveDate,
+        to: NaiveDate,
+    },
+    Acknowledge {
+        alert: Box<Alert>,
+    },
+    Snooze {
+        alert: Box<Alert>,
+        until: NaiveDate,
+    },
+}
+
+pub fn update(app: &mut App, msg: Msg) -> Option<Effect> {
+    match msg {
+        Msg::Quit => app.quit = true,
+        Msg::Help => app.help = !app.help,
+        Msg::GoTo(tab) => switch_tab(app, tab),
+        Msg::NextTab => switch_tab(app, app.tab.next()),
+        Msg::PrevTab => switch_tab(app, app.tab.prev()),
+        Msg::Up => step(app, -1),
+        Msg::Down => step(app, 1),
+        Msg::Left => sideways(app, -1),
+        Msg::Right => sideways(app, 1),
+        Msg::Enter => return enter(app),
+        Msg::Back => back(app),
+        Msg::Filter => {
+            switch_tab(app, Tab::Trends);
+            app.trends.filtering = true;
+        }
+        Msg::FilterInput(c) => {
+            if !c.is_control() {
+                app.trends.filter.push(c);
+                app.trends.selected = 0;
+                app.trends.segment = None;
+            }
+        }
+        Msg::FilterBackspace => {
+            app.trends.filter.pop();
+            app.trends.selected = 0;
+            app.trends.segment = None;
+        }
+        Msg::PickSegment => open_picker(app),
+        Msg::CycleGrain => {
+            app.grain = match app.grain {
+                Grain::Day => Grain::Week,
+                Grain::Week => Grain::Month,
+                Grain::Month => Grain::Day,
+            };
+            return refresh_segments(app);
+        }
+        Msg::RangeShorter => app.range = app.range.saturating_sub(1),
+        Msg::RangeLonger => app.range = (app.range + 1).min(RANGES.len() - 1),
+        Msg::CycleVariant => {
+            if app.tab == Tab::Cohorts {
+                app.cohorts.variant = (app.cohorts.variant + 1) % VARIANTS.len();
+                clamp(app);
+            } else {
+                app.status = Some("v switches the cohort variant in Cohorts (4)".into());
+            }
+        }
+        Msg::CycleMeasure => {
+            if app.tab == Tab::Cohorts {
+                app.cohorts.measure = match app.cohorts.measure {
+                    super::app::CohortMeasure::Share => super::app::CohortMeasure::Members,
+                    super::app::CohortMeasure::Members => super::app::CohortMeasure::Share,
+                };
+            } else {
+                app.status = Some("m switches the cohort measure in Cohorts (4)".into());
+            }
+        }
+        Msg::Acknowledge => return alert_action(app, AlertAction::Acknowledge),
+        Msg::Snooze => return alert_action(app, AlertAction::Snooze),
+        Msg::Reload => {
+            app.loading = true;
+            return Some(Effect::LoadSnapshot);
+        }
+        Msg::Resize => {}
+        Msg::SnapshotLoaded(result) => {
+            app.loading = false;
+            match result {
+                Ok(snapshot) => {
+                    app.snapshot = *snapshot;
+                    clamp(app);
+                }
+                Err(err) => app.status = Some(format!("could not load the store: {err}")),
+            }
+        }
+        Msg::BreakdownLoaded {
+            purpose,
+            dimension,
+            result,
+        } => breakdown_loaded(app, purpose, dimension, result),
+        Msg::AlertSaved {
+            alert,
+            action,
+            result,
+        } => {
+            app.status = Some(match (&result, action) {
+                (Ok(()), AlertAction::Acknowledge) => {
+                    format!("acknowledged {}", alert_name(&alert))
+                }
+                (Ok(()), AlertAction::Snooze) => format!(
+                    "snoozed {} until {}",
+                    alert_name(&alert),
+                    app.today + Duration::days(SNOOZE_DAYS)
+                ),
+                (Err(err), _) => format!("could not save {}: {err}", alert_name(&alert)),
+            });
+            // The store is the truth: reload so the list shows what was persisted.
+            app.loading = true;
+            return Some(Effect::LoadSnapshot);
+        }
+    }
+    None
+}
+
+fn alert_name(alert: &Alert) -> String {
+    let segment = alert
+        .segment
+        .as_ref()
+        .map(|s| format!(" {}={}", s.dimension, s.value))
+        .unwrap_or_default();
+    super::format::clean(&format!("{}{segment} {}", alert.metric, alert.period)).into_owned()
+}
+
+fn switch_tab(app: &mut App, tab: Tab) {
+    app.tab = tab;
+    app.picker = None;
+    app.help = false;
+    app.trends.filtering = false;
+}
+
+fn bump(value: &mut usize, delta: isize, len: usize) {
+    if len == 0 {
+        *value = 0;
+    } else {
+        *value = value.saturating_add_signed(delta).min(len - 1);
+    }
+}
+
+fn step(app: &mut App, delta: isize) {
+    if let Some(picker) = &mut app.picker {
+        let len = picker.len();
+        bump(&mut picker.selected, delta, len);
+        return;
+    }
+    match app.tab {
+        Tab::Overview => {
+            let len = app.snapshot.config.core_kpis.len();
+            bump(&mut app.overview.selected, delta, len);
+        }
+        Tab::Trends => {
+            let len = app.filtered_metrics().len();
+            let before = app.trends.selected;
+            bump(&mut app.trends.selected, delta, len);
+            if before != app.trends.selected {
+                app.trends.segment = None;
+            }
+        }
+        Tab::Drivers => match app.drivers.focus {
+            DriverFocus::Kpi => {
+                let len = app.snapshot.metrics.len();
+                bump(&mut app.drivers.kpi, delta, len);
+                app.drivers.driver = 0;
+                app.drivers.by_segment = None;
+            }
+            DriverFocus::Driver => {
+                let len = app.driver_options().len();
+                bump(&mut app.drivers.driver, delta, len);
+                app.drivers.by_segment = None;
+            }
+        },
+        Tab::Cohorts => {
+            let len = app.cohort_matrix().map_or(0, |m| m.rows.len());
+            bump(&mut app.cohorts.row, delta, len);
+            clamp(app);
+        }
+        Tab::Alerts => {
+            let len = app.snapshot.alerts.len();
+            bump(&mut app.alerts.selected, delta, len);
+        }
+        Tab::Data => {
+            let section = app.data.section;
+            let len = app.data_rows(section);
+            let index = section_index(section);
+            bump(&mut app.data.selected[index], delta, len);
+        }
+    }
+}
+
+fn section_index(section: DataSection) -> usize {
+    DataSection::ALL
+        .iter()
+        .position(|s| *s == section)
+        .unwrap_or(0)
+}
+
+fn sideways(app: &mut App, delta: isize) {
+    match app.tab {
+        Tab::Overview => {
+            let len = app.snapshot.config.core_kpis.len();
+            bump(&mut app.overview.selected, delta, len);
+        }
+        Tab::Drivers => {
+            app.drivers.focus = if delta < 0 {
+                DriverFocus::Kpi
+            } else {
+                DriverFocus::Driver
+            };
+        }
+        Tab::Cohorts => {
+            let width = cohort_width(app);
+            bump(&mut app.cohorts.col, delta, width);
+        }
+        Tab::Data => {
+            let mut index = section_index(app.data.section);
+            bump(&mut index, delta, DataSection::ALL.len());
+            app.data.section = DataSection::ALL[index];
+            app.data.detail = false;
+        }
+        Tab::Trends | Tab::Alerts => {}
+    }
+}
+
+/// Columns of the cohort row under the cursor (observed plus forecast).
+fn cohort_width(app: &App) -> usize {
+    app.cohort_matrix()
+        .and_then(|m| m.rows.get(app.cohorts.row))
+        .map_or(0, |r| r.cells.len().max(r.forecast.len()))
+}
+
+fn enter(app: &mut App) -> Option<Effect> {
+    if app.picker.is_some() {
+        return choose_in_picker(app);
+    }
+    match app.tab {
+        Tab::Overview => {
+            let id = app
+                .snapshot
+                .config
+                .core_kpis
+                .get(app.overview.selected)
+                .cloned();
+            if let Some(id) = id
+                && let Some(index) = app.snapshot.metrics.iter().position(|m| m.id == id)
+            {
+                app.trends.filter.clear();
+                app.trends.selected = index;
+                app.trends.segment = None;
+                switch_tab(app, Tab::Trends);
+            }
+        }
+        Tab::Trends => app.trends.filtering = false,
+        Tab::Drivers => {
+            app.drivers.focus = match app.drivers.focus {
+                DriverFocus::Kpi => DriverFocus::Driver,
+                DriverFocus::Driver => DriverFocus::Kpi,
+            };
+        }
+        Tab::Cohorts => app.cohorts.detail = app.cohort_matrix().is_some(),
+        Tab::Alerts => app.alerts.detail = !app.snapshot.alerts.is_empty(),
+        Tab::Data => {
+            app.data.detail =
+                app.data.section != DataSection::Tables && app.data_rows(app.data.section) > 0;
+        }
+    }
+    None
+}
+
+fn back(app: &mut App) {
+    if app.help {
+        app.help = false;
+    } else if app.picker.is_some() {
+        app.picker = None;
+    } else if app.trends.filtering {
+        app.trends.filtering = false;
+        app.trends.filter.clear();
+        app.trends.selected = 0;
+    } else {
+        match app.tab {
+            Tab::Trends => {
+                if app.trends.segment.is_some() {
+                    app.trends.segment = None;
+                } else if !app.trends.filter.is_empty() {
+                    app.trends.filter.clear();
+                    app.trends.selected = 0;
+                }
+            }
+            Tab::Drivers => app.drivers.by_segment = None,
+            Tab::Cohorts => app.cohorts.detail = false,
+            Tab::Alerts => app.alerts.detail = false,
+            Tab::Data => app.data.detail = false,
+            Tab::Overview => {}
+        }
+    }
+    app.status = None;
+}
+
+fn open_picker(app: &mut App) {
+    let (purpose, dims): (PickerPurpose, Vec<String>) = match app.tab {
+        Tab::Trends => match app.trend_metric() {
+            Some(m) => (
+                PickerPurpose::Trends,
+                m.segments.iter().map(|s| (*s).to_string()).collect(),
+            ),
+            None => return,
+        },
+        Tab::Drivers => match (app.driver_kpi(), app.driver_metric()) {
+            (Some(kpi), Some(driver)) => (
+                PickerPurpose::Drivers,
+                kpi.segments
+                    .iter()
+                    .filter(|d| driver.segments.contains(d))
+                    .map(|s| (*s).to_string())
+                    .collect(),
+            ),
+            _ => return,
+        },
+        _ => {
+            app.status = Some("f picks a segment in Trends (2) and Drivers (3)".into());
+            return;
+        }
+    };
+    if dims.is_empty() {
+        app.status = Some("no segments to break this down by".into());
+        return;
+    }
+    let mut entries = vec![OVERALL.to_string()];
+    entries.extend(dims);
+    app.picker = Some(SegmentPicker {
+        purpose,
+        stage: PickerStage::Dimensions(entries),
+        selected: 0,
+    });
+}
+
+fn breakdown_effect(app: &App, purpose: PickerPurpose, dimension: &str) -> Option<Effect> {
+    let to = app.snapshot.as_of?;
+    let from = Period::containing(app.grain, to)
+        .trailing(BREAKDOWN_PERIODS)
+        .first()
+        .map_or(to, |p| p.start);
+    let metrics = match purpose {
+        PickerPurpose::Trends => vec![app.trend_metric()?.id.to_string()],
+        PickerPurpose::Drivers => vec![
+            app.driver_kpi()?.id.to_string(),
+            app.driver_metric()?.id.to_string(),
+        ],
+    };
+    Some(Effect::Breakdown {
+        purpose,
+        metrics,
+        grain: app.grain,
+        dimension: dimension.to_string(),
+        from,
+        to,
+    })
+}
+
+fn choose_in_picker(app: &mut App) -> Option<Effect> {
+    let picker = app.picker.take()?;
+    match picker.stage {
+        PickerStage::Dimensions(dims) => {
+            let dimension = dims.get(picker.selected)?.clone();
+            if dimension == OVERALL {
+                match picker.purpose {
+                    PickerPurpose::Trends => app.trends.segment = None,
+                    PickerPurpose::Drivers => app.drivers.by_segment = None,
+                }
+                return None;
+            }
+            let Some(effect) = breakdown_effect(app, picker.purpose, &dimension) else {
+                app.status = Some("no data to break down yet".into());
+                return None;
+            };
+            app.picker = Some(SegmentPicker {
+                purpose: picker.purpose,
+                stage: PickerStage::Loading(dimension),
+                selected: 0,
+            });
+            Some(effect)
+        }
+        PickerStage::Loading(_) => {
+            app.picker = Some(picker);
+            None
+        }
+        PickerStage::Values { series, .. } => {
+            app.trends.segment = series.into_iter().nth(picker.selected);
+            None
+        }
+    }
+}
+
+/// After the grain changes, a chosen segment is fetched again at the new grain.
+fn refresh_segments(app: &mut App) -> Option<Effect> {
+    app.picker = None;
+    match app.tab {
+        Tab::Drivers => {
+            app.trends.segment = None;
+            let dimension = app.drivers.by_segment.as_ref()?.0.clone();
+            breakdown_effect(app, PickerPurpose::Drivers, &dimension)
+        }
+        _ => {
+            app.drivers.by_segment = None;
+            let dimension = app
+                .trends
+                .segment
+                .as_ref()?
+                .segment
+                .as_ref()?
+                .dimension
+                .clone();
+            breakdown_effect(app, PickerPurpose::Trends, &dimension)
+        }
+    }
+}
+
+fn breakdown_loaded(
+    app: &mut App,
+    purpose: PickerPurpose,
+    dimension: String,
+    result: Result<Vec<Series>, String>,
+) {
+    let waiting = matches!(
+        &app.picker,
+        Some(SegmentPicker { stage: PickerStage::Loading(d), purpose: p, .. })
+            if *d == dimension && *p == purpose
+    );
+    let series = match result {
+        Ok(series) => series,
+        Err(err) => {
+            app.picker = None;
+            app.status = Some(format!("could not break down by {dimension}: {err}"));
+            return;
+        }
+    };
+    match purpose {
+        PickerPurpose::Trends => {
+            let series: Vec<Series> = series
+                .into_iter()
+                .filter(|s| s.grain == app.grain)
+                .collect();
+            if waiting {
+                if series.is_empty() {
+                    app.picker = None;
+                    app.status = Some(format!("no values of {dimension} in this range"));
+                } else {
+                    app.picker = Some(SegmentPicker {
+                        purpose,
+                        stage: PickerStage::Values { dimension, series },
+                        selected: 0,
+                    });
+                }
+            } else if let Some(current) = &app.trends.segment {
+                // A refresh after a grain change: keep the same segment value.
+                let wanted = current.segment.clone();
+                app.trends.segment = series.into_iter().find(|s| s.segment == wanted);
+            }
+        }
+        PickerPurpose::Drivers => {
+            if waiting {
+                app.picker = None;
+            }
+            let (Some(kpi), Some(driver)) = (app.driver_kpi(), app.driver_metric()) else {
+                return;
+            };
+            let points = segment_points(&series, &kpi.id, &driver.id);
+            if points.is_empty() {
+                app.status = Some(format!("no period where both have a value by {dimension}"));
+            }
+            app.drivers.by_segment = Some((dimension, points));
+        }
+    }
+}
+
+/// One point per segment value: both metrics in the latest complete period where both
+/// have a value.
+pub fn segment_points(series: &[Series], kpi: &str, driver: &str) -> Vec<SegmentPoint> {
+    let mut points = Vec::new();
+    for y_series in series.iter().filter(|s| s.metric == kpi) {
+        let Some(segment) = &y_series.segment else {
+            continue;
+        };
+        let Some(x_series) = series
+            .iter()
+            .find(|s| s.metric == driver && s.segment.as_ref() == Some(segment))
+        else {
+            continue;
+        };
+        let latest = y_series.points.iter().rev().find_map(|yp| {
+            let y = yp.value.filter(|_| !yp.partial)?;
+            let x = x_series
+                .points
+                .iter()
+                .find(|xp| xp.period == yp.period && !xp.partial)?
+                .value?;
+            Some((x, y))
+        });
+        if let Some((x, y)) = latest {
+            points.push(SegmentPoint {
+                segment: segment.value.clone(),
+                x,
+                y,
+            });
+        }
+    }
+    points
+}
+
+fn alert_action(app: &mut App, action: AlertAction) -> Option<Effect> {
+    if app.tab != Tab::Alerts {
+        app.status = Some("a and s act on the selected alert in Alerts (5)".into());
+        return None;
+    }
+    let key = app.selected_alert()?.key.clone();
+    let until = app.today + Duration::days(SNOOZE_DAYS);
+    let alert = app.snapshot.alerts.iter_mut().find(|a| a.key == key)?;
+    // Shown at once; the reload after the worker's answer confirms it from the store.
+    match action {
+        AlertAction::Acknowledge => {
+            if alert.acknowledged {
+                app.status = Some("already acknowledged".into());
+                return None;
+            }
+            alert.acknowledged = true;
+            Some(Effect::Acknowledge {
+                alert: Box::new(alert.clone()),
+            })
+        }
+        AlertAction::Snooze => {
+            alert.snoozed_until = Some(until);
+            Some(Effect::Snooze {
+                alert: Box::new(alert.clone()),
+                until,
+            })
+        }
+    }
+}
+
+/// Keeps every cursor inside what the (possibly new) snapshot holds.
+fn clamp(app: &mut App) {
+    let fit = |value: &mut usize, len: usize| *value = (*value).min(len.saturating_sub(1));
+    fit(
+        &mut app.overview.selected,
+        app.snapshot.config.core_kpis.len(),
+    );
+    let metrics = app.filtered_metrics().len();
+    fit(&mut app.trends.selected, metrics);
+    fit(&mut app.drivers.kpi, app.snapshot.metrics.len());
+    let drivers = app.driver_options().len();
+    fit(&mut app.drivers.driver, drivers);
+    let rows = app.cohort_matrix().map_or(0, |m| m.rows.len());
+    fit(&mut app.cohorts.row, rows);
+    let cols = cohort_width(app);
+    fit(&mut app.cohorts.col, cols);
+    fit(&mut app.alerts.selected, app.snapshot.alerts.len());
+    for (i, section) in DataSection::ALL.iter().enumerate() {
+        let len = app.data_rows(*section);
+        fit(&mut app.data.selected[i], len);
+    }
+}

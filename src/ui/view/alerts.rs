@@ -1,0 +1,230 @@
+//! Alerts: the tiered list (strong first) and the selected alert in full — value against
+//! its rolling mean, what drove it, its owner and the recommended follow-up.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{List, ListItem, ListState, Paragraph, Wrap};
+
+use crate::alerts::{Alert, Tier};
+use crate::metrics::{Direction, Unit};
+
+use super::super::app::App;
+use super::super::format::{self, clean};
+use super::overview::tier_span;
+use super::{empty_state, panel};
+
+fn metric_name_unit(app: &App, id: &str) -> (String, Unit) {
+    app.snapshot.metric(id).map_or_else(
+        || (clean(id).into_owned(), Unit::Count),
+        |m| (clean(&m.name).into_owned(), m.unit),
+    )
+}
+
+fn segment_text(alert: &Alert) -> String {
+    alert.segment.as_ref().map_or_else(
+        || "overall".to_string(),
+        |s| format!("{}={}", clean(&s.dimension), clean(&s.value)),
+    )
+}
+
+/// One alert on one line: tier mark, metric, segment, period, value, change, state.
+pub(crate) fn alert_line(alert: &Alert, app: &App, currency: &str) -> Line<'static> {
+    let theme = app.theme;
+    let (name, unit) = metric_name_unit(app, &alert.metric);
+    let arrow = if alert.change_pct >= 0.0 {
+        "▲"
+    } else {
+        "▼"
+    };
+    let change_style = if alert.good {
+        theme.good()
+    } else {
+        theme.bad()
+    };
+    let mut spans = vec![
+        tier_span(alert.tier, theme),
+        Span::raw(" "),
+        Span::styled(name, theme.heading()),
+        Span::raw(format!(" {} ", segment_text(alert))),
+        Span::styled(clean(&alert.period).into_owned(), theme.dim()),
+        Span::raw(format!(" {} ", format::value(alert.value, unit, currency))),
+        Span::styled(
+            format!("{arrow} {} vs mean", format::change_pct(alert.change_pct)),
+            change_style,
+        ),
+    ];
+    if alert.acknowledged {
+        spans.push(Span::styled(" ✓ ack", theme.dim()));
+    }
+    if let Some(until) = alert.snoozed_until {
+        spans.push(Span::styled(format!(" z until {until}"), theme.dim()));
+    }
+    Line::from(spans)
+}
+
+pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
+    let theme = app.theme;
+    let alerts = app.alert_order();
+    if alerts.is_empty() {
+        let lines: &[&str] = if app.is_empty_store() {
+            &[
+                "no data — import orders",
+                "",
+                "alerts appear when a metric leaves its rolling mean (mild from 5%, strong from 12%)",
+            ]
+        } else {
+            &["no open alerts — every metric is within its thresholds"]
+        };
+        empty_state(frame, area, "Alerts", lines, theme);
+        return;
+    }
+    let selected = app.alerts.selected.min(alerts.len() - 1);
+    if app.alerts.detail {
+        details(frame, area, app, alerts[selected]);
+        return;
+    }
+    let strong = alerts.iter().filter(|a| a.tier == Tier::Strong).count();
+    let list_height = u16::try_from(alerts.len() + 2)
+        .unwrap_or(u16::MAX)
+        .min(area.height / 2)
+        .max(4);
+    let [list_area, detail_area] =
+        Layout::vertical([Constraint::Length(list_height), Constraint::Min(0)]).areas(area);
+    let currency = app.snapshot.config.currency.clone();
+    let items: Vec<ListItem> = alerts
+        .iter()
+        .map(|a| ListItem::new(alert_line(a, app, &currency)))
+        .collect();
+    let title = format!(
+        "Alerts — {strong} ‼ strong, {} ! mild · a ack · s snooze · Enter details",
+        alerts.len() - strong
+    );
+    let list = List::new(items)
+        .block(panel(&title, theme))
+        .highlight_style(theme.selected())
+        .highlight_symbol("› ");
+    let mut state = ListState::default().with_selected(Some(selected));
+    frame.render_stateful_widget(list, list_area, &mut state);
+    details(frame, detail_area, app, alerts[selected]);
+}
+
+fn details(frame: &mut Frame, area: Rect, app: &App, alert: &Alert) {
+    let theme = app.theme;
+    let currency = &app.snapshot.config.currency;
+    let (name, unit) = metric_name_unit(app, &alert.metric);
+    let tier = match alert.tier {
+        Tier::Strong => "‼ strong",
+        Tier::Mild => "! mild",
+    };
+    let direction = match alert.direction {
+        Direction::HigherIsBetter => "higher is better",
+        Direction::LowerIsBetter => "lower is better",
+    };
+    let verdict = if alert.good {
+        Span::styled(format!("good move ({direction})"), theme.good())
+    } else {
+        Span::styled(format!("bad move ({direction})"), theme.bad())
+    };
+    let mut lines = vec![
+        Line::from(vec![
+            Span::styled(
+                tier,
+                if alert.tier == Tier::Strong {
+                    theme.strong()
+                } else {
+                    theme.mild()
+                },
+            ),
+            Span::raw(" "),
+            Span::styled(name, theme.heading()),
+            Span::raw(format!(
+                " · {} · {} {}",
+                segment_text(alert),
+                alert.grain,
+                clean(&alert.period)
+            )),
+        ]),
+        Line::from(vec![
+            Span::raw(format!(
+                "value {} against a rolling mean of {}: ",
+                format::value(alert.value, unit, currency),
+                format::value(alert.rolling_mean, unit, currency)
+            )),
+            Span::styled(
+                format!(
+                    "{} {}",
+                    if alert.change_pct >= 0.0 {
+                        "▲"
+                    } else {
+                        "▼"
+                    },
+                    format::change_pct(alert.change_pct)
+                ),
+                if alert.good {
+                    theme.good()
+                } else {
+                    theme.bad()
+                },
+            ),
+            Span::raw(" · "),
+            verdict,
+        ]),
+    ];
+    if alert.contributors.is_empty() {
+        lines.push(Line::from(Span::styled(
+            "drivers: no breakdown available",
+            theme.dim(),
+        )));
+    } else {
+        lines.push(Line::from(Span::styled("moved most by:", theme.heading())));
+        for c in alert.contributors.iter().take(5) {
+            lines.push(Line::from(format!(
+                "  {}={}  {} ({:.0}% of the change)",
+                clean(&c.segment.dimension),
+                clean(&c.segment.value),
+                format::value(c.change, unit, currency),
+                c.share_pct
+            )));
+        }
+    }
+    lines.push(Line::from(vec![
+        Span::styled("owner ", theme.dim()),
+        Span::raw(alert.owner.as_deref().map_or_else(
+            || "none set (owners in kpi.toml)".into(),
+            |o| clean(o).into_owned(),
+        )),
+    ]));
+    lines.push(Line::from(vec![
+        Span::styled("follow-up ", theme.dim()),
+        Span::raw(clean(&alert.follow_up).into_owned()),
+    ]));
+    let mut state = Vec::new();
+    if alert.acknowledged {
+        state.push("✓ acknowledged".to_string());
+    }
+    if let Some(until) = alert.snoozed_until {
+        state.push(format!("z snoozed until {until}"));
+    }
+    if state.is_empty() {
+        state.push("open".into());
+    }
+    lines.push(Line::from(vec![
+        Span::styled("state ", theme.dim()),
+        Span::raw(state.join(" · ")),
+    ]));
+    let hint = if app.alerts.detail {
+        " · Esc back"
+    } else {
+        ""
+    };
+    frame.render_widget(
+        Paragraph::new(lines)
+            .block(panel(
+                &format!("Alert · a acknowledge · s snooze 7 days{hint}"),
+                theme,
+            ))
+            .wrap(Wrap { trim: false }),
+        area,
+    );
+}

@@ -1,0 +1,369 @@
+//! Cohorts: the cohort matrix as a heatmap with a legend, values in the cells when they
+//! fit, forecast cells drawn distinctly, and a cursor that shows one cell in full.
+
+use ratatui::Frame;
+use ratatui::buffer::Buffer;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+use crate::metrics::{CohortMatrix, CohortRow, CohortVariant, Grain, Period};
+
+use super::super::app::{App, CohortMeasure, variant_name};
+use super::super::format::{self, clean};
+use super::super::theme::{HEAT_LEVELS, Theme};
+use super::{empty_state, panel};
+
+const LABEL_WIDTH: u16 = 8;
+const SIZE_WIDTH: u16 = 8;
+/// A cell with its value ("100%", "~38%") and a gap.
+const VALUE_CELL: u16 = 5;
+/// A cell with only its shade and a gap.
+const SHADE_CELL: u16 = 3;
+
+/// One cell as the heatmap reads it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Cell {
+    pub share: f64,
+    pub forecast: bool,
+}
+
+pub fn cell(row: &CohortRow, k: usize) -> Option<Cell> {
+    if let Some(Some(share)) = row.cells.get(k).filter(|c| c.is_some_and(f64::is_finite)) {
+        return Some(Cell {
+            share: *share,
+            forecast: false,
+        });
+    }
+    row.forecast
+        .get(k)
+        .copied()
+        .flatten()
+        .filter(|s| s.is_finite())
+        .map(|share| Cell {
+            share,
+            forecast: true,
+        })
+}
+
+/// Shade of a share: five equal steps from 0 to 100 % (revenue retention above 100 % is
+/// the top shade).
+pub fn level(share: f64) -> usize {
+    // Truncation picks the bucket.
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let bucket = (share.max(0.0) * HEAT_LEVELS as f64).floor() as usize;
+    bucket.min(HEAT_LEVELS - 1)
+}
+
+fn cell_text(c: Cell, row: &CohortRow, measure: CohortMeasure, variant: CohortVariant) -> String {
+    let mark = if c.forecast { "~" } else { "" };
+    match measure {
+        CohortMeasure::Members if variant != CohortVariant::RevenueRetention => {
+            let members = c.share * row.size as f64;
+            let text = if members >= 1000.0 {
+                format!("{:.1}k", members / 1000.0)
+            } else {
+                format!("{members:.0}")
+            };
+            format!("{mark}{text}")
+        }
+        _ => format!("{mark}{:.0}%", c.share * 100.0),
+    }
+}
+
+pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
+    let theme = app.theme;
+    let variant = app.cohort_variant();
+    let title = format!(
+        "Cohorts — {} · v variant · m measure",
+        variant_name(variant)
+    );
+    let matrix = app.cohort_matrix().filter(|m| !m.rows.is_empty());
+    let Some(matrix) = matrix else {
+        let hint = match variant {
+            CohortVariant::ActiveUsers => "no cohorts yet — import customers and events",
+            CohortVariant::SubscribedCustomers => {
+                "no cohorts yet — import customers and subscriptions"
+            }
+            _ => "no cohorts yet — import customers and orders",
+        };
+        empty_state(
+            frame,
+            area,
+            &title,
+            &[hint, "", "v shows another variant"],
+            theme,
+        );
+        return;
+    };
+    let block = panel(&title, theme);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let [map_area, legend_area, detail_area] = Layout::vertical([
+        Constraint::Min(3),
+        Constraint::Length(1),
+        Constraint::Length(2),
+    ])
+    .areas(inner);
+    heatmap(frame.buffer_mut(), map_area, app, matrix);
+    frame.render_widget(legend(theme), legend_area);
+    frame.render_widget(detail(app, matrix), detail_area);
+    if app.cohorts.detail {
+        cohort_popup(frame, area, app, matrix);
+    }
+}
+
+/// Enter on a cell: the whole cohort month by month, observed and forecast.
+fn cohort_popup(frame: &mut Frame, area: Rect, app: &App, matrix: &CohortMatrix) {
+    let theme = app.theme;
+    let Some(row) = matrix.rows.get(app.cohorts.row) else {
+        return;
+    };
+    let columns = row.cells.len().max(row.forecast.len());
+    let mut lines = vec![Line::from(Span::styled(
+        format!(
+            "{:<9}{:>5}{:>9}{:>10}  kind",
+            "month", "+k", "share", "members"
+        ),
+        theme.heading(),
+    ))];
+    let start = Period::parse(&row.cohort).filter(|p| p.grain == Grain::Month);
+    for k in 0..columns {
+        let Some(c) = cell(row, k) else {
+            continue;
+        };
+        let month = start
+            .and_then(|p| {
+                p.start
+                    .checked_add_months(chrono::Months::new(u32::try_from(k).ok()?))
+            })
+            .map_or_else(String::new, |d| d.format("%Y-%m").to_string());
+        let members = if matrix.variant == CohortVariant::RevenueRetention {
+            "—".to_string()
+        } else {
+            format::grouped((c.share * row.size as f64).round(), 0)
+        };
+        let mut style = if c.forecast {
+            theme.forecast()
+        } else {
+            theme.text()
+        };
+        if k == app.cohorts.col {
+            style = style.patch(theme.selected());
+        }
+        lines.push(Line::from(Span::styled(
+            format!(
+                "{month:<9}{:>5}{:>8.1}%{members:>10}  {}",
+                format!("+{k}"),
+                c.share * 100.0,
+                if c.forecast { "~ forecast" } else { "observed" }
+            ),
+            style,
+        )));
+    }
+    let height = u16::try_from(lines.len() + 2).unwrap_or(u16::MAX);
+    let popup = super::centered(area, 52, height);
+    frame.render_widget(ratatui::widgets::Clear, popup);
+    frame.render_widget(
+        Paragraph::new(lines).block(panel(
+            &format!(
+                "cohort {} · {} members · Esc closes",
+                clean(&row.cohort),
+                format::grouped(row.size as f64, 0)
+            ),
+            theme,
+        )),
+        popup,
+    );
+}
+
+/// First index of a window of `visible` items that keeps `cursor` in view.
+fn scroll(cursor: usize, visible: usize, total: usize) -> usize {
+    if visible == 0 || total <= visible {
+        0
+    } else {
+        cursor.saturating_sub(visible - 1).min(total - visible)
+    }
+}
+
+fn heatmap(buf: &mut Buffer, area: Rect, app: &App, matrix: &CohortMatrix) {
+    let theme = app.theme;
+    let columns = matrix
+        .rows
+        .iter()
+        .map(|r| r.cells.len().max(r.forecast.len()))
+        .max()
+        .unwrap_or(0);
+    let cells_width = area.width.saturating_sub(LABEL_WIDTH + SIZE_WIDTH);
+    let show_values = usize::from(cells_width / VALUE_CELL) >= columns;
+    let cell_width = if show_values { VALUE_CELL } else { SHADE_CELL };
+    let visible_cols = usize::from(cells_width / cell_width);
+    let first_col = scroll(app.cohorts.col, visible_cols, columns);
+    let visible_rows = usize::from(area.height.saturating_sub(1));
+    let first_row = scroll(app.cohorts.row, visible_rows, matrix.rows.len());
+    let y0 = area.y;
+    buf.set_string(area.x, y0, "cohort", theme.heading());
+    buf.set_string(area.x + LABEL_WIDTH, y0, "   size ", theme.heading());
+    for (i, k) in (first_col..columns).take(visible_cols).enumerate() {
+        let x = area.x + LABEL_WIDTH + SIZE_WIDTH + u16::try_from(i).unwrap_or(0) * cell_width;
+        let head = if show_values {
+            format!("+{k:<3}")
+        } else {
+            format!("{k:<2}")
+        };
+        buf.set_stringn(x, y0, head, usize::from(cell_width), theme.dim());
+    }
+    let measure = app.cohorts.measure;
+    for (i, (row_index, row)) in matrix
+        .rows
+        .iter()
+        .enumerate()
+        .skip(first_row)
+        .take(visible_rows)
+        .enumerate()
+    {
+        let y = y0 + 1 + u16::try_from(i).unwrap_or(0);
+        let on_row = row_index == app.cohorts.row;
+        let label_style = if on_row {
+            theme.heading()
+        } else {
+            theme.text()
+        };
+        buf.set_stringn(
+            area.x,
+            y,
+            clean(&row.cohort),
+            usize::from(LABEL_WIDTH - 1),
+            label_style,
+        );
+        buf.set_string(
+            area.x + LABEL_WIDTH,
+            y,
+            format!("{:>7} ", format::grouped(row.size as f64, 0)),
+            theme.dim(),
+        );
+        for (j, k) in (first_col..columns).take(visible_cols).enumerate() {
+            let x = area.x + LABEL_WIDTH + SIZE_WIDTH + u16::try_from(j).unwrap_or(0) * cell_width;
+            let Some(c) = cell(row, k) else {
+                continue;
+            };
+            let lvl = level(c.share);
+            let mut style: Style = theme.heat(lvl);
+            if c.forecast {
+                style = style.patch(theme.forecast());
+            }
+            if on_row && k == app.cohorts.col {
+                style = style.patch(theme.selected());
+            }
+            let text = if show_values {
+                format!("{:>4}", cell_text(c, row, measure, matrix.variant))
+            } else if c.forecast {
+                format!("{}~", Theme::heat_glyph(lvl))
+            } else {
+                Theme::heat_glyph(lvl).repeat(2)
+            };
+            buf.set_stringn(x, y, text, usize::from(cell_width - 1), style);
+        }
+    }
+}
+
+fn legend(theme: Theme) -> Line<'static> {
+    let mut spans = vec![Span::styled("shade ", theme.dim())];
+    for lvl in 0..HEAT_LEVELS {
+        let low = lvl * 100 / HEAT_LEVELS;
+        let label = if lvl + 1 == HEAT_LEVELS {
+            format!("≥{low}%")
+        } else {
+            format!("{low}–{}%", (lvl + 1) * 100 / HEAT_LEVELS)
+        };
+        spans.push(Span::styled(
+            format!("{}{label}", Theme::heat_glyph(lvl)),
+            theme.heat(lvl),
+        ));
+        spans.push(Span::raw(" "));
+    }
+    spans.push(Span::styled("~ forecast", theme.forecast()));
+    Line::from(spans)
+}
+
+fn detail(app: &App, matrix: &CohortMatrix) -> Paragraph<'static> {
+    let theme = app.theme;
+    let Some(row) = matrix.rows.get(app.cohorts.row) else {
+        return Paragraph::new("");
+    };
+    let k = app.cohorts.col;
+    let month = Period::parse(&row.cohort)
+        .filter(|p| p.grain == Grain::Month)
+        .and_then(|p| {
+            p.start
+                .checked_add_months(chrono::Months::new(u32::try_from(k).ok()?))
+        })
+        .map(|d| d.format("%Y-%m").to_string())
+        .unwrap_or_else(|| format!("+{k}"));
+    let who = match matrix.variant {
+        CohortVariant::PurchasingCustomers => "purchasing",
+        CohortVariant::ActiveUsers => "active",
+        CohortVariant::SubscribedCustomers => "subscribed",
+        CohortVariant::RevenueRetention => "of month-0 revenue",
+    };
+    let first = Line::from(vec![
+        Span::styled(format!("cohort {}", clean(&row.cohort)), theme.heading()),
+        Span::raw(format!(
+            " · {} members · month +{k} ({month})",
+            format::grouped(row.size as f64, 0)
+        )),
+    ]);
+    let second = match cell(row, k) {
+        Some(c) => {
+            let kind = if c.forecast { "forecast ~" } else { "observed" };
+            let members = if matrix.variant == CohortVariant::RevenueRetention {
+                String::new()
+            } else {
+                format!(
+                    " · {} members",
+                    format::grouped((c.share * row.size as f64).round(), 0)
+                )
+            };
+            Line::from(vec![
+                Span::styled(format!("{:.1}% {who}", c.share * 100.0), theme.heading()),
+                Span::raw(members),
+                Span::styled(
+                    format!(" · {kind}"),
+                    if c.forecast {
+                        theme.forecast()
+                    } else {
+                        theme.dim()
+                    },
+                ),
+            ])
+        }
+        None => Line::from(Span::styled("no value for this month yet", theme.dim())),
+    };
+    Paragraph::new(vec![first, second])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shares_fall_into_five_shades() {
+        assert_eq!(level(0.0), 0);
+        assert_eq!(level(0.19), 0);
+        assert_eq!(level(0.2), 1);
+        assert_eq!(level(0.79), 3);
+        assert_eq!(level(1.0), 4);
+        assert_eq!(level(1.3), 4);
+        assert_eq!(level(-0.1), 0);
+    }
+
+    #[test]
+    fn the_window_follows_the_cursor() {
+        assert_eq!(scroll(0, 5, 20), 0);
+        assert_eq!(scroll(4, 5, 20), 0);
+        assert_eq!(scroll(5, 5, 20), 1);
+        assert_eq!(scroll(19, 5, 20), 15);
+        assert_eq!(scroll(3, 10, 4), 0);
+    }
+}

@@ -1,0 +1,362 @@
+//! Data: what the store holds (rows, date range, freshness per table), the import log,
+//! the rejected rows with their reasons, and the watched folder's state.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Cell, Paragraph, Row, Table, TableState, Wrap};
+
+use super::super::app::{App, DataSection};
+use super::super::format::{self, clean};
+use super::panel;
+
+fn section_block(app: &App, section: DataSection, title: &str) -> Block<'static> {
+    let block = panel(title, app.theme);
+    if app.data.section == section {
+        super::focused(block, app.theme)
+    } else {
+        block
+    }
+}
+
+fn selected(app: &App, section: DataSection) -> Option<usize> {
+    let index = DataSection::ALL.iter().position(|s| *s == section)?;
+    (app.data.section == section && app.data_rows(section) > 0).then(|| app.data.selected[index])
+}
+
+pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
+    let theme = app.theme;
+    let data = &app.snapshot.data;
+    // Each section takes what its rows need, up to a share of the pane; rejects get the rest.
+    let rows = |n: usize| {
+        u16::try_from(n.max(1))
+            .unwrap_or(u16::MAX)
+            .saturating_add(3)
+    };
+    let tables_height = rows(data.tables.len()).min(area.height / 3).max(4);
+    let imports_height = rows(data.imports.len()).min(area.height / 4).max(4);
+    let [watch, tables, imports, rejects] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Length(tables_height),
+        Constraint::Length(imports_height),
+        Constraint::Min(5),
+    ])
+    .areas(area);
+    let watch_text = app.notice.as_deref().map_or_else(
+        || "watched folder: none (kpi --watch DIR)".to_string(),
+        |n| format!("watched folder: {}", clean(n)),
+    );
+    frame.render_widget(
+        Line::from(vec![
+            Span::styled(watch_text, theme.dim()),
+            Span::styled("  ←→ section · ↑↓ row · Enter details", theme.dim()),
+        ]),
+        watch,
+    );
+    tables_table(frame, tables, app);
+    imports_table(frame, imports, app);
+    rejects_table(frame, rejects, app);
+}
+
+fn tables_table(frame: &mut Frame, area: Rect, app: &App) {
+    let theme = app.theme;
+    let block = section_block(
+        app,
+        DataSection::Tables,
+        &format!("Tables ({})", app.snapshot.data.tables.len()),
+    );
+    let tables = &app.snapshot.data.tables;
+    if tables.iter().all(|t| t.rows == 0) {
+        frame.render_widget(
+            Paragraph::new(vec![
+                Line::from("store is empty — no data, import orders to start:"),
+                Line::from(Span::styled(
+                    "kpi import orders.csv customers.csv events.ndjson …",
+                    theme.heading(),
+                )),
+            ])
+            .block(block),
+            area,
+        );
+        return;
+    }
+    let header =
+        Row::new(["table", "rows", "from", "to", "fresh", "last import"]).style(theme.heading());
+    let rows: Vec<Row> = tables
+        .iter()
+        .map(|t| {
+            let fresh = t.last_date.map_or_else(
+                || Cell::from("—"),
+                |d| {
+                    let age = (app.today - d).num_days();
+                    if age > 2 {
+                        Cell::from(Span::styled(format!("! {age} d"), theme.bad()))
+                    } else {
+                        Cell::from(format!("{age} d"))
+                    }
+                },
+            );
+            let date =
+                |d: Option<chrono::NaiveDate>| d.map_or_else(|| "—".into(), |d| d.to_string());
+            let row_style = if t.rows == 0 {
+                theme.dim()
+            } else {
+                theme.text()
+            };
+            Row::new(vec![
+                Cell::from(clean(&t.table).into_owned()),
+                Cell::from(format::grouped(t.rows as f64, 0)),
+                Cell::from(date(t.first_date)),
+                Cell::from(date(t.last_date)),
+                fresh,
+                Cell::from(
+                    t.last_import
+                        .as_deref()
+                        .map_or_else(|| "never".into(), |s| clean(s).into_owned()),
+                ),
+            ])
+            .style(row_style)
+        })
+        .collect();
+    let table = Table::new(
+        rows,
+        [
+            Constraint::Length(13),
+            Constraint::Length(11),
+            Constraint::Length(10),
+            Constraint::Length(10),
+            Constraint::Length(6),
+            Constraint::Min(10),
+        ],
+    )
+    .header(header)
+    .block(block)
+    .row_highlight_style(theme.selected());
+    let mut state = TableState::default().with_selected(selected(app, DataSection::Tables));
+    frame.render_stateful_widget(table, area, &mut state);
+}
+
+fn imports_table(frame: &mut Frame, area: Rect, app: &App) {
+    let theme = app.theme;
+    let block = section_block(
+        app,
+        DataSection::Imports,
+        &format!(
+            "Import log ({}, newest first)",
+            app.snapshot.data.imports.len()
+        ),
+    );
+    let imports = &app.snapshot.data.imports;
+    if imports.is_empty() {
+        frame.render_widget(
+            Paragraph::new("no imports yet — kpi import FILE… records every file here")
+                .style(theme.dim())
+                .block(block),
+            area,
+        );
+        return;
+    }
+    let header = Row::new([
+        "when", "file", "table", "read", "upserted", "rejected", "ms",
+    ])
+    .style(theme.heading());
+    let rows: Vec<Row> = imports
+        .iter()
+        .map(|i| {
+            let status = if i.ok {
+                Cell::from(format::grouped(i.rows_rejected as f64, 0))
+            } else {
+                Cell::from(Span::styled("‼ failed", theme.strong()))
+            };
+            let rejected_style = if i.rows_rejected > 0 {
+                theme.mild()
+            } else {
+                theme.text()
+            };
+            Row::new(vec![
+                Cell::from(short_time(&i.imported_at)),
+                Cell::from(file_name(&i.path)),
+                Cell::from(
+                    i.table
+                        .as_deref()
+                        .map_or_else(|| "—".into(), |t| clean(t).into_owned()),
+                ),
+                Cell::from(format::grouped(i.rows_read as f64, 0)),
+                Cell::from(format::grouped(i.rows_upserted as f64, 0)),
+                status.style(rejected_style),
+                Cell::from(i.duration_ms.to_string()),
+            ])
+        })
+        .collect();
+    let table = Table::new(
+        rows,
+        [
+            Constraint::Length(11),
+            Constraint::Min(18),
+            Constraint::Length(10),
+            Constraint::Length(8),
+            Constraint::Length(8),
+            Constraint::Length(8),
+            Constraint::Length(6),
+        ],
+    )
+    .header(header)
+    .block(block)
+    .row_highlight_style(theme.selected());
+    let mut state = TableState::default().with_selected(selected(app, DataSection::Imports));
+    frame.render_stateful_widget(table, area, &mut state);
+    if app.data.detail && app.data.section == DataSection::Imports {
+        import_detail(frame, area, app);
+    }
+}
+
+fn import_detail(frame: &mut Frame, area: Rect, app: &App) {
+    let Some(entry) = app.snapshot.data.imports.get(app.data.selected[1]) else {
+        return;
+    };
+    let mut lines = vec![
+        Line::from(format!("file {}", clean(&entry.path))),
+        Line::from(format!(
+            "{} bytes · {} read · {} upserted · {} rejected · {} ms",
+            format::grouped(entry.size as f64, 0),
+            entry.rows_read,
+            entry.rows_upserted,
+            entry.rows_rejected,
+            entry.duration_ms
+        )),
+    ];
+    if let Some(err) = &entry.error {
+        lines.push(Line::from(Span::styled(
+            format!("‼ {}", clean(err)),
+            app.theme.strong(),
+        )));
+    }
+    let popup = super::centered(area, area.width.saturating_sub(4), 5);
+    frame.render_widget(ratatui::widgets::Clear, popup);
+    frame.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .block(panel("Import · Esc closes", app.theme)),
+        popup,
+    );
+}
+
+/// `2025-06-18T09:12:03Z` → `06-18 09:12`: the log is newest first, the year rarely matters.
+fn short_time(rfc3339: &str) -> String {
+    chrono::DateTime::parse_from_rfc3339(rfc3339).map_or_else(
+        |_| clean(rfc3339).into_owned(),
+        |t| t.format("%m-%d %H:%M").to_string(),
+    )
+}
+
+fn file_name(path: &str) -> String {
+    let name = std::path::Path::new(path)
+        .file_name()
+        .map_or_else(|| path.to_string(), |n| n.to_string_lossy().into_owned());
+    clean(&name).into_owned()
+}
+
+fn rejects_table(frame: &mut Frame, area: Rect, app: &App) {
+    let theme = app.theme;
+    let rejects = &app.snapshot.data.rejects;
+    let total: u64 = app
+        .snapshot
+        .data
+        .imports
+        .iter()
+        .map(|i| i.rows_rejected)
+        .sum();
+    let block = section_block(
+        app,
+        DataSection::Rejects,
+        &format!(
+            "Rejected rows ({}) and why",
+            total.max(rejects.len() as u64)
+        ),
+    );
+    if rejects.is_empty() {
+        frame.render_widget(
+            Paragraph::new("no rejected rows")
+                .style(theme.dim())
+                .block(block),
+            area,
+        );
+        return;
+    }
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let [list_area, raw_area] =
+        Layout::vertical([Constraint::Min(2), Constraint::Length(2)]).areas(inner);
+    let header = Row::new(["file:line", "column", "reason"]).style(theme.heading());
+    let places: Vec<String> = rejects
+        .iter()
+        .map(|r| format!("{}:{}", file_name(&r.path), r.line))
+        .collect();
+    let place_width = places
+        .iter()
+        .map(|p| p.chars().count())
+        .max()
+        .unwrap_or(9)
+        .clamp(9, 40);
+    let rows: Vec<Row> = rejects
+        .iter()
+        .zip(places)
+        .map(|(r, place)| {
+            Row::new(vec![
+                Cell::from(place),
+                Cell::from(
+                    r.column
+                        .as_deref()
+                        .map_or_else(|| "—".into(), |c| clean(c).into_owned()),
+                ),
+                Cell::from(Span::styled(clean(&r.reason).into_owned(), theme.mild())),
+            ])
+        })
+        .collect();
+    let table = Table::new(
+        rows,
+        [
+            Constraint::Length(u16::try_from(place_width).unwrap_or(40)),
+            Constraint::Length(14),
+            Constraint::Min(10),
+        ],
+    )
+    .header(header)
+    .row_highlight_style(theme.selected());
+    let mut state = TableState::default().with_selected(selected(app, DataSection::Rejects));
+    frame.render_stateful_widget(table, list_area, &mut state);
+    let current = rejects.get(app.data.selected[2]).unwrap_or(&rejects[0]);
+    frame.render_widget(
+        Paragraph::new(vec![Line::from(vec![
+            Span::styled("row ", theme.dim()),
+            Span::raw(clean(&current.raw).into_owned()),
+        ])])
+        .wrap(Wrap { trim: false }),
+        raw_area,
+    );
+    if app.data.detail && app.data.section == DataSection::Rejects {
+        let popup = super::centered(area, area.width.saturating_sub(4), 7);
+        frame.render_widget(ratatui::widgets::Clear, popup);
+        frame.render_widget(
+            Paragraph::new(vec![
+                Line::from(format!(
+                    "file {} line {}",
+                    clean(&current.path),
+                    current.line
+                )),
+                Line::from(format!(
+                    "column {}",
+                    current
+                        .column
+                        .as_deref()
+                        .map_or_else(|| "—".into(), |c| clean(c).into_owned())
+                )),
+                Line::from(format!("reason {}", clean(&current.reason))),
+                Line::from(format!("row {}", clean(&current.raw))),
+            ])
+            .wrap(Wrap { trim: false })
+            .block(panel("Rejected row · Esc closes", theme)),
+            popup,
+        );
+    }
+}

@@ -1,0 +1,305 @@
+//! Drawing: one module per pane, each a free function over `&App`. Views only read state;
+//! they never run SQL, touch files or change the app.
+
+mod alerts;
+mod cohorts;
+mod data;
+mod drivers;
+mod overview;
+mod trends;
+
+use ratatui::Frame;
+use ratatui::layout::{Alignment, Constraint, Layout, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{
+    Block, BorderType, Borders, Clear, List, ListItem, ListState, Paragraph, Tabs, Wrap,
+};
+
+use crate::metrics::{Direction, MetricDef, Point, Series};
+
+use super::app::{App, PickerPurpose, PickerStage, Tab};
+use super::format::clean;
+use super::keymap::HELP;
+use super::theme::Theme;
+
+/// The smallest screen the layout is designed for (SPEC §5).
+pub const MIN_WIDTH: u16 = 80;
+pub const MIN_HEIGHT: u16 = 24;
+
+pub fn draw(frame: &mut Frame, app: &App) {
+    let area = frame.area();
+    if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
+        too_small(frame, area);
+        return;
+    }
+    let [tabs, body, status] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Min(0),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    tab_bar(frame, tabs, app);
+    if app.loading && app.is_empty_store() {
+        let name = app.snapshot.store.display().to_string();
+        let text = format!("loading {}…", clean(&name));
+        empty_state(frame, body, app.tab.title(), &[&text], app.theme);
+        status_line(frame, status, app);
+        return;
+    }
+    match app.tab {
+        Tab::Overview => overview::draw(frame, body, app),
+        Tab::Trends => trends::draw(frame, body, app),
+        Tab::Drivers => drivers::draw(frame, body, app),
+        Tab::Cohorts => cohorts::draw(frame, body, app),
+        Tab::Alerts => alerts::draw(frame, body, app),
+        Tab::Data => data::draw(frame, body, app),
+    }
+    status_line(frame, status, app);
+    if app.picker.is_some() {
+        picker(frame, body, app);
+    }
+    if app.help {
+        help(frame, body, app.theme);
+    }
+}
+
+fn too_small(frame: &mut Frame, area: Rect) {
+    let text = vec![
+        Line::from("terminal too small"),
+        Line::from(format!(
+            "{}×{}, needs {MIN_WIDTH}×{MIN_HEIGHT}",
+            area.width, area.height
+        )),
+        Line::from("enlarge it, or q to quit"),
+    ];
+    let top = area.height.saturating_sub(3) / 2;
+    let [_, middle] = Layout::vertical([Constraint::Length(top), Constraint::Min(0)]).areas(area);
+    frame.render_widget(
+        Paragraph::new(text)
+            .alignment(Alignment::Center)
+            .wrap(Wrap { trim: true }),
+        middle,
+    );
+}
+
+fn tab_bar(frame: &mut Frame, area: Rect, app: &App) {
+    let theme = app.theme;
+    let titles = Tab::ALL
+        .iter()
+        .enumerate()
+        .map(|(i, t)| Line::from(format!("{} {}", i + 1, t.title())));
+    let tabs = Tabs::new(titles)
+        .select(app.tab.index())
+        .style(theme.dim())
+        .highlight_style(
+            theme
+                .title()
+                .add_modifier(ratatui::style::Modifier::REVERSED),
+        )
+        .divider("│");
+    let [left, right] =
+        Layout::horizontal([Constraint::Min(0), Constraint::Length(12)]).areas(area);
+    frame.render_widget(tabs, left);
+    let grain = Line::from(vec![
+        Span::styled("grain ", theme.dim()),
+        Span::styled(app.grain.name(), theme.heading()),
+    ])
+    .alignment(Alignment::Right);
+    frame.render_widget(grain, right);
+}
+
+fn status_line(frame: &mut Frame, area: Rect, app: &App) {
+    let theme = app.theme;
+    let store = app
+        .snapshot
+        .store
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let as_of = app
+        .snapshot
+        .as_of
+        .map_or_else(|| "no data".to_string(), |d| format!("as of {d}"));
+    let mut spans = vec![
+        Span::styled(clean(&store).into_owned(), theme.heading()),
+        Span::raw(" · "),
+        Span::raw(as_of),
+        Span::raw(format!(" · {} periods", app.periods_shown())),
+    ];
+    if app.loading {
+        spans.push(Span::styled(" · loading…", theme.accent()));
+    }
+    if let Some(notice) = &app.notice {
+        spans.push(Span::raw(" · "));
+        spans.push(Span::styled(clean(notice).into_owned(), theme.neutral()));
+    }
+    if let Some(status) = &app.status {
+        spans.push(Span::raw(" · "));
+        spans.push(Span::styled(clean(status).into_owned(), theme.accent()));
+    }
+    let [left, right] =
+        Layout::horizontal([Constraint::Min(0), Constraint::Length(16)]).areas(area);
+    frame.render_widget(Line::from(spans), left);
+    frame.render_widget(
+        Line::from(Span::styled("? help  q quit", theme.dim())).alignment(Alignment::Right),
+        right,
+    );
+}
+
+/// A centred rectangle of at most `width`×`height` inside `area`.
+fn centered(area: Rect, width: u16, height: u16) -> Rect {
+    let width = width.min(area.width);
+    let height = height.min(area.height);
+    Rect {
+        x: area.x + (area.width - width) / 2,
+        y: area.y + (area.height - height) / 2,
+        width,
+        height,
+    }
+}
+
+fn help(frame: &mut Frame, area: Rect, theme: Theme) {
+    let key_width = HELP
+        .iter()
+        .map(|(k, _)| k.chars().count())
+        .max()
+        .unwrap_or(0);
+    let lines: Vec<Line> = HELP
+        .iter()
+        .map(|(keys, what)| {
+            Line::from(vec![
+                Span::styled(format!(" {keys:<key_width$}  "), theme.heading()),
+                Span::raw(*what),
+            ])
+        })
+        .collect();
+    let height = u16::try_from(lines.len()).unwrap_or(u16::MAX) + 2;
+    let popup = centered(area, 60, height);
+    frame.render_widget(Clear, popup);
+    frame.render_widget(
+        Paragraph::new(lines).block(panel("Keys — ? or Esc closes", theme)),
+        popup,
+    );
+}
+
+fn picker(frame: &mut Frame, area: Rect, app: &App) {
+    let Some(picker) = &app.picker else {
+        return;
+    };
+    let theme = app.theme;
+    let (title, items): (String, Vec<String>) = match &picker.stage {
+        PickerStage::Dimensions(dims) => ("Segment by".into(), dims.clone()),
+        PickerStage::Loading(dim) => (
+            format!("Segment by {}", clean(dim)),
+            vec![format!("loading {}…", clean(dim))],
+        ),
+        PickerStage::Values { dimension, series } => (
+            format!("{} =", clean(dimension)),
+            series
+                .iter()
+                .map(|s| {
+                    s.segment
+                        .as_ref()
+                        .map_or_else(String::new, |seg| clean(&seg.value).into_owned())
+                })
+                .collect(),
+        ),
+    };
+    let hint = match picker.purpose {
+        PickerPurpose::Trends => "Enter picks · Esc closes",
+        PickerPurpose::Drivers => "Enter: one point per segment",
+    };
+    let height = u16::try_from(items.len().min(14)).unwrap_or(14) + 3;
+    let popup = centered(area, 40, height);
+    frame.render_widget(Clear, popup);
+    let list = List::new(
+        items
+            .into_iter()
+            .map(|s| ListItem::new(clean(&s).into_owned())),
+    )
+    .block(panel(&title, theme).title_bottom(Line::from(hint).alignment(Alignment::Right)))
+    .highlight_style(theme.selected())
+    .highlight_symbol("› ");
+    let mut state = ListState::default().with_selected(Some(picker.selected));
+    frame.render_stateful_widget(list, popup, &mut state);
+}
+
+/// A bordered panel with a title.
+fn panel(title: &str, theme: Theme) -> Block<'static> {
+    Block::default()
+        .borders(Borders::ALL)
+        .border_type(BorderType::Rounded)
+        .border_style(theme.dim())
+        .title(Span::styled(format!(" {} ", clean(title)), theme.title()))
+}
+
+/// The panel that has the keyboard: a thick border, so focus shows without colour too.
+fn focused(block: Block<'static>, theme: Theme) -> Block<'static> {
+    block
+        .border_type(BorderType::Thick)
+        .border_style(theme.accent())
+}
+
+/// A panel saying why it is empty and what to import.
+fn empty_state(frame: &mut Frame, area: Rect, title: &str, lines: &[&str], theme: Theme) {
+    let text: Vec<Line> = lines
+        .iter()
+        .map(|l| Line::from(Span::styled((*l).to_string(), theme.text())))
+        .collect();
+    frame.render_widget(
+        Paragraph::new(text)
+            .block(panel(title, theme))
+            .wrap(Wrap { trim: false }),
+        area,
+    );
+}
+
+/// The last complete point with a value, and the complete point before it.
+pub(crate) fn latest_pair(series: &Series) -> (Option<&Point>, Option<&Point>) {
+    let mut complete = series
+        .points
+        .iter()
+        .rev()
+        .filter(|p| !p.partial && p.value.is_some_and(f64::is_finite));
+    (complete.next(), complete.next())
+}
+
+/// Why a metric has nothing to show, in the words of SPEC §3.
+pub(crate) fn no_data_reason(metric: Option<&MetricDef>, series: Option<&Series>) -> String {
+    if let Some(note) = series.and_then(|s| s.points.iter().rev().find_map(|p| p.note.as_deref())) {
+        return clean(note).into_owned();
+    }
+    let table = metric
+        .and_then(|m| m.sources.first().copied())
+        .unwrap_or("orders");
+    format!("no data — import {table}")
+}
+
+/// ▲ or ▼ for a change, with the style saying whether it is good for the metric.
+pub(crate) fn change_span(pct: f64, direction: Direction, theme: Theme) -> Span<'static> {
+    let arrow = if pct > 0.0 {
+        "▲"
+    } else if pct < 0.0 {
+        "▼"
+    } else {
+        "="
+    };
+    let good = match direction {
+        Direction::HigherIsBetter => pct > 0.0,
+        Direction::LowerIsBetter => pct < 0.0,
+    };
+    let style: Style = if pct == 0.0 {
+        theme.neutral()
+    } else if good {
+        theme.good()
+    } else {
+        theme.bad()
+    };
+    Span::styled(format!("{arrow} {}", super::format::change_pct(pct)), style)
+}
+
+/// Percent change from `previous` to `current`, when it means something.
+pub(crate) fn pct_change(current: f64, previous: f64) -> Option<f64> {
+    (previous != 0.0).then(|| (current - previous) / previous.abs() * 100.0)
+}

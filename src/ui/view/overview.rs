@@ -1,0 +1,330 @@
+//! Overview: the core KPIs as tiles, the newest alerts, and how fresh the data is.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Sparkline};
+
+use crate::alerts::{Pulse, Tier};
+use crate::metrics::Direction;
+
+use super::super::app::App;
+use super::super::format::{self, clean};
+use super::super::theme::Theme;
+use super::{change_span, latest_pair, no_data_reason, panel, pct_change};
+
+const TILE_MIN_WIDTH: u16 = 26;
+
+pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
+    let kpis = &app.snapshot.config.core_kpis;
+    let count = u16::try_from(kpis.len().max(1)).unwrap_or(1);
+    let columns = (area.width / TILE_MIN_WIDTH).clamp(1, count);
+    let rows = count.div_ceil(columns);
+    let tile_height: u16 = if area.height >= 40 { 10 } else { 7 };
+    let [tiles, alerts, freshness] = Layout::vertical([
+        Constraint::Length(rows * tile_height),
+        Constraint::Min(3),
+        Constraint::Length(4),
+    ])
+    .areas(area);
+    let row_areas =
+        Layout::vertical(vec![Constraint::Length(tile_height); usize::from(rows)]).split(tiles);
+    for (row_index, row_area) in row_areas.iter().enumerate() {
+        let cells = Layout::horizontal(vec![
+            Constraint::Ratio(1, u32::from(columns));
+            usize::from(columns)
+        ])
+        .split(*row_area);
+        for (col_index, cell) in cells.iter().enumerate() {
+            let index = row_index * usize::from(columns) + col_index;
+            if let Some(id) = kpis.get(index) {
+                tile(frame, *cell, app, id, index == app.overview.selected);
+            }
+        }
+    }
+    if alerts.width >= 150 {
+        let [left, right] =
+            Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)])
+                .areas(alerts);
+        newest_alerts(frame, left, app);
+        every_metric(frame, right, app);
+    } else {
+        newest_alerts(frame, alerts, app);
+    }
+    data_freshness(frame, freshness, app);
+}
+
+/// On wide screens: every metric of the catalog with its latest value and change, so the
+/// overview answers "what else moved?" without leaving it.
+fn every_metric(frame: &mut Frame, area: Rect, app: &App) {
+    let theme = app.theme;
+    let currency = &app.snapshot.config.currency;
+    let block = panel(
+        &format!("Every metric by {} — 2 for trends", app.grain),
+        theme,
+    );
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let lines: Vec<Line> = app
+        .snapshot
+        .metrics
+        .iter()
+        .take(usize::from(inner.height))
+        .map(|m| {
+            let series = app.snapshot.series(&m.id, app.grain);
+            let (latest, previous) = series.map_or((None, None), latest_pair);
+            let mut spans = vec![Span::raw(format!("{:<28}", clean(&m.name)))];
+            match latest.and_then(|p| p.value) {
+                Some(v) => {
+                    spans.push(Span::styled(
+                        format!("{:>14}", format::value(v, m.unit, currency)),
+                        theme.heading(),
+                    ));
+                    if let Some(pct) = previous
+                        .and_then(|p| p.value)
+                        .and_then(|prev| pct_change(v, prev))
+                    {
+                        spans.push(Span::raw("  "));
+                        spans.push(change_span(pct, m.direction, theme));
+                    }
+                }
+                None => spans.push(Span::styled(no_data_reason(Some(m), series), theme.dim())),
+            }
+            Line::from(spans)
+        })
+        .collect();
+    frame.render_widget(Paragraph::new(lines), inner);
+}
+
+fn pulse_span(pulse: Option<Pulse>, theme: Theme) -> Span<'static> {
+    match pulse {
+        Some(Pulse::Improving) => Span::styled("↗ improving", theme.good()),
+        Some(Pulse::Stalled) => Span::styled("→ stalled", theme.neutral()),
+        Some(Pulse::Deteriorating) => Span::styled("↘ deteriorating", theme.bad()),
+        None => Span::styled("· no pulse yet", theme.dim()),
+    }
+}
+
+fn tile(frame: &mut Frame, area: Rect, app: &App, id: &str, selected: bool) {
+    let theme = app.theme;
+    let snapshot = &app.snapshot;
+    let metric = snapshot.metric(id);
+    let name = metric.map_or_else(|| id.to_string(), |m| m.name.to_string());
+    let mut block = panel(&name, theme);
+    if selected {
+        block = super::focused(block, theme);
+    }
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let series = snapshot.series(id, app.grain);
+    let (latest, previous) = series.map_or((None, None), latest_pair);
+    let (Some(metric), Some(series), Some(latest)) = (metric, series, latest) else {
+        frame.render_widget(
+            Paragraph::new(vec![
+                Line::from(Span::styled(
+                    if metric.is_none() && !snapshot.metrics.is_empty() {
+                        format!("unknown metric {} — see core_kpis in kpi.toml", clean(id))
+                    } else {
+                        no_data_reason(metric, series)
+                    },
+                    theme.dim(),
+                )),
+                Line::from(Span::styled("kpi import FILE…", theme.dim())),
+            ])
+            .wrap(ratatui::widgets::Wrap { trim: true }),
+            inner,
+        );
+        return;
+    };
+    let currency = &snapshot.config.currency;
+    let value = latest.value.unwrap_or_default();
+    let [value_row, change_row, spark_row, pulse_row, target_row] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Length(1),
+        Constraint::Min(1),
+        Constraint::Length(1),
+        Constraint::Length(1),
+    ])
+    .areas(inner);
+    frame.render_widget(
+        Line::from(vec![
+            Span::styled(format::value(value, metric.unit, currency), theme.heading()),
+            Span::styled(format!("  {}", latest.period.label()), theme.dim()),
+        ]),
+        value_row,
+    );
+    let change = previous
+        .and_then(|p| p.value)
+        .and_then(|prev| pct_change(value, prev));
+    let change_line = match (change, previous) {
+        (Some(pct), Some(prev)) => Line::from(vec![
+            change_span(pct, metric.direction, theme),
+            Span::styled(format!(" vs {}", prev.period.label()), theme.dim()),
+        ]),
+        _ => Line::from(Span::styled("no previous period", theme.dim())),
+    };
+    frame.render_widget(change_line, change_row);
+    let shown: Vec<f64> = series
+        .points
+        .iter()
+        .filter(|p| !p.partial)
+        .filter_map(|p| p.value.filter(|v| v.is_finite()))
+        .collect();
+    let shown = &shown[shown.len().saturating_sub(app.periods_shown())..];
+    frame.render_widget(
+        Sparkline::default()
+            .data(sparkline_data(shown))
+            .style(theme.series(0)),
+        spark_row,
+    );
+    frame.render_widget(Line::from(pulse_span(snapshot.pulse(id), theme)), pulse_row);
+    let target_line = match snapshot.targets.iter().find(|t| t.metric == id) {
+        Some(target) => {
+            // The deadline only where it fits: progress and risk matter more.
+            let by = if inner.width >= 40 {
+                format!(" by {}", target.by.format("%Y-%m-%d"))
+            } else {
+                String::new()
+            };
+            let goal = format::value(target.target, metric.unit, currency);
+            let mut spans = match target.progress_pct {
+                Some(progress) => vec![
+                    Span::styled(format!("{progress:.0}%"), theme.heading()),
+                    Span::styled(format!(" of {goal}{by}"), theme.dim()),
+                ],
+                None => vec![Span::styled(format!("target {goal}{by}"), theme.dim())],
+            };
+            if target.at_risk {
+                spans.push(Span::styled(" ! at risk", theme.bad()));
+            }
+            Line::from(spans)
+        }
+        None => Line::from(Span::styled(
+            match metric.direction {
+                Direction::HigherIsBetter => "no target · ▲ is good",
+                Direction::LowerIsBetter => "no target · ▼ is good",
+            },
+            theme.dim(),
+        )),
+    };
+    frame.render_widget(target_line, target_row);
+}
+
+/// Sparkline bars are integers: scale the values onto 100–1000 above their minimum so a
+/// series that barely moves (or is negative) still shows its shape, and its lowest value
+/// still shows as the lowest bar rather than a gap.
+pub(crate) fn sparkline_data(values: &[f64]) -> Vec<u64> {
+    let min = values.iter().copied().fold(f64::INFINITY, f64::min);
+    let max = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let span = max - min;
+    values
+        .iter()
+        .map(|v| {
+            if span > 0.0 {
+                // Truncation is fine: a bar's height, not a value shown as a number.
+                #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+                let scaled = (((v - min) / span) * 900.0).round() as u64 + 100;
+                scaled
+            } else {
+                500
+            }
+        })
+        .collect()
+}
+
+fn newest_alerts(frame: &mut Frame, area: Rect, app: &App) {
+    let theme = app.theme;
+    let block = panel("Newest alerts — 5 opens the list", theme);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let mut alerts: Vec<_> = app
+        .snapshot
+        .alerts
+        .iter()
+        .filter(|a| !a.acknowledged)
+        .collect();
+    alerts.sort_by(|a, b| b.period.cmp(&a.period).then(b.tier.cmp(&a.tier)));
+    if alerts.is_empty() {
+        let text = if app.is_empty_store() {
+            "no alerts — no data yet"
+        } else {
+            "no open alerts"
+        };
+        frame.render_widget(Span::styled(text, theme.dim()), inner);
+        return;
+    }
+    let currency = &app.snapshot.config.currency;
+    let lines: Vec<Line> = alerts
+        .iter()
+        .take(usize::from(inner.height))
+        .map(|a| super::alerts::alert_line(a, app, currency))
+        .collect();
+    frame.render_widget(Paragraph::new(lines), inner);
+}
+
+fn data_freshness(frame: &mut Frame, area: Rect, app: &App) {
+    let theme = app.theme;
+    let block = panel("Data freshness", theme);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let tables: Vec<_> = app
+        .snapshot
+        .data
+        .tables
+        .iter()
+        .filter(|t| t.rows > 0)
+        .collect();
+    if tables.is_empty() {
+        frame.render_widget(
+            Span::styled(
+                "store is empty — import orders (kpi import orders.csv) · 6 Data",
+                theme.dim(),
+            ),
+            inner,
+        );
+        return;
+    }
+    let newest = tables.iter().filter_map(|t| t.last_date).max();
+    let last_import = tables.iter().filter_map(|t| t.last_import.as_deref()).max();
+    let mut head = vec![Span::styled("newest data ", theme.dim())];
+    match newest {
+        Some(date) => {
+            let age = (app.today - date).num_days();
+            head.push(Span::styled(date.to_string(), theme.heading()));
+            let style = if age > 2 { theme.bad() } else { theme.dim() };
+            let mark = if age > 2 { " !" } else { "" };
+            head.push(Span::styled(format!(" ({age} d old{mark})"), style));
+        }
+        None => head.push(Span::raw("—")),
+    }
+    if let Some(at) = last_import {
+        head.push(Span::styled(" · last import ", theme.dim()));
+        head.push(Span::raw(clean(at).into_owned()));
+    }
+    let per_table: Vec<String> = tables
+        .iter()
+        .map(|t| {
+            format!(
+                "{} {}",
+                clean(&t.table),
+                t.last_date
+                    .map_or_else(|| "—".into(), |d| d.format("%m-%d").to_string())
+            )
+        })
+        .collect();
+    frame.render_widget(
+        Paragraph::new(vec![
+            Line::from(head),
+            Line::from(Span::styled(per_table.join(" · "), theme.dim())),
+        ]),
+        inner,
+    );
+}
+
+/// The ‼ / ! tier mark.
+pub(crate) fn tier_span(tier: Tier, theme: Theme) -> Span<'static> {
+    match tier {
+        Tier::Strong => Span::styled("‼", theme.strong()),
+        Tier::Mild => Span::styled("!", theme.mild()),
+    }
+}

@@ -1,0 +1,600 @@
+//! Trends: a filterable metric list beside the chosen metric's line chart (series,
+//! rolling 3-period mean, 12-month mean, target, annotations) and its monthly bars.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::symbols::Marker;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{
+    Axis, Bar, BarChart, BarGroup, Chart, Dataset, GraphType, List, ListItem, ListState, Paragraph,
+};
+
+use crate::alerts::Tier;
+use crate::metrics::{Grain, MetricDef, Period, Series, Unit};
+
+use super::super::app::App;
+use super::super::format::{self, clean};
+use super::{change_span, empty_state, latest_pair, no_data_reason, panel, pct_change};
+
+/// Periods in the rolling mean drawn beside the series.
+const ROLLING: usize = 3;
+
+pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
+    let list_width = if area.width >= 140 { 34 } else { 26 };
+    let [list, main] =
+        Layout::horizontal([Constraint::Length(list_width), Constraint::Min(0)]).areas(area);
+    metric_list(frame, list, app);
+    let Some(metric) = app.trend_metric() else {
+        empty_state(
+            frame,
+            main,
+            "Trends",
+            &[
+                "no data — import orders",
+                "",
+                "kpi import orders.csv customers.csv …",
+            ],
+            app.theme,
+        );
+        return;
+    };
+    let series = app
+        .trends
+        .segment
+        .as_ref()
+        .filter(|s| s.metric == metric.id && s.grain == app.grain)
+        .or_else(|| app.snapshot.series(&metric.id, app.grain));
+    let complete: Vec<(Period, f64)> = series
+        .map(|s| {
+            s.points
+                .iter()
+                .filter(|p| !p.partial)
+                .filter_map(|p| p.value.filter(|v| v.is_finite()).map(|v| (p.period, v)))
+                .collect()
+        })
+        .unwrap_or_default();
+    if complete.is_empty() {
+        empty_state(
+            frame,
+            main,
+            &metric.name,
+            &[&no_data_reason(Some(metric), series)],
+            app.theme,
+        );
+        return;
+    }
+    let bars_height = (main.height / 3).clamp(6, 16);
+    let [header, chart, bars] = Layout::vertical([
+        Constraint::Length(3),
+        Constraint::Min(6),
+        Constraint::Length(bars_height),
+    ])
+    .areas(main);
+    let series = series.unwrap_or_else(|| unreachable_series());
+    header_lines(frame, header, app, metric, series, &complete);
+    line_chart(
+        frame,
+        chart,
+        app,
+        metric,
+        &complete,
+        series.segment.is_some(),
+    );
+    monthly_bars(frame, bars, app, metric);
+}
+
+/// Only reached if a series vanished between two lines; draws nothing.
+fn unreachable_series() -> &'static Series {
+    static EMPTY: std::sync::OnceLock<Series> = std::sync::OnceLock::new();
+    EMPTY.get_or_init(|| Series {
+        metric: String::new(),
+        segment: None,
+        grain: Grain::Month,
+        points: Vec::new(),
+    })
+}
+
+fn metric_list(frame: &mut Frame, area: Rect, app: &App) {
+    let theme = app.theme;
+    let metrics = app.filtered_metrics();
+    let title = if app.trends.filtering {
+        format!("/{}▏", app.trends.filter)
+    } else if app.trends.filter.is_empty() {
+        "Metrics  / filter".to_string()
+    } else {
+        format!("Metrics /{}", app.trends.filter)
+    };
+    if app.snapshot.metrics.is_empty() {
+        empty_state(frame, area, &title, &["no metrics yet"], theme);
+        return;
+    }
+    let items: Vec<ListItem> = metrics
+        .iter()
+        .map(|m| ListItem::new(clean(&m.name).into_owned()))
+        .collect();
+    let count = items.len();
+    let list = List::new(items)
+        .block(panel(&title, theme).title_bottom(Line::from(format!(" {count} "))))
+        .highlight_style(theme.selected())
+        .highlight_symbol("› ");
+    let selected = (count > 0).then_some(app.trends.selected.min(count.saturating_sub(1)));
+    let mut state = ListState::default().with_selected(selected);
+    frame.render_stateful_widget(list, area, &mut state);
+}
+
+/// Past periods that left their rolling mean by the alert thresholds (SPEC §6: only the
+/// latest complete period is an open alert; earlier ones are history, shown here).
+pub(crate) fn deviations(
+    values: &[(Period, f64)],
+    window: usize,
+    mild_pct: f64,
+    strong_pct: f64,
+) -> Vec<(Period, f64, Tier)> {
+    if window == 0 {
+        return Vec::new();
+    }
+    values
+        .windows(window + 1)
+        .filter_map(|w| {
+            let (period, value) = w[window];
+            let mean = w[..window].iter().map(|(_, v)| v).sum::<f64>() / window as f64;
+            if mean == 0.0 {
+                return None;
+            }
+            let pct = (value - mean) / mean.abs() * 100.0;
+            let tier = if pct.abs() >= strong_pct {
+                Tier::Strong
+            } else if pct.abs() >= mild_pct {
+                Tier::Mild
+            } else {
+                return None;
+            };
+            Some((period, pct, tier))
+        })
+        .collect()
+}
+
+fn history_line(app: &App, metric: &MetricDef, complete: &[(Period, f64)]) -> Line<'static> {
+    let theme = app.theme;
+    let alerts = &app.snapshot.config.alerts;
+    let own = alerts.metrics.get(metric.id.as_ref());
+    let mild = own.and_then(|t| t.mild_pct).unwrap_or(alerts.mild_pct);
+    let strong = own.and_then(|t| t.strong_pct).unwrap_or(alerts.strong_pct);
+    let shown_from = complete.len().saturating_sub(app.periods_shown());
+    let first_shown = complete.get(shown_from).map(|(p, _)| *p);
+    let mut found: Vec<_> = deviations(complete, alerts.window, mild, strong)
+        .into_iter()
+        .filter(|(p, _, _)| first_shown.is_some_and(|f| *p >= f))
+        .collect();
+    if found.is_empty() {
+        return Line::from(Span::styled(
+            format!(
+                "history: nothing beyond ±{mild:.0}% of the {}-period mean here",
+                alerts.window
+            ),
+            theme.dim(),
+        ));
+    }
+    found.reverse();
+    let mut spans = vec![Span::styled("history ", theme.dim())];
+    for (period, pct, tier) in found {
+        spans.push(super::overview::tier_span(tier, theme));
+        spans.push(Span::raw(format!(
+            " {} {} ",
+            period.label(),
+            format::change_pct(pct)
+        )));
+    }
+    Line::from(spans)
+}
+
+fn header_lines(
+    frame: &mut Frame,
+    area: Rect,
+    app: &App,
+    metric: &MetricDef,
+    series: &Series,
+    complete: &[(Period, f64)],
+) {
+    let theme = app.theme;
+    let currency = &app.snapshot.config.currency;
+    let (latest, previous) = latest_pair(series);
+    let mut first = vec![Span::styled(
+        clean(&metric.name).into_owned(),
+        theme.title(),
+    )];
+    if let Some(segment) = &series.segment {
+        first.push(Span::styled(
+            format!(" [{}={}]", clean(&segment.dimension), clean(&segment.value)),
+            theme.accent(),
+        ));
+    }
+    if let Some(point) = latest {
+        let value = point.value.unwrap_or_default();
+        first.push(Span::raw("  "));
+        first.push(Span::styled(
+            format::value(value, metric.unit, currency),
+            theme.heading(),
+        ));
+        first.push(Span::styled(
+            format!(" {}", point.period.label()),
+            theme.dim(),
+        ));
+        if let Some(pct) = previous
+            .and_then(|p| p.value)
+            .and_then(|prev| pct_change(value, prev))
+        {
+            first.push(Span::raw("  "));
+            first.push(change_span(pct, metric.direction, theme));
+            first.push(Span::styled(" vs previous", theme.dim()));
+        }
+    }
+    if let Some(partial) = series.points.iter().rev().find(|p| p.partial)
+        && let Some(v) = partial.value
+    {
+        first.push(Span::styled(
+            format!(
+                "  · {} so far {} (partial)",
+                partial.period.label(),
+                format::value(v, metric.unit, currency)
+            ),
+            theme.dim(),
+        ));
+    }
+    let formula = Span::styled(clean(&metric.formula).into_owned(), theme.dim());
+    frame.render_widget(
+        Paragraph::new(vec![
+            Line::from(first),
+            history_line(app, metric, complete),
+            Line::from(formula),
+        ]),
+        area,
+    );
+}
+
+/// Trailing mean of `window` values ending at each index (shorter at the start).
+pub(crate) fn rolling_mean(values: &[f64], window: usize) -> Vec<f64> {
+    (0..values.len())
+        .map(|i| {
+            let start = (i + 1).saturating_sub(window);
+            let slice = &values[start..=i];
+            slice.iter().sum::<f64>() / slice.len() as f64
+        })
+        .collect()
+}
+
+/// Mean of the complete periods (at the chart's grain) in the 12 months before the last
+/// one shown, so the reference line is in the same unit of time as the series.
+pub(crate) fn twelve_month_mean(all: &[(Period, f64)]) -> Option<f64> {
+    let (last, _) = all.last()?;
+    let since = last.end().checked_sub_months(chrono::Months::new(12))?;
+    let recent: Vec<f64> = all
+        .iter()
+        .filter(|(p, _)| p.start > since)
+        .map(|(_, v)| *v)
+        .collect();
+    (!recent.is_empty()).then(|| recent.iter().sum::<f64>() / recent.len() as f64)
+}
+
+/// A target is set for a period's value; for money and counts, which add up over time,
+/// that is a month, so the line is only drawn at month grain. Rates, scores and stocks
+/// (shown as such) compare at any grain.
+fn target_applies(metric: &MetricDef, grain: Grain) -> bool {
+    grain == Grain::Month || !matches!(metric.unit, Unit::Count) && !additive_money(metric)
+}
+
+fn additive_money(metric: &MetricDef) -> bool {
+    metric.unit == Unit::Currency
+        && !matches!(
+            metric.id.as_ref(),
+            "mrr" | "arr" | "aov" | "arpu" | "arpa" | "clv" | "cac" | "revenue_per_engagement"
+        )
+}
+
+/// `segmented`: the series is one segment's, which the overall target does not apply to.
+fn line_chart(
+    frame: &mut Frame,
+    area: Rect,
+    app: &App,
+    metric: &MetricDef,
+    all: &[(Period, f64)],
+    segmented: bool,
+) {
+    let theme = app.theme;
+    let currency = &app.snapshot.config.currency;
+    let values: Vec<f64> = all.iter().map(|(_, v)| *v).collect();
+    let rolling_all = rolling_mean(&values, ROLLING);
+    let shown = app.periods_shown().min(all.len());
+    let offset = all.len() - shown;
+    let window = &all[offset..];
+    let as_xy = |vals: &[f64]| -> Vec<(f64, f64)> {
+        vals.iter()
+            .enumerate()
+            .map(|(i, v)| (i as f64, *v))
+            .collect()
+    };
+    let series_pts = as_xy(&values[offset..]);
+    let rolling_pts = as_xy(&rolling_all[offset..]);
+    let last_x = (shown.saturating_sub(1)).max(1) as f64;
+    let reference = twelve_month_mean(all);
+    let target = app
+        .snapshot
+        .targets
+        .iter()
+        .find(|t| t.metric == metric.id)
+        .filter(|_| !segmented && target_applies(metric, app.grain))
+        .map(|t| t.target);
+    let mut low = values[offset..]
+        .iter()
+        .copied()
+        .fold(f64::INFINITY, f64::min);
+    let mut high = values[offset..]
+        .iter()
+        .copied()
+        .fold(f64::NEG_INFINITY, f64::max);
+    for v in reference.iter().chain(target.iter()) {
+        low = low.min(*v);
+        high = high.max(*v);
+    }
+    let pad = ((high - low) * 0.08).max(high.abs() * 0.01).max(1e-9);
+    let (low, high) = (low - pad, high + pad);
+    let reference_pts = reference.map(|r| vec![(0.0, r), (last_x, r)]);
+    let target_pts = target.map(|t| vec![(0.0, t), (last_x, t)]);
+    let annotations: Vec<(f64, String)> = app
+        .snapshot
+        .annotations
+        .iter()
+        .filter_map(|a| {
+            let period = Period::containing(app.grain, a.date);
+            let index = window.iter().position(|(p, _)| *p == period)?;
+            Some((index as f64, clean(&a.label).into_owned()))
+        })
+        .collect();
+    let annotation_pts: Vec<Vec<(f64, f64)>> = annotations
+        .iter()
+        .map(|(x, _)| vec![(*x, low), (*x, high)])
+        .collect();
+    let mut datasets = Vec::new();
+    for pts in &annotation_pts {
+        datasets.push(
+            Dataset::default()
+                .marker(Marker::Braille)
+                .graph_type(GraphType::Line)
+                .style(theme.series(4))
+                .data(pts),
+        );
+    }
+    if let Some(pts) = &reference_pts {
+        datasets.push(
+            Dataset::default()
+                .marker(Marker::Braille)
+                .graph_type(GraphType::Line)
+                .style(theme.series(2))
+                .data(pts),
+        );
+    }
+    if let Some(pts) = &target_pts {
+        datasets.push(
+            Dataset::default()
+                .marker(Marker::Braille)
+                .graph_type(GraphType::Line)
+                .style(theme.series(3))
+                .data(pts),
+        );
+    }
+    datasets.push(
+        Dataset::default()
+            .marker(Marker::Dot)
+            .graph_type(GraphType::Scatter)
+            .style(theme.series(1))
+            .data(&rolling_pts),
+    );
+    datasets.push(
+        Dataset::default()
+            .marker(Marker::Braille)
+            .graph_type(GraphType::Line)
+            .style(theme.series(0))
+            .data(&series_pts),
+    );
+    let label = |v: f64| format::value(v, metric.unit, currency);
+    let first = window.first().map(|(p, _)| p.label()).unwrap_or_default();
+    let middle = window
+        .get(window.len() / 2)
+        .map(|(p, _)| p.label())
+        .unwrap_or_default();
+    let last = window.last().map(|(p, _)| p.label()).unwrap_or_default();
+    let mut title = format!("{} by {}", metric.name, app.grain);
+    if !annotations.is_empty() {
+        let names: Vec<&str> = annotations.iter().map(|(_, l)| l.as_str()).collect();
+        title.push_str(&format!(" · │ {}", names.join(", ")));
+    }
+    // Values in the legend tell the two horizontal lines apart without colour.
+    let mut legend = vec![
+        Span::styled(" ⣿ value ", theme.series(0)),
+        Span::styled("• 3-mean ", theme.series(1)),
+    ];
+    if let Some(r) = reference {
+        legend.push(Span::styled(
+            format!("─ 12-mo {} ", label(r)),
+            theme.series(2),
+        ));
+    }
+    let has_target = !segmented && app.snapshot.targets.iter().any(|t| t.metric == metric.id);
+    match (target, has_target) {
+        (Some(t), _) => legend.push(Span::styled(
+            format!("─ target {} ", label(t)),
+            theme.series(3),
+        )),
+        (None, true) => legend.push(Span::styled("target: g→month ", theme.dim())),
+        (None, false) => {}
+    }
+    let chart = Chart::new(datasets)
+        .block(panel(&title, theme).title_bottom(Line::from(legend)))
+        .x_axis(
+            Axis::default()
+                .bounds([0.0, last_x])
+                .labels([first, middle, last])
+                .style(theme.dim()),
+        )
+        .y_axis(
+            Axis::default()
+                .bounds([low, high])
+                .labels([label(low), label((low + high) / 2.0), label(high)])
+                .style(theme.dim()),
+        );
+    frame.render_widget(chart, area);
+}
+
+/// A value short enough for a bar: `58k`, `1.2M`, `23.4`.
+pub(crate) fn compact(value: f64, unit: Unit) -> String {
+    let abs = value.abs();
+    if !value.is_finite() {
+        return "n/a".into();
+    }
+    let text = if abs >= 1e6 {
+        format!("{:.1}M", value / 1e6)
+    } else if abs >= 1e4 {
+        format!("{:.0}k", value / 1e3)
+    } else if abs >= 1e3 {
+        format!("{:.1}k", value / 1e3)
+    } else if abs >= 100.0 || unit == Unit::Count {
+        format!("{value:.0}")
+    } else {
+        format!("{value:.1}")
+    };
+    if unit == Unit::Percent {
+        format!("{text}%")
+    } else {
+        text
+    }
+}
+
+fn monthly_bars(frame: &mut Frame, area: Rect, app: &App, metric: &MetricDef) {
+    let theme = app.theme;
+    let title = format!("{} by month", metric.name);
+    let Some(months) = app.snapshot.series(&metric.id, Grain::Month) else {
+        empty_state(frame, area, &title, &["no monthly values"], theme);
+        return;
+    };
+    let bar_width: u16 = 6;
+    let fits = usize::from(area.width.saturating_sub(2) / (bar_width + 1));
+    let points: Vec<_> = months
+        .points
+        .iter()
+        .filter(|p| p.value.is_some_and(f64::is_finite))
+        .collect();
+    let points = &points[points.len().saturating_sub(fits)..];
+    let bars: Vec<Bar> = points
+        .iter()
+        .map(|p| {
+            let v = p.value.unwrap_or_default();
+            // Bars cannot go below zero; the printed value keeps the sign.
+            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+            let height = (v.max(0.0) * 100.0).round() as u64;
+            let label = if p.partial {
+                format!("{}*", p.period.start.format("%b"))
+            } else {
+                p.period.start.format("%b").to_string()
+            };
+            let style = if p.partial {
+                theme.dim()
+            } else {
+                theme.series(0)
+            };
+            Bar::default()
+                .value(height)
+                .text_value(compact(v, metric.unit))
+                .label(Line::from(label))
+                .style(style)
+        })
+        .collect();
+    let chart = BarChart::default()
+        .block(panel(&format!("{title} (* partial)"), theme))
+        .data(BarGroup::default().bars(&bars))
+        .bar_width(bar_width)
+        .bar_gap(1)
+        .value_style(theme.selected());
+    frame.render_widget(chart, area);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rolling_mean_uses_what_exists_at_the_start() {
+        assert_eq!(
+            rolling_mean(&[3.0, 6.0, 9.0, 12.0], 3),
+            vec![3.0, 4.5, 6.0, 9.0]
+        );
+    }
+
+    #[test]
+    fn the_reference_is_the_mean_of_the_last_twelve_months_at_the_same_grain() {
+        let month = |m: u32| {
+            Period::containing(
+                Grain::Month,
+                chrono::NaiveDate::from_ymd_opt(2024, m, 1).unwrap(),
+            )
+        };
+        let mut all: Vec<(Period, f64)> = (1..=12).map(|m| (month(m), f64::from(m))).collect();
+        all.insert(
+            0,
+            (
+                Period::containing(
+                    Grain::Month,
+                    chrono::NaiveDate::from_ymd_opt(2023, 12, 1).unwrap(),
+                ),
+                1000.0,
+            ),
+        );
+        // December 2023 is more than 12 months before December 2024's end: left out.
+        assert_eq!(twelve_month_mean(&all), Some(6.5));
+        assert_eq!(twelve_month_mean(&[]), None);
+    }
+
+    #[test]
+    fn history_flags_periods_off_their_rolling_mean() {
+        let day = |d: u32| {
+            Period::containing(
+                Grain::Day,
+                chrono::NaiveDate::from_ymd_opt(2025, 6, d).unwrap(),
+            )
+        };
+        // Against the mean of the 3 before: 100 → 110 is +10% (mild), 100 → 80 is −20%
+        // (strong); (100 + 110 + 80) ÷ 3 = 96.67 → 97 is +0.3% (nothing).
+        let values = [
+            (day(1), 100.0),
+            (day(2), 100.0),
+            (day(3), 100.0),
+            (day(4), 110.0),
+        ];
+        let found = deviations(&values, 3, 5.0, 12.0);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].0, day(4));
+        assert!((found[0].1 - 10.0).abs() < 1e-9);
+        assert_eq!(found[0].2, Tier::Mild);
+        let values = [
+            (day(1), 100.0),
+            (day(2), 100.0),
+            (day(3), 100.0),
+            (day(4), 80.0),
+        ];
+        assert_eq!(deviations(&values, 3, 5.0, 12.0)[0].2, Tier::Strong);
+        let values = [
+            (day(1), 100.0),
+            (day(2), 110.0),
+            (day(3), 80.0),
+            (day(4), 97.0),
+        ];
+        assert!(deviations(&values, 3, 5.0, 12.0).is_empty());
+    }
+
+    #[test]
+    fn compact_values_fit_a_bar() {
+        assert_eq!(compact(58_450.0, Unit::Currency), "58k");
+        assert_eq!(compact(1_250_000.0, Unit::Currency), "1.2M");
+        assert_eq!(compact(23.44, Unit::Percent), "23.4%");
+        assert_eq!(compact(412.0, Unit::Count), "412");
+    }
+}

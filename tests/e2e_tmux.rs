@@ -1,0 +1,335 @@
+//! The real binary in a real terminal (tmux): every pane, grain, help, acknowledging an
+//! alert, a resize below the minimum and back, quitting — and, after quitting, a signal
+//! or a panic, a shell whose terminal settings are exactly what they were before.
+//!
+//! Each step is one helper that acts and waits for what the user would then see, so the
+//! test reads as the session it replays. With an empty store the panes show their
+//! empty-state text; once import and metrics land, the same steps take real values
+//! (pass them as the `expect` arguments).
+//!
+//! No fixed sleeps: every wait polls `capture-pane` until the text appears or the timeout
+//! (`KPI_E2E_TIMEOUT_MS`, default 10 s) fails the test with the screen it last saw.
+//! tmux missing is a failure, not a skip, so this test can't pass vacuously.
+#![allow(clippy::unwrap_used)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+static SESSIONS: AtomicUsize = AtomicUsize::new(0);
+
+/// A private tmux server holding one shell; killed when dropped, even on failure.
+struct Tmux {
+    socket: String,
+    /// The server's socket file, removed with the server.
+    socket_path: Option<PathBuf>,
+    _dir: tempfile::TempDir,
+    db: PathBuf,
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux")
+            .args(["-L", &self.socket, "kill-server"])
+            .output();
+        if let Some(path) = &self.socket_path {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
+fn timeout() -> Duration {
+    let ms = std::env::var("KPI_E2E_TIMEOUT_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10_000);
+    Duration::from_millis(ms)
+}
+
+impl Tmux {
+    /// A shell in a `width`×`height` window, beside a fresh empty store.
+    fn start(width: u16, height: u16) -> Self {
+        let version = Command::new("tmux").arg("-V").output();
+        assert!(
+            version.as_ref().is_ok_and(|o| o.status.success()),
+            "tmux is required for the end-to-end test (apt-get install tmux): {version:?}"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("launch.db");
+        // A fresh store as `kpi import` leaves it before any file: schema, no rows.
+        drop(kpi::store::Store::open(&db).unwrap());
+        let socket = format!(
+            "kpi-e2e-{}-{}",
+            std::process::id(),
+            SESSIONS.fetch_add(1, Ordering::SeqCst)
+        );
+        let mut tmux = Self {
+            socket,
+            socket_path: None,
+            _dir: dir,
+            db,
+        };
+        tmux.run(&[
+            "new-session",
+            "-d",
+            "-x",
+            &width.to_string(),
+            "-y",
+            &height.to_string(),
+            "-e",
+            "TERM=xterm-256color",
+            "bash --norc --noprofile",
+        ]);
+        let socket_path = tmux.run(&["display", "-p", "#{socket_path}"]);
+        tmux.socket_path = Some(PathBuf::from(socket_path.trim()));
+        tmux.wait_until("the shell prompt", |s| !s.trim().is_empty());
+        tmux
+    }
+
+    fn run(&self, args: &[&str]) -> String {
+        let out = Command::new("tmux")
+            .args(["-L", &self.socket])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "tmux {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Named keys (`Tab`, `Escape`, `Enter`) or single characters.
+    fn keys(&self, keys: &[&str]) {
+        let mut args = vec!["send-keys", "-t", "0"];
+        args.extend_from_slice(keys);
+        self.run(&args);
+    }
+
+    fn type_line(&self, line: &str) {
+        self.run(&["send-keys", "-t", "0", "-l", line]);
+        self.keys(&["Enter"]);
+    }
+
+    fn screen(&self) -> String {
+        self.run(&["capture-pane", "-p", "-t", "0"])
+    }
+
+    fn wait_until(&self, what: &str, ready: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + timeout();
+        loop {
+            let screen = self.screen();
+            if ready(&screen) {
+                return screen;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {what}; the screen was:\n{screen}"
+            );
+            std::thread::sleep(Duration::from_millis(25));
+        }
+    }
+
+    fn wait_for(&self, text: &str, what: &str) -> String {
+        self.wait_until(what, |s| s.contains(text))
+    }
+
+    fn resize(&self, width: u16, height: u16) {
+        self.run(&[
+            "resize-window",
+            "-t",
+            "0",
+            "-x",
+            &width.to_string(),
+            "-y",
+            &height.to_string(),
+        ]);
+    }
+
+    fn alternate_screen_on(&self) -> bool {
+        self.run(&["display", "-p", "-t", "0", "#{alternate_on}"])
+            .trim()
+            == "1"
+    }
+
+    /// The pid of the program running in the shell (the cockpit).
+    fn cockpit_pid(&self) -> String {
+        let shell = self.run(&["display", "-p", "-t", "0", "#{pane_pid}"]);
+        let out = Command::new("pgrep")
+            .args(["-P", shell.trim()])
+            .output()
+            .unwrap();
+        let pid = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        assert!(!pid.is_empty(), "the cockpit is not running");
+        pid
+    }
+}
+
+fn kpi_bin() -> &'static str {
+    env!("CARGO_BIN_EXE_kpi")
+}
+
+/// Starts the cockpit on the store, remembering the terminal settings so the end of the
+/// session can prove they came back unchanged.
+fn open_cockpit(tmux: &Tmux, env: &str, expect: &str) -> String {
+    tmux.type_line(&format!(
+        "S=$(stty -g); {env} {} --db {}; echo EXIT=$? SAME=$([ \"$S\" = \"$(stty -g)\" ] && echo yes || echo no)",
+        kpi_bin(),
+        path(&tmux.db)
+    ));
+    let screen = tmux.wait_until("the cockpit's first frame", |s| {
+        s.contains("1 Overview") && s.contains(expect)
+    });
+    assert!(
+        tmux.alternate_screen_on(),
+        "the cockpit uses the alternate screen"
+    );
+    for title in ["2 Trends", "3 Drivers", "4 Cohorts", "5 Alerts", "6 Data"] {
+        assert!(screen.contains(title), "{title} missing:\n{screen}");
+    }
+    assert!(
+        screen.contains("launch.db"),
+        "the status line names the store:\n{screen}"
+    );
+    screen
+}
+
+fn path(p: &Path) -> String {
+    p.to_string_lossy().into_owned()
+}
+
+/// Presses `key` and waits until the pane shows `heading` and `expect`.
+fn visit(tmux: &Tmux, key: &str, heading: &str, expect: &str) -> String {
+    tmux.keys(&[key]);
+    tmux.wait_until(&format!("{heading} after {key}"), |s| {
+        s.contains(heading) && s.contains(expect)
+    })
+}
+
+fn change_grain(tmux: &Tmux, to: &str) {
+    tmux.keys(&["g"]);
+    tmux.wait_for(&format!("grain {to}"), "the new grain in the tab bar");
+}
+
+fn open_and_close_help(tmux: &Tmux) {
+    let screen = visit(tmux, "?", "Keys — ? or Esc closes", "acknowledge alert");
+    for (keys, _) in kpi::ui::keymap::HELP {
+        assert!(screen.contains(keys), "help lacks {keys}:\n{screen}");
+    }
+    tmux.keys(&["Escape"]);
+    tmux.wait_until("help to close", |s| !s.contains("Keys — ? or Esc"));
+}
+
+/// In Alerts, `a` on the selected alert; waits for `expect` (on data: "✓ ack").
+fn acknowledge_alert(tmux: &Tmux, expect: &str) {
+    visit(tmux, "5", "Alerts", "");
+    tmux.keys(&["a"]);
+    tmux.wait_for(expect, "the alert's acknowledged state");
+}
+
+fn resize_below_minimum_and_back(tmux: &Tmux, width: u16, height: u16) {
+    tmux.resize(60, 20);
+    let screen = tmux.wait_for("terminal too small", "the too-small notice");
+    assert!(screen.contains("60×20, needs 80×24"), "{screen}");
+    assert!(!screen.contains("1 Overview"), "{screen}");
+    tmux.resize(width, height);
+    tmux.wait_for("1 Overview", "the layout after growing back");
+}
+
+/// After the cockpit exits: its exit code, the same `stty` settings as before, the main
+/// screen back, and a prompt that runs commands.
+fn assert_terminal_restored(tmux: &Tmux, exit_code: i32) {
+    let screen = tmux.wait_until("the shell after the cockpit", |s| {
+        s.lines().any(|l| l.starts_with("EXIT="))
+    });
+    assert!(
+        screen.contains(&format!("EXIT={exit_code} SAME=yes")),
+        "expected exit {exit_code} with unchanged stty settings:\n{screen}"
+    );
+    assert!(!tmux.alternate_screen_on(), "still on the alternate screen");
+    tmux.type_line("echo prompt-$((40+2))");
+    tmux.wait_for("prompt-42", "the shell to run a command");
+}
+
+#[test]
+fn a_session_through_every_pane_leaves_the_terminal_as_it_was() {
+    let tmux = Tmux::start(100, 30);
+    open_cockpit(&tmux, "", "no data — import orders");
+    visit(&tmux, "2", "Metrics  / filter", "no data — import orders");
+    visit(&tmux, "3", "KPI (y)", "no data — import orders and spend");
+    visit(
+        &tmux,
+        "4",
+        "Cohorts — purchasing customers",
+        "no cohorts yet — import",
+    );
+    visit(&tmux, "5", "Alerts", "no data — import orders");
+    visit(&tmux, "6", "Tables", "no imports yet");
+    tmux.keys(&["Tab"]);
+    tmux.wait_for("Newest alerts", "Tab to wrap to Overview");
+    tmux.keys(&["BTab"]);
+    tmux.wait_for("Import log", "Shift-Tab back to Data");
+    change_grain(&tmux, "month");
+    open_and_close_help(&tmux);
+    // The empty store has no alert; with data, expect "✓ ack".
+    acknowledge_alert(&tmux, "no data — import orders");
+    resize_below_minimum_and_back(&tmux, 100, 30);
+    tmux.keys(&["q"]);
+    assert_terminal_restored(&tmux, 0);
+}
+
+#[test]
+fn watch_is_accepted_and_says_it_is_not_available_yet() {
+    let tmux = Tmux::start(100, 30);
+    tmux.type_line(&format!(
+        "{} --db {} --watch .; echo EXIT=$?",
+        kpi_bin(),
+        path(&tmux.db)
+    ));
+    tmux.wait_for("watch: not available yet", "the watch notice");
+    tmux.keys(&["C-c"]);
+    assert_terminal_restored_without_stty(&tmux, 0);
+}
+
+fn assert_terminal_restored_without_stty(tmux: &Tmux, exit_code: i32) {
+    let line = format!("EXIT={exit_code}");
+    tmux.wait_until("the exit code", |s| s.lines().any(|l| l.trim() == line));
+    assert!(!tmux.alternate_screen_on());
+}
+
+#[test]
+fn sigterm_and_sighup_restore_the_terminal() {
+    for (signal, code) in [("TERM", 143), ("HUP", 129)] {
+        let tmux = Tmux::start(100, 30);
+        open_cockpit(&tmux, "", "no data — import orders");
+        let status = Command::new("kill")
+            .args([&format!("-{signal}"), &tmux.cockpit_pid()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        assert_terminal_restored(&tmux, code);
+    }
+}
+
+#[test]
+fn a_panic_restores_the_terminal_and_its_message_is_readable() {
+    let tmux = Tmux::start(100, 30);
+    open_cockpit(&tmux, "KPI_TEST_PANIC_KEY=1", "no data — import orders");
+    tmux.keys(&["!"]);
+    assert_terminal_restored(&tmux, 101);
+    let screen = tmux.screen();
+    assert!(screen.contains("test panic requested"), "{screen}");
+}
+
+#[test]
+fn a_missing_store_is_a_plain_error_not_a_blank_screen() {
+    let tmux = Tmux::start(100, 30);
+    tmux.type_line(&format!("{} --db nowhere.db; echo EXIT=$?", kpi_bin()));
+    let screen = tmux.wait_until("the error exit code", |s| {
+        s.lines().any(|l| l.trim() == "EXIT=3")
+    });
+    assert!(screen.contains("no store at nowhere.db"), "{screen}");
+    assert!(!tmux.alternate_screen_on());
+}

@@ -1,0 +1,361 @@
+//! What each pane shows, drawn on a `TestBackend` from the fixture snapshot: insta
+//! snapshots of every pane at 80×24 and 200×60 (reviewed by eye), plus assertions on the
+//! content a user relies on.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use kpi::ui::app::{CohortMeasure, DataSection};
+use kpi::ui::theme::{ColorMode, Theme};
+use kpi::ui::{Tab, fixture};
+use ratatui::style::{Color, Modifier};
+
+fn app_on(tab: Tab) -> kpi::ui::App {
+    let mut app = fixture::app(fixture::snapshot());
+    app.tab = tab;
+    app
+}
+
+#[test]
+fn every_pane_at_80x24_and_200x60() {
+    for (width, height) in [(80, 24), (200, 60)] {
+        for tab in Tab::ALL {
+            let app = app_on(tab);
+            let terminal = common::terminal(&app, width, height);
+            let name = format!("{}_{width}x{height}", tab.title().to_lowercase());
+            insta::assert_snapshot!(name, terminal.backend());
+        }
+    }
+}
+
+#[test]
+fn every_pane_of_an_empty_store_says_what_to_import() {
+    for tab in Tab::ALL {
+        let mut app = fixture::app(fixture::empty_snapshot());
+        app.tab = tab;
+        let terminal = common::terminal(&app, 80, 24);
+        let name = format!("empty_{}_80x24", tab.title().to_lowercase());
+        insta::assert_snapshot!(name, terminal.backend());
+        let text = common::text(&app, 80, 24);
+        assert!(
+            text.contains("import"),
+            "{tab:?} gives no next step:\n{text}"
+        );
+    }
+    let mut app = fixture::app(fixture::empty_snapshot());
+    app.tab = Tab::Overview;
+    assert!(common::text(&app, 80, 24).contains("no data — import orders"));
+    app.tab = Tab::Data;
+    assert!(common::text(&app, 80, 24).contains("store is empty"));
+}
+
+#[test]
+fn the_tab_bar_names_every_pane_and_the_status_line_the_store() {
+    let text = common::text(&app_on(Tab::Overview), 80, 24);
+    let first_line = text.lines().next().unwrap();
+    for (i, tab) in Tab::ALL.iter().enumerate() {
+        assert!(
+            first_line.contains(&format!("{} {}", i + 1, tab.title())),
+            "{first_line}"
+        );
+    }
+    let last_line = text.lines().nth(23).unwrap();
+    assert!(
+        last_line.contains("fixture.db · as of 2025-06-18"),
+        "{last_line}"
+    );
+    assert!(last_line.contains("? help"), "{last_line}");
+}
+
+#[test]
+fn overview_tiles_show_value_change_pulse_and_target() {
+    let mut app = app_on(Tab::Overview);
+    app.grain = kpi::metrics::Grain::Month;
+    let text = common::text(&app, 80, 24);
+    // May is the latest complete month; June is partial and not compared.
+    assert!(text.contains("$58,450  2025-05"), "{text}");
+    assert!(text.contains("▲ +8.0% vs 2025-04"), "{text}");
+    assert!(text.contains("↗ improving"), "{text}");
+    assert!(text.contains("↘ deteriorating"), "{text}");
+    assert!(text.contains("62% of $70,000 ! at risk"), "{text}");
+    assert!(
+        text.contains("‼ Net revenue channel=paid_search 2025-W24"),
+        "{text}"
+    );
+    assert!(text.contains("newest data 2025-06-18"), "{text}");
+}
+
+#[test]
+fn trends_show_the_metric_its_change_and_monthly_bars() {
+    let mut app = app_on(Tab::Trends);
+    app.grain = kpi::metrics::Grain::Month;
+    let text = common::text(&app, 200, 60);
+    assert!(
+        text.contains("Net revenue  $58,450 2025-05  ▲ +8.0% vs previous"),
+        "{text}"
+    );
+    assert!(text.contains("2025-06 so far $21,000 (partial)"), "{text}");
+    assert!(text.contains("─ target $70,000"), "{text}");
+    assert!(text.contains("│ launch v2, spring campaign"), "{text}");
+    assert!(text.contains("58k"), "{text}");
+    assert!(text.contains("Jun*"), "{text}");
+}
+
+#[test]
+fn drivers_show_the_fit_statistics_and_labelled_axes() {
+    let text = common::text(&app_on(Tab::Drivers), 200, 60);
+    assert!(text.contains("Net revenue vs Discount rate"), "{text}");
+    assert!(text.contains("r = "), "{text}");
+    assert!(text.contains("R² "), "{text}");
+    assert!(text.contains("n 12"), "{text}");
+    assert!(text.contains("◆ latest 2025-W24"), "{text}");
+    assert!(text.contains("Discount rate (%)"), "{text}");
+    assert!(text.contains("Net revenue (USD)"), "{text}");
+}
+
+#[test]
+fn cohorts_show_cell_values_forecasts_legend_and_the_cursor_cell() {
+    let mut app = app_on(Tab::Cohorts);
+    app.cohorts.col = 1;
+    let text = common::text(&app, 80, 24);
+    let row = text.lines().find(|l| l.contains("2024-11")).unwrap();
+    assert!(row.contains("412 100%  62%"), "{row}");
+    assert!(text.contains("~90%"), "forecast cells are marked:\n{text}");
+    assert!(text.contains("~ forecast"), "{text}");
+    assert!(
+        text.contains("cohort 2024-11 · 412 members · month +1 (2024-12)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("62.0% purchasing · 255 members · observed"),
+        "{text}"
+    );
+    app.cohorts.measure = CohortMeasure::Members;
+    let text = common::text(&app, 80, 24);
+    let row = text.lines().find(|l| l.contains("2024-11")).unwrap();
+    assert!(row.contains(" 412  255"), "{row}");
+}
+
+#[test]
+fn enter_on_a_cohort_cell_shows_the_whole_cohort() {
+    let mut app = app_on(Tab::Cohorts);
+    app.cohorts.row = 6;
+    app.cohorts.col = 2;
+    app.cohorts.detail = true;
+    let terminal = common::terminal(&app, 80, 24);
+    insta::assert_snapshot!("cohort_drill_80x24", terminal.backend());
+    let text = common::text(&app, 80, 24);
+    assert!(text.contains("cohort 2025-05 · 515 members"), "{text}");
+    assert!(
+        text.contains("2025-06     +1    65.0%       335  observed"),
+        "{text}"
+    );
+    assert!(text.contains("~ forecast"), "{text}");
+}
+
+#[test]
+fn trends_show_past_deviations_as_history() {
+    let mut app = app_on(Tab::Trends);
+    app.grain = kpi::metrics::Grain::Month;
+    app.range = 4; // 52 periods: every month of the fixture
+    let text = common::text(&app, 200, 60);
+    // May 2025: 58,450 against (50,300 + 52,800 + 54,100) ÷ 3 = 52,400 → +11.5% (mild).
+    assert!(text.contains("! 2025-05 +11.5%"), "{text}");
+}
+
+#[test]
+fn alerts_list_strong_first_with_details() {
+    let text = common::text(&app_on(Tab::Alerts), 80, 24);
+    let strong = text.find("‼ Net revenue").unwrap();
+    let mild = text.find("! NPS overall 2025-05").unwrap();
+    assert!(strong < mild, "{text}");
+    assert!(text.contains("$9,800 ▼ -18.7% vs mean"), "{text}");
+    assert!(text.contains("✓ ack"), "{text}");
+    assert!(
+        text.contains("customer=ACME Corp  -$1,400 (62% of the change)"),
+        "{text}"
+    );
+    assert!(text.contains("owner maria@shop.example"), "{text}");
+    assert!(
+        text.contains("follow-up Check paid search campaigns"),
+        "{text}"
+    );
+}
+
+#[test]
+fn data_shows_tables_imports_and_rejects_with_reasons() {
+    let mut app = app_on(Tab::Data);
+    let text = common::text(&app, 200, 60);
+    assert!(text.contains("orders        48,210"), "{text}");
+    assert!(text.contains("! 7 d"), "stale surveys are flagged:\n{text}");
+    assert!(text.contains("‼ failed"), "{text}");
+    assert!(text.contains("orders_2025-06.csv:2047"), "{text}");
+    assert!(text.contains("required field is empty"), "{text}");
+    app.data.section = DataSection::Rejects;
+    app.data.selected = [0, 0, 1];
+    app.data.detail = true;
+    let text = common::text(&app, 80, 24);
+    assert!(
+        text.contains("row o-2047,,2025-06-09,80.00,completed"),
+        "{text}"
+    );
+}
+
+#[test]
+fn escape_sequences_from_data_render_as_plain_text() {
+    let mut screens = Vec::new();
+    let mut alerts = app_on(Tab::Alerts);
+    screens.push((common::buffer(&alerts, 200, 60), "alerts"));
+    alerts.alerts.detail = true;
+    screens.push((common::buffer(&alerts, 80, 24), "alert detail"));
+    let mut data = app_on(Tab::Data);
+    data.data.section = DataSection::Rejects;
+    data.data.selected = [0, 0, 2];
+    data.data.detail = true;
+    screens.push((common::buffer(&data, 200, 60), "data"));
+    for (buffer, name) in screens {
+        let mut text = String::new();
+        for cell in buffer.content() {
+            let symbol = cell.symbol();
+            assert!(
+                !symbol.chars().any(|c| c.is_control()),
+                "{name}: a control character reached the screen: {symbol:?}"
+            );
+            text.push_str(symbol);
+        }
+        assert!(
+            text.contains("]0;pwned"),
+            "{name}: the string is shown as text"
+        );
+    }
+}
+
+#[test]
+fn below_80x24_a_notice_replaces_the_layout() {
+    let app = app_on(Tab::Overview);
+    for (w, h) in [(60, 20), (79, 24), (80, 23)] {
+        let text = common::text(&app, w, h);
+        assert!(text.contains("terminal too small"), "{w}x{h}:\n{text}");
+        assert!(!text.contains("1 Overview"), "{w}x{h}");
+    }
+    let text = common::text(&app, 60, 20);
+    assert!(text.contains("60×20, needs 80×24"), "{text}");
+}
+
+#[test]
+fn help_lists_every_key() {
+    let mut app = app_on(Tab::Trends);
+    app.help = true;
+    let terminal = common::terminal(&app, 80, 24);
+    insta::assert_snapshot!("help_80x24", terminal.backend());
+    let text = common::text(&app, 80, 24);
+    for (keys, what) in kpi::ui::keymap::HELP {
+        assert!(
+            text.contains(keys) && text.contains(what),
+            "{keys} missing:\n{text}"
+        );
+    }
+}
+
+#[test]
+fn states_carry_a_symbol_and_colour_only_where_colour_is_allowed() {
+    let mut app = app_on(Tab::Alerts);
+    let cells = |buffer: &ratatui::buffer::Buffer, symbol: &str| -> Vec<ratatui::buffer::Cell> {
+        buffer
+            .content()
+            .iter()
+            .filter(|c| c.symbol() == symbol)
+            .cloned()
+            .collect()
+    };
+    let colour = common::buffer(&app, 80, 24);
+    assert!(cells(&colour, "‼").iter().any(|c| c.fg == Color::LightRed));
+    assert!(cells(&colour, "▼").iter().any(|c| c.fg == Color::Red));
+    assert!(cells(&colour, "▲").iter().any(|c| c.fg == Color::Green));
+    app.theme = Theme::new(ColorMode::None);
+    let mono = common::buffer(&app, 80, 24);
+    for symbol in ["‼", "!", "▼", "▲"] {
+        let found = cells(&mono, symbol);
+        assert!(!found.is_empty(), "{symbol} missing under NO_COLOR");
+        for cell in found {
+            assert_eq!(cell.fg, Color::Reset, "{symbol} is coloured under NO_COLOR");
+            assert_eq!(cell.bg, Color::Reset);
+        }
+    }
+    assert!(
+        mono.content()
+            .iter()
+            .any(|c| c.modifier.contains(Modifier::REVERSED)),
+        "the selection still shows without colour"
+    );
+    let mut cohorts = app_on(Tab::Cohorts);
+    cohorts.theme = Theme::new(ColorMode::None);
+    let mono = common::buffer(&cohorts, 80, 24);
+    assert!(mono.content().iter().all(|c| c.bg == Color::Reset));
+    cohorts.theme = Theme::new(ColorMode::Ansi16);
+    let colour = common::buffer(&cohorts, 80, 24);
+    assert!(colour.content().iter().any(|c| c.bg == Color::LightGreen));
+}
+
+#[test]
+fn odd_values_never_break_a_pane() {
+    let mut snapshot = fixture::snapshot();
+    for (i, series) in snapshot.series.iter_mut().enumerate() {
+        for (j, point) in series.points.iter_mut().enumerate() {
+            point.value = match (i + j) % 5 {
+                0 => Some(f64::NAN),
+                1 => Some(f64::INFINITY),
+                2 => None,
+                3 => Some(-1e12),
+                _ => Some(0.0),
+            };
+        }
+    }
+    snapshot.cohorts[0].rows[0].cells[1] = Some(f64::NAN);
+    for tab in Tab::ALL {
+        let mut app = fixture::app(snapshot.clone());
+        app.tab = tab;
+        for (w, h) in [(80, 24), (200, 60)] {
+            let text = common::text(&app, w, h);
+            assert!(text.contains("1 Overview"), "{tab:?} {w}x{h}:\n{text}");
+            assert!(
+                !text.contains("NaN") && !text.contains("inf"),
+                "{tab:?}:\n{text}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_segment_replaces_the_series_and_drops_the_overall_target() {
+    let mut app = app_on(Tab::Trends);
+    app.grain = kpi::metrics::Grain::Month;
+    let mut segment = app
+        .snapshot
+        .series("net_revenue", kpi::metrics::Grain::Month)
+        .unwrap()
+        .clone();
+    segment.segment = Some(kpi::metrics::Segment {
+        dimension: "channel".into(),
+        value: "paid_search".into(),
+    });
+    for point in &mut segment.points {
+        point.value = point.value.map(|v| v / 4.0);
+    }
+    app.trends.segment = Some(segment);
+    let text = common::text(&app, 200, 60);
+    assert!(
+        text.contains("Net revenue [channel=paid_search]  $14,612"),
+        "{text}"
+    );
+    assert!(!text.contains("─ target"), "{text}");
+}
+
+#[test]
+fn an_unknown_core_kpi_points_at_the_config() {
+    let mut snapshot = fixture::snapshot();
+    snapshot.config.core_kpis = vec!["net_revenue".into(), "nett_revenue".into()];
+    let app = fixture::app(snapshot);
+    let text = common::text(&app, 80, 24);
+    assert!(text.contains("unknown metric nett_revenue"), "{text}");
+}

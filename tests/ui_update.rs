@@ -1,0 +1,533 @@
+//! Every key binding, pressed through the keymap into `update`, asserting the state a
+//! user would then see — and the effect sent to the worker where the store is involved.
+#![allow(clippy::unwrap_used)]
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use kpi::metrics::{Grain, Period, Segment, Series};
+use kpi::ui::app::{
+    CohortMeasure, DataSection, DriverFocus, OVERALL, PickerPurpose, PickerStage, RANGES,
+    SegmentPoint,
+};
+use kpi::ui::keymap::{self, AlertAction, Msg};
+use kpi::ui::{App, Effect, Tab, fixture, update};
+
+fn fresh() -> App {
+    app()
+}
+
+fn app() -> App {
+    fixture::app(fixture::snapshot())
+}
+
+fn press_with(app: &mut App, code: KeyCode, modifiers: KeyModifiers) -> Option<Effect> {
+    let msg = keymap::key_to_msg(app, KeyEvent::new(code, modifiers))?;
+    update(app, msg)
+}
+
+fn press(app: &mut App, code: KeyCode) -> Option<Effect> {
+    press_with(app, code, KeyModifiers::NONE)
+}
+
+fn char(app: &mut App, c: char) -> Option<Effect> {
+    press(app, KeyCode::Char(c))
+}
+
+#[test]
+fn number_keys_open_each_pane() {
+    let mut app = app();
+    for (i, tab) in Tab::ALL.iter().enumerate() {
+        char(&mut app, char::from(b'1' + u8::try_from(i).unwrap()));
+        assert_eq!(app.tab, *tab);
+    }
+}
+
+#[test]
+fn tab_and_shift_tab_cycle_through_panes() {
+    let mut app = app();
+    press(&mut app, KeyCode::Tab);
+    assert_eq!(app.tab, Tab::Trends);
+    press(&mut app, KeyCode::BackTab);
+    press(&mut app, KeyCode::BackTab);
+    assert_eq!(app.tab, Tab::Data, "Shift-Tab wraps to the last pane");
+    press(&mut app, KeyCode::Tab);
+    assert_eq!(app.tab, Tab::Overview, "Tab wraps to the first pane");
+}
+
+#[test]
+fn q_and_ctrl_c_quit_even_from_help() {
+    let mut app = app();
+    char(&mut app, 'q');
+    assert!(app.quit);
+    let mut app = app_with_help();
+    press_with(&mut app, KeyCode::Char('c'), KeyModifiers::CONTROL);
+    assert!(app.quit);
+    let mut app = app_with_help();
+    char(&mut app, 'q');
+    assert!(app.quit);
+}
+
+fn app_with_help() -> App {
+    let mut app = app();
+    char(&mut app, '?');
+    assert!(app.help);
+    app
+}
+
+#[test]
+fn question_mark_and_esc_close_help_and_other_keys_are_ignored_under_it() {
+    let mut app = app_with_help();
+    char(&mut app, '3');
+    assert_eq!(app.tab, Tab::Overview, "help has the keyboard");
+    char(&mut app, '?');
+    assert!(!app.help);
+    let mut app = app_with_help();
+    press(&mut app, KeyCode::Esc);
+    assert!(!app.help);
+}
+
+#[test]
+fn overview_arrows_and_hjkl_move_between_tiles_and_enter_opens_the_trend() {
+    let mut app = app();
+    press(&mut app, KeyCode::Right);
+    char(&mut app, 'l');
+    assert_eq!(app.overview.selected, 2);
+    char(&mut app, 'h');
+    press(&mut app, KeyCode::Left);
+    press(&mut app, KeyCode::Left);
+    assert_eq!(app.overview.selected, 0, "stops at the first tile");
+    char(&mut app, 'j');
+    press(&mut app, KeyCode::Down);
+    assert_eq!(app.overview.selected, 2);
+    char(&mut app, 'k');
+    press(&mut app, KeyCode::Up);
+    assert_eq!(app.overview.selected, 0);
+    press(&mut app, KeyCode::Right); // MRR
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.tab, Tab::Trends);
+    assert_eq!(app.trend_metric().unwrap().id, "mrr");
+}
+
+#[test]
+fn slash_filters_the_metric_list_and_esc_clears_it() {
+    let mut app = app();
+    char(&mut app, '/');
+    assert_eq!(app.tab, Tab::Trends, "/ opens the metric list");
+    assert!(app.trends.filtering);
+    for c in "churn".chars() {
+        char(&mut app, c);
+    }
+    assert_eq!(app.trend_metric().unwrap().id, "customer_churn_pct");
+    assert_eq!(app.filtered_metrics().len(), 1);
+    press(&mut app, KeyCode::Backspace);
+    assert_eq!(app.trends.filter, "chur");
+    press(&mut app, KeyCode::Enter);
+    assert!(
+        !app.trends.filtering,
+        "Enter keeps the filter and gives keys back"
+    );
+    char(&mut app, 'q');
+    assert!(app.quit, "q quits once the filter line is closed");
+    let mut app = fresh();
+    char(&mut app, '/');
+    char(&mut app, 'q');
+    assert!(!app.quit, "while typing, q is part of the filter");
+    assert_eq!(app.trends.filter, "q");
+    press(&mut app, KeyCode::Esc);
+    assert!(!app.trends.filtering);
+    assert!(app.trends.filter.is_empty());
+}
+
+#[test]
+fn trends_up_down_pick_a_metric() {
+    let mut app = app();
+    char(&mut app, '2');
+    char(&mut app, 'j');
+    press(&mut app, KeyCode::Down);
+    assert_eq!(app.trend_metric().unwrap().id, "aov");
+    char(&mut app, 'k');
+    assert_eq!(app.trend_metric().unwrap().id, "orders");
+}
+
+#[test]
+fn g_cycles_the_grain() {
+    let mut app = app();
+    assert_eq!(app.grain, Grain::Week);
+    char(&mut app, 'g');
+    assert_eq!(app.grain, Grain::Month);
+    char(&mut app, 'g');
+    assert_eq!(app.grain, Grain::Day);
+    char(&mut app, 'g');
+    assert_eq!(app.grain, Grain::Week);
+}
+
+#[test]
+fn brackets_shorten_and_lengthen_the_range_within_bounds() {
+    let mut app = app();
+    assert_eq!(app.periods_shown(), 12);
+    char(&mut app, ']');
+    assert_eq!(app.periods_shown(), 26);
+    for _ in 0..10 {
+        char(&mut app, ']');
+    }
+    assert_eq!(app.periods_shown(), RANGES[RANGES.len() - 1]);
+    for _ in 0..10 {
+        char(&mut app, '[');
+    }
+    assert_eq!(app.periods_shown(), RANGES[0]);
+}
+
+fn segment_series(metric: &str, value: &str) -> Series {
+    let as_of = fixture::as_of();
+    Series {
+        metric: metric.into(),
+        segment: Some(Segment {
+            dimension: "channel".into(),
+            value: value.into(),
+        }),
+        grain: Grain::Week,
+        points: Period::containing(Grain::Week, as_of)
+            .trailing(3)
+            .into_iter()
+            .enumerate()
+            .map(|(i, period)| kpi::metrics::Point {
+                period,
+                value: Some(100.0 + i as f64),
+                note: None,
+                partial: period.contains(as_of),
+            })
+            .collect(),
+    }
+}
+
+#[test]
+fn f_in_trends_picks_a_dimension_then_a_segment_value() {
+    let mut app = app();
+    char(&mut app, '2');
+    char(&mut app, 'f');
+    let picker = app.picker.as_ref().unwrap();
+    assert_eq!(
+        picker.stage,
+        PickerStage::Dimensions(vec![
+            OVERALL.into(),
+            "channel".into(),
+            "plan".into(),
+            "region".into()
+        ])
+    );
+    char(&mut app, 'j');
+    let effect = press(&mut app, KeyCode::Enter).unwrap();
+    let Effect::Breakdown {
+        purpose,
+        metrics,
+        grain,
+        dimension,
+        to,
+        ..
+    } = effect
+    else {
+        panic!("expected a breakdown, got {effect:?}");
+    };
+    assert_eq!(purpose, PickerPurpose::Trends);
+    assert_eq!(metrics, vec!["net_revenue".to_string()]);
+    assert_eq!(
+        (grain, dimension.as_str(), to),
+        (Grain::Week, "channel", fixture::as_of())
+    );
+    assert!(matches!(
+        app.picker.as_ref().unwrap().stage,
+        PickerStage::Loading(_)
+    ));
+    update(
+        &mut app,
+        Msg::BreakdownLoaded {
+            purpose: PickerPurpose::Trends,
+            dimension: "channel".into(),
+            result: Ok(vec![
+                segment_series("net_revenue", "organic"),
+                segment_series("net_revenue", "paid_search"),
+            ]),
+        },
+    );
+    char(&mut app, 'j');
+    press(&mut app, KeyCode::Enter);
+    assert!(app.picker.is_none());
+    let chosen = app.trends.segment.as_ref().unwrap();
+    assert_eq!(chosen.segment.as_ref().unwrap().value, "paid_search");
+    // g refetches the same segment at the new grain.
+    let effect = char(&mut app, 'g').unwrap();
+    assert!(matches!(
+        effect,
+        Effect::Breakdown {
+            grain: Grain::Month,
+            ..
+        }
+    ));
+    // Esc backs out of the segment to the overall series.
+    press(&mut app, KeyCode::Esc);
+    assert!(app.trends.segment.is_none());
+}
+
+#[test]
+fn esc_closes_the_segment_picker_and_f_elsewhere_explains_itself() {
+    let mut app = app();
+    char(&mut app, '2');
+    char(&mut app, 'f');
+    press(&mut app, KeyCode::Esc);
+    assert!(app.picker.is_none());
+    char(&mut app, '5');
+    char(&mut app, 'f');
+    assert!(app.picker.is_none());
+    assert!(app.status.as_deref().unwrap().contains("Trends"));
+}
+
+#[test]
+fn drivers_left_right_switch_lists_and_f_plots_one_point_per_segment() {
+    let mut app = app();
+    char(&mut app, '3');
+    assert_eq!(app.drivers.focus, DriverFocus::Kpi);
+    char(&mut app, 'j');
+    assert_eq!(app.driver_kpi().unwrap().id, "orders");
+    char(&mut app, 'l');
+    assert_eq!(app.drivers.focus, DriverFocus::Driver);
+    press(&mut app, KeyCode::Down);
+    let driver = app.driver_metric().unwrap().id.to_string();
+    assert_eq!(driver, "aov");
+    press(&mut app, KeyCode::Left);
+    assert_eq!(app.drivers.focus, DriverFocus::Kpi);
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(
+        app.drivers.focus,
+        DriverFocus::Driver,
+        "Enter moves to the other list"
+    );
+    char(&mut app, 'f');
+    char(&mut app, 'j');
+    let effect = press(&mut app, KeyCode::Enter).unwrap();
+    assert!(matches!(
+        &effect,
+        Effect::Breakdown { purpose: PickerPurpose::Drivers, metrics, .. }
+            if *metrics == vec!["orders".to_string(), "aov".to_string()]
+    ));
+    update(
+        &mut app,
+        Msg::BreakdownLoaded {
+            purpose: PickerPurpose::Drivers,
+            dimension: "channel".into(),
+            result: Ok(vec![
+                segment_series("orders", "organic"),
+                segment_series("aov", "organic"),
+            ]),
+        },
+    );
+    let (dimension, points) = app.drivers.by_segment.clone().unwrap();
+    assert_eq!(dimension, "channel");
+    // The latest complete week, not the partial one.
+    assert_eq!(
+        points,
+        vec![SegmentPoint {
+            segment: "organic".into(),
+            x: 101.0,
+            y: 101.0
+        }]
+    );
+    press(&mut app, KeyCode::Esc);
+    assert!(app.drivers.by_segment.is_none());
+}
+
+#[test]
+fn cohorts_cursor_variant_measure_and_drill() {
+    let mut app = app();
+    char(&mut app, '4');
+    char(&mut app, 'l');
+    press(&mut app, KeyCode::Right);
+    char(&mut app, 'j');
+    assert_eq!((app.cohorts.row, app.cohorts.col), (1, 2));
+    char(&mut app, 'h');
+    press(&mut app, KeyCode::Up);
+    assert_eq!((app.cohorts.row, app.cohorts.col), (0, 1));
+    press(&mut app, KeyCode::Enter);
+    assert!(app.cohorts.detail);
+    press(&mut app, KeyCode::Esc);
+    assert!(!app.cohorts.detail);
+    char(&mut app, 'm');
+    assert_eq!(app.cohorts.measure, CohortMeasure::Members);
+    char(&mut app, 'm');
+    assert_eq!(app.cohorts.measure, CohortMeasure::Share);
+    char(&mut app, 'v');
+    assert_eq!(
+        app.cohort_variant(),
+        kpi::metrics::CohortVariant::ActiveUsers
+    );
+    assert!(
+        app.cohort_matrix().is_none(),
+        "the fixture has no active-user cohorts"
+    );
+    char(&mut app, 'v');
+    char(&mut app, 'v');
+    assert_eq!(
+        app.cohort_variant(),
+        kpi::metrics::CohortVariant::RevenueRetention
+    );
+    char(&mut app, 'v');
+    assert_eq!(
+        app.cohort_variant(),
+        kpi::metrics::CohortVariant::PurchasingCustomers
+    );
+}
+
+#[test]
+fn alerts_a_acknowledges_and_s_snoozes_through_the_worker() {
+    let mut app = app();
+    char(&mut app, '5');
+    let first = app.selected_alert().unwrap().key.clone();
+    assert_eq!(first, "net_revenue|channel=paid_search|week|2025-W24");
+    let effect = char(&mut app, 'a').unwrap();
+    let Effect::Acknowledge { alert } = effect else {
+        panic!("expected an acknowledgement");
+    };
+    assert_eq!(alert.key, first);
+    assert!(app.selected_alert().unwrap().acknowledged, "shown at once");
+    assert!(
+        char(&mut app, 'a').is_none(),
+        "acknowledging twice does nothing"
+    );
+    let reload = update(
+        &mut app,
+        Msg::AlertSaved {
+            alert,
+            action: AlertAction::Acknowledge,
+            result: Ok(()),
+        },
+    );
+    assert_eq!(reload, Some(Effect::LoadSnapshot), "the store is reread");
+    assert!(
+        app.status
+            .as_deref()
+            .unwrap()
+            .starts_with("acknowledged net_revenue")
+    );
+
+    char(&mut app, 'j');
+    let effect = char(&mut app, 's').unwrap();
+    let Effect::Snooze { alert, until } = effect else {
+        panic!("expected a snooze");
+    };
+    assert_eq!(alert.key, "nps|month|2025-05");
+    assert_eq!(until, fixture::today() + chrono::Duration::days(7));
+    let reload = update(
+        &mut app,
+        Msg::AlertSaved {
+            alert,
+            action: AlertAction::Snooze,
+            result: Err("database is locked".into()),
+        },
+    );
+    assert_eq!(reload, Some(Effect::LoadSnapshot));
+    assert!(
+        app.status
+            .as_deref()
+            .unwrap()
+            .contains("database is locked")
+    );
+}
+
+#[test]
+fn a_and_s_outside_alerts_do_nothing_but_say_where_they_work() {
+    let mut app = app();
+    assert!(char(&mut app, 'a').is_none());
+    assert!(char(&mut app, 's').is_none());
+    assert!(
+        app.snapshot
+            .alerts
+            .iter()
+            .all(|a| a.snoozed_until.is_none())
+    );
+    assert!(app.status.as_deref().unwrap().contains("Alerts"));
+}
+
+#[test]
+fn alerts_enter_drills_in_and_esc_backs_out() {
+    let mut app = app();
+    char(&mut app, '5');
+    char(&mut app, 'j');
+    char(&mut app, 'j');
+    char(&mut app, 'j');
+    assert_eq!(app.alerts.selected, 2, "stops at the last alert");
+    press(&mut app, KeyCode::Enter);
+    assert!(app.alerts.detail);
+    press(&mut app, KeyCode::Esc);
+    assert!(!app.alerts.detail);
+}
+
+#[test]
+fn data_left_right_switch_sections_and_enter_shows_a_reject() {
+    let mut app = app();
+    char(&mut app, '6');
+    assert_eq!(app.data.section, DataSection::Tables);
+    char(&mut app, 'j');
+    assert_eq!(app.data.selected[0], 1);
+    char(&mut app, 'l');
+    press(&mut app, KeyCode::Right);
+    assert_eq!(app.data.section, DataSection::Rejects);
+    press(&mut app, KeyCode::Down);
+    press(&mut app, KeyCode::Enter);
+    assert!(app.data.detail);
+    assert_eq!(app.data.selected[2], 1);
+    press(&mut app, KeyCode::Esc);
+    assert!(!app.data.detail);
+    char(&mut app, 'h');
+    assert_eq!(app.data.section, DataSection::Imports);
+}
+
+#[test]
+fn r_reloads_and_a_loaded_snapshot_replaces_the_old_one() {
+    let mut app = fixture::app(fixture::empty_snapshot());
+    assert_eq!(char(&mut app, 'r'), Some(Effect::LoadSnapshot));
+    assert!(app.loading);
+    update(
+        &mut app,
+        Msg::SnapshotLoaded(Ok(Box::new(fixture::snapshot()))),
+    );
+    assert!(!app.loading);
+    assert_eq!(app.snapshot.alerts.len(), 3);
+    update(&mut app, Msg::SnapshotLoaded(Err("disk I/O error".into())));
+    assert!(app.status.as_deref().unwrap().contains("disk I/O error"));
+    assert_eq!(
+        app.snapshot.alerts.len(),
+        3,
+        "a failed reload keeps what was shown"
+    );
+}
+
+#[test]
+fn cursors_stay_inside_a_smaller_snapshot() {
+    let mut app = app();
+    char(&mut app, '5');
+    char(&mut app, 'j');
+    char(&mut app, 'j');
+    update(
+        &mut app,
+        Msg::SnapshotLoaded(Ok(Box::new(fixture::empty_snapshot()))),
+    );
+    assert_eq!(app.alerts.selected, 0);
+    for key in ['j', 'k', 'h', 'l', 'a', 's', 'f', 'v', 'm'] {
+        for tab in ['1', '2', '3', '4', '5', '6'] {
+            char(&mut app, tab);
+            char(&mut app, key);
+            press(&mut app, KeyCode::Enter);
+            press(&mut app, KeyCode::Esc);
+        }
+    }
+}
+
+#[test]
+fn unbound_keys_and_key_releases_do_nothing() {
+    let app = app();
+    assert!(
+        keymap::key_to_msg(&app, KeyEvent::new(KeyCode::Char('z'), KeyModifiers::NONE)).is_none()
+    );
+    assert!(keymap::key_to_msg(&app, KeyEvent::new(KeyCode::F(5), KeyModifiers::NONE)).is_none());
+    let mut release = KeyEvent::new(KeyCode::Char('q'), KeyModifiers::NONE);
+    release.kind = crossterm::event::KeyEventKind::Release;
+    assert!(keymap::key_to_msg(&app, release).is_none());
+}
