@@ -11,7 +11,7 @@ use std::path::PathBuf;
 
 use chrono::NaiveDate;
 
-use crate::alerts::{Alert, Contribution, Pulse, TargetStatus, Tier};
+use crate::alerts::{Alert, AlertKind, Contribution, Pulse, TargetStatus, Tier};
 use crate::config::Config;
 use crate::metrics::{
     CohortMatrix, CohortRow, CohortVariant, Direction, Grain, MetricDef, Period, Point, Segment,
@@ -309,6 +309,14 @@ pub fn alerts() -> Vec<Alert> {
                 .into(),
             acknowledged: false,
             snoozed_until: None,
+            kind: AlertKind::Deviation,
+            metric_name: "Net revenue".into(),
+            unit: Unit::Currency,
+            share_of_total_pct: None,
+            first_seen: None,
+            last_seen: None,
+            occurrence: 1,
+            target: None,
         },
         Alert {
             key: "nps|month|2025-05".into(),
@@ -338,6 +346,14 @@ pub fn alerts() -> Vec<Alert> {
             follow_up: "Read this month's detractor comments.".into(),
             acknowledged: false,
             snoozed_until: None,
+            kind: AlertKind::Deviation,
+            metric_name: "Net Promoter Score".into(),
+            unit: Unit::Score,
+            share_of_total_pct: None,
+            first_seen: None,
+            last_seen: None,
+            occurrence: 1,
+            target: None,
         },
         Alert {
             key: "stickiness_pct|week|2025-W24".into(),
@@ -356,6 +372,14 @@ pub fn alerts() -> Vec<Alert> {
             follow_up: "Find out which feature drove the rise and keep it.".into(),
             acknowledged: true,
             snoozed_until: None,
+            kind: AlertKind::Deviation,
+            metric_name: "Stickiness".into(),
+            unit: Unit::Percent,
+            share_of_total_pct: None,
+            first_seen: None,
+            last_seen: None,
+            occurrence: 1,
+            target: None,
         },
     ]
 }
@@ -497,6 +521,12 @@ pub fn snapshot() -> Snapshot {
                 progress_pct: Some(62.0),
                 projected: Some(66_000.0),
                 at_risk: true,
+                grain: Grain::Month,
+                baseline: Some(40_000.0),
+                on_pace_value: Some(61_000.0),
+                milestones: Vec::new(),
+                missed: false,
+                note: None,
             },
             TargetStatus {
                 metric: "mrr".into(),
@@ -506,6 +536,12 @@ pub fn snapshot() -> Snapshot {
                 progress_pct: Some(84.0),
                 projected: Some(31_000.0),
                 at_risk: false,
+                grain: Grain::Month,
+                baseline: Some(18_000.0),
+                on_pace_value: Some(24_500.0),
+                milestones: Vec::new(),
+                missed: false,
+                note: None,
             },
         ],
         annotations: vec![
