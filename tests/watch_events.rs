@@ -42,7 +42,8 @@ fn collect_until(
     (changed, removed)
 }
 
-fn name(p: &PathBuf) -> String {
+fn name(p: impl AsRef<Path>) -> String {
+    let p = p.as_ref();
     p.file_name().unwrap().to_string_lossy().into_owned()
 }
 
