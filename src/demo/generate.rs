@@ -47,10 +47,10 @@ pub struct FileSummary {
 }
 
 /// Probability of a session on a given day, by engagement level (power, regular, casual).
-const SESSION_P: [f64; 3] = [0.11, 0.03, 0.008];
+const SESSION_P: [f64; 3] = [0.085, 0.022, 0.006];
 const LEVEL_MIX: [f64; 3] = [0.15, 0.35, 0.5];
 /// Median orders per active customer per day.
-const ORDER_P: f64 = 0.045;
+const ORDER_P: f64 = 0.037;
 /// Survey answers per active customer per day, by kind.
 const NPS_RATE: f64 = 0.0075;
 const CSAT_RATE: f64 = 0.0035;
@@ -59,8 +59,12 @@ const CES_RATE: f64 = 0.0018;
 struct Customer {
     id: String,
     signup: NaiveDate,
+    /// Churn depends on the age of the relationship: beta users arrive seasoned.
+    tenure_from: NaiveDate,
     channel: usize,
     region: usize,
+    /// The plan chosen at signup (customers.csv); `plan` follows later changes.
+    signup_plan: usize,
     plan: usize,
     seats: i64,
     size: usize,
@@ -209,7 +213,10 @@ pub fn generate(out: &Path, options: &DemoOptions) -> anyhow::Result<Vec<FileSum
             new_by_channel[channel] = n;
             for _ in 0..n {
                 let index = customers.len();
-                let customer = new_customer(index, day, channel, &mut rng.people);
+                let mut customer = new_customer(index, day, channel, &mut rng.people);
+                if day_index < BETA_DAYS {
+                    customer.tenure_from = day - Days::new(180);
+                }
                 let signed_up_at = midnight + TimeDelta::seconds(rng.people.below(86_400) as i64);
                 let activates = rng.people.chance(by_launch_week(day, 0.72, [0.8; 4]));
                 let hours = rng.people.log_normal(16.0, 0.9).min(24.0 * 30.0);
@@ -485,6 +492,13 @@ pub fn generate(out: &Path, options: &DemoOptions) -> anyhow::Result<Vec<FileSum
     Ok(summary)
 }
 
+/// Share of the customers who are beta users moving over in the first two weeks of
+/// general availability: the product starts with a base, not from nothing.
+const BETA_SHARE: f64 = 0.15;
+const BETA_DAYS: usize = 14;
+/// Beta users came by word of mouth.
+const BETA_CHANNEL_MIX: [f64; 5] = [0.6, 0.0, 0.0, 0.3, 0.1];
+
 /// Expected signups per day and channel, scaled so that they sum to `customers`.
 fn expected_signups(days: &[NaiveDate], start: NaiveDate, customers: u32) -> Vec<[f64; 5]> {
     let mut expected: Vec<[f64; 5]> = days
@@ -495,14 +509,18 @@ fn expected_signups(days: &[NaiveDate], start: NaiveDate, customers: u32) -> Vec
         })
         .collect();
     let total: f64 = expected.iter().flatten().sum();
-    let scale = if total > 0.0 {
-        f64::from(customers) / total
-    } else {
-        0.0
-    };
+    let regular = f64::from(customers) * (1.0 - BETA_SHARE);
+    let scale = if total > 0.0 { regular / total } else { 0.0 };
     for day in &mut expected {
         for value in day.iter_mut() {
             *value *= scale;
+        }
+    }
+    let beta_days = BETA_DAYS.min(expected.len()).max(1);
+    let beta_per_day = f64::from(customers) * BETA_SHARE / beta_days as f64;
+    for day in expected.iter_mut().take(beta_days) {
+        for (value, share) in day.iter_mut().zip(BETA_CHANNEL_MIX) {
+            *value += beta_per_day * share;
         }
     }
     expected
@@ -515,15 +533,17 @@ fn new_customer(index: usize, day: NaiveDate, channel: usize, r: &mut Rng) -> Cu
     Customer {
         id: customer_id(index),
         signup: day,
+        tenure_from: day,
         channel,
         region: r.weighted(&REGION_MIX),
+        signup_plan: plan,
         plan,
         seats: if plan == 2 { 1 + r.below(3) as i64 } else { 1 },
         size: r.weighted(&[0.45, 0.3, 0.17, 0.08]),
         industry: r.below(INDUSTRIES.len() as u64) as usize,
         session_p: SESSION_P[level],
         order_p: r.log_normal(ORDER_P, 0.5).min(0.3),
-        basket: [38.0, 55.0, 110.0][plan] * r.log_normal(1.0, 0.25),
+        basket: [38.0, 55.0, 110.0][plan] * r.log_normal(1.0, 0.2),
         trial_end: subscriber.then(|| day + Days::new(14)),
         alive: true,
         churned_on: None,
@@ -548,7 +568,7 @@ fn live_through(
     let c = &mut customers[index];
     if c.alive {
         // Churn is steep in the first months and flattens: real retention curves.
-        let age_months = (day - c.signup).num_days() as f64 / 30.44;
+        let age_months = (day - c.tenure_from).num_days() as f64 / 30.44;
         let monthly = 0.035 + 0.2 * (-age_months / 1.3).exp();
         if day > c.signup && r.chance(monthly / 30.44) {
             c.alive = false;
@@ -562,7 +582,7 @@ fn live_through(
         let recent = c
             .churned_on
             .is_some_and(|since| (day - since).num_days() < 240);
-        if !(recent && r.chance(0.0022)) {
+        if !(recent && r.chance(0.0009)) {
             return false;
         }
         c.alive = true;
@@ -682,7 +702,7 @@ struct Order {
 }
 
 fn order(c: &Customer, day: NaiveDate, r: &mut Rng) -> Order {
-    let list = cents(c.basket * r.log_normal(1.0, 0.45)).max(100);
+    let list = cents(c.basket * r.log_normal(1.0, 0.3)).max(100);
     let discount_pct = if r.chance(promo_share(day)) {
         25
     } else if r.chance(0.12) {
@@ -785,7 +805,7 @@ fn write_customers(out: &Path, customers: &[Customer]) -> anyhow::Result<FileSum
             &c.signup.to_string(),
             CHANNELS[c.channel],
             // The plan chosen at signup; changes show in subscriptions.
-            PLANS[initial_plan(c)],
+            PLANS[c.signup_plan],
             REGIONS[c.region],
             COMPANY_SIZES[c.size],
             INDUSTRIES[c.industry],
@@ -796,10 +816,6 @@ fn write_customers(out: &Path, customers: &[Customer]) -> anyhow::Result<FileSum
         file: "customers.csv".into(),
         rows: customers.len() as u64,
     })
-}
-
-fn initial_plan(c: &Customer) -> usize {
-    c.plan
 }
 
 fn write_subscriptions(
@@ -962,7 +978,11 @@ fn write_annotations(out: &Path, start: NaiveDate) -> anyhow::Result<FileSummary
     let path = out.join("annotations.csv");
     let mut w = csv_file(&path, "annotations", &[])?;
     let mut rows = 0;
-    for (date, label) in annotations() {
+    let opening = (
+        start,
+        "General availability: beta accounts move over".to_string(),
+    );
+    for (date, label) in std::iter::once(opening).chain(annotations()) {
         if date >= start && date <= END_DATE {
             rows += 1;
             w.write_record([date.to_string().as_str(), &label])?;

@@ -158,7 +158,7 @@ pub fn order_lift(day: NaiveDate) -> f64 {
 
 /// Share of orders carrying the promotion discount (25 %) instead of the usual 10 %.
 pub fn promo_share(day: NaiveDate) -> f64 {
-    if day >= PROMO_DATE { 0.45 } else { 0.0 }
+    if day >= PROMO_DATE { 0.38 } else { 0.0 }
 }
 
 /// Tickets per active customer per day.
