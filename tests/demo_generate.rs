@@ -421,6 +421,40 @@ fn the_launch_story_is_in_the_files() {
         "ticket burst {tickets:?}"
     );
 
+    let csat_rows: Vec<Row> = survey_rows
+        .iter()
+        .filter(|s| s["kind"] == "csat")
+        .cloned()
+        .collect();
+    let satisfied = |r: &[&Row]| {
+        let happy = r
+            .iter()
+            .filter(|s| s["score"].parse::<f64>().unwrap() >= 4.0)
+            .count();
+        100.0 * happy as f64 / r.len() as f64
+    };
+    let (csat, before) = weekly(&csat_rows, "date", satisfied);
+    assert!(csat[3] < before - 5.0, "csat {csat:?} vs {before}");
+
+    // Bugs escape to production after the launch: defect detection falls.
+    let bugs: Vec<Row> = rows(dir, "work_items.csv")
+        .into_iter()
+        .filter(|w| w["kind"] == "bug")
+        .collect();
+    let production_share = |since: NaiveDate, until: NaiveDate| {
+        let found: Vec<&Row> = bugs
+            .iter()
+            .filter(|b| (since..until).contains(&date(&b["created_date"])))
+            .collect();
+        found.iter().filter(|b| b["found"] == "production").count() as f64 / found.len() as f64
+    };
+    let after = production_share(LAUNCH_DATE, END_DATE + Days::new(1));
+    let earlier = production_share(LAUNCH_DATE - Days::new(180), LAUNCH_DATE - Days::new(14));
+    assert!(
+        after > earlier + 0.2,
+        "production bugs {after} after launch vs {earlier}"
+    );
+
     let completed: Vec<Row> = rows(dir, "orders.csv")
         .into_iter()
         .filter(|o| o["status"] == "completed")

@@ -41,12 +41,16 @@ fn print_summary(dir: &Path, files: &[FileSummary]) {
 /// Seeds DIR with the demo data set when it has none, then feeds it until Ctrl-C or
 /// SIGTERM; the feed finishes its batch, so every file ends on a whole line.
 fn live(dir: &Path, args: &DemoArgs, options: &DemoOptions) -> anyhow::Result<ExitCode> {
+    if args.rate == 0 {
+        anyhow::bail!("--rate must be at least 1 row per second");
+    }
     if !dir.join("customers.csv").exists() {
         println!("writing the demo data set into {} first", dir.display());
         print_summary(dir, &demo::generate(dir, options)?);
     }
     let stop = Arc::new(AtomicBool::new(false));
     for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        // Only a flag: the feed stops between batches (within 50 ms), never mid-line.
         signal_hook::flag::register(signal, Arc::clone(&stop))
             .context("cannot install the stop handler")?;
     }
