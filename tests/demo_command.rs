@@ -27,8 +27,8 @@ fn demo_out_writes_and_lists_every_file() {
         text.contains("events.ndjson") && text.contains("surveys.json"),
         "{text}"
     );
-    assert!(text.trim_end().ends_with("rows in 13 files"), "{text}");
-    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 13);
+    assert!(text.trim_end().ends_with("rows in 14 files"), "{text}");
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 14);
 }
 
 #[test]

@@ -129,10 +129,15 @@ fn same_seed_gives_byte_identical_files_and_another_seed_differs() {
         dir_bytes(b.path()),
         dir_bytes(c.path()),
     );
-    assert_eq!(a.len(), 13, "one file per table: {:?}", a.keys());
+    assert_eq!(
+        a.len(),
+        14,
+        "one file per table, and a legacy one: {:?}",
+        a.keys()
+    );
     assert_eq!(a, b);
     for (file, bytes) in &a {
-        if file != "annotations.csv" {
+        if file != "annotations.csv" && file != "orders_legacy.csv" {
             assert_ne!(bytes, &c[file], "{file} does not depend on the seed");
         }
     }
@@ -574,4 +579,54 @@ fn cohorts_retain_like_real_ones() {
     // Steep first, then flattening: the first month loses more than months 6 to 12.
     assert!(curve[0] - curve[1] > curve[3] - curve[4], "{curve:?}");
     assert!(curve[4] > 0.05, "a tail of loyal users remains: {curve:?}");
+}
+
+#[test]
+fn the_legacy_export_carries_three_bad_rows_for_the_rejects_view() {
+    let dir = default_data();
+    let customers: HashSet<String> = rows(dir, "customers.csv")
+        .iter()
+        .map(|c| c["customer_id"].clone())
+        .collect();
+    let legacy = rows(dir, "orders_legacy.csv");
+    let bad: Vec<&Row> = legacy
+        .iter()
+        .filter(|o| {
+            NaiveDate::parse_from_str(&o["order_date"], "%Y-%m-%d").is_err()
+                || o["revenue"].parse::<f64>().map_or(true, |r| r < 0.0)
+        })
+        .collect();
+    assert_eq!(bad.len(), 3, "{bad:?}");
+    assert!(legacy.iter().all(|o| customers.contains(&o["customer_id"])));
+    assert!(
+        legacy.iter().all(|o| o["order_id"].starts_with("LEG-")),
+        "no clash with orders.csv"
+    );
+}
+
+#[test]
+fn discounts_move_with_campaigns() {
+    let dir = default_data();
+    let rate = |from: &str, to: &str| {
+        let (mut discount, mut revenue) = (0.0, 0.0);
+        for o in rows(dir, "orders.csv") {
+            if o["status"] == "completed"
+                && o["order_date"].as_str() >= from
+                && o["order_date"].as_str() <= to
+            {
+                discount += o["discount"].parse::<f64>().unwrap();
+                revenue += o["revenue"].parse::<f64>().unwrap();
+            }
+        }
+        discount / (discount + revenue)
+    };
+    let ordinary = rate("2025-10-01", "2025-10-31");
+    assert!(
+        rate("2025-11-28", "2025-12-01") > ordinary * 3.0,
+        "Black Friday"
+    );
+    assert!(
+        rate("2026-11-09", "2026-11-15") > ordinary * 3.0,
+        "launch promo"
+    );
 }

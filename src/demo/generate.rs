@@ -488,6 +488,7 @@ pub fn generate(out: &Path, options: &DemoOptions) -> anyhow::Result<Vec<FileSum
         start,
         &mut Rng::stream(seed, "external"),
     )?);
+    summary.push(write_legacy_orders(out, &customers)?);
     summary.sort_by(|a, b| a.file.cmp(&b.file));
     Ok(summary)
 }
@@ -543,7 +544,7 @@ fn new_customer(index: usize, day: NaiveDate, channel: usize, r: &mut Rng) -> Cu
         industry: r.below(INDUSTRIES.len() as u64) as usize,
         session_p: SESSION_P[level],
         order_p: r.log_normal(ORDER_P, 0.5).min(0.3),
-        basket: [38.0, 55.0, 110.0][plan] * r.log_normal(1.0, 0.2),
+        basket: [45.0, 55.0, 80.0][plan] * r.log_normal(1.0, 0.15),
         trial_end: subscriber.then(|| day + Days::new(14)),
         alive: true,
         churned_on: None,
@@ -702,7 +703,7 @@ struct Order {
 }
 
 fn order(c: &Customer, day: NaiveDate, r: &mut Rng) -> Order {
-    let list = cents(c.basket * r.log_normal(1.0, 0.3)).max(100);
+    let list = cents(c.basket * r.log_normal(1.0, 0.25)).max(100);
     let discount_pct = if r.chance(promo_share(day)) {
         25
     } else if r.chance(0.12) {
@@ -991,6 +992,41 @@ fn write_annotations(out: &Path, start: NaiveDate) -> anyhow::Result<FileSummary
     finish_csv(w, &path)?;
     Ok(FileSummary {
         file: "annotations.csv".into(),
+        rows,
+    })
+}
+
+/// A hand-maintained export from the old shop, as every company has one: mostly fine,
+/// with the mistakes such files carry (a revenue of "n/a", a European date, a negative
+/// amount). Importing it shows rejected rows with their reasons in the Data pane.
+fn write_legacy_orders(out: &Path, customers: &[Customer]) -> anyhow::Result<FileSummary> {
+    let path = out.join("orders_legacy.csv");
+    let mut w = csv_file(&path, "orders", &[])?;
+    let early: Vec<&Customer> = customers.iter().take(12).collect();
+    let mut rows = 0;
+    for (i, c) in early.iter().enumerate() {
+        let day = c.signup + Days::new(3 + i as u64);
+        let (date, revenue) = match i {
+            3 => (day.format("%d/%m/%Y").to_string(), "42.00".to_string()),
+            7 => (day.to_string(), "n/a".to_string()),
+            10 => (day.to_string(), "-15.00".to_string()),
+            _ => (day.to_string(), money(cents(c.basket))),
+        };
+        rows += 1;
+        w.write_record([
+            format!("LEG-{:04}", i + 1).as_str(),
+            &c.id,
+            &date,
+            &revenue,
+            "completed",
+            CHANNELS[c.channel],
+            "0.00",
+            &money(cents(c.basket * 0.4)),
+        ])?;
+    }
+    finish_csv(w, &path)?;
+    Ok(FileSummary {
+        file: "orders_legacy.csv".into(),
         rows,
     })
 }

@@ -156,9 +156,21 @@ pub fn order_lift(day: NaiveDate) -> f64 {
     by_launch_week(day, 1.0, [1.06, 1.06, 1.07, 1.22])
 }
 
-/// Share of orders carrying the promotion discount (25 %) instead of the usual 10 %.
+/// Share of orders carrying a promotion discount (25 %) instead of the usual 10 %: the
+/// launch promo, Black Friday weekends, the spring campaign's week. Discount rate then
+/// moves with revenue, which gives the Drivers pane a real relation to show.
 pub fn promo_share(day: NaiveDate) -> f64 {
-    if day >= PROMO_DATE { 0.38 } else { 0.0 }
+    let black_friday = black_friday(day.year());
+    let spring = date(2025, 3, 3);
+    if day >= PROMO_DATE {
+        0.3
+    } else if day >= black_friday && day <= black_friday + chrono::Days::new(3) {
+        0.55
+    } else if day >= spring && day < spring + chrono::Days::new(7) {
+        0.3
+    } else {
+        0.0
+    }
 }
 
 /// Tickets per active customer per day.
