@@ -55,9 +55,10 @@ fn live(dir: &Path, args: &DemoArgs, options: &DemoOptions) -> anyhow::Result<Ex
             .context("cannot install the stop handler")?;
     }
     println!(
-        "appending launch-day rows to {} at {} rows/s; Ctrl-C stops",
-        dir.display(),
-        args.rate
+        "appending launch-day rows to {dir} at {rate} rows/s; Ctrl-C stops\n\
+         watch it from another terminal: kpi --db live.db --watch {dir}",
+        dir = dir.display(),
+        rate = args.rate
     );
     let live = LiveOptions {
         seed: args.seed,

@@ -244,10 +244,7 @@ pub fn annotations() -> Vec<(NaiveDate, String)> {
             date(2025, 6, 12),
             "Incident: payment provider outage".to_string(),
         ),
-        (
-            date(2026, 1, 12),
-            "Pricing: annual plans introduced".to_string(),
-        ),
+        (date(2026, 1, 12), "Release: dashboards 2.0".to_string()),
         (
             CAC_DRIFT_FROM,
             "Paid search: bids raised on competitor terms".to_string(),
