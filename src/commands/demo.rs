@@ -1,7 +1,77 @@
+//! `kpi demo`: writes the demo data set, a scaled orders file for benchmarks, or a live
+//! launch-day feed.
+
+use std::path::Path;
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+use anyhow::Context;
 
 use crate::cli::DemoArgs;
+use crate::demo::{self, DemoOptions, FileSummary, LiveOptions};
 
-pub fn run(_args: &DemoArgs) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("`kpi demo` is not built yet")
+pub fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
+    let options = DemoOptions {
+        seed: args.seed,
+        customers: args.customers,
+        months: args.months,
+    };
+    if let Some(dir) = &args.live {
+        return live(dir, args, &options);
+    }
+    let files = match args.orders {
+        Some(orders) => {
+            demo::generate_scaled(&args.out, args.seed, args.customers, args.months, orders)?
+        }
+        None => demo::generate(&args.out, &options)?,
+    };
+    print_summary(&args.out, &files);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_summary(dir: &Path, files: &[FileSummary]) {
+    for f in files {
+        println!("{:>10}  {}", f.rows, dir.join(&f.file).display());
+    }
+    let total: u64 = files.iter().map(|f| f.rows).sum();
+    println!("{total:>10}  rows in {} files", files.len());
+}
+
+/// Seeds DIR with the demo data set when it has none, then feeds it until Ctrl-C or
+/// SIGTERM; the feed finishes its batch, so every file ends on a whole line.
+fn live(dir: &Path, args: &DemoArgs, options: &DemoOptions) -> anyhow::Result<ExitCode> {
+    if args.rate == 0 {
+        anyhow::bail!("--rate must be at least 1 row per second");
+    }
+    if !dir.join("customers.csv").exists() {
+        println!("writing the demo data set into {} first", dir.display());
+        print_summary(dir, &demo::generate(dir, options)?);
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        // Only a flag: the feed stops between batches (within 50 ms), never mid-line.
+        signal_hook::flag::register(signal, Arc::clone(&stop))
+            .context("cannot install the stop handler")?;
+    }
+    println!(
+        "appending launch-day rows to {dir} at {rate} rows/s; Ctrl-C stops\n\
+         watch it from another terminal: kpi --db live.db --watch {dir}",
+        dir = dir.display(),
+        rate = args.rate
+    );
+    let live = LiveOptions {
+        seed: args.seed,
+        known_customers: args.customers,
+        rate: Some(args.rate),
+        max_rows: None,
+        ..LiveOptions::default()
+    };
+    let summary = demo::run_live(dir, &live, &stop)?;
+    println!(
+        "stopped after {} rows and {} dropped files",
+        summary.rows,
+        summary.dropped_files.len()
+    );
+    Ok(ExitCode::SUCCESS)
 }
