@@ -281,14 +281,19 @@ fn a_session_through_every_pane_leaves_the_terminal_as_it_was() {
 }
 
 #[test]
-fn watch_is_accepted_and_says_it_is_not_available_yet() {
+fn watch_follows_an_empty_folder_and_says_so() {
     let tmux = Tmux::start(100, 30);
+    let folder = tmux.db.with_file_name("inbox");
+    std::fs::create_dir(&folder).unwrap();
     tmux.type_line(&format!(
-        "{} --db {} --watch .; echo EXIT=$?",
+        "{} --db {} --watch {}; echo EXIT=$?",
         kpi_bin(),
-        path(&tmux.db)
+        path(&tmux.db),
+        path(&folder)
     ));
-    tmux.wait_for("watch: not available yet", "the watch notice");
+    tmux.wait_for("live · watching", "the live status");
+    tmux.keys(&["6"]);
+    tmux.wait_for("watched folder", "the watched folder in the Data pane");
     tmux.keys(&["C-c"]);
     assert_terminal_restored_without_stty(&tmux, 0);
 }

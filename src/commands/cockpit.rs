@@ -9,15 +9,17 @@ use chrono::NaiveDate;
 use crate::cli::{StoreArgs, WatchArgs};
 use crate::config::Config;
 use crate::ui::run::{self, Exit, Options};
+use crate::watch::WatchOptions;
 
 pub fn run(
     store: &StoreArgs,
     watch: Option<&Path>,
-    _watch_opts: &WatchArgs,
+    watch_opts: &WatchArgs,
     as_of: Option<NaiveDate>,
 ) -> anyhow::Result<ExitCode> {
     // Opening would create an empty store, hiding a mistyped path behind a blank screen.
-    if !store.db.exists() {
+    // With --watch an empty store is the point: the folder fills it.
+    if !store.db.exists() && watch.is_none() {
         bail!(
             "no store at {} — create one with `kpi import --db {} FILE…` (or `kpi demo`)",
             store.db.display(),
@@ -25,12 +27,25 @@ pub fn run(
         );
     }
     let config = Config::load_for(&store.db, store.config.as_deref())?;
-    let notice = watch.map(|_| "watch: not available yet".to_string());
+    if let Some(dir) = watch
+        && !dir.is_dir()
+    {
+        bail!("cannot watch {}: not a folder", dir.display());
+    }
+    let watch = watch.map(|dir| {
+        let options = WatchOptions {
+            poll: watch_opts.poll,
+            recursive: watch_opts.recursive,
+            ..WatchOptions::default()
+        };
+        (dir.to_path_buf(), options)
+    });
     let exit = run::run(Options {
         db: store.db.clone(),
         config,
         as_of,
-        notice,
+        notice: None,
+        watch,
     })?;
     Ok(match exit {
         Exit::Quit => ExitCode::SUCCESS,

@@ -1,10 +1,14 @@
 //! Everything the cockpit knows: the latest snapshot and what the user has chosen.
 //! Views borrow it; only `update` changes it.
 
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+
 use chrono::NaiveDate;
 
 use crate::metrics::{CohortVariant, Grain, MetricDef, Series};
 use crate::snapshot::Snapshot;
+use crate::watch::WatchState;
 
 use super::theme::Theme;
 
@@ -209,6 +213,32 @@ impl SegmentPicker {
     }
 }
 
+/// The watched folder of `kpi --watch DIR`, as the live thread last reported it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LiveStatus {
+    pub state: WatchState,
+    /// While the files already in the folder are imported: `(done, total)`.
+    pub progress: Option<(usize, usize)>,
+    /// Local time of the last round that imported something.
+    pub last_update: Option<String>,
+    /// The watcher failed (the folder was removed, …); the cockpit keeps running.
+    pub error: Option<String>,
+}
+
+impl LiveStatus {
+    pub fn new(dir: PathBuf) -> Self {
+        Self {
+            state: WatchState {
+                dir,
+                ..WatchState::default()
+            },
+            progress: Some((0, 0)),
+            last_update: None,
+            error: None,
+        }
+    }
+}
+
 /// Label of the "no breakdown" entry of the segment picker.
 pub const OVERALL: &str = "overall";
 
@@ -230,6 +260,10 @@ pub struct App {
     pub status: Option<String>,
     /// Shown for as long as the session lasts (e.g. the state of `--watch`).
     pub notice: Option<String>,
+    /// Set by `kpi --watch DIR`.
+    pub live: Option<LiveStatus>,
+    /// Metrics whose latest values changed with the last live update, marked on screen.
+    pub changed: BTreeSet<String>,
     pub quit: bool,
     pub overview: OverviewState,
     pub trends: TrendsState,
@@ -253,6 +287,8 @@ impl App {
             loading: false,
             status: None,
             notice: None,
+            live: None,
+            changed: BTreeSet::new(),
             quit: false,
             overview: OverviewState::default(),
             trends: TrendsState::default(),

@@ -53,6 +53,15 @@ pub enum Msg {
         action: AlertAction,
         result: Result<(), String>,
     },
+    /// `--watch`: the initial import is at file `done` of `total`.
+    LiveProgress {
+        done: usize,
+        total: usize,
+    },
+    /// `--watch`: a round of imports finished.
+    LiveImported(Box<super::live::LiveBatch>),
+    /// `--watch`: the watcher failed or could not start.
+    LiveFailed(String),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

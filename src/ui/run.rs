@@ -20,7 +20,7 @@ use super::app::App;
 use super::keymap::{self, Msg};
 use super::theme::Theme;
 use super::update::{Effect, update};
-use super::{terminal, view, worker};
+use super::{live, terminal, view, worker};
 
 /// How often the loop wakes without input, to notice a new day (snooze dates).
 const TICK: Duration = Duration::from_secs(1);
@@ -44,6 +44,8 @@ pub struct Options {
     pub as_of: Option<NaiveDate>,
     /// Shown in the status bar for the whole session.
     pub notice: Option<String>,
+    /// `--watch DIR`: import the folder, then follow it.
+    pub watch: Option<(PathBuf, crate::watch::WatchOptions)>,
 }
 
 /// How the session ended.
@@ -89,6 +91,15 @@ pub fn run(options: Options) -> anyhow::Result<Exit> {
 
     let mut guard = terminal::init().context("cannot set up the terminal")?;
     terminal::forward_signals(events_tx.clone(), Event::Signal)?;
+    if let Some((dir, watch)) = &options.watch {
+        let live = live::LiveOptions {
+            db: options.db.clone(),
+            dir: dir.clone(),
+            watch: watch.clone(),
+            config: options.config.clone(),
+        };
+        live::spawn(live, events_tx.clone(), Event::Msg).context("cannot start watching")?;
+    }
     spawn_input(events_tx)?;
 
     let snapshot = Snapshot {
@@ -98,6 +109,9 @@ pub fn run(options: Options) -> anyhow::Result<Exit> {
     };
     let mut app = App::new(snapshot, Theme::from_env(), Local::now().date_naive());
     app.notice = options.notice;
+    app.live = options
+        .watch
+        .map(|(dir, _)| super::app::LiveStatus::new(dir));
     app.loading = true;
     effects
         .send(Effect::LoadSnapshot)

@@ -2,14 +2,17 @@
 //! state. It does no I/O; anything that needs the store is returned as an [`Effect`] for
 //! the worker thread, whose answer comes back as another [`Msg`].
 
+use std::collections::BTreeSet;
+
 use chrono::{Duration, NaiveDate};
 
 use crate::alerts::Alert;
 use crate::metrics::{Grain, Period, Series};
+use crate::snapshot::Snapshot;
 
 use super::app::{
-    App, DataSection, DriverFocus, OVERALL, PickerPurpose, PickerStage, RANGES, SegmentPicker,
-    SegmentPoint, Tab, VARIANTS,
+    App, DataSection, DriverFocus, LiveStatus, OVERALL, PickerPurpose, PickerStage, RANGES,
+    SegmentPicker, SegmentPoint, Tab, VARIANTS,
 };
 use super::keymap::{AlertAction, Msg};
 
@@ -40,6 +43,41 @@ pub enum Effect {
         alert: Box<Alert>,
         until: NaiveDate,
     },
+}
+
+/// A round of live imports: show the folder's state, and reload when data changed.
+fn live_imported(app: &mut App, batch: super::live::LiveBatch) -> Option<Effect> {
+    let live = app
+        .live
+        .get_or_insert_with(|| LiveStatus::new(batch.state.dir.clone()));
+    live.state = batch.state;
+    live.progress = None;
+    if batch.failed > 0 {
+        app.status = Some(format!(
+            "! {} file{} failed to import — see Data (6)",
+            batch.failed,
+            if batch.failed == 1 { "" } else { "s" }
+        ));
+    }
+    if batch.imported == 0 {
+        return None;
+    }
+    live.last_update = Some(batch.at);
+    app.loading = true;
+    Some(Effect::LoadSnapshot)
+}
+
+/// Metrics whose overall series differ between two snapshots (any grain).
+fn changed_metrics(old: &Snapshot, new: &Snapshot) -> BTreeSet<String> {
+    new.series
+        .iter()
+        .filter(|s| s.segment.is_none())
+        .filter(|s| {
+            old.series(&s.metric, s.grain)
+                .is_none_or(|o| o.points != s.points)
+        })
+        .map(|s| s.metric.clone())
+        .collect()
 }
 
 pub fn update(app: &mut App, msg: Msg) -> Option<Effect> {
@@ -111,11 +149,26 @@ pub fn update(app: &mut App, msg: Msg) -> Option<Effect> {
             app.loading = false;
             match result {
                 Ok(snapshot) => {
+                    if app.live.is_some() {
+                        app.changed = changed_metrics(&app.snapshot, &snapshot);
+                    }
                     app.snapshot = *snapshot;
                     clamp(app);
                 }
                 Err(err) => app.status = Some(format!("could not load the store: {err}")),
             }
+        }
+        Msg::LiveProgress { done, total } => {
+            if let Some(live) = &mut app.live {
+                live.progress = Some((done, total));
+            }
+        }
+        Msg::LiveImported(batch) => return live_imported(app, *batch),
+        Msg::LiveFailed(reason) => {
+            if let Some(live) = &mut app.live {
+                live.error = Some(reason.clone());
+            }
+            app.status = Some(format!("watch failed: {reason}"));
         }
         Msg::BreakdownLoaded {
             purpose,

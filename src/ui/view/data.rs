@@ -9,6 +9,7 @@ use ratatui::widgets::{Block, Cell, Paragraph, Row, Table, TableState, Wrap};
 use super::super::app::{App, DataSection};
 use super::super::format::{self, clean};
 use super::panel;
+use crate::watch::FileState;
 
 fn section_block(app: &App, section: DataSection, title: &str) -> Block<'static> {
     let block = panel(title, app.theme);
@@ -25,7 +26,6 @@ fn selected(app: &App, section: DataSection) -> Option<usize> {
 }
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
-    let theme = app.theme;
     let data = &app.snapshot.data;
     // Each section takes what its rows need, up to a share of the pane; rejects get the rest.
     let rows = |n: usize| {
@@ -35,27 +35,76 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     };
     let tables_height = rows(data.tables.len()).min(area.height / 3).max(4);
     let imports_height = rows(data.imports.len()).min(area.height / 4).max(4);
+    let watch_lines = watch_lines(app);
     let [watch, tables, imports, rejects] = Layout::vertical([
-        Constraint::Length(1),
+        Constraint::Length(u16::try_from(watch_lines.len()).unwrap_or(1)),
         Constraint::Length(tables_height),
         Constraint::Length(imports_height),
         Constraint::Min(5),
     ])
     .areas(area);
-    let watch_text = app.notice.as_deref().map_or_else(
-        || "watched folder: none (kpi --watch DIR)".to_string(),
-        |n| format!("watched folder: {}", clean(n)),
-    );
-    frame.render_widget(
-        Line::from(vec![
-            Span::styled(watch_text, theme.dim()),
-            Span::styled("  ←→ section · ↑↓ row · Enter details", theme.dim()),
-        ]),
-        watch,
-    );
+    frame.render_widget(Paragraph::new(watch_lines), watch);
     tables_table(frame, tables, app);
     imports_table(frame, imports, app);
     rejects_table(frame, rejects, app);
+}
+
+/// Most files with a problem listed under the watched folder's line.
+const WATCH_PROBLEMS_SHOWN: usize = 3;
+
+/// The watched folder's line, then its failed and deleted files.
+fn watch_lines(app: &App) -> Vec<Line<'static>> {
+    let theme = app.theme;
+    let keys = Span::styled("  ←→ section · ↑↓ row · Enter details", theme.dim());
+    let Some(live) = &app.live else {
+        return vec![Line::from(vec![
+            Span::styled("watched folder: none (kpi --watch DIR)", theme.dim()),
+            keys,
+        ])];
+    };
+    let state = &live.state;
+    let gone = state
+        .files
+        .values()
+        .filter(|f| f.state == FileState::Gone)
+        .count();
+    let mut head = vec![
+        Span::styled("watched folder ", theme.dim()),
+        Span::styled(
+            clean(&state.dir.display().to_string()).into_owned(),
+            theme.heading(),
+        ),
+        Span::raw(format!(
+            " · {} files · {} imports",
+            state.files.len() - gone,
+            state.imports
+        )),
+    ];
+    if let Some(at) = &live.last_update {
+        head.push(Span::raw(format!(" · last update {at}")));
+    }
+    head.push(keys);
+    let mut lines = vec![Line::from(head)];
+    let problems = state
+        .files
+        .iter()
+        .filter_map(|(path, file)| match &file.state {
+            FileState::Failed { reason } => Some(Line::from(vec![
+                Span::styled("  ‼ ", theme.bad()),
+                Span::styled(file_name(&path.to_string_lossy()), theme.bad()),
+                Span::raw(format!(": {}", clean(reason))),
+            ])),
+            FileState::Gone => Some(Line::from(Span::styled(
+                format!(
+                    "  − {}: gone from the folder (its rows stay)",
+                    file_name(&path.to_string_lossy())
+                ),
+                theme.dim(),
+            ))),
+            FileState::Imported { .. } => None,
+        });
+    lines.extend(problems.take(WATCH_PROBLEMS_SHOWN));
+    lines
 }
 
 fn tables_table(frame: &mut Frame, area: Rect, app: &App) {

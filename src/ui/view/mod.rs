@@ -130,6 +130,10 @@ fn status_line(frame: &mut Frame, area: Rect, app: &App) {
     if app.loading {
         spans.push(Span::styled(" · loading…", theme.accent()));
     }
+    if let Some(live) = &app.live {
+        spans.push(Span::raw(" · "));
+        spans.extend(live_spans(live, theme));
+    }
     if let Some(notice) = &app.notice {
         spans.push(Span::raw(" · "));
         spans.push(Span::styled(clean(notice).into_owned(), theme.neutral()));
@@ -145,6 +149,33 @@ fn status_line(frame: &mut Frame, area: Rect, app: &App) {
         Line::from(Span::styled("? help  q quit", theme.dim())).alignment(Alignment::Right),
         right,
     );
+}
+
+/// The watched folder in a few words: importing, last update, failures.
+fn live_spans(live: &super::app::LiveStatus, theme: Theme) -> Vec<Span<'static>> {
+    let mut spans = Vec::new();
+    if let Some(error) = &live.error {
+        spans.push(Span::styled(
+            format!("‼ watch stopped: {}", clean(error)),
+            theme.bad(),
+        ));
+        return spans;
+    }
+    match (live.progress, &live.last_update) {
+        (Some((done, total)), _) => {
+            spans.push(Span::styled(
+                format!("importing {done}/{total}…"),
+                theme.accent(),
+            ));
+        }
+        (None, Some(at)) => spans.push(Span::styled(format!("live · updated {at}"), theme.good())),
+        (None, None) => spans.push(Span::styled("live · watching", theme.neutral())),
+    }
+    let failed = live.state.failed().count();
+    if failed > 0 {
+        spans.push(Span::styled(format!(" ! {failed} failed"), theme.bad()));
+    }
+    spans
 }
 
 /// A centred rectangle of at most `width`×`height` inside `area`.

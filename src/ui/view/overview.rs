@@ -109,7 +109,11 @@ fn tile(frame: &mut Frame, area: Rect, app: &App, id: &str, selected: bool) {
     let theme = app.theme;
     let snapshot = &app.snapshot;
     let metric = snapshot.metric(id);
-    let name = metric.map_or_else(|| id.to_string(), |m| m.name.to_string());
+    let mut name = metric.map_or_else(|| id.to_string(), |m| m.name.to_string());
+    // A live update changed this tile: a mark that reads without colour too.
+    if app.changed.contains(id) {
+        name.push_str(" •");
+    }
     let mut block = panel(&name, theme);
     if selected {
         block = super::focused(block, theme);

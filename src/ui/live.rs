@@ -1,0 +1,121 @@
+//! `kpi --watch DIR`: the live thread. It owns its own (writing) store connection,
+//! imports what the folder holds, then every settled change, and tells the event loop;
+//! the loop asks the worker for a fresh snapshot. Imports never run on the UI thread.
+
+use std::path::PathBuf;
+use std::sync::mpsc::Sender;
+use std::thread;
+
+use chrono::Local;
+
+use crate::config::Config;
+use crate::import::ImportOptions;
+use crate::store::Store;
+use crate::watch::follow::{import_paths, mark_removed};
+use crate::watch::{DirWatcher, WatchEvent, WatchOptions, WatchState, scan};
+
+use super::keymap::Msg;
+
+/// The outcome of one round of imports, for the status bar and the Data pane.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LiveBatch {
+    pub state: WatchState,
+    /// Local time the round finished (`HH:MM:SS`).
+    pub at: String,
+    /// Files imported (successfully) in this round.
+    pub imported: usize,
+    pub failed: usize,
+}
+
+pub struct LiveOptions {
+    pub db: PathBuf,
+    pub dir: PathBuf,
+    pub watch: WatchOptions,
+    pub config: Config,
+}
+
+/// Starts the live thread; its messages go through `send`, wrapped by `wrap`.
+pub fn spawn<E: Send + 'static>(
+    options: LiveOptions,
+    send: Sender<E>,
+    wrap: fn(Msg) -> E,
+) -> std::io::Result<()> {
+    thread::Builder::new()
+        .name("kpi-live".into())
+        .spawn(move || {
+            if let Err(err) = follow(&options, &send, wrap) {
+                let _ = send.send(wrap(Msg::LiveFailed(format!("{err:#}"))));
+            }
+        })
+        .map(|_| ())
+}
+
+fn follow<E>(options: &LiveOptions, send: &Sender<E>, wrap: fn(Msg) -> E) -> anyhow::Result<()> {
+    let mut store = Store::open(&options.db)?;
+    let import = ImportOptions {
+        config: options.config.clone(),
+        ..ImportOptions::default()
+    };
+    let mut state = WatchState::new(&options.dir);
+    // Watch first, then scan: a file written in between is seen by both, never by neither.
+    let watcher = DirWatcher::start(&options.dir, &options.watch)?;
+    let initial = scan(&options.dir, options.watch.recursive)?;
+    let total = initial.len();
+    let mut imported = 0;
+    let mut failed = 0;
+    for (done, path) in initial.iter().enumerate() {
+        if send.send(wrap(Msg::LiveProgress { done, total })).is_err() {
+            return Ok(());
+        }
+        for outcome in import_paths(&mut store, std::slice::from_ref(path), &import, &mut state) {
+            if outcome.result.is_ok() {
+                imported += 1
+            } else {
+                failed += 1
+            }
+        }
+    }
+    if !report(send, wrap, &state, imported, failed) {
+        return Ok(());
+    }
+    for event in watcher.events() {
+        let (imported, failed) = match event {
+            WatchEvent::Changed(paths) => {
+                let outcomes = import_paths(&mut store, &paths, &import, &mut state);
+                let ok = outcomes.iter().filter(|o| o.result.is_ok()).count();
+                (ok, outcomes.len() - ok)
+            }
+            WatchEvent::Removed(paths) => {
+                mark_removed(&paths, &mut state);
+                (0, 0)
+            }
+            WatchEvent::Error(reason) => {
+                if send.send(wrap(Msg::LiveFailed(reason))).is_err() {
+                    return Ok(());
+                }
+                continue;
+            }
+        };
+        if !report(send, wrap, &state, imported, failed) {
+            return Ok(());
+        }
+    }
+    anyhow::bail!("the watcher of {} stopped", options.dir.display())
+}
+
+/// Sends a batch; false when the cockpit is gone.
+fn report<E>(
+    send: &Sender<E>,
+    wrap: fn(Msg) -> E,
+    state: &WatchState,
+    imported: usize,
+    failed: usize,
+) -> bool {
+    let batch = LiveBatch {
+        state: state.clone(),
+        at: Local::now().format("%H:%M:%S").to_string(),
+        imported,
+        failed,
+    };
+    send.send(wrap(Msg::LiveImported(Box::new(batch)))).is_ok()
+}
