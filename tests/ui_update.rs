@@ -531,3 +531,108 @@ fn unbound_keys_and_key_releases_do_nothing() {
     release.kind = crossterm::event::KeyEventKind::Release;
     assert!(keymap::key_to_msg(&app, release).is_none());
 }
+
+mod live {
+    use std::path::{Path, PathBuf};
+
+    use kpi::ui::app::LiveStatus;
+    use kpi::ui::live::LiveBatch;
+    use kpi::watch::{FileState, WatchState};
+
+    use super::*;
+
+    fn watching() -> App {
+        let mut app = app();
+        app.live = Some(LiveStatus::new(PathBuf::from("/srv/exports")));
+        app
+    }
+
+    fn batch(imported: usize, failed: usize) -> Msg {
+        let mut state = WatchState::new(Path::new("/srv/exports"));
+        state.record(
+            Path::new("/srv/exports/orders.csv"),
+            FileState::Imported {
+                rows_upserted: 10,
+                rows_rejected: 0,
+                tail: true,
+            },
+            "2026-11-22T13:00:00Z".into(),
+        );
+        if failed > 0 {
+            state.record(
+                Path::new("/srv/exports/broken.csv"),
+                FileState::Failed {
+                    reason: "unknown table".into(),
+                },
+                "2026-11-22T13:00:01Z".into(),
+            );
+        }
+        Msg::LiveImported(Box::new(LiveBatch {
+            state,
+            at: "13:00:01".into(),
+            imported,
+            failed,
+        }))
+    }
+
+    #[test]
+    fn initial_import_progress_is_tracked() {
+        let mut app = watching();
+        assert_eq!(
+            update(&mut app, Msg::LiveProgress { done: 3, total: 14 }),
+            None
+        );
+        assert_eq!(app.live.as_ref().unwrap().progress, Some((3, 14)));
+    }
+
+    #[test]
+    fn imported_rows_reload_the_snapshot_and_stamp_the_update() {
+        let mut app = watching();
+        assert_eq!(update(&mut app, batch(1, 0)), Some(Effect::LoadSnapshot));
+        let live = app.live.as_ref().unwrap();
+        assert_eq!(live.progress, None);
+        assert_eq!(live.last_update.as_deref(), Some("13:00:01"));
+        assert_eq!(live.state.files.len(), 1);
+        assert!(app.loading);
+    }
+
+    #[test]
+    fn a_failed_file_is_reported_and_nothing_reloads_without_new_rows() {
+        let mut app = watching();
+        assert_eq!(update(&mut app, batch(0, 1)), None);
+        assert!(app.status.as_deref().unwrap().contains("1 file failed"));
+        assert_eq!(app.live.as_ref().unwrap().state.failed().count(), 1);
+    }
+
+    #[test]
+    fn a_live_reload_marks_the_metrics_whose_values_changed() {
+        let mut app = watching();
+        let mut next = app.snapshot.clone();
+        let series = next
+            .series
+            .iter_mut()
+            .find(|s| s.metric == "net_revenue")
+            .unwrap();
+        let last = series.points.last_mut().unwrap();
+        last.value = last.value.map(|v| v + 100.0);
+        update(&mut app, Msg::SnapshotLoaded(Ok(Box::new(next))));
+        assert_eq!(app.changed.iter().collect::<Vec<_>>(), ["net_revenue"]);
+
+        // Without --watch nothing is marked.
+        let mut app = super::app();
+        let same = app.snapshot.clone();
+        update(&mut app, Msg::SnapshotLoaded(Ok(Box::new(same))));
+        assert!(app.changed.is_empty());
+    }
+
+    #[test]
+    fn a_watcher_failure_keeps_the_cockpit_running() {
+        let mut app = watching();
+        update(&mut app, Msg::LiveFailed("folder removed".into()));
+        assert!(!app.quit);
+        assert_eq!(
+            app.live.as_ref().unwrap().error.as_deref(),
+            Some("folder removed")
+        );
+    }
+}
