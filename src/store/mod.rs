@@ -2,10 +2,12 @@
 //! This is the only module whose SQL writes.
 
 mod alert_state;
+pub mod import_log;
 mod migrate;
 pub mod rollup;
 pub mod schema;
 pub mod status;
+pub mod upsert;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -73,7 +75,7 @@ impl Store {
     }
 
     /// Write access, for code inside `store/` only.
-    #[allow(dead_code)] // the upserts and rollups arrive with the import pipeline
+    #[allow(dead_code)] // kept for the rollup and alert-state writers
     pub(crate) fn conn_mut(&mut self) -> &mut Connection {
         &mut self.conn
     }
