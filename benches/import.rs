@@ -81,7 +81,13 @@ fn generate(path: &Path, rows: u64) {
     )
     .unwrap();
     let channels = ["organic", "paid_search", "social", "email", "referral"];
-    let statuses = ["completed", "completed", "completed", "cancelled", "pending"];
+    let statuses = [
+        "completed",
+        "completed",
+        "completed",
+        "cancelled",
+        "pending",
+    ];
     let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
     for i in 0..rows {
         x ^= x << 13;
@@ -108,10 +114,13 @@ fn generate(path: &Path, rows: u64) {
 
 /// Day `n` after 2024-01-01 as (year, month, day).
 fn civil(n: u64) -> (u64, u64, u64) {
-    let date = chrono::NaiveDate::from_ymd_opt(2024, 1, 1).unwrap()
-        + chrono::Days::new(n);
+    let date = chrono::NaiveDate::from_ymd_opt(2024, 1, 1).unwrap() + chrono::Days::new(n);
     use chrono::Datelike;
-    (date.year() as u64, u64::from(date.month()), u64::from(date.day()))
+    (
+        date.year() as u64,
+        u64::from(date.month()),
+        u64::from(date.day()),
+    )
 }
 
 fn vm_hwm_mb() -> Option<u64> {

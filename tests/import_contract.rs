@@ -71,10 +71,7 @@ const EXPECTED: &[(&str, &str, &[&str])] = &[
     (
         "funnel",
         "channel",
-        &[
-            "2025-06-01||500|NULL|NULL",
-            "2025-06-01|organic|1000|50|10",
-        ],
+        &["2025-06-01||500|NULL|NULL", "2025-06-01|organic|1000|50|10"],
     ),
     (
         "costs",
@@ -105,7 +102,10 @@ const EXPECTED: &[(&str, &str, &[&str])] = &[
     (
         "metrics",
         "segment",
-        &["2025-06-01|app_rating|4.6|", "2025-06-01|app_rating|4.4|ios"],
+        &[
+            "2025-06-01|app_rating|4.6|",
+            "2025-06-01|app_rating|4.4|ios",
+        ],
     ),
 ];
 

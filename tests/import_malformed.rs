@@ -372,7 +372,11 @@ fn rejects_file_holds_the_original_row_unchanged() {
          3,revenue,\"\"\"-2\"\" is negative (must be 0 or more)\",\"\"\"b 1\"\",\"\"c,1\"\",2025-06-01,-2\"\n"
     );
     // A clean re-import of a fixed file clears the stale rejects file.
-    std::fs::write(&path, "order_id,customer_id,order_date,revenue\nok1,c1,2025-06-01,10\n").unwrap();
+    std::fs::write(
+        &path,
+        "order_id,customer_id,order_date,revenue\nok1,c1,2025-06-01,10\n",
+    )
+    .unwrap();
     let report = import_file(&mut store, &path, &options()).unwrap();
     assert_eq!(report.rows_rejected, 0);
     assert!(!rejects.exists());
@@ -406,7 +410,10 @@ fn unreadable_paths_and_unknown_tables_are_named() {
     let dir = tempfile::tempdir().unwrap();
     let mut store = Store::open_in_memory().unwrap();
     let err = import_file(&mut store, &dir.path().join("orders.csv"), &options()).unwrap_err();
-    assert_eq!(err.reason, "cannot open: No such file or directory (os error 2)");
+    assert_eq!(
+        err.reason,
+        "cannot open: No such file or directory (os error 2)"
+    );
     let sub = dir.path().join("orders");
     std::fs::create_dir(&sub).unwrap();
     let err = import_file(&mut store, &sub, &options()).unwrap_err();
@@ -418,5 +425,9 @@ fn unreadable_paths_and_unknown_tables_are_named() {
         ..options()
     };
     let err = import_file(&mut store, &path, &opts).unwrap_err();
-    assert!(err.reason.starts_with("unknown table \"sales\" (known: customers, orders,"), "{err}");
+    assert!(
+        err.reason
+            .starts_with("unknown table \"sales\" (known: customers, orders,"),
+        "{err}"
+    );
 }

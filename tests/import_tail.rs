@@ -41,7 +41,10 @@ fn importing_the_same_file_twice_changes_nothing() {
     let before = dump(&store, "orders", "order_id");
 
     let again = import(&mut store, &path);
-    assert_eq!((again.rows_read, again.rows_upserted, again.rows_rejected), (0, 0, 0));
+    assert_eq!(
+        (again.rows_read, again.rows_upserted, again.rows_rejected),
+        (0, 0, 0)
+    );
     assert!(again.touched.is_empty());
 
     // The same rows under another name are read whole, and all found unchanged.
@@ -49,7 +52,11 @@ fn importing_the_same_file_twice_changes_nothing() {
     std::fs::copy(&path, &copy).unwrap();
     let copied = import(&mut store, &copy);
     assert_eq!(
-        (copied.rows_read, copied.rows_upserted, copied.rows_unchanged),
+        (
+            copied.rows_read,
+            copied.rows_upserted,
+            copied.rows_unchanged
+        ),
         (3, 0, 3)
     );
     assert_eq!(dump(&store, "orders", "order_id"), before);
@@ -64,7 +71,10 @@ fn an_overlapping_file_updates_changed_rows_and_reports_their_days() {
     std::fs::write(&path, ORDERS).unwrap();
     let first = import(&mut store, &path);
     assert_eq!(
-        first.touched.days["orders"].iter().copied().collect::<Vec<_>>(),
+        first.touched.days["orders"]
+            .iter()
+            .copied()
+            .collect::<Vec<_>>(),
         [day("2025-06-01"), day("2025-06-02"), day("2025-06-03")]
     );
 
@@ -79,12 +89,19 @@ fn an_overlapping_file_updates_changed_rows_and_reports_their_days() {
     .unwrap();
     let report = import(&mut store, &overlap);
     assert_eq!(
-        (report.rows_read, report.rows_upserted, report.rows_unchanged),
+        (
+            report.rows_read,
+            report.rows_upserted,
+            report.rows_unchanged
+        ),
         (3, 2, 1)
     );
     // o2 moved from the 2nd to the 5th: both days' rollups change.
     assert_eq!(
-        report.touched.days["orders"].iter().copied().collect::<Vec<_>>(),
+        report.touched.days["orders"]
+            .iter()
+            .copied()
+            .collect::<Vec<_>>(),
         [day("2025-06-02"), day("2025-06-05"), day("2025-06-06")]
     );
     assert_eq!(
@@ -132,14 +149,21 @@ fn a_replaced_or_truncated_file_is_imported_whole() {
     import(&mut store, &path);
 
     // Same length, first row edited: not a tail.
-    std::fs::write(&path, ORDERS.replace("o1,c1,2025-06-01,10.00", "o1,c1,2025-06-01,11.00"))
-        .unwrap();
+    std::fs::write(
+        &path,
+        ORDERS.replace("o1,c1,2025-06-01,10.00", "o1,c1,2025-06-01,11.00"),
+    )
+    .unwrap();
     let report = import(&mut store, &path);
     assert!(!report.tail);
     assert_eq!((report.rows_read, report.rows_upserted), (3, 1));
 
     // Truncated to fewer rows.
-    std::fs::write(&path, "order_id,customer_id,order_date,revenue\no9,c9,2025-06-09,9\n").unwrap();
+    std::fs::write(
+        &path,
+        "order_id,customer_id,order_date,revenue\no9,c9,2025-06-09,9\n",
+    )
+    .unwrap();
     let report = import(&mut store, &path);
     assert!(!report.tail);
     assert_eq!((report.rows_read, report.rows_upserted), (1, 1));
@@ -157,7 +181,11 @@ fn a_replaced_or_truncated_file_is_imported_whole() {
 fn an_unfinished_last_line_waits_for_its_newline() {
     let (dir, mut store) = setup();
     let path = dir.path().join("events.csv");
-    std::fs::write(&path, "user_id,ts,name\nu1,2025-06-01T10:00:00Z,signup\nu2,2025-06-01T10:05:00Z,sig").unwrap();
+    std::fs::write(
+        &path,
+        "user_id,ts,name\nu1,2025-06-01T10:00:00Z,signup\nu2,2025-06-01T10:05:00Z,sig",
+    )
+    .unwrap();
     let still_writing = ImportOptions {
         file_is_complete: false,
         ..options()
@@ -203,9 +231,16 @@ fn a_complete_file_without_a_final_newline_imports_every_row_once() {
 fn ndjson_grows_by_tail_too() {
     let (dir, mut store) = setup();
     let path = dir.path().join("events.ndjson");
-    std::fs::write(&path, "{\"user_id\":\"u1\",\"ts\":\"2025-06-01T10:00:00Z\",\"name\":\"a\"}\n").unwrap();
+    std::fs::write(
+        &path,
+        "{\"user_id\":\"u1\",\"ts\":\"2025-06-01T10:00:00Z\",\"name\":\"a\"}\n",
+    )
+    .unwrap();
     import(&mut store, &path);
-    append(&path, "{\"user_id\":\"u1\",\"ts\":\"2025-06-01T11:00:00Z\",\"name\":\"b\"}\n");
+    append(
+        &path,
+        "{\"user_id\":\"u1\",\"ts\":\"2025-06-01T11:00:00Z\",\"name\":\"b\"}\n",
+    );
     let report = import(&mut store, &path);
     assert!(report.tail);
     assert_eq!((report.rows_read, report.rows_upserted), (1, 1));

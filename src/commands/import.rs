@@ -62,7 +62,10 @@ pub fn run(store_args: &StoreArgs, args: &ImportArgs) -> anyhow::Result<ExitCode
 fn expand(paths: &[PathBuf]) -> Vec<PathBuf> {
     let mut out = Vec::new();
     for path in paths {
-        let listing = path.is_dir().then(|| std::fs::read_dir(path).ok()).flatten();
+        let listing = path
+            .is_dir()
+            .then(|| std::fs::read_dir(path).ok())
+            .flatten();
         match listing {
             Some(entries) => {
                 let mut files: Vec<PathBuf> = entries

@@ -84,9 +84,9 @@ pub fn read(
             if !reader.read_byte_record(&mut record).map_err(csv_error)? {
                 return Err("empty file: no header".into());
             }
-            let text = std::str::from_utf8(record.as_slice())
-                .map_err(|_| "the header is not UTF-8 text".to_string())?;
-            let _ = text;
+            if std::str::from_utf8(record.as_slice()).is_err() {
+                return Err("the header is not UTF-8 text".into());
+            }
             let names: Vec<String> = record
                 .iter()
                 .map(|f| String::from_utf8_lossy(f).into_owned())
@@ -155,7 +155,9 @@ pub fn read(
             Ok(t) => t,
             Err(_) => {
                 let bad_field = record.iter().enumerate().find_map(|(j, f)| {
-                    std::str::from_utf8(f).err().map(|e| (j, f[e.valid_up_to()]))
+                    std::str::from_utf8(f)
+                        .err()
+                        .map(|e| (j, f[e.valid_up_to()]))
                 });
                 let (column, byte) = match bad_field {
                     Some((j, byte)) => (Some(header_names[j].trim().to_string()), byte),

@@ -28,8 +28,7 @@ pub fn parse_date(text: &str) -> Result<NaiveDate, String> {
     let (Some(y), Some(m), Some(d)) = (digits(0..4), digits(5..7), digits(8..10)) else {
         return Err(bad());
     };
-    NaiveDate::from_ymd_opt(y as i32, m, d)
-        .ok_or_else(|| format!("{text:?} is not a calendar day"))
+    NaiveDate::from_ymd_opt(y as i32, m, d).ok_or_else(|| format!("{text:?} is not a calendar day"))
 }
 
 /// RFC 3339 (offset honoured) or `YYYY-MM-DD HH:MM:SS` read in `tz`; returns the instant
@@ -41,15 +40,19 @@ pub fn parse_timestamp(
     let instant = if let Ok(t) = DateTime::parse_from_rfc3339(text) {
         t.with_timezone(&Utc)
     } else {
-        let local = ["%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S%.f"]
-            .iter()
-            .find_map(|f| NaiveDateTime::parse_from_str(text, f).ok())
-            .ok_or_else(|| {
-                format!(
-                    "{text:?} is not a timestamp (expected RFC 3339 such as \
+        let local = [
+            "%Y-%m-%d %H:%M:%S",
+            "%Y-%m-%dT%H:%M:%S",
+            "%Y-%m-%d %H:%M:%S%.f",
+        ]
+        .iter()
+        .find_map(|f| NaiveDateTime::parse_from_str(text, f).ok())
+        .ok_or_else(|| {
+            format!(
+                "{text:?} is not a timestamp (expected RFC 3339 such as \
                      2025-06-01T12:00:00Z, or YYYY-MM-DD HH:MM:SS)"
-                )
-            })?;
+            )
+        })?;
         match tz.from_local_datetime(&local) {
             LocalResult::Single(t) => t.with_timezone(&Utc),
             // A repeated hour (clocks going back): the first occurrence, as most tools do.
@@ -174,9 +177,15 @@ mod tests {
         assert_eq!(parse_money("12.5000", true), Ok(1250));
         assert_eq!(parse_money("-3.10", false), Ok(-310));
         assert_eq!(parse_money("19.99", true), Ok(1999));
-        assert!(parse_money("12.345", true).unwrap_err().contains("two decimals"));
+        assert!(
+            parse_money("12.345", true)
+                .unwrap_err()
+                .contains("two decimals")
+        );
         assert!(parse_money("-1", true).unwrap_err().contains("negative"));
-        for bad in ["", ".", "1,000.00", "1e3", "12.3.4", "abc", "1 000", "--1", "NaN"] {
+        for bad in [
+            "", ".", "1,000.00", "1e3", "12.3.4", "abc", "1 000", "--1", "NaN",
+        ] {
             assert!(parse_money(bad, true).is_err(), "{bad}");
         }
         assert!(parse_money("99999999999999999999", true).is_err());
@@ -188,7 +197,13 @@ mod tests {
             parse_date("2025-06-01"),
             Ok(NaiveDate::from_ymd_opt(2025, 6, 1).unwrap())
         );
-        for bad in ["2025-6-1", "2025-02-30", "01/06/2025", "2025-06-01T00:00:00Z", ""] {
+        for bad in [
+            "2025-6-1",
+            "2025-02-30",
+            "01/06/2025",
+            "2025-06-01T00:00:00Z",
+            "",
+        ] {
             assert!(parse_date(bad).is_err(), "{bad}");
         }
     }
@@ -205,7 +220,11 @@ mod tests {
         assert_eq!(format_utc(t), "2025-05-31T22:30:00Z");
         assert_eq!(day.to_string(), "2025-06-01");
         let (_, day) = parse_timestamp("2025-05-31T22:30:00Z", berlin).unwrap();
-        assert_eq!(day.to_string(), "2025-06-01", "day is cut in the configured zone");
+        assert_eq!(
+            day.to_string(),
+            "2025-06-01",
+            "day is cut in the configured zone"
+        );
 
         let err = parse_timestamp("2025-03-30 02:30:00", berlin).unwrap_err();
         assert!(err.contains("does not exist"), "{err}");
@@ -222,7 +241,10 @@ mod tests {
         for bad in ["NaN", "inf", "-infinity", "1,5", ""] {
             assert!(parse_number(bad).is_err(), "{bad}");
         }
-        assert_eq!(parse_enum("Completed", &["completed", "pending"]), Ok("completed"));
+        assert_eq!(
+            parse_enum("Completed", &["completed", "pending"]),
+            Ok("completed")
+        );
         assert!(
             parse_enum("done", &["completed", "pending"])
                 .unwrap_err()

@@ -34,9 +34,14 @@ pub fn read(
     let mut ignored = BTreeSet::new();
     for (n, element) in elements.iter().enumerate() {
         let text = element.get();
-        let begin = (text.as_ptr() as usize).saturating_sub(base).min(bytes.len());
+        let begin = (text.as_ptr() as usize)
+            .saturating_sub(base)
+            .min(bytes.len());
         let end = (begin + text.len()).min(bytes.len());
-        line += bytes[counted_to..begin].iter().filter(|&&b| b == b'\n').count() as u64;
+        line += bytes[counted_to..begin]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count() as u64;
         counted_to = begin;
         let span = (start + begin as u64, start + end as u64);
         if n % 4096 == 4095 {

@@ -9,6 +9,8 @@
 pub mod fields;
 
 mod csv_reader;
+#[cfg(test)]
+mod fuzz;
 mod json_array;
 mod ndjson;
 mod rejects;
@@ -106,7 +108,8 @@ pub fn import_file_with_progress(
         Err(failure) => {
             let mut reason = failure.reason;
             let ms = started.elapsed().as_millis() as u64;
-            if let Err(e) = store.log_failed_import(&log_key, failure.table, failure.size, ms, &reason)
+            if let Err(e) =
+                store.log_failed_import(&log_key, failure.table, failure.size, ms, &reason)
             {
                 reason.push_str(&format!(" (and the failure could not be logged: {e})"));
             }
@@ -125,9 +128,8 @@ pub fn table_for_path(path: &Path) -> Option<&'static TableSpec> {
     schema::TABLES
         .iter()
         .filter(|t| {
-            name.strip_prefix(t.name).is_some_and(|rest| {
-                rest.is_empty() || rest.starts_with(['.', '_', '-'])
-            })
+            name.strip_prefix(t.name)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with(['.', '_', '-']))
         })
         .max_by_key(|t| t.name.len())
 }
@@ -183,10 +185,7 @@ fn run(
     };
     let spec = match &options.table {
         Some(name) => schema::table(&name.trim().to_lowercase()).ok_or_else(|| {
-            fail(None, 0)(format!(
-                "unknown table {name:?} (known: {})",
-                table_names()
-            ))
+            fail(None, 0)(format!("unknown table {name:?} (known: {})", table_names()))
         })?,
         None => table_for_path(path).ok_or_else(|| {
             fail(None, 0)(format!(
@@ -197,7 +196,8 @@ fn run(
         })?,
     };
     let fail_table = Some(spec.name);
-    let mut file = File::open(path).map_err(|e| fail(fail_table, size)(format!("cannot open: {e}")))?;
+    let mut file =
+        File::open(path).map_err(|e| fail(fail_table, size)(format!("cannot open: {e}")))?;
     let meta = file
         .metadata()
         .map_err(|e| fail(fail_table, size)(format!("cannot read: {e}")))?;
@@ -214,7 +214,11 @@ fn run(
     file.read_exact(&mut head)
         .map_err(|e| fail(format!("cannot read: {e}")))?;
     check_text(&head, size).map_err(&fail)?;
-    let bom_len = if head.starts_with(BOM) { BOM.len() as u64 } else { 0 };
+    let bom_len = if head.starts_with(BOM) {
+        BOM.len() as u64
+    } else {
+        0
+    };
     let format = detect_format(path, &head[bom_len as usize..]);
 
     let line_based = format != Format::JsonArray;
@@ -367,13 +371,11 @@ fn run(
                 .take(total)
                 .read_to_end(&mut bytes)
                 .map_err(|e| fail(format!("cannot read: {e}")))?;
-            let ignored =
-                json_array::read(&bytes, start, &binder, &mut sink, &mut report_progress)
-                    .map_err(&fail)?;
+            let ignored = json_array::read(&bytes, start, &binder, &mut sink, &mut report_progress)
+                .map_err(&fail)?;
             (None, ignored)
         }
     };
-    drop(sink);
     drop(upserter);
     report_progress(read_end);
 
@@ -396,12 +398,10 @@ fn run(
     tx.commit(&totals, &touched)
         .map_err(|e| fail(format!("cannot commit to the store: {e}")))?;
     let mut warnings = Vec::new();
-    let rejects_file = rejects
-        .publish(tail_from.is_some())
-        .unwrap_or_else(|e| {
-            warnings.push(e);
-            None
-        });
+    let rejects_file = rejects.publish(tail_from.is_some()).unwrap_or_else(|e| {
+        warnings.push(e);
+        None
+    });
     Ok(ImportReport {
         path: path.to_path_buf(),
         table: spec.name.to_string(),

@@ -79,14 +79,21 @@ impl Binder {
     /// The contract column a header name stands for.
     pub fn lookup(&self, name: &str) -> Option<usize> {
         let name = name.trim();
-        if let Some(&(_, i)) = self.names.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)) {
+        if let Some(&(_, i)) = self
+            .names
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        {
             return Some(i);
         }
         if name.is_ascii() {
             return None;
         }
         let lower = name.to_lowercase();
-        self.names.iter().find(|(n, _)| *n == lower).map(|&(_, i)| i)
+        self.names
+            .iter()
+            .find(|(n, _)| *n == lower)
+            .map(|&(_, i)| i)
     }
 }
 
@@ -171,8 +178,8 @@ mod tests {
     #[test]
     fn duplicate_and_missing_columns_are_named() {
         let binder = Binder::new(schema::table("orders").unwrap(), None);
-        let err = HeaderBinding::new(&binder, &["order_id", "customer_id", "order_date"])
-            .unwrap_err();
+        let err =
+            HeaderBinding::new(&binder, &["order_id", "customer_id", "order_date"]).unwrap_err();
         assert_eq!(
             err,
             "missing required column revenue for table orders \
@@ -180,7 +187,13 @@ mod tests {
         );
         let err = HeaderBinding::new(
             &binder,
-            &["order_id", "customer_id", "order_date", "revenue", "Revenue"],
+            &[
+                "order_id",
+                "customer_id",
+                "order_date",
+                "revenue",
+                "Revenue",
+            ],
         )
         .unwrap_err();
         assert!(err.contains("names column revenue twice"), "{err}");

@@ -6,8 +6,8 @@ use std::borrow::Cow;
 use chrono::NaiveDate;
 
 use super::fields::{
-    MAX_FIELD_BYTES, format_utc, parse_count, parse_date, parse_enum, parse_money,
-    parse_number, parse_timestamp,
+    MAX_FIELD_BYTES, format_utc, parse_count, parse_date, parse_enum, parse_money, parse_number,
+    parse_timestamp,
 };
 use super::source::{Field, Row};
 use crate::store::schema::{ColumnKind, RowKey};
@@ -52,7 +52,11 @@ pub fn validate<'r>(
             if column.required {
                 return Err(reject(column.name, "missing value".into()));
             }
-            parsed.push(column.default.map_or(Value::Null, |d| Value::Text(d.into())));
+            parsed.push(
+                column
+                    .default
+                    .map_or(Value::Null, |d| Value::Text(d.into())),
+            );
             dates.push(None);
             continue;
         };
@@ -127,7 +131,12 @@ pub fn validate<'r>(
 /// after they start.
 fn cross_field_rules(layout: &Layout, parsed: &[Value<'_>]) -> Result<(), Rejection> {
     let spec = layout.spec;
-    let get = |name: &str| spec.columns.iter().position(|c| c.name == name).map(|i| &parsed[i]);
+    let get = |name: &str| {
+        spec.columns
+            .iter()
+            .position(|c| c.name == name)
+            .map(|i| &parsed[i])
+    };
     match spec.name {
         "surveys" => {
             if let (Some(Value::Text(kind)), Some(Value::Real(score))) = (get("kind"), get("score"))
@@ -175,7 +184,12 @@ fn derived_key<'r>(layout: &Layout, parsed: &[Value<'r>]) -> Value<'r> {
         return Value::Null;
     };
     let text_of = |name: &str| -> String {
-        match spec.columns.iter().position(|c| c.name == name).map(|i| &parsed[i]) {
+        match spec
+            .columns
+            .iter()
+            .position(|c| c.name == name)
+            .map(|i| &parsed[i])
+        {
             Some(v) => value_text(v),
             None => String::new(),
         }

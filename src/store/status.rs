@@ -48,9 +48,11 @@ impl super::Store {
         let mut out = Vec::with_capacity(TABLES.len());
         for spec in TABLES {
             let table = spec.name;
-            let rows: u64 = self
-                .conn
-                .query_row(&format!("SELECT count(*) FROM \"{table}\""), [], |r| r.get::<_, i64>(0))? as u64;
+            let rows: u64 =
+                self.conn
+                    .query_row(&format!("SELECT count(*) FROM \"{table}\""), [], |r| {
+                        r.get::<_, i64>(0)
+                    })? as u64;
             let (first_date, last_date) = match date_column(spec) {
                 Some(col) => self.conn.query_row(
                     &format!("SELECT min(\"{col}\"), max(\"{col}\") FROM \"{table}\""),

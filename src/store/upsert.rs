@@ -101,7 +101,9 @@ impl Layout {
 pub enum Outcome {
     Inserted,
     /// The row existed with other values; `old_days` are the days it was stored under.
-    Updated { old_days: Vec<NaiveDate> },
+    Updated {
+        old_days: Vec<NaiveDate>,
+    },
     Unchanged,
 }
 
@@ -263,8 +265,18 @@ mod tests {
                 })
                 .collect();
             let mut up = Upserter::new(conn, &layout).unwrap();
-            assert_eq!(up.upsert(&values).unwrap(), Outcome::Inserted, "{}", spec.name);
-            assert_eq!(up.upsert(&values).unwrap(), Outcome::Unchanged, "{}", spec.name);
+            assert_eq!(
+                up.upsert(&values).unwrap(),
+                Outcome::Inserted,
+                "{}",
+                spec.name
+            );
+            assert_eq!(
+                up.upsert(&values).unwrap(),
+                Outcome::Unchanged,
+                "{}",
+                spec.name
+            );
         }
     }
 }
