@@ -38,10 +38,9 @@ fn write_orders(path: &Path, rows: u64) {
 fn wait_for_writer(db: &Path, child: &mut std::process::Child) {
     let started = Instant::now();
     loop {
-        assert!(
-            child.try_wait().unwrap().is_none(),
-            "the import finished before it could be interrupted"
-        );
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!("the import ended ({status}) before a writer was seen");
+        }
         assert!(
             started.elapsed() < Duration::from_secs(20),
             "no writer seen"
@@ -51,6 +50,18 @@ fn wait_for_writer(db: &Path, child: &mut std::process::Child) {
         let opened = Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE);
         if let Ok(conn) = opened {
             conn.busy_timeout(Duration::ZERO).unwrap();
+            // Until the schema is committed, a held lock is the migration, not the import.
+            let migrated = conn
+                .query_row(
+                    "SELECT count(*) FROM sqlite_master WHERE name = 'import_log'",
+                    [],
+                    |r| r.get::<_, i64>(0),
+                )
+                .is_ok_and(|n| n == 1);
+            if !migrated {
+                std::thread::sleep(Duration::from_millis(5));
+                continue;
+            }
             match conn.execute_batch("BEGIN IMMEDIATE; ROLLBACK;") {
                 Err(rusqlite::Error::SqliteFailure(e, _))
                     if e.code == rusqlite::ErrorCode::DatabaseBusy =>
@@ -159,6 +170,7 @@ fn a_second_writer_during_an_import_waits_and_both_finish() {
         .arg(&db)
         .arg(&notes)
         .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     let shell = Command::new("sqlite3")
@@ -170,7 +182,11 @@ fn a_second_writer_during_an_import_waits_and_both_finish() {
     let first = import.wait_with_output().unwrap();
     assert!(first.status.success());
     let second = second_import.wait_with_output().unwrap();
-    assert!(second.status.success());
+    assert!(
+        second.status.success(),
+        "{}",
+        String::from_utf8_lossy(&second.stderr)
+    );
     assert!(String::from_utf8_lossy(&second.stdout).contains("annotations, 1 read, 1 upserted"));
     let expected_notes = match shell {
         Ok(out) => {

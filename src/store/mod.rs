@@ -150,6 +150,23 @@ mod tests {
     }
 
     #[test]
+    fn processes_opening_a_new_store_at_once_all_succeed() {
+        let dir = tempfile::tempdir().unwrap();
+        for round in 0..5 {
+            let path = dir.path().join(format!("s{round}.db"));
+            let openers: Vec<_> = (0..4)
+                .map(|_| {
+                    let path = path.clone();
+                    std::thread::spawn(move || Store::open(&path).map(drop))
+                })
+                .collect();
+            for opener in openers {
+                opener.join().unwrap().unwrap();
+            }
+        }
+    }
+
+    #[test]
     fn a_store_from_a_newer_kpi_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("s.db");
