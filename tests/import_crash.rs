@@ -75,6 +75,16 @@ fn wait_for_writer(db: &Path, child: &mut std::process::Child) {
     }
 }
 
+fn order_indexes(conn: &Connection) -> i64 {
+    conn.query_row(
+        "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND tbl_name = 'orders' \
+         AND sql IS NOT NULL",
+        [],
+        |r| r.get(0),
+    )
+    .unwrap()
+}
+
 fn count(db: &Path, table: &str) -> i64 {
     let conn = Connection::open(db).unwrap();
     conn.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
@@ -86,14 +96,10 @@ fn sigkill_mid_import_leaves_the_store_whole_and_the_file_absent() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("s.db");
     let csv = dir.path().join("orders.csv");
-    write_orders(&csv, 150_000);
+    write_orders(&csv, 300_000);
     // A first, small import so that the store has data of its own to keep.
-    let small = dir.path().join("orders_small.csv");
-    std::fs::write(
-        &small,
-        "order_id,customer_id,order_date,revenue\nkeep,c,2025-01-01,1\n",
-    )
-    .unwrap();
+    let small = dir.path().join("annotations.csv");
+    std::fs::write(&small, "date,label\n2025-01-01,keep me\n").unwrap();
     let status = Command::new(KPI)
         .args(["import", "--db"])
         .arg(&db)
@@ -112,7 +118,7 @@ fn sigkill_mid_import_leaves_the_store_whole_and_the_file_absent() {
         .spawn()
         .unwrap();
     wait_for_writer(&db, &mut child);
-    std::thread::sleep(Duration::from_millis(150));
+    std::thread::sleep(Duration::from_millis(30));
     assert!(
         child.try_wait().unwrap().is_none(),
         "still importing when killed"
@@ -125,7 +131,10 @@ fn sigkill_mid_import_leaves_the_store_whole_and_the_file_absent() {
         .query_row("PRAGMA integrity_check", [], |r| r.get(0))
         .unwrap();
     assert_eq!(check, "ok");
-    assert_eq!(count(&db, "orders"), 1, "only the earlier file's row");
+    assert_eq!(count(&db, "orders"), 0, "none of the killed file's rows");
+    assert_eq!(count(&db, "annotations"), 1, "the earlier file is kept");
+    // A big load into an empty table drops its indexes until commit: the kill undid that.
+    assert_eq!(order_indexes(&conn), 2);
     drop(conn);
 
     let out = Command::new(KPI)
@@ -141,10 +150,11 @@ fn sigkill_mid_import_leaves_the_store_whole_and_the_file_absent() {
     );
     let line = String::from_utf8_lossy(&out.stdout);
     assert!(
-        line.contains("orders, 150000 read, 150000 upserted, 0 rejected"),
+        line.contains("orders, 300000 read, 300000 upserted, 0 rejected"),
         "{line}"
     );
-    assert_eq!(count(&db, "orders"), 150_001);
+    assert_eq!(count(&db, "orders"), 300_000);
+    assert_eq!(order_indexes(&Connection::open(&db).unwrap()), 2);
 }
 
 #[test]

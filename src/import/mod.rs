@@ -165,6 +165,8 @@ struct Failure {
 }
 
 const SNIFF_BYTES: usize = 64 * 1024;
+/// From this size on, a file loaded into an empty table builds its indexes at the end.
+const BULK_LOAD_BYTES: u64 = 8 * 1024 * 1024;
 const BOM: &[u8] = b"\xEF\xBB\xBF";
 
 fn run(
@@ -259,9 +261,13 @@ fn run(
     let tz = config.tz();
     let mut rejects = RejectsFile::new(store.path(), path, start);
 
-    let tx = store
+    let mut tx = store
         .begin_import(log_key, spec.name)
         .map_err(|e| fail(format!("cannot write to the store: {e}")))?;
+    if read_end.saturating_sub(start) >= BULK_LOAD_BYTES {
+        tx.defer_indexes_if_empty(spec.name)
+            .map_err(|e| fail(format!("cannot prepare the store: {e}")))?;
+    }
     let mut upserter = tx
         .upserter(&layout)
         .map_err(|e| fail(format!("cannot prepare the store: {e}")))?;

@@ -38,6 +38,8 @@ pub struct ImportTotals {
 pub struct ImportTx<'s> {
     tx: Transaction<'s>,
     import_id: i64,
+    /// `CREATE INDEX` statements of indexes dropped for a bulk load, rebuilt at commit.
+    deferred_indexes: Vec<String>,
 }
 
 fn now() -> String {
@@ -97,13 +99,44 @@ impl Store {
             params![path, table, now()],
         )?;
         let import_id = tx.last_insert_rowid();
-        Ok(ImportTx { tx, import_id })
+        Ok(ImportTx {
+            tx,
+            import_id,
+            deferred_indexes: Vec::new(),
+        })
     }
 }
 
 impl ImportTx<'_> {
     pub fn upserter<'a>(&'a self, layout: &'a Layout) -> rusqlite::Result<Upserter<'a>> {
         Upserter::new(&self.tx, layout)
+    }
+
+    /// For a bulk load into an empty table: drops its secondary indexes so rows go in
+    /// without random index inserts, and rebuilds them (one sort each) at commit. Inside
+    /// the transaction, so a killed import rolls the drop back too. Returns whether it did.
+    pub fn defer_indexes_if_empty(&mut self, table: &str) -> rusqlite::Result<bool> {
+        let empty = self.tx.query_row(
+            &format!("SELECT NOT EXISTS (SELECT 1 FROM \"{table}\")"),
+            [],
+            |r| r.get::<_, bool>(0),
+        )?;
+        if !empty {
+            return Ok(false);
+        }
+        let indexes: Vec<(String, String)> = self
+            .tx
+            .prepare(
+                "SELECT name, sql FROM sqlite_master
+                 WHERE type = 'index' AND tbl_name = ?1 AND sql IS NOT NULL",
+            )?
+            .query_map([table], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<Result<_, _>>()?;
+        for (name, sql) in indexes {
+            self.tx.execute(&format!("DROP INDEX \"{name}\""), [])?;
+            self.deferred_indexes.push(sql);
+        }
+        Ok(!self.deferred_indexes.is_empty())
     }
 
     pub fn add_reject(
@@ -124,6 +157,9 @@ impl ImportTx<'_> {
 
     /// Refreshes the touched rollups, completes the log row and commits everything.
     pub fn commit(self, totals: &ImportTotals, touched: &Touched) -> rusqlite::Result<()> {
+        for sql in &self.deferred_indexes {
+            self.tx.execute(sql, [])?;
+        }
         rollup::refresh(&self.tx, touched)?;
         self.tx.execute(
             "UPDATE import_log SET size = ?2, content_hash = ?3, byte_offset = ?4, header = ?5,
