@@ -246,3 +246,20 @@ fn ndjson_grows_by_tail_too() {
     assert_eq!((report.rows_read, report.rows_upserted), (1, 1));
     assert_eq!(count(&store, "events"), 2);
 }
+
+#[test]
+fn a_file_with_no_complete_line_yet_waits_quietly() {
+    let (dir, mut store) = setup();
+    let path = dir.path().join("orders.csv");
+    std::fs::write(&path, "order_id,customer_id,order_d").unwrap();
+    let still_writing = ImportOptions {
+        file_is_complete: false,
+        ..options()
+    };
+    let report = import_file(&mut store, &path, &still_writing).unwrap();
+    assert_eq!((report.rows_read, report.held_back_bytes), (0, 28));
+    append(&path, "ate,revenue\no1,c1,2025-06-01,1\n");
+    let report = import_file(&mut store, &path, &still_writing).unwrap();
+    assert!(!report.tail);
+    assert_eq!((report.rows_read, report.rows_upserted), (1, 1));
+}

@@ -349,6 +349,8 @@ fn run(
     let input = (&mut file).take(read_end.saturating_sub(start));
     let header_before = mark.as_ref().and_then(|m| m.header.clone());
     let (header, ignored_columns) = match format {
+        // Nothing new (an unchanged file), or no complete line yet (a file being written).
+        _ if read_end <= start => (tail_from.and(header_before), Vec::new()),
         Format::Csv => {
             let known = if tail_from.is_some() {
                 header_before.as_deref()
