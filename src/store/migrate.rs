@@ -198,6 +198,11 @@ pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     }
     for (index, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        // Another process may have migrated while this one waited for the write lock.
+        let now: u32 = tx.pragma_query_value(None, "user_version", |row| row.get(0))?;
+        if now > index as u32 {
+            continue;
+        }
         tx.execute_batch(sql)?;
         tx.pragma_update(
             None,

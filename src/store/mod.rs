@@ -2,10 +2,12 @@
 //! This is the only module whose SQL writes.
 
 mod alert_state;
+pub mod import_log;
 mod migrate;
 pub mod rollup;
 pub mod schema;
 pub mod status;
+pub mod upsert;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -73,7 +75,7 @@ impl Store {
     }
 
     /// Write access, for code inside `store/` only.
-    #[allow(dead_code)] // the upserts and rollups arrive with the import pipeline
+    #[allow(dead_code)] // kept for the rollup and alert-state writers
     pub(crate) fn conn_mut(&mut self) -> &mut Connection {
         &mut self.conn
     }
@@ -145,6 +147,23 @@ mod tests {
             .pragma_query_value(None, "journal_mode", |r| r.get(0))
             .unwrap();
         assert_eq!(mode, "wal");
+    }
+
+    #[test]
+    fn processes_opening_a_new_store_at_once_all_succeed() {
+        let dir = tempfile::tempdir().unwrap();
+        for round in 0..5 {
+            let path = dir.path().join(format!("s{round}.db"));
+            let openers: Vec<_> = (0..4)
+                .map(|_| {
+                    let path = path.clone();
+                    std::thread::spawn(move || Store::open(&path).map(drop))
+                })
+                .collect();
+            for opener in openers {
+                opener.join().unwrap().unwrap();
+            }
+        }
     }
 
     #[test]

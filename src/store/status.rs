@@ -1,6 +1,9 @@
 //! What the Data pane and `kpi report` show about the store itself.
 
 use chrono::NaiveDate;
+use rusqlite::OptionalExtension;
+
+use super::schema::{ColumnKind, TABLES, TableSpec};
 
 /// One table's row count and date range.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,4 +40,102 @@ pub struct RejectEntry {
     pub column: Option<String>,
     pub reason: String,
     pub raw: String,
+}
+
+impl super::Store {
+    /// Row count, date range and last import of every contract table, in contract order.
+    pub fn table_status(&self) -> rusqlite::Result<Vec<TableStatus>> {
+        let mut out = Vec::with_capacity(TABLES.len());
+        for spec in TABLES {
+            let table = spec.name;
+            let rows: u64 =
+                self.conn
+                    .query_row(&format!("SELECT count(*) FROM \"{table}\""), [], |r| {
+                        r.get::<_, i64>(0)
+                    })? as u64;
+            let (first_date, last_date) = match date_column(spec) {
+                Some(col) => self.conn.query_row(
+                    &format!("SELECT min(\"{col}\"), max(\"{col}\") FROM \"{table}\""),
+                    [],
+                    |r| Ok((day(r.get(0)?), day(r.get(1)?))),
+                )?,
+                None => (None, None),
+            };
+            let last_import = self
+                .conn
+                .query_row(
+                    "SELECT max(imported_at) FROM import_log
+                     WHERE table_name = ?1 AND status = 'ok'",
+                    [table],
+                    |r| r.get(0),
+                )
+                .optional()?
+                .flatten();
+            out.push(TableStatus {
+                table: table.to_string(),
+                rows,
+                first_date,
+                last_date,
+                last_import,
+            });
+        }
+        Ok(out)
+    }
+
+    /// The latest import attempts, newest first.
+    pub fn recent_imports(&self, limit: usize) -> rusqlite::Result<Vec<ImportLogEntry>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, path, table_name, size, rows_read, rows_upserted, rows_rejected,
+                    duration_ms, imported_at, status, error
+             FROM import_log ORDER BY id DESC LIMIT ?1",
+        )?;
+        stmt.query_map([limit as i64], |r| {
+            Ok(ImportLogEntry {
+                id: r.get(0)?,
+                path: r.get(1)?,
+                table: r.get(2)?,
+                size: r.get::<_, i64>(3)? as u64,
+                rows_read: r.get::<_, i64>(4)? as u64,
+                rows_upserted: r.get::<_, i64>(5)? as u64,
+                rows_rejected: r.get::<_, i64>(6)? as u64,
+                duration_ms: r.get::<_, i64>(7)? as u64,
+                imported_at: r.get(8)?,
+                ok: r.get::<_, String>(9)? == "ok",
+                error: r.get(10)?,
+            })
+        })?
+        .collect()
+    }
+
+    /// The latest rejected rows, newest first.
+    pub fn recent_rejects(&self, limit: usize) -> rusqlite::Result<Vec<RejectEntry>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT l.path, r.line, r.column, r.reason, r.raw
+             FROM rejects r JOIN import_log l ON l.id = r.import_id
+             ORDER BY r.id DESC LIMIT ?1",
+        )?;
+        stmt.query_map([limit as i64], |r| {
+            Ok(RejectEntry {
+                path: r.get(0)?,
+                line: r.get::<_, i64>(1)? as u64,
+                column: r.get(2)?,
+                reason: r.get(3)?,
+                raw: r.get(4)?,
+            })
+        })?
+        .collect()
+    }
+}
+
+/// The column a table's date range is read from: its first calendar-day column.
+fn date_column(spec: &TableSpec) -> Option<&'static str> {
+    spec.columns.iter().find_map(|c| match c.kind {
+        ColumnKind::Date => Some(c.name),
+        ColumnKind::Timestamp { day_column } => day_column,
+        _ => None,
+    })
+}
+
+fn day(text: Option<String>) -> Option<NaiveDate> {
+    text.and_then(|t| NaiveDate::parse_from_str(&t, "%Y-%m-%d").ok())
 }

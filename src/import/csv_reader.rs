@@ -1,0 +1,264 @@
+//! CSV: `,` `;` or tab (detected from the header line), RFC 4180 quoting, CRLF or LF.
+//!
+//! Records are read as bytes and validated as UTF-8 once per record; fields are borrowed
+//! from the record, so a row costs no allocation per field.
+
+use std::borrow::Cow;
+use std::io::Read;
+
+use super::fields::MAX_FIELD_BYTES;
+use super::source::{BadRow, Binder, Field, HeaderBinding, Item, Progress, Row, Sink};
+
+/// Picks the delimiter that occurs most often outside quotes in the header line.
+pub fn detect_delimiter(header_line: &[u8]) -> u8 {
+    let mut counts = [0usize; 3];
+    let mut in_quotes = false;
+    for &b in header_line {
+        match b {
+            b'"' => in_quotes = !in_quotes,
+            b'\n' if !in_quotes => break,
+            b',' if !in_quotes => counts[0] += 1,
+            b';' if !in_quotes => counts[1] += 1,
+            b'\t' if !in_quotes => counts[2] += 1,
+            _ => {}
+        }
+    }
+    let delimiters = [b',', b';', b'\t'];
+    let best = (0..3).max_by_key(|&i| (counts[i], 3 - i)).unwrap_or(0);
+    delimiters[best]
+}
+
+/// Splits one header line (remembered from an earlier import) into names.
+pub fn split_header(line: &str) -> Result<Vec<String>, String> {
+    let mut reader = builder(detect_delimiter(line.as_bytes())).from_reader(line.as_bytes());
+    let mut record = csv::StringRecord::new();
+    match reader.read_record(&mut record) {
+        Ok(true) => Ok(record.iter().map(str::to_string).collect()),
+        Ok(false) => Err("no header".into()),
+        Err(e) => Err(format!("header: {e}")),
+    }
+}
+
+fn builder(delimiter: u8) -> csv::ReaderBuilder {
+    let mut b = csv::ReaderBuilder::new();
+    b.delimiter(delimiter)
+        .has_headers(false)
+        .flexible(true)
+        .buffer_capacity(256 * 1024);
+    b
+}
+
+/// What a CSV read found besides its rows.
+#[derive(Debug, Clone, Default)]
+pub struct CsvOutcome {
+    /// The header line as read (to remember for a later tail import).
+    pub header_line: Option<String>,
+    pub unknown_columns: Vec<String>,
+}
+
+/// Reads CSV records from `input`, which starts at byte `start` of the file. Without
+/// `known_header` the first record is the header.
+pub fn read(
+    input: impl Read,
+    start: u64,
+    known_header: Option<&str>,
+    binder: &Binder,
+    sink: &mut Sink<'_>,
+    progress: &mut Progress<'_>,
+) -> Result<CsvOutcome, String> {
+    let mut input = std::io::BufReader::with_capacity(256 * 1024, input);
+    let first_line = {
+        use std::io::BufRead;
+        let buf = input.fill_buf().map_err(|e| e.to_string())?;
+        match known_header {
+            Some(h) => h.as_bytes().to_vec(),
+            None => buf[..buf.len().min(64 * 1024)].to_vec(),
+        }
+    };
+    let mut reader = builder(detect_delimiter(&first_line)).from_reader(input);
+    let mut record = csv::ByteRecord::new();
+
+    let (header_names, header_line): (Vec<String>, String) = match known_header {
+        Some(h) => (split_header(h)?, h.to_string()),
+        None => {
+            if !reader.read_byte_record(&mut record).map_err(csv_error)? {
+                return Err("empty file: no header".into());
+            }
+            if std::str::from_utf8(record.as_slice()).is_err() {
+                return Err("the header is not UTF-8 text".into());
+            }
+            let names: Vec<String> = record
+                .iter()
+                .map(|f| String::from_utf8_lossy(f).into_owned())
+                .collect();
+            let delimiter = detect_delimiter(&first_line) as char;
+            let line = names
+                .iter()
+                .map(|n| quote_field(n, delimiter))
+                .collect::<Vec<_>>()
+                .join(&delimiter.to_string());
+            (names, line)
+        }
+    };
+    if header_names.iter().all(|n| n.trim().is_empty()) {
+        return Err("no header: the first line is empty".into());
+    }
+    let names: Vec<&str> = header_names.iter().map(String::as_str).collect();
+    let binding = HeaderBinding::new(binder, &names)?;
+    let keep_extras = binder.spec.keeps_attributes;
+
+    let mut since_progress = 0u32;
+    loop {
+        let row_start = reader.position().clone();
+        match reader.read_byte_record(&mut record) {
+            Ok(true) => {}
+            Ok(false) => break,
+            Err(e) => return Err(csv_error(e)),
+        }
+        let end = reader.position().byte();
+        let span = (start + row_start.byte(), start + end);
+        let line = row_start.line();
+        since_progress += 1;
+        if since_progress == 4096 {
+            since_progress = 0;
+            progress(start + end);
+        }
+        let bad = |column: Option<String>, reason: String| {
+            Item::Bad(BadRow {
+                line,
+                span,
+                column,
+                reason,
+            })
+        };
+        if record.len() != binding.width {
+            let spans_lines = reader.position().line() - line > 1;
+            let hint = if spans_lines && record.len() < binding.width {
+                format!(
+                    " (a quoted field runs from line {line} to line {}: is a closing quote missing?)",
+                    reader.position().line() - 1
+                )
+            } else {
+                String::new()
+            };
+            sink(bad(
+                None,
+                format!(
+                    "expected {} fields, found {}{hint}",
+                    binding.width,
+                    record.len()
+                ),
+            ))?;
+            continue;
+        }
+        let text = match std::str::from_utf8(record.as_slice()) {
+            Ok(t) => t,
+            Err(_) => {
+                let bad_field = record.iter().enumerate().find_map(|(j, f)| {
+                    std::str::from_utf8(f)
+                        .err()
+                        .map(|e| (j, f[e.valid_up_to()]))
+                });
+                let (column, byte) = match bad_field {
+                    Some((j, byte)) => (Some(header_names[j].trim().to_string()), byte),
+                    None => (None, 0),
+                };
+                sink(bad(
+                    column,
+                    format!("not UTF-8 text (byte 0x{byte:02X}); save the file as UTF-8"),
+                ))?;
+                continue;
+            }
+        };
+        let field = |j: usize| -> &str {
+            match record.range(j) {
+                Some(r) => &text[r],
+                None => "",
+            }
+        };
+        let fields: Vec<Field<'_>> = binding
+            .source_of
+            .iter()
+            .map(|s| match s {
+                Some(j) => Field::Text(Cow::Borrowed(field(*j))),
+                None => Field::Absent,
+            })
+            .collect();
+        if let Some(j) = (0..record.len()).find(|&j| record[j].len() > MAX_FIELD_BYTES) {
+            sink(bad(
+                Some(header_names[j].trim().to_string()),
+                format!(
+                    "field is {} bytes long; the limit is {MAX_FIELD_BYTES}",
+                    record[j].len()
+                ),
+            ))?;
+            continue;
+        }
+        let extras = if keep_extras {
+            binding
+                .unknown
+                .iter()
+                .filter(|(j, name)| !name.is_empty() && !field(*j).trim().is_empty())
+                .map(|(j, name)| {
+                    (
+                        Cow::Borrowed(name.as_str()),
+                        serde_json::Value::String(field(*j).trim().to_string()),
+                    )
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        sink(Item::Row(Row {
+            line,
+            span,
+            fields,
+            extras,
+        }))?;
+    }
+    let unknown_columns = if keep_extras {
+        Vec::new()
+    } else {
+        binding.unknown.iter().map(|(_, n)| n.clone()).collect()
+    };
+    Ok(CsvOutcome {
+        header_line: Some(header_line),
+        unknown_columns,
+    })
+}
+
+fn quote_field(name: &str, delimiter: char) -> String {
+    if name.contains(['"', delimiter, '\n', '\r']) {
+        format!("\"{}\"", name.replace('"', "\"\""))
+    } else {
+        name.to_string()
+    }
+}
+
+fn csv_error(e: csv::Error) -> String {
+    match e.kind() {
+        csv::ErrorKind::Io(io) => format!("read error: {io}"),
+        _ => format!("CSV error: {e}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn delimiter_is_detected_outside_quotes() {
+        assert_eq!(detect_delimiter(b"a,b,c\n1;2;3;4;5"), b',');
+        assert_eq!(detect_delimiter(b"a;b;\"c,d,e\"\n"), b';');
+        assert_eq!(detect_delimiter(b"a\tb\tc"), b'\t');
+        assert_eq!(detect_delimiter(b"single"), b',');
+    }
+
+    #[test]
+    fn remembered_header_splits_like_the_original() {
+        assert_eq!(
+            split_header("a;\"b;c\";d").unwrap(),
+            ["a", "b;c", "d"].map(String::from)
+        );
+    }
+}

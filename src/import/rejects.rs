@@ -1,0 +1,221 @@
+//! The rejects file beside the store (`<store>.rejects/<file>.csv`): every rejected row,
+//! unchanged, with its line, column and reason — also recorded in the store.
+//!
+//! Rows are written to a temporary file during the import and moved into place only
+//! after the store committed, so the file never lists rows of an import that rolled back.
+
+use std::fs::File;
+use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+use super::rejects_path;
+use super::validate::Rejection;
+
+/// Longest raw row kept in the store's `rejects` table (the rejects file keeps all).
+const MAX_STORED_RAW: usize = 16 * 1024;
+
+pub struct RejectsFile {
+    final_path: Option<PathBuf>,
+    temp_path: Option<PathBuf>,
+    writer: Option<csv::Writer<BufWriter<File>>>,
+    source_path: PathBuf,
+    source: Option<File>,
+    start: u64,
+    line_base: Option<u64>,
+    count: u64,
+}
+
+impl RejectsFile {
+    /// Rejects of `file` read from byte `start`; an in-memory store gets no file.
+    pub fn new(store_path: &Path, file: &Path, start: u64) -> Self {
+        let in_memory = store_path.as_os_str() == ":memory:";
+        Self {
+            final_path: (!in_memory).then(|| rejects_path(store_path, file)),
+            temp_path: None,
+            writer: None,
+            source_path: file.to_path_buf(),
+            source: None,
+            start,
+            line_base: None,
+            count: 0,
+        }
+    }
+
+    pub fn count(&self) -> u64 {
+        self.count
+    }
+
+    /// Records one rejected row (`line` counted from where reading started) and returns
+    /// its line in the file. With `strict` only the line is worked out: the whole file
+    /// fails instead.
+    pub fn record(
+        &mut self,
+        line: u64,
+        span: (u64, u64),
+        rejection: &Rejection,
+        strict: bool,
+        store: impl FnOnce(u64, Option<&str>, &str, &str) -> rusqlite::Result<()>,
+    ) -> Result<u64, String> {
+        let raw = self
+            .raw(span)
+            .map_err(|e| format!("cannot re-read a rejected row: {e}"))?;
+        // Readers may start a row's span at the blank lines before it.
+        let leading = raw
+            .iter()
+            .take_while(|b| matches!(b, b'\r' | b'\n'))
+            .count();
+        let skipped_lines = raw[..leading].iter().filter(|&&b| b == b'\n').count() as u64;
+        let mut row = &raw[leading..];
+        while let [rest @ .., b'\r' | b'\n'] = row {
+            row = rest;
+        }
+        let line = self.line_base()? + line + skipped_lines;
+        if strict {
+            return Ok(line);
+        }
+        self.count += 1;
+        let text = String::from_utf8_lossy(&row[..row.len().min(MAX_STORED_RAW)]);
+        store(line, rejection.column.as_deref(), &rejection.reason, &text)
+            .map_err(|e| format!("cannot record a rejected row: {e}"))?;
+        if let Some(writer) = self.writer()? {
+            let line_text = line.to_string();
+            writer
+                .write_record([
+                    line_text.as_bytes(),
+                    rejection.column.as_deref().unwrap_or("").as_bytes(),
+                    rejection.reason.as_bytes(),
+                    row,
+                ])
+                .map_err(|e| format!("cannot write the rejects file: {e}"))?;
+        }
+        Ok(line)
+    }
+
+    /// Lines before the byte reading started at, counted only when a row is rejected.
+    fn line_base(&mut self) -> Result<u64, String> {
+        if let Some(base) = self.line_base {
+            return Ok(base);
+        }
+        let mut newlines = 0u64;
+        if self.start > 0 {
+            let file = File::open(&self.source_path)
+                .map_err(|e| format!("cannot re-read the file: {e}"))?;
+            let mut buf = vec![0; 256 * 1024];
+            let mut input = file.take(self.start);
+            loop {
+                let n = input
+                    .read(&mut buf)
+                    .map_err(|e| format!("cannot re-read the file: {e}"))?;
+                if n == 0 {
+                    break;
+                }
+                newlines += buf[..n].iter().filter(|&&b| b == b'\n').count() as u64;
+            }
+        }
+        self.line_base = Some(newlines);
+        Ok(newlines)
+    }
+
+    fn raw(&mut self, (begin, end): (u64, u64)) -> std::io::Result<Vec<u8>> {
+        if self.source.is_none() {
+            self.source = Some(File::open(&self.source_path)?);
+        }
+        let mut raw = vec![0; end.saturating_sub(begin) as usize];
+        if let Some(source) = &mut self.source {
+            source.seek(SeekFrom::Start(begin))?;
+            let n = source.read(&mut raw)?;
+            let mut filled = n;
+            while filled < raw.len() {
+                let n = source.read(&mut raw[filled..])?;
+                if n == 0 {
+                    break;
+                }
+                filled += n;
+            }
+            raw.truncate(filled);
+        }
+        Ok(raw)
+    }
+
+    fn writer(&mut self) -> Result<Option<&mut csv::Writer<BufWriter<File>>>, String> {
+        let Some(final_path) = &self.final_path else {
+            return Ok(None);
+        };
+        if self.writer.is_none() {
+            let dir = final_path.parent().unwrap_or(Path::new("."));
+            std::fs::create_dir_all(dir)
+                .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+            let name = final_path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let temp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+            let file = File::create(&temp)
+                .map_err(|e| format!("cannot create {}: {e}", temp.display()))?;
+            let mut writer = csv::Writer::from_writer(BufWriter::new(file));
+            writer
+                .write_record(["line", "column", "reason", "row"])
+                .map_err(|e| format!("cannot write the rejects file: {e}"))?;
+            self.temp_path = Some(temp);
+            self.writer = Some(writer);
+        }
+        Ok(self.writer.as_mut())
+    }
+
+    pub fn flush(&mut self) -> Result<(), String> {
+        if let Some(writer) = &mut self.writer {
+            writer
+                .flush()
+                .map_err(|e| format!("cannot write the rejects file: {e}"))?;
+        }
+        Ok(())
+    }
+
+    /// Moves this import's rejects into place once the store has committed: a whole
+    /// import replaces the file, a tail import appends to it.
+    pub fn publish(mut self, tail: bool) -> Result<Option<PathBuf>, String> {
+        let Some(final_path) = self.final_path.clone() else {
+            return Ok(None);
+        };
+        let Some(temp) = self.temp_path.take() else {
+            if !tail {
+                // A clean re-import: the old rejects no longer describe the file.
+                let _ = std::fs::remove_file(&final_path);
+            }
+            return Ok(None);
+        };
+        drop(self.writer.take());
+        let moved = if tail && final_path.exists() {
+            append_without_header(&temp, &final_path).and_then(|()| std::fs::remove_file(&temp))
+        } else {
+            std::fs::rename(&temp, &final_path)
+        };
+        moved.map_err(|e| {
+            format!(
+                "rejected rows are in the store but could not be written to {}: {e}",
+                final_path.display()
+            )
+        })?;
+        Ok(Some(final_path))
+    }
+}
+
+fn append_without_header(from: &Path, to: &Path) -> std::io::Result<()> {
+    let text = std::fs::read(from)?;
+    let body = match text.iter().position(|&b| b == b'\n') {
+        Some(i) => &text[i + 1..],
+        None => &[][..],
+    };
+    let mut out = std::fs::OpenOptions::new().append(true).open(to)?;
+    out.write_all(body)
+}
+
+impl Drop for RejectsFile {
+    fn drop(&mut self) {
+        // An import that failed leaves no half-written rejects behind.
+        drop(self.writer.take());
+        if let Some(temp) = self.temp_path.take() {
+            let _ = std::fs::remove_file(temp);
+        }
+    }
+}

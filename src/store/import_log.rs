@@ -1,0 +1,184 @@
+//! The import log and rejected rows: every import attempt leaves a row, and a successful
+//! one commits its log row, its rejects and its data together.
+//!
+//! The log also remembers where a file's last import stopped (byte offset, a fingerprint
+//! of the bytes before it and the header), so a file that only grew is read from there.
+
+use chrono::{SecondsFormat, Utc};
+use rusqlite::{OptionalExtension, Transaction, TransactionBehavior, params};
+
+use super::Store;
+use super::rollup::{self, Touched};
+use super::upsert::{Layout, Upserter};
+
+/// Where the last successful import of a file stopped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportMark {
+    pub table: String,
+    pub size: u64,
+    pub byte_offset: u64,
+    pub fingerprint: String,
+    pub header: Option<String>,
+}
+
+/// The totals of one import, written to its log row.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ImportTotals {
+    pub size: u64,
+    pub fingerprint: Option<String>,
+    pub byte_offset: u64,
+    pub header: Option<String>,
+    pub rows_read: u64,
+    pub rows_upserted: u64,
+    pub rows_rejected: u64,
+    pub duration_ms: u64,
+}
+
+/// An import of one file in progress: one IMMEDIATE transaction.
+pub struct ImportTx<'s> {
+    tx: Transaction<'s>,
+    import_id: i64,
+    /// `CREATE INDEX` statements of indexes dropped for a bulk load, rebuilt at commit.
+    deferred_indexes: Vec<String>,
+}
+
+fn now() -> String {
+    Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+impl Store {
+    /// The last successful import of `path` (as logged), if any.
+    pub fn last_import_mark(&self, path: &str) -> rusqlite::Result<Option<ImportMark>> {
+        self.conn
+            .query_row(
+                "SELECT table_name, size, byte_offset, content_hash, header FROM import_log
+                 WHERE path = ?1 AND status = 'ok' ORDER BY id DESC LIMIT 1",
+                [path],
+                |r| {
+                    Ok(ImportMark {
+                        table: r.get::<_, Option<String>>(0)?.unwrap_or_default(),
+                        size: r.get::<_, i64>(1)?.max(0) as u64,
+                        byte_offset: r.get::<_, i64>(2)?.max(0) as u64,
+                        fingerprint: r.get::<_, Option<String>>(3)?.unwrap_or_default(),
+                        header: r.get(4)?,
+                    })
+                },
+            )
+            .optional()
+    }
+
+    /// Logs an import that failed; its data transaction was rolled back.
+    pub fn log_failed_import(
+        &self,
+        path: &str,
+        table: Option<&str>,
+        size: u64,
+        duration_ms: u64,
+        error: &str,
+    ) -> rusqlite::Result<()> {
+        self.conn.execute(
+            "INSERT INTO import_log (path, table_name, size, duration_ms, imported_at, status, error)
+             VALUES (?1, ?2, ?3, ?4, ?5, 'failed', ?6)",
+            params![path, table, size as i64, duration_ms as i64, now(), error],
+        )?;
+        Ok(())
+    }
+
+    /// Starts importing one file: takes the write lock (waiting out other writers up to
+    /// the busy timeout) and opens its log row.
+    pub fn begin_import(&mut self, path: &str, table: &str) -> rusqlite::Result<ImportTx<'_>> {
+        // A bigger page cache keeps index pages of large tables in memory during bulk
+        // loads; it is released when the connection closes.
+        self.conn.pragma_update(None, "cache_size", -65_536)?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute(
+            "INSERT INTO import_log (path, table_name, size, imported_at, status)
+             VALUES (?1, ?2, 0, ?3, 'ok')",
+            params![path, table, now()],
+        )?;
+        let import_id = tx.last_insert_rowid();
+        Ok(ImportTx {
+            tx,
+            import_id,
+            deferred_indexes: Vec::new(),
+        })
+    }
+}
+
+impl ImportTx<'_> {
+    pub fn upserter<'a>(&'a self, layout: &'a Layout) -> rusqlite::Result<Upserter<'a>> {
+        Upserter::new(&self.tx, layout)
+    }
+
+    /// For a bulk load into an empty table: drops its secondary indexes so rows go in
+    /// without random index inserts, and rebuilds them (one sort each) at commit. Inside
+    /// the transaction, so a killed import rolls the drop back too. Returns whether it did.
+    pub fn defer_indexes_if_empty(&mut self, table: &str) -> rusqlite::Result<bool> {
+        let empty = self.tx.query_row(
+            &format!("SELECT NOT EXISTS (SELECT 1 FROM \"{table}\")"),
+            [],
+            |r| r.get::<_, bool>(0),
+        )?;
+        if !empty {
+            return Ok(false);
+        }
+        let indexes: Vec<(String, String)> = self
+            .tx
+            .prepare(
+                "SELECT name, sql FROM sqlite_master
+                 WHERE type = 'index' AND tbl_name = ?1 AND sql IS NOT NULL",
+            )?
+            .query_map([table], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<Result<_, _>>()?;
+        for (name, sql) in indexes {
+            self.tx.execute(&format!("DROP INDEX \"{name}\""), [])?;
+            self.deferred_indexes.push(sql);
+        }
+        Ok(!self.deferred_indexes.is_empty())
+    }
+
+    pub fn add_reject(
+        &self,
+        line: u64,
+        column: Option<&str>,
+        reason: &str,
+        raw: &str,
+    ) -> rusqlite::Result<()> {
+        self.tx
+            .prepare_cached(
+                "INSERT INTO rejects (import_id, line, column, reason, raw)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?
+            .execute(params![self.import_id, line as i64, column, reason, raw])?;
+        Ok(())
+    }
+
+    /// Refreshes the touched rollups, completes the log row and commits everything.
+    pub fn commit(self, totals: &ImportTotals, touched: &Touched) -> rusqlite::Result<()> {
+        for sql in &self.deferred_indexes {
+            self.tx.execute(sql, [])?;
+        }
+        rollup::refresh(&self.tx, touched)?;
+        self.tx.execute(
+            "UPDATE import_log SET size = ?2, content_hash = ?3, byte_offset = ?4, header = ?5,
+                    rows_read = ?6, rows_upserted = ?7, rows_rejected = ?8, duration_ms = ?9,
+                    imported_at = ?10
+             WHERE id = ?1",
+            params![
+                self.import_id,
+                totals.size as i64,
+                totals.fingerprint,
+                totals.byte_offset as i64,
+                totals.header,
+                totals.rows_read as i64,
+                totals.rows_upserted as i64,
+                totals.rows_rejected as i64,
+                totals.duration_ms as i64,
+                now(),
+            ],
+        )?;
+        self.tx.commit()
+    }
+}

@@ -1,0 +1,81 @@
+//! `kpi import` as a user runs it: one line per file, errors on stderr, exit codes.
+#![allow(clippy::unwrap_used)]
+
+use std::process::Command;
+
+const KPI: &str = env!("CARGO_BIN_EXE_kpi");
+
+#[test]
+fn one_line_per_file_and_a_nonzero_exit_when_a_file_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    let exports = dir.path().join("exports");
+    std::fs::create_dir(&exports).unwrap();
+    std::fs::write(
+        exports.join("orders.csv"),
+        "order_id,customer_id,order_date,revenue,coupon\no1,c1,2025-06-01,10,X\no2,c1,2025-06-01,-1,\n",
+    )
+    .unwrap();
+    std::fs::write(
+        exports.join("surveys.json"),
+        "[{\"response_id\":\"r1\",\"date\":\"2025-06-01\",\"kind\":\"nps\",\"score\":9}]",
+    )
+    .unwrap();
+    std::fs::write(exports.join("notes.csv"), "a,b\n1,2\n").unwrap();
+    let db = dir.path().join("launch.db");
+    let out = Command::new(KPI)
+        .current_dir(dir.path())
+        .args(["import", "--db", "launch.db", "exports"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stdout}{stderr}");
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 2, "{stdout}");
+    assert!(
+        lines[0].starts_with("exports/orders.csv: orders, 2 read, 1 upserted, 1 rejected, "),
+        "{stdout}"
+    );
+    assert!(
+        lines[0].ends_with(" s (ignored columns: coupon; rejects: launch.db.rejects/orders.csv)"),
+        "{stdout}"
+    );
+    assert!(
+        lines[1].starts_with("exports/surveys.json: surveys, 1 read, 1 upserted, 0 rejected, "),
+        "{stdout}"
+    );
+    assert!(
+        stderr.starts_with("kpi: exports/notes.csv: cannot tell the table from the file name"),
+        "{stderr}"
+    );
+    assert!(dir.path().join("launch.db.rejects/orders.csv").exists());
+
+    // Running it again changes nothing.
+    let again = Command::new(KPI)
+        .args(["import", "--db"])
+        .arg(&db)
+        .arg(exports.join("orders.csv"))
+        .output()
+        .unwrap();
+    assert!(again.status.success());
+    assert!(
+        String::from_utf8_lossy(&again.stdout).contains("orders, 0 read, 0 upserted, 0 rejected"),
+        "{}",
+        String::from_utf8_lossy(&again.stdout)
+    );
+}
+
+#[test]
+fn watch_is_not_available_yet() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(KPI)
+        .current_dir(dir.path())
+        .args(["import", "--db", "s.db", "--watch", "."])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim(),
+        "kpi: --watch: not available yet"
+    );
+}

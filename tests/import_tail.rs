@@ -1,0 +1,265 @@
+//! Re-imports change nothing; overlapping files update what changed; a file that only
+//! grew is read from where its last import stopped; a replaced one is read whole.
+#![allow(clippy::unwrap_used)]
+
+mod import_support;
+
+use std::io::Write;
+
+use chrono::NaiveDate;
+use import_support::{count, dump, import, options};
+use kpi::import::{ImportOptions, import_file};
+use kpi::store::Store;
+
+const ORDERS: &str = "order_id,customer_id,order_date,revenue\n\
+                      o1,c1,2025-06-01,10.00\n\
+                      o2,c2,2025-06-02,20.00\n\
+                      o3,c3,2025-06-03,30.00\n";
+
+fn day(s: &str) -> NaiveDate {
+    s.parse().unwrap()
+}
+
+fn setup() -> (tempfile::TempDir, Store) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("s.db")).unwrap();
+    (dir, store)
+}
+
+fn append(path: &std::path::Path, text: &str) {
+    let mut f = std::fs::OpenOptions::new().append(true).open(path).unwrap();
+    f.write_all(text.as_bytes()).unwrap();
+}
+
+#[test]
+fn importing_the_same_file_twice_changes_nothing() {
+    let (dir, mut store) = setup();
+    let path = dir.path().join("orders.csv");
+    std::fs::write(&path, ORDERS).unwrap();
+    let first = import(&mut store, &path);
+    assert_eq!((first.rows_read, first.rows_upserted), (3, 3));
+    let before = dump(&store, "orders", "order_id");
+
+    let again = import(&mut store, &path);
+    assert_eq!(
+        (again.rows_read, again.rows_upserted, again.rows_rejected),
+        (0, 0, 0)
+    );
+    assert!(again.touched.is_empty());
+
+    // The same rows under another name are read whole, and all found unchanged.
+    let copy = dir.path().join("orders_copy.csv");
+    std::fs::copy(&path, &copy).unwrap();
+    let copied = import(&mut store, &copy);
+    assert_eq!(
+        (
+            copied.rows_read,
+            copied.rows_upserted,
+            copied.rows_unchanged
+        ),
+        (3, 0, 3)
+    );
+    assert_eq!(dump(&store, "orders", "order_id"), before);
+    assert_eq!(count(&store, "orders"), 3);
+    assert_eq!(count(&store, "import_log"), 3);
+}
+
+#[test]
+fn an_overlapping_file_updates_changed_rows_and_reports_their_days() {
+    let (dir, mut store) = setup();
+    let path = dir.path().join("orders.csv");
+    std::fs::write(&path, ORDERS).unwrap();
+    let first = import(&mut store, &path);
+    assert_eq!(
+        first.touched.days["orders"]
+            .iter()
+            .copied()
+            .collect::<Vec<_>>(),
+        [day("2025-06-01"), day("2025-06-02"), day("2025-06-03")]
+    );
+
+    let overlap = dir.path().join("orders_june.csv");
+    std::fs::write(
+        &overlap,
+        "order_id,customer_id,order_date,revenue\n\
+         o2,c2,2025-06-05,25.50\n\
+         o3,c3,2025-06-03,30\n\
+         o4,c4,2025-06-06,1\n",
+    )
+    .unwrap();
+    let report = import(&mut store, &overlap);
+    assert_eq!(
+        (
+            report.rows_read,
+            report.rows_upserted,
+            report.rows_unchanged
+        ),
+        (3, 2, 1)
+    );
+    // o2 moved from the 2nd to the 5th: both days' rollups change.
+    assert_eq!(
+        report.touched.days["orders"]
+            .iter()
+            .copied()
+            .collect::<Vec<_>>(),
+        [day("2025-06-02"), day("2025-06-05"), day("2025-06-06")]
+    );
+    assert_eq!(
+        dump(&store, "orders", "order_id"),
+        [
+            "o1|c1|2025-06-01|1000|completed|NULL|NULL|NULL",
+            "o2|c2|2025-06-05|2550|completed|NULL|NULL|NULL",
+            "o3|c3|2025-06-03|3000|completed|NULL|NULL|NULL",
+            "o4|c4|2025-06-06|100|completed|NULL|NULL|NULL",
+        ]
+    );
+}
+
+#[test]
+fn a_grown_file_imports_only_its_new_rows() {
+    let (dir, mut store) = setup();
+    let path = dir.path().join("orders.csv");
+    std::fs::write(&path, ORDERS).unwrap();
+    import(&mut store, &path);
+    append(&path, "o4,c4,2025-06-04,40\no5,c5,2025-06-05,-1\n");
+    let report = import(&mut store, &path);
+    assert!(report.tail);
+    assert_eq!(
+        (report.rows_read, report.rows_upserted, report.rows_rejected),
+        (2, 1, 1)
+    );
+    // Line numbers count from the top of the file, not from where reading resumed.
+    let rejects = store.recent_rejects(1).unwrap();
+    assert_eq!(rejects[0].line, 6);
+    assert_eq!(rejects[0].raw, "o5,c5,2025-06-05,-1");
+    assert_eq!(count(&store, "orders"), 4);
+    // The rejects file gathers the rejects of the tail imports.
+    append(&path, "o6,c6,2025-06-06,x\n");
+    let report = import(&mut store, &path);
+    assert_eq!((report.rows_read, report.rows_rejected), (1, 1));
+    let text = std::fs::read_to_string(report.rejects_file.unwrap()).unwrap();
+    assert_eq!(text.lines().count(), 3, "{text}");
+}
+
+#[test]
+fn a_replaced_or_truncated_file_is_imported_whole() {
+    let (dir, mut store) = setup();
+    let path = dir.path().join("orders.csv");
+    std::fs::write(&path, ORDERS).unwrap();
+    import(&mut store, &path);
+
+    // Same length, first row edited: not a tail.
+    std::fs::write(
+        &path,
+        ORDERS.replace("o1,c1,2025-06-01,10.00", "o1,c1,2025-06-01,11.00"),
+    )
+    .unwrap();
+    let report = import(&mut store, &path);
+    assert!(!report.tail);
+    assert_eq!((report.rows_read, report.rows_upserted), (3, 1));
+
+    // Truncated to fewer rows.
+    std::fs::write(
+        &path,
+        "order_id,customer_id,order_date,revenue\no9,c9,2025-06-09,9\n",
+    )
+    .unwrap();
+    let report = import(&mut store, &path);
+    assert!(!report.tail);
+    assert_eq!((report.rows_read, report.rows_upserted), (1, 1));
+
+    // Replaced by a longer file whose top differs.
+    let longer = format!("{ORDERS}o7,c7,2025-06-07,7\n").replace("c1", "c0");
+    std::fs::write(&path, longer).unwrap();
+    let report = import(&mut store, &path);
+    assert!(!report.tail);
+    assert_eq!(report.rows_read, 4);
+    assert_eq!(count(&store, "orders"), 5);
+}
+
+#[test]
+fn an_unfinished_last_line_waits_for_its_newline() {
+    let (dir, mut store) = setup();
+    let path = dir.path().join("events.csv");
+    std::fs::write(
+        &path,
+        "user_id,ts,name\nu1,2025-06-01T10:00:00Z,signup\nu2,2025-06-01T10:05:00Z,sig",
+    )
+    .unwrap();
+    let still_writing = ImportOptions {
+        file_is_complete: false,
+        ..options()
+    };
+    let report = import_file(&mut store, &path, &still_writing).unwrap();
+    assert_eq!((report.rows_read, report.held_back_bytes), (1, 27));
+    append(&path, "nup\n");
+    let report = import_file(&mut store, &path, &still_writing).unwrap();
+    assert!(report.tail);
+    assert_eq!((report.rows_read, report.held_back_bytes), (1, 0));
+    // Keyed by a hash of the row: a half line imported early would have left a stray event.
+    assert_eq!(
+        dump(&store, "events", "ts")
+            .iter()
+            .map(|r| r.split('|').nth(5).unwrap().to_string())
+            .collect::<Vec<_>>(),
+        ["signup", "signup"]
+    );
+}
+
+#[test]
+fn a_complete_file_without_a_final_newline_imports_every_row_once() {
+    let (dir, mut store) = setup();
+    let path = dir.path().join("orders.csv");
+    std::fs::write(&path, ORDERS.trim_end().trim_end_matches(".00")).unwrap();
+    let report = import(&mut store, &path);
+    assert_eq!((report.rows_read, report.rows_upserted), (3, 3));
+    let again = import(&mut store, &path);
+    assert_eq!(again.rows_read, 0);
+    // The last line was finished later: it is read again and updated, not duplicated.
+    append(&path, "5\no4,c4,2025-06-04,4\n");
+    let report = import(&mut store, &path);
+    assert!(report.tail);
+    assert_eq!((report.rows_read, report.rows_upserted), (2, 2));
+    assert_eq!(count(&store, "orders"), 4);
+    assert_eq!(
+        dump(&store, "orders", "order_id")[2],
+        "o3|c3|2025-06-03|30500|completed|NULL|NULL|NULL"
+    );
+}
+
+#[test]
+fn ndjson_grows_by_tail_too() {
+    let (dir, mut store) = setup();
+    let path = dir.path().join("events.ndjson");
+    std::fs::write(
+        &path,
+        "{\"user_id\":\"u1\",\"ts\":\"2025-06-01T10:00:00Z\",\"name\":\"a\"}\n",
+    )
+    .unwrap();
+    import(&mut store, &path);
+    append(
+        &path,
+        "{\"user_id\":\"u1\",\"ts\":\"2025-06-01T11:00:00Z\",\"name\":\"b\"}\n",
+    );
+    let report = import(&mut store, &path);
+    assert!(report.tail);
+    assert_eq!((report.rows_read, report.rows_upserted), (1, 1));
+    assert_eq!(count(&store, "events"), 2);
+}
+
+#[test]
+fn a_file_with_no_complete_line_yet_waits_quietly() {
+    let (dir, mut store) = setup();
+    let path = dir.path().join("orders.csv");
+    std::fs::write(&path, "order_id,customer_id,order_d").unwrap();
+    let still_writing = ImportOptions {
+        file_is_complete: false,
+        ..options()
+    };
+    let report = import_file(&mut store, &path, &still_writing).unwrap();
+    assert_eq!((report.rows_read, report.held_back_bytes), (0, 28));
+    append(&path, "ate,revenue\no1,c1,2025-06-01,1\n");
+    let report = import_file(&mut store, &path, &still_writing).unwrap();
+    assert!(!report.tail);
+    assert_eq!((report.rows_read, report.rows_upserted), (1, 1));
+}
