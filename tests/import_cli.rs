@@ -66,16 +66,66 @@ fn one_line_per_file_and_a_nonzero_exit_when_a_file_fails() {
 }
 
 #[test]
-fn watch_is_not_available_yet() {
+fn import_watch_keeps_the_store_current_until_sigterm() {
     let dir = tempfile::tempdir().unwrap();
-    let out = Command::new(KPI)
-        .current_dir(dir.path())
-        .args(["import", "--db", "s.db", "--watch", "."])
-        .output()
+    let exports = dir.path().join("exports");
+    std::fs::create_dir(&exports).unwrap();
+    let header = "order_id,customer_id,order_date,revenue\n";
+    std::fs::write(
+        exports.join("orders.csv"),
+        format!("{header}o1,c1,2025-06-01,10\n"),
+    )
+    .unwrap();
+    let db = dir.path().join("live.db");
+    let mut child = Command::new(KPI)
+        .args(["import", "--db"])
+        .arg(&db)
+        .arg("--watch")
+        .arg(&exports)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
         .unwrap();
-    assert_eq!(out.status.code(), Some(3));
-    assert_eq!(
-        String::from_utf8_lossy(&out.stderr).trim(),
-        "kpi: --watch: not available yet"
+    let orders = || -> i64 {
+        let Ok(conn) = rusqlite::Connection::open(&db) else {
+            return -1;
+        };
+        conn.busy_timeout(std::time::Duration::from_secs(5))
+            .unwrap();
+        conn.query_row("SELECT count(*) FROM orders", [], |r| r.get(0))
+            .unwrap_or(-1)
+    };
+    let wait_for = |n: i64| {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+        while orders() != n {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "orders stayed at {}",
+                orders()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    };
+    wait_for(1);
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(exports.join("orders.csv"))
+        .unwrap();
+    std::io::Write::write_all(&mut file, b"o2,c1,2025-06-02,20\n").unwrap();
+    drop(file);
+    wait_for(2);
+
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "exit {:?}", out.status);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("(1 files already there)"), "{stdout}");
+    assert!(
+        stdout.contains("orders, 1 read, 1 upserted, 0 rejected"),
+        "{stdout}"
     );
+    assert!(stdout.contains("new rows only"), "{stdout}");
 }

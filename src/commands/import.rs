@@ -6,12 +6,18 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use anyhow::Context;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 
+use anyhow::Context;
+use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+
+use crate::cli::WatchArgs;
 use crate::cli::{ImportArgs, StoreArgs};
 use crate::config::Config;
-use crate::import::{ImportOptions, ImportReport, import_file_with_progress};
+use crate::import::{ImportOptions, import_file_with_progress};
 use crate::store::Store;
+use crate::watch::{self, WatchOptions};
 
 use super::EXIT_ERROR;
 
@@ -19,10 +25,7 @@ use super::EXIT_ERROR;
 const PROGRESS_MIN_BYTES: u64 = 4 * 1024 * 1024;
 
 pub fn run(store_args: &StoreArgs, args: &ImportArgs) -> anyhow::Result<ExitCode> {
-    if args.watch.is_some() {
-        anyhow::bail!("--watch: not available yet");
-    }
-    if args.paths.is_empty() {
+    if args.paths.is_empty() && args.watch.is_none() {
         anyhow::bail!("nothing to import: name one or more files (kpi import FILE…)");
     }
     let config = Config::load_for(&store_args.db, store_args.config.as_deref())?;
@@ -34,9 +37,12 @@ pub fn run(store_args: &StoreArgs, args: &ImportArgs) -> anyhow::Result<ExitCode
         config,
         file_is_complete: true,
     };
+    if let Some(dir) = &args.watch {
+        return follow(&mut store, dir, &args.watch_opts, &options);
+    }
     let terminal = std::io::stdout().is_terminal();
     let mut failed = 0;
-    for path in expand(&args.paths) {
+    for path in expand(&args.paths)? {
         let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
         let mut bar = ProgressBar::new(&path, terminal && size >= PROGRESS_MIN_BYTES);
         let result = import_file_with_progress(&mut store, &path, &options, &mut |done, total| {
@@ -44,7 +50,7 @@ pub fn run(store_args: &StoreArgs, args: &ImportArgs) -> anyhow::Result<ExitCode
         });
         bar.clear();
         match result {
-            Ok(report) => println!("{}", summary_line(&report)),
+            Ok(report) => println!("{report}"),
             Err(err) => {
                 eprintln!("kpi: {err}");
                 failed += 1;
@@ -58,72 +64,46 @@ pub fn run(store_args: &StoreArgs, args: &ImportArgs) -> anyhow::Result<ExitCode
     })
 }
 
-/// A folder stands for the files in it (not hidden, not in sub-folders), in name order.
-fn expand(paths: &[PathBuf]) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for path in paths {
-        let listing = path
-            .is_dir()
-            .then(|| std::fs::read_dir(path).ok())
-            .flatten();
-        match listing {
-            Some(entries) => {
-                let mut files: Vec<PathBuf> = entries
-                    .filter_map(|e| e.ok().map(|e| e.path()))
-                    .filter(|p| p.is_file())
-                    .filter(|p| {
-                        !p.file_name()
-                            .is_some_and(|n| n.to_string_lossy().starts_with('.'))
-                    })
-                    .collect();
-                files.sort();
-                out.extend(files);
-            }
-            None => out.push(path.clone()),
-        }
+/// `kpi import --watch DIR`: keeps the store current without a screen until SIGINT,
+/// SIGTERM or SIGHUP.
+fn follow(
+    store: &mut Store,
+    dir: &Path,
+    watch_args: &WatchArgs,
+    options: &ImportOptions,
+) -> anyhow::Result<ExitCode> {
+    let stop = Arc::new(AtomicBool::new(false));
+    for signal in [SIGINT, SIGTERM, SIGHUP] {
+        signal_hook::flag::register(signal, Arc::clone(&stop))?;
     }
-    out
+    let watch = WatchOptions {
+        poll: watch_args.poll,
+        recursive: watch_args.recursive,
+        ..WatchOptions::default()
+    };
+    // A watched file may still be growing: its last line waits for its newline.
+    let options = ImportOptions {
+        file_is_complete: false,
+        ..options.clone()
+    };
+    watch::follow::run_headless(store, dir, &watch, &options, &mut std::io::stdout(), &stop)?;
+    Ok(ExitCode::SUCCESS)
 }
 
-/// `exports/orders.csv: orders, 1000 read, 990 upserted, 2 rejected, 0.12 s (…)`
-pub fn summary_line(report: &ImportReport) -> String {
-    let mut notes = Vec::new();
-    if report.tail {
-        notes.push("new rows only".to_string());
+/// A folder stands for the input files in it (see `watch::is_input`), in name order.
+fn expand(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    for path in paths {
+        if path.is_dir() {
+            out.extend(
+                watch::scan(path, false)
+                    .with_context(|| format!("cannot list {}", path.display()))?,
+            );
+        } else {
+            out.push(path.clone());
+        }
     }
-    if report.rows_unchanged > 0 {
-        notes.push(format!("{} unchanged", report.rows_unchanged));
-    }
-    if !report.ignored_columns.is_empty() {
-        notes.push(format!(
-            "ignored columns: {}",
-            report.ignored_columns.join(", ")
-        ));
-    }
-    if let Some(rejects) = &report.rejects_file {
-        notes.push(format!("rejects: {}", rejects.display()));
-    }
-    if report.held_back_bytes > 0 {
-        notes.push(format!(
-            "{} bytes of an unfinished last line left for later",
-            report.held_back_bytes
-        ));
-    }
-    notes.extend(report.warnings.iter().cloned());
-    let notes = if notes.is_empty() {
-        String::new()
-    } else {
-        format!(" ({})", notes.join("; "))
-    };
-    format!(
-        "{}: {}, {} read, {} upserted, {} rejected, {:.2} s{notes}",
-        report.path.display(),
-        report.table,
-        report.rows_read,
-        report.rows_upserted,
-        report.rows_rejected,
-        report.duration.as_secs_f64()
-    )
+    Ok(out)
 }
 
 /// A one-line bar on the terminal, redrawn at most ten times a second.

@@ -21,19 +21,10 @@ pub struct FileOutcome {
 }
 
 impl FileOutcome {
-    /// The one-line summary printed per file.
+    /// The one-line summary printed per file (the same line as `kpi import`).
     pub fn line(&self) -> String {
         match &self.result {
-            Ok(r) => format!(
-                "{}: {} — {} read, {} upserted, {} rejected{} in {} ms",
-                r.path.display(),
-                r.table,
-                r.rows_read,
-                r.rows_upserted,
-                r.rows_rejected,
-                if r.tail { " (appended rows only)" } else { "" },
-                r.duration.as_millis()
-            ),
+            Ok(report) => report.to_string(),
             Err(e) => format!("{e}"),
         }
     }
