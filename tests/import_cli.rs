@@ -77,7 +77,7 @@ fn import_watch_keeps_the_store_current_until_sigterm() {
     )
     .unwrap();
     let db = dir.path().join("live.db");
-    let mut child = Command::new(KPI)
+    let child = Command::new(KPI)
         .args(["import", "--db"])
         .arg(&db)
         .arg("--watch")
