@@ -67,3 +67,51 @@ fn a_bad_kpi_toml_is_an_error_naming_the_key() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_file_whose_latest_import_failed_is_a_strong_alert_until_it_imports() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = empty_store(dir.path());
+    let orders = dir.path().join("orders.csv");
+    let import = || {
+        Command::new(env!("CARGO_BIN_EXE_kpi"))
+            .arg("import")
+            .arg("--db")
+            .arg(&db)
+            .arg(&orders)
+            .output()
+            .unwrap()
+    };
+    // No header row the contract knows: the file cannot be imported at all.
+    std::fs::write(&orders, "what,is,this\n1,2,3\n").unwrap();
+    assert_eq!(import().status.code(), Some(3));
+
+    let out = check(&db, &[]);
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(2), "{stdout}");
+    let line = stdout
+        .lines()
+        .find(|l| l.contains("import failed"))
+        .unwrap();
+    assert!(
+        line.starts_with("‼ STRONG import failed file=orders.csv"),
+        "{line}"
+    );
+    assert!(
+        line.contains("order_id"),
+        "the reason names what is missing: {line}"
+    );
+
+    std::fs::write(
+        &orders,
+        "order_id,customer_id,order_date,revenue\no1,c1,2026-11-01,10\n",
+    )
+    .unwrap();
+    assert_eq!(import().status.code(), Some(0));
+    let out = check(&db, &[]);
+    assert!(
+        !String::from_utf8(out.stdout)
+            .unwrap()
+            .contains("import failed")
+    );
+}

@@ -44,6 +44,7 @@ use crate::metrics::{
     self, Direction, Grain, MetricDef, MetricError, Period, Segment, Series, SeriesRequest, Unit,
 };
 use crate::store::Store;
+use crate::store::status::ImportLogEntry;
 
 use deviation::{Deviation, Limits, latest_complete};
 pub use target::{MilestoneStatus, TargetStatus};
@@ -99,6 +100,8 @@ pub enum AlertKind {
     Deviation,
     /// A `kpi.toml` target whose pace misses.
     Target,
+    /// A file whose latest import failed: its rows are missing from every metric.
+    ImportFailure,
 }
 
 /// An alert: a metric's latest complete period deviating from its rolling mean, or a
@@ -282,9 +285,61 @@ pub fn evaluate_with(
         }
         evaluation.targets.push(status);
     }
+    for entry in store.failing_imports()? {
+        evaluation.alerts.push(import_failure_alert(config, &entry));
+    }
     merge_state(store, as_of, now, &mut evaluation.alerts)?;
     sort_alerts(&mut evaluation.alerts);
     Ok(evaluation)
+}
+
+/// Metric id under which import failures are listed (and owned, via `[owners]`).
+pub const IMPORT_METRIC: &str = "import";
+
+/// A failed import is strong: the file's rows are missing, so every metric that reads
+/// its table is wrong until it is fixed. Keyed by the attempt, so fixing the file clears
+/// it and a later failure is a new alert.
+fn import_failure_alert(config: &Config, entry: &ImportLogEntry) -> Alert {
+    let file = std::path::Path::new(&entry.path)
+        .file_name()
+        .map_or_else(|| entry.path.clone(), |n| n.to_string_lossy().into_owned());
+    let reason = entry.error.as_deref().unwrap_or("unknown error");
+    Alert {
+        key: format!("{IMPORT_METRIC}|file={}|attempt|{}", entry.path, entry.id),
+        kind: AlertKind::ImportFailure,
+        metric: IMPORT_METRIC.into(),
+        metric_name: "File import".into(),
+        unit: Unit::Count,
+        segment: Some(Segment {
+            dimension: "file".into(),
+            value: file,
+        }),
+        grain: Grain::Day,
+        period: entry
+            .imported_at
+            .get(..10)
+            .unwrap_or(&entry.imported_at)
+            .to_string(),
+        value: 0.0,
+        rolling_mean: 0.0,
+        change_pct: 0.0,
+        tier: Tier::Strong,
+        direction: Direction::HigherIsBetter,
+        good: false,
+        contributors: Vec::new(),
+        share_of_total_pct: None,
+        owner: config.owners.get(IMPORT_METRIC).cloned(),
+        follow_up: format!(
+            "Fix {}: {reason}. It is imported again when it changes (or run kpi import on it).",
+            entry.path
+        ),
+        acknowledged: false,
+        snoozed_until: None,
+        first_seen: None,
+        last_seen: None,
+        occurrence: 1,
+        target: None,
+    }
 }
 
 /// Fetches series through `metrics::compute`, each (metric, grain, dimension) once.

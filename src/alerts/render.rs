@@ -91,6 +91,14 @@ pub fn alert_line(alert: &Alert) -> String {
                 if alert.good { "good" } else { "bad" }
             ));
         }
+        AlertKind::ImportFailure => {
+            parts.push(format!(
+                "{} import failed {} {}",
+                tier_label(alert.tier),
+                segment,
+                alert.period
+            ));
+        }
         AlertKind::Target => {
             parts.push(format!(
                 "{} {} target at risk",

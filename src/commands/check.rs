@@ -31,13 +31,11 @@ pub fn run(
         Some(date) => Some(date),
         None => metrics::reference_date(&store)?,
     };
-    let open = match as_of {
-        Some(as_of) => {
-            let catalog = metrics::catalog(&store)?;
-            alerts::evaluate(&store, &config, as_of, &catalog)?.open_alerts(as_of)
-        }
-        None => Vec::new(),
-    };
+    // A store with no data yet has no reference date, but its failed imports still
+    // alert: judge them as of today.
+    let judged_on = as_of.unwrap_or_else(|| chrono::Local::now().date_naive());
+    let catalog = metrics::catalog(&store)?;
+    let open = alerts::evaluate(&store, &config, judged_on, &catalog)?.open_alerts(judged_on);
     let out = match args.format {
         CheckFormat::Text => render::check_text(&open, as_of),
         CheckFormat::Json => render::check_json(&open, as_of)? + "\n",

@@ -42,6 +42,25 @@ pub struct RejectEntry {
     pub raw: String,
 }
 
+const IMPORT_LOG_COLUMNS: &str = "id, path, table_name, size, rows_read, rows_upserted, \
+    rows_rejected, duration_ms, imported_at, status, error";
+
+fn import_log_entry(r: &rusqlite::Row<'_>) -> rusqlite::Result<ImportLogEntry> {
+    Ok(ImportLogEntry {
+        id: r.get(0)?,
+        path: r.get(1)?,
+        table: r.get(2)?,
+        size: r.get::<_, i64>(3)? as u64,
+        rows_read: r.get::<_, i64>(4)? as u64,
+        rows_upserted: r.get::<_, i64>(5)? as u64,
+        rows_rejected: r.get::<_, i64>(6)? as u64,
+        duration_ms: r.get::<_, i64>(7)? as u64,
+        imported_at: r.get(8)?,
+        ok: r.get::<_, String>(9)? == "ok",
+        error: r.get(10)?,
+    })
+}
+
 impl super::Store {
     /// Row count, date range and last import of every contract table, in contract order.
     pub fn table_status(&self) -> rusqlite::Result<Vec<TableStatus>> {
@@ -84,27 +103,20 @@ impl super::Store {
 
     /// The latest import attempts, newest first.
     pub fn recent_imports(&self, limit: usize) -> rusqlite::Result<Vec<ImportLogEntry>> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT id, path, table_name, size, rows_read, rows_upserted, rows_rejected,
-                    duration_ms, imported_at, status, error
-             FROM import_log ORDER BY id DESC LIMIT ?1",
-        )?;
-        stmt.query_map([limit as i64], |r| {
-            Ok(ImportLogEntry {
-                id: r.get(0)?,
-                path: r.get(1)?,
-                table: r.get(2)?,
-                size: r.get::<_, i64>(3)? as u64,
-                rows_read: r.get::<_, i64>(4)? as u64,
-                rows_upserted: r.get::<_, i64>(5)? as u64,
-                rows_rejected: r.get::<_, i64>(6)? as u64,
-                duration_ms: r.get::<_, i64>(7)? as u64,
-                imported_at: r.get(8)?,
-                ok: r.get::<_, String>(9)? == "ok",
-                error: r.get(10)?,
-            })
-        })?
-        .collect()
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {IMPORT_LOG_COLUMNS} FROM import_log ORDER BY id DESC LIMIT ?1"
+        ))?;
+        stmt.query_map([limit as i64], import_log_entry)?.collect()
+    }
+
+    /// Files whose latest import attempt failed: their data is missing until fixed.
+    pub fn failing_imports(&self) -> rusqlite::Result<Vec<ImportLogEntry>> {
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {IMPORT_LOG_COLUMNS} FROM import_log
+             WHERE id IN (SELECT max(id) FROM import_log GROUP BY path) AND status = 'failed'
+             ORDER BY id"
+        ))?;
+        stmt.query_map([], import_log_entry)?.collect()
     }
 
     /// The latest rejected rows, newest first.

@@ -6,7 +6,7 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{List, ListItem, ListState, Paragraph, Wrap};
 
-use crate::alerts::{Alert, Tier};
+use crate::alerts::{Alert, AlertKind, Tier};
 use crate::metrics::{Direction, Unit};
 
 use super::super::app::App;
@@ -42,6 +42,19 @@ pub(crate) fn alert_line(alert: &Alert, app: &App, currency: &str) -> Line<'stat
     } else {
         theme.bad()
     };
+    if alert.kind == AlertKind::ImportFailure {
+        let mut spans = vec![
+            tier_span(alert.tier, theme),
+            Span::raw(" "),
+            Span::styled("import failed", theme.heading()),
+            Span::raw(format!(" {} ", segment_text(alert))),
+            Span::styled(clean(&alert.period).into_owned(), theme.dim()),
+        ];
+        if alert.acknowledged {
+            spans.push(Span::styled(" ✓ ack", theme.dim()));
+        }
+        return Line::from(spans);
+    }
     let mut spans = vec![
         tier_span(alert.tier, theme),
         Span::raw(" "),
