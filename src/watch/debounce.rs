@@ -1,8 +1,12 @@
 //! Turns a burst of file-system events into one import per file, once the file settled.
 //!
 //! A path is ready when no event arrived for it during the quiet period *and* its size
-//! and modification time did not change since the previous look: an exporter that
-//! pauses mid-write without emitting events is still not imported half-way.
+//! and modification time did not change since the previous look.
+//!
+//! Line files (CSV, NDJSON) settle fast: the importer takes only complete lines and reads
+//! the rest when the file grows again, so an early look never imports half a row, and a
+//! launch-day log appears on screen within a fraction of a second. A JSON array is one
+//! document that cannot be read until it is whole, so it must stay quiet far longer.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -43,6 +47,14 @@ struct Pending {
     last_look: Option<FileLook>,
 }
 
+/// How much longer than a line file a whole-document file must stay quiet.
+const WHOLE_DOCUMENT_FACTOR: u32 = 5;
+
+fn is_whole_document(path: &Path) -> bool {
+    path.extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("json"))
+}
+
 #[derive(Debug)]
 pub struct Debouncer {
     quiet: Duration,
@@ -75,17 +87,31 @@ impl Debouncer {
     /// How long until the next path could be ready, for the caller's wait.
     pub fn next_deadline(&self, now: Instant) -> Option<Duration> {
         self.pending
-            .values()
-            .map(|p| (p.last_event + self.quiet).saturating_duration_since(now))
+            .iter()
+            .map(|(path, p)| (p.last_event + self.quiet_for(path)).saturating_duration_since(now))
             .min()
+    }
+
+    fn quiet_for(&self, path: &Path) -> Duration {
+        if is_whole_document(path) {
+            self.quiet * WHOLE_DOCUMENT_FACTOR
+        } else {
+            self.quiet
+        }
     }
 
     /// The paths quiet for the whole period whose look (`look(path)`) did not change
     /// since the previous call, in path order. Paths still moving stay pending.
     pub fn ready(&mut self, now: Instant, mut look: impl FnMut(&Path) -> FileLook) -> Vec<Settled> {
         let mut out = Vec::new();
+        let quiet = self.quiet;
         self.pending.retain(|path, pending| {
-            if now.saturating_duration_since(pending.last_event) < self.quiet {
+            let quiet = if is_whole_document(path) {
+                quiet * WHOLE_DOCUMENT_FACTOR
+            } else {
+                quiet
+            };
+            if now.saturating_duration_since(pending.last_event) < quiet {
                 return true;
             }
             let current = look(path);
@@ -155,6 +181,21 @@ mod tests {
         // Once two looks a quiet period apart agree, the file has settled.
         let got = d.ready(t0 + Q * 40, |_| present(len));
         assert_eq!(got, [Settled::Changed(PathBuf::from("events.csv"))]);
+    }
+
+    #[test]
+    fn a_json_array_waits_longer_than_a_line_file() {
+        let t0 = Instant::now();
+        let mut d = Debouncer::new(Q);
+        d.touch(PathBuf::from("surveys.json"), t0);
+        d.touch(PathBuf::from("events.csv"), t0);
+        assert!(d.ready(t0 + Q, |_| present(5)).is_empty());
+        let got = d.ready(t0 + Q * 2, |_| present(5));
+        assert_eq!(got, [Settled::Changed(PathBuf::from("events.csv"))]);
+        assert!(d.ready(t0 + Q * 4, |_| present(5)).is_empty());
+        assert!(d.ready(t0 + Q * 5, |_| present(5)).is_empty());
+        let got = d.ready(t0 + Q * 10, |_| present(5));
+        assert_eq!(got, [Settled::Changed(PathBuf::from("surveys.json"))]);
     }
 
     #[test]

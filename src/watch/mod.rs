@@ -37,7 +37,7 @@ impl Default for WatchOptions {
         Self {
             poll: false,
             recursive: false,
-            quiet: Duration::from_millis(200),
+            quiet: Duration::from_millis(50),
             poll_interval: Duration::from_millis(500),
         }
     }
