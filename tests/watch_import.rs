@@ -188,7 +188,12 @@ fn five_hundred_files_at_once_all_land() {
     live.follow_until("1000 events", |l| l.count("events") == 1000);
     // A file seen mid-write may be imported twice; the second read adds nothing.
     assert_eq!(live.state.files.len(), 500);
-    assert!(live.state.files.values().all(|f| matches!(f.state, FileState::Imported { .. })));
+    assert!(
+        live.state
+            .files
+            .values()
+            .all(|f| matches!(f.state, FileState::Imported { .. }))
+    );
     assert_eq!(live.count("events"), 1000);
 }
 

@@ -1,0 +1,154 @@
+//! Live latency (SPEC §8): 1 000 order rows appended to a watched file of a store that
+//! already holds N orders → the updated metrics ready for the screen. Times the path the
+//! cockpit's `--watch` takes: watcher event and settle → tail import (rollups refreshed in
+//! its transaction) → snapshot rebuild.
+//!
+//!     cargo bench --bench live -- 100000 1000000 10000000 [--appends 20]
+#![allow(clippy::unwrap_used)]
+
+use std::io::Write;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use kpi::config::Config;
+use kpi::demo::{customer_id, generate_scaled, scenario::END_DATE};
+use kpi::import::{ImportOptions, import_file};
+use kpi::snapshot;
+use kpi::store::Store;
+use kpi::watch::follow::import_paths;
+use kpi::watch::{DirWatcher, WatchEvent, WatchOptions, WatchState};
+
+const ROWS_PER_APPEND: usize = 1_000;
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let appends: usize = args
+        .iter()
+        .position(|a| a == "--appends")
+        .and_then(|i| args.get(i + 1)?.parse().ok())
+        .unwrap_or(20);
+    let mut sizes: Vec<u64> = args
+        .iter()
+        .filter_map(|a| a.replace('_', "").parse().ok())
+        .filter(|n| *n != appends as u64)
+        .collect();
+    if sizes.is_empty() {
+        sizes = vec![100_000, 1_000_000];
+    }
+    for orders in sizes {
+        run(orders, appends);
+    }
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+fn run(orders: u64, appends: usize) {
+    let dir = tempfile::tempdir().unwrap();
+    let seed = dir.path().join("seed");
+    generate_scaled(&seed, 42, 1_000, 24, orders).unwrap();
+    let mut store = Store::open(&dir.path().join("live.db")).unwrap();
+    let config = Config::default();
+    let options = ImportOptions {
+        config: config.clone(),
+        ..ImportOptions::default()
+    };
+    let started = Instant::now();
+    for file in ["customers.csv", "orders.csv"] {
+        import_file(&mut store, &seed.join(file), &options).unwrap();
+    }
+    let loaded = started.elapsed();
+    let started = Instant::now();
+    let first = snapshot::build(&store, &config, None).unwrap();
+    let first_build = started.elapsed();
+    println!(
+        "{orders} orders: imported in {:.1} s; first snapshot {:.0} ms ({} series, as of {:?})",
+        loaded.as_secs_f64(),
+        ms(first_build),
+        first.series.len(),
+        first.as_of
+    );
+
+    let exports = dir.path().join("exports");
+    std::fs::create_dir(&exports).unwrap();
+    let live_file = exports.join("orders_live.csv");
+    std::fs::write(
+        &live_file,
+        "order_id,customer_id,order_date,revenue,channel\n",
+    )
+    .unwrap();
+    let watcher = DirWatcher::start(&exports, &WatchOptions::default()).unwrap();
+    let mut state = WatchState::new(&exports);
+    import_paths(
+        &mut store,
+        std::slice::from_ref(&live_file),
+        &options,
+        &mut state,
+    );
+
+    let (mut total, mut waits, mut imports, mut builds) = (vec![], vec![], vec![], vec![]);
+    for round in 0..appends {
+        let mut rows = String::with_capacity(ROWS_PER_APPEND * 48);
+        for k in 0..ROWS_PER_APPEND {
+            rows.push_str(&format!(
+                "live-{round}-{k},{},{END_DATE},{}.{:02},paid_search\n",
+                customer_id(k % 1_000),
+                20 + k % 80,
+                k % 100
+            ));
+        }
+        // Let the previous round's events drain, so each round times only its own append.
+        while watcher.events().try_recv().is_ok() {}
+        let t0 = Instant::now();
+        let mut file = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&live_file)
+            .unwrap();
+        file.write_all(rows.as_bytes()).unwrap();
+        drop(file);
+        let paths = wait_for_change(&watcher, &live_file);
+        let t1 = Instant::now();
+        let outcomes = import_paths(&mut store, &paths, &options, &mut state);
+        let report = outcomes[0].result.as_ref().unwrap();
+        assert_eq!(
+            report.rows_upserted, ROWS_PER_APPEND as u64,
+            "round {round}"
+        );
+        let t2 = Instant::now();
+        let snapshot = snapshot::build(&store, &config, None).unwrap();
+        let t3 = Instant::now();
+        assert!(!snapshot.series.is_empty());
+        waits.push(t1 - t0);
+        imports.push(t2 - t1);
+        builds.push(t3 - t2);
+        total.push(t3 - t0);
+    }
+    let stats = |v: &mut Vec<Duration>| {
+        v.sort();
+        (ms(v[v.len() / 2]), ms(*v.last().unwrap()))
+    };
+    let (med, worst) = stats(&mut total);
+    let (w_med, _) = stats(&mut waits);
+    let (i_med, _) = stats(&mut imports);
+    let (b_med, b_worst) = stats(&mut builds);
+    println!(
+        "{orders} orders, {appends} appends of {ROWS_PER_APPEND} rows: append → metrics ready \
+         median {med:.0} ms, worst {worst:.0} ms \
+         (watch+settle {w_med:.0} ms, import {i_med:.0} ms, recompute {b_med:.0} ms / worst {b_worst:.0} ms); \
+         target 250 ms at 10 M"
+    );
+}
+
+fn wait_for_change(watcher: &DirWatcher, file: &Path) -> Vec<std::path::PathBuf> {
+    loop {
+        match watcher
+            .events()
+            .recv_timeout(Duration::from_secs(10))
+            .unwrap()
+        {
+            WatchEvent::Changed(paths) if paths.iter().any(|p| p == file) => return paths,
+            _ => {}
+        }
+    }
+}
