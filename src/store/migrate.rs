@@ -180,8 +180,96 @@ CREATE TABLE alert_state (
 );
 ";
 
+/// Rollups (see `rollup.rs`): per-day aggregates of the big tables, and a cache of the
+/// distinct counts that cannot be summed from days (distinct customers in a month).
+/// Rows hold ids, not customer attributes, so a customers import never stales them.
+const V2_ROLLUPS: &str = r"
+-- Completed orders per day and order channel ('' when none).
+CREATE TABLE ru_orders_day (
+    day      TEXT NOT NULL,
+    channel  TEXT NOT NULL,
+    orders   INTEGER NOT NULL,
+    revenue  INTEGER NOT NULL,
+    discount INTEGER NOT NULL,
+    cost     INTEGER NOT NULL,
+    PRIMARY KEY (day, channel)
+) WITHOUT ROWID;
+
+-- Completed orders per day, customer and order channel: distinct customers, repeat
+-- purchases, active customers and cohorts are counted from here.
+CREATE TABLE ru_order_customers_day (
+    day         TEXT NOT NULL,
+    customer_id TEXT NOT NULL,
+    channel     TEXT NOT NULL,
+    orders      INTEGER NOT NULL,
+    revenue     INTEGER NOT NULL,
+    discount    INTEGER NOT NULL,
+    cost        INTEGER NOT NULL,
+    PRIMARY KEY (day, customer_id, channel)
+) WITHOUT ROWID;
+CREATE INDEX ru_order_customers_customer ON ru_order_customers_day (customer_id, day);
+
+-- Refunds per refund day, with the refunded order's channel and customer ('' if unknown).
+CREATE TABLE ru_refunds_day (
+    day         TEXT NOT NULL,
+    channel     TEXT NOT NULL,
+    customer_id TEXT NOT NULL,
+    amount      INTEGER NOT NULL,
+    PRIMARY KEY (day, channel, customer_id)
+) WITHOUT ROWID;
+
+-- Events per local day. Sessions are counted per day: a session across midnight counts
+-- on both days.
+CREATE TABLE ru_events_day (
+    day              TEXT PRIMARY KEY NOT NULL,
+    events           INTEGER NOT NULL,
+    sessions         INTEGER NOT NULL,
+    page_views       INTEGER NOT NULL,
+    pv_sessions      INTEGER NOT NULL, -- sessions with at least one page_view
+    bounced_sessions INTEGER NOT NULL, -- sessions with exactly one page_view
+    duration_s       REAL NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE ru_event_names_day (
+    day    TEXT NOT NULL,
+    name   TEXT NOT NULL,
+    events INTEGER NOT NULL,
+    PRIMARY KEY (day, name)
+) WITHOUT ROWID;
+
+CREATE TABLE ru_event_users_day (
+    day      TEXT NOT NULL,
+    user_id  TEXT NOT NULL,
+    events   INTEGER NOT NULL,
+    sessions INTEGER NOT NULL,
+    PRIMARY KEY (day, user_id)
+) WITHOUT ROWID;
+CREATE INDEX ru_event_users_user ON ru_event_users_day (user_id, day);
+
+-- Users with a feature_used event, per day and feature.
+CREATE TABLE ru_feature_users_day (
+    day     TEXT NOT NULL,
+    feature TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    PRIMARY KEY (day, feature, user_id)
+) WITHOUT ROWID;
+
+-- Distinct counts per period, overall: kind is paying_{day,week,month},
+-- active_{day,week,month} (periods keyed by their first day), active_7d and active_30d
+-- (the window ending on `period`).
+CREATE TABLE ru_distinct (
+    kind   TEXT NOT NULL,
+    period TEXT NOT NULL,
+    n      INTEGER NOT NULL,
+    PRIMARY KEY (kind, period)
+) WITHOUT ROWID;
+
+-- Refreshing the refunds of re-imported orders looks them up by order.
+CREATE INDEX refunds_order ON refunds (order_id);
+";
+
 /// Every migration in order; `MIGRATIONS[i]` takes the store to version `i + 1`.
-pub const MIGRATIONS: &[&str] = &[V1_TABLES];
+pub const MIGRATIONS: &[&str] = &[V1_TABLES, V2_ROLLUPS];
 
 pub const CURRENT_VERSION: u32 = MIGRATIONS.len() as u32;
 

@@ -1,0 +1,247 @@
+//! Cohort matrices (SPEC §3): cohort = month of signup (or of first activity where a
+//! customer has no signup row); cell (c, k) = share of cohort c active in month c + k.
+//! The forecast extends each row with survival rates averaged over recent cohorts
+//! (seed 000): forecast (c, t + h) = observed (c, t) × Π s.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use chrono::{Datelike, NaiveDate};
+
+use super::engine::Engine;
+use super::{CohortMatrix, CohortRow, CohortVariant, MetricError};
+
+/// Cohorts shown: the latest 24 signup months.
+const COHORTS: usize = 24;
+/// Survival rates average the latest cohorts that observed both months.
+const RECENT_COHORTS: usize = 6;
+
+/// Months since year 0, so month arithmetic is integer arithmetic.
+fn month_index(date: NaiveDate) -> i32 {
+    date.year() * 12 + date.month0() as i32
+}
+
+fn month_label(index: i32) -> String {
+    format!("{:04}-{:02}", index.div_euclid(12), index.rem_euclid(12) + 1)
+}
+
+fn parse_month(text: &str) -> Option<i32> {
+    let date = NaiveDate::parse_from_str(&format!("{}-01", text.get(..7)?), "%Y-%m-%d").ok()?;
+    Some(month_index(date))
+}
+
+/// (customer, month, amount) activity of a variant, with amount the revenue in cents
+/// (revenue retention) or 1.
+fn activity(
+    eng: &Engine<'_>,
+    variant: CohortVariant,
+) -> Result<Vec<(String, i32, f64)>, MetricError> {
+    let sql = match variant {
+        CohortVariant::PurchasingCustomers | CohortVariant::RevenueRetention => {
+            "SELECT customer_id, substr(day, 1, 7), SUM(revenue) FROM ru_order_customers_day
+             GROUP BY customer_id, substr(day, 1, 7)"
+        }
+        CohortVariant::ActiveUsers => {
+            "SELECT user_id, substr(day, 1, 7), 1 FROM ru_event_users_day
+             GROUP BY user_id, substr(day, 1, 7)"
+        }
+        CohortVariant::SubscribedCustomers => {
+            let book = super::subscriptions::book(eng)?;
+            let last = month_index(eng.as_of);
+            let mut out = Vec::new();
+            for (customer, subs) in &book.by_customer {
+                let mut months = HashSet::new();
+                for s in subs {
+                    let from = month_index(s.start);
+                    // `end` is the first inactive day: active in its month only after day 1.
+                    let to = s.end.map_or(last, |e| {
+                        let m = month_index(e);
+                        if e.day() == 1 { m - 1 } else { m }
+                    });
+                    months.extend(from..=to.min(last));
+                }
+                out.extend(months.into_iter().map(|m| (customer.clone(), m, 1.0)));
+            }
+            return Ok(out);
+        }
+    };
+    let mut stmt = eng.conn().prepare(sql)?;
+    let rows = stmt.query_map([], |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, f64>(2)?))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (id, month, amount) = row?;
+        if let Some(m) = parse_month(&month) {
+            out.push((id, m, amount));
+        }
+    }
+    Ok(out)
+}
+
+pub fn matrix(eng: &Engine<'_>, variant: CohortVariant) -> Result<CohortMatrix, MetricError> {
+    let activity = activity(eng, variant)?;
+    let now = month_index(eng.as_of);
+    let activity: Vec<_> = activity.into_iter().filter(|a| a.1 <= now).collect();
+    // Cohort of each customer: signup month, else first active month.
+    let mut cohort_of: HashMap<String, i32> = HashMap::new();
+    {
+        let mut stmt = eng
+            .conn()
+            .prepare("SELECT customer_id, signup_date FROM customers")?;
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+        for row in rows {
+            let (id, signup) = row?;
+            if let Some(m) = parse_month(&signup).filter(|m| *m <= now) {
+                cohort_of.insert(id, m);
+            }
+        }
+    }
+    let signed_up: HashSet<String> = cohort_of.keys().cloned().collect();
+    for (id, month, _) in &activity {
+        if !signed_up.contains(id) {
+            let c = cohort_of.entry(id.clone()).or_insert(*month);
+            *c = (*c).min(*month);
+        }
+    }
+    if activity.is_empty() {
+        return Ok(CohortMatrix {
+            variant,
+            rows: Vec::new(),
+        });
+    }
+    let first_shown = now - COHORTS as i32 + 1;
+    let mut sizes: BTreeMap<i32, u64> = BTreeMap::new();
+    for c in cohort_of.values().filter(|c| **c >= first_shown) {
+        *sizes.entry(*c).or_default() += 1;
+    }
+    // (cohort, k) → active customers, or revenue.
+    let mut totals: HashMap<(i32, usize), f64> = HashMap::new();
+    for (id, month, amount) in &activity {
+        let Some(&c) = cohort_of.get(id) else { continue };
+        if c < first_shown || *month < c {
+            continue;
+        }
+        let k = (*month - c) as usize;
+        *totals.entry((c, k)).or_default() += if variant == CohortVariant::RevenueRetention {
+            *amount
+        } else {
+            1.0
+        };
+    }
+    let width = sizes
+        .keys()
+        .next()
+        .map_or(0, |c| (now - c + 1) as usize);
+    let observed: Vec<Vec<Option<f64>>> = sizes
+        .iter()
+        .map(|(&c, &size)| {
+            let seen = (now - c + 1) as usize;
+            (0..width)
+                .map(|k| {
+                    if k >= seen {
+                        return None;
+                    }
+                    let v = totals.get(&(c, k)).copied().unwrap_or(0.0);
+                    match variant {
+                        CohortVariant::RevenueRetention => {
+                            let base = totals.get(&(c, 0)).copied().unwrap_or(0.0);
+                            (base > 0.0).then(|| v / base)
+                        }
+                        _ => Some(v / size as f64),
+                    }
+                })
+                .collect()
+        })
+        .collect();
+    let forecast = forecast_survival(
+        &observed,
+        RECENT_COHORTS,
+        variant != CohortVariant::RevenueRetention,
+    );
+    let rows = sizes
+        .iter()
+        .zip(observed)
+        .zip(forecast)
+        .map(|(((&c, &size), cells), forecast)| CohortRow {
+            cohort: month_label(c),
+            size,
+            cells,
+            forecast,
+        })
+        .collect();
+    Ok(CohortMatrix { variant, rows })
+}
+
+/// Forecast cells for a cohort triangle (`observed[c][k]`, oldest cohort first, `None`
+/// where month c + k has not happened). Survival s_k = mean over the latest `recent`
+/// cohorts that observed months k − 1 and k of cell k ÷ cell k − 1 (capped at 1 for
+/// shares of customers, which cannot be retained above everyone). The forecast of an
+/// unobserved cell is the row's last observed cell times the survival rates since.
+pub fn forecast_survival(
+    observed: &[Vec<Option<f64>>],
+    recent: usize,
+    cap_at_one: bool,
+) -> Vec<Vec<Option<f64>>> {
+    let width = observed.iter().map(Vec::len).max().unwrap_or(0);
+    let survival: Vec<Option<f64>> = (0..width)
+        .map(|k| {
+            if k == 0 {
+                return None;
+            }
+            let ratios: Vec<f64> = observed
+                .iter()
+                .rev()
+                .filter_map(|row| {
+                    let prev = (*row.get(k - 1)?)?;
+                    let cur = (*row.get(k)?)?;
+                    (prev > 0.0).then(|| cur / prev)
+                })
+                .take(recent)
+                .collect();
+            if ratios.is_empty() {
+                return None;
+            }
+            let mean = ratios.iter().sum::<f64>() / ratios.len() as f64;
+            Some(if cap_at_one { mean.min(1.0) } else { mean })
+        })
+        .collect();
+    observed
+        .iter()
+        .map(|row| {
+            let mut out = vec![None; width];
+            let last = row.iter().rposition(Option::is_some);
+            let Some(t) = last else { return out };
+            let mut value = row[t];
+            for (k, slot) in out.iter_mut().enumerate().skip(t + 1) {
+                if row.get(k).copied().flatten().is_some() {
+                    break;
+                }
+                value = value.zip(survival[k]).map(|(v, s)| v * s);
+                *slot = value;
+            }
+            out
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forecast_multiplies_the_last_observed_cell_by_mean_survival() {
+        // Two older cohorts show survival 0.5 then 0.8 (month 1) and 0.5 (month 2).
+        let observed = vec![
+            vec![Some(1.0), Some(0.5), Some(0.25)],
+            vec![Some(1.0), Some(0.8), None],
+            vec![Some(1.0), None, None],
+        ];
+        let f = forecast_survival(&observed, 6, true);
+        assert_eq!(f[0], vec![None, None, None]);
+        // s1 = (0.5 + 0.8) / 2 = 0.65, s2 = 0.25 / 0.5 = 0.5.
+        assert_eq!(f[1][2], Some(0.8 * 0.5));
+        assert_eq!(f[2][1], Some(0.65));
+        assert!((f[2][2].unwrap() - 0.65 * 0.5).abs() < 1e-12);
+        assert_eq!(month_label(month_index(NaiveDate::from_ymd_opt(2025, 1, 9).unwrap())), "2025-01");
+    }
+}

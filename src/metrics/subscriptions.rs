@@ -1,0 +1,231 @@
+//! Subscriptions: MRR and its movements, computed per customer from the subscriptions
+//! table (small enough to read whole; no rollup needed).
+//!
+//! A period's movements compare each customer's MRR at the close of the day before the
+//! period (= the previous period's `mrr`) with their MRR at its last day, so that
+//! `mrr(previous) + mrr_net_new = mrr`, exactly, in cents.
+
+use std::collections::{HashMap, HashSet};
+use std::rc::Rc;
+
+use chrono::{Duration, NaiveDate};
+
+use super::engine::{Cell, CustomerFilter, Engine};
+use super::{MetricError, Period, Segment};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Subscription {
+    pub customer: String,
+    pub mrr_cents: i64,
+    pub start: NaiveDate,
+    /// The first day it is no longer active; `None` while active.
+    pub end: Option<NaiveDate>,
+    pub plan: Option<String>,
+}
+
+impl Subscription {
+    pub fn active_on(&self, day: NaiveDate) -> bool {
+        self.start <= day && self.end.is_none_or(|end| end > day)
+    }
+}
+
+/// Every subscription, by customer.
+#[derive(Debug, Default)]
+pub struct Book {
+    pub by_customer: HashMap<String, Vec<Subscription>>,
+}
+
+impl Book {
+    pub fn load(conn: &rusqlite::Connection) -> Result<Self, MetricError> {
+        let mut stmt = conn.prepare(
+            "SELECT customer_id, mrr, start_date, end_date, plan FROM subscriptions",
+        )?;
+        let mut rows = stmt.query([])?;
+        let mut book = Book::default();
+        let parse = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok();
+        while let Some(row) = rows.next()? {
+            let start: String = row.get(2)?;
+            let end: Option<String> = row.get(3)?;
+            let Some(start) = parse(&start) else { continue };
+            let sub = Subscription {
+                customer: row.get(0)?,
+                mrr_cents: row.get(1)?,
+                start,
+                end: end.as_deref().and_then(parse),
+                plan: row.get(4)?,
+            };
+            book.by_customer
+                .entry(sub.customer.clone())
+                .or_default()
+                .push(sub);
+        }
+        Ok(book)
+    }
+
+    /// Customers with an active subscription on `day`.
+    pub fn active_on(&self, day: NaiveDate) -> HashSet<&str> {
+        self.by_customer
+            .iter()
+            .filter(|(_, subs)| subs.iter().any(|s| s.active_on(day)))
+            .map(|(c, _)| c.as_str())
+            .collect()
+    }
+}
+
+/// A customer's MRR on a day, in cents, over the subscriptions `keep` accepts.
+fn customer_mrr(subs: &[Subscription], day: NaiveDate, keep: &dyn Fn(&Subscription) -> bool) -> i64 {
+    subs.iter()
+        .filter(|s| keep(s) && s.active_on(day))
+        .map(|s| s.mrr_cents)
+        .sum()
+}
+
+/// MRR movements of one period, in cents.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Movements {
+    /// MRR at the close of the day before the period.
+    pub start: i64,
+    /// MRR on the period's last day (or the reference date, if earlier).
+    pub end: i64,
+    pub new: i64,
+    pub expansion: i64,
+    pub contraction: i64,
+    pub churned: i64,
+    pub reactivation: i64,
+    /// Customers with an active subscription at the end.
+    pub active_end: u64,
+}
+
+impl Movements {
+    pub fn net_new(&self) -> i64 {
+        self.new + self.expansion + self.reactivation - self.contraction - self.churned
+    }
+}
+
+/// The movements between the close of `before` and the close of `last`.
+pub fn movements(
+    book: &Book,
+    before: NaiveDate,
+    last: NaiveDate,
+    customers: Option<&HashSet<String>>,
+    keep: &dyn Fn(&Subscription) -> bool,
+) -> Movements {
+    let mut m = Movements::default();
+    for (customer, subs) in &book.by_customer {
+        if customers.is_some_and(|set| !set.contains(customer)) {
+            continue;
+        }
+        let old = customer_mrr(subs, before, keep);
+        let new = customer_mrr(subs, last, keep);
+        m.start += old;
+        m.end += new;
+        if subs.iter().any(|s| keep(s) && s.active_on(last)) {
+            m.active_end += 1;
+        }
+        match (old, new) {
+            (0, 0) => {}
+            (0, n) => {
+                if subs.iter().any(|s| keep(s) && s.start <= before) {
+                    m.reactivation += n;
+                } else {
+                    m.new += n;
+                }
+            }
+            (o, 0) => m.churned += o,
+            (o, n) if n > o => m.expansion += n - o,
+            (o, n) => m.contraction += o - n,
+        }
+    }
+    m
+}
+
+pub(super) fn book(eng: &Engine<'_>) -> Result<Rc<Book>, MetricError> {
+    if let Some(b) = eng.subs.borrow().as_ref() {
+        return Ok(b.clone());
+    }
+    let b = Rc::new(Book::load(eng.conn())?);
+    *eng.subs.borrow_mut() = Some(b.clone());
+    Ok(b)
+}
+
+/// Customer ids of a customer segment.
+pub(super) fn customers_in(
+    eng: &Engine<'_>,
+    segment: &Segment,
+) -> Result<HashSet<String>, MetricError> {
+    let filter = CustomerFilter::of(segment, "customer_id");
+    let mut stmt = eng.conn().prepare(&format!(
+        "SELECT customer_id FROM customers WHERE 1 = 1{}",
+        filter.sql
+    ))?;
+    let ids = stmt
+        .query_map(rusqlite::params_from_iter(filter.params), |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    Ok(ids)
+}
+
+/// Movements of each period, for a segment (`plan` is the subscription's own plan).
+pub fn period_movements(
+    eng: &Engine<'_>,
+    periods: &[Period],
+    segment: Option<&Segment>,
+) -> Result<Vec<Movements>, MetricError> {
+    let book = book(eng)?;
+    let plan = segment
+        .filter(|s| s.dimension == "plan")
+        .map(|s| s.value.clone());
+    let customers = match segment {
+        Some(s) if s.dimension != "plan" => Some(customers_in(eng, s)?),
+        _ => None,
+    };
+    let keep = |s: &Subscription| plan.as_ref().is_none_or(|p| s.plan.as_ref() == Some(p));
+    Ok(periods
+        .iter()
+        .map(|p| {
+            let before = p.start - Duration::days(1);
+            let last = p.end().min(eng.as_of);
+            movements(&book, before, last, customers.as_ref(), &keep)
+        })
+        .collect())
+}
+
+pub fn compute(
+    eng: &Engine<'_>,
+    id: &str,
+    periods: &[Period],
+    segment: Option<&Segment>,
+) -> Result<Vec<Cell>, MetricError> {
+    let moves = period_movements(eng, periods, segment)?;
+    let cents = |c: i64| c as f64 / 100.0;
+    let f: &dyn Fn(&Movements) -> Cell = match id {
+        "mrr" => &|m| Cell::value(cents(m.end)),
+        "arr" => &|m| Cell::value(cents(m.end * 12)),
+        "mrr_new" => &|m| Cell::value(cents(m.new)),
+        "mrr_expansion" => &|m| Cell::value(cents(m.expansion)),
+        "mrr_contraction" => &|m| Cell::value(cents(m.contraction)),
+        "mrr_churned" => &|m| Cell::value(cents(m.churned)),
+        "mrr_reactivation" => &|m| Cell::value(cents(m.reactivation)),
+        "mrr_net_new" => &|m| Cell::value(cents(m.net_new())),
+        "arpa" => &|m| {
+            Cell::ratio(cents(m.end), m.active_end as f64, 1.0, "no active subscriptions")
+        },
+        "revenue_churn_pct" => &|m| {
+            Cell::ratio(
+                cents(m.churned + m.contraction),
+                cents(m.start),
+                100.0,
+                "no MRR at the period's start",
+            )
+        },
+        "nrr_pct" => &|m| {
+            Cell::ratio(
+                cents(m.start + m.expansion - m.contraction - m.churned),
+                cents(m.start),
+                100.0,
+                "no MRR at the period's start",
+            )
+        },
+        other => return Err(MetricError::UnknownMetric(other.to_string())),
+    };
+    Ok(moves.iter().map(f).collect())
+}
