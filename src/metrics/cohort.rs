@@ -153,11 +153,34 @@ pub fn matrix(eng: &Engine<'_>, variant: CohortVariant) -> Result<CohortMatrix, 
                 .collect()
         })
         .collect();
-    let forecast = forecast_survival(
-        &observed,
+    // A month still running is shown to date but would drag survival down: the model
+    // sees complete months only, and forecasts the cells after them.
+    let month_running = eng.is_partial(&super::Period::containing(super::Grain::Month, eng.as_of));
+    let complete: Vec<Vec<Option<f64>>> = sizes
+        .keys()
+        .zip(&observed)
+        .map(|(&c, row)| {
+            let mut row = row.clone();
+            if month_running {
+                if let Some(cell) = row.get_mut((now - c) as usize) {
+                    *cell = None;
+                }
+            }
+            row
+        })
+        .collect();
+    let mut forecast = forecast_survival(
+        &complete,
         RECENT_COHORTS,
         variant != CohortVariant::RevenueRetention,
     );
+    for (f, row) in forecast.iter_mut().zip(&observed) {
+        for (slot, cell) in f.iter_mut().zip(row) {
+            if cell.is_some() {
+                *slot = None;
+            }
+        }
+    }
     let rows = sizes
         .iter()
         .zip(observed)

@@ -238,6 +238,21 @@ pub(crate) fn family(id: &str) -> Family {
     }
 }
 
+/// The SPEC §3 section a metric belongs to, for grouping in reports.
+pub fn category(id: &str) -> &'static str {
+    match family(id) {
+        Family::Orders => "Revenue and profitability",
+        Family::Subscriptions => "Subscriptions",
+        Family::Customers => "Customers and retention",
+        Family::Spend => "Acquisition and marketing",
+        Family::Surveys => "Satisfaction",
+        Family::Events => "Engagement",
+        Family::Delivery if id.contains("ticket") || id.ends_with("_h") => "Support",
+        Family::Delivery => "Delivery and quality",
+        Family::External => "External metrics",
+    }
+}
+
 pub(crate) fn compute_cells(
     eng: &Engine<'_>,
     def: &MetricDef,

@@ -38,3 +38,98 @@ pub struct RejectEntry {
     pub reason: String,
     pub raw: String,
 }
+
+/// The date column that dates each table's rows (its freshness and range).
+const DATE_COLUMNS: &[(&str, &str)] = &[
+    ("customers", "signup_date"),
+    ("orders", "order_date"),
+    ("refunds", "refund_date"),
+    ("subscriptions", "start_date"),
+    ("events", "day"),
+    ("surveys", "date"),
+    ("spend", "date"),
+    ("funnel", "date"),
+    ("costs", "date"),
+    ("tickets", "opened_day"),
+    ("work_items", "created_date"),
+    ("annotations", "date"),
+    ("metrics", "date"),
+];
+
+fn parse_date(text: Option<String>) -> Option<NaiveDate> {
+    NaiveDate::parse_from_str(text?.get(..10)?, "%Y-%m-%d").ok()
+}
+
+impl super::Store {
+    /// Row count, date range and last import of every data table.
+    pub fn table_status(&self) -> rusqlite::Result<Vec<TableStatus>> {
+        let mut out = Vec::with_capacity(DATE_COLUMNS.len());
+        for (table, column) in DATE_COLUMNS {
+            let (rows, first, last): (i64, Option<String>, Option<String>) = self.conn().query_row(
+                &format!("SELECT COUNT(*), MIN({column}), MAX({column}) FROM {table}"),
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )?;
+            let last_import: Option<String> = self.conn().query_row(
+                "SELECT MAX(imported_at) FROM import_log WHERE table_name = ?1 AND status = 'ok'",
+                [table],
+                |r| r.get(0),
+            )?;
+            out.push(TableStatus {
+                table: (*table).to_string(),
+                rows: u64::try_from(rows).unwrap_or(0),
+                first_date: parse_date(first),
+                last_date: parse_date(last),
+                last_import,
+            });
+        }
+        Ok(out)
+    }
+
+    /// The latest `limit` imports, newest first.
+    pub fn recent_imports(&self, limit: usize) -> rusqlite::Result<Vec<ImportLogEntry>> {
+        let mut stmt = self.conn().prepare(
+            "SELECT id, path, table_name, size, rows_read, rows_upserted, rows_rejected,
+                    duration_ms, imported_at, status, error
+             FROM import_log ORDER BY id DESC LIMIT ?1",
+        )?;
+        let rows = stmt.query_map([i64::try_from(limit).unwrap_or(i64::MAX)], |r| {
+            let n = |i: usize| -> rusqlite::Result<u64> {
+                Ok(u64::try_from(r.get::<_, i64>(i)?).unwrap_or(0))
+            };
+            Ok(ImportLogEntry {
+                id: r.get(0)?,
+                path: r.get(1)?,
+                table: r.get(2)?,
+                size: n(3)?,
+                rows_read: n(4)?,
+                rows_upserted: n(5)?,
+                rows_rejected: n(6)?,
+                duration_ms: n(7)?,
+                imported_at: r.get(8)?,
+                ok: r.get::<_, String>(9)? == "ok",
+                error: r.get(10)?,
+            })
+        })?;
+        rows.collect()
+    }
+
+    /// The latest `limit` rejected rows, newest first.
+    pub fn recent_rejects(&self, limit: usize) -> rusqlite::Result<Vec<RejectEntry>> {
+        let mut stmt = self.conn().prepare(
+            "SELECT l.path, r.line, r.column, r.reason, r.raw
+             FROM rejects r JOIN import_log l ON l.id = r.import_id
+             ORDER BY r.id DESC LIMIT ?1",
+        )?;
+        let rows = stmt.query_map([i64::try_from(limit).unwrap_or(i64::MAX)], |r| {
+            Ok(RejectEntry {
+                path: r.get(0)?,
+                line: u64::try_from(r.get::<_, i64>(1)?).unwrap_or(0),
+                column: r.get(2)?,
+                reason: r.get(3)?,
+                raw: r.get(4)?,
+            })
+        })?;
+        rows.collect()
+    }
+}
