@@ -18,7 +18,10 @@ fn cac_is_spend_over_new_customers_10000_over_100() {
     );
     f.refresh();
     assert_eq!(f.value("cac", Month, "2025-06", "2025-06-30"), 100.0);
-    assert_eq!(f.value("new_customers", Month, "2025-06", "2025-06-30"), 100.0);
+    assert_eq!(
+        f.value("new_customers", Month, "2025-06", "2025-06-30"),
+        100.0
+    );
     // Per channel: 6 000 ÷ 60 and 4 000 ÷ 40.
     let by = kpi::metrics::compute(
         &f.store,
@@ -51,8 +54,14 @@ fn conversion_rate_is_50_of_1000_visitors() {
          VALUES ('2025-06-01', 'web', 600, 100, 30), ('2025-06-02', 'web', 400, 60, 20);",
     );
     f.refresh();
-    assert_eq!(f.value("conversion_rate_pct", Month, "2025-06", "2025-06-30"), 5.0);
-    assert_eq!(f.value("lead_conversion_pct", Month, "2025-06", "2025-06-30"), 50.0 / 160.0 * 100.0);
+    assert_eq!(
+        f.value("conversion_rate_pct", Month, "2025-06", "2025-06-30"),
+        5.0
+    );
+    assert_eq!(
+        f.value("lead_conversion_pct", Month, "2025-06", "2025-06-30"),
+        50.0 / 160.0 * 100.0
+    );
 }
 
 #[test]
@@ -90,7 +99,10 @@ fn clv_is_100_a_month_times_24_months() {
         f.value("customer_churn_pct", Month, "2025-06", "2025-06-30"),
         100.0 / 24.0
     ));
-    assert!(close(f.value("clv", Month, "2025-06", "2025-06-30"), 2400.0));
+    assert!(close(
+        f.value("clv", Month, "2025-06", "2025-06-30"),
+        2400.0
+    ));
     // May had no churn: lifetime is unknown, not infinite and not zero.
     let may = f.point("clv", Month, "2025-05", "2025-06-30");
     assert_eq!(may.value, None);
@@ -109,7 +121,10 @@ fn arpu_is_50000_over_1000_active_users() {
          INSERT INTO refunds (refund_key, order_id, refund_date, amount) VALUES ('r1', 'o2', '2025-06-20', 200000);",
     );
     f.refresh();
-    assert_eq!(f.value("net_revenue", Month, "2025-06", "2025-06-30"), 50000.0);
+    assert_eq!(
+        f.value("net_revenue", Month, "2025-06", "2025-06-30"),
+        50000.0
+    );
     assert_eq!(f.value("arpu", Month, "2025-06", "2025-06-30"), 50.0);
 }
 
@@ -200,10 +215,22 @@ fn iso_week_53_holds_the_days_around_new_year() {
         .order("o3", "b", "2021-01-03", 100.0, "completed") // Sunday of W53
         .order("o4", "b", "2021-01-04", 1000.0, "completed"); // W01
     f.refresh();
-    assert_eq!(f.value("gross_revenue", Week, "2020-W53", "2021-01-10"), 110.0);
-    assert_eq!(f.value("paying_customers", Week, "2020-W53", "2021-01-10"), 2.0);
-    assert_eq!(f.value("gross_revenue", Week, "2021-W01", "2021-01-10"), 1000.0);
-    assert_eq!(f.value("gross_revenue", Week, "2020-W52", "2021-01-10"), 1.0);
+    assert_eq!(
+        f.value("gross_revenue", Week, "2020-W53", "2021-01-10"),
+        110.0
+    );
+    assert_eq!(
+        f.value("paying_customers", Week, "2020-W53", "2021-01-10"),
+        2.0
+    );
+    assert_eq!(
+        f.value("gross_revenue", Week, "2021-W01", "2021-01-10"),
+        1000.0
+    );
+    assert_eq!(
+        f.value("gross_revenue", Week, "2020-W52", "2021-01-10"),
+        1.0
+    );
 }
 
 #[test]
@@ -226,7 +253,10 @@ fn a_subscription_ending_on_the_last_day_of_a_month_churns_in_that_month() {
     assert_eq!(m("customer_churn_pct", "2025-06"), 50.0);
     // Daily: still active on June 29, churned on June 30.
     assert_eq!(f.value("mrr", Day, "2025-06-29", "2025-07-31"), 120.0);
-    assert_eq!(f.value("mrr_churned", Day, "2025-06-30", "2025-07-31"), 40.0);
+    assert_eq!(
+        f.value("mrr_churned", Day, "2025-06-30", "2025-07-31"),
+        40.0
+    );
 }
 
 #[test]
@@ -247,17 +277,41 @@ fn events_count_on_their_local_day_across_midnight() {
     // 23:30 UTC on June 30 is July 1 in Europe/Berlin: the importer stores day = July 1.
     let mut f = Fixture::new();
     f.config.time_zone = "Europe/Berlin".into();
-    f.event("u1", "2025-06-30T23:30:00Z", "2025-07-01", "page_view", Some("s1"))
-        .event("u2", "2025-06-30T21:30:00Z", "2025-06-30", "page_view", Some("s2"))
-        .event("u2", "2025-06-30T21:31:00Z", "2025-06-30", "page_view", Some("s2"));
+    f.event(
+        "u1",
+        "2025-06-30T23:30:00Z",
+        "2025-07-01",
+        "page_view",
+        Some("s1"),
+    )
+    .event(
+        "u2",
+        "2025-06-30T21:30:00Z",
+        "2025-06-30",
+        "page_view",
+        Some("s2"),
+    )
+    .event(
+        "u2",
+        "2025-06-30T21:31:00Z",
+        "2025-06-30",
+        "page_view",
+        Some("s2"),
+    );
     f.refresh();
     assert_eq!(f.value("dau", Day, "2025-07-01", "2025-07-01"), 1.0);
     assert_eq!(f.value("dau", Day, "2025-06-30", "2025-07-01"), 1.0);
     assert_eq!(f.value("mau", Month, "2025-06", "2025-07-01"), 1.0);
     assert_eq!(f.value("page_views", Month, "2025-06", "2025-07-01"), 2.0);
     // s1 bounced (one page view), s2 did not.
-    assert_eq!(f.value("bounce_rate_pct", Day, "2025-07-01", "2025-07-01"), 100.0);
-    assert_eq!(f.value("bounce_rate_pct", Day, "2025-06-30", "2025-07-01"), 0.0);
+    assert_eq!(
+        f.value("bounce_rate_pct", Day, "2025-07-01", "2025-07-01"),
+        100.0
+    );
+    assert_eq!(
+        f.value("bounce_rate_pct", Day, "2025-06-30", "2025-07-01"),
+        0.0
+    );
 }
 
 #[test]
@@ -309,7 +363,10 @@ fn an_empty_source_table_says_what_to_import_never_zero() {
     assert_eq!(margin.note.as_deref(), Some("no data — import costs"));
     // A period without orders is n/a, not an average order value of 0.
     let aov = f.point("aov", Month, "2025-05", "2025-06-30");
-    assert_eq!((aov.value, aov.note.as_deref()), (None, Some("n/a: no orders")));
+    assert_eq!(
+        (aov.value, aov.note.as_deref()),
+        (None, Some("n/a: no orders"))
+    );
 }
 
 #[test]
@@ -317,11 +374,17 @@ fn the_period_holding_the_reference_date_is_partial_unless_it_ends_there() {
     let mut f = Fixture::new();
     f.order("o1", "a", "2025-06-20", 30.0, "completed");
     f.refresh();
-    assert_eq!(kpi::metrics::reference_date(&f.store).unwrap(), Some(common::d("2025-06-20")));
+    assert_eq!(
+        kpi::metrics::reference_date(&f.store).unwrap(),
+        Some(common::d("2025-06-20"))
+    );
     assert!(f.point("orders", Month, "2025-06", "2025-06-20").partial);
     assert!(!f.point("orders", Month, "2025-06", "2025-06-30").partial);
     assert!(!f.point("orders", Day, "2025-06-20", "2025-06-20").partial);
-    assert!(f.point("orders", Grain::Week, "2025-W25", "2025-06-20").partial);
+    assert!(
+        f.point("orders", Grain::Week, "2025-W25", "2025-06-20")
+            .partial
+    );
 }
 
 #[test]

@@ -51,9 +51,27 @@ proptest! {
 
 #[derive(Debug, Clone)]
 enum Row {
-    Order { id: u8, customer: u8, day: i64, cents: u32, status: u8, channel: u8 },
-    Refund { id: u8, order: u8, day: i64, cents: u32 },
-    Event { id: u16, user: u8, day: i64, name: u8, session: u8 },
+    Order {
+        id: u8,
+        customer: u8,
+        day: i64,
+        cents: u32,
+        status: u8,
+        channel: u8,
+    },
+    Refund {
+        id: u8,
+        order: u8,
+        day: i64,
+        cents: u32,
+    },
+    Event {
+        id: u16,
+        user: u8,
+        day: i64,
+        name: u8,
+        session: u8,
+    },
 }
 
 fn row_strategy() -> impl Strategy<Value = Row> {
@@ -78,9 +96,20 @@ fn upsert(store: &Store, row: &Row, touched: &mut Touched) {
         }
     };
     match row {
-        Row::Order { id, customer, day, cents, status, channel } => {
+        Row::Order {
+            id,
+            customer,
+            day,
+            cents,
+            status,
+            channel,
+        } => {
             let old: Option<String> = conn
-                .query_row("SELECT order_date FROM orders WHERE order_id = ?1", [format!("o{id}")], |r| r.get(0))
+                .query_row(
+                    "SELECT order_date FROM orders WHERE order_id = ?1",
+                    [format!("o{id}")],
+                    |r| r.get(0),
+                )
                 .ok();
             touch("orders", old);
             conn.execute(
@@ -97,9 +126,18 @@ fn upsert(store: &Store, row: &Row, touched: &mut Touched) {
             ).unwrap();
             touch("orders", Some(day_of(*day)));
         }
-        Row::Refund { id, order, day, cents } => {
+        Row::Refund {
+            id,
+            order,
+            day,
+            cents,
+        } => {
             let old: Option<String> = conn
-                .query_row("SELECT refund_date FROM refunds WHERE refund_key = ?1", [format!("r{id}")], |r| r.get(0))
+                .query_row(
+                    "SELECT refund_date FROM refunds WHERE refund_key = ?1",
+                    [format!("r{id}")],
+                    |r| r.get(0),
+                )
                 .ok();
             touch("refunds", old);
             conn.execute(
@@ -108,9 +146,19 @@ fn upsert(store: &Store, row: &Row, touched: &mut Touched) {
             ).unwrap();
             touch("refunds", Some(day_of(*day)));
         }
-        Row::Event { id, user, day, name, session } => {
+        Row::Event {
+            id,
+            user,
+            day,
+            name,
+            session,
+        } => {
             let old: Option<String> = conn
-                .query_row("SELECT day FROM events WHERE event_key = ?1", [format!("e{id}")], |r| r.get(0))
+                .query_row(
+                    "SELECT day FROM events WHERE event_key = ?1",
+                    [format!("e{id}")],
+                    |r| r.get(0),
+                )
                 .ok();
             touch("events", old);
             conn.execute(
@@ -133,10 +181,19 @@ fn upsert(store: &Store, row: &Row, touched: &mut Touched) {
 fn dump(store: &Store) -> Vec<String> {
     let mut out = Vec::new();
     for table in [
-        "ru_orders_day", "ru_order_customers_day", "ru_refunds_day", "ru_events_day",
-        "ru_event_names_day", "ru_event_users_day", "ru_feature_users_day", "ru_distinct",
+        "ru_orders_day",
+        "ru_order_customers_day",
+        "ru_refunds_day",
+        "ru_events_day",
+        "ru_event_names_day",
+        "ru_event_users_day",
+        "ru_feature_users_day",
+        "ru_distinct",
     ] {
-        let mut stmt = store.conn().prepare(&format!("SELECT * FROM {table} ORDER BY 1, 2, 3")).unwrap();
+        let mut stmt = store
+            .conn()
+            .prepare(&format!("SELECT * FROM {table} ORDER BY 1, 2, 3"))
+            .unwrap();
         let n = stmt.column_count();
         let rows = stmt
             .query_map([], |r| {

@@ -53,8 +53,7 @@ fn assert_shape(doc: &Value) {
         );
         let segment = &m["segment"];
         assert!(
-            segment.is_null()
-                || (segment["dimension"].is_string() && segment["value"].is_string()),
+            segment.is_null() || (segment["dimension"].is_string() && segment["value"].is_string()),
             "{segment}"
         );
         for point in m["series"].as_array().unwrap() {
@@ -103,7 +102,18 @@ fn json_report_follows_the_documented_shape() {
             .clone()
     };
     // Every SPEC §3 metric is there, plus the external one.
-    for id in ["net_revenue", "mrr", "mrr_net_new", "nps", "cac", "dau", "spi", "resolution_h", "uptime_pct", "clv"] {
+    for id in [
+        "net_revenue",
+        "mrr",
+        "mrr_net_new",
+        "nps",
+        "cac",
+        "dau",
+        "spi",
+        "resolution_h",
+        "uptime_pct",
+        "clv",
+    ] {
         metric(id);
     }
     let series = metric("net_revenue")["series"].as_array().unwrap().clone();
@@ -125,9 +135,23 @@ fn json_report_follows_the_documented_shape() {
 fn json_by_channel_and_week_grain() {
     let (_dir, db) = store_file();
     let (out, err, code) = kpi(&[
-        "report", "--db", db.to_str().unwrap(), "--format", "json", "--grain", "week",
-        "--metric", "gross_revenue", "--metric", "cac", "--by", "channel",
-        "--from", "2025-06-01", "--to", "2025-06-30",
+        "report",
+        "--db",
+        db.to_str().unwrap(),
+        "--format",
+        "json",
+        "--grain",
+        "week",
+        "--metric",
+        "gross_revenue",
+        "--metric",
+        "cac",
+        "--by",
+        "channel",
+        "--from",
+        "2025-06-01",
+        "--to",
+        "2025-06-30",
     ]);
     assert_eq!(code, 0, "{err}");
     let doc: Value = serde_json::from_str(&out).unwrap();
@@ -139,7 +163,11 @@ fn json_by_channel_and_week_grain() {
         .map(|m| m["segment"]["value"].as_str().unwrap().to_string())
         .collect();
     assert_eq!(segments, ["ads", "email", "seo"]);
-    assert!(metrics.iter().all(|m| m["id"] == "gross_revenue" || m["id"] == "cac"));
+    assert!(
+        metrics
+            .iter()
+            .all(|m| m["id"] == "gross_revenue" || m["id"] == "cac")
+    );
     let first = metrics[0]["series"].as_array().unwrap();
     assert_eq!(first.first().unwrap()["period"], "2025-W22");
     assert_eq!(first.last().unwrap()["period"], "2025-W27");
@@ -167,7 +195,10 @@ fn markdown_reads_as_a_monthly_readout() {
     let (out, err, code) = kpi(&["report", "--db", db.to_str().unwrap()]);
     assert_eq!(code, 0, "{err}");
     assert!(out.starts_with("# KPI readout — June 2025\n"), "{out}");
-    assert!(out.contains("July 2025 is still running (data to Jul 14)"), "{out}");
+    assert!(
+        out.contains("July 2025 is still running (data to Jul 14)"),
+        "{out}"
+    );
     assert!(out.contains("| Metric | Jun 2025 | vs May 2025 | Jul 2025 to date | Target | Note |"));
     assert!(out.contains("## Revenue and profitability"));
     assert!(out.contains("## Engagement"));
@@ -182,8 +213,17 @@ fn markdown_reads_as_a_monthly_readout() {
 fn csv_has_one_row_per_metric_segment_and_period() {
     let (_dir, db) = store_file();
     let (out, err, code) = kpi(&[
-        "report", "--db", db.to_str().unwrap(), "--format", "csv", "--metric", "nps",
-        "--by", "region", "--from", "2025-05-01",
+        "report",
+        "--db",
+        db.to_str().unwrap(),
+        "--format",
+        "csv",
+        "--metric",
+        "nps",
+        "--by",
+        "region",
+        "--from",
+        "2025-05-01",
     ]);
     assert_eq!(code, 0, "{err}");
     let mut reader = csv::Reader::from_reader(out.as_bytes());
@@ -192,7 +232,10 @@ fn csv_has_one_row_per_metric_segment_and_period() {
     let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
     // 3 months (May, June, July) × (overall + eu + us).
     assert_eq!(rows.len(), 9);
-    assert!(rows.iter().any(|r| &r[5] == "region" && &r[6] == "eu" && &r[7] == "2025-06"));
+    assert!(
+        rows.iter()
+            .any(|r| &r[5] == "region" && &r[6] == "eu" && &r[7] == "2025-06")
+    );
 }
 
 #[test]

@@ -11,7 +11,11 @@ use crate::config::Config;
 use crate::report::{self, ReportOptions};
 use crate::store::Store;
 
-pub fn run(store: &StoreArgs, args: &ReportArgs, as_of: Option<NaiveDate>) -> anyhow::Result<ExitCode> {
+pub fn run(
+    store: &StoreArgs,
+    args: &ReportArgs,
+    as_of: Option<NaiveDate>,
+) -> anyhow::Result<ExitCode> {
     if !store.db.exists() {
         anyhow::bail!(
             "no store at {}: import files first (`kpi import --db {} FILE…`)",

@@ -21,7 +21,11 @@ fn month_index(date: NaiveDate) -> i32 {
 }
 
 fn month_label(index: i32) -> String {
-    format!("{:04}-{:02}", index.div_euclid(12), index.rem_euclid(12) + 1)
+    format!(
+        "{:04}-{:02}",
+        index.div_euclid(12),
+        index.rem_euclid(12) + 1
+    )
 }
 
 fn parse_month(text: &str) -> Option<i32> {
@@ -66,7 +70,11 @@ fn activity(
     };
     let mut stmt = eng.conn().prepare(sql)?;
     let rows = stmt.query_map([], |r| {
-        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, f64>(2)?))
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, f64>(2)?,
+        ))
     })?;
     let mut out = Vec::new();
     for row in rows {
@@ -117,7 +125,9 @@ pub fn matrix(eng: &Engine<'_>, variant: CohortVariant) -> Result<CohortMatrix, 
     // (cohort, k) → active customers, or revenue.
     let mut totals: HashMap<(i32, usize), f64> = HashMap::new();
     for (id, month, amount) in &activity {
-        let Some(&c) = cohort_of.get(id) else { continue };
+        let Some(&c) = cohort_of.get(id) else {
+            continue;
+        };
         if c < first_shown || *month < c {
             continue;
         }
@@ -128,10 +138,7 @@ pub fn matrix(eng: &Engine<'_>, variant: CohortVariant) -> Result<CohortMatrix, 
             1.0
         };
     }
-    let width = sizes
-        .keys()
-        .next()
-        .map_or(0, |c| (now - c + 1) as usize);
+    let width = sizes.keys().next().map_or(0, |c| (now - c + 1) as usize);
     let observed: Vec<Vec<Option<f64>>> = sizes
         .iter()
         .map(|(&c, &size)| {
@@ -265,6 +272,9 @@ mod tests {
         assert_eq!(f[1][2], Some(0.8 * 0.5));
         assert_eq!(f[2][1], Some(0.65));
         assert!((f[2][2].unwrap() - 0.65 * 0.5).abs() < 1e-12);
-        assert_eq!(month_label(month_index(NaiveDate::from_ymd_opt(2025, 1, 9).unwrap())), "2025-01");
+        assert_eq!(
+            month_label(month_index(NaiveDate::from_ymd_opt(2025, 1, 9).unwrap())),
+            "2025-01"
+        );
     }
 }

@@ -218,16 +218,24 @@ pub fn compute(
     for (period, new) in periods.iter().zip(news) {
         let last = period.end().min(eng.as_of);
         let cell = match id {
-            "active_customers" => {
-                Cell::value(active_on(eng, basis, last, segment)?.len() as f64)
-            }
+            "active_customers" => Cell::value(active_on(eng, basis, last, segment)?.len() as f64),
             "customer_churn_pct" => {
                 let f = flow(eng, basis, period.start, last, segment)?;
-                Cell::ratio(f.churned, f.start, 100.0, "no active customers at the start")
+                Cell::ratio(
+                    f.churned,
+                    f.start,
+                    100.0,
+                    "no active customers at the start",
+                )
             }
             "retention_rate_pct" => {
                 let f = flow(eng, basis, period.start, last, segment)?;
-                Cell::ratio(f.end - new, f.start, 100.0, "no active customers at the start")
+                Cell::ratio(
+                    f.end - new,
+                    f.start,
+                    100.0,
+                    "no active customers at the start",
+                )
             }
             other => return Err(MetricError::UnknownMetric(other.to_string())),
         };

@@ -127,7 +127,8 @@ pub fn compute(
         let delivered: Vec<&Item> = all.iter().filter(|i| in_period(p, i.delivered)).collect();
         let cell = match id {
             "on_time_delivery_pct" => {
-                let committed: Vec<_> = delivered.iter().filter(|i| i.committed.is_some()).collect();
+                let committed: Vec<_> =
+                    delivered.iter().filter(|i| i.committed.is_some()).collect();
                 let on_time = committed
                     .iter()
                     .filter(|i| i.delivered <= i.committed)

@@ -275,8 +275,8 @@ fn time_to_value(
         else {
             continue;
         };
-        let h = (ts.with_timezone(&chrono::Utc) - start.with_timezone(&chrono::Utc))
-            .num_seconds() as f64
+        let h = (ts.with_timezone(&chrono::Utc) - start.with_timezone(&chrono::Utc)).num_seconds()
+            as f64
             / 3600.0;
         hours[i].push(h);
     }

@@ -76,9 +76,7 @@ impl CustomerFilter {
         let (expr, mut params) = customer_dim_expr(&segment.dimension);
         params.push(SqlValue::Text(segment.value.clone()));
         Self {
-            sql: format!(
-                " AND {column} IN (SELECT customer_id FROM customers WHERE {expr} = ?)"
-            ),
+            sql: format!(" AND {column} IN (SELECT customer_id FROM customers WHERE {expr} = ?)"),
             params,
         }
     }
@@ -160,11 +158,11 @@ impl<'a> Engine<'a> {
         if let Some(e) = self.empty.borrow().get(table) {
             return Ok(*e);
         }
-        let exists: bool = self.conn().query_row(
-            &format!("SELECT EXISTS (SELECT 1 FROM {table})"),
-            [],
-            |r| r.get(0),
-        )?;
+        let exists: bool =
+            self.conn()
+                .query_row(&format!("SELECT EXISTS (SELECT 1 FROM {table})"), [], |r| {
+                    r.get(0)
+                })?;
         self.empty.borrow_mut().insert(table.to_string(), !exists);
         Ok(!exists)
     }
@@ -357,7 +355,9 @@ impl<'a> Engine<'a> {
         let mut out = Vec::with_capacity(segments.len());
         for segment in segments {
             let cells = match self.missing_source(&def)? {
-                Some(table) => vec![Cell::note(format!("no data — import {table}")); periods.len()],
+                Some(table) => {
+                    vec![Cell::note(format!("no data — import {table}")); periods.len()]
+                }
                 None if periods.is_empty() => Vec::new(),
                 None => super::compute_cells(self, &def, &periods, segment.as_ref())?,
             };

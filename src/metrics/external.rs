@@ -62,12 +62,10 @@ pub fn compute(
     Ok(periods
         .iter()
         .map(|p| {
-            rows.iter()
-                .rev()
-                .find(|(d, _)| p.contains(*d))
-                .map_or_else(|| Cell::note("n/a: no value this period"), |(_, v)| {
-                    Cell::value(v[0])
-                })
+            rows.iter().rev().find(|(d, _)| p.contains(*d)).map_or_else(
+                || Cell::note("n/a: no value this period"),
+                |(_, v)| Cell::value(v[0]),
+            )
         })
         .collect())
 }

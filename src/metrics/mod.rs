@@ -216,23 +216,50 @@ pub(crate) enum Family {
 
 pub(crate) fn family(id: &str) -> Family {
     match id {
-        "gross_revenue" | "net_revenue" | "orders" | "aov" | "paying_customers"
-        | "gross_margin_pct" | "net_margin_pct" | "arpu" | "revenue_per_engagement"
-        | "repeat_purchase_rate" | "discount_rate" => Family::Orders,
+        "gross_revenue"
+        | "net_revenue"
+        | "orders"
+        | "aov"
+        | "paying_customers"
+        | "gross_margin_pct"
+        | "net_margin_pct"
+        | "arpu"
+        | "revenue_per_engagement"
+        | "repeat_purchase_rate"
+        | "discount_rate" => Family::Orders,
         "mrr" | "arr" | "mrr_new" | "mrr_expansion" | "mrr_contraction" | "mrr_churned"
         | "mrr_reactivation" | "mrr_net_new" | "arpa" | "revenue_churn_pct" | "nrr_pct" => {
             Family::Subscriptions
         }
         "active_customers" | "new_customers" | "customer_churn_pct" | "retention_rate_pct"
         | "clv" => Family::Customers,
-        "spend" | "cac" | "ltv_cac" | "cac_payback_months" | "roas" | "ctr_pct"
-        | "conversion_rate_pct" | "lead_conversion_pct" => Family::Spend,
+        "spend"
+        | "cac"
+        | "ltv_cac"
+        | "cac_payback_months"
+        | "roas"
+        | "ctr_pct"
+        | "conversion_rate_pct"
+        | "lead_conversion_pct" => Family::Spend,
         "nps" | "csat_pct" | "csat_mean" | "ces" => Family::Surveys,
-        "dau" | "wau" | "mau" | "stickiness_pct" | "sessions_per_user"
-        | "avg_session_duration_s" | "feature_adoption_pct" | "bounce_rate_pct"
-        | "page_views" | "time_to_value_h" => Family::Events,
-        "on_time_delivery_pct" | "velocity" | "features_released" | "time_to_market_d"
-        | "defect_detection_pct" | "spi" | "tickets_opened" | "first_response_h"
+        "dau"
+        | "wau"
+        | "mau"
+        | "stickiness_pct"
+        | "sessions_per_user"
+        | "avg_session_duration_s"
+        | "feature_adoption_pct"
+        | "bounce_rate_pct"
+        | "page_views"
+        | "time_to_value_h" => Family::Events,
+        "on_time_delivery_pct"
+        | "velocity"
+        | "features_released"
+        | "time_to_market_d"
+        | "defect_detection_pct"
+        | "spi"
+        | "tickets_opened"
+        | "first_response_h"
         | "resolution_h" => Family::Delivery,
         _ => Family::External,
     }
@@ -319,10 +346,11 @@ pub(crate) fn count_in(
     ];
     all.extend(params.iter().cloned());
     let mut stmt = eng.conn().prepare_cached(sql)?;
-    Ok(stmt.query_row(rusqlite::params_from_iter(all), |r| {
-        r.get::<_, Option<f64>>(0)
-    })?
-    .unwrap_or(0.0))
+    Ok(stmt
+        .query_row(rusqlite::params_from_iter(all), |r| {
+            r.get::<_, Option<f64>>(0)
+        })?
+        .unwrap_or(0.0))
 }
 
 /// Calendar months touched from `first` to `last`, both included (Jan 31 → Mar 1 is 3).

@@ -89,7 +89,10 @@ pub fn paying_customers(
 ) -> Result<Vec<f64>, MetricError> {
     match segment {
         None => {
-            let grain = periods.first().map(|p| p.grain).unwrap_or(super::Grain::Day);
+            let grain = periods
+                .first()
+                .map(|p| p.grain)
+                .unwrap_or(super::Grain::Day);
             super::distinct_cached(eng, &format!("paying_{grain}"), periods)
         }
         Some(_) => {
@@ -197,9 +200,9 @@ pub fn compute(
         "net_revenue" => each(&|t| Cell::value(t.net())),
         "orders" => each(&|t| Cell::value(t.orders)),
         "aov" => each(&|t| Cell::ratio(t.gross, t.orders, 1.0, "no orders")),
-        "discount_rate" => each(&|t| {
-            Cell::ratio(t.discount, t.gross + t.discount, 100.0, "no orders")
-        }),
+        "discount_rate" => {
+            each(&|t| Cell::ratio(t.discount, t.gross + t.discount, 100.0, "no orders"))
+        }
         "paying_customers" => Ok(paying_customers(eng, periods, segment)?
             .into_iter()
             .map(Cell::value)
@@ -269,8 +272,9 @@ fn repeat_purchase_rate(
             SqlValue::Text(end.to_string()),
         ];
         all.extend(params.iter().cloned());
-        let (repeat, any): (f64, f64) =
-            stmt.query_row(rusqlite::params_from_iter(all), |r| Ok((r.get(0)?, r.get(1)?)))?;
+        let (repeat, any): (f64, f64) = stmt.query_row(rusqlite::params_from_iter(all), |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?;
         let mut cell = Cell::ratio(repeat, any, 100.0, "no customers with an order yet");
         if first > start && cell.value.is_some() {
             let months = super::months_spanned(first, end);

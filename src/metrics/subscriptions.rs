@@ -37,9 +37,8 @@ pub struct Book {
 
 impl Book {
     pub fn load(conn: &rusqlite::Connection) -> Result<Self, MetricError> {
-        let mut stmt = conn.prepare(
-            "SELECT customer_id, mrr, start_date, end_date, plan FROM subscriptions",
-        )?;
+        let mut stmt =
+            conn.prepare("SELECT customer_id, mrr, start_date, end_date, plan FROM subscriptions")?;
         let mut rows = stmt.query([])?;
         let mut book = Book::default();
         let parse = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok();
@@ -73,7 +72,11 @@ impl Book {
 }
 
 /// A customer's MRR on a day, in cents, over the subscriptions `keep` accepts.
-fn customer_mrr(subs: &[Subscription], day: NaiveDate, keep: &dyn Fn(&Subscription) -> bool) -> i64 {
+fn customer_mrr(
+    subs: &[Subscription],
+    day: NaiveDate,
+    keep: &dyn Fn(&Subscription) -> bool,
+) -> i64 {
     subs.iter()
         .filter(|s| keep(s) && s.active_on(day))
         .map(|s| s.mrr_cents)
@@ -207,7 +210,12 @@ pub fn compute(
         "mrr_reactivation" => &|m| Cell::value(cents(m.reactivation)),
         "mrr_net_new" => &|m| Cell::value(cents(m.net_new())),
         "arpa" => &|m| {
-            Cell::ratio(cents(m.end), m.active_end as f64, 1.0, "no active subscriptions")
+            Cell::ratio(
+                cents(m.end),
+                m.active_end as f64,
+                1.0,
+                "no active subscriptions",
+            )
         },
         "revenue_churn_pct" => &|m| {
             Cell::ratio(

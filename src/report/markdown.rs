@@ -147,7 +147,9 @@ pub fn to_markdown(report: &Report) -> String {
         );
         return out;
     };
-    let focus = report.focus.unwrap_or_else(|| Period::containing(report.grain, as_of));
+    let focus = report
+        .focus
+        .unwrap_or_else(|| Period::containing(report.grain, as_of));
     let previous = focus.prev();
     let _ = writeln!(out, "# KPI readout — {}\n", period_title(&focus));
     let _ = writeln!(
@@ -184,12 +186,26 @@ pub fn to_markdown(report: &Report) -> String {
             let aligns: Vec<&str> = headers
                 .iter()
                 .enumerate()
-                .map(|(i, _)| if i == 0 || i + 2 >= headers.len() { "---" } else { "---:" })
+                .map(|(i, _)| {
+                    if i == 0 || i + 2 >= headers.len() {
+                        "---"
+                    } else {
+                        "---:"
+                    }
+                })
                 .collect();
             let _ = writeln!(out, "|{}|", aligns.join("|"));
         }
         let name = match &m.segment {
-            Some(s) => format!("↳ {} = {}", s.dimension, if s.value.is_empty() { "(none)" } else { &s.value }),
+            Some(s) => format!(
+                "↳ {} = {}",
+                s.dimension,
+                if s.value.is_empty() {
+                    "(none)"
+                } else {
+                    &s.value
+                }
+            ),
             None => m.def.name.to_string(),
         };
         let now = m.point(focus);
@@ -202,7 +218,11 @@ pub fn to_markdown(report: &Report) -> String {
         if let Some(p) = report.partial {
             row.push(escape(&cell_text(m.point(p), m.def.unit, &report.currency)));
         }
-        row.push(if m.segment.is_none() { target_text(report, m) } else { String::new() });
+        row.push(if m.segment.is_none() {
+            target_text(report, m)
+        } else {
+            String::new()
+        });
         let note = now
             .filter(|p| p.value.is_some())
             .and_then(|p| p.note.clone())
@@ -216,7 +236,11 @@ pub fn to_markdown(report: &Report) -> String {
 }
 
 fn target_text(report: &Report, m: &MetricReport) -> String {
-    let Some(target) = report.configured_targets.iter().find(|t| t.metric == m.def.id) else {
+    let Some(target) = report
+        .configured_targets
+        .iter()
+        .find(|t| t.metric == m.def.id)
+    else {
         return String::new();
     };
     let mut text = format!(
@@ -252,7 +276,11 @@ fn write_alerts(out: &mut String, report: &Report) {
             .as_ref()
             .map(|s| format!(" ({} = {})", s.dimension, s.value))
             .unwrap_or_default();
-        let owner = a.owner.as_ref().map(|o| format!(" — owner {o}")).unwrap_or_default();
+        let owner = a
+            .owner
+            .as_ref()
+            .map(|o| format!(" — owner {o}"))
+            .unwrap_or_default();
         let _ = writeln!(
             out,
             "- {tier} **{}**{segment}, {}: {:+.1} % against its rolling mean ({}){owner}. {}",
@@ -289,16 +317,27 @@ fn write_cohorts(out: &mut String, report: &Report) {
     );
     let months: Vec<String> = (0..SHOWN).map(|k| format!("M{k}")).collect();
     let _ = writeln!(out, "| Cohort | Size | {} |", months.join(" | "));
-    let _ = writeln!(out, "|---|---:|{}|", vec!["---:"; SHOWN].join("|"));
+    let _ = writeln!(out, "|---|---:|{}|", ["---:"; SHOWN].join("|"));
     for row in rows {
         let cells: Vec<String> = (0..SHOWN)
-            .map(|k| match (row.cells.get(k).copied().flatten(), row.forecast.get(k).copied().flatten()) {
-                (Some(v), _) => format!("{:.0} %", v * 100.0),
-                (None, Some(f)) => format!("*{:.0} %*", f * 100.0),
-                _ => String::new(),
+            .map(|k| {
+                match (
+                    row.cells.get(k).copied().flatten(),
+                    row.forecast.get(k).copied().flatten(),
+                ) {
+                    (Some(v), _) => format!("{:.0} %", v * 100.0),
+                    (None, Some(f)) => format!("*{:.0} %*", f * 100.0),
+                    _ => String::new(),
+                }
             })
             .collect();
-        let _ = writeln!(out, "| {} | {} | {} |", row.cohort, group_thousands(row.size as f64, 0), cells.join(" | "));
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} |",
+            row.cohort,
+            group_thousands(row.size as f64, 0),
+            cells.join(" | ")
+        );
     }
 }
 

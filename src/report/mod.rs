@@ -118,7 +118,11 @@ pub fn parse_period(text: &str, grain: Grain) -> Result<Period, ReportError> {
     })
 }
 
-pub fn build(store: &Store, config: &Config, options: &ReportOptions) -> Result<Report, ReportError> {
+pub fn build(
+    store: &Store,
+    config: &Config,
+    options: &ReportOptions,
+) -> Result<Report, ReportError> {
     let as_of = match options.as_of {
         Some(d) => Some(d),
         None => metrics::reference_date(store)?,
@@ -208,7 +212,9 @@ pub fn build(store: &Store, config: &Config, options: &ReportOptions) -> Result<
         CohortVariant::SubscribedCustomers,
         CohortVariant::RevenueRetention,
     ] {
-        report.cohorts.push(metrics::cohorts(store, config, as_of, variant)?);
+        report
+            .cohorts
+            .push(metrics::cohorts(store, config, as_of, variant)?);
     }
     let evaluation = alerts::evaluate(store, config, as_of, &catalog)?;
     report.alerts = evaluation.alerts;

@@ -69,7 +69,13 @@ pub fn refresh(tx: &Transaction<'_>, touched: &Touched) -> rusqlite::Result<()> 
     for range in ranges(&event_days, 1) {
         refresh_events(tx, range.0, range.1)?;
     }
-    refresh_period_distincts(tx, "paying", "ru_order_customers_day", "customer_id", &order_days)?;
+    refresh_period_distincts(
+        tx,
+        "paying",
+        "ru_order_customers_day",
+        "customer_id",
+        &order_days,
+    )?;
     refresh_period_distincts(tx, "active", "ru_event_users_day", "user_id", &event_days)?;
     for (kind, window) in WINDOWS {
         for (from, to) in ranges(&event_days, window) {
@@ -262,10 +268,8 @@ fn refresh_period_distincts(
     ))?;
     for grain in Grain::ALL {
         let kind = format!("{prefix}_{grain}");
-        let periods: BTreeSet<Period> = days
-            .iter()
-            .map(|d| Period::containing(grain, *d))
-            .collect();
+        let periods: BTreeSet<Period> =
+            days.iter().map(|d| Period::containing(grain, *d)).collect();
         for period in periods {
             stmt.execute(params![
                 kind,
@@ -290,9 +294,8 @@ fn refresh_window(
     let mut ids: HashMap<String, u32> = HashMap::new();
     let mut by_day: BTreeMap<NaiveDate, Vec<u32>> = BTreeMap::new();
     {
-        let mut stmt = conn.prepare(
-            "SELECT day, user_id FROM ru_event_users_day WHERE day BETWEEN ?1 AND ?2",
-        )?;
+        let mut stmt = conn
+            .prepare("SELECT day, user_id FROM ru_event_users_day WHERE day BETWEEN ?1 AND ?2")?;
         let mut rows = stmt.query(params![read_from.to_string(), to.to_string()])?;
         while let Some(row) = rows.next()? {
             let day: String = row.get(0)?;
@@ -306,9 +309,8 @@ fn refresh_window(
     let mut counts = vec![0u32; ids.len()];
     let mut distinct = 0i64;
     let mut in_window: VecDeque<NaiveDate> = VecDeque::new();
-    let mut insert = conn.prepare(
-        "INSERT OR REPLACE INTO ru_distinct (kind, period, n) VALUES (?1, ?2, ?3)",
-    )?;
+    let mut insert =
+        conn.prepare("INSERT OR REPLACE INTO ru_distinct (kind, period, n) VALUES (?1, ?2, ?3)")?;
     let mut day = read_from;
     while day <= to {
         if let Some(users) = by_day.get(&day) {

@@ -65,11 +65,12 @@ impl super::Store {
     pub fn table_status(&self) -> rusqlite::Result<Vec<TableStatus>> {
         let mut out = Vec::with_capacity(DATE_COLUMNS.len());
         for (table, column) in DATE_COLUMNS {
-            let (rows, first, last): (i64, Option<String>, Option<String>) = self.conn().query_row(
-                &format!("SELECT COUNT(*), MIN({column}), MAX({column}) FROM {table}"),
-                [],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-            )?;
+            let (rows, first, last): (i64, Option<String>, Option<String>) =
+                self.conn().query_row(
+                    &format!("SELECT COUNT(*), MIN({column}), MAX({column}) FROM {table}"),
+                    [],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                )?;
             let last_import: Option<String> = self.conn().query_row(
                 "SELECT MAX(imported_at) FROM import_log WHERE table_name = ?1 AND status = 'ok'",
                 [table],

@@ -66,7 +66,14 @@ impl Fixture {
     }
 
     /// An event; `day` is the local day the importer would store for `ts`.
-    pub fn event(&self, user: &str, ts: &str, day: &str, name: &str, session: Option<&str>) -> &Self {
+    pub fn event(
+        &self,
+        user: &str,
+        ts: &str,
+        day: &str,
+        name: &str,
+        session: Option<&str>,
+    ) -> &Self {
         self.store
             .conn()
             .execute(

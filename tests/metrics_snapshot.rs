@@ -1,0 +1,99 @@
+//! The snapshot the cockpit loads: every metric at every grain over the configured time
+//! frame, four cohort matrices, and the state of the data.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use kpi::metrics::{CohortVariant, Grain};
+use kpi::snapshot;
+
+#[test]
+fn snapshot_holds_every_metric_at_every_grain_and_the_data_status() {
+    let f = common::populated();
+    let snap = snapshot::build(&f.store, &f.config, None).unwrap();
+    assert_eq!(snap.as_of, Some(common::d("2025-07-14")));
+    assert!(snap.metric("uptime_pct").is_some());
+    for def in &snap.metrics {
+        for grain in Grain::ALL {
+            let s = snap
+                .series(&def.id, grain)
+                .unwrap_or_else(|| panic!("{} {grain}", def.id));
+            let expected = match grain {
+                Grain::Day => 90,
+                // 12 weeks of time frame + 3 weeks for the first rolling mean.
+                Grain::Week => 15,
+                Grain::Month => 24,
+            };
+            assert_eq!(s.points.len(), expected, "{} {grain}", def.id);
+            assert_eq!(s.points.last().unwrap().period.grain, grain);
+        }
+    }
+    let months = snap.series("net_revenue", Grain::Month).unwrap();
+    // Before the data begins the value is a real zero of an imported table, not missing.
+    assert_eq!(months.points[0].period.label(), "2023-08");
+    assert!(months.points.last().unwrap().partial);
+    let variants: Vec<_> = snap.cohorts.iter().map(|c| c.variant).collect();
+    assert_eq!(
+        variants,
+        [
+            CohortVariant::PurchasingCustomers,
+            CohortVariant::ActiveUsers,
+            CohortVariant::SubscribedCustomers,
+            CohortVariant::RevenueRetention
+        ]
+    );
+    let purchasing = &snap.cohorts[0];
+    assert_eq!(purchasing.rows.first().unwrap().cohort, "2025-01");
+    // January's cohort has seven months observed (January–July), nothing to forecast.
+    let jan = &purchasing.rows[0];
+    assert_eq!(jan.cells.iter().filter(|c| c.is_some()).count(), 7);
+    assert!(jan.forecast.iter().all(Option::is_none));
+    // June's has two observed months and forecasts after them.
+    let june = purchasing
+        .rows
+        .iter()
+        .find(|r| r.cohort == "2025-06")
+        .unwrap();
+    assert!(june.cells[2].is_none() && june.forecast[2].is_some());
+    let orders = snap
+        .data
+        .tables
+        .iter()
+        .find(|t| t.table == "orders")
+        .unwrap();
+    assert_eq!(orders.rows, 2000);
+    assert_eq!(orders.last_date, Some(common::d("2025-07-14")));
+    assert_eq!(snap.annotations.len(), 1);
+}
+
+#[test]
+fn an_empty_store_gives_a_catalog_and_no_reference_date() {
+    let f = common::Fixture::new();
+    let snap = snapshot::build(&f.store, &f.config, None).unwrap();
+    assert_eq!(snap.as_of, None);
+    assert!(snap.metric("mrr").is_some());
+    assert!(snap.series.is_empty());
+}
+
+#[test]
+fn revenue_retention_cohort_divides_by_month_zero_revenue() {
+    let mut f = common::Fixture::new();
+    f.customer("a", "2025-01-05", None)
+        .customer("b", "2025-01-20", None)
+        .order("o1", "a", "2025-01-06", 100.0, "completed")
+        .order("o2", "b", "2025-01-21", 100.0, "completed")
+        .order("o3", "a", "2025-02-10", 50.0, "completed")
+        .order("o4", "c", "2025-02-11", 70.0, "completed"); // no signup row: cohort 2025-02
+    f.refresh();
+    let m = |v| kpi::metrics::cohorts(&f.store, &f.config, common::d("2025-02-28"), v).unwrap();
+    let revenue = m(CohortVariant::RevenueRetention);
+    assert_eq!(revenue.rows[0].cohort, "2025-01");
+    assert_eq!(revenue.rows[0].cells, [Some(1.0), Some(0.25)]);
+    let buyers = m(CohortVariant::PurchasingCustomers);
+    assert_eq!(buyers.rows[0].size, 2);
+    assert_eq!(buyers.rows[0].cells, [Some(1.0), Some(0.5)]);
+    assert_eq!(buyers.rows[1].cohort, "2025-02");
+    assert_eq!(buyers.rows[1].cells, [Some(1.0), None]);
+    // Survival from month 0 to 1 is 0.5 (January's cohort): February's forecast for March.
+    assert_eq!(buyers.rows[1].forecast, [None, Some(0.5)]);
+}
