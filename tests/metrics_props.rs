@@ -231,6 +231,9 @@ fn direct(store: &Store, metric: &str, p: &Period, as_of: chrono::NaiveDate) -> 
         "dau" => "SELECT COUNT(*) * 1.0 / (julianday(?2) - julianday(?1) + 1) FROM (SELECT DISTINCT day, user_id FROM events WHERE day BETWEEN ?1 AND ?2)",
         "sessions_per_user" => "SELECT COUNT(DISTINCT day || '|' || session_id) * 1.0 / NULLIF(COUNT(DISTINCT user_id), 0) FROM events WHERE day BETWEEN ?1 AND ?2",
         "feature_adoption_pct" => "SELECT 100.0 * (SELECT COUNT(DISTINCT user_id) FROM events WHERE name = 'feature_used' AND day BETWEEN ?1 AND ?2) / NULLIF(COUNT(DISTINCT user_id), 0) FROM events WHERE day BETWEEN ?1 AND ?2",
+        "repeat_purchase_rate" => "SELECT 100.0 * SUM(n >= 2) / COUNT(*) FROM (SELECT customer_id, COUNT(*) AS n FROM orders
+                                   WHERE status = 'completed' AND order_date BETWEEN date(?2, '-12 months', '+1 day') AND ?2
+                                   GROUP BY customer_id) WHERE ?1 IS NOT NULL",
         other => panic!("no direct SQL for {other}"),
     };
     store
@@ -271,7 +274,8 @@ proptest! {
         let eng = Engine::new(&store, &config, as_of);
         for grain in Grain::ALL {
             for metric in ["gross_revenue", "orders", "paying_customers", "net_revenue", "page_views",
-                           "dau", "wau", "mau", "sessions_per_user", "feature_adoption_pct"] {
+                           "dau", "wau", "mau", "sessions_per_user", "feature_adoption_pct",
+                           "repeat_purchase_rate"] {
                 let series = eng.series(&SeriesRequest {
                     metric, grain, from: d("2025-05-01"), to: d("2025-07-09"), by: None,
                 }).unwrap();

@@ -203,7 +203,7 @@ fn markdown_reads_as_a_monthly_readout() {
     assert!(out.contains("## Revenue and profitability"));
     assert!(out.contains("## Engagement"));
     assert!(out.contains("| MRR | $"), "{out}");
-    assert!(out.contains("$5,000.00 by 2025-12-31"), "{out}");
+    assert!(out.contains("$5,000 by 2025-12-31"), "{out}");
     assert!(out.contains("## Cohorts — purchasing customers"));
     // The repeat purchase rate has 6 months of history, and says so.
     assert!(out.contains("horizon 6 months"), "{out}");

@@ -33,64 +33,102 @@ fn parse_month(text: &str) -> Option<i32> {
     Some(month_index(date))
 }
 
-/// (customer, month, amount) activity of a variant, with amount the revenue in cents
-/// (revenue retention) or 1.
-fn activity(
-    eng: &Engine<'_>,
-    variant: CohortVariant,
-) -> Result<Vec<(String, i32, f64)>, MetricError> {
-    let sql = match variant {
-        CohortVariant::PurchasingCustomers | CohortVariant::RevenueRetention => {
-            "SELECT customer_id, substr(day, 1, 7), SUM(revenue) FROM ru_order_customers_day
-             GROUP BY customer_id, substr(day, 1, 7)"
-        }
-        CohortVariant::ActiveUsers => {
-            "SELECT user_id, substr(day, 1, 7), 1 FROM ru_event_users_day
-             GROUP BY user_id, substr(day, 1, 7)"
-        }
-        CohortVariant::SubscribedCustomers => {
-            let book = super::subscriptions::book(eng)?;
-            let last = month_index(eng.as_of);
-            let mut out = Vec::new();
-            for (customer, subs) in &book.by_customer {
-                let mut months = HashSet::new();
-                for s in subs {
-                    let from = month_index(s.start);
-                    // `end` is the first inactive day: active in its month only after day 1.
-                    let to = s.end.map_or(last, |e| {
-                        let m = month_index(e);
-                        if e.day() == 1 { m - 1 } else { m }
-                    });
-                    months.extend(from..=to.min(last));
-                }
-                out.extend(months.into_iter().map(|m| (customer.clone(), m, 1.0)));
-            }
-            return Ok(out);
-        }
-    };
-    let mut stmt = eng.conn().prepare(sql)?;
-    let rows = stmt.query_map([], |r| {
-        Ok((
-            r.get::<_, String>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, f64>(2)?,
-        ))
-    })?;
+/// Cohort sizes by cohort month, and (cohort, k) → active customers (or revenue).
+type Counts = (BTreeMap<i32, u64>, HashMap<(i32, usize), f64>);
+
+/// (customer, month, 1) for every month a customer had an active subscription in.
+fn subscribed_months(eng: &Engine<'_>) -> Result<Vec<(String, i32, f64)>, MetricError> {
+    let book = super::subscriptions::book(eng)?;
+    let last = month_index(eng.as_of);
     let mut out = Vec::new();
-    for row in rows {
-        let (id, month, amount) = row?;
-        if let Some(m) = parse_month(&month) {
-            out.push((id, m, amount));
+    for (customer, subs) in &book.by_customer {
+        let mut months = HashSet::new();
+        for s in subs {
+            let from = month_index(s.start);
+            // `end` is the first inactive day: active in its month only after day 1.
+            let to = s.end.map_or(last, |e| {
+                let m = month_index(e);
+                if e.day() == 1 { m - 1 } else { m }
+            });
+            months.extend(from..=to.min(last));
         }
+        out.extend(months.into_iter().map(|m| (customer.clone(), m, 1.0)));
     }
     Ok(out)
 }
 
-pub fn matrix(eng: &Engine<'_>, variant: CohortVariant) -> Result<CohortMatrix, MetricError> {
-    let activity = activity(eng, variant)?;
-    let now = month_index(eng.as_of);
-    let activity: Vec<_> = activity.into_iter().filter(|a| a.1 <= now).collect();
-    // Cohort of each customer: signup month, else first active month.
+/// Cohort sizes and (cohort, k) → active customers (or revenue, in cents) from the
+/// `ru_cohort_cells` rollup.
+fn from_rollup(
+    eng: &Engine<'_>,
+    variant: CohortVariant,
+    first_shown: i32,
+    now: i32,
+) -> Result<Counts, MetricError> {
+    let source = if variant == CohortVariant::ActiveUsers {
+        "events"
+    } else {
+        "orders"
+    };
+    let mut sizes: BTreeMap<i32, u64> = BTreeMap::new();
+    let mut totals: HashMap<(i32, usize), f64> = HashMap::new();
+    let mut stmt = eng.conn().prepare_cached(
+        "SELECT cohort, month, customers, revenue FROM ru_cohort_cells WHERE variant = ?1",
+    )?;
+    let rows = stmt.query_map([source], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, i64>(2)?,
+            r.get::<_, i64>(3)?,
+        ))
+    })?;
+    let mut any = false;
+    for row in rows {
+        let (cohort, month, customers, revenue) = row?;
+        let Some(c) = parse_month(&cohort).filter(|c| (first_shown..=now).contains(c)) else {
+            continue;
+        };
+        any = true;
+        if month.is_empty() {
+            *sizes.entry(c).or_default() += u64::try_from(customers).unwrap_or(0);
+            continue;
+        }
+        let Some(m) = parse_month(&month).filter(|m| *m <= now && *m >= c) else {
+            continue;
+        };
+        let value = if variant == CohortVariant::RevenueRetention {
+            revenue as f64
+        } else {
+            customers as f64
+        };
+        *totals.entry((c, (m - c) as usize)).or_default() += value;
+    }
+    if !any {
+        return Ok((BTreeMap::new(), totals));
+    }
+    let mut stmt = eng.conn().prepare_cached(
+        "SELECT substr(signup_date, 1, 7), COUNT(*) FROM customers
+         WHERE signup_date >= ?1 GROUP BY substr(signup_date, 1, 7)",
+    )?;
+    let rows = stmt.query_map([format!("{}-01", month_label(first_shown))], |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+    })?;
+    for row in rows {
+        let (month, n) = row?;
+        if let Some(c) = parse_month(&month).filter(|c| *c <= now) {
+            *sizes.entry(c).or_default() += u64::try_from(n).unwrap_or(0);
+        }
+    }
+    Ok((sizes, totals))
+}
+
+/// Cohort sizes and cells of subscribed customers, from the subscription book.
+fn subscribed(eng: &Engine<'_>, first_shown: i32, now: i32) -> Result<Counts, MetricError> {
+    let activity: Vec<_> = subscribed_months(eng)?
+        .into_iter()
+        .filter(|a| a.1 <= now)
+        .collect();
     let mut cohort_of: HashMap<String, i32> = HashMap::new();
     {
         let mut stmt = eng
@@ -111,32 +149,37 @@ pub fn matrix(eng: &Engine<'_>, variant: CohortVariant) -> Result<CohortMatrix, 
             *c = (*c).min(*month);
         }
     }
+    let mut sizes: BTreeMap<i32, u64> = BTreeMap::new();
+    let mut totals: HashMap<(i32, usize), f64> = HashMap::new();
     if activity.is_empty() {
+        return Ok((sizes, totals));
+    }
+    for c in cohort_of.values().filter(|c| **c >= first_shown) {
+        *sizes.entry(*c).or_default() += 1;
+    }
+    for (id, month, _) in &activity {
+        let Some(&c) = cohort_of.get(id) else {
+            continue;
+        };
+        if c >= first_shown && *month >= c {
+            *totals.entry((c, (*month - c) as usize)).or_default() += 1.0;
+        }
+    }
+    Ok((sizes, totals))
+}
+
+pub fn matrix(eng: &Engine<'_>, variant: CohortVariant) -> Result<CohortMatrix, MetricError> {
+    let now = month_index(eng.as_of);
+    let first_shown = now - COHORTS as i32 + 1;
+    let (sizes, totals) = match variant {
+        CohortVariant::SubscribedCustomers => subscribed(eng, first_shown, now)?,
+        _ => from_rollup(eng, variant, first_shown, now)?,
+    };
+    if totals.is_empty() {
         return Ok(CohortMatrix {
             variant,
             rows: Vec::new(),
         });
-    }
-    let first_shown = now - COHORTS as i32 + 1;
-    let mut sizes: BTreeMap<i32, u64> = BTreeMap::new();
-    for c in cohort_of.values().filter(|c| **c >= first_shown) {
-        *sizes.entry(*c).or_default() += 1;
-    }
-    // (cohort, k) → active customers, or revenue.
-    let mut totals: HashMap<(i32, usize), f64> = HashMap::new();
-    for (id, month, amount) in &activity {
-        let Some(&c) = cohort_of.get(id) else {
-            continue;
-        };
-        if c < first_shown || *month < c {
-            continue;
-        }
-        let k = (*month - c) as usize;
-        *totals.entry((c, k)).or_default() += if variant == CohortVariant::RevenueRetention {
-            *amount
-        } else {
-            1.0
-        };
     }
     let width = sizes.keys().next().map_or(0, |c| (now - c + 1) as usize);
     let observed: Vec<Vec<Option<f64>>> = sizes

@@ -108,6 +108,7 @@ pub struct Engine<'a> {
     daily: RefCell<HashMap<String, DailyRows>>,
     pub(super) subs: RefCell<Option<Rc<super::subscriptions::Book>>>,
     externals: RefCell<Option<Rc<Vec<MetricDef>>>>,
+    memo: RefCell<HashMap<String, Rc<dyn std::any::Any>>>,
 }
 
 impl<'a> Engine<'a> {
@@ -120,7 +121,25 @@ impl<'a> Engine<'a> {
             daily: RefCell::default(),
             subs: RefCell::default(),
             externals: RefCell::default(),
+            memo: RefCell::default(),
         }
+    }
+
+    /// A value computed once per engine under `key` (e.g. the MRR movements of a range of
+    /// periods, shared by the eleven subscription metrics).
+    pub fn memo<T: 'static>(
+        &self,
+        key: String,
+        compute: impl FnOnce() -> Result<T, MetricError>,
+    ) -> Result<Rc<T>, MetricError> {
+        if let Some(value) = self.memo.borrow().get(&key) {
+            if let Ok(value) = value.clone().downcast::<T>() {
+                return Ok(value);
+            }
+        }
+        let value = Rc::new(compute()?);
+        self.memo.borrow_mut().insert(key, value.clone());
+        Ok(value)
     }
 
     pub fn conn(&self) -> &rusqlite::Connection {

@@ -26,6 +26,7 @@ use serde::{Deserialize, Serialize};
 pub use cohort::forecast_survival;
 pub use engine::{Cell, Engine};
 pub use period::{Grain, Period};
+pub use revenue::repeat_deltas;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -1,6 +1,6 @@
 //! Revenue and profitability: from the order, refund and cost rollups.
 
-use chrono::Months;
+use chrono::{Months, NaiveDate};
 use rusqlite::types::Value as SqlValue;
 
 use super::engine::{Cell, CustomerFilter, Engine};
@@ -241,7 +241,9 @@ pub fn compute(
 }
 
 /// Customers with ≥ 2 completed orders ÷ customers with ≥ 1 over the 12 months ending at
-/// each period's end; a shorter history gives a "horizon N months" note.
+/// each period's end (or reference date); a shorter history gives a "horizon N months"
+/// note. Overall counts are prefix sums of the `ru_repeat_delta` rollup; a segment's are
+/// computed the same way from its customers' order days.
 fn repeat_purchase_rate(
     eng: &Engine<'_>,
     periods: &[Period],
@@ -250,32 +252,90 @@ fn repeat_purchase_rate(
     let first: Option<String> =
         eng.conn()
             .query_row("SELECT MIN(day) FROM ru_orders_day", [], |r| r.get(0))?;
-    let Some(first) = first.and_then(|d| chrono::NaiveDate::parse_from_str(&d, "%Y-%m-%d").ok())
-    else {
+    let Some(first) = first.and_then(|d| NaiveDate::parse_from_str(&d, "%Y-%m-%d").ok()) else {
         return Ok(vec![Cell::note("n/a: no completed orders"); periods.len()]);
     };
-    let (filter, params) = segment_filter(segment, "customer_id");
-    let sql = format!(
-        "SELECT COALESCE(SUM(n >= 2), 0), COUNT(*) FROM (
-             SELECT customer_id, SUM(orders) AS n FROM ru_order_customers_day
-             WHERE day BETWEEN ?1 AND ?2{filter} GROUP BY customer_id)"
-    );
-    let mut stmt = eng.conn().prepare_cached(&sql)?;
+    let Some(last) = periods.last().map(|p| p.end().min(eng.as_of)) else {
+        return Ok(Vec::new());
+    };
+    let deltas: Vec<(NaiveDate, i64, i64)> = match segment {
+        None => {
+            let mut stmt = eng.conn().prepare_cached(
+                "SELECT day, ge1, ge2 FROM ru_repeat_delta WHERE day <= ?1 ORDER BY day",
+            )?;
+            let rows = stmt.query_map([last.to_string()], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, i64>(2)?,
+                ))
+            })?;
+            let mut out = Vec::new();
+            for row in rows {
+                let (day, a, b) = row?;
+                if let Ok(day) = NaiveDate::parse_from_str(&day, "%Y-%m-%d") {
+                    out.push((day, a, b));
+                }
+            }
+            out
+        }
+        Some(_) => {
+            let (filter, params) = segment_filter(segment, "customer_id");
+            let sql = format!(
+                "SELECT customer_id, day, SUM(orders) FROM ru_order_customers_day
+                 WHERE day BETWEEN ?1 AND ?2{filter} GROUP BY customer_id, day ORDER BY customer_id, day"
+            );
+            let mut all: Vec<SqlValue> = vec![
+                SqlValue::Text(first.to_string()),
+                SqlValue::Text(last.to_string()),
+            ];
+            all.extend(params);
+            let mut stmt = eng.conn().prepare(&sql)?;
+            let mut rows = stmt.query(rusqlite::params_from_iter(all))?;
+            let mut sum: std::collections::BTreeMap<NaiveDate, (i64, i64)> = Default::default();
+            let mut current: Option<String> = None;
+            let mut days: Vec<(NaiveDate, i64)> = Vec::new();
+            let mut flush = |days: &mut Vec<(NaiveDate, i64)>| {
+                for (d, a, b) in repeat_deltas(days) {
+                    let e = sum.entry(d).or_default();
+                    e.0 += a;
+                    e.1 += b;
+                }
+                days.clear();
+            };
+            while let Some(row) = rows.next()? {
+                let customer: String = row.get(0)?;
+                let day: String = row.get(1)?;
+                if current.as_deref() != Some(customer.as_str()) {
+                    flush(&mut days);
+                    current = Some(customer);
+                }
+                if let Ok(day) = NaiveDate::parse_from_str(&day, "%Y-%m-%d") {
+                    days.push((day, row.get(2)?));
+                }
+            }
+            flush(&mut days);
+            sum.into_iter().map(|(d, (a, b))| (d, a, b)).collect()
+        }
+    };
     let mut out = Vec::with_capacity(periods.len());
+    let (mut i, mut ge1, mut ge2) = (0, 0i64, 0i64);
     for period in periods {
         let end = period.end().min(eng.as_of);
+        while i < deltas.len() && deltas[i].0 <= end {
+            ge1 += deltas[i].1;
+            ge2 += deltas[i].2;
+            i += 1;
+        }
         let start = end
             .checked_sub_months(Months::new(12))
             .map_or(end, |d| d.succ_opt().unwrap_or(d));
-        let mut all: Vec<SqlValue> = vec![
-            SqlValue::Text(start.to_string()),
-            SqlValue::Text(end.to_string()),
-        ];
-        all.extend(params.iter().cloned());
-        let (repeat, any): (f64, f64) = stmt.query_row(rusqlite::params_from_iter(all), |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })?;
-        let mut cell = Cell::ratio(repeat, any, 100.0, "no customers with an order yet");
+        let mut cell = Cell::ratio(
+            ge2 as f64,
+            ge1 as f64,
+            100.0,
+            "no customers with an order yet",
+        );
         if first > start && cell.value.is_some() {
             let months = super::months_spanned(first, end);
             cell = cell.with_note(format!("horizon {months} months"));
@@ -283,4 +343,60 @@ fn repeat_purchase_rate(
         out.push(cell);
     }
     Ok(out)
+}
+
+/// A customer's contribution to the repeat-purchase counts, as day → (Δ ≥ 1, Δ ≥ 2).
+/// `days` holds the customer's completed orders per day, ascending. The 12 months ending
+/// on `e` hold the order of day `d` when `d ≤ e < d + 12 months`, so each order opens an
+/// interval of window ends; ≥ 2 orders hold where consecutive orders' intervals overlap.
+pub fn repeat_deltas(days: &[(NaiveDate, i64)]) -> Vec<(NaiveDate, i64, i64)> {
+    let year_after = |d: NaiveDate| {
+        d.checked_add_months(Months::new(12))
+            .unwrap_or(NaiveDate::MAX)
+    };
+    let mut one: Vec<(NaiveDate, NaiveDate)> = Vec::new();
+    let mut two: Vec<(NaiveDate, NaiveDate)> = Vec::new();
+    let mut previous: Option<NaiveDate> = None;
+    for &(day, orders) in days {
+        if orders <= 0 {
+            continue;
+        }
+        one.push((day, year_after(day)));
+        if let Some(prev) = previous {
+            two.push((day, year_after(prev)));
+        }
+        if orders >= 2 {
+            two.push((day, year_after(day)));
+        }
+        previous = Some(day);
+    }
+    let mut deltas: std::collections::BTreeMap<NaiveDate, (i64, i64)> = Default::default();
+    for (intervals, pick) in [(one, 0), (two, 1)] {
+        let mut merged: Vec<(NaiveDate, NaiveDate)> = Vec::new();
+        for (start, end) in intervals.into_iter().filter(|(s, e)| s < e) {
+            match merged.last_mut() {
+                Some(last) if start <= last.1 => last.1 = last.1.max(end),
+                _ => merged.push((start, end)),
+            }
+        }
+        for (start, end) in merged {
+            let entry = deltas.entry(start).or_default();
+            if pick == 0 {
+                entry.0 += 1
+            } else {
+                entry.1 += 1
+            }
+            let entry = deltas.entry(end).or_default();
+            if pick == 0 {
+                entry.0 -= 1
+            } else {
+                entry.1 -= 1
+            }
+        }
+    }
+    deltas
+        .into_iter()
+        .filter(|(_, (a, b))| *a != 0 || *b != 0)
+        .map(|(d, (a, b))| (d, a, b))
+        .collect()
 }

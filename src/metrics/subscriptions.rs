@@ -198,7 +198,8 @@ pub fn compute(
     periods: &[Period],
     segment: Option<&Segment>,
 ) -> Result<Vec<Cell>, MetricError> {
-    let moves = period_movements(eng, periods, segment)?;
+    let key = format!("movements {periods:?} {segment:?}");
+    let moves = eng.memo(key, || period_movements(eng, periods, segment))?;
     let cents = |c: i64| c as f64 / 100.0;
     let f: &dyn Fn(&Movements) -> Cell = match id {
         "mrr" => &|m| Cell::value(cents(m.end)),

@@ -264,6 +264,28 @@ CREATE TABLE ru_distinct (
     PRIMARY KEY (kind, period)
 ) WITHOUT ROWID;
 
+-- Repeat purchases over trailing 12 months: the change, on each day, of the number of
+-- customers whose 12 months ending that day hold at least one (ge1) and at least two
+-- (ge2) completed orders. The counts for any window end are prefix sums.
+CREATE TABLE ru_repeat_delta (
+    day TEXT PRIMARY KEY NOT NULL,
+    ge1 INTEGER NOT NULL,
+    ge2 INTEGER NOT NULL
+) WITHOUT ROWID;
+
+-- Cohort cells: for variant 'orders' (completed orders) and 'events' (any event), the
+-- customers of each cohort (signup month, else first active month) active in `month`,
+-- and their order revenue. month = '' holds the customers without a signup row, whom
+-- only their activity puts in a cohort (the others are counted from customers).
+CREATE TABLE ru_cohort_cells (
+    variant   TEXT NOT NULL,
+    cohort    TEXT NOT NULL,
+    month     TEXT NOT NULL,
+    customers INTEGER NOT NULL,
+    revenue   INTEGER NOT NULL,
+    PRIMARY KEY (variant, cohort, month)
+) WITHOUT ROWID;
+
 -- Refreshing the refunds of re-imported orders looks them up by order.
 CREATE INDEX refunds_order ON refunds (order_id);
 ";

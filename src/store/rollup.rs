@@ -59,15 +59,27 @@ pub fn refresh(tx: &Transaction<'_>, touched: &Touched) -> rusqlite::Result<()> 
             }
         }
     }
+    let customers = customers_of_days(tx, &order_days)?;
+    apply_repeat(tx, &customers, -1)?;
+    apply_cohorts(tx, &ORDER_ACTIVITY, &customers, -1)?;
     for range in ranges(&order_days, 1) {
         refresh_orders(tx, range.0, range.1)?;
     }
+    apply_repeat(tx, &customers, 1)?;
+    apply_cohorts(tx, &ORDER_ACTIVITY, &customers, 1)?;
     for range in ranges(&refund_days, 1) {
         refresh_refunds(tx, range.0, range.1)?;
     }
     let event_days = touched.of("events");
+    let users = users_of_days(tx, &event_days)?;
+    apply_cohorts(tx, &EVENT_ACTIVITY, &users, -1)?;
     for range in ranges(&event_days, 1) {
         refresh_events(tx, range.0, range.1)?;
+    }
+    apply_cohorts(tx, &EVENT_ACTIVITY, &users, 1)?;
+    if !touched.of("customers").is_empty() {
+        // Signup months decide cohorts: a customers import re-sorts everyone.
+        rebuild_cohorts(tx)?;
     }
     refresh_period_distincts(
         tx,
@@ -104,6 +116,8 @@ pub fn refresh_all(store: &mut Store) -> rusqlite::Result<()> {
         "ru_event_users_day",
         "ru_feature_users_day",
         "ru_distinct",
+        "ru_repeat_delta",
+        "ru_cohort_cells",
     ] {
         tx.execute(&format!("DELETE FROM {table}"), [])?;
     }
@@ -116,6 +130,7 @@ pub fn refresh_all(store: &mut Store) -> rusqlite::Result<()> {
     let orders = span("SELECT MIN(order_date), MAX(order_date) FROM orders")?;
     if let Some((from, to)) = orders {
         refresh_orders(&tx, from, to)?;
+        rebuild_repeat(&tx)?;
         refresh_period_distincts(
             &tx,
             "paying",
@@ -140,6 +155,7 @@ pub fn refresh_all(store: &mut Store) -> rusqlite::Result<()> {
             refresh_window(&tx, kind, window, from, to + Duration::days(window - 1))?;
         }
     }
+    rebuild_cohorts(&tx)?;
     tx.commit()
 }
 
@@ -187,6 +203,261 @@ fn refresh_orders(conn: &Connection, from: NaiveDate, to: NaiveDate) -> rusqlite
          GROUP BY order_date, customer_id, COALESCE(channel, '')",
         p,
     )?;
+    Ok(())
+}
+
+/// Customers with orders (before or after this import) on the given days.
+fn customers_of_days(
+    conn: &Connection,
+    days: &BTreeSet<NaiveDate>,
+) -> rusqlite::Result<BTreeSet<String>> {
+    let mut out = BTreeSet::new();
+    let mut raw = conn.prepare_cached(
+        "SELECT DISTINCT customer_id FROM orders WHERE order_date = ?1
+         UNION SELECT customer_id FROM ru_order_customers_day WHERE day = ?1",
+    )?;
+    for day in days {
+        let ids = raw.query_map([day.to_string()], |r| r.get::<_, String>(0))?;
+        for id in ids {
+            out.insert(id?);
+        }
+    }
+    Ok(out)
+}
+
+fn users_of_days(
+    conn: &Connection,
+    days: &BTreeSet<NaiveDate>,
+) -> rusqlite::Result<BTreeSet<String>> {
+    let mut out = BTreeSet::new();
+    let mut stmt = conn.prepare_cached(
+        "SELECT DISTINCT user_id FROM events WHERE day = ?1
+         UNION SELECT user_id FROM ru_event_users_day WHERE day = ?1",
+    )?;
+    for day in days {
+        let ids = stmt.query_map([day.to_string()], |r| r.get::<_, String>(0))?;
+        for id in ids {
+            out.insert(id?);
+        }
+    }
+    Ok(out)
+}
+
+/// Where a cohort variant's activity comes from.
+struct Activity {
+    variant: &'static str,
+    /// One id's active days and revenue (cents), ascending.
+    of_one: &'static str,
+    /// Every id's active days and revenue, ordered by id then day.
+    of_all: &'static str,
+}
+
+const ORDER_ACTIVITY: Activity = Activity {
+    variant: "orders",
+    of_one: "SELECT day, SUM(revenue) FROM ru_order_customers_day WHERE customer_id = ?1
+             GROUP BY day ORDER BY day",
+    of_all: "SELECT customer_id, day, SUM(revenue) FROM ru_order_customers_day
+             GROUP BY customer_id, day ORDER BY customer_id, day",
+};
+
+const EVENT_ACTIVITY: Activity = Activity {
+    variant: "events",
+    of_one: "SELECT day, 0 FROM ru_event_users_day WHERE user_id = ?1 ORDER BY day",
+    of_all: "SELECT user_id, day, 0 FROM ru_event_users_day ORDER BY user_id, day",
+};
+
+/// One customer's cohort cells: (cohort, month or '' for the size row, customers, revenue).
+fn cohort_cells_of(
+    signup_month: Option<&str>,
+    days: &[(String, i64)],
+) -> Vec<(String, String, i64, i64)> {
+    let Some(first) = days.first() else {
+        return Vec::new();
+    };
+    let month_of = |day: &str| day.get(..7).unwrap_or(day).to_string();
+    let cohort = signup_month.map_or_else(|| month_of(&first.0), str::to_string);
+    let mut months: BTreeMap<String, i64> = BTreeMap::new();
+    for (day, revenue) in days {
+        let month = month_of(day);
+        if month >= cohort {
+            *months.entry(month).or_default() += revenue;
+        }
+    }
+    let mut out: Vec<(String, String, i64, i64)> = months
+        .into_iter()
+        .map(|(m, r)| (cohort.clone(), m, 1, r))
+        .collect();
+    if signup_month.is_none() {
+        out.push((cohort, String::new(), 1, 0));
+    }
+    out
+}
+
+fn add_cohort_cells(
+    conn: &Connection,
+    variant: &str,
+    cells: &[(String, String, i64, i64)],
+    sign: i64,
+) -> rusqlite::Result<()> {
+    let mut add = conn.prepare_cached(
+        "INSERT INTO ru_cohort_cells (variant, cohort, month, customers, revenue)
+         VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (variant, cohort, month) DO UPDATE SET
+             customers = customers + excluded.customers, revenue = revenue + excluded.revenue",
+    )?;
+    for (cohort, month, n, revenue) in cells {
+        add.execute(params![variant, cohort, month, n * sign, revenue * sign])?;
+    }
+    Ok(())
+}
+
+fn signup_month(conn: &Connection, id: &str) -> rusqlite::Result<Option<String>> {
+    let mut stmt = conn
+        .prepare_cached("SELECT substr(signup_date, 1, 7) FROM customers WHERE customer_id = ?1")?;
+    let mut rows = stmt.query([id])?;
+    match rows.next()? {
+        Some(row) => row.get(0),
+        None => Ok(None),
+    }
+}
+
+/// Adds (`sign` = 1) or removes (−1) the cohort cells of `ids` as their activity stands
+/// in the rollups now.
+fn apply_cohorts(
+    conn: &Connection,
+    activity: &Activity,
+    ids: &BTreeSet<String>,
+    sign: i64,
+) -> rusqlite::Result<()> {
+    let mut days_of = conn.prepare_cached(activity.of_one)?;
+    for id in ids {
+        let days: Vec<(String, i64)> = days_of
+            .query_map([id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?
+            .collect::<Result<_, _>>()?;
+        let cells = cohort_cells_of(signup_month(conn, id)?.as_deref(), &days);
+        add_cohort_cells(conn, activity.variant, &cells, sign)?;
+    }
+    conn.execute(
+        "DELETE FROM ru_cohort_cells WHERE customers = 0 AND revenue = 0",
+        [],
+    )?;
+    Ok(())
+}
+
+/// Rebuilds every cohort cell in one pass per variant.
+fn rebuild_cohorts(conn: &Connection) -> rusqlite::Result<()> {
+    conn.execute("DELETE FROM ru_cohort_cells", [])?;
+    let mut signups: HashMap<String, String> = HashMap::new();
+    {
+        let mut stmt =
+            conn.prepare("SELECT customer_id, substr(signup_date, 1, 7) FROM customers")?;
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+        for row in rows {
+            let (id, month) = row?;
+            signups.insert(id, month);
+        }
+    }
+    for activity in [&ORDER_ACTIVITY, &EVENT_ACTIVITY] {
+        let mut totals: BTreeMap<(String, String), (i64, i64)> = BTreeMap::new();
+        let mut stmt = conn.prepare(activity.of_all)?;
+        let mut rows = stmt.query([])?;
+        let mut current: Option<String> = None;
+        let mut days: Vec<(String, i64)> = Vec::new();
+        let mut flush = |id: Option<&String>, days: &mut Vec<(String, i64)>| {
+            let signup = id.and_then(|id| signups.get(id)).map(String::as_str);
+            for (cohort, month, n, revenue) in cohort_cells_of(signup, days) {
+                let e = totals.entry((cohort, month)).or_default();
+                e.0 += n;
+                e.1 += revenue;
+            }
+            days.clear();
+        };
+        while let Some(row) = rows.next()? {
+            let id: String = row.get(0)?;
+            if current.as_deref() != Some(id.as_str()) {
+                flush(current.as_ref(), &mut days);
+                current = Some(id);
+            }
+            days.push((row.get(1)?, row.get(2)?));
+        }
+        flush(current.as_ref(), &mut days);
+        let cells: Vec<(String, String, i64, i64)> = totals
+            .into_iter()
+            .map(|((c, m), (n, r))| (c, m, n, r))
+            .collect();
+        add_cohort_cells(conn, activity.variant, &cells, 1)?;
+    }
+    Ok(())
+}
+
+/// Adds (`sign` = 1) or removes (−1) the repeat-purchase contributions of `customers`,
+/// as their order days stand in `ru_order_customers_day` now.
+fn apply_repeat(
+    conn: &Connection,
+    customers: &BTreeSet<String>,
+    sign: i64,
+) -> rusqlite::Result<()> {
+    let mut days_of = conn.prepare_cached(
+        "SELECT day, SUM(orders) FROM ru_order_customers_day WHERE customer_id = ?1
+         GROUP BY day ORDER BY day",
+    )?;
+    let mut add = conn.prepare_cached(
+        "INSERT INTO ru_repeat_delta (day, ge1, ge2) VALUES (?1, ?2, ?3)
+         ON CONFLICT (day) DO UPDATE SET ge1 = ge1 + excluded.ge1, ge2 = ge2 + excluded.ge2",
+    )?;
+    for customer in customers {
+        let days: Vec<(NaiveDate, i64)> = days_of
+            .query_map([customer], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+            })?
+            .filter_map(|row| row.ok().and_then(|(d, n)| Some((parse_day(&d)?, n))))
+            .collect();
+        for (day, ge1, ge2) in crate::metrics::repeat_deltas(&days) {
+            add.execute(params![day.to_string(), ge1 * sign, ge2 * sign])?;
+        }
+    }
+    conn.execute("DELETE FROM ru_repeat_delta WHERE ge1 = 0 AND ge2 = 0", [])?;
+    Ok(())
+}
+
+/// Rebuilds `ru_repeat_delta` in one pass over the per-customer order days.
+fn rebuild_repeat(conn: &Connection) -> rusqlite::Result<()> {
+    let mut totals: BTreeMap<NaiveDate, (i64, i64)> = BTreeMap::new();
+    {
+        let mut stmt = conn.prepare(
+            "SELECT customer_id, day, SUM(orders) FROM ru_order_customers_day
+             GROUP BY customer_id, day ORDER BY customer_id, day",
+        )?;
+        let mut rows = stmt.query([])?;
+        let mut current: Option<String> = None;
+        let mut days: Vec<(NaiveDate, i64)> = Vec::new();
+        let mut flush = |days: &mut Vec<(NaiveDate, i64)>| {
+            for (d, a, b) in crate::metrics::repeat_deltas(days) {
+                let e = totals.entry(d).or_default();
+                e.0 += a;
+                e.1 += b;
+            }
+            days.clear();
+        };
+        while let Some(row) = rows.next()? {
+            let customer: String = row.get(0)?;
+            if current.as_deref() != Some(customer.as_str()) {
+                flush(&mut days);
+                current = Some(customer);
+            }
+            if let Some(day) = parse_day(&row.get::<_, String>(1)?) {
+                days.push((day, row.get(2)?));
+            }
+        }
+        flush(&mut days);
+    }
+    let mut insert =
+        conn.prepare("INSERT INTO ru_repeat_delta (day, ge1, ge2) VALUES (?1, ?2, ?3)")?;
+    for (day, (a, b)) in totals {
+        if a != 0 || b != 0 {
+            insert.execute(params![day.to_string(), a, b])?;
+        }
+    }
     Ok(())
 }
 
