@@ -138,36 +138,42 @@ fn main() {
         t.elapsed().as_secs_f64() * 1000.0
     );
 
-    let t = Instant::now();
-    let engine = Engine::new(&store, &config, as_of);
-    let catalog = engine.catalog().unwrap();
-    let from = snapshot::history_start(Grain::Month, &config, as_of);
-    let mut slowest: Vec<(f64, String)> = Vec::new();
-    for def in &catalog {
-        let m = Instant::now();
-        engine
-            .series(&SeriesRequest {
-                metric: &def.id,
-                grain: Grain::Month,
-                from,
-                to: as_of,
-                by: None,
-            })
-            .unwrap();
-        slowest.push((m.elapsed().as_secs_f64() * 1000.0, def.id.to_string()));
+    let catalog = Engine::new(&store, &config, as_of).catalog().unwrap();
+    for grain in [Grain::Month, Grain::Week, Grain::Day] {
+        let t = Instant::now();
+        let engine = Engine::new(&store, &config, as_of);
+        let from = snapshot::history_start(grain, &config, as_of);
+        let mut slowest: Vec<(f64, String)> = Vec::new();
+        let mut points = 0;
+        for def in &catalog {
+            let m = Instant::now();
+            for s in engine
+                .series(&SeriesRequest {
+                    metric: &def.id,
+                    grain,
+                    from,
+                    to: as_of,
+                    by: None,
+                })
+                .unwrap()
+            {
+                points += s.points.len();
+            }
+            slowest.push((m.elapsed().as_secs_f64() * 1000.0, def.id.to_string()));
+        }
+        println!(
+            "full catalog ({} metrics) at {grain} grain, {points} points: {:.0} ms",
+            catalog.len(),
+            t.elapsed().as_secs_f64() * 1000.0
+        );
+        slowest.sort_by(|a, b| b.0.total_cmp(&a.0));
+        let top: Vec<String> = slowest
+            .iter()
+            .take(4)
+            .map(|(ms, id)| format!("{id} {ms:.0} ms"))
+            .collect();
+        println!("  slowest: {}", top.join(", "));
     }
-    println!(
-        "full catalog ({} metrics) at month grain, 24 months: {:.0} ms",
-        catalog.len(),
-        t.elapsed().as_secs_f64() * 1000.0
-    );
-    slowest.sort_by(|a, b| b.0.total_cmp(&a.0));
-    let top: Vec<String> = slowest
-        .iter()
-        .take(5)
-        .map(|(ms, id)| format!("{id} {ms:.0} ms"))
-        .collect();
-    println!("  slowest: {}", top.join(", "));
 
     for variant in [
         metrics::CohortVariant::PurchasingCustomers,

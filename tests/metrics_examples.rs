@@ -424,3 +424,76 @@ fn margins_delivery_and_tickets_match_hand_counts() {
     assert_eq!(m("first_response_h"), 2.0);
     assert_eq!(m("resolution_h"), 14.0);
 }
+
+#[test]
+fn segments_break_metrics_down_by_order_channel_and_customer_attributes() {
+    let mut f = Fixture::new();
+    f.sql(
+        "INSERT INTO customers (customer_id, signup_date, plan, attributes) VALUES
+           ('a', '2025-01-01', 'pro', '{\"industry\": \"retail\"}'),
+           ('b', '2025-01-01', 'basic', '{\"industry\": \"saas\"}'),
+           ('c', '2025-01-01', 'pro', '{\"industry\": \"saas\"}');
+         INSERT INTO orders (order_id, customer_id, order_date, revenue, channel) VALUES
+           ('1', 'a', '2025-03-01', 1000, 'ads'), ('2', 'a', '2025-04-01', 2000, 'ads'),
+           ('3', 'b', '2025-04-02', 4000, 'ads'), ('4', 'c', '2025-04-03', 8000, 'seo'),
+           ('5', 'c', '2025-04-04', 16000, 'seo');",
+    );
+    f.refresh();
+    let by = |metric, dimension| {
+        kpi::metrics::compute(
+            &f.store,
+            &f.config,
+            common::d("2025-04-30"),
+            &kpi::metrics::SeriesRequest {
+                metric,
+                grain: Month,
+                from: common::d("2025-04-01"),
+                to: common::d("2025-04-30"),
+                by: Some(dimension),
+            },
+        )
+        .unwrap()
+        .into_iter()
+        .map(|s| (s.segment.unwrap().value, s.points[0].value.unwrap()))
+        .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        by("gross_revenue", "channel"),
+        [("ads".into(), 60.0), ("seo".into(), 240.0)]
+    );
+    assert_eq!(
+        by("gross_revenue", "plan"),
+        [("basic".into(), 40.0), ("pro".into(), 260.0)]
+    );
+    assert_eq!(
+        by("paying_customers", "industry"),
+        [("retail".into(), 1.0), ("saas".into(), 2.0)]
+    );
+    // Repeat buyers: a (ads) and c (seo) ordered twice; b once.
+    assert_eq!(
+        by("repeat_purchase_rate", "channel"),
+        [("ads".into(), 50.0), ("seo".into(), 100.0)]
+    );
+    assert!(close(
+        f.value("repeat_purchase_rate", Month, "2025-04", "2025-04-30"),
+        200.0 / 3.0
+    ));
+    let err = kpi::metrics::compute(
+        &f.store,
+        &f.config,
+        common::d("2025-04-30"),
+        &kpi::metrics::SeriesRequest {
+            metric: "gross_margin_pct",
+            grain: Month,
+            from: common::d("2025-04-01"),
+            to: common::d("2025-04-30"),
+            by: Some("channel"),
+        },
+    )
+    .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("cannot be broken down by \"channel\""),
+        "{err}"
+    );
+}

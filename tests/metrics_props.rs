@@ -189,6 +189,8 @@ fn dump(store: &Store) -> Vec<String> {
         "ru_event_users_day",
         "ru_feature_users_day",
         "ru_distinct",
+        "ru_repeat_delta",
+        "ru_cohort_cells",
     ] {
         let mut stmt = store
             .conn()
@@ -291,4 +293,55 @@ proptest! {
             }
         }
     }
+}
+
+#[test]
+fn a_customers_import_re_sorts_cohorts() {
+    let mut store = Store::open_in_memory().unwrap();
+    let mut touched = Touched::default();
+    upsert(
+        &store,
+        &Row::Order {
+            id: 1,
+            customer: 1,
+            day: 40,
+            cents: 500,
+            status: 0,
+            channel: 0,
+        },
+        &mut touched,
+    );
+    upsert(
+        &store,
+        &Row::Order {
+            id: 2,
+            customer: 1,
+            day: 5,
+            cents: 700,
+            status: 0,
+            channel: 0,
+        },
+        &mut touched,
+    );
+    rollup::refresh_touched(&mut store, &touched).unwrap();
+    // c1 signed up in March, before their first order in May.
+    store
+        .conn()
+        .execute(
+            "INSERT INTO customers (customer_id, signup_date) VALUES ('c1', '2025-03-15')",
+            [],
+        )
+        .unwrap();
+    let mut touched = Touched::default();
+    touched.add("customers", d("2025-03-15"));
+    rollup::refresh_touched(&mut store, &touched).unwrap();
+    let incremental = dump(&store);
+    assert!(
+        incremental
+            .iter()
+            .any(|r| r.contains("ru_cohort_cells") && r.contains("\"2025-03\"")),
+        "{incremental:?}"
+    );
+    rollup::refresh_all(&mut store).unwrap();
+    assert_eq!(incremental, dump(&store));
 }

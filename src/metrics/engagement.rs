@@ -216,20 +216,26 @@ pub fn compute(
             .collect()),
         "feature_adoption_pct" => {
             let users = active_users(eng, periods, None)?;
-            let (filter, params) = match segment {
-                Some(s) => (" AND feature = ?3", vec![SqlValue::Text(s.value.clone())]),
-                None => ("", Vec::new()),
+            let adopters = match segment {
+                None => {
+                    let grain = periods.first().map_or(Grain::Day, |p| p.grain);
+                    super::distinct_cached(eng, &format!("adopters_{grain}"), periods)?
+                }
+                Some(s) => {
+                    let sql = "SELECT COUNT(DISTINCT user_id) FROM ru_feature_users_day
+                               WHERE day BETWEEN ?1 AND ?2 AND feature = ?3";
+                    let params = [SqlValue::Text(s.value.clone())];
+                    periods
+                        .iter()
+                        .map(|p| super::count_in(eng, sql, p.start, p.end(), &params))
+                        .collect::<Result<_, _>>()?
+                }
             };
-            let sql = format!(
-                "SELECT COUNT(DISTINCT user_id) FROM ru_feature_users_day
-                 WHERE day BETWEEN ?1 AND ?2{filter}"
-            );
-            let mut out = Vec::with_capacity(periods.len());
-            for (p, u) in periods.iter().zip(users) {
-                let adopters = super::count_in(eng, &sql, p.start, p.end(), &params)?;
-                out.push(Cell::ratio(adopters, u, 100.0, "no active users"));
-            }
-            Ok(out)
+            Ok(adopters
+                .iter()
+                .zip(users)
+                .map(|(a, u)| Cell::ratio(*a, u, 100.0, "no active users"))
+                .collect())
         }
         "time_to_value_h" => time_to_value(eng, periods, segment),
         other => Err(MetricError::UnknownMetric(other.to_string())),

@@ -255,8 +255,9 @@ CREATE TABLE ru_feature_users_day (
 ) WITHOUT ROWID;
 
 -- Distinct counts per period, overall: kind is paying_{day,week,month},
--- active_{day,week,month} (periods keyed by their first day), active_7d and active_30d
--- (the window ending on `period`).
+-- active_{day,week,month}, adopters_{day,week,month} (users with a feature_used event;
+-- periods keyed by their first day), active_7d and active_30d (the window ending on
+-- `period`).
 CREATE TABLE ru_distinct (
     kind   TEXT NOT NULL,
     period TEXT NOT NULL,

@@ -89,6 +89,13 @@ pub fn refresh(tx: &Transaction<'_>, touched: &Touched) -> rusqlite::Result<()> 
         &order_days,
     )?;
     refresh_period_distincts(tx, "active", "ru_event_users_day", "user_id", &event_days)?;
+    refresh_period_distincts(
+        tx,
+        "adopters",
+        "ru_feature_users_day",
+        "user_id",
+        &event_days,
+    )?;
     for (kind, window) in WINDOWS {
         for (from, to) in ranges(&event_days, window) {
             refresh_window(tx, kind, window, from, to + Duration::days(window - 1))?;
@@ -144,13 +151,12 @@ pub fn refresh_all(store: &mut Store) -> rusqlite::Result<()> {
     }
     if let Some((from, to)) = span("SELECT MIN(day), MAX(day) FROM events")? {
         refresh_events(&tx, from, to)?;
-        refresh_period_distincts(
-            &tx,
-            "active",
-            "ru_event_users_day",
-            "user_id",
-            &days_between(from, to),
-        )?;
+        for (kind, table) in [
+            ("active", "ru_event_users_day"),
+            ("adopters", "ru_feature_users_day"),
+        ] {
+            refresh_period_distincts(&tx, kind, table, "user_id", &days_between(from, to))?;
+        }
         for (kind, window) in WINDOWS {
             refresh_window(&tx, kind, window, from, to + Duration::days(window - 1))?;
         }
