@@ -41,7 +41,7 @@ fn subscribed_months(eng: &Engine<'_>) -> Result<Vec<(String, i32, f64)>, Metric
     let book = super::subscriptions::book(eng)?;
     let last = month_index(eng.as_of);
     let mut out = Vec::new();
-    for (customer, subs) in &book.by_customer {
+    for (customer, subs) in book.iter() {
         let mut months = HashSet::new();
         for s in subs {
             let from = month_index(s.start);
@@ -52,7 +52,7 @@ fn subscribed_months(eng: &Engine<'_>) -> Result<Vec<(String, i32, f64)>, Metric
             });
             months.extend(from..=to.min(last));
         }
-        out.extend(months.into_iter().map(|m| (customer.clone(), m, 1.0)));
+        out.extend(months.into_iter().map(|m| (customer.to_string(), m, 1.0)));
     }
     Ok(out)
 }

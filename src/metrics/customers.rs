@@ -121,7 +121,7 @@ pub fn flow(
                 None => None,
             };
             let mut f = Flow::default();
-            for (customer, subs) in &book.by_customer {
+            for (customer, subs) in book.iter() {
                 if in_segment
                     .as_ref()
                     .is_some_and(|set| !set.contains(customer))
@@ -135,6 +135,14 @@ pub fn flow(
                 f.churned += f64::from(u8::from(at_start && !at_end));
             }
             Ok(f)
+        }
+        Basis::Orders if first == last => {
+            let n = active_on(eng, basis, last, segment)?.len() as f64;
+            Ok(Flow {
+                start: n,
+                end: n,
+                churned: 0.0,
+            })
         }
         Basis::Orders => {
             let s = active_on(eng, basis, first, segment)?;
@@ -247,7 +255,7 @@ pub fn compute(
     for (period, new) in periods.iter().zip(news) {
         let last = period.end().min(eng.as_of);
         let cell = match id {
-            "active_customers" => Cell::value(active_on(eng, basis, last, segment)?.len() as f64),
+            "active_customers" => Cell::value(flow(eng, basis, last, last, segment)?.end),
             "customer_churn_pct" => {
                 let f = flow(eng, basis, period.start, last, segment)?;
                 Cell::ratio(

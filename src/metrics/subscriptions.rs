@@ -5,7 +5,7 @@
 //! period (= the previous period's `mrr`) with their MRR at its last day, so that
 //! `mrr(previous) + mrr_net_new = mrr`, exactly, in cents.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::rc::Rc;
 
 use chrono::{Duration, NaiveDate};
@@ -15,7 +15,6 @@ use super::{MetricError, Period, Segment};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Subscription {
-    pub customer: String,
     pub mrr_cents: i64,
     pub start: NaiveDate,
     /// The first day it is no longer active; `None` while active.
@@ -29,44 +28,60 @@ impl Subscription {
     }
 }
 
-/// Every subscription, by customer.
+/// Every subscription, grouped by customer in one flat list (customers are scanned once
+/// per period, so the layout is kept tight).
 #[derive(Debug, Default)]
 pub struct Book {
-    pub by_customer: HashMap<String, Vec<Subscription>>,
+    customers: Vec<String>,
+    /// `subs[ranges[i].0..ranges[i].1]` belong to `customers[i]`.
+    ranges: Vec<(usize, usize)>,
+    subs: Vec<Subscription>,
 }
 
 impl Book {
     pub fn load(conn: &rusqlite::Connection) -> Result<Self, MetricError> {
-        let mut stmt =
-            conn.prepare("SELECT customer_id, mrr, start_date, end_date, plan FROM subscriptions")?;
+        let mut stmt = conn.prepare(
+            "SELECT customer_id, mrr, start_date, end_date, plan FROM subscriptions
+             ORDER BY customer_id",
+        )?;
         let mut rows = stmt.query([])?;
         let mut book = Book::default();
         let parse = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok();
         while let Some(row) = rows.next()? {
+            let customer: String = row.get(0)?;
             let start: String = row.get(2)?;
             let end: Option<String> = row.get(3)?;
             let Some(start) = parse(&start) else { continue };
-            let sub = Subscription {
-                customer: row.get(0)?,
+            if book.customers.last() != Some(&customer) {
+                book.customers.push(customer);
+                book.ranges.push((book.subs.len(), book.subs.len()));
+            }
+            book.subs.push(Subscription {
                 mrr_cents: row.get(1)?,
                 start,
                 end: end.as_deref().and_then(parse),
                 plan: row.get(4)?,
-            };
-            book.by_customer
-                .entry(sub.customer.clone())
-                .or_default()
-                .push(sub);
+            });
+            if let Some(last) = book.ranges.last_mut() {
+                last.1 = book.subs.len();
+            }
         }
         Ok(book)
     }
 
+    /// Each customer with their subscriptions.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &[Subscription])> {
+        self.customers
+            .iter()
+            .zip(&self.ranges)
+            .map(|(c, (a, b))| (c.as_str(), &self.subs[*a..*b]))
+    }
+
     /// Customers with an active subscription on `day`.
     pub fn active_on(&self, day: NaiveDate) -> HashSet<&str> {
-        self.by_customer
-            .iter()
+        self.iter()
             .filter(|(_, subs)| subs.iter().any(|s| s.active_on(day)))
-            .map(|(c, _)| c.as_str())
+            .map(|(c, _)| c)
             .collect()
     }
 }
@@ -114,7 +129,7 @@ pub fn movements(
     keep: &dyn Fn(&Subscription) -> bool,
 ) -> Movements {
     let mut m = Movements::default();
-    for (customer, subs) in &book.by_customer {
+    for (customer, subs) in book.iter() {
         if customers.is_some_and(|set| !set.contains(customer)) {
             continue;
         }
