@@ -39,7 +39,12 @@ proptest! {
         for grain in Grain::ALL {
             let periods = eng.periods(grain, d("2024-12-01"), as_of);
             let moves = subscriptions::period_movements(&eng, &periods, None).unwrap();
+            let book = subscriptions::Book::load(store.conn()).unwrap();
             for (i, m) in moves.iter().enumerate() {
+                // The one-pass sweep agrees with the customer-by-customer definition.
+                let before = periods[i].start - Duration::days(1);
+                let last = periods[i].end().min(as_of);
+                prop_assert_eq!(*m, subscriptions::movements(&book, before, last, None, &|_| true));
                 prop_assert_eq!(m.start + m.net_new(), m.end, "{} {}", grain, periods[i]);
                 if i > 0 {
                     prop_assert_eq!(moves[i - 1].end, m.start);

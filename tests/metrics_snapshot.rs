@@ -97,3 +97,27 @@ fn revenue_retention_cohort_divides_by_month_zero_revenue() {
     // Survival from month 0 to 1 is 0.5 (January's cohort): February's forecast for March.
     assert_eq!(buyers.rows[1].forecast, [None, Some(0.5)]);
 }
+
+#[test]
+fn subscribed_cohort_counts_months_with_an_active_subscription() {
+    let mut f = common::Fixture::new();
+    f.customer("a", "2025-01-03", None)
+        .customer("b", "2025-01-09", None)
+        // Ends on March 1: active in January and February, not in March.
+        .sub("s1", "a", 10.0, "2025-01-10", Some("2025-03-01"))
+        // c has no signup row: the first subscribed month is its cohort.
+        .sub("s2", "c", 10.0, "2025-02-05", None);
+    f.refresh();
+    let m = kpi::metrics::cohorts(
+        &f.store,
+        &f.config,
+        common::d("2025-03-31"),
+        CohortVariant::SubscribedCustomers,
+    )
+    .unwrap();
+    assert_eq!(m.rows.len(), 2);
+    assert_eq!((m.rows[0].cohort.as_str(), m.rows[0].size), ("2025-01", 2));
+    assert_eq!(m.rows[0].cells, [Some(0.5), Some(0.5), Some(0.0)]);
+    assert_eq!((m.rows[1].cohort.as_str(), m.rows[1].size), ("2025-02", 1));
+    assert_eq!(m.rows[1].cells, [Some(1.0), Some(1.0), None]);
+}

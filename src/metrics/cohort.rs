@@ -3,7 +3,7 @@
 //! The forecast extends each row with survival rates averaged over recent cohorts
 //! (seed 000): forecast (c, t + h) = observed (c, t) × Π s.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::{Datelike, NaiveDate};
 
@@ -35,27 +35,6 @@ fn parse_month(text: &str) -> Option<i32> {
 
 /// Cohort sizes by cohort month, and (cohort, k) → active customers (or revenue).
 type Counts = (BTreeMap<i32, u64>, HashMap<(i32, usize), f64>);
-
-/// (customer, month, 1) for every month a customer had an active subscription in.
-fn subscribed_months(eng: &Engine<'_>) -> Result<Vec<(String, i32, f64)>, MetricError> {
-    let book = super::subscriptions::book(eng)?;
-    let last = month_index(eng.as_of);
-    let mut out = Vec::new();
-    for (customer, subs) in book.iter() {
-        let mut months = HashSet::new();
-        for s in subs {
-            let from = month_index(s.start);
-            // `end` is the first inactive day: active in its month only after day 1.
-            let to = s.end.map_or(last, |e| {
-                let m = month_index(e);
-                if e.day() == 1 { m - 1 } else { m }
-            });
-            months.extend(from..=to.min(last));
-        }
-        out.extend(months.into_iter().map(|m| (customer.to_string(), m, 1.0)));
-    }
-    Ok(out)
-}
 
 /// Cohort sizes and (cohort, k) → active customers (or revenue, in cents) from the
 /// `ru_cohort_cells` rollup.
@@ -107,6 +86,74 @@ fn from_rollup(
     if !any {
         return Ok((BTreeMap::new(), totals));
     }
+    add_signup_sizes(eng, &mut sizes, first_shown, now)?;
+    Ok((sizes, totals))
+}
+
+/// Cohort sizes and cells of subscribed customers: months with an active subscription,
+/// read with each subscriber's signup month in one query.
+fn subscribed(eng: &Engine<'_>, first_shown: i32, now: i32) -> Result<Counts, MetricError> {
+    let mut stmt = eng.conn().prepare_cached(
+        "SELECT s.customer_id, s.start_date, s.end_date, c.signup_date
+         FROM subscriptions s LEFT JOIN customers c ON c.customer_id = s.customer_id
+         ORDER BY s.customer_id",
+    )?;
+    let mut rows = stmt.query([])?;
+    let parse = |s: &str| NaiveDate::parse_from_str(s.get(..10).unwrap_or(s), "%Y-%m-%d").ok();
+    let mut sizes: BTreeMap<i32, u64> = BTreeMap::new();
+    let mut totals: HashMap<(i32, usize), f64> = HashMap::new();
+    // One customer at a time: (signup cohort, months with an active subscription).
+    let mut current: Option<String> = None;
+    let mut signup: Option<i32> = None;
+    let mut months: Vec<i32> = Vec::new();
+    let mut flush = |signup: Option<i32>, months: &mut Vec<i32>| {
+        months.sort_unstable();
+        months.dedup();
+        let cohort = signup.or_else(|| months.first().copied());
+        if let Some(c) = cohort.filter(|c| (first_shown..=now).contains(c)) {
+            if signup.is_none() {
+                *sizes.entry(c).or_default() += 1;
+            }
+            for m in months.iter().filter(|m| **m >= c && **m <= now) {
+                *totals.entry((c, (*m - c) as usize)).or_default() += 1.0;
+            }
+        }
+        months.clear();
+    };
+    while let Some(row) = rows.next()? {
+        let customer: String = row.get(0)?;
+        if current.as_deref() != Some(customer.as_str()) {
+            flush(signup, &mut months);
+            current = Some(customer);
+            let signup_date: Option<String> = row.get(3)?;
+            signup = signup_date.as_deref().and_then(parse).map(month_index);
+        }
+        let start: String = row.get(1)?;
+        let end: Option<String> = row.get(2)?;
+        let Some(start) = parse(&start) else { continue };
+        let from = month_index(start);
+        // `end` is the first inactive day: active in its month only after day 1.
+        let to = end.as_deref().and_then(parse).map_or(now, |e| {
+            let m = month_index(e);
+            if e.day() == 1 { m - 1 } else { m }
+        });
+        months.extend(from..=to.min(now));
+    }
+    flush(signup, &mut months);
+    if totals.is_empty() {
+        return Ok((sizes, totals));
+    }
+    add_signup_sizes(eng, &mut sizes, first_shown, now)?;
+    Ok((sizes, totals))
+}
+
+/// Adds the customers who signed up in each shown cohort month to `sizes`.
+fn add_signup_sizes(
+    eng: &Engine<'_>,
+    sizes: &mut BTreeMap<i32, u64>,
+    first_shown: i32,
+    now: i32,
+) -> Result<(), MetricError> {
     let mut stmt = eng.conn().prepare_cached(
         "SELECT substr(signup_date, 1, 7), COUNT(*) FROM customers
          WHERE signup_date >= ?1 GROUP BY substr(signup_date, 1, 7)",
@@ -120,52 +167,7 @@ fn from_rollup(
             *sizes.entry(c).or_default() += u64::try_from(n).unwrap_or(0);
         }
     }
-    Ok((sizes, totals))
-}
-
-/// Cohort sizes and cells of subscribed customers, from the subscription book.
-fn subscribed(eng: &Engine<'_>, first_shown: i32, now: i32) -> Result<Counts, MetricError> {
-    let activity: Vec<_> = subscribed_months(eng)?
-        .into_iter()
-        .filter(|a| a.1 <= now)
-        .collect();
-    let mut cohort_of: HashMap<String, i32> = HashMap::new();
-    {
-        let mut stmt = eng
-            .conn()
-            .prepare("SELECT customer_id, signup_date FROM customers")?;
-        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
-        for row in rows {
-            let (id, signup) = row?;
-            if let Some(m) = parse_month(&signup).filter(|m| *m <= now) {
-                cohort_of.insert(id, m);
-            }
-        }
-    }
-    let signed_up: HashSet<String> = cohort_of.keys().cloned().collect();
-    for (id, month, _) in &activity {
-        if !signed_up.contains(id) {
-            let c = cohort_of.entry(id.clone()).or_insert(*month);
-            *c = (*c).min(*month);
-        }
-    }
-    let mut sizes: BTreeMap<i32, u64> = BTreeMap::new();
-    let mut totals: HashMap<(i32, usize), f64> = HashMap::new();
-    if activity.is_empty() {
-        return Ok((sizes, totals));
-    }
-    for c in cohort_of.values().filter(|c| **c >= first_shown) {
-        *sizes.entry(*c).or_default() += 1;
-    }
-    for (id, month, _) in &activity {
-        let Some(&c) = cohort_of.get(id) else {
-            continue;
-        };
-        if c >= first_shown && *month >= c {
-            *totals.entry((c, (*month - c) as usize)).or_default() += 1.0;
-        }
-    }
-    Ok((sizes, totals))
+    Ok(())
 }
 
 pub fn matrix(eng: &Engine<'_>, variant: CohortVariant) -> Result<CohortMatrix, MetricError> {

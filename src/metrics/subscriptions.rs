@@ -197,14 +197,122 @@ pub fn period_movements(
         _ => None,
     };
     let keep = |s: &Subscription| plan.as_ref().is_none_or(|p| s.plan.as_ref() == Some(p));
-    Ok(periods
+    let spans: Vec<(NaiveDate, NaiveDate)> = periods
         .iter()
-        .map(|p| {
-            let before = p.start - Duration::days(1);
-            let last = p.end().min(eng.as_of);
-            movements(&book, before, last, customers.as_ref(), &keep)
-        })
-        .collect())
+        .map(|p| (p.start - Duration::days(1), p.end().min(eng.as_of)))
+        .collect();
+    Ok(movements_over(&book, &spans, customers.as_ref(), &keep))
+}
+
+/// The movements of many spans (`before`, `last`) in one pass over the book — the same
+/// numbers as [`movements`] per span. Totals come from prefix sums of the subscriptions'
+/// start and end days; a customer's movements are computed only for the spans holding
+/// one of their start or end days, since elsewhere their MRR does not move.
+pub fn movements_over(
+    book: &Book,
+    spans: &[(NaiveDate, NaiveDate)],
+    customers: Option<&HashSet<String>>,
+    keep: &dyn Fn(&Subscription) -> bool,
+) -> Vec<Movements> {
+    let mut out = vec![Movements::default(); spans.len()];
+    let mut mrr_steps: Vec<(NaiveDate, i64)> = Vec::new();
+    let mut active_steps: Vec<(NaiveDate, i64)> = Vec::new();
+    let mut touched: Vec<usize> = Vec::new();
+    for (customer, all) in book.iter() {
+        if customers.is_some_and(|set| !set.contains(customer)) {
+            continue;
+        }
+        let subs: Vec<&Subscription> = all.iter().filter(|s| keep(s)).collect();
+        if subs.is_empty() {
+            continue;
+        }
+        let mut intervals: Vec<(NaiveDate, Option<NaiveDate>)> = Vec::new();
+        touched.clear();
+        for s in &subs {
+            mrr_steps.push((s.start, s.mrr_cents));
+            if let Some(end) = s.end {
+                mrr_steps.push((end, -s.mrr_cents));
+            }
+            intervals.push((s.start, s.end));
+            for day in std::iter::once(s.start).chain(s.end) {
+                // The span whose (before, last] holds the day, if any.
+                let i = spans.partition_point(|(_, last)| *last < day);
+                if i < spans.len() && spans[i].0 < day {
+                    touched.push(i);
+                }
+            }
+        }
+        // Active days of the customer: the union of their subscriptions.
+        intervals.sort();
+        let mut merged: Vec<(NaiveDate, Option<NaiveDate>)> = Vec::new();
+        for (a, b) in intervals {
+            match merged.last_mut() {
+                Some(last) if last.1.is_none_or(|end| a <= end) => {
+                    last.1 = match (last.1, b) {
+                        (Some(x), Some(y)) => Some(x.max(y)),
+                        _ => None,
+                    };
+                }
+                _ => merged.push((a, b)),
+            }
+        }
+        for (a, b) in merged {
+            active_steps.push((a, 1));
+            if let Some(b) = b {
+                active_steps.push((b, -1));
+            }
+        }
+        touched.sort_unstable();
+        touched.dedup();
+        for &i in &touched {
+            let (before, last) = spans[i];
+            let mrr_on = |day| -> i64 {
+                subs.iter()
+                    .filter(|s| s.active_on(day))
+                    .map(|s| s.mrr_cents)
+                    .sum()
+            };
+            let m = &mut out[i];
+            match (mrr_on(before), mrr_on(last)) {
+                (0, 0) => {}
+                (0, n) => {
+                    if subs.iter().any(|s| s.start <= before) {
+                        m.reactivation += n;
+                    } else {
+                        m.new += n;
+                    }
+                }
+                (o, 0) => m.churned += o,
+                (o, n) if n > o => m.expansion += n - o,
+                (o, n) => m.contraction += o - n,
+            }
+        }
+    }
+    mrr_steps.sort_unstable();
+    active_steps.sort_unstable();
+    let mrr_prefix = prefix(&mrr_steps);
+    let active_prefix = prefix(&active_steps);
+    for (m, (before, last)) in out.iter_mut().zip(spans) {
+        let value = |steps: &[(NaiveDate, i64)], sums: &[i64], day: NaiveDate| {
+            sums[steps.partition_point(|(d, _)| *d <= day)]
+        };
+        m.start = value(&mrr_steps, &mrr_prefix, *before);
+        m.end = value(&mrr_steps, &mrr_prefix, *last);
+        m.active_end = u64::try_from(value(&active_steps, &active_prefix, *last)).unwrap_or(0);
+    }
+    out
+}
+
+/// `sums[i]` = the sum of the first `i` steps.
+fn prefix(steps: &[(NaiveDate, i64)]) -> Vec<i64> {
+    let mut sums = Vec::with_capacity(steps.len() + 1);
+    sums.push(0);
+    let mut total = 0;
+    for (_, v) in steps {
+        total += v;
+        sums.push(total);
+    }
+    sums
 }
 
 pub fn compute(

@@ -18,6 +18,11 @@ use super::Store;
 
 /// The days an import wrote rows for, by table: only their rollups are refreshed.
 /// An import that moves a row to another day (a corrected `order_date`) adds both days.
+///
+/// Tables with rollups: `orders` (by `order_date`), `refunds` (`refund_date`), `events`
+/// (`day`). `customers` (any day, e.g. the signup dates written) re-sorts the cohort
+/// cells, since signup months decide cohorts. Other tables are read directly by the
+/// metrics and need no entry.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Touched {
     pub days: BTreeMap<&'static str, BTreeSet<NaiveDate>>,
