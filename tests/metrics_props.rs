@@ -196,6 +196,7 @@ fn dump(store: &Store) -> Vec<String> {
         "ru_distinct",
         "ru_repeat_delta",
         "ru_cohort_cells",
+        "ru_table_days",
     ] {
         let mut stmt = store
             .conn()

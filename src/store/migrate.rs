@@ -287,6 +287,15 @@ CREATE TABLE ru_cohort_cells (
     PRIMARY KEY (variant, cohort, month)
 ) WITHOUT ROWID;
 
+-- Rows per day of the big tables (every status), so the Data pane counts 10 M rows
+-- without scanning them.
+CREATE TABLE ru_table_days (
+    tbl  TEXT NOT NULL,
+    day  TEXT NOT NULL,
+    rows INTEGER NOT NULL,
+    PRIMARY KEY (tbl, day)
+) WITHOUT ROWID;
+
 -- Refreshing the refunds of re-imported orders looks them up by order.
 CREATE INDEX refunds_order ON refunds (order_id);
 ";
@@ -296,7 +305,8 @@ pub const MIGRATIONS: &[&str] = &[V1_TABLES, V2_ROLLUPS];
 
 pub const CURRENT_VERSION: u32 = MIGRATIONS.len() as u32;
 
-pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+/// Applies the missing migrations; returns the version the store had before.
+pub fn migrate(conn: &mut Connection) -> Result<u32, StoreError> {
     let version: u32 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
     if version > CURRENT_VERSION {
         return Err(StoreError::TooNew {
@@ -314,5 +324,5 @@ pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
         )?;
         tx.commit()?;
     }
-    Ok(())
+    Ok(version)
 }

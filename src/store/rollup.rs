@@ -42,6 +42,9 @@ impl Touched {
     }
 }
 
+/// The schema version that introduced the rollups: older stores get them built on open.
+pub const ROLLUPS_SINCE: u32 = 2;
+
 /// Trailing windows cached per day, in days (`active_7d`: WAU at day grain; `active_30d`:
 /// MAU at day and week grain).
 const WINDOWS: [(&str, i64); 2] = [("active_7d", 7), ("active_30d", 30)];
@@ -130,6 +133,7 @@ pub fn refresh_all(store: &mut Store) -> rusqlite::Result<()> {
         "ru_distinct",
         "ru_repeat_delta",
         "ru_cohort_cells",
+        "ru_table_days",
     ] {
         tx.execute(&format!("DELETE FROM {table}"), [])?;
     }
@@ -190,7 +194,32 @@ fn ranges(days: &BTreeSet<NaiveDate>, gap: i64) -> Vec<(NaiveDate, NaiveDate)> {
     out
 }
 
+/// Rows per day of `table` (by `column`) from `from` to `to`, into `ru_table_days`.
+fn refresh_table_days(
+    conn: &Connection,
+    table: &str,
+    column: &str,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> rusqlite::Result<()> {
+    let p = params![table, from.to_string(), to.to_string()];
+    conn.execute(
+        "DELETE FROM ru_table_days WHERE tbl = ?1 AND day BETWEEN ?2 AND ?3",
+        p,
+    )?;
+    conn.execute(
+        &format!(
+            "INSERT INTO ru_table_days (tbl, day, rows)
+             SELECT ?1, {column}, COUNT(*) FROM {table}
+             WHERE {column} BETWEEN ?2 AND ?3 GROUP BY {column}"
+        ),
+        p,
+    )?;
+    Ok(())
+}
+
 fn refresh_orders(conn: &Connection, from: NaiveDate, to: NaiveDate) -> rusqlite::Result<()> {
+    refresh_table_days(conn, "orders", "order_date", from, to)?;
     let p = params![from.to_string(), to.to_string()];
     conn.execute("DELETE FROM ru_orders_day WHERE day BETWEEN ?1 AND ?2", p)?;
     conn.execute(
@@ -473,6 +502,7 @@ fn rebuild_repeat(conn: &Connection) -> rusqlite::Result<()> {
 }
 
 fn refresh_refunds(conn: &Connection, from: NaiveDate, to: NaiveDate) -> rusqlite::Result<()> {
+    refresh_table_days(conn, "refunds", "refund_date", from, to)?;
     let p = params![from.to_string(), to.to_string()];
     conn.execute("DELETE FROM ru_refunds_day WHERE day BETWEEN ?1 AND ?2", p)?;
     conn.execute(
@@ -487,6 +517,7 @@ fn refresh_refunds(conn: &Connection, from: NaiveDate, to: NaiveDate) -> rusqlit
 }
 
 fn refresh_events(conn: &Connection, from: NaiveDate, to: NaiveDate) -> rusqlite::Result<()> {
+    refresh_table_days(conn, "events", "day", from, to)?;
     let p = params![from.to_string(), to.to_string()];
     for table in [
         "ru_events_day",

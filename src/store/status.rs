@@ -56,6 +56,9 @@ const DATE_COLUMNS: &[(&str, &str)] = &[
     ("metrics", "date"),
 ];
 
+/// Tables whose rows per day are kept in `ru_table_days` by every import.
+const ROLLED_UP: &[&str] = &["orders", "refunds", "events"];
+
 fn parse_date(text: Option<String>) -> Option<NaiveDate> {
     NaiveDate::parse_from_str(text?.get(..10)?, "%Y-%m-%d").ok()
 }
@@ -65,12 +68,18 @@ impl super::Store {
     pub fn table_status(&self) -> rusqlite::Result<Vec<TableStatus>> {
         let mut out = Vec::with_capacity(DATE_COLUMNS.len());
         for (table, column) in DATE_COLUMNS {
-            let (rows, first, last): (i64, Option<String>, Option<String>) =
-                self.conn().query_row(
-                    &format!("SELECT COUNT(*), MIN({column}), MAX({column}) FROM {table}"),
-                    [],
-                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-                )?;
+            // The big tables are counted from their per-day rollup, not scanned.
+            let sql = if ROLLED_UP.contains(table) {
+                format!(
+                    "SELECT COALESCE(SUM(rows), 0), MIN(day), MAX(day) FROM ru_table_days
+                     WHERE tbl = '{table}'"
+                )
+            } else {
+                format!("SELECT COUNT(*), MIN({column}), MAX({column}) FROM {table}")
+            };
+            let (rows, first, last): (i64, Option<String>, Option<String>) = self
+                .conn()
+                .query_row(&sql, [], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
             let last_import: Option<String> = self.conn().query_row(
                 "SELECT MAX(imported_at) FROM import_log WHERE table_name = ?1 AND status = 'ok'",
                 [table],
