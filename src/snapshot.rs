@@ -138,7 +138,7 @@ pub fn build(store: &Store, config: &Config, as_of: Option<NaiveDate>) -> anyhow
         CohortVariant::RevenueRetention,
     ]
     .into_iter()
-    .map(|variant| metrics::cohorts(store, config, as_of, variant))
+    .map(|variant| engine.cohorts(variant))
     .collect::<Result<Vec<_>, _>>()?;
     let evaluation = alerts::evaluate(store, config, as_of, &catalog)?;
     Ok(Snapshot {

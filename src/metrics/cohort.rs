@@ -147,25 +147,33 @@ fn subscribed(eng: &Engine<'_>, first_shown: i32, now: i32) -> Result<Counts, Me
     Ok((sizes, totals))
 }
 
-/// Adds the customers who signed up in each shown cohort month to `sizes`.
+/// Adds the customers who signed up in each shown cohort month to `sizes` (read once per
+/// engine: every variant shares them).
 fn add_signup_sizes(
     eng: &Engine<'_>,
     sizes: &mut BTreeMap<i32, u64>,
     first_shown: i32,
     now: i32,
 ) -> Result<(), MetricError> {
-    let mut stmt = eng.conn().prepare_cached(
-        "SELECT substr(signup_date, 1, 7), COUNT(*) FROM customers
-         WHERE signup_date >= ?1 GROUP BY substr(signup_date, 1, 7)",
-    )?;
-    let rows = stmt.query_map([format!("{}-01", month_label(first_shown))], |r| {
-        Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
-    })?;
-    for row in rows {
-        let (month, n) = row?;
-        if let Some(c) = parse_month(&month).filter(|c| *c <= now) {
-            *sizes.entry(c).or_default() += u64::try_from(n).unwrap_or(0);
+    let signups = eng.memo(format!("signups {first_shown} {now}"), || {
+        let mut stmt = eng.conn().prepare_cached(
+            "SELECT substr(signup_date, 1, 7), COUNT(*) FROM customers
+             WHERE signup_date >= ?1 GROUP BY substr(signup_date, 1, 7)",
+        )?;
+        let rows = stmt.query_map([format!("{}-01", month_label(first_shown))], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+        })?;
+        let mut out: Vec<(i32, u64)> = Vec::new();
+        for row in rows {
+            let (month, n) = row?;
+            if let Some(c) = parse_month(&month).filter(|c| *c <= now) {
+                out.push((c, u64::try_from(n).unwrap_or(0)));
+            }
         }
+        Ok(out)
+    })?;
+    for (c, n) in signups.iter() {
+        *sizes.entry(*c).or_default() += n;
     }
     Ok(())
 }

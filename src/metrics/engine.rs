@@ -354,6 +354,14 @@ impl<'a> Engine<'a> {
         Ok(values)
     }
 
+    /// The cohort matrix of one variant, with its forecast cells.
+    pub fn cohorts(
+        &self,
+        variant: super::CohortVariant,
+    ) -> Result<super::CohortMatrix, MetricError> {
+        super::cohort::matrix(self, variant)
+    }
+
     /// One metric's series: overall, or one per segment value of `request.by`.
     pub fn series(&self, request: &SeriesRequest<'_>) -> Result<Vec<Series>, MetricError> {
         let def = self.definition(request.metric)?;

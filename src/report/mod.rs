@@ -212,9 +212,7 @@ pub fn build(
         CohortVariant::SubscribedCustomers,
         CohortVariant::RevenueRetention,
     ] {
-        report
-            .cohorts
-            .push(metrics::cohorts(store, config, as_of, variant)?);
+        report.cohorts.push(engine.cohorts(variant)?);
     }
     let evaluation = alerts::evaluate(store, config, as_of, &catalog)?;
     report.alerts = evaluation.alerts;
