@@ -121,3 +121,22 @@ fn subscribed_cohort_counts_months_with_an_active_subscription() {
     assert_eq!((m.rows[1].cohort.as_str(), m.rows[1].size), ("2025-02", 1));
     assert_eq!(m.rows[1].cells, [Some(1.0), Some(1.0), None]);
 }
+
+#[test]
+fn the_overview_snapshot_holds_the_core_kpis_only() {
+    let f = common::populated();
+    let snap = snapshot::build_overview(&f.store, &f.config, None).unwrap();
+    let mut ids: Vec<&str> = snap.series.iter().map(|s| s.metric.as_str()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let mut core: Vec<&str> = f.config.core_kpis.iter().map(String::as_str).collect();
+    core.sort_unstable();
+    assert_eq!(ids, core);
+    assert_eq!(snap.series.len(), core.len() * 3);
+    assert!(snap.cohorts.is_empty());
+    let full = snapshot::build(&f.store, &f.config, None).unwrap();
+    assert_eq!(
+        snap.series("mrr", Grain::Week),
+        full.series("mrr", Grain::Week)
+    );
+}
