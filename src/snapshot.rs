@@ -140,6 +140,7 @@ fn build_scoped(
         });
     };
     let engine = Engine::new(store, config, as_of);
+    let config = &with_default_core_kpis_fitted(config, &engine)?;
     let catalog = engine.catalog()?;
     // Core KPIs first: they are what the overview shows.
     let is_core = |m: &MetricDef| config.core_kpis.iter().any(|k| *k == m.id);
@@ -187,6 +188,24 @@ fn build_scoped(
         annotations,
         data,
     })
+}
+
+/// SPEC §4's default overview shows "mrr or repeat_purchase_rate": a store of orders
+/// without subscriptions gets the repeat purchase rate in MRR's tile. A configured list
+/// is kept as written.
+fn with_default_core_kpis_fitted(config: &Config, engine: &Engine<'_>) -> anyhow::Result<Config> {
+    let mut config = config.clone();
+    if config.core_kpis == Config::default().core_kpis
+        && engine.is_empty("subscriptions")?
+        && !engine.is_empty("orders")?
+    {
+        for id in &mut config.core_kpis {
+            if id == "mrr" {
+                *id = "repeat_purchase_rate".into();
+            }
+        }
+    }
+    Ok(config)
 }
 
 fn annotations(store: &Store) -> anyhow::Result<Vec<Annotation>> {

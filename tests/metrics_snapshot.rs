@@ -140,3 +140,14 @@ fn the_overview_snapshot_holds_the_core_kpis_only() {
         full.series("mrr", Grain::Week)
     );
 }
+
+#[test]
+fn a_store_without_subscriptions_shows_repeat_purchases_instead_of_mrr() {
+    let mut f = common::Fixture::new();
+    f.order("o1", "a", "2025-06-02", 30.0, "completed");
+    f.refresh();
+    let snap = snapshot::build_overview(&f.store, &f.config, None).unwrap();
+    assert_eq!(snap.config.core_kpis[1], "repeat_purchase_rate");
+    assert!(snap.series("repeat_purchase_rate", Grain::Month).is_some());
+    assert!(snap.series("mrr", Grain::Month).is_none());
+}
