@@ -4,6 +4,9 @@
 //!     KPI_BENCH_ORDERS=1000000 KPI_BENCH_EVENTS=1000000 cargo bench --bench metrics
 //!     KPI_BENCH_ORDERS=10000000 KPI_BENCH_EVENTS=10000000 cargo bench --bench metrics
 //!
+//! `KPI_BENCH_SUBSCRIPTIONS=0` generates an order-only store (no subscriptions), where
+//! active customers and churn come from orders.
+//!
 //! The store is generated with SQL (recursive CTEs) into a temporary directory, or kept
 //! at `KPI_BENCH_DB` (generated once, reused by later runs of the same size).
 #![allow(clippy::unwrap_used)]
@@ -27,6 +30,12 @@ fn env_count(name: &str, default: u64) -> u64 {
 fn generate(path: &Path, orders: u64, events: u64) {
     let mut store = Store::open(path).unwrap();
     let customers = (orders / 10).max(100);
+    // KPI_BENCH_SUBSCRIPTIONS=0: an order-only store (active customers from orders).
+    let subscribers = if env_count("KPI_BENCH_SUBSCRIPTIONS", 1) == 0 {
+        0
+    } else {
+        customers / 4
+    };
     let conn = store.conn();
     conn.execute_batch("PRAGMA cache_size = -400000; PRAGMA synchronous = OFF;")
         .unwrap();
@@ -51,7 +60,7 @@ fn generate(path: &Path, orders: u64, events: u64) {
          INSERT INTO refunds (refund_key, order_id, refund_date, amount)
          SELECT 'r' || order_id, order_id, date(order_date, '+7 days'), revenue / 3
          FROM orders WHERE rowid % 40 = 0;
-         WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < {customers} / 4 - 1)
+         WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < {subscribers} - 1)
          INSERT INTO subscriptions (subscription_id, customer_id, mrr, start_date, end_date, plan)
          SELECT 's' || i, 'c' || (i * 4), 1900 + (i % 5) * 1000,
                 date('2023-07-01', '+' || (i * 4 * 730 / {customers}) || ' days'),

@@ -197,6 +197,7 @@ fn dump(store: &Store) -> Vec<String> {
         "ru_repeat_delta",
         "ru_cohort_cells",
         "ru_table_days",
+        "ru_order_gaps",
     ] {
         let mut stmt = store
             .conn()
@@ -242,6 +243,13 @@ fn direct(store: &Store, metric: &str, p: &Period, as_of: chrono::NaiveDate) -> 
         "repeat_purchase_rate" => "SELECT 100.0 * SUM(n >= 2) / COUNT(*) FROM (SELECT customer_id, COUNT(*) AS n FROM orders
                                    WHERE status = 'completed' AND order_date BETWEEN date(?2, '-12 months', '+1 day') AND ?2
                                    GROUP BY customer_id) WHERE ?1 IS NOT NULL",
+        "active_customers" => "SELECT COUNT(DISTINCT customer_id) FROM orders WHERE status = 'completed'
+                               AND order_date BETWEEN date(?2, '-89 days') AND ?2 AND ?1 IS NOT NULL",
+        "customer_churn_pct" => "SELECT 100.0 * (SELECT COUNT(*) FROM (
+                                     SELECT customer_id FROM orders WHERE status = 'completed' AND order_date BETWEEN date(?1, '-89 days') AND ?1
+                                     EXCEPT
+                                     SELECT customer_id FROM orders WHERE status = 'completed' AND order_date BETWEEN date(?2, '-89 days') AND ?2))
+                                 / (SELECT COUNT(DISTINCT customer_id) FROM orders WHERE status = 'completed' AND order_date BETWEEN date(?1, '-89 days') AND ?1)",
         other => panic!("no direct SQL for {other}"),
     };
     store
@@ -283,7 +291,7 @@ proptest! {
         for grain in Grain::ALL {
             for metric in ["gross_revenue", "orders", "paying_customers", "net_revenue", "page_views",
                            "dau", "wau", "mau", "sessions_per_user", "feature_adoption_pct",
-                           "repeat_purchase_rate"] {
+                           "repeat_purchase_rate", "active_customers", "customer_churn_pct"] {
                 let series = eng.series(&SeriesRequest {
                     metric, grain, from: d("2025-05-01"), to: d("2025-07-09"), by: None,
                 }).unwrap();

@@ -96,6 +96,11 @@ pub fn new_customers(
     Ok(rows.iter().map(|r| r[0]).collect())
 }
 
+/// The trailing window (days) in which a completed order keeps a customer active.
+fn window_days(eng: &Engine<'_>) -> i64 {
+    i64::from(eng.config.churn_window_days.max(1))
+}
+
 /// Start (S), end (E) and churned (active at start, not at end) counts of a span.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Flow {
@@ -135,6 +140,33 @@ pub fn flow(
                 f.churned += f64::from(u8::from(at_start && !at_end));
             }
             Ok(f)
+        }
+        Basis::Orders if segment.is_none() && window_days(eng) > (last - first).num_days() => {
+            // From the order-gaps rollup: a customer is active on d when their last order
+            // as of d (day ≤ d < next_day) is within the window. With the window longer
+            // than the span, a customer active at the start and not at the end is one
+            // whose last order as of the end lies in (first − W, last − W].
+            let w = window_days(eng);
+            let count = |from: NaiveDate, to: NaiveDate, as_of: NaiveDate| {
+                super::count_in(
+                    eng,
+                    "SELECT SUM(customers) FROM ru_order_gaps
+                     WHERE day BETWEEN ?1 AND ?2 AND next_day > ?3",
+                    from,
+                    to,
+                    &[rusqlite::types::Value::Text(as_of.to_string())],
+                )
+            };
+            let back = |d: NaiveDate| d - Duration::days(w - 1);
+            Ok(Flow {
+                start: count(back(first), first, first)?,
+                end: count(back(last), last, last)?,
+                churned: if first == last {
+                    0.0
+                } else {
+                    count(back(first), last - Duration::days(w), last)?
+                },
+            })
         }
         Basis::Orders if first == last => {
             let n = active_on(eng, basis, last, segment)?.len() as f64;

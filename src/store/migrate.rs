@@ -274,6 +274,17 @@ CREATE TABLE ru_repeat_delta (
     ge2 INTEGER NOT NULL
 ) WITHOUT ROWID;
 
+-- Consecutive order days of each customer, counted: (day, next_day) pairs, next_day
+-- '9999-12-31' for a customer's latest order. A customer's last order as of day d is the
+-- one with day <= d < next_day, so ordering within a trailing window and churn between
+-- two days are sums over this small table, for any window length.
+CREATE TABLE ru_order_gaps (
+    day       TEXT NOT NULL,
+    next_day  TEXT NOT NULL,
+    customers INTEGER NOT NULL,
+    PRIMARY KEY (day, next_day)
+) WITHOUT ROWID;
+
 -- Cohort cells: for variant 'orders' (completed orders) and 'events' (any event), the
 -- customers of each cohort (signup month, else first active month) active in `month`,
 -- and their order revenue. month = '' holds the customers without a signup row, whom

@@ -134,6 +134,7 @@ pub fn refresh_all(store: &mut Store) -> rusqlite::Result<()> {
         "ru_repeat_delta",
         "ru_cohort_cells",
         "ru_table_days",
+        "ru_order_gaps",
     ] {
         tx.execute(&format!("DELETE FROM {table}"), [])?;
     }
@@ -445,6 +446,10 @@ fn apply_repeat(
         "INSERT INTO ru_repeat_delta (day, ge1, ge2) VALUES (?1, ?2, ?3)
          ON CONFLICT (day) DO UPDATE SET ge1 = ge1 + excluded.ge1, ge2 = ge2 + excluded.ge2",
     )?;
+    let mut add_gap = conn.prepare_cached(
+        "INSERT INTO ru_order_gaps (day, next_day, customers) VALUES (?1, ?2, ?3)
+         ON CONFLICT (day, next_day) DO UPDATE SET customers = customers + excluded.customers",
+    )?;
     for customer in customers {
         let days: Vec<(NaiveDate, i64)> = days_of
             .query_map([customer], |r| {
@@ -455,14 +460,40 @@ fn apply_repeat(
         for (day, ge1, ge2) in crate::metrics::repeat_deltas(&days) {
             add.execute(params![day.to_string(), ge1 * sign, ge2 * sign])?;
         }
+        for (day, next) in gaps(&days) {
+            add_gap.execute(params![day, next, sign])?;
+        }
     }
     conn.execute("DELETE FROM ru_repeat_delta WHERE ge1 = 0 AND ge2 = 0", [])?;
+    conn.execute("DELETE FROM ru_order_gaps WHERE customers = 0", [])?;
     Ok(())
 }
+
+/// A customer's (order day, next order day) pairs; the last pairs with 9999-12-31.
+fn gaps(days: &[(NaiveDate, i64)]) -> Vec<(String, String)> {
+    let days: Vec<NaiveDate> = days
+        .iter()
+        .filter(|(_, n)| *n > 0)
+        .map(|(d, _)| *d)
+        .collect();
+    days.iter()
+        .enumerate()
+        .map(|(i, d)| {
+            let next = days
+                .get(i + 1)
+                .map_or_else(|| NO_NEXT_ORDER.to_string(), NaiveDate::to_string);
+            (d.to_string(), next)
+        })
+        .collect()
+}
+
+/// `ru_order_gaps.next_day` of a customer's latest order.
+pub const NO_NEXT_ORDER: &str = "9999-12-31";
 
 /// Rebuilds `ru_repeat_delta` in one pass over the per-customer order days.
 fn rebuild_repeat(conn: &Connection) -> rusqlite::Result<()> {
     let mut totals: BTreeMap<NaiveDate, (i64, i64)> = BTreeMap::new();
+    let mut gap_totals: HashMap<(String, String), i64> = HashMap::new();
     {
         let mut stmt = conn.prepare(
             "SELECT customer_id, day, SUM(orders) FROM ru_order_customers_day
@@ -476,6 +507,9 @@ fn rebuild_repeat(conn: &Connection) -> rusqlite::Result<()> {
                 let e = totals.entry(d).or_default();
                 e.0 += a;
                 e.1 += b;
+            }
+            for pair in gaps(days) {
+                *gap_totals.entry(pair).or_default() += 1;
             }
             days.clear();
         };
@@ -497,6 +531,11 @@ fn rebuild_repeat(conn: &Connection) -> rusqlite::Result<()> {
         if a != 0 || b != 0 {
             insert.execute(params![day.to_string(), a, b])?;
         }
+    }
+    let mut insert =
+        conn.prepare("INSERT INTO ru_order_gaps (day, next_day, customers) VALUES (?1, ?2, ?3)")?;
+    for ((day, next), n) in gap_totals {
+        insert.execute(params![day, next, n])?;
     }
     Ok(())
 }
