@@ -66,7 +66,7 @@ fn generate(path: &Path, orders: u64, events: u64) {
                 date('2023-07-01', '+' || (i * 4 * 730 / {customers}) || ' days'),
                 CASE WHEN i % 7 = 0 THEN date('2023-07-01', '+' || (i * 4 * 730 / {customers} + 60 + i % 200) || ' days') END,
                 CASE WHEN i % 5 = 0 THEN 'pro' ELSE 'basic' END
-         FROM n;
+         FROM n WHERE i < {subscribers};
          WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < {events} - 1)
          INSERT INTO events (event_key, user_id, ts, day, name, session_id, feature, duration_s)
          SELECT 'e' || i, 'c' || ((i * 40503) % {customers}),
