@@ -497,3 +497,53 @@ fn segments_break_metrics_down_by_order_channel_and_customer_attributes() {
         "{err}"
     );
 }
+
+#[test]
+fn time_to_value_feature_adoption_and_sessions_match_hand_counts() {
+    let mut f = Fixture::new();
+    f.customer("a", "2025-06-01", None)
+        .customer("b", "2025-06-01", None)
+        // a activates 30 h after signup, b 48 h after: median 39 h.
+        .event("a", "2025-06-02T06:00:00Z", "2025-06-02", "activated", Some("s1"))
+        .event("b", "2025-06-03T00:00:00Z", "2025-06-03", "activated", Some("s2"))
+        .event("a", "2025-06-02T06:01:00Z", "2025-06-02", "page_view", Some("s1"))
+        .event("b", "2025-06-03T00:01:00Z", "2025-06-03", "page_view", Some("s2"))
+        .event("b", "2025-06-03T00:02:00Z", "2025-06-03", "page_view", Some("s2"))
+        .event("c", "2025-06-04T10:00:00Z", "2025-06-04", "page_view", Some("s3"))
+        .event("c", "2025-06-05T10:00:00Z", "2025-06-05", "page_view", Some("s4"))
+        .sql(
+            "INSERT INTO events (event_key, user_id, ts, day, name, session_id, feature, duration_s) VALUES
+               ('f1', 'a', '2025-06-02T07:00:00Z', '2025-06-02', 'feature_used', 's1', 'search', 120),
+               ('f2', 'c', '2025-06-04T11:00:00Z', '2025-06-04', 'feature_used', 's3', 'export', 60);",
+        );
+    f.refresh();
+    let m = |id| f.value(id, Month, "2025-06", "2025-06-30");
+    assert_eq!(m("time_to_value_h"), 39.0);
+    // 3 active users, 4 sessions; 2 of them used a feature.
+    assert!(close(m("sessions_per_user"), 4.0 / 3.0));
+    assert!(close(m("feature_adoption_pct"), 200.0 / 3.0));
+    assert_eq!(m("avg_session_duration_s"), 45.0);
+    // Sessions with page views: s1 (1), s2 (2), s3 (1), s4 (1) → 3 of 4 bounced.
+    assert_eq!(m("bounce_rate_pct"), 75.0);
+    assert_eq!(m("page_views"), 5.0);
+    let search = kpi::metrics::compute(
+        &f.store,
+        &f.config,
+        common::d("2025-06-30"),
+        &kpi::metrics::SeriesRequest {
+            metric: "feature_adoption_pct",
+            grain: Month,
+            from: common::d("2025-06-01"),
+            to: common::d("2025-06-30"),
+            by: Some("feature"),
+        },
+    )
+    .unwrap();
+    let values: Vec<_> = search
+        .iter()
+        .map(|s| (s.segment.clone().unwrap().value, s.points[0].value.unwrap()))
+        .collect();
+    assert_eq!(values.len(), 2);
+    assert_eq!(values[0].0, "export");
+    assert!(close(values[0].1, 100.0 / 3.0));
+}
