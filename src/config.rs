@@ -188,14 +188,17 @@ impl Config {
             path: path.to_path_buf(),
             message: e.to_string().trim_end().to_string(),
         })?;
-        config.validate(path)?;
+        config.validate(text, path)?;
         Ok(config)
     }
 
-    fn validate(&self, path: &Path) -> Result<(), ConfigError> {
+    fn validate(&self, text: &str, path: &Path) -> Result<(), ConfigError> {
         let invalid = |key: &str, reason: String| ConfigError::Invalid {
             path: path.to_path_buf(),
-            key: key.to_string(),
+            key: match line_of(text, key) {
+                Some(line) => format!("line {line}, {key}"),
+                None => key.to_string(),
+            },
             reason,
         };
         if self.time_zone.parse::<chrono_tz::Tz>().is_err() {
@@ -218,7 +221,7 @@ impl Config {
             let strong = t.strong_pct.unwrap_or(self.alerts.strong_pct);
             if !(mild > 0.0 && mild <= strong) {
                 return Err(invalid(
-                    &format!("alerts.metrics.{metric}"),
+                    &format!("alerts.metrics.{metric}.mild_pct"),
                     format!(
                         "mild_pct ({mild}) must be above 0 and not above strong_pct ({strong})"
                     ),
@@ -239,12 +242,48 @@ impl Config {
         if self.time_frame_weeks == 0 {
             return Err(invalid("time_frame_weeks", "must be at least 1".into()));
         }
+        if self.churn_window_days == 0 {
+            return Err(invalid("churn_window_days", "must be at least 1".into()));
+        }
+        if self.engagement_events.is_empty() {
+            return Err(invalid(
+                "engagement_events",
+                "name at least one event (default [\"session_start\"])".into(),
+            ));
+        }
+        if self.currency.len() != 3 || !self.currency.chars().all(|c| c.is_ascii_uppercase()) {
+            return Err(invalid(
+                "currency",
+                format!(
+                    "{:?} is not an ISO 4217 code such as \"EUR\"",
+                    self.currency
+                ),
+            ));
+        }
+        if let Some(k) = self.core_kpis.iter().find(|k| k.trim().is_empty()) {
+            return Err(invalid("core_kpis", format!("empty metric id {k:?}")));
+        }
+        if self.targets.iter().any(|t| t.metric.trim().is_empty()) {
+            return Err(invalid("targets.metric", "empty metric id".into()));
+        }
         Ok(())
     }
 
     pub fn tz(&self) -> chrono_tz::Tz {
         self.time_zone.parse().unwrap_or(chrono_tz::UTC)
     }
+}
+
+/// The line (1-based) that sets `key` (dotted; its last part is searched for).
+fn line_of(text: &str, key: &str) -> Option<usize> {
+    let last = key.rsplit('.').next()?;
+    text.lines()
+        .position(|line| {
+            let line = line.trim_start();
+            line.strip_prefix(last)
+                .is_some_and(|rest| rest.trim_start().starts_with('='))
+        })
+        .map(|i| i + 1)
 }
 
 #[cfg(test)]
@@ -277,9 +316,27 @@ mod tests {
         let err =
             Config::parse("[alerts]\nwindow = \"three\"\n", Path::new("kpi.toml")).unwrap_err();
         assert!(err.to_string().contains("line 2"), "{err}");
-        let err =
-            Config::parse("time_zone = \"Mars/Olympus\"\n", Path::new("kpi.toml")).unwrap_err();
-        assert!(err.to_string().contains("time_zone"), "{err}");
+        let err = Config::parse(
+            "currency = \"EUR\"\ntime_zone = \"Mars/Olympus\"\n",
+            Path::new("kpi.toml"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("kpi.toml"), "{err}");
+        assert!(err.contains("line 2, time_zone"), "{err}");
+        assert!(err.contains("Mars/Olympus"), "{err}");
+        let err = Config::parse("[alerts]\nmild_pct = 20\n", Path::new("kpi.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("line 2, alerts.mild_pct"), "{err}");
+        let err = Config::parse("churn_window_days = 0\n", Path::new("kpi.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("line 1, churn_window_days"), "{err}");
+        let err = Config::parse("currency = \"euro\"\n", Path::new("kpi.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("currency"), "{err}");
     }
 
     #[test]

@@ -1,13 +1,54 @@
+//! `kpi report`: prints the readout in markdown, JSON or CSV.
+
+use std::io::Write;
 use std::process::ExitCode;
 
+use anyhow::Context;
 use chrono::NaiveDate;
 
-use crate::cli::{ReportArgs, StoreArgs};
+use crate::cli::{ReportArgs, ReportFormat, StoreArgs};
+use crate::config::Config;
+use crate::report::{self, ReportOptions};
+use crate::store::Store;
 
 pub fn run(
-    _store: &StoreArgs,
-    _args: &ReportArgs,
-    _as_of: Option<NaiveDate>,
+    store: &StoreArgs,
+    args: &ReportArgs,
+    as_of: Option<NaiveDate>,
 ) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("`kpi report` is not built yet")
+    if !store.db.exists() {
+        anyhow::bail!(
+            "no store at {}: import files first (`kpi import --db {} FILE…`)",
+            store.db.display(),
+            store.db.display()
+        );
+    }
+    let config = Config::load_for(&store.db, store.config.as_deref())?;
+    let db = Store::open(&store.db)?;
+    let options = ReportOptions {
+        grain: args.grain,
+        metrics: args.metrics.clone(),
+        by: args.by.clone(),
+        from: args.from,
+        to: args.to,
+        period: args
+            .period
+            .as_deref()
+            .map(|p| report::parse_period(p, args.grain))
+            .transpose()?,
+        as_of,
+    };
+    let built = report::build(&db, &config, &options)?;
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    match args.format {
+        ReportFormat::Md => out.write_all(report::to_markdown(&built).as_bytes())?,
+        ReportFormat::Json => {
+            serde_json::to_writer_pretty(&mut out, &report::to_json(&built))?;
+            out.write_all(b"\n")?;
+        }
+        ReportFormat::Csv => report::write_csv(&built, &mut out).context("writing CSV")?,
+    }
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
 }

@@ -1,12 +1,32 @@
 //! The metric catalog: one definition per metric, computed from the store.
+//!
+//! Pure given a store: every function here reads the store (its rollups where the raw
+//! tables are big) and never writes. [`Engine`] computes many metrics over one store
+//! and shares the rollup reads between them; [`compute`] is the one-shot form.
 
+mod acquisition;
+pub mod catalog;
+mod cohort;
+mod customers;
+mod delivery;
+mod engagement;
+mod engine;
+mod external;
 mod period;
+mod revenue;
+mod satisfaction;
+pub mod subscriptions;
 
 use std::borrow::Cow;
 
+use chrono::NaiveDate;
+
 use serde::{Deserialize, Serialize};
 
+pub use cohort::forecast_survival;
+pub use engine::{Cell, Engine};
 pub use period::{Grain, Period};
+pub use revenue::repeat_deltas;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -121,37 +141,235 @@ pub enum MetricError {
     Store(#[from] rusqlite::Error),
 }
 
+/// Tables whose latest date sets the reference date. Dates that may lie in the future
+/// by design (subscription end dates, commitments, annotations) are left out.
+const DATED_COLUMNS: &[(&str, &str)] = &[
+    ("orders", "order_date"),
+    ("refunds", "refund_date"),
+    ("subscriptions", "start_date"),
+    ("events", "day"),
+    ("surveys", "date"),
+    ("spend", "date"),
+    ("funnel", "date"),
+    ("costs", "date"),
+    ("tickets", "opened_day"),
+    ("work_items", "delivered_date"),
+    ("work_items", "created_date"),
+    ("metrics", "date"),
+    ("customers", "signup_date"),
+];
+
 /// The reference date of SPEC §3: the latest date present in the store's data.
-pub fn reference_date(
-    _store: &crate::store::Store,
-) -> Result<Option<chrono::NaiveDate>, MetricError> {
-    Ok(None)
+pub fn reference_date(store: &crate::store::Store) -> Result<Option<NaiveDate>, MetricError> {
+    let mut latest: Option<NaiveDate> = None;
+    for (table, column) in DATED_COLUMNS {
+        let max: Option<String> =
+            store
+                .conn()
+                .query_row(&format!("SELECT MAX({column}) FROM {table}"), [], |r| {
+                    r.get(0)
+                })?;
+        let date = max.and_then(|d| NaiveDate::parse_from_str(d.get(..10)?, "%Y-%m-%d").ok());
+        latest = latest.max(date);
+    }
+    Ok(latest)
 }
 
 /// Every metric: the built-in catalog, then the external ones of the `metrics` table.
-pub fn catalog(_store: &crate::store::Store) -> Result<Vec<MetricDef>, MetricError> {
-    Ok(Vec::new())
+pub fn catalog(store: &crate::store::Store) -> Result<Vec<MetricDef>, MetricError> {
+    let config = crate::config::Config::default();
+    Engine::new(store, &config, NaiveDate::MIN).catalog()
 }
 
-/// Computes one metric's series. `as_of` marks the period holding it as partial.
+/// Computes one metric's series. `as_of` marks the period holding it as partial; periods
+/// after it are not computed.
 pub fn compute(
-    _store: &crate::store::Store,
-    _config: &crate::config::Config,
-    _as_of: chrono::NaiveDate,
-    _request: &SeriesRequest<'_>,
+    store: &crate::store::Store,
+    config: &crate::config::Config,
+    as_of: NaiveDate,
+    request: &SeriesRequest<'_>,
 ) -> Result<Vec<Series>, MetricError> {
-    Ok(Vec::new())
+    Engine::new(store, config, as_of).series(request)
 }
 
 /// The cohort matrix of one variant, with its forecast cells.
 pub fn cohorts(
-    _store: &crate::store::Store,
-    _config: &crate::config::Config,
-    _as_of: chrono::NaiveDate,
+    store: &crate::store::Store,
+    config: &crate::config::Config,
+    as_of: NaiveDate,
     variant: CohortVariant,
 ) -> Result<CohortMatrix, MetricError> {
-    Ok(CohortMatrix {
-        variant,
-        rows: Vec::new(),
+    cohort::matrix(&Engine::new(store, config, as_of), variant)
+}
+
+/// Which module computes a metric.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Family {
+    Orders,
+    Subscriptions,
+    Customers,
+    Spend,
+    Surveys,
+    Events,
+    Delivery,
+    External,
+}
+
+pub(crate) fn family(id: &str) -> Family {
+    match id {
+        "gross_revenue"
+        | "net_revenue"
+        | "orders"
+        | "aov"
+        | "paying_customers"
+        | "gross_margin_pct"
+        | "net_margin_pct"
+        | "arpu"
+        | "revenue_per_engagement"
+        | "repeat_purchase_rate"
+        | "discount_rate" => Family::Orders,
+        "mrr" | "arr" | "mrr_new" | "mrr_expansion" | "mrr_contraction" | "mrr_churned"
+        | "mrr_reactivation" | "mrr_net_new" | "arpa" | "revenue_churn_pct" | "nrr_pct" => {
+            Family::Subscriptions
+        }
+        "active_customers" | "new_customers" | "customer_churn_pct" | "retention_rate_pct"
+        | "clv" => Family::Customers,
+        "spend"
+        | "cac"
+        | "ltv_cac"
+        | "cac_payback_months"
+        | "roas"
+        | "ctr_pct"
+        | "conversion_rate_pct"
+        | "lead_conversion_pct" => Family::Spend,
+        "nps" | "csat_pct" | "csat_mean" | "ces" => Family::Surveys,
+        "dau"
+        | "wau"
+        | "mau"
+        | "stickiness_pct"
+        | "sessions_per_user"
+        | "avg_session_duration_s"
+        | "feature_adoption_pct"
+        | "bounce_rate_pct"
+        | "page_views"
+        | "time_to_value_h" => Family::Events,
+        "on_time_delivery_pct"
+        | "velocity"
+        | "features_released"
+        | "time_to_market_d"
+        | "defect_detection_pct"
+        | "spi"
+        | "tickets_opened"
+        | "first_response_h"
+        | "resolution_h" => Family::Delivery,
+        _ => Family::External,
+    }
+}
+
+/// The SPEC §3 section a metric belongs to, for grouping in reports.
+pub fn category(id: &str) -> &'static str {
+    match family(id) {
+        Family::Orders => "Revenue and profitability",
+        Family::Subscriptions => "Subscriptions",
+        Family::Customers => "Customers and retention",
+        Family::Spend => "Acquisition and marketing",
+        Family::Surveys => "Satisfaction",
+        Family::Events => "Engagement",
+        Family::Delivery if id.contains("ticket") || id.ends_with("_h") => "Support",
+        Family::Delivery => "Delivery and quality",
+        Family::External => "External metrics",
+    }
+}
+
+pub(crate) fn compute_cells(
+    eng: &Engine<'_>,
+    def: &MetricDef,
+    periods: &[Period],
+    segment: Option<&Segment>,
+) -> Result<Vec<Cell>, MetricError> {
+    let id = def.id.as_ref();
+    match family(id) {
+        Family::Orders => revenue::compute(eng, id, periods, segment),
+        Family::Subscriptions => subscriptions::compute(eng, id, periods, segment),
+        Family::Customers => customers::compute(eng, id, periods, segment),
+        Family::Spend => acquisition::compute(eng, id, periods, segment),
+        Family::Surveys => satisfaction::compute(eng, id, periods, segment),
+        Family::Events => engagement::compute(eng, id, periods, segment),
+        Family::Delivery => delivery::compute(eng, id, periods, segment),
+        Family::External => external::compute(eng, id, periods, segment),
+    }
+}
+
+/// Cached distinct counts (`ru_distinct`) keyed by each period's first day.
+pub(crate) fn distinct_cached(
+    eng: &Engine<'_>,
+    kind: &str,
+    periods: &[Period],
+) -> Result<Vec<f64>, MetricError> {
+    let days: Vec<NaiveDate> = periods.iter().map(|p| p.start).collect();
+    distinct_cached_at(eng, kind, &days)
+}
+
+/// Cached distinct counts of `kind` at the given keys (ascending days).
+pub(crate) fn distinct_cached_at(
+    eng: &Engine<'_>,
+    kind: &str,
+    days: &[NaiveDate],
+) -> Result<Vec<f64>, MetricError> {
+    let (Some(first), Some(last)) = (days.first(), days.last()) else {
+        return Ok(Vec::new());
+    };
+    let rows = eng.daily(
+        "SELECT period, n FROM ru_distinct WHERE period BETWEEN ?1 AND ?2 AND kind = ?3",
+        *first,
+        *last,
+        &[rusqlite::types::Value::Text(kind.to_string())],
+    )?;
+    let map: std::collections::HashMap<NaiveDate, f64> =
+        rows.iter().map(|(d, v)| (*d, v[0])).collect();
+    Ok(days
+        .iter()
+        .map(|d| map.get(d).copied().unwrap_or(0.0))
+        .collect())
+}
+
+/// A single count of `sql` with `?1`/`?2` the day range.
+pub(crate) fn count_in(
+    eng: &Engine<'_>,
+    sql: &str,
+    from: NaiveDate,
+    to: NaiveDate,
+    params: &[rusqlite::types::Value],
+) -> Result<f64, MetricError> {
+    let mut all = vec![
+        rusqlite::types::Value::Text(from.to_string()),
+        rusqlite::types::Value::Text(to.to_string()),
+    ];
+    all.extend(params.iter().cloned());
+    let mut stmt = eng.conn().prepare_cached(sql)?;
+    Ok(stmt
+        .query_row(rusqlite::params_from_iter(all), |r| {
+            r.get::<_, Option<f64>>(0)
+        })?
+        .unwrap_or(0.0))
+}
+
+/// Calendar months touched from `first` to `last`, both included (Jan 31 → Mar 1 is 3).
+pub(crate) fn months_spanned(first: NaiveDate, last: NaiveDate) -> i32 {
+    use chrono::Datelike;
+    (last.year() - first.year()) * 12 + last.month() as i32 - first.month() as i32 + 1
+}
+
+/// The median of `values` (sorted in place), if any.
+pub(crate) fn median(values: &mut [f64]) -> Option<f64> {
+    if values.is_empty() {
+        return None;
+    }
+    values.sort_by(f64::total_cmp);
+    let mid = values.len() / 2;
+    Some(if values.len() % 2 == 0 {
+        (values[mid - 1] + values[mid]) / 2.0
+    } else {
+        values[mid]
     })
 }

@@ -183,12 +183,144 @@ CREATE TABLE alert_state (
 );
 ";
 
+/// Rollups (see `rollup.rs`): per-day aggregates of the big tables, and a cache of the
+/// distinct counts that cannot be summed from days (distinct customers in a month).
+/// Rows hold ids, not customer attributes, so a customers import never stales them.
+const V2_ROLLUPS: &str = r"
+-- Completed orders per day and order channel ('' when none).
+CREATE TABLE ru_orders_day (
+    day      TEXT NOT NULL,
+    channel  TEXT NOT NULL,
+    orders   INTEGER NOT NULL,
+    revenue  INTEGER NOT NULL,
+    discount INTEGER NOT NULL,
+    cost     INTEGER NOT NULL,
+    PRIMARY KEY (day, channel)
+) WITHOUT ROWID;
+
+-- Completed orders per day, customer and order channel: distinct customers, repeat
+-- purchases, active customers and cohorts are counted from here.
+CREATE TABLE ru_order_customers_day (
+    day         TEXT NOT NULL,
+    customer_id TEXT NOT NULL,
+    channel     TEXT NOT NULL,
+    orders      INTEGER NOT NULL,
+    revenue     INTEGER NOT NULL,
+    discount    INTEGER NOT NULL,
+    cost        INTEGER NOT NULL,
+    PRIMARY KEY (day, customer_id, channel)
+) WITHOUT ROWID;
+CREATE INDEX ru_order_customers_customer ON ru_order_customers_day (customer_id, day);
+
+-- Refunds per refund day, with the refunded order's channel and customer ('' if unknown).
+CREATE TABLE ru_refunds_day (
+    day         TEXT NOT NULL,
+    channel     TEXT NOT NULL,
+    customer_id TEXT NOT NULL,
+    amount      INTEGER NOT NULL,
+    PRIMARY KEY (day, channel, customer_id)
+) WITHOUT ROWID;
+
+-- Events per local day. Sessions are counted per day: a session across midnight counts
+-- on both days.
+CREATE TABLE ru_events_day (
+    day              TEXT PRIMARY KEY NOT NULL,
+    events           INTEGER NOT NULL,
+    sessions         INTEGER NOT NULL,
+    page_views       INTEGER NOT NULL,
+    pv_sessions      INTEGER NOT NULL, -- sessions with at least one page_view
+    bounced_sessions INTEGER NOT NULL, -- sessions with exactly one page_view
+    duration_s       REAL NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE ru_event_names_day (
+    day    TEXT NOT NULL,
+    name   TEXT NOT NULL,
+    events INTEGER NOT NULL,
+    PRIMARY KEY (day, name)
+) WITHOUT ROWID;
+
+CREATE TABLE ru_event_users_day (
+    day      TEXT NOT NULL,
+    user_id  TEXT NOT NULL,
+    events   INTEGER NOT NULL,
+    sessions INTEGER NOT NULL,
+    PRIMARY KEY (day, user_id)
+) WITHOUT ROWID;
+CREATE INDEX ru_event_users_user ON ru_event_users_day (user_id, day);
+
+-- Users with a feature_used event, per day and feature.
+CREATE TABLE ru_feature_users_day (
+    day     TEXT NOT NULL,
+    feature TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    PRIMARY KEY (day, feature, user_id)
+) WITHOUT ROWID;
+
+-- Distinct counts per period, overall: kind is paying_{day,week,month},
+-- active_{day,week,month}, adopters_{day,week,month} (users with a feature_used event;
+-- periods keyed by their first day), active_7d and active_30d (the window ending on
+-- `period`).
+CREATE TABLE ru_distinct (
+    kind   TEXT NOT NULL,
+    period TEXT NOT NULL,
+    n      INTEGER NOT NULL,
+    PRIMARY KEY (kind, period)
+) WITHOUT ROWID;
+
+-- Repeat purchases over trailing 12 months: the change, on each day, of the number of
+-- customers whose 12 months ending that day hold at least one (ge1) and at least two
+-- (ge2) completed orders. The counts for any window end are prefix sums.
+CREATE TABLE ru_repeat_delta (
+    day TEXT PRIMARY KEY NOT NULL,
+    ge1 INTEGER NOT NULL,
+    ge2 INTEGER NOT NULL
+) WITHOUT ROWID;
+
+-- Consecutive order days of each customer, counted: (day, next_day) pairs, next_day
+-- '9999-12-31' for a customer's latest order. A customer's last order as of day d is the
+-- one with day <= d < next_day, so ordering within a trailing window and churn between
+-- two days are sums over this small table, for any window length.
+CREATE TABLE ru_order_gaps (
+    day       TEXT NOT NULL,
+    next_day  TEXT NOT NULL,
+    customers INTEGER NOT NULL,
+    PRIMARY KEY (day, next_day)
+) WITHOUT ROWID;
+
+-- Cohort cells: for variant 'orders' (completed orders) and 'events' (any event), the
+-- customers of each cohort (signup month, else first active month) active in `month`,
+-- and their order revenue. month = '' holds the customers without a signup row, whom
+-- only their activity puts in a cohort (the others are counted from customers).
+CREATE TABLE ru_cohort_cells (
+    variant   TEXT NOT NULL,
+    cohort    TEXT NOT NULL,
+    month     TEXT NOT NULL,
+    customers INTEGER NOT NULL,
+    revenue   INTEGER NOT NULL,
+    PRIMARY KEY (variant, cohort, month)
+) WITHOUT ROWID;
+
+-- Rows per day of the big tables (every status), so the Data pane counts 10 M rows
+-- without scanning them.
+CREATE TABLE ru_table_days (
+    tbl  TEXT NOT NULL,
+    day  TEXT NOT NULL,
+    rows INTEGER NOT NULL,
+    PRIMARY KEY (tbl, day)
+) WITHOUT ROWID;
+
+-- Refreshing the refunds of re-imported orders looks them up by order.
+CREATE INDEX refunds_order ON refunds (order_id);
+";
+
 /// Every migration in order; `MIGRATIONS[i]` takes the store to version `i + 1`.
-pub const MIGRATIONS: &[&str] = &[V1_TABLES];
+pub const MIGRATIONS: &[&str] = &[V1_TABLES, V2_ROLLUPS];
 
 pub const CURRENT_VERSION: u32 = MIGRATIONS.len() as u32;
 
-pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+/// Applies the missing migrations; returns the version the store had before.
+pub fn migrate(conn: &mut Connection) -> Result<u32, StoreError> {
     let version: u32 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
     if version > CURRENT_VERSION {
         return Err(StoreError::TooNew {
@@ -211,5 +343,5 @@ pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
         )?;
         tx.commit()?;
     }
-    Ok(())
+    Ok(version)
 }

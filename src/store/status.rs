@@ -1,9 +1,6 @@
 //! What the Data pane and `kpi report` show about the store itself.
 
 use chrono::NaiveDate;
-use rusqlite::OptionalExtension;
-
-use super::schema::{ColumnKind, TABLES, TableSpec};
 
 /// One table's row count and date range.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,40 +58,57 @@ fn import_log_entry(r: &rusqlite::Row<'_>) -> rusqlite::Result<ImportLogEntry> {
     })
 }
 
+/// The date column that dates each table's rows (its freshness and range).
+const DATE_COLUMNS: &[(&str, &str)] = &[
+    ("customers", "signup_date"),
+    ("orders", "order_date"),
+    ("refunds", "refund_date"),
+    ("subscriptions", "start_date"),
+    ("events", "day"),
+    ("surveys", "date"),
+    ("spend", "date"),
+    ("funnel", "date"),
+    ("costs", "date"),
+    ("tickets", "opened_day"),
+    ("work_items", "created_date"),
+    ("annotations", "date"),
+    ("metrics", "date"),
+];
+
+/// Tables whose rows per day are kept in `ru_table_days` by every import.
+const ROLLED_UP: &[&str] = &["orders", "refunds", "events"];
+
+fn parse_date(text: Option<String>) -> Option<NaiveDate> {
+    NaiveDate::parse_from_str(text?.get(..10)?, "%Y-%m-%d").ok()
+}
+
 impl super::Store {
-    /// Row count, date range and last import of every contract table, in contract order.
+    /// Row count, date range and last import of every data table.
     pub fn table_status(&self) -> rusqlite::Result<Vec<TableStatus>> {
-        let mut out = Vec::with_capacity(TABLES.len());
-        for spec in TABLES {
-            let table = spec.name;
-            let rows: u64 =
-                self.conn
-                    .query_row(&format!("SELECT count(*) FROM \"{table}\""), [], |r| {
-                        r.get::<_, i64>(0)
-                    })? as u64;
-            let (first_date, last_date) = match date_column(spec) {
-                Some(col) => self.conn.query_row(
-                    &format!("SELECT min(\"{col}\"), max(\"{col}\") FROM \"{table}\""),
-                    [],
-                    |r| Ok((day(r.get(0)?), day(r.get(1)?))),
-                )?,
-                None => (None, None),
-            };
-            let last_import = self
-                .conn
-                .query_row(
-                    "SELECT max(imported_at) FROM import_log
-                     WHERE table_name = ?1 AND status = 'ok'",
-                    [table],
-                    |r| r.get(0),
+        let mut out = Vec::with_capacity(DATE_COLUMNS.len());
+        for (table, column) in DATE_COLUMNS {
+            // The big tables are counted from their per-day rollup, not scanned.
+            let sql = if ROLLED_UP.contains(table) {
+                format!(
+                    "SELECT COALESCE(SUM(rows), 0), MIN(day), MAX(day) FROM ru_table_days
+                     WHERE tbl = '{table}'"
                 )
-                .optional()?
-                .flatten();
+            } else {
+                format!("SELECT COUNT(*), MIN({column}), MAX({column}) FROM {table}")
+            };
+            let (rows, first, last): (i64, Option<String>, Option<String>) = self
+                .conn()
+                .query_row(&sql, [], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+            let last_import: Option<String> = self.conn().query_row(
+                "SELECT MAX(imported_at) FROM import_log WHERE table_name = ?1 AND status = 'ok'",
+                [table],
+                |r| r.get(0),
+            )?;
             out.push(TableStatus {
-                table: table.to_string(),
-                rows,
-                first_date,
-                last_date,
+                table: (*table).to_string(),
+                rows: u64::try_from(rows).unwrap_or(0),
+                first_date: parse_date(first),
+                last_date: parse_date(last),
                 last_import,
             });
         }
@@ -137,17 +151,4 @@ impl super::Store {
         })?
         .collect()
     }
-}
-
-/// The column a table's date range is read from: its first calendar-day column.
-fn date_column(spec: &TableSpec) -> Option<&'static str> {
-    spec.columns.iter().find_map(|c| match c.kind {
-        ColumnKind::Date => Some(c.name),
-        ColumnKind::Timestamp { day_column } => day_column,
-        _ => None,
-    })
-}
-
-fn day(text: Option<String>) -> Option<NaiveDate> {
-    text.and_then(|t| NaiveDate::parse_from_str(&t, "%Y-%m-%d").ok())
 }

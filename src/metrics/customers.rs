@@ -1,0 +1,314 @@
+//! Customers and retention: who is active when, churn, retention and lifetime value.
+//!
+//! Active customer (SPEC §3): an active subscription on the day; where the store has no
+//! subscriptions, a completed order within the trailing `churn_window_days`.
+
+use std::collections::HashSet;
+
+use chrono::{Duration, Months, NaiveDate};
+
+use super::engine::{Cell, CustomerFilter, Engine};
+use super::{MetricError, Period, Segment};
+
+/// Where activity comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Basis {
+    Subscriptions,
+    Orders,
+}
+
+pub fn basis(eng: &Engine<'_>) -> Result<Option<Basis>, MetricError> {
+    Ok(if !eng.is_empty("subscriptions")? {
+        Some(Basis::Subscriptions)
+    } else if !eng.is_empty("orders")? {
+        Some(Basis::Orders)
+    } else {
+        None
+    })
+}
+
+/// The customers active on `day`, within a segment.
+pub fn active_on(
+    eng: &Engine<'_>,
+    basis: Basis,
+    day: NaiveDate,
+    segment: Option<&Segment>,
+) -> Result<HashSet<String>, MetricError> {
+    let in_segment = match segment {
+        Some(s) => Some(super::subscriptions::customers_in(eng, s)?),
+        None => None,
+    };
+    let keep = |c: &str| in_segment.as_ref().is_none_or(|set| set.contains(c));
+    match basis {
+        Basis::Subscriptions => {
+            let book = super::subscriptions::book(eng)?;
+            Ok(book
+                .active_on(day)
+                .into_iter()
+                .filter(|c| keep(c))
+                .map(str::to_string)
+                .collect())
+        }
+        Basis::Orders => {
+            let window = i64::from(eng.config.churn_window_days.max(1));
+            let mut stmt = eng.conn().prepare_cached(
+                "SELECT DISTINCT customer_id FROM ru_order_customers_day
+                 WHERE day BETWEEN ?1 AND ?2",
+            )?;
+            let from = day - Duration::days(window - 1);
+            let ids = stmt.query_map([from.to_string(), day.to_string()], |r| {
+                r.get::<_, String>(0)
+            })?;
+            let mut out = HashSet::new();
+            for id in ids {
+                let id = id?;
+                if keep(&id) {
+                    out.insert(id);
+                }
+            }
+            Ok(out)
+        }
+    }
+}
+
+/// Customers whose signup_date falls in each period.
+pub fn new_customers(
+    eng: &Engine<'_>,
+    periods: &[Period],
+    segment: Option<&Segment>,
+) -> Result<Vec<f64>, MetricError> {
+    let (filter, params) = match segment {
+        Some(s) => {
+            let f = CustomerFilter::of(s, "customer_id");
+            (f.sql, f.params)
+        }
+        None => (String::new(), Vec::new()),
+    };
+    let rows = eng.sums(
+        &format!(
+            "SELECT signup_date, COUNT(*) FROM customers
+             WHERE signup_date BETWEEN ?1 AND ?2{filter} GROUP BY signup_date ORDER BY signup_date"
+        ),
+        1,
+        periods,
+        &params,
+    )?;
+    Ok(rows.iter().map(|r| r[0]).collect())
+}
+
+/// The trailing window (days) in which a completed order keeps a customer active.
+fn window_days(eng: &Engine<'_>) -> i64 {
+    i64::from(eng.config.churn_window_days.max(1))
+}
+
+/// Start (S), end (E) and churned (active at start, not at end) counts of a span.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Flow {
+    pub start: f64,
+    pub end: f64,
+    pub churned: f64,
+}
+
+pub fn flow(
+    eng: &Engine<'_>,
+    basis: Basis,
+    first: NaiveDate,
+    last: NaiveDate,
+    segment: Option<&Segment>,
+) -> Result<Flow, MetricError> {
+    let key = format!("flow {basis:?} {first} {last} {segment:?}");
+    let flow = eng.memo(key, || match basis {
+        // Counted straight from the subscription book: no per-day sets of ids.
+        Basis::Subscriptions => {
+            let book = super::subscriptions::book(eng)?;
+            let in_segment = match segment {
+                Some(s) => Some(super::subscriptions::customers_in(eng, s)?),
+                None => None,
+            };
+            let mut f = Flow::default();
+            for (customer, subs) in book.iter() {
+                if in_segment
+                    .as_ref()
+                    .is_some_and(|set| !set.contains(customer))
+                {
+                    continue;
+                }
+                let at_start = subs.iter().any(|s| s.active_on(first));
+                let at_end = subs.iter().any(|s| s.active_on(last));
+                f.start += f64::from(u8::from(at_start));
+                f.end += f64::from(u8::from(at_end));
+                f.churned += f64::from(u8::from(at_start && !at_end));
+            }
+            Ok(f)
+        }
+        Basis::Orders if segment.is_none() && window_days(eng) > (last - first).num_days() => {
+            // From the order-gaps rollup: a customer is active on d when their last order
+            // as of d (day ≤ d < next_day) is within the window. With the window longer
+            // than the span, a customer active at the start and not at the end is one
+            // whose last order as of the end lies in (first − W, last − W].
+            let w = window_days(eng);
+            let count = |from: NaiveDate, to: NaiveDate, as_of: NaiveDate| {
+                super::count_in(
+                    eng,
+                    "SELECT SUM(customers) FROM ru_order_gaps
+                     WHERE day BETWEEN ?1 AND ?2 AND next_day > ?3",
+                    from,
+                    to,
+                    &[rusqlite::types::Value::Text(as_of.to_string())],
+                )
+            };
+            let back = |d: NaiveDate| d - Duration::days(w - 1);
+            Ok(Flow {
+                start: count(back(first), first, first)?,
+                end: count(back(last), last, last)?,
+                churned: if first == last {
+                    0.0
+                } else {
+                    count(back(first), last - Duration::days(w), last)?
+                },
+            })
+        }
+        Basis::Orders if first == last => {
+            let n = active_on(eng, basis, last, segment)?.len() as f64;
+            Ok(Flow {
+                start: n,
+                end: n,
+                churned: 0.0,
+            })
+        }
+        Basis::Orders => {
+            let s = active_on(eng, basis, first, segment)?;
+            let e = active_on(eng, basis, last, segment)?;
+            Ok(Flow {
+                start: s.len() as f64,
+                end: e.len() as f64,
+                churned: s.difference(&e).count() as f64,
+            })
+        }
+    })?;
+    Ok(*flow)
+}
+
+/// Lifetime value from monthly revenue per active customer and monthly churn (a share).
+pub fn clv_from(monthly_revenue_per_customer: f64, monthly_churn: f64) -> Cell {
+    if monthly_churn <= 0.0 {
+        return Cell::note("n/a: no churn yet");
+    }
+    let lifetime = (1.0 / monthly_churn).min(120.0);
+    let cell = Cell::value(monthly_revenue_per_customer * lifetime);
+    if lifetime >= 120.0 {
+        cell.with_note("lifetime capped at 120 months")
+    } else {
+        cell
+    }
+}
+
+/// The month-long span ending on `last`: a calendar month when `last` ends one.
+pub fn month_ending(last: NaiveDate) -> NaiveDate {
+    let after = last + Duration::days(1);
+    after.checked_sub_months(Months::new(1)).unwrap_or(after)
+}
+
+/// CLV of each period, over the month ending at the period's last day (or reference date).
+pub fn clv(eng: &Engine<'_>, periods: &[Period]) -> Result<Vec<Cell>, MetricError> {
+    let Some(basis) = basis(eng)? else {
+        return Ok(vec![
+            Cell::note("no data — import subscriptions or orders");
+            periods.len()
+        ]);
+    };
+    let mut out = Vec::with_capacity(periods.len());
+    for period in periods {
+        let last = period.end().min(eng.as_of);
+        let first = month_ending(last);
+        let month = Period {
+            grain: super::Grain::Day,
+            start: first,
+        };
+        let flow = flow(eng, basis, first, last, None)?;
+        let revenue = if eng.is_empty("orders")? {
+            let m = super::subscriptions::movements(
+                &*super::subscriptions::book(eng)?,
+                first,
+                last,
+                None,
+                &|_| true,
+            );
+            m.end as f64 / 100.0
+        } else {
+            let span = month.start.iter_days().take_while(|d| *d <= last);
+            let days: Vec<Period> = span
+                .map(|d| Period {
+                    grain: super::Grain::Day,
+                    start: d,
+                })
+                .collect();
+            super::revenue::order_totals(eng, &days, None)?
+                .iter()
+                .map(super::revenue::OrderTotals::net)
+                .sum()
+        };
+        if flow.end == 0.0 || flow.start == 0.0 {
+            out.push(Cell::note("n/a: no active customers"));
+            continue;
+        }
+        out.push(clv_from(revenue / flow.end, flow.churned / flow.start));
+    }
+    Ok(out)
+}
+
+pub fn compute(
+    eng: &Engine<'_>,
+    id: &str,
+    periods: &[Period],
+    segment: Option<&Segment>,
+) -> Result<Vec<Cell>, MetricError> {
+    if id == "new_customers" {
+        return Ok(new_customers(eng, periods, segment)?
+            .into_iter()
+            .map(Cell::value)
+            .collect());
+    }
+    if id == "clv" {
+        return clv(eng, periods);
+    }
+    let Some(basis) = basis(eng)? else {
+        return Ok(vec![
+            Cell::note("no data — import subscriptions or orders");
+            periods.len()
+        ]);
+    };
+    let news = if id == "retention_rate_pct" {
+        new_customers(eng, periods, segment)?
+    } else {
+        vec![0.0; periods.len()]
+    };
+    let mut out = Vec::with_capacity(periods.len());
+    for (period, new) in periods.iter().zip(news) {
+        let last = period.end().min(eng.as_of);
+        let cell = match id {
+            "active_customers" => Cell::value(flow(eng, basis, last, last, segment)?.end),
+            "customer_churn_pct" => {
+                let f = flow(eng, basis, period.start, last, segment)?;
+                Cell::ratio(
+                    f.churned,
+                    f.start,
+                    100.0,
+                    "no active customers at the start",
+                )
+            }
+            "retention_rate_pct" => {
+                let f = flow(eng, basis, period.start, last, segment)?;
+                Cell::ratio(
+                    f.end - new,
+                    f.start,
+                    100.0,
+                    "no active customers at the start",
+                )
+            }
+            other => return Err(MetricError::UnknownMetric(other.to_string())),
+        };
+        out.push(cell);
+    }
+    Ok(out)
+}

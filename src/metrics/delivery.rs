@@ -1,0 +1,181 @@
+//! Delivery and quality: work items and support tickets (small tables, read whole).
+
+use chrono::{DateTime, NaiveDate, Utc};
+
+use super::engine::{Cell, Engine};
+use super::{MetricError, Period, Segment};
+
+struct Item {
+    kind: String,
+    created: Option<NaiveDate>,
+    committed: Option<NaiveDate>,
+    delivered: Option<NaiveDate>,
+    points: f64,
+    found: Option<String>,
+}
+
+struct Ticket {
+    day: NaiveDate,
+    opened: DateTime<Utc>,
+    first_response: Option<DateTime<Utc>>,
+    resolved: Option<DateTime<Utc>>,
+    severity: String,
+}
+
+fn date(s: Option<String>) -> Option<NaiveDate> {
+    NaiveDate::parse_from_str(s?.get(..10)?, "%Y-%m-%d").ok()
+}
+
+fn instant(s: Option<String>) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(&s?)
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
+}
+
+fn items(eng: &Engine<'_>) -> Result<Vec<Item>, MetricError> {
+    let mut stmt = eng.conn().prepare_cached(
+        "SELECT kind, created_date, committed_date, delivered_date, points, found FROM work_items",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok(Item {
+            kind: r.get(0)?,
+            created: date(r.get(1)?),
+            committed: date(r.get(2)?),
+            delivered: date(r.get(3)?),
+            points: r.get::<_, Option<f64>>(4)?.unwrap_or(0.0),
+            found: r.get(5)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+fn tickets(eng: &Engine<'_>) -> Result<Vec<Ticket>, MetricError> {
+    let mut stmt = eng.conn().prepare_cached(
+        "SELECT opened_day, opened_at, first_response_at, resolved_at, COALESCE(severity, '')
+         FROM tickets",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok((
+            date(r.get(0)?),
+            instant(r.get(1)?),
+            instant(r.get(2)?),
+            instant(r.get(3)?),
+            r.get::<_, String>(4)?,
+        ))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        if let (Some(day), Some(opened), first_response, resolved, severity) = row? {
+            out.push(Ticket {
+                day,
+                opened,
+                first_response,
+                resolved,
+                severity,
+            });
+        }
+    }
+    Ok(out)
+}
+
+fn in_period(p: &Period, d: Option<NaiveDate>) -> bool {
+    d.is_some_and(|d| p.contains(d))
+}
+
+fn median_cell(mut values: Vec<f64>, why: &str) -> Cell {
+    match super::median(&mut values) {
+        Some(m) => Cell::value(m),
+        None => Cell::note(format!("n/a: {why}")),
+    }
+}
+
+pub fn compute(
+    eng: &Engine<'_>,
+    id: &str,
+    periods: &[Period],
+    segment: Option<&Segment>,
+) -> Result<Vec<Cell>, MetricError> {
+    if matches!(id, "tickets_opened" | "first_response_h" | "resolution_h") {
+        let all = tickets(eng)?;
+        let hours = |a: DateTime<Utc>, b: DateTime<Utc>| (b - a).num_seconds() as f64 / 3600.0;
+        return Ok(periods
+            .iter()
+            .map(|p| {
+                let mine = all
+                    .iter()
+                    .filter(|t| p.contains(t.day))
+                    .filter(|t| segment.is_none_or(|s| s.value == t.severity));
+                match id {
+                    "tickets_opened" => Cell::value(mine.count() as f64),
+                    "first_response_h" => median_cell(
+                        mine.filter_map(|t| Some(hours(t.opened, t.first_response?)))
+                            .collect(),
+                        "no responded tickets",
+                    ),
+                    _ => median_cell(
+                        mine.filter_map(|t| Some(hours(t.opened, t.resolved?)))
+                            .collect(),
+                        "no resolved tickets",
+                    ),
+                }
+            })
+            .collect());
+    }
+    let all = items(eng)?;
+    let mut out = Vec::with_capacity(periods.len());
+    for p in periods {
+        let delivered: Vec<&Item> = all.iter().filter(|i| in_period(p, i.delivered)).collect();
+        let cell = match id {
+            "on_time_delivery_pct" => {
+                let committed: Vec<_> =
+                    delivered.iter().filter(|i| i.committed.is_some()).collect();
+                let on_time = committed
+                    .iter()
+                    .filter(|i| i.delivered <= i.committed)
+                    .count();
+                Cell::ratio(
+                    on_time as f64,
+                    committed.len() as f64,
+                    100.0,
+                    "no committed items delivered",
+                )
+            }
+            "velocity" => Cell::value(delivered.iter().map(|i| i.points).sum()),
+            "features_released" => {
+                Cell::value(delivered.iter().filter(|i| i.kind == "feature").count() as f64)
+            }
+            "time_to_market_d" => median_cell(
+                delivered
+                    .iter()
+                    .filter(|i| i.kind == "feature")
+                    .filter_map(|i| Some((i.delivered? - i.created?).num_days() as f64))
+                    .collect(),
+                "no features delivered",
+            ),
+            "defect_detection_pct" => {
+                let bugs: Vec<_> = all
+                    .iter()
+                    .filter(|i| i.kind == "bug" && in_period(p, i.created) && i.found.is_some())
+                    .collect();
+                let pre = bugs
+                    .iter()
+                    .filter(|i| i.found.as_deref() == Some("pre_release"))
+                    .count();
+                Cell::ratio(pre as f64, bugs.len() as f64, 100.0, "no bugs found")
+            }
+            "spi" => {
+                let committed: Vec<_> = all.iter().filter(|i| in_period(p, i.committed)).collect();
+                let planned: f64 = committed.iter().map(|i| i.points).sum();
+                let earned: f64 = committed
+                    .iter()
+                    .filter(|i| i.delivered.is_some() && i.delivered <= i.committed)
+                    .map(|i| i.points)
+                    .sum();
+                Cell::ratio(earned, planned, 1.0, "no points committed")
+            }
+            other => return Err(MetricError::UnknownMetric(other.to_string())),
+        };
+        out.push(cell);
+    }
+    Ok(out)
+}

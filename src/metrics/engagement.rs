@@ -1,0 +1,296 @@
+//! Engagement: active users, stickiness, sessions, feature adoption, bounce, time to
+//! value. Overall distinct counts come from the `ru_distinct` cache; segments count from
+//! the per-day-per-user rollup.
+
+use chrono::{Duration, NaiveDate};
+use rusqlite::types::Value as SqlValue;
+
+use super::engine::{Cell, CustomerFilter, Engine};
+use super::{Grain, MetricError, Period, Segment};
+
+fn user_filter(segment: Option<&Segment>) -> (String, Vec<SqlValue>) {
+    match segment {
+        Some(s) => {
+            let f = CustomerFilter::of(s, "user_id");
+            (f.sql, f.params)
+        }
+        None => (String::new(), Vec::new()),
+    }
+}
+
+/// The last day of a period that has happened.
+fn last_day(eng: &Engine<'_>, p: &Period) -> NaiveDate {
+    p.end().min(eng.as_of)
+}
+
+/// Distinct users with an event from `from` to `to`, per span.
+fn distinct_users(
+    eng: &Engine<'_>,
+    spans: &[(NaiveDate, NaiveDate)],
+    segment: Option<&Segment>,
+) -> Result<Vec<f64>, MetricError> {
+    let (filter, params) = user_filter(segment);
+    let sql = format!(
+        "SELECT COUNT(DISTINCT user_id) FROM ru_event_users_day WHERE day BETWEEN ?1 AND ?2{filter}"
+    );
+    spans
+        .iter()
+        .map(|(a, b)| super::count_in(eng, &sql, *a, *b, &params))
+        .collect()
+}
+
+/// Distinct users in each period.
+pub fn active_users(
+    eng: &Engine<'_>,
+    periods: &[Period],
+    segment: Option<&Segment>,
+) -> Result<Vec<f64>, MetricError> {
+    match segment {
+        None => {
+            let grain = periods.first().map_or(Grain::Day, |p| p.grain);
+            super::distinct_cached(eng, &format!("active_{grain}"), periods)
+        }
+        Some(_) => {
+            let spans: Vec<_> = periods.iter().map(|p| (p.start, p.end())).collect();
+            distinct_users(eng, &spans, segment)
+        }
+    }
+}
+
+/// Distinct users of the `window` days ending on each period's last day.
+fn trailing_users(
+    eng: &Engine<'_>,
+    periods: &[Period],
+    window: i64,
+    segment: Option<&Segment>,
+) -> Result<Vec<f64>, MetricError> {
+    let ends: Vec<NaiveDate> = periods.iter().map(|p| last_day(eng, p)).collect();
+    match segment {
+        None => super::distinct_cached_at(eng, &format!("active_{window}d"), &ends),
+        Some(_) => {
+            let spans: Vec<_> = ends
+                .iter()
+                .map(|e| (*e - Duration::days(window - 1), *e))
+                .collect();
+            distinct_users(eng, &spans, segment)
+        }
+    }
+}
+
+/// DAU: distinct users that day; at week and month grain the mean over the period's days
+/// (up to the reference date), days without activity counting as zero.
+fn dau(
+    eng: &Engine<'_>,
+    periods: &[Period],
+    segment: Option<&Segment>,
+) -> Result<Vec<f64>, MetricError> {
+    if periods.first().is_some_and(|p| p.grain == Grain::Day) {
+        return active_users(eng, periods, segment);
+    }
+    let totals: Vec<f64> = match segment {
+        None => {
+            let rows = eng.sums(
+                "SELECT period, n FROM ru_distinct WHERE period BETWEEN ?1 AND ?2
+                 AND kind = 'active_day' ORDER BY period",
+                1,
+                periods,
+                &[],
+            )?;
+            rows.iter().map(|r| r[0]).collect()
+        }
+        Some(_) => {
+            let (filter, params) = user_filter(segment);
+            let rows = eng.sums(
+                &format!(
+                    "SELECT day, COUNT(*) FROM ru_event_users_day
+                     WHERE day BETWEEN ?1 AND ?2{filter} GROUP BY day ORDER BY day"
+                ),
+                1,
+                periods,
+                &params,
+            )?;
+            rows.iter().map(|r| r[0]).collect()
+        }
+    };
+    Ok(periods
+        .iter()
+        .zip(totals)
+        .map(|(p, t)| t / ((last_day(eng, p) - p.start).num_days() + 1).max(1) as f64)
+        .collect())
+}
+
+fn wau(
+    eng: &Engine<'_>,
+    periods: &[Period],
+    segment: Option<&Segment>,
+) -> Result<Vec<f64>, MetricError> {
+    if periods.first().is_some_and(|p| p.grain == Grain::Week) {
+        active_users(eng, periods, segment)
+    } else {
+        trailing_users(eng, periods, 7, segment)
+    }
+}
+
+fn mau(
+    eng: &Engine<'_>,
+    periods: &[Period],
+    segment: Option<&Segment>,
+) -> Result<Vec<f64>, MetricError> {
+    if periods.first().is_some_and(|p| p.grain == Grain::Month) {
+        active_users(eng, periods, segment)
+    } else {
+        trailing_users(eng, periods, 30, segment)
+    }
+}
+
+/// Per-day event totals: events, sessions, page_views, pv_sessions, bounced, duration.
+fn day_totals(eng: &Engine<'_>, periods: &[Period]) -> Result<Vec<Vec<f64>>, MetricError> {
+    eng.sums(
+        "SELECT day, events, sessions, page_views, pv_sessions, bounced_sessions, duration_s
+         FROM ru_events_day WHERE day BETWEEN ?1 AND ?2 ORDER BY day",
+        6,
+        periods,
+        &[],
+    )
+}
+
+fn values(v: Vec<f64>) -> Vec<Cell> {
+    v.into_iter().map(Cell::value).collect()
+}
+
+pub fn compute(
+    eng: &Engine<'_>,
+    id: &str,
+    periods: &[Period],
+    segment: Option<&Segment>,
+) -> Result<Vec<Cell>, MetricError> {
+    match id {
+        "dau" => Ok(values(dau(eng, periods, segment)?)),
+        "wau" => Ok(values(wau(eng, periods, segment)?)),
+        "mau" => Ok(values(mau(eng, periods, segment)?)),
+        "stickiness_pct" => {
+            let d = dau(eng, periods, segment)?;
+            let m = mau(eng, periods, segment)?;
+            Ok(d.iter()
+                .zip(m)
+                .map(|(d, m)| Cell::ratio(*d, m, 100.0, "no active users"))
+                .collect())
+        }
+        "sessions_per_user" => {
+            let users = active_users(eng, periods, segment)?;
+            let sessions: Vec<f64> = match segment {
+                None => day_totals(eng, periods)?.iter().map(|r| r[1]).collect(),
+                Some(_) => {
+                    let (filter, params) = user_filter(segment);
+                    eng.sums(
+                        &format!(
+                            "SELECT day, SUM(sessions) FROM ru_event_users_day
+                             WHERE day BETWEEN ?1 AND ?2{filter} GROUP BY day ORDER BY day"
+                        ),
+                        1,
+                        periods,
+                        &params,
+                    )?
+                    .iter()
+                    .map(|r| r[0])
+                    .collect()
+                }
+            };
+            Ok(sessions
+                .iter()
+                .zip(users)
+                .map(|(s, u)| Cell::ratio(*s, u, 1.0, "no active users"))
+                .collect())
+        }
+        "avg_session_duration_s" => Ok(day_totals(eng, periods)?
+            .iter()
+            .map(|r| Cell::ratio(r[5], r[1], 1.0, "no sessions"))
+            .collect()),
+        "bounce_rate_pct" => Ok(day_totals(eng, periods)?
+            .iter()
+            .map(|r| Cell::ratio(r[4], r[3], 100.0, "no sessions with page views"))
+            .collect()),
+        "page_views" => Ok(day_totals(eng, periods)?
+            .iter()
+            .map(|r| Cell::value(r[2]))
+            .collect()),
+        "feature_adoption_pct" => {
+            let users = active_users(eng, periods, None)?;
+            let adopters = match segment {
+                None => {
+                    let grain = periods.first().map_or(Grain::Day, |p| p.grain);
+                    super::distinct_cached(eng, &format!("adopters_{grain}"), periods)?
+                }
+                Some(s) => {
+                    let sql = "SELECT COUNT(DISTINCT user_id) FROM ru_feature_users_day
+                               WHERE day BETWEEN ?1 AND ?2 AND feature = ?3";
+                    let params = [SqlValue::Text(s.value.clone())];
+                    periods
+                        .iter()
+                        .map(|p| super::count_in(eng, sql, p.start, p.end(), &params))
+                        .collect::<Result<_, _>>()?
+                }
+            };
+            Ok(adopters
+                .iter()
+                .zip(users)
+                .map(|(a, u)| Cell::ratio(*a, u, 100.0, "no active users"))
+                .collect())
+        }
+        "time_to_value_h" => time_to_value(eng, periods, segment),
+        other => Err(MetricError::UnknownMetric(other.to_string())),
+    }
+}
+
+/// Median hours from signup (midnight of signup_date in the configured time zone) to the
+/// first activation event, of users whose first activation falls in each period.
+fn time_to_value(
+    eng: &Engine<'_>,
+    periods: &[Period],
+    segment: Option<&Segment>,
+) -> Result<Vec<Cell>, MetricError> {
+    let (filter, mut params) = user_filter(segment);
+    params.push(SqlValue::Text(eng.config.activation_event.clone()));
+    let sql = format!(
+        "SELECT MIN(e.day), MIN(e.ts), c.signup_date FROM events e
+         JOIN customers c ON c.customer_id = e.user_id
+         WHERE 1 = 1{} AND e.name = ? GROUP BY e.user_id",
+        filter.replace("user_id", "e.user_id")
+    );
+    let mut stmt = eng.conn().prepare_cached(&sql)?;
+    let tz = eng.config.tz();
+    let mut hours: Vec<Vec<f64>> = vec![Vec::new(); periods.len()];
+    let mut rows = stmt.query(rusqlite::params_from_iter(params))?;
+    while let Some(row) = rows.next()? {
+        let day: String = row.get(0)?;
+        let ts: String = row.get(1)?;
+        let signup: String = row.get(2)?;
+        let (Ok(day), Ok(ts), Ok(signup)) = (
+            NaiveDate::parse_from_str(&day, "%Y-%m-%d"),
+            chrono::DateTime::parse_from_rfc3339(&ts),
+            NaiveDate::parse_from_str(&signup, "%Y-%m-%d"),
+        ) else {
+            continue;
+        };
+        let Some(i) = periods.iter().position(|p| p.contains(day)) else {
+            continue;
+        };
+        let Some(start) = signup
+            .and_hms_opt(0, 0, 0)
+            .and_then(|t| t.and_local_timezone(tz).earliest())
+        else {
+            continue;
+        };
+        let h = (ts.with_timezone(&chrono::Utc) - start.with_timezone(&chrono::Utc)).num_seconds()
+            as f64
+            / 3600.0;
+        hours[i].push(h);
+    }
+    Ok(hours
+        .iter_mut()
+        .map(|h| match super::median(h) {
+            Some(m) => Cell::value(m),
+            None => Cell::note("n/a: no activations"),
+        })
+        .collect())
+}

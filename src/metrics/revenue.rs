@@ -1,0 +1,402 @@
+//! Revenue and profitability: from the order, refund and cost rollups.
+
+use chrono::{Months, NaiveDate};
+use rusqlite::types::Value as SqlValue;
+
+use super::engine::{Cell, CustomerFilter, Engine};
+use super::{MetricError, Period, Segment};
+
+/// Per-period order totals in currency units (not cents).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct OrderTotals {
+    pub orders: f64,
+    pub gross: f64,
+    pub discount: f64,
+    pub cost: f64,
+    pub refunds: f64,
+}
+
+impl OrderTotals {
+    pub fn net(&self) -> f64 {
+        self.gross - self.refunds
+    }
+}
+
+/// Filters a rollup with `channel` and `customer_id` columns by a segment.
+fn segment_filter(segment: Option<&Segment>, customer_column: &str) -> (String, Vec<SqlValue>) {
+    match segment {
+        None => (String::new(), Vec::new()),
+        Some(s) if s.dimension == "channel" => (
+            " AND channel = ?3".into(),
+            vec![SqlValue::Text(s.value.clone())],
+        ),
+        Some(s) => {
+            let f = CustomerFilter::of(s, customer_column);
+            // Positional `?` after `?1`/`?2` numbers from 3 on.
+            (f.sql, f.params)
+        }
+    }
+}
+
+pub fn order_totals(
+    eng: &Engine<'_>,
+    periods: &[Period],
+    segment: Option<&Segment>,
+) -> Result<Vec<OrderTotals>, MetricError> {
+    let by_customer = segment.is_some_and(|s| s.dimension != "channel");
+    let table = if by_customer {
+        "ru_order_customers_day"
+    } else {
+        "ru_orders_day"
+    };
+    let (filter, params) = segment_filter(segment, "customer_id");
+    let orders = eng.sums(
+        &format!(
+            "SELECT day, SUM(orders), SUM(revenue), SUM(discount), SUM(cost) FROM {table}
+             WHERE day BETWEEN ?1 AND ?2{filter} GROUP BY day ORDER BY day"
+        ),
+        4,
+        periods,
+        &params,
+    )?;
+    let refunds = eng.sums(
+        &format!(
+            "SELECT day, SUM(amount) FROM ru_refunds_day
+             WHERE day BETWEEN ?1 AND ?2{filter} GROUP BY day ORDER BY day"
+        ),
+        1,
+        periods,
+        &params,
+    )?;
+    Ok(orders
+        .iter()
+        .zip(&refunds)
+        .map(|(o, r)| OrderTotals {
+            orders: o[0],
+            gross: o[1] / 100.0,
+            discount: o[2] / 100.0,
+            cost: o[3] / 100.0,
+            refunds: r[0] / 100.0,
+        })
+        .collect())
+}
+
+/// Distinct customers with a completed order, per period.
+pub fn paying_customers(
+    eng: &Engine<'_>,
+    periods: &[Period],
+    segment: Option<&Segment>,
+) -> Result<Vec<f64>, MetricError> {
+    match segment {
+        None => {
+            let grain = periods
+                .first()
+                .map(|p| p.grain)
+                .unwrap_or(super::Grain::Day);
+            super::distinct_cached(eng, &format!("paying_{grain}"), periods)
+        }
+        Some(_) => {
+            let (filter, params) = segment_filter(segment, "customer_id");
+            let sql = format!(
+                "SELECT COUNT(DISTINCT customer_id) FROM ru_order_customers_day
+                 WHERE day BETWEEN ?1 AND ?2{filter}"
+            );
+            periods
+                .iter()
+                .map(|p| super::count_in(eng, &sql, p.start, p.end(), &params))
+                .collect()
+        }
+    }
+}
+
+/// (cogs, all costs) of the costs table per period, in currency units.
+fn table_costs(eng: &Engine<'_>, periods: &[Period]) -> Result<Vec<(f64, f64)>, MetricError> {
+    let rows = eng.sums(
+        "SELECT date, SUM(CASE WHEN category = 'cogs' THEN amount ELSE 0 END), SUM(amount)
+         FROM costs WHERE date BETWEEN ?1 AND ?2 GROUP BY date ORDER BY date",
+        2,
+        periods,
+        &[],
+    )?;
+    Ok(rows.iter().map(|r| (r[0] / 100.0, r[1] / 100.0)).collect())
+}
+
+/// Whether any cost is known: margins without costs would read 100 %.
+fn has_costs(eng: &Engine<'_>) -> Result<bool, MetricError> {
+    if !eng.is_empty("costs")? {
+        return Ok(true);
+    }
+    Ok(eng.conn().query_row(
+        "SELECT EXISTS (SELECT 1 FROM orders WHERE cost IS NOT NULL)",
+        [],
+        |r| r.get(0),
+    )?)
+}
+
+/// Active users per period: distinct users in events; without events, paying customers.
+pub fn active_users_or_payers(
+    eng: &Engine<'_>,
+    periods: &[Period],
+) -> Result<Vec<f64>, MetricError> {
+    if eng.is_empty("events")? {
+        paying_customers(eng, periods, None)
+    } else {
+        super::engagement::active_users(eng, periods, None)
+    }
+}
+
+/// Count of the configured engagement events per period.
+pub fn engagements(eng: &Engine<'_>, periods: &[Period]) -> Result<Vec<f64>, MetricError> {
+    let names = &eng.config.engagement_events;
+    let marks = vec!["?"; names.len()].join(", ");
+    let params: Vec<SqlValue> = names.iter().map(|n| SqlValue::Text(n.clone())).collect();
+    let rows = eng.sums(
+        &format!(
+            "SELECT day, SUM(events) FROM ru_event_names_day
+             WHERE day BETWEEN ?1 AND ?2 AND name IN ({marks}) GROUP BY day ORDER BY day"
+        ),
+        1,
+        periods,
+        &params,
+    )?;
+    Ok(rows.iter().map(|r| r[0]).collect())
+}
+
+/// Gross margin % per period (cells carry "no data — import costs" without any cost).
+pub fn gross_margin(eng: &Engine<'_>, periods: &[Period]) -> Result<Vec<Cell>, MetricError> {
+    if !has_costs(eng)? {
+        return Ok(vec![Cell::note("no data — import costs"); periods.len()]);
+    }
+    let totals = order_totals(eng, periods, None)?;
+    let costs = table_costs(eng, periods)?;
+    Ok(totals
+        .iter()
+        .zip(&costs)
+        .map(|(t, (cogs, _))| Cell::ratio(t.gross - t.cost - cogs, t.gross, 100.0, "no revenue"))
+        .collect())
+}
+
+pub fn arpu(eng: &Engine<'_>, periods: &[Period]) -> Result<Vec<Cell>, MetricError> {
+    let totals = order_totals(eng, periods, None)?;
+    let users = active_users_or_payers(eng, periods)?;
+    Ok(totals
+        .iter()
+        .zip(users)
+        .map(|(t, u)| Cell::ratio(t.net(), u, 1.0, "no active users"))
+        .collect())
+}
+
+pub fn compute(
+    eng: &Engine<'_>,
+    id: &str,
+    periods: &[Period],
+    segment: Option<&Segment>,
+) -> Result<Vec<Cell>, MetricError> {
+    let each = |f: &dyn Fn(&OrderTotals) -> Cell| -> Result<Vec<Cell>, MetricError> {
+        Ok(order_totals(eng, periods, segment)?.iter().map(f).collect())
+    };
+    match id {
+        "gross_revenue" => each(&|t| Cell::value(t.gross)),
+        "net_revenue" => each(&|t| Cell::value(t.net())),
+        "orders" => each(&|t| Cell::value(t.orders)),
+        "aov" => each(&|t| Cell::ratio(t.gross, t.orders, 1.0, "no orders")),
+        "discount_rate" => {
+            each(&|t| Cell::ratio(t.discount, t.gross + t.discount, 100.0, "no orders"))
+        }
+        "paying_customers" => Ok(paying_customers(eng, periods, segment)?
+            .into_iter()
+            .map(Cell::value)
+            .collect()),
+        "gross_margin_pct" => gross_margin(eng, periods),
+        "net_margin_pct" => {
+            let totals = order_totals(eng, periods, None)?;
+            let costs = table_costs(eng, periods)?;
+            let known = has_costs(eng)?;
+            Ok(totals
+                .iter()
+                .zip(&costs)
+                .map(|(t, (_, all))| {
+                    let cell = Cell::ratio(t.net() - t.cost - all, t.gross, 100.0, "no revenue");
+                    if known || cell.value.is_none() {
+                        cell
+                    } else {
+                        Cell::note("no data — import costs")
+                    }
+                })
+                .collect())
+        }
+        "arpu" => arpu(eng, periods),
+        "revenue_per_engagement" => {
+            let totals = order_totals(eng, periods, None)?;
+            let engaged = engagements(eng, periods)?;
+            Ok(totals
+                .iter()
+                .zip(engaged)
+                .map(|(t, e)| Cell::ratio(t.net(), e, 1.0, "no engagement events"))
+                .collect())
+        }
+        "repeat_purchase_rate" => repeat_purchase_rate(eng, periods, segment),
+        other => Err(MetricError::UnknownMetric(other.to_string())),
+    }
+}
+
+/// Customers with ≥ 2 completed orders ÷ customers with ≥ 1 over the 12 months ending at
+/// each period's end (or reference date); a shorter history gives a "horizon N months"
+/// note. Overall counts are prefix sums of the `ru_repeat_delta` rollup; a segment's are
+/// computed the same way from its customers' order days.
+fn repeat_purchase_rate(
+    eng: &Engine<'_>,
+    periods: &[Period],
+    segment: Option<&Segment>,
+) -> Result<Vec<Cell>, MetricError> {
+    let first: Option<String> =
+        eng.conn()
+            .query_row("SELECT MIN(day) FROM ru_orders_day", [], |r| r.get(0))?;
+    let Some(first) = first.and_then(|d| NaiveDate::parse_from_str(&d, "%Y-%m-%d").ok()) else {
+        return Ok(vec![Cell::note("n/a: no completed orders"); periods.len()]);
+    };
+    let Some(last) = periods.last().map(|p| p.end().min(eng.as_of)) else {
+        return Ok(Vec::new());
+    };
+    let deltas: Vec<(NaiveDate, i64, i64)> = match segment {
+        None => {
+            let mut stmt = eng.conn().prepare_cached(
+                "SELECT day, ge1, ge2 FROM ru_repeat_delta WHERE day <= ?1 ORDER BY day",
+            )?;
+            let rows = stmt.query_map([last.to_string()], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, i64>(2)?,
+                ))
+            })?;
+            let mut out = Vec::new();
+            for row in rows {
+                let (day, a, b) = row?;
+                if let Ok(day) = NaiveDate::parse_from_str(&day, "%Y-%m-%d") {
+                    out.push((day, a, b));
+                }
+            }
+            out
+        }
+        Some(_) => {
+            let (filter, params) = segment_filter(segment, "customer_id");
+            let sql = format!(
+                "SELECT customer_id, day, SUM(orders) FROM ru_order_customers_day
+                 WHERE day BETWEEN ?1 AND ?2{filter} GROUP BY customer_id, day ORDER BY customer_id, day"
+            );
+            let mut all: Vec<SqlValue> = vec![
+                SqlValue::Text(first.to_string()),
+                SqlValue::Text(last.to_string()),
+            ];
+            all.extend(params);
+            let mut stmt = eng.conn().prepare(&sql)?;
+            let mut rows = stmt.query(rusqlite::params_from_iter(all))?;
+            let mut sum: std::collections::BTreeMap<NaiveDate, (i64, i64)> = Default::default();
+            let mut current: Option<String> = None;
+            let mut days: Vec<(NaiveDate, i64)> = Vec::new();
+            let mut flush = |days: &mut Vec<(NaiveDate, i64)>| {
+                for (d, a, b) in repeat_deltas(days) {
+                    let e = sum.entry(d).or_default();
+                    e.0 += a;
+                    e.1 += b;
+                }
+                days.clear();
+            };
+            while let Some(row) = rows.next()? {
+                let customer: String = row.get(0)?;
+                let day: String = row.get(1)?;
+                if current.as_deref() != Some(customer.as_str()) {
+                    flush(&mut days);
+                    current = Some(customer);
+                }
+                if let Ok(day) = NaiveDate::parse_from_str(&day, "%Y-%m-%d") {
+                    days.push((day, row.get(2)?));
+                }
+            }
+            flush(&mut days);
+            sum.into_iter().map(|(d, (a, b))| (d, a, b)).collect()
+        }
+    };
+    let mut out = Vec::with_capacity(periods.len());
+    let (mut i, mut ge1, mut ge2) = (0, 0i64, 0i64);
+    for period in periods {
+        let end = period.end().min(eng.as_of);
+        while i < deltas.len() && deltas[i].0 <= end {
+            ge1 += deltas[i].1;
+            ge2 += deltas[i].2;
+            i += 1;
+        }
+        let start = end
+            .checked_sub_months(Months::new(12))
+            .map_or(end, |d| d.succ_opt().unwrap_or(d));
+        let mut cell = Cell::ratio(
+            ge2 as f64,
+            ge1 as f64,
+            100.0,
+            "no customers with an order yet",
+        );
+        if first > start && cell.value.is_some() {
+            let months = super::months_spanned(first, end);
+            cell = cell.with_note(format!("horizon {months} months"));
+        }
+        out.push(cell);
+    }
+    Ok(out)
+}
+
+/// A customer's contribution to the repeat-purchase counts, as day → (Δ ≥ 1, Δ ≥ 2).
+/// `days` holds the customer's completed orders per day, ascending. The 12 months ending
+/// on `e` hold the order of day `d` when `d ≤ e < d + 12 months`, so each order opens an
+/// interval of window ends; ≥ 2 orders hold where consecutive orders' intervals overlap.
+pub fn repeat_deltas(days: &[(NaiveDate, i64)]) -> Vec<(NaiveDate, i64, i64)> {
+    let year_after = |d: NaiveDate| {
+        d.checked_add_months(Months::new(12))
+            .unwrap_or(NaiveDate::MAX)
+    };
+    let mut one: Vec<(NaiveDate, NaiveDate)> = Vec::new();
+    let mut two: Vec<(NaiveDate, NaiveDate)> = Vec::new();
+    let mut previous: Option<NaiveDate> = None;
+    for &(day, orders) in days {
+        if orders <= 0 {
+            continue;
+        }
+        one.push((day, year_after(day)));
+        if let Some(prev) = previous {
+            two.push((day, year_after(prev)));
+        }
+        if orders >= 2 {
+            two.push((day, year_after(day)));
+        }
+        previous = Some(day);
+    }
+    let mut deltas: std::collections::BTreeMap<NaiveDate, (i64, i64)> = Default::default();
+    for (intervals, pick) in [(one, 0), (two, 1)] {
+        let mut merged: Vec<(NaiveDate, NaiveDate)> = Vec::new();
+        for (start, end) in intervals.into_iter().filter(|(s, e)| s < e) {
+            match merged.last_mut() {
+                Some(last) if start <= last.1 => last.1 = last.1.max(end),
+                _ => merged.push((start, end)),
+            }
+        }
+        for (start, end) in merged {
+            let entry = deltas.entry(start).or_default();
+            if pick == 0 {
+                entry.0 += 1
+            } else {
+                entry.1 += 1
+            }
+            let entry = deltas.entry(end).or_default();
+            if pick == 0 {
+                entry.0 -= 1
+            } else {
+                entry.1 -= 1
+            }
+        }
+    }
+    deltas
+        .into_iter()
+        .filter(|(_, (a, b))| *a != 0 || *b != 0)
+        .map(|(d, (a, b))| (d, a, b))
+        .collect()
+}

@@ -1,0 +1,363 @@
+//! Subscriptions: MRR and its movements, computed per customer from the subscriptions
+//! table (small enough to read whole; no rollup needed).
+//!
+//! A period's movements compare each customer's MRR at the close of the day before the
+//! period (= the previous period's `mrr`) with their MRR at its last day, so that
+//! `mrr(previous) + mrr_net_new = mrr`, exactly, in cents.
+
+use std::collections::HashSet;
+use std::rc::Rc;
+
+use chrono::{Duration, NaiveDate};
+
+use super::engine::{Cell, CustomerFilter, Engine};
+use super::{MetricError, Period, Segment};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Subscription {
+    pub mrr_cents: i64,
+    pub start: NaiveDate,
+    /// The first day it is no longer active; `None` while active.
+    pub end: Option<NaiveDate>,
+    pub plan: Option<String>,
+}
+
+impl Subscription {
+    pub fn active_on(&self, day: NaiveDate) -> bool {
+        self.start <= day && self.end.is_none_or(|end| end > day)
+    }
+}
+
+/// Every subscription, grouped by customer in one flat list (customers are scanned once
+/// per period, so the layout is kept tight).
+#[derive(Debug, Default)]
+pub struct Book {
+    customers: Vec<String>,
+    /// `subs[ranges[i].0..ranges[i].1]` belong to `customers[i]`.
+    ranges: Vec<(usize, usize)>,
+    subs: Vec<Subscription>,
+}
+
+impl Book {
+    pub fn load(conn: &rusqlite::Connection) -> Result<Self, MetricError> {
+        let mut stmt = conn.prepare(
+            "SELECT customer_id, mrr, start_date, end_date, plan FROM subscriptions
+             ORDER BY customer_id",
+        )?;
+        let mut rows = stmt.query([])?;
+        let mut book = Book::default();
+        let parse = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok();
+        while let Some(row) = rows.next()? {
+            let customer: String = row.get(0)?;
+            let start: String = row.get(2)?;
+            let end: Option<String> = row.get(3)?;
+            let Some(start) = parse(&start) else { continue };
+            if book.customers.last() != Some(&customer) {
+                book.customers.push(customer);
+                book.ranges.push((book.subs.len(), book.subs.len()));
+            }
+            book.subs.push(Subscription {
+                mrr_cents: row.get(1)?,
+                start,
+                end: end.as_deref().and_then(parse),
+                plan: row.get(4)?,
+            });
+            if let Some(last) = book.ranges.last_mut() {
+                last.1 = book.subs.len();
+            }
+        }
+        Ok(book)
+    }
+
+    /// Each customer with their subscriptions.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &[Subscription])> {
+        self.customers
+            .iter()
+            .zip(&self.ranges)
+            .map(|(c, (a, b))| (c.as_str(), &self.subs[*a..*b]))
+    }
+
+    /// Customers with an active subscription on `day`.
+    pub fn active_on(&self, day: NaiveDate) -> HashSet<&str> {
+        self.iter()
+            .filter(|(_, subs)| subs.iter().any(|s| s.active_on(day)))
+            .map(|(c, _)| c)
+            .collect()
+    }
+}
+
+/// A customer's MRR on a day, in cents, over the subscriptions `keep` accepts.
+fn customer_mrr(
+    subs: &[Subscription],
+    day: NaiveDate,
+    keep: &dyn Fn(&Subscription) -> bool,
+) -> i64 {
+    subs.iter()
+        .filter(|s| keep(s) && s.active_on(day))
+        .map(|s| s.mrr_cents)
+        .sum()
+}
+
+/// MRR movements of one period, in cents.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Movements {
+    /// MRR at the close of the day before the period.
+    pub start: i64,
+    /// MRR on the period's last day (or the reference date, if earlier).
+    pub end: i64,
+    pub new: i64,
+    pub expansion: i64,
+    pub contraction: i64,
+    pub churned: i64,
+    pub reactivation: i64,
+    /// Customers with an active subscription at the end.
+    pub active_end: u64,
+}
+
+impl Movements {
+    pub fn net_new(&self) -> i64 {
+        self.new + self.expansion + self.reactivation - self.contraction - self.churned
+    }
+}
+
+/// The movements between the close of `before` and the close of `last`.
+pub fn movements(
+    book: &Book,
+    before: NaiveDate,
+    last: NaiveDate,
+    customers: Option<&HashSet<String>>,
+    keep: &dyn Fn(&Subscription) -> bool,
+) -> Movements {
+    let mut m = Movements::default();
+    for (customer, subs) in book.iter() {
+        if customers.is_some_and(|set| !set.contains(customer)) {
+            continue;
+        }
+        let old = customer_mrr(subs, before, keep);
+        let new = customer_mrr(subs, last, keep);
+        m.start += old;
+        m.end += new;
+        if subs.iter().any(|s| keep(s) && s.active_on(last)) {
+            m.active_end += 1;
+        }
+        match (old, new) {
+            (0, 0) => {}
+            (0, n) => {
+                if subs.iter().any(|s| keep(s) && s.start <= before) {
+                    m.reactivation += n;
+                } else {
+                    m.new += n;
+                }
+            }
+            (o, 0) => m.churned += o,
+            (o, n) if n > o => m.expansion += n - o,
+            (o, n) => m.contraction += o - n,
+        }
+    }
+    m
+}
+
+pub(super) fn book(eng: &Engine<'_>) -> Result<Rc<Book>, MetricError> {
+    if let Some(b) = eng.subs.borrow().as_ref() {
+        return Ok(b.clone());
+    }
+    let b = Rc::new(Book::load(eng.conn())?);
+    *eng.subs.borrow_mut() = Some(b.clone());
+    Ok(b)
+}
+
+/// Customer ids of a customer segment.
+pub(super) fn customers_in(
+    eng: &Engine<'_>,
+    segment: &Segment,
+) -> Result<HashSet<String>, MetricError> {
+    let filter = CustomerFilter::of(segment, "customer_id");
+    let mut stmt = eng.conn().prepare(&format!(
+        "SELECT customer_id FROM customers WHERE 1 = 1{}",
+        filter.sql
+    ))?;
+    let ids = stmt
+        .query_map(rusqlite::params_from_iter(filter.params), |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    Ok(ids)
+}
+
+/// Movements of each period, for a segment (`plan` is the subscription's own plan).
+pub fn period_movements(
+    eng: &Engine<'_>,
+    periods: &[Period],
+    segment: Option<&Segment>,
+) -> Result<Vec<Movements>, MetricError> {
+    let book = book(eng)?;
+    let plan = segment
+        .filter(|s| s.dimension == "plan")
+        .map(|s| s.value.clone());
+    let customers = match segment {
+        Some(s) if s.dimension != "plan" => Some(customers_in(eng, s)?),
+        _ => None,
+    };
+    let keep = |s: &Subscription| plan.as_ref().is_none_or(|p| s.plan.as_ref() == Some(p));
+    let spans: Vec<(NaiveDate, NaiveDate)> = periods
+        .iter()
+        .map(|p| (p.start - Duration::days(1), p.end().min(eng.as_of)))
+        .collect();
+    Ok(movements_over(&book, &spans, customers.as_ref(), &keep))
+}
+
+/// The movements of many spans (`before`, `last`) in one pass over the book — the same
+/// numbers as [`movements`] per span. Totals come from prefix sums of the subscriptions'
+/// start and end days; a customer's movements are computed only for the spans holding
+/// one of their start or end days, since elsewhere their MRR does not move.
+pub fn movements_over(
+    book: &Book,
+    spans: &[(NaiveDate, NaiveDate)],
+    customers: Option<&HashSet<String>>,
+    keep: &dyn Fn(&Subscription) -> bool,
+) -> Vec<Movements> {
+    let mut out = vec![Movements::default(); spans.len()];
+    let mut mrr_steps: Vec<(NaiveDate, i64)> = Vec::new();
+    let mut active_steps: Vec<(NaiveDate, i64)> = Vec::new();
+    let mut touched: Vec<usize> = Vec::new();
+    for (customer, all) in book.iter() {
+        if customers.is_some_and(|set| !set.contains(customer)) {
+            continue;
+        }
+        let subs: Vec<&Subscription> = all.iter().filter(|s| keep(s)).collect();
+        if subs.is_empty() {
+            continue;
+        }
+        let mut intervals: Vec<(NaiveDate, Option<NaiveDate>)> = Vec::new();
+        touched.clear();
+        for s in &subs {
+            mrr_steps.push((s.start, s.mrr_cents));
+            if let Some(end) = s.end {
+                mrr_steps.push((end, -s.mrr_cents));
+            }
+            intervals.push((s.start, s.end));
+            for day in std::iter::once(s.start).chain(s.end) {
+                // The span whose (before, last] holds the day, if any.
+                let i = spans.partition_point(|(_, last)| *last < day);
+                if i < spans.len() && spans[i].0 < day {
+                    touched.push(i);
+                }
+            }
+        }
+        // Active days of the customer: the union of their subscriptions.
+        intervals.sort();
+        let mut merged: Vec<(NaiveDate, Option<NaiveDate>)> = Vec::new();
+        for (a, b) in intervals {
+            match merged.last_mut() {
+                Some(last) if last.1.is_none_or(|end| a <= end) => {
+                    last.1 = match (last.1, b) {
+                        (Some(x), Some(y)) => Some(x.max(y)),
+                        _ => None,
+                    };
+                }
+                _ => merged.push((a, b)),
+            }
+        }
+        for (a, b) in merged {
+            active_steps.push((a, 1));
+            if let Some(b) = b {
+                active_steps.push((b, -1));
+            }
+        }
+        touched.sort_unstable();
+        touched.dedup();
+        for &i in &touched {
+            let (before, last) = spans[i];
+            let mrr_on = |day| -> i64 {
+                subs.iter()
+                    .filter(|s| s.active_on(day))
+                    .map(|s| s.mrr_cents)
+                    .sum()
+            };
+            let m = &mut out[i];
+            match (mrr_on(before), mrr_on(last)) {
+                (0, 0) => {}
+                (0, n) => {
+                    if subs.iter().any(|s| s.start <= before) {
+                        m.reactivation += n;
+                    } else {
+                        m.new += n;
+                    }
+                }
+                (o, 0) => m.churned += o,
+                (o, n) if n > o => m.expansion += n - o,
+                (o, n) => m.contraction += o - n,
+            }
+        }
+    }
+    mrr_steps.sort_unstable();
+    active_steps.sort_unstable();
+    let mrr_prefix = prefix(&mrr_steps);
+    let active_prefix = prefix(&active_steps);
+    for (m, (before, last)) in out.iter_mut().zip(spans) {
+        let value = |steps: &[(NaiveDate, i64)], sums: &[i64], day: NaiveDate| {
+            sums[steps.partition_point(|(d, _)| *d <= day)]
+        };
+        m.start = value(&mrr_steps, &mrr_prefix, *before);
+        m.end = value(&mrr_steps, &mrr_prefix, *last);
+        m.active_end = u64::try_from(value(&active_steps, &active_prefix, *last)).unwrap_or(0);
+    }
+    out
+}
+
+/// `sums[i]` = the sum of the first `i` steps.
+fn prefix(steps: &[(NaiveDate, i64)]) -> Vec<i64> {
+    let mut sums = Vec::with_capacity(steps.len() + 1);
+    sums.push(0);
+    let mut total = 0;
+    for (_, v) in steps {
+        total += v;
+        sums.push(total);
+    }
+    sums
+}
+
+pub fn compute(
+    eng: &Engine<'_>,
+    id: &str,
+    periods: &[Period],
+    segment: Option<&Segment>,
+) -> Result<Vec<Cell>, MetricError> {
+    let key = format!("movements {periods:?} {segment:?}");
+    let moves = eng.memo(key, || period_movements(eng, periods, segment))?;
+    let cents = |c: i64| c as f64 / 100.0;
+    let f: &dyn Fn(&Movements) -> Cell = match id {
+        "mrr" => &|m| Cell::value(cents(m.end)),
+        "arr" => &|m| Cell::value(cents(m.end * 12)),
+        "mrr_new" => &|m| Cell::value(cents(m.new)),
+        "mrr_expansion" => &|m| Cell::value(cents(m.expansion)),
+        "mrr_contraction" => &|m| Cell::value(cents(m.contraction)),
+        "mrr_churned" => &|m| Cell::value(cents(m.churned)),
+        "mrr_reactivation" => &|m| Cell::value(cents(m.reactivation)),
+        "mrr_net_new" => &|m| Cell::value(cents(m.net_new())),
+        "arpa" => &|m| {
+            Cell::ratio(
+                cents(m.end),
+                m.active_end as f64,
+                1.0,
+                "no active subscriptions",
+            )
+        },
+        "revenue_churn_pct" => &|m| {
+            Cell::ratio(
+                cents(m.churned + m.contraction),
+                cents(m.start),
+                100.0,
+                "no MRR at the period's start",
+            )
+        },
+        "nrr_pct" => &|m| {
+            Cell::ratio(
+                cents(m.start + m.expansion - m.contraction - m.churned),
+                cents(m.start),
+                100.0,
+                "no MRR at the period's start",
+            )
+        },
+        other => return Err(MetricError::UnknownMetric(other.to_string())),
+    };
+    Ok(moves.iter().map(f).collect())
+}

@@ -1,0 +1,359 @@
+//! The markdown readout: reads well pasted into a team channel or a document. Values
+//! are rounded here (and only here); the partial current period is shown "to date",
+//! never compared with full periods.
+
+use std::fmt::Write as _;
+
+use chrono::Datelike;
+
+use super::{MetricReport, Report, change};
+use crate::metrics::{CohortVariant, Direction, Grain, Period, Unit};
+
+/// `1234567.891` → `1,234,567.89` with `decimals` decimals.
+pub fn group_thousands(value: f64, decimals: usize) -> String {
+    let text = format!("{:.*}", decimals, value.abs());
+    let (int, frac) = text.split_once('.').unwrap_or((&text, ""));
+    let mut grouped = String::new();
+    for (i, ch) in int.chars().enumerate() {
+        if i > 0 && (int.len() - i) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(ch);
+    }
+    let sign = if value < 0.0 && text.chars().any(|c| c.is_ascii_digit() && c != '0') {
+        "−"
+    } else {
+        ""
+    };
+    if frac.is_empty() {
+        format!("{sign}{grouped}")
+    } else {
+        format!("{sign}{grouped}.{frac}")
+    }
+}
+
+fn currency_symbol(code: &str) -> Option<&'static str> {
+    match code {
+        "USD" => Some("$"),
+        "EUR" => Some("€"),
+        "GBP" => Some("£"),
+        "JPY" => Some("¥"),
+        _ => None,
+    }
+}
+
+/// A value as a reader expects it: money with its currency, percentages with one decimal.
+pub fn format_value(unit: Unit, value: f64, currency: &str) -> String {
+    match unit {
+        Unit::Currency => {
+            let decimals = if value.abs() >= 1_000.0 { 0 } else { 2 };
+            let amount = group_thousands(value, decimals);
+            match currency_symbol(currency) {
+                Some(symbol) => match amount.strip_prefix('−') {
+                    Some(rest) => format!("−{symbol}{rest}"),
+                    None => format!("{symbol}{amount}"),
+                },
+                None => format!("{amount} {currency}"),
+            }
+        }
+        Unit::Percent => format!("{} %", group_thousands(value, 1)),
+        Unit::Count if value.fract() == 0.0 => group_thousands(value, 0),
+        Unit::Count => group_thousands(value, 1),
+        Unit::Ratio => group_thousands(value, 2),
+        Unit::Hours => format!("{} h", group_thousands(value, 1)),
+        Unit::Days => format!("{} d", group_thousands(value, 1)),
+        Unit::Seconds => format!("{} s", group_thousands(value, 0)),
+        Unit::Months => format!("{} mo", group_thousands(value, 1)),
+        Unit::Score => group_thousands(value, 1),
+    }
+}
+
+/// `June 2025`, `week 23 of 2025 (Jun 2–8)`, `Mon 2 Jun 2025`.
+pub fn period_title(p: &Period) -> String {
+    match p.grain {
+        Grain::Month => p.start.format("%B %Y").to_string(),
+        Grain::Week => {
+            let w = p.start.iso_week();
+            format!(
+                "week {} of {} ({}–{})",
+                w.week(),
+                w.year(),
+                p.start.format("%b %-d"),
+                p.end().format("%b %-d")
+            )
+        }
+        Grain::Day => p.start.format("%a %-d %b %Y").to_string(),
+    }
+}
+
+fn capitalized(text: &str) -> String {
+    let mut chars = text.chars();
+    chars
+        .next()
+        .map(|c| c.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
+}
+
+fn short_title(p: &Period) -> String {
+    match p.grain {
+        Grain::Month => p.start.format("%b %Y").to_string(),
+        Grain::Week => p.label(),
+        Grain::Day => p.start.format("%b %-d").to_string(),
+    }
+}
+
+fn change_text(m: &MetricReport, previous: Option<f64>, current: Option<f64>) -> String {
+    let Some(delta) = change(&m.def, previous, current) else {
+        return "—".into();
+    };
+    if delta.abs() < 0.05 {
+        return "= no change".into();
+    }
+    let arrow = if delta > 0.0 { "▲" } else { "▼" };
+    let better = (delta > 0.0) == (m.def.direction == Direction::HigherIsBetter);
+    let sign = if delta > 0.0 { "+" } else { "−" };
+    let amount = group_thousands(delta.abs(), 1);
+    let unit = match m.def.unit {
+        Unit::Percent => "pp",
+        Unit::Score => "pts",
+        _ => "%",
+    };
+    let verdict = if better { "" } else { " (worse)" };
+    format!("{arrow} {sign}{amount} {unit}{verdict}")
+}
+
+fn cell_text(point: Option<&crate::metrics::Point>, unit: Unit, currency: &str) -> String {
+    match point {
+        Some(p) => match p.value {
+            Some(v) => format_value(unit, v, currency),
+            None => p.note.clone().unwrap_or_else(|| "—".into()),
+        },
+        None => "—".into(),
+    }
+}
+
+/// Markdown table cells may not hold a pipe or a line break.
+fn escape(text: &str) -> String {
+    text.replace('|', "\\|").replace(['\n', '\r'], " ")
+}
+
+pub fn to_markdown(report: &Report) -> String {
+    let mut out = String::new();
+    let Some(as_of) = report.as_of else {
+        let _ = writeln!(
+            out,
+            "# KPI readout\n\nThe store `{}` holds no data yet: import your exports with `kpi import`.",
+            report.store
+        );
+        return out;
+    };
+    let focus = report
+        .focus
+        .unwrap_or_else(|| Period::containing(report.grain, as_of));
+    let previous = focus.prev();
+    let _ = writeln!(out, "# KPI readout — {}\n", period_title(&focus));
+    let _ = writeln!(
+        out,
+        "Store `{}` · data as of {} · {} view · generated {}",
+        report.store,
+        as_of,
+        report.grain,
+        report.generated_at.format("%Y-%m-%d %H:%M UTC")
+    );
+    if let Some(partial) = report.partial {
+        let _ = writeln!(
+            out,
+            "\n{} is still running (data to {}): it is shown to date and not compared.",
+            capitalized(&period_title(&partial)),
+            as_of.format("%b %-d")
+        );
+    }
+    let mut headers = vec![
+        "Metric".to_string(),
+        short_title(&focus),
+        format!("vs {}", short_title(&previous)),
+    ];
+    if let Some(p) = report.partial {
+        headers.push(format!("{} to date", short_title(&p)));
+    }
+    headers.extend(["Target".to_string(), "Note".to_string()]);
+    let mut category = "";
+    for m in &report.metrics {
+        if m.category != category {
+            category = m.category;
+            let _ = writeln!(out, "\n## {category}\n");
+            let _ = writeln!(out, "| {} |", headers.join(" | "));
+            let aligns: Vec<&str> = headers
+                .iter()
+                .enumerate()
+                .map(|(i, _)| {
+                    if i == 0 || i + 2 >= headers.len() {
+                        "---"
+                    } else {
+                        "---:"
+                    }
+                })
+                .collect();
+            let _ = writeln!(out, "|{}|", aligns.join("|"));
+        }
+        let name = match &m.segment {
+            Some(s) => format!(
+                "↳ {} = {}",
+                s.dimension,
+                if s.value.is_empty() {
+                    "(none)"
+                } else {
+                    &s.value
+                }
+            ),
+            None => m.def.name.to_string(),
+        };
+        let now = m.point(focus);
+        let before = m.point(previous);
+        let mut row = vec![
+            escape(&name),
+            escape(&cell_text(now, m.def.unit, &report.currency)),
+            change_text(m, before.and_then(|p| p.value), now.and_then(|p| p.value)),
+        ];
+        if let Some(p) = report.partial {
+            row.push(escape(&cell_text(m.point(p), m.def.unit, &report.currency)));
+        }
+        row.push(if m.segment.is_none() {
+            target_text(report, m)
+        } else {
+            String::new()
+        });
+        let note = now
+            .filter(|p| p.value.is_some())
+            .and_then(|p| p.note.clone())
+            .unwrap_or_default();
+        row.push(escape(&note));
+        let _ = writeln!(out, "| {} |", row.join(" | "));
+    }
+    write_alerts(&mut out, report);
+    write_cohorts(&mut out, report);
+    out
+}
+
+fn target_text(report: &Report, m: &MetricReport) -> String {
+    let Some(target) = report
+        .configured_targets
+        .iter()
+        .find(|t| t.metric == m.def.id)
+    else {
+        return String::new();
+    };
+    let mut text = format!(
+        "{} by {}",
+        format_value(m.def.unit, target.value, &report.currency),
+        target.by
+    );
+    if let Some(status) = report.targets.iter().find(|t| t.metric == m.def.id) {
+        if let Some(progress) = status.progress_pct {
+            let _ = write!(text, " · {progress:.0} % there");
+        }
+        if status.at_risk {
+            text.push_str(" · ‼ at risk");
+        }
+    }
+    text
+}
+
+fn write_alerts(out: &mut String, report: &Report) {
+    let _ = writeln!(out, "\n## Alerts\n");
+    let open: Vec<_> = report.alerts.iter().filter(|a| !a.acknowledged).collect();
+    if open.is_empty() {
+        let _ = writeln!(out, "No open alerts.");
+        return;
+    }
+    for a in open {
+        let tier = match a.tier {
+            crate::alerts::Tier::Strong => "‼",
+            crate::alerts::Tier::Mild => "!",
+        };
+        let segment = a
+            .segment
+            .as_ref()
+            .map(|s| format!(" ({} = {})", s.dimension, s.value))
+            .unwrap_or_default();
+        let owner = a
+            .owner
+            .as_ref()
+            .map(|o| format!(" — owner {o}"))
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "- {tier} **{}**{segment}, {}: {:+.1} % against its rolling mean ({}){owner}. {}",
+            a.metric,
+            a.period,
+            a.change_pct,
+            if a.good { "good" } else { "bad" },
+            escape(&a.follow_up)
+        );
+    }
+}
+
+fn write_cohorts(out: &mut String, report: &Report) {
+    // The first variant with data: purchasing customers, active users, subscribers.
+    let Some(matrix) = report
+        .cohorts
+        .iter()
+        .filter(|m| m.variant != CohortVariant::RevenueRetention)
+        .find(|m| !m.rows.is_empty())
+    else {
+        return;
+    };
+    let title = match matrix.variant {
+        CohortVariant::PurchasingCustomers => "purchasing customers",
+        CohortVariant::ActiveUsers => "active users",
+        CohortVariant::SubscribedCustomers => "subscribed customers",
+        CohortVariant::RevenueRetention => "revenue retention",
+    };
+    const SHOWN: usize = 6;
+    let rows = &matrix.rows[matrix.rows.len().saturating_sub(SHOWN)..];
+    let _ = writeln!(
+        out,
+        "\n## Cohorts — {title}\n\nShare of each signup month's customers active k months later; *italic* cells are forecast; the latest month is to date.\n"
+    );
+    let months: Vec<String> = (0..SHOWN).map(|k| format!("M{k}")).collect();
+    let _ = writeln!(out, "| Cohort | Size | {} |", months.join(" | "));
+    let _ = writeln!(out, "|---|---:|{}|", ["---:"; SHOWN].join("|"));
+    for row in rows {
+        let cells: Vec<String> = (0..SHOWN)
+            .map(|k| {
+                match (
+                    row.cells.get(k).copied().flatten(),
+                    row.forecast.get(k).copied().flatten(),
+                ) {
+                    (Some(v), _) => format!("{:.0} %", v * 100.0),
+                    (None, Some(f)) => format!("*{:.0} %*", f * 100.0),
+                    _ => String::new(),
+                }
+            })
+            .collect();
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} |",
+            row.cohort,
+            group_thousands(row.size as f64, 0),
+            cells.join(" | ")
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_read_like_a_person_wrote_them() {
+        assert_eq!(group_thousands(1234567.891, 2), "1,234,567.89");
+        assert_eq!(group_thousands(-0.001, 1), "0.0");
+        assert_eq!(format_value(Unit::Currency, 12345.6, "USD"), "$12,346");
+        assert_eq!(format_value(Unit::Currency, 999.5, "USD"), "$999.50");
+        assert_eq!(format_value(Unit::Currency, -10.0, "EUR"), "−€10.00");
+        assert_eq!(format_value(Unit::Currency, 5.5, "CHF"), "5.50 CHF");
+        assert_eq!(format_value(Unit::Percent, 23.3333, "USD"), "23.3 %");
+        assert_eq!(format_value(Unit::Count, 1000.0, "USD"), "1,000");
+    }
+}

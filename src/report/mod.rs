@@ -1,0 +1,231 @@
+//! `kpi report`: the headless readout of every KPI — the weekly or monthly review a
+//! product manager pastes into a team channel (markdown), feeds to scripts (JSON, whose
+//! shape is a documented contract) or opens in a spreadsheet (CSV).
+//!
+//! [`build`] computes a [`Report`] from the store; the writers only format it.
+
+mod csv_out;
+mod json;
+mod markdown;
+
+use chrono::{DateTime, NaiveDate, Utc};
+
+use crate::alerts::{self, Alert, TargetStatus};
+use crate::config::{Config, Target};
+use crate::metrics::{
+    self, CohortMatrix, CohortVariant, Engine, Grain, MetricDef, MetricError, Period, Point,
+    Segment, SeriesRequest,
+};
+use crate::store::Store;
+
+pub use csv_out::write_csv;
+pub use json::to_json;
+pub use markdown::to_markdown;
+
+/// What to report on.
+#[derive(Debug, Clone)]
+pub struct ReportOptions {
+    pub grain: Grain,
+    /// Only these metric ids (empty: every metric).
+    pub metrics: Vec<String>,
+    /// Also break every metric that supports it down by this dimension.
+    pub by: Option<String>,
+    pub from: Option<NaiveDate>,
+    pub to: Option<NaiveDate>,
+    /// The period to report on (`2025-06`, `2025-W23`, `2025-06-01`); default the latest
+    /// complete one.
+    pub period: Option<Period>,
+    /// Reference date override (`--as-of`).
+    pub as_of: Option<NaiveDate>,
+}
+
+impl ReportOptions {
+    pub fn new(grain: Grain) -> Self {
+        Self {
+            grain,
+            metrics: Vec::new(),
+            by: None,
+            from: None,
+            to: None,
+            period: None,
+            as_of: None,
+        }
+    }
+}
+
+/// Periods shown by default: the current one and a year (or quarter, or two weeks) back.
+fn default_periods(grain: Grain) -> usize {
+    match grain {
+        Grain::Day => 14,
+        Grain::Week => 13,
+        Grain::Month => 13,
+    }
+}
+
+/// One metric (overall or one segment) over the reported periods.
+#[derive(Debug, Clone)]
+pub struct MetricReport {
+    pub def: MetricDef,
+    pub category: &'static str,
+    pub segment: Option<Segment>,
+    pub points: Vec<Point>,
+}
+
+impl MetricReport {
+    pub fn point(&self, period: Period) -> Option<&Point> {
+        self.points.iter().find(|p| p.period == period)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Report {
+    pub store: String,
+    pub generated_at: DateTime<Utc>,
+    /// `None` for a store without data.
+    pub as_of: Option<NaiveDate>,
+    pub grain: Grain,
+    /// The period the readout is about: the latest complete one, or `--period`.
+    pub focus: Option<Period>,
+    /// The period holding the reference date when it is partial (shown as "to date").
+    pub partial: Option<Period>,
+    pub currency: String,
+    pub metrics: Vec<MetricReport>,
+    pub cohorts: Vec<CohortMatrix>,
+    pub alerts: Vec<Alert>,
+    pub targets: Vec<TargetStatus>,
+    pub configured_targets: Vec<Target>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    #[error(transparent)]
+    Metric(#[from] MetricError),
+    #[error("unknown metric {0:?} (see the metric ids in the README or `kpi report --format csv`)")]
+    UnknownMetric(String),
+    #[error("bad period {0:?}: use 2025-06, 2025-W23 or 2025-06-01")]
+    BadPeriod(String),
+    #[error("--from {from} is after --to {to}")]
+    BadRange { from: NaiveDate, to: NaiveDate },
+}
+
+pub fn parse_period(text: &str, grain: Grain) -> Result<Period, ReportError> {
+    let parsed = Period::parse(text).ok_or_else(|| ReportError::BadPeriod(text.into()))?;
+    // A month asked for at week grain means the week holding its last day, and so on.
+    Ok(if parsed.grain == grain {
+        parsed
+    } else {
+        Period::containing(grain, parsed.end())
+    })
+}
+
+pub fn build(
+    store: &Store,
+    config: &Config,
+    options: &ReportOptions,
+) -> Result<Report, ReportError> {
+    let as_of = match options.as_of {
+        Some(d) => Some(d),
+        None => metrics::reference_date(store)?,
+    };
+    let mut report = Report {
+        store: store.path().display().to_string(),
+        generated_at: Utc::now(),
+        as_of,
+        grain: options.grain,
+        focus: None,
+        partial: None,
+        currency: config.currency.clone(),
+        metrics: Vec::new(),
+        cohorts: Vec::new(),
+        alerts: Vec::new(),
+        targets: Vec::new(),
+        configured_targets: config.targets.clone(),
+    };
+    let engine = Engine::new(store, config, as_of.unwrap_or(NaiveDate::MIN));
+    let catalog = engine.catalog()?;
+    for id in &options.metrics {
+        if !catalog.iter().any(|m| m.id == *id) {
+            return Err(ReportError::UnknownMetric(id.clone()));
+        }
+    }
+    let Some(as_of) = as_of else {
+        return Ok(report);
+    };
+    let grain = options.grain;
+    let to = options
+        .period
+        .map(|p| p.end())
+        .or(options.to)
+        .unwrap_or(as_of)
+        .min(as_of);
+    let last = Period::containing(grain, to);
+    let from = options.from.unwrap_or_else(|| {
+        last.trailing(default_periods(grain))
+            .first()
+            .map_or(to, |p| p.start)
+    });
+    if from > to {
+        return Err(ReportError::BadRange { from, to });
+    }
+    let current = Period::containing(grain, as_of);
+    let current_partial = current.end() != as_of;
+    report.partial = (current_partial && last == current).then_some(current);
+    report.focus = Some(match options.period {
+        Some(p) => p,
+        None if report.partial.is_some() => last.prev(),
+        None => last,
+    });
+    let selected: Vec<&MetricDef> = catalog
+        .iter()
+        .filter(|m| options.metrics.is_empty() || options.metrics.iter().any(|id| *id == m.id))
+        .collect();
+    for def in selected {
+        let mut request = SeriesRequest {
+            metric: &def.id,
+            grain,
+            from,
+            to,
+            by: None,
+        };
+        let mut all = engine.series(&request)?;
+        if let Some(by) = options.by.as_deref() {
+            request.by = Some(by);
+            match engine.series(&request) {
+                Ok(segments) => all.extend(segments),
+                // Metrics without that dimension are reported overall only.
+                Err(MetricError::UnknownDimension { .. }) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        for series in all {
+            report.metrics.push(MetricReport {
+                def: def.clone(),
+                category: metrics::category(&def.id),
+                segment: series.segment,
+                points: series.points,
+            });
+        }
+    }
+    for variant in [
+        CohortVariant::PurchasingCustomers,
+        CohortVariant::ActiveUsers,
+        CohortVariant::SubscribedCustomers,
+        CohortVariant::RevenueRetention,
+    ] {
+        report.cohorts.push(engine.cohorts(variant)?);
+    }
+    let evaluation = alerts::evaluate(store, config, as_of, &catalog)?;
+    report.alerts = evaluation.alerts;
+    report.targets = evaluation.targets;
+    Ok(report)
+}
+
+/// Change from `previous` to `current`: relative (%) for amounts, in points for metrics
+/// that are themselves percentages or scores (NPS −45 → −40 is +5 points, not −11 %).
+pub fn change(def: &MetricDef, previous: Option<f64>, current: Option<f64>) -> Option<f64> {
+    let (p, c) = (previous?, current?);
+    if matches!(def.unit, metrics::Unit::Percent | metrics::Unit::Score) {
+        return Some(c - p);
+    }
+    (p != 0.0).then(|| (c - p) / p.abs() * 100.0)
+}
