@@ -86,6 +86,16 @@ fn overview_tiles_show_value_change_pulse_and_target() {
 }
 
 #[test]
+fn a_target_the_metric_moves_away_from_says_so_instead_of_a_negative_share() {
+    let mut app = app_on(Tab::Overview);
+    app.grain = kpi::metrics::Grain::Month;
+    app.snapshot.targets[0].progress_pct = Some(-40.0);
+    let text = common::text(&app, 80, 24);
+    assert!(text.contains("away from $70,000 ! at risk"), "{text}");
+    assert!(!text.contains("-40%"), "{text}");
+}
+
+#[test]
 fn trends_show_the_metric_its_change_and_monthly_bars() {
     let mut app = app_on(Tab::Trends);
     app.grain = kpi::metrics::Grain::Month;

@@ -192,6 +192,12 @@ fn tile(frame: &mut Frame, area: Rect, app: &App, id: &str, selected: bool) {
             };
             let goal = format::value(target.target, metric.unit, currency);
             let mut spans = match target.progress_pct {
+                // Moved away from the target since the pace line started: a negative share
+                // reads as nonsense, the goal itself does not.
+                Some(progress) if progress < 0.0 => vec![
+                    Span::styled("away", theme.bad()),
+                    Span::styled(format!(" from {goal}{by}"), theme.dim()),
+                ],
                 Some(progress) => vec![
                     Span::styled(format!("{progress:.0}%"), theme.heading()),
                     Span::styled(format!(" of {goal}{by}"), theme.dim()),
