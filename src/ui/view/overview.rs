@@ -204,8 +204,11 @@ fn tile(frame: &mut Frame, area: Rect, app: &App, id: &str, selected: bool) {
                 ],
                 None => vec![Span::styled(format!("target {goal}{by}"), theme.dim())],
             };
+            let moving_away = target.progress_pct.is_some_and(|p| p < 0.0);
             if target.at_risk {
-                spans.push(Span::styled(" ! at risk", theme.bad()));
+                // "away" already says it; the symbol keeps it readable without colour.
+                let mark = if moving_away { " !" } else { " ! at risk" };
+                spans.push(Span::styled(mark, theme.bad()));
             }
             Line::from(spans)
         }
