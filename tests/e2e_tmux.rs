@@ -47,9 +47,21 @@ fn timeout() -> Duration {
     Duration::from_millis(ms)
 }
 
+/// The store a session starts beside.
+enum Fixture {
+    Empty,
+    /// The shipped demo store (`sample.db`) with its `kpi.toml`.
+    Demo,
+}
+
 impl Tmux {
     /// A shell in a `width`×`height` window, beside a fresh empty store.
     fn start(width: u16, height: u16) -> Self {
+        Self::start_with(width, height, Fixture::Empty)
+    }
+
+    /// A shell in a `width`×`height` window, beside a store made from `fixture`.
+    fn start_with(width: u16, height: u16, fixture: Fixture) -> Self {
         let version = Command::new("tmux").arg("-V").output();
         assert!(
             version.as_ref().is_ok_and(|o| o.status.success()),
@@ -57,8 +69,16 @@ impl Tmux {
         );
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("launch.db");
-        // A fresh store as `kpi import` leaves it before any file: schema, no rows.
-        drop(kpi::store::Store::open(&db).unwrap());
+        match fixture {
+            // A fresh store as `kpi import` leaves it before any file: schema, no rows.
+            Fixture::Empty => drop(kpi::store::Store::open(&db).unwrap()),
+            // A copy, so acknowledging an alert never touches the committed file.
+            Fixture::Demo => {
+                let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+                std::fs::copy(repo.join("sample.db"), &db).unwrap();
+                std::fs::copy(repo.join("kpi.toml"), dir.path().join("kpi.toml")).unwrap();
+            }
+        }
         let socket = format!(
             "kpi-e2e-{}-{}",
             std::process::id(),
@@ -258,7 +278,12 @@ fn a_session_through_every_pane_leaves_the_terminal_as_it_was() {
     let tmux = Tmux::start(100, 30);
     open_cockpit(&tmux, "", "no data — import orders");
     visit(&tmux, "2", "Metrics  / filter", "no data — import orders");
-    visit(&tmux, "3", "KPI (y)", "no data — import orders and spend");
+    visit(
+        &tmux,
+        "3",
+        "KPI (y)",
+        "no period where both have a value — import orders",
+    );
     visit(
         &tmux,
         "4",
@@ -278,6 +303,90 @@ fn a_session_through_every_pane_leaves_the_terminal_as_it_was() {
     resize_below_minimum_and_back(&tmux, 100, 30);
     tmux.keys(&["q"]);
     assert_terminal_restored(&tmux, 0);
+}
+
+#[test]
+fn a_session_on_the_demo_store_shows_its_numbers_in_every_pane() {
+    let tmux = Tmux::start_with(120, 36, Fixture::Demo);
+    // Net revenue of ISO week 46 of 2026, the latest complete week of the demo data.
+    open_cockpit(&tmux, "", "$20,911  2026-W46");
+    visit(
+        &tmux,
+        "2",
+        "Metrics  / filter",
+        "Gross revenue  $21,406 2026-W46",
+    );
+    visit(&tmux, "3", "KPI (y)", "r = +0.63 · R² 0.40 · n 12");
+    visit(
+        &tmux,
+        "4",
+        "Cohorts — purchasing customers",
+        "2024-12      41",
+    );
+    visit(&tmux, "5", "Alerts", "‼");
+    visit(&tmux, "6", "Tables", "20,259");
+    tmux.keys(&["Tab"]);
+    tmux.wait_for("Newest alerts", "Tab to wrap to Overview");
+    change_grain(&tmux, "month");
+    tmux.wait_for("$70,741  2026-10", "October's net revenue at month grain");
+    open_and_close_help(&tmux);
+    // The acknowledged alert moves below the open ones; the status line confirms it.
+    acknowledge_alert(&tmux, "· acknowledged ");
+    resize_below_minimum_and_back(&tmux, 120, 36);
+    tmux.keys(&["q"]);
+    assert_terminal_restored(&tmux, 0);
+
+    // The acknowledgement outlived the session.
+    let store = kpi::store::Store::open(&tmux.db).unwrap();
+    let acknowledged: i64 = store
+        .conn()
+        .query_row(
+            "SELECT count(*) FROM alert_state WHERE acknowledged_at IS NOT NULL",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(acknowledged, 1);
+}
+
+#[test]
+fn rows_appended_to_a_watched_file_change_the_overview() {
+    let tmux = Tmux::start(100, 30);
+    let folder = tmux.db.with_file_name("exports");
+    std::fs::create_dir(&folder).unwrap();
+    let orders = folder.join("orders.csv");
+    // One complete ISO week (Monday 2026-11-02 to Sunday 2026-11-08): 7 × 10.00.
+    let mut csv = String::from("order_id,customer_id,order_date,revenue\n");
+    for day in 2..=8 {
+        csv.push_str(&format!("o{day},c{day},2026-11-{day:02},10.00\n"));
+    }
+    std::fs::write(&orders, csv).unwrap();
+    tmux.type_line(&format!(
+        "{} --db {} --watch {}; echo EXIT=$?",
+        kpi_bin(),
+        path(&tmux.db),
+        path(&folder)
+    ));
+    tmux.wait_for("$70.00  2026-W45", "net revenue of the imported week");
+    tmux.wait_for("live · updated", "the last-update stamp");
+
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&orders)
+        .unwrap();
+    std::io::Write::write_all(
+        &mut file,
+        b"o9,c9,2026-11-08,25.50\no10,c1,2026-11-07,4.50\n",
+    )
+    .unwrap();
+    drop(file);
+    let screen = tmux.wait_for("$100  2026-W45", "net revenue after the appended rows");
+    assert!(
+        screen.contains("Net revenue •"),
+        "the changed tile is marked:\n{screen}"
+    );
+    tmux.keys(&["q"]);
+    assert_terminal_restored_without_stty(&tmux, 0);
 }
 
 #[test]

@@ -154,14 +154,19 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     let fitted = fit(&xy);
     stats(frame, stats_area, app, kpi, driver, fitted, &points, &by);
     if xy.is_empty() {
+        let mut tables: Vec<&str> = kpi.sources.iter().chain(driver.sources).copied().collect();
+        tables.dedup();
+        let tables = if tables.is_empty() {
+            "their data".to_string()
+        } else {
+            tables.join(" and ")
+        };
         empty_state(
             frame,
             chart_area,
             "scatter",
             &[&format!(
-                "no period where both have a value — import {} and {}",
-                kpi.sources.first().unwrap_or(&"orders"),
-                driver.sources.first().unwrap_or(&"orders")
+                "no period where both have a value — import {tables}"
             )],
             theme,
         );
