@@ -636,3 +636,35 @@ mod live {
         );
     }
 }
+
+#[test]
+fn fresh_metrics_show_at_once_and_their_alerts_follow() {
+    let mut app = app();
+    let alerts = app.snapshot.alerts.clone();
+    let mut metrics_only = app.snapshot.clone();
+    metrics_only.alerts.clear();
+    update(&mut app, Msg::SnapshotLoaded(Ok(Box::new(metrics_only))));
+    assert!(app.checking_alerts);
+    assert!(app.snapshot.alerts.is_empty());
+
+    let evaluation = kpi::alerts::Evaluation {
+        alerts: alerts.clone(),
+        ..Default::default()
+    };
+    update(&mut app, Msg::AlertsLoaded(Ok(Box::new(evaluation))));
+    assert!(!app.checking_alerts);
+    assert_eq!(app.snapshot.alerts, alerts);
+
+    update(
+        &mut app,
+        Msg::AlertsLoaded(Err("database is locked".into())),
+    );
+    assert_eq!(
+        app.status.as_deref(),
+        Some("could not evaluate alerts: database is locked")
+    );
+    assert_eq!(
+        app.snapshot.alerts, alerts,
+        "a failed evaluation keeps the last alerts"
+    );
+}

@@ -256,6 +256,8 @@ pub struct App {
     pub picker: Option<SegmentPicker>,
     /// A snapshot is being built.
     pub loading: bool,
+    /// Fresh metrics are shown; their alert evaluation is still running.
+    pub checking_alerts: bool,
     /// The last thing that happened (errors, "acknowledged …").
     pub status: Option<String>,
     /// Shown for as long as the session lasts (e.g. the state of `--watch`).
@@ -285,6 +287,7 @@ impl App {
             help: false,
             picker: None,
             loading: false,
+            checking_alerts: false,
             status: None,
             notice: None,
             live: None,

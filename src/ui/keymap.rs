@@ -43,6 +43,8 @@ pub enum Msg {
     /// The terminal changed size; only a redraw is needed.
     Resize,
     SnapshotLoaded(Result<Box<Snapshot>, String>),
+    /// The alert evaluation that follows a snapshot (alerts, pulses, targets).
+    AlertsLoaded(Result<Box<crate::alerts::Evaluation>, String>),
     BreakdownLoaded {
         purpose: PickerPurpose,
         dimension: String,

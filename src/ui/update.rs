@@ -153,9 +153,20 @@ pub fn update(app: &mut App, msg: Msg) -> Option<Effect> {
                         app.changed = changed_metrics(&app.snapshot, &snapshot);
                     }
                     app.snapshot = *snapshot;
+                    app.checking_alerts = true;
                     clamp(app);
                 }
                 Err(err) => app.status = Some(format!("could not load the store: {err}")),
+            }
+        }
+        Msg::AlertsLoaded(result) => {
+            app.checking_alerts = false;
+            match result {
+                Ok(evaluation) => {
+                    app.snapshot.apply(*evaluation);
+                    clamp(app);
+                }
+                Err(err) => app.status = Some(format!("could not evaluate alerts: {err}")),
             }
         }
         Msg::LiveProgress { done, total } => {

@@ -6,6 +6,7 @@ use std::sync::mpsc::{Receiver, Sender};
 
 use chrono::{NaiveDate, Utc};
 
+use crate::alerts::Evaluation;
 use crate::config::Config;
 use crate::metrics::{self, SeriesRequest};
 use crate::snapshot::{self, Snapshot};
@@ -19,6 +20,10 @@ pub struct Worker {
     pub store: Store,
     pub config: Config,
     pub as_of: Option<NaiveDate>,
+    /// The first reload sends the Overview's metrics before the rest.
+    loaded_once: bool,
+    /// The latest alert evaluation, shown with fresh metrics until its successor is ready.
+    last_alerts: Option<Evaluation>,
 }
 
 impl Worker {
@@ -86,30 +91,85 @@ impl Worker {
     }
 
     /// Runs until the effect channel closes. A burst of snapshot requests is served by one
-    /// build: only the newest matters.
+    /// rebuild: only the newest matters.
     pub fn run<E: Send + 'static>(
-        self,
+        mut self,
         effects: &Receiver<Effect>,
         results: &Sender<E>,
         wrap: fn(Msg) -> E,
     ) {
-        while let Ok(first) = effects.recv() {
-            let mut batch = vec![first];
-            batch.extend(effects.try_iter());
+        let mut queued: Vec<Effect> = Vec::new();
+        loop {
+            if queued.is_empty() {
+                match effects.recv() {
+                    Ok(effect) => queued.push(effect),
+                    Err(_) => return,
+                }
+            }
+            queued.extend(effects.try_iter());
+            let batch = std::mem::take(&mut queued);
             let reload = batch.contains(&Effect::LoadSnapshot);
             for effect in batch.into_iter().filter(|e| *e != Effect::LoadSnapshot) {
                 if results.send(wrap(self.perform(effect))).is_err() {
                     return;
                 }
             }
-            if reload
-                && results
-                    .send(wrap(self.perform(Effect::LoadSnapshot)))
-                    .is_err()
-            {
+            if reload && !self.reload(effects, &mut queued, results, wrap) {
                 return;
             }
         }
+    }
+
+    /// Sends fresh metrics first (with the last known alerts), then the alerts, which break
+    /// every metric down by segment and take longer. When another reload is already
+    /// queued, the alerts wait for it rather than be computed for data already replaced.
+    /// Returns false when the cockpit is gone.
+    fn reload<E>(
+        &mut self,
+        effects: &Receiver<Effect>,
+        queued: &mut Vec<Effect>,
+        results: &Sender<E>,
+        wrap: fn(Msg) -> E,
+    ) -> bool {
+        let send = |msg: Msg| results.send(wrap(msg)).is_ok();
+        if !self.loaded_once {
+            self.loaded_once = true;
+            // The first frame needs only the core KPIs (SPEC §8: 150 ms); the rest follows.
+            let overview = snapshot::build_overview(&self.store, &self.config, self.as_of);
+            if !send(Msg::SnapshotLoaded(self.with_last_alerts(overview))) {
+                return false;
+            }
+        }
+        let metrics = snapshot::build_metrics(&self.store, &self.config, self.as_of);
+        let Ok(snapshot) = &metrics else {
+            return send(Msg::SnapshotLoaded(self.with_last_alerts(metrics)));
+        };
+        let snapshot = snapshot.clone();
+        if !send(Msg::SnapshotLoaded(self.with_last_alerts(metrics))) {
+            return false;
+        }
+        queued.extend(effects.try_iter());
+        if queued.contains(&Effect::LoadSnapshot) {
+            return true;
+        }
+        let evaluation = snapshot::evaluate_alerts(&self.store, &snapshot);
+        if let Ok(evaluation) = &evaluation {
+            self.last_alerts = Some(evaluation.clone());
+        }
+        send(Msg::AlertsLoaded(
+            evaluation.map(Box::new).map_err(|e| format!("{e:#}")),
+        ))
+    }
+
+    fn with_last_alerts(
+        &self,
+        snapshot: anyhow::Result<Snapshot>,
+    ) -> Result<Box<Snapshot>, String> {
+        let mut snapshot = snapshot.map_err(|e| format!("{e:#}"))?;
+        if let Some(evaluation) = &self.last_alerts {
+            snapshot.apply(evaluation.clone());
+        }
+        Ok(Box::new(snapshot))
     }
 }
 
@@ -120,5 +180,7 @@ pub fn open(db: &Path, config: Config, as_of: Option<NaiveDate>) -> anyhow::Resu
         store,
         config,
         as_of,
+        loaded_once: false,
+        last_alerts: None,
     })
 }

@@ -129,6 +129,8 @@ fn status_line(frame: &mut Frame, area: Rect, app: &App) {
     ];
     if app.loading {
         spans.push(Span::styled(" · loading…", theme.accent()));
+    } else if app.checking_alerts {
+        spans.push(Span::styled(" · checking alerts…", theme.dim()));
     }
     if let Some(live) = &app.live {
         spans.push(Span::raw(" · "));
