@@ -25,6 +25,7 @@ pub mod config;
 pub mod demo;
 pub mod import;
 pub mod metrics;
+pub mod numbers;
 pub mod report;
 pub mod snapshot;
 pub mod store;

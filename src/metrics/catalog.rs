@@ -21,7 +21,8 @@ const FEATURE_DIMS: &[&str] = &["feature"];
 const SEVERITY_DIMS: &[&str] = &["severity"];
 const NONE: &[&str] = &[];
 
-const fn def(
+/// A built-in metric's definition (also used by fixtures that need one).
+pub const fn def(
     id: &'static str,
     name: &'static str,
     unit: Unit,

@@ -9,37 +9,9 @@ use chrono::Datelike;
 use super::{MetricReport, Report, change};
 use crate::metrics::{CohortVariant, Direction, Grain, Period, Unit};
 
-/// `1234567.891` → `1,234,567.89` with `decimals` decimals.
+/// `1234567.891` → `1,234,567.89`, with the typographic minus of a written report.
 pub fn group_thousands(value: f64, decimals: usize) -> String {
-    let text = format!("{:.*}", decimals, value.abs());
-    let (int, frac) = text.split_once('.').unwrap_or((&text, ""));
-    let mut grouped = String::new();
-    for (i, ch) in int.chars().enumerate() {
-        if i > 0 && (int.len() - i) % 3 == 0 {
-            grouped.push(',');
-        }
-        grouped.push(ch);
-    }
-    let sign = if value < 0.0 && text.chars().any(|c| c.is_ascii_digit() && c != '0') {
-        "−"
-    } else {
-        ""
-    };
-    if frac.is_empty() {
-        format!("{sign}{grouped}")
-    } else {
-        format!("{sign}{grouped}.{frac}")
-    }
-}
-
-fn currency_symbol(code: &str) -> Option<&'static str> {
-    match code {
-        "USD" => Some("$"),
-        "EUR" => Some("€"),
-        "GBP" => Some("£"),
-        "JPY" => Some("¥"),
-        _ => None,
-    }
+    crate::numbers::grouped(value, decimals, "−")
 }
 
 /// A value as a reader expects it: money with its currency, percentages with one decimal.
@@ -48,7 +20,7 @@ pub fn format_value(unit: Unit, value: f64, currency: &str) -> String {
         Unit::Currency => {
             let decimals = if value.abs() >= 1_000.0 { 0 } else { 2 };
             let amount = group_thousands(value, decimals);
-            match currency_symbol(currency) {
+            match crate::numbers::currency_symbol(currency) {
                 Some(symbol) => match amount.strip_prefix('−') {
                     Some(rest) => format!("−{symbol}{rest}"),
                     None => format!("{symbol}{amount}"),

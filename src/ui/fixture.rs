@@ -6,13 +6,13 @@
 //! `channel=paid_search` in 2025-W24 (−18.7 %); a reject whose raw row holds an OSC
 //! escape sequence.
 
-use std::borrow::Cow;
 use std::path::PathBuf;
 
 use chrono::NaiveDate;
 
 use crate::alerts::{Alert, AlertKind, Contribution, Pulse, TargetStatus, Tier};
 use crate::config::Config;
+use crate::metrics::catalog::def;
 use crate::metrics::{
     CohortMatrix, CohortRow, CohortVariant, Direction, Grain, MetricDef, Period, Point, Segment,
     Series, Unit,
@@ -43,26 +43,6 @@ pub const NET_REVENUE_MONTHS: [f64; 12] = [
     41_200.0, 42_950.0, 44_100.0, 43_800.0, 46_500.0, 47_900.0, 49_100.0, 50_300.0, 52_800.0,
     54_100.0, 58_450.0, 21_000.0,
 ];
-
-fn def(
-    id: &'static str,
-    name: &'static str,
-    unit: Unit,
-    direction: Direction,
-    formula: &'static str,
-    sources: &'static [&'static str],
-    segments: &'static [&'static str],
-) -> MetricDef {
-    MetricDef {
-        id: Cow::Borrowed(id),
-        name: Cow::Borrowed(name),
-        unit,
-        direction,
-        formula: Cow::Borrowed(formula),
-        sources,
-        segments,
-    }
-}
 
 pub fn catalog() -> Vec<MetricDef> {
     use Direction::{HigherIsBetter as Up, LowerIsBetter as Down};

@@ -19,13 +19,10 @@ pub fn clean(text: &str) -> Cow<'_, str> {
 
 /// The symbol shown before money in `currency`, or the code itself.
 pub fn currency_symbol(currency: &str) -> Cow<'_, str> {
-    match currency {
-        "USD" | "CAD" | "AUD" => Cow::Borrowed("$"),
-        "EUR" => Cow::Borrowed("€"),
-        "GBP" => Cow::Borrowed("£"),
-        "JPY" => Cow::Borrowed("¥"),
-        other => Cow::Owned(format!("{} ", clean(other))),
-    }
+    crate::numbers::currency_symbol(currency).map_or_else(
+        || Cow::Owned(format!("{} ", clean(currency))),
+        Cow::Borrowed,
+    )
 }
 
 /// `12,345` with thousands separators; `1.23M` and `4.5B` above a million.
@@ -38,20 +35,7 @@ pub fn grouped(value: f64, decimals: usize) -> String {
     if abs >= 1e6 {
         return format!("{sign}{:.2}M", abs / 1e6);
     }
-    let text = format!("{abs:.decimals$}");
-    let (int, frac) = text.split_once('.').unwrap_or((&text, ""));
-    let mut out = String::with_capacity(text.len() + 4);
-    for (i, ch) in int.chars().enumerate() {
-        if i > 0 && (int.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(ch);
-    }
-    if !frac.is_empty() {
-        out.push('.');
-        out.push_str(frac);
-    }
-    format!("{sign}{out}")
+    format!("{sign}{}", crate::numbers::grouped(abs, decimals, "-"))
 }
 
 /// A metric value in its unit, as a product manager reads it.
