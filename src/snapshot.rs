@@ -8,9 +8,10 @@ use chrono::NaiveDate;
 use crate::alerts::{self, Alert, Evaluation, Pulse, TargetStatus};
 use crate::config::Config;
 use crate::metrics::{
-    self, CohortMatrix, CohortVariant, Engine, Grain, MetricDef, Series, SeriesRequest,
+    self, CohortMatrix, CohortVariant, Engine, Grain, MetricDef, Period, Series, SeriesRequest,
 };
 use crate::store::Store;
+use crate::store::rollup::Touched;
 use crate::store::status::{ImportLogEntry, RejectEntry, TableStatus};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -122,6 +123,72 @@ pub fn build_overview(
     build_scoped(store, config, as_of, Scope::Overview)
 }
 
+/// Tables whose rows decide cohort membership or activity.
+const COHORT_SOURCES: &[&str] = &["customers", "orders", "events", "subscriptions"];
+
+/// The metrics after an import, recomputing only what it can have changed (SPEC §7): the
+/// metrics that read a touched table, and the cohorts when activity changed; everything
+/// else is taken from `previous`. When the reference date moved (a new day began), period
+/// boundaries and partial flags shift, so everything is rebuilt.
+///
+/// Of an affected metric, only the periods from the one holding the earliest touched day on
+/// are recomputed: every metric looks back (trailing windows, "active at the start"),
+/// never forward, so earlier periods cannot change.
+pub fn refresh_metrics(
+    store: &Store,
+    config: &Config,
+    as_of: Option<NaiveDate>,
+    previous: &Snapshot,
+    touched: &Touched,
+) -> anyhow::Result<Snapshot> {
+    let reference = match as_of {
+        Some(date) => Some(date),
+        None => metrics::reference_date(store)?,
+    };
+    let Some(as_of) = reference.filter(|d| Some(*d) == previous.as_of) else {
+        return build_metrics(store, config, as_of);
+    };
+    let engine = Engine::new(store, config, as_of);
+    let fitted = with_default_core_kpis_fitted(config, &engine)?;
+    let catalog = engine.catalog()?;
+    if catalog != previous.metrics || fitted != previous.config {
+        return build_metrics(store, config, Some(as_of));
+    }
+    let mut snapshot = previous.clone();
+    for series in &mut snapshot.series {
+        let Some(def) = catalog.iter().find(|d| d.id == series.metric) else {
+            continue;
+        };
+        let Some(earliest) = touched.earliest_of(&metrics::reads(def)) else {
+            continue;
+        };
+        let history = history_start(series.grain, &fitted, as_of);
+        let from = Period::containing(series.grain, earliest.max(history)).start;
+        let fresh = engine.series(&SeriesRequest {
+            metric: &def.id,
+            grain: series.grain,
+            from,
+            to: as_of,
+            by: None,
+        })?;
+        if let Some(fresh) = fresh.into_iter().next() {
+            series.points.retain(|p| p.period.start < from);
+            series.points.extend(fresh.points);
+        }
+    }
+    if COHORT_SOURCES.iter().any(|t| touched.touches(t)) {
+        snapshot.cohorts = ALL_COHORT_VARIANTS
+            .into_iter()
+            .map(|variant| engine.cohorts(variant))
+            .collect::<Result<Vec<_>, _>>()?;
+    }
+    if touched.touches("annotations") {
+        snapshot.annotations = annotations(store)?;
+    }
+    snapshot.data = data_status(store)?;
+    Ok(snapshot)
+}
+
 /// The alert evaluation (alerts, pulses, targets) of a snapshot's reference date. A store
 /// without data still has its failed imports to report, judged as of today.
 pub fn evaluate_alerts(store: &Store, snapshot: &Snapshot) -> anyhow::Result<Evaluation> {
@@ -161,11 +228,7 @@ fn build_scoped(
         Some(date) => Some(date),
         None => metrics::reference_date(store)?,
     };
-    let data = DataStatus {
-        tables: store.table_status()?,
-        imports: store.recent_imports(50)?,
-        rejects: store.recent_rejects(200)?,
-    };
+    let data = data_status(store)?;
     let annotations = annotations(store)?;
     let Some(as_of) = as_of else {
         return Ok(Snapshot {
@@ -202,15 +265,10 @@ fn build_scoped(
     }
     let cohorts = match scope {
         Scope::Overview => Vec::new(),
-        Scope::Everything => [
-            CohortVariant::PurchasingCustomers,
-            CohortVariant::ActiveUsers,
-            CohortVariant::SubscribedCustomers,
-            CohortVariant::RevenueRetention,
-        ]
-        .into_iter()
-        .map(|variant| engine.cohorts(variant))
-        .collect::<Result<Vec<_>, _>>()?,
+        Scope::Everything => ALL_COHORT_VARIANTS
+            .into_iter()
+            .map(|variant| engine.cohorts(variant))
+            .collect::<Result<Vec<_>, _>>()?,
     };
     Ok(Snapshot {
         store: store.path().to_path_buf(),
@@ -222,6 +280,21 @@ fn build_scoped(
         annotations,
         data,
         ..Snapshot::default()
+    })
+}
+
+const ALL_COHORT_VARIANTS: [CohortVariant; 4] = [
+    CohortVariant::PurchasingCustomers,
+    CohortVariant::ActiveUsers,
+    CohortVariant::SubscribedCustomers,
+    CohortVariant::RevenueRetention,
+];
+
+fn data_status(store: &Store) -> anyhow::Result<DataStatus> {
+    Ok(DataStatus {
+        tables: store.table_status()?,
+        imports: store.recent_imports(50)?,
+        rejects: store.recent_rejects(200)?,
     })
 }
 

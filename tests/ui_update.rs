@@ -572,6 +572,7 @@ mod live {
             at: "13:00:01".into(),
             imported,
             failed,
+            touched: Default::default(),
         }))
     }
 
@@ -588,7 +589,8 @@ mod live {
     #[test]
     fn imported_rows_reload_the_snapshot_and_stamp_the_update() {
         let mut app = watching();
-        assert_eq!(update(&mut app, batch(1, 0)), Some(Effect::LoadSnapshot));
+        let effect = update(&mut app, batch(1, 0));
+        assert!(matches!(effect, Some(Effect::Refresh { .. })), "{effect:?}");
         let live = app.live.as_ref().unwrap();
         assert_eq!(live.progress, None);
         assert_eq!(live.last_update.as_deref(), Some("13:00:01"));

@@ -266,6 +266,39 @@ pub(crate) fn family(id: &str) -> Family {
     }
 }
 
+/// Every table a metric's value can depend on: what decides which metrics an import makes
+/// stale. `MetricDef::sources` names the tables to import for a "no data" note; this is the
+/// conservative superset (a customer metric reads orders or subscriptions for activity,
+/// CAC payback reads margins and ARPU, …).
+pub fn reads(def: &MetricDef) -> Vec<&'static str> {
+    let family: &[&'static str] = match family(&def.id) {
+        Family::Orders => &["orders", "refunds", "costs", "events", "customers"],
+        Family::Subscriptions => &["subscriptions", "customers"],
+        Family::Customers => &["customers", "orders", "refunds", "subscriptions"],
+        Family::Spend => &[
+            "spend",
+            "funnel",
+            "customers",
+            "orders",
+            "refunds",
+            "costs",
+            "subscriptions",
+            "events",
+        ],
+        Family::Surveys => &["surveys", "customers"],
+        Family::Events => &["events", "customers"],
+        Family::Delivery => &["work_items", "tickets", "customers"],
+        Family::External => &["metrics"],
+    };
+    let mut tables: Vec<&'static str> = family.to_vec();
+    for source in def.sources {
+        if !tables.contains(source) {
+            tables.push(source);
+        }
+    }
+    tables
+}
+
 /// The SPEC §3 section a metric belongs to, for grouping in reports.
 pub fn category(id: &str) -> &'static str {
     match family(id) {

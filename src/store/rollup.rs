@@ -37,6 +37,25 @@ impl Touched {
         self.days.values().all(BTreeSet::is_empty)
     }
 
+    /// Adds another import's days (a burst of imports is recomputed once).
+    pub fn merge(&mut self, other: &Touched) {
+        for (table, days) in &other.days {
+            self.days.entry(table).or_default().extend(days);
+        }
+    }
+
+    /// The earliest day written to any of `tables`, if any was.
+    pub fn earliest_of(&self, tables: &[&str]) -> Option<NaiveDate> {
+        tables
+            .iter()
+            .filter_map(|t| self.days.get(t)?.first().copied())
+            .min()
+    }
+
+    pub fn touches(&self, table: &str) -> bool {
+        self.days.get(table).is_some_and(|d| !d.is_empty())
+    }
+
     fn of(&self, table: &str) -> BTreeSet<NaiveDate> {
         self.days.get(table).cloned().unwrap_or_default()
     }

@@ -11,6 +11,8 @@ use chrono::Local;
 use crate::config::Config;
 use crate::import::ImportOptions;
 use crate::store::Store;
+use crate::store::rollup::Touched;
+use crate::watch::follow::FileOutcome;
 use crate::watch::follow::{import_paths, mark_removed};
 use crate::watch::{DirWatcher, WatchEvent, WatchOptions, WatchState, scan};
 
@@ -25,6 +27,8 @@ pub struct LiveBatch {
     /// Files imported (successfully) in this round.
     pub imported: usize,
     pub failed: usize,
+    /// The days the round's imports wrote, by table: what the worker recomputes.
+    pub touched: Touched,
 }
 
 pub struct LiveOptions {
@@ -61,33 +65,27 @@ fn follow<E>(options: &LiveOptions, send: &Sender<E>, wrap: fn(Msg) -> E) -> any
     let watcher = DirWatcher::start(&options.dir, &options.watch)?;
     let initial = scan(&options.dir, options.watch.recursive)?;
     let total = initial.len();
-    let mut imported = 0;
-    let mut failed = 0;
+    let mut outcomes = Vec::with_capacity(total);
     for (done, path) in initial.iter().enumerate() {
         if send.send(wrap(Msg::LiveProgress { done, total })).is_err() {
             return Ok(());
         }
-        for outcome in import_paths(&mut store, std::slice::from_ref(path), &import, &mut state) {
-            if outcome.result.is_ok() {
-                imported += 1
-            } else {
-                failed += 1
-            }
-        }
+        outcomes.extend(import_paths(
+            &mut store,
+            std::slice::from_ref(path),
+            &import,
+            &mut state,
+        ));
     }
-    if !report(send, wrap, &state, imported, failed) {
+    if !report(send, wrap, &state, &outcomes) {
         return Ok(());
     }
     for event in watcher.events() {
-        let (imported, failed) = match event {
-            WatchEvent::Changed(paths) => {
-                let outcomes = import_paths(&mut store, &paths, &import, &mut state);
-                let ok = outcomes.iter().filter(|o| o.result.is_ok()).count();
-                (ok, outcomes.len() - ok)
-            }
+        let outcomes = match event {
+            WatchEvent::Changed(paths) => import_paths(&mut store, &paths, &import, &mut state),
             WatchEvent::Removed(paths) => {
                 mark_removed(&paths, &mut state);
-                (0, 0)
+                Vec::new()
             }
             WatchEvent::Error(reason) => {
                 if send.send(wrap(Msg::LiveFailed(reason))).is_err() {
@@ -96,7 +94,7 @@ fn follow<E>(options: &LiveOptions, send: &Sender<E>, wrap: fn(Msg) -> E) -> any
                 continue;
             }
         };
-        if !report(send, wrap, &state, imported, failed) {
+        if !report(send, wrap, &state, &outcomes) {
             return Ok(());
         }
     }
@@ -108,14 +106,20 @@ fn report<E>(
     send: &Sender<E>,
     wrap: fn(Msg) -> E,
     state: &WatchState,
-    imported: usize,
-    failed: usize,
+    outcomes: &[FileOutcome],
 ) -> bool {
+    let mut touched = Touched::default();
+    let mut imported = 0;
+    for report in outcomes.iter().filter_map(|o| o.result.as_ref().ok()) {
+        imported += 1;
+        touched.merge(&report.touched);
+    }
     let batch = LiveBatch {
         state: state.clone(),
         at: Local::now().format("%H:%M:%S").to_string(),
         imported,
-        failed,
+        failed: outcomes.len() - imported,
+        touched,
     };
     send.send(wrap(Msg::LiveImported(Box::new(batch)))).is_ok()
 }

@@ -9,6 +9,7 @@ use chrono::{Duration, NaiveDate};
 use crate::alerts::Alert;
 use crate::metrics::{Grain, Period, Series};
 use crate::snapshot::Snapshot;
+use crate::store::rollup::Touched;
 
 use super::app::{
     App, DataSection, DriverFocus, LiveStatus, OVERALL, PickerPurpose, PickerStage, RANGES,
@@ -27,6 +28,10 @@ const BREAKDOWN_PERIODS: usize = RANGES[RANGES.len() - 1];
 pub enum Effect {
     /// Rebuild the snapshot (metrics, cohorts, alerts, data status) from the store.
     LoadSnapshot,
+    /// An import wrote these days: recompute what depends on them (live monitoring).
+    Refresh {
+        touched: Touched,
+    },
     /// Compute `metrics` broken down by `dimension` over `from..=to`.
     Breakdown {
         purpose: PickerPurpose,
@@ -64,7 +69,9 @@ fn live_imported(app: &mut App, batch: super::live::LiveBatch) -> Option<Effect>
     }
     live.last_update = Some(batch.at);
     app.loading = true;
-    Some(Effect::LoadSnapshot)
+    Some(Effect::Refresh {
+        touched: batch.touched,
+    })
 }
 
 /// Metrics whose overall series differ between two snapshots (any grain).

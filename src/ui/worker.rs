@@ -11,6 +11,7 @@ use crate::config::Config;
 use crate::metrics::{self, SeriesRequest};
 use crate::snapshot::{self, Snapshot};
 use crate::store::Store;
+use crate::store::rollup::Touched;
 
 use super::keymap::{AlertAction, Msg};
 use super::update::Effect;
@@ -24,6 +25,8 @@ pub struct Worker {
     loaded_once: bool,
     /// The latest alert evaluation, shown with fresh metrics until its successor is ready.
     last_alerts: Option<Evaluation>,
+    /// The latest metrics, which a live import's refresh starts from.
+    last_metrics: Option<Snapshot>,
 }
 
 impl Worker {
@@ -34,7 +37,8 @@ impl Worker {
     /// Performs one effect and returns the message carrying its result.
     pub fn perform(&self, effect: Effect) -> Msg {
         match effect {
-            Effect::LoadSnapshot => Msg::SnapshotLoaded(
+            // `run` serves reloads and refreshes itself (metrics first, then alerts).
+            Effect::LoadSnapshot | Effect::Refresh { .. } => Msg::SnapshotLoaded(
                 self.build_snapshot()
                     .map(Box::new)
                     .map_err(|e| format!("{e:#}")),
@@ -108,13 +112,26 @@ impl Worker {
             }
             queued.extend(effects.try_iter());
             let batch = std::mem::take(&mut queued);
-            let reload = batch.contains(&Effect::LoadSnapshot);
-            for effect in batch.into_iter().filter(|e| *e != Effect::LoadSnapshot) {
-                if results.send(wrap(self.perform(effect))).is_err() {
-                    return;
+            // A burst of live imports is recomputed once, over all the days they wrote; a
+            // full reload makes any refresh moot.
+            let mut reload = Reload::None;
+            for effect in batch {
+                match effect {
+                    Effect::LoadSnapshot => reload = Reload::Full,
+                    Effect::Refresh { touched } => match &mut reload {
+                        Reload::None => reload = Reload::Touched(touched),
+                        Reload::Touched(all) => all.merge(&touched),
+                        Reload::Full => {}
+                    },
+                    other => {
+                        if results.send(wrap(self.perform(other))).is_err() {
+                            return;
+                        }
+                    }
                 }
             }
-            if reload && !self.reload(effects, &mut queued, results, wrap) {
+            if reload != Reload::None && !self.reload(&reload, effects, &mut queued, results, wrap)
+            {
                 return;
             }
         }
@@ -126,6 +143,7 @@ impl Worker {
     /// Returns false when the cockpit is gone.
     fn reload<E>(
         &mut self,
+        reload: &Reload,
         effects: &Receiver<Effect>,
         queued: &mut Vec<Effect>,
         results: &Sender<E>,
@@ -140,16 +158,25 @@ impl Worker {
                 return false;
             }
         }
-        let metrics = snapshot::build_metrics(&self.store, &self.config, self.as_of);
+        let metrics = match (reload, &self.last_metrics) {
+            (Reload::Touched(touched), Some(previous)) => {
+                snapshot::refresh_metrics(&self.store, &self.config, self.as_of, previous, touched)
+            }
+            _ => snapshot::build_metrics(&self.store, &self.config, self.as_of),
+        };
         let Ok(snapshot) = &metrics else {
             return send(Msg::SnapshotLoaded(self.with_last_alerts(metrics)));
         };
         let snapshot = snapshot.clone();
+        self.last_metrics = Some(snapshot.clone());
         if !send(Msg::SnapshotLoaded(self.with_last_alerts(metrics))) {
             return false;
         }
         queued.extend(effects.try_iter());
-        if queued.contains(&Effect::LoadSnapshot) {
+        if queued
+            .iter()
+            .any(|e| matches!(e, Effect::LoadSnapshot | Effect::Refresh { .. }))
+        {
             return true;
         }
         let evaluation = snapshot::evaluate_alerts(&self.store, &snapshot);
@@ -173,6 +200,16 @@ impl Worker {
     }
 }
 
+/// What a batch of effects asks the metrics to do.
+#[derive(Debug, PartialEq)]
+enum Reload {
+    None,
+    /// Recompute what depends on these days (a live import).
+    Touched(Touched),
+    /// Rebuild everything.
+    Full,
+}
+
 /// Opens the store for the worker; the UI thread never holds a connection.
 pub fn open(db: &Path, config: Config, as_of: Option<NaiveDate>) -> anyhow::Result<Worker> {
     let store = Store::open(db)?;
@@ -182,5 +219,6 @@ pub fn open(db: &Path, config: Config, as_of: Option<NaiveDate>) -> anyhow::Resu
         as_of,
         loaded_once: false,
         last_alerts: None,
+        last_metrics: None,
     })
 }
