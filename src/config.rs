@@ -258,12 +258,10 @@ impl Config {
             ("alerts.day_noise_k".to_string(), self.alerts.day_noise_k),
         ]
         .into_iter()
-        .chain(
-            self.alerts.metrics.iter().filter_map(|(metric, t)| {
-                t.noise_k
-                    .map(|k| (format!("alerts.metrics.{metric}.noise_k"), k))
-            }),
-        );
+        .chain(self.alerts.metrics.iter().filter_map(|(metric, t)| {
+            t.noise_k
+                .map(|k| (format!("alerts.metrics.{metric}.noise_k"), k))
+        }));
         for (key, k) in noise_ks {
             if !(k.is_finite() && k >= 0.0) {
                 return Err(invalid(&key, "must be 0 (off) or more".into()));

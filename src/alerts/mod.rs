@@ -16,16 +16,22 @@
 //!
 //! # Volume guard
 //!
-//! A segment alert needs at least `min_volume` underlying records (global
-//! `[alerts] min_volume`, per metric `[alerts.metrics.<id>] min_volume`). Records are
-//! counted with the count metric of the metric's first source table for the same segment
-//! (`orders` for order and refund metrics, `new_customers` for customer metrics,
-//! `tickets_opened` for tickets, active users — `dau`/`wau`/`mau` by grain — for events),
-//! taking the larger of the alerted period's count and the rolling window's mean count, so
-//! a segment that collapses from 500 orders to 2 still alerts while one that always had 3
-//! does not. Metrics with no such count (subscriptions, surveys, spend, funnel, external
-//! metrics) are not guarded. Totals are never guarded: the whole business is not a small
-//! sample.
+//! An alert needs at least `min_volume` underlying records (global `[alerts]
+//! min_volume`, per metric `[alerts.metrics.<id>] min_volume`). Records are counted with
+//! the count metric of the metric's first source table for the same segment (`orders` for
+//! order and refund metrics, `new_customers` for customer metrics, `active_customers` for
+//! subscription metrics, `tickets_opened` for tickets, active users — `dau`/`wau`/`mau` by
+//! grain — for events), taking the larger of the alerted period's count and the rolling
+//! window's mean count, so a segment that collapses from 500 orders to 2 still alerts while
+//! one that always had 3 does not. Metrics with no such count (surveys, spend, funnel,
+//! work items, external metrics) are not guarded. Totals are guarded too: a product with
+//! six signups a day has a small sample, whole business or not.
+//!
+//! # Signal policy
+//!
+//! Which deviations past a tier become alerts — noise guard, segments folded into their
+//! total or alerting as hidden movement, derived metrics deferring to their source — is
+//! `signal`'s to say; its module docs give each rule, its setting and why.
 
 pub mod contribution;
 pub mod deviation;
@@ -428,8 +434,16 @@ fn evaluate_metric(
     if let (Some(series), Some(dev)) = (&total, &total_deviation)
         && let Some(tier) = limits.tier(dev.change_pct)
         && stands_out(&series.points, dev, &limits)
-        && count_of(fetcher, catalog, volume_metric(def, grain), grain, None, latest, &limits)?
-            .is_none_or(|count| count >= limits.min_volume as f64)
+        && count_of(
+            fetcher,
+            catalog,
+            volume_metric(def, grain),
+            grain,
+            None,
+            latest,
+            &limits,
+        )?
+        .is_none_or(|count| count >= limits.min_volume as f64)
     {
         total_tier = Some(tier);
     }
@@ -485,8 +499,15 @@ fn evaluate_metric(
                 let weight = if additive {
                     Some(1.0)
                 } else {
-                    let part =
-                        count_of(fetcher, catalog, weight_id, grain, Some(segment), latest, &limits)?;
+                    let part = count_of(
+                        fetcher,
+                        catalog,
+                        weight_id,
+                        grain,
+                        Some(segment),
+                        latest,
+                        &limits,
+                    )?;
                     match (part, total_weight) {
                         (Some(part), Some(whole)) if whole > 0.0 => Some(part / whole),
                         _ => None,

@@ -18,14 +18,22 @@
 //!    sustained drift (paid search CAC up 7 % a month) is a trend that keeps alerting, not
 //!    noise that hides itself. A flat history has no spread and blocks nothing; fewer than
 //!    `MIN_NOISE_SAMPLES` past deviations cannot judge and block nothing. 0 disables.
+//!    At day grain the factor is `day_noise_k` (default 3): a week offers seven days to raise
+//!    a false alarm where it offers one week, and a Sunday is compared with Thursday to
+//!    Saturday — the weekday swing is part of the spread, so it needs a clear break.
 //! 2. **Volume guard on totals too** (`min_volume`, module docs of `alerts`): a total of six
 //!    signups a day is as small a sample as a segment of six.
 //! 3. **Segments fold into their total** (`fold_segments`, default true): when the total of
 //!    the same metric, grain and period alerts, its segments are the alert's contributors
 //!    (listed with their shares), not alerts of their own. When the total is quiet, a
-//!    segment alerts only if it is **material** (`segment_min_share_pct`, default 10):
-//!    it carries at least that share of the metric's volume (the records behind it, or for
-//!    additive metrics its value). That is the movement a quiet total hides.
+//!    segment alerts only if it is **material** (`material_segments_only`, default true):
+//!    its move alone would have made the total alert (`moves_total`) — reach a tier
+//!    against the total's rolling mean and stand out from the total's spread. Others
+//!    offset it, which is exactly the hidden movement worth paging for. The move is
+//!    weighed by the segment's part in the total: its change itself for additive metrics
+//!    (revenue, counts), its change times its share of the records for ratios (a channel
+//!    with 22 % of signups moves CAC by 22 % of its own move). A ratio segment with no
+//!    count to weigh it by cannot show that it matters and does not alert on its own.
 //! 4. **Derived metrics defer to their source** (`[alerts.metrics.<id>] derived_from`,
 //!    built in: `arr` from `mrr`): a derived metric's alert is dropped when its source
 //!    alerts for the same segment, grain and period — ARR = 12 × MRR says nothing new.
@@ -83,7 +91,12 @@ pub fn stands_out(change: f64, noise: Option<f64>, k: f64) -> bool {
 /// Materiality of a segment whose total is quiet: whether `effect` — the segment's change
 /// times its weight in the total — would, on its own, have made the total alert: reach a
 /// tier against the total's rolling mean and stand out from the total's spread.
-pub fn moves_total(effect: f64, total: &Deviation, total_spread: Option<f64>, limits: &Limits) -> bool {
+pub fn moves_total(
+    effect: f64,
+    total: &Deviation,
+    total_spread: Option<f64>,
+    limits: &Limits,
+) -> bool {
     if total.rolling_mean == 0.0 {
         return true;
     }
@@ -169,5 +182,49 @@ mod tests {
         // Disabled, or nothing to judge by.
         assert!(stands_out(0.1, Some(10.0), 0.0));
         assert!(stands_out(0.1, None, 2.0));
+    }
+
+    fn total(rolling_mean: f64) -> Deviation {
+        let (_, period) = weekly(&[rolling_mean]);
+        Deviation {
+            period,
+            value: rolling_mean,
+            rolling_mean,
+            change_pct: 0.0,
+        }
+    }
+
+    #[test]
+    fn a_segment_is_material_when_its_move_alone_would_make_the_total_alert() {
+        let limits = Limits::for_metric(&crate::config::AlertConfig::default(), "net_revenue");
+        // Against a total of 10 000, mild starts at 500.
+        assert!(!moves_total(-499.0, &total(10_000.0), None, &limits));
+        assert!(moves_total(-500.0, &total(10_000.0), None, &limits));
+        assert!(moves_total(500.0, &total(-10_000.0), None, &limits));
+        // It must also stand out from the total's spread: 2 × 400 = 800.
+        assert!(!moves_total(799.0, &total(10_000.0), Some(400.0), &limits));
+        assert!(moves_total(800.0, &total(10_000.0), Some(400.0), &limits));
+        // A total with a zero mean has no relative move to compare with.
+        assert!(moves_total(1.0, &total(0.0), None, &limits));
+    }
+
+    #[test]
+    fn day_grain_asks_for_stronger_evidence_unless_the_guard_is_off() {
+        let mut config = crate::config::AlertConfig::default();
+        let limits = Limits::for_metric(&config, "orders");
+        assert_eq!(limits.noise_k_at(Grain::Week), 2.0);
+        assert_eq!(limits.noise_k_at(Grain::Month), 2.0);
+        assert_eq!(limits.noise_k_at(Grain::Day), 3.0);
+        config.noise_k = 0.0;
+        assert_eq!(
+            Limits::for_metric(&config, "orders").noise_k_at(Grain::Day),
+            0.0
+        );
+        // Never weaker at day grain than elsewhere.
+        config.noise_k = 4.0;
+        assert_eq!(
+            Limits::for_metric(&config, "orders").noise_k_at(Grain::Day),
+            4.0
+        );
     }
 }
