@@ -92,7 +92,7 @@ fn the_demo_raises_its_stories_and_little_else() {
     // Short enough to act on: without the signal policy this store raised 706.
     assert!(open.len() <= 40, "{} open alerts:\n{listing}", open.len());
     let strong = open.iter().filter(|a| a.tier == Tier::Strong).count();
-    assert!(strong <= 30, "{strong} strong alerts:\n{listing}");
+    assert!(strong <= 32, "{strong} strong alerts:\n{listing}");
     // A total that alerts carries its segments; they do not alert beside it.
     for a in open.iter().filter(|a| a.segment.is_some()) {
         assert!(
