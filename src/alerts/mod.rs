@@ -383,15 +383,16 @@ impl Fetcher<'_, '_> {
     }
 }
 
-/// Periods fetched per grain: the compared one, the rolling window before it, at least
-/// three for the pulse, and the noise guard's look-back with its own windows.
+/// Periods fetched per grain: the compared one, the rolling window before it, and at
+/// least three for the pulse.
 fn history_start(latest: Period, limits: &Limits) -> NaiveDate {
-    let noise = if limits.noise_k > 0.0 {
-        limits.noise_window
-    } else {
-        0
-    };
-    latest.trailing((limits.window + 1 + noise).max(3))[0].start
+    latest.trailing((limits.window + 1).max(3))[0].start
+}
+
+/// The noise guard's longer history: its look-back and a rolling window before each of
+/// its periods. Fetched only for series whose deviation reaches a tier.
+fn noise_history_start(latest: Period, limits: &Limits) -> NaiveDate {
+    latest.trailing(limits.window + 1 + limits.noise_window)[0].start
 }
 
 fn evaluate_metric(
@@ -433,7 +434,7 @@ fn evaluate_metric(
     let mut total_tier = None;
     if let (Some(series), Some(dev)) = (&total, &total_deviation)
         && let Some(tier) = limits.tier(dev.change_pct)
-        && stands_out(&series.points, dev, &limits)
+        && stands_out(fetcher, def, None, series, dev, &limits)?
         && count_of(
             fetcher,
             catalog,
@@ -453,9 +454,6 @@ fn evaluate_metric(
     } else {
         None
     };
-    let total_spread = total
-        .as_ref()
-        .and_then(|t| signal::noise(&t.points, latest, limits.window, limits.noise_window));
 
     let mut per_dimension = Vec::new();
     for dimension in def.segments {
@@ -477,9 +475,6 @@ fn evaluate_metric(
             let Some(tier) = limits.tier(dev.change_pct) else {
                 continue;
             };
-            if !stands_out(&series.points, &dev, &limits) {
-                continue;
-            }
             let volume = count_of(
                 fetcher,
                 catalog,
@@ -513,14 +508,22 @@ fn evaluate_metric(
                         _ => None,
                     }
                 };
-                let material = total_deviation.as_ref().is_none_or(|total| {
-                    weight.is_some_and(|weight| {
-                        signal::moves_total(dev.change() * weight, total, total_spread, &limits)
-                    })
-                });
+                let material = match (&total, &total_deviation, weight) {
+                    (Some(series), Some(total_dev), Some(weight)) => {
+                        let total_spread = spread(fetcher, def, None, series, latest, &limits)?;
+                        signal::moves_total(dev.change() * weight, total_dev, total_spread, &limits)
+                    }
+                    // A total without enough history has nothing to compare with.
+                    (_, None, _) => true,
+                    _ => false,
+                };
                 if !material {
                     continue;
                 }
+            }
+            // Last, as it needs the segment's longer history.
+            if !stands_out(fetcher, def, Some(dimension), series, &dev, &limits)? {
+                continue;
             }
             let mut alert = deviation_alert(config, def, Some(segment), &dev, tier, Vec::new());
             alert.share_of_total_pct = total_deviation
@@ -546,10 +549,40 @@ fn evaluate_metric(
     Ok(())
 }
 
-/// The noise guard (`signal`) for one series' deviation.
-fn stands_out(points: &[metrics::Point], dev: &Deviation, limits: &Limits) -> bool {
-    let spread = signal::noise(points, dev.period, limits.window, limits.noise_window);
-    signal::stands_out(dev.change(), spread, limits.noise_k_at(dev.period.grain))
+/// The noise guard (`signal`) for the deviation of `series` (the total, or a segment of
+/// dimension `by`).
+fn stands_out(
+    fetcher: &mut Fetcher<'_, '_>,
+    def: &MetricDef,
+    by: Option<&str>,
+    series: &Series,
+    dev: &Deviation,
+    limits: &Limits,
+) -> Result<bool, MetricError> {
+    let k = limits.noise_k_at(dev.period.grain);
+    if k <= 0.0 {
+        return Ok(true);
+    }
+    let spread = spread(fetcher, def, by, series, dev.period, limits)?;
+    Ok(signal::stands_out(dev.change(), spread, k))
+}
+
+/// The spread of `series`' past deviations (`signal::noise`) over the noise guard's
+/// longer history.
+fn spread(
+    fetcher: &mut Fetcher<'_, '_>,
+    def: &MetricDef,
+    by: Option<&str>,
+    series: &Series,
+    latest: Period,
+    limits: &Limits,
+) -> Result<Option<f64>, MetricError> {
+    let from = noise_history_start(latest, limits);
+    let long = fetcher.series(&def.id, latest.grain, from, latest, by)?;
+    Ok(long
+        .iter()
+        .find(|s| s.segment == series.segment)
+        .and_then(|s| signal::noise(&s.points, latest, limits.window, limits.noise_window)))
 }
 
 /// The metric a metric is derived from: `[alerts.metrics.<id>] derived_from`, else the
