@@ -93,6 +93,19 @@ pub struct AlertConfig {
     pub min_volume: u64,
     /// A period-to-period move smaller than this (in %) counts as flat for the pulse.
     pub pulse_flat_pct: f64,
+    /// Noise guard (`alerts::signal`): the change must reach this many times the spread
+    /// of the metric's own past deviations. 0 disables.
+    pub noise_k: f64,
+    /// The noise guard's factor at day grain (at least `noise_k`): seven days a week each
+    /// get a chance to raise a false alarm.
+    pub day_noise_k: f64,
+    /// Past periods whose deviations measure that spread.
+    pub noise_window: usize,
+    /// A segment of a total that alerts is one of its contributors, not an alert.
+    pub fold_segments: bool,
+    /// When its total is quiet, a segment alerts only if its move alone would have made
+    /// the total alert (`alerts::signal::moves_total`).
+    pub material_segments_only: bool,
     /// Per-metric overrides of the thresholds.
     pub metrics: BTreeMap<String, Thresholds>,
 }
@@ -103,6 +116,10 @@ pub struct Thresholds {
     pub mild_pct: Option<f64>,
     pub strong_pct: Option<f64>,
     pub min_volume: Option<u64>,
+    pub noise_k: Option<f64>,
+    /// The metric is computed from this one (`arr` from `mrr`): its alert is dropped
+    /// when the source alerts for the same segment, grain and period.
+    pub derived_from: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -148,6 +165,11 @@ impl Default for AlertConfig {
             strong_pct: 12.0,
             min_volume: 30,
             pulse_flat_pct: 1.0,
+            noise_k: 2.0,
+            day_noise_k: 3.0,
+            noise_window: 12,
+            fold_segments: true,
+            material_segments_only: true,
             metrics: BTreeMap::new(),
         }
     }
@@ -231,6 +253,21 @@ impl Config {
         if self.alerts.pulse_flat_pct.is_nan() || self.alerts.pulse_flat_pct < 0.0 {
             return Err(invalid("alerts.pulse_flat_pct", "must be 0 or more".into()));
         }
+        let noise_ks = [
+            ("alerts.noise_k".to_string(), self.alerts.noise_k),
+            ("alerts.day_noise_k".to_string(), self.alerts.day_noise_k),
+        ]
+        .into_iter()
+        .chain(self.alerts.metrics.iter().filter_map(|(metric, t)| {
+            t.noise_k
+                .map(|k| (format!("alerts.metrics.{metric}.noise_k"), k))
+        }));
+        for (key, k) in noise_ks {
+            if !(k.is_finite() && k >= 0.0) {
+                return Err(invalid(&key, "must be 0 (off) or more".into()));
+            }
+        }
+
         for (i, t) in self.targets.iter().enumerate() {
             if t.start.is_some_and(|start| start >= t.by) {
                 return Err(invalid(

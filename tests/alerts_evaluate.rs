@@ -203,12 +203,37 @@ fn issue_6_config() -> Config {
     config
 }
 
+/// `issue_6_config` with every segment that crosses a tier alerting on its own, as
+/// before the signal policy folded segments into their total (`alerts::signal`).
+fn every_segment_config() -> Config {
+    let mut config = issue_6_config();
+    config.alerts.fold_segments = false;
+    config.alerts.material_segments_only = false;
+    config
+}
+
 #[test]
 fn the_paid_search_drop_alerts_strong_with_owner_drivers_and_follow_up() {
     let store = Store::open_in_memory().unwrap();
-    let e = evaluate(
+    // By default the total alerts and paid search is its leading contributor, not a
+    // second alert telling the same story.
+    let folded = evaluate(
         &store,
         &issue_6_config(),
+        &Data::issue_6(),
+        AS_OF,
+        "2026-11-19T01:00:00Z",
+    );
+    assert!(find(&folded, "net_revenue|channel=paid_search|week|2026-W46").is_none());
+    let total = find(&folded, "net_revenue|total|week|2026-W46").expect("total alert");
+    assert_eq!(
+        total.contributors[0].segment,
+        channel("paid_search").unwrap()
+    );
+
+    let e = evaluate(
+        &store,
+        &every_segment_config(),
         &Data::issue_6(),
         AS_OF,
         "2026-11-19T02:00:00Z",
@@ -355,8 +380,9 @@ fn too_little_history_and_per_metric_thresholds_keep_quiet() {
     assert!(e.alerts.iter().all(|a| a.metric != "stickiness_pct"));
     // NPS +10 % is under its own 12 % mild threshold.
     assert!(find(&e, "nps|total|week|2026-W46").is_none());
-    // A global min_volume of 2 lets the email channel through.
-    let mut config = Config::default();
+    // A global min_volume of 2 lets the email channel through (when segments are not
+    // folded into their alerting total).
+    let mut config = every_segment_config();
     config.alerts.min_volume = 2;
     let e = evaluate(
         &store,
@@ -466,7 +492,7 @@ fn acknowledgement_and_snooze_survive_a_restart() {
         let store = Store::open(&path).unwrap();
         let e = evaluate(
             &store,
-            &issue_6_config(),
+            &every_segment_config(),
             &data,
             AS_OF,
             "2026-11-19T02:00:00Z",
@@ -486,7 +512,7 @@ fn acknowledgement_and_snooze_survive_a_restart() {
     let store = Store::open(&path).unwrap();
     let e = evaluate(
         &store,
-        &issue_6_config(),
+        &every_segment_config(),
         &data,
         AS_OF,
         "2026-11-19T09:00:00Z",
@@ -510,7 +536,7 @@ fn acknowledgement_and_snooze_survive_a_restart() {
     }
     let e = evaluate(
         &store,
-        &issue_6_config(),
+        &every_segment_config(),
         &data,
         AS_OF,
         "2026-11-19T09:10:00Z",

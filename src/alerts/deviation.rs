@@ -14,6 +14,10 @@ pub struct Limits {
     pub mild_pct: f64,
     pub strong_pct: f64,
     pub min_volume: u64,
+    /// Noise guard factor (`signal::stands_out`); 0 disables.
+    pub noise_k: f64,
+    pub noise_window: usize,
+    pub day_noise_k: f64,
 }
 
 impl Limits {
@@ -24,6 +28,18 @@ impl Limits {
             mild_pct: own.and_then(|t| t.mild_pct).unwrap_or(config.mild_pct),
             strong_pct: own.and_then(|t| t.strong_pct).unwrap_or(config.strong_pct),
             min_volume: own.and_then(|t| t.min_volume).unwrap_or(config.min_volume),
+            noise_k: own.and_then(|t| t.noise_k).unwrap_or(config.noise_k),
+            noise_window: config.noise_window,
+            day_noise_k: config.day_noise_k,
+        }
+    }
+
+    /// The noise guard's factor at `grain`: day grain asks for `day_noise_k`, because a
+    /// week offers seven days to raise a false alarm where it offers one week.
+    pub fn noise_k_at(&self, grain: Grain) -> f64 {
+        match grain {
+            Grain::Day if self.noise_k > 0.0 => self.noise_k.max(self.day_noise_k),
+            _ => self.noise_k,
         }
     }
 

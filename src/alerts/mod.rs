@@ -16,22 +16,29 @@
 //!
 //! # Volume guard
 //!
-//! A segment alert needs at least `min_volume` underlying records (global
-//! `[alerts] min_volume`, per metric `[alerts.metrics.<id>] min_volume`). Records are
-//! counted with the count metric of the metric's first source table for the same segment
-//! (`orders` for order and refund metrics, `new_customers` for customer metrics,
-//! `tickets_opened` for tickets, active users — `dau`/`wau`/`mau` by grain — for events),
-//! taking the larger of the alerted period's count and the rolling window's mean count, so
-//! a segment that collapses from 500 orders to 2 still alerts while one that always had 3
-//! does not. Metrics with no such count (subscriptions, surveys, spend, funnel, external
-//! metrics) are not guarded. Totals are never guarded: the whole business is not a small
-//! sample.
+//! An alert needs at least `min_volume` underlying records (global `[alerts]
+//! min_volume`, per metric `[alerts.metrics.<id>] min_volume`). Records are counted with
+//! the count metric of the metric's first source table for the same segment (`orders` for
+//! order and refund metrics, `new_customers` for customer metrics, `active_customers` for
+//! subscription metrics, `tickets_opened` for tickets, active users — `dau`/`wau`/`mau` by
+//! grain — for events), taking the larger of the alerted period's count and the rolling
+//! window's mean count, so a segment that collapses from 500 orders to 2 still alerts while
+//! one that always had 3 does not. Metrics with no such count (surveys, spend, funnel,
+//! work items, external metrics) are not guarded. Totals are guarded too: a product with
+//! six signups a day has a small sample, whole business or not.
+//!
+//! # Signal policy
+//!
+//! Which deviations past a tier become alerts — noise guard, segments folded into their
+//! total or alerting as hidden movement, derived metrics deferring to their source — is
+//! `signal`'s to say; its module docs give each rule, its setting and why.
 
 pub mod contribution;
 pub mod deviation;
 pub mod follow_up;
 pub mod pulse;
 pub mod render;
+pub mod signal;
 pub mod target;
 
 use std::collections::HashMap;
@@ -276,6 +283,7 @@ pub fn evaluate_with(
             evaluate_metric(&mut fetcher, catalog, def, grain, &mut evaluation)?;
         }
     }
+    drop_derived(config, &mut evaluation.alerts);
     for target in &config.targets {
         let status = evaluate_target(&mut fetcher, catalog, target)?;
         if status.at_risk
@@ -377,8 +385,14 @@ impl Fetcher<'_, '_> {
 
 /// Periods fetched per grain: the compared one, the rolling window before it, and at
 /// least three for the pulse.
-fn history_start(latest: Period, window: usize) -> NaiveDate {
-    latest.trailing((window + 1).max(3))[0].start
+fn history_start(latest: Period, limits: &Limits) -> NaiveDate {
+    latest.trailing((limits.window + 1).max(3))[0].start
+}
+
+/// The noise guard's longer history: its look-back and a rolling window before each of
+/// its periods. Fetched only for series whose deviation reaches a tier.
+fn noise_history_start(latest: Period, limits: &Limits) -> NaiveDate {
+    latest.trailing(limits.window + 1 + limits.noise_window)[0].start
 }
 
 fn evaluate_metric(
@@ -391,7 +405,7 @@ fn evaluate_metric(
     let config = fetcher.config;
     let limits = Limits::for_metric(&config.alerts, &def.id);
     let latest = latest_complete(grain, fetcher.as_of);
-    let from = history_start(latest, limits.window);
+    let from = history_start(latest, &limits);
 
     let total = fetcher
         .series(&def.id, grain, from, latest, None)?
@@ -416,6 +430,30 @@ fn evaluate_metric(
     let total_deviation = total
         .as_ref()
         .and_then(|t| deviation::deviation(&t.points, latest, limits.window));
+    // The tier the total alerts with, once it has passed the signal policy.
+    let mut total_tier = None;
+    if let (Some(series), Some(dev)) = (&total, &total_deviation)
+        && let Some(tier) = limits.tier(dev.change_pct)
+        && stands_out(fetcher, def, None, series, dev, &limits)?
+        && count_of(
+            fetcher,
+            catalog,
+            volume_metric(def, grain),
+            grain,
+            None,
+            latest,
+            &limits,
+        )?
+        .is_none_or(|count| count >= limits.min_volume as f64)
+    {
+        total_tier = Some(tier);
+    }
+    let weight_id = weight_metric(def, grain);
+    let total_weight = if total_tier.is_none() {
+        count_of(fetcher, catalog, weight_id, grain, None, latest, &limits)?
+    } else {
+        None
+    };
 
     let mut per_dimension = Vec::new();
     for dimension in def.segments {
@@ -425,7 +463,9 @@ fn evaluate_metric(
         let additive = total_deviation
             .as_ref()
             .is_some_and(|dev| contribution::is_additive(dev.value, &segments, latest));
-        for series in &segments {
+        // A total that alerts lists its segments as contributors instead.
+        let folded = total_tier.is_some() && config.alerts.fold_segments;
+        for series in segments.iter().filter(|_| !folded) {
             let Some(segment) = &series.segment else {
                 continue;
             };
@@ -435,7 +475,54 @@ fn evaluate_metric(
             let Some(tier) = limits.tier(dev.change_pct) else {
                 continue;
             };
-            if !volume_suffices(fetcher, catalog, def, grain, segment, latest, &limits)? {
+            let volume = count_of(
+                fetcher,
+                catalog,
+                volume_metric(def, grain),
+                grain,
+                Some(segment),
+                latest,
+                &limits,
+            )?;
+            if volume.is_some_and(|count| count < limits.min_volume as f64) {
+                continue;
+            }
+            if total_tier.is_none() && config.alerts.material_segments_only {
+                // The segment's weight in the total: additive metrics add up, ratios
+                // weigh by the records behind each segment; without a count there is
+                // nothing to show the segment matters (`signal` rule 3).
+                let weight = if additive {
+                    Some(1.0)
+                } else {
+                    let part = count_of(
+                        fetcher,
+                        catalog,
+                        weight_id,
+                        grain,
+                        Some(segment),
+                        latest,
+                        &limits,
+                    )?;
+                    match (part, total_weight) {
+                        (Some(part), Some(whole)) if whole > 0.0 => Some(part / whole),
+                        _ => None,
+                    }
+                };
+                let material = match (&total, &total_deviation, weight) {
+                    (Some(series), Some(total_dev), Some(weight)) => {
+                        let total_spread = spread(fetcher, def, None, series, latest, &limits)?;
+                        signal::moves_total(dev.change() * weight, total_dev, total_spread, &limits)
+                    }
+                    // A total without enough history has nothing to compare with.
+                    (_, None, _) => true,
+                    _ => false,
+                };
+                if !material {
+                    continue;
+                }
+            }
+            // Last, as it needs the segment's longer history.
+            if !stands_out(fetcher, def, Some(dimension), series, &dev, &limits)? {
                 continue;
             }
             let mut alert = deviation_alert(config, def, Some(segment), &dev, tier, Vec::new());
@@ -453,9 +540,7 @@ fn evaluate_metric(
             ));
         }
     }
-    if let Some(dev) = &total_deviation
-        && let Some(tier) = limits.tier(dev.change_pct)
-    {
+    if let (Some(dev), Some(tier)) = (&total_deviation, total_tier) {
         let contributors = contribution::explain(dev.change(), &per_dimension);
         evaluation
             .alerts
@@ -464,11 +549,81 @@ fn evaluate_metric(
     Ok(())
 }
 
-/// The count metric that measures how many records stand behind a metric's value.
-fn volume_metric(def: &MetricDef, grain: Grain) -> Option<&'static str> {
-    match def.sources.first().copied()? {
+/// The noise guard (`signal`) for the deviation of `series` (the total, or a segment of
+/// dimension `by`).
+fn stands_out(
+    fetcher: &mut Fetcher<'_, '_>,
+    def: &MetricDef,
+    by: Option<&str>,
+    series: &Series,
+    dev: &Deviation,
+    limits: &Limits,
+) -> Result<bool, MetricError> {
+    let k = limits.noise_k_at(dev.period.grain);
+    if k <= 0.0 {
+        return Ok(true);
+    }
+    let spread = spread(fetcher, def, by, series, dev.period, limits)?;
+    Ok(signal::stands_out(dev.change(), spread, k))
+}
+
+/// The spread of `series`' past deviations (`signal::noise`) over the noise guard's
+/// longer history.
+fn spread(
+    fetcher: &mut Fetcher<'_, '_>,
+    def: &MetricDef,
+    by: Option<&str>,
+    series: &Series,
+    latest: Period,
+    limits: &Limits,
+) -> Result<Option<f64>, MetricError> {
+    let from = noise_history_start(latest, limits);
+    let long = fetcher.series(&def.id, latest.grain, from, latest, by)?;
+    Ok(long
+        .iter()
+        .find(|s| s.segment == series.segment)
+        .and_then(|s| signal::noise(&s.points, latest, limits.window, limits.noise_window)))
+}
+
+/// The metric a metric is derived from: `[alerts.metrics.<id>] derived_from`, else the
+/// built-in relations (`signal::BUILT_IN_DERIVED`).
+fn derived_from<'c>(config: &'c Config, metric: &str) -> Option<&'c str> {
+    config
+        .alerts
+        .metrics
+        .get(metric)
+        .and_then(|t| t.derived_from.as_deref())
+        .or_else(|| {
+            signal::BUILT_IN_DERIVED
+                .iter()
+                .find(|(derived, _)| *derived == metric)
+                .map(|(_, source)| *source)
+        })
+}
+
+/// Drops deviation alerts of derived metrics whose source alerts for the same segment,
+/// grain and period: the source's alert already tells the story.
+fn drop_derived(config: &Config, alerts: &mut Vec<Alert>) {
+    let raised: std::collections::HashSet<String> = alerts
+        .iter()
+        .filter(|a| a.kind == AlertKind::Deviation)
+        .map(|a| a.key.clone())
+        .collect();
+    alerts.retain(|a| {
+        a.kind != AlertKind::Deviation
+            || derived_from(config, &a.metric).is_none_or(|source| {
+                let source_key = alert_key(source, a.segment.as_ref(), a.grain, &a.period);
+                !raised.contains(&source_key)
+            })
+    });
+}
+
+/// The count metric of the records in one source table, at `grain`.
+fn count_metric(source: &str, grain: Grain) -> Option<&'static str> {
+    match source {
         "orders" | "refunds" => Some("orders"),
         "customers" => Some("new_customers"),
+        "subscriptions" => Some("active_customers"),
         "tickets" => Some("tickets_opened"),
         "events" => Some(match grain {
             Grain::Day => "dau",
@@ -479,37 +634,51 @@ fn volume_metric(def: &MetricDef, grain: Grain) -> Option<&'static str> {
     }
 }
 
-/// The volume guard (module docs): whether a segment has enough records to alert on.
-fn volume_suffices(
+/// How many records stand behind a metric's value, for the volume guard: the count of
+/// its first source, the thing it measures.
+fn volume_metric(def: &MetricDef, grain: Grain) -> Option<&'static str> {
+    count_metric(def.sources.first()?, grain)
+}
+
+/// What a ratio segment's weight in its total is measured by: the count of the first
+/// source that has one (CAC, spend ÷ signups, weighs channels by their signups).
+fn weight_metric(def: &MetricDef, grain: Grain) -> Option<&'static str> {
+    def.sources.iter().find_map(|s| count_metric(s, grain))
+}
+
+/// The records behind a total (`segment` = `None`) or a segment, counted with
+/// `volume_id`: the larger of the period's count and the rolling window's mean count
+/// (module docs). `None` when there is no such count for it.
+fn count_of(
     fetcher: &mut Fetcher<'_, '_>,
     catalog: &[MetricDef],
-    def: &MetricDef,
+    volume_id: Option<&str>,
     grain: Grain,
-    segment: &Segment,
+    segment: Option<&Segment>,
     latest: Period,
     limits: &Limits,
-) -> Result<bool, MetricError> {
-    let Some(volume_id) = volume_metric(def, grain) else {
-        return Ok(true);
+) -> Result<Option<f64>, MetricError> {
+    let Some(volume_id) = volume_id else {
+        return Ok(None);
     };
-    let measurable = catalog
-        .iter()
-        .find(|d| d.id == volume_id)
-        .is_some_and(|d| d.segments.contains(&segment.dimension.as_str()));
+    let measurable = catalog.iter().find(|d| d.id == volume_id).is_some_and(|d| {
+        segment.is_none_or(|segment| d.segments.contains(&segment.dimension.as_str()))
+    });
     if !measurable {
-        return Ok(true);
+        return Ok(None);
     }
-    let from = history_start(latest, limits.window);
-    let counts = fetcher.series(volume_id, grain, from, latest, Some(&segment.dimension))?;
+    let from = history_start(latest, limits);
+    let by = segment.map(|s| s.dimension.as_str());
+    let counts = fetcher.series(volume_id, grain, from, latest, by)?;
     let points = counts
         .iter()
-        .find(|s| s.segment.as_ref() == Some(segment))
+        .find(|s| s.segment.as_ref() == segment)
         .map_or(&[][..], |s| s.points.as_slice());
     let count_at = |p: Period| deviation::complete_value(points, p).unwrap_or(0.0);
     let current = count_at(latest);
     let window = latest.prev().trailing(limits.window);
     let baseline = window.iter().map(|p| count_at(*p)).sum::<f64>() / window.len().max(1) as f64;
-    Ok(current.max(baseline) >= limits.min_volume as f64)
+    Ok(Some(current.max(baseline)))
 }
 
 fn deviation_alert(
