@@ -82,10 +82,15 @@ impl Data {
     }
 
     fn compute(&self, request: &SeriesRequest<'_>) -> Vec<Series> {
-        if request.grain != Grain::Week {
+        self.compute_at(Grain::Week, request)
+    }
+
+    /// The values as a series of `grain` (ending with the period holding `AS_OF`).
+    fn compute_at(&self, grain: Grain, request: &SeriesRequest<'_>) -> Vec<Series> {
+        if request.grain != grain {
             return Vec::new();
         }
-        let last = Period::containing(Grain::Week, d(AS_OF));
+        let last = Period::containing(grain, d(AS_OF));
         self.0
             .iter()
             .filter(|((metric, segment), _)| {
@@ -97,7 +102,7 @@ impl Data {
                 Series {
                     metric: metric.clone(),
                     segment: segment.clone(),
-                    grain: Grain::Week,
+                    grain,
                     points: periods
                         .iter()
                         .zip(values)
@@ -217,6 +222,26 @@ fn a_quiet_total_still_alerts_on_a_segment_that_alone_would_move_it() {
         "{:?}",
         keys(&e)
     );
+}
+
+#[test]
+fn at_day_grain_a_segment_only_explains_an_alerting_total() {
+    let store = Store::open_in_memory().unwrap();
+    let now = DateTime::parse_from_rfc3339("2026-11-16T02:00:00Z")
+        .unwrap()
+        .to_utc();
+    let data = hidden_movement();
+    let e = alerts::evaluate_with(
+        &store,
+        &Config::default(),
+        d(AS_OF),
+        &catalog(),
+        now,
+        &mut |r| Ok::<_, MetricError>(data.compute_at(Grain::Day, r)),
+    )
+    .unwrap();
+    // The same hidden movement that alerts at week grain (above) pages nobody for a day.
+    assert_eq!(keys(&e), Vec::<&str>::new());
 }
 
 #[test]

@@ -456,7 +456,16 @@ fn evaluate_metric(
     };
 
     let mut per_dimension = Vec::new();
-    for dimension in def.segments {
+    // A single day of one segment is too small a sample to page anyone for (the reason day
+    // totals need a stronger move too), and breaking every day down by every segment is
+    // the costliest part of the evaluation: at day grain, segments only explain an
+    // alerting total.
+    let dimensions = if grain == Grain::Day && total_tier.is_none() {
+        &[][..]
+    } else {
+        def.segments
+    };
+    for dimension in dimensions {
         let segments = fetcher
             .series(&def.id, grain, from, latest, Some(dimension))?
             .to_vec();
