@@ -182,10 +182,17 @@ fn main() {
     }
 
     let t = Instant::now();
-    let snap = snapshot::build(&store, &config, None).unwrap();
+    let snap = snapshot::build_metrics(&store, &config, None).unwrap();
     println!(
-        "snapshot::build (every metric × 3 grains, 4 cohort matrices, status): {:.0} ms, {} series",
+        "snapshot::build_metrics (every metric × 3 grains, 4 cohort matrices, status): {:.0} ms, {} series",
         t.elapsed().as_secs_f64() * 1000.0,
         snap.series.len()
+    );
+    let t = Instant::now();
+    let evaluation = snapshot::evaluate_alerts(&store, &snap).unwrap();
+    println!(
+        "snapshot::evaluate_alerts (every metric × 3 grains × segments): {:.0} ms, {} alerts",
+        t.elapsed().as_secs_f64() * 1000.0,
+        evaluation.alerts.len()
     );
 }
