@@ -93,8 +93,8 @@ pub fn refresh(tx: &Transaction<'_>, touched: &Touched) -> rusqlite::Result<()> 
     };
     let (maintain_orders, rebuild_orders) =
         split(order_parts, covers_every_day(tx, "orders", &order_days)?);
-    let (maintain_events, rebuild_events) =
-        split(event_parts, covers_every_day(tx, "events", &event_days)?);
+    let events_everywhere = covers_every_day(tx, "events", &event_days)?;
+    let (maintain_events, rebuild_events) = split(event_parts, events_everywhere);
     let mut sums = Contributions::default();
     for (activity, parts, days) in [
         (&ORDER_ACTIVITY, maintain_orders, &order_days),
@@ -105,15 +105,21 @@ pub fn refresh(tx: &Transaction<'_>, touched: &Touched) -> rusqlite::Result<()> 
             contribute(tx, activity, Scope::Touched, parts, -1, &mut sums)?;
         }
     }
-    for range in ranges(&order_days, 1) {
-        refresh_orders(tx, range.0, range.1)?;
-    }
+    with_indexes_deferred(tx, "ru_order_customers_day", rebuild_orders.repeat, || {
+        for range in ranges(&order_days, 1) {
+            refresh_orders(tx, range.0, range.1)?;
+        }
+        Ok(())
+    })?;
     for range in ranges(&refund_days, 1) {
         refresh_refunds(tx, range.0, range.1)?;
     }
-    for range in ranges(&event_days, 1) {
-        refresh_events(tx, range.0, range.1)?;
-    }
+    with_indexes_deferred(tx, "ru_event_users_day", events_everywhere, || {
+        for range in ranges(&event_days, 1) {
+            refresh_events(tx, range.0, range.1)?;
+        }
+        Ok(())
+    })?;
     contribute(
         tx,
         &ORDER_ACTIVITY,
@@ -190,7 +196,9 @@ pub fn refresh_all(store: &mut Store) -> rusqlite::Result<()> {
     };
     let orders = span("SELECT MIN(order_date), MAX(order_date) FROM orders")?;
     if let Some((from, to)) = orders {
-        refresh_orders(&tx, from, to)?;
+        with_indexes_deferred(&tx, "ru_order_customers_day", true, || {
+            refresh_orders(&tx, from, to)
+        })?;
         refresh_period_distincts(
             &tx,
             "paying",
@@ -203,7 +211,9 @@ pub fn refresh_all(store: &mut Store) -> rusqlite::Result<()> {
         refresh_refunds(&tx, from, to)?;
     }
     if let Some((from, to)) = span("SELECT MIN(day), MAX(day) FROM events")? {
-        refresh_events(&tx, from, to)?;
+        with_indexes_deferred(&tx, "ru_event_users_day", true, || {
+            refresh_events(&tx, from, to)
+        })?;
         for (kind, table) in [
             ("active", "ru_event_users_day"),
             ("adopters", "ru_feature_users_day"),
@@ -250,6 +260,35 @@ fn ranges(days: &BTreeSet<NaiveDate>, gap: i64) -> Vec<(NaiveDate, NaiveDate)> {
     out
 }
 
+/// Runs `rewrite` with the secondary indexes of `table` dropped when `wholesale`, then
+/// builds them again: a rollup rewritten from scratch sorts each index once instead of
+/// inserting into it at random (the per-customer index of a first big import).
+fn with_indexes_deferred(
+    conn: &Connection,
+    table: &str,
+    wholesale: bool,
+    rewrite: impl FnOnce() -> rusqlite::Result<()>,
+) -> rusqlite::Result<()> {
+    if !wholesale {
+        return rewrite();
+    }
+    let indexes: Vec<(String, String)> = conn
+        .prepare(
+            "SELECT name, sql FROM sqlite_master
+             WHERE type = 'index' AND tbl_name = ?1 AND sql IS NOT NULL",
+        )?
+        .query_map([table], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<_, _>>()?;
+    for (name, _) in &indexes {
+        conn.execute(&format!("DROP INDEX \"{name}\""), [])?;
+    }
+    rewrite()?;
+    for (_, sql) in &indexes {
+        conn.execute(sql, [])?;
+    }
+    Ok(())
+}
+
 /// Rows per day of `table` (by `column`) from `from` to `to`, into `ru_table_days`.
 fn refresh_table_days(
     conn: &Connection,
@@ -277,15 +316,6 @@ fn refresh_table_days(
 fn refresh_orders(conn: &Connection, from: NaiveDate, to: NaiveDate) -> rusqlite::Result<()> {
     refresh_table_days(conn, "orders", "order_date", from, to)?;
     let p = params![from.to_string(), to.to_string()];
-    conn.execute("DELETE FROM ru_orders_day WHERE day BETWEEN ?1 AND ?2", p)?;
-    conn.execute(
-        "INSERT INTO ru_orders_day (day, channel, orders, revenue, discount, cost)
-         SELECT order_date, COALESCE(channel, ''), COUNT(*), SUM(revenue),
-                COALESCE(SUM(discount), 0), COALESCE(SUM(cost), 0)
-         FROM orders WHERE order_date BETWEEN ?1 AND ?2 AND status = 'completed'
-         GROUP BY order_date, COALESCE(channel, '')",
-        p,
-    )?;
     conn.execute(
         "DELETE FROM ru_order_customers_day WHERE day BETWEEN ?1 AND ?2",
         p,
@@ -297,6 +327,15 @@ fn refresh_orders(conn: &Connection, from: NaiveDate, to: NaiveDate) -> rusqlite
                 COALESCE(SUM(discount), 0), COALESCE(SUM(cost), 0)
          FROM orders WHERE order_date BETWEEN ?1 AND ?2 AND status = 'completed'
          GROUP BY order_date, customer_id, COALESCE(channel, '')",
+        p,
+    )?;
+    // Summed from the per-customer rollup rather than read again from the raw rows.
+    conn.execute("DELETE FROM ru_orders_day WHERE day BETWEEN ?1 AND ?2", p)?;
+    conn.execute(
+        "INSERT INTO ru_orders_day (day, channel, orders, revenue, discount, cost)
+         SELECT day, channel, SUM(orders), SUM(revenue), SUM(discount), SUM(cost)
+         FROM ru_order_customers_day WHERE day BETWEEN ?1 AND ?2
+         GROUP BY day, channel",
         p,
     )?;
     Ok(())
@@ -330,8 +369,10 @@ struct Activity {
     variant: &'static str,
     /// Temp table of the ids an import touched.
     ids_table: &'static str,
-    /// The ids with activity on day ?1, in the raw rows (as they are now) and in the
-    /// rollup (as it was before the refresh).
+    /// Adds the ids whose activity on day ?1 differs between the raw rows (as they are
+    /// now) and the rollup (as it was before the refresh): appending an order touches its
+    /// customer only, not everyone who ordered that day. Any superset would be correct,
+    /// since an unchanged id adds the same before and after.
     ids_of_day: &'static str,
     /// Every id's active days: (id, day, orders, revenue in cents), by id then day.
     of_all: &'static str,
@@ -342,9 +383,14 @@ struct Activity {
 const ORDER_ACTIVITY: Activity = Activity {
     variant: "orders",
     ids_table: "ru_touched_customers",
-    ids_of_day: "INSERT OR IGNORE INTO temp.ru_touched_customers (id)
-                 SELECT customer_id FROM orders WHERE order_date = ?1
-                 UNION SELECT customer_id FROM ru_order_customers_day WHERE day = ?1",
+    ids_of_day: "WITH now AS (SELECT customer_id, COUNT(*) AS n, SUM(revenue) AS r FROM orders
+                              WHERE order_date = ?1 AND status = 'completed'
+                              GROUP BY customer_id),
+                      was AS (SELECT customer_id, SUM(orders) AS n, SUM(revenue) AS r
+                              FROM ru_order_customers_day WHERE day = ?1 GROUP BY customer_id)
+                 INSERT OR IGNORE INTO temp.ru_touched_customers (id)
+                 SELECT customer_id FROM (SELECT * FROM now EXCEPT SELECT * FROM was)
+                 UNION SELECT customer_id FROM (SELECT * FROM was EXCEPT SELECT * FROM now)",
     of_all: "SELECT customer_id, day, SUM(orders), SUM(revenue) FROM ru_order_customers_day
              GROUP BY customer_id, day ORDER BY customer_id, day",
     of_touched: "SELECT customer_id, day, SUM(orders), SUM(revenue) FROM ru_order_customers_day
@@ -355,9 +401,11 @@ const ORDER_ACTIVITY: Activity = Activity {
 const EVENT_ACTIVITY: Activity = Activity {
     variant: "events",
     ids_table: "ru_touched_users",
-    ids_of_day: "INSERT OR IGNORE INTO temp.ru_touched_users (id)
-                 SELECT user_id FROM events WHERE day = ?1
-                 UNION SELECT user_id FROM ru_event_users_day WHERE day = ?1",
+    ids_of_day: "WITH now AS (SELECT DISTINCT user_id FROM events WHERE day = ?1),
+                      was AS (SELECT user_id FROM ru_event_users_day WHERE day = ?1)
+                 INSERT OR IGNORE INTO temp.ru_touched_users (id)
+                 SELECT user_id FROM (SELECT * FROM now EXCEPT SELECT * FROM was)
+                 UNION SELECT user_id FROM (SELECT * FROM was EXCEPT SELECT * FROM now)",
     of_all: "SELECT user_id, day, 1, 0 FROM ru_event_users_day ORDER BY user_id, day",
     of_touched: "SELECT user_id, day, 1, 0 FROM ru_event_users_day
                  WHERE user_id IN (SELECT id FROM temp.ru_touched_users) ORDER BY user_id, day",
@@ -802,5 +850,142 @@ mod tests {
             ]
         );
         assert_eq!(ranges(&days, 7), [(d("2025-01-01"), d("2025-01-05"))]);
+    }
+}
+
+#[cfg(test)]
+mod maintenance_tests {
+    use super::*;
+
+    fn d(s: &str) -> NaiveDate {
+        parse_day(s).unwrap()
+    }
+
+    const ROLLUPS: [&str; 12] = [
+        "ru_orders_day",
+        "ru_order_customers_day",
+        "ru_refunds_day",
+        "ru_events_day",
+        "ru_event_names_day",
+        "ru_event_users_day",
+        "ru_feature_users_day",
+        "ru_distinct",
+        "ru_repeat_delta",
+        "ru_cohort_cells",
+        "ru_table_days",
+        "ru_order_gaps",
+    ];
+
+    fn dump(store: &Store) -> Vec<String> {
+        let mut out = Vec::new();
+        for table in ROLLUPS {
+            let mut stmt = store
+                .conn()
+                .prepare(&format!("SELECT * FROM {table} ORDER BY 1, 2, 3"))
+                .unwrap();
+            let columns = stmt.column_count();
+            let rows = stmt
+                .query_map([], |r| {
+                    let cells: Vec<String> = (0..columns)
+                        .map(|i| format!("{:?}", r.get::<_, rusqlite::types::Value>(i).unwrap()))
+                        .collect();
+                    Ok(format!("{table}: {}", cells.join(" | ")))
+                })
+                .unwrap();
+            // Distinct counts of zero stay where an incremental refresh emptied a period.
+            out.extend(
+                rows.map(Result::unwrap).filter(|row| {
+                    !(row.starts_with("ru_distinct") && row.ends_with("| Integer(0)"))
+                }),
+            );
+        }
+        out
+    }
+
+    fn order(store: &Store, id: &str, customer: &str, day: &str, cents: i64) {
+        store
+            .conn()
+            .execute(
+                "INSERT OR REPLACE INTO orders (order_id, customer_id, order_date, revenue)
+                 VALUES (?1, ?2, ?3, ?4)",
+                params![id, customer, day, cents],
+            )
+            .unwrap();
+    }
+
+    fn event(store: &Store, key: &str, user: &str, day: &str) {
+        store
+            .conn()
+            .execute(
+                "INSERT OR REPLACE INTO events (event_key, user_id, ts, day, name)
+                 VALUES (?1, ?2, ?3 || 'T12:00:00Z', ?3, 'login')",
+                params![key, user, day],
+            )
+            .unwrap();
+    }
+
+    fn refreshed(store: &mut Store, orders: &[&str], events: &[&str]) {
+        let mut touched = Touched::default();
+        orders.iter().for_each(|day| touched.add("orders", d(day)));
+        events.iter().for_each(|day| touched.add("events", d(day)));
+        refresh_touched(store, &touched).unwrap();
+    }
+
+    /// The rollups after `refreshed` imports, and after a rebuild from the raw rows.
+    fn incremental_and_rebuilt(mut store: Store) -> (Vec<String>, Vec<String>) {
+        let incremental = dump(&store);
+        refresh_all(&mut store).unwrap();
+        (incremental, dump(&store))
+    }
+
+    fn history() -> Store {
+        let mut store = Store::open_in_memory().unwrap();
+        order(&store, "o1", "c1", "2025-01-10", 500);
+        order(&store, "o2", "c1", "2025-03-02", 700);
+        order(&store, "o3", "c2", "2025-03-02", 300);
+        event(&store, "e1", "c1", "2025-01-10");
+        event(&store, "e2", "c2", "2025-03-02");
+        refreshed(
+            &mut store,
+            &["2025-01-10", "2025-03-02"],
+            &["2025-01-10", "2025-03-02"],
+        );
+        store
+    }
+
+    #[test]
+    fn an_order_moved_to_another_customer_on_the_same_day_touches_both() {
+        let mut store = history();
+        // Same day, same amount: only the customer changes, so only the diff finds c1.
+        order(&store, "o2", "c2", "2025-03-02", 700);
+        event(&store, "e2", "c3", "2025-03-02");
+        refreshed(&mut store, &["2025-03-02"], &["2025-03-02"]);
+        let (incremental, rebuilt) = incremental_and_rebuilt(store);
+        assert!(
+            incremental.iter().any(|r| r.contains("ru_order_gaps")
+                && r.contains("\"2025-01-10\"")
+                && r.contains("\"9999-12-31\"")),
+            "c1's last order is now 2025-01-10: {incremental:?}"
+        );
+        assert_eq!(incremental, rebuilt);
+    }
+
+    #[test]
+    fn a_refresh_touching_every_day_rebuilds_a_filled_store() {
+        let mut store = history();
+        order(&store, "o1", "c3", "2025-03-02", 400);
+        order(&store, "o4", "c1", "2025-04-20", 900);
+        event(&store, "e1", "c1", "2025-04-20");
+        refreshed(
+            &mut store,
+            &["2025-01-10", "2025-03-02", "2025-04-20"],
+            &["2025-01-10", "2025-04-20"],
+        );
+        let (incremental, rebuilt) = incremental_and_rebuilt(store);
+        assert!(
+            !incremental.iter().any(|r| r.contains("\"2025-01-10\"")),
+            "nothing is left on the emptied day: {incremental:?}"
+        );
+        assert_eq!(incremental, rebuilt);
     }
 }
