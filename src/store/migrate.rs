@@ -314,8 +314,16 @@ CREATE TABLE ru_table_days (
 CREATE INDEX refunds_order ON refunds (order_id);
 ";
 
+/// The per-customer order days, read for the customers an import touched, come from the
+/// index alone: the table lookup per row was most of a 1 000-order refresh.
+const V3_COVERING_CUSTOMER_DAYS: &str = r"
+DROP INDEX ru_order_customers_customer;
+CREATE INDEX ru_order_customers_customer
+    ON ru_order_customers_day (customer_id, day, orders, revenue);
+";
+
 /// Every migration in order; `MIGRATIONS[i]` takes the store to version `i + 1`.
-pub const MIGRATIONS: &[&str] = &[V1_TABLES, V2_ROLLUPS];
+pub const MIGRATIONS: &[&str] = &[V1_TABLES, V2_ROLLUPS, V3_COVERING_CUSTOMER_DAYS];
 
 pub const CURRENT_VERSION: u32 = MIGRATIONS.len() as u32;
 

@@ -86,28 +86,78 @@ pub fn refresh(tx: &Transaction<'_>, touched: &Touched) -> rusqlite::Result<()> 
             }
         }
     }
-    let customers = customers_of_days(tx, &order_days)?;
-    apply_repeat(tx, &customers, -1)?;
-    apply_cohorts(tx, &ORDER_ACTIVITY, &customers, -1)?;
-    for range in ranges(&order_days, 1) {
-        refresh_orders(tx, range.0, range.1)?;
+    let event_days = touched.of("events");
+    // Signup months decide cohorts: a customers import re-sorts everyone's.
+    let signups_changed = !touched.of("customers").is_empty();
+    let order_parts = Parts {
+        repeat: !order_days.is_empty(),
+        cohorts: !order_days.is_empty() || signups_changed,
+    };
+    let event_parts = Parts {
+        repeat: false,
+        cohorts: !event_days.is_empty() || signups_changed,
+    };
+    // The per-id rollups change by the touched ids' contributions after the refresh
+    // minus before; when every id is touched, a rebuild reads half as much.
+    let split = |parts: Parts, everywhere: bool| -> (Parts, Parts) {
+        let rebuild = Parts {
+            repeat: parts.repeat && everywhere,
+            cohorts: parts.cohorts && (everywhere || signups_changed),
+        };
+        let maintain = Parts {
+            repeat: parts.repeat && !rebuild.repeat,
+            cohorts: parts.cohorts && !rebuild.cohorts,
+        };
+        (maintain, rebuild)
+    };
+    let (maintain_orders, rebuild_orders) =
+        split(order_parts, covers_every_day(tx, "orders", &order_days)?);
+    let events_everywhere = covers_every_day(tx, "events", &event_days)?;
+    let (maintain_events, rebuild_events) = split(event_parts, events_everywhere);
+    let mut sums = Contributions::default();
+    for (activity, parts, days) in [
+        (&ORDER_ACTIVITY, maintain_orders, &order_days),
+        (&EVENT_ACTIVITY, maintain_events, &event_days),
+    ] {
+        if parts.any() {
+            select_ids(tx, activity, days)?;
+            contribute(tx, activity, Scope::Touched, parts, -1, &mut sums)?;
+        }
     }
-    apply_repeat(tx, &customers, 1)?;
-    apply_cohorts(tx, &ORDER_ACTIVITY, &customers, 1)?;
+    with_indexes_deferred(tx, "ru_order_customers_day", rebuild_orders.repeat, || {
+        for range in ranges(&order_days, 1) {
+            refresh_orders(tx, range.0, range.1)?;
+        }
+        Ok(())
+    })?;
     for range in ranges(&refund_days, 1) {
         refresh_refunds(tx, range.0, range.1)?;
     }
-    let event_days = touched.of("events");
-    let users = users_of_days(tx, &event_days)?;
-    apply_cohorts(tx, &EVENT_ACTIVITY, &users, -1)?;
-    for range in ranges(&event_days, 1) {
-        refresh_events(tx, range.0, range.1)?;
-    }
-    apply_cohorts(tx, &EVENT_ACTIVITY, &users, 1)?;
-    if !touched.of("customers").is_empty() {
-        // Signup months decide cohorts: a customers import re-sorts everyone.
-        rebuild_cohorts(tx)?;
-    }
+    with_indexes_deferred(tx, "ru_event_users_day", events_everywhere, || {
+        for range in ranges(&event_days, 1) {
+            refresh_events(tx, range.0, range.1)?;
+        }
+        Ok(())
+    })?;
+    contribute(
+        tx,
+        &ORDER_ACTIVITY,
+        Scope::Touched,
+        maintain_orders,
+        1,
+        &mut sums,
+    )?;
+    contribute(
+        tx,
+        &EVENT_ACTIVITY,
+        Scope::Touched,
+        maintain_events,
+        1,
+        &mut sums,
+    )?;
+    write(tx, &sums)?;
+    rebuild(tx, &ORDER_ACTIVITY, rebuild_orders)?;
+    rebuild(tx, &EVENT_ACTIVITY, rebuild_events)?;
     refresh_period_distincts(
         tx,
         "paying",
@@ -165,8 +215,9 @@ pub fn refresh_all(store: &mut Store) -> rusqlite::Result<()> {
     };
     let orders = span("SELECT MIN(order_date), MAX(order_date) FROM orders")?;
     if let Some((from, to)) = orders {
-        refresh_orders(&tx, from, to)?;
-        rebuild_repeat(&tx)?;
+        with_indexes_deferred(&tx, "ru_order_customers_day", true, || {
+            refresh_orders(&tx, from, to)
+        })?;
         refresh_period_distincts(
             &tx,
             "paying",
@@ -179,7 +230,9 @@ pub fn refresh_all(store: &mut Store) -> rusqlite::Result<()> {
         refresh_refunds(&tx, from, to)?;
     }
     if let Some((from, to)) = span("SELECT MIN(day), MAX(day) FROM events")? {
-        refresh_events(&tx, from, to)?;
+        with_indexes_deferred(&tx, "ru_event_users_day", true, || {
+            refresh_events(&tx, from, to)
+        })?;
         for (kind, table) in [
             ("active", "ru_event_users_day"),
             ("adopters", "ru_feature_users_day"),
@@ -190,7 +243,19 @@ pub fn refresh_all(store: &mut Store) -> rusqlite::Result<()> {
             refresh_window(&tx, kind, window, from, to + Duration::days(window - 1))?;
         }
     }
-    rebuild_cohorts(&tx)?;
+    let everything = Parts {
+        repeat: true,
+        cohorts: true,
+    };
+    rebuild(&tx, &ORDER_ACTIVITY, everything)?;
+    rebuild(
+        &tx,
+        &EVENT_ACTIVITY,
+        Parts {
+            repeat: false,
+            ..everything
+        },
+    )?;
     tx.commit()
 }
 
@@ -212,6 +277,35 @@ fn ranges(days: &BTreeSet<NaiveDate>, gap: i64) -> Vec<(NaiveDate, NaiveDate)> {
         }
     }
     out
+}
+
+/// Runs `rewrite` with the secondary indexes of `table` dropped when `wholesale`, then
+/// builds them again: a rollup rewritten from scratch sorts each index once instead of
+/// inserting into it at random (the per-customer index of a first big import).
+fn with_indexes_deferred(
+    conn: &Connection,
+    table: &str,
+    wholesale: bool,
+    rewrite: impl FnOnce() -> rusqlite::Result<()>,
+) -> rusqlite::Result<()> {
+    if !wholesale {
+        return rewrite();
+    }
+    let indexes: Vec<(String, String)> = conn
+        .prepare(
+            "SELECT name, sql FROM sqlite_master
+             WHERE type = 'index' AND tbl_name = ?1 AND sql IS NOT NULL",
+        )?
+        .query_map([table], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<_, _>>()?;
+    for (name, _) in &indexes {
+        conn.execute(&format!("DROP INDEX \"{name}\""), [])?;
+    }
+    rewrite()?;
+    for (_, sql) in &indexes {
+        conn.execute(sql, [])?;
+    }
+    Ok(())
 }
 
 /// Rows per day of `table` (by `column`) from `from` to `to`, into `ru_table_days`.
@@ -241,15 +335,6 @@ fn refresh_table_days(
 fn refresh_orders(conn: &Connection, from: NaiveDate, to: NaiveDate) -> rusqlite::Result<()> {
     refresh_table_days(conn, "orders", "order_date", from, to)?;
     let p = params![from.to_string(), to.to_string()];
-    conn.execute("DELETE FROM ru_orders_day WHERE day BETWEEN ?1 AND ?2", p)?;
-    conn.execute(
-        "INSERT INTO ru_orders_day (day, channel, orders, revenue, discount, cost)
-         SELECT order_date, COALESCE(channel, ''), COUNT(*), SUM(revenue),
-                COALESCE(SUM(discount), 0), COALESCE(SUM(cost), 0)
-         FROM orders WHERE order_date BETWEEN ?1 AND ?2 AND status = 'completed'
-         GROUP BY order_date, COALESCE(channel, '')",
-        p,
-    )?;
     conn.execute(
         "DELETE FROM ru_order_customers_day WHERE day BETWEEN ?1 AND ?2",
         p,
@@ -263,81 +348,320 @@ fn refresh_orders(conn: &Connection, from: NaiveDate, to: NaiveDate) -> rusqlite
          GROUP BY order_date, customer_id, COALESCE(channel, '')",
         p,
     )?;
+    // Summed from the per-customer rollup rather than read again from the raw rows.
+    conn.execute("DELETE FROM ru_orders_day WHERE day BETWEEN ?1 AND ?2", p)?;
+    conn.execute(
+        "INSERT INTO ru_orders_day (day, channel, orders, revenue, discount, cost)
+         SELECT day, channel, SUM(orders), SUM(revenue), SUM(discount), SUM(cost)
+         FROM ru_order_customers_day WHERE day BETWEEN ?1 AND ?2
+         GROUP BY day, channel",
+        p,
+    )?;
     Ok(())
 }
 
-/// Customers with orders (before or after this import) on the given days.
-fn customers_of_days(
-    conn: &Connection,
-    days: &BTreeSet<NaiveDate>,
-) -> rusqlite::Result<BTreeSet<String>> {
-    let mut out = BTreeSet::new();
-    let mut raw = conn.prepare_cached(
-        "SELECT DISTINCT customer_id FROM orders WHERE order_date = ?1
-         UNION SELECT customer_id FROM ru_order_customers_day WHERE day = ?1",
-    )?;
-    for day in days {
-        let ids = raw.query_map([day.to_string()], |r| r.get::<_, String>(0))?;
-        for id in ids {
-            out.insert(id?);
-        }
-    }
-    Ok(out)
+/// Which ids a per-id pass reads: all of them, or those of the activity's temp table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Scope {
+    All,
+    Touched,
 }
 
-fn users_of_days(
-    conn: &Connection,
-    days: &BTreeSet<NaiveDate>,
-) -> rusqlite::Result<BTreeSet<String>> {
-    let mut out = BTreeSet::new();
-    let mut stmt = conn.prepare_cached(
-        "SELECT DISTINCT user_id FROM events WHERE day = ?1
-         UNION SELECT user_id FROM ru_event_users_day WHERE day = ?1",
-    )?;
-    for day in days {
-        let ids = stmt.query_map([day.to_string()], |r| r.get::<_, String>(0))?;
-        for id in ids {
-            out.insert(id?);
-        }
-    }
-    Ok(out)
+/// The per-id rollups a pass maintains.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Parts {
+    /// `ru_repeat_delta` and `ru_order_gaps` (orders only).
+    repeat: bool,
+    /// `ru_cohort_cells` of the activity's variant.
+    cohorts: bool,
 }
 
-/// Where a cohort variant's activity comes from.
+impl Parts {
+    fn any(self) -> bool {
+        self.repeat || self.cohorts
+    }
+}
+
+/// Where a per-id rollup's activity comes from. Every query yields ids in ascending
+/// (binary) order, so one pass merges activity with signups without holding either.
 struct Activity {
     variant: &'static str,
-    /// One id's active days and revenue (cents), ascending.
-    of_one: &'static str,
-    /// Every id's active days and revenue, ordered by id then day.
+    /// Temp table of the ids an import touched.
+    ids_table: &'static str,
+    /// Adds the ids whose activity on day ?1 differs between the raw rows (as they are
+    /// now) and the rollup (as it was before the refresh): appending an order touches its
+    /// customer only, not everyone who ordered that day. Any superset would be correct,
+    /// since an unchanged id adds the same before and after.
+    ids_of_day: &'static str,
+    /// Every id's active days: (id, day, orders, revenue in cents), by id then day.
     of_all: &'static str,
+    /// The same for the ids in `ids_table`.
+    of_touched: &'static str,
 }
 
 const ORDER_ACTIVITY: Activity = Activity {
     variant: "orders",
-    of_one: "SELECT day, SUM(revenue) FROM ru_order_customers_day WHERE customer_id = ?1
-             GROUP BY day ORDER BY day",
-    of_all: "SELECT customer_id, day, SUM(revenue) FROM ru_order_customers_day
+    ids_table: "ru_touched_customers",
+    ids_of_day: "WITH now AS (SELECT customer_id, COUNT(*) AS n, SUM(revenue) AS r FROM orders
+                              WHERE order_date = ?1 AND status = 'completed'
+                              GROUP BY customer_id),
+                      was AS (SELECT customer_id, SUM(orders) AS n, SUM(revenue) AS r
+                              FROM ru_order_customers_day WHERE day = ?1 GROUP BY customer_id)
+                 INSERT OR IGNORE INTO temp.ru_touched_customers (id)
+                 SELECT customer_id FROM (SELECT * FROM now EXCEPT SELECT * FROM was)
+                 UNION SELECT customer_id FROM (SELECT * FROM was EXCEPT SELECT * FROM now)",
+    of_all: "SELECT customer_id, day, SUM(orders), SUM(revenue) FROM ru_order_customers_day
              GROUP BY customer_id, day ORDER BY customer_id, day",
+    of_touched: "SELECT customer_id, day, SUM(orders), SUM(revenue) FROM ru_order_customers_day
+                 WHERE customer_id IN (SELECT id FROM temp.ru_touched_customers)
+                 GROUP BY customer_id, day ORDER BY customer_id, day",
 };
 
 const EVENT_ACTIVITY: Activity = Activity {
     variant: "events",
-    of_one: "SELECT day, 0 FROM ru_event_users_day WHERE user_id = ?1 ORDER BY day",
-    of_all: "SELECT user_id, day, 0 FROM ru_event_users_day ORDER BY user_id, day",
+    ids_table: "ru_touched_users",
+    ids_of_day: "WITH now AS (SELECT DISTINCT user_id FROM events WHERE day = ?1),
+                      was AS (SELECT user_id FROM ru_event_users_day WHERE day = ?1)
+                 INSERT OR IGNORE INTO temp.ru_touched_users (id)
+                 SELECT user_id FROM (SELECT * FROM now EXCEPT SELECT * FROM was)
+                 UNION SELECT user_id FROM (SELECT * FROM was EXCEPT SELECT * FROM now)",
+    of_all: "SELECT user_id, day, 1, 0 FROM ru_event_users_day ORDER BY user_id, day",
+    of_touched: "SELECT user_id, day, 1, 0 FROM ru_event_users_day
+                 WHERE user_id IN (SELECT id FROM temp.ru_touched_users) ORDER BY user_id, day",
 };
 
-/// One customer's cohort cells: (cohort, month or '' for the size row, customers, revenue).
+/// Whether `days` hold every day the rollup had rows for `table` before this refresh:
+/// then every id is touched, and a rebuild reads half what maintenance would.
+fn covers_every_day(
+    conn: &Connection,
+    table: &str,
+    days: &BTreeSet<NaiveDate>,
+) -> rusqlite::Result<bool> {
+    if days.is_empty() {
+        return Ok(false);
+    }
+    let mut stmt = conn.prepare_cached("SELECT day FROM ru_table_days WHERE tbl = ?1")?;
+    let known = stmt.query_map([table], |r| r.get::<_, String>(0))?;
+    for day in known {
+        if !parse_day(&day?).is_some_and(|d| days.contains(&d)) {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// Fills the activity's temp table with the ids active on `days`, before the refresh.
+fn select_ids(
+    conn: &Connection,
+    activity: &Activity,
+    days: &BTreeSet<NaiveDate>,
+) -> rusqlite::Result<()> {
+    conn.execute(
+        &format!(
+            "CREATE TEMP TABLE IF NOT EXISTS {} (id TEXT PRIMARY KEY NOT NULL) WITHOUT ROWID",
+            activity.ids_table
+        ),
+        [],
+    )?;
+    conn.execute(&format!("DELETE FROM temp.{}", activity.ids_table), [])?;
+    let mut insert = conn.prepare_cached(activity.ids_of_day)?;
+    for day in days {
+        insert.execute([day.to_string()])?;
+    }
+    Ok(())
+}
+
+/// Sums of per-id contributions, signed, to be added to the rollup tables.
+#[derive(Debug, Default)]
+struct Contributions {
+    repeat: BTreeMap<NaiveDate, (i64, i64)>,
+    gaps: HashMap<(NaiveDate, NaiveDate), i64>,
+    /// (variant, cohort, month) → (customers, revenue).
+    cohorts: HashMap<(&'static str, String, String), (i64, i64)>,
+}
+
+/// Adds `sign` × the contributions of the ids in `scope`, as their activity stands in
+/// the rollups now, to `sums`: one query for the activity, one for the signup months.
+fn contribute(
+    conn: &Connection,
+    activity: &Activity,
+    scope: Scope,
+    parts: Parts,
+    sign: i64,
+    sums: &mut Contributions,
+) -> rusqlite::Result<()> {
+    if !parts.any() {
+        return Ok(());
+    }
+    let (activity_sql, signups_sql) = match scope {
+        Scope::All => (
+            activity.of_all,
+            "SELECT customer_id, substr(signup_date, 1, 7) FROM customers ORDER BY customer_id"
+                .to_string(),
+        ),
+        Scope::Touched => (
+            activity.of_touched,
+            format!(
+                "SELECT customer_id, substr(signup_date, 1, 7) FROM customers
+                 WHERE customer_id IN (SELECT id FROM temp.{}) ORDER BY customer_id",
+                activity.ids_table
+            ),
+        ),
+    };
+    let mut signups_stmt = conn.prepare_cached(&signups_sql)?;
+    let mut signups = if parts.cohorts {
+        Some(signups_stmt.query([])?)
+    } else {
+        None
+    };
+    let mut next_signup: Option<(String, String)> = None;
+    let mut signup_of = |id: &str| -> rusqlite::Result<Option<String>> {
+        let Some(rows) = signups.as_mut() else {
+            return Ok(None);
+        };
+        loop {
+            match &next_signup {
+                Some((sid, month)) if sid.as_str() == id => return Ok(Some(month.clone())),
+                Some((sid, _)) if sid.as_str() > id => return Ok(None),
+                _ => {}
+            }
+            match rows.next()? {
+                Some(row) => next_signup = Some((row.get(0)?, row.get(1)?)),
+                None => return Ok(None),
+            }
+        }
+    };
+    let mut add = |id: &str, days: &[(NaiveDate, i64, i64)]| -> rusqlite::Result<()> {
+        if days.is_empty() {
+            return Ok(());
+        }
+        if parts.repeat {
+            let orders: Vec<(NaiveDate, i64)> = days.iter().map(|&(d, n, _)| (d, n)).collect();
+            for (day, ge1, ge2) in crate::metrics::repeat_deltas(&orders) {
+                let e = sums.repeat.entry(day).or_default();
+                e.0 += ge1 * sign;
+                e.1 += ge2 * sign;
+            }
+            for pair in gaps(&orders) {
+                *sums.gaps.entry(pair).or_default() += sign;
+            }
+        }
+        if parts.cohorts {
+            let signup = signup_of(id)?;
+            for (cohort, month, n, revenue) in cohort_cells_of(signup.as_deref(), days) {
+                let e = sums
+                    .cohorts
+                    .entry((activity.variant, cohort, month))
+                    .or_default();
+                e.0 += n * sign;
+                e.1 += revenue * sign;
+            }
+        }
+        Ok(())
+    };
+    let mut stmt = conn.prepare_cached(activity_sql)?;
+    let mut rows = stmt.query([])?;
+    let mut current = String::new();
+    let mut days: Vec<(NaiveDate, i64, i64)> = Vec::new();
+    while let Some(row) = rows.next()? {
+        let id = row.get_ref(0)?.as_str()?;
+        if id != current {
+            add(&current, &days)?;
+            days.clear();
+            current = id.to_string();
+        }
+        if let Some(day) = parse_day(row.get_ref(1)?.as_str()?) {
+            days.push((day, row.get(2)?, row.get(3)?));
+        }
+    }
+    add(&current, &days)
+}
+
+/// Adds the non-zero sums to the rollup tables, dropping rows they bring to zero (a
+/// rebuild never holds such rows).
+fn write(conn: &Connection, sums: &Contributions) -> rusqlite::Result<()> {
+    let mut add_repeat = conn.prepare_cached(
+        "INSERT INTO ru_repeat_delta (day, ge1, ge2) VALUES (?1, ?2, ?3)
+         ON CONFLICT (day) DO UPDATE SET ge1 = ge1 + excluded.ge1, ge2 = ge2 + excluded.ge2",
+    )?;
+    let mut drop_repeat =
+        conn.prepare_cached("DELETE FROM ru_repeat_delta WHERE day = ?1 AND ge1 = 0 AND ge2 = 0")?;
+    for (day, &(ge1, ge2)) in &sums.repeat {
+        if ge1 != 0 || ge2 != 0 {
+            let day = day.to_string();
+            add_repeat.execute(params![day, ge1, ge2])?;
+            drop_repeat.execute([day])?;
+        }
+    }
+    let mut add_gap = conn.prepare_cached(
+        "INSERT INTO ru_order_gaps (day, next_day, customers) VALUES (?1, ?2, ?3)
+         ON CONFLICT (day, next_day) DO UPDATE SET customers = customers + excluded.customers",
+    )?;
+    let mut drop_gap = conn.prepare_cached(
+        "DELETE FROM ru_order_gaps WHERE day = ?1 AND next_day = ?2 AND customers = 0",
+    )?;
+    for ((day, next), &n) in &sums.gaps {
+        if n != 0 {
+            let (day, next) = (day.to_string(), next.to_string());
+            add_gap.execute(params![day, next, n])?;
+            if n < 0 {
+                drop_gap.execute(params![day, next])?;
+            }
+        }
+    }
+    let mut add_cell = conn.prepare_cached(
+        "INSERT INTO ru_cohort_cells (variant, cohort, month, customers, revenue)
+         VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (variant, cohort, month) DO UPDATE SET
+             customers = customers + excluded.customers, revenue = revenue + excluded.revenue",
+    )?;
+    let mut drop_cell = conn.prepare_cached(
+        "DELETE FROM ru_cohort_cells WHERE variant = ?1 AND cohort = ?2 AND month = ?3
+         AND customers = 0 AND revenue = 0",
+    )?;
+    for ((variant, cohort, month), &(n, revenue)) in &sums.cohorts {
+        if n != 0 || revenue != 0 {
+            add_cell.execute(params![variant, cohort, month, n, revenue])?;
+            if n < 0 || revenue < 0 {
+                drop_cell.execute(params![variant, cohort, month])?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Rebuilds the given per-id rollups of `activity` from all its ids.
+fn rebuild(conn: &Connection, activity: &Activity, parts: Parts) -> rusqlite::Result<()> {
+    if !parts.any() {
+        return Ok(());
+    }
+    if parts.repeat {
+        conn.execute("DELETE FROM ru_repeat_delta", [])?;
+        conn.execute("DELETE FROM ru_order_gaps", [])?;
+    }
+    if parts.cohorts {
+        conn.execute(
+            "DELETE FROM ru_cohort_cells WHERE variant = ?1",
+            [activity.variant],
+        )?;
+    }
+    let mut sums = Contributions::default();
+    contribute(conn, activity, Scope::All, parts, 1, &mut sums)?;
+    write(conn, &sums)
+}
+
+/// One id's cohort cells: (cohort, month or '' for the size row, customers, revenue).
 fn cohort_cells_of(
     signup_month: Option<&str>,
-    days: &[(String, i64)],
+    days: &[(NaiveDate, i64, i64)],
 ) -> Vec<(String, String, i64, i64)> {
     let Some(first) = days.first() else {
         return Vec::new();
     };
-    let month_of = |day: &str| day.get(..7).unwrap_or(day).to_string();
-    let cohort = signup_month.map_or_else(|| month_of(&first.0), str::to_string);
+    let month_of = |day: NaiveDate| day.format("%Y-%m").to_string();
+    let cohort = signup_month.map_or_else(|| month_of(first.0), str::to_string);
     let mut months: BTreeMap<String, i64> = BTreeMap::new();
-    for (day, revenue) in days {
+    for &(day, _, revenue) in days {
         let month = month_of(day);
         if month >= cohort {
             *months.entry(month).or_default() += revenue;
@@ -353,211 +677,22 @@ fn cohort_cells_of(
     out
 }
 
-fn add_cohort_cells(
-    conn: &Connection,
-    variant: &str,
-    cells: &[(String, String, i64, i64)],
-    sign: i64,
-) -> rusqlite::Result<()> {
-    let mut add = conn.prepare_cached(
-        "INSERT INTO ru_cohort_cells (variant, cohort, month, customers, revenue)
-         VALUES (?1, ?2, ?3, ?4, ?5)
-         ON CONFLICT (variant, cohort, month) DO UPDATE SET
-             customers = customers + excluded.customers, revenue = revenue + excluded.revenue",
-    )?;
-    for (cohort, month, n, revenue) in cells {
-        add.execute(params![variant, cohort, month, n * sign, revenue * sign])?;
-    }
-    Ok(())
-}
-
-fn signup_month(conn: &Connection, id: &str) -> rusqlite::Result<Option<String>> {
-    let mut stmt = conn
-        .prepare_cached("SELECT substr(signup_date, 1, 7) FROM customers WHERE customer_id = ?1")?;
-    let mut rows = stmt.query([id])?;
-    match rows.next()? {
-        Some(row) => row.get(0),
-        None => Ok(None),
-    }
-}
-
-/// Adds (`sign` = 1) or removes (−1) the cohort cells of `ids` as their activity stands
-/// in the rollups now.
-fn apply_cohorts(
-    conn: &Connection,
-    activity: &Activity,
-    ids: &BTreeSet<String>,
-    sign: i64,
-) -> rusqlite::Result<()> {
-    let mut days_of = conn.prepare_cached(activity.of_one)?;
-    for id in ids {
-        let days: Vec<(String, i64)> = days_of
-            .query_map([id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?
-            .collect::<Result<_, _>>()?;
-        let cells = cohort_cells_of(signup_month(conn, id)?.as_deref(), &days);
-        add_cohort_cells(conn, activity.variant, &cells, sign)?;
-    }
-    conn.execute(
-        "DELETE FROM ru_cohort_cells WHERE customers = 0 AND revenue = 0",
-        [],
-    )?;
-    Ok(())
-}
-
-/// Rebuilds every cohort cell in one pass per variant.
-fn rebuild_cohorts(conn: &Connection) -> rusqlite::Result<()> {
-    conn.execute("DELETE FROM ru_cohort_cells", [])?;
-    let mut signups: HashMap<String, String> = HashMap::new();
-    {
-        let mut stmt =
-            conn.prepare("SELECT customer_id, substr(signup_date, 1, 7) FROM customers")?;
-        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
-        for row in rows {
-            let (id, month) = row?;
-            signups.insert(id, month);
-        }
-    }
-    for activity in [&ORDER_ACTIVITY, &EVENT_ACTIVITY] {
-        let mut totals: BTreeMap<(String, String), (i64, i64)> = BTreeMap::new();
-        let mut stmt = conn.prepare(activity.of_all)?;
-        let mut rows = stmt.query([])?;
-        let mut current: Option<String> = None;
-        let mut days: Vec<(String, i64)> = Vec::new();
-        let mut flush = |id: Option<&String>, days: &mut Vec<(String, i64)>| {
-            let signup = id.and_then(|id| signups.get(id)).map(String::as_str);
-            for (cohort, month, n, revenue) in cohort_cells_of(signup, days) {
-                let e = totals.entry((cohort, month)).or_default();
-                e.0 += n;
-                e.1 += revenue;
-            }
-            days.clear();
-        };
-        while let Some(row) = rows.next()? {
-            let id: String = row.get(0)?;
-            if current.as_deref() != Some(id.as_str()) {
-                flush(current.as_ref(), &mut days);
-                current = Some(id);
-            }
-            days.push((row.get(1)?, row.get(2)?));
-        }
-        flush(current.as_ref(), &mut days);
-        let cells: Vec<(String, String, i64, i64)> = totals
-            .into_iter()
-            .map(|((c, m), (n, r))| (c, m, n, r))
-            .collect();
-        add_cohort_cells(conn, activity.variant, &cells, 1)?;
-    }
-    Ok(())
-}
-
-/// Adds (`sign` = 1) or removes (−1) the repeat-purchase contributions of `customers`,
-/// as their order days stand in `ru_order_customers_day` now.
-fn apply_repeat(
-    conn: &Connection,
-    customers: &BTreeSet<String>,
-    sign: i64,
-) -> rusqlite::Result<()> {
-    let mut days_of = conn.prepare_cached(
-        "SELECT day, SUM(orders) FROM ru_order_customers_day WHERE customer_id = ?1
-         GROUP BY day ORDER BY day",
-    )?;
-    let mut add = conn.prepare_cached(
-        "INSERT INTO ru_repeat_delta (day, ge1, ge2) VALUES (?1, ?2, ?3)
-         ON CONFLICT (day) DO UPDATE SET ge1 = ge1 + excluded.ge1, ge2 = ge2 + excluded.ge2",
-    )?;
-    let mut add_gap = conn.prepare_cached(
-        "INSERT INTO ru_order_gaps (day, next_day, customers) VALUES (?1, ?2, ?3)
-         ON CONFLICT (day, next_day) DO UPDATE SET customers = customers + excluded.customers",
-    )?;
-    for customer in customers {
-        let days: Vec<(NaiveDate, i64)> = days_of
-            .query_map([customer], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
-            })?
-            .filter_map(|row| row.ok().and_then(|(d, n)| Some((parse_day(&d)?, n))))
-            .collect();
-        for (day, ge1, ge2) in crate::metrics::repeat_deltas(&days) {
-            add.execute(params![day.to_string(), ge1 * sign, ge2 * sign])?;
-        }
-        for (day, next) in gaps(&days) {
-            add_gap.execute(params![day, next, sign])?;
-        }
-    }
-    conn.execute("DELETE FROM ru_repeat_delta WHERE ge1 = 0 AND ge2 = 0", [])?;
-    conn.execute("DELETE FROM ru_order_gaps WHERE customers = 0", [])?;
-    Ok(())
-}
-
-/// A customer's (order day, next order day) pairs; the last pairs with 9999-12-31.
-fn gaps(days: &[(NaiveDate, i64)]) -> Vec<(String, String)> {
+/// A customer's (order day, next order day) pairs; the last pairs with [`NO_NEXT_ORDER`].
+fn gaps(days: &[(NaiveDate, i64)]) -> Vec<(NaiveDate, NaiveDate)> {
     let days: Vec<NaiveDate> = days
         .iter()
         .filter(|(_, n)| *n > 0)
         .map(|(d, _)| *d)
         .collect();
+    let last = NaiveDate::from_ymd_opt(9999, 12, 31).unwrap_or(NaiveDate::MAX);
     days.iter()
         .enumerate()
-        .map(|(i, d)| {
-            let next = days
-                .get(i + 1)
-                .map_or_else(|| NO_NEXT_ORDER.to_string(), NaiveDate::to_string);
-            (d.to_string(), next)
-        })
+        .map(|(i, d)| (*d, days.get(i + 1).copied().unwrap_or(last)))
         .collect()
 }
 
 /// `ru_order_gaps.next_day` of a customer's latest order.
 pub const NO_NEXT_ORDER: &str = "9999-12-31";
-
-/// Rebuilds `ru_repeat_delta` in one pass over the per-customer order days.
-fn rebuild_repeat(conn: &Connection) -> rusqlite::Result<()> {
-    let mut totals: BTreeMap<NaiveDate, (i64, i64)> = BTreeMap::new();
-    let mut gap_totals: HashMap<(String, String), i64> = HashMap::new();
-    {
-        let mut stmt = conn.prepare(
-            "SELECT customer_id, day, SUM(orders) FROM ru_order_customers_day
-             GROUP BY customer_id, day ORDER BY customer_id, day",
-        )?;
-        let mut rows = stmt.query([])?;
-        let mut current: Option<String> = None;
-        let mut days: Vec<(NaiveDate, i64)> = Vec::new();
-        let mut flush = |days: &mut Vec<(NaiveDate, i64)>| {
-            for (d, a, b) in crate::metrics::repeat_deltas(days) {
-                let e = totals.entry(d).or_default();
-                e.0 += a;
-                e.1 += b;
-            }
-            for pair in gaps(days) {
-                *gap_totals.entry(pair).or_default() += 1;
-            }
-            days.clear();
-        };
-        while let Some(row) = rows.next()? {
-            let customer: String = row.get(0)?;
-            if current.as_deref() != Some(customer.as_str()) {
-                flush(&mut days);
-                current = Some(customer);
-            }
-            if let Some(day) = parse_day(&row.get::<_, String>(1)?) {
-                days.push((day, row.get(2)?));
-            }
-        }
-        flush(&mut days);
-    }
-    let mut insert =
-        conn.prepare("INSERT INTO ru_repeat_delta (day, ge1, ge2) VALUES (?1, ?2, ?3)")?;
-    for (day, (a, b)) in totals {
-        if a != 0 || b != 0 {
-            insert.execute(params![day.to_string(), a, b])?;
-        }
-    }
-    let mut insert =
-        conn.prepare("INSERT INTO ru_order_gaps (day, next_day, customers) VALUES (?1, ?2, ?3)")?;
-    for ((day, next), n) in gap_totals {
-        insert.execute(params![day, next, n])?;
-    }
-    Ok(())
-}
 
 fn refresh_refunds(conn: &Connection, from: NaiveDate, to: NaiveDate) -> rusqlite::Result<()> {
     refresh_table_days(conn, "refunds", "refund_date", from, to)?;
@@ -734,5 +869,142 @@ mod tests {
             ]
         );
         assert_eq!(ranges(&days, 7), [(d("2025-01-01"), d("2025-01-05"))]);
+    }
+}
+
+#[cfg(test)]
+mod maintenance_tests {
+    use super::*;
+
+    fn d(s: &str) -> NaiveDate {
+        parse_day(s).unwrap()
+    }
+
+    const ROLLUPS: [&str; 12] = [
+        "ru_orders_day",
+        "ru_order_customers_day",
+        "ru_refunds_day",
+        "ru_events_day",
+        "ru_event_names_day",
+        "ru_event_users_day",
+        "ru_feature_users_day",
+        "ru_distinct",
+        "ru_repeat_delta",
+        "ru_cohort_cells",
+        "ru_table_days",
+        "ru_order_gaps",
+    ];
+
+    fn dump(store: &Store) -> Vec<String> {
+        let mut out = Vec::new();
+        for table in ROLLUPS {
+            let mut stmt = store
+                .conn()
+                .prepare(&format!("SELECT * FROM {table} ORDER BY 1, 2, 3"))
+                .unwrap();
+            let columns = stmt.column_count();
+            let rows = stmt
+                .query_map([], |r| {
+                    let cells: Vec<String> = (0..columns)
+                        .map(|i| format!("{:?}", r.get::<_, rusqlite::types::Value>(i).unwrap()))
+                        .collect();
+                    Ok(format!("{table}: {}", cells.join(" | ")))
+                })
+                .unwrap();
+            // Distinct counts of zero stay where an incremental refresh emptied a period.
+            out.extend(
+                rows.map(Result::unwrap).filter(|row| {
+                    !(row.starts_with("ru_distinct") && row.ends_with("| Integer(0)"))
+                }),
+            );
+        }
+        out
+    }
+
+    fn order(store: &Store, id: &str, customer: &str, day: &str, cents: i64) {
+        store
+            .conn()
+            .execute(
+                "INSERT OR REPLACE INTO orders (order_id, customer_id, order_date, revenue)
+                 VALUES (?1, ?2, ?3, ?4)",
+                params![id, customer, day, cents],
+            )
+            .unwrap();
+    }
+
+    fn event(store: &Store, key: &str, user: &str, day: &str) {
+        store
+            .conn()
+            .execute(
+                "INSERT OR REPLACE INTO events (event_key, user_id, ts, day, name)
+                 VALUES (?1, ?2, ?3 || 'T12:00:00Z', ?3, 'login')",
+                params![key, user, day],
+            )
+            .unwrap();
+    }
+
+    fn refreshed(store: &mut Store, orders: &[&str], events: &[&str]) {
+        let mut touched = Touched::default();
+        orders.iter().for_each(|day| touched.add("orders", d(day)));
+        events.iter().for_each(|day| touched.add("events", d(day)));
+        refresh_touched(store, &touched).unwrap();
+    }
+
+    /// The rollups after `refreshed` imports, and after a rebuild from the raw rows.
+    fn incremental_and_rebuilt(mut store: Store) -> (Vec<String>, Vec<String>) {
+        let incremental = dump(&store);
+        refresh_all(&mut store).unwrap();
+        (incremental, dump(&store))
+    }
+
+    fn history() -> Store {
+        let mut store = Store::open_in_memory().unwrap();
+        order(&store, "o1", "c1", "2025-01-10", 500);
+        order(&store, "o2", "c1", "2025-03-02", 700);
+        order(&store, "o3", "c2", "2025-03-02", 300);
+        event(&store, "e1", "c1", "2025-01-10");
+        event(&store, "e2", "c2", "2025-03-02");
+        refreshed(
+            &mut store,
+            &["2025-01-10", "2025-03-02"],
+            &["2025-01-10", "2025-03-02"],
+        );
+        store
+    }
+
+    #[test]
+    fn an_order_moved_to_another_customer_on_the_same_day_touches_both() {
+        let mut store = history();
+        // Same day, same amount: only the customer changes, so only the diff finds c1.
+        order(&store, "o2", "c2", "2025-03-02", 700);
+        event(&store, "e2", "c3", "2025-03-02");
+        refreshed(&mut store, &["2025-03-02"], &["2025-03-02"]);
+        let (incremental, rebuilt) = incremental_and_rebuilt(store);
+        assert!(
+            incremental.iter().any(|r| r.contains("ru_order_gaps")
+                && r.contains("\"2025-01-10\"")
+                && r.contains("\"9999-12-31\"")),
+            "c1's last order is now 2025-01-10: {incremental:?}"
+        );
+        assert_eq!(incremental, rebuilt);
+    }
+
+    #[test]
+    fn a_refresh_touching_every_day_rebuilds_a_filled_store() {
+        let mut store = history();
+        order(&store, "o1", "c3", "2025-03-02", 400);
+        order(&store, "o4", "c1", "2025-04-20", 900);
+        event(&store, "e1", "c1", "2025-04-20");
+        refreshed(
+            &mut store,
+            &["2025-01-10", "2025-03-02", "2025-04-20"],
+            &["2025-01-10", "2025-04-20"],
+        );
+        let (incremental, rebuilt) = incremental_and_rebuilt(store);
+        assert!(
+            !incremental.iter().any(|r| r.contains("\"2025-01-10\"")),
+            "nothing is left on the emptied day: {incremental:?}"
+        );
+        assert_eq!(incremental, rebuilt);
     }
 }
