@@ -32,6 +32,24 @@ pub enum StoreError {
     },
 }
 
+/// Switches to WAL. That takes an exclusive lock and SQLite does not wait for it through the
+/// busy handler, so two processes opening a new store at once would see "database is
+/// locked": retry for as long as any other lock is waited for.
+fn set_wal(conn: &Connection) -> rusqlite::Result<()> {
+    let started = std::time::Instant::now();
+    loop {
+        match conn.pragma_update_and_check(None, "journal_mode", "WAL", |_| Ok(())) {
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::DatabaseBusy
+                    && started.elapsed() < BUSY_TIMEOUT =>
+            {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            other => return other,
+        }
+    }
+}
+
 /// How long a writer waits for another process's lock before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -58,7 +76,7 @@ impl Store {
     fn init(mut conn: Connection, path: PathBuf) -> Result<Self, StoreError> {
         conn.busy_timeout(BUSY_TIMEOUT)?;
         // WAL lets a second process read (and queue writes) while the cockpit runs.
-        conn.pragma_update_and_check(None, "journal_mode", "WAL", |_| Ok(()))?;
+        set_wal(&conn)?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         let before = migrate::migrate(&mut conn)?;
