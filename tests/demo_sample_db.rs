@@ -79,3 +79,59 @@ fn the_committed_sample_db_matches_a_fresh_build_metric_for_metric() {
     };
     assert_eq!(rows(&actual), rows(&expected));
 }
+
+#[test]
+fn every_metric_of_the_catalog_has_data_in_the_sample_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("sample.db");
+    std::fs::copy(repo().join("sample.db"), &db).unwrap();
+    let config = Config::load(&repo().join("kpi.toml")).unwrap();
+    let store = Store::open(&db).unwrap();
+    let snapshot = kpi::snapshot::build_metrics(&store, &config, None).unwrap();
+    assert!(
+        snapshot.metrics.len() >= 60,
+        "{} metrics",
+        snapshot.metrics.len()
+    );
+    let mut missing = Vec::new();
+    for def in &snapshot.metrics {
+        let overall = snapshot
+            .series(&def.id, kpi::metrics::Grain::Month)
+            .unwrap()
+            .clone();
+        // External metrics reported per segment only (app rating per platform) have no
+        // honest overall value: their segments must have one.
+        let series = if def.segments == ["segment"] && def.sources == ["metrics"] {
+            let as_of = snapshot.as_of.unwrap();
+            let request = kpi::metrics::SeriesRequest {
+                metric: &def.id,
+                grain: kpi::metrics::Grain::Month,
+                from: as_of - chrono::Duration::days(62),
+                to: as_of,
+                by: Some("segment"),
+            };
+            kpi::metrics::compute(&store, &config, as_of, &request).unwrap()
+        } else {
+            vec![overall]
+        };
+        assert!(!series.is_empty(), "{} has no series", def.id);
+        for series in &series {
+            // The latest complete month: October 2026 (the data ends mid-November).
+            let october = series.points.iter().rev().find(|p| !p.partial).unwrap();
+            let no_data = october
+                .note
+                .as_deref()
+                .is_some_and(|n| n.starts_with("no data"));
+            if october.value.is_none() || no_data {
+                missing.push(format!(
+                    "{} {:?}: {:?}",
+                    def.id, series.segment, october.note
+                ));
+            }
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "metrics without data in sample.db: {missing:#?}"
+    );
+}
