@@ -72,7 +72,11 @@ fn run(orders: u64, appends: usize, time_alerts: bool) {
     let alerts = time_alerts.then(|| {
         let started = Instant::now();
         let evaluation = snapshot::evaluate_alerts(&store, &first).unwrap();
-        format!("{:.0} ms ({} alerts)", ms(started.elapsed()), evaluation.alerts.len())
+        format!(
+            "{:.0} ms ({} alerts)",
+            ms(started.elapsed()),
+            evaluation.alerts.len()
+        )
     });
     println!(
         "{orders} orders: imported in {:.1} s; metrics {:.0} ms ({} series, as of {:?}); \
