@@ -185,20 +185,7 @@ fn upsert(store: &Store, row: &Row, touched: &mut Touched) {
 
 fn dump(store: &Store) -> Vec<String> {
     let mut out = Vec::new();
-    for table in [
-        "ru_orders_day",
-        "ru_order_customers_day",
-        "ru_refunds_day",
-        "ru_events_day",
-        "ru_event_names_day",
-        "ru_event_users_day",
-        "ru_feature_users_day",
-        "ru_distinct",
-        "ru_repeat_delta",
-        "ru_cohort_cells",
-        "ru_table_days",
-        "ru_order_gaps",
-    ] {
+    for table in kpi::store::rollup::ROLLUP_TABLES {
         let mut stmt = store
             .conn()
             .prepare(&format!("SELECT * FROM {table} ORDER BY 1, 2, 3"))

@@ -188,23 +188,26 @@ pub fn refresh_touched(store: &mut Store, touched: &Touched) -> rusqlite::Result
     tx.commit()
 }
 
+/// Every rollup table.
+pub const ROLLUP_TABLES: [&str; 12] = [
+    "ru_orders_day",
+    "ru_order_customers_day",
+    "ru_refunds_day",
+    "ru_events_day",
+    "ru_event_names_day",
+    "ru_event_users_day",
+    "ru_feature_users_day",
+    "ru_distinct",
+    "ru_repeat_delta",
+    "ru_cohort_cells",
+    "ru_table_days",
+    "ru_order_gaps",
+];
+
 /// Rebuilds every rollup from the raw rows (after a migration, or for benchmarks).
 pub fn refresh_all(store: &mut Store) -> rusqlite::Result<()> {
     let tx = store.conn_mut().transaction()?;
-    for table in [
-        "ru_orders_day",
-        "ru_order_customers_day",
-        "ru_refunds_day",
-        "ru_events_day",
-        "ru_event_names_day",
-        "ru_event_users_day",
-        "ru_feature_users_day",
-        "ru_distinct",
-        "ru_repeat_delta",
-        "ru_cohort_cells",
-        "ru_table_days",
-        "ru_order_gaps",
-    ] {
+    for table in ROLLUP_TABLES {
         tx.execute(&format!("DELETE FROM {table}"), [])?;
     }
     let span = |sql: &str| -> rusqlite::Result<Option<(NaiveDate, NaiveDate)>> {
@@ -880,24 +883,9 @@ mod maintenance_tests {
         parse_day(s).unwrap()
     }
 
-    const ROLLUPS: [&str; 12] = [
-        "ru_orders_day",
-        "ru_order_customers_day",
-        "ru_refunds_day",
-        "ru_events_day",
-        "ru_event_names_day",
-        "ru_event_users_day",
-        "ru_feature_users_day",
-        "ru_distinct",
-        "ru_repeat_delta",
-        "ru_cohort_cells",
-        "ru_table_days",
-        "ru_order_gaps",
-    ];
-
     fn dump(store: &Store) -> Vec<String> {
         let mut out = Vec::new();
-        for table in ROLLUPS {
+        for table in ROLLUP_TABLES {
             let mut stmt = store
                 .conn()
                 .prepare(&format!("SELECT * FROM {table} ORDER BY 1, 2, 3"))
