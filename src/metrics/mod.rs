@@ -141,28 +141,22 @@ pub enum MetricError {
     Store(#[from] rusqlite::Error),
 }
 
-/// Tables whose latest date sets the reference date. Dates that may lie in the future
-/// by design (subscription end dates, commitments, annotations) are left out.
-const DATED_COLUMNS: &[(&str, &str)] = &[
-    ("orders", "order_date"),
-    ("refunds", "refund_date"),
-    ("subscriptions", "start_date"),
-    ("events", "day"),
-    ("surveys", "date"),
-    ("spend", "date"),
-    ("funnel", "date"),
-    ("costs", "date"),
-    ("tickets", "opened_day"),
-    ("work_items", "delivered_date"),
-    ("work_items", "created_date"),
-    ("metrics", "date"),
-    ("customers", "signup_date"),
-];
+/// Tables left out of the reference date: annotations may announce a launch ahead.
+const UNDATED_FOR_REFERENCE: &[&str] = &["annotations"];
+
+/// Dates besides each table's `dated_by` that count for the reference date: a delivery is
+/// news on the day it happens.
+const EXTRA_DATED_COLUMNS: &[(&str, &str)] = &[("work_items", "delivered_date")];
 
 /// The reference date of SPEC §3: the latest date present in the store's data.
 pub fn reference_date(store: &crate::store::Store) -> Result<Option<NaiveDate>, MetricError> {
     let mut latest: Option<NaiveDate> = None;
-    for (table, column) in DATED_COLUMNS {
+    let dated = crate::store::schema::TABLES
+        .iter()
+        .filter(|t| !UNDATED_FOR_REFERENCE.contains(&t.name))
+        .map(|t| (t.name, t.dated_by))
+        .chain(EXTRA_DATED_COLUMNS.iter().copied());
+    for (table, column) in dated {
         let max: Option<String> =
             store
                 .conn()

@@ -142,6 +142,12 @@ mod tests {
                     );
                 }
             }
+            assert!(
+                cols.iter().any(|x| x == table.dated_by),
+                "{}.{} (dated_by) missing",
+                table.name,
+                table.dated_by
+            );
             if let schema::RowKey::Derived { key_column, .. } = table.key {
                 assert!(
                     cols.iter().any(|x| x == key_column),

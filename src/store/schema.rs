@@ -56,6 +56,9 @@ pub struct TableSpec {
     pub key: RowKey,
     /// Unknown columns are kept (as a JSON object in `attributes`) instead of ignored.
     pub keeps_attributes: bool,
+    /// The stored column that dates a row: a table's freshness and date range, and what
+    /// the reference date is read from.
+    pub dated_by: &'static str,
 }
 
 impl TableSpec {
@@ -107,6 +110,7 @@ pub const TABLES: &[TableSpec] = &[
         ],
         key: RowKey::Columns(&["customer_id"]),
         keeps_attributes: true,
+        dated_by: "signup_date",
     },
     TableSpec {
         name: "orders",
@@ -127,6 +131,7 @@ pub const TABLES: &[TableSpec] = &[
         ],
         key: RowKey::Columns(&["order_id"]),
         keeps_attributes: false,
+        dated_by: "order_date",
     },
     TableSpec {
         name: "refunds",
@@ -142,6 +147,7 @@ pub const TABLES: &[TableSpec] = &[
             fallback: &["order_id", "refund_date"],
         },
         keeps_attributes: false,
+        dated_by: "refund_date",
     },
     TableSpec {
         name: "subscriptions",
@@ -155,6 +161,7 @@ pub const TABLES: &[TableSpec] = &[
         ],
         key: RowKey::Columns(&["subscription_id"]),
         keeps_attributes: false,
+        dated_by: "start_date",
     },
     TableSpec {
         name: "events",
@@ -179,6 +186,7 @@ pub const TABLES: &[TableSpec] = &[
             fallback: &[],
         },
         keeps_attributes: false,
+        dated_by: "day",
     },
     TableSpec {
         name: "surveys",
@@ -192,6 +200,7 @@ pub const TABLES: &[TableSpec] = &[
         ],
         key: RowKey::Columns(&["response_id"]),
         keeps_attributes: false,
+        dated_by: "date",
     },
     TableSpec {
         name: "spend",
@@ -204,6 +213,7 @@ pub const TABLES: &[TableSpec] = &[
         ],
         key: RowKey::Columns(&["date", "channel"]),
         keeps_attributes: false,
+        dated_by: "date",
     },
     TableSpec {
         name: "funnel",
@@ -221,6 +231,7 @@ pub const TABLES: &[TableSpec] = &[
         ],
         key: RowKey::Columns(&["date", "channel"]),
         keeps_attributes: false,
+        dated_by: "date",
     },
     TableSpec {
         name: "costs",
@@ -231,6 +242,7 @@ pub const TABLES: &[TableSpec] = &[
         ],
         key: RowKey::Columns(&["date", "category"]),
         keeps_attributes: false,
+        dated_by: "date",
     },
     TableSpec {
         name: "tickets",
@@ -249,6 +261,7 @@ pub const TABLES: &[TableSpec] = &[
         ],
         key: RowKey::Columns(&["ticket_id"]),
         keeps_attributes: false,
+        dated_by: "opened_day",
     },
     TableSpec {
         name: "work_items",
@@ -263,12 +276,14 @@ pub const TABLES: &[TableSpec] = &[
         ],
         key: RowKey::Columns(&["item_id"]),
         keeps_attributes: false,
+        dated_by: "created_date",
     },
     TableSpec {
         name: "annotations",
         columns: &[req("date", Date), req("label", Text)],
         key: RowKey::Columns(&["date", "label"]),
         keeps_attributes: false,
+        dated_by: "date",
     },
     TableSpec {
         name: "metrics",
@@ -285,6 +300,7 @@ pub const TABLES: &[TableSpec] = &[
         ],
         key: RowKey::Columns(&["date", "metric", "segment"]),
         keeps_attributes: false,
+        dated_by: "date",
     },
 ];
 

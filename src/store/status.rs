@@ -2,6 +2,8 @@
 
 use chrono::NaiveDate;
 
+use super::schema::{TABLES, TableSpec};
+
 /// One table's row count and date range.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TableStatus {
@@ -58,23 +60,6 @@ fn import_log_entry(r: &rusqlite::Row<'_>) -> rusqlite::Result<ImportLogEntry> {
     })
 }
 
-/// The date column that dates each table's rows (its freshness and range).
-const DATE_COLUMNS: &[(&str, &str)] = &[
-    ("customers", "signup_date"),
-    ("orders", "order_date"),
-    ("refunds", "refund_date"),
-    ("subscriptions", "start_date"),
-    ("events", "day"),
-    ("surveys", "date"),
-    ("spend", "date"),
-    ("funnel", "date"),
-    ("costs", "date"),
-    ("tickets", "opened_day"),
-    ("work_items", "created_date"),
-    ("annotations", "date"),
-    ("metrics", "date"),
-];
-
 /// Tables whose rows per day are kept in `ru_table_days` by every import.
 const ROLLED_UP: &[&str] = &["orders", "refunds", "events"];
 
@@ -85,8 +70,13 @@ fn parse_date(text: Option<String>) -> Option<NaiveDate> {
 impl super::Store {
     /// Row count, date range and last import of every data table.
     pub fn table_status(&self) -> rusqlite::Result<Vec<TableStatus>> {
-        let mut out = Vec::with_capacity(DATE_COLUMNS.len());
-        for (table, column) in DATE_COLUMNS {
+        let mut out = Vec::with_capacity(TABLES.len());
+        for TableSpec {
+            name: table,
+            dated_by: column,
+            ..
+        } in TABLES
+        {
             // The big tables are counted from their per-day rollup, not scanned.
             let sql = if ROLLED_UP.contains(table) {
                 format!(
