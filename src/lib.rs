@@ -22,6 +22,7 @@ pub mod alerts;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod dates;
 pub mod demo;
 pub mod import;
 pub mod metrics;

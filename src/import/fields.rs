@@ -10,25 +10,9 @@ pub const MAX_FIELD_BYTES: usize = 64 * 1024;
 
 /// `YYYY-MM-DD`, exactly (a real calendar day).
 pub fn parse_date(text: &str) -> Result<NaiveDate, String> {
-    let b = text.as_bytes();
-    let digits = |r: std::ops::Range<usize>| -> Option<u32> {
-        let mut n = 0u32;
-        for &c in &b[r] {
-            if !c.is_ascii_digit() {
-                return None;
-            }
-            n = n * 10 + u32::from(c - b'0');
-        }
-        Some(n)
-    };
-    let bad = || format!("{text:?} is not a date (expected YYYY-MM-DD)");
-    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
-        return Err(bad());
-    }
-    let (Some(y), Some(m), Some(d)) = (digits(0..4), digits(5..7), digits(8..10)) else {
-        return Err(bad());
-    };
-    NaiveDate::from_ymd_opt(y as i32, m, d).ok_or_else(|| format!("{text:?} is not a calendar day"))
+    let (y, m, d) = crate::dates::parse_ymd(text)
+        .ok_or_else(|| format!("{text:?} is not a date (expected YYYY-MM-DD)"))?;
+    NaiveDate::from_ymd_opt(y, m, d).ok_or_else(|| format!("{text:?} is not a calendar day"))
 }
 
 /// RFC 3339 (offset honoured) or `YYYY-MM-DD HH:MM:SS` read in `tz`; returns the instant
