@@ -338,16 +338,15 @@ fn run(
                 Ok(typed) => match upserter.upsert(&typed.values) {
                     Ok(Outcome::Inserted) => {
                         rows_upserted += 1;
-                        typed.days.iter().for_each(|&d| touched.add(spec.name, d));
+                        let id = layout.rollup_id_of(&typed.values);
+                        touched.add_row(spec.name, &typed.days, id);
                         return Ok(());
                     }
-                    Ok(Outcome::Updated { old_days }) => {
+                    Ok(Outcome::Updated { old_days, old_id }) => {
                         rows_upserted += 1;
-                        typed
-                            .days
-                            .iter()
-                            .chain(&old_days)
-                            .for_each(|&d| touched.add(spec.name, d));
+                        let id = layout.rollup_id_of(&typed.values);
+                        touched.add_row(spec.name, &typed.days, id);
+                        touched.add_row(spec.name, &old_days, old_id.as_deref());
                         return Ok(());
                     }
                     Ok(Outcome::Unchanged) => {

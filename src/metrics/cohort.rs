@@ -157,8 +157,8 @@ fn add_signup_sizes(
 ) -> Result<(), MetricError> {
     let signups = eng.memo(format!("signups {first_shown} {now}"), || {
         let mut stmt = eng.conn().prepare_cached(
-            "SELECT substr(signup_date, 1, 7), COUNT(*) FROM customers
-             WHERE signup_date >= ?1 GROUP BY substr(signup_date, 1, 7)",
+            "SELECT substr(day, 1, 7), SUM(rows) FROM ru_table_days
+             WHERE tbl = 'customers' AND day >= ?1 GROUP BY substr(day, 1, 7)",
         )?;
         let rows = stmt.query_map([format!("{}-01", month_label(first_shown))], |r| {
             Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))

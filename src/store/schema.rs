@@ -59,6 +59,10 @@ pub struct TableSpec {
     /// The stored column that dates a row: a table's freshness and date range, and what
     /// the reference date is read from.
     pub dated_by: &'static str,
+    /// The id column of the per-id rollups (orders per customer, events per user): an
+    /// import records which ids it wrote on which day, and only their rollup rows of the
+    /// day are refreshed.
+    pub rolled_up_by: Option<&'static str>,
 }
 
 impl TableSpec {
@@ -111,6 +115,7 @@ pub const TABLES: &[TableSpec] = &[
         key: RowKey::Columns(&["customer_id"]),
         keeps_attributes: true,
         dated_by: "signup_date",
+        rolled_up_by: None,
     },
     TableSpec {
         name: "orders",
@@ -132,6 +137,7 @@ pub const TABLES: &[TableSpec] = &[
         key: RowKey::Columns(&["order_id"]),
         keeps_attributes: false,
         dated_by: "order_date",
+        rolled_up_by: Some("customer_id"),
     },
     TableSpec {
         name: "refunds",
@@ -148,6 +154,7 @@ pub const TABLES: &[TableSpec] = &[
         },
         keeps_attributes: false,
         dated_by: "refund_date",
+        rolled_up_by: None,
     },
     TableSpec {
         name: "subscriptions",
@@ -162,6 +169,7 @@ pub const TABLES: &[TableSpec] = &[
         key: RowKey::Columns(&["subscription_id"]),
         keeps_attributes: false,
         dated_by: "start_date",
+        rolled_up_by: None,
     },
     TableSpec {
         name: "events",
@@ -187,6 +195,7 @@ pub const TABLES: &[TableSpec] = &[
         },
         keeps_attributes: false,
         dated_by: "day",
+        rolled_up_by: Some("user_id"),
     },
     TableSpec {
         name: "surveys",
@@ -201,6 +210,7 @@ pub const TABLES: &[TableSpec] = &[
         key: RowKey::Columns(&["response_id"]),
         keeps_attributes: false,
         dated_by: "date",
+        rolled_up_by: None,
     },
     TableSpec {
         name: "spend",
@@ -214,6 +224,7 @@ pub const TABLES: &[TableSpec] = &[
         key: RowKey::Columns(&["date", "channel"]),
         keeps_attributes: false,
         dated_by: "date",
+        rolled_up_by: None,
     },
     TableSpec {
         name: "funnel",
@@ -232,6 +243,7 @@ pub const TABLES: &[TableSpec] = &[
         key: RowKey::Columns(&["date", "channel"]),
         keeps_attributes: false,
         dated_by: "date",
+        rolled_up_by: None,
     },
     TableSpec {
         name: "costs",
@@ -243,6 +255,7 @@ pub const TABLES: &[TableSpec] = &[
         key: RowKey::Columns(&["date", "category"]),
         keeps_attributes: false,
         dated_by: "date",
+        rolled_up_by: None,
     },
     TableSpec {
         name: "tickets",
@@ -262,6 +275,7 @@ pub const TABLES: &[TableSpec] = &[
         key: RowKey::Columns(&["ticket_id"]),
         keeps_attributes: false,
         dated_by: "opened_day",
+        rolled_up_by: None,
     },
     TableSpec {
         name: "work_items",
@@ -277,6 +291,7 @@ pub const TABLES: &[TableSpec] = &[
         key: RowKey::Columns(&["item_id"]),
         keeps_attributes: false,
         dated_by: "created_date",
+        rolled_up_by: None,
     },
     TableSpec {
         name: "annotations",
@@ -284,6 +299,7 @@ pub const TABLES: &[TableSpec] = &[
         key: RowKey::Columns(&["date", "label"]),
         keeps_attributes: false,
         dated_by: "date",
+        rolled_up_by: None,
     },
     TableSpec {
         name: "metrics",
@@ -301,6 +317,7 @@ pub const TABLES: &[TableSpec] = &[
         key: RowKey::Columns(&["date", "metric", "segment"]),
         keeps_attributes: false,
         dated_by: "date",
+        rolled_up_by: None,
     },
 ];
 

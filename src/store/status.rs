@@ -2,6 +2,7 @@
 
 use chrono::NaiveDate;
 
+use super::rollup::TABLE_DAYS;
 use super::schema::{TABLES, TableSpec};
 
 /// One table's row count and date range.
@@ -60,11 +61,8 @@ fn import_log_entry(r: &rusqlite::Row<'_>) -> rusqlite::Result<ImportLogEntry> {
     })
 }
 
-/// Tables whose rows per day are kept in `ru_table_days` by every import.
-const ROLLED_UP: &[&str] = &["orders", "refunds", "events"];
-
 fn parse_date(text: Option<String>) -> Option<NaiveDate> {
-    NaiveDate::parse_from_str(text?.get(..10)?, "%Y-%m-%d").ok()
+    crate::dates::parse_day(text?.get(..10)?)
 }
 
 impl super::Store {
@@ -78,7 +76,7 @@ impl super::Store {
         } in TABLES
         {
             // The big tables are counted from their per-day rollup, not scanned.
-            let sql = if ROLLED_UP.contains(table) {
+            let sql = if TABLE_DAYS.iter().any(|(t, _)| t == table) {
                 format!(
                     "SELECT COALESCE(SUM(rows), 0), MIN(day), MAX(day) FROM ru_table_days
                      WHERE tbl = '{table}'"

@@ -55,6 +55,8 @@ pub struct Layout {
     pub key: Vec<usize>,
     /// Indices into `columns` holding calendar days (for rollups).
     pub days: Vec<usize>,
+    /// Index into `columns` of `TableSpec::rolled_up_by`.
+    pub rollup_id: Option<usize>,
 }
 
 impl Layout {
@@ -87,11 +89,23 @@ impl Layout {
         if spec.keeps_attributes {
             columns.push(("attributes", Source::Attributes));
         }
+        let rollup_id = spec
+            .rolled_up_by
+            .and_then(|id| columns.iter().position(|(c, _)| *c == id));
         Self {
             spec,
             columns,
             key,
             days,
+            rollup_id,
+        }
+    }
+
+    /// A row's `rolled_up_by` id, from values in `columns` order.
+    pub fn rollup_id_of<'v>(&self, values: &'v [Value<'_>]) -> Option<&'v str> {
+        match values.get(self.rollup_id?)? {
+            Value::Text(id) => Some(id),
+            _ => None,
         }
     }
 }
@@ -100,9 +114,11 @@ impl Layout {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
     Inserted,
-    /// The row existed with other values; `old_days` are the days it was stored under.
+    /// The row existed with other values; `old_days` are the days it was stored under and
+    /// `old_id` its `rolled_up_by` id.
     Updated {
         old_days: Vec<NaiveDate>,
+        old_id: Option<String>,
     },
     Unchanged,
 }
@@ -112,7 +128,8 @@ pub struct Upserter<'c> {
     layout: &'c Layout,
     insert: CachedStatement<'c>,
     update: CachedStatement<'c>,
-    old_days: Option<CachedStatement<'c>>,
+    /// The days and rollup id a row is stored under, read before it is replaced.
+    old_marks: Option<CachedStatement<'c>>,
 }
 
 impl<'c> Upserter<'c> {
@@ -148,14 +165,19 @@ impl<'c> Upserter<'c> {
                 .collect::<Vec<_>>()
                 .join(" AND "),
         );
-        let old_days = if layout.days.is_empty() {
+        let marks: Vec<&str> = layout
+            .days
+            .iter()
+            .chain(&layout.rollup_id)
+            .map(|&i| names[i])
+            .collect();
+        let old_marks = if marks.is_empty() {
             None
         } else {
-            let day_names: Vec<&str> = layout.days.iter().map(|&i| names[i]).collect();
             // Bind every column so that the numbered key parameters line up.
             let sql = format!(
                 "SELECT {} FROM \"{table}\" WHERE {key_match} AND ?{} IS ?{}",
-                quoted(&day_names),
+                quoted(&marks),
                 names.len(),
                 names.len()
             );
@@ -165,7 +187,7 @@ impl<'c> Upserter<'c> {
             layout,
             insert: conn.prepare_cached(&insert)?,
             update: conn.prepare_cached(&update)?,
-            old_days,
+            old_marks,
         })
     }
 
@@ -175,26 +197,23 @@ impl<'c> Upserter<'c> {
         if self.insert.execute(rusqlite::params_from_iter(values))? == 1 {
             return Ok(Outcome::Inserted);
         }
-        let old_days = match &mut self.old_days {
-            Some(stmt) => {
-                let mut rows = stmt.query(rusqlite::params_from_iter(values))?;
-                let mut days = Vec::new();
-                if let Some(row) = rows.next()? {
-                    for i in 0..self.layout.days.len() {
-                        let text: Option<String> = row.get(i)?;
-                        if let Some(day) =
-                            text.and_then(|t| NaiveDate::parse_from_str(&t, "%Y-%m-%d").ok())
-                        {
-                            days.push(day);
-                        }
-                    }
+        let mut old_days = Vec::new();
+        let mut old_id = None;
+        if let Some(stmt) = &mut self.old_marks {
+            let mut rows = stmt.query(rusqlite::params_from_iter(values))?;
+            if let Some(row) = rows.next()? {
+                let day_count = self.layout.days.len();
+                for i in 0..day_count {
+                    let text: Option<String> = row.get(i)?;
+                    old_days.extend(text.as_deref().and_then(crate::dates::parse_day));
                 }
-                days
+                if self.layout.rollup_id.is_some() {
+                    old_id = row.get(day_count)?;
+                }
             }
-            None => Vec::new(),
-        };
+        }
         if self.update.execute(rusqlite::params_from_iter(values))? == 1 {
-            Ok(Outcome::Updated { old_days })
+            Ok(Outcome::Updated { old_days, old_id })
         } else {
             Ok(Outcome::Unchanged)
         }

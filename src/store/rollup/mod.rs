@@ -1,181 +1,188 @@
-//! Rollups: per-day (and per-segment) aggregates maintained by every import, so the
+//! Rollups: per-day (and per-day-per-id) aggregates maintained by every import, so the
 //! metrics read small tables instead of scanning raw rows.
 //!
-//! Each rollup row is a pure function of the raw rows of one day, so refreshing a day
-//! means deleting its rollup rows and aggregating that day again: idempotent, and the
-//! same statements serve an import's touched days and a full rebuild. Distinct counts
-//! over weeks, months and trailing windows cannot be summed from days; they are cached in
-//! `ru_distinct` for the periods a touched day falls in.
+//! - [`days`]: each row a pure function of one day's raw rows, or of one id's rows of a
+//!   day; a refresh deletes and aggregates again the days (or the ids of a day) an import
+//!   wrote, so it is idempotent and the same statements serve a rebuild.
+//! - [`per_id`]: repeat purchases, order gaps and cohort cells, sums of per-id
+//!   contributions maintained by the touched ids' change.
+//! - [`distinct`]: distinct ids per period and trailing window (`ru_distinct`), which
+//!   cannot be summed from days.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+mod days;
+mod distinct;
+mod per_id;
+mod touched;
+
+use std::collections::BTreeSet;
 
 use chrono::{Duration, NaiveDate};
-use rusqlite::{Connection, Transaction, params};
+use rusqlite::{Connection, Transaction};
 
-use crate::metrics::{Grain, Period};
+pub use days::TABLE_DAYS;
+use per_id::{Activity, Contributions, Parts, Scope};
+pub use touched::Touched;
 
 use super::Store;
-
-/// The days an import wrote rows for, by table: only their rollups are refreshed.
-/// An import that moves a row to another day (a corrected `order_date`) adds both days.
-///
-/// Tables with rollups: `orders` (by `order_date`), `refunds` (`refund_date`), `events`
-/// (`day`). `customers` (any day, e.g. the signup dates written) re-sorts the cohort
-/// cells, since signup months decide cohorts. Other tables are read directly by the
-/// metrics and need no entry.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Touched {
-    pub days: BTreeMap<&'static str, BTreeSet<NaiveDate>>,
-}
-
-impl Touched {
-    pub fn add(&mut self, table: &'static str, day: NaiveDate) {
-        self.days.entry(table).or_default().insert(day);
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.days.values().all(BTreeSet::is_empty)
-    }
-
-    /// Adds another import's days (a burst of imports is recomputed once).
-    pub fn merge(&mut self, other: &Touched) {
-        for (table, days) in &other.days {
-            self.days.entry(table).or_default().extend(days);
-        }
-    }
-
-    /// The earliest day written to any of `tables`, if any was.
-    pub fn earliest_of(&self, tables: &[&str]) -> Option<NaiveDate> {
-        tables
-            .iter()
-            .filter_map(|t| self.days.get(t)?.first().copied())
-            .min()
-    }
-
-    pub fn touches(&self, table: &str) -> bool {
-        self.days.get(table).is_some_and(|d| !d.is_empty())
-    }
-
-    fn of(&self, table: &str) -> BTreeSet<NaiveDate> {
-        self.days.get(table).cloned().unwrap_or_default()
-    }
-}
+use crate::dates::parse_day;
 
 /// The schema version that introduced the rollups: older stores get them built on open.
 pub const ROLLUPS_SINCE: u32 = 2;
 
-/// Trailing windows cached per day, in days (`active_7d`: WAU at day grain; `active_30d`:
+/// `ru_order_gaps.next_day` of a customer's latest order.
+pub const NO_NEXT_ORDER: &str = "9999-12-31";
+
+/// Trailing windows counted per day, in days (`active_7d`: WAU at day grain; `active_30d`:
 /// MAU at day and week grain).
 const WINDOWS: [(&str, i64); 2] = [("active_7d", 7), ("active_30d", 30)];
 
-/// Refreshes the rollups of the touched days inside the import's transaction.
-/// Tables without rollups (customers, subscriptions, surveys, …) are read directly.
+const ORDERS: Activity = Activity {
+    table: "orders",
+    day_column: "order_date",
+    rollup: "ru_order_customers_day",
+    id: "customer_id",
+    values: "SUM(orders), SUM(revenue)",
+    ids_table: "ru_touched_customers",
+    pairs_table: "ru_touched_customer_days",
+    distinct_prefix: "paying",
+    windows: &[],
+    repeats: true,
+    refresh_days: days::refresh_orders,
+    refresh_ids: days::refresh_order_ids,
+};
+
+const EVENTS: Activity = Activity {
+    table: "events",
+    day_column: "day",
+    rollup: "ru_event_users_day",
+    id: "user_id",
+    values: "1, 0",
+    ids_table: "ru_touched_users",
+    pairs_table: "ru_touched_user_days",
+    distinct_prefix: "active",
+    windows: &WINDOWS,
+    repeats: false,
+    refresh_days: days::refresh_events,
+    refresh_ids: days::refresh_event_ids,
+};
+
+/// Refreshes the rollups of what an import wrote, inside its transaction.
+/// Tables without rollups (subscriptions, surveys, …) are read directly.
 pub fn refresh(tx: &Transaction<'_>, touched: &Touched) -> rusqlite::Result<()> {
-    let order_days = touched.of("orders");
-    let mut refund_days = touched.of("refunds");
-    for day in &order_days {
-        // A re-imported order may change the channel or customer of its refunds.
-        let mut stmt = tx.prepare_cached(
-            "SELECT DISTINCT r.refund_date FROM refunds r JOIN orders o ON o.order_id = r.order_id
-             WHERE o.order_date = ?1",
-        )?;
-        let days = stmt.query_map([day.to_string()], |r| r.get::<_, String>(0))?;
-        for d in days {
-            if let Some(d) = parse_day(&d?) {
-                refund_days.insert(d);
-            }
-        }
-    }
-    let event_days = touched.of("events");
     // Signup months decide cohorts: a customers import re-sorts everyone's.
-    let signups_changed = !touched.of("customers").is_empty();
-    let order_parts = Parts {
-        repeat: !order_days.is_empty(),
-        cohorts: !order_days.is_empty() || signups_changed,
-    };
-    let event_parts = Parts {
-        repeat: false,
-        cohorts: !event_days.is_empty() || signups_changed,
-    };
-    // The per-id rollups change by the touched ids' contributions after the refresh
-    // minus before; when every id is touched, a rebuild reads half as much.
-    let split = |parts: Parts, everywhere: bool| -> (Parts, Parts) {
-        let rebuild = Parts {
-            repeat: parts.repeat && everywhere,
-            cohorts: parts.cohorts && (everywhere || signups_changed),
-        };
-        let maintain = Parts {
-            repeat: parts.repeat && !rebuild.repeat,
-            cohorts: parts.cohorts && !rebuild.cohorts,
-        };
-        (maintain, rebuild)
-    };
-    let (maintain_orders, rebuild_orders) =
-        split(order_parts, covers_every_day(tx, "orders", &order_days)?);
-    let events_everywhere = covers_every_day(tx, "events", &event_days)?;
-    let (maintain_events, rebuild_events) = split(event_parts, events_everywhere);
-    let mut sums = Contributions::default();
-    for (activity, parts, days) in [
-        (&ORDER_ACTIVITY, maintain_orders, &order_days),
-        (&EVENT_ACTIVITY, maintain_events, &event_days),
-    ] {
-        if parts.any() {
-            select_ids(tx, activity, days)?;
-            contribute(tx, activity, Scope::Touched, parts, -1, &mut sums)?;
-        }
+    let signups_changed = touched.touches("customers");
+    let mut refund_days = touched.of("refunds");
+    refund_days.extend(refund_days_of_orders_on(tx, &touched.of("orders"))?);
+    for activity in [&ORDERS, &EVENTS] {
+        refresh_activity(tx, activity, touched, signups_changed)?;
     }
-    with_indexes_deferred(tx, "ru_order_customers_day", rebuild_orders.repeat, || {
-        for range in ranges(&order_days, 1) {
-            refresh_orders(tx, range.0, range.1)?;
-        }
-        Ok(())
-    })?;
-    for range in ranges(&refund_days, 1) {
-        refresh_refunds(tx, range.0, range.1)?;
+    for (from, to) in ranges(&refund_days, 1) {
+        days::refresh_refunds(tx, from, to)?;
     }
-    with_indexes_deferred(tx, "ru_event_users_day", events_everywhere, || {
-        for range in ranges(&event_days, 1) {
-            refresh_events(tx, range.0, range.1)?;
-        }
-        Ok(())
-    })?;
-    contribute(
-        tx,
-        &ORDER_ACTIVITY,
-        Scope::Touched,
-        maintain_orders,
-        1,
-        &mut sums,
-    )?;
-    contribute(
-        tx,
-        &EVENT_ACTIVITY,
-        Scope::Touched,
-        maintain_events,
-        1,
-        &mut sums,
-    )?;
-    write(tx, &sums)?;
-    rebuild(tx, &ORDER_ACTIVITY, rebuild_orders)?;
-    rebuild(tx, &EVENT_ACTIVITY, rebuild_events)?;
-    refresh_period_distincts(
-        tx,
-        "paying",
-        "ru_order_customers_day",
-        "customer_id",
-        &order_days,
-    )?;
-    refresh_period_distincts(tx, "active", "ru_event_users_day", "user_id", &event_days)?;
-    refresh_period_distincts(
+    for (from, to) in ranges(&touched.of("customers"), 1) {
+        days::refresh_table_days(tx, "customers", "signup_date", from, to)?;
+    }
+    distinct::recount_periods(
         tx,
         "adopters",
         "ru_feature_users_day",
         "user_id",
-        &event_days,
+        &touched.of("events"),
+    )
+}
+
+/// The refund days of the orders of `order_days`: a re-imported order may change the
+/// channel or customer of its refunds.
+fn refund_days_of_orders_on(
+    conn: &Connection,
+    order_days: &BTreeSet<NaiveDate>,
+) -> rusqlite::Result<BTreeSet<NaiveDate>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT DISTINCT r.refund_date FROM refunds r JOIN orders o ON o.order_id = r.order_id
+         WHERE o.order_date = ?1",
     )?;
-    for (kind, window) in WINDOWS {
-        for (from, to) in ranges(&event_days, window) {
-            refresh_window(tx, kind, window, from, to + Duration::days(window - 1))?;
+    let mut out = BTreeSet::new();
+    for day in order_days {
+        for refund_day in stmt.query_map([day.to_string()], |r| r.get::<_, String>(0))? {
+            out.extend(parse_day(&refund_day?));
+        }
+    }
+    Ok(out)
+}
+
+/// Refreshes the day rollups and the per-id rollups of one activity.
+fn refresh_activity(
+    tx: &Connection,
+    activity: &Activity,
+    touched: &Touched,
+    signups_changed: bool,
+) -> rusqlite::Result<()> {
+    let days = touched.of(activity.table);
+    let cohorts = Parts {
+        cohorts: true,
+        ..Parts::default()
+    };
+    if days.is_empty() {
+        if signups_changed {
+            per_id::rebuild(tx, activity, cohorts)?;
+        }
+        return Ok(());
+    }
+    if covers_every_day(tx, activity.table, &days)? {
+        // Every id is touched: rewriting everything reads half what maintenance would.
+        with_indexes_deferred(tx, activity.rollup, true, || {
+            for (from, to) in ranges(&days, 1) {
+                (activity.refresh_days)(tx, from, to)?;
+            }
+            Ok(())
+        })?;
+        let everything = Parts {
+            repeat: activity.repeats,
+            cohorts: true,
+            distinct: false,
+        };
+        per_id::rebuild(tx, activity, everything)?;
+        return recount_distinct(tx, activity, &days);
+    }
+    let parts = Parts {
+        repeat: activity.repeats,
+        cohorts: !signups_changed,
+        distinct: true,
+    };
+    let scope = Scope::Touched {
+        earliest: *days.first().unwrap_or(&NaiveDate::MIN),
+    };
+    per_id::select_ids(tx, activity, touched, &days)?;
+    let spans = distinct::Spans::of(activity.distinct_prefix, activity.windows, &days);
+    let mut sums = Contributions::default();
+    per_id::contribute(tx, activity, scope, parts, &spans, -1, &mut sums)?;
+    for day in &days {
+        (activity.refresh_ids)(tx, activity, *day)?;
+    }
+    per_id::contribute(tx, activity, scope, parts, &spans, 1, &mut sums)?;
+    per_id::write(tx, activity, &spans, &sums)?;
+    if signups_changed {
+        per_id::rebuild(tx, activity, cohorts)?;
+    }
+    Ok(())
+}
+
+/// Recounts the activity's `ru_distinct` rows of the periods and windows holding `days`.
+fn recount_distinct(
+    conn: &Connection,
+    activity: &Activity,
+    days: &BTreeSet<NaiveDate>,
+) -> rusqlite::Result<()> {
+    distinct::recount_periods(
+        conn,
+        activity.distinct_prefix,
+        activity.rollup,
+        activity.id,
+        days,
+    )?;
+    for &(kind, window) in activity.windows {
+        for (from, to) in ranges(days, window) {
+            distinct::recount_window(conn, kind, window, from, to + Duration::days(window - 1))?;
         }
     }
     Ok(())
@@ -210,60 +217,25 @@ pub fn refresh_all(store: &mut Store) -> rusqlite::Result<()> {
     for table in ROLLUP_TABLES {
         tx.execute(&format!("DELETE FROM {table}"), [])?;
     }
-    let span = |sql: &str| -> rusqlite::Result<Option<(NaiveDate, NaiveDate)>> {
-        let (a, b): (Option<String>, Option<String>) =
-            tx.query_row(sql, [], |r| Ok((r.get(0)?, r.get(1)?)))?;
-        Ok(a.and_then(|a| parse_day(&a))
-            .zip(b.and_then(|b| parse_day(&b))))
-    };
-    let orders = span("SELECT MIN(order_date), MAX(order_date) FROM orders")?;
-    if let Some((from, to)) = orders {
-        with_indexes_deferred(&tx, "ru_order_customers_day", true, || {
-            refresh_orders(&tx, from, to)
-        })?;
-        refresh_period_distincts(
-            &tx,
-            "paying",
-            "ru_order_customers_day",
-            "customer_id",
-            &days_between(from, to),
+    let mut touched = Touched::default();
+    for (table, column) in TABLE_DAYS {
+        let (first, last): (Option<String>, Option<String>) = tx.query_row(
+            &format!("SELECT MIN({column}), MAX({column}) FROM {table}"),
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
         )?;
-    }
-    if let Some((from, to)) = span("SELECT MIN(refund_date), MAX(refund_date) FROM refunds")? {
-        refresh_refunds(&tx, from, to)?;
-    }
-    if let Some((from, to)) = span("SELECT MIN(day), MAX(day) FROM events")? {
-        with_indexes_deferred(&tx, "ru_event_users_day", true, || {
-            refresh_events(&tx, from, to)
-        })?;
-        for (kind, table) in [
-            ("active", "ru_event_users_day"),
-            ("adopters", "ru_feature_users_day"),
-        ] {
-            refresh_period_distincts(&tx, kind, table, "user_id", &days_between(from, to))?;
-        }
-        for (kind, window) in WINDOWS {
-            refresh_window(&tx, kind, window, from, to + Duration::days(window - 1))?;
+        if let (Some(first), Some(last)) = (
+            first.as_deref().and_then(parse_day),
+            last.as_deref().and_then(parse_day),
+        ) {
+            for day in days_between(first, last) {
+                touched.add(table, day);
+            }
         }
     }
-    let everything = Parts {
-        repeat: true,
-        cohorts: true,
-    };
-    rebuild(&tx, &ORDER_ACTIVITY, everything)?;
-    rebuild(
-        &tx,
-        &EVENT_ACTIVITY,
-        Parts {
-            repeat: false,
-            ..everything
-        },
-    )?;
+    // With the rollups empty, every day is new: each activity is rewritten whole.
+    refresh(&tx, &touched)?;
     tx.commit()
-}
-
-fn parse_day(text: &str) -> Option<NaiveDate> {
-    NaiveDate::parse_from_str(text, "%Y-%m-%d").ok()
 }
 
 fn days_between(from: NaiveDate, to: NaiveDate) -> BTreeSet<NaiveDate> {
@@ -311,128 +283,6 @@ fn with_indexes_deferred(
     Ok(())
 }
 
-/// Rows per day of `table` (by `column`) from `from` to `to`, into `ru_table_days`.
-fn refresh_table_days(
-    conn: &Connection,
-    table: &str,
-    column: &str,
-    from: NaiveDate,
-    to: NaiveDate,
-) -> rusqlite::Result<()> {
-    let p = params![table, from.to_string(), to.to_string()];
-    conn.execute(
-        "DELETE FROM ru_table_days WHERE tbl = ?1 AND day BETWEEN ?2 AND ?3",
-        p,
-    )?;
-    conn.execute(
-        &format!(
-            "INSERT INTO ru_table_days (tbl, day, rows)
-             SELECT ?1, {column}, COUNT(*) FROM {table}
-             WHERE {column} BETWEEN ?2 AND ?3 GROUP BY {column}"
-        ),
-        p,
-    )?;
-    Ok(())
-}
-
-fn refresh_orders(conn: &Connection, from: NaiveDate, to: NaiveDate) -> rusqlite::Result<()> {
-    refresh_table_days(conn, "orders", "order_date", from, to)?;
-    let p = params![from.to_string(), to.to_string()];
-    conn.execute(
-        "DELETE FROM ru_order_customers_day WHERE day BETWEEN ?1 AND ?2",
-        p,
-    )?;
-    conn.execute(
-        "INSERT INTO ru_order_customers_day
-             (day, customer_id, channel, orders, revenue, discount, cost)
-         SELECT order_date, customer_id, COALESCE(channel, ''), COUNT(*), SUM(revenue),
-                COALESCE(SUM(discount), 0), COALESCE(SUM(cost), 0)
-         FROM orders WHERE order_date BETWEEN ?1 AND ?2 AND status = 'completed'
-         GROUP BY order_date, customer_id, COALESCE(channel, '')",
-        p,
-    )?;
-    // Summed from the per-customer rollup rather than read again from the raw rows.
-    conn.execute("DELETE FROM ru_orders_day WHERE day BETWEEN ?1 AND ?2", p)?;
-    conn.execute(
-        "INSERT INTO ru_orders_day (day, channel, orders, revenue, discount, cost)
-         SELECT day, channel, SUM(orders), SUM(revenue), SUM(discount), SUM(cost)
-         FROM ru_order_customers_day WHERE day BETWEEN ?1 AND ?2
-         GROUP BY day, channel",
-        p,
-    )?;
-    Ok(())
-}
-
-/// Which ids a per-id pass reads: all of them, or those of the activity's temp table.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Scope {
-    All,
-    Touched,
-}
-
-/// The per-id rollups a pass maintains.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-struct Parts {
-    /// `ru_repeat_delta` and `ru_order_gaps` (orders only).
-    repeat: bool,
-    /// `ru_cohort_cells` of the activity's variant.
-    cohorts: bool,
-}
-
-impl Parts {
-    fn any(self) -> bool {
-        self.repeat || self.cohorts
-    }
-}
-
-/// Where a per-id rollup's activity comes from. Every query yields ids in ascending
-/// (binary) order, so one pass merges activity with signups without holding either.
-struct Activity {
-    variant: &'static str,
-    /// Temp table of the ids an import touched.
-    ids_table: &'static str,
-    /// Adds the ids whose activity on day ?1 differs between the raw rows (as they are
-    /// now) and the rollup (as it was before the refresh): appending an order touches its
-    /// customer only, not everyone who ordered that day. Any superset would be correct,
-    /// since an unchanged id adds the same before and after.
-    ids_of_day: &'static str,
-    /// Every id's active days: (id, day, orders, revenue in cents), by id then day.
-    of_all: &'static str,
-    /// The same for the ids in `ids_table`.
-    of_touched: &'static str,
-}
-
-const ORDER_ACTIVITY: Activity = Activity {
-    variant: "orders",
-    ids_table: "ru_touched_customers",
-    ids_of_day: "WITH now AS (SELECT customer_id, COUNT(*) AS n, SUM(revenue) AS r FROM orders
-                              WHERE order_date = ?1 AND status = 'completed'
-                              GROUP BY customer_id),
-                      was AS (SELECT customer_id, SUM(orders) AS n, SUM(revenue) AS r
-                              FROM ru_order_customers_day WHERE day = ?1 GROUP BY customer_id)
-                 INSERT OR IGNORE INTO temp.ru_touched_customers (id)
-                 SELECT customer_id FROM (SELECT * FROM now EXCEPT SELECT * FROM was)
-                 UNION SELECT customer_id FROM (SELECT * FROM was EXCEPT SELECT * FROM now)",
-    of_all: "SELECT customer_id, day, SUM(orders), SUM(revenue) FROM ru_order_customers_day
-             GROUP BY customer_id, day ORDER BY customer_id, day",
-    of_touched: "SELECT customer_id, day, SUM(orders), SUM(revenue) FROM ru_order_customers_day
-                 WHERE customer_id IN (SELECT id FROM temp.ru_touched_customers)
-                 GROUP BY customer_id, day ORDER BY customer_id, day",
-};
-
-const EVENT_ACTIVITY: Activity = Activity {
-    variant: "events",
-    ids_table: "ru_touched_users",
-    ids_of_day: "WITH now AS (SELECT DISTINCT user_id FROM events WHERE day = ?1),
-                      was AS (SELECT user_id FROM ru_event_users_day WHERE day = ?1)
-                 INSERT OR IGNORE INTO temp.ru_touched_users (id)
-                 SELECT user_id FROM (SELECT * FROM now EXCEPT SELECT * FROM was)
-                 UNION SELECT user_id FROM (SELECT * FROM was EXCEPT SELECT * FROM now)",
-    of_all: "SELECT user_id, day, 1, 0 FROM ru_event_users_day ORDER BY user_id, day",
-    of_touched: "SELECT user_id, day, 1, 0 FROM ru_event_users_day
-                 WHERE user_id IN (SELECT id FROM temp.ru_touched_users) ORDER BY user_id, day",
-};
-
 /// Whether `days` hold every day the rollup had rows for `table` before this refresh:
 /// then every id is touched, and a rebuild reads half what maintenance would.
 fn covers_every_day(
@@ -451,406 +301,6 @@ fn covers_every_day(
         }
     }
     Ok(true)
-}
-
-/// Fills the activity's temp table with the ids active on `days`, before the refresh.
-fn select_ids(
-    conn: &Connection,
-    activity: &Activity,
-    days: &BTreeSet<NaiveDate>,
-) -> rusqlite::Result<()> {
-    conn.execute(
-        &format!(
-            "CREATE TEMP TABLE IF NOT EXISTS {} (id TEXT PRIMARY KEY NOT NULL) WITHOUT ROWID",
-            activity.ids_table
-        ),
-        [],
-    )?;
-    conn.execute(&format!("DELETE FROM temp.{}", activity.ids_table), [])?;
-    let mut insert = conn.prepare_cached(activity.ids_of_day)?;
-    for day in days {
-        insert.execute([day.to_string()])?;
-    }
-    Ok(())
-}
-
-/// Sums of per-id contributions, signed, to be added to the rollup tables.
-#[derive(Debug, Default)]
-struct Contributions {
-    repeat: BTreeMap<NaiveDate, (i64, i64)>,
-    gaps: HashMap<(NaiveDate, NaiveDate), i64>,
-    /// (variant, cohort, month) → (customers, revenue).
-    cohorts: HashMap<(&'static str, String, String), (i64, i64)>,
-}
-
-/// Adds `sign` × the contributions of the ids in `scope`, as their activity stands in
-/// the rollups now, to `sums`: one query for the activity, one for the signup months.
-fn contribute(
-    conn: &Connection,
-    activity: &Activity,
-    scope: Scope,
-    parts: Parts,
-    sign: i64,
-    sums: &mut Contributions,
-) -> rusqlite::Result<()> {
-    if !parts.any() {
-        return Ok(());
-    }
-    let (activity_sql, signups_sql) = match scope {
-        Scope::All => (
-            activity.of_all,
-            "SELECT customer_id, substr(signup_date, 1, 7) FROM customers ORDER BY customer_id"
-                .to_string(),
-        ),
-        Scope::Touched => (
-            activity.of_touched,
-            format!(
-                "SELECT customer_id, substr(signup_date, 1, 7) FROM customers
-                 WHERE customer_id IN (SELECT id FROM temp.{}) ORDER BY customer_id",
-                activity.ids_table
-            ),
-        ),
-    };
-    let mut signups_stmt = conn.prepare_cached(&signups_sql)?;
-    let mut signups = if parts.cohorts {
-        Some(signups_stmt.query([])?)
-    } else {
-        None
-    };
-    let mut next_signup: Option<(String, String)> = None;
-    let mut signup_of = |id: &str| -> rusqlite::Result<Option<String>> {
-        let Some(rows) = signups.as_mut() else {
-            return Ok(None);
-        };
-        loop {
-            match &next_signup {
-                Some((sid, month)) if sid.as_str() == id => return Ok(Some(month.clone())),
-                Some((sid, _)) if sid.as_str() > id => return Ok(None),
-                _ => {}
-            }
-            match rows.next()? {
-                Some(row) => next_signup = Some((row.get(0)?, row.get(1)?)),
-                None => return Ok(None),
-            }
-        }
-    };
-    let mut add = |id: &str, days: &[(NaiveDate, i64, i64)]| -> rusqlite::Result<()> {
-        if days.is_empty() {
-            return Ok(());
-        }
-        if parts.repeat {
-            let orders: Vec<(NaiveDate, i64)> = days.iter().map(|&(d, n, _)| (d, n)).collect();
-            for (day, ge1, ge2) in crate::metrics::repeat_deltas(&orders) {
-                let e = sums.repeat.entry(day).or_default();
-                e.0 += ge1 * sign;
-                e.1 += ge2 * sign;
-            }
-            for pair in gaps(&orders) {
-                *sums.gaps.entry(pair).or_default() += sign;
-            }
-        }
-        if parts.cohorts {
-            let signup = signup_of(id)?;
-            for (cohort, month, n, revenue) in cohort_cells_of(signup.as_deref(), days) {
-                let e = sums
-                    .cohorts
-                    .entry((activity.variant, cohort, month))
-                    .or_default();
-                e.0 += n * sign;
-                e.1 += revenue * sign;
-            }
-        }
-        Ok(())
-    };
-    let mut stmt = conn.prepare_cached(activity_sql)?;
-    let mut rows = stmt.query([])?;
-    let mut current = String::new();
-    let mut days: Vec<(NaiveDate, i64, i64)> = Vec::new();
-    while let Some(row) = rows.next()? {
-        let id = row.get_ref(0)?.as_str()?;
-        if id != current {
-            add(&current, &days)?;
-            days.clear();
-            current = id.to_string();
-        }
-        if let Some(day) = parse_day(row.get_ref(1)?.as_str()?) {
-            days.push((day, row.get(2)?, row.get(3)?));
-        }
-    }
-    add(&current, &days)
-}
-
-/// Adds the non-zero sums to the rollup tables, dropping rows they bring to zero (a
-/// rebuild never holds such rows).
-fn write(conn: &Connection, sums: &Contributions) -> rusqlite::Result<()> {
-    let mut add_repeat = conn.prepare_cached(
-        "INSERT INTO ru_repeat_delta (day, ge1, ge2) VALUES (?1, ?2, ?3)
-         ON CONFLICT (day) DO UPDATE SET ge1 = ge1 + excluded.ge1, ge2 = ge2 + excluded.ge2",
-    )?;
-    let mut drop_repeat =
-        conn.prepare_cached("DELETE FROM ru_repeat_delta WHERE day = ?1 AND ge1 = 0 AND ge2 = 0")?;
-    for (day, &(ge1, ge2)) in &sums.repeat {
-        if ge1 != 0 || ge2 != 0 {
-            let day = day.to_string();
-            add_repeat.execute(params![day, ge1, ge2])?;
-            drop_repeat.execute([day])?;
-        }
-    }
-    let mut add_gap = conn.prepare_cached(
-        "INSERT INTO ru_order_gaps (day, next_day, customers) VALUES (?1, ?2, ?3)
-         ON CONFLICT (day, next_day) DO UPDATE SET customers = customers + excluded.customers",
-    )?;
-    let mut drop_gap = conn.prepare_cached(
-        "DELETE FROM ru_order_gaps WHERE day = ?1 AND next_day = ?2 AND customers = 0",
-    )?;
-    for ((day, next), &n) in &sums.gaps {
-        if n != 0 {
-            let (day, next) = (day.to_string(), next.to_string());
-            add_gap.execute(params![day, next, n])?;
-            if n < 0 {
-                drop_gap.execute(params![day, next])?;
-            }
-        }
-    }
-    let mut add_cell = conn.prepare_cached(
-        "INSERT INTO ru_cohort_cells (variant, cohort, month, customers, revenue)
-         VALUES (?1, ?2, ?3, ?4, ?5)
-         ON CONFLICT (variant, cohort, month) DO UPDATE SET
-             customers = customers + excluded.customers, revenue = revenue + excluded.revenue",
-    )?;
-    let mut drop_cell = conn.prepare_cached(
-        "DELETE FROM ru_cohort_cells WHERE variant = ?1 AND cohort = ?2 AND month = ?3
-         AND customers = 0 AND revenue = 0",
-    )?;
-    for ((variant, cohort, month), &(n, revenue)) in &sums.cohorts {
-        if n != 0 || revenue != 0 {
-            add_cell.execute(params![variant, cohort, month, n, revenue])?;
-            if n < 0 || revenue < 0 {
-                drop_cell.execute(params![variant, cohort, month])?;
-            }
-        }
-    }
-    Ok(())
-}
-
-/// Rebuilds the given per-id rollups of `activity` from all its ids.
-fn rebuild(conn: &Connection, activity: &Activity, parts: Parts) -> rusqlite::Result<()> {
-    if !parts.any() {
-        return Ok(());
-    }
-    if parts.repeat {
-        conn.execute("DELETE FROM ru_repeat_delta", [])?;
-        conn.execute("DELETE FROM ru_order_gaps", [])?;
-    }
-    if parts.cohorts {
-        conn.execute(
-            "DELETE FROM ru_cohort_cells WHERE variant = ?1",
-            [activity.variant],
-        )?;
-    }
-    let mut sums = Contributions::default();
-    contribute(conn, activity, Scope::All, parts, 1, &mut sums)?;
-    write(conn, &sums)
-}
-
-/// One id's cohort cells: (cohort, month or '' for the size row, customers, revenue).
-fn cohort_cells_of(
-    signup_month: Option<&str>,
-    days: &[(NaiveDate, i64, i64)],
-) -> Vec<(String, String, i64, i64)> {
-    let Some(first) = days.first() else {
-        return Vec::new();
-    };
-    let month_of = |day: NaiveDate| day.format("%Y-%m").to_string();
-    let cohort = signup_month.map_or_else(|| month_of(first.0), str::to_string);
-    let mut months: BTreeMap<String, i64> = BTreeMap::new();
-    for &(day, _, revenue) in days {
-        let month = month_of(day);
-        if month >= cohort {
-            *months.entry(month).or_default() += revenue;
-        }
-    }
-    let mut out: Vec<(String, String, i64, i64)> = months
-        .into_iter()
-        .map(|(m, r)| (cohort.clone(), m, 1, r))
-        .collect();
-    if signup_month.is_none() {
-        out.push((cohort, String::new(), 1, 0));
-    }
-    out
-}
-
-/// A customer's (order day, next order day) pairs; the last pairs with [`NO_NEXT_ORDER`].
-fn gaps(days: &[(NaiveDate, i64)]) -> Vec<(NaiveDate, NaiveDate)> {
-    let days: Vec<NaiveDate> = days
-        .iter()
-        .filter(|(_, n)| *n > 0)
-        .map(|(d, _)| *d)
-        .collect();
-    let last = NaiveDate::from_ymd_opt(9999, 12, 31).unwrap_or(NaiveDate::MAX);
-    days.iter()
-        .enumerate()
-        .map(|(i, d)| (*d, days.get(i + 1).copied().unwrap_or(last)))
-        .collect()
-}
-
-/// `ru_order_gaps.next_day` of a customer's latest order.
-pub const NO_NEXT_ORDER: &str = "9999-12-31";
-
-fn refresh_refunds(conn: &Connection, from: NaiveDate, to: NaiveDate) -> rusqlite::Result<()> {
-    refresh_table_days(conn, "refunds", "refund_date", from, to)?;
-    let p = params![from.to_string(), to.to_string()];
-    conn.execute("DELETE FROM ru_refunds_day WHERE day BETWEEN ?1 AND ?2", p)?;
-    conn.execute(
-        "INSERT INTO ru_refunds_day (day, channel, customer_id, amount)
-         SELECT r.refund_date, COALESCE(o.channel, ''), COALESCE(o.customer_id, ''), SUM(r.amount)
-         FROM refunds r LEFT JOIN orders o ON o.order_id = r.order_id
-         WHERE r.refund_date BETWEEN ?1 AND ?2
-         GROUP BY r.refund_date, COALESCE(o.channel, ''), COALESCE(o.customer_id, '')",
-        p,
-    )?;
-    Ok(())
-}
-
-fn refresh_events(conn: &Connection, from: NaiveDate, to: NaiveDate) -> rusqlite::Result<()> {
-    refresh_table_days(conn, "events", "day", from, to)?;
-    let p = params![from.to_string(), to.to_string()];
-    for table in [
-        "ru_events_day",
-        "ru_event_names_day",
-        "ru_event_users_day",
-        "ru_feature_users_day",
-    ] {
-        conn.execute(
-            &format!("DELETE FROM {table} WHERE day BETWEEN ?1 AND ?2"),
-            p,
-        )?;
-    }
-    conn.execute(
-        "INSERT INTO ru_events_day
-             (day, events, sessions, page_views, pv_sessions, bounced_sessions, duration_s)
-         SELECT e.day, e.n, e.sessions, e.pv, COALESCE(s.pv_sessions, 0), COALESCE(s.bounced, 0),
-                e.duration
-         FROM (SELECT day, COUNT(*) AS n, COUNT(DISTINCT session_id) AS sessions,
-                      SUM(name = 'page_view') AS pv, COALESCE(SUM(duration_s), 0) AS duration
-               FROM events WHERE day BETWEEN ?1 AND ?2 GROUP BY day) e
-         LEFT JOIN (SELECT day, SUM(pv >= 1) AS pv_sessions, SUM(pv = 1) AS bounced
-                    FROM (SELECT day, session_id, SUM(name = 'page_view') AS pv
-                          FROM events
-                          WHERE day BETWEEN ?1 AND ?2 AND session_id IS NOT NULL
-                          GROUP BY day, session_id)
-                    GROUP BY day) s ON s.day = e.day",
-        p,
-    )?;
-    conn.execute(
-        "INSERT INTO ru_event_names_day (day, name, events)
-         SELECT day, name, COUNT(*) FROM events WHERE day BETWEEN ?1 AND ?2 GROUP BY day, name",
-        p,
-    )?;
-    conn.execute(
-        "INSERT INTO ru_event_users_day (day, user_id, events, sessions)
-         SELECT day, user_id, COUNT(*), COUNT(DISTINCT session_id)
-         FROM events WHERE day BETWEEN ?1 AND ?2 GROUP BY day, user_id",
-        p,
-    )?;
-    conn.execute(
-        "INSERT INTO ru_feature_users_day (day, feature, user_id)
-         SELECT DISTINCT day, COALESCE(feature, ''), user_id
-         FROM events WHERE day BETWEEN ?1 AND ?2 AND name = 'feature_used'",
-        p,
-    )?;
-    Ok(())
-}
-
-/// Recomputes `<prefix>_day`, `<prefix>_week` and `<prefix>_month` distinct counts of the
-/// periods holding the given days, from a per-day-per-id rollup.
-fn refresh_period_distincts(
-    conn: &Connection,
-    prefix: &str,
-    table: &str,
-    id: &str,
-    days: &BTreeSet<NaiveDate>,
-) -> rusqlite::Result<()> {
-    let mut stmt = conn.prepare(&format!(
-        "INSERT OR REPLACE INTO ru_distinct (kind, period, n)
-         SELECT ?1, ?2, COUNT(DISTINCT {id}) FROM {table} WHERE day BETWEEN ?2 AND ?3"
-    ))?;
-    for grain in Grain::ALL {
-        let kind = format!("{prefix}_{grain}");
-        let periods: BTreeSet<Period> =
-            days.iter().map(|d| Period::containing(grain, *d)).collect();
-        for period in periods {
-            stmt.execute(params![
-                kind,
-                period.start.to_string(),
-                period.end().to_string()
-            ])?;
-        }
-    }
-    Ok(())
-}
-
-/// Recomputes the distinct users of the `window` days ending on each day of
-/// [`from`, `to`], streaming the per-day-per-user rollup once.
-fn refresh_window(
-    conn: &Connection,
-    kind: &str,
-    window: i64,
-    from: NaiveDate,
-    to: NaiveDate,
-) -> rusqlite::Result<()> {
-    let read_from = from - Duration::days(window - 1);
-    let mut ids: HashMap<String, u32> = HashMap::new();
-    let mut by_day: BTreeMap<NaiveDate, Vec<u32>> = BTreeMap::new();
-    {
-        let mut stmt = conn
-            .prepare("SELECT day, user_id FROM ru_event_users_day WHERE day BETWEEN ?1 AND ?2")?;
-        let mut rows = stmt.query(params![read_from.to_string(), to.to_string()])?;
-        while let Some(row) = rows.next()? {
-            let day: String = row.get(0)?;
-            let Some(day) = parse_day(&day) else { continue };
-            let user: String = row.get(1)?;
-            let next = u32::try_from(ids.len()).unwrap_or(u32::MAX);
-            let id = *ids.entry(user).or_insert(next);
-            by_day.entry(day).or_default().push(id);
-        }
-    }
-    let mut counts = vec![0u32; ids.len()];
-    let mut distinct = 0i64;
-    let mut in_window: VecDeque<NaiveDate> = VecDeque::new();
-    let mut insert =
-        conn.prepare("INSERT OR REPLACE INTO ru_distinct (kind, period, n) VALUES (?1, ?2, ?3)")?;
-    let mut day = read_from;
-    while day <= to {
-        if let Some(users) = by_day.get(&day) {
-            for &u in users {
-                let c = &mut counts[u as usize];
-                if *c == 0 {
-                    distinct += 1;
-                }
-                *c += 1;
-            }
-            in_window.push_back(day);
-        }
-        while let Some(&oldest) = in_window.front() {
-            if (day - oldest).num_days() < window {
-                break;
-            }
-            in_window.pop_front();
-            for &u in by_day.get(&oldest).map(Vec::as_slice).unwrap_or_default() {
-                let c = &mut counts[u as usize];
-                *c -= 1;
-                if *c == 0 {
-                    distinct -= 1;
-                }
-            }
-        }
-        if day >= from {
-            insert.execute(params![kind, day.to_string(), distinct])?;
-        }
-        day += Duration::days(1);
-    }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -878,6 +328,7 @@ mod tests {
 #[cfg(test)]
 mod maintenance_tests {
     use super::*;
+    use rusqlite::params;
 
     fn d(s: &str) -> NaiveDate {
         parse_day(s).unwrap()
