@@ -251,8 +251,10 @@ pub fn evaluate_at(
     catalog: &[MetricDef],
     now: DateTime<Utc>,
 ) -> Result<Evaluation, MetricError> {
+    // One engine for every request: the segment breakdowns of a grain share its reads.
+    let engine = metrics::Engine::new(store, config, as_of);
     evaluate_with(store, config, as_of, catalog, now, &mut |request| {
-        metrics::compute(store, config, as_of, request)
+        engine.series(request)
     })
 }
 

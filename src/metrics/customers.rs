@@ -3,11 +3,13 @@
 //! Active customer (SPEC §3): an active subscription on the day; where the store has no
 //! subscriptions, a completed order within the trailing `churn_window_days`.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+use std::rc::Rc;
 
 use chrono::{Duration, Months, NaiveDate};
+use rusqlite::types::Value as SqlValue;
 
-use super::engine::{Cell, CustomerFilter, Engine};
+use super::engine::{Cell, CustomerFilter, Engine, customer_dim_expr};
 use super::{MetricError, Period, Segment};
 
 /// Where activity comes from.
@@ -102,7 +104,7 @@ fn window_days(eng: &Engine<'_>) -> i64 {
 }
 
 /// Start (S), end (E) and churned (active at start, not at end) counts of a span.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Flow {
     pub start: f64,
     pub end: f64,
@@ -187,6 +189,108 @@ pub fn flow(
         }
     })?;
     Ok(*flow)
+}
+
+/// The flow of each (first, last) span. A segment of order-based activity is counted for
+/// all its dimension's values at once ([`segment_flows`]); the total, from the rollups.
+fn flows(
+    eng: &Engine<'_>,
+    basis: Basis,
+    spans: &[(NaiveDate, NaiveDate)],
+    segment: Option<&Segment>,
+) -> Result<Vec<Flow>, MetricError> {
+    match (basis, segment) {
+        (Basis::Orders, Some(segment)) => {
+            let by_value = segment_flows(eng, spans, &segment.dimension)?;
+            Ok(by_value
+                .get(&segment.value)
+                .cloned()
+                .unwrap_or_else(|| vec![Flow::default(); spans.len()]))
+        }
+        _ => spans
+            .iter()
+            .map(|&(first, last)| flow(eng, basis, first, last, segment))
+            .collect(),
+    }
+}
+
+/// Spans counted per query: two checkpoint days each, one bit per checkpoint.
+const SPANS_PER_QUERY: usize = 31;
+
+/// Order-based flows of every value of `dimension` over `spans`: for each customer with a
+/// completed order in reach of the spans, one bit per checkpoint day (each span's first
+/// and last) says whether they were active on it; customers are then counted per
+/// (segment value, bits). One query per 31 spans, instead of two sets of active
+/// customers per span and per segment value.
+fn segment_flows(
+    eng: &Engine<'_>,
+    spans: &[(NaiveDate, NaiveDate)],
+    dimension: &str,
+) -> Result<Rc<HashMap<String, Vec<Flow>>>, MetricError> {
+    let key = format!("segment flows {spans:?} {dimension}");
+    eng.memo(key, || {
+        let w = window_days(eng);
+        let (expr, expr_params) = customer_dim_expr(dimension);
+        let mut by_value: HashMap<String, Vec<Flow>> = HashMap::new();
+        for (chunk_index, chunk) in spans.chunks(SPANS_PER_QUERY).enumerate() {
+            let checkpoints: Vec<NaiveDate> = chunk
+                .iter()
+                .flat_map(|&(first, last)| [first, last])
+                .collect();
+            let mut params: Vec<SqlValue> = Vec::new();
+            let mut bits = Vec::new();
+            for (bit, day) in checkpoints.iter().enumerate() {
+                params.push(SqlValue::Text((*day - Duration::days(w - 1)).to_string()));
+                params.push(SqlValue::Text(day.to_string()));
+                bits.push(format!(
+                    "(MAX(day BETWEEN ?{} AND ?{}) << {bit})",
+                    params.len() - 1,
+                    params.len()
+                ));
+            }
+            let lo = checkpoints.iter().min().map(|d| *d - Duration::days(w - 1));
+            let hi = checkpoints.iter().max();
+            let (Some(lo), Some(hi)) = (lo, hi) else {
+                continue;
+            };
+            params.push(SqlValue::Text(lo.to_string()));
+            params.push(SqlValue::Text(hi.to_string()));
+            let range = (params.len() - 1, params.len());
+            // The dimension's own parameter (an attribute's JSON path) comes last.
+            let expr = expr.replace('?', &format!("?{}", params.len() + 1));
+            params.extend(expr_params.iter().cloned());
+            let sql = format!(
+                "SELECT {expr} AS value, a.mask, COUNT(*)
+                 FROM (SELECT customer_id, {} AS mask FROM ru_order_customers_day
+                       WHERE day BETWEEN ?{} AND ?{} GROUP BY customer_id) a
+                 JOIN customers c ON c.customer_id = a.customer_id
+                 WHERE value IS NOT NULL GROUP BY 1, 2",
+                bits.join(" | "),
+                range.0,
+                range.1
+            );
+            let mut stmt = eng.conn().prepare(&sql)?;
+            let mut rows = stmt.query(rusqlite::params_from_iter(params))?;
+            while let Some(row) = rows.next()? {
+                let value = super::engine::segment_text(row.get(0)?);
+                let mask: i64 = row.get(1)?;
+                let customers: i64 = row.get(2)?;
+                let flows = by_value
+                    .entry(value)
+                    .or_insert_with(|| vec![Flow::default(); spans.len()]);
+                for i in 0..chunk.len() {
+                    let at_start = (mask >> (2 * i)) & 1 == 1;
+                    let at_end = (mask >> (2 * i + 1)) & 1 == 1;
+                    let flow = &mut flows[chunk_index * SPANS_PER_QUERY + i];
+                    let n = customers as f64;
+                    flow.start += if at_start { n } else { 0.0 };
+                    flow.end += if at_end { n } else { 0.0 };
+                    flow.churned += if at_start && !at_end { n } else { 0.0 };
+                }
+            }
+        }
+        Ok(by_value)
+    })
 }
 
 /// Lifetime value from monthly revenue per active customer and monthly churn (a share).
@@ -283,29 +387,26 @@ pub fn compute(
     } else {
         vec![0.0; periods.len()]
     };
+    let spans: Vec<(NaiveDate, NaiveDate)> = periods
+        .iter()
+        .map(|p| (p.start, p.end().min(eng.as_of)))
+        .collect();
     let mut out = Vec::with_capacity(periods.len());
-    for (period, new) in periods.iter().zip(news) {
-        let last = period.end().min(eng.as_of);
+    for (f, new) in flows(eng, basis, &spans, segment)?.into_iter().zip(news) {
         let cell = match id {
-            "active_customers" => Cell::value(flow(eng, basis, last, last, segment)?.end),
-            "customer_churn_pct" => {
-                let f = flow(eng, basis, period.start, last, segment)?;
-                Cell::ratio(
-                    f.churned,
-                    f.start,
-                    100.0,
-                    "no active customers at the start",
-                )
-            }
-            "retention_rate_pct" => {
-                let f = flow(eng, basis, period.start, last, segment)?;
-                Cell::ratio(
-                    f.end - new,
-                    f.start,
-                    100.0,
-                    "no active customers at the start",
-                )
-            }
+            "active_customers" => Cell::value(f.end),
+            "customer_churn_pct" => Cell::ratio(
+                f.churned,
+                f.start,
+                100.0,
+                "no active customers at the start",
+            ),
+            "retention_rate_pct" => Cell::ratio(
+                f.end - new,
+                f.start,
+                100.0,
+                "no active customers at the start",
+            ),
             other => return Err(MetricError::UnknownMetric(other.to_string())),
         };
         out.push(cell);

@@ -96,6 +96,16 @@ pub fn customer_dim_expr(dimension: &str) -> (String, Vec<SqlValue>) {
     }
 }
 
+/// A segment value as text, whatever its stored type.
+pub fn segment_text(value: SqlValue) -> String {
+    match value {
+        SqlValue::Text(s) => s,
+        SqlValue::Integer(i) => i.to_string(),
+        SqlValue::Real(f) => f.to_string(),
+        _ => String::new(),
+    }
+}
+
 type DailyRows = Rc<Vec<(NaiveDate, Vec<f64>)>>;
 
 /// Computes metrics of one store as of one reference date. Reuse one engine for many
@@ -264,7 +274,9 @@ impl<'a> Engine<'a> {
         let (Some(first), Some(last)) = (periods.first(), periods.last()) else {
             return Ok(Vec::new());
         };
-        let rows = self.daily(sql, first.start, last.end(), params)?;
+        // A period still running as of the reference date counts its days up to it: looking
+        // back with `--as-of` must not count what came later.
+        let rows = self.daily(sql, first.start, last.end().min(self.as_of), params)?;
         let cols: Vec<Vec<f64>> = (0..width)
             .map(|c| Self::bucket(periods, &rows, c))
             .collect();
@@ -340,13 +352,7 @@ impl<'a> Engine<'a> {
         let mut stmt = self.conn().prepare(&sql)?;
         let mut values: Vec<String> = stmt
             .query_map(rusqlite::params_from_iter(params), |r| {
-                let v: SqlValue = r.get(0)?;
-                Ok(match v {
-                    SqlValue::Text(s) => s,
-                    SqlValue::Integer(i) => i.to_string(),
-                    SqlValue::Real(f) => f.to_string(),
-                    _ => String::new(),
-                })
+                Ok(segment_text(r.get(0)?))
             })?
             .collect::<Result<_, _>>()?;
         values.sort();
