@@ -512,6 +512,35 @@ fn direct_by_channel(
     }
 }
 
+/// The repeat purchase rate of one segment value over the 12 months ending at the period's
+/// end: `channel` is the order's, `plan` the customer's.
+fn direct_repeat(
+    store: &Store,
+    p: &Period,
+    as_of: chrono::NaiveDate,
+    dimension: &str,
+    value: &str,
+) -> f64 {
+    let end = p.end().min(as_of).to_string();
+    let filter = match dimension {
+        "channel" => "COALESCE(channel, '') = ?2",
+        _ => "customer_id IN (SELECT customer_id FROM customers WHERE plan = ?2)",
+    };
+    store
+        .conn()
+        .query_row(
+            &format!(
+                "SELECT 100.0 * SUM(n >= 2) / COUNT(*) FROM (SELECT customer_id, COUNT(*) AS n FROM orders
+                 WHERE status = 'completed' AND {filter}
+                   AND order_date BETWEEN date(?1, '-12 months', '+1 day') AND ?1 GROUP BY customer_id)"
+            ),
+            [&end, value],
+            |r| r.get::<_, Option<f64>>(0),
+        )
+        .unwrap()
+        .unwrap_or(f64::NAN)
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(24))]
 
@@ -520,24 +549,28 @@ proptest! {
     /// grain over 45 days takes two queries of 31 spans.
     #[test]
     fn segment_flows_equal_the_definition_per_segment(
-        orders in prop::collection::vec((0u8..12, 0i64..200, 0u8..4), 1..80),
+        orders in prop::collection::vec((0u8..12, 0i64..560, 0u8..4, 0u8..3), 1..120),
         channels in prop::collection::vec(prop::option::of(0u8..3), 12),
+        plans in prop::collection::vec(prop::option::of(0u8..2), 12),
         signups in prop::collection::vec(0i64..200, 12),
     ) {
         let store = Store::open_in_memory().unwrap();
-        let base = d("2025-01-01");
-        for (i, (channel, signup)) in channels.iter().zip(&signups).enumerate() {
+        let base = d("2024-01-01");
+        for (i, ((channel, plan), signup)) in channels.iter().zip(&plans).zip(&signups).enumerate() {
             store.conn().execute(
-                "INSERT INTO customers (customer_id, signup_date, channel) VALUES (?1, ?2, ?3)",
+                "INSERT INTO customers (customer_id, signup_date, channel, plan) VALUES (?1, ?2, ?3, ?4)",
                 (format!("c{i}"), (base + Duration::days(*signup)).to_string(),
-                 channel.map(|c| ["ads", "seo", "email"][c as usize])),
+                 channel.map(|c| ["ads", "seo", "email"][c as usize]),
+                 plan.map(|p| ["basic", "pro"][p as usize])),
             ).unwrap();
         }
-        for (i, (customer, day, status)) in orders.iter().enumerate() {
+        for (i, (customer, day, status, channel)) in orders.iter().enumerate() {
             store.conn().execute(
-                "INSERT INTO orders (order_id, customer_id, order_date, revenue, status) VALUES (?1, ?2, ?3, 100, ?4)",
+                "INSERT INTO orders (order_id, customer_id, order_date, revenue, status, channel)
+                 VALUES (?1, ?2, ?3, 100, ?4, ?5)",
                 (format!("o{i}"), format!("c{customer}"), (base + Duration::days(*day)).to_string(),
-                 ["completed", "completed", "cancelled", "pending"][*status as usize]),
+                 ["completed", "completed", "cancelled", "pending"][*status as usize],
+                 ["ads", "seo", "email"][*channel as usize]),
             ).unwrap();
         }
         let mut store = store;
@@ -545,7 +578,7 @@ proptest! {
         let config = Config::default();
         let as_of = d("2025-07-10");
         let eng = Engine::new(&store, &config, as_of);
-        for (grain, from) in [(Grain::Day, d("2025-05-20")), (Grain::Week, d("2025-03-01")), (Grain::Month, d("2025-01-01"))] {
+        for (grain, from) in [(Grain::Day, d("2025-05-20")), (Grain::Week, d("2025-03-01")), (Grain::Month, d("2024-11-01"))] {
             for metric in ["active_customers", "customer_churn_pct", "retention_rate_pct"] {
                 let series = eng.series(&SeriesRequest { metric, grain, from, to: as_of, by: Some("channel") }).unwrap();
                 for s in &series {
@@ -557,6 +590,23 @@ proptest! {
                                 "{} {} {}: {} direct {}", metric, channel, point.period, v, expected),
                             None => prop_assert!(expected.is_nan(),
                                 "{} {} {}: none ({:?}) but direct {}", metric, channel, point.period, point.note, expected),
+                        }
+                    }
+                }
+            }
+            for dimension in ["channel", "plan"] {
+                let series = eng.series(&SeriesRequest {
+                    metric: "repeat_purchase_rate", grain, from, to: as_of, by: Some(dimension),
+                }).unwrap();
+                for s in &series {
+                    let value = &s.segment.as_ref().unwrap().value;
+                    for point in &s.points {
+                        let expected = direct_repeat(&store, &point.period, as_of, dimension, value);
+                        match point.value {
+                            Some(v) => prop_assert!((v - expected).abs() < 1e-9,
+                                "repeat by {} {} {}: {} direct {}", dimension, value, point.period, v, expected),
+                            None => prop_assert!(expected.is_nan(),
+                                "repeat by {} {} {}: none but direct {}", dimension, value, point.period, expected),
                         }
                     }
                 }

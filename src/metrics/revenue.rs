@@ -1,9 +1,11 @@
 //! Revenue and profitability: from the order, refund and cost rollups.
 
+use std::collections::{BTreeMap, HashMap};
+
 use chrono::{Months, NaiveDate};
 use rusqlite::types::Value as SqlValue;
 
-use super::engine::{Cell, CustomerFilter, Engine};
+use super::engine::{Cell, CustomerFilter, Engine, customer_dim_expr};
 use super::{MetricError, Period, Segment};
 
 /// Per-period order totals in currency units (not cents).
@@ -279,43 +281,18 @@ fn repeat_purchase_rate(
             }
             out
         }
-        Some(_) => {
-            let (filter, params) = segment_filter(segment, "customer_id");
-            let sql = format!(
-                "SELECT customer_id, day, SUM(orders) FROM ru_order_customers_day
-                 WHERE day BETWEEN ?1 AND ?2{filter} GROUP BY customer_id, day ORDER BY customer_id, day"
-            );
-            let mut all: Vec<SqlValue> = vec![
-                SqlValue::Text(first.to_string()),
-                SqlValue::Text(last.to_string()),
-            ];
-            all.extend(params);
-            let mut stmt = eng.conn().prepare(&sql)?;
-            let mut rows = stmt.query(rusqlite::params_from_iter(all))?;
-            let mut sum: std::collections::BTreeMap<NaiveDate, (i64, i64)> = Default::default();
-            let mut current: Option<String> = None;
-            let mut days: Vec<(NaiveDate, i64)> = Vec::new();
-            let mut flush = |days: &mut Vec<(NaiveDate, i64)>| {
-                for (d, a, b) in repeat_deltas(days) {
-                    let e = sum.entry(d).or_default();
-                    e.0 += a;
-                    e.1 += b;
-                }
-                days.clear();
-            };
-            while let Some(row) = rows.next()? {
-                let customer: String = row.get(0)?;
-                let day: String = row.get(1)?;
-                if current.as_deref() != Some(customer.as_str()) {
-                    flush(&mut days);
-                    current = Some(customer);
-                }
-                if let Ok(day) = NaiveDate::parse_from_str(&day, "%Y-%m-%d") {
-                    days.push((day, row.get(2)?));
-                }
-            }
-            flush(&mut days);
-            sum.into_iter().map(|(d, (a, b))| (d, a, b)).collect()
+        Some(segment) => {
+            // Counts at a window end depend on the 12 months before it only: a history
+            // cut a year before the first period's end gives the same counts from there.
+            let first_end = periods.first().map_or(last, |p| p.end().min(eng.as_of));
+            let cut = first_end
+                .checked_sub_months(Months::new(12))
+                .unwrap_or(first)
+                .max(first);
+            segment_repeat_deltas(eng, &segment.dimension, cut, last)?
+                .get(&segment.value)
+                .cloned()
+                .unwrap_or_default()
         }
     };
     let mut out = Vec::with_capacity(periods.len());
@@ -345,14 +322,107 @@ fn repeat_purchase_rate(
     Ok(out)
 }
 
+/// A day's change of the customers with ≥ 1 and with ≥ 2 orders in the 12 months ending
+/// on it.
+type RepeatDelta = (NaiveDate, i64, i64);
+
+/// Repeat-purchase deltas of every value of `dimension` from the order days in [`from`,
+/// `to`], in one pass: the order channel splits a customer's days by channel; a customer
+/// attribute puts all of them in the customer's value.
+fn segment_repeat_deltas(
+    eng: &Engine<'_>,
+    dimension: &str,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<std::rc::Rc<HashMap<String, Vec<RepeatDelta>>>, MetricError> {
+    let key = format!("segment repeat deltas {dimension} {from} {to}");
+    eng.memo(key, || {
+        let mut params = vec![
+            SqlValue::Text(from.to_string()),
+            SqlValue::Text(to.to_string()),
+        ];
+        // Rows come grouped by (value, customer), days ascending within.
+        let sql = if dimension == "channel" {
+            "SELECT channel, customer_id, day, orders FROM ru_order_customers_day
+             WHERE day BETWEEN ?1 AND ?2 ORDER BY channel, customer_id, day"
+                .to_string()
+        } else {
+            let (expr, expr_params) = customer_dim_expr(dimension);
+            params.extend(expr_params);
+            let expr = expr.replace('?', "?3");
+            format!(
+                "SELECT {expr} AS value, c.customer_id, r.day, r.orders
+                 FROM customers c CROSS JOIN ru_order_customers_day r
+                     ON r.customer_id = c.customer_id AND r.day BETWEEN ?1 AND ?2
+                 WHERE value IS NOT NULL"
+            )
+        };
+        let mut stmt = eng.conn().prepare(&sql)?;
+        let mut rows = stmt.query(rusqlite::params_from_iter(params))?;
+        let mut sums: HashMap<String, BTreeMap<NaiveDate, (i64, i64)>> = HashMap::new();
+        let mut current: Option<(String, String)> = None;
+        let mut days: Vec<(NaiveDate, i64)> = Vec::new();
+        let mut flush = |value: Option<&String>, days: &mut Vec<(NaiveDate, i64)>| {
+            if let Some(value) = value {
+                let sum = sums.entry(value.clone()).or_default();
+                for (d, a, b) in repeat_deltas(days) {
+                    let e = sum.entry(d).or_default();
+                    e.0 += a;
+                    e.1 += b;
+                }
+            }
+            days.clear();
+        };
+        while let Some(row) = rows.next()? {
+            let value = super::engine::segment_text(row.get(0)?);
+            let customer: String = row.get(1)?;
+            if current
+                .as_ref()
+                .is_none_or(|(v, c)| *v != value || *c != customer)
+            {
+                flush(current.as_ref().map(|(v, _)| v), &mut days);
+                current = Some((value, customer));
+            }
+            let day: String = row.get(2)?;
+            let Some(day) = crate::dates::parse_day(&day) else {
+                continue;
+            };
+            let orders: i64 = row.get(3)?;
+            // One row per order channel: a day's rows add up.
+            match days.last_mut() {
+                Some((last, n)) if *last == day => *n += orders,
+                _ => days.push((day, orders)),
+            }
+        }
+        flush(current.as_ref().map(|(v, _)| v), &mut days);
+        Ok(sums
+            .into_iter()
+            .map(|(value, deltas)| {
+                let deltas = deltas.into_iter().map(|(d, (a, b))| (d, a, b)).collect();
+                (value, deltas)
+            })
+            .collect())
+    })
+}
+
 /// A customer's contribution to the repeat-purchase counts, as day → (Δ ≥ 1, Δ ≥ 2).
 /// `days` holds the customer's completed orders per day, ascending. The 12 months ending
 /// on `e` hold the order of day `d` when `d ≤ e < d + 12 months`, so each order opens an
 /// interval of window ends; ≥ 2 orders hold where consecutive orders' intervals overlap.
 pub fn repeat_deltas(days: &[(NaiveDate, i64)]) -> Vec<(NaiveDate, i64, i64)> {
+    // The first window end whose 12 months no longer hold `d`: e − 12 months ≥ d. A year
+    // after 29 February is 1 March (the 12 months ending 28 February start on the 29th).
     let year_after = |d: NaiveDate| {
-        d.checked_add_months(Months::new(12))
-            .unwrap_or(NaiveDate::MAX)
+        let e = d
+            .checked_add_months(Months::new(12))
+            .unwrap_or(NaiveDate::MAX);
+        if e.checked_sub_months(Months::new(12))
+            .is_some_and(|back| back < d)
+        {
+            e.succ_opt().unwrap_or(e)
+        } else {
+            e
+        }
     };
     let mut one: Vec<(NaiveDate, NaiveDate)> = Vec::new();
     let mut two: Vec<(NaiveDate, NaiveDate)> = Vec::new();

@@ -329,12 +329,17 @@ INSERT OR REPLACE INTO ru_table_days (tbl, day, rows)
 SELECT 'customers', signup_date, COUNT(*) FROM customers GROUP BY signup_date;
 ";
 
+/// No schema change: the rollups are rebuilt on open (`rollup::ROLLUPS_CURRENT_SINCE`),
+/// since repeat-purchase windows now count an order of 29 February until 1 March.
+const V5_REBUILT_ROLLUPS: &str = "";
+
 /// Every migration in order; `MIGRATIONS[i]` takes the store to version `i + 1`.
 pub const MIGRATIONS: &[&str] = &[
     V1_TABLES,
     V2_ROLLUPS,
     V3_COVERING_CUSTOMER_DAYS,
     V4_CUSTOMER_DAYS,
+    V5_REBUILT_ROLLUPS,
 ];
 
 pub const CURRENT_VERSION: u32 = MIGRATIONS.len() as u32;

@@ -81,8 +81,9 @@ impl Store {
         conn.pragma_update(None, "foreign_keys", "ON")?;
         let before = migrate::migrate(&mut conn)?;
         let mut store = Self { conn, path };
-        if before > 0 && before < rollup::ROLLUPS_SINCE {
-            // A store written before the rollups existed: build them from its rows once.
+        if before > 0 && before < rollup::ROLLUPS_CURRENT_SINCE {
+            // A store whose rollups were computed otherwise (or not at all): rebuild them
+            // from its rows once.
             rollup::refresh_all(&mut store)?;
         }
         Ok(store)
@@ -218,6 +219,41 @@ mod tests {
         let orders = store.table_status().unwrap();
         let orders = orders.iter().find(|t| t.table == "orders").unwrap();
         assert_eq!(orders.rows, 1);
+    }
+
+    #[test]
+    fn rollups_computed_under_an_older_rule_are_rebuilt_on_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.db");
+        {
+            let store = Store::open(&path).unwrap();
+            store
+                .conn()
+                .execute_batch(
+                    "INSERT INTO orders (order_id, customer_id, order_date, revenue)
+                     VALUES ('o1', 'c1', '2024-02-29', 1250);
+                     -- As version 4 counted it: out of the windows from 28 February on.
+                     INSERT INTO ru_repeat_delta VALUES ('2024-02-29', 1, 0), ('2025-02-28', -1, 0);",
+                )
+                .unwrap();
+            store.conn().pragma_update(None, "user_version", 4).unwrap();
+        }
+        let store = Store::open(&path).unwrap();
+        let deltas: Vec<(String, i64)> = store
+            .conn()
+            .prepare("SELECT day, ge1 FROM ru_repeat_delta ORDER BY day")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(
+            deltas,
+            [
+                ("2024-02-29".to_string(), 1),
+                ("2025-03-01".to_string(), -1)
+            ]
+        );
     }
 
     #[test]

@@ -26,8 +26,10 @@ pub use touched::Touched;
 use super::Store;
 use crate::dates::parse_day;
 
-/// The schema version that introduced the rollups: older stores get them built on open.
-pub const ROLLUPS_SINCE: u32 = 2;
+/// The schema version since which the rollups are computed as now: a store from before
+/// gets them rebuilt on open (version 2 introduced them; version 5 counts an order of
+/// 29 February in the repeat-purchase windows ending on the next 28 February).
+pub const ROLLUPS_CURRENT_SINCE: u32 = 5;
 
 /// `ru_order_gaps.next_day` of a customer's latest order.
 pub const NO_NEXT_ORDER: &str = "9999-12-31";
