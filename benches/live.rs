@@ -18,11 +18,13 @@ use std::io::Write;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use kpi::alerts::Since;
 use kpi::config::Config;
 use kpi::demo::{customer_id, generate_scaled, scenario::END_DATE};
 use kpi::import::{ImportOptions, import_file};
 use kpi::snapshot;
 use kpi::store::Store;
+use kpi::store::rollup::Touched;
 use kpi::watch::follow::import_paths;
 use kpi::watch::{DirWatcher, WatchEvent, WatchOptions, WatchState};
 
@@ -105,15 +107,14 @@ fn run(orders: u64, appends: usize, time_alerts: bool, cache: Option<&Path>) {
     let mut previous = snapshot::build_metrics(&store, &config, None).unwrap();
     let first = previous.clone();
     let first_build = started.elapsed();
-    let alerts = time_alerts.then(|| {
+    let first_alerts = time_alerts.then(|| {
         let started = Instant::now();
         let evaluation = snapshot::evaluate_alerts(&store, &first).unwrap();
-        format!(
-            "{:.0} ms ({} alerts)",
-            ms(started.elapsed()),
-            evaluation.alerts.len()
-        )
+        (evaluation, started.elapsed())
     });
+    let alerts = first_alerts
+        .as_ref()
+        .map(|(e, took)| format!("{:.0} ms ({} alerts)", ms(*took), e.alerts.len()));
     println!(
         "{orders} orders: {}; metrics {:.0} ms ({} series, as of {:?}); alert evaluation {}",
         loaded.map_or("store from the cache".to_string(), |d| format!(
@@ -144,6 +145,7 @@ fn run(orders: u64, appends: usize, time_alerts: bool, cache: Option<&Path>) {
     );
 
     let (mut total, mut waits, mut imports, mut builds) = (vec![], vec![], vec![], vec![]);
+    let mut written = Touched::default();
     for round in 0..appends {
         let mut rows = String::with_capacity(ROWS_PER_APPEND * 48);
         for k in 0..ROWS_PER_APPEND {
@@ -175,6 +177,7 @@ fn run(orders: u64, appends: usize, time_alerts: bool, cache: Option<&Path>) {
         let snapshot =
             snapshot::refresh_metrics(&store, &config, None, &previous, &report.touched).unwrap();
         let t3 = Instant::now();
+        written.merge(&report.touched);
         assert!(!snapshot.series.is_empty());
         previous = snapshot;
         waits.push(t1 - t0);
@@ -195,6 +198,20 @@ fn run(orders: u64, appends: usize, time_alerts: bool, cache: Option<&Path>) {
     let (w_med, _) = stats(&mut waits);
     let (i_med, _) = stats(&mut imports);
     let (b_med, b_worst) = stats(&mut builds);
+    if let Some((evaluation, _)) = &first_alerts {
+        // What the worker does next: the alerts, keeping what the appends cannot change.
+        let since = Since {
+            previous: evaluation,
+            touched: &written,
+        };
+        let started = Instant::now();
+        let after = snapshot::evaluate_alerts_since(&store, &previous, since).unwrap();
+        println!(
+            "{orders} orders: alert evaluation after the appends {:.0} ms ({} alerts)",
+            ms(started.elapsed()),
+            after.alerts.len()
+        );
+    }
     println!(
         "{orders} orders, {appends} appends of {ROWS_PER_APPEND} rows: append → metrics ready \
          median {med:.0} ms, worst {worst:.0} ms \

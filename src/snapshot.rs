@@ -203,6 +203,25 @@ pub fn evaluate_alerts(store: &Store, snapshot: &Snapshot) -> anyhow::Result<Eva
     )?)
 }
 
+/// [`evaluate_alerts`] after live imports, keeping from `since.previous` (evaluated as of
+/// the same date) what the days written since cannot change.
+pub fn evaluate_alerts_since(
+    store: &Store,
+    snapshot: &Snapshot,
+    since: alerts::Since<'_>,
+) -> anyhow::Result<Evaluation> {
+    let as_of = snapshot
+        .as_of
+        .unwrap_or_else(|| chrono::Local::now().date_naive());
+    Ok(alerts::evaluate_since(
+        store,
+        &snapshot.config,
+        as_of,
+        &snapshot.metrics,
+        since,
+    )?)
+}
+
 impl Snapshot {
     /// Takes in an alert evaluation (from `evaluate_alerts`).
     pub fn apply(&mut self, evaluation: Evaluation) {

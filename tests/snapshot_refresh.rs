@@ -1,13 +1,25 @@
 #![allow(clippy::unwrap_used)]
 //! Incremental recompute after an import (SPEC §7) gives exactly what a full rebuild gives:
-//! every metric at every grain, every cohort, the data status.
+//! every metric at every grain, every cohort, the data status, and the alert evaluation.
 
 use std::path::Path;
 
+use kpi::alerts::{Evaluation, Since};
 use kpi::config::Config;
 use kpi::import::{ImportOptions, import_file};
-use kpi::snapshot::{Snapshot, build_metrics, refresh_metrics};
+use kpi::snapshot::{
+    Snapshot, build_metrics, evaluate_alerts, evaluate_alerts_since, refresh_metrics,
+};
 use kpi::store::Store;
+
+/// The evaluation without the sighting times, which each evaluation stamps anew.
+fn unstamped(mut evaluation: Evaluation) -> Evaluation {
+    for alert in &mut evaluation.alerts {
+        alert.first_seen = None;
+        alert.last_seen = None;
+    }
+    evaluation
+}
 
 fn assert_same(refreshed: &Snapshot, rebuilt: &Snapshot, case: &str) {
     assert_eq!(refreshed.as_of, rebuilt.as_of, "{case}");
@@ -41,6 +53,7 @@ fn refreshing_after_each_kind_of_import_equals_a_full_rebuild() {
         ..ImportOptions::default()
     };
     let mut previous = build_metrics(&store, &config, None).unwrap();
+    let mut previous_alerts = evaluate_alerts(&store, &previous).unwrap();
 
     let cases: [(&str, &str, &str); 7] = [
         (
@@ -92,6 +105,21 @@ fn refreshing_after_each_kind_of_import_equals_a_full_rebuild() {
         let refreshed = refresh_metrics(&store, &config, None, &previous, &report.touched).unwrap();
         let rebuilt = build_metrics(&store, &config, None).unwrap();
         assert_same(&refreshed, &rebuilt, case);
+        let evaluated = evaluate_alerts(&store, &rebuilt).unwrap();
+        // The cockpit keeps alerts only while the reference date stays.
+        if rebuilt.as_of == previous.as_of {
+            let since = Since {
+                previous: &previous_alerts,
+                touched: &report.touched,
+            };
+            let kept = evaluate_alerts_since(&store, &rebuilt, since).unwrap();
+            assert_eq!(
+                unstamped(kept),
+                unstamped(evaluated.clone()),
+                "{case}: alerts"
+            );
+        }
         previous = rebuilt;
+        previous_alerts = evaluated;
     }
 }

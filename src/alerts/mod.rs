@@ -51,6 +51,7 @@ use crate::metrics::{
     self, Direction, Grain, MetricDef, MetricError, Period, Segment, Series, SeriesRequest, Unit,
 };
 use crate::store::Store;
+use crate::store::rollup::Touched;
 use crate::store::status::ImportLogEntry;
 
 use deviation::{Deviation, Limits, latest_complete};
@@ -273,6 +274,77 @@ pub fn evaluate_with(
     now: DateTime<Utc>,
     compute: &mut ComputeFn<'_>,
 ) -> Result<Evaluation, MetricError> {
+    evaluate_reusing(store, config, as_of, catalog, now, compute, None)
+}
+
+/// A previous evaluation as of the same date, and what imports wrote since.
+#[derive(Debug, Clone, Copy)]
+pub struct Since<'a> {
+    pub previous: &'a Evaluation,
+    pub touched: &'a Touched,
+}
+
+/// `evaluate` after imports, keeping from `since.previous` the alerts and pulses of every
+/// metric and grain the written days cannot change (SPEC §7: recompute only what the new
+/// rows touch). A deviation compares complete periods only, each from rows dated within
+/// it or before, so rows dated after the latest complete period (today's, usually) leave
+/// that grain's alerts as they were. Targets, failed imports and stored state are
+/// evaluated afresh.
+pub fn evaluate_since(
+    store: &Store,
+    config: &Config,
+    as_of: NaiveDate,
+    catalog: &[MetricDef],
+    since: Since<'_>,
+) -> Result<Evaluation, MetricError> {
+    let engine = metrics::Engine::new(store, config, as_of);
+    evaluate_reusing(
+        store,
+        config,
+        as_of,
+        catalog,
+        Utc::now(),
+        &mut |request| engine.series(request),
+        Some(since),
+    )
+}
+
+/// Whether what `since` says was written can change `def`'s alerts at `grain`: a day
+/// within or before the latest complete period in a table that `def`, its volume and
+/// weight counts or the metric it derives from read.
+fn may_change(
+    config: &Config,
+    catalog: &[MetricDef],
+    def: &MetricDef,
+    grain: Grain,
+    latest: Period,
+    touched: &Touched,
+) -> bool {
+    let mut tables = metrics::reads(def);
+    let related = [
+        volume_metric(def, grain),
+        weight_metric(def, grain),
+        derived_from(config, &def.id),
+    ];
+    for id in related.into_iter().flatten() {
+        if let Some(other) = catalog.iter().find(|d| d.id == id) {
+            tables.extend(metrics::reads(other));
+        }
+    }
+    touched
+        .earliest_of(&tables)
+        .is_some_and(|day| day <= latest.end())
+}
+
+fn evaluate_reusing(
+    store: &Store,
+    config: &Config,
+    as_of: NaiveDate,
+    catalog: &[MetricDef],
+    now: DateTime<Utc>,
+    compute: &mut ComputeFn<'_>,
+    since: Option<Since<'_>>,
+) -> Result<Evaluation, MetricError> {
     let mut fetcher = Fetcher {
         compute,
         config,
@@ -282,7 +354,13 @@ pub fn evaluate_with(
     let mut evaluation = Evaluation::default();
     for def in catalog {
         for grain in Grain::ALL {
-            evaluate_metric(&mut fetcher, catalog, def, grain, &mut evaluation)?;
+            let latest = latest_complete(grain, as_of);
+            match since {
+                Some(since) if !may_change(config, catalog, def, grain, latest, since.touched) => {
+                    keep(since.previous, &def.id, grain, &mut evaluation);
+                }
+                _ => evaluate_metric(&mut fetcher, catalog, def, grain, &mut evaluation)?,
+            }
         }
     }
     drop_derived(config, &mut evaluation.alerts);
@@ -301,6 +379,25 @@ pub fn evaluate_with(
     merge_state(store, as_of, now, &mut evaluation.alerts)?;
     sort_alerts(&mut evaluation.alerts);
     Ok(evaluation)
+}
+
+/// Copies `metric`'s deviation alerts and pulses at `grain` from `previous`.
+fn keep(previous: &Evaluation, metric: &str, grain: Grain, evaluation: &mut Evaluation) {
+    evaluation.alerts.extend(
+        previous
+            .alerts
+            .iter()
+            .filter(|a| a.kind == AlertKind::Deviation && a.metric == metric && a.grain == grain)
+            .cloned(),
+    );
+    for (id, g, pulse) in &previous.pulses_by_grain {
+        if id == metric && *g == grain {
+            if grain == PULSE_GRAIN {
+                evaluation.pulses.push((id.clone(), *pulse));
+            }
+            evaluation.pulses_by_grain.push((id.clone(), grain, *pulse));
+        }
+    }
 }
 
 /// Metric id under which import failures are listed (and owned, via `[owners]`).

@@ -25,6 +25,11 @@ pub struct Worker {
     loaded_once: bool,
     /// The latest alert evaluation, shown with fresh metrics until its successor is ready.
     last_alerts: Option<Evaluation>,
+    /// The reference date of `last_alerts`.
+    alerts_as_of: Option<NaiveDate>,
+    /// What live imports wrote since `last_alerts`; `None` when the next evaluation must
+    /// be a full one (none yet, or a full reload since).
+    written_since_alerts: Option<Touched>,
     /// The latest metrics, which a live import's refresh starts from.
     last_metrics: Option<Snapshot>,
 }
@@ -150,6 +155,11 @@ impl Worker {
         wrap: fn(Msg) -> E,
     ) -> bool {
         let send = |msg: Msg| results.send(wrap(msg)).is_ok();
+        match (reload, &mut self.written_since_alerts) {
+            (Reload::Touched(touched), Some(written)) => written.merge(touched),
+            (Reload::Touched(_), None) => {}
+            _ => self.written_since_alerts = None,
+        }
         if !self.loaded_once {
             self.loaded_once = true;
             // The first frame needs only the core KPIs (SPEC §8: 150 ms); the rest follows.
@@ -179,9 +189,17 @@ impl Worker {
         {
             return true;
         }
-        let evaluation = snapshot::evaluate_alerts(&self.store, &snapshot);
+        let evaluation = match (&self.last_alerts, &self.written_since_alerts) {
+            (Some(previous), Some(touched)) if self.alerts_as_of == snapshot.as_of => {
+                let since = crate::alerts::Since { previous, touched };
+                snapshot::evaluate_alerts_since(&self.store, &snapshot, since)
+            }
+            _ => snapshot::evaluate_alerts(&self.store, &snapshot),
+        };
         if let Ok(evaluation) = &evaluation {
             self.last_alerts = Some(evaluation.clone());
+            self.alerts_as_of = snapshot.as_of;
+            self.written_since_alerts = Some(Touched::default());
         }
         send(Msg::AlertsLoaded(
             evaluation.map(Box::new).map_err(|e| format!("{e:#}")),
@@ -219,6 +237,8 @@ pub fn open(db: &Path, config: Config, as_of: Option<NaiveDate>) -> anyhow::Resu
         as_of,
         loaded_once: false,
         last_alerts: None,
+        alerts_as_of: None,
+        written_since_alerts: None,
         last_metrics: None,
     })
 }
