@@ -205,7 +205,7 @@ fn run(orders: u64, appends: usize, time_alerts: bool, cache: Option<&Path>) {
             touched: &written,
         };
         let started = Instant::now();
-        let after = snapshot::evaluate_alerts_since(&store, &previous, since).unwrap();
+        let after = snapshot::evaluate_alerts_since(&store, &previous, Some(since)).unwrap();
         println!(
             "{orders} orders: alert evaluation after the appends {:.0} ms ({} alerts)",
             ms(started.elapsed()),

@@ -1,7 +1,7 @@
 //! Calendar days as the store writes them (`YYYY-MM-DD`), parsed without a format
 //! interpreter: rollup refreshes read hundreds of thousands of them.
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 
 /// The year, month and day of `YYYY-MM-DD`, if the text has exactly that shape.
 pub fn parse_ymd(text: &str) -> Option<(i32, u32, u32)> {
@@ -21,6 +21,26 @@ pub fn parse_ymd(text: &str) -> Option<(i32, u32, u32)> {
 pub fn parse_day(text: &str) -> Option<NaiveDate> {
     let (y, m, d) = parse_ymd(text)?;
     NaiveDate::from_ymd_opt(y, m, d)
+}
+
+/// Months since year 0, so month arithmetic is integer arithmetic.
+pub fn month_index(day: NaiveDate) -> i32 {
+    day.year() * 12 + day.month0() as i32
+}
+
+/// `YYYY-MM` of a [`month_index`].
+pub fn month_label(index: i32) -> String {
+    format!(
+        "{:04}-{:02}",
+        index.div_euclid(12),
+        index.rem_euclid(12) + 1
+    )
+}
+
+/// The [`month_index`] of text starting `YYYY-MM` (a month label or a day).
+pub fn parse_month(text: &str) -> Option<i32> {
+    let (y, m, _) = parse_ymd(&format!("{}-01", text.get(..7)?))?;
+    (1..=12).contains(&m).then(|| y * 12 + m as i32 - 1)
 }
 
 #[cfg(test)]
@@ -45,5 +65,16 @@ mod tests {
             assert_eq!(parse_day(bad), None, "{bad}");
         }
         assert_eq!(parse_ymd("2025-02-30"), Some((2025, 2, 30)));
+    }
+
+    #[test]
+    fn months_count_from_year_zero_and_label_back() {
+        let march = month_index(NaiveDate::from_ymd_opt(2025, 3, 31).unwrap());
+        assert_eq!(march, 2025 * 12 + 2);
+        assert_eq!(month_label(march), "2025-03");
+        assert_eq!(parse_month("2025-03"), Some(march));
+        assert_eq!(parse_month("2025-03-31"), Some(march));
+        assert_eq!(parse_month("2025-13"), None);
+        assert_eq!(parse_month("2025"), None);
     }
 }

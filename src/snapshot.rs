@@ -192,23 +192,15 @@ pub fn refresh_metrics(
 /// The alert evaluation (alerts, pulses, targets) of a snapshot's reference date. A store
 /// without data still has its failed imports to report, judged as of today.
 pub fn evaluate_alerts(store: &Store, snapshot: &Snapshot) -> anyhow::Result<Evaluation> {
-    let as_of = snapshot
-        .as_of
-        .unwrap_or_else(|| chrono::Local::now().date_naive());
-    Ok(alerts::evaluate(
-        store,
-        &snapshot.config,
-        as_of,
-        &snapshot.metrics,
-    )?)
+    evaluate_alerts_since(store, snapshot, None)
 }
 
-/// [`evaluate_alerts`] after live imports, keeping from `since.previous` (evaluated as of
-/// the same date) what the days written since cannot change.
+/// [`evaluate_alerts`] after live imports: with `since`, keeps from its previous evaluation
+/// (as of the same date) what the days written since cannot change.
 pub fn evaluate_alerts_since(
     store: &Store,
     snapshot: &Snapshot,
-    since: alerts::Since<'_>,
+    since: Option<alerts::Since<'_>>,
 ) -> anyhow::Result<Evaluation> {
     let as_of = snapshot
         .as_of

@@ -112,7 +112,7 @@ fn refreshing_after_each_kind_of_import_equals_a_full_rebuild() {
                 previous: &previous_alerts,
                 touched: &report.touched,
             };
-            let kept = evaluate_alerts_since(&store, &rebuilt, since).unwrap();
+            let kept = evaluate_alerts_since(&store, &rebuilt, Some(since)).unwrap();
             assert_eq!(
                 unstamped(kept),
                 unstamped(evaluated.clone()),

@@ -238,7 +238,7 @@ pub fn evaluate(
     as_of: NaiveDate,
     catalog: &[MetricDef],
 ) -> Result<Evaluation, MetricError> {
-    evaluate_at(store, config, as_of, catalog, Utc::now())
+    evaluate_since(store, config, as_of, catalog, None)
 }
 
 /// `evaluate` with the wall-clock time that first/last seen are stamped with.
@@ -252,11 +252,37 @@ pub fn evaluate_at(
     catalog: &[MetricDef],
     now: DateTime<Utc>,
 ) -> Result<Evaluation, MetricError> {
+    evaluate_on_engine(store, config, as_of, catalog, now, None)
+}
+
+/// `evaluate` after imports: with `since`, keeps from its previous evaluation the alerts
+/// and pulses of every metric and grain the days written since cannot change (SPEC §7:
+/// recompute only what the new rows touch). A deviation compares complete periods only,
+/// each from rows dated within it or before, so rows dated after the latest complete
+/// period (today's, usually) leave that grain's alerts as they were. Targets, failed
+/// imports and stored state are evaluated afresh.
+pub fn evaluate_since(
+    store: &Store,
+    config: &Config,
+    as_of: NaiveDate,
+    catalog: &[MetricDef],
+    since: Option<Since<'_>>,
+) -> Result<Evaluation, MetricError> {
+    evaluate_on_engine(store, config, as_of, catalog, Utc::now(), since)
+}
+
+fn evaluate_on_engine(
+    store: &Store,
+    config: &Config,
+    as_of: NaiveDate,
+    catalog: &[MetricDef],
+    now: DateTime<Utc>,
+    since: Option<Since<'_>>,
+) -> Result<Evaluation, MetricError> {
     // One engine for every request: the segment breakdowns of a grain share its reads.
     let engine = metrics::Engine::new(store, config, as_of);
-    evaluate_with(store, config, as_of, catalog, now, &mut |request| {
-        engine.series(request)
-    })
+    let mut compute = |request: &SeriesRequest<'_>| engine.series(request);
+    evaluate_reusing(store, config, as_of, catalog, now, &mut compute, since)
 }
 
 /// Computes series for `evaluate_with`; `metrics::compute` in production, crafted
@@ -282,31 +308,6 @@ pub fn evaluate_with(
 pub struct Since<'a> {
     pub previous: &'a Evaluation,
     pub touched: &'a Touched,
-}
-
-/// `evaluate` after imports, keeping from `since.previous` the alerts and pulses of every
-/// metric and grain the written days cannot change (SPEC §7: recompute only what the new
-/// rows touch). A deviation compares complete periods only, each from rows dated within
-/// it or before, so rows dated after the latest complete period (today's, usually) leave
-/// that grain's alerts as they were. Targets, failed imports and stored state are
-/// evaluated afresh.
-pub fn evaluate_since(
-    store: &Store,
-    config: &Config,
-    as_of: NaiveDate,
-    catalog: &[MetricDef],
-    since: Since<'_>,
-) -> Result<Evaluation, MetricError> {
-    let engine = metrics::Engine::new(store, config, as_of);
-    evaluate_reusing(
-        store,
-        config,
-        as_of,
-        catalog,
-        Utc::now(),
-        &mut |request| engine.series(request),
-        Some(since),
-    )
 }
 
 /// Whether what `since` says was written can change `def`'s alerts at `grain`: a day

@@ -9,29 +9,12 @@ use chrono::{Datelike, NaiveDate};
 
 use super::engine::Engine;
 use super::{CohortMatrix, CohortRow, CohortVariant, MetricError};
+use crate::dates::{month_index, month_label, parse_month};
 
 /// Cohorts shown: the latest 24 signup months.
 const COHORTS: usize = 24;
 /// Survival rates average the latest cohorts that observed both months.
 const RECENT_COHORTS: usize = 6;
-
-/// Months since year 0, so month arithmetic is integer arithmetic.
-fn month_index(date: NaiveDate) -> i32 {
-    date.year() * 12 + date.month0() as i32
-}
-
-fn month_label(index: i32) -> String {
-    format!(
-        "{:04}-{:02}",
-        index.div_euclid(12),
-        index.rem_euclid(12) + 1
-    )
-}
-
-fn parse_month(text: &str) -> Option<i32> {
-    let date = NaiveDate::parse_from_str(&format!("{}-01", text.get(..7)?), "%Y-%m-%d").ok()?;
-    Some(month_index(date))
-}
 
 /// Cohort sizes by cohort month, and (cohort, k) → active customers (or revenue).
 type Counts = (BTreeMap<i32, u64>, HashMap<(i32, usize), f64>);

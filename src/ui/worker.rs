@@ -189,13 +189,13 @@ impl Worker {
         {
             return true;
         }
-        let evaluation = match (&self.last_alerts, &self.written_since_alerts) {
+        let since = match (&self.last_alerts, &self.written_since_alerts) {
             (Some(previous), Some(touched)) if self.alerts_as_of == snapshot.as_of => {
-                let since = crate::alerts::Since { previous, touched };
-                snapshot::evaluate_alerts_since(&self.store, &snapshot, since)
+                Some(crate::alerts::Since { previous, touched })
             }
-            _ => snapshot::evaluate_alerts(&self.store, &snapshot),
+            _ => None,
         };
+        let evaluation = snapshot::evaluate_alerts_since(&self.store, &snapshot, since);
         if let Ok(evaluation) = &evaluation {
             self.last_alerts = Some(evaluation.clone());
             self.alerts_as_of = snapshot.as_of;

@@ -17,7 +17,7 @@ use rusqlite::{Connection, params};
 
 use super::Touched;
 use super::distinct::Spans;
-use crate::dates::parse_day;
+use crate::dates::{month_index, month_label, parse_day};
 
 /// Where per-id activity comes from, and what it feeds.
 pub struct Activity {
@@ -138,19 +138,6 @@ pub struct Contributions {
     cohorts: HashMap<(i32, Option<i32>), (i64, i64)>,
     /// One per span.
     distinct: Vec<i64>,
-}
-
-/// Months since year 0.
-fn month_index(day: NaiveDate) -> i32 {
-    day.year() * 12 + day.month0() as i32
-}
-
-fn month_label(index: i32) -> String {
-    format!(
-        "{:04}-{:02}",
-        index.div_euclid(12),
-        index.rem_euclid(12) + 1
-    )
 }
 
 /// Adds `sign` × the contributions of the ids in `scope`, as their activity stands in
