@@ -106,6 +106,33 @@ fn polling_reports_the_same() {
     every_arrival_is_reported_once(true);
 }
 
+/// Importing a file opens and reads it: that is not a change, or the cockpit would import
+/// its own folder over and over.
+fn reading_a_watched_file_is_not_a_change(poll: bool) {
+    let dir = tempfile::tempdir().unwrap();
+    let watcher = DirWatcher::start(dir.path(), &options(poll)).unwrap();
+    fs::write(dir.path().join("orders.csv"), "order_id\n1\n").unwrap();
+    collect_until(&watcher, |c, _| c.contains("orders.csv"));
+    assert_quiet(&watcher);
+    for _ in 0..3 {
+        assert_eq!(
+            fs::read_to_string(dir.path().join("orders.csv")).unwrap(),
+            "order_id\n1\n"
+        );
+    }
+    assert_quiet(&watcher);
+}
+
+#[test]
+fn notify_does_not_report_a_file_being_read() {
+    reading_a_watched_file_is_not_a_change(false);
+}
+
+#[test]
+fn polling_does_not_report_a_file_being_read() {
+    reading_a_watched_file_is_not_a_change(true);
+}
+
 #[test]
 fn five_hundred_files_at_once_are_all_reported() {
     let dir = tempfile::tempdir().unwrap();

@@ -15,7 +15,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use notify::{RecommendedWatcher, RecursiveMode, Watcher};
+use notify::event::{AccessKind, AccessMode};
+use notify::{EventKind, RecommendedWatcher, RecursiveMode, Watcher};
 
 pub use debounce::{Debouncer, FileLook, Settled};
 pub use filter::is_input;
@@ -174,12 +175,13 @@ fn debounce_loop(
             .next_deadline(Instant::now())
             .unwrap_or(Duration::from_secs(3600));
         match raw.recv_timeout(wait.max(Duration::from_millis(5))) {
-            Ok(Ok(event)) => {
+            Ok(Ok(event)) if is_change(&event.kind) => {
                 let now = Instant::now();
                 for path in event.paths.into_iter().filter(|p| is_input(p)) {
                     debouncer.touch(path, now);
                 }
             }
+            Ok(Ok(_)) => {}
             Ok(Err(err)) => {
                 if out.send(WatchEvent::Error(err.to_string())).is_err() {
                     return;
@@ -213,6 +215,16 @@ fn debounce_loop(
                 return;
             }
         }
+    }
+}
+
+/// Whether an event can mean new content. Opening, reading and closing a file unwritten
+/// cannot: the importer does all three to every file it imports, and taking them for
+/// changes would import the folder over and over. A writer closing its file can.
+fn is_change(kind: &EventKind) -> bool {
+    match kind {
+        EventKind::Access(access) => *access == AccessKind::Close(AccessMode::Write),
+        _ => true,
     }
 }
 
