@@ -241,20 +241,6 @@ pub fn evaluate(
     evaluate_since(store, config, as_of, catalog, None)
 }
 
-/// `evaluate` with the wall-clock time that first/last seen are stamped with.
-///
-/// Sightings are recorded only when `as_of` is the store's own reference date: looking
-/// back with `--as-of` must not mark today's alerts as cleared.
-pub fn evaluate_at(
-    store: &Store,
-    config: &Config,
-    as_of: NaiveDate,
-    catalog: &[MetricDef],
-    now: DateTime<Utc>,
-) -> Result<Evaluation, MetricError> {
-    evaluate_on_engine(store, config, as_of, catalog, now, None)
-}
-
 /// `evaluate` after imports: with `since`, keeps from its previous evaluation the alerts
 /// and pulses of every metric and grain the days written since cannot change (SPEC §7:
 /// recompute only what the new rows touch). A deviation compares complete periods only,
@@ -268,30 +254,29 @@ pub fn evaluate_since(
     catalog: &[MetricDef],
     since: Option<Since<'_>>,
 ) -> Result<Evaluation, MetricError> {
-    evaluate_on_engine(store, config, as_of, catalog, Utc::now(), since)
-}
-
-fn evaluate_on_engine(
-    store: &Store,
-    config: &Config,
-    as_of: NaiveDate,
-    catalog: &[MetricDef],
-    now: DateTime<Utc>,
-    since: Option<Since<'_>>,
-) -> Result<Evaluation, MetricError> {
     // One engine for every request: the segment breakdowns of a grain share its reads.
     let engine = metrics::Engine::new(store, config, as_of);
     let mut compute = |request: &SeriesRequest<'_>| engine.series(request);
-    evaluate_reusing(store, config, as_of, catalog, now, &mut compute, since)
+    evaluate_reusing(
+        store,
+        config,
+        as_of,
+        catalog,
+        Utc::now(),
+        &mut compute,
+        since,
+    )
 }
 
 /// Computes series for `evaluate_with`; `metrics::compute` in production, crafted
 /// series in tests.
 pub type ComputeFn<'a> = dyn FnMut(&SeriesRequest<'_>) -> Result<Vec<Series>, MetricError> + 'a;
 
-/// `evaluate_at` over any source of series: the whole evaluation — which periods are
-/// compared, segments, volume guard, contributions, targets and stored state — without
-/// depending on how the metrics are computed.
+/// `evaluate` over any source of series, with the wall-clock time that first/last seen
+/// are stamped with: the whole evaluation — which periods are compared, segments, volume
+/// guard, contributions, targets and stored state — without depending on how the metrics
+/// are computed. Sightings are recorded only when `as_of` is the store's own reference
+/// date: looking back with `--as-of` must not mark today's alerts as cleared.
 pub fn evaluate_with(
     store: &Store,
     config: &Config,
