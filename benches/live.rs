@@ -10,6 +10,9 @@
 //!
 //! `--cache DIR` keeps each size's freshly imported store in DIR and starts later runs
 //! from a copy of it (a 10 M store takes over a minute to generate and import).
+//!
+//! `--events` appends 1 000 events instead, to a store of N orders and N events (two
+//! years generated with SQL, as the metrics bench does): the launch-day log.
 //! `--skip-alerts` leaves out timing the first alert evaluation (minutes on 10 M orders;
 //! it runs after the metrics reach the screen and does not count toward the latency).
 #![allow(clippy::unwrap_used)]
@@ -18,15 +21,18 @@ use std::io::Write;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use chrono::NaiveDate;
 use kpi::alerts::Since;
 use kpi::config::Config;
-use kpi::demo::{customer_id, generate_scaled, scenario::END_DATE};
+use kpi::demo::{customer_id, generate_scaled};
 use kpi::import::{ImportOptions, import_file};
 use kpi::snapshot;
 use kpi::store::Store;
 use kpi::store::rollup::Touched;
 use kpi::watch::follow::import_paths;
 use kpi::watch::{DirWatcher, WatchEvent, WatchOptions, WatchState};
+
+mod seed;
 
 const ROWS_PER_APPEND: usize = 1_000;
 
@@ -51,8 +57,61 @@ fn main() {
         .position(|a| a == "--cache")
         .and_then(|i| args.get(i + 1))
         .map(std::path::PathBuf::from);
+    let feed = if args.iter().any(|a| a == "--events") {
+        Feed::Events
+    } else {
+        Feed::Orders
+    };
     for orders in sizes {
-        run(orders, appends, time_alerts, cache.as_deref());
+        run(feed, orders, appends, time_alerts, cache.as_deref());
+    }
+}
+
+/// What the watched file receives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Feed {
+    Orders,
+    Events,
+}
+
+impl Feed {
+    fn file(self) -> &'static str {
+        match self {
+            Feed::Orders => "orders_live.csv",
+            Feed::Events => "events_live.csv",
+        }
+    }
+
+    fn header(self) -> &'static str {
+        match self {
+            Feed::Orders => "order_id,customer_id,order_date,revenue,channel\n",
+            Feed::Events => "event_id,user_id,ts,name,session_id,feature\n",
+        }
+    }
+
+    /// Row `k` of append `round`, dated `day`; `customers` ids exist in the store.
+    fn row(self, round: usize, k: usize, day: NaiveDate, customers: u64) -> String {
+        match self {
+            Feed::Orders => format!(
+                "live-{round}-{k},{},{day},{}.{:02},paid_search\n",
+                customer_id(k % 1_000),
+                20 + k % 80,
+                k % 100
+            ),
+            Feed::Events => {
+                let user = (k as u64 * 7_919) % customers;
+                let (name, feature) = [
+                    ("session_start", ""),
+                    ("page_view", ""),
+                    ("feature_used", "search"),
+                ][k % 3];
+                format!(
+                    "live-{round}-{k},c{user},{day}T{:02}:{:02}:00Z,{name},s{user}-live,{feature}\n",
+                    8 + k % 12,
+                    k % 60
+                )
+            }
+        }
     }
 }
 
@@ -60,32 +119,47 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
-/// A store of `orders` generated orders (and their customers) at `path`; the time the
-/// import took, or `None` when it came from the cache.
+/// A store of `orders` generated orders (and their customers; with the events feed, as
+/// many events too) at `path`; the time the seeding took, or `None` from the cache.
 fn seeded_store(
+    feed: Feed,
     path: &Path,
     orders: u64,
     options: &ImportOptions,
     cache: Option<&Path>,
 ) -> Option<Duration> {
-    let cached = cache.map(|dir| dir.join(format!("live-{orders}.db")));
+    let name = match feed {
+        Feed::Orders => format!("live-{orders}.db"),
+        Feed::Events => format!("live-events-{orders}.db"),
+    };
+    let cached = cache.map(|dir| dir.join(name));
     if let Some(cached) = cached.as_ref().filter(|c| c.exists()) {
         std::fs::copy(cached, path).unwrap();
         // Else the first checkpoint's fsync would write the whole copy out, timed.
         std::fs::File::open(path).unwrap().sync_all().unwrap();
         return None;
     }
-    let seed = path.with_file_name("seed");
-    generate_scaled(&seed, 42, 1_000, 24, orders).unwrap();
     let started = Instant::now();
-    {
-        let mut store = Store::open(path).unwrap();
-        for file in ["customers.csv", "orders.csv"] {
-            import_file(&mut store, &seed.join(file), options).unwrap();
+    match feed {
+        Feed::Orders => {
+            let seed = path.with_file_name("seed");
+            generate_scaled(&seed, 42, 1_000, 24, orders).unwrap();
+            let started = Instant::now();
+            {
+                let mut store = Store::open(path).unwrap();
+                for file in ["customers.csv", "orders.csv"] {
+                    import_file(&mut store, &seed.join(file), options).unwrap();
+                }
+            }
+            std::fs::remove_dir_all(&seed).unwrap();
+            started.elapsed()
         }
-    }
+        Feed::Events => {
+            seed::generate(path, orders, orders);
+            started.elapsed()
+        }
+    };
     let loaded = started.elapsed();
-    std::fs::remove_dir_all(&seed).unwrap();
     if let Some(cached) = cached {
         std::fs::create_dir_all(cached.parent().unwrap()).unwrap();
         std::fs::copy(path, cached).unwrap();
@@ -93,7 +167,7 @@ fn seeded_store(
     Some(loaded)
 }
 
-fn run(orders: u64, appends: usize, time_alerts: bool, cache: Option<&Path>) {
+fn run(feed: Feed, orders: u64, appends: usize, time_alerts: bool, cache: Option<&Path>) {
     let dir = tempfile::tempdir().unwrap();
     let config = Config::default();
     let options = ImportOptions {
@@ -101,8 +175,23 @@ fn run(orders: u64, appends: usize, time_alerts: bool, cache: Option<&Path>) {
         ..ImportOptions::default()
     };
     let db = dir.path().join("live.db");
-    let loaded = seeded_store(&db, orders, &options, cache);
+    let loaded = seeded_store(feed, &db, orders, &options, cache);
     let mut store = Store::open(&db).unwrap();
+    let (last_day, customers): (String, i64) = store
+        .conn()
+        .query_row(
+            "SELECT (SELECT MAX(day) FROM ru_table_days WHERE tbl = ?1),
+                    (SELECT COUNT(*) FROM customers)",
+            [if feed == Feed::Events {
+                "events"
+            } else {
+                "orders"
+            }],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    let last_day: NaiveDate = last_day.parse().unwrap();
+    let customers = customers.max(1) as u64;
     let started = Instant::now();
     let mut previous = snapshot::build_metrics(&store, &config, None).unwrap();
     let first = previous.clone();
@@ -129,12 +218,8 @@ fn run(orders: u64, appends: usize, time_alerts: bool, cache: Option<&Path>) {
 
     let exports = dir.path().join("exports");
     std::fs::create_dir(&exports).unwrap();
-    let live_file = exports.join("orders_live.csv");
-    std::fs::write(
-        &live_file,
-        "order_id,customer_id,order_date,revenue,channel\n",
-    )
-    .unwrap();
+    let live_file = exports.join(feed.file());
+    std::fs::write(&live_file, feed.header()).unwrap();
     let watcher = DirWatcher::start(&exports, &WatchOptions::default()).unwrap();
     let mut state = WatchState::new(&exports);
     import_paths(
@@ -149,12 +234,7 @@ fn run(orders: u64, appends: usize, time_alerts: bool, cache: Option<&Path>) {
     for round in 0..appends {
         let mut rows = String::with_capacity(ROWS_PER_APPEND * 48);
         for k in 0..ROWS_PER_APPEND {
-            rows.push_str(&format!(
-                "live-{round}-{k},{},{END_DATE},{}.{:02},paid_search\n",
-                customer_id(k % 1_000),
-                20 + k % 80,
-                k % 100
-            ));
+            rows.push_str(&feed.row(round, k, last_day, customers));
         }
         // Let the previous round's events drain, so each round times only its own append.
         while watcher.events().try_recv().is_ok() {}
