@@ -124,7 +124,15 @@ pub fn build_overview(
 }
 
 /// Tables whose rows decide cohort membership or activity.
-const COHORT_SOURCES: &[&str] = &["customers", "orders", "events", "subscriptions"];
+/// The tables a cohort matrix is counted from: its activity, and signups.
+fn cohort_sources(variant: CohortVariant) -> [&'static str; 2] {
+    let activity = match variant {
+        CohortVariant::PurchasingCustomers | CohortVariant::RevenueRetention => "orders",
+        CohortVariant::ActiveUsers => "events",
+        CohortVariant::SubscribedCustomers => "subscriptions",
+    };
+    [activity, "customers"]
+}
 
 /// The metrics after an import, recomputing only what it can have changed (SPEC §7): the
 /// metrics that read a touched table, and the cohorts when activity changed; everything
@@ -176,11 +184,13 @@ pub fn refresh_metrics(
             series.points.extend(fresh.points);
         }
     }
-    if COHORT_SOURCES.iter().any(|t| touched.touches(t)) {
-        snapshot.cohorts = ALL_COHORT_VARIANTS
-            .into_iter()
-            .map(|variant| engine.cohorts(variant))
-            .collect::<Result<Vec<_>, _>>()?;
+    for cohort in &mut snapshot.cohorts {
+        if cohort_sources(cohort.variant)
+            .iter()
+            .any(|t| touched.touches(t))
+        {
+            *cohort = engine.cohorts(cohort.variant)?;
+        }
     }
     if touched.touches("annotations") {
         snapshot.annotations = annotations(store)?;
