@@ -436,7 +436,6 @@ fn run(
     let fingerprint = prefix_fingerprint(&mut file, byte_offset)
         .map_err(|e| fail(format!("cannot read: {e}")))?;
     let rows_rejected = rejects.count();
-    let duration = started.elapsed();
     let totals = ImportTotals {
         size,
         fingerprint: Some(fingerprint),
@@ -445,10 +444,9 @@ fn run(
         rows_read,
         rows_upserted,
         rows_rejected,
-        duration_ms: duration.as_millis() as u64,
     };
     rejects.flush().map_err(&fail)?;
-    tx.commit(&totals, &touched)
+    tx.commit(&totals, &touched, started)
         .map_err(|e| fail(format!("cannot commit to the store: {e}")))?;
     let mut warnings = Vec::new();
     let rejects_file = rejects.publish(tail_from.is_some()).unwrap_or_else(|e| {
@@ -463,7 +461,7 @@ fn run(
         rows_unchanged,
         rows_rejected,
         tail: tail_from.is_some(),
-        duration,
+        duration: started.elapsed(),
         ignored_columns,
         rejects_file,
         held_back_bytes: size - read_end,
