@@ -193,18 +193,27 @@ fn upsert(store: &Store, row: &Row, by_id: bool, touched: &mut Touched) {
         }
         Row::Customer { customer, day } => {
             let id = format!("c{customer}");
-            if let Some((old_day, _)) = old(
-                "SELECT signup_date, '' FROM customers WHERE customer_id = ?1",
+            let previous = old(
+                "SELECT signup_date, customer_id FROM customers WHERE customer_id = ?1",
                 id.clone(),
-            ) {
-                touched.add("customers", d(&old_day));
+            )
+            .map(|(old_day, _)| d(&old_day));
+            if let Some(old_day) = previous {
+                touched.add_row("customers", &[old_day], by_id.then_some(id.as_str()));
             }
             conn.execute(
                 "INSERT OR REPLACE INTO customers (customer_id, signup_date) VALUES (?1, ?2)",
-                (id, day_of(*day)),
+                (&id, day_of(*day)),
             )
             .unwrap();
-            touched.add("customers", d(&day_of(*day)));
+            let signup = d(&day_of(*day));
+            touched.add_row("customers", &[signup], by_id.then_some(id.as_str()));
+            // As an import does: the signup the customer had before (none when new).
+            touched.add_previous(
+                "customers",
+                &id,
+                previous.as_ref().map(std::slice::from_ref),
+            );
         }
     }
 }

@@ -123,3 +123,40 @@ fn refreshing_after_each_kind_of_import_equals_a_full_rebuild() {
         previous_alerts = evaluated;
     }
 }
+
+fn cohort_cells(store: &Store) -> Vec<(String, String, String, i64, i64)> {
+    let mut stmt = store
+        .conn()
+        .prepare("SELECT * FROM ru_cohort_cells ORDER BY 1, 2, 3")
+        .unwrap();
+    stmt.query_map([], |r| {
+        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+    })
+    .unwrap()
+    .map(Result::unwrap)
+    .collect()
+}
+
+/// A customers import moves only the written customers' cohort cells (from their signup
+/// before the import to the one now), and they end where a rebuild puts them.
+#[test]
+fn a_customers_import_moves_its_customers_cohorts_as_a_rebuild_would() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("live.db");
+    std::fs::copy(Path::new(env!("CARGO_MANIFEST_DIR")).join("sample.db"), &db).unwrap();
+    let mut store = Store::open(&db).unwrap();
+    let before = cohort_cells(&store);
+    let file = dir.path().join("customers_live.csv");
+    // A corrected signup month for a customer with orders, and a new customer.
+    std::fs::write(
+        &file,
+        "customer_id,signup_date,channel\nC000010,2025-01-20,email\nNEW1,2026-11-15,email\n",
+    )
+    .unwrap();
+    let report = import_file(&mut store, &file, &ImportOptions::default()).unwrap();
+    assert_eq!(report.rows_upserted, 2, "{report}");
+    let moved = cohort_cells(&store);
+    assert_ne!(moved, before, "C000010's cells moved to the 2025-01 cohort");
+    kpi::store::rollup::refresh_all(&mut store).unwrap();
+    assert_eq!(moved, cohort_cells(&store));
+}

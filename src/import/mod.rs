@@ -340,6 +340,9 @@ fn run(
                         rows_upserted += 1;
                         let id = layout.rollup_id_of(&typed.values);
                         touched.add_row(spec.name, &typed.days, id);
+                        if let Some(id) = id {
+                            touched.add_previous(spec.name, id, None);
+                        }
                         return Ok(());
                     }
                     Ok(Outcome::Updated { old_days, old_id }) => {
@@ -347,6 +350,9 @@ fn run(
                         let id = layout.rollup_id_of(&typed.values);
                         touched.add_row(spec.name, &typed.days, id);
                         touched.add_row(spec.name, &old_days, old_id.as_deref());
+                        if let Some(id) = id {
+                            touched.add_previous(spec.name, id, Some(&old_days));
+                        }
                         return Ok(());
                     }
                     Ok(Outcome::Unchanged) => {

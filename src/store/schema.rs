@@ -115,7 +115,7 @@ pub const TABLES: &[TableSpec] = &[
         key: RowKey::Columns(&["customer_id"]),
         keeps_attributes: true,
         dated_by: "signup_date",
-        rolled_up_by: None,
+        rolled_up_by: Some("customer_id"),
     },
     TableSpec {
         name: "orders",

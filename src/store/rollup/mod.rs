@@ -125,8 +125,10 @@ fn refresh_activity(
         ..Parts::default()
     };
     if days.is_empty() {
-        if signups_changed {
-            per_id::rebuild(tx, activity, cohorts)?;
+        match touched.signups_before() {
+            Some(before) => per_id::move_cohorts(tx, activity, before)?,
+            None if signups_changed => per_id::rebuild(tx, activity, cohorts)?,
+            None => {}
         }
         return Ok(());
     }

@@ -89,14 +89,8 @@ pub fn select_ids(
     touched: &Touched,
     days: &BTreeSet<NaiveDate>,
 ) -> rusqlite::Result<()> {
+    clear_ids(conn, activity)?;
     let (ids, pairs) = (activity.ids_table, activity.pairs_table);
-    conn.execute_batch(&format!(
-        "CREATE TEMP TABLE IF NOT EXISTS {ids} (id TEXT PRIMARY KEY NOT NULL) WITHOUT ROWID;
-         CREATE TEMP TABLE IF NOT EXISTS {pairs}
-             (day TEXT NOT NULL, id TEXT NOT NULL, PRIMARY KEY (day, id)) WITHOUT ROWID;
-         DELETE FROM temp.{ids};
-         DELETE FROM temp.{pairs};"
-    ))?;
     let mut add_pair = conn.prepare_cached(&format!(
         "INSERT OR IGNORE INTO temp.{pairs} (day, id) VALUES (?1, ?2)"
     ))?;
@@ -129,6 +123,51 @@ pub fn select_ids(
     Ok(())
 }
 
+/// Creates the activity's temp tables if needed, empty.
+fn clear_ids(conn: &Connection, activity: &Activity) -> rusqlite::Result<()> {
+    let (ids, pairs) = (activity.ids_table, activity.pairs_table);
+    conn.execute_batch(&format!(
+        "CREATE TEMP TABLE IF NOT EXISTS {ids} (id TEXT PRIMARY KEY NOT NULL) WITHOUT ROWID;
+         CREATE TEMP TABLE IF NOT EXISTS {pairs}
+             (day TEXT NOT NULL, id TEXT NOT NULL, PRIMARY KEY (day, id)) WITHOUT ROWID;
+         DELETE FROM temp.{ids};
+         DELETE FROM temp.{pairs};"
+    ))
+}
+
+/// Moves the cohort cells of the customers a customers import wrote, from their
+/// signup before (`signups_before`) to their signup now: their whole activity is read,
+/// since a new cohort moves every month of it.
+pub fn move_cohorts(
+    conn: &Connection,
+    activity: &Activity,
+    signups_before: &BTreeMap<String, Option<NaiveDate>>,
+) -> rusqlite::Result<()> {
+    clear_ids(conn, activity)?;
+    let mut add = conn.prepare_cached(&format!(
+        "INSERT OR IGNORE INTO temp.{} (id) VALUES (?1)",
+        activity.ids_table
+    ))?;
+    for id in signups_before.keys() {
+        add.execute([id])?;
+    }
+    let parts = Parts {
+        cohorts: true,
+        ..Parts::default()
+    };
+    let scope = Scope::Touched {
+        earliest: NaiveDate::MIN,
+    };
+    let no_spans = Spans::of("", &[], &BTreeSet::new());
+    let mut sums = Contributions::default();
+    let before = Some(signups_before);
+    contribute_with_signups(
+        conn, activity, scope, parts, &no_spans, -1, &mut sums, before,
+    )?;
+    contribute(conn, activity, scope, parts, &no_spans, 1, &mut sums)?;
+    write(conn, activity, &no_spans, &sums)
+}
+
 /// Sums of per-id contributions, signed, to be added to the rollup tables.
 #[derive(Debug, Default)]
 pub struct Contributions {
@@ -150,6 +189,23 @@ pub fn contribute(
     spans: &Spans,
     sign: i64,
     sums: &mut Contributions,
+) -> rusqlite::Result<()> {
+    contribute_with_signups(conn, activity, scope, parts, spans, sign, sums, None)
+}
+
+/// [`contribute`], with the signup days given instead of read from the customers table
+/// (`signups`: id → signup day, `None` for no signup row), for the state before a
+/// customers import.
+#[allow(clippy::too_many_arguments)]
+pub fn contribute_with_signups(
+    conn: &Connection,
+    activity: &Activity,
+    scope: Scope,
+    parts: Parts,
+    spans: &Spans,
+    sign: i64,
+    sums: &mut Contributions,
+    signups: Option<&BTreeMap<String, Option<NaiveDate>>>,
 ) -> rusqlite::Result<()> {
     if !parts.any() {
         return Ok(());
@@ -191,14 +247,18 @@ pub fn contribute(
             )
         }
     };
+    let given_signups = signups;
     let mut signups_stmt = conn.prepare_cached(&signups_sql)?;
-    let mut signups = if parts.cohorts {
+    let mut signups = if parts.cohorts && given_signups.is_none() {
         Some(signups_stmt.query([])?)
     } else {
         None
     };
     let mut next_signup: Option<(String, Option<i32>)> = None;
     let mut signup_of = |id: &str| -> rusqlite::Result<Option<i32>> {
+        if let Some(given) = given_signups {
+            return Ok(given.get(id).copied().flatten().map(month_index));
+        }
         let Some(rows) = signups.as_mut() else {
             return Ok(None);
         };

@@ -25,6 +25,10 @@ pub struct Touched {
     ids_held: usize,
     /// Past the budget: every day is whole.
     over_budget: bool,
+    /// The customers written, with the signup day each had before the first write
+    /// (`None`: a new customer). Signups decide cohorts: with these, only the written
+    /// customers' cohort cells move.
+    signups_before: BTreeMap<String, Option<NaiveDate>>,
 }
 
 impl Touched {
@@ -47,6 +51,43 @@ impl Touched {
         }
     }
 
+    /// Records what a written row replaced: `previous` holds the days of the row it
+    /// replaced, `None` for a new row. Kept for customers (their previous signup).
+    pub fn add_previous(&mut self, table: &str, id: &str, previous: Option<&[NaiveDate]>) {
+        if table != "customers" || self.over_budget || self.signups_before.contains_key(id) {
+            return;
+        }
+        let before = previous.and_then(|days| days.first().copied());
+        self.signups_before.insert(id.to_string(), before);
+        self.ids_held += 1;
+        self.check_budget();
+    }
+
+    /// The customers written with their previous signup days, when every written
+    /// customer is known (not past the budget, not marked by whole days).
+    pub fn signups_before(&self) -> Option<&BTreeMap<String, Option<NaiveDate>>> {
+        let days = self.days.get("customers")?;
+        let keyed = days.iter().all(|d| self.ids_on("customers", *d).is_some());
+        (keyed && !self.over_budget && !self.signups_before.is_empty())
+            .then_some(&self.signups_before)
+    }
+
+    fn check_budget(&mut self) {
+        if self.ids_held > IDS_BUDGET {
+            self.give_up_ids();
+        }
+    }
+
+    /// Every day whole from now on, and no customer known.
+    fn give_up_ids(&mut self) {
+        for slot in self.ids.values_mut().flat_map(BTreeMap::values_mut) {
+            *slot = None;
+        }
+        self.signups_before.clear();
+        self.ids_held = 0;
+        self.over_budget = true;
+    }
+
     fn add_id(&mut self, table: &'static str, day: NaiveDate, id: &str) {
         if self.over_budget {
             return self.add(table, day);
@@ -63,13 +104,7 @@ impl Touched {
         {
             ids.insert(id.to_string());
             self.ids_held += 1;
-            if self.ids_held > IDS_BUDGET {
-                for slot in self.ids.values_mut().flat_map(BTreeMap::values_mut) {
-                    *slot = None;
-                }
-                self.ids_held = 0;
-                self.over_budget = true;
-            }
+            self.check_budget();
         }
     }
 
@@ -94,6 +129,13 @@ impl Touched {
                     Some(ids) => ids.iter().for_each(|id| self.add_id(table, *day, id)),
                 }
             }
+        }
+        if other.over_budget {
+            self.give_up_ids();
+        }
+        for (id, before) in &other.signups_before {
+            let previous = before.map(|d| [d]);
+            self.add_previous("customers", id, previous.as_ref().map(|d| &d[..]));
         }
     }
 
