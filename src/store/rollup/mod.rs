@@ -155,6 +155,7 @@ fn refresh_activity(
     };
     let scope = Scope::Touched {
         earliest: *days.first().unwrap_or(&NaiveDate::MIN),
+        signups: None,
     };
     per_id::select_ids(tx, activity, touched, &days)?;
     let spans = distinct::Spans::of(activity.distinct_prefix, activity.windows, &days);

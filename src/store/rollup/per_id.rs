@@ -64,12 +64,17 @@ impl Parts {
 
 /// Which ids a pass reads, and how much of their history.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Scope {
+pub enum Scope<'a> {
     /// Every id, every day.
     All,
     /// The ids of the activity's temp table, from the history window of `earliest`, the
-    /// earliest touched day.
-    Touched { earliest: NaiveDate },
+    /// earliest touched day (`NaiveDate::MIN`: all of it). Their signups come from the
+    /// customers table, or from `signups` (id → signup day, `None` for no signup row) for
+    /// the state before a customers import.
+    Touched {
+        earliest: NaiveDate,
+        signups: Option<&'a BTreeMap<String, Option<NaiveDate>>>,
+    },
 }
 
 /// The first day of a touched id's history a refresh reads: the contributions of earlier
@@ -155,16 +160,18 @@ pub fn move_cohorts(
         cohorts: true,
         ..Parts::default()
     };
-    let scope = Scope::Touched {
+    let now = Scope::Touched {
         earliest: NaiveDate::MIN,
+        signups: None,
+    };
+    let before = Scope::Touched {
+        earliest: NaiveDate::MIN,
+        signups: Some(signups_before),
     };
     let no_spans = Spans::of("", &[], &BTreeSet::new());
     let mut sums = Contributions::default();
-    let before = Some(signups_before);
-    contribute_with_signups(
-        conn, activity, scope, parts, &no_spans, -1, &mut sums, before,
-    )?;
-    contribute(conn, activity, scope, parts, &no_spans, 1, &mut sums)?;
+    contribute(conn, activity, before, parts, &no_spans, -1, &mut sums)?;
+    contribute(conn, activity, now, parts, &no_spans, 1, &mut sums)?;
     write(conn, activity, &no_spans, &sums)
 }
 
@@ -184,34 +191,21 @@ pub struct Contributions {
 pub fn contribute(
     conn: &Connection,
     activity: &Activity,
-    scope: Scope,
+    scope: Scope<'_>,
     parts: Parts,
     spans: &Spans,
     sign: i64,
     sums: &mut Contributions,
-) -> rusqlite::Result<()> {
-    contribute_with_signups(conn, activity, scope, parts, spans, sign, sums, None)
-}
-
-/// [`contribute`], with the signup days given instead of read from the customers table
-/// (`signups`: id → signup day, `None` for no signup row), for the state before a
-/// customers import.
-#[allow(clippy::too_many_arguments)]
-pub fn contribute_with_signups(
-    conn: &Connection,
-    activity: &Activity,
-    scope: Scope,
-    parts: Parts,
-    spans: &Spans,
-    sign: i64,
-    sums: &mut Contributions,
-    signups: Option<&BTreeMap<String, Option<NaiveDate>>>,
 ) -> rusqlite::Result<()> {
     if !parts.any() {
         return Ok(());
     }
     sums.distinct.resize(spans.len(), 0);
     let (id, rollup, values) = (activity.id, activity.rollup, activity.values);
+    let given_signups = match scope {
+        Scope::Touched { signups, .. } => signups,
+        Scope::All => None,
+    };
     let (activity_sql, from, signups_sql) = match scope {
         Scope::All => (
             format!(
@@ -220,7 +214,7 @@ pub fn contribute_with_signups(
             String::new(),
             "SELECT customer_id, signup_date FROM customers ORDER BY customer_id".to_string(),
         ),
-        Scope::Touched { earliest } => {
+        Scope::Touched { earliest, .. } => {
             let ids = format!("temp.{}", activity.ids_table);
             // The window, then each id's first day and its last day before the window.
             let edge = |pick: &str, filter: &str| {
@@ -247,7 +241,6 @@ pub fn contribute_with_signups(
             )
         }
     };
-    let given_signups = signups;
     let mut signups_stmt = conn.prepare_cached(&signups_sql)?;
     let mut signups = if parts.cohorts && given_signups.is_none() {
         Some(signups_stmt.query([])?)
