@@ -104,7 +104,7 @@ fn window_days(eng: &Engine<'_>) -> i64 {
 }
 
 /// Start (S), end (E) and churned (active at start, not at end) counts of a span.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
+#[derive(Debug, Clone, Copy, Default)]
 pub struct Flow {
     pub start: f64,
     pub end: f64,
