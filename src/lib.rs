@@ -17,6 +17,7 @@
 //! ```
 //!
 //! `watch/` feeds file changes back into `import/`; `demo/` writes input files.
+//! `present` is the one way data strings reach a terminal, a spreadsheet or a pipe.
 
 pub mod alerts;
 pub mod cli;
@@ -27,6 +28,7 @@ pub mod demo;
 pub mod import;
 pub mod metrics;
 pub mod numbers;
+pub mod present;
 pub mod report;
 pub mod snapshot;
 pub mod store;

@@ -1,3 +1,4 @@
+use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -7,7 +8,8 @@ fn main() -> ExitCode {
     match kpi::commands::dispatch(cli) {
         Ok(code) => code,
         Err(err) => {
-            eprintln!("kpi: {err:#}");
+            // Error messages carry file names, header names and values from data.
+            let _ = writeln!(kpi::present::stderr(), "kpi: {err:#}");
             ExitCode::from(kpi::commands::EXIT_ERROR)
         }
     }

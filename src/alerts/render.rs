@@ -5,14 +5,10 @@ use chrono::NaiveDate;
 use serde::Serialize;
 
 use crate::metrics::{Direction, Unit};
+// Segment values, owners and file names come from data: cleaned as everywhere else.
+use crate::present::clean;
 
 use super::{Alert, AlertKind, Tier};
-
-/// Drops control characters: segment values come from imported data and must not move
-/// a terminal's cursor or ring its bell.
-pub fn clean(text: &str) -> String {
-    text.chars().filter(|c| !c.is_control()).collect()
-}
 
 fn group(value: f64, decimals: usize) -> String {
     crate::numbers::grouped(value, decimals, "-")
@@ -52,7 +48,7 @@ pub fn alert_line(alert: &Alert) -> String {
     let mut parts = Vec::new();
     let segment = alert
         .segment_label()
-        .map_or_else(|| "total".into(), |s| clean(&s));
+        .map_or_else(|| "total".into(), |s| clean(&s).into_owned());
     match alert.kind {
         AlertKind::Deviation => {
             let arrow = if alert.change_pct < 0.0 { "▼" } else { "▲" };
@@ -144,7 +140,7 @@ pub fn alert_line(alert: &Alert) -> String {
         alert
             .owner
             .as_deref()
-            .map_or_else(|| "unassigned".into(), clean)
+            .map_or_else(|| "unassigned".into(), |o| clean(o).into_owned())
     ));
     if alert.occurrence > 1 {
         parts.push(format!("occurrence {}", alert.occurrence));
@@ -187,7 +183,7 @@ struct CheckJson<'a> {
 /// What `kpi check --format json` prints: `{as_of, exit_code, alerts}`, the alert objects
 /// being the same as in `kpi report`'s `alerts` array.
 pub fn check_json(open: &[Alert], as_of: Option<NaiveDate>) -> serde_json::Result<String> {
-    serde_json::to_string_pretty(&CheckJson {
+    crate::present::to_json_pretty(&CheckJson {
         as_of,
         exit_code: super::exit_code(open),
         alerts: open,

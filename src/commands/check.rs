@@ -1,6 +1,7 @@
 //! `kpi check`: the open alerts for cron and CI, with an exit code that says how bad
 //! they are (0 none, 1 mild only, 2 any strong; errors use `EXIT_ERROR`).
 
+use std::io::Write;
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -40,19 +41,8 @@ pub fn run(
         CheckFormat::Text => render::check_text(&open, as_of),
         CheckFormat::Json => render::check_json(&open, as_of)? + "\n",
     };
-    write_stdout(&out)?;
+    let mut stdout = crate::present::stdout();
+    stdout.write_all(out.as_bytes())?;
+    stdout.flush()?;
     Ok(ExitCode::from(alerts::exit_code(&open)))
-}
-
-/// Writes to stdout; a closed pipe (`kpi check | head -1`) is not an error.
-fn write_stdout(text: &str) -> anyhow::Result<()> {
-    use std::io::Write;
-    let mut stdout = std::io::stdout().lock();
-    match stdout
-        .write_all(text.as_bytes())
-        .and_then(|()| stdout.flush())
-    {
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        other => Ok(other?),
-    }
 }

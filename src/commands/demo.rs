@@ -1,6 +1,7 @@
 //! `kpi demo`: writes the demo data set, a scaled orders file for benchmarks, or a live
 //! launch-day feed.
 
+use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -10,6 +11,7 @@ use anyhow::Context;
 
 use crate::cli::DemoArgs;
 use crate::demo::{self, DemoOptions, FileSummary, LiveOptions};
+use crate::present;
 
 pub fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
     let options = DemoOptions {
@@ -26,16 +28,18 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
         }
         None => demo::generate(&args.out, &options)?,
     };
-    print_summary(&args.out, &files);
+    print_summary(&args.out, &files)?;
     Ok(ExitCode::SUCCESS)
 }
 
-fn print_summary(dir: &Path, files: &[FileSummary]) {
+fn print_summary(dir: &Path, files: &[FileSummary]) -> std::io::Result<()> {
+    let mut out = present::stdout();
     for f in files {
-        println!("{:>10}  {}", f.rows, dir.join(&f.file).display());
+        writeln!(out, "{:>10}  {}", f.rows, dir.join(&f.file).display())?;
     }
     let total: u64 = files.iter().map(|f| f.rows).sum();
-    println!("{total:>10}  rows in {} files", files.len());
+    writeln!(out, "{total:>10}  rows in {} files", files.len())?;
+    out.flush()
 }
 
 /// Seeds DIR with the demo data set when it has none, then feeds it until Ctrl-C or
@@ -45,8 +49,12 @@ fn live(dir: &Path, args: &DemoArgs, options: &DemoOptions) -> anyhow::Result<Ex
         anyhow::bail!("--rate must be at least 1 row per second");
     }
     if !dir.join("customers.csv").exists() {
-        println!("writing the demo data set into {} first", dir.display());
-        print_summary(dir, &demo::generate(dir, options)?);
+        writeln!(
+            present::stdout(),
+            "writing the demo data set into {} first",
+            dir.display()
+        )?;
+        print_summary(dir, &demo::generate(dir, options)?)?;
     }
     let stop = Arc::new(AtomicBool::new(false));
     for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
@@ -54,12 +62,13 @@ fn live(dir: &Path, args: &DemoArgs, options: &DemoOptions) -> anyhow::Result<Ex
         signal_hook::flag::register(signal, Arc::clone(&stop))
             .context("cannot install the stop handler")?;
     }
-    println!(
+    writeln!(
+        present::stdout(),
         "appending launch-day rows to {dir} at {rate} rows/s; Ctrl-C stops\n\
          watch it from another terminal: kpi --db live.db --watch {dir}",
         dir = dir.display(),
         rate = args.rate
-    );
+    )?;
     let live = LiveOptions {
         seed: args.seed,
         known_customers: args.customers,
@@ -68,10 +77,11 @@ fn live(dir: &Path, args: &DemoArgs, options: &DemoOptions) -> anyhow::Result<Ex
         ..LiveOptions::default()
     };
     let summary = demo::run_live(dir, &live, &stop)?;
-    println!(
+    writeln!(
+        present::stdout(),
         "stopped after {} rows and {} dropped files",
         summary.rows,
         summary.dropped_files.len()
-    );
+    )?;
     Ok(ExitCode::SUCCESS)
 }

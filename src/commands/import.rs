@@ -1,7 +1,7 @@
 //! `kpi import`: one line per file — table, rows read, upserted, rejected, time — and a
 //! non-zero exit when any file could not be imported.
 
-use std::io::{IsTerminal, Write};
+use std::io::{IsTerminal, Stdout, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -16,6 +16,7 @@ use crate::cli::WatchArgs;
 use crate::cli::{ImportArgs, StoreArgs};
 use crate::config::Config;
 use crate::import::{ImportOptions, import_file_with_progress};
+use crate::present::{self, TerminalWriter};
 use crate::store::Store;
 use crate::watch::{self, WatchOptions};
 
@@ -41,22 +42,26 @@ pub fn run(store_args: &StoreArgs, args: &ImportArgs) -> anyhow::Result<ExitCode
         return follow(&mut store, dir, &args.watch_opts, &options);
     }
     let terminal = std::io::stdout().is_terminal();
+    // File names, header names and values from the files reach these lines.
+    let mut out = present::stdout();
+    let mut errors = present::stderr();
     let mut failed = 0;
     for path in expand(&args.paths)? {
         let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
         let mut bar = ProgressBar::new(&path, terminal && size >= PROGRESS_MIN_BYTES);
         let result = import_file_with_progress(&mut store, &path, &options, &mut |done, total| {
-            bar.draw(done, total);
+            bar.draw(&mut out, done, total);
         });
-        bar.clear();
+        bar.clear(&mut out);
         match result {
-            Ok(report) => println!("{report}"),
+            Ok(report) => writeln!(out, "{report}")?,
             Err(err) => {
-                eprintln!("kpi: {err}");
+                writeln!(errors, "kpi: {err}")?;
                 failed += 1;
             }
         }
     }
+    out.flush()?;
     Ok(if failed > 0 {
         ExitCode::from(EXIT_ERROR)
     } else {
@@ -86,7 +91,7 @@ fn follow(
         file_is_complete: false,
         ..options.clone()
     };
-    watch::follow::run_headless(store, dir, &watch, &options, &mut std::io::stdout(), &stop)?;
+    watch::follow::run_headless(store, dir, &watch, &options, &mut present::stdout(), &stop)?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -124,7 +129,7 @@ impl ProgressBar {
         }
     }
 
-    fn draw(&mut self, done: u64, total: u64) {
+    fn draw(&mut self, out: &mut TerminalWriter<Stdout>, done: u64, total: u64) {
         if !self.enabled || total == 0 {
             return;
         }
@@ -137,24 +142,22 @@ impl ProgressBar {
         self.last = Some(Instant::now());
         const WIDTH: u64 = 30;
         let filled = (done.min(total) * WIDTH / total) as usize;
-        let mut out = std::io::stdout();
-        let _ = write!(
-            out,
-            "\r\x1b[2K{} [{}{}] {:>3}%  {:.1}/{:.1} MB",
+        // A bar that cannot be drawn is no reason to stop the import.
+        let _ = out.redraw_line(&format!(
+            "{} [{}{}] {:>3}%  {:.1}/{:.1} MB",
             self.label,
             "#".repeat(filled),
             "-".repeat(WIDTH as usize - filled),
             done.min(total) * 100 / total,
             done as f64 / 1e6,
             total as f64 / 1e6
-        );
-        let _ = out.flush();
+        ));
         self.drawn = true;
     }
 
-    fn clear(&mut self) {
+    fn clear(&mut self, out: &mut TerminalWriter<Stdout>) {
         if self.drawn {
-            print!("\r\x1b[2K");
+            let _ = out.redraw_line("");
             self.drawn = false;
         }
     }

@@ -8,6 +8,7 @@ use chrono::NaiveDate;
 
 use crate::cli::{ReportArgs, ReportFormat, StoreArgs};
 use crate::config::Config;
+use crate::present;
 use crate::report::{self, ReportOptions};
 use crate::store::Store;
 
@@ -39,12 +40,11 @@ pub fn run(
         as_of,
     };
     let built = report::build(&db, &config, &options)?;
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
+    let mut out = present::stdout();
     match args.format {
         ReportFormat::Md => out.write_all(report::to_markdown(&built).as_bytes())?,
         ReportFormat::Json => {
-            serde_json::to_writer_pretty(&mut out, &report::to_json(&built))?;
+            out.write_all(present::to_json_pretty(&report::to_json(&built))?.as_bytes())?;
             out.write_all(b"\n")?;
         }
         ReportFormat::Csv => report::write_csv(&built, &mut out).context("writing CSV")?,

@@ -1,8 +1,11 @@
 //! The CSV form of a report: one row per metric, segment and period, full precision.
+//! Text cells are written with `present::csv_text`, so a spreadsheet never evaluates a
+//! metric name or a segment value as a formula.
 
 use std::io::Write;
 
 use super::Report;
+use crate::present::csv_text;
 
 pub const HEADER: [&str; 11] = [
     "metric",
@@ -31,7 +34,8 @@ pub fn write_csv(report: &Report, out: impl Write) -> csv::Result<()> {
             .and_then(|v| v.as_str().map(str::to_string))
             .unwrap_or_default();
         for p in &m.points {
-            w.write_record([
+            let period = p.period.label();
+            let text = [
                 m.def.id.as_ref(),
                 m.def.name.as_ref(),
                 m.category,
@@ -39,11 +43,19 @@ pub fn write_csv(report: &Report, out: impl Write) -> csv::Result<()> {
                 &direction,
                 m.segment.as_ref().map_or("", |s| s.dimension.as_str()),
                 m.segment.as_ref().map_or("", |s| s.value.as_str()),
-                &p.period.label(),
-                &p.value.map(|v| v.to_string()).unwrap_or_default(),
-                if p.partial { "true" } else { "false" },
-                p.note.as_deref().unwrap_or(""),
-            ])?;
+                &period,
+            ]
+            .map(csv_text);
+            let value = p.value.map(|v| v.to_string()).unwrap_or_default();
+            let note = csv_text(p.note.as_deref().unwrap_or(""));
+            let partial = if p.partial { "true" } else { "false" };
+            // The value column is a number and is written as one, `-42.5` included: only
+            // text columns can hold a formula.
+            w.write_record(text.iter().map(|cell| cell.as_ref()).chain([
+                value.as_str(),
+                partial,
+                note.as_ref(),
+            ]))?;
         }
     }
     w.flush()?;

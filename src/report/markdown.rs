@@ -8,6 +8,7 @@ use chrono::Datelike;
 
 use super::{MetricReport, Report, change};
 use crate::metrics::{CohortVariant, Direction, Grain, Period, Unit};
+use crate::present::clean;
 
 /// `1234567.891` → `1,234,567.89`, with the typographic minus of a written report.
 pub fn group_thousands(value: f64, decimals: usize) -> String {
@@ -25,7 +26,7 @@ pub fn format_value(unit: Unit, value: f64, currency: &str) -> String {
                     Some(rest) => format!("−{symbol}{rest}"),
                     None => format!("{symbol}{amount}"),
                 },
-                None => format!("{amount} {currency}"),
+                None => format!("{amount} {}", clean(currency)),
             }
         }
         Unit::Percent => format!("{} %", group_thousands(value, 1)),
@@ -104,9 +105,10 @@ fn cell_text(point: Option<&crate::metrics::Point>, unit: Unit, currency: &str) 
     }
 }
 
-/// Markdown table cells may not hold a pipe or a line break.
+/// Text from data, made safe for the terminal the readout is printed on (the one cleaner,
+/// which also takes out line breaks) and for a markdown table cell (no bare pipe).
 fn escape(text: &str) -> String {
-    text.replace('|', "\\|").replace(['\n', '\r'], " ")
+    clean(text).replace('|', "\\|")
 }
 
 pub fn to_markdown(report: &Report) -> String {
@@ -115,7 +117,7 @@ pub fn to_markdown(report: &Report) -> String {
         let _ = writeln!(
             out,
             "# KPI readout\n\nThe store `{}` holds no data yet: import your exports with `kpi import`.",
-            report.store
+            clean(&report.store)
         );
         return out;
     };
@@ -127,7 +129,7 @@ pub fn to_markdown(report: &Report) -> String {
     let _ = writeln!(
         out,
         "Store `{}` · data as of {} · {} view · generated {}",
-        report.store,
+        clean(&report.store),
         as_of,
         report.grain,
         report.generated_at.format("%Y-%m-%d %H:%M UTC")
@@ -246,18 +248,18 @@ fn write_alerts(out: &mut String, report: &Report) {
         let segment = a
             .segment
             .as_ref()
-            .map(|s| format!(" ({} = {})", s.dimension, s.value))
+            .map(|s| format!(" ({} = {})", escape(&s.dimension), escape(&s.value)))
             .unwrap_or_default();
         let owner = a
             .owner
             .as_ref()
-            .map(|o| format!(" — owner {o}"))
+            .map(|o| format!(" — owner {}", escape(o)))
             .unwrap_or_default();
         let _ = writeln!(
             out,
             "- {tier} **{}**{segment}, {}: {:+.1} % against its rolling mean ({}){owner}. {}",
-            a.metric,
-            a.period,
+            escape(&a.metric),
+            escape(&a.period),
             a.change_pct,
             if a.good { "good" } else { "bad" },
             escape(&a.follow_up)
@@ -306,7 +308,7 @@ fn write_cohorts(out: &mut String, report: &Report) {
         let _ = writeln!(
             out,
             "| {} | {} | {} |",
-            row.cohort,
+            escape(&row.cohort),
             group_thousands(row.size as f64, 0),
             cells.join(" | ")
         );

@@ -4,18 +4,8 @@ use std::borrow::Cow;
 
 use crate::metrics::Unit;
 
-/// Removes control characters (ESC, BEL, newlines…) and bidirectional overrides from a
-/// string that came from data, so an imported value can never move the cursor, retitle
-/// the window or reorder the text around it. What is left is drawn as plain text.
-pub fn clean(text: &str) -> Cow<'_, str> {
-    let unsafe_char =
-        |c: char| c.is_control() || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}');
-    if text.chars().any(unsafe_char) {
-        Cow::Owned(text.chars().filter(|c| !unsafe_char(*c)).collect())
-    } else {
-        Cow::Borrowed(text)
-    }
-}
+/// Data strings are drawn as `kpi report` and `kpi check` print them: one cleaner.
+pub use crate::present::clean;
 
 /// The symbol shown before money in `currency`, or the code itself.
 pub fn currency_symbol(currency: &str) -> Cow<'_, str> {
@@ -97,13 +87,6 @@ pub fn change_pct(pct: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn escape_sequences_are_stripped_to_plain_text() {
-        assert_eq!(clean("\x1b]0;pwned\x07"), "]0;pwned");
-        assert_eq!(clean("a\u{202E}b\nc\td"), "abcd");
-        assert!(matches!(clean("plain"), Cow::Borrowed("plain")));
-    }
 
     #[test]
     fn values_read_in_their_unit() {

@@ -1,0 +1,310 @@
+//! The one place that makes text from data safe to show. Imported files carry strings
+//! kpi does not control — file names, header names, metric names, segment values — and
+//! a terminal obeys the escape sequences in them: OSC 0 retitles the window, OSC 52
+//! writes the clipboard, CSI moves the cursor, bidi overrides reorder the line. The
+//! cockpit, `kpi report`, `kpi check`, `kpi import` and `kpi demo` all go through here,
+//! so there is a single definition of "unsafe" and a single way out to stdout.
+
+use std::borrow::Cow;
+use std::io::{self, Write};
+
+/// Characters a terminal may act on instead of drawing: C0 (ESC, BEL, CR, …), DEL, C1
+/// (U+0080–U+009F, 8-bit CSI and OSC among them), and the bidirectional controls that
+/// make text read differently from how it is stored.
+pub fn is_unsafe(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}'
+        )
+}
+
+fn strip(text: &str, keep: impl Fn(char) -> bool) -> Cow<'_, str> {
+    let drop = |c: char| is_unsafe(c) && !keep(c);
+    if text.chars().any(drop) {
+        Cow::Owned(text.chars().filter(|c| !drop(*c)).collect())
+    } else {
+        Cow::Borrowed(text)
+    }
+}
+
+/// A data string to be placed inside a line (a table cell, a label): every unsafe
+/// character removed, line breaks included, so what is left is plain text on one line.
+pub fn clean(text: &str) -> Cow<'_, str> {
+    strip(text, |_| false)
+}
+
+/// Text about to be written to a terminal, possibly several lines: every unsafe
+/// character removed except the line feed that separates the lines.
+pub fn terminal_text(text: &str) -> Cow<'_, str> {
+    strip(text, |c| c == '\n')
+}
+
+/// A CSV cell holding text from data. Cleaned like any other data string, then, when it
+/// starts like a formula (`=`, `+`, `-`, `@`), prefixed with `'` so a spreadsheet shows it
+/// instead of evaluating it (OWASP's advice against CSV injection). Tab and carriage
+/// return, the other two starters OWASP lists, are already gone with the cleaning.
+/// Only for text columns: numbers are written as numbers, `-42.5` included.
+pub fn csv_text(text: &str) -> Cow<'_, str> {
+    let cleaned = clean(text);
+    if cleaned.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        Cow::Owned(format!("'{cleaned}"))
+    } else {
+        cleaned
+    }
+}
+
+/// Pretty JSON whose strings hold no unsafe character in raw form: serde already escapes
+/// C0; DEL, C1 and bidi controls are written as `\uXXXX` too. A JSON reader gets exactly
+/// the same values; a terminal gets nothing to act on.
+pub fn to_json_pretty<T: serde::Serialize + ?Sized>(value: &T) -> serde_json::Result<String> {
+    let json = serde_json::to_string_pretty(value)?;
+    // Serde escapes line feeds in strings, so the ones left lay out the document.
+    let needs_escape = |c: char| c != '\n' && is_unsafe(c);
+    if !json.chars().any(needs_escape) {
+        return Ok(json);
+    }
+    // Outside strings serde writes only ASCII punctuation, digits, letters and layout, so
+    // every unsafe character left is inside a string literal, where an escape means the
+    // same.
+    let mut escaped = String::with_capacity(json.len() + 16);
+    for c in json.chars() {
+        if needs_escape(c) {
+            escaped.push_str(&format!("\\u{:04x}", u32::from(c)));
+        } else {
+            escaped.push(c);
+        }
+    }
+    Ok(escaped)
+}
+
+/// Standard output as every command uses it: see [`TerminalWriter`].
+pub fn stdout() -> TerminalWriter<io::Stdout> {
+    TerminalWriter::new(io::stdout())
+}
+
+/// Standard error, with the same cleaning as [`stdout`].
+pub fn stderr() -> TerminalWriter<io::Stderr> {
+    TerminalWriter::new(io::stderr())
+}
+
+/// A writer that passes each complete line through [`terminal_text`], and treats a reader
+/// that went away (`kpi report | head -1`: EPIPE) as the end of the output rather than a
+/// failure — what was asked for was done; nobody wants the rest.
+pub struct TerminalWriter<W: Write> {
+    inner: W,
+    /// Bytes of a line not yet ended, kept so a character or an escape sequence split
+    /// across two writes is still seen whole.
+    pending: Vec<u8>,
+    reader_gone: bool,
+}
+
+impl<W: Write> TerminalWriter<W> {
+    pub fn new(inner: W) -> Self {
+        Self {
+            inner,
+            pending: Vec::new(),
+            reader_gone: false,
+        }
+    }
+
+    /// Whether the reader closed the pipe; output since then was dropped.
+    pub fn reader_gone(&self) -> bool {
+        self.reader_gone
+    }
+
+    /// Replaces the current line with `text` (a progress bar): the only place where kpi
+    /// writes an escape sequence of its own outside the cockpit.
+    pub fn redraw_line(&mut self, text: &str) -> io::Result<()> {
+        self.flush()?;
+        let line = format!("\r\x1b[2K{}", clean(text));
+        self.pass(|inner| {
+            inner.write_all(line.as_bytes())?;
+            inner.flush()
+        })
+    }
+
+    fn pass(&mut self, op: impl FnOnce(&mut W) -> io::Result<()>) -> io::Result<()> {
+        if self.reader_gone {
+            return Ok(());
+        }
+        match op(&mut self.inner) {
+            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {
+                self.reader_gone = true;
+                self.pending.clear();
+                Ok(())
+            }
+            other => other,
+        }
+    }
+
+    /// Writes out the first `len` pending bytes, cleaned.
+    fn emit(&mut self, len: usize) -> io::Result<()> {
+        let bytes: Vec<u8> = self.pending.drain(..len).collect();
+        let text = String::from_utf8_lossy(&bytes);
+        let safe = terminal_text(&text);
+        self.pass(|inner| inner.write_all(safe.as_bytes()))
+    }
+}
+
+impl<W: Write> Write for TerminalWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if self.reader_gone {
+            return Ok(buf.len());
+        }
+        self.pending.extend_from_slice(buf);
+        // A line feed byte is never inside a multi-byte character, so the cut is clean.
+        if let Some(end) = self.pending.iter().rposition(|&b| b == b'\n') {
+            self.emit(end + 1)?;
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        let whole = match std::str::from_utf8(&self.pending) {
+            Ok(_) => self.pending.len(),
+            // A character cut at the end waits for its other bytes.
+            Err(e) if e.error_len().is_none() => e.valid_up_to(),
+            Err(_) => self.pending.len(),
+        };
+        if whole > 0 {
+            self.emit(whole)?;
+        }
+        self.pass(Write::flush)
+    }
+}
+
+impl<W: Write> Drop for TerminalWriter<W> {
+    fn drop(&mut self) {
+        // Nothing to report an error to any more; the pipe case is already no error.
+        let _ = self.flush();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escape_sequences_are_stripped_to_plain_text() {
+        assert_eq!(clean("\x1b]0;pwned\x07"), "]0;pwned");
+        assert_eq!(clean("a\u{202E}b\nc\td"), "abcd");
+        assert!(matches!(clean("plain"), Cow::Borrowed("plain")));
+    }
+
+    #[test]
+    fn c1_del_and_every_bidi_control_are_unsafe() {
+        for c in ['\u{7f}', '\u{80}', '\u{9b}', '\u{9d}', '\u{9f}'] {
+            assert!(is_unsafe(c), "{:04x}", u32::from(c));
+        }
+        for c in ('\u{202A}'..='\u{202E}').chain('\u{2066}'..='\u{2069}') {
+            assert!(is_unsafe(c), "{:04x}", u32::from(c));
+        }
+        for c in ['\u{200E}', '\u{200F}', '\u{061C}'] {
+            assert!(is_unsafe(c), "{:04x}", u32::from(c));
+        }
+        assert_eq!(clean("\u{200F}mrr\u{061C}\u{200E}"), "mrr");
+        // Ordinary text in any script stays as it is.
+        for text in ["Umsatz €", "収益", "إيرادات", "\u{a0}non-breaking", "‼ ▲ —"]
+        {
+            assert!(matches!(clean(text), Cow::Borrowed(_)), "{text}");
+        }
+    }
+
+    #[test]
+    fn terminal_text_keeps_line_feeds_only() {
+        assert_eq!(
+            terminal_text("a\x1b[2J\r\nb\u{9b}31m\u{2067}\n"),
+            "a[2J\nb31m\n"
+        );
+    }
+
+    #[test]
+    fn csv_text_cells_that_start_like_a_formula_are_quoted() {
+        for (raw, written) in [
+            ("=HYPERLINK(\"http://x\")", "'=HYPERLINK(\"http://x\")"),
+            ("+cmd", "'+cmd"),
+            ("-2+3", "'-2+3"),
+            ("@SUM(A1)", "'@SUM(A1)"),
+            ("\t=1+1", "'=1+1"),
+            ("\r@x", "'@x"),
+            ("\u{202E}=1", "'=1"),
+            ("paid_search", "paid_search"),
+            ("a=b", "a=b"),
+        ] {
+            assert_eq!(csv_text(raw), written, "{raw:?}");
+        }
+    }
+
+    #[test]
+    fn json_strings_keep_their_value_but_escape_what_a_terminal_acts_on() {
+        let value = serde_json::json!({"name": "\x1b]0;x\x07 \u{9b}2J \u{7f} \u{202E}rtl €"});
+        let json = to_json_pretty(&value).unwrap();
+        assert_eq!(terminal_text(&json), json);
+        assert_eq!(json.lines().count(), 3, "{json}");
+        assert!(json.contains("\\u009b") && json.contains("\\u202e") && json.contains("\\u007f"));
+        let back: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, value);
+    }
+
+    /// A sink that takes `room` bytes, then fails as a closed pipe does.
+    struct ClosedAfter {
+        taken: Vec<u8>,
+        room: usize,
+    }
+
+    impl Write for ClosedAfter {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            if self.taken.len() + buf.len() > self.room {
+                return Err(io::ErrorKind::BrokenPipe.into());
+            }
+            self.taken.extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_character_split_across_writes_is_still_cleaned() {
+        let mut out = TerminalWriter::new(Vec::new());
+        out.write_all(b"name \x1b]0;ti").unwrap();
+        out.write_all(b"tle\x07 \xc2").unwrap();
+        out.write_all(b"\x9b2J done\n").unwrap();
+        out.flush().unwrap();
+        assert_eq!(
+            String::from_utf8(out.inner.clone()).unwrap(),
+            "name ]0;title 2J done\n"
+        );
+    }
+
+    #[test]
+    fn a_closed_pipe_ends_the_output_without_an_error() {
+        let mut out = TerminalWriter::new(ClosedAfter {
+            taken: Vec::new(),
+            room: 6,
+        });
+        writeln!(out, "first").unwrap();
+        writeln!(out, "second").unwrap();
+        writeln!(out, "third").unwrap();
+        out.flush().unwrap();
+        assert!(out.reader_gone());
+        assert_eq!(out.inner.taken, b"first\n");
+    }
+
+    #[test]
+    fn other_write_errors_still_fail() {
+        struct Full;
+        impl Write for Full {
+            fn write(&mut self, _: &[u8]) -> io::Result<usize> {
+                Err(io::Error::other("disk full"))
+            }
+            fn flush(&mut self) -> io::Result<()> {
+                Ok(())
+            }
+        }
+        let mut out = TerminalWriter::new(Full);
+        assert!(writeln!(out, "x").is_err());
+    }
+}
