@@ -346,3 +346,49 @@ fn import_piped_into_head_exits_0() {
     assert!(status.success(), "{status:?} {stderr}");
     assert!(stderr.is_empty(), "{stderr}");
 }
+
+#[test]
+fn import_watch_prints_file_names_headers_and_values_without_their_escape_sequences() {
+    let dir = hostile_exports();
+    let child = Command::new(KPI)
+        .current_dir(dir.path())
+        .args(["import", "--db", "launch.db", "--watch", "exports"])
+        .env_remove("KPI_DB")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Both files are handled on the first scan; wait until the store logged them.
+    let logged = || -> i64 {
+        rusqlite::Connection::open(dir.path().join("launch.db"))
+            .and_then(|c| {
+                c.busy_timeout(std::time::Duration::from_secs(5))?;
+                c.query_row("SELECT count(*) FROM import_log", [], |r| r.get(0))
+            })
+            .unwrap_or(0)
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    while logged() < 2 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the files were not imported"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let out = child.wait_with_output().unwrap();
+    let stdout = assert_plain("kpi import --watch (stdout)", &out.stdout);
+    assert_plain("kpi import --watch (stderr)", &out.stderr);
+    assert!(
+        stdout.contains("metrics_]0;pane-title1m0;c1-title.csv"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("orders_]0;pane-titlebroken.csv"),
+        "{stdout}"
+    );
+}
