@@ -16,7 +16,7 @@ pub fn detect_delimiter(header_line: &[u8]) -> u8 {
     for &b in header_line {
         match b {
             b'"' => in_quotes = !in_quotes,
-            b'\n' if !in_quotes => break,
+            b'\n' | b'\r' if !in_quotes => break,
             b',' if !in_quotes => counts[0] += 1,
             b';' if !in_quotes => counts[1] += 1,
             b'\t' if !in_quotes => counts[2] += 1,
@@ -56,26 +56,74 @@ pub struct CsvOutcome {
     pub unknown_columns: Vec<String>,
 }
 
-/// Reads CSV records from `input`, which starts at byte `start` of the file. Without
-/// `known_header` the first record is the header.
+/// How far into `input` (which starts at a record boundary) its complete records reach:
+/// the byte just after the last record terminator (`\n`, `\r` or `\r\n`) outside quotes,
+/// or 0. A newline inside a quoted field does not end a record, so a record half written
+/// (or split across two appends) is never taken for a whole one. Follows the quoting
+/// rules of the `csv` crate that reads the records: a quote opens a quoted field only at
+/// the start of a field, `""` inside one is a literal quote.
+pub fn end_of_last_record(mut input: impl Read, delimiter: u8) -> std::io::Result<u64> {
+    #[derive(Clone, Copy, PartialEq)]
+    enum At {
+        FieldStart,
+        InField,
+        Quoted,
+        /// A quote inside a quoted field: its end, or the first of `""`.
+        QuoteInQuoted,
+    }
+    let mut at = At::FieldStart;
+    let mut end = 0u64;
+    let mut offset = 0u64;
+    let mut buf = vec![0u8; 256 * 1024];
+    loop {
+        let n = match input.read(&mut buf) {
+            Ok(0) => return Ok(end),
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        let chunk = &buf[..n];
+        let mut i = 0;
+        while i < n {
+            if at == At::Quoted {
+                match chunk[i..].iter().position(|&b| b == b'"') {
+                    Some(k) => {
+                        i += k + 1;
+                        at = At::QuoteInQuoted;
+                    }
+                    None => i = n,
+                }
+                continue;
+            }
+            let b = chunk[i];
+            i += 1;
+            at = match b {
+                b'\n' | b'\r' => {
+                    end = offset + i as u64;
+                    At::FieldStart
+                }
+                b'"' if at == At::FieldStart || at == At::QuoteInQuoted => At::Quoted,
+                _ if b == delimiter => At::FieldStart,
+                _ => At::InField,
+            };
+        }
+        offset += n as u64;
+    }
+}
+
+/// Reads CSV records from `input`, which starts at byte `start` of the file, fields
+/// separated by `delimiter`. Without `known_header` the first record is the header.
 pub fn read(
     input: impl Read,
     start: u64,
+    delimiter: u8,
     known_header: Option<&str>,
     binder: &Binder,
     sink: &mut Sink<'_>,
     progress: &mut Progress<'_>,
 ) -> Result<CsvOutcome, String> {
-    let mut input = std::io::BufReader::with_capacity(256 * 1024, input);
-    let first_line = {
-        use std::io::BufRead;
-        let buf = input.fill_buf().map_err(|e| e.to_string())?;
-        match known_header {
-            Some(h) => h.as_bytes().to_vec(),
-            None => buf[..buf.len().min(64 * 1024)].to_vec(),
-        }
-    };
-    let mut reader = builder(detect_delimiter(&first_line)).from_reader(input);
+    let input = std::io::BufReader::with_capacity(256 * 1024, input);
+    let mut reader = builder(delimiter).from_reader(input);
     let mut record = csv::ByteRecord::new();
 
     let (header_names, header_line): (Vec<String>, String) = match known_header {
@@ -91,7 +139,7 @@ pub fn read(
                 .iter()
                 .map(|f| String::from_utf8_lossy(f).into_owned())
                 .collect();
-            let delimiter = detect_delimiter(&first_line) as char;
+            let delimiter = delimiter as char;
             let line = names
                 .iter()
                 .map(|n| quote_field(n, delimiter))
@@ -132,8 +180,10 @@ pub fn read(
             })
         };
         if record.len() != binding.width {
-            let spans_lines = reader.position().line() - line > 1;
-            let hint = if spans_lines && record.len() < binding.width {
+            // Only a quoted field holds a line break: a record short of fields that has
+            // one most likely lost its closing quote and swallowed the lines after it.
+            let quoted_line_break = record.iter().any(|f| f.contains(&b'\n') || f.contains(&b'\r'));
+            let hint = if quoted_line_break && record.len() < binding.width {
                 format!(
                     " (a quoted field runs from line {line} to line {}: is a closing quote missing?)",
                     reader.position().line() - 1
