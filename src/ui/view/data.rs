@@ -94,6 +94,27 @@ fn watch_lines(app: &App) -> Vec<Line<'static>> {
                 Span::styled(file_name(&path.to_string_lossy()), theme.bad()),
                 Span::raw(format!(": {}", clean(reason))),
             ])),
+            FileState::Retrying {
+                reason,
+                attempt,
+                next_retry,
+            } => Some(Line::from(vec![
+                Span::styled("  ↻ ", theme.bad()),
+                Span::styled(file_name(&path.to_string_lossy()), theme.bad()),
+                Span::raw(format!(
+                    ": pending, retry {} at {next_retry} (last: {})",
+                    attempt + 1,
+                    clean(reason)
+                )),
+            ])),
+            FileState::Skipped { reason } => Some(Line::from(Span::styled(
+                format!(
+                    "  · {}: {}",
+                    file_name(&path.to_string_lossy()),
+                    clean(reason)
+                ),
+                theme.dim(),
+            ))),
             FileState::Gone => Some(Line::from(Span::styled(
                 format!(
                     "  − {}: gone from the folder (its rows stay)",
