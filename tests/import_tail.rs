@@ -375,7 +375,10 @@ fn a_quoted_field_spanning_lines_split_across_two_appends_is_imported_whole() {
     .unwrap();
     let report = import_file(&mut store, &path, &still_writing()).unwrap();
     assert_eq!((report.rows_read, report.rows_rejected), (1, 0));
-    append(&path, "second line, \"\"quoted\"\"\"\nr3,2025-06-03,nps,10,\n");
+    append(
+        &path,
+        "second line, \"\"quoted\"\"\"\nr3,2025-06-03,nps,10,\n",
+    );
     let report = import_file(&mut store, &path, &still_writing()).unwrap();
     assert_eq!(
         (report.rows_read, report.rows_upserted, report.rows_rejected),

@@ -271,7 +271,9 @@ fn a_fifo_in_a_watched_folder_is_skipped_and_the_others_import() {
         .unwrap();
     assert!(status.success());
     live.wait_for("the second FIFO", Duration::from_secs(10), |l| {
-        l.out.text().contains("spend.csv: not a regular file (FIFO)")
+        l.out
+            .text()
+            .contains("spend.csv: not a regular file (FIFO)")
     });
     let fifo = live.path("events.csv");
     let text = live.out.text();

@@ -182,7 +182,9 @@ pub fn read(
         if record.len() != binding.width {
             // Only a quoted field holds a line break: a record short of fields that has
             // one most likely lost its closing quote and swallowed the lines after it.
-            let quoted_line_break = record.iter().any(|f| f.contains(&b'\n') || f.contains(&b'\r'));
+            let quoted_line_break = record
+                .iter()
+                .any(|f| f.contains(&b'\n') || f.contains(&b'\r'));
             let hint = if quoted_line_break && record.len() < binding.width {
                 format!(
                     " (a quoted field runs from line {line} to line {}: is a closing quote missing?)",

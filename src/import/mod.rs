@@ -267,8 +267,8 @@ fn run(
     let meta = std::fs::metadata(path)
         .map_err(|e| input_failure(fail_table, 0)(format!("cannot open: {e}")))?;
     check_regular_file(&meta).map_err(|(kind, reason)| failure(fail_table, 0, kind)(reason))?;
-    let mut file = File::open(path)
-        .map_err(|e| input_failure(fail_table, 0)(format!("cannot open: {e}")))?;
+    let mut file =
+        File::open(path).map_err(|e| input_failure(fail_table, 0)(format!("cannot open: {e}")))?;
     // The path may have been replaced between the look and the open.
     let meta = file
         .metadata()

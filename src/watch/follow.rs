@@ -168,7 +168,11 @@ impl Follower {
             .collect();
         for path in settled {
             let look = FileLook::of(&path);
-            if self.unfinished.get(&path).is_some_and(|(_, seen)| *seen == look) {
+            if self
+                .unfinished
+                .get(&path)
+                .is_some_and(|(_, seen)| *seen == look)
+            {
                 outcomes.push(self.import(store, &path, true));
             } else {
                 // Written to since: its event will come; wait for quiet from now on.
@@ -191,7 +195,10 @@ impl Follower {
 
     /// How long until something is due, for the caller's wait.
     pub fn next_due(&self, now: Instant) -> Option<Duration> {
-        let settles = self.unfinished.values().map(|(since, _)| *since + self.settle);
+        let settles = self
+            .unfinished
+            .values()
+            .map(|(since, _)| *since + self.settle);
         let retries = self.retries.values().map(|r| r.at);
         settles
             .chain(retries)

@@ -11,9 +11,7 @@ pub enum FileState {
         tail: bool,
     },
     /// Could not be imported as it is; tried again when it changes.
-    Failed {
-        reason: String,
-    },
+    Failed { reason: String },
     /// The store could not take the file (locked, disk full): tried again at `next_retry`
     /// (local `HH:MM:SS`), waiting twice as long after each failed `attempt`.
     Retrying {
@@ -22,9 +20,7 @@ pub enum FileState {
         next_retry: String,
     },
     /// Not a regular file (a FIFO, socket or device): never opened.
-    Skipped {
-        reason: String,
-    },
+    Skipped { reason: String },
     /// Deleted from the folder; its rows stay in the store.
     Gone,
 }
