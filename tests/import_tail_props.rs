@@ -130,7 +130,7 @@ fn both_ways(
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(64))]
+    #![proptest_config(ProptestConfig::with_cases(96))]
 
     #[test]
     fn csv_imported_while_it_grows_equals_a_one_shot_import(

@@ -137,14 +137,28 @@ fn append(path: &Path, text: &str) {
 
 #[test]
 fn a_watched_last_line_without_newline_is_imported_once_settled() {
-    let mut live = Headless::start(Duration::from_millis(50), |_| {}, None);
+    // One file there before the watch starts, one written while it runs.
+    let mut live = Headless::start(
+        Duration::from_millis(50),
+        |dir| {
+            fs::write(
+                dir.join("orders_old.csv"),
+                format!("{ORDERS}p1,c1,2026-11-01,1.00\np2,c2,2026-11-01,2.00"),
+            )
+            .unwrap();
+        },
+        None,
+    );
+    live.wait_for("the last line there before", Duration::from_secs(10), |l| {
+        l.count("orders") == 2
+    });
     fs::write(
         live.path("orders.csv"),
         format!("{ORDERS}o1,c1,2026-11-01,10.00\no2,c2,2026-11-01,5.00"),
     )
     .unwrap();
     live.wait_for("the last line", Duration::from_secs(10), |l| {
-        l.count("orders") == 2
+        l.count("orders") == 4
     });
     // A CR-only file (old Mac exports) is read too, whole once it settles.
     fs::write(
@@ -153,7 +167,7 @@ fn a_watched_last_line_without_newline_is_imported_once_settled() {
     )
     .unwrap();
     live.wait_for("the CR-only file", Duration::from_secs(10), |l| {
-        l.count("orders") == 4
+        l.count("orders") == 6
     });
     let db = live.db.clone();
     let path = live.path("orders.csv");

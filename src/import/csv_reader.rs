@@ -85,15 +85,31 @@ pub fn end_of_last_record(mut input: impl Read, delimiter: u8) -> std::io::Resul
         let chunk = &buf[..n];
         let mut i = 0;
         while i < n {
-            if at == At::Quoted {
-                match chunk[i..].iter().position(|&b| b == b'"') {
-                    Some(k) => {
-                        i += k + 1;
-                        at = At::QuoteInQuoted;
+            // Inside a field only its end matters: skip to it.
+            match at {
+                At::Quoted => {
+                    match chunk[i..].iter().position(|&b| b == b'"') {
+                        Some(k) => {
+                            i += k + 1;
+                            at = At::QuoteInQuoted;
+                        }
+                        None => i = n,
                     }
-                    None => i = n,
+                    continue;
                 }
-                continue;
+                At::InField => {
+                    let field_end = chunk[i..]
+                        .iter()
+                        .position(|&b| b == delimiter || b == b'\n' || b == b'\r');
+                    match field_end {
+                        Some(k) => i += k,
+                        None => {
+                            i = n;
+                            continue;
+                        }
+                    }
+                }
+                At::FieldStart | At::QuoteInQuoted => {}
             }
             let b = chunk[i];
             i += 1;
@@ -304,6 +320,24 @@ mod tests {
         assert_eq!(detect_delimiter(b"a;b;\"c,d,e\"\n"), b';');
         assert_eq!(detect_delimiter(b"a\tb\tc"), b'\t');
         assert_eq!(detect_delimiter(b"single"), b',');
+    }
+
+    #[test]
+    fn complete_records_end_outside_quotes() {
+        let end = |text: &str| end_of_last_record(text.as_bytes(), b',').unwrap();
+        assert_eq!(end("a,b\n1,2\n"), 8);
+        assert_eq!(end("a,b\n1,2"), 4);
+        assert_eq!(end("a,b\r\n1,\"x\ny\"\r\n"), 14);
+        // The newline inside the open quote does not end the record.
+        assert_eq!(end("a,b\n1,\"x\n"), 4);
+        assert_eq!(end("a,b\n1,\"x\"\"\n"), 4);
+        // `""` is a literal quote; the one after it closes the field.
+        assert_eq!(end("a,b\n1,\"x\"\"\"\n"), 12);
+        // A quote inside an unquoted field is a literal: it opens nothing.
+        assert_eq!(end("a,b\n1,x\"y\n2,z\n"), 14);
+        assert_eq!(end("a\rb\r"), 4);
+        assert_eq!(end("a;\"b\n"), 5);
+        assert_eq!(end_of_last_record("a;\"b\n".as_bytes(), b';').unwrap(), 0);
     }
 
     #[test]
