@@ -286,13 +286,52 @@ fn a_last_line_held_back_while_writing_is_imported_once_the_file_is_complete() {
     assert_eq!(import(&mut store, &path).rows_read, 0);
     let report = import_file(&mut store, &path, &still_writing()).unwrap();
     assert_eq!((report.rows_read, report.held_back_bytes), (0, 0));
-    // Its newline and more rows arrive: read on from that line, counted once.
+    // Its newline and more rows arrive: read on after that line, counted once.
     append(&path, "\no4,c4,2025-06-04,40\n");
     let report = import_file(&mut store, &path, &still_writing()).unwrap();
     assert!(report.tail);
-    assert_eq!((report.rows_upserted, report.rows_unchanged), (1, 1));
+    assert_eq!((report.rows_read, report.rows_upserted), (1, 1));
     assert_eq!(count(&store, "orders"), 4);
     assert_eq!(count(&store, "rejects"), 0);
+}
+
+#[test]
+fn a_bad_last_line_finished_later_is_rejected_once() {
+    let (dir, mut store) = setup();
+    let path = dir.path().join("orders.csv");
+    std::fs::write(&path, format!("{ORDERS}o4,c4,2025-06-04,-4")).unwrap();
+    let report = import(&mut store, &path);
+    assert_eq!((report.rows_read, report.rows_rejected), (4, 1));
+    // Some writers start each row with its newline: the bad row was whole after all.
+    append(&path, "\no5,c5,2025-06-05,5");
+    let report = import(&mut store, &path);
+    assert_eq!((report.rows_read, report.rows_rejected), (1, 0));
+    append(&path, "\r\no6,c6,2025-06-06,6\n");
+    let report = import(&mut store, &path);
+    assert_eq!((report.rows_read, report.rows_rejected), (1, 0));
+    assert_eq!(count(&store, "rejects"), 1);
+    assert_eq!(count(&store, "orders"), 5);
+    // A quoted field left open is not whole: a newline does not finish it.
+    let path = dir.path().join("surveys.csv");
+    std::fs::write(
+        &path,
+        "response_id,date,kind,score,comment\nr1,2025-06-01,nps,9,\"open",
+    )
+    .unwrap();
+    let report = import(&mut store, &path);
+    assert_eq!((report.rows_read, report.rows_rejected), (1, 0));
+    append(&path, "\nstill open\"\n");
+    let report = import(&mut store, &path);
+    assert_eq!((report.rows_read, report.rows_upserted), (1, 1));
+    let comment: String = store
+        .conn()
+        .query_row(
+            "SELECT comment FROM surveys WHERE response_id = 'r1'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(comment, "open\nstill open");
 }
 
 #[test]

@@ -62,7 +62,17 @@ pub struct CsvOutcome {
 /// (or split across two appends) is never taken for a whole one. Follows the quoting
 /// rules of the `csv` crate that reads the records: a quote opens a quoted field only at
 /// the start of a field, `""` inside one is a literal quote.
-pub fn end_of_last_record(mut input: impl Read, delimiter: u8) -> std::io::Result<u64> {
+pub fn end_of_last_record(input: impl Read, delimiter: u8) -> std::io::Result<u64> {
+    scan_records(input, delimiter).map(|(end, _)| end)
+}
+
+/// Whether `input` (which starts at a record boundary) ends inside a quoted field.
+pub fn ends_inside_quotes(input: impl Read, delimiter: u8) -> std::io::Result<bool> {
+    scan_records(input, delimiter).map(|(_, quoted)| quoted)
+}
+
+/// The end of the last complete record, and whether the input ends inside quotes.
+fn scan_records(mut input: impl Read, delimiter: u8) -> std::io::Result<(u64, bool)> {
     #[derive(Clone, Copy, PartialEq)]
     enum At {
         FieldStart,
@@ -77,7 +87,7 @@ pub fn end_of_last_record(mut input: impl Read, delimiter: u8) -> std::io::Resul
     let mut buf = vec![0u8; 256 * 1024];
     loop {
         let n = match input.read(&mut buf) {
-            Ok(0) => return Ok(end),
+            Ok(0) => return Ok((end, at == At::Quoted)),
             Ok(n) => n,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
             Err(e) => return Err(e),
@@ -338,6 +348,8 @@ mod tests {
         assert_eq!(end("a\rb\r"), 4);
         assert_eq!(end("a;\"b\n"), 5);
         assert_eq!(end_of_last_record("a;\"b\n".as_bytes(), b';').unwrap(), 0);
+        assert!(ends_inside_quotes("a;\"b\n".as_bytes(), b';').unwrap());
+        assert!(!ends_inside_quotes("1,\"x\"\"\"".as_bytes(), b',').unwrap());
     }
 
     #[test]

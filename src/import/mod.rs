@@ -308,13 +308,23 @@ fn run(
     // Nothing new: the last import took in every byte the file has, even a last line
     // without its newline.
     let unchanged = tail_from.is_some() && mark.as_ref().is_some_and(|m| m.size == size);
-    // Reading starts at a record boundary: where the last import's complete records end,
-    // or the top of the file (the header).
-    let resume = tail_from.unwrap_or(bom_len);
     let delimiter = csv_reader::detect_delimiter(match (tail_from, &header_before) {
         (Some(_), Some(header)) => header.as_bytes(),
         _ => &head[bom_len as usize..],
     });
+    // Reading starts at a record boundary: where the last import's complete records end,
+    // or the top of the file (the header). When that import also took a last record
+    // without its terminator and the terminator is what came next, the record was whole
+    // as read: reading on after it keeps it (and a reject of it) from counting twice.
+    let resume = match (tail_from, &mark) {
+        (Some(offset), Some(mark)) if !unchanged && mark.size > offset => {
+            let finished = last_record_was_whole(&mut file, format, offset, mark.size, delimiter)
+                .map_err(|e| fail(format!("cannot read: {e}")))?;
+            if finished { mark.size } else { offset }
+        }
+        (Some(offset), _) => offset,
+        (None, _) => bom_len,
+    };
     // Where the last complete record ends: the next tail import resumes there, so a last
     // record read without its terminator (a finished file) is read again, and updated,
     // should the writer extend it after all.
@@ -534,6 +544,31 @@ fn run(
         warnings,
         touched,
     })
+}
+
+/// Whether the record in `from..to` (read without its terminator by the last import)
+/// was whole: the file now has a record terminator at `to`, outside any quoted field.
+fn last_record_was_whole(
+    file: &mut File,
+    format: Format,
+    from: u64,
+    to: u64,
+    delimiter: u8,
+) -> std::io::Result<bool> {
+    let mut next = [0u8; 1];
+    file.seek(SeekFrom::Start(to))?;
+    file.read_exact(&mut next)?;
+    if !matches!(next[0], b'\n' | b'\r') {
+        return Ok(false);
+    }
+    if format != Format::Csv {
+        return Ok(true);
+    }
+    file.seek(SeekFrom::Start(from))?;
+    Ok(!csv_reader::ends_inside_quotes(
+        (&mut *file).take(to - from),
+        delimiter,
+    )?)
 }
 
 /// Refuses a directory, FIFO, socket or device: only a regular file is read.
