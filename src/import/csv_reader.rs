@@ -54,6 +54,9 @@ pub struct CsvOutcome {
     /// The header line as read (to remember for a later tail import).
     pub header_line: Option<String>,
     pub unknown_columns: Vec<String>,
+    /// Where the last record read (or the header) starts in the file: a record boundary
+    /// from which [`end_of_last_record`] finds where the complete records end.
+    pub last_record_start: u64,
 }
 
 /// How far into `input` (which starts at a record boundary) its complete records reach:
@@ -182,10 +185,11 @@ pub fn read(
     let keep_extras = binder.spec.keeps_attributes;
 
     let mut since_progress = 0u32;
+    let mut last_record_start = start;
     loop {
         let row_start = reader.position().clone();
         match reader.read_byte_record(&mut record) {
-            Ok(true) => {}
+            Ok(true) => last_record_start = start + row_start.byte(),
             Ok(false) => break,
             Err(e) => return Err(csv_error(e)),
         }
@@ -300,6 +304,7 @@ pub fn read(
         binding.unknown.iter().map(|(_, n)| n.clone()).collect()
     };
     Ok(CsvOutcome {
+        last_record_start,
         header_line: Some(header_line),
         unknown_columns,
     })

@@ -327,30 +327,29 @@ fn run(
     };
     // Where the last complete record ends: the next tail import resumes there, so a last
     // record read without its terminator (a finished file) is read again, and updated,
-    // should the writer extend it after all.
-    let records_end = if unchanged {
-        resume
-    } else {
-        match format {
-            Format::Csv => {
-                file.seek(SeekFrom::Start(resume))
-                    .map_err(|e| fail(format!("cannot read: {e}")))?;
-                let input = (&mut file).take(size - resume);
-                resume
-                    + csv_reader::end_of_last_record(input, delimiter)
-                        .map_err(|e| fail(format!("cannot read: {e}")))?
-            }
-            Format::Ndjson => end_of_last_line(&mut file, resume, size)
-                .map_err(|e| fail(format!("cannot read: {e}")))?,
-            Format::JsonArray => size,
-        }
+    // should the writer extend it after all. A complete CSV file is scanned for it after
+    // reading, from its last record on, rather than whole twice.
+    let scan_csv = |file: &mut File, from: u64| -> Result<u64, Failure> {
+        file.seek(SeekFrom::Start(from))
+            .map_err(|e| fail(format!("cannot read: {e}")))?;
+        let records = csv_reader::end_of_last_record(file.take(size - from), delimiter)
+            .map_err(|e| fail(format!("cannot read: {e}")))?;
+        Ok(from + records)
     };
-    let (start, read_end) = if unchanged {
-        (size, size)
-    } else if options.file_is_complete {
-        (resume, size)
-    } else {
-        (resume, records_end)
+    let records_end_before = match format {
+        _ if unchanged => Some(resume),
+        Format::Csv if options.file_is_complete => None,
+        Format::Csv => Some(scan_csv(&mut file, resume)?),
+        Format::Ndjson => Some(
+            end_of_last_line(&mut file, resume, size)
+                .map_err(|e| fail(format!("cannot read: {e}")))?,
+        ),
+        Format::JsonArray => Some(size),
+    };
+    let (start, read_end) = match records_end_before {
+        _ if unchanged => (size, size),
+        Some(records_end) if !options.file_is_complete => (resume, records_end),
+        _ => (resume, size),
     };
 
     let config = &options.config;
@@ -465,6 +464,7 @@ fn run(
     file.seek(SeekFrom::Start(start))
         .map_err(|e| fail(format!("cannot read: {e}")))?;
     let input = (&mut file).take(read_end.saturating_sub(start));
+    let mut last_record_start = resume;
     let (header, ignored_columns) = match format {
         // Nothing new (an unchanged file), or no complete record yet (a file being written).
         _ if read_end <= start => (tail_from.and(header_before), Vec::new()),
@@ -484,6 +484,7 @@ fn run(
                 &mut report_progress,
             )
             .map_err(reading_failed)?;
+            last_record_start = outcome.last_record_start;
             (outcome.header_line, outcome.unknown_columns)
         }
         Format::Ndjson => {
@@ -508,6 +509,10 @@ fn run(
     // The log records what this import took in: `size` is the bytes consumed (and
     // fingerprinted), `byte_offset` where the next tail import resumes. The two differ
     // by a last record read without its terminator.
+    let records_end = match records_end_before {
+        Some(records_end) => records_end,
+        None => scan_csv(&mut file, last_record_start)?,
+    };
     let byte_offset = if line_based { records_end } else { 0 };
     let fingerprint =
         prefix_fingerprint(&mut file, read_end).map_err(|e| fail(format!("cannot read: {e}")))?;
