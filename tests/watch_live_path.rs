@@ -303,3 +303,70 @@ fn a_fifo_in_a_watched_folder_is_skipped_and_the_others_import() {
         }
     );
 }
+
+/// The cockpit's live thread, as `kpi --watch` starts it: its batches until `done` holds
+/// for the latest.
+fn cockpit_until(
+    dir: &Path,
+    db: &Path,
+    what: &str,
+    done: impl Fn(&kpi::ui::live::LiveBatch) -> bool,
+) -> kpi::ui::live::LiveBatch {
+    use kpi::ui::keymap::Msg;
+    let (tx, rx) = std::sync::mpsc::channel::<Msg>();
+    let options = kpi::ui::live::LiveOptions {
+        db: db.to_path_buf(),
+        dir: dir.to_path_buf(),
+        watch: WatchOptions::default(),
+        config: kpi::config::Config::default(),
+    };
+    kpi::ui::live::spawn(options, tx, |m| m).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(Msg::LiveImported(batch)) if done(&batch) => return *batch,
+            Ok(Msg::LiveFailed(e)) => panic!("live failed: {e}"),
+            Ok(_) => {}
+            Err(_) => panic!("timed out waiting for {what}"),
+        }
+    }
+}
+
+#[test]
+fn the_cockpit_imports_a_last_line_once_settled_and_skips_a_fifo() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("exports");
+    fs::create_dir(&dir).unwrap();
+    let status = std::process::Command::new("mkfifo")
+        .arg(dir.join("events.csv"))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    fs::write(
+        dir.join("orders.csv"),
+        format!("{ORDERS}o1,c1,2026-11-01,10.00\no2,c2,2026-11-01,5.00"),
+    )
+    .unwrap();
+    let db = tmp.path().join("live.db");
+    let first = cockpit_until(&dir, &db, "the first round", |_| true);
+    // The FIFO is noted, not counted as a failure.
+    assert_eq!(first.failed, 0, "{:?}", first.state);
+    assert!(matches!(
+        first.state.files[&dir.join("events.csv")].state,
+        FileState::Skipped { .. }
+    ));
+    let store = Store::open(&db).unwrap();
+    let orders = || -> i64 {
+        store
+            .conn()
+            .query_row("SELECT count(*) FROM orders", [], |r| r.get(0))
+            .unwrap()
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while orders() < 2 {
+        assert!(Instant::now() < deadline, "the last line never came");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(orders(), 2);
+}

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use chrono::Local;
 
 use crate::config::Config;
-use crate::import::ImportOptions;
+use crate::import::{FailureKind, ImportOptions};
 use crate::store::Store;
 use crate::store::rollup::Touched;
 use crate::watch::follow::{FileOutcome, Follower};
@@ -116,11 +116,20 @@ fn report<E>(
         imported += 1;
         touched.merge(&report.touched);
     }
+    // A skipped FIFO did not fail: the Data pane notes it.
+    let failed = outcomes
+        .iter()
+        .filter(|o| {
+            o.result
+                .as_ref()
+                .is_err_and(|e| e.kind != FailureKind::NotRegularFile)
+        })
+        .count();
     let batch = LiveBatch {
         state: state.clone(),
         at: Local::now().format("%H:%M:%S").to_string(),
         imported,
-        failed: outcomes.len() - imported,
+        failed,
         touched,
     };
     send.send(wrap(Msg::LiveImported(Box::new(batch)))).is_ok()
