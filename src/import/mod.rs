@@ -267,8 +267,8 @@ fn run(
     let meta = std::fs::metadata(path)
         .map_err(|e| input_failure(fail_table, 0)(format!("cannot open: {e}")))?;
     check_regular_file(&meta).map_err(|(kind, reason)| failure(fail_table, 0, kind)(reason))?;
-    let mut file =
-        File::open(path).map_err(|e| input_failure(fail_table, 0)(format!("cannot open: {e}")))?;
+    let mut file = open_without_waiting(path)
+        .map_err(|e| input_failure(fail_table, 0)(format!("cannot open: {e}")))?;
     // The path may have been replaced between the look and the open.
     let meta = file
         .metadata()
@@ -574,6 +574,31 @@ fn last_record_was_whole(
         (&mut *file).take(to - from),
         delimiter,
     )?)
+}
+
+/// Opens `path` for reading. Where the flag's value is known, with `O_NONBLOCK`: should a
+/// FIFO replace the file between the look and the open, the open returns at once rather
+/// than wait for a writer (the look after the open then refuses it). Reading a regular
+/// file ignores the flag.
+fn open_without_waiting(path: &Path) -> std::io::Result<File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(all(
+        target_os = "linux",
+        any(
+            target_arch = "x86_64",
+            target_arch = "x86",
+            target_arch = "aarch64",
+            target_arch = "arm",
+            target_arch = "riscv64"
+        )
+    ))]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        const O_NONBLOCK: i32 = 0o4000;
+        options.custom_flags(O_NONBLOCK);
+    }
+    options.open(path)
 }
 
 /// Refuses a directory, FIFO, socket or device: only a regular file is read.
