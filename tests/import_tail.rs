@@ -263,3 +263,174 @@ fn a_file_with_no_complete_line_yet_waits_quietly() {
     assert!(!report.tail);
     assert_eq!((report.rows_read, report.rows_upserted), (1, 1));
 }
+
+fn still_writing() -> ImportOptions {
+    ImportOptions {
+        file_is_complete: false,
+        ..options()
+    }
+}
+
+#[test]
+fn a_last_line_held_back_while_writing_is_imported_once_the_file_is_complete() {
+    let (dir, mut store) = setup();
+    let path = dir.path().join("orders.csv");
+    std::fs::write(&path, ORDERS.trim_end()).unwrap();
+    let report = import_file(&mut store, &path, &still_writing()).unwrap();
+    assert_eq!((report.rows_read, report.held_back_bytes), (2, 22));
+    // The watcher saw the file settle: the last line is finished after all.
+    let report = import_file(&mut store, &path, &options()).unwrap();
+    assert_eq!((report.rows_read, report.rows_upserted), (1, 1));
+    assert_eq!(count(&store, "orders"), 3);
+    // Every later import, watched or one-shot, knows it has it all.
+    assert_eq!(import(&mut store, &path).rows_read, 0);
+    let report = import_file(&mut store, &path, &still_writing()).unwrap();
+    assert_eq!((report.rows_read, report.held_back_bytes), (0, 0));
+    // Its newline and more rows arrive: read on after that line, counted once.
+    append(&path, "\no4,c4,2025-06-04,40\n");
+    let report = import_file(&mut store, &path, &still_writing()).unwrap();
+    assert!(report.tail);
+    assert_eq!((report.rows_read, report.rows_upserted), (1, 1));
+    assert_eq!(count(&store, "orders"), 4);
+    assert_eq!(count(&store, "rejects"), 0);
+}
+
+#[test]
+fn a_bad_last_line_finished_later_is_rejected_once() {
+    let (dir, mut store) = setup();
+    let path = dir.path().join("orders.csv");
+    std::fs::write(&path, format!("{ORDERS}o4,c4,2025-06-04,-4")).unwrap();
+    let report = import(&mut store, &path);
+    assert_eq!((report.rows_read, report.rows_rejected), (4, 1));
+    // Some writers start each row with its newline: the bad row was whole after all.
+    append(&path, "\no5,c5,2025-06-05,5");
+    let report = import(&mut store, &path);
+    assert_eq!((report.rows_read, report.rows_rejected), (1, 0));
+    append(&path, "\r\no6,c6,2025-06-06,6\n");
+    let report = import(&mut store, &path);
+    assert_eq!((report.rows_read, report.rows_rejected), (1, 0));
+    assert_eq!(count(&store, "rejects"), 1);
+    assert_eq!(count(&store, "orders"), 5);
+    // A quoted field left open is not whole: a newline does not finish it.
+    let path = dir.path().join("surveys.csv");
+    std::fs::write(
+        &path,
+        "response_id,date,kind,score,comment\nr1,2025-06-01,nps,9,\"open",
+    )
+    .unwrap();
+    let report = import(&mut store, &path);
+    assert_eq!((report.rows_read, report.rows_rejected), (1, 0));
+    append(&path, "\nstill open\"\n");
+    let report = import(&mut store, &path);
+    assert_eq!((report.rows_read, report.rows_upserted), (1, 1));
+    let comment: String = store
+        .conn()
+        .query_row(
+            "SELECT comment FROM surveys WHERE response_id = 'r1'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(comment, "open\nstill open");
+}
+
+#[test]
+fn a_last_line_extended_after_it_was_imported_is_read_again() {
+    let (dir, mut store) = setup();
+    let path = dir.path().join("orders.csv");
+    std::fs::write(&path, ORDERS.trim_end().trim_end_matches(".00")).unwrap();
+    import_file(&mut store, &path, &still_writing()).unwrap();
+    import_file(&mut store, &path, &options()).unwrap();
+    // The writer had only paused: the rest of that line, then another.
+    append(&path, "5.5\no4,c4,2025-06-04,4\n");
+    let report = import_file(&mut store, &path, &still_writing()).unwrap();
+    assert!(report.tail);
+    assert_eq!((report.rows_read, report.rows_upserted), (2, 2));
+    let fresh_dir = tempfile::tempdir().unwrap();
+    let mut fresh = Store::open(&fresh_dir.path().join("s.db")).unwrap();
+    import(&mut fresh, &path);
+    assert_eq!(
+        dump(&store, "orders", "order_id"),
+        dump(&fresh, "orders", "order_id")
+    );
+    assert_eq!(
+        dump(&store, "orders", "order_id")[2],
+        "o3|c3|2025-06-03|30550|completed|NULL|NULL|NULL"
+    );
+}
+
+#[test]
+fn ndjson_last_line_without_newline_is_imported_once_complete() {
+    let (dir, mut store) = setup();
+    let path = dir.path().join("events.ndjson");
+    std::fs::write(
+        &path,
+        "{\"user_id\":\"u1\",\"ts\":\"2025-06-01T10:00:00Z\",\"name\":\"a\"}\n\
+         {\"user_id\":\"u1\",\"ts\":\"2025-06-01T11:00:00Z\",\"name\":\"b\"}",
+    )
+    .unwrap();
+    let report = import_file(&mut store, &path, &still_writing()).unwrap();
+    assert_eq!(report.rows_read, 1);
+    let report = import_file(&mut store, &path, &options()).unwrap();
+    assert_eq!(report.rows_read, 1);
+    assert_eq!(count(&store, "events"), 2);
+    assert_eq!(import(&mut store, &path).rows_read, 0);
+}
+
+#[test]
+fn a_cr_only_file_is_imported_while_it_is_written() {
+    let (dir, mut store) = setup();
+    let path = dir.path().join("orders.csv");
+    std::fs::write(&path, ORDERS.replace('\n', "\r")).unwrap();
+    let report = import_file(&mut store, &path, &still_writing()).unwrap();
+    assert_eq!((report.rows_read, report.held_back_bytes), (3, 0));
+    append(&path, "o4,c4,2025-06-04,40\r");
+    let report = import_file(&mut store, &path, &still_writing()).unwrap();
+    assert!(report.tail);
+    assert_eq!((report.rows_read, report.rows_upserted), (1, 1));
+    assert_eq!(count(&store, "orders"), 4);
+
+    let path = dir.path().join("events.ndjson");
+    std::fs::write(
+        &path,
+        "{\"user_id\":\"u1\",\"ts\":\"2025-06-01T10:00:00Z\",\"name\":\"a\"}\r\
+         {\"user_id\":\"u1\",\"ts\":\"2025-06-01T11:00:00Z\",\"name\":\"b\"}\r",
+    )
+    .unwrap();
+    let report = import_file(&mut store, &path, &still_writing()).unwrap();
+    assert_eq!((report.rows_read, report.rows_upserted), (2, 2));
+}
+
+#[test]
+fn a_quoted_field_spanning_lines_split_across_two_appends_is_imported_whole() {
+    let (dir, mut store) = setup();
+    let path = dir.path().join("surveys.csv");
+    std::fs::write(
+        &path,
+        "response_id,date,kind,score,comment\n\
+         r1,2025-06-01,nps,9,fine\n\
+         r2,2025-06-02,nps,3,\"first line\n",
+    )
+    .unwrap();
+    let report = import_file(&mut store, &path, &still_writing()).unwrap();
+    assert_eq!((report.rows_read, report.rows_rejected), (1, 0));
+    append(
+        &path,
+        "second line, \"\"quoted\"\"\"\nr3,2025-06-03,nps,10,\n",
+    );
+    let report = import_file(&mut store, &path, &still_writing()).unwrap();
+    assert_eq!(
+        (report.rows_read, report.rows_upserted, report.rows_rejected),
+        (2, 2, 0)
+    );
+    let comment: String = store
+        .conn()
+        .query_row(
+            "SELECT comment FROM surveys WHERE response_id = 'r2'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(comment, "first line\nsecond line, \"quoted\"");
+    assert_eq!(count(&store, "rejects"), 0);
+}

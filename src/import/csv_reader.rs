@@ -16,7 +16,7 @@ pub fn detect_delimiter(header_line: &[u8]) -> u8 {
     for &b in header_line {
         match b {
             b'"' => in_quotes = !in_quotes,
-            b'\n' if !in_quotes => break,
+            b'\n' | b'\r' if !in_quotes => break,
             b',' if !in_quotes => counts[0] += 1,
             b';' if !in_quotes => counts[1] += 1,
             b'\t' if !in_quotes => counts[2] += 1,
@@ -54,28 +54,105 @@ pub struct CsvOutcome {
     /// The header line as read (to remember for a later tail import).
     pub header_line: Option<String>,
     pub unknown_columns: Vec<String>,
+    /// Where the last record read (or the header) starts in the file: a record boundary
+    /// from which [`end_of_last_record`] finds where the complete records end.
+    pub last_record_start: u64,
 }
 
-/// Reads CSV records from `input`, which starts at byte `start` of the file. Without
-/// `known_header` the first record is the header.
+/// How far into `input` (which starts at a record boundary) its complete records reach:
+/// the byte just after the last record terminator (`\n`, `\r` or `\r\n`) outside quotes,
+/// or 0. A newline inside a quoted field does not end a record, so a record half written
+/// (or split across two appends) is never taken for a whole one. Follows the quoting
+/// rules of the `csv` crate that reads the records: a quote opens a quoted field only at
+/// the start of a field, `""` inside one is a literal quote.
+pub fn end_of_last_record(input: impl Read, delimiter: u8) -> std::io::Result<u64> {
+    scan_records(input, delimiter).map(|(end, _)| end)
+}
+
+/// Whether `input` (which starts at a record boundary) ends inside a quoted field.
+pub fn ends_inside_quotes(input: impl Read, delimiter: u8) -> std::io::Result<bool> {
+    scan_records(input, delimiter).map(|(_, quoted)| quoted)
+}
+
+/// The end of the last complete record, and whether the input ends inside quotes.
+fn scan_records(mut input: impl Read, delimiter: u8) -> std::io::Result<(u64, bool)> {
+    #[derive(Clone, Copy, PartialEq)]
+    enum At {
+        FieldStart,
+        InField,
+        Quoted,
+        /// A quote inside a quoted field: its end, or the first of `""`.
+        QuoteInQuoted,
+    }
+    let mut at = At::FieldStart;
+    let mut end = 0u64;
+    let mut offset = 0u64;
+    let mut buf = vec![0u8; 256 * 1024];
+    loop {
+        let n = match input.read(&mut buf) {
+            Ok(0) => return Ok((end, at == At::Quoted)),
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        let chunk = &buf[..n];
+        let mut i = 0;
+        while i < n {
+            // Inside a field only its end matters: skip to it.
+            match at {
+                At::Quoted => {
+                    match chunk[i..].iter().position(|&b| b == b'"') {
+                        Some(k) => {
+                            i += k + 1;
+                            at = At::QuoteInQuoted;
+                        }
+                        None => i = n,
+                    }
+                    continue;
+                }
+                At::InField => {
+                    let field_end = chunk[i..]
+                        .iter()
+                        .position(|&b| b == delimiter || b == b'\n' || b == b'\r');
+                    match field_end {
+                        Some(k) => i += k,
+                        None => {
+                            i = n;
+                            continue;
+                        }
+                    }
+                }
+                At::FieldStart | At::QuoteInQuoted => {}
+            }
+            let b = chunk[i];
+            i += 1;
+            at = match b {
+                b'\n' | b'\r' => {
+                    end = offset + i as u64;
+                    At::FieldStart
+                }
+                b'"' if at == At::FieldStart || at == At::QuoteInQuoted => At::Quoted,
+                _ if b == delimiter => At::FieldStart,
+                _ => At::InField,
+            };
+        }
+        offset += n as u64;
+    }
+}
+
+/// Reads CSV records from `input`, which starts at byte `start` of the file, fields
+/// separated by `delimiter`. Without `known_header` the first record is the header.
 pub fn read(
     input: impl Read,
     start: u64,
+    delimiter: u8,
     known_header: Option<&str>,
     binder: &Binder,
     sink: &mut Sink<'_>,
     progress: &mut Progress<'_>,
 ) -> Result<CsvOutcome, String> {
-    let mut input = std::io::BufReader::with_capacity(256 * 1024, input);
-    let first_line = {
-        use std::io::BufRead;
-        let buf = input.fill_buf().map_err(|e| e.to_string())?;
-        match known_header {
-            Some(h) => h.as_bytes().to_vec(),
-            None => buf[..buf.len().min(64 * 1024)].to_vec(),
-        }
-    };
-    let mut reader = builder(detect_delimiter(&first_line)).from_reader(input);
+    let input = std::io::BufReader::with_capacity(256 * 1024, input);
+    let mut reader = builder(delimiter).from_reader(input);
     let mut record = csv::ByteRecord::new();
 
     let (header_names, header_line): (Vec<String>, String) = match known_header {
@@ -91,7 +168,7 @@ pub fn read(
                 .iter()
                 .map(|f| String::from_utf8_lossy(f).into_owned())
                 .collect();
-            let delimiter = detect_delimiter(&first_line) as char;
+            let delimiter = delimiter as char;
             let line = names
                 .iter()
                 .map(|n| quote_field(n, delimiter))
@@ -108,10 +185,11 @@ pub fn read(
     let keep_extras = binder.spec.keeps_attributes;
 
     let mut since_progress = 0u32;
+    let mut last_record_start = start;
     loop {
         let row_start = reader.position().clone();
         match reader.read_byte_record(&mut record) {
-            Ok(true) => {}
+            Ok(true) => last_record_start = start + row_start.byte(),
             Ok(false) => break,
             Err(e) => return Err(csv_error(e)),
         }
@@ -132,8 +210,12 @@ pub fn read(
             })
         };
         if record.len() != binding.width {
-            let spans_lines = reader.position().line() - line > 1;
-            let hint = if spans_lines && record.len() < binding.width {
+            // Only a quoted field holds a line break: a record short of fields that has
+            // one most likely lost its closing quote and swallowed the lines after it.
+            let quoted_line_break = record
+                .iter()
+                .any(|f| f.contains(&b'\n') || f.contains(&b'\r'));
+            let hint = if quoted_line_break && record.len() < binding.width {
                 format!(
                     " (a quoted field runs from line {line} to line {}: is a closing quote missing?)",
                     reader.position().line() - 1
@@ -222,6 +304,7 @@ pub fn read(
         binding.unknown.iter().map(|(_, n)| n.clone()).collect()
     };
     Ok(CsvOutcome {
+        last_record_start,
         header_line: Some(header_line),
         unknown_columns,
     })
@@ -252,6 +335,26 @@ mod tests {
         assert_eq!(detect_delimiter(b"a;b;\"c,d,e\"\n"), b';');
         assert_eq!(detect_delimiter(b"a\tb\tc"), b'\t');
         assert_eq!(detect_delimiter(b"single"), b',');
+    }
+
+    #[test]
+    fn complete_records_end_outside_quotes() {
+        let end = |text: &str| end_of_last_record(text.as_bytes(), b',').unwrap();
+        assert_eq!(end("a,b\n1,2\n"), 8);
+        assert_eq!(end("a,b\n1,2"), 4);
+        assert_eq!(end("a,b\r\n1,\"x\ny\"\r\n"), 14);
+        // The newline inside the open quote does not end the record.
+        assert_eq!(end("a,b\n1,\"x\n"), 4);
+        assert_eq!(end("a,b\n1,\"x\"\"\n"), 4);
+        // `""` is a literal quote; the one after it closes the field.
+        assert_eq!(end("a,b\n1,\"x\"\"\"\n"), 12);
+        // A quote inside an unquoted field is a literal: it opens nothing.
+        assert_eq!(end("a,b\n1,x\"y\n2,z\n"), 14);
+        assert_eq!(end("a\rb\r"), 4);
+        assert_eq!(end("a;\"b\n"), 5);
+        assert_eq!(end_of_last_record("a;\"b\n".as_bytes(), b';').unwrap(), 0);
+        assert!(ends_inside_quotes("a;\"b\n".as_bytes(), b';').unwrap());
+        assert!(!ends_inside_quotes("1,\"x\"\"\"".as_bytes(), b',').unwrap());
     }
 
     #[test]

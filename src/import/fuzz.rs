@@ -20,10 +20,13 @@ fn through_readers(bytes: &[u8], table: &str) {
         }
         Ok(())
     };
-    let _ = csv_reader::read(bytes, 0, None, &binder, &mut sink, &mut |_| {});
+    let delimiter = csv_reader::detect_delimiter(bytes);
+    let _ = csv_reader::read(bytes, 0, delimiter, None, &binder, &mut sink, &mut |_| {});
+    let _ = csv_reader::end_of_last_record(bytes, delimiter);
     let _ = csv_reader::read(
         bytes,
         7,
+        b';',
         Some("user_id;ts;name"),
         &binder,
         &mut sink,

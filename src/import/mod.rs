@@ -126,6 +126,21 @@ impl std::fmt::Display for ImportReport {
 pub struct ImportError {
     pub path: PathBuf,
     pub reason: String,
+    pub kind: FailureKind,
+}
+
+/// Why an import failed, which decides what a watcher does next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailureKind {
+    /// The file cannot be imported as it is (its name, its content): trying again is
+    /// useless until the file changes.
+    Input,
+    /// Not a regular file (a FIFO, socket or device): it was never opened, since reading
+    /// a FIFO blocks until some writer comes.
+    NotRegularFile,
+    /// The store, or the rejects file beside it, could not be written (locked, disk
+    /// full): the same file may import fine later.
+    Store,
 }
 
 /// Imports one file in one transaction (SPEC §2).
@@ -162,6 +177,7 @@ pub fn import_file_with_progress(
             Err(ImportError {
                 path: path.to_path_buf(),
                 reason,
+                kind: failure.kind,
             })
         }
     }
@@ -208,6 +224,7 @@ struct Failure {
     table: Option<&'static str>,
     size: u64,
     reason: String,
+    kind: FailureKind,
 }
 
 const SNIFF_BYTES: usize = 64 * 1024;
@@ -223,20 +240,21 @@ fn run(
     progress: &mut dyn FnMut(u64, u64),
     started: Instant,
 ) -> Result<ImportReport, Failure> {
-    let mut size = 0;
-    let fail = |table: Option<&'static str>, size: u64| {
+    let failure = |table: Option<&'static str>, size: u64, kind: FailureKind| {
         move |reason: String| Failure {
             table,
             size,
             reason,
+            kind,
         }
     };
+    let input_failure = |table, size| failure(table, size, FailureKind::Input);
     let spec = match &options.table {
         Some(name) => schema::table(&name.trim().to_lowercase()).ok_or_else(|| {
-            fail(None, 0)(format!("unknown table {name:?} (known: {})", table_names()))
+            input_failure(None, 0)(format!("unknown table {name:?} (known: {})", table_names()))
         })?,
         None => table_for_path(path).ok_or_else(|| {
-            fail(None, 0)(format!(
+            input_failure(None, 0)(format!(
                 "cannot tell the table from the file name: it must start with a table name \
                  ({}), or pass --table",
                 table_names()
@@ -244,16 +262,21 @@ fn run(
         })?,
     };
     let fail_table = Some(spec.name);
-    let mut file =
-        File::open(path).map_err(|e| fail(fail_table, size)(format!("cannot open: {e}")))?;
+    // Looked at before opening: opening a FIFO for reading blocks until a writer comes,
+    // and nothing (not even SIGTERM's flag) would be checked meanwhile.
+    let meta = std::fs::metadata(path)
+        .map_err(|e| input_failure(fail_table, 0)(format!("cannot open: {e}")))?;
+    check_regular_file(&meta).map_err(|(kind, reason)| failure(fail_table, 0, kind)(reason))?;
+    let mut file = open_without_waiting(path)
+        .map_err(|e| input_failure(fail_table, 0)(format!("cannot open: {e}")))?;
+    // The path may have been replaced between the look and the open.
     let meta = file
         .metadata()
-        .map_err(|e| fail(fail_table, size)(format!("cannot read: {e}")))?;
-    if meta.is_dir() {
-        return Err(fail(fail_table, size)("is a directory, not a file".into()));
-    }
-    size = meta.len();
-    let fail = fail(fail_table, size);
+        .map_err(|e| input_failure(fail_table, 0)(format!("cannot read: {e}")))?;
+    check_regular_file(&meta).map_err(|(kind, reason)| failure(fail_table, 0, kind)(reason))?;
+    let size = meta.len();
+    let fail = input_failure(fail_table, size);
+    let store_fail = failure(fail_table, size, FailureKind::Store);
     if size == 0 {
         return Err(fail("empty file: no header and no rows".into()));
     }
@@ -261,30 +284,19 @@ fn run(
     let mut head = vec![0; SNIFF_BYTES.min(size as usize)];
     file.read_exact(&mut head)
         .map_err(|e| fail(format!("cannot read: {e}")))?;
-    check_text(&head, size).map_err(&fail)?;
+    check_text(&head, size, path).map_err(&fail)?;
     let bom_len = if head.starts_with(BOM) {
         BOM.len() as u64
     } else {
         0
     };
     let format = detect_format(path, &head[bom_len as usize..]);
-
     let line_based = format != Format::JsonArray;
-    let complete_end = if line_based {
-        end_of_last_line(&mut file, size).map_err(|e| fail(format!("cannot read: {e}")))?
-    } else {
-        size
-    };
-    let read_end = if options.file_is_complete || !line_based {
-        size
-    } else {
-        complete_end
-    };
 
     let mark = if line_based {
         store
             .last_import_mark(log_key)
-            .map_err(|e| fail(format!("cannot read the import log: {e}")))?
+            .map_err(|e| store_fail(format!("cannot read the import log: {e}")))?
     } else {
         None
     };
@@ -292,13 +304,52 @@ fn run(
         Some(m) if is_tail(m, spec, format, size, bom_len, &mut file) => Some(m.byte_offset),
         _ => None,
     };
-    // An unchanged file has nothing new, not even a last line without its newline
-    // (read, and counted, by the import that saw it first).
+    let header_before = mark.as_ref().and_then(|m| m.header.clone());
+    // Nothing new: the last import took in every byte the file has, even a last line
+    // without its newline.
     let unchanged = tail_from.is_some() && mark.as_ref().is_some_and(|m| m.size == size);
-    let start = if unchanged {
-        read_end
-    } else {
-        tail_from.unwrap_or(bom_len).min(read_end.max(bom_len))
+    let delimiter = csv_reader::detect_delimiter(match (tail_from, &header_before) {
+        (Some(_), Some(header)) => header.as_bytes(),
+        _ => &head[bom_len as usize..],
+    });
+    // Reading starts at a record boundary: where the last import's complete records end,
+    // or the top of the file (the header). When that import also took a last record
+    // without its terminator and the terminator is what came next, the record was whole
+    // as read: reading on after it keeps it (and a reject of it) from counting twice.
+    let resume = match (tail_from, &mark) {
+        (Some(offset), Some(mark)) if !unchanged && mark.size > offset => {
+            let finished = last_record_was_whole(&mut file, format, offset, mark.size, delimiter)
+                .map_err(|e| fail(format!("cannot read: {e}")))?;
+            if finished { mark.size } else { offset }
+        }
+        (Some(offset), _) => offset,
+        (None, _) => bom_len,
+    };
+    // Where the last complete record ends: the next tail import resumes there, so a last
+    // record read without its terminator (a finished file) is read again, and updated,
+    // should the writer extend it after all. A complete CSV file is scanned for it after
+    // reading, from its last record on, rather than whole twice.
+    let scan_csv = |file: &mut File, from: u64| -> Result<u64, Failure> {
+        file.seek(SeekFrom::Start(from))
+            .map_err(|e| fail(format!("cannot read: {e}")))?;
+        let records = csv_reader::end_of_last_record(file.take(size - from), delimiter)
+            .map_err(|e| fail(format!("cannot read: {e}")))?;
+        Ok(from + records)
+    };
+    let records_end_before = match format {
+        _ if unchanged => Some(resume),
+        Format::Csv if options.file_is_complete => None,
+        Format::Csv => Some(scan_csv(&mut file, resume)?),
+        Format::Ndjson => Some(
+            end_of_last_line(&mut file, resume, size)
+                .map_err(|e| fail(format!("cannot read: {e}")))?,
+        ),
+        Format::JsonArray => Some(size),
+    };
+    let (start, read_end) = match records_end_before {
+        _ if unchanged => (size, size),
+        Some(records_end) if !options.file_is_complete => (resume, records_end),
+        _ => (resume, size),
     };
 
     let config = &options.config;
@@ -309,19 +360,22 @@ fn run(
 
     let mut tx = store
         .begin_import(log_key, spec.name)
-        .map_err(|e| fail(format!("cannot write to the store: {e}")))?;
+        .map_err(|e| store_fail(format!("cannot write to the store: {e}")))?;
     if read_end.saturating_sub(start) >= BULK_LOAD_BYTES {
         tx.defer_indexes_if_empty(spec.name)
-            .map_err(|e| fail(format!("cannot prepare the store: {e}")))?;
+            .map_err(|e| store_fail(format!("cannot prepare the store: {e}")))?;
     }
     let mut upserter = tx
         .upserter(&layout)
-        .map_err(|e| fail(format!("cannot prepare the store: {e}")))?;
+        .map_err(|e| store_fail(format!("cannot prepare the store: {e}")))?;
 
     let mut touched = Touched::default();
     let (mut rows_read, mut rows_upserted, mut rows_unchanged) = (0u64, 0u64, 0u64);
     let total = read_end.saturating_sub(start);
     let mut report_progress = |at: u64| progress(at.saturating_sub(start), total);
+    // Set when reading stopped because the store (or the rejects file) could not be
+    // written, rather than because of the file: such an import is worth retrying.
+    let store_failed = std::cell::Cell::new(false);
 
     let mut sink = |item: Item<'_>| -> Result<(), String> {
         rows_read += 1;
@@ -374,14 +428,19 @@ fn run(
                             },
                         )
                     }
-                    Err(e) => return Err(format!("cannot write to the store: {e}")),
+                    Err(e) => {
+                        store_failed.set(true);
+                        return Err(format!("cannot write to the store: {e}"));
+                    }
                 },
                 Err(rejection) => (row.line, row.span, rejection),
             },
         };
-        let line = rejects.record(line, span, &rejection, options.strict, |l, c, r, raw| {
-            tx.add_reject(l, c, r, raw)
-        })?;
+        let line = rejects
+            .record(line, span, &rejection, options.strict, |l, c, r, raw| {
+                tx.add_reject(l, c, r, raw)
+            })
+            .inspect_err(|_| store_failed.set(true))?;
         if options.strict {
             let column = rejection
                 .column
@@ -394,13 +453,20 @@ fn run(
         }
         Ok(())
     };
+    let reading_failed = |reason: String| {
+        if store_failed.get() {
+            store_fail(reason)
+        } else {
+            fail(reason)
+        }
+    };
 
     file.seek(SeekFrom::Start(start))
         .map_err(|e| fail(format!("cannot read: {e}")))?;
     let input = (&mut file).take(read_end.saturating_sub(start));
-    let header_before = mark.as_ref().and_then(|m| m.header.clone());
+    let mut last_record_start = resume;
     let (header, ignored_columns) = match format {
-        // Nothing new (an unchanged file), or no complete line yet (a file being written).
+        // Nothing new (an unchanged file), or no complete record yet (a file being written).
         _ if read_end <= start => (tail_from.and(header_before), Vec::new()),
         Format::Csv => {
             let known = if tail_from.is_some() {
@@ -411,17 +477,19 @@ fn run(
             let outcome = csv_reader::read(
                 input,
                 start,
+                delimiter,
                 known,
                 &binder,
                 &mut sink,
                 &mut report_progress,
             )
-            .map_err(&fail)?;
+            .map_err(reading_failed)?;
+            last_record_start = outcome.last_record_start;
             (outcome.header_line, outcome.unknown_columns)
         }
         Format::Ndjson => {
             let ignored = ndjson::read(input, start, &binder, &mut sink, &mut report_progress)
-                .map_err(&fail)?;
+                .map_err(reading_failed)?;
             (None, ignored)
         }
         Format::JsonArray => {
@@ -431,19 +499,26 @@ fn run(
                 .read_to_end(&mut bytes)
                 .map_err(|e| fail(format!("cannot read: {e}")))?;
             let ignored = json_array::read(&bytes, start, &binder, &mut sink, &mut report_progress)
-                .map_err(&fail)?;
+                .map_err(reading_failed)?;
             (None, ignored)
         }
     };
     drop(upserter);
     report_progress(read_end);
 
-    let byte_offset = if line_based { complete_end } else { 0 };
-    let fingerprint = prefix_fingerprint(&mut file, byte_offset)
-        .map_err(|e| fail(format!("cannot read: {e}")))?;
+    // The log records what this import took in: `size` is the bytes consumed (and
+    // fingerprinted), `byte_offset` where the next tail import resumes. The two differ
+    // by a last record read without its terminator.
+    let records_end = match records_end_before {
+        Some(records_end) => records_end,
+        None => scan_csv(&mut file, last_record_start)?,
+    };
+    let byte_offset = if line_based { records_end } else { 0 };
+    let fingerprint =
+        prefix_fingerprint(&mut file, read_end).map_err(|e| fail(format!("cannot read: {e}")))?;
     let rows_rejected = rejects.count();
     let totals = ImportTotals {
-        size,
+        size: read_end,
         fingerprint: Some(fingerprint),
         byte_offset,
         header,
@@ -451,9 +526,9 @@ fn run(
         rows_upserted,
         rows_rejected,
     };
-    rejects.flush().map_err(&fail)?;
+    rejects.flush().map_err(&store_fail)?;
     tx.commit(&totals, &touched, started)
-        .map_err(|e| fail(format!("cannot commit to the store: {e}")))?;
+        .map_err(|e| store_fail(format!("cannot commit to the store: {e}")))?;
     let mut warnings = Vec::new();
     let rejects_file = rejects.publish(tail_from.is_some()).unwrap_or_else(|e| {
         warnings.push(e);
@@ -476,6 +551,88 @@ fn run(
     })
 }
 
+/// Whether the record in `from..to` (read without its terminator by the last import)
+/// was whole: the file now has a record terminator at `to`, outside any quoted field.
+fn last_record_was_whole(
+    file: &mut File,
+    format: Format,
+    from: u64,
+    to: u64,
+    delimiter: u8,
+) -> std::io::Result<bool> {
+    let mut next = [0u8; 1];
+    file.seek(SeekFrom::Start(to))?;
+    file.read_exact(&mut next)?;
+    if !matches!(next[0], b'\n' | b'\r') {
+        return Ok(false);
+    }
+    if format != Format::Csv {
+        return Ok(true);
+    }
+    file.seek(SeekFrom::Start(from))?;
+    Ok(!csv_reader::ends_inside_quotes(
+        (&mut *file).take(to - from),
+        delimiter,
+    )?)
+}
+
+/// Opens `path` for reading. Where the flag's value is known, with `O_NONBLOCK`: should a
+/// FIFO replace the file between the look and the open, the open returns at once rather
+/// than wait for a writer (the look after the open then refuses it). Reading a regular
+/// file ignores the flag.
+fn open_without_waiting(path: &Path) -> std::io::Result<File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(all(
+        target_os = "linux",
+        any(
+            target_arch = "x86_64",
+            target_arch = "x86",
+            target_arch = "aarch64",
+            target_arch = "arm",
+            target_arch = "riscv64"
+        )
+    ))]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        const O_NONBLOCK: i32 = 0o4000;
+        options.custom_flags(O_NONBLOCK);
+    }
+    options.open(path)
+}
+
+/// Refuses a directory, FIFO, socket or device: only a regular file is read.
+fn check_regular_file(meta: &std::fs::Metadata) -> Result<(), (FailureKind, String)> {
+    let kind = meta.file_type();
+    if kind.is_dir() {
+        return Err((FailureKind::Input, "is a directory, not a file".into()));
+    }
+    if kind.is_file() {
+        return Ok(());
+    }
+    #[cfg(unix)]
+    let what = {
+        use std::os::unix::fs::FileTypeExt;
+        if kind.is_fifo() {
+            "FIFO"
+        } else if kind.is_socket() {
+            "socket"
+        } else if kind.is_char_device() {
+            "character device"
+        } else if kind.is_block_device() {
+            "block device"
+        } else {
+            "special file"
+        }
+    };
+    #[cfg(not(unix))]
+    let what = "special file";
+    Err((
+        FailureKind::NotRegularFile,
+        format!("not a regular file ({what}); skipped"),
+    ))
+}
+
 fn table_names() -> String {
     schema::TABLES
         .iter()
@@ -484,8 +641,20 @@ fn table_names() -> String {
         .join(", ")
 }
 
-/// Refuses what cannot be a text file: NUL bytes, or bytes that are not UTF-8.
-fn check_text(head: &[u8], size: u64) -> Result<(), String> {
+/// Refuses what cannot be a text file: UTF-16, NUL bytes, or bytes that are not UTF-8.
+fn check_text(head: &[u8], size: u64, path: &Path) -> Result<(), String> {
+    if looks_like_utf16(head) {
+        let name = path.to_string_lossy();
+        let stem = path.with_extension("");
+        let ext = path
+            .extension()
+            .map(|e| e.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "csv".into());
+        return Err(format!(
+            "UTF-16 encoded; convert it to UTF-8, e.g. `iconv -f UTF-16 -t UTF-8 {name} > {}.utf8.{ext}`",
+            stem.to_string_lossy()
+        ));
+    }
     if let Some(at) = head.iter().position(|&b| b == 0) {
         return Err(format!(
             "binary file (NUL byte at offset {at}), not CSV, NDJSON or JSON text"
@@ -506,6 +675,20 @@ fn check_text(head: &[u8], size: u64) -> Result<(), String> {
     Ok(())
 }
 
+/// A UTF-16 byte-order mark, or ASCII text with a NUL after (or before) every character,
+/// as Windows tools write "Unicode" text.
+fn looks_like_utf16(head: &[u8]) -> bool {
+    if head.starts_with(b"\xFF\xFE") || head.starts_with(b"\xFE\xFF") {
+        return true;
+    }
+    let pairs: Vec<&[u8]> = head.chunks_exact(2).take(64).collect();
+    if pairs.len() < 2 {
+        return false;
+    }
+    let ascii = |b: u8| b != 0 && b.is_ascii();
+    pairs.iter().all(|p| ascii(p[0]) && p[1] == 0) || pairs.iter().all(|p| p[0] == 0 && ascii(p[1]))
+}
+
 fn detect_format(path: &Path, head: &[u8]) -> Format {
     let ext = path
         .extension()
@@ -522,26 +705,28 @@ fn detect_format(path: &Path, head: &[u8]) -> Format {
     }
 }
 
-/// The byte just after the file's last newline (0 if it has none).
-fn end_of_last_line(file: &mut File, size: u64) -> std::io::Result<u64> {
+/// The byte just after the last line end (`\n` or `\r`) in `from..size`, or `from` if
+/// there is none. A `\r` at the very end may yet be followed by its `\n`: the next read
+/// starts at that `\n`, which readers skip as an empty line.
+fn end_of_last_line(file: &mut File, from: u64, size: u64) -> std::io::Result<u64> {
     const CHUNK: u64 = 64 * 1024;
     let mut end = size;
     let mut buf = vec![0; CHUNK as usize];
-    while end > 0 {
-        let begin = end.saturating_sub(CHUNK);
+    while end > from {
+        let begin = end.saturating_sub(CHUNK).max(from);
         let chunk = &mut buf[..(end - begin) as usize];
         file.seek(SeekFrom::Start(begin))?;
         file.read_exact(chunk)?;
-        if let Some(i) = chunk.iter().rposition(|&b| b == b'\n') {
+        if let Some(i) = chunk.iter().rposition(|&b| b == b'\n' || b == b'\r') {
             return Ok(begin + i as u64 + 1);
         }
         end = begin;
     }
-    Ok(0)
+    Ok(from)
 }
 
 /// Whether the file is its last import's content plus new bytes: same table, not
-/// shorter, and the same fingerprint of the bytes that import read.
+/// shorter, and the same fingerprint of the bytes that import took in.
 fn is_tail(
     mark: &ImportMark,
     spec: &TableSpec,
@@ -552,9 +737,10 @@ fn is_tail(
 ) -> bool {
     mark.table == spec.name
         && mark.byte_offset > bom_len
-        && mark.byte_offset <= size
+        && mark.byte_offset <= mark.size
+        && mark.size <= size
         && (format != Format::Csv || mark.header.is_some())
-        && prefix_fingerprint(file, mark.byte_offset).is_ok_and(|f| f == mark.fingerprint)
+        && prefix_fingerprint(file, mark.size).is_ok_and(|f| f == mark.fingerprint)
 }
 
 /// A cheap fingerprint of the file's first `len` bytes: the length, the first and last
@@ -614,13 +800,18 @@ mod tests {
 
     #[test]
     fn binary_and_non_utf8_heads_are_refused() {
-        assert!(check_text(b"a,b\n\0\0", 6).unwrap_err().contains("binary"));
-        let err = check_text(b"a,b\nx\xE9,1\n", 10).unwrap_err();
+        let path = Path::new("orders.csv");
+        assert!(
+            check_text(b"a,b\n\0\0", 6, path)
+                .unwrap_err()
+                .contains("binary")
+        );
+        let err = check_text(b"a,b\nx\xE9,1\n", 10, path).unwrap_err();
         assert_eq!(
             err,
             "not UTF-8 text (byte 0xE9 on line 2); save the file as UTF-8"
         );
         // A multi-byte character cut by the sample boundary is fine.
-        assert!(check_text("é".as_bytes()[..1].as_ref(), 100).is_ok());
+        assert!(check_text("é".as_bytes()[..1].as_ref(), 100, path).is_ok());
     }
 }

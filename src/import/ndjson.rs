@@ -83,9 +83,7 @@ pub fn read(
     let mut ignored = BTreeSet::new();
     loop {
         buf.clear();
-        let n = input
-            .read_until(b'\n', &mut buf)
-            .map_err(|e| format!("read error: {e}"))?;
+        let n = read_line(&mut input, &mut buf).map_err(|e| format!("read error: {e}"))?;
         if n == 0 {
             break;
         }
@@ -113,6 +111,38 @@ pub fn read(
         sink(object_row(&object, binder, line, span, &mut ignored))?;
     }
     Ok(ignored.into_iter().collect())
+}
+
+/// Appends one line to `buf`, with its end: `\n`, `\r\n` or a lone `\r` (JSON text
+/// holds neither raw, so either ends a line). Returns the bytes taken, 0 at the end.
+fn read_line(input: &mut impl BufRead, buf: &mut Vec<u8>) -> std::io::Result<usize> {
+    let mut taken = 0;
+    loop {
+        let available = input.fill_buf()?;
+        if available.is_empty() {
+            return Ok(taken);
+        }
+        match available.iter().position(|&b| b == b'\n' || b == b'\r') {
+            Some(i) => {
+                let cr = available[i] == b'\r';
+                buf.extend_from_slice(&available[..=i]);
+                input.consume(i + 1);
+                taken += i + 1;
+                if cr && input.fill_buf()?.first() == Some(&b'\n') {
+                    buf.push(b'\n');
+                    input.consume(1);
+                    taken += 1;
+                }
+                return Ok(taken);
+            }
+            None => {
+                let n = available.len();
+                buf.extend_from_slice(available);
+                input.consume(n);
+                taken += n;
+            }
+        }
+    }
 }
 
 /// serde_json's message without its position inside a line we already name.

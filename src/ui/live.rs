@@ -3,17 +3,17 @@
 //! the loop asks the worker for a fresh snapshot. Imports never run on the UI thread.
 
 use std::path::PathBuf;
-use std::sync::mpsc::Sender;
+use std::sync::mpsc::{RecvTimeoutError, Sender};
 use std::thread;
+use std::time::{Duration, Instant};
 
 use chrono::Local;
 
 use crate::config::Config;
-use crate::import::ImportOptions;
+use crate::import::{FailureKind, ImportOptions};
 use crate::store::Store;
 use crate::store::rollup::Touched;
-use crate::watch::follow::FileOutcome;
-use crate::watch::follow::{import_paths, mark_removed};
+use crate::watch::follow::{FileOutcome, Follower};
 use crate::watch::{DirWatcher, WatchEvent, WatchOptions, WatchState, scan};
 
 use super::keymap::Msg;
@@ -60,7 +60,7 @@ fn follow<E>(options: &LiveOptions, send: &Sender<E>, wrap: fn(Msg) -> E) -> any
         config: options.config.clone(),
         ..ImportOptions::default()
     };
-    let mut state = WatchState::new(&options.dir);
+    let mut follower = Follower::new(&options.dir, import);
     // Watch first, then scan: a file written in between is seen by both, never by neither.
     let watcher = DirWatcher::start(&options.dir, &options.watch)?;
     let initial = scan(&options.dir, options.watch.recursive)?;
@@ -70,31 +70,33 @@ fn follow<E>(options: &LiveOptions, send: &Sender<E>, wrap: fn(Msg) -> E) -> any
         if send.send(wrap(Msg::LiveProgress { done, total })).is_err() {
             return Ok(());
         }
-        outcomes.extend(import_paths(
-            &mut store,
-            std::slice::from_ref(path),
-            &import,
-            &mut state,
-        ));
+        outcomes.extend(follower.import_changed(&mut store, std::slice::from_ref(path)));
     }
-    if !report(send, wrap, &state, &outcomes) {
+    if !report(send, wrap, &follower.state, &outcomes) {
         return Ok(());
     }
-    for event in watcher.events() {
-        let outcomes = match event {
-            WatchEvent::Changed(paths) => import_paths(&mut store, &paths, &import, &mut state),
-            WatchEvent::Removed(paths) => {
-                mark_removed(&paths, &mut state);
-                Vec::new()
+    loop {
+        // An hour stands for "nothing due": events wake the thread anyway.
+        let wait = follower
+            .next_due(Instant::now())
+            .unwrap_or(Duration::from_secs(3600));
+        let (mut outcomes, event) = match watcher.events().recv_timeout(wait) {
+            Ok(WatchEvent::Changed(paths)) => (follower.import_changed(&mut store, &paths), true),
+            Ok(WatchEvent::Removed(paths)) => {
+                follower.removed(&paths);
+                (Vec::new(), true)
             }
-            WatchEvent::Error(reason) => {
+            Ok(WatchEvent::Error(reason)) => {
                 if send.send(wrap(Msg::LiveFailed(reason))).is_err() {
                     return Ok(());
                 }
                 continue;
             }
+            Err(RecvTimeoutError::Timeout) => (Vec::new(), false),
+            Err(RecvTimeoutError::Disconnected) => break,
         };
-        if !report(send, wrap, &state, &outcomes) {
+        outcomes.extend(follower.import_due(&mut store, Instant::now()));
+        if (event || !outcomes.is_empty()) && !report(send, wrap, &follower.state, &outcomes) {
             return Ok(());
         }
     }
@@ -114,11 +116,20 @@ fn report<E>(
         imported += 1;
         touched.merge(&report.touched);
     }
+    // A skipped FIFO did not fail: the Data pane notes it.
+    let failed = outcomes
+        .iter()
+        .filter(|o| {
+            o.result
+                .as_ref()
+                .is_err_and(|e| e.kind != FailureKind::NotRegularFile)
+        })
+        .count();
     let batch = LiveBatch {
         state: state.clone(),
         at: Local::now().format("%H:%M:%S").to_string(),
         imported,
-        failed: outcomes.len() - imported,
+        failed,
         touched,
     };
     send.send(wrap(Msg::LiveImported(Box::new(batch)))).is_ok()

@@ -6,12 +6,18 @@
 //! screen within a fraction of a second. A JSON array is one document that cannot be read
 //! until it is whole: it must stay quiet far longer, and its size and modification time
 //! must not change between two looks (an exporter may pause mid-write without events).
+//!
+//! A line file that never goes quiet (a log appended to every few milliseconds) is
+//! reported at least every [`GROWING_REPORT_EVERY`] all the same: its complete lines must
+//! reach the screen while the writer runs, not when it stops.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 
 /// What a look at a file found: its size and modification time, or that it is gone.
+/// Anything but a folder counts as present: a FIFO is reported, so the importer can say
+/// it skips it, but never opened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FileLook {
     Present {
@@ -24,7 +30,7 @@ pub enum FileLook {
 impl FileLook {
     pub fn of(path: &Path) -> Self {
         match std::fs::metadata(path) {
-            Ok(meta) if meta.is_file() => FileLook::Present {
+            Ok(meta) if !meta.is_dir() => FileLook::Present {
                 len: meta.len(),
                 modified: meta.modified().ok(),
             },
@@ -43,8 +49,13 @@ pub enum Settled {
 #[derive(Debug)]
 struct Pending {
     last_event: Instant,
+    /// The first event not yet reported.
+    first_unreported: Instant,
     last_look: Option<FileLook>,
 }
+
+/// The longest a line file that keeps changing waits before it is reported.
+pub const GROWING_REPORT_EVERY: Duration = Duration::from_millis(250);
 
 /// How much longer than a line file a whole-document file must stay quiet.
 const WHOLE_DOCUMENT_FACTOR: u32 = 5;
@@ -75,6 +86,7 @@ impl Debouncer {
             .and_modify(|p| p.last_event = now)
             .or_insert(Pending {
                 last_event: now,
+                first_unreported: now,
                 last_look: None,
             });
     }
@@ -87,7 +99,15 @@ impl Debouncer {
     pub fn next_deadline(&self, now: Instant) -> Option<Duration> {
         self.pending
             .iter()
-            .map(|(path, p)| (p.last_event + self.quiet_for(path)).saturating_duration_since(now))
+            .map(|(path, p)| {
+                let quiet = p.last_event + self.quiet_for(path);
+                let due = if is_whole_document(path) {
+                    quiet
+                } else {
+                    quiet.min(p.first_unreported + GROWING_REPORT_EVERY)
+                };
+                due.saturating_duration_since(now)
+            })
             .min()
     }
 
@@ -100,7 +120,8 @@ impl Debouncer {
     }
 
     /// The paths quiet for the whole period whose look (`look(path)`) did not change
-    /// since the previous call, in path order. Paths still moving stay pending.
+    /// since the previous call, in path order, and the line files that kept changing for
+    /// [`GROWING_REPORT_EVERY`]. Paths still moving stay pending.
     pub fn ready(&mut self, now: Instant, mut look: impl FnMut(&Path) -> FileLook) -> Vec<Settled> {
         let mut out = Vec::new();
         let quiet = self.quiet;
@@ -111,6 +132,13 @@ impl Debouncer {
                 quiet
             };
             if now.saturating_duration_since(pending.last_event) < quiet {
+                let overdue =
+                    now.saturating_duration_since(pending.first_unreported) >= GROWING_REPORT_EVERY;
+                if overdue && !is_whole_document(path) {
+                    // Still growing: its complete lines now, the rest when it settles.
+                    out.push(Settled::Changed(path.clone()));
+                    pending.first_unreported = now;
+                }
                 return true;
             }
             let current = look(path);
@@ -189,6 +217,45 @@ mod tests {
         assert!(d.ready(t0 + Q * 5, |_| present(5)).is_empty());
         let got = d.ready(t0 + Q * 10, |_| present(5));
         assert_eq!(got, [Settled::Changed(PathBuf::from("surveys.json"))]);
+    }
+
+    #[test]
+    fn a_line_file_appended_to_faster_than_the_quiet_period_is_still_reported() {
+        let t0 = Instant::now();
+        let mut d = Debouncer::new(Q);
+        let path = PathBuf::from("events.csv");
+        let mut reported = 0;
+        // An event every 40 ms for 2 s: never quiet for 100 ms.
+        for step in 0..50u32 {
+            let now = t0 + Duration::from_millis(40) * step;
+            d.touch(path.clone(), now);
+            let got = d.ready(now, |_| present(u64::from(step)));
+            if !got.is_empty() {
+                assert_eq!(got, [Settled::Changed(path.clone())]);
+                reported += 1;
+            }
+            assert!(
+                d.next_deadline(now).unwrap() <= GROWING_REPORT_EVERY,
+                "step {step}"
+            );
+        }
+        // Once every 250 ms or so: 2 s give 7 or 8 reports.
+        assert!((7..=8).contains(&reported), "{reported} reports");
+        // Once the writer stops, the file settles as usual.
+        let end = t0 + Duration::from_secs(3);
+        assert_eq!(d.ready(end, |_| present(50)), [Settled::Changed(path)]);
+        assert!(d.is_idle());
+    }
+
+    #[test]
+    fn a_growing_json_array_is_not_reported_before_it_settles() {
+        let t0 = Instant::now();
+        let mut d = Debouncer::new(Q);
+        for step in 0..20u32 {
+            let now = t0 + Duration::from_millis(40) * step;
+            d.touch(PathBuf::from("surveys.json"), now);
+            assert!(d.ready(now, |_| present(u64::from(step))).is_empty());
+        }
     }
 
     #[test]

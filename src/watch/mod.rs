@@ -18,7 +18,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use notify::event::{AccessKind, AccessMode};
 use notify::{EventKind, RecommendedWatcher, RecursiveMode, Watcher};
 
-pub use debounce::{Debouncer, FileLook, Settled};
+pub use debounce::{Debouncer, FileLook, GROWING_REPORT_EVERY, Settled};
 pub use filter::is_input;
 pub use state::{FileState, WatchState, WatchedFile};
 
@@ -47,7 +47,9 @@ impl Default for WatchOptions {
 /// What the watcher reports, in the order it happened.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum WatchEvent {
-    /// Input files that were created, grown, replaced or renamed into place, and settled.
+    /// Input files that were created, grown, replaced or renamed into place, and settled
+    /// (or, for a line file, kept growing for [`GROWING_REPORT_EVERY`]): their
+    /// complete lines can be imported.
     Changed(Vec<PathBuf>),
     /// Input files that disappeared (their rows stay in the store).
     Removed(Vec<PathBuf>),

@@ -10,9 +10,17 @@ pub enum FileState {
         rows_rejected: u64,
         tail: bool,
     },
-    Failed {
+    /// Could not be imported as it is; tried again when it changes.
+    Failed { reason: String },
+    /// The store could not take the file (locked, disk full): tried again at `next_retry`
+    /// (local `HH:MM:SS`), waiting twice as long after each failed `attempt`.
+    Retrying {
         reason: String,
+        attempt: u32,
+        next_retry: String,
     },
+    /// Not a regular file (a FIFO, socket or device): never opened.
+    Skipped { reason: String },
     /// Deleted from the folder; its rows stay in the store.
     Gone,
 }
@@ -50,17 +58,19 @@ impl WatchState {
                 self.imports += 1;
                 self.last_update = Some(at.clone());
             }
-            FileState::Failed { .. } => self.failures += 1,
-            FileState::Gone => {}
+            FileState::Failed { .. } | FileState::Retrying { .. } => self.failures += 1,
+            FileState::Skipped { .. } | FileState::Gone => {}
         }
         self.files
             .insert(path.to_path_buf(), WatchedFile { state, at });
     }
 
-    /// Files whose last import failed, for the Data pane and alerts.
+    /// Files whose last import failed (retried or not), for the Data pane and alerts.
     pub fn failed(&self) -> impl Iterator<Item = (&PathBuf, &str)> {
         self.files.iter().filter_map(|(p, f)| match &f.state {
-            FileState::Failed { reason } => Some((p, reason.as_str())),
+            FileState::Failed { reason } | FileState::Retrying { reason, .. } => {
+                Some((p, reason.as_str()))
+            }
             _ => None,
         })
     }

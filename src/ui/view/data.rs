@@ -85,25 +85,62 @@ fn watch_lines(app: &App) -> Vec<Line<'static>> {
     }
     head.push(keys);
     let mut lines = vec![Line::from(head)];
-    let problems = state
+    // What needs attention first: files failing now, then skipped and deleted ones.
+    let mut problems: Vec<(u8, Line<'static>)> = state
         .files
         .iter()
-        .filter_map(|(path, file)| match &file.state {
-            FileState::Failed { reason } => Some(Line::from(vec![
-                Span::styled("  ‼ ", theme.bad()),
-                Span::styled(file_name(&path.to_string_lossy()), theme.bad()),
-                Span::raw(format!(": {}", clean(reason))),
-            ])),
-            FileState::Gone => Some(Line::from(Span::styled(
-                format!(
-                    "  − {}: gone from the folder (its rows stay)",
-                    file_name(&path.to_string_lossy())
-                ),
-                theme.dim(),
-            ))),
-            FileState::Imported { .. } => None,
-        });
-    lines.extend(problems.take(WATCH_PROBLEMS_SHOWN));
+        .filter_map(|(path, file)| {
+            let name = file_name(&path.to_string_lossy());
+            match &file.state {
+                FileState::Retrying {
+                    reason,
+                    attempt,
+                    next_retry,
+                } => Some((
+                    0,
+                    Line::from(vec![
+                        Span::styled("  ↻ ", theme.bad()),
+                        Span::styled(name, theme.bad()),
+                        Span::raw(format!(
+                            ": pending, attempt {} at {next_retry} (last failure: {})",
+                            attempt + 1,
+                            clean(reason)
+                        )),
+                    ]),
+                )),
+                FileState::Failed { reason } => Some((
+                    1,
+                    Line::from(vec![
+                        Span::styled("  ‼ ", theme.bad()),
+                        Span::styled(name, theme.bad()),
+                        Span::raw(format!(": {}", clean(reason))),
+                    ]),
+                )),
+                FileState::Skipped { reason } => Some((
+                    2,
+                    Line::from(Span::styled(
+                        format!("  · {name}: {}", clean(reason)),
+                        theme.dim(),
+                    )),
+                )),
+                FileState::Gone => Some((
+                    3,
+                    Line::from(Span::styled(
+                        format!("  − {name}: gone from the folder (its rows stay)"),
+                        theme.dim(),
+                    )),
+                )),
+                FileState::Imported { .. } => None,
+            }
+        })
+        .collect();
+    problems.sort_by_key(|(rank, _)| *rank);
+    lines.extend(
+        problems
+            .into_iter()
+            .take(WATCH_PROBLEMS_SHOWN)
+            .map(|(_, line)| line),
+    );
     lines
 }
 
