@@ -36,8 +36,21 @@ fn one_line_per_file_and_a_nonzero_exit_when_a_file_fails() {
         lines[0].starts_with("exports/orders.csv: orders, 2 read, 1 upserted, 1 rejected, "),
         "{stdout}"
     );
+    // Named by the file and a hash of its absolute path: `launch.db.rejects/orders.<hash>.csv`.
+    let rejects = kpi::import::rejects_path(
+        std::path::Path::new("launch.db"),
+        &std::fs::canonicalize(exports.join("orders.csv")).unwrap(),
+    );
     assert!(
-        lines[0].ends_with(" s (ignored columns: coupon; rejects: launch.db.rejects/orders.csv)"),
+        rejects.starts_with("launch.db.rejects"),
+        "{}",
+        rejects.display()
+    );
+    assert!(
+        lines[0].ends_with(&format!(
+            " s (ignored columns: coupon; rejects: {})",
+            rejects.display()
+        )),
         "{stdout}"
     );
     assert!(
@@ -48,7 +61,7 @@ fn one_line_per_file_and_a_nonzero_exit_when_a_file_fails() {
         stderr.starts_with("kpi: exports/notes.csv: cannot tell the table from the file name"),
         "{stderr}"
     );
-    assert!(dir.path().join("launch.db.rejects/orders.csv").exists());
+    assert!(dir.path().join(&rejects).exists());
 
     // Running it again changes nothing.
     let again = Command::new(KPI)
