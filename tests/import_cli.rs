@@ -142,3 +142,51 @@ fn import_watch_keeps_the_store_current_until_sigterm() {
     );
     assert!(stdout.contains("new rows only"), "{stdout}");
 }
+
+#[test]
+fn a_file_that_is_not_a_store_is_named_once_with_its_cause_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("notes.db");
+    std::fs::write(
+        &db,
+        "these are notes, not a SQLite database, long enough to tell\n",
+    )
+    .unwrap();
+    let orders = dir.path().join("orders.csv");
+    std::fs::write(
+        &orders,
+        "order_id,customer_id,order_date,revenue\no1,c1,2025-06-01,1\n",
+    )
+    .unwrap();
+    let expected = format!(
+        "kpi: cannot open store {}: file is not a database\n",
+        db.display()
+    );
+    for args in [
+        vec![
+            "import",
+            "--db",
+            db.to_str().unwrap(),
+            orders.to_str().unwrap(),
+        ],
+        vec!["report", "--db", db.to_str().unwrap()],
+        vec!["check", "--db", db.to_str().unwrap()],
+    ] {
+        let out = Command::new(KPI).args(&args).output().unwrap();
+        assert_eq!(out.status.code(), Some(3), "{args:?}");
+        assert_eq!(String::from_utf8_lossy(&out.stderr), expected, "{args:?}");
+    }
+    let missing = dir.path().join("nope.toml");
+    let out = Command::new(KPI)
+        .args(["report", "--db", db.to_str().unwrap(), "--config"])
+        .arg(&missing)
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        format!(
+            "kpi: cannot read config {}: No such file or directory (os error 2)\n",
+            missing.display()
+        )
+    );
+}

@@ -3,7 +3,6 @@
 
 use std::process::ExitCode;
 
-use anyhow::Context;
 use chrono::NaiveDate;
 
 use crate::alerts::{self, render};
@@ -25,8 +24,7 @@ pub fn run(
         store_args.db.display()
     );
     let config = Config::load_for(&store_args.db, store_args.config.as_deref())?;
-    let store = Store::open(&store_args.db)
-        .with_context(|| format!("cannot open store {}", store_args.db.display()))?;
+    let store = Store::open(&store_args.db)?;
     let as_of = match as_of {
         Some(date) => Some(date),
         None => metrics::reference_date(&store)?,

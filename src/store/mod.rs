@@ -17,19 +17,28 @@ use rusqlite::Connection;
 pub use alert_state::AlertState;
 pub use migrate::CURRENT_VERSION;
 
+/// A store error names each cause once: the SQLite error is displayed, not also chained
+/// as a `source` (rusqlite's own chain would repeat it, as "Error code 26: …").
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("{0}")]
-    Sqlite(#[from] rusqlite::Error),
+    Sqlite(rusqlite::Error),
     #[error(
         "the store was written by a newer kpi (schema {found}, this kpi knows up to {supported})"
     )]
     TooNew { found: u32, supported: u32 },
-    #[error("cannot open store {path}: {source}")]
+    /// Anything that stops a store from opening, with the store's path (named only here).
+    #[error("cannot open store {path}: {cause}")]
     Open {
         path: PathBuf,
-        source: rusqlite::Error,
+        cause: Box<StoreError>,
     },
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        Self::Sqlite(e)
+    }
 }
 
 /// Switches to WAL. That takes an exclusive lock and SQLite does not wait for it through the
@@ -61,11 +70,15 @@ pub struct Store {
 impl Store {
     /// Opens (creating if needed) and migrates the store at `path`.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
-        let conn = Connection::open(path).map_err(|source| StoreError::Open {
+        // SQLite reads the file only at the first statement, so a file that is not a
+        // store fails in `init`: both name the path.
+        let opened = Connection::open(path)
+            .map_err(StoreError::from)
+            .and_then(|conn| Self::init(conn, path.to_path_buf()));
+        opened.map_err(|cause| StoreError::Open {
             path: path.to_path_buf(),
-            source,
-        })?;
-        Self::init(conn, path.to_path_buf())
+            cause: Box::new(cause),
+        })
     }
 
     /// A private in-memory store, for tests.
