@@ -47,17 +47,20 @@ pub fn validate<'r>(
     let spec = layout.spec;
     let mut parsed: Vec<Value<'r>> = Vec::with_capacity(spec.columns.len());
     let mut dates: Vec<Option<NaiveDate>> = Vec::with_capacity(spec.columns.len());
-    let mut column_provided: Vec<bool> = Vec::with_capacity(spec.columns.len());
+    // One bit per contract column (`Provided` has a bit per stored column, and there are
+    // at least as many of those).
+    let mut column_provided: Provided = 0;
     for (column, field) in spec.columns.iter().zip(&row.fields) {
         let text: Option<&'r str> = match field {
             Field::Absent => None,
             Field::Invalid(reason) => return Err(reject(column.name, reason.clone())),
             Field::Text(t) => Some(t.as_ref().trim()).filter(|t| !t.is_empty()),
         };
-        column_provided.push(match field {
+        let given = match field {
             Field::Absent => false,
             _ => text.is_some() || column.default.is_none(),
-        });
+        };
+        column_provided |= Provided::from(given) << parsed.len();
         let Some(text) = text else {
             if column.required {
                 return Err(reject(column.name, "missing value".into()));
@@ -110,7 +113,7 @@ pub fn validate<'r>(
     let mut provided: Provided = 0;
     for (at, (_, source)) in layout.columns.iter().enumerate() {
         let given = match *source {
-            Source::Column(i) | Source::DayOf(i) => column_provided[i],
+            Source::Column(i) | Source::DayOf(i) => column_provided & (1 << i) != 0,
             Source::Key => true,
             Source::Attributes => !row.extras.is_empty(),
         };

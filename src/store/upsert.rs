@@ -244,7 +244,7 @@ impl<'c> Upserter<'c> {
             insert: conn.prepare_cached(&insert)?,
             previous: conn.prepare_cached(&previous)?,
             updates: Vec::new(),
-            written: WrittenRows::new(conn, table)?,
+            written: WrittenRows::new(),
         })
     }
 
@@ -260,7 +260,7 @@ impl<'c> Upserter<'c> {
         debug_assert_eq!(values.len(), self.layout.columns.len());
         if self.insert.execute(rusqlite::params_from_iter(values))? == 1 {
             self.written
-                .inserted(self.conn, self.conn.last_insert_rowid(), line)?;
+                .add(self.conn, self.conn.last_insert_rowid(), line)?;
             return Ok(Outcome::Inserted);
         }
         let layout = self.layout;
@@ -277,7 +277,7 @@ impl<'c> Upserter<'c> {
         if let Some(first_line) = self.written.line_of(self.conn, stored.rowid)? {
             return Ok(Outcome::Duplicate { first_line });
         }
-        self.written.existing(self.conn, stored.rowid, line)?;
+        self.written.add(self.conn, stored.rowid, line)?;
 
         let mut provided = provided;
         for &k in &layout.key {
@@ -411,48 +411,43 @@ fn merged_attributes(stored: &Option<String>, new: &Value<'_>) -> Option<String>
 /// The rows one import has written so far, by rowid, with the line that wrote them: a
 /// second row with the same key is a duplicate within the file, not an update.
 ///
-/// Memory stays flat for big files: rows the import inserts get increasing rowids, kept
-/// as runs of consecutive rowids and lines; rows that existed before (a re-import) go to
-/// a temporary table, which SQLite keeps on disk when it grows.
+/// Memory stays flat for big files: rows usually come with increasing rowids (new rows
+/// get the next rowid; a file read again meets its rows in the order they were inserted),
+/// kept as runs of consecutive rowids and lines. Rows out of that order, or beyond
+/// `MAX_RUNS`, go to a temporary table, which SQLite keeps on disk when it grows.
 struct WrittenRows {
-    /// Rowids above this were inserted by this import.
-    inserted_above: i64,
-    /// (first rowid, first line, rows) of consecutive inserts, rowids increasing.
+    /// (first rowid, first line, rows) of consecutive rows, rowids increasing.
     runs: Vec<(i64, u64, u64)>,
     temp_table_ready: bool,
 }
 
+/// 24 MB of runs at most.
+const MAX_RUNS: usize = 1 << 20;
+
 impl WrittenRows {
-    fn new(conn: &Connection, table: &str) -> rusqlite::Result<Self> {
-        let inserted_above = conn.query_row(
-            &format!("SELECT COALESCE(MAX(rowid), 0) FROM \"{table}\""),
-            [],
-            |r| r.get(0),
-        )?;
-        Ok(Self {
-            inserted_above,
+    fn new() -> Self {
+        Self {
             runs: Vec::new(),
             temp_table_ready: false,
-        })
+        }
     }
 
-    fn inserted(&mut self, conn: &Connection, rowid: i64, line: u64) -> rusqlite::Result<()> {
+    fn add(&mut self, conn: &Connection, rowid: i64, line: u64) -> rusqlite::Result<()> {
+        let room = self.runs.len() < MAX_RUNS;
         match self.runs.last_mut() {
             Some((first, first_line, len))
                 if rowid == *first + *len as i64 && line == *first_line + *len =>
             {
                 *len += 1;
+                return Ok(());
             }
-            Some((first, _, len)) if rowid < *first + *len as i64 => {
-                // Rowids not increasing (a table at the largest rowid): the general way.
-                return self.existing(conn, rowid, line);
+            Some((first, _, len)) if rowid < *first + *len as i64 => {}
+            _ if room => {
+                self.runs.push((rowid, line, 1));
+                return Ok(());
             }
-            _ => self.runs.push((rowid, line, 1)),
+            _ => {}
         }
-        Ok(())
-    }
-
-    fn existing(&mut self, conn: &Connection, rowid: i64, line: u64) -> rusqlite::Result<()> {
         if !self.temp_table_ready {
             conn.execute_batch(
                 "CREATE TEMP TABLE IF NOT EXISTS import_written
@@ -469,12 +464,10 @@ impl WrittenRows {
     }
 
     fn line_of(&self, conn: &Connection, rowid: i64) -> rusqlite::Result<Option<u64>> {
-        if rowid > self.inserted_above {
-            let at = self.runs.partition_point(|(first, _, _)| *first <= rowid);
-            if let Some(&(first, first_line, len)) = at.checked_sub(1).map(|i| &self.runs[i]) {
-                if rowid < first + len as i64 {
-                    return Ok(Some(first_line + (rowid - first) as u64));
-                }
+        let at = self.runs.partition_point(|(first, _, _)| *first <= rowid);
+        if let Some(&(first, first_line, len)) = at.checked_sub(1).map(|i| &self.runs[i]) {
+            if rowid < first + len as i64 {
+                return Ok(Some(first_line + (rowid - first) as u64));
             }
         }
         if !self.temp_table_ready {
@@ -613,5 +606,22 @@ mod tests {
             );
         }
         assert_eq!(up.upsert(&row(1), all, 21).unwrap(), Outcome::Unchanged);
+        drop(up);
+        // Stored rows met out of rowid order are remembered in the temporary table.
+        let mut up = Upserter::new(conn, &layout).unwrap();
+        for (day, line) in [(4, 1), (2, 2), (1, 3)] {
+            assert_eq!(up.upsert(&row(day), all, line).unwrap(), Outcome::Unchanged);
+        }
+        for (day, first_line) in [(1, 3), (2, 2), (4, 1)] {
+            assert_eq!(
+                up.upsert(&row(day), all, 30).unwrap(),
+                Outcome::Duplicate { first_line },
+                "day {day}"
+            );
+        }
+        drop(up);
+        // Each import starts with nothing written: the temporary table is emptied.
+        let mut up = Upserter::new(conn, &layout).unwrap();
+        assert_eq!(up.upsert(&row(2), all, 1).unwrap(), Outcome::Unchanged);
     }
 }
