@@ -3,6 +3,7 @@
 //! rejects that are counted once per file.
 #![allow(clippy::unwrap_used)]
 
+mod common;
 mod import_support;
 
 use std::path::{Path, PathBuf};
@@ -495,4 +496,20 @@ fn files_of_the_same_name_in_two_folders_keep_their_own_rejects() {
     import(&mut store, &b);
     assert_eq!(store.reject_count().unwrap(), 3);
     assert!(from_a.exists());
+}
+
+#[test]
+fn the_data_pane_counts_a_file_read_whole_twice_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("s.db")).unwrap();
+    let file = write(dir.path(), "orders.csv", &orders_with_rejects(10));
+    import(&mut store, &file);
+    write(dir.path(), "orders.csv", &orders_with_rejects(11));
+    import(&mut store, &file);
+    let snapshot = kpi::snapshot::build(&store, &kpi::config::Config::default(), None).unwrap();
+    assert_eq!(snapshot.data.rejected_rows, 3);
+    let mut app = kpi::ui::fixture::app(snapshot);
+    app.tab = kpi::ui::Tab::Data;
+    let text = common::text(&app, 120, 40);
+    assert!(text.contains("Rejected rows (3) and why"), "{text}");
 }
