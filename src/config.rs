@@ -11,11 +11,10 @@ use serde::Deserialize;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    /// The I/O error is displayed, not chained as a source: its message reads once.
-    #[error("cannot read config {path}: {cause}")]
+    #[error("cannot read config {path}: {source}")]
     Read {
         path: PathBuf,
-        cause: std::io::Error,
+        source: std::io::Error,
     },
     /// toml's message already names the line, column and key.
     #[error("bad config {path}: {message}")]
@@ -199,9 +198,9 @@ impl Config {
     }
 
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|cause| ConfigError::Read {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
             path: path.to_path_buf(),
-            cause,
+            source,
         })?;
         Self::parse(&text, path)
     }

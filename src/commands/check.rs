@@ -3,6 +3,7 @@
 
 use std::process::ExitCode;
 
+use anyhow::Context;
 use chrono::NaiveDate;
 
 use crate::alerts::{self, render};
@@ -24,7 +25,8 @@ pub fn run(
         store_args.db.display()
     );
     let config = Config::load_for(&store_args.db, store_args.config.as_deref())?;
-    let store = Store::open(&store_args.db)?;
+    let store = Store::open(&store_args.db)
+        .with_context(|| format!("cannot open store {}", store_args.db.display()))?;
     let as_of = match as_of {
         Some(date) => Some(date),
         None => metrics::reference_date(&store)?,

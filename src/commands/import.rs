@@ -29,7 +29,8 @@ pub fn run(store_args: &StoreArgs, args: &ImportArgs) -> anyhow::Result<ExitCode
         anyhow::bail!("nothing to import: name one or more files (kpi import FILE…)");
     }
     let config = Config::load_for(&store_args.db, store_args.config.as_deref())?;
-    let mut store = Store::open(&store_args.db)?;
+    let mut store = Store::open(&store_args.db)
+        .with_context(|| format!("cannot open store {}", store_args.db.display()))?;
     let options = ImportOptions {
         table: args.table.clone(),
         strict: args.strict,

@@ -137,15 +137,8 @@ pub enum MetricError {
     UnknownMetric(String),
     #[error("metric {metric} cannot be broken down by {dimension:?}")]
     UnknownDimension { metric: String, dimension: String },
-    /// Displayed, not chained as a source, so that the SQLite message reads once.
     #[error("{0}")]
-    Store(rusqlite::Error),
-}
-
-impl From<rusqlite::Error> for MetricError {
-    fn from(e: rusqlite::Error) -> Self {
-        Self::Store(e)
-    }
+    Store(#[from] rusqlite::Error),
 }
 
 /// Tables left out of the reference date: annotations may announce a launch ahead.

@@ -17,28 +17,19 @@ use rusqlite::Connection;
 pub use alert_state::AlertState;
 pub use migrate::CURRENT_VERSION;
 
-/// A store error names each cause once: the SQLite error is displayed, not also chained
-/// as a `source` (rusqlite's own chain would repeat it, as "Error code 26: …").
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("{0}")]
-    Sqlite(rusqlite::Error),
+    Sqlite(#[from] rusqlite::Error),
     #[error(
         "the store was written by a newer kpi (schema {found}, this kpi knows up to {supported})"
     )]
     TooNew { found: u32, supported: u32 },
-    /// Anything that stops a store from opening, with the store's path (named only here).
-    #[error("cannot open store {path}: {cause}")]
+    #[error("cannot open store {path}: {source}")]
     Open {
         path: PathBuf,
-        cause: Box<StoreError>,
+        source: rusqlite::Error,
     },
-}
-
-impl From<rusqlite::Error> for StoreError {
-    fn from(e: rusqlite::Error) -> Self {
-        Self::Sqlite(e)
-    }
 }
 
 /// Switches to WAL. That takes an exclusive lock and SQLite does not wait for it through the
@@ -75,9 +66,12 @@ impl Store {
         let opened = Connection::open(path)
             .map_err(StoreError::from)
             .and_then(|conn| Self::init(conn, path.to_path_buf()));
-        opened.map_err(|cause| StoreError::Open {
-            path: path.to_path_buf(),
-            cause: Box::new(cause),
+        opened.map_err(|e| match e {
+            StoreError::Sqlite(source) => StoreError::Open {
+                path: path.to_path_buf(),
+                source,
+            },
+            other => other,
         })
     }
 
