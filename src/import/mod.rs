@@ -314,10 +314,6 @@ fn run(
     let mut tx = store
         .begin_import(log_key, spec.name)
         .map_err(|e| fail(format!("cannot write to the store: {e}")))?;
-    if tail_from.is_none() {
-        tx.forget_earlier_rejects()
-            .map_err(|e| fail(format!("cannot write to the store: {e}")))?;
-    }
     if read_end.saturating_sub(start) >= BULK_LOAD_BYTES {
         tx.defer_indexes_if_empty(spec.name)
             .map_err(|e| fail(format!("cannot prepare the store: {e}")))?;
@@ -326,6 +322,11 @@ fn run(
         .upserter(&layout)
         .map_err(|e| fail(format!("cannot prepare the store: {e}")))?;
 
+    // A file read whole is judged anew: its earlier rejects would count twice.
+    if tail_from.is_none() {
+        tx.forget_earlier_rejects()
+            .map_err(|e| fail(format!("cannot write to the store: {e}")))?;
+    }
     let mut touched = Touched::default();
     let (mut rows_read, mut rows_upserted, mut rows_unchanged) = (0u64, 0u64, 0u64);
     let total = read_end.saturating_sub(start);
