@@ -7,7 +7,7 @@ fn main() -> ExitCode {
     match kpi::commands::dispatch(cli) {
         Ok(code) => code,
         Err(err) => {
-            eprintln!("kpi: {}", kpi::commands::error_message(&err));
+            eprintln!("kpi: {err:#}");
             ExitCode::from(kpi::commands::EXIT_ERROR)
         }
     }

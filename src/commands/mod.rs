@@ -14,7 +14,13 @@ mod report;
 /// `kpi check` uses 1 and 2 for alerts, so errors take a code of their own.
 pub const EXIT_ERROR: u8 = 3;
 
+/// Runs the command. A failure comes back as one message naming each cause once (see
+/// `error_message`), so that `main` prints it as it is, alternate form or not.
 pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
+    run(cli).map_err(|err| anyhow::Error::msg(error_message(&err)))
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         None => cockpit::run(&cli.store, cli.watch.as_deref(), &cli.watch_opts, cli.as_of),
         Some(Command::Import(ref args)) => import::run(&cli.store, args),
