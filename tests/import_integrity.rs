@@ -595,3 +595,57 @@ fn rollups_after_updates_of_some_columns_equal_a_rebuild() {
         ]
     );
 }
+
+#[test]
+fn a_row_appended_with_the_key_of_an_earlier_line_is_a_duplicate_as_in_a_whole_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = "date,channel,amount\n2025-06-01,paid,100\n2025-06-01,social,80\n";
+    let appended = "2025-06-02,paid,5\n2025-06-01,social,90\n2025-06-03,tv,1\n";
+    // Another file stored 2025-06-03/tv first: the appended row updates it, as usual.
+    let other = write(
+        dir.path(),
+        "spend_tv.csv",
+        "date,channel,amount\n2025-06-03,tv,2\n",
+    );
+
+    let mut grown = Store::open(&dir.path().join("grown.db")).unwrap();
+    import(&mut grown, &other);
+    let file = write(dir.path(), "grown/spend.csv", first);
+    import(&mut grown, &file);
+    write(dir.path(), "grown/spend.csv", &format!("{first}{appended}"));
+    let tail = import(&mut grown, &file);
+    assert!(tail.tail, "{tail}");
+    assert_eq!(
+        (tail.rows_read, tail.rows_upserted, tail.rows_rejected),
+        (3, 2, 1),
+        "{tail}"
+    );
+
+    let mut whole = Store::open(&dir.path().join("whole.db")).unwrap();
+    import(&mut whole, &other);
+    import(
+        &mut whole,
+        &write(dir.path(), "whole/spend.csv", &format!("{first}{appended}")),
+    );
+
+    let expected = vec![(
+        5,
+        None,
+        "duplicate key (date, channel) already on line 3 of this file".to_string(),
+    )];
+    assert_eq!(rejects(&grown), expected);
+    assert_eq!(rejects(&whole), expected);
+    assert_eq!(
+        dump(&grown, "spend", "date, channel"),
+        dump(&whole, "spend", "date, channel")
+    );
+    assert_eq!(
+        dump(&grown, "spend", "date, channel"),
+        [
+            "2025-06-01|paid|10000|NULL|NULL",
+            "2025-06-01|social|8000|NULL|NULL",
+            "2025-06-02|paid|500|NULL|NULL",
+            "2025-06-03|tv|100|NULL|NULL",
+        ]
+    );
+}

@@ -9,6 +9,7 @@
 pub mod fields;
 
 mod csv_reader;
+mod earlier;
 #[cfg(test)]
 mod fuzz;
 mod json_array;
@@ -327,6 +328,34 @@ fn run(
         tx.forget_earlier_rejects()
             .map_err(|e| fail(format!("cannot write to the store: {e}")))?;
     }
+    // New rows sharing a key with the part of the file read before are duplicates, as
+    // they would be were the file read whole.
+    let earlier_lines = match tail_from {
+        Some(_) if read_end > start => earlier::earlier_lines(
+            &earlier::TailRead {
+                path: Path::new(log_key),
+                format,
+                rows_from: bom_len,
+                new_rows: (start, read_end),
+                header: mark.as_ref().and_then(|m| m.header.as_deref()),
+            },
+            &binder,
+            &layout,
+            tz,
+            &mut upserter,
+        )
+        .map_err(&fail)?,
+        _ => Default::default(),
+    };
+    let earlier_line = |values: &[crate::store::upsert::Value<'_>]| {
+        if earlier_lines.is_empty() {
+            None
+        } else {
+            earlier_lines
+                .get(&earlier::key_text(&layout, values))
+                .copied()
+        }
+    };
     let mut touched = Touched::default();
     let (mut rows_read, mut rows_upserted, mut rows_unchanged) = (0u64, 0u64, 0u64);
     let total = read_end.saturating_sub(start);
@@ -344,6 +373,17 @@ fn run(
                 },
             ),
             Item::Row(row) => match validate::validate(&layout, tz, &row) {
+                Ok(typed) if earlier_line(&typed.values).is_some() => (
+                    row.line,
+                    row.span,
+                    validate::Rejection {
+                        column: None,
+                        reason: layout.duplicate_reason(
+                            &typed.values,
+                            earlier_line(&typed.values).unwrap_or_default(),
+                        ),
+                    },
+                ),
                 Ok(typed) => match upserter.upsert(&typed.values, typed.provided, row.line) {
                     Ok(Outcome::Inserted) => {
                         rows_upserted += 1;

@@ -248,6 +248,11 @@ impl<'c> Upserter<'c> {
         })
     }
 
+    /// Whether a row with the key of `values` is stored.
+    pub fn is_stored(&mut self, values: &[Value<'_>]) -> rusqlite::Result<bool> {
+        self.previous.exists(rusqlite::params_from_iter(values))
+    }
+
     /// Inserts one row, or updates the stored row with its key in the columns `provided`
     /// (attributes merged key by key). `values` follow `Layout::columns`; `line` is the
     /// row's line, reported back when a later row of the import has the same key.
