@@ -649,3 +649,35 @@ fn a_row_appended_with_the_key_of_an_earlier_line_is_a_duplicate_as_in_a_whole_r
         ]
     );
 }
+
+#[test]
+fn a_store_holding_amounts_from_before_the_bound_still_reports() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("s.db");
+    let mut store = Store::open(&db).unwrap();
+    import(
+        &mut store,
+        &write(
+            dir.path(),
+            "orders.csv",
+            "order_id,customer_id,order_date,revenue\no1,c1,2025-06-01,10\n",
+        ),
+    );
+    // As an older kpi accepted them: amounts near the largest integer SQLite holds.
+    store
+        .conn()
+        .execute_batch(
+            "INSERT INTO spend (date, channel, amount) VALUES
+                 ('2025-06-01', 'paid', 9223372036854775807),
+                 ('2025-06-01', 'social', 9223372036854775807);
+             INSERT INTO costs (date, category, amount) VALUES
+                 ('2025-06-01', 'cogs', 9223372036854775807),
+                 ('2025-06-01', 'opex', 9223372036854775807);",
+        )
+        .unwrap();
+    drop(store);
+    let (_, err, code) = kpi(&["report", "--db", db.to_str().unwrap(), "--format", "json"]);
+    assert_eq!(code, 0, "{err}");
+    let (_, err, code) = kpi(&["check", "--db", db.to_str().unwrap()]);
+    assert_ne!(code, 3, "{err}");
+}
