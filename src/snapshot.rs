@@ -28,6 +28,8 @@ pub struct DataStatus {
     pub imports: Vec<ImportLogEntry>,
     /// Newest first.
     pub rejects: Vec<RejectEntry>,
+    /// Rejected rows the store holds, each file's counted once however often it was read.
+    pub rejected_rows: u64,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -316,6 +318,7 @@ fn data_status(store: &Store) -> anyhow::Result<DataStatus> {
         tables: store.table_status()?,
         imports: store.recent_imports(50)?,
         rejects: store.recent_rejects(200)?,
+        rejected_rows: store.reject_count()?,
     })
 }
 

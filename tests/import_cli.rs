@@ -36,8 +36,21 @@ fn one_line_per_file_and_a_nonzero_exit_when_a_file_fails() {
         lines[0].starts_with("exports/orders.csv: orders, 2 read, 1 upserted, 1 rejected, "),
         "{stdout}"
     );
+    // Named by the file and a hash of its absolute path: `launch.db.rejects/orders.<hash>.csv`.
+    let rejects = kpi::import::rejects_path(
+        std::path::Path::new("launch.db"),
+        &std::fs::canonicalize(exports.join("orders.csv")).unwrap(),
+    );
     assert!(
-        lines[0].ends_with(" s (ignored columns: coupon; rejects: launch.db.rejects/orders.csv)"),
+        rejects.starts_with("launch.db.rejects"),
+        "{}",
+        rejects.display()
+    );
+    assert!(
+        lines[0].ends_with(&format!(
+            " s (ignored columns: coupon; rejects: {})",
+            rejects.display()
+        )),
         "{stdout}"
     );
     assert!(
@@ -48,7 +61,7 @@ fn one_line_per_file_and_a_nonzero_exit_when_a_file_fails() {
         stderr.starts_with("kpi: exports/notes.csv: cannot tell the table from the file name"),
         "{stderr}"
     );
-    assert!(dir.path().join("launch.db.rejects/orders.csv").exists());
+    assert!(dir.path().join(&rejects).exists());
 
     // Running it again changes nothing.
     let again = Command::new(KPI)
@@ -128,4 +141,52 @@ fn import_watch_keeps_the_store_current_until_sigterm() {
         "{stdout}"
     );
     assert!(stdout.contains("new rows only"), "{stdout}");
+}
+
+#[test]
+fn a_file_that_is_not_a_store_is_named_once_with_its_cause_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("notes.db");
+    std::fs::write(
+        &db,
+        "these are notes, not a SQLite database, long enough to tell\n",
+    )
+    .unwrap();
+    let orders = dir.path().join("orders.csv");
+    std::fs::write(
+        &orders,
+        "order_id,customer_id,order_date,revenue\no1,c1,2025-06-01,1\n",
+    )
+    .unwrap();
+    let expected = format!(
+        "kpi: cannot open store {}: file is not a database\n",
+        db.display()
+    );
+    for args in [
+        vec![
+            "import",
+            "--db",
+            db.to_str().unwrap(),
+            orders.to_str().unwrap(),
+        ],
+        vec!["report", "--db", db.to_str().unwrap()],
+        vec!["check", "--db", db.to_str().unwrap()],
+    ] {
+        let out = Command::new(KPI).args(&args).output().unwrap();
+        assert_eq!(out.status.code(), Some(3), "{args:?}");
+        assert_eq!(String::from_utf8_lossy(&out.stderr), expected, "{args:?}");
+    }
+    let missing = dir.path().join("nope.toml");
+    let out = Command::new(KPI)
+        .args(["report", "--db", db.to_str().unwrap(), "--config"])
+        .arg(&missing)
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        format!(
+            "kpi: cannot read config {}: No such file or directory (os error 2)\n",
+            missing.display()
+        )
+    );
 }

@@ -364,7 +364,8 @@ fn rejects_file_holds_the_original_row_unchanged() {
     let db = dir.path().join("launch.db");
     let mut store = Store::open(&db).unwrap();
     let report = import_file(&mut store, &path, &options()).unwrap();
-    let rejects = dir.path().join("launch.db.rejects/orders.csv");
+    let rejects = kpi::import::rejects_path(&db, &std::fs::canonicalize(&path).unwrap());
+    assert!(rejects.starts_with(dir.path().join("launch.db.rejects")));
     assert_eq!(report.rejects_file.as_deref(), Some(rejects.as_path()));
     assert_eq!(
         std::fs::read_to_string(&rejects).unwrap(),

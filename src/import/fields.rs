@@ -56,8 +56,17 @@ pub fn format_utc(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 
+/// The largest amount accepted either way, in minor units: 100,000,000,000.00 — a
+/// hundred billion, more than any single order, refund, subscription or day's spend or cost
+/// of a real business, even in currencies of small units. It is bounded so that money
+/// summed in SQL (whose `SUM` fails on integer overflow) or in Rust stays within `i64`:
+/// `i64::MAX / MAX_MONEY_MINOR_UNITS` is 922,337 rows at the bound in one sum, where real
+/// amounts are many orders of magnitude below it.
+pub const MAX_MONEY_MINOR_UNITS: i64 = 10_000_000_000_000;
+
 /// A decimal amount as integer cents: `.` decimal point, at most two decimals (further
-/// zeros allowed), no exponent, no thousands separators.
+/// zeros allowed), no exponent, no thousands separators, at most
+/// `MAX_MONEY_MINOR_UNITS` either way.
 pub fn parse_money(text: &str, non_negative: bool) -> Result<i64, String> {
     let bad = || format!("{text:?} is not an amount (expected e.g. 1234.50)");
     let (negative, body) = match text.as_bytes().first() {
@@ -82,7 +91,12 @@ pub fn parse_money(text: &str, non_negative: bool) -> Result<i64, String> {
             "{text:?} has more than two decimals (amounts are stored to the cent)"
         ));
     }
-    let too_big = || format!("{text:?} is too large an amount");
+    let too_big = || {
+        format!(
+            "{text:?} is too large an amount (at most {} either way)",
+            crate::numbers::grouped(MAX_MONEY_MINOR_UNITS as f64 / 100.0, 2, "-")
+        )
+    };
     let mut cents: i64 = 0;
     for c in whole.bytes() {
         cents = cents
@@ -99,6 +113,9 @@ pub fn parse_money(text: &str, non_negative: bool) -> Result<i64, String> {
             .ok_or_else(too_big)?;
     }
     cents = cents.checked_mul(scale).ok_or_else(too_big)?;
+    if cents > MAX_MONEY_MINOR_UNITS {
+        return Err(too_big());
+    }
     if negative {
         cents = -cents;
     }
@@ -173,6 +190,29 @@ mod tests {
             assert!(parse_money(bad, true).is_err(), "{bad}");
         }
         assert!(parse_money("99999999999999999999", true).is_err());
+    }
+
+    #[test]
+    fn amounts_beyond_a_hundred_billion_are_refused_before_they_can_overflow_a_sum() {
+        assert_eq!(
+            parse_money("100000000000.00", true),
+            Ok(MAX_MONEY_MINOR_UNITS)
+        );
+        assert_eq!(
+            parse_money("-100000000000", false),
+            Ok(-MAX_MONEY_MINOR_UNITS)
+        );
+        for too_big in [
+            "100000000000.01",
+            "92233720368547758.07",
+            "-100000000000.01",
+        ] {
+            let err = parse_money(too_big, false).unwrap_err();
+            assert!(
+                err.contains("too large an amount (at most 100,000,000,000.00 either way)"),
+                "{too_big}: {err}"
+            );
+        }
     }
 
     #[test]

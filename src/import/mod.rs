@@ -9,6 +9,7 @@
 pub mod fields;
 
 mod csv_reader;
+mod earlier;
 #[cfg(test)]
 mod fuzz;
 mod json_array;
@@ -63,7 +64,7 @@ pub struct ImportReport {
     pub duration: Duration,
     /// Columns the contract does not name, ignored (tables without attributes).
     pub ignored_columns: Vec<String>,
-    /// Where the rejected rows of this import were written (`<store>.rejects/<file>.csv`).
+    /// Where the rejected rows of this import were written (see `rejects_path`).
     pub rejects_file: Option<PathBuf>,
     /// Bytes of an unfinished last line left for a later import.
     pub held_back_bytes: u64,
@@ -196,8 +197,11 @@ pub fn table_for_path(path: &Path) -> Option<&'static TableSpec> {
         .max_by_key(|t| t.name.len())
 }
 
-/// `<store>.rejects/<file>.csv`: the file's own name, with `.csv` added unless it
-/// already ends so (`orders.csv` → `orders.csv`, `events.ndjson` → `events.ndjson.csv`).
+/// `<store>.rejects/<name>.<hash>.csv`: the file's own name without a `.csv` ending, then
+/// the first 8 hex digits of the BLAKE3 hash of its absolute path, so that files of one
+/// name in two folders (`a/orders.csv`, `b/orders.csv`) keep their own rejects
+/// (`orders.csv` → `orders.1f0c9a2e.csv`, `events.ndjson` → `events.ndjson.5b7d0e13.csv`).
+/// `file` is the absolute path the import log knows the file by.
 pub fn rejects_path(store_path: &Path, file: &Path) -> PathBuf {
     let mut dir = store_path.as_os_str().to_owned();
     dir.push(".rejects");
@@ -205,12 +209,13 @@ pub fn rejects_path(store_path: &Path, file: &Path) -> PathBuf {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "input".into());
-    let name = if name.to_lowercase().ends_with(".csv") {
-        name
+    let stem = if name.to_lowercase().ends_with(".csv") {
+        &name[..name.len() - ".csv".len()]
     } else {
-        format!("{name}.csv")
+        &name[..]
     };
-    PathBuf::from(dir).join(name)
+    let hash = blake3::hash(file.as_os_str().as_encoded_bytes());
+    PathBuf::from(dir).join(format!("{stem}.{}.csv", &hash.to_hex()[..8]))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -356,7 +361,7 @@ fn run(
     let binder = Binder::new(spec, config.aliases.get(spec.name));
     let layout = Layout::of(spec);
     let tz = config.tz();
-    let mut rejects = RejectsFile::new(store.path(), path, start);
+    let mut rejects = RejectsFile::new(store.path(), Path::new(log_key), start);
 
     let mut tx = store
         .begin_import(log_key, spec.name)
@@ -369,6 +374,39 @@ fn run(
         .upserter(&layout)
         .map_err(|e| store_fail(format!("cannot prepare the store: {e}")))?;
 
+    // A file read whole is judged anew: its earlier rejects would count twice.
+    if tail_from.is_none() {
+        tx.forget_earlier_rejects()
+            .map_err(|e| fail(format!("cannot write to the store: {e}")))?;
+    }
+    // New rows sharing a key with the part of the file read before are duplicates, as
+    // they would be were the file read whole.
+    let earlier_lines = match tail_from {
+        Some(_) if read_end > start => earlier::earlier_lines(
+            &earlier::TailRead {
+                path: Path::new(log_key),
+                format,
+                rows_from: bom_len,
+                new_rows: (start, read_end),
+                header: mark.as_ref().and_then(|m| m.header.as_deref()),
+            },
+            &binder,
+            &layout,
+            tz,
+            &mut upserter,
+        )
+        .map_err(&fail)?,
+        _ => Default::default(),
+    };
+    let earlier_line = |values: &[crate::store::upsert::Value<'_>]| {
+        if earlier_lines.is_empty() {
+            None
+        } else {
+            earlier_lines
+                .get(&earlier::key_text(&layout, values))
+                .copied()
+        }
+    };
     let mut touched = Touched::default();
     let (mut rows_read, mut rows_upserted, mut rows_unchanged) = (0u64, 0u64, 0u64);
     let total = read_end.saturating_sub(start);
@@ -389,7 +427,18 @@ fn run(
                 },
             ),
             Item::Row(row) => match validate::validate(&layout, tz, &row) {
-                Ok(typed) => match upserter.upsert(&typed.values) {
+                Ok(typed) if earlier_line(&typed.values).is_some() => (
+                    row.line,
+                    row.span,
+                    validate::Rejection {
+                        column: None,
+                        reason: layout.duplicate_reason(
+                            &typed.values,
+                            earlier_line(&typed.values).unwrap_or_default(),
+                        ),
+                    },
+                ),
+                Ok(typed) => match upserter.upsert(&typed.values, typed.provided, row.line) {
                     Ok(Outcome::Inserted) => {
                         rows_upserted += 1;
                         let id = layout.rollup_id_of(&typed.values);
@@ -413,6 +462,15 @@ fn run(
                         rows_unchanged += 1;
                         return Ok(());
                     }
+                    Ok(Outcome::Duplicate { first_line }) => (
+                        row.line,
+                        row.span,
+                        validate::Rejection {
+                            column: None,
+                            reason: layout
+                                .duplicate_reason(&typed.values, rejects.line_in_file(first_line)?),
+                        },
+                    ),
                     Err(rusqlite::Error::SqliteFailure(e, message))
                         if e.code == rusqlite::ErrorCode::ConstraintViolation =>
                     {
@@ -787,14 +845,29 @@ mod tests {
     }
 
     #[test]
-    fn rejects_file_sits_beside_the_store() {
-        assert_eq!(
-            rejects_path(Path::new("data/launch.db"), Path::new("exports/orders.csv")),
-            PathBuf::from("data/launch.db.rejects/orders.csv")
+    fn rejects_file_sits_beside_the_store_named_by_file_and_path() {
+        let orders = rejects_path(Path::new("data/launch.db"), Path::new("/x/a/orders.csv"));
+        let name = orders.file_name().unwrap().to_string_lossy().into_owned();
+        assert_eq!(orders.parent(), Some(Path::new("data/launch.db.rejects")));
+        assert!(
+            name.starts_with("orders.") && name.ends_with(".csv"),
+            "{name}"
+        );
+        assert_eq!(name.len(), "orders.12345678.csv".len(), "{name}");
+        let events = rejects_path(Path::new("launch.db"), Path::new("/x/events.ndjson"));
+        let name = events.file_name().unwrap().to_string_lossy().into_owned();
+        assert!(
+            name.starts_with("events.ndjson.") && name.ends_with(".csv"),
+            "{name}"
+        );
+        // Same name, other folder: another rejects file; same path: the same one.
+        assert_ne!(
+            orders,
+            rejects_path(Path::new("data/launch.db"), Path::new("/x/b/orders.csv"))
         );
         assert_eq!(
-            rejects_path(Path::new("launch.db"), Path::new("events.ndjson")),
-            PathBuf::from("launch.db.rejects/events.ndjson.csv")
+            orders,
+            rejects_path(Path::new("data/launch.db"), Path::new("/x/a/orders.csv"))
         );
     }
 

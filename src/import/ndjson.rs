@@ -47,7 +47,9 @@ pub fn object_row<'a>(
         }
         seen[i] = Some(key.as_str());
         fields[i] = match value {
-            Value::Null => Field::Absent,
+            // A key given as null is an empty field (it clears a stored value); a key
+            // left out is a column the row lacks (the stored value stays).
+            Value::Null => Field::Text(Cow::Borrowed("")),
             Value::String(s) if s.len() > MAX_FIELD_BYTES => Field::Invalid(format!(
                 "field is {} bytes long; the limit is {MAX_FIELD_BYTES}",
                 s.len()

@@ -1,5 +1,6 @@
-//! The rejects file beside the store (`<store>.rejects/<file>.csv`): every rejected row,
-//! unchanged, with its line, column and reason — also recorded in the store.
+//! The rejects file beside the store (`<store>.rejects/<name>.<hash>.csv`, see
+//! `rejects_path`): every rejected row, unchanged, with its line, column and reason —
+//! also recorded in the store.
 //!
 //! Rows are written to a temporary file during the import and moved into place only
 //! after the store committed, so the file never lists rows of an import that rolled back.
@@ -89,6 +90,11 @@ impl RejectsFile {
                 .map_err(|e| format!("cannot write the rejects file: {e}"))?;
         }
         Ok(line)
+    }
+
+    /// The line in the file of a row's `line` counted from where reading started.
+    pub fn line_in_file(&mut self, line: u64) -> Result<u64, String> {
+        Ok(self.line_base()? + line)
     }
 
     /// Lines before the byte reading started at, counted only when a row is rejected.

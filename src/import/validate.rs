@@ -11,7 +11,7 @@ use super::fields::{
 };
 use super::source::{Field, Row};
 use crate::store::schema::{ColumnKind, RowKey};
-use crate::store::upsert::{Layout, Source, Value};
+use crate::store::upsert::{Layout, Provided, Source, Value};
 
 /// Why a row was rejected.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,10 +27,15 @@ fn reject(column: &str, reason: String) -> Rejection {
     }
 }
 
-/// A validated row: values in `Layout::columns` order and the calendar days it touches.
+/// A validated row: values in `Layout::columns` order, which of them the file provides,
+/// and the calendar days it touches.
 #[derive(Debug)]
 pub struct TypedRow<'r> {
     pub values: Vec<Value<'r>>,
+    /// A column is provided when the file has it, except that an empty field of a column
+    /// with a default is not: the default is for new rows, it does not overwrite a stored
+    /// value (an empty `status` keeps a cancelled order cancelled).
+    pub provided: Provided,
     pub days: Vec<NaiveDate>,
 }
 
@@ -42,12 +47,20 @@ pub fn validate<'r>(
     let spec = layout.spec;
     let mut parsed: Vec<Value<'r>> = Vec::with_capacity(spec.columns.len());
     let mut dates: Vec<Option<NaiveDate>> = Vec::with_capacity(spec.columns.len());
+    // One bit per contract column (`Provided` has a bit per stored column, and there are
+    // at least as many of those).
+    let mut column_provided: Provided = 0;
     for (column, field) in spec.columns.iter().zip(&row.fields) {
         let text: Option<&'r str> = match field {
             Field::Absent => None,
             Field::Invalid(reason) => return Err(reject(column.name, reason.clone())),
             Field::Text(t) => Some(t.as_ref().trim()).filter(|t| !t.is_empty()),
         };
+        let given = match field {
+            Field::Absent => false,
+            _ => text.is_some() || column.default.is_none(),
+        };
+        column_provided |= Provided::from(given) << parsed.len();
         let Some(text) = text else {
             if column.required {
                 return Err(reject(column.name, "missing value".into()));
@@ -97,7 +110,16 @@ pub fn validate<'r>(
     cross_field_rules(layout, &parsed)?;
 
     let mut values = Vec::with_capacity(layout.columns.len());
-    for (_, source) in &layout.columns {
+    let mut provided: Provided = 0;
+    for (at, (_, source)) in layout.columns.iter().enumerate() {
+        let given = match *source {
+            Source::Column(i) | Source::DayOf(i) => column_provided & (1 << i) != 0,
+            Source::Key => true,
+            Source::Attributes => !row.extras.is_empty(),
+        };
+        if given {
+            provided |= 1 << at;
+        }
         values.push(match *source {
             Source::Column(i) => parsed[i].clone(),
             Source::DayOf(i) => dates[i].map_or(Value::Null, |d| Value::Text(d.to_string().into())),
@@ -124,7 +146,11 @@ pub fn validate<'r>(
             _ => None,
         })
         .collect();
-    Ok(TypedRow { values, days })
+    Ok(TypedRow {
+        values,
+        provided,
+        days,
+    })
 }
 
 /// Rules that span fields: survey scores within their scale, subscriptions that end

@@ -20,9 +20,10 @@ fn spend(
     segment: Option<&Segment>,
 ) -> Result<Vec<Vec<f64>>, MetricError> {
     let (filter, params) = channel_filter(segment);
+    // TOTAL, not SUM, for money: see `revenue::order_totals`.
     let mut rows = eng.sums(
         &format!(
-            "SELECT date, SUM(amount), SUM(impressions), SUM(clicks) FROM spend
+            "SELECT date, TOTAL(amount), SUM(impressions), SUM(clicks) FROM spend
              WHERE date BETWEEN ?1 AND ?2{filter} GROUP BY date ORDER BY date"
         ),
         3,
@@ -79,7 +80,7 @@ pub fn compute(
             };
             let revenue = eng.sums(
                 &format!(
-                    "SELECT day, SUM(revenue) FROM ru_orders_day
+                    "SELECT day, TOTAL(revenue) FROM ru_orders_day
                      WHERE day BETWEEN ?1 AND ?2{filter} GROUP BY day ORDER BY day"
                 ),
                 1,

@@ -52,9 +52,12 @@ pub fn order_totals(
         "ru_orders_day"
     };
     let (filter, params) = segment_filter(segment, "customer_id");
+    // Money is summed with TOTAL: read as f64 anyway, exact for cents below 2^53, and it
+    // cannot fail with "integer overflow" as SUM does on a store holding an amount from
+    // before imports bounded them (`fields::MAX_MONEY_MINOR_UNITS`).
     let orders = eng.sums(
         &format!(
-            "SELECT day, SUM(orders), SUM(revenue), SUM(discount), SUM(cost) FROM {table}
+            "SELECT day, SUM(orders), TOTAL(revenue), TOTAL(discount), TOTAL(cost) FROM {table}
              WHERE day BETWEEN ?1 AND ?2{filter} GROUP BY day ORDER BY day"
         ),
         4,
@@ -63,7 +66,7 @@ pub fn order_totals(
     )?;
     let refunds = eng.sums(
         &format!(
-            "SELECT day, SUM(amount) FROM ru_refunds_day
+            "SELECT day, TOTAL(amount) FROM ru_refunds_day
              WHERE day BETWEEN ?1 AND ?2{filter} GROUP BY day ORDER BY day"
         ),
         1,
@@ -114,7 +117,7 @@ pub fn paying_customers(
 /// (cogs, all costs) of the costs table per period, in currency units.
 fn table_costs(eng: &Engine<'_>, periods: &[Period]) -> Result<Vec<(f64, f64)>, MetricError> {
     let rows = eng.sums(
-        "SELECT date, SUM(CASE WHEN category = 'cogs' THEN amount ELSE 0 END), SUM(amount)
+        "SELECT date, TOTAL(CASE WHEN category = 'cogs' THEN amount ELSE 0 END), TOTAL(amount)
          FROM costs WHERE date BETWEEN ?1 AND ?2 GROUP BY date ORDER BY date",
         2,
         periods,

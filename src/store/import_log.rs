@@ -138,6 +138,19 @@ impl ImportTx<'_> {
         Ok(!self.deferred_indexes.is_empty())
     }
 
+    /// Drops the rejects of earlier imports of this file: a file read whole again is
+    /// judged anew, so its old rejects would count twice. (A tail import keeps them: they
+    /// are still the rejects of the lines before where it starts.)
+    pub fn forget_earlier_rejects(&self) -> rusqlite::Result<()> {
+        self.tx.execute(
+            "DELETE FROM rejects WHERE import_id IN (
+                 SELECT id FROM import_log
+                 WHERE path = (SELECT path FROM import_log WHERE id = ?1) AND id < ?1)",
+            [self.import_id],
+        )?;
+        Ok(())
+    }
+
     pub fn add_reject(
         &self,
         line: u64,

@@ -61,11 +61,18 @@ pub struct Store {
 impl Store {
     /// Opens (creating if needed) and migrates the store at `path`.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
-        let conn = Connection::open(path).map_err(|source| StoreError::Open {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        Self::init(conn, path.to_path_buf())
+        // SQLite reads the file only at the first statement, so a file that is not a
+        // store fails in `init`: both name the path.
+        let opened = Connection::open(path)
+            .map_err(StoreError::from)
+            .and_then(|conn| Self::init(conn, path.to_path_buf()));
+        opened.map_err(|e| match e {
+            StoreError::Sqlite(source) => StoreError::Open {
+                path: path.to_path_buf(),
+                source,
+            },
+            other => other,
+        })
     }
 
     /// A private in-memory store, for tests.

@@ -121,6 +121,14 @@ impl super::Store {
         stmt.query_map([], import_log_entry)?.collect()
     }
 
+    /// Rejected rows the store holds: each file's rejects once, however often it was
+    /// read (the per-import counts of the log add up re-reads).
+    pub fn reject_count(&self) -> rusqlite::Result<u64> {
+        self.conn
+            .query_row("SELECT COUNT(*) FROM rejects", [], |r| r.get::<_, i64>(0))
+            .map(|n| u64::try_from(n).unwrap_or(0))
+    }
+
     /// The latest rejected rows, newest first.
     pub fn recent_rejects(&self, limit: usize) -> rusqlite::Result<Vec<RejectEntry>> {
         let mut stmt = self.conn.prepare_cached(

@@ -9,7 +9,7 @@ use std::borrow::Cow;
 
 use chrono::NaiveDate;
 use rusqlite::types::{ToSqlOutput, ValueRef};
-use rusqlite::{CachedStatement, Connection, ToSql};
+use rusqlite::{CachedStatement, Connection, OptionalExtension, ToSql};
 
 use super::schema::{ColumnKind, RowKey, TableSpec};
 
@@ -101,6 +101,65 @@ impl Layout {
         }
     }
 
+    fn names(&self) -> Vec<&'static str> {
+        self.columns.iter().map(|(n, _)| *n).collect()
+    }
+
+    /// `"k1" = ?i AND …`: the key columns against their bound values.
+    fn key_match(&self) -> String {
+        self.key
+            .iter()
+            .map(|&i| format!("\"{}\" = ?{}", self.columns[i].0, i + 1))
+            .collect::<Vec<_>>()
+            .join(" AND ")
+    }
+
+    /// Index into `columns` of the attributes object, for tables that keep attributes.
+    pub fn attributes(&self) -> Option<usize> {
+        self.columns
+            .iter()
+            .position(|(_, s)| *s == Source::Attributes)
+    }
+
+    /// Every column provided: a row whose values are all meant to be written.
+    pub fn all_provided(&self) -> Provided {
+        Provided::MAX >> (Provided::BITS as usize - self.columns.len())
+    }
+
+    /// Why a row is a duplicate of the row on `first_line` (absolute) of the same file:
+    /// the key columns it shares, or — for rows keyed by a hash of their values — that
+    /// every value is the same.
+    pub fn duplicate_reason(&self, values: &[Value<'_>], first_line: u64) -> String {
+        let columns: Vec<&str> = match self.spec.key {
+            RowKey::Columns(names) => names.to_vec(),
+            RowKey::Derived {
+                id_column,
+                fallback,
+                ..
+            } => {
+                let id_given = self
+                    .columns
+                    .iter()
+                    .position(|(n, _)| *n == id_column)
+                    .is_some_and(|i| values.get(i).is_some_and(|v| *v != Value::Null));
+                if id_given {
+                    vec![id_column]
+                } else if fallback.is_empty() {
+                    return format!(
+                        "duplicate row: the same values as line {first_line} of this file \
+                         (without {id_column}, rows are told apart by their values)"
+                    );
+                } else {
+                    fallback.to_vec()
+                }
+            }
+        };
+        format!(
+            "duplicate key ({}) already on line {first_line} of this file",
+            columns.join(", ")
+        )
+    }
+
     /// A row's `rolled_up_by` id, from values in `columns` order.
     pub fn rollup_id_of<'v>(&self, values: &'v [Value<'_>]) -> Option<&'v str> {
         match values.get(self.rollup_id?)? {
@@ -121,102 +180,308 @@ pub enum Outcome {
         old_id: Option<String>,
     },
     Unchanged,
+    /// An earlier row of this same import (on `first_line`, as passed to `upsert`) has
+    /// the same key; nothing was written.
+    Duplicate {
+        first_line: u64,
+    },
 }
+
+/// Which of a row's stored columns the file provides, one bit per `Layout::columns`
+/// index. A stored row keeps the values of the columns a file lacks.
+pub type Provided = u64;
 
 /// The prepared statements of one table, reused for every row of a file.
 pub struct Upserter<'c> {
+    conn: &'c Connection,
     layout: &'c Layout,
     insert: CachedStatement<'c>,
-    update: CachedStatement<'c>,
-    /// The days and rollup id a row is stored under, read before it is replaced.
-    old_marks: Option<CachedStatement<'c>>,
+    /// The rowid, days, rollup id and attributes a row is stored under, read before it
+    /// is changed.
+    previous: CachedStatement<'c>,
+    /// One UPDATE per set of provided columns (a CSV file has one, NDJSON rows may vary).
+    updates: Vec<(Provided, Option<CachedStatement<'c>>)>,
+    written: WrittenRows,
 }
 
 impl<'c> Upserter<'c> {
     pub fn new(conn: &'c Connection, layout: &'c Layout) -> rusqlite::Result<Self> {
+        assert!(
+            layout.columns.len() <= Provided::BITS as usize,
+            "a layout has more columns than `Provided` has bits"
+        );
         let table = layout.spec.name;
-        let names: Vec<&str> = layout.columns.iter().map(|(n, _)| *n).collect();
+        let names = layout.names();
         let placeholders: Vec<String> = (1..=names.len()).map(|i| format!("?{i}")).collect();
         let key_names: Vec<&str> = layout.key.iter().map(|&i| names[i]).collect();
-        let key_match = layout
-            .key
-            .iter()
-            .map(|&i| format!("\"{}\" = ?{}", names[i], i + 1))
-            .collect::<Vec<_>>()
-            .join(" AND ");
         let insert = format!(
             "INSERT INTO \"{table}\" ({}) VALUES ({}) ON CONFLICT ({}) DO NOTHING",
             quoted(&names),
             placeholders.join(", "),
             quoted(&key_names),
         );
-        let update = format!(
-            "UPDATE \"{table}\" SET {} WHERE {key_match} AND NOT ({})",
-            names
+        let mut marks = vec!["rowid"];
+        marks.extend(
+            layout
+                .days
                 .iter()
-                .enumerate()
-                .map(|(i, n)| format!("\"{n}\" = ?{}", i + 1))
-                .collect::<Vec<_>>()
-                .join(", "),
-            names
-                .iter()
-                .enumerate()
-                .map(|(i, n)| format!("\"{n}\" IS ?{}", i + 1))
-                .collect::<Vec<_>>()
-                .join(" AND "),
+                .chain(&layout.rollup_id)
+                .map(|&i| names[i]),
         );
-        let marks: Vec<&str> = layout
-            .days
-            .iter()
-            .chain(&layout.rollup_id)
-            .map(|&i| names[i])
-            .collect();
-        let old_marks = if marks.is_empty() {
-            None
-        } else {
-            // Bind every column so that the numbered key parameters line up.
-            let sql = format!(
-                "SELECT {} FROM \"{table}\" WHERE {key_match} AND ?{} IS ?{}",
-                quoted(&marks),
-                names.len(),
-                names.len()
-            );
-            Some(conn.prepare_cached(&sql)?)
-        };
+        if let Some(i) = layout.attributes() {
+            marks.push(names[i]);
+        }
+        // Every column is bound, so the numbered key parameters must all be referenced.
+        let previous = format!(
+            "SELECT {} FROM \"{table}\" WHERE {} AND ?{n} IS ?{n}",
+            marks.join(", "),
+            layout.key_match(),
+            n = names.len()
+        );
         Ok(Self {
+            conn,
             layout,
             insert: conn.prepare_cached(&insert)?,
-            update: conn.prepare_cached(&update)?,
-            old_marks,
+            previous: conn.prepare_cached(&previous)?,
+            updates: Vec::new(),
+            written: WrittenRows::new(),
         })
     }
 
-    /// Inserts or replaces one row; `values` follow `Layout::columns`.
-    pub fn upsert(&mut self, values: &[Value<'_>]) -> rusqlite::Result<Outcome> {
+    /// Whether a row with the key of `values` is stored.
+    pub fn is_stored(&mut self, values: &[Value<'_>]) -> rusqlite::Result<bool> {
+        self.previous.exists(rusqlite::params_from_iter(values))
+    }
+
+    /// Inserts one row, or updates the stored row with its key in the columns `provided`
+    /// (attributes merged key by key). `values` follow `Layout::columns`; `line` is the
+    /// row's line, reported back when a later row of the import has the same key.
+    pub fn upsert(
+        &mut self,
+        values: &[Value<'_>],
+        provided: Provided,
+        line: u64,
+    ) -> rusqlite::Result<Outcome> {
         debug_assert_eq!(values.len(), self.layout.columns.len());
         if self.insert.execute(rusqlite::params_from_iter(values))? == 1 {
+            self.written
+                .add(self.conn, self.conn.last_insert_rowid(), line)?;
             return Ok(Outcome::Inserted);
         }
-        let mut old_days = Vec::new();
-        let mut old_id = None;
-        if let Some(stmt) = &mut self.old_marks {
-            let mut rows = stmt.query(rusqlite::params_from_iter(values))?;
-            if let Some(row) = rows.next()? {
-                let day_count = self.layout.days.len();
-                for i in 0..day_count {
-                    let text: Option<String> = row.get(i)?;
-                    old_days.extend(text.as_deref().and_then(crate::dates::parse_day));
-                }
-                if self.layout.rollup_id.is_some() {
-                    old_id = row.get(day_count)?;
-                }
+        let layout = self.layout;
+        let Some(stored) = self
+            .previous
+            .query_row(rusqlite::params_from_iter(values), |row| {
+                StoredRow::read(layout, row)
+            })
+            .optional()?
+        else {
+            // The key conflicts, yet no row has it: a NULL in a key column; nothing to do.
+            return Ok(Outcome::Unchanged);
+        };
+        if let Some(first_line) = self.written.line_of(self.conn, stored.rowid)? {
+            return Ok(Outcome::Duplicate { first_line });
+        }
+        self.written.add(self.conn, stored.rowid, line)?;
+
+        let mut provided = provided;
+        for &k in &layout.key {
+            provided &= !(1 << k);
+        }
+        let merged = match layout.attributes() {
+            Some(i) if provided & (1 << i) != 0 => {
+                merged_attributes(&stored.attributes, &values[i])
+                    .map(|text| (i, Value::Text(text.into())))
+            }
+            _ => None,
+        };
+        let Some(update) = self.update_for(provided)? else {
+            return Ok(Outcome::Unchanged);
+        };
+        let changed = match merged {
+            Some((i, merged)) => {
+                let bound = values
+                    .iter()
+                    .enumerate()
+                    .map(|(j, v)| if j == i { &merged } else { v });
+                update.execute(rusqlite::params_from_iter(bound))?
+            }
+            None => update.execute(rusqlite::params_from_iter(values))?,
+        };
+        Ok(if changed == 1 {
+            Outcome::Updated {
+                old_days: stored.days,
+                old_id: stored.id,
+            }
+        } else {
+            Outcome::Unchanged
+        })
+    }
+
+    /// The UPDATE setting exactly the `provided` columns where some differs; `None` when
+    /// the file provides no column beyond the key.
+    fn update_for(
+        &mut self,
+        provided: Provided,
+    ) -> rusqlite::Result<Option<&mut CachedStatement<'c>>> {
+        let at = match self.updates.iter().position(|(p, _)| *p == provided) {
+            Some(at) => at,
+            None => {
+                let names = self.layout.names();
+                let set: Vec<(usize, &str)> = names
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| provided & (1 << i) != 0)
+                    .map(|(i, n)| (i, *n))
+                    .collect();
+                let statement = if set.is_empty() {
+                    None
+                } else {
+                    let sql = format!(
+                        "UPDATE \"{}\" SET {} WHERE {} AND NOT ({}) AND ?{n} IS ?{n}",
+                        self.layout.spec.name,
+                        set.iter()
+                            .map(|(i, c)| format!("\"{c}\" = ?{}", i + 1))
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                        self.layout.key_match(),
+                        set.iter()
+                            .map(|(i, c)| format!("\"{c}\" IS ?{}", i + 1))
+                            .collect::<Vec<_>>()
+                            .join(" AND "),
+                        n = names.len()
+                    );
+                    Some(self.conn.prepare_cached(&sql)?)
+                };
+                self.updates.push((provided, statement));
+                self.updates.len() - 1
+            }
+        };
+        Ok(self.updates[at].1.as_mut())
+    }
+}
+
+/// What `Upserter::upsert` reads of a stored row before changing it.
+struct StoredRow {
+    rowid: i64,
+    days: Vec<NaiveDate>,
+    id: Option<String>,
+    attributes: Option<String>,
+}
+
+impl StoredRow {
+    fn read(layout: &Layout, row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+        let mut days = Vec::new();
+        let day_count = layout.days.len();
+        for i in 0..day_count {
+            let text: Option<String> = row.get(1 + i)?;
+            days.extend(text.as_deref().and_then(crate::dates::parse_day));
+        }
+        let mut next = 1 + day_count;
+        let mut id = None;
+        if layout.rollup_id.is_some() {
+            id = row.get(next)?;
+            next += 1;
+        }
+        let attributes = if layout.attributes().is_some() {
+            row.get(next)?
+        } else {
+            None
+        };
+        Ok(Self {
+            rowid: row.get(0)?,
+            days,
+            id,
+            attributes,
+        })
+    }
+}
+
+/// The stored attributes with the file's attributes laid over them: keys the file has
+/// change, the others stay. `None` when the file's value is to be stored as it is.
+fn merged_attributes(stored: &Option<String>, new: &Value<'_>) -> Option<String> {
+    let (Some(stored), Value::Text(new)) = (stored, new) else {
+        return None;
+    };
+    let serde_json::Value::Object(mut merged) = serde_json::from_str(stored).ok()? else {
+        return None;
+    };
+    let serde_json::Value::Object(new) = serde_json::from_str(new).ok()? else {
+        return None;
+    };
+    merged.extend(new);
+    Some(serde_json::Value::Object(merged).to_string())
+}
+
+/// The rows one import has written so far, by rowid, with the line that wrote them: a
+/// second row with the same key is a duplicate within the file, not an update.
+///
+/// Memory stays flat for big files: rows usually come with increasing rowids (new rows
+/// get the next rowid; a file read again meets its rows in the order they were inserted),
+/// kept as runs of consecutive rowids and lines. Rows out of that order, or beyond
+/// `MAX_RUNS`, go to a temporary table, which SQLite keeps on disk when it grows.
+struct WrittenRows {
+    /// (first rowid, first line, rows) of consecutive rows, rowids increasing.
+    runs: Vec<(i64, u64, u64)>,
+    temp_table_ready: bool,
+}
+
+/// 24 MB of runs at most.
+const MAX_RUNS: usize = 1 << 20;
+
+impl WrittenRows {
+    fn new() -> Self {
+        Self {
+            runs: Vec::new(),
+            temp_table_ready: false,
+        }
+    }
+
+    fn add(&mut self, conn: &Connection, rowid: i64, line: u64) -> rusqlite::Result<()> {
+        let room = self.runs.len() < MAX_RUNS;
+        match self.runs.last_mut() {
+            Some((first, first_line, len))
+                if rowid == *first + *len as i64 && line == *first_line + *len =>
+            {
+                *len += 1;
+                return Ok(());
+            }
+            Some((first, _, len)) if rowid < *first + *len as i64 => {}
+            _ if room => {
+                self.runs.push((rowid, line, 1));
+                return Ok(());
+            }
+            _ => {}
+        }
+        if !self.temp_table_ready {
+            conn.execute_batch(
+                "CREATE TEMP TABLE IF NOT EXISTS import_written
+                     (row INTEGER PRIMARY KEY, line INTEGER NOT NULL);
+                 DELETE FROM temp.import_written;",
+            )?;
+            self.temp_table_ready = true;
+        }
+        conn.prepare_cached(
+            "INSERT OR IGNORE INTO temp.import_written (row, line) VALUES (?1, ?2)",
+        )?
+        .execute(rusqlite::params![rowid, line as i64])?;
+        Ok(())
+    }
+
+    fn line_of(&self, conn: &Connection, rowid: i64) -> rusqlite::Result<Option<u64>> {
+        let at = self.runs.partition_point(|(first, _, _)| *first <= rowid);
+        if let Some(&(first, first_line, len)) = at.checked_sub(1).map(|i| &self.runs[i]) {
+            if rowid < first + len as i64 {
+                return Ok(Some(first_line + (rowid - first) as u64));
             }
         }
-        if self.update.execute(rusqlite::params_from_iter(values))? == 1 {
-            Ok(Outcome::Updated { old_days, old_id })
-        } else {
-            Ok(Outcome::Unchanged)
+        if !self.temp_table_ready {
+            return Ok(None);
         }
+        conn.prepare_cached("SELECT line FROM temp.import_written WHERE row = ?1")?
+            .query_row([rowid], |r| r.get::<_, i64>(0))
+            .optional()
+            .map(|line| line.map(|l| l as u64))
     }
 }
 
@@ -283,19 +548,85 @@ mod tests {
                     Source::Attributes => Value::Null,
                 })
                 .collect();
+            let all = layout.all_provided();
             let mut up = Upserter::new(conn, &layout).unwrap();
             assert_eq!(
-                up.upsert(&values).unwrap(),
+                up.upsert(&values, all, 1).unwrap(),
                 Outcome::Inserted,
                 "{}",
                 spec.name
             );
+            // The same key again within one import is a duplicate of its first line.
             assert_eq!(
-                up.upsert(&values).unwrap(),
+                up.upsert(&values, all, 2).unwrap(),
+                Outcome::Duplicate { first_line: 1 },
+                "{}",
+                spec.name
+            );
+            drop(up);
+            // A later import of the same row (a re-import) changes nothing.
+            let mut up = Upserter::new(conn, &layout).unwrap();
+            assert_eq!(
+                up.upsert(&values, all, 1).unwrap(),
                 Outcome::Unchanged,
                 "{}",
                 spec.name
             );
+            assert_eq!(
+                up.upsert(&values, all, 7).unwrap(),
+                Outcome::Duplicate { first_line: 1 },
+                "{}",
+                spec.name
+            );
         }
+    }
+
+    #[test]
+    fn duplicates_are_found_across_runs_of_inserted_and_existing_rows() {
+        let mut store = Store::open_in_memory().unwrap();
+        let conn = store.conn_mut();
+        let layout = Layout::of(schema::table("annotations").unwrap());
+        let all = layout.all_provided();
+        let row = |day: u32| {
+            [
+                Value::Text(format!("2025-06-{day:02}").into()),
+                Value::Text("launch".into()),
+            ]
+        };
+        let mut up = Upserter::new(conn, &layout).unwrap();
+        for (day, line) in [(1, 2), (2, 3), (3, 7), (4, 8)] {
+            assert_eq!(up.upsert(&row(day), all, line).unwrap(), Outcome::Inserted);
+        }
+        drop(up);
+        let mut up = Upserter::new(conn, &layout).unwrap();
+        assert_eq!(up.upsert(&row(9), all, 2).unwrap(), Outcome::Inserted);
+        assert_eq!(up.upsert(&row(3), all, 3).unwrap(), Outcome::Unchanged);
+        assert_eq!(up.upsert(&row(10), all, 4).unwrap(), Outcome::Inserted);
+        assert_eq!(up.upsert(&row(11), all, 9).unwrap(), Outcome::Inserted);
+        for (day, first_line) in [(9, 2), (3, 3), (10, 4), (11, 9)] {
+            assert_eq!(
+                up.upsert(&row(day), all, 20).unwrap(),
+                Outcome::Duplicate { first_line },
+                "day {day}"
+            );
+        }
+        assert_eq!(up.upsert(&row(1), all, 21).unwrap(), Outcome::Unchanged);
+        drop(up);
+        // Stored rows met out of rowid order are remembered in the temporary table.
+        let mut up = Upserter::new(conn, &layout).unwrap();
+        for (day, line) in [(4, 1), (2, 2), (1, 3)] {
+            assert_eq!(up.upsert(&row(day), all, line).unwrap(), Outcome::Unchanged);
+        }
+        for (day, first_line) in [(1, 3), (2, 2), (4, 1)] {
+            assert_eq!(
+                up.upsert(&row(day), all, 30).unwrap(),
+                Outcome::Duplicate { first_line },
+                "day {day}"
+            );
+        }
+        drop(up);
+        // Each import starts with nothing written: the temporary table is emptied.
+        let mut up = Upserter::new(conn, &layout).unwrap();
+        assert_eq!(up.upsert(&row(2), all, 1).unwrap(), Outcome::Unchanged);
     }
 }

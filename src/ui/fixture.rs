@@ -462,6 +462,7 @@ fn data_status() -> DataStatus {
                 raw: format!("o-9311,c-12,{HOSTILE},45.00,completed"),
             },
         ],
+        rejected_rows: 3,
     }
 }
 

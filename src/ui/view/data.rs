@@ -345,13 +345,9 @@ fn file_name(path: &str) -> String {
 fn rejects_table(frame: &mut Frame, area: Rect, app: &App) {
     let theme = app.theme;
     let rejects = &app.snapshot.data.rejects;
-    let total: u64 = app
-        .snapshot
-        .data
-        .imports
-        .iter()
-        .map(|i| i.rows_rejected)
-        .sum();
+    // What the store holds, not the sum of the import log: a file read whole again
+    // replaces its rejects, so its imports' counts would add up twice.
+    let total = app.snapshot.data.rejected_rows;
     let block = section_block(
         app,
         DataSection::Rejects,
