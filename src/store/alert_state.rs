@@ -68,6 +68,37 @@ impl Store {
 }
 
 impl Store {
+    /// The state each of `firing` would have if an evaluation in which they fire were
+    /// recorded, read without writing: a key that had cleared starts a new occurrence and
+    /// its old acknowledgement no longer holds. `None` for a key never stored.
+    pub fn alert_states_if_firing(
+        &self,
+        firing: &[&str],
+    ) -> rusqlite::Result<Vec<Option<AlertState>>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT first_seen, last_seen, occurrence, acknowledged_at, snoozed_until, active
+             FROM alert_state WHERE alert_key = ?1",
+        )?;
+        firing
+            .iter()
+            .map(|key| {
+                stmt.query_row([key], |r| {
+                    let snoozed: Option<String> = r.get(4)?;
+                    let cleared = r.get::<_, Option<bool>>(5)? == Some(false);
+                    Ok(AlertState {
+                        first_seen: r.get(0)?,
+                        last_seen: r.get(1)?,
+                        occurrence: r.get::<_, u32>(2)? + u32::from(cleared),
+                        acknowledged_at: if cleared { None } else { r.get(3)? },
+                        snoozed_until: snoozed
+                            .and_then(|s| NaiveDate::parse_from_str(&s, "%Y-%m-%d").ok()),
+                    })
+                })
+                .optional()
+            })
+            .collect()
+    }
+
     /// Records one evaluation: every key in `firing` was seen at `now`; every other key
     /// that was firing before has cleared. A key that had cleared and fires again starts a
     /// new occurrence, and the acknowledgement of the old one no longer holds (a snooze is
