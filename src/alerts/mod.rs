@@ -289,7 +289,7 @@ pub fn record_sightings(
     now: DateTime<Utc>,
     evaluation: &mut Evaluation,
 ) -> Result<(), MetricError> {
-    if !metrics::reference_date(writer)?.is_none_or(|reference| reference == as_of) {
+    if metrics::reference_date(writer)?.is_some_and(|reference| reference != as_of) {
         return Ok(());
     }
     let keys: Vec<&str> = evaluation.alerts.iter().map(|a| a.key.as_str()).collect();
