@@ -312,4 +312,8 @@ fn an_alerts_pane_that_could_not_evaluate_says_so_instead_of_all_clear() {
     assert!(text.contains("alerts could not be evaluated"), "{text}");
     assert!(text.contains("readonly database"), "{text}");
     assert!(!text.contains("no open alerts"), "{text}");
+    app.tab = Tab::Overview;
+    let text = common::text(&app, 100, 30);
+    assert!(text.contains("alerts could not be evaluated"), "{text}");
+    assert!(!text.contains("no open alerts"), "{text}");
 }
