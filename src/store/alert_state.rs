@@ -246,4 +246,30 @@ mod tests {
         assert_eq!(state[0].acknowledged_at, None);
         assert_eq!(state[0].snoozed_until, Some(until));
     }
+
+    #[test]
+    fn reading_state_without_recording_sees_a_returning_alert_as_a_new_occurrence() {
+        let store = Store::open_in_memory().unwrap();
+        let key = "nps|total|week|2026-W46";
+        store
+            .record_alert_evaluation(&[key], at("2026-11-20T01:00:00Z"))
+            .unwrap();
+        store
+            .acknowledge_alert(key, at("2026-11-20T02:00:00Z"))
+            .unwrap();
+        let firing = store.alert_states_if_firing(&[key, "never seen"]).unwrap();
+        assert_eq!(firing[0].as_ref().unwrap().occurrence, 1);
+        assert!(firing[0].as_ref().unwrap().acknowledged_at.is_some());
+        assert_eq!(firing[1], None);
+        store
+            .record_alert_evaluation(&[], at("2026-11-20T03:00:00Z"))
+            .unwrap();
+        let back = store.alert_states_if_firing(&[key]).unwrap()[0]
+            .clone()
+            .unwrap();
+        // What recording it would say, without writing anything.
+        assert_eq!(back.occurrence, 2);
+        assert_eq!(back.acknowledged_at, None);
+        assert_eq!(store.alert_state(key).unwrap().unwrap().occurrence, 1);
+    }
 }

@@ -83,7 +83,8 @@ impl Store {
     ///
     /// A store that cannot be written (no write permission on the file or its folder) and
     /// has no write-ahead log pending is opened immutable, so that SQLite does not even
-    /// create the `-shm` and `-wal` files beside it.
+    /// create the `-shm` and `-wal` files beside it. Immutable means unlocked: only a
+    /// writer that ignores those permissions (root) could change it underneath.
     pub fn open_read_only(path: &Path) -> Result<Self, StoreError> {
         if !path.is_file() {
             return Err(StoreError::Missing(path.to_path_buf()));
