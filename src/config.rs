@@ -175,6 +175,67 @@ impl Default for AlertConfig {
     }
 }
 
+/// The allowed values of a numeric setting (inclusive; NaN and infinities never fit).
+#[derive(Debug, Clone, Copy)]
+struct Range {
+    min: f64,
+    max: f64,
+    /// Appended to the error: what the bound protects.
+    why: &'static str,
+}
+
+const TIME_FRAME_WEEKS: Range = Range {
+    min: 1.0,
+    max: 520.0,
+    why: " weeks (ten years)",
+};
+const CHURN_WINDOW_DAYS: Range = Range {
+    min: 1.0,
+    max: 3660.0,
+    why: " days (ten years)",
+};
+const ALERT_WINDOW: Range = Range {
+    min: 1.0,
+    max: 60.0,
+    why: " periods in the rolling mean",
+};
+const NOISE_WINDOW: Range = Range {
+    min: 0.0,
+    max: 104.0,
+    why: " past periods (0 turns the noise guard's look-back off)",
+};
+const THRESHOLD_PCT: Range = Range {
+    min: 0.0,
+    max: 10_000.0,
+    why: " percent",
+};
+const MIN_VOLUME: Range = Range {
+    min: 0.0,
+    max: 1e12,
+    why: " records",
+};
+const PULSE_FLAT_PCT: Range = Range {
+    min: 0.0,
+    max: 100.0,
+    why: " percent",
+};
+const NOISE_K: Range = Range {
+    min: 0.0,
+    max: 100.0,
+    why: " times the spread (0 turns the noise guard off)",
+};
+const TARGET_VALUE: Range = Range {
+    min: -1e15,
+    max: 1e15,
+    why: "",
+};
+
+/// Target, milestone and pace-start dates: periods are counted between them and today.
+const TARGET_DATES: (NaiveDate, NaiveDate) = (
+    NaiveDate::from_ymd_opt(1970, 1, 1).expect("a valid date"),
+    NaiveDate::from_ymd_opt(2199, 12, 31).expect("a valid date"),
+);
+
 impl Config {
     /// `kpi.toml` beside the store.
     pub fn path_beside(store: &Path) -> PathBuf {
@@ -229,8 +290,16 @@ impl Config {
                 format!("unknown time zone {:?}", self.time_zone),
             ));
         }
-        if self.alerts.window == 0 {
-            return Err(invalid("alerts.window", "must be at least 1".into()));
+        for (key, value, range) in self.numeric_settings() {
+            if !(range.min <= value && value <= range.max) {
+                return Err(invalid(
+                    &key,
+                    format!(
+                        "{value} is out of range: allowed {} to {}{}",
+                        range.min, range.max, range.why
+                    ),
+                ));
+            }
         }
         if !(self.alerts.mild_pct > 0.0 && self.alerts.mild_pct <= self.alerts.strong_pct) {
             return Err(invalid(
@@ -250,37 +319,29 @@ impl Config {
                 ));
             }
         }
-        if self.alerts.pulse_flat_pct.is_nan() || self.alerts.pulse_flat_pct < 0.0 {
-            return Err(invalid("alerts.pulse_flat_pct", "must be 0 or more".into()));
-        }
-        let noise_ks = [
-            ("alerts.noise_k".to_string(), self.alerts.noise_k),
-            ("alerts.day_noise_k".to_string(), self.alerts.day_noise_k),
-        ]
-        .into_iter()
-        .chain(self.alerts.metrics.iter().filter_map(|(metric, t)| {
-            t.noise_k
-                .map(|k| (format!("alerts.metrics.{metric}.noise_k"), k))
-        }));
-        for (key, k) in noise_ks {
-            if !(k.is_finite() && k >= 0.0) {
-                return Err(invalid(&key, "must be 0 (off) or more".into()));
-            }
-        }
-
         for (i, t) in self.targets.iter().enumerate() {
+            let dates = [("by", Some(t.by)), ("start", t.start)]
+                .into_iter()
+                .chain(t.milestones.iter().map(|m| ("date", Some(m.date))));
+            for (name, date) in dates {
+                if let Some(date) = date
+                    && !(TARGET_DATES.0..=TARGET_DATES.1).contains(&date)
+                {
+                    return Err(invalid(
+                        &format!("targets[{i}].{name}"),
+                        format!(
+                            "{date} is out of range: allowed {} to {}",
+                            TARGET_DATES.0, TARGET_DATES.1
+                        ),
+                    ));
+                }
+            }
             if t.start.is_some_and(|start| start >= t.by) {
                 return Err(invalid(
                     &format!("targets[{i}].start"),
                     format!("must be before the target's date {}", t.by),
                 ));
             }
-        }
-        if self.time_frame_weeks == 0 {
-            return Err(invalid("time_frame_weeks", "must be at least 1".into()));
-        }
-        if self.churn_window_days == 0 {
-            return Err(invalid("churn_window_days", "must be at least 1".into()));
         }
         if self.engagement_events.is_empty() {
             return Err(invalid(
@@ -306,21 +367,126 @@ impl Config {
         Ok(())
     }
 
+    /// Every numeric setting with its dotted key and allowed range. Windows reach back
+    /// from the reference date by whole periods, so an unbounded one overflows the
+    /// calendar or has `kpi check` read decades of days.
+    fn numeric_settings(&self) -> Vec<(String, f64, Range)> {
+        let alerts = &self.alerts;
+        let count = |n: usize| n as f64;
+        let mut settings = vec![
+            (
+                "time_frame_weeks".into(),
+                f64::from(self.time_frame_weeks),
+                TIME_FRAME_WEEKS,
+            ),
+            (
+                "churn_window_days".into(),
+                f64::from(self.churn_window_days),
+                CHURN_WINDOW_DAYS,
+            ),
+            ("alerts.window".into(), count(alerts.window), ALERT_WINDOW),
+            (
+                "alerts.noise_window".into(),
+                count(alerts.noise_window),
+                NOISE_WINDOW,
+            ),
+            ("alerts.mild_pct".into(), alerts.mild_pct, THRESHOLD_PCT),
+            ("alerts.strong_pct".into(), alerts.strong_pct, THRESHOLD_PCT),
+            (
+                "alerts.min_volume".into(),
+                alerts.min_volume as f64,
+                MIN_VOLUME,
+            ),
+            (
+                "alerts.pulse_flat_pct".into(),
+                alerts.pulse_flat_pct,
+                PULSE_FLAT_PCT,
+            ),
+            ("alerts.noise_k".into(), alerts.noise_k, NOISE_K),
+            ("alerts.day_noise_k".into(), alerts.day_noise_k, NOISE_K),
+        ];
+        for (metric, t) in &alerts.metrics {
+            let key = |name: &str| format!("alerts.metrics.{metric}.{name}");
+            let overrides = [
+                ("mild_pct", t.mild_pct, THRESHOLD_PCT),
+                ("strong_pct", t.strong_pct, THRESHOLD_PCT),
+                ("min_volume", t.min_volume.map(|v| v as f64), MIN_VOLUME),
+                ("noise_k", t.noise_k, NOISE_K),
+            ];
+            for (name, value, range) in overrides {
+                if let Some(value) = value {
+                    settings.push((key(name), value, range));
+                }
+            }
+        }
+        for (i, t) in self.targets.iter().enumerate() {
+            settings.push((format!("targets[{i}].value"), t.value, TARGET_VALUE));
+            for m in &t.milestones {
+                settings.push((
+                    format!("targets[{i}].milestones.value"),
+                    m.value,
+                    TARGET_VALUE,
+                ));
+            }
+        }
+        settings
+    }
+
     pub fn tz(&self) -> chrono_tz::Tz {
         self.time_zone.parse().unwrap_or(chrono_tz::UTC)
     }
 }
 
-/// The line (1-based) that sets `key` (dotted; its last part is searched for).
+/// The line (1-based) that sets `key`, a dotted path such as `alerts.metrics.nps.mild_pct`
+/// or `targets[1].start`, following `[table]` and `[[array]]` headers; the first line
+/// setting its last part when no line sets the whole path (a key given inline).
 fn line_of(text: &str, key: &str) -> Option<usize> {
-    let last = key.rsplit('.').next()?;
-    text.lines()
-        .position(|line| {
-            let line = line.trim_start();
-            line.strip_prefix(last)
-                .is_some_and(|rest| rest.trim_start().starts_with('='))
-        })
-        .map(|i| i + 1)
+    let normalize = |k: &str| -> String {
+        k.split('.')
+            .map(|part| part.trim().trim_matches('"').trim_matches('\''))
+            .collect::<Vec<_>>()
+            .join(".")
+    };
+    let wanted = normalize(key);
+    let last = wanted.rsplit('.').next()?.to_string();
+    let mut table = String::new();
+    let mut array_counts: BTreeMap<String, usize> = BTreeMap::new();
+    let mut fallback = None;
+    for (index, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if let Some(header) = line.strip_prefix("[[") {
+            let name = normalize(header.split("]]").next().unwrap_or_default());
+            let count = array_counts.entry(name.clone()).or_insert(0);
+            table = format!("{name}[{count}]");
+            *count += 1;
+            continue;
+        }
+        if let Some(header) = line.strip_prefix('[') {
+            table = normalize(header.split(']').next().unwrap_or_default());
+            continue;
+        }
+        let Some((lhs, _)) = line.split_once('=') else {
+            continue;
+        };
+        let lhs = normalize(lhs);
+        if lhs.is_empty() || lhs.starts_with('#') {
+            continue;
+        }
+        let full = if table.is_empty() {
+            lhs.clone()
+        } else {
+            format!("{table}.{lhs}")
+        };
+        // `targets[0].milestones.value`: a key inside an inline table or array.
+        let inline_match = line.contains('{') && wanted.starts_with(&format!("{full}."));
+        if full == wanted || inline_match {
+            return Some(index + 1);
+        }
+        if fallback.is_none() && lhs.rsplit('.').next() == Some(last.as_str()) {
+            fallback = Some(index + 1);
+        }
+    }
+    fallback
 }
 
 #[cfg(test)]

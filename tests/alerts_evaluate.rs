@@ -185,12 +185,15 @@ impl Data {
     }
 }
 
+/// Evaluates, then records the sightings at `now` as the cockpit's worker does.
 fn evaluate(store: &Store, config: &Config, data: &Data, as_of: &str, now: &str) -> Evaluation {
     let as_of = d(as_of);
-    alerts::evaluate_with(store, config, as_of, &catalog(), at(now), &mut |request| {
+    let mut evaluation = alerts::evaluate_with(store, config, as_of, &catalog(), &mut |request| {
         Ok::<_, MetricError>(data.compute(as_of, request))
     })
-    .unwrap()
+    .unwrap();
+    alerts::record_sightings(store, as_of, at(now), &mut evaluation).unwrap();
+    evaluation
 }
 
 fn find<'a>(evaluation: &'a Evaluation, key: &str) -> Option<&'a Alert> {

@@ -7,7 +7,7 @@
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::NaiveDate;
 use kpi::alerts::{self, Evaluation, Tier};
 use kpi::config::{Config, Thresholds};
 use kpi::metrics::{
@@ -122,10 +122,7 @@ impl Data {
 
 fn evaluate(config: &Config, data: &Data) -> Evaluation {
     let store = Store::open_in_memory().unwrap();
-    let now: DateTime<Utc> = DateTime::parse_from_rfc3339("2026-11-16T02:00:00Z")
-        .unwrap()
-        .to_utc();
-    alerts::evaluate_with(&store, config, d(AS_OF), &catalog(), now, &mut |request| {
+    alerts::evaluate_with(&store, config, d(AS_OF), &catalog(), &mut |request| {
         Ok::<_, MetricError>(data.compute(request))
     })
     .unwrap()
@@ -227,18 +224,10 @@ fn a_quiet_total_still_alerts_on_a_segment_that_alone_would_move_it() {
 #[test]
 fn at_day_grain_a_segment_only_explains_an_alerting_total() {
     let store = Store::open_in_memory().unwrap();
-    let now = DateTime::parse_from_rfc3339("2026-11-16T02:00:00Z")
-        .unwrap()
-        .to_utc();
     let data = hidden_movement();
-    let e = alerts::evaluate_with(
-        &store,
-        &Config::default(),
-        d(AS_OF),
-        &catalog(),
-        now,
-        &mut |r| Ok::<_, MetricError>(data.compute_at(Grain::Day, r)),
-    )
+    let e = alerts::evaluate_with(&store, &Config::default(), d(AS_OF), &catalog(), &mut |r| {
+        Ok::<_, MetricError>(data.compute_at(Grain::Day, r))
+    })
     .unwrap();
     // The same hidden movement that alerts at week grain (above) pages nobody for a day.
     assert_eq!(keys(&e), Vec::<&str>::new());

@@ -257,35 +257,47 @@ pub fn evaluate_since(
     // One engine for every request: the segment breakdowns of a grain share its reads.
     let engine = metrics::Engine::new(store, config, as_of);
     let mut compute = |request: &SeriesRequest<'_>| engine.series(request);
-    evaluate_reusing(
-        store,
-        config,
-        as_of,
-        catalog,
-        Utc::now(),
-        &mut compute,
-        since,
-    )
+    evaluate_reusing(store, config, as_of, catalog, &mut compute, since)
 }
 
 /// Computes series for `evaluate_with`; `metrics::compute` in production, crafted
 /// series in tests.
 pub type ComputeFn<'a> = dyn FnMut(&SeriesRequest<'_>) -> Result<Vec<Series>, MetricError> + 'a;
 
-/// `evaluate` over any source of series, with the wall-clock time that first/last seen
-/// are stamped with: the whole evaluation — which periods are compared, segments, volume
-/// guard, contributions, targets and stored state — without depending on how the metrics
-/// are computed. Sightings are recorded only when `as_of` is the store's own reference
-/// date: looking back with `--as-of` must not mark today's alerts as cleared.
+/// `evaluate` over any source of series: the whole evaluation — which periods are
+/// compared, segments, volume guard, contributions, targets and stored state — without
+/// depending on how the metrics are computed.
 pub fn evaluate_with(
     store: &Store,
     config: &Config,
     as_of: NaiveDate,
     catalog: &[MetricDef],
-    now: DateTime<Utc>,
     compute: &mut ComputeFn<'_>,
 ) -> Result<Evaluation, MetricError> {
-    evaluate_reusing(store, config, as_of, catalog, now, compute, None)
+    evaluate_reusing(store, config, as_of, catalog, compute, None)
+}
+
+/// Records an evaluation's sightings (first and last seen, occurrences, clearances) at
+/// `now` through a writing connection, and fills each alert's state from the record.
+/// Evaluation itself only reads (a reader must work on a read-only store and never wait
+/// for a writer), so this belongs to a caller that owns a write connection. Nothing is
+/// recorded unless `as_of` is the store's own reference date: looking back with
+/// `--as-of` must not mark today's alerts as cleared.
+pub fn record_sightings(
+    writer: &Store,
+    as_of: NaiveDate,
+    now: DateTime<Utc>,
+    evaluation: &mut Evaluation,
+) -> Result<(), MetricError> {
+    if metrics::reference_date(writer)?.is_some_and(|reference| reference != as_of) {
+        return Ok(());
+    }
+    let keys: Vec<&str> = evaluation.alerts.iter().map(|a| a.key.as_str()).collect();
+    let states = writer.record_alert_evaluation(&keys, now)?;
+    for (alert, state) in evaluation.alerts.iter_mut().zip(states) {
+        apply_state(alert, state);
+    }
+    Ok(())
 }
 
 /// A previous evaluation as of the same date, and what imports wrote since.
@@ -327,7 +339,6 @@ fn evaluate_reusing(
     config: &Config,
     as_of: NaiveDate,
     catalog: &[MetricDef],
-    now: DateTime<Utc>,
     compute: &mut ComputeFn<'_>,
     since: Option<Since<'_>>,
 ) -> Result<Evaluation, MetricError> {
@@ -362,7 +373,7 @@ fn evaluate_reusing(
     for entry in store.failing_imports()? {
         evaluation.alerts.push(import_failure_alert(config, &entry));
     }
-    merge_state(store, as_of, now, &mut evaluation.alerts)?;
+    merge_state(store, &mut evaluation.alerts)?;
     sort_alerts(&mut evaluation.alerts);
     Ok(evaluation)
 }
@@ -921,38 +932,25 @@ fn target_alert(config: &Config, def: &MetricDef, status: &TargetStatus) -> Aler
     }
 }
 
-/// Fills each alert's stored state, recording this evaluation when it is of the
-/// reference date.
-fn merge_state(
-    store: &Store,
-    as_of: NaiveDate,
-    now: DateTime<Utc>,
-    alerts: &mut [Alert],
-) -> Result<(), MetricError> {
-    let current = metrics::reference_date(store)?.is_none_or(|reference| reference == as_of);
-    let states = if current {
-        let keys: Vec<&str> = alerts.iter().map(|a| a.key.as_str()).collect();
-        store
-            .record_alert_evaluation(&keys, now)?
-            .into_iter()
-            .map(Some)
-            .collect()
-    } else {
-        alerts
-            .iter()
-            .map(|a| store.alert_state(&a.key))
-            .collect::<Result<Vec<_>, _>>()?
-    };
+/// Fills each alert's stored state, as recording this evaluation would leave it, without
+/// recording it.
+fn merge_state(store: &Store, alerts: &mut [Alert]) -> Result<(), MetricError> {
+    let keys: Vec<&str> = alerts.iter().map(|a| a.key.as_str()).collect();
+    let states = store.alert_states_if_firing(&keys)?;
     for (alert, state) in alerts.iter_mut().zip(states) {
         if let Some(state) = state {
-            alert.acknowledged = state.acknowledged_at.is_some();
-            alert.snoozed_until = state.snoozed_until;
-            alert.first_seen = Some(state.first_seen);
-            alert.last_seen = Some(state.last_seen);
-            alert.occurrence = state.occurrence;
+            apply_state(alert, state);
         }
     }
     Ok(())
+}
+
+fn apply_state(alert: &mut Alert, state: crate::store::AlertState) {
+    alert.acknowledged = state.acknowledged_at.is_some();
+    alert.snoozed_until = state.snoozed_until;
+    alert.first_seen = Some(state.first_seen);
+    alert.last_seen = Some(state.last_seen);
+    alert.occurrence = state.occurrence;
 }
 
 #[cfg(test)]

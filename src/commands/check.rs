@@ -26,7 +26,7 @@ pub fn run(
         store_args.db.display()
     );
     let config = Config::load_for(&store_args.db, store_args.config.as_deref())?;
-    let store = Store::open(&store_args.db)
+    let store = Store::open_for_reading(&store_args.db)
         .with_context(|| format!("cannot open store {}", store_args.db.display()))?;
     let as_of = match as_of {
         Some(date) => Some(date),

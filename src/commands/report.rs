@@ -25,7 +25,8 @@ pub fn run(
         );
     }
     let config = Config::load_for(&store.db, store.config.as_deref())?;
-    let db = Store::open(&store.db)?;
+    let db = Store::open_for_reading(&store.db)
+        .with_context(|| format!("cannot open store {}", store.db.display()))?;
     let options = ReportOptions {
         grain: args.grain,
         metrics: args.metrics.clone(),

@@ -68,6 +68,37 @@ impl Store {
 }
 
 impl Store {
+    /// The state each of `firing` would have if an evaluation in which they fire were
+    /// recorded, read without writing: a key that had cleared starts a new occurrence and
+    /// its old acknowledgement no longer holds. `None` for a key never stored.
+    pub fn alert_states_if_firing(
+        &self,
+        firing: &[&str],
+    ) -> rusqlite::Result<Vec<Option<AlertState>>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT first_seen, last_seen, occurrence, acknowledged_at, snoozed_until, active
+             FROM alert_state WHERE alert_key = ?1",
+        )?;
+        firing
+            .iter()
+            .map(|key| {
+                stmt.query_row([key], |r| {
+                    let snoozed: Option<String> = r.get(4)?;
+                    let cleared = r.get::<_, Option<bool>>(5)? == Some(false);
+                    Ok(AlertState {
+                        first_seen: r.get(0)?,
+                        last_seen: r.get(1)?,
+                        occurrence: r.get::<_, u32>(2)? + u32::from(cleared),
+                        acknowledged_at: if cleared { None } else { r.get(3)? },
+                        snoozed_until: snoozed
+                            .and_then(|s| NaiveDate::parse_from_str(&s, "%Y-%m-%d").ok()),
+                    })
+                })
+                .optional()
+            })
+            .collect()
+    }
+
     /// Records one evaluation: every key in `firing` was seen at `now`; every other key
     /// that was firing before has cleared. A key that had cleared and fires again starts a
     /// new occurrence, and the acknowledgement of the old one no longer holds (a snooze is
@@ -214,5 +245,31 @@ mod tests {
         assert_eq!(state[0].occurrence, 2);
         assert_eq!(state[0].acknowledged_at, None);
         assert_eq!(state[0].snoozed_until, Some(until));
+    }
+
+    #[test]
+    fn reading_state_without_recording_sees_a_returning_alert_as_a_new_occurrence() {
+        let store = Store::open_in_memory().unwrap();
+        let key = "nps|total|week|2026-W46";
+        store
+            .record_alert_evaluation(&[key], at("2026-11-20T01:00:00Z"))
+            .unwrap();
+        store
+            .acknowledge_alert(key, at("2026-11-20T02:00:00Z"))
+            .unwrap();
+        let firing = store.alert_states_if_firing(&[key, "never seen"]).unwrap();
+        assert_eq!(firing[0].as_ref().unwrap().occurrence, 1);
+        assert!(firing[0].as_ref().unwrap().acknowledged_at.is_some());
+        assert_eq!(firing[1], None);
+        store
+            .record_alert_evaluation(&[], at("2026-11-20T03:00:00Z"))
+            .unwrap();
+        let back = store.alert_states_if_firing(&[key]).unwrap()[0]
+            .clone()
+            .unwrap();
+        // What recording it would say, without writing anything.
+        assert_eq!(back.occurrence, 2);
+        assert_eq!(back.acknowledged_at, None);
+        assert_eq!(store.alert_state(key).unwrap().unwrap().occurrence, 1);
     }
 }

@@ -6,7 +6,9 @@
 //! Money columns hold integer minor units (cents); dates are `YYYY-MM-DD` text and
 //! timestamps UTC `YYYY-MM-DDTHH:MM:SSZ` text, so both sort and compare as text.
 
-use rusqlite::{Connection, TransactionBehavior};
+use std::sync::OnceLock;
+
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
 
 use super::StoreError;
 
@@ -344,8 +346,130 @@ pub const MIGRATIONS: &[&str] = &[
 
 pub const CURRENT_VERSION: u32 = MIGRATIONS.len() as u32;
 
-/// Applies the missing migrations; returns the version the store had before.
-pub fn migrate(conn: &mut Connection) -> Result<u32, StoreError> {
+/// One table or index as the migrations create it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct SchemaObject {
+    kind: String,
+    name: String,
+    table: String,
+    sql: String,
+}
+
+fn schema_of(conn: &Connection) -> rusqlite::Result<Vec<SchemaObject>> {
+    conn.prepare(
+        "SELECT type, name, tbl_name, sql FROM sqlite_master
+         WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite_%' ORDER BY type DESC, name",
+    )?
+    .query_map([], |r| {
+        Ok(SchemaObject {
+            kind: r.get(0)?,
+            name: r.get(1)?,
+            table: r.get(2)?,
+            sql: r.get(3)?,
+        })
+    })?
+    .collect()
+}
+
+/// The schema every migration together builds, taken from a private in-memory store so
+/// that it can never drift from `MIGRATIONS`. Tables sort before their indexes.
+fn reference_schema() -> rusqlite::Result<&'static [SchemaObject]> {
+    static REFERENCE: OnceLock<Vec<SchemaObject>> = OnceLock::new();
+    if let Some(schema) = REFERENCE.get() {
+        return Ok(schema);
+    }
+    let conn = Connection::open_in_memory()?;
+    for sql in MIGRATIONS {
+        conn.execute_batch(sql)?;
+    }
+    Ok(REFERENCE.get_or_init(|| schema_of(&conn).unwrap_or_default()))
+}
+
+/// What is wrong with a store of the current version, found cheaply enough to check on
+/// every open.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Damage {
+    /// Rollup tables that are missing, defined otherwise than the migrations define them,
+    /// lack an index, or cannot be read.
+    pub broken_rollups: Vec<String>,
+    /// Other tables and indexes that are missing (a dropped index, an emptied schema).
+    pub missing: Vec<String>,
+    /// Some big table holds rows that its rollups know nothing of: a rebuild that never
+    /// finished under an older kpi, which committed the schema version first.
+    pub unbuilt: bool,
+}
+
+impl Damage {
+    pub fn is_none(&self) -> bool {
+        self.broken_rollups.is_empty() && self.missing.is_empty() && !self.unbuilt
+    }
+
+    /// What a user is told when the store cannot be repaired here.
+    pub fn describe(&self) -> String {
+        let mut parts = Vec::new();
+        if !self.broken_rollups.is_empty() {
+            parts.push(format!(
+                "missing or damaged rollup tables ({})",
+                self.broken_rollups.join(", ")
+            ));
+        }
+        if !self.missing.is_empty() {
+            parts.push(format!(
+                "missing tables or indexes ({})",
+                self.missing.join(", ")
+            ));
+        }
+        if self.unbuilt {
+            parts.push("rollups that were never built".to_string());
+        }
+        parts.join(", ")
+    }
+}
+
+/// Compares the store's schema with what the migrations build, and its big tables with
+/// their rollups.
+pub fn diagnose(conn: &Connection) -> rusqlite::Result<Damage> {
+    let reference = reference_schema()?;
+    let present = schema_of(conn)?;
+    let mut damage = Damage::default();
+    for object in reference {
+        let found = present.iter().any(|p| p == object);
+        if super::rollup::ROLLUP_TABLES.contains(&object.table.as_str()) {
+            let readable = object.kind != "table"
+                || !found
+                || conn
+                    .query_row(
+                        &format!("SELECT 1 FROM \"{}\" LIMIT 1", object.name),
+                        [],
+                        |_| Ok(()),
+                    )
+                    .optional()
+                    .is_ok();
+            if (!found || !readable) && !damage.broken_rollups.contains(&object.table) {
+                damage.broken_rollups.push(object.table.clone());
+            }
+        } else if !present.iter().any(|p| p.name == object.name) {
+            damage.missing.push(object.name.clone());
+        }
+    }
+    if damage.broken_rollups.is_empty() && damage.missing.is_empty() {
+        for (table, _) in super::rollup::TABLE_DAYS {
+            let unbuilt: bool = conn.query_row(
+                &format!(
+                    "SELECT EXISTS (SELECT 1 FROM {table})
+                        AND NOT EXISTS (SELECT 1 FROM ru_table_days WHERE tbl = ?1)"
+                ),
+                [table],
+                |r| r.get(0),
+            )?;
+            damage.unbuilt |= unbuilt;
+        }
+    }
+    Ok(damage)
+}
+
+/// The store's schema version, refused when a newer kpi wrote it.
+pub fn version(conn: &Connection) -> Result<u32, StoreError> {
     let version: u32 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
     if version > CURRENT_VERSION {
         return Err(StoreError::TooNew {
@@ -353,20 +477,49 @@ pub fn migrate(conn: &mut Connection) -> Result<u32, StoreError> {
             supported: CURRENT_VERSION,
         });
     }
-    for (index, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        // Another process may have migrated while this one waited for the write lock.
-        let now: u32 = tx.pragma_query_value(None, "user_version", |row| row.get(0))?;
-        if now > index as u32 {
-            continue;
-        }
-        tx.execute_batch(sql)?;
-        tx.pragma_update(
-            None,
-            "user_version",
-            u32::try_from(index + 1).unwrap_or(u32::MAX),
-        )?;
-        tx.commit()?;
-    }
     Ok(version)
+}
+
+/// Brings the store to `CURRENT_VERSION` and repairs what `diagnose` finds.
+///
+/// The missing migrations, the repair and the rollup rebuild a version change needs all
+/// commit in one transaction together with the new `user_version`: a kill or a dropped
+/// SSH session during a rebuild of minutes leaves the store at its old version, and the
+/// next open starts the upgrade again, instead of leaving empty or stale rollups under
+/// a version that says they are current.
+pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    if version(conn)? == CURRENT_VERSION && diagnose(conn)?.is_none() {
+        return Ok(());
+    }
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    // Another process may have upgraded while this one waited for the write lock.
+    let before = version(&tx)?;
+    for sql in MIGRATIONS.iter().skip(before as usize) {
+        tx.execute_batch(sql)?;
+    }
+    let damage = diagnose(&tx)?;
+    repair_schema(&tx, &damage)?;
+    let computed_otherwise = before > 0 && before < super::rollup::ROLLUPS_CURRENT_SINCE;
+    if computed_otherwise || !damage.is_none() {
+        super::rollup::rebuild(&tx)?;
+    }
+    tx.pragma_update(None, "user_version", CURRENT_VERSION)?;
+    tx.commit()?;
+    Ok(())
+}
+
+/// Recreates broken rollup tables (empty: the rebuild fills them) and missing objects
+/// from the reference schema.
+fn repair_schema(tx: &Connection, damage: &Damage) -> rusqlite::Result<()> {
+    for table in &damage.broken_rollups {
+        tx.execute(&format!("DROP TABLE IF EXISTS \"{table}\""), [])?;
+    }
+    for object in reference_schema()? {
+        let recreate =
+            damage.broken_rollups.contains(&object.table) || damage.missing.contains(&object.name);
+        if recreate {
+            tx.execute(&object.sql, [])?;
+        }
+    }
+    Ok(())
 }

@@ -12,7 +12,7 @@ pub mod upsert;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use rusqlite::Connection;
+use rusqlite::{Connection, OpenFlags};
 
 pub use alert_state::AlertState;
 pub use migrate::CURRENT_VERSION;
@@ -30,6 +30,14 @@ pub enum StoreError {
         path: PathBuf,
         source: rusqlite::Error,
     },
+    #[error("no store at {0}")]
+    Missing(PathBuf),
+    /// Reading it needs a write first (an upgrade or a repair), and it cannot be written.
+    #[error(
+        "store {path} needs {needs}, but it is read-only here: give this user write access to \
+         the file and its folder and open it once with kpi, which repairs it"
+    )]
+    NeedsWrite { path: PathBuf, needs: String },
 }
 
 /// Switches to WAL. That takes an exclusive lock and SQLite does not wait for it through the
@@ -56,10 +64,11 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 pub struct Store {
     conn: Connection,
     path: PathBuf,
+    read_only: bool,
 }
 
 impl Store {
-    /// Opens (creating if needed) and migrates the store at `path`.
+    /// Opens (creating if needed), migrates and repairs the store at `path`, for writing.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
         // SQLite reads the file only at the first statement, so a file that is not a
         // store fails in `init`: both name the path.
@@ -75,6 +84,97 @@ impl Store {
         })
     }
 
+    /// Opens an existing store for reading only: whatever happens, this connection never
+    /// writes the store, and under WAL it never waits for a writer. A store that needs an
+    /// upgrade or a repair first is refused with `NeedsWrite`; see [`Store::open_for_reading`].
+    ///
+    /// A store that cannot be written (no write permission on the file or its folder) and
+    /// has no write-ahead log pending is opened immutable, so that SQLite does not even
+    /// create the `-shm` and `-wal` files beside it. Immutable means unlocked: only a
+    /// writer that ignores those permissions (root) could change it underneath.
+    pub fn open_read_only(path: &Path) -> Result<Self, StoreError> {
+        if !path.is_file() {
+            return Err(StoreError::Missing(path.to_path_buf()));
+        }
+        let no_pending_log = std::fs::metadata(wal_path(path)).map_or(true, |m| m.len() == 0);
+        let immutable = no_pending_log && looks_read_only(path);
+        match Self::open_reader(path, immutable) {
+            // Without write access to the folder SQLite cannot create the shared-memory
+            // file a WAL reader needs; with no log to read, nothing is lost without it.
+            Err(StoreError::Open { source, .. })
+                if !immutable && no_pending_log && cannot_open(&source) =>
+            {
+                Self::open_reader(path, true)
+            }
+            other => other,
+        }
+    }
+
+    /// [`Store::open_read_only`], upgrading or repairing the store first (one write, in one
+    /// transaction) when it needs it and can be written.
+    pub fn open_for_reading(path: &Path) -> Result<Self, StoreError> {
+        match Self::open_read_only(path) {
+            Err(StoreError::NeedsWrite { needs, .. }) if !looks_read_only(path) => {
+                match Self::open(path) {
+                    Ok(store) => drop(store),
+                    Err(StoreError::Open { source, .. } | StoreError::Sqlite(source))
+                        if cannot_write(&source) =>
+                    {
+                        return Err(StoreError::NeedsWrite {
+                            path: path.to_path_buf(),
+                            needs,
+                        });
+                    }
+                    Err(other) => return Err(other),
+                }
+                Self::open_read_only(path)
+            }
+            other => other,
+        }
+    }
+
+    fn open_reader(path: &Path, immutable: bool) -> Result<Self, StoreError> {
+        let open_error = |source| StoreError::Open {
+            path: path.to_path_buf(),
+            source,
+        };
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
+            | OpenFlags::SQLITE_OPEN_URI
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let uri = format!(
+            "file:{}?mode=ro{}",
+            uri_path(path),
+            if immutable { "&immutable=1" } else { "" }
+        );
+        let conn = Connection::open_with_flags(uri, flags).map_err(open_error)?;
+        // A reader waits only while SQLite recovers a crashed writer's log.
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(open_error)?;
+        // The first read opens the log; its failure is the open's.
+        let version = migrate::version(&conn).map_err(|e| match e {
+            StoreError::Sqlite(source) => open_error(source),
+            other => other,
+        })?;
+        let needs = if version < CURRENT_VERSION {
+            Some(format!(
+                "an upgrade from schema {version} to {CURRENT_VERSION}"
+            ))
+        } else {
+            let damage = migrate::diagnose(&conn)?;
+            (!damage.is_none()).then(|| format!("a repair of its {}", damage.describe()))
+        };
+        if let Some(needs) = needs {
+            return Err(StoreError::NeedsWrite {
+                path: path.to_path_buf(),
+                needs,
+            });
+        }
+        Ok(Self {
+            conn,
+            path: path.to_path_buf(),
+            read_only: true,
+        })
+    }
+
     /// A private in-memory store, for tests.
     pub fn open_in_memory() -> Result<Self, StoreError> {
         Self::init(Connection::open_in_memory()?, PathBuf::from(":memory:"))
@@ -86,18 +186,21 @@ impl Store {
         set_wal(&conn)?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
-        let before = migrate::migrate(&mut conn)?;
-        let mut store = Self { conn, path };
-        if before > 0 && before < rollup::ROLLUPS_CURRENT_SINCE {
-            // A store whose rollups were computed otherwise (or not at all): rebuild them
-            // from its rows once.
-            rollup::refresh_all(&mut store)?;
-        }
-        Ok(store)
+        migrate::migrate(&mut conn)?;
+        Ok(Self {
+            conn,
+            path,
+            read_only: false,
+        })
     }
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Whether this connection was opened read-only (`open_read_only`).
+    pub fn is_read_only(&self) -> bool {
+        self.read_only
     }
 
     /// Read access for `metrics/`, `alerts/` and the Data pane's loaders.
@@ -109,6 +212,63 @@ impl Store {
     pub(crate) fn conn_mut(&mut self) -> &mut Connection {
         &mut self.conn
     }
+}
+
+fn wal_path(path: &Path) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push("-wal");
+    PathBuf::from(name)
+}
+
+/// Whether a writer may open the store at `path` (a new one: its folder). A store whose
+/// permission bits deny writing is still read, never written.
+pub fn permits_writing(path: &Path) -> bool {
+    !looks_read_only(path)
+}
+
+/// Whether the permission bits deny writing the store or creating files beside it. Bits,
+/// not `access(2)`: root may write anything, yet a store someone made read-only is meant
+/// to stay unchanged.
+fn looks_read_only(path: &Path) -> bool {
+    let read_only = |p: &Path| std::fs::metadata(p).is_ok_and(|m| m.permissions().readonly());
+    let folder = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    read_only(path) || read_only(folder)
+}
+
+fn cannot_open(error: &rusqlite::Error) -> bool {
+    matches!(
+        error.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::CannotOpen | rusqlite::ErrorCode::ReadOnly)
+    )
+}
+
+fn cannot_write(error: &rusqlite::Error) -> bool {
+    matches!(
+        error.sqlite_error_code(),
+        Some(
+            rusqlite::ErrorCode::CannotOpen
+                | rusqlite::ErrorCode::ReadOnly
+                | rusqlite::ErrorCode::PermissionDenied
+        )
+    )
+}
+
+/// `path` for a `file:` URI: every byte but the unreserved ones percent-encoded, so `?`,
+/// `#` and `%` in a folder name stay part of the path.
+fn uri_path(path: &Path) -> String {
+    let text = path.to_string_lossy();
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || b"/-._~".contains(&byte) {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
 }
 
 #[cfg(test)]

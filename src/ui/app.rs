@@ -258,6 +258,9 @@ pub struct App {
     pub loading: bool,
     /// Fresh metrics are shown; their alert evaluation is still running.
     pub checking_alerts: bool,
+    /// Why the last alert evaluation failed; the Alerts pane says so instead of "no open
+    /// alerts".
+    pub alerts_error: Option<String>,
     /// The last thing that happened (errors, "acknowledged …").
     pub status: Option<String>,
     /// Shown for as long as the session lasts (e.g. the state of `--watch`).
@@ -288,6 +291,7 @@ impl App {
             picker: None,
             loading: false,
             checking_alerts: false,
+            alerts_error: None,
             status: None,
             notice: None,
             live: None,

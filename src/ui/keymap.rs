@@ -55,6 +55,8 @@ pub enum Msg {
         action: AlertAction,
         result: Result<(), String>,
     },
+    /// Something worth a line in the status bar (a sighting that could not be recorded).
+    Status(String),
     /// `--watch`: the initial import is at file `done` of `total`.
     LiveProgress {
         done: usize,

@@ -80,7 +80,12 @@ pub fn run(options: Options) -> anyhow::Result<Exit> {
         anyhow::bail!("the cockpit needs a terminal; for text output use `kpi report`");
     }
     // Opened before the screen is taken, so a bad store is a plain error message.
-    let worker = worker::open(&options.db, options.config.clone(), options.as_of)?;
+    let worker = worker::open(
+        &options.db,
+        options.config.clone(),
+        options.as_of,
+        options.watch.is_some(),
+    )?;
     let (events_tx, events) = mpsc::channel::<Event>();
     let (effects, effects_rx) = mpsc::channel::<Effect>();
     let results = events_tx.clone();

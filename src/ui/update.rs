@@ -170,12 +170,17 @@ pub fn update(app: &mut App, msg: Msg) -> Option<Effect> {
             app.checking_alerts = false;
             match result {
                 Ok(evaluation) => {
+                    app.alerts_error = None;
                     app.snapshot.apply(*evaluation);
                     clamp(app);
                 }
-                Err(err) => app.status = Some(format!("could not evaluate alerts: {err}")),
+                Err(err) => {
+                    app.status = Some(format!("could not evaluate alerts: {err}"));
+                    app.alerts_error = Some(err);
+                }
             }
         }
+        Msg::Status(text) => app.status = Some(text),
         Msg::LiveProgress { done, total } => {
             if let Some(live) = &mut app.live {
                 live.progress = Some((done, total));

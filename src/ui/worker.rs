@@ -18,7 +18,11 @@ use super::update::Effect;
 
 /// Everything the worker needs to (re)build snapshots.
 pub struct Worker {
+    /// Read-only: reading never writes the store nor waits for a writer.
     pub store: Store,
+    /// Opened when the cockpit writes anyway (live import) or the user acknowledges or
+    /// snoozes; while it is open, each evaluation's sightings are recorded through it.
+    writer: Option<Store>,
     pub config: Config,
     pub as_of: Option<NaiveDate>,
     /// The first reload sends the Overview's metrics before the rest.
@@ -40,7 +44,7 @@ impl Worker {
     }
 
     /// Performs one effect and returns the message carrying its result.
-    pub fn perform(&self, effect: Effect) -> Msg {
+    pub fn perform(&mut self, effect: Effect) -> Msg {
         match effect {
             // `run` serves reloads and refreshes itself (metrics first, then alerts).
             Effect::LoadSnapshot | Effect::Refresh { .. } => Msg::SnapshotLoaded(
@@ -81,18 +85,20 @@ impl Worker {
                 }
             }
             Effect::Acknowledge { alert } => Msg::AlertSaved {
-                result: self
-                    .store
-                    .acknowledge_alert(&alert.key, Utc::now())
-                    .map_err(|e| e.to_string()),
+                result: self.writer().and_then(|writer| {
+                    writer
+                        .acknowledge_alert(&alert.key, Utc::now())
+                        .map_err(|e| e.to_string())
+                }),
                 alert,
                 action: AlertAction::Acknowledge,
             },
             Effect::Snooze { alert, until } => Msg::AlertSaved {
-                result: self
-                    .store
-                    .snooze_alert(&alert.key, until, Utc::now())
-                    .map_err(|e| e.to_string()),
+                result: self.writer().and_then(|writer| {
+                    writer
+                        .snooze_alert(&alert.key, until, Utc::now())
+                        .map_err(|e| e.to_string())
+                }),
                 alert,
                 action: AlertAction::Snooze,
             },
@@ -195,7 +201,17 @@ impl Worker {
             }
             _ => None,
         };
-        let evaluation = snapshot::evaluate_alerts_since(&self.store, &snapshot, since);
+        let mut evaluation = snapshot::evaluate_alerts_since(&self.store, &snapshot, since);
+        if let (Ok(evaluation), Some(writer), Some(as_of)) =
+            (&mut evaluation, &self.writer, snapshot.as_of)
+            && let Err(err) = crate::alerts::record_sightings(writer, as_of, Utc::now(), evaluation)
+        {
+            // The alerts themselves are right; only their first-seen stamps wait for the
+            // next evaluation.
+            let _ = results.send(wrap(Msg::Status(format!(
+                "could not record alert sightings: {err}"
+            ))));
+        }
         if let Ok(evaluation) = &evaluation {
             self.last_alerts = Some(evaluation.clone());
             self.alerts_as_of = snapshot.as_of;
@@ -228,11 +244,48 @@ enum Reload {
     Full,
 }
 
-/// Opens the store for the worker; the UI thread never holds a connection.
-pub fn open(db: &Path, config: Config, as_of: Option<NaiveDate>) -> anyhow::Result<Worker> {
-    let store = Store::open(db)?;
+impl Worker {
+    /// The write connection, opened on first use; refused on a store whose permissions
+    /// deny writing, which the cockpit still shows.
+    fn writer(&mut self) -> Result<&Store, String> {
+        if self.writer.is_none() {
+            self.writer = Some(open_writer(self.store.path()).map_err(|e| format!("{e:#}"))?);
+        }
+        self.writer
+            .as_ref()
+            .ok_or_else(|| "no write connection".to_string())
+    }
+}
+
+fn open_writer(db: &Path) -> anyhow::Result<Store> {
+    anyhow::ensure!(
+        crate::store::permits_writing(db),
+        "the store {} is read-only",
+        db.display()
+    );
+    Ok(Store::open(db)?)
+}
+
+/// Opens the store for the worker; the UI thread never holds a connection. `writing`:
+/// the cockpit writes the store anyway (a live import), so the worker records alert
+/// sightings from the start; otherwise it opens a write connection only when the user
+/// acknowledges or snoozes.
+pub fn open(
+    db: &Path,
+    config: Config,
+    as_of: Option<NaiveDate>,
+    writing: bool,
+) -> anyhow::Result<Worker> {
+    // A live import may start from no store at all: the writer creates it.
+    let writer = if writing {
+        Some(open_writer(db)?)
+    } else {
+        None
+    };
+    let store = Store::open_for_reading(db)?;
     Ok(Worker {
         store,
+        writer,
         config,
         as_of,
         loaded_once: false,

@@ -216,9 +216,16 @@ pub const ROLLUP_TABLES: [&str; 12] = [
     "ru_order_gaps",
 ];
 
-/// Rebuilds every rollup from the raw rows (after a migration, or for benchmarks).
+/// Rebuilds every rollup from the raw rows (for tests and benchmarks).
 pub fn refresh_all(store: &mut Store) -> rusqlite::Result<()> {
     let tx = store.conn_mut().transaction()?;
+    rebuild(&tx)?;
+    tx.commit()
+}
+
+/// Rebuilds every rollup from the raw rows inside the caller's transaction, so that a
+/// migration commits its schema version and the rollups it needs together.
+pub(crate) fn rebuild(tx: &Transaction<'_>) -> rusqlite::Result<()> {
     for table in ROLLUP_TABLES {
         tx.execute(&format!("DELETE FROM {table}"), [])?;
     }
@@ -239,8 +246,7 @@ pub fn refresh_all(store: &mut Store) -> rusqlite::Result<()> {
         }
     }
     // With the rollups empty, every day is new: each activity is rewritten whole.
-    refresh(&tx, &touched)?;
-    tx.commit()
+    refresh(tx, &touched)
 }
 
 fn days_between(from: NaiveDate, to: NaiveDate) -> BTreeSet<NaiveDate> {

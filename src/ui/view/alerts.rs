@@ -80,7 +80,17 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     let theme = app.theme;
     let alerts = app.alert_order();
     if alerts.is_empty() {
-        let lines: &[&str] = if app.is_empty_store() {
+        let failure;
+        let lines: &[&str] = if let Some(err) = &app.alerts_error {
+            failure = format!("alerts could not be evaluated: {}", clean(err));
+            &[
+                failure.as_str(),
+                "",
+                "the metrics shown are current; r retries",
+            ]
+        } else if app.checking_alerts {
+            &["checking alerts…"]
+        } else if app.is_empty_store() {
             &[
                 "no data — import orders",
                 "",

@@ -258,7 +258,11 @@ fn newest_alerts(frame: &mut Frame, area: Rect, app: &App) {
         .collect();
     alerts.sort_by(|a, b| b.period.cmp(&a.period).then(b.tier.cmp(&a.tier)));
     if alerts.is_empty() {
-        let text = if app.is_empty_store() {
+        let text = if app.alerts_error.is_some() {
+            "alerts could not be evaluated — see 5"
+        } else if app.checking_alerts {
+            "checking alerts…"
+        } else if app.is_empty_store() {
             "no alerts — no data yet"
         } else {
             "no open alerts"
