@@ -28,6 +28,8 @@ pub struct TailRead<'a> {
     pub new_rows: (u64, u64),
     /// The header the earlier imports read (CSV).
     pub header: Option<&'a str>,
+    /// The delimiter the whole file is read with (CSV).
+    pub delimiter: u8,
 }
 
 /// The key of a row, as text, from values in `Layout::columns` order.
@@ -126,7 +128,15 @@ fn each_valid_row(
     let mut progress = |_| {};
     match read.format {
         Format::Csv => {
-            csv_reader::read(input, from, header, binder, &mut sink, &mut progress)?;
+            csv_reader::read(
+                input,
+                from,
+                read.delimiter,
+                header,
+                binder,
+                &mut sink,
+                &mut progress,
+            )?;
         }
         Format::Ndjson => {
             ndjson::read(input, from, binder, &mut sink, &mut progress)?;

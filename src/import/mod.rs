@@ -389,6 +389,7 @@ fn run(
                 rows_from: bom_len,
                 new_rows: (start, read_end),
                 header: mark.as_ref().and_then(|m| m.header.as_deref()),
+                delimiter,
             },
             &binder,
             &layout,
