@@ -38,7 +38,7 @@ pub fn run(
     let catalog = metrics::catalog(&store)?;
     let open = alerts::evaluate(&store, &config, judged_on, &catalog)?.open_alerts(judged_on);
     let out = match args.format {
-        CheckFormat::Text => render::check_text(&open, as_of),
+        CheckFormat::Text => render::check_text(&open, as_of, &config.currency),
         CheckFormat::Json => render::check_json(&open, as_of)? + "\n",
     };
     let mut stdout = crate::present::stdout();

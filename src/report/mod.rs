@@ -16,6 +16,7 @@ use crate::metrics::{
     self, CohortMatrix, CohortVariant, Engine, Grain, MetricDef, MetricError, Period, Point,
     Segment, SeriesRequest,
 };
+use crate::present::Change;
 use crate::store::Store;
 
 pub use csv_out::write_csv;
@@ -74,6 +75,14 @@ pub struct MetricReport {
 impl MetricReport {
     pub fn point(&self, period: Period) -> Option<&Point> {
         self.points.iter().find(|p| p.period == period)
+    }
+
+    /// The change into `period` from the one before, as every output expresses it; none
+    /// for a partial period, which is shown to date and never compared with full ones.
+    pub fn change_into(&self, period: Period) -> Option<Change> {
+        let now = self.point(period).filter(|p| !p.partial)?;
+        let before = self.point(period.prev())?;
+        Change::between(self.def.unit, before.value, now.value)
     }
 }
 
@@ -218,14 +227,4 @@ pub fn build(
     report.alerts = evaluation.alerts;
     report.targets = evaluation.targets;
     Ok(report)
-}
-
-/// Change from `previous` to `current`: relative (%) for amounts, in points for metrics
-/// that are themselves percentages or scores (NPS −45 → −40 is +5 points, not −11 %).
-pub fn change(def: &MetricDef, previous: Option<f64>, current: Option<f64>) -> Option<f64> {
-    let (p, c) = (previous?, current?);
-    if matches!(def.unit, metrics::Unit::Percent | metrics::Unit::Score) {
-        return Some(c - p);
-    }
-    (p != 0.0).then(|| (c - p) / p.abs() * 100.0)
 }

@@ -10,9 +10,9 @@ use crate::alerts::{Alert, AlertKind, Tier};
 use crate::metrics::{Direction, Unit};
 
 use super::super::app::App;
-use super::super::format::{self, clean};
 use super::overview::tier_span;
 use super::{empty_state, panel};
+use crate::present::{self, Change, clean};
 
 fn metric_name_unit(app: &App, id: &str) -> (String, Unit) {
     app.snapshot.metric(id).map_or_else(
@@ -28,15 +28,16 @@ fn segment_text(alert: &Alert) -> String {
     )
 }
 
+/// How far the alert's value is from its rolling mean, in the metric's own terms.
+fn deviation_text(alert: &Alert, unit: Unit) -> String {
+    Change::between(unit, Some(alert.rolling_mean), Some(alert.value))
+        .map_or_else(|| "n/a".into(), |c| c.text())
+}
+
 /// One alert on one line: tier mark, metric, segment, period, value, change, state.
 pub(crate) fn alert_line(alert: &Alert, app: &App, currency: &str) -> Line<'static> {
     let theme = app.theme;
     let (name, unit) = metric_name_unit(app, &alert.metric);
-    let arrow = if alert.change_pct >= 0.0 {
-        "▲"
-    } else {
-        "▼"
-    };
     let change_style = if alert.good {
         theme.good()
     } else {
@@ -61,9 +62,9 @@ pub(crate) fn alert_line(alert: &Alert, app: &App, currency: &str) -> Line<'stat
         Span::styled(name, theme.heading()),
         Span::raw(format!(" {} ", segment_text(alert))),
         Span::styled(clean(&alert.period).into_owned(), theme.dim()),
-        Span::raw(format!(" {} ", format::value(alert.value, unit, currency))),
+        Span::raw(format!(" {} ", present::value(alert.value, unit, currency))),
         Span::styled(
-            format!("{arrow} {} vs mean", format::change_pct(alert.change_pct)),
+            format!("{} vs mean", deviation_text(alert, unit)),
             change_style,
         ),
     ];
@@ -161,19 +162,11 @@ fn details(frame: &mut Frame, area: Rect, app: &App, alert: &Alert) {
         Line::from(vec![
             Span::raw(format!(
                 "value {} against a rolling mean of {}: ",
-                format::value(alert.value, unit, currency),
-                format::value(alert.rolling_mean, unit, currency)
+                present::value(alert.value, unit, currency),
+                present::value(alert.rolling_mean, unit, currency)
             )),
             Span::styled(
-                format!(
-                    "{} {}",
-                    if alert.change_pct >= 0.0 {
-                        "▲"
-                    } else {
-                        "▼"
-                    },
-                    format::change_pct(alert.change_pct)
-                ),
+                deviation_text(alert, unit),
                 if alert.good {
                     theme.good()
                 } else {
@@ -196,7 +189,7 @@ fn details(frame: &mut Frame, area: Rect, app: &App, alert: &Alert) {
                 "  {}={}  {} ({:.0}% of the change)",
                 clean(&c.segment.dimension),
                 clean(&c.segment.value),
-                format::value(c.change, unit, currency),
+                present::value(c.change, unit, currency),
                 c.share_pct
             )));
         }

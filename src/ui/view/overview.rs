@@ -9,9 +9,9 @@ use crate::alerts::{Pulse, Tier};
 use crate::metrics::Direction;
 
 use super::super::app::App;
-use super::super::format::{self, clean};
 use super::super::theme::Theme;
-use super::{change_span, latest_pair, no_data_reason, panel, pct_change};
+use super::{change_span, latest_pair, no_data_reason, panel};
+use crate::present::{self, Change, clean};
 
 const TILE_MIN_WIDTH: u16 = 26;
 
@@ -77,15 +77,14 @@ fn every_metric(frame: &mut Frame, area: Rect, app: &App) {
             match latest.and_then(|p| p.value) {
                 Some(v) => {
                     spans.push(Span::styled(
-                        format!("{:>14}", format::value(v, m.unit, currency)),
+                        format!("{:>14}", present::value(v, m.unit, currency)),
                         theme.heading(),
                     ));
-                    if let Some(pct) = previous
-                        .and_then(|p| p.value)
-                        .and_then(|prev| pct_change(v, prev))
+                    if let Some(change) =
+                        Change::between(m.unit, previous.and_then(|p| p.value), Some(v))
                     {
                         spans.push(Span::raw("  "));
-                        spans.push(change_span(pct, m.direction, theme));
+                        spans.push(change_span(change, m.direction, theme));
                     }
                 }
                 None => spans.push(Span::styled(no_data_reason(Some(m), series), theme.dim())),
@@ -152,17 +151,18 @@ fn tile(frame: &mut Frame, area: Rect, app: &App, id: &str, selected: bool) {
     .areas(inner);
     frame.render_widget(
         Line::from(vec![
-            Span::styled(format::value(value, metric.unit, currency), theme.heading()),
+            Span::styled(
+                present::value(value, metric.unit, currency),
+                theme.heading(),
+            ),
             Span::styled(format!("  {}", latest.period.label()), theme.dim()),
         ]),
         value_row,
     );
-    let change = previous
-        .and_then(|p| p.value)
-        .and_then(|prev| pct_change(value, prev));
+    let change = Change::between(metric.unit, previous.and_then(|p| p.value), Some(value));
     let change_line = match (change, previous) {
-        (Some(pct), Some(prev)) => Line::from(vec![
-            change_span(pct, metric.direction, theme),
+        (Some(change), Some(prev)) => Line::from(vec![
+            change_span(change, metric.direction, theme),
             Span::styled(format!(" vs {}", prev.period.label()), theme.dim()),
         ]),
         _ => Line::from(Span::styled("no previous period", theme.dim())),
@@ -190,7 +190,7 @@ fn tile(frame: &mut Frame, area: Rect, app: &App, id: &str, selected: bool) {
             } else {
                 String::new()
             };
-            let goal = format::value(target.target, metric.unit, currency);
+            let goal = present::value(target.target, metric.unit, currency);
             let mut spans = match target.progress_pct {
                 // Moved away from the target since the pace line started: a negative share
                 // reads as nonsense, the goal itself does not.
