@@ -27,6 +27,7 @@ pub mod config;
 pub mod dates;
 pub mod demo;
 pub mod import;
+pub mod metric_ids;
 pub mod metrics;
 pub mod present;
 pub mod report;

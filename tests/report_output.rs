@@ -249,7 +249,10 @@ fn an_empty_store_and_bad_arguments_give_clear_messages() {
     let (_dir, db) = store_file();
     let (_, err, code) = kpi(&["report", "--db", db.to_str().unwrap(), "--metric", "revenu"]);
     assert_ne!(code, 0);
-    assert!(err.contains("unknown metric \"revenu\""), "{err}");
+    assert!(
+        err.contains("unknown metric `revenu` — did you mean `net_revenue`?"),
+        "{err}"
+    );
     let (_, err, code) = kpi(&["report", "--db", db.to_str().unwrap(), "--period", "Juni"]);
     assert_ne!(code, 0);
     assert!(err.contains("bad period"), "{err}");

@@ -109,8 +109,10 @@ pub struct Report {
 pub enum ReportError {
     #[error(transparent)]
     Metric(#[from] MetricError),
-    #[error("unknown metric {0:?} (see the metric ids in the README or `kpi report --format csv`)")]
+    #[error("--metric: {0} (see the metric ids in the README or `kpi report --format csv`)")]
     UnknownMetric(String),
+    #[error("--by: {0} (no metric breaks down that way)")]
+    UnknownDimension(String),
     #[error("bad period {0:?}: use 2025-06, 2025-W23 or 2025-06-01")]
     BadPeriod(String),
     #[error("--from {from} is after --to {to}")]
@@ -152,9 +154,12 @@ pub fn build(
     };
     let engine = Engine::new(store, config, as_of.unwrap_or(NaiveDate::MIN));
     let catalog = engine.catalog()?;
+    let ids: Vec<&str> = catalog.iter().map(|m| m.id.as_ref()).collect();
     for id in &options.metrics {
-        if !catalog.iter().any(|m| m.id == *id) {
-            return Err(ReportError::UnknownMetric(id.clone()));
+        if !ids.contains(&id.as_str()) {
+            return Err(ReportError::UnknownMetric(crate::metric_ids::unknown(
+                "metric", id, &ids,
+            )));
         }
     }
     let Some(as_of) = as_of else {
@@ -188,7 +193,8 @@ pub fn build(
         .iter()
         .filter(|m| options.metrics.is_empty() || options.metrics.iter().any(|id| *id == m.id))
         .collect();
-    for def in selected {
+    let mut broken_down = false;
+    for def in selected.iter().copied() {
         let mut request = SeriesRequest {
             metric: &def.id,
             grain,
@@ -200,7 +206,10 @@ pub fn build(
         if let Some(by) = options.by.as_deref() {
             request.by = Some(by);
             match engine.series(&request) {
-                Ok(segments) => all.extend(segments),
+                Ok(segments) => {
+                    broken_down |= !segments.is_empty();
+                    all.extend(segments);
+                }
                 // Metrics without that dimension are reported overall only.
                 Err(MetricError::UnknownDimension { .. }) => {}
                 Err(e) => return Err(e.into()),
@@ -214,6 +223,26 @@ pub fn build(
                 points: series.points,
             });
         }
+    }
+    if let Some(by) = options.by.as_deref()
+        && !broken_down
+    {
+        // Silently reporting overall figures would read as if the breakdown were done.
+        let mut dimensions: Vec<&str> = selected
+            .iter()
+            .flat_map(|d| d.segments.iter().copied())
+            .filter(|d| *d != "attributes")
+            .collect();
+        dimensions.sort_unstable();
+        dimensions.dedup();
+        let mut reason = crate::metric_ids::unknown("dimension", by, &dimensions);
+        if !reason.ends_with('?') {
+            reason.push_str(&format!(
+                "; try {} or a customer attribute the store holds",
+                dimensions.join(", ")
+            ));
+        }
+        return Err(ReportError::UnknownDimension(reason));
     }
     for variant in [
         CohortVariant::PurchasingCustomers,
