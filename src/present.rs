@@ -15,8 +15,9 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
-use crate::metrics::Unit;
+use crate::alerts::{TargetStatus, Tier};
 use crate::metrics::catalog::{ChangeKind, change_kind};
+use crate::metrics::{Direction, Unit};
 
 /// `1234567.891` → `1,234,567.89` with `decimals` decimals; a `-` before a negative value
 /// that does not round to zero.
@@ -125,6 +126,145 @@ pub fn unit_label(unit: Unit, currency: &str) -> String {
         Unit::Seconds => "seconds".into(),
         Unit::Months => "months".into(),
         Unit::Score => "score".into(),
+    }
+}
+
+/// The mark of an alert tier, for where colour cannot carry it (SPEC §5).
+pub fn tier_mark(tier: Tier) -> &'static str {
+    match tier {
+        Tier::Strong => "‼",
+        Tier::Mild => "!",
+    }
+}
+
+/// How far apart two values of `unit` are, unsigned and in the metric's terms: `$8,800`
+/// for amounts, `4.0 pp` for percentages, `3.2 pts` for scores.
+fn gap(unit: Unit, a: f64, b: f64, currency: &str) -> String {
+    let distance = (a - b).abs();
+    match change_kind(unit) {
+        ChangeKind::Relative => value(distance, unit, currency),
+        ChangeKind::Points if unit == Unit::Percent => format!("{} pp", grouped(distance, 1)),
+        ChangeKind::Points => format!("{} pts", grouped(distance, 1)),
+    }
+}
+
+/// A target read for what it is, in pieces the cockpit fits to its width and the report
+/// and `kpi check` print whole.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TargetText {
+    /// Where the metric stands against the goal: `85% of $90,000` for an amount that
+    /// grows towards it; `23.8 vs target 45.0` otherwise (a share of a score or of a
+    /// percentage means nothing).
+    pub standing: String,
+    /// The projection: `pace: $81,200 by 2026-12-31 (misses by $8,800)`.
+    pub pace: Option<String>,
+    /// The verdict alone: `misses by $8,800`, `beats it by $1,200`, `reaches it`.
+    pub verdict: Option<String>,
+    /// Why the target is at risk, with its tier: `at risk: projected $81,200 by 2026-12-31
+    /// vs target $90,000`.
+    pub risk: Option<(Tier, String)>,
+}
+
+impl TargetText {
+    /// `85% of $90,000 · pace: $81,200 by 2026-12-31 (misses by $8,800)`.
+    pub fn line(&self) -> String {
+        match &self.pace {
+            Some(pace) => format!("{} · {pace}", self.standing),
+            None => self.standing.clone(),
+        }
+    }
+}
+
+/// The text of a target's status for a metric in `unit` whose better side is `direction`.
+pub fn target(
+    status: &TargetStatus,
+    unit: Unit,
+    direction: Direction,
+    currency: &str,
+) -> TargetText {
+    let shown = |v: f64| value(v, unit, currency);
+    let goal = shown(status.target);
+    let by = status.by.format("%Y-%m-%d");
+    let standing = match status.current {
+        None => format!("target {goal} by {by}"),
+        Some(current)
+            if change_kind(unit) == ChangeKind::Relative
+                && direction == Direction::HigherIsBetter
+                && status.target > 0.0
+                && current >= 0.0 =>
+        {
+            let share = grouped(current / status.target * 100.0, 0);
+            format!("{share}% of {goal}")
+        }
+        Some(current) => format!("{} vs target {goal}", shown(current)),
+    };
+    let verdict = status.projected.map(|projected| {
+        let short = match direction {
+            Direction::HigherIsBetter => projected < status.target,
+            Direction::LowerIsBetter => projected > status.target,
+        };
+        let distance = gap(unit, projected, status.target, currency);
+        if shown(projected) == goal {
+            "reaches it".to_string()
+        } else if status.missed {
+            format!("missed by {distance}")
+        } else if short {
+            format!("misses by {distance}")
+        } else {
+            format!("beats it by {distance}")
+        }
+    });
+    let pace = status
+        .projected
+        .zip(verdict.as_ref())
+        .map(|(projected, verdict)| {
+            let word = if status.missed { "ended at" } else { "pace:" };
+            format!("{word} {} by {by} ({verdict})", shown(projected))
+        });
+    let risk = status.tier().map(|tier| {
+        let passed_milestone = status
+            .milestones
+            .iter()
+            .find(|m| m.missed && m.actual.is_some());
+        let ahead_milestone = status
+            .milestones
+            .iter()
+            .find(|m| m.missed && m.projected.is_some());
+        let projected_miss = verdict.as_deref().is_some_and(|v| v.starts_with("misses"));
+        let text = if status.missed {
+            format!(
+                "missed: {} on {by} vs target {goal}",
+                shown(status.projected.or(status.current).unwrap_or_default())
+            )
+        } else if let Some(m) = passed_milestone {
+            format!(
+                "at risk: milestone {} missed ({} vs {})",
+                m.date,
+                shown(m.actual.unwrap_or_default()),
+                shown(m.value)
+            )
+        } else if let (true, Some(projected)) = (projected_miss, status.projected) {
+            format!(
+                "at risk: projected {} by {by} vs target {goal}",
+                shown(projected)
+            )
+        } else if let Some(m) = ahead_milestone {
+            format!(
+                "at risk: projected {} by {} vs milestone {}",
+                shown(m.projected.unwrap_or_default()),
+                m.date,
+                shown(m.value)
+            )
+        } else {
+            "at risk".to_string()
+        };
+        (tier, text)
+    });
+    TargetText {
+        standing,
+        pace,
+        verdict,
+        risk,
     }
 }
 
@@ -434,6 +574,80 @@ mod tests {
         assert_eq!(compact(1_250_000.0, Unit::Currency), "1.2M");
         assert_eq!(compact(23.44, Unit::Percent), "23.4%");
         assert_eq!(compact(412.0, Unit::Count), "412");
+    }
+
+    fn mrr_target(current: f64, projected: f64) -> TargetStatus {
+        TargetStatus {
+            metric: "mrr".into(),
+            target: 90_000.0,
+            by: chrono::NaiveDate::from_ymd_opt(2026, 12, 31).unwrap(),
+            grain: crate::metrics::Grain::Month,
+            baseline: Some(70_000.0),
+            current: Some(current),
+            progress_pct: Some((current - 70_000.0) / 200.0),
+            on_pace_value: None,
+            projected: Some(projected),
+            milestones: Vec::new(),
+            missed: false,
+            at_risk: projected < 90_000.0,
+            note: None,
+        }
+    }
+
+    #[test]
+    fn a_target_reads_as_its_share_and_its_pace_not_as_progress_from_a_start() {
+        // The case: MRR $76,291 of $90,000 read "35% of $90,000".
+        let status = mrr_target(76_291.0, 81_200.0);
+        let text = target(&status, Unit::Currency, Direction::HigherIsBetter, "USD");
+        assert_eq!(
+            text.line(),
+            "85% of $90,000 · pace: $81,200 by 2026-12-31 (misses by $8,800)"
+        );
+        assert_eq!(
+            text.risk,
+            Some((
+                Tier::Mild,
+                "at risk: projected $81,200 by 2026-12-31 vs target $90,000".into()
+            ))
+        );
+        let ahead = target(
+            &mrr_target(88_000.0, 91_200.0),
+            Unit::Currency,
+            Direction::HigherIsBetter,
+            "USD",
+        );
+        assert_eq!(ahead.verdict.as_deref(), Some("beats it by $1,200"));
+        assert_eq!(ahead.risk, None);
+    }
+
+    #[test]
+    fn a_score_target_reads_in_points_never_as_a_negative_share() {
+        // The report printed "-99 % there" for NPS.
+        let mut nps = mrr_target(23.8, 30.5);
+        nps.target = 45.0;
+        nps.progress_pct = Some(-99.0);
+        nps.at_risk = true;
+        let text = target(&nps, Unit::Score, Direction::HigherIsBetter, "USD");
+        assert_eq!(
+            text.line(),
+            "23.8 vs target 45.0 · pace: 30.5 by 2026-12-31 (misses by 14.5 pts)"
+        );
+        let mut churn = mrr_target(3.5, 3.5);
+        churn.target = 3.0;
+        churn.missed = true;
+        churn.at_risk = true;
+        let text = target(&churn, Unit::Percent, Direction::LowerIsBetter, "USD");
+        assert_eq!(
+            text.line(),
+            "3.5% vs target 3.0% · ended at 3.5% by 2026-12-31 (missed by 0.5 pp)"
+        );
+        assert_eq!(
+            text.risk,
+            Some((
+                Tier::Strong,
+                "missed: 3.5% on 2026-12-31 vs target 3.0%".into()
+            ))
+        );
     }
 
     #[test]

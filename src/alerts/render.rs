@@ -4,7 +4,6 @@
 use chrono::NaiveDate;
 use serde::Serialize;
 
-use crate::metrics::Direction;
 // Segment values, owners and file names come from data: cleaned as everywhere else.
 // Numbers read as in the cockpit and the report: one formatter.
 use crate::present::{Change, clean};
@@ -57,30 +56,18 @@ pub fn alert_line(alert: &Alert, currency: &str) -> String {
         }
         AlertKind::Target => {
             parts.push(format!(
-                "{} {} target at risk",
+                "{} {} target",
                 tier_label(alert.tier),
                 clean(&alert.metric)
             ));
-            if let Some(t) = &alert.target {
-                let goal = match alert.direction {
-                    Direction::HigherIsBetter => "at least",
-                    Direction::LowerIsBetter => "at most",
-                };
-                parts.push(format!(
-                    "{goal} {} by {}",
-                    format_value(t.target, alert.unit),
-                    t.by
-                ));
-                let mut state = format!("now {}", format_value(alert.value, alert.unit));
-                if let Some(pace) = t.on_pace_value {
-                    state.push_str(&format!(", on pace {}", format_value(pace, alert.unit)));
+            if let Some(status) = &alert.target {
+                // The same words as the cockpit's tile and the report's Target column.
+                let text = crate::present::target(status, alert.unit, alert.direction, currency);
+                if let Some((_, risk)) = &text.risk {
+                    parts.push(risk.clone());
                 }
-                if let Some(projected) = t.projected {
-                    let word = if t.missed { "ended at" } else { "projected" };
-                    state.push_str(&format!(", {word} {}", format_value(projected, alert.unit)));
-                }
-                parts.push(state);
-                let missed: Vec<String> = t
+                parts.push(text.line());
+                let missed: Vec<String> = status
                     .milestones
                     .iter()
                     .filter(|m| m.missed)
@@ -174,7 +161,7 @@ pub fn check_json(open: &[Alert], as_of: Option<NaiveDate>) -> serde_json::Resul
 mod tests {
     use super::*;
     use crate::alerts::Contribution;
-    use crate::metrics::{Grain, Segment, Unit};
+    use crate::metrics::{Direction, Grain, Segment, Unit};
 
     fn paid_search_drop() -> Alert {
         Alert {

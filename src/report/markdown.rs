@@ -169,27 +169,15 @@ pub fn to_markdown(report: &Report) -> String {
 }
 
 fn target_text(report: &Report, m: &MetricReport) -> String {
-    let Some(target) = report
-        .configured_targets
-        .iter()
-        .find(|t| t.metric == m.def.id)
-    else {
+    let Some(status) = report.targets.iter().find(|t| t.metric == m.def.id) else {
         return String::new();
     };
-    let mut text = format!(
-        "{} by {}",
-        format_value(target.value, m.def.unit, &report.currency),
-        target.by
-    );
-    if let Some(status) = report.targets.iter().find(|t| t.metric == m.def.id) {
-        if let Some(progress) = status.progress_pct {
-            let _ = write!(text, " · {progress:.0} % there");
-        }
-        if status.at_risk {
-            text.push_str(" · ‼ at risk");
-        }
+    let text = crate::present::target(status, m.def.unit, m.def.direction, &report.currency);
+    let mut cell = text.line();
+    if let Some((tier, _)) = text.risk {
+        cell.push_str(&format!(" · {} at risk", crate::present::tier_mark(tier)));
     }
-    text
+    escape(&cell)
 }
 
 fn write_alerts(out: &mut String, report: &Report) {
@@ -200,10 +188,7 @@ fn write_alerts(out: &mut String, report: &Report) {
         return;
     }
     for a in open {
-        let tier = match a.tier {
-            crate::alerts::Tier::Strong => "‼",
-            crate::alerts::Tier::Mild => "!",
-        };
+        let tier = crate::present::tier_mark(a.tier);
         let segment = a
             .segment
             .as_ref()
@@ -214,6 +199,18 @@ fn write_alerts(out: &mut String, report: &Report) {
             .as_ref()
             .map(|o| format!(" — owner {}", escape(o)))
             .unwrap_or_default();
+        if let Some(status) = &a.target {
+            let text = crate::present::target(status, a.unit, a.direction, &report.currency);
+            let risk = text.risk.map(|(_, risk)| risk).unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "- {tier} **{}** target: {}{owner}. {}",
+                escape(&a.metric),
+                escape(&risk),
+                escape(&a.follow_up)
+            );
+            continue;
+        }
         let _ = writeln!(
             out,
             "- {tier} **{}**{segment}, {}: {} against its rolling mean ({}){owner}. {}",

@@ -34,6 +34,14 @@ fn deviation_text(alert: &Alert, unit: Unit) -> String {
         .map_or_else(|| "n/a".into(), |c| c.text())
 }
 
+/// What a target alert says: `at risk: projected $81,200 by 2026-12-31 vs target $90,000`.
+fn target_risk(alert: &Alert, unit: Unit, currency: &str) -> Option<String> {
+    let status = alert.target.as_ref()?;
+    let text = present::target(status, unit, alert.direction, currency);
+    let line = text.line();
+    Some(text.risk.map_or(line, |(_, risk)| risk))
+}
+
 /// One alert on one line: tier mark, metric, segment, period, value, change, state.
 pub(crate) fn alert_line(alert: &Alert, app: &App, currency: &str) -> Line<'static> {
     let theme = app.theme;
@@ -60,14 +68,23 @@ pub(crate) fn alert_line(alert: &Alert, app: &App, currency: &str) -> Line<'stat
         tier_span(alert.tier, theme),
         Span::raw(" "),
         Span::styled(name, theme.heading()),
-        Span::raw(format!(" {} ", segment_text(alert))),
-        Span::styled(clean(&alert.period).into_owned(), theme.dim()),
-        Span::raw(format!(" {} ", present::value(alert.value, unit, currency))),
-        Span::styled(
-            format!("{} vs mean", deviation_text(alert, unit)),
-            change_style,
-        ),
     ];
+    match target_risk(alert, unit, currency) {
+        // The words `kpi check` and the report use for the same target.
+        Some(risk) => {
+            spans.push(Span::raw(" target "));
+            spans.push(Span::styled(risk, change_style));
+        }
+        None => spans.extend([
+            Span::raw(format!(" {} ", segment_text(alert))),
+            Span::styled(clean(&alert.period).into_owned(), theme.dim()),
+            Span::raw(format!(" {} ", present::value(alert.value, unit, currency))),
+            Span::styled(
+                format!("{} vs mean", deviation_text(alert, unit)),
+                change_style,
+            ),
+        ]),
+    }
     if alert.acknowledged {
         spans.push(Span::styled(" ✓ ack", theme.dim()));
     }
@@ -159,23 +176,35 @@ fn details(frame: &mut Frame, area: Rect, app: &App, alert: &Alert) {
                 clean(&alert.period)
             )),
         ]),
-        Line::from(vec![
-            Span::raw(format!(
-                "value {} against a rolling mean of {}: ",
-                present::value(alert.value, unit, currency),
-                present::value(alert.rolling_mean, unit, currency)
-            )),
-            Span::styled(
-                deviation_text(alert, unit),
-                if alert.good {
-                    theme.good()
-                } else {
-                    theme.bad()
-                },
-            ),
-            Span::raw(" · "),
-            verdict,
-        ]),
+        match alert.target.as_ref() {
+            Some(status) => Line::from(vec![
+                Span::styled(
+                    target_risk(alert, unit, currency).unwrap_or_default(),
+                    theme.bad(),
+                ),
+                Span::raw(format!(
+                    " · {}",
+                    present::target(status, unit, alert.direction, currency).line()
+                )),
+            ]),
+            None => Line::from(vec![
+                Span::raw(format!(
+                    "value {} against a rolling mean of {}: ",
+                    present::value(alert.value, unit, currency),
+                    present::value(alert.rolling_mean, unit, currency)
+                )),
+                Span::styled(
+                    deviation_text(alert, unit),
+                    if alert.good {
+                        theme.good()
+                    } else {
+                        theme.bad()
+                    },
+                ),
+                Span::raw(" · "),
+                verdict,
+            ]),
+        },
     ];
     if alert.contributors.is_empty() {
         lines.push(Line::from(Span::styled(

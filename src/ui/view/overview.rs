@@ -184,31 +184,36 @@ fn tile(frame: &mut Frame, area: Rect, app: &App, id: &str, selected: bool) {
     frame.render_widget(Line::from(pulse_span(snapshot.pulse(id), theme)), pulse_row);
     let target_line = match snapshot.targets.iter().find(|t| t.metric == id) {
         Some(target) => {
-            // The deadline only where it fits: progress and risk matter more.
-            let by = if inner.width >= 40 {
-                format!(" by {}", target.by.format("%Y-%m-%d"))
-            } else {
-                String::new()
+            let text = present::target(target, metric.unit, metric.direction, currency);
+            let mark = text
+                .risk
+                .as_ref()
+                .map(|(tier, _)| format!(" {}", present::tier_mark(*tier)))
+                .unwrap_or_default();
+            // The most that fits: the pace, else its verdict alone, else the standing.
+            let width = usize::from(inner.width);
+            let fits = |rest: &str| {
+                text.standing.chars().count() + rest.chars().count() + mark.chars().count() <= width
             };
-            let goal = present::value(target.target, metric.unit, currency);
-            let mut spans = match target.progress_pct {
-                // Moved away from the target since the pace line started: a negative share
-                // reads as nonsense, the goal itself does not.
-                Some(progress) if progress < 0.0 => vec![
-                    Span::styled("away", theme.bad()),
-                    Span::styled(format!(" from {goal}{by}"), theme.dim()),
-                ],
-                Some(progress) => vec![
-                    Span::styled(format!("{progress:.0}%"), theme.heading()),
-                    Span::styled(format!(" of {goal}{by}"), theme.dim()),
-                ],
-                None => vec![Span::styled(format!("target {goal}{by}"), theme.dim())],
-            };
-            let moving_away = target.progress_pct.is_some_and(|p| p < 0.0);
-            if target.at_risk {
-                // "away" already says it; the symbol keeps it readable without colour.
-                let mark = if moving_away { " !" } else { " ! at risk" };
-                spans.push(Span::styled(mark, theme.bad()));
+            let rest = [text.pace.as_deref(), text.verdict.as_deref()]
+                .into_iter()
+                .flatten()
+                .map(|part| format!(" · {part}"))
+                .find(|rest| fits(rest))
+                .unwrap_or_default();
+            // Without its pace, the tile still says the target is at risk where it can.
+            let at_risk = " at risk";
+            let say_at_risk = rest.is_empty() && text.risk.is_some() && fits(at_risk);
+            let mut spans = vec![
+                Span::styled(text.standing.clone(), theme.heading()),
+                Span::styled(rest, theme.dim()),
+            ];
+            if let Some((tier, _)) = text.risk {
+                spans.push(Span::raw(" "));
+                spans.push(tier_span(tier, theme));
+                if say_at_risk {
+                    spans.push(Span::styled(at_risk, theme.bad()));
+                }
             }
             Line::from(spans)
         }

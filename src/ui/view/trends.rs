@@ -241,12 +241,31 @@ fn header_lines(
             theme.dim(),
         ));
     }
-    let formula = Span::styled(clean(&metric.formula).into_owned(), theme.dim());
+    let mut third = Vec::new();
+    // The target in the words of the Overview tile, the report and `kpi check`, in full.
+    if series.segment.is_none()
+        && let Some(status) = app.snapshot.targets.iter().find(|t| t.metric == metric.id)
+    {
+        let text = present::target(status, metric.unit, metric.direction, currency);
+        third.push(Span::styled(
+            format!("target {}", text.line()),
+            theme.heading(),
+        ));
+        if let Some((tier, _)) = text.risk {
+            third.push(Span::raw(" "));
+            third.push(super::overview::tier_span(tier, theme));
+        }
+        third.push(Span::raw(" · "));
+    }
+    third.push(Span::styled(
+        clean(&metric.formula).into_owned(),
+        theme.dim(),
+    ));
     frame.render_widget(
         Paragraph::new(vec![
             Line::from(first),
             history_line(app, metric, complete),
-            Line::from(formula),
+            Line::from(third),
         ]),
         area,
     );
