@@ -12,7 +12,7 @@ use crate::metrics::{
 };
 use crate::store::Store;
 use crate::store::rollup::Touched;
-use crate::store::status::{ImportLogEntry, RejectEntry, TableStatus};
+use crate::store::status::{ImportLogEntry, ReferenceDate, RejectEntry, TableStatus};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Annotation {
@@ -28,6 +28,9 @@ pub struct DataStatus {
     pub imports: Vec<ImportLogEntry>,
     /// Newest first.
     pub rejects: Vec<RejectEntry>,
+    /// The latest recorded fact, and which table and column it is in: what sets the
+    /// reference date unless `--as-of` does.
+    pub reference: Option<ReferenceDate>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -316,6 +319,7 @@ fn data_status(store: &Store) -> anyhow::Result<DataStatus> {
         tables: store.table_status()?,
         imports: store.recent_imports(50)?,
         rejects: store.recent_rejects(200)?,
+        reference: store.latest_fact_date(chrono::Local::now().date_naive())?,
     })
 }
 

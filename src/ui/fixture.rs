@@ -18,7 +18,7 @@ use crate::metrics::{
     Series, Unit,
 };
 use crate::snapshot::{Annotation, DataStatus, Snapshot};
-use crate::store::status::{ImportLogEntry, RejectEntry, TableStatus};
+use crate::store::status::{ImportLogEntry, ReferenceDate, RejectEntry, TableStatus};
 
 use super::app::App;
 use super::theme::{ColorMode, Theme};
@@ -462,6 +462,11 @@ fn data_status() -> DataStatus {
                 raw: format!("o-9311,c-12,{HOSTILE},45.00,completed"),
             },
         ],
+        reference: Some(ReferenceDate {
+            date: as_of(),
+            table: "orders",
+            column: "order_date",
+        }),
     }
 }
 

@@ -107,12 +107,34 @@ fn watch_lines(app: &App) -> Vec<Line<'static>> {
     lines
 }
 
+/// Which fact sets the reference date: ` · as of 2018-09-15 (subscriptions.end_date)`.
+fn reference_text(app: &App) -> String {
+    let (Some(as_of), Some(latest)) = (app.snapshot.as_of, app.snapshot.data.reference) else {
+        return String::new();
+    };
+    if latest.date == as_of {
+        format!(
+            " · as of {as_of} (latest {}.{})",
+            latest.table, latest.column
+        )
+    } else {
+        format!(
+            " · as of {as_of} (--as-of; latest fact {} in {}.{})",
+            latest.date, latest.table, latest.column
+        )
+    }
+}
+
 fn tables_table(frame: &mut Frame, area: Rect, app: &App) {
     let theme = app.theme;
     let block = section_block(
         app,
         DataSection::Tables,
-        &format!("Tables ({})", app.snapshot.data.tables.len()),
+        &format!(
+            "Tables ({}){}",
+            app.snapshot.data.tables.len(),
+            reference_text(app)
+        ),
     );
     let tables = &app.snapshot.data.tables;
     if tables.iter().all(|t| t.rows == 0) {
