@@ -159,12 +159,16 @@ fn every_metric_reads_the_same_value_and_change_in_every_output_at_every_grain()
                 *md_change,
                 "{at} json change"
             );
+            // The metric's kind is the catalog's, and every change of it is of that kind.
+            let kind = kpi::metrics::catalog::change_kind(unit);
             assert_eq!(
                 m["change_kind"],
-                json_change.map_or(m["change_kind"].clone(), |c| {
-                    serde_json::to_value(c.kind).unwrap()
-                })
+                serde_json::to_value(kind).unwrap(),
+                "{at}"
             );
+            if let Some(change) = &json_change {
+                assert_eq!(change.kind, kind, "{at}");
+            }
             // CSV: the same numbers as the JSON.
             let row = csv_rows
                 .iter()
