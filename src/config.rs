@@ -245,16 +245,17 @@ impl Config {
     /// Loads `explicit` (which must exist), or `kpi.toml` beside the store when present,
     /// or the defaults.
     pub fn load_for(store: &Path, explicit: Option<&Path>) -> Result<Self, ConfigError> {
+        match Self::source_for(store, explicit) {
+            Some(path) => Self::load(&path),
+            None => Ok(Self::default()),
+        }
+    }
+
+    /// The file [`Config::load_for`] reads, if any.
+    pub fn source_for(store: &Path, explicit: Option<&Path>) -> Option<PathBuf> {
         match explicit {
-            Some(path) => Self::load(path),
-            None => {
-                let beside = Self::path_beside(store);
-                if beside.exists() {
-                    Self::load(&beside)
-                } else {
-                    Ok(Self::default())
-                }
-            }
+            Some(path) => Some(path.to_path_buf()),
+            None => Some(Self::path_beside(store)).filter(|beside| beside.exists()),
         }
     }
 

@@ -17,7 +17,8 @@
 //! ```
 //!
 //! `watch/` feeds file changes back into `import/`; `demo/` writes input files.
-//! `present` is the one way data strings reach a terminal, a spreadsheet or a pipe.
+//! `present` is the one way data strings and numbers reach a terminal, a spreadsheet or a
+//! pipe.
 
 pub mod alerts;
 pub mod cli;
@@ -26,8 +27,8 @@ pub mod config;
 pub mod dates;
 pub mod demo;
 pub mod import;
+pub mod metric_ids;
 pub mod metrics;
-pub mod numbers;
 pub mod present;
 pub mod report;
 pub mod snapshot;

@@ -4,9 +4,334 @@
 //! writes the clipboard, CSI moves the cursor, bidi overrides reorder the line. The
 //! cockpit, `kpi report`, `kpi check`, `kpi import` and `kpi demo` all go through here,
 //! so there is a single definition of "unsafe" and a single way out to stdout.
+//!
+//! It is also the one place that turns a number into text: [`value`] writes a metric's
+//! value in its unit and [`Change`] a change in the way the catalog says it is expressed
+//! ([`ChangeKind`]). The cockpit, `kpi report` and `kpi check` all call these, so one
+//! figure reads one way everywhere.
 
 use std::borrow::Cow;
 use std::io::{self, Write};
+
+use serde::Serialize;
+
+use crate::alerts::{TargetStatus, Tier};
+use crate::metrics::catalog::{ChangeKind, change_kind};
+use crate::metrics::{Direction, Unit};
+
+/// `1234567.891` → `1,234,567.89` with `decimals` decimals; a `-` before a negative value
+/// that does not round to zero.
+pub fn grouped(value: f64, decimals: usize) -> String {
+    let text = format!("{:.*}", decimals, value.abs());
+    let (int, frac) = text.split_once('.').unwrap_or((&text, ""));
+    let mut out = String::with_capacity(text.len() + int.len() / 3 + 1);
+    if value < 0.0 && text.chars().any(|c| c.is_ascii_digit() && c != '0') {
+        out.push('-');
+    }
+    for (i, ch) in int.chars().enumerate() {
+        if i > 0 && (int.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    if !frac.is_empty() {
+        out.push('.');
+        out.push_str(frac);
+    }
+    out
+}
+
+/// The symbol written before amounts of a currency, where it has a well-known one.
+pub fn currency_symbol(code: &str) -> Option<&'static str> {
+    match code {
+        "USD" | "CAD" | "AUD" => Some("$"),
+        "EUR" => Some("€"),
+        "GBP" => Some("£"),
+        "JPY" => Some("¥"),
+        _ => None,
+    }
+}
+
+/// Decimals a value of `unit` is rounded to for reading: the one rounding rule per unit.
+fn decimals(unit: Unit, value: f64) -> usize {
+    match unit {
+        // Cents matter on small amounts (an AOV of $42.50), not on revenue.
+        Unit::Currency if value.abs() < 1_000.0 => 2,
+        Unit::Currency | Unit::Seconds => 0,
+        Unit::Count if value.fract() == 0.0 => 0,
+        Unit::Count | Unit::Percent | Unit::Hours | Unit::Days | Unit::Months | Unit::Score => 1,
+        Unit::Ratio => 2,
+    }
+}
+
+/// A metric value in its unit, as every output shows it: `$58,450`, `€12.50`,
+/// `CHF 2,500,000`, `23.3%`, `1,000`, `-11.2` (a score), `4.3 h`.
+pub fn value(value: f64, unit: Unit, currency: &str) -> String {
+    // A bug upstream must not print "NaN" or "inf" as if it were a reading.
+    if !value.is_finite() {
+        return "n/a".into();
+    }
+    let number = grouped(value, decimals(unit, value));
+    match unit {
+        Unit::Currency => {
+            let symbol = currency_symbol(currency)
+                .map_or_else(|| format!("{} ", clean(currency)), str::to_string);
+            match number.strip_prefix('-') {
+                Some(magnitude) => format!("-{symbol}{magnitude}"),
+                None => format!("{symbol}{number}"),
+            }
+        }
+        Unit::Percent => format!("{number}%"),
+        Unit::Count | Unit::Ratio | Unit::Score => number,
+        Unit::Hours => format!("{number} h"),
+        Unit::Days => format!("{number} d"),
+        Unit::Seconds => format!("{number} s"),
+        Unit::Months => format!("{number} mo"),
+    }
+}
+
+/// A value short enough for a bar: `58k`, `1.2M`, `23.4`.
+pub fn compact(value: f64, unit: Unit) -> String {
+    let abs = value.abs();
+    if !value.is_finite() {
+        return "n/a".into();
+    }
+    let text = if abs >= 1e6 {
+        format!("{:.1}M", value / 1e6)
+    } else if abs >= 1e4 {
+        format!("{:.0}k", value / 1e3)
+    } else if abs >= 1e3 {
+        format!("{:.1}k", value / 1e3)
+    } else if abs >= 100.0 || unit == Unit::Count {
+        format!("{value:.0}")
+    } else {
+        format!("{value:.1}")
+    };
+    if unit == Unit::Percent {
+        format!("{text}%")
+    } else {
+        text
+    }
+}
+
+/// The unit's name for axis titles.
+pub fn unit_label(unit: Unit, currency: &str) -> String {
+    match unit {
+        Unit::Currency => clean(currency).into_owned(),
+        Unit::Percent => "%".into(),
+        Unit::Count => "count".into(),
+        Unit::Ratio => "ratio".into(),
+        Unit::Hours => "hours".into(),
+        Unit::Days => "days".into(),
+        Unit::Seconds => "seconds".into(),
+        Unit::Months => "months".into(),
+        Unit::Score => "score".into(),
+    }
+}
+
+/// The mark of an alert tier, for where colour cannot carry it (SPEC §5).
+pub fn tier_mark(tier: Tier) -> &'static str {
+    match tier {
+        Tier::Strong => "‼",
+        Tier::Mild => "!",
+    }
+}
+
+/// How far apart two values of `unit` are, unsigned and in the metric's terms: `$8,800`
+/// for amounts, `4.0 pp` for percentages, `3.2 pts` for scores.
+fn gap(unit: Unit, a: f64, b: f64, currency: &str) -> String {
+    let distance = (a - b).abs();
+    match change_kind(unit) {
+        ChangeKind::Relative => value(distance, unit, currency),
+        ChangeKind::Points if unit == Unit::Percent => format!("{} pp", grouped(distance, 1)),
+        ChangeKind::Points => format!("{} pts", grouped(distance, 1)),
+    }
+}
+
+/// A target read for what it is, in pieces the cockpit fits to its width and the report
+/// and `kpi check` print whole.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TargetText {
+    /// Where the metric stands against the goal: `85% of $90,000` for an amount that
+    /// grows towards it; `23.8 vs target 45.0` otherwise (a share of a score or of a
+    /// percentage means nothing).
+    pub standing: String,
+    /// The projection: `pace: $81,200 by 2026-12-31 (misses by $8,800)`.
+    pub pace: Option<String>,
+    /// The verdict alone: `misses by $8,800`, `beats it by $1,200`, `reaches it`.
+    pub verdict: Option<String>,
+    /// Why the target is at risk, with its tier: `at risk: projected $81,200 by 2026-12-31
+    /// vs target $90,000`.
+    pub risk: Option<(Tier, String)>,
+}
+
+impl TargetText {
+    /// `85% of $90,000 · pace: $81,200 by 2026-12-31 (misses by $8,800)`.
+    pub fn line(&self) -> String {
+        match &self.pace {
+            Some(pace) => format!("{} · {pace}", self.standing),
+            None => self.standing.clone(),
+        }
+    }
+}
+
+/// The text of a target's status for a metric in `unit` whose better side is `direction`.
+pub fn target(
+    status: &TargetStatus,
+    unit: Unit,
+    direction: Direction,
+    currency: &str,
+) -> TargetText {
+    let shown = |v: f64| value(v, unit, currency);
+    let goal = shown(status.target);
+    let by = status.by.format("%Y-%m-%d");
+    let standing = match status.current {
+        None => format!("target {goal} by {by}"),
+        Some(current)
+            if change_kind(unit) == ChangeKind::Relative
+                && direction == Direction::HigherIsBetter
+                && status.target > 0.0
+                && current >= 0.0 =>
+        {
+            let share = grouped(current / status.target * 100.0, 0);
+            format!("{share}% of {goal}")
+        }
+        Some(current) => format!("{} vs target {goal}", shown(current)),
+    };
+    let verdict = status.projected.map(|projected| {
+        let short = match direction {
+            Direction::HigherIsBetter => projected < status.target,
+            Direction::LowerIsBetter => projected > status.target,
+        };
+        let distance = gap(unit, projected, status.target, currency);
+        if shown(projected) == goal {
+            "reaches it".to_string()
+        } else if status.missed {
+            format!("missed by {distance}")
+        } else if short {
+            format!("misses by {distance}")
+        } else {
+            format!("beats it by {distance}")
+        }
+    });
+    let pace = status
+        .projected
+        .zip(verdict.as_ref())
+        .map(|(projected, verdict)| {
+            let word = if status.missed { "ended at" } else { "pace:" };
+            format!("{word} {} by {by} ({verdict})", shown(projected))
+        });
+    let risk = status.tier().map(|tier| {
+        let passed_milestone = status
+            .milestones
+            .iter()
+            .find(|m| m.missed && m.actual.is_some());
+        let ahead_milestone = status
+            .milestones
+            .iter()
+            .find(|m| m.missed && m.projected.is_some());
+        let projected_miss = verdict.as_deref().is_some_and(|v| v.starts_with("misses"));
+        let text = if status.missed {
+            format!(
+                "missed: {} on {by} vs target {goal}",
+                shown(status.projected.or(status.current).unwrap_or_default())
+            )
+        } else if let Some(m) = passed_milestone {
+            format!(
+                "at risk: milestone {} missed ({} vs {})",
+                m.date,
+                shown(m.actual.unwrap_or_default()),
+                shown(m.value)
+            )
+        } else if let (true, Some(projected)) = (projected_miss, status.projected) {
+            format!(
+                "at risk: projected {} by {by} vs target {goal}",
+                shown(projected)
+            )
+        } else if let Some(m) = ahead_milestone {
+            format!(
+                "at risk: projected {} by {} vs milestone {}",
+                shown(m.projected.unwrap_or_default()),
+                m.date,
+                shown(m.value)
+            )
+        } else {
+            "at risk".to_string()
+        };
+        (tier, text)
+    });
+    TargetText {
+        standing,
+        pace,
+        verdict,
+        risk,
+    }
+}
+
+/// A change of a metric from one value to another, expressed as the catalog says
+/// ([`ChangeKind`]). Serialized as `{"kind": "relative"|"points", "unit": "%"|"pp"|"pts",
+/// "value": …}` with full precision.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Change {
+    pub kind: ChangeKind,
+    /// What `value` is counted in: `%` (relative), `pp` (percentage points), `pts` (score
+    /// points).
+    pub unit: &'static str,
+    pub value: f64,
+}
+
+impl Change {
+    /// The change from `previous` to `current` of a metric in `unit`; `None` when either is
+    /// missing or not finite, or a relative change has nothing to be relative to.
+    pub fn between(unit: Unit, previous: Option<f64>, current: Option<f64>) -> Option<Change> {
+        let (previous, current) = (previous?, current?);
+        if !previous.is_finite() || !current.is_finite() {
+            return None;
+        }
+        let kind = change_kind(unit);
+        let (value, suffix) = match kind {
+            ChangeKind::Relative if previous == 0.0 => return None,
+            ChangeKind::Relative => ((current - previous) / previous.abs() * 100.0, "%"),
+            ChangeKind::Points if unit == Unit::Percent => (current - previous, "pp"),
+            ChangeKind::Points => (current - previous, "pts"),
+        };
+        Some(Change {
+            kind,
+            unit: suffix,
+            value,
+        })
+    }
+
+    /// The value as the text shows it: one decimal, so what reads as `0.0` is no change.
+    fn shown(&self) -> f64 {
+        let rounded = (self.value * 10.0).round() / 10.0;
+        if rounded == 0.0 { 0.0 } else { rounded }
+    }
+
+    /// Whether the change, as shown, is a rise (`Some(true)`), a fall or none (`None`).
+    pub fn rising(&self) -> Option<bool> {
+        let shown = self.shown();
+        (shown != 0.0).then_some(shown > 0.0)
+    }
+
+    /// `+4.2%`, `-11.2 pts`, `+0.1 pp`, `0.0%`.
+    pub fn amount(&self) -> String {
+        let shown = self.shown();
+        let sign = if shown > 0.0 { "+" } else { "" };
+        let space = if self.unit == "%" { "" } else { " " };
+        format!("{sign}{}{space}{}", grouped(shown, 1), self.unit)
+    }
+
+    /// The amount behind an arrow: `▲ +4.2%`, `▼ -11.2 pts`, `= 0.0 pp`.
+    pub fn text(&self) -> String {
+        let arrow = match self.rising() {
+            Some(true) => "▲",
+            Some(false) => "▼",
+            None => "=",
+        };
+        format!("{arrow} {}", self.amount())
+    }
+}
 
 /// Characters a terminal may act on instead of drawing: C0 (ESC, BEL, CR, …), DEL, C1
 /// (U+0080–U+009F, 8-bit CSI and OSC among them), and the bidirectional controls that
@@ -184,6 +509,156 @@ impl<W: Write> Drop for TerminalWriter<W> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn values_read_in_their_unit_with_one_rounding_rule_per_unit() {
+        assert_eq!(value(58_450.4, Unit::Currency, "USD"), "$58,450");
+        assert_eq!(value(999.5, Unit::Currency, "USD"), "$999.50");
+        assert_eq!(value(12.5, Unit::Currency, "EUR"), "€12.50");
+        assert_eq!(value(-1_234.0, Unit::Currency, "USD"), "-$1,234");
+        assert_eq!(value(2_500_000.0, Unit::Currency, "CHF"), "CHF 2,500,000");
+        assert_eq!(value(5.5, Unit::Currency, "X\u{1b}Y"), "XY 5.50");
+        assert_eq!(value(23.333, Unit::Percent, "USD"), "23.3%");
+        assert_eq!(value(1_000.0, Unit::Count, "USD"), "1,000");
+        assert_eq!(value(12.25, Unit::Count, "USD"), "12.2");
+        assert_eq!(value(-11.24, Unit::Score, "USD"), "-11.2");
+        assert_eq!(value(4.26, Unit::Score, "USD"), "4.3");
+        assert_eq!(value(14.2857, Unit::Ratio, "USD"), "14.29");
+        assert_eq!(value(4.26, Unit::Hours, "USD"), "4.3 h");
+        assert_eq!(value(3.0, Unit::Days, "USD"), "3.0 d");
+        assert_eq!(value(95.4, Unit::Seconds, "USD"), "95 s");
+        assert_eq!(value(7.04, Unit::Months, "USD"), "7.0 mo");
+        assert_eq!(value(-0.001, Unit::Currency, "USD"), "$0.00");
+        assert_eq!(value(f64::NAN, Unit::Percent, "USD"), "n/a");
+        assert_eq!(value(f64::INFINITY, Unit::Currency, "USD"), "n/a");
+    }
+
+    #[test]
+    fn nps_and_churn_change_in_points_and_amounts_relatively() {
+        // The cases: NPS read "-32.0%" in the cockpit and "-11.2 pts" in the report.
+        let nps = Change::between(Unit::Score, Some(35.0), Some(23.8)).unwrap();
+        assert_eq!(nps.kind, ChangeKind::Points);
+        assert_eq!(nps.text(), "▼ -11.2 pts");
+        let churn = Change::between(Unit::Percent, Some(0.585), Some(0.685)).unwrap();
+        assert_eq!(churn.text(), "▲ +0.1 pp");
+        let revenue = Change::between(Unit::Currency, Some(50_000.0), Some(52_100.0)).unwrap();
+        assert_eq!(revenue.kind, ChangeKind::Relative);
+        assert_eq!(revenue.text(), "▲ +4.2%");
+        assert_eq!(
+            Change::between(Unit::Count, Some(-200.0), Some(-100.0)).map(|c| c.text()),
+            Some("▲ +50.0%".into())
+        );
+        assert_eq!(Change::between(Unit::Count, Some(0.0), Some(3.0)), None);
+        assert_eq!(
+            Change::between(Unit::Score, Some(0.0), Some(3.0))
+                .unwrap()
+                .amount(),
+            "+3.0 pts"
+        );
+        assert_eq!(Change::between(Unit::Count, None, Some(3.0)), None);
+        assert_eq!(
+            Change::between(Unit::Count, Some(f64::NAN), Some(3.0)),
+            None
+        );
+        let none = Change::between(Unit::Percent, Some(2.0), Some(2.04)).unwrap();
+        assert_eq!((none.rising(), none.text()), (None, "= 0.0 pp".to_string()));
+        let json = serde_json::to_value(nps).unwrap();
+        assert_eq!(json["kind"], "points");
+        assert_eq!(json["unit"], "pts");
+        assert!((json["value"].as_f64().unwrap() - -11.2).abs() < 1e-9);
+    }
+
+    #[test]
+    fn compact_values_fit_a_bar() {
+        assert_eq!(compact(58_450.0, Unit::Currency), "58k");
+        assert_eq!(compact(1_250_000.0, Unit::Currency), "1.2M");
+        assert_eq!(compact(23.44, Unit::Percent), "23.4%");
+        assert_eq!(compact(412.0, Unit::Count), "412");
+    }
+
+    fn mrr_target(current: f64, projected: f64) -> TargetStatus {
+        TargetStatus {
+            metric: "mrr".into(),
+            target: 90_000.0,
+            by: chrono::NaiveDate::from_ymd_opt(2026, 12, 31).unwrap(),
+            grain: crate::metrics::Grain::Month,
+            baseline: Some(70_000.0),
+            current: Some(current),
+            progress_pct: Some((current - 70_000.0) / 200.0),
+            on_pace_value: None,
+            projected: Some(projected),
+            milestones: Vec::new(),
+            missed: false,
+            at_risk: projected < 90_000.0,
+            note: None,
+        }
+    }
+
+    #[test]
+    fn a_target_reads_as_its_share_and_its_pace_not_as_progress_from_a_start() {
+        // The case: MRR $76,291 of $90,000 read "35% of $90,000".
+        let status = mrr_target(76_291.0, 81_200.0);
+        let text = target(&status, Unit::Currency, Direction::HigherIsBetter, "USD");
+        assert_eq!(
+            text.line(),
+            "85% of $90,000 · pace: $81,200 by 2026-12-31 (misses by $8,800)"
+        );
+        assert_eq!(
+            text.risk,
+            Some((
+                Tier::Mild,
+                "at risk: projected $81,200 by 2026-12-31 vs target $90,000".into()
+            ))
+        );
+        let ahead = target(
+            &mrr_target(88_000.0, 91_200.0),
+            Unit::Currency,
+            Direction::HigherIsBetter,
+            "USD",
+        );
+        assert_eq!(ahead.verdict.as_deref(), Some("beats it by $1,200"));
+        assert_eq!(ahead.risk, None);
+    }
+
+    #[test]
+    fn a_score_target_reads_in_points_never_as_a_negative_share() {
+        // The report printed "-99 % there" for NPS.
+        let mut nps = mrr_target(23.8, 30.5);
+        nps.target = 45.0;
+        nps.progress_pct = Some(-99.0);
+        nps.at_risk = true;
+        let text = target(&nps, Unit::Score, Direction::HigherIsBetter, "USD");
+        assert_eq!(
+            text.line(),
+            "23.8 vs target 45.0 · pace: 30.5 by 2026-12-31 (misses by 14.5 pts)"
+        );
+        let mut churn = mrr_target(3.5, 3.5);
+        churn.target = 3.0;
+        churn.missed = true;
+        churn.at_risk = true;
+        let text = target(&churn, Unit::Percent, Direction::LowerIsBetter, "USD");
+        assert_eq!(
+            text.line(),
+            "3.5% vs target 3.0% · ended at 3.5% by 2026-12-31 (missed by 0.5 pp)"
+        );
+        assert_eq!(
+            text.risk,
+            Some((
+                Tier::Strong,
+                "missed: 3.5% on 2026-12-31 vs target 3.0%".into()
+            ))
+        );
+    }
+
+    #[test]
+    fn digits_group_by_thousands_and_zero_has_no_sign() {
+        assert_eq!(grouped(1_234_567.891, 2), "1,234,567.89");
+        assert_eq!(grouped(-1_234.6, 0), "-1,235");
+        assert_eq!(grouped(999.0, 0), "999");
+        assert_eq!(grouped(-0.004, 2), "0.00");
+        assert_eq!(currency_symbol("EUR"), Some("€"));
+        assert_eq!(currency_symbol("CHF"), None);
+    }
 
     #[test]
     fn escape_sequences_are_stripped_to_plain_text() {

@@ -12,7 +12,7 @@ use crate::metrics::{
 };
 use crate::store::Store;
 use crate::store::rollup::Touched;
-use crate::store::status::{ImportLogEntry, RejectEntry, TableStatus};
+use crate::store::status::{ImportLogEntry, ReferenceDate, RejectEntry, TableStatus};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Annotation {
@@ -30,6 +30,9 @@ pub struct DataStatus {
     pub rejects: Vec<RejectEntry>,
     /// Rejected rows the store holds, each file's counted once however often it was read.
     pub rejected_rows: u64,
+    /// The latest recorded fact, and which table and column it is in: what sets the
+    /// reference date unless `--as-of` does.
+    pub reference: Option<ReferenceDate>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -319,6 +322,7 @@ fn data_status(store: &Store) -> anyhow::Result<DataStatus> {
         imports: store.recent_imports(50)?,
         rejects: store.recent_rejects(200)?,
         rejected_rows: store.reject_count()?,
+        reference: store.latest_fact_date(chrono::Local::now().date_naive())?,
     })
 }
 

@@ -380,7 +380,7 @@ fn rows_appended_to_a_watched_file_change_the_overview() {
     )
     .unwrap();
     drop(file);
-    let screen = tmux.wait_for("$100  2026-W45", "net revenue after the appended rows");
+    let screen = tmux.wait_for("$100.00  2026-W45", "net revenue after the appended rows");
     assert!(
         screen.contains("Net revenue •"),
         "the changed tile is marked:\n{screen}"

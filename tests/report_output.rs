@@ -203,7 +203,11 @@ fn markdown_reads_as_a_monthly_readout() {
     assert!(out.contains("## Revenue and profitability"));
     assert!(out.contains("## Engagement"));
     assert!(out.contains("| MRR | $"), "{out}");
-    assert!(out.contains("$5,000 by 2025-12-31"), "{out}");
+    // The share of the target reached and where the trend leads by its date.
+    assert!(
+        out.contains("| 91% of $5,000 · pace: $6,870 by 2025-12-31 (beats it by $1,870) |"),
+        "{out}"
+    );
     assert!(out.contains("## Cohorts — purchasing customers"));
     // The repeat purchase rate has 6 months of history, and says so.
     assert!(out.contains("horizon 6 months"), "{out}");
@@ -249,7 +253,10 @@ fn an_empty_store_and_bad_arguments_give_clear_messages() {
     let (_dir, db) = store_file();
     let (_, err, code) = kpi(&["report", "--db", db.to_str().unwrap(), "--metric", "revenu"]);
     assert_ne!(code, 0);
-    assert!(err.contains("unknown metric \"revenu\""), "{err}");
+    assert!(
+        err.contains("unknown metric `revenu` — did you mean `net_revenue`?"),
+        "{err}"
+    );
     let (_, err, code) = kpi(&["report", "--db", db.to_str().unwrap(), "--period", "Juni"]);
     assert_ne!(code, 0);
     assert!(err.contains("bad period"), "{err}");

@@ -77,7 +77,13 @@ fn overview_tiles_show_value_change_pulse_and_target() {
     assert!(text.contains("▲ +8.0% vs 2025-04"), "{text}");
     assert!(text.contains("↗ improving"), "{text}");
     assert!(text.contains("↘ deteriorating"), "{text}");
-    assert!(text.contains("62% of $70,000 ! at risk"), "{text}");
+    // The share of the target reached ($58,450 of $70,000), not progress from a start.
+    assert!(text.contains("84% of $70,000 ! at risk"), "{text}");
+    let wide = common::text(&app, 200, 60);
+    assert!(
+        wide.contains("84% of $70,000 · misses by $4,000 !"),
+        "{wide}"
+    );
     assert!(
         text.contains("‼ Net revenue channel=paid_search 2025-W24"),
         "{text}"
@@ -91,7 +97,7 @@ fn a_target_the_metric_moves_away_from_says_so_instead_of_a_negative_share() {
     app.grain = kpi::metrics::Grain::Month;
     app.snapshot.targets[0].progress_pct = Some(-40.0);
     let text = common::text(&app, 80, 24);
-    assert!(text.contains("away from $70,000 !"), "{text}");
+    assert!(text.contains("84% of $70,000 !"), "{text}");
     assert!(!text.contains("-40%"), "{text}");
 }
 
@@ -105,6 +111,12 @@ fn trends_show_the_metric_its_change_and_monthly_bars() {
         "{text}"
     );
     assert!(text.contains("2025-06 so far $21,000 (partial)"), "{text}");
+    assert!(
+        text.contains(
+            "target 84% of $70,000 · pace: $66,000 by 2025-12-31 (misses by $4,000) ! · gross revenue"
+        ),
+        "{text}"
+    );
     assert!(text.contains("─ target $70,000"), "{text}");
     assert!(text.contains("│ launch v2, spring campaign"), "{text}");
     assert!(text.contains("58k"), "{text}");

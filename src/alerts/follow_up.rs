@@ -26,6 +26,18 @@ pub enum Family {
 }
 
 impl Family {
+    pub const ALL: [Family; 9] = [
+        Family::Revenue,
+        Family::Subscription,
+        Family::Retention,
+        Family::Acquisition,
+        Family::Satisfaction,
+        Family::Engagement,
+        Family::Delivery,
+        Family::Support,
+        Family::Other,
+    ];
+
     pub fn name(self) -> &'static str {
         match self {
             Family::Revenue => "revenue",

@@ -884,12 +884,6 @@ fn target_alert(config: &Config, def: &MetricDef, status: &TargetStatus) -> Aler
     } else {
         (projected - status.target) / status.target.abs() * 100.0
     };
-    // A date or milestone already missed is a fact, not a forecast.
-    let passed_miss = status.missed
-        || status
-            .milestones
-            .iter()
-            .any(|m| m.missed && m.actual.is_some());
     let follow_up = follow_up::follow_up(
         config,
         &follow_up::Situation {
@@ -912,11 +906,7 @@ fn target_alert(config: &Config, def: &MetricDef, status: &TargetStatus) -> Aler
         value: current,
         rolling_mean: status.on_pace_value.unwrap_or(current),
         change_pct,
-        tier: if passed_miss {
-            Tier::Strong
-        } else {
-            Tier::Mild
-        },
+        tier: status.tier().unwrap_or(Tier::Mild),
         direction: def.direction,
         good: false,
         contributors: Vec::new(),

@@ -4,35 +4,11 @@
 use chrono::NaiveDate;
 use serde::Serialize;
 
-use crate::metrics::{Direction, Unit};
 // Segment values, owners and file names come from data: cleaned as everywhere else.
-use crate::present::clean;
+// Numbers read as in the cockpit and the report: one formatter.
+use crate::present::{Change, clean};
 
 use super::{Alert, AlertKind, Tier};
-
-fn group(value: f64, decimals: usize) -> String {
-    crate::numbers::grouped(value, decimals, "-")
-}
-
-/// A value in its unit, rounded for reading.
-pub fn format_value(value: f64, unit: Unit) -> String {
-    match unit {
-        Unit::Currency => group(value, 2),
-        Unit::Percent => format!("{} %", group(value, 1)),
-        Unit::Count if value.fract() == 0.0 => group(value, 0),
-        Unit::Count | Unit::Hours | Unit::Days | Unit::Months => {
-            let suffix = match unit {
-                Unit::Hours => " h",
-                Unit::Days => " d",
-                Unit::Months => " mo",
-                _ => "",
-            };
-            format!("{}{suffix}", group(value, 1))
-        }
-        Unit::Seconds => format!("{} s", group(value, 0)),
-        Unit::Ratio | Unit::Score => group(value, 2),
-    }
-}
 
 fn tier_label(tier: Tier) -> &'static str {
     // Symbols carry the tier where colour cannot (SPEC §5).
@@ -43,15 +19,19 @@ fn tier_label(tier: Tier) -> &'static str {
 }
 
 /// One line naming everything an alert carries: tier, metric, segment, period, value,
-/// rolling mean, change, good or bad, drivers, owner, follow-up and key.
-pub fn alert_line(alert: &Alert) -> String {
+/// rolling mean, change, good or bad, drivers, owner, follow-up and key. Money reads in
+/// `currency`.
+pub fn alert_line(alert: &Alert, currency: &str) -> String {
+    let format_value = |value: f64, unit| crate::present::value(value, unit, currency);
     let mut parts = Vec::new();
     let segment = alert
         .segment_label()
         .map_or_else(|| "total".into(), |s| clean(&s).into_owned());
     match alert.kind {
         AlertKind::Deviation => {
-            let arrow = if alert.change_pct < 0.0 { "▼" } else { "▲" };
+            // In the metric's own terms: NPS moves by points, revenue by a share of itself.
+            let moved = Change::between(alert.unit, Some(alert.rolling_mean), Some(alert.value))
+                .map_or_else(|| "n/a".into(), |c| c.text());
             parts.push(format!(
                 "{} {} {}",
                 tier_label(alert.tier),
@@ -60,10 +40,9 @@ pub fn alert_line(alert: &Alert) -> String {
             ));
             parts.push(format!("{} {}", alert.grain, alert.period));
             parts.push(format!(
-                "{} vs rolling mean {} ({arrow} {:.1} %, {})",
+                "{} vs rolling mean {} ({moved}, {})",
                 format_value(alert.value, alert.unit),
                 format_value(alert.rolling_mean, alert.unit),
-                alert.change_pct.abs(),
                 if alert.good { "good" } else { "bad" }
             ));
         }
@@ -77,30 +56,18 @@ pub fn alert_line(alert: &Alert) -> String {
         }
         AlertKind::Target => {
             parts.push(format!(
-                "{} {} target at risk",
+                "{} {} target",
                 tier_label(alert.tier),
                 clean(&alert.metric)
             ));
-            if let Some(t) = &alert.target {
-                let goal = match alert.direction {
-                    Direction::HigherIsBetter => "at least",
-                    Direction::LowerIsBetter => "at most",
-                };
-                parts.push(format!(
-                    "{goal} {} by {}",
-                    format_value(t.target, alert.unit),
-                    t.by
-                ));
-                let mut state = format!("now {}", format_value(alert.value, alert.unit));
-                if let Some(pace) = t.on_pace_value {
-                    state.push_str(&format!(", on pace {}", format_value(pace, alert.unit)));
+            if let Some(status) = &alert.target {
+                // The same words as the cockpit's tile and the report's Target column.
+                let text = crate::present::target(status, alert.unit, alert.direction, currency);
+                if let Some((_, risk)) = &text.risk {
+                    parts.push(risk.clone());
                 }
-                if let Some(projected) = t.projected {
-                    let word = if t.missed { "ended at" } else { "projected" };
-                    state.push_str(&format!(", {word} {}", format_value(projected, alert.unit)));
-                }
-                parts.push(state);
-                let missed: Vec<String> = t
+                parts.push(text.line());
+                let missed: Vec<String> = status
                     .milestones
                     .iter()
                     .filter(|m| m.missed)
@@ -151,7 +118,7 @@ pub fn alert_line(alert: &Alert) -> String {
 }
 
 /// What `kpi check --format text` prints: a summary line, then one line per open alert.
-pub fn check_text(open: &[Alert], as_of: Option<NaiveDate>) -> String {
+pub fn check_text(open: &[Alert], as_of: Option<NaiveDate>, currency: &str) -> String {
     let when = as_of.map_or_else(
         || " (the store holds no data yet)".to_string(),
         |d| format!(" as of {d}"),
@@ -167,7 +134,7 @@ pub fn check_text(open: &[Alert], as_of: Option<NaiveDate>) -> String {
         open.len() - strong
     );
     for alert in open {
-        out.push_str(&alert_line(alert));
+        out.push_str(&alert_line(alert, currency));
         out.push('\n');
     }
     out
@@ -194,7 +161,7 @@ pub fn check_json(open: &[Alert], as_of: Option<NaiveDate>) -> serde_json::Resul
 mod tests {
     use super::*;
     use crate::alerts::Contribution;
-    use crate::metrics::{Grain, Segment};
+    use crate::metrics::{Direction, Grain, Segment, Unit};
 
     fn paid_search_drop() -> Alert {
         Alert {
@@ -237,11 +204,11 @@ mod tests {
 
     #[test]
     fn the_line_names_everything_the_issue_asks_for() {
-        let line = alert_line(&paid_search_drop());
+        let line = alert_line(&paid_search_drop(), "USD");
         assert_eq!(
             line,
-            "‼ STRONG net_revenue channel=paid_search · week 2026-W46 · 43,000.00 vs rolling mean \
-             50,000.00 (▼ 14.0 %, bad) · drivers: region=eu[2J 86 % · 97 % of the total's move · owner: Dana · next: Audit \
+            "‼ STRONG net_revenue channel=paid_search · week 2026-W46 · $43,000 vs rolling mean \
+             $50,000 (▼ -14.0%, bad) · drivers: region=eu[2J 86 % · 97 % of the total's move · owner: Dana · next: Audit \
              paid search · key net_revenue|channel=paid_search|week|2026-W46"
         );
     }
@@ -250,14 +217,14 @@ mod tests {
     fn summary_lines() {
         let as_of = NaiveDate::from_ymd_opt(2026, 11, 20);
         assert_eq!(
-            check_text(&[], as_of),
+            check_text(&[], as_of, "USD"),
             "kpi check: no open alerts as of 2026-11-20\n"
         );
         assert_eq!(
-            check_text(&[], None),
+            check_text(&[], None, "USD"),
             "kpi check: no open alerts (the store holds no data yet)\n"
         );
-        let text = check_text(&[paid_search_drop()], as_of);
+        let text = check_text(&[paid_search_drop()], as_of, "USD");
         assert!(text.starts_with("kpi check: 1 open alert (1 strong, 0 mild) as of 2026-11-20\n"));
     }
 
@@ -275,16 +242,5 @@ mod tests {
         assert_eq!(a["segment"]["value"], "paid_search");
         assert_eq!(a["contributors"][0]["share_pct"], 85.714);
         assert_eq!(a["owner"], "Dana");
-    }
-
-    #[test]
-    fn values_are_grouped_and_unit_aware() {
-        assert_eq!(format_value(1_234_567.891, Unit::Currency), "1,234,567.89");
-        assert_eq!(format_value(-999.5, Unit::Currency), "-999.50");
-        assert_eq!(format_value(-0.001, Unit::Currency), "0.00");
-        assert_eq!(format_value(23.33, Unit::Percent), "23.3 %");
-        assert_eq!(format_value(1200.0, Unit::Count), "1,200");
-        assert_eq!(format_value(4.26, Unit::Hours), "4.3 h");
-        assert_eq!(format_value(14.2857, Unit::Ratio), "14.29");
     }
 }

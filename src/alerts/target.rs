@@ -54,6 +54,26 @@ pub struct TargetStatus {
     pub note: Option<String>,
 }
 
+impl TargetStatus {
+    /// The tier of the target's alert, the same wherever it is shown: strong once the date
+    /// or a milestone has passed unmet (a fact), mild while it is only projected to miss.
+    pub fn tier(&self) -> Option<super::Tier> {
+        if !self.at_risk {
+            return None;
+        }
+        let passed_miss = self.missed
+            || self
+                .milestones
+                .iter()
+                .any(|m| m.missed && m.actual.is_some());
+        Some(if passed_miss {
+            super::Tier::Strong
+        } else {
+            super::Tier::Mild
+        })
+    }
+}
+
 /// Whether `value` falls short of `goal` for a metric of `direction`.
 fn misses(value: f64, goal: f64, direction: Direction) -> bool {
     // A value equal to the goal (up to binary rounding) reaches it.

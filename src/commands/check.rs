@@ -36,9 +36,14 @@ pub fn run(
     // alert: judge them as of today.
     let judged_on = as_of.unwrap_or_else(|| chrono::Local::now().date_naive());
     let catalog = metrics::catalog(&store)?;
+    crate::metric_ids::check_config(
+        &config,
+        Config::source_for(&store_args.db, store_args.config.as_deref()).as_deref(),
+        &catalog,
+    )?;
     let open = alerts::evaluate(&store, &config, judged_on, &catalog)?.open_alerts(judged_on);
     let out = match args.format {
-        CheckFormat::Text => render::check_text(&open, as_of),
+        CheckFormat::Text => render::check_text(&open, as_of, &config.currency),
         CheckFormat::Json => render::check_json(&open, as_of)? + "\n",
     };
     let mut stdout = crate::present::stdout();

@@ -27,6 +27,16 @@ pub fn run(
         );
     }
     let config = Config::load_for(&store.db, store.config.as_deref())?;
+    // A store --watch is about to create holds no external metrics yet: its ids are
+    // checked once there is a store to know them.
+    if store.db.exists() {
+        let catalog = crate::metrics::catalog(&crate::store::Store::open_for_reading(&store.db)?)?;
+        crate::metric_ids::check_config(
+            &config,
+            Config::source_for(&store.db, store.config.as_deref()).as_deref(),
+            &catalog,
+        )?;
+    }
     if let Some(dir) = watch
         && !dir.is_dir()
     {

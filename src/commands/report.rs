@@ -8,6 +8,7 @@ use chrono::NaiveDate;
 
 use crate::cli::{ReportArgs, ReportFormat, StoreArgs};
 use crate::config::Config;
+use crate::metrics;
 use crate::present;
 use crate::report::{self, ReportOptions};
 use crate::store::Store;
@@ -27,6 +28,11 @@ pub fn run(
     let config = Config::load_for(&store.db, store.config.as_deref())?;
     let db = Store::open_for_reading(&store.db)
         .with_context(|| format!("cannot open store {}", store.db.display()))?;
+    crate::metric_ids::check_config(
+        &config,
+        Config::source_for(&store.db, store.config.as_deref()).as_deref(),
+        &metrics::catalog(&db)?,
+    )?;
     let options = ReportOptions {
         grain: args.grain,
         metrics: args.metrics.clone(),

@@ -94,7 +94,7 @@ pub fn parse_money(text: &str, non_negative: bool) -> Result<i64, String> {
     let too_big = || {
         format!(
             "{text:?} is too large an amount (at most {} either way)",
-            crate::numbers::grouped(MAX_MONEY_MINOR_UNITS as f64 / 100.0, 2, "-")
+            crate::present::grouped(MAX_MONEY_MINOR_UNITS as f64 / 100.0, 2)
         )
     };
     let mut cents: i64 = 0;

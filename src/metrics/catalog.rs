@@ -4,6 +4,8 @@
 
 use std::borrow::Cow;
 
+use serde::Serialize;
+
 use super::{Direction, MetricDef, Unit};
 
 use Direction::{HigherIsBetter as Up, LowerIsBetter as Down};
@@ -39,6 +41,42 @@ pub const fn def(
         formula: Cow::Borrowed(formula),
         sources,
         segments,
+    }
+}
+
+/// How a change between two values of a metric is expressed. Amounts and counts change
+/// relatively (+4.2 %); a metric that is itself a percentage or a score changes by its own
+/// points (NPS −45 → −40 is +5 points, not −11 %; churn 2.0 % → 2.1 % is +0.1 pp, not +5 %).
+/// Every output — cockpit, report, `kpi check` — reads this, so a change never means two
+/// things.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChangeKind {
+    /// `(current − previous) ÷ |previous| × 100`, written `+4.2%`.
+    Relative,
+    /// `current − previous` in the metric's own points: `pp` for percentages, `pts` for
+    /// scores.
+    Points,
+}
+
+impl MetricDef {
+    /// The one rule for how this metric's changes read, from its unit.
+    pub fn change_kind(&self) -> ChangeKind {
+        change_kind(self.unit)
+    }
+}
+
+/// How a change in `unit` is expressed (see [`ChangeKind`]).
+pub fn change_kind(unit: Unit) -> ChangeKind {
+    match unit {
+        Unit::Percent | Unit::Score => ChangeKind::Points,
+        Unit::Currency
+        | Unit::Count
+        | Unit::Ratio
+        | Unit::Hours
+        | Unit::Days
+        | Unit::Seconds
+        | Unit::Months => ChangeKind::Relative,
     }
 }
 

@@ -141,32 +141,18 @@ pub enum MetricError {
     Store(#[from] rusqlite::Error),
 }
 
-/// Tables left out of the reference date: annotations may announce a launch ahead.
-const UNDATED_FOR_REFERENCE: &[&str] = &["annotations"];
-
-/// Dates besides each table's `dated_by` that count for the reference date: a delivery is
-/// news on the day it happens.
-const EXTRA_DATED_COLUMNS: &[(&str, &str)] = &[("work_items", "delivered_date")];
-
-/// The reference date of SPEC §3: the latest date present in the store's data.
+/// The reference date of SPEC §3: the latest date of any recorded fact in the store, up to
+/// today's clock (see [`crate::store::Store::latest_fact_date`]).
 pub fn reference_date(store: &crate::store::Store) -> Result<Option<NaiveDate>, MetricError> {
-    let mut latest: Option<NaiveDate> = None;
-    let dated = crate::store::schema::TABLES
-        .iter()
-        .filter(|t| !UNDATED_FOR_REFERENCE.contains(&t.name))
-        .map(|t| (t.name, t.dated_by))
-        .chain(EXTRA_DATED_COLUMNS.iter().copied());
-    for (table, column) in dated {
-        let max: Option<String> =
-            store
-                .conn()
-                .query_row(&format!("SELECT MAX({column}) FROM {table}"), [], |r| {
-                    r.get(0)
-                })?;
-        let date = max.and_then(|d| NaiveDate::parse_from_str(d.get(..10)?, "%Y-%m-%d").ok());
-        latest = latest.max(date);
-    }
-    Ok(latest)
+    Ok(reference(store, chrono::Local::now().date_naive())?.map(|r| r.date))
+}
+
+/// The reference date as of `today`, with the table and column it was read from.
+pub fn reference(
+    store: &crate::store::Store,
+    today: NaiveDate,
+) -> Result<Option<crate::store::status::ReferenceDate>, MetricError> {
+    Ok(store.latest_fact_date(today)?)
 }
 
 /// Every metric: the built-in catalog, then the external ones of the `metrics` table.

@@ -1,4 +1,6 @@
-//! The CSV form of a report: one row per metric, segment and period, full precision.
+//! The CSV form of a report: one row per metric, segment and period, full precision. The
+//! `change` column is the change from the period before in `change_unit` (`%` relative,
+//! `pp` percentage points, `pts` score points), as every other output expresses it.
 //! Text cells are written with `present::csv_text`, so a spreadsheet never evaluates a
 //! metric name or a segment value as a formula.
 
@@ -7,7 +9,7 @@ use std::io::Write;
 use super::Report;
 use crate::present::csv_text;
 
-pub const HEADER: [&str; 11] = [
+pub const HEADER: [&str; 13] = [
     "metric",
     "name",
     "category",
@@ -17,6 +19,8 @@ pub const HEADER: [&str; 11] = [
     "segment_value",
     "period",
     "value",
+    "change",
+    "change_unit",
     "partial",
     "note",
 ];
@@ -47,12 +51,17 @@ pub fn write_csv(report: &Report, out: impl Write) -> csv::Result<()> {
             ]
             .map(csv_text);
             let value = p.value.map(|v| v.to_string()).unwrap_or_default();
+            let change = m.change_into(p.period);
+            let change_value = change.map(|c| c.value.to_string()).unwrap_or_default();
+            let change_unit = change.map_or("", |c| c.unit);
             let note = csv_text(p.note.as_deref().unwrap_or(""));
             let partial = if p.partial { "true" } else { "false" };
             // The value column is a number and is written as one, `-42.5` included: only
             // text columns can hold a formula.
             w.write_record(text.iter().map(|cell| cell.as_ref()).chain([
                 value.as_str(),
+                change_value.as_str(),
+                change_unit,
                 partial,
                 note.as_ref(),
             ]))?;

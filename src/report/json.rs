@@ -1,5 +1,8 @@
 //! The JSON form of a report. Its shape is a contract, documented in the README:
-//! numbers keep full precision; a missing value is `null` with a `note` saying why.
+//! numbers keep full precision; a missing value is `null` with a `note` saying why. Each
+//! point carries its `change` from the period before in the metric's own terms
+//! (`{"kind": "relative"|"points", "unit": "%"|"pp"|"pts", "value": …}`), the same change the
+//! cockpit and the markdown show rounded.
 
 use serde_json::{Value, json};
 
@@ -18,9 +21,11 @@ pub fn to_json(report: &Report) -> Value {
                 "direction": m.def.direction,
                 "formula": m.def.formula,
                 "segment": m.segment.as_ref().map(|s| json!({"dimension": s.dimension, "value": s.value})),
+                "change_kind": m.def.change_kind(),
                 "series": m.points.iter().map(|p| json!({
                     "period": p.period.label(),
                     "value": p.value,
+                    "change": m.change_into(p.period),
                     "note": p.note,
                     "partial": p.partial,
                 })).collect::<Vec<_>>(),

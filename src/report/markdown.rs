@@ -1,45 +1,14 @@
-//! The markdown readout: reads well pasted into a team channel or a document. Values
-//! are rounded here (and only here); the partial current period is shown "to date",
-//! never compared with full periods.
+//! The markdown readout: reads well pasted into a team channel or a document. Values and
+//! changes read as everywhere else (`present::value`, `present::Change`); the partial
+//! current period is shown "to date", never compared with full periods.
 
 use std::fmt::Write as _;
 
 use chrono::Datelike;
 
-use super::{MetricReport, Report, change};
+use super::{MetricReport, Report};
 use crate::metrics::{CohortVariant, Direction, Grain, Period, Unit};
-use crate::present::clean;
-
-/// `1234567.891` → `1,234,567.89`, with the typographic minus of a written report.
-pub fn group_thousands(value: f64, decimals: usize) -> String {
-    crate::numbers::grouped(value, decimals, "−")
-}
-
-/// A value as a reader expects it: money with its currency, percentages with one decimal.
-pub fn format_value(unit: Unit, value: f64, currency: &str) -> String {
-    match unit {
-        Unit::Currency => {
-            let decimals = if value.abs() >= 1_000.0 { 0 } else { 2 };
-            let amount = group_thousands(value, decimals);
-            match crate::numbers::currency_symbol(currency) {
-                Some(symbol) => match amount.strip_prefix('−') {
-                    Some(rest) => format!("−{symbol}{rest}"),
-                    None => format!("{symbol}{amount}"),
-                },
-                None => format!("{amount} {}", clean(currency)),
-            }
-        }
-        Unit::Percent => format!("{} %", group_thousands(value, 1)),
-        Unit::Count if value.fract() == 0.0 => group_thousands(value, 0),
-        Unit::Count => group_thousands(value, 1),
-        Unit::Ratio => group_thousands(value, 2),
-        Unit::Hours => format!("{} h", group_thousands(value, 1)),
-        Unit::Days => format!("{} d", group_thousands(value, 1)),
-        Unit::Seconds => format!("{} s", group_thousands(value, 0)),
-        Unit::Months => format!("{} mo", group_thousands(value, 1)),
-        Unit::Score => group_thousands(value, 1),
-    }
-}
+use crate::present::{Change, clean, grouped, value as format_value};
 
 /// `June 2025`, `week 23 of 2025 (Jun 2–8)`, `Mon 2 Jun 2025`.
 pub fn period_title(p: &Period) -> String {
@@ -75,30 +44,21 @@ fn short_title(p: &Period) -> String {
     }
 }
 
-fn change_text(m: &MetricReport, previous: Option<f64>, current: Option<f64>) -> String {
-    let Some(delta) = change(&m.def, previous, current) else {
+fn change_text(m: &MetricReport, period: Period) -> String {
+    let Some(change) = m.change_into(period) else {
         return "—".into();
     };
-    if delta.abs() < 0.05 {
-        return "= no change".into();
-    }
-    let arrow = if delta > 0.0 { "▲" } else { "▼" };
-    let better = (delta > 0.0) == (m.def.direction == Direction::HigherIsBetter);
-    let sign = if delta > 0.0 { "+" } else { "−" };
-    let amount = group_thousands(delta.abs(), 1);
-    let unit = match m.def.unit {
-        Unit::Percent => "pp",
-        Unit::Score => "pts",
-        _ => "%",
-    };
-    let verdict = if better { "" } else { " (worse)" };
-    format!("{arrow} {sign}{amount} {unit}{verdict}")
+    let worse = change
+        .rising()
+        .is_some_and(|rising| rising != (m.def.direction == Direction::HigherIsBetter));
+    let verdict = if worse { " (worse)" } else { "" };
+    format!("{}{verdict}", change.text())
 }
 
 fn cell_text(point: Option<&crate::metrics::Point>, unit: Unit, currency: &str) -> String {
     match point {
         Some(p) => match p.value {
-            Some(v) => format_value(unit, v, currency),
+            Some(v) => format_value(v, unit, currency),
             None => p.note.clone().unwrap_or_else(|| "—".into()),
         },
         None => "—".into(),
@@ -183,11 +143,10 @@ pub fn to_markdown(report: &Report) -> String {
             None => m.def.name.to_string(),
         };
         let now = m.point(focus);
-        let before = m.point(previous);
         let mut row = vec![
             escape(&name),
             escape(&cell_text(now, m.def.unit, &report.currency)),
-            change_text(m, before.and_then(|p| p.value), now.and_then(|p| p.value)),
+            change_text(m, focus),
         ];
         if let Some(p) = report.partial {
             row.push(escape(&cell_text(m.point(p), m.def.unit, &report.currency)));
@@ -210,27 +169,15 @@ pub fn to_markdown(report: &Report) -> String {
 }
 
 fn target_text(report: &Report, m: &MetricReport) -> String {
-    let Some(target) = report
-        .configured_targets
-        .iter()
-        .find(|t| t.metric == m.def.id)
-    else {
+    let Some(status) = report.targets.iter().find(|t| t.metric == m.def.id) else {
         return String::new();
     };
-    let mut text = format!(
-        "{} by {}",
-        format_value(m.def.unit, target.value, &report.currency),
-        target.by
-    );
-    if let Some(status) = report.targets.iter().find(|t| t.metric == m.def.id) {
-        if let Some(progress) = status.progress_pct {
-            let _ = write!(text, " · {progress:.0} % there");
-        }
-        if status.at_risk {
-            text.push_str(" · ‼ at risk");
-        }
+    let text = crate::present::target(status, m.def.unit, m.def.direction, &report.currency);
+    let mut cell = text.line();
+    if let Some((tier, _)) = text.risk {
+        cell.push_str(&format!(" · {} at risk", crate::present::tier_mark(tier)));
     }
-    text
+    escape(&cell)
 }
 
 fn write_alerts(out: &mut String, report: &Report) {
@@ -241,10 +188,7 @@ fn write_alerts(out: &mut String, report: &Report) {
         return;
     }
     for a in open {
-        let tier = match a.tier {
-            crate::alerts::Tier::Strong => "‼",
-            crate::alerts::Tier::Mild => "!",
-        };
+        let tier = crate::present::tier_mark(a.tier);
         let segment = a
             .segment
             .as_ref()
@@ -255,12 +199,25 @@ fn write_alerts(out: &mut String, report: &Report) {
             .as_ref()
             .map(|o| format!(" — owner {}", escape(o)))
             .unwrap_or_default();
+        if let Some(status) = &a.target {
+            let text = crate::present::target(status, a.unit, a.direction, &report.currency);
+            let risk = text.risk.map(|(_, risk)| risk).unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "- {tier} **{}** target: {}{owner}. {}",
+                escape(&a.metric),
+                escape(&risk),
+                escape(&a.follow_up)
+            );
+            continue;
+        }
         let _ = writeln!(
             out,
-            "- {tier} **{}**{segment}, {}: {:+.1} % against its rolling mean ({}){owner}. {}",
+            "- {tier} **{}**{segment}, {}: {} against its rolling mean ({}){owner}. {}",
             escape(&a.metric),
             escape(&a.period),
-            a.change_pct,
+            Change::between(a.unit, Some(a.rolling_mean), Some(a.value))
+                .map_or_else(|| "n/a".into(), |c| c.amount()),
             if a.good { "good" } else { "bad" },
             escape(&a.follow_up)
         );
@@ -309,25 +266,8 @@ fn write_cohorts(out: &mut String, report: &Report) {
             out,
             "| {} | {} | {} |",
             escape(&row.cohort),
-            group_thousands(row.size as f64, 0),
+            grouped(row.size as f64, 0),
             cells.join(" | ")
         );
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn numbers_read_like_a_person_wrote_them() {
-        assert_eq!(group_thousands(1234567.891, 2), "1,234,567.89");
-        assert_eq!(group_thousands(-0.001, 1), "0.0");
-        assert_eq!(format_value(Unit::Currency, 12345.6, "USD"), "$12,346");
-        assert_eq!(format_value(Unit::Currency, 999.5, "USD"), "$999.50");
-        assert_eq!(format_value(Unit::Currency, -10.0, "EUR"), "−€10.00");
-        assert_eq!(format_value(Unit::Currency, 5.5, "CHF"), "5.50 CHF");
-        assert_eq!(format_value(Unit::Percent, 23.3333, "USD"), "23.3 %");
-        assert_eq!(format_value(Unit::Count, 1000.0, "USD"), "1,000");
     }
 }

@@ -16,6 +16,7 @@ use crate::metrics::{
     self, CohortMatrix, CohortVariant, Engine, Grain, MetricDef, MetricError, Period, Point,
     Segment, SeriesRequest,
 };
+use crate::present::Change;
 use crate::store::Store;
 
 pub use csv_out::write_csv;
@@ -75,6 +76,14 @@ impl MetricReport {
     pub fn point(&self, period: Period) -> Option<&Point> {
         self.points.iter().find(|p| p.period == period)
     }
+
+    /// The change into `period` from the one before, as every output expresses it; none
+    /// for a partial period, which is shown to date and never compared with full ones.
+    pub fn change_into(&self, period: Period) -> Option<Change> {
+        let now = self.point(period).filter(|p| !p.partial)?;
+        let before = self.point(period.prev())?;
+        Change::between(self.def.unit, before.value, now.value)
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -100,8 +109,10 @@ pub struct Report {
 pub enum ReportError {
     #[error(transparent)]
     Metric(#[from] MetricError),
-    #[error("unknown metric {0:?} (see the metric ids in the README or `kpi report --format csv`)")]
+    #[error("--metric: {0} (see the metric ids in the README or `kpi report --format csv`)")]
     UnknownMetric(String),
+    #[error("--by: {0} (no metric breaks down that way)")]
+    UnknownDimension(String),
     #[error("bad period {0:?}: use 2025-06, 2025-W23 or 2025-06-01")]
     BadPeriod(String),
     #[error("--from {from} is after --to {to}")]
@@ -143,9 +154,12 @@ pub fn build(
     };
     let engine = Engine::new(store, config, as_of.unwrap_or(NaiveDate::MIN));
     let catalog = engine.catalog()?;
+    let ids: Vec<&str> = catalog.iter().map(|m| m.id.as_ref()).collect();
     for id in &options.metrics {
-        if !catalog.iter().any(|m| m.id == *id) {
-            return Err(ReportError::UnknownMetric(id.clone()));
+        if !ids.contains(&id.as_str()) {
+            return Err(ReportError::UnknownMetric(crate::metric_ids::unknown(
+                "metric", id, &ids,
+            )));
         }
     }
     let Some(as_of) = as_of else {
@@ -179,7 +193,8 @@ pub fn build(
         .iter()
         .filter(|m| options.metrics.is_empty() || options.metrics.iter().any(|id| *id == m.id))
         .collect();
-    for def in selected {
+    let mut broken_down = false;
+    for def in selected.iter().copied() {
         let mut request = SeriesRequest {
             metric: &def.id,
             grain,
@@ -191,7 +206,10 @@ pub fn build(
         if let Some(by) = options.by.as_deref() {
             request.by = Some(by);
             match engine.series(&request) {
-                Ok(segments) => all.extend(segments),
+                Ok(segments) => {
+                    broken_down |= !segments.is_empty();
+                    all.extend(segments);
+                }
                 // Metrics without that dimension are reported overall only.
                 Err(MetricError::UnknownDimension { .. }) => {}
                 Err(e) => return Err(e.into()),
@@ -206,6 +224,26 @@ pub fn build(
             });
         }
     }
+    if let Some(by) = options.by.as_deref()
+        && !broken_down
+    {
+        // Silently reporting overall figures would read as if the breakdown were done.
+        let mut dimensions: Vec<&str> = selected
+            .iter()
+            .flat_map(|d| d.segments.iter().copied())
+            .filter(|d| *d != "attributes")
+            .collect();
+        dimensions.sort_unstable();
+        dimensions.dedup();
+        let mut reason = crate::metric_ids::unknown("dimension", by, &dimensions);
+        if !reason.ends_with('?') {
+            reason.push_str(&format!(
+                "; try {} or a customer attribute the store holds",
+                dimensions.join(", ")
+            ));
+        }
+        return Err(ReportError::UnknownDimension(reason));
+    }
     for variant in [
         CohortVariant::PurchasingCustomers,
         CohortVariant::ActiveUsers,
@@ -218,14 +256,4 @@ pub fn build(
     report.alerts = evaluation.alerts;
     report.targets = evaluation.targets;
     Ok(report)
-}
-
-/// Change from `previous` to `current`: relative (%) for amounts, in points for metrics
-/// that are themselves percentages or scores (NPS −45 → −40 is +5 points, not −11 %).
-pub fn change(def: &MetricDef, previous: Option<f64>, current: Option<f64>) -> Option<f64> {
-    let (p, c) = (previous?, current?);
-    if matches!(def.unit, metrics::Unit::Percent | metrics::Unit::Score) {
-        return Some(c - p);
-    }
-    (p != 0.0).then(|| (c - p) / p.abs() * 100.0)
 }

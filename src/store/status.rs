@@ -3,7 +3,43 @@
 use chrono::NaiveDate;
 
 use super::rollup::TABLE_DAYS;
-use super::schema::{TABLES, TableSpec};
+use super::schema::{ColumnKind, TABLES, TableSpec};
+
+/// The reference date of SPEC §3 and where it was read: the latest date of any recorded
+/// fact in the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReferenceDate {
+    pub date: NaiveDate,
+    pub table: &'static str,
+    pub column: &'static str,
+}
+
+/// Tables whose dates are not facts: annotations may announce a launch ahead.
+const NOT_FACTS: &[&str] = &["annotations"];
+
+/// Columns that date a plan rather than something that happened: a committed date is a
+/// deadline.
+const PLANS: &[(&str, &str)] = &[("work_items", "committed_date")];
+
+/// Every column dating a recorded fact — orders, signups, subscription starts and ends,
+/// refunds, events, survey answers, ticket responses and resolutions, deliveries… — as
+/// `(table, column)`. A timestamp with a local day column counts by that day.
+pub fn fact_date_columns() -> Vec<(&'static str, &'static str)> {
+    TABLES
+        .iter()
+        .filter(|t| !NOT_FACTS.contains(&t.name))
+        .flat_map(|t| {
+            t.columns.iter().filter_map(move |c| match c.kind {
+                ColumnKind::Date => Some((t.name, c.name)),
+                ColumnKind::Timestamp { day_column } => {
+                    Some((t.name, day_column.unwrap_or(c.name)))
+                }
+                _ => None,
+            })
+        })
+        .filter(|column| !PLANS.contains(column))
+        .collect()
+}
 
 /// One table's row count and date range.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,6 +102,35 @@ fn parse_date(text: Option<String>) -> Option<NaiveDate> {
 }
 
 impl super::Store {
+    /// The latest date of any recorded fact up to `today`: dates after it (a cancellation
+    /// scheduled for next month, a clock set wrong at the source) have not happened yet.
+    pub fn latest_fact_date(&self, today: NaiveDate) -> rusqlite::Result<Option<ReferenceDate>> {
+        // Dates and timestamps both sort as text, and both are before the next day.
+        let tomorrow = today
+            .succ_opt()
+            .map_or_else(|| "9999-12-31".to_string(), |d| d.to_string());
+        let mut latest: Option<ReferenceDate> = None;
+        for (table, column) in fact_date_columns() {
+            // The big tables' main date is read from their per-day rollup, not scanned.
+            let sql = if TABLE_DAYS.contains(&(table, column)) {
+                format!("SELECT MAX(day) FROM ru_table_days WHERE tbl = '{table}' AND day < ?1")
+            } else {
+                format!("SELECT MAX({column}) FROM {table} WHERE {column} < ?1")
+            };
+            let max: Option<String> = self.conn().query_row(&sql, [&tomorrow], |r| r.get(0))?;
+            if let Some(date) = parse_date(max)
+                && latest.is_none_or(|l| date > l.date)
+            {
+                latest = Some(ReferenceDate {
+                    date,
+                    table,
+                    column,
+                });
+            }
+        }
+        Ok(latest)
+    }
+
     /// Row count, date range and last import of every data table.
     pub fn table_status(&self) -> rusqlite::Result<Vec<TableStatus>> {
         let mut out = Vec::with_capacity(TABLES.len());

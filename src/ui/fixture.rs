@@ -18,7 +18,7 @@ use crate::metrics::{
     Series, Unit,
 };
 use crate::snapshot::{Annotation, DataStatus, Snapshot};
-use crate::store::status::{ImportLogEntry, RejectEntry, TableStatus};
+use crate::store::status::{ImportLogEntry, ReferenceDate, RejectEntry, TableStatus};
 
 use super::app::App;
 use super::theme::{ColorMode, Theme};
@@ -463,6 +463,11 @@ fn data_status() -> DataStatus {
             },
         ],
         rejected_rows: 3,
+        reference: Some(ReferenceDate {
+            date: as_of(),
+            table: "orders",
+            column: "order_date",
+        }),
     }
 }
 

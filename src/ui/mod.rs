@@ -17,7 +17,6 @@
 
 pub mod app;
 pub mod fixture;
-pub mod format;
 pub mod keymap;
 pub mod live;
 pub mod run;

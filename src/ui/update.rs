@@ -228,7 +228,7 @@ fn alert_name(alert: &Alert) -> String {
         .as_ref()
         .map(|s| format!(" {}={}", s.dimension, s.value))
         .unwrap_or_default();
-    super::format::clean(&format!("{}{segment} {}", alert.metric, alert.period)).into_owned()
+    crate::present::clean(&format!("{}{segment} {}", alert.metric, alert.period)).into_owned()
 }
 
 fn switch_tab(app: &mut App, tab: Tab) {

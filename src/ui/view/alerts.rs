@@ -10,9 +10,9 @@ use crate::alerts::{Alert, AlertKind, Tier};
 use crate::metrics::{Direction, Unit};
 
 use super::super::app::App;
-use super::super::format::{self, clean};
 use super::overview::tier_span;
 use super::{empty_state, panel};
+use crate::present::{self, Change, clean};
 
 fn metric_name_unit(app: &App, id: &str) -> (String, Unit) {
     app.snapshot.metric(id).map_or_else(
@@ -28,15 +28,24 @@ fn segment_text(alert: &Alert) -> String {
     )
 }
 
+/// How far the alert's value is from its rolling mean, in the metric's own terms.
+fn deviation_text(alert: &Alert, unit: Unit) -> String {
+    Change::between(unit, Some(alert.rolling_mean), Some(alert.value))
+        .map_or_else(|| "n/a".into(), |c| c.text())
+}
+
+/// What a target alert says: `at risk: projected $81,200 by 2026-12-31 vs target $90,000`.
+fn target_risk(alert: &Alert, unit: Unit, currency: &str) -> Option<String> {
+    let status = alert.target.as_ref()?;
+    let text = present::target(status, unit, alert.direction, currency);
+    let line = text.line();
+    Some(text.risk.map_or(line, |(_, risk)| risk))
+}
+
 /// One alert on one line: tier mark, metric, segment, period, value, change, state.
 pub(crate) fn alert_line(alert: &Alert, app: &App, currency: &str) -> Line<'static> {
     let theme = app.theme;
     let (name, unit) = metric_name_unit(app, &alert.metric);
-    let arrow = if alert.change_pct >= 0.0 {
-        "▲"
-    } else {
-        "▼"
-    };
     let change_style = if alert.good {
         theme.good()
     } else {
@@ -59,14 +68,23 @@ pub(crate) fn alert_line(alert: &Alert, app: &App, currency: &str) -> Line<'stat
         tier_span(alert.tier, theme),
         Span::raw(" "),
         Span::styled(name, theme.heading()),
-        Span::raw(format!(" {} ", segment_text(alert))),
-        Span::styled(clean(&alert.period).into_owned(), theme.dim()),
-        Span::raw(format!(" {} ", format::value(alert.value, unit, currency))),
-        Span::styled(
-            format!("{arrow} {} vs mean", format::change_pct(alert.change_pct)),
-            change_style,
-        ),
     ];
+    match target_risk(alert, unit, currency) {
+        // The words `kpi check` and the report use for the same target.
+        Some(risk) => {
+            spans.push(Span::raw(" target "));
+            spans.push(Span::styled(risk, change_style));
+        }
+        None => spans.extend([
+            Span::raw(format!(" {} ", segment_text(alert))),
+            Span::styled(clean(&alert.period).into_owned(), theme.dim()),
+            Span::raw(format!(" {} ", present::value(alert.value, unit, currency))),
+            Span::styled(
+                format!("{} vs mean", deviation_text(alert, unit)),
+                change_style,
+            ),
+        ]),
+    }
     if alert.acknowledged {
         spans.push(Span::styled(" ✓ ack", theme.dim()));
     }
@@ -168,31 +186,35 @@ fn details(frame: &mut Frame, area: Rect, app: &App, alert: &Alert) {
                 clean(&alert.period)
             )),
         ]),
-        Line::from(vec![
-            Span::raw(format!(
-                "value {} against a rolling mean of {}: ",
-                format::value(alert.value, unit, currency),
-                format::value(alert.rolling_mean, unit, currency)
-            )),
-            Span::styled(
-                format!(
-                    "{} {}",
-                    if alert.change_pct >= 0.0 {
-                        "▲"
-                    } else {
-                        "▼"
-                    },
-                    format::change_pct(alert.change_pct)
+        match alert.target.as_ref() {
+            Some(status) => Line::from(vec![
+                Span::styled(
+                    target_risk(alert, unit, currency).unwrap_or_default(),
+                    theme.bad(),
                 ),
-                if alert.good {
-                    theme.good()
-                } else {
-                    theme.bad()
-                },
-            ),
-            Span::raw(" · "),
-            verdict,
-        ]),
+                Span::raw(format!(
+                    " · {}",
+                    present::target(status, unit, alert.direction, currency).line()
+                )),
+            ]),
+            None => Line::from(vec![
+                Span::raw(format!(
+                    "value {} against a rolling mean of {}: ",
+                    present::value(alert.value, unit, currency),
+                    present::value(alert.rolling_mean, unit, currency)
+                )),
+                Span::styled(
+                    deviation_text(alert, unit),
+                    if alert.good {
+                        theme.good()
+                    } else {
+                        theme.bad()
+                    },
+                ),
+                Span::raw(" · "),
+                verdict,
+            ]),
+        },
     ];
     if alert.contributors.is_empty() {
         lines.push(Line::from(Span::styled(
@@ -206,7 +228,7 @@ fn details(frame: &mut Frame, area: Rect, app: &App, alert: &Alert) {
                 "  {}={}  {} ({:.0}% of the change)",
                 clean(&c.segment.dimension),
                 clean(&c.segment.value),
-                format::value(c.change, unit, currency),
+                present::value(c.change, unit, currency),
                 c.share_pct
             )));
         }

@@ -11,9 +11,9 @@ use ratatui::widgets::Paragraph;
 use crate::metrics::{CohortMatrix, CohortRow, CohortVariant, Grain, Period};
 
 use super::super::app::{App, CohortMeasure, variant_name};
-use super::super::format::{self, clean};
 use super::super::theme::{HEAT_LEVELS, Theme};
 use super::{empty_state, panel};
+use crate::present::{self, clean};
 
 const LABEL_WIDTH: u16 = 8;
 const SIZE_WIDTH: u16 = 8;
@@ -142,7 +142,7 @@ fn cohort_popup(frame: &mut Frame, area: Rect, app: &App, matrix: &CohortMatrix)
         let members = if matrix.variant == CohortVariant::RevenueRetention {
             "—".to_string()
         } else {
-            format::grouped((c.share * row.size as f64).round(), 0)
+            present::grouped((c.share * row.size as f64).round(), 0)
         };
         let mut style = if c.forecast {
             theme.forecast()
@@ -170,7 +170,7 @@ fn cohort_popup(frame: &mut Frame, area: Rect, app: &App, matrix: &CohortMatrix)
             &format!(
                 "cohort {} · {} members · Esc closes",
                 clean(&row.cohort),
-                format::grouped(row.size as f64, 0)
+                present::grouped(row.size as f64, 0)
             ),
             theme,
         )),
@@ -240,7 +240,7 @@ fn heatmap(buf: &mut Buffer, area: Rect, app: &App, matrix: &CohortMatrix) {
         buf.set_string(
             area.x + LABEL_WIDTH,
             y,
-            format!("{:>7} ", format::grouped(row.size as f64, 0)),
+            format!("{:>7} ", present::grouped(row.size as f64, 0)),
             theme.dim(),
         );
         for (j, k) in (first_col..columns).take(visible_cols).enumerate() {
@@ -311,7 +311,7 @@ fn detail(app: &App, matrix: &CohortMatrix) -> Paragraph<'static> {
         Span::styled(format!("cohort {}", clean(&row.cohort)), theme.heading()),
         Span::raw(format!(
             " · {} members · month +{k} ({month})",
-            format::grouped(row.size as f64, 0)
+            present::grouped(row.size as f64, 0)
         )),
     ]);
     let second = match cell(row, k) {
@@ -322,7 +322,7 @@ fn detail(app: &App, matrix: &CohortMatrix) -> Paragraph<'static> {
             } else {
                 format!(
                     " · {} members",
-                    format::grouped((c.share * row.size as f64).round(), 0)
+                    present::grouped((c.share * row.size as f64).round(), 0)
                 )
             };
             Line::from(vec![

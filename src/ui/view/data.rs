@@ -7,8 +7,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Cell, Paragraph, Row, Table, TableState, Wrap};
 
 use super::super::app::{App, DataSection};
-use super::super::format::{self, clean};
 use super::panel;
+use crate::present::{self, clean};
 use crate::watch::FileState;
 
 fn section_block(app: &App, section: DataSection, title: &str) -> Block<'static> {
@@ -144,12 +144,34 @@ fn watch_lines(app: &App) -> Vec<Line<'static>> {
     lines
 }
 
+/// Which fact sets the reference date: ` · as of 2018-09-15 (subscriptions.end_date)`.
+fn reference_text(app: &App) -> String {
+    let (Some(as_of), Some(latest)) = (app.snapshot.as_of, app.snapshot.data.reference) else {
+        return String::new();
+    };
+    if latest.date == as_of {
+        format!(
+            " · as of {as_of} (latest {}.{})",
+            latest.table, latest.column
+        )
+    } else {
+        format!(
+            " · as of {as_of} (--as-of; latest fact {} in {}.{})",
+            latest.date, latest.table, latest.column
+        )
+    }
+}
+
 fn tables_table(frame: &mut Frame, area: Rect, app: &App) {
     let theme = app.theme;
     let block = section_block(
         app,
         DataSection::Tables,
-        &format!("Tables ({})", app.snapshot.data.tables.len()),
+        &format!(
+            "Tables ({}){}",
+            app.snapshot.data.tables.len(),
+            reference_text(app)
+        ),
     );
     let tables = &app.snapshot.data.tables;
     if tables.iter().all(|t| t.rows == 0) {
@@ -191,7 +213,7 @@ fn tables_table(frame: &mut Frame, area: Rect, app: &App) {
             };
             Row::new(vec![
                 Cell::from(clean(&t.table).into_owned()),
-                Cell::from(format::grouped(t.rows as f64, 0)),
+                Cell::from(present::grouped(t.rows as f64, 0)),
                 Cell::from(date(t.first_date)),
                 Cell::from(date(t.last_date)),
                 fresh,
@@ -250,7 +272,7 @@ fn imports_table(frame: &mut Frame, area: Rect, app: &App) {
         .iter()
         .map(|i| {
             let status = if i.ok {
-                Cell::from(format::grouped(i.rows_rejected as f64, 0))
+                Cell::from(present::grouped(i.rows_rejected as f64, 0))
             } else {
                 Cell::from(Span::styled("‼ failed", theme.strong()))
             };
@@ -267,8 +289,8 @@ fn imports_table(frame: &mut Frame, area: Rect, app: &App) {
                         .as_deref()
                         .map_or_else(|| "—".into(), |t| clean(t).into_owned()),
                 ),
-                Cell::from(format::grouped(i.rows_read as f64, 0)),
-                Cell::from(format::grouped(i.rows_upserted as f64, 0)),
+                Cell::from(present::grouped(i.rows_read as f64, 0)),
+                Cell::from(present::grouped(i.rows_upserted as f64, 0)),
                 status.style(rejected_style),
                 Cell::from(i.duration_ms.to_string()),
             ])
@@ -304,7 +326,7 @@ fn import_detail(frame: &mut Frame, area: Rect, app: &App) {
         Line::from(format!("file {}", clean(&entry.path))),
         Line::from(format!(
             "{} bytes · {} read · {} upserted · {} rejected · {} ms",
-            format::grouped(entry.size as f64, 0),
+            present::grouped(entry.size as f64, 0),
             entry.rows_read,
             entry.rows_upserted,
             entry.rows_rejected,

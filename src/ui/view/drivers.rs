@@ -10,8 +10,8 @@ use ratatui::widgets::{Axis, Chart, Dataset, GraphType, List, ListItem, ListStat
 use crate::metrics::MetricDef;
 
 use super::super::app::{App, DriverFocus};
-use super::super::format::{self, clean};
 use super::{empty_state, panel};
+use crate::present::{self, clean};
 
 /// Least-squares fit of y on x.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -233,8 +233,8 @@ fn stats(
             Span::raw(format!(
                 " · slope {} {} per {}",
                 format_number(f.slope),
-                format::unit_label(kpi.unit, currency),
-                format::unit_label(driver.unit, currency)
+                present::unit_label(kpi.unit, currency),
+                present::unit_label(driver.unit, currency)
             )),
             Span::styled(format!(" · {}", strength(f.r)), theme.dim()),
         ]),
@@ -254,8 +254,8 @@ fn stats(
                 Span::raw(format!(
                     "{}: {} at {}",
                     label,
-                    format::value(*y, kpi.unit, currency),
-                    format::value(*x, driver.unit, currency)
+                    present::value(*y, kpi.unit, currency),
+                    present::value(*x, driver.unit, currency)
                 )),
             ])
         },
@@ -265,7 +265,7 @@ fn stats(
 
 fn format_number(value: f64) -> String {
     if value.abs() >= 100.0 {
-        format::grouped(value, 0)
+        present::grouped(value, 0)
     } else {
         format!("{value:.3}")
     }
@@ -317,8 +317,8 @@ fn scatter(
             .style(theme.strong())
             .data(&latest),
     ];
-    let x_label = |v: f64| format::value(v, driver.unit, currency);
-    let y_label = |v: f64| format::value(v, kpi.unit, currency);
+    let x_label = |v: f64| present::value(v, driver.unit, currency);
+    let y_label = |v: f64| present::value(v, kpi.unit, currency);
     let chart = Chart::new(datasets)
         .block(panel("scatter · ⣿ points · ─ fit · █ latest", theme))
         .x_axis(
@@ -326,7 +326,7 @@ fn scatter(
                 .title(format!(
                     "{} ({})",
                     clean(&driver.name),
-                    format::unit_label(driver.unit, currency)
+                    present::unit_label(driver.unit, currency)
                 ))
                 .bounds([x_lo, x_hi])
                 .labels([x_label(x_lo), x_label((x_lo + x_hi) / 2.0), x_label(x_hi)])
@@ -337,7 +337,7 @@ fn scatter(
                 .title(format!(
                     "{} ({})",
                     clean(&kpi.name),
-                    format::unit_label(kpi.unit, currency)
+                    present::unit_label(kpi.unit, currency)
                 ))
                 .bounds([y_lo, y_hi])
                 .labels([y_label(y_lo), y_label((y_lo + y_hi) / 2.0), y_label(y_hi)])

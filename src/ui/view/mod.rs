@@ -19,9 +19,9 @@ use ratatui::widgets::{
 use crate::metrics::{Direction, MetricDef, Point, Series};
 
 use super::app::{App, PickerPurpose, PickerStage, Tab};
-use super::format::clean;
 use super::keymap::HELP;
 use super::theme::Theme;
+use crate::present::{Change, clean};
 
 /// The smallest screen the layout is designed for (SPEC §5).
 pub const MIN_WIDTH: u16 = 80;
@@ -288,14 +288,20 @@ fn empty_state(frame: &mut Frame, area: Rect, title: &str, lines: &[&str], theme
     );
 }
 
-/// The last complete point with a value, and the complete point before it.
+/// The last complete point with a value, and the point of the period before it.
 pub(crate) fn latest_pair(series: &Series) -> (Option<&Point>, Option<&Point>) {
-    let mut complete = series
+    let latest = series
         .points
         .iter()
         .rev()
-        .filter(|p| !p.partial && p.value.is_some_and(f64::is_finite));
-    (complete.next(), complete.next())
+        .find(|p| !p.partial && p.value.is_some_and(f64::is_finite));
+    // The period right before, as `kpi report` compares: a gap is no change to show, not
+    // a reason to compare with an older period.
+    let previous = latest.and_then(|latest| {
+        let before = latest.period.prev();
+        series.points.iter().find(|p| p.period == before)
+    });
+    (latest, previous)
 }
 
 /// Why a metric has nothing to show, in the words of SPEC §3.
@@ -309,30 +315,13 @@ pub(crate) fn no_data_reason(metric: Option<&MetricDef>, series: Option<&Series>
     format!("no data — import {table}")
 }
 
-/// ▲ or ▼ for a change, with the style saying whether it is good for the metric.
-pub(crate) fn change_span(pct: f64, direction: Direction, theme: Theme) -> Span<'static> {
-    let arrow = if pct > 0.0 {
-        "▲"
-    } else if pct < 0.0 {
-        "▼"
-    } else {
-        "="
+/// A change as every output writes it (`▲ +4.2%`, `▼ -11.2 pts`), styled by whether it is
+/// good for the metric.
+pub(crate) fn change_span(change: Change, direction: Direction, theme: Theme) -> Span<'static> {
+    let style: Style = match change.rising() {
+        None => theme.neutral(),
+        Some(rising) if rising == (direction == Direction::HigherIsBetter) => theme.good(),
+        Some(_) => theme.bad(),
     };
-    let good = match direction {
-        Direction::HigherIsBetter => pct > 0.0,
-        Direction::LowerIsBetter => pct < 0.0,
-    };
-    let style: Style = if pct == 0.0 {
-        theme.neutral()
-    } else if good {
-        theme.good()
-    } else {
-        theme.bad()
-    };
-    Span::styled(format!("{arrow} {}", super::format::change_pct(pct)), style)
-}
-
-/// Percent change from `previous` to `current`, when it means something.
-pub(crate) fn pct_change(current: f64, previous: f64) -> Option<f64> {
-    (previous != 0.0).then(|| (current - previous) / previous.abs() * 100.0)
+    Span::styled(change.text(), style)
 }

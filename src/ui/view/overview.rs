@@ -9,9 +9,9 @@ use crate::alerts::{Pulse, Tier};
 use crate::metrics::Direction;
 
 use super::super::app::App;
-use super::super::format::{self, clean};
 use super::super::theme::Theme;
-use super::{change_span, latest_pair, no_data_reason, panel, pct_change};
+use super::{change_span, latest_pair, no_data_reason, panel};
+use crate::present::{self, Change, clean};
 
 const TILE_MIN_WIDTH: u16 = 26;
 
@@ -77,15 +77,14 @@ fn every_metric(frame: &mut Frame, area: Rect, app: &App) {
             match latest.and_then(|p| p.value) {
                 Some(v) => {
                     spans.push(Span::styled(
-                        format!("{:>14}", format::value(v, m.unit, currency)),
+                        format!("{:>14}", present::value(v, m.unit, currency)),
                         theme.heading(),
                     ));
-                    if let Some(pct) = previous
-                        .and_then(|p| p.value)
-                        .and_then(|prev| pct_change(v, prev))
+                    if let Some(change) =
+                        Change::between(m.unit, previous.and_then(|p| p.value), Some(v))
                     {
                         spans.push(Span::raw("  "));
-                        spans.push(change_span(pct, m.direction, theme));
+                        spans.push(change_span(change, m.direction, theme));
                     }
                 }
                 None => spans.push(Span::styled(no_data_reason(Some(m), series), theme.dim())),
@@ -152,17 +151,18 @@ fn tile(frame: &mut Frame, area: Rect, app: &App, id: &str, selected: bool) {
     .areas(inner);
     frame.render_widget(
         Line::from(vec![
-            Span::styled(format::value(value, metric.unit, currency), theme.heading()),
+            Span::styled(
+                present::value(value, metric.unit, currency),
+                theme.heading(),
+            ),
             Span::styled(format!("  {}", latest.period.label()), theme.dim()),
         ]),
         value_row,
     );
-    let change = previous
-        .and_then(|p| p.value)
-        .and_then(|prev| pct_change(value, prev));
+    let change = Change::between(metric.unit, previous.and_then(|p| p.value), Some(value));
     let change_line = match (change, previous) {
-        (Some(pct), Some(prev)) => Line::from(vec![
-            change_span(pct, metric.direction, theme),
+        (Some(change), Some(prev)) => Line::from(vec![
+            change_span(change, metric.direction, theme),
             Span::styled(format!(" vs {}", prev.period.label()), theme.dim()),
         ]),
         _ => Line::from(Span::styled("no previous period", theme.dim())),
@@ -184,31 +184,36 @@ fn tile(frame: &mut Frame, area: Rect, app: &App, id: &str, selected: bool) {
     frame.render_widget(Line::from(pulse_span(snapshot.pulse(id), theme)), pulse_row);
     let target_line = match snapshot.targets.iter().find(|t| t.metric == id) {
         Some(target) => {
-            // The deadline only where it fits: progress and risk matter more.
-            let by = if inner.width >= 40 {
-                format!(" by {}", target.by.format("%Y-%m-%d"))
-            } else {
-                String::new()
+            let text = present::target(target, metric.unit, metric.direction, currency);
+            let mark = text
+                .risk
+                .as_ref()
+                .map(|(tier, _)| format!(" {}", present::tier_mark(*tier)))
+                .unwrap_or_default();
+            // The most that fits: the pace, else its verdict alone, else the standing.
+            let width = usize::from(inner.width);
+            let fits = |rest: &str| {
+                text.standing.chars().count() + rest.chars().count() + mark.chars().count() <= width
             };
-            let goal = format::value(target.target, metric.unit, currency);
-            let mut spans = match target.progress_pct {
-                // Moved away from the target since the pace line started: a negative share
-                // reads as nonsense, the goal itself does not.
-                Some(progress) if progress < 0.0 => vec![
-                    Span::styled("away", theme.bad()),
-                    Span::styled(format!(" from {goal}{by}"), theme.dim()),
-                ],
-                Some(progress) => vec![
-                    Span::styled(format!("{progress:.0}%"), theme.heading()),
-                    Span::styled(format!(" of {goal}{by}"), theme.dim()),
-                ],
-                None => vec![Span::styled(format!("target {goal}{by}"), theme.dim())],
-            };
-            let moving_away = target.progress_pct.is_some_and(|p| p < 0.0);
-            if target.at_risk {
-                // "away" already says it; the symbol keeps it readable without colour.
-                let mark = if moving_away { " !" } else { " ! at risk" };
-                spans.push(Span::styled(mark, theme.bad()));
+            let rest = [text.pace.as_deref(), text.verdict.as_deref()]
+                .into_iter()
+                .flatten()
+                .map(|part| format!(" · {part}"))
+                .find(|rest| fits(rest))
+                .unwrap_or_default();
+            // Without its pace, the tile still says the target is at risk where it can.
+            let at_risk = " at risk";
+            let say_at_risk = rest.is_empty() && text.risk.is_some() && fits(at_risk);
+            let mut spans = vec![
+                Span::styled(text.standing.clone(), theme.heading()),
+                Span::styled(rest, theme.dim()),
+            ];
+            if let Some((tier, _)) = text.risk {
+                spans.push(Span::raw(" "));
+                spans.push(tier_span(tier, theme));
+                if say_at_risk {
+                    spans.push(Span::styled(at_risk, theme.bad()));
+                }
             }
             Line::from(spans)
         }

@@ -13,8 +13,8 @@ use crate::alerts::Tier;
 use crate::metrics::{Grain, MetricDef, Period, Series, Unit};
 
 use super::super::app::App;
-use super::super::format::{self, clean};
-use super::{change_span, empty_state, latest_pair, no_data_reason, panel, pct_change};
+use super::{change_span, empty_state, latest_pair, no_data_reason, panel};
+use crate::present::{self, Change, clean};
 
 /// Periods in the rolling mean drawn beside the series.
 const ROLLING: usize = 3;
@@ -129,7 +129,7 @@ pub(crate) fn deviations(
     window: usize,
     mild_pct: f64,
     strong_pct: f64,
-) -> Vec<(Period, f64, Tier)> {
+) -> Vec<(Period, f64, Tier, f64)> {
     if window == 0 {
         return Vec::new();
     }
@@ -149,7 +149,7 @@ pub(crate) fn deviations(
             } else {
                 return None;
             };
-            Some((period, pct, tier))
+            Some((period, pct, tier, mean))
         })
         .collect()
 }
@@ -164,7 +164,7 @@ fn history_line(app: &App, metric: &MetricDef, complete: &[(Period, f64)]) -> Li
     let first_shown = complete.get(shown_from).map(|(p, _)| *p);
     let mut found: Vec<_> = deviations(complete, alerts.window, mild, strong)
         .into_iter()
-        .filter(|(p, _, _)| first_shown.is_some_and(|f| *p >= f))
+        .filter(|(p, _, _, _)| first_shown.is_some_and(|f| *p >= f))
         .collect();
     if found.is_empty() {
         return Line::from(Span::styled(
@@ -177,13 +177,14 @@ fn history_line(app: &App, metric: &MetricDef, complete: &[(Period, f64)]) -> Li
     }
     found.reverse();
     let mut spans = vec![Span::styled("history ", theme.dim())];
-    for (period, pct, tier) in found {
+    for (period, _, tier, mean) in found {
+        let value = complete.iter().find(|(p, _)| *p == period).map(|(_, v)| *v);
+        // The move reads in the metric's own terms, as its change does everywhere.
+        let moved = Change::between(metric.unit, Some(mean), value)
+            .map(|c| c.amount())
+            .unwrap_or_default();
         spans.push(super::overview::tier_span(tier, theme));
-        spans.push(Span::raw(format!(
-            " {} {} ",
-            period.label(),
-            format::change_pct(pct)
-        )));
+        spans.push(Span::raw(format!(" {} {moved} ", period.label())));
     }
     Line::from(spans)
 }
@@ -213,19 +214,18 @@ fn header_lines(
         let value = point.value.unwrap_or_default();
         first.push(Span::raw("  "));
         first.push(Span::styled(
-            format::value(value, metric.unit, currency),
+            present::value(value, metric.unit, currency),
             theme.heading(),
         ));
         first.push(Span::styled(
             format!(" {}", point.period.label()),
             theme.dim(),
         ));
-        if let Some(pct) = previous
-            .and_then(|p| p.value)
-            .and_then(|prev| pct_change(value, prev))
+        if let Some(change) =
+            Change::between(metric.unit, previous.and_then(|p| p.value), Some(value))
         {
             first.push(Span::raw("  "));
-            first.push(change_span(pct, metric.direction, theme));
+            first.push(change_span(change, metric.direction, theme));
             first.push(Span::styled(" vs previous", theme.dim()));
         }
     }
@@ -236,17 +236,36 @@ fn header_lines(
             format!(
                 "  · {} so far {} (partial)",
                 partial.period.label(),
-                format::value(v, metric.unit, currency)
+                present::value(v, metric.unit, currency)
             ),
             theme.dim(),
         ));
     }
-    let formula = Span::styled(clean(&metric.formula).into_owned(), theme.dim());
+    let mut third = Vec::new();
+    // The target in the words of the Overview tile, the report and `kpi check`, in full.
+    if series.segment.is_none()
+        && let Some(status) = app.snapshot.targets.iter().find(|t| t.metric == metric.id)
+    {
+        let text = present::target(status, metric.unit, metric.direction, currency);
+        third.push(Span::styled(
+            format!("target {}", text.line()),
+            theme.heading(),
+        ));
+        if let Some((tier, _)) = text.risk {
+            third.push(Span::raw(" "));
+            third.push(super::overview::tier_span(tier, theme));
+        }
+        third.push(Span::raw(" · "));
+    }
+    third.push(Span::styled(
+        clean(&metric.formula).into_owned(),
+        theme.dim(),
+    ));
     frame.render_widget(
         Paragraph::new(vec![
             Line::from(first),
             history_line(app, metric, complete),
-            Line::from(formula),
+            Line::from(third),
         ]),
         area,
     );
@@ -396,7 +415,7 @@ fn line_chart(
             .style(theme.series(0))
             .data(&series_pts),
     );
-    let label = |v: f64| format::value(v, metric.unit, currency);
+    let label = |v: f64| present::value(v, metric.unit, currency);
     let first = window.first().map(|(p, _)| p.label()).unwrap_or_default();
     let middle = window
         .get(window.len() / 2)
@@ -445,30 +464,6 @@ fn line_chart(
     frame.render_widget(chart, area);
 }
 
-/// A value short enough for a bar: `58k`, `1.2M`, `23.4`.
-pub(crate) fn compact(value: f64, unit: Unit) -> String {
-    let abs = value.abs();
-    if !value.is_finite() {
-        return "n/a".into();
-    }
-    let text = if abs >= 1e6 {
-        format!("{:.1}M", value / 1e6)
-    } else if abs >= 1e4 {
-        format!("{:.0}k", value / 1e3)
-    } else if abs >= 1e3 {
-        format!("{:.1}k", value / 1e3)
-    } else if abs >= 100.0 || unit == Unit::Count {
-        format!("{value:.0}")
-    } else {
-        format!("{value:.1}")
-    };
-    if unit == Unit::Percent {
-        format!("{text}%")
-    } else {
-        text
-    }
-}
-
 fn monthly_bars(frame: &mut Frame, area: Rect, app: &App, metric: &MetricDef) {
     let theme = app.theme;
     let title = format!("{} by month", metric.name);
@@ -503,7 +498,7 @@ fn monthly_bars(frame: &mut Frame, area: Rect, app: &App, metric: &MetricDef) {
             };
             Bar::default()
                 .value(height)
-                .text_value(compact(v, metric.unit))
+                .text_value(present::compact(v, metric.unit))
                 .label(Line::from(label))
                 .style(style)
         })
@@ -588,13 +583,5 @@ mod tests {
             (day(4), 97.0),
         ];
         assert!(deviations(&values, 3, 5.0, 12.0).is_empty());
-    }
-
-    #[test]
-    fn compact_values_fit_a_bar() {
-        assert_eq!(compact(58_450.0, Unit::Currency), "58k");
-        assert_eq!(compact(1_250_000.0, Unit::Currency), "1.2M");
-        assert_eq!(compact(23.44, Unit::Percent), "23.4%");
-        assert_eq!(compact(412.0, Unit::Count), "412");
     }
 }
