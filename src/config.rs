@@ -106,6 +106,9 @@ pub struct AlertConfig {
     /// When its total is quiet, a segment alerts only if its move alone would have made
     /// the total alert (`alerts::signal::moves_total`).
     pub material_segments_only: bool,
+    /// A segment holding at least this share (%) of its total alerts on its own, with its
+    /// own tier, even when the total is quiet or alerts a tier lower.
+    pub material_share_pct: f64,
     /// Per-metric overrides of the thresholds.
     pub metrics: BTreeMap<String, Thresholds>,
 }
@@ -170,6 +173,7 @@ impl Default for AlertConfig {
             noise_window: 12,
             fold_segments: true,
             material_segments_only: true,
+            material_share_pct: 20.0,
             metrics: BTreeMap::new(),
         }
     }

@@ -291,10 +291,10 @@ fn the_paid_search_drop_alerts_strong_with_owner_drivers_and_follow_up() {
 
     // Three orders a week do not page anyone, however far email revenue fell.
     assert!(find(&e, "net_revenue|channel=email|week|2026-W46").is_none());
-    // Strong first, bad before good.
+    // Bad news first, strong before mild.
     assert_eq!(e.alerts[0].tier, Tier::Strong);
     assert!(!e.alerts[0].good);
-    let exit = alerts::exit_code(&e.open_alerts(d(AS_OF)));
+    let exit = alerts::exit_code(&e.open_alerts(d(AS_OF)), alerts::FailOn::Bad);
     assert_eq!(exit, 2);
 }
 
@@ -528,7 +528,7 @@ fn acknowledgement_and_snooze_survive_a_restart() {
     let open = e.open_alerts(d(AS_OF));
     assert!(open.iter().all(|a| a.key != total_key && a.key != nps_key));
     // Paid search is still open and strong.
-    assert_eq!(alerts::exit_code(&open), 2);
+    assert_eq!(alerts::exit_code(&open, alerts::FailOn::Bad), 2);
     for alert in open.iter().filter(|a| a.tier == Tier::Strong) {
         store
             .acknowledge_alert(&alert.key, at("2026-11-19T09:05:00Z"))
@@ -544,7 +544,10 @@ fn acknowledgement_and_snooze_survive_a_restart() {
     let open: Vec<String> = e.open_alerts(d(AS_OF)).into_iter().map(|a| a.key).collect();
     // Left open: the 5 % dip in paid search orders, mild.
     assert_eq!(open, ["orders|channel=paid_search|week|2026-W46"]);
-    assert_eq!(alerts::exit_code(&e.open_alerts(d(AS_OF))), 1);
+    assert_eq!(
+        alerts::exit_code(&e.open_alerts(d(AS_OF)), alerts::FailOn::Bad),
+        1
+    );
 }
 
 #[test]

@@ -146,7 +146,8 @@ fn config(edit: impl FnOnce(&mut Config)) -> Config {
 #[test]
 fn a_move_inside_the_metrics_own_swings_is_noise() {
     // MRR swings 90 000 / 110 000 week on week; past deviations from the 3-week mean
-    // are ±13 333, a spread of about 13 700.
+    // are ±13 333: median 0, median absolute deviation 13 333, a robust spread of
+    // 1.4826 × 13 333 ≈ 19 768.
     let mut swings: Vec<f64> = (0..16)
         .map(|i| if i % 2 == 0 { 90_000.0 } else { 110_000.0 })
         .collect();
@@ -158,8 +159,12 @@ fn a_move_inside_the_metrics_own_swings_is_noise() {
     let e = evaluate(&config(|c| c.alerts.noise_k = 0.0), &data);
     assert_eq!(keys(&e), ["mrr|total|week|2026-W46"]);
     assert_eq!(e.alerts[0].tier, Tier::Strong);
-    // Twice the spread is about 27 500: a jump to 135 000 (+31 667) stands out.
+    // Twice the spread is about 39 500: a jump to 135 000 (+31 667) is still inside
+    // the swings, one to 145 000 (+41 667) stands out.
     *swings.last_mut().unwrap() = 135_000.0;
+    data.set("mrr", None, swings.clone());
+    assert!(keys(&evaluate(&Config::default(), &data)).is_empty());
+    *swings.last_mut().unwrap() = 145_000.0;
     data.set("mrr", None, swings);
     assert_eq!(
         keys(&evaluate(&Config::default(), &data)),

@@ -8,10 +8,10 @@
 //! segment without a value is left out rather than counted as zero, and a dimension whose
 //! changes point against the total explains nothing and is skipped.
 
-use crate::metrics::{Period, Segment, Series};
+use crate::metrics::{Period, Point, Segment, Series};
 
 use super::Contribution;
-use super::deviation::complete_value;
+use super::deviation::{Basis, baseline, complete_value, rolling_mean};
 
 /// Segments listed by name on an alert; the rest are summed into one "other" row so the
 /// shares still add up to 100.
@@ -29,29 +29,50 @@ pub fn is_additive(total_value: f64, segments: &[Series], period: Period) -> boo
     (sum - total_value).abs() <= ADDITIVE_TOLERANCE * total_value.abs().max(1e-9)
 }
 
-/// Each segment's change in `period` against the mean of the `window` periods before it.
+/// Each segment's change in `period` against its baseline on `basis` (the same
+/// comparison the alert makes).
 pub fn segment_changes(
     segments: &[Series],
     period: Period,
     window: usize,
+    basis: Basis,
     additive: bool,
 ) -> Vec<(Segment, f64)> {
-    let baseline = period.prev().trailing(window);
-    let value_at = |series: &Series, p: Period| {
-        complete_value(&series.points, p).or(if additive { Some(0.0) } else { None })
-    };
     segments
         .iter()
         .filter_map(|series| {
             let segment = series.segment.clone()?;
-            let value = value_at(series, period)?;
-            let mut sum = 0.0;
-            for p in &baseline {
-                sum += value_at(series, *p)?;
-            }
-            Some((segment, value - sum / window as f64))
+            // An additive segment without a value in a period contributed zero to it.
+            let filled;
+            let points = if additive {
+                filled = zero_filled(&series.points, period, window);
+                &filled
+            } else {
+                &series.points
+            };
+            let value = complete_value(points, period)?;
+            let mean = rolling_mean(points, period, window, basis)?;
+            Some((segment, value - mean))
         })
         .collect()
+}
+
+/// `points` with a zero for each period of `period`'s comparison that has no complete
+/// value.
+fn zero_filled(points: &[Point], period: Period, window: usize) -> Vec<Point> {
+    let mut filled = points.to_vec();
+    for p in baseline(period, window).into_iter().chain([period]) {
+        if complete_value(points, p).is_none() {
+            filled.retain(|q| q.period != p);
+            filled.push(Point {
+                period: p,
+                value: Some(0.0),
+                note: None,
+                partial: false,
+            });
+        }
+    }
+    filled
 }
 
 /// Shares of the summed change, largest first, with the tail beyond `MAX_LISTED` summed
@@ -106,7 +127,7 @@ pub fn explain(total_change: f64, per_dimension: &[Vec<(Segment, f64)>]) -> Vec<
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::metrics::{Grain, Point};
+    use crate::metrics::Grain;
     use chrono::NaiveDate;
 
     fn seg(dimension: &str, value: &str) -> Segment {
@@ -172,7 +193,7 @@ mod tests {
         ];
         let period = weeks()[3];
         assert!(is_additive(43_000.0, &channels, period));
-        let changes = segment_changes(&channels, period, 3, true);
+        let changes = segment_changes(&channels, period, 3, Basis::Level, true);
         let sum: f64 = changes.iter().map(|(_, c)| c).sum();
         assert_eq!(sum, 43_000.0 - 50_000.0);
         let rows = shares(&changes);
@@ -198,10 +219,10 @@ mod tests {
                 [Some(9_000.0), Some(9_000.0), Some(9_000.0), Some(9_000.0)],
             ),
         ];
-        let changes = segment_changes(&channels, weeks()[3], 3, true);
+        let changes = segment_changes(&channels, weeks()[3], 3, Basis::Level, true);
         assert_eq!(changes[0], (seg("channel", "tiktok"), 3_000.0));
         // Not additive: a segment without history explains nothing and is left out.
-        let changes = segment_changes(&channels, weeks()[3], 3, false);
+        let changes = segment_changes(&channels, weeks()[3], 3, Basis::Level, false);
         assert_eq!(changes, vec![(seg("channel", "organic"), 0.0)]);
     }
 

@@ -68,7 +68,8 @@ pub fn alert_line(alert: &Alert) -> String {
                 format_value(alert.value, alert.unit),
                 format_value(alert.rolling_mean, alert.unit),
                 alert.change_pct.abs(),
-                if alert.good { "good" } else { "bad" }
+                // Good news is listed but wakes no one (`kpi check --fail-on`).
+                if alert.good { "good news" } else { "bad" }
             ));
         }
         AlertKind::ImportFailure => {
@@ -154,7 +155,8 @@ pub fn alert_line(alert: &Alert) -> String {
     parts.join(" · ")
 }
 
-/// What `kpi check --format text` prints: a summary line, then one line per open alert.
+/// What `kpi check --format text` prints: a summary line, then one line per open alert,
+/// bad news first.
 pub fn check_text(open: &[Alert], as_of: Option<NaiveDate>) -> String {
     let when = as_of.map_or_else(
         || " (the store holds no data yet)".to_string(),
@@ -163,12 +165,14 @@ pub fn check_text(open: &[Alert], as_of: Option<NaiveDate>) -> String {
     if open.is_empty() {
         return format!("kpi check: no open alerts{when}\n");
     }
-    let strong = open.iter().filter(|a| a.tier == Tier::Strong).count();
+    let bad = |tier: Tier| open.iter().filter(|a| !a.good && a.tier == tier).count();
+    let good = open.iter().filter(|a| a.good).count();
     let mut out = format!(
-        "kpi check: {} open alert{} ({strong} strong, {} mild){when}\n",
+        "kpi check: {} open alert{} ({} strong, {} mild, {good} good news){when}\n",
         open.len(),
         if open.len() == 1 { "" } else { "s" },
-        open.len() - strong
+        bad(Tier::Strong),
+        bad(Tier::Mild),
     );
     for alert in open {
         out.push_str(&alert_line(alert));
@@ -186,10 +190,14 @@ struct CheckJson<'a> {
 
 /// What `kpi check --format json` prints: `{as_of, exit_code, alerts}`, the alert objects
 /// being the same as in `kpi report`'s `alerts` array.
-pub fn check_json(open: &[Alert], as_of: Option<NaiveDate>) -> serde_json::Result<String> {
+pub fn check_json(
+    open: &[Alert],
+    as_of: Option<NaiveDate>,
+    fail_on: super::FailOn,
+) -> serde_json::Result<String> {
     serde_json::to_string_pretty(&CheckJson {
         as_of,
-        exit_code: super::exit_code(open),
+        exit_code: super::exit_code(open, fail_on),
         alerts: open,
     })
 }
@@ -262,13 +270,30 @@ mod tests {
             "kpi check: no open alerts (the store holds no data yet)\n"
         );
         let text = check_text(&[paid_search_drop()], as_of);
-        assert!(text.starts_with("kpi check: 1 open alert (1 strong, 0 mild) as of 2026-11-20\n"));
+        assert!(text.starts_with(
+            "kpi check: 1 open alert (1 strong, 0 mild, 0 good news) as of 2026-11-20\n"
+        ));
+        let mut rise = paid_search_drop();
+        rise.good = true;
+        rise.change_pct = 14.0;
+        let text = check_text(&[rise], as_of);
+        assert!(
+            text.starts_with(
+                "kpi check: 1 open alert (0 strong, 0 mild, 1 good news) as of 2026-11-20\n"
+            ),
+            "{text}"
+        );
+        assert!(text.contains("(▲ 14.0 %, good news)"), "{text}");
     }
 
     #[test]
     fn json_keeps_full_precision_and_the_exit_code() {
-        let json =
-            check_json(&[paid_search_drop()], NaiveDate::from_ymd_opt(2026, 11, 20)).unwrap();
+        let json = check_json(
+            &[paid_search_drop()],
+            NaiveDate::from_ymd_opt(2026, 11, 20),
+            crate::alerts::FailOn::Bad,
+        )
+        .unwrap();
         let v: serde_json::Value = serde_json::from_str(&json).unwrap();
         assert_eq!(v["exit_code"], 2);
         assert_eq!(v["as_of"], "2026-11-20");

@@ -1,5 +1,6 @@
 //! `kpi check`: the open alerts for cron and CI, with an exit code that says how bad
-//! they are (0 none, 1 mild only, 2 any strong; errors use `EXIT_ERROR`).
+//! they are (0 none, 1 mild only, 2 any strong, counting bad news only unless
+//! `--fail-on any`; errors use `EXIT_ERROR`).
 
 use std::process::ExitCode;
 
@@ -7,7 +8,7 @@ use anyhow::Context;
 use chrono::NaiveDate;
 
 use crate::alerts::{self, render};
-use crate::cli::{CheckArgs, CheckFormat, StoreArgs};
+use crate::cli::{CheckArgs, CheckFormat, FailOnArg, StoreArgs};
 use crate::config::Config;
 use crate::metrics;
 use crate::store::Store;
@@ -36,12 +37,16 @@ pub fn run(
     let judged_on = as_of.unwrap_or_else(|| chrono::Local::now().date_naive());
     let catalog = metrics::catalog(&store)?;
     let open = alerts::evaluate(&store, &config, judged_on, &catalog)?.open_alerts(judged_on);
+    let fail_on = match args.fail_on {
+        FailOnArg::Bad => alerts::FailOn::Bad,
+        FailOnArg::Any => alerts::FailOn::Any,
+    };
     let out = match args.format {
         CheckFormat::Text => render::check_text(&open, as_of),
-        CheckFormat::Json => render::check_json(&open, as_of)? + "\n",
+        CheckFormat::Json => render::check_json(&open, as_of, fail_on)? + "\n",
     };
     write_stdout(&out)?;
-    Ok(ExitCode::from(alerts::exit_code(&open)))
+    Ok(ExitCode::from(alerts::exit_code(&open, fail_on)))
 }
 
 /// Writes to stdout; a closed pipe (`kpi check | head -1`) is not an error.
