@@ -90,13 +90,16 @@ pub const BUILT_IN_DERIVED: &[(&str, &str)] = &[
     ("paying_customers", "orders"),
 ];
 
-/// Metrics that are sums or counts over their period (`deviation::Basis::PerDay`): a
-/// longer month holds more of them without anything having moved.
+/// Metrics compared per day (`deviation::Basis::PerDay`): sums and counts over their
+/// period, which a longer month holds more of without anything having moved, and ARPU,
+/// a month's revenue over its users — the revenue grows with the month's length, the
+/// users (mostly the same people, coming back) do not. Distinct counts (paying
+/// customers) are not sums: the same customers fill a short month and a long one.
 pub const PERIOD_SUMS: &[&str] = &[
     "gross_revenue",
     "net_revenue",
     "orders",
-    "paying_customers",
+    "arpu",
     "new_customers",
     "mrr_new",
     "mrr_expansion",
