@@ -352,12 +352,13 @@ fn evaluate_reusing(
         compute,
         config,
         as_of,
+        last_complete_day: last_complete_day(config, as_of, now),
         cache: HashMap::new(),
     };
     let mut evaluation = Evaluation::default();
     for def in catalog {
         for grain in Grain::ALL {
-            let latest = latest_complete(grain, as_of);
+            let latest = latest_complete(grain, fetcher.last_complete_day);
             match since {
                 Some(since) if !may_change(config, catalog, def, grain, latest, since.touched) => {
                     keep(since.previous, &def.id, grain, &mut evaluation);
@@ -453,11 +454,25 @@ fn import_failure_alert(config: &Config, entry: &ImportLogEntry) -> Alert {
     }
 }
 
+/// The last day whose data is complete as of `as_of`: `as_of` itself, unless it is today
+/// (or later) by the clock in the configured time zone — the day still being written is
+/// partial, never compared with full days and never alerted on (SPEC §6).
+pub fn last_complete_day(config: &Config, as_of: NaiveDate, now: DateTime<Utc>) -> NaiveDate {
+    let today = now.with_timezone(&config.tz()).date_naive();
+    if as_of >= today {
+        as_of.pred_opt().unwrap_or(as_of)
+    } else {
+        as_of
+    }
+}
+
 /// Fetches series through `metrics::compute`, each (metric, grain, dimension) once.
 struct Fetcher<'a, 'c> {
     compute: &'a mut ComputeFn<'c>,
     config: &'a Config,
     as_of: NaiveDate,
+    /// The last day that is over (`last_complete_day`): periods are compared up to it.
+    last_complete_day: NaiveDate,
     cache: HashMap<(String, Grain, Option<String>, NaiveDate), Vec<Series>>,
 }
 
@@ -515,7 +530,7 @@ fn evaluate_metric(
 ) -> Result<(), MetricError> {
     let config = fetcher.config;
     let limits = Limits::for_metric(&config.alerts, &def.id);
-    let latest = latest_complete(grain, fetcher.as_of);
+    let latest = latest_complete(grain, fetcher.last_complete_day);
     let from = history_start(latest, &limits);
 
     let total = fetcher
@@ -968,7 +983,7 @@ fn evaluate_target(
     target: &crate::config::Target,
 ) -> Result<TargetStatus, MetricError> {
     let grain = target.grain.unwrap_or(Grain::Month);
-    let latest = latest_complete(grain, fetcher.as_of);
+    let latest = latest_complete(grain, fetcher.last_complete_day);
     let frame_start = fetcher.as_of - Duration::weeks(i64::from(fetcher.config.time_frame_weeks));
     let start = target
         .start
