@@ -364,3 +364,43 @@ fn signal_settings_parse_and_bad_ones_name_their_key() {
         .to_string();
     assert!(err.contains("alerts.metrics.nps.noise_k"), "{err}");
 }
+
+#[test]
+fn contributions_of_a_ratio_metric_sum_to_100_percent() {
+    // AOV 60 → 45: referral's baskets fall from 80 to 60 while its orders halve, and
+    // organic (baskets of 40) takes three quarters of the orders. Each channel's own
+    // change (−20 and 0) says nothing of the mix; split into rate and mix effects they
+    // add up to the total's −15.
+    let mut data = Data::default();
+    data.flat("aov", None, 60.0, 45.0)
+        .flat("aov", channel("referral"), 80.0, 60.0)
+        .flat("aov", channel("organic"), 40.0, 40.0)
+        .flat("orders", None, 200.0, 200.0)
+        .flat("orders", channel("referral"), 100.0, 50.0)
+        .flat("orders", channel("organic"), 100.0, 150.0);
+    let e = evaluate(&Config::default(), &data);
+    let total = e
+        .alerts
+        .iter()
+        .find(|a| a.key == "aov|total|week|2026-W46")
+        .unwrap();
+    let shares: Vec<f64> = total.contributors.iter().map(|c| c.share_pct).collect();
+    assert!(
+        (shares.iter().sum::<f64>() - 100.0).abs() < 1e-9,
+        "{shares:?}"
+    );
+    assert!(
+        shares.iter().all(|s| (0.0..=100.0).contains(s)),
+        "{shares:?}"
+    );
+    let referral = &total.contributors[0];
+    assert_eq!(referral.segment, channel("referral").unwrap());
+    let split = referral.rate_mix.unwrap();
+    assert!((split.rate - -7.5).abs() < 1e-9, "{split:?}");
+    assert!((split.rate + split.mix - referral.change).abs() < 1e-9);
+    let line = alerts::render::alert_line(total);
+    assert!(
+        line.contains("drivers: channel=referral 79 % (rate 50 %, mix 29 %)"),
+        "{line}"
+    );
+}

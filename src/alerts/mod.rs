@@ -99,6 +99,18 @@ pub struct Contribution {
     pub change: f64,
     /// Its share of the total change, in percent (shares of all segments sum to 100).
     pub share_pct: f64,
+    /// For a ratio or mean weighed by its records (AOV by orders): how much of `change`
+    /// is the segment's own rate moving, and how much its weight in the mix.
+    pub rate_mix: Option<RateMix>,
+}
+
+/// A ratio segment's part in its total's change, split (see `contribution::rate_mix`).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct RateMix {
+    /// The segment's own rate moving, at its average weight.
+    pub rate: f64,
+    /// The segment's weight moving, at its rate's distance from the total's.
+    pub mix: f64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -582,6 +594,8 @@ fn evaluate_metric(
     let total_weight = count_of(fetcher, catalog, weight_id, grain, None, latest, &limits)?;
 
     let mut per_dimension = Vec::new();
+    // Each ratio segment's rate and mix effects, where the records behind it are counted.
+    let mut rate_mixes: HashMap<Segment, RateMix> = HashMap::new();
     // Segments alerting by their size, with their effect on the total (% × share).
     let mut by_size_alerts: Vec<(Alert, f64)> = Vec::new();
     // A single day of one segment is too small a sample to page anyone for (the reason day
@@ -711,14 +725,35 @@ fn evaluate_metric(
                 evaluation.alerts.push(alert);
             }
         }
-        if total_deviation.is_some() {
-            per_dimension.push(contribution::segment_changes(
-                &segments,
-                latest,
-                limits.window,
-                basis,
-                additive,
-            ));
+        if let Some(total) = &total_deviation {
+            let split = if additive {
+                None
+            } else {
+                ratio_split(
+                    fetcher, catalog, weight_id, dimension, &segments, latest, &limits, basis,
+                )?
+            };
+            let changes = match split {
+                Some(effects) => {
+                    rate_mixes.extend(effects.iter().map(|(s, _, rm)| (s.clone(), *rm)));
+                    effects.into_iter().map(|(s, e, _)| (s, e)).collect()
+                }
+                None => {
+                    let changes = contribution::segment_changes(
+                        &segments,
+                        latest,
+                        limits.window,
+                        basis,
+                        additive,
+                    );
+                    if additive {
+                        changes
+                    } else {
+                        contribution::moving_with(total.change(), changes)
+                    }
+                }
+            };
+            per_dimension.push(changes);
         }
     }
     // One move seen through channel, plan and region is one story: of the segments
@@ -733,7 +768,10 @@ fn evaluate_metric(
         }
     }
     if let (Some(dev), Some(tier)) = (&total_deviation, total_tier) {
-        let contributors = contribution::explain(dev.change(), &per_dimension);
+        let mut contributors = contribution::explain(dev.change(), &per_dimension);
+        for c in &mut contributors {
+            c.rate_mix = rate_mixes.get(&c.segment).copied();
+        }
         evaluation
             .alerts
             .push(deviation_alert(config, def, None, dev, tier, contributors));
@@ -745,6 +783,66 @@ fn evaluate_metric(
 /// alert on its own (`[alerts] material_share_pct`).
 fn is_material(config: &Config, share: Option<f64>) -> bool {
     share.is_some_and(|share| share.abs() * 100.0 >= config.alerts.material_share_pct)
+}
+
+/// The rate and mix effects of the segments of one dimension of a ratio (`rate_mix`),
+/// weighed by the records `weight_id` counts for each. `None` when those records are not
+/// counted by that dimension, or do not cover the segments.
+#[allow(clippy::too_many_arguments)]
+fn ratio_split(
+    fetcher: &mut Fetcher<'_, '_>,
+    catalog: &[MetricDef],
+    weight_id: Option<&str>,
+    dimension: &str,
+    segments: &[Series],
+    latest: Period,
+    limits: &Limits,
+    basis: deviation::Basis,
+) -> Result<Option<Vec<(Segment, f64, RateMix)>>, MetricError> {
+    let Some(weight_id) = weight_id else {
+        return Ok(None);
+    };
+    if !catalog
+        .iter()
+        .any(|d| d.id == weight_id && d.segments.contains(&dimension))
+    {
+        return Ok(None);
+    }
+    let from = history_start(latest, limits);
+    let weights = fetcher
+        .series(weight_id, latest.grain, from, latest, Some(dimension))?
+        .to_vec();
+    let weight_basis = signal::basis(weight_id);
+    let mut ratio_segments = Vec::new();
+    for series in segments {
+        let Some(segment) = &series.segment else {
+            continue;
+        };
+        let rate = deviation::complete_value(&series.points, latest);
+        let base_rate = deviation::rolling_mean(&series.points, latest, limits.window, basis);
+        let weight_points = weights
+            .iter()
+            .find(|w| w.segment.as_ref() == Some(segment))
+            .map_or(&[][..], |w| w.points.as_slice());
+        let weight = deviation::complete_value(weight_points, latest).unwrap_or(0.0);
+        let base_weight =
+            deviation::rolling_mean(weight_points, latest, limits.window, weight_basis)
+                .unwrap_or(0.0);
+        // A segment without a rate in a period has no records in it to weigh.
+        ratio_segments.push(contribution::RatioSegment {
+            segment: segment.clone(),
+            rate: rate.unwrap_or(0.0),
+            base_rate: base_rate.unwrap_or(0.0),
+            weight: if rate.is_some() { weight } else { 0.0 },
+            base_weight: if base_rate.is_some() {
+                base_weight
+            } else {
+                0.0
+            },
+        });
+    }
+    let effects = contribution::rate_mix(&ratio_segments);
+    Ok((!effects.is_empty()).then_some(effects))
 }
 
 /// The noise guard (`signal`) for the deviation of `series` (the total, or a segment of

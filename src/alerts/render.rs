@@ -125,8 +125,16 @@ pub fn alert_line(alert: &Alert) -> String {
             .filter(|c| c.share_pct.abs() >= 0.5)
             .take(3)
             .map(|c| {
+                let split = c
+                    .rate_mix
+                    .filter(|_| c.change != 0.0)
+                    .map(|rm| {
+                        let part = |effect: f64| c.share_pct * effect / c.change;
+                        format!(" (rate {:.0} %, mix {:.0} %)", part(rm.rate), part(rm.mix))
+                    })
+                    .unwrap_or_default();
                 format!(
-                    "{}={} {:.0} %",
+                    "{}={} {:.0} %{split}",
                     clean(&c.segment.dimension),
                     clean(&c.segment.value),
                     c.share_pct
@@ -234,6 +242,7 @@ mod tests {
                 },
                 change: -6_000.0,
                 share_pct: 85.714,
+                rate_mix: None,
             }],
             share_of_total_pct: Some(97.2),
             owner: Some("Dana".into()),
