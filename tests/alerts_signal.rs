@@ -398,9 +398,9 @@ fn contributions_of_a_ratio_metric_sum_to_100_percent() {
     let split = referral.rate_mix.unwrap();
     assert!((split.rate - -7.5).abs() < 1e-9, "{split:?}");
     assert!((split.rate + split.mix - referral.change).abs() < 1e-9);
-    let line = alerts::render::alert_line(total);
+    let line = alerts::render::alert_line(total, "USD");
     assert!(
-        line.contains("drivers: channel=referral 79 % (rate 50 %, mix 29 %)"),
+        line.contains("drivers: channel referral 79 % (rate 50 %, mix 29 %)"),
         "{line}"
     );
 }

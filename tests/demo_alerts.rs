@@ -51,7 +51,10 @@ fn find<'a>(alerts: &'a [Alert], metric: &str, segment: Option<&str>, grain: Gra
 #[test]
 fn the_demo_raises_its_stories_and_little_else() {
     let open = demo_alerts();
-    let listing: Vec<String> = open.iter().map(alerts::render::alert_line).collect();
+    let listing: Vec<String> = open
+        .iter()
+        .map(|a| alerts::render::alert_line(a, "USD"))
+        .collect();
     let listing = listing.join("\n");
 
     // Signups jump in the launch week (44 vs 32) and in October (130 vs 89).

@@ -4,7 +4,7 @@
 use chrono::NaiveDate;
 use serde::Serialize;
 
-use crate::metrics::{Direction, Unit};
+use crate::metrics::{Direction, Grain, Unit};
 
 use super::{Alert, AlertKind, Tier};
 
@@ -39,34 +39,79 @@ pub fn format_value(value: f64, unit: Unit) -> String {
 }
 
 fn tier_label(tier: Tier) -> &'static str {
-    // Symbols carry the tier where colour cannot (SPEC §5).
+    // Symbols carry the tier where colour cannot (SPEC §5): ‼ strong, ! mild.
     match tier {
-        Tier::Strong => "‼ STRONG",
-        Tier::Mild => "! mild  ",
+        Tier::Strong => "‼",
+        Tier::Mild => "!",
     }
 }
 
-/// One line naming everything an alert carries: tier, metric, segment, period, value,
-/// rolling mean, change, good or bad, drivers, owner, follow-up and key.
-pub fn alert_line(alert: &Alert) -> String {
+/// A value in its unit and currency: `$12,750`, `$47.57`, `5.50 CHF`, `23.3 %`.
+pub fn reading(value: f64, unit: Unit, currency: &str) -> String {
+    if unit != Unit::Currency {
+        return format_value(value, unit);
+    }
+    // Cents matter on a basket, not on a month's revenue.
+    let amount = group(value.abs(), if value.abs() < 100.0 { 2 } else { 0 });
+    let sign = if value < 0.0 && amount.trim_matches(['0', '.', ',']) != "" {
+        "-"
+    } else {
+        ""
+    };
+    match crate::numbers::currency_symbol(currency) {
+        Some(symbol) => format!("{sign}{symbol}{amount}"),
+        None => format!("{sign}{amount} {}", clean(currency)),
+    }
+}
+
+/// A period as people say it: `Jun 2025`, `week of Mon 9 Nov 2026`, `Sun 15 Nov 2026`.
+/// A label that is not a period's (a target's date) is kept as it is.
+pub fn period_words(grain: Grain, label: &str) -> String {
+    let parsed = match grain {
+        Grain::Month => NaiveDate::parse_from_str(&format!("{label}-01"), "%Y-%m-%d")
+            .ok()
+            .map(|d| d.format("%b %Y").to_string()),
+        Grain::Week => label.split_once("-W").and_then(|(year, week)| {
+            let monday = NaiveDate::from_isoywd_opt(
+                year.parse().ok()?,
+                week.parse().ok()?,
+                chrono::Weekday::Mon,
+            )?;
+            Some(format!("week of {}", monday.format("%a %-d %b %Y")))
+        }),
+        Grain::Day => NaiveDate::parse_from_str(label, "%Y-%m-%d")
+            .ok()
+            .map(|d| d.format("%a %-d %b %Y").to_string()),
+    };
+    parsed.unwrap_or_else(|| clean(label))
+}
+
+fn segment_words(segment: &crate::metrics::Segment) -> String {
+    format!("{} {}", clean(&segment.dimension), clean(&segment.value))
+}
+
+/// One line that reads as a sentence, naming everything an alert carries: tier mark,
+/// metric name, segment, period, value and average in their unit, change, good or bad,
+/// drivers, owner and follow-up. The key (the alert's identity) is in the JSON.
+pub fn alert_line(alert: &Alert, currency: &str) -> String {
     let mut parts = Vec::new();
-    let segment = alert
-        .segment_label()
-        .map_or_else(|| "total".into(), |s| clean(&s));
+    let value = |v: f64| reading(v, alert.unit, currency);
     match alert.kind {
         AlertKind::Deviation => {
             let arrow = if alert.change_pct < 0.0 { "▼" } else { "▲" };
             parts.push(format!(
-                "{} {} {}",
+                "{} {}",
                 tier_label(alert.tier),
-                clean(&alert.metric),
-                segment
+                clean(&alert.metric_name)
             ));
-            parts.push(format!("{} {}", alert.grain, alert.period));
+            if let Some(segment) = &alert.segment {
+                parts.push(segment_words(segment));
+            }
+            parts.push(period_words(alert.grain, &alert.period));
             parts.push(format!(
-                "{} vs rolling mean {} ({arrow} {:.1} %, {})",
-                format_value(alert.value, alert.unit),
-                format_value(alert.rolling_mean, alert.unit),
+                "{} vs {} average ({arrow} {:.1} %, {})",
+                value(alert.value),
+                value(alert.rolling_mean),
                 alert.change_pct.abs(),
                 // Good news is listed but wakes no one (`kpi check --fail-on`).
                 if alert.good { "good news" } else { "bad" }
@@ -74,42 +119,41 @@ pub fn alert_line(alert: &Alert) -> String {
         }
         AlertKind::ImportFailure => {
             parts.push(format!(
-                "{} import failed {} {}",
+                "{} import failed: {}",
                 tier_label(alert.tier),
-                segment,
-                alert.period
+                alert
+                    .segment
+                    .as_ref()
+                    .map_or_else(String::new, |s| clean(&s.value))
             ));
+            parts.push(clean(&alert.period));
         }
         AlertKind::Target => {
             parts.push(format!(
                 "{} {} target at risk",
                 tier_label(alert.tier),
-                clean(&alert.metric)
+                clean(&alert.metric_name)
             ));
             if let Some(t) = &alert.target {
                 let goal = match alert.direction {
                     Direction::HigherIsBetter => "at least",
                     Direction::LowerIsBetter => "at most",
                 };
-                parts.push(format!(
-                    "{goal} {} by {}",
-                    format_value(t.target, alert.unit),
-                    t.by
-                ));
-                let mut state = format!("now {}", format_value(alert.value, alert.unit));
+                parts.push(format!("{goal} {} by {}", value(t.target), t.by));
+                let mut state = format!("now {}", value(alert.value));
                 if let Some(pace) = t.on_pace_value {
-                    state.push_str(&format!(", on pace {}", format_value(pace, alert.unit)));
+                    state.push_str(&format!(", on pace {}", value(pace)));
                 }
                 if let Some(projected) = t.projected {
                     let word = if t.missed { "ended at" } else { "projected" };
-                    state.push_str(&format!(", {word} {}", format_value(projected, alert.unit)));
+                    state.push_str(&format!(", {word} {}", value(projected)));
                 }
                 parts.push(state);
                 let missed: Vec<String> = t
                     .milestones
                     .iter()
                     .filter(|m| m.missed)
-                    .map(|m| format!("{} ({})", m.date, format_value(m.value, alert.unit)))
+                    .map(|m| format!("{} ({})", m.date, value(m.value)))
                     .collect();
                 if !missed.is_empty() {
                     parts.push(format!("milestones missed: {}", missed.join(", ")));
@@ -133,12 +177,7 @@ pub fn alert_line(alert: &Alert) -> String {
                         format!(" (rate {:.0} %, mix {:.0} %)", part(rm.rate), part(rm.mix))
                     })
                     .unwrap_or_default();
-                format!(
-                    "{}={} {:.0} %{split}",
-                    clean(&c.segment.dimension),
-                    clean(&c.segment.value),
-                    c.share_pct
-                )
+                format!("{} {:.0} %{split}", segment_words(&c.segment), c.share_pct)
             })
             .collect();
         if !drivers.is_empty() {
@@ -159,13 +198,12 @@ pub fn alert_line(alert: &Alert) -> String {
         parts.push(format!("occurrence {}", alert.occurrence));
     }
     parts.push(format!("next: {}", clean(&alert.follow_up)));
-    parts.push(format!("key {}", clean(&alert.key)));
     parts.join(" · ")
 }
 
 /// What `kpi check --format text` prints: a summary line, then one line per open alert,
 /// bad news first.
-pub fn check_text(open: &[Alert], as_of: Option<NaiveDate>) -> String {
+pub fn check_text(open: &[Alert], as_of: Option<NaiveDate>, currency: &str) -> String {
     let when = as_of.map_or_else(
         || " (the store holds no data yet)".to_string(),
         |d| format!(" as of {d}"),
@@ -183,7 +221,7 @@ pub fn check_text(open: &[Alert], as_of: Option<NaiveDate>) -> String {
         bad(Tier::Mild),
     );
     for alert in open {
-        out.push_str(&alert_line(alert));
+        out.push_str(&alert_line(alert, currency));
         out.push('\n');
     }
     out
@@ -258,34 +296,50 @@ mod tests {
 
     #[test]
     fn the_line_names_everything_the_issue_asks_for() {
-        let line = alert_line(&paid_search_drop());
+        let line = alert_line(&paid_search_drop(), "USD");
         assert_eq!(
             line,
-            "‼ STRONG net_revenue channel=paid_search · week 2026-W46 · 43,000.00 vs rolling mean \
-             50,000.00 (▼ 14.0 %, bad) · drivers: region=eu[2J 86 % · 97 % of the total's move · owner: Dana · next: Audit \
-             paid search · key net_revenue|channel=paid_search|week|2026-W46"
+            "‼ Net revenue · channel paid_search · week of Mon 9 Nov 2026 · $43,000 vs $50,000 \
+             average (▼ 14.0 %, bad) · drivers: region eu[2J 86 % · 97 % of the total's move · \
+             owner: Dana · next: Audit paid search"
         );
+    }
+
+    #[test]
+    fn periods_and_money_read_as_people_say_them() {
+        assert_eq!(period_words(Grain::Month, "2025-06"), "Jun 2025");
+        assert_eq!(
+            period_words(Grain::Week, "2026-W46"),
+            "week of Mon 9 Nov 2026"
+        );
+        assert_eq!(period_words(Grain::Day, "2026-11-15"), "Sun 15 Nov 2026");
+        assert_eq!(period_words(Grain::Month, "2026-12-31"), "2026-12-31");
+        assert_eq!(reading(12_750.4, Unit::Currency, "USD"), "$12,750");
+        assert_eq!(reading(47.567, Unit::Currency, "EUR"), "€47.57");
+        assert_eq!(reading(-10.0, Unit::Currency, "CHF"), "-10.00 CHF");
+        assert_eq!(reading(-0.001, Unit::Currency, "USD"), "$0.00");
+        assert_eq!(reading(23.33, Unit::Percent, "USD"), "23.3 %");
     }
 
     #[test]
     fn summary_lines() {
         let as_of = NaiveDate::from_ymd_opt(2026, 11, 20);
         assert_eq!(
-            check_text(&[], as_of),
+            check_text(&[], as_of, "USD"),
             "kpi check: no open alerts as of 2026-11-20\n"
         );
         assert_eq!(
-            check_text(&[], None),
+            check_text(&[], None, "USD"),
             "kpi check: no open alerts (the store holds no data yet)\n"
         );
-        let text = check_text(&[paid_search_drop()], as_of);
+        let text = check_text(&[paid_search_drop()], as_of, "USD");
         assert!(text.starts_with(
             "kpi check: 1 open alert (1 strong, 0 mild, 0 good news) as of 2026-11-20\n"
         ));
         let mut rise = paid_search_drop();
         rise.good = true;
         rise.change_pct = 14.0;
-        let text = check_text(&[rise], as_of);
+        let text = check_text(&[rise], as_of, "USD");
         assert!(
             text.starts_with(
                 "kpi check: 1 open alert (0 strong, 0 mild, 1 good news) as of 2026-11-20\n"

@@ -42,7 +42,7 @@ pub fn run(
         FailOnArg::Any => alerts::FailOn::Any,
     };
     let out = match args.format {
-        CheckFormat::Text => render::check_text(&open, as_of),
+        CheckFormat::Text => render::check_text(&open, as_of, &config.currency),
         CheckFormat::Json => render::check_json(&open, as_of, fail_on)? + "\n",
     };
     write_stdout(&out)?;
