@@ -248,7 +248,7 @@ fn the_paid_search_drop_alerts_strong_with_owner_drivers_and_follow_up() {
     assert!(!paid.good);
     assert_eq!(paid.owner.as_deref(), Some("Dana"));
     assert!(
-        paid.follow_up.contains("channel=paid_search"),
+        paid.follow_up.contains("channel paid_search"),
         "{}",
         paid.follow_up
     );
@@ -281,7 +281,7 @@ fn the_paid_search_drop_alerts_strong_with_owner_drivers_and_follow_up() {
     assert!(!line.contains("net_revenue|total"), "{line}");
     // The next step on the total points at the channel behind 97 % of the move.
     assert!(
-        total.follow_up.contains("channel=paid_search"),
+        total.follow_up.contains("channel paid_search"),
         "{}",
         total.follow_up
     );

@@ -726,7 +726,9 @@ fn evaluate_metric(
             }
         }
         if let Some(total) = &total_deviation {
-            let split = if additive {
+            // Rates and means split into rate and mix; sums whose segments do not add up
+            // (a customer counted under two plans) are no weighted mean.
+            let split = if additive || basis == deviation::Basis::PerDay {
                 None
             } else {
                 ratio_split(
@@ -1036,7 +1038,7 @@ fn deviation_alert(
             .filter(|c| c.share_pct >= 50.0)
             .map(|c| &c.segment)
     });
-    let segment_label = focus.map(|s| format!("{}={}", s.dimension, s.value));
+    let segment_label = focus.map(|s| format!("{} {}", s.dimension, s.value));
     let follow_up = follow_up::follow_up(
         config,
         &follow_up::Situation {
