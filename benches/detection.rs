@@ -23,7 +23,9 @@
 //! z-score (mild at |z| ≥ 2, strong at |z| ≥ 3 over the previous 8 periods).
 //!
 //! Printed per policy: recall on injected strong segment moves (and how many were raised
-//! as strong), recall on injected total moves, and false alerts per 100 metric-periods of
+//! as strong, of all and of the falls — the shipped policy raises a segment's good news on
+//! its own only when it alone moved the total by a tier; otherwise the total's alert names
+//! it), recall on injected total moves, and false alerts per 100 metric-periods of
 //! clean data (all, and strong only). A metric-period is one metric, one segment or the
 //! total, one grain, one compared period.
 #![allow(clippy::unwrap_used)]
@@ -366,6 +368,8 @@ struct Score {
     segment_injected: u32,
     segment_found: u32,
     segment_strong: u32,
+    falls_injected: u32,
+    falls_strong: u32,
     total_injected: u32,
     total_found: u32,
     clean_metric_periods: u32,
@@ -382,9 +386,13 @@ impl Score {
                 self.clean_strong += raised.iter().filter(|r| r.3 == Tier::Strong).count() as u32;
             }
             Some(Injection::Segment {
-                channel, period, ..
+                channel,
+                period,
+                size,
             }) => {
                 self.segment_injected += 1;
+                let fall = size < 0.0;
+                self.falls_injected += u32::from(fall);
                 // Raised: the channel's own alert, or a total's alert naming it as the
                 // segment behind most of the move (the shipped policy folds a channel into
                 // a total that alerts as strongly).
@@ -397,6 +405,7 @@ impl Score {
                     self.segment_found += 1;
                     if hit.3 == Tier::Strong {
                         self.segment_strong += 1;
+                        self.falls_strong += u32::from(fall);
                     }
                 }
             }
@@ -414,13 +423,15 @@ impl Score {
     fn print(&self, name: &str) {
         let pct = |a: u32, b: u32| f64::from(a) / f64::from(b.max(1)) * 100.0;
         println!(
-            "{name:<28} strong segment moves: recall {:5.1} % ({}/{}), raised as strong {:5.1} % | \
+            "{name:<28} strong segment moves: recall {:5.1} % ({}/{}), raised as strong {:5.1} % \
+             (falls {:5.1} %) | \
              total moves 5–7 %: recall {:5.1} % ({}/{}) | clean data: {:5.2} false alerts, \
              {:5.2} false strong per 100 metric-periods ({} metric-periods)",
             pct(self.segment_found, self.segment_injected),
             self.segment_found,
             self.segment_injected,
             pct(self.segment_strong, self.segment_injected),
+            pct(self.falls_strong, self.falls_injected),
             pct(self.total_found, self.total_injected),
             self.total_found,
             self.total_injected,
