@@ -93,8 +93,10 @@ fn while_today_is_being_written_yesterday_is_the_day_compared() {
 
 #[test]
 fn today_is_judged_in_the_configured_time_zone() {
-    let mut config = Config::default();
-    config.time_zone = "America/Los_Angeles".into();
+    let config = Config {
+        time_zone: "America/Los_Angeles".into(),
+        ..Config::default()
+    };
     // 03:00 UTC on the 19th is still the evening of the 18th in Los Angeles.
     let now = DateTime::parse_from_rfc3339("2026-11-19T03:00:00Z")
         .unwrap()

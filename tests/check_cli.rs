@@ -128,12 +128,12 @@ fn sales_store(dir: &Path, end: &str, factor: impl Fn(&str, NaiveDate) -> f64) -
     let mut date = start;
     while date <= end {
         let rhythm = match date.weekday() {
-            Weekday::Fri => 1.1,
+            Weekday::Fri => 1.1_f64,
             Weekday::Sat | Weekday::Sun => 0.8,
             _ => 1.0,
         };
         for (channel, per_day) in [("paid_search", 30.0), ("organic", 18.0), ("email", 12.0)] {
-            let orders = (per_day * rhythm as f64).round() as u64;
+            let orders = (per_day * rhythm).round() as u64;
             for _ in 0..orders {
                 counter += 1;
                 // 45 … 55, averaging 50: noise a week or a month averages out.

@@ -77,6 +77,9 @@ fn zero_filled(points: &[Point], period: Period, window: usize) -> Vec<Point> {
     filled
 }
 
+/// A segment, its effect on its total's change, and that effect split.
+pub type SegmentEffect = (Segment, f64, RateMix);
+
 /// One segment of a ratio or mean: its rate and weight (the records behind it) in the
 /// compared period and over its baseline.
 #[derive(Debug, Clone, PartialEq)]
@@ -94,7 +97,7 @@ pub struct RatioSegment {
 /// (sᵢ − s⁰ᵢ)·(r̄ᵢ − R̄). The effects add up to R − R⁰ exactly (the shares' changes sum
 /// to zero, so the reference R̄ cancels), so no segment explains 2 000 % of a move that
 /// others offset. Empty when either period has no records.
-pub fn rate_mix(segments: &[RatioSegment]) -> Vec<(Segment, f64, RateMix)> {
+pub fn rate_mix(segments: &[RatioSegment]) -> Vec<SegmentEffect> {
     let total: f64 = segments.iter().map(|s| s.weight).sum();
     let base_total: f64 = segments.iter().map(|s| s.base_weight).sum();
     if total <= 0.0 || base_total <= 0.0 {

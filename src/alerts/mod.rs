@@ -800,7 +800,7 @@ fn ratio_split(
     latest: Period,
     limits: &Limits,
     basis: deviation::Basis,
-) -> Result<Option<Vec<(Segment, f64, RateMix)>>, MetricError> {
+) -> Result<Option<Vec<contribution::SegmentEffect>>, MetricError> {
     let Some(weight_id) = weight_id else {
         return Ok(None);
     };

@@ -53,7 +53,7 @@ pub fn reading(value: f64, unit: Unit, currency: &str) -> String {
     }
     // Cents matter on a basket, not on a month's revenue.
     let amount = group(value.abs(), if value.abs() < 100.0 { 2 } else { 0 });
-    let sign = if value < 0.0 && amount.trim_matches(['0', '.', ',']) != "" {
+    let sign = if value < 0.0 && !amount.trim_matches(['0', '.', ',']).is_empty() {
         "-"
     } else {
         ""
