@@ -2,7 +2,7 @@
 //! moves from the calendar and from noise, beside two baselines.
 //!
 //!     cargo bench --bench detection
-//!     KPI_BENCH_SCENARIOS=400 cargo bench --bench detection
+//!     KPI_BENCH_SCENARIOS=10000 cargo bench --bench detection
 //!
 //! A generator writes realistic daily order data per sales channel — weekly seasonality,
 //! growth, real month lengths, Poisson-like order counts with day-to-day overdispersion,
@@ -446,7 +446,7 @@ fn main() {
     let scenarios: u64 = std::env::var("KPI_BENCH_SCENARIOS")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(200);
+        .unwrap_or(2000);
     let defs: Vec<MetricDef> = catalog::BUILT_IN
         .iter()
         .filter(|d| METRICS.contains(&d.id.as_ref()))
