@@ -254,6 +254,12 @@ impl Config {
                 ));
             }
         }
+        if !(0.0..=100.0).contains(&self.alerts.material_share_pct) {
+            return Err(invalid(
+                "alerts.material_share_pct",
+                "must be a share of the total from 0 to 100".into(),
+            ));
+        }
         if self.alerts.pulse_flat_pct.is_nan() || self.alerts.pulse_flat_pct < 0.0 {
             return Err(invalid("alerts.pulse_flat_pct", "must be 0 or more".into()));
         }

@@ -404,3 +404,15 @@ fn contributions_of_a_ratio_metric_sum_to_100_percent() {
         "{line}"
     );
 }
+
+#[test]
+fn a_material_share_outside_0_to_100_is_an_error_naming_its_key() {
+    let path = std::path::Path::new("kpi.toml");
+    let c = Config::parse("[alerts]\nmaterial_share_pct = 35\n", path).unwrap();
+    assert_eq!(c.alerts.material_share_pct, 35.0);
+    assert_eq!(Config::default().alerts.material_share_pct, 20.0);
+    let err = Config::parse("[alerts]\nmaterial_share_pct = 120\n", path)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("line 2, alerts.material_share_pct"), "{err}");
+}

@@ -367,6 +367,60 @@ mod tests {
     }
 
     #[test]
+    fn a_day_is_compared_with_the_same_weekday_of_earlier_weeks() {
+        // Weekdays 100, weekends 60, for five weeks: Sunday 2026-11-15 against the three
+        // Sundays before it is flat; against Thursday to Saturday it would be 26 % down.
+        let start = d("2026-10-12");
+        let points: Vec<Point> = (0..35)
+            .map(|i| {
+                let day = start + chrono::Duration::days(i);
+                let weekend = i % 7 >= 5;
+                Point {
+                    period: Period::containing(Grain::Day, day),
+                    value: Some(if weekend { 60.0 } else { 100.0 }),
+                    note: None,
+                    partial: false,
+                }
+            })
+            .collect();
+        let sunday = Period::containing(Grain::Day, d("2026-11-15"));
+        let labels: Vec<String> = baseline(sunday, 3).iter().map(|p| p.label()).collect();
+        assert_eq!(labels, ["2026-10-25", "2026-11-01", "2026-11-08"]);
+        let dev = deviation(&points, sunday, 3).unwrap();
+        assert_eq!(dev.change_pct, 0.0);
+    }
+
+    #[test]
+    fn sums_are_compared_per_day_and_scaled_to_the_period() {
+        // 3 100 in each 31-day month, 3 000 in 30-day ones, 2 800 in February: 100 a day.
+        let mut period = Period::containing(Grain::Month, d("2025-11-01"));
+        let mut points = Vec::new();
+        for _ in 0..4 {
+            points.push(Point {
+                period,
+                value: Some(100.0 * period.days() as f64),
+                note: None,
+                partial: false,
+            });
+            period = period.next();
+        }
+        let february = points[3].period;
+        let dev = deviation_as(&points, february, 3, Basis::PerDay).unwrap();
+        assert_eq!(dev.value, 2_800.0);
+        assert!((dev.rolling_mean - 2_800.0).abs() < 1e-9);
+        // A February 6 % down a day is 6 % down.
+        points[3].value = Some(0.94 * 2_800.0);
+        let dev = deviation_as(&points, february, 3, Basis::PerDay).unwrap();
+        assert!((dev.change_pct - -6.0).abs() < 1e-9, "{}", dev.change_pct);
+    }
+
+    #[test]
+    fn a_mean_of_gains_and_losses_has_no_relative_change() {
+        let points = weekly(&[Some(-300.0), Some(10.0), Some(20.0), Some(50.0)]);
+        assert_eq!(deviation(&points, last_period(&points), 3), None);
+    }
+
+    #[test]
     fn per_metric_thresholds_override_global_ones() {
         let config: AlertConfig = toml::from_str(
             "mild_pct = 4.0\nstrong_pct = 10.0\n[metrics.nps]\nmild_pct = 8.0\nmin_volume = 5\n",
