@@ -136,10 +136,23 @@ pub enum CheckFormat {
     Json,
 }
 
+/// Which open alerts set `kpi check`'s exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FailOnArg {
+    /// Bad news only: good-news alerts are listed but exit 0.
+    Bad,
+    /// Good news counts too.
+    Any,
+}
+
 #[derive(Debug, Args)]
 pub struct CheckArgs {
     #[arg(long, value_enum, default_value_t = CheckFormat::Text)]
     pub format: CheckFormat,
+
+    /// Exit by the worst open alert of this kind: 0 none, 1 mild, 2 strong.
+    #[arg(long, value_enum, default_value_t = FailOnArg::Bad)]
+    pub fail_on: FailOnArg,
 }
 
 #[derive(Debug, Args)]

@@ -106,6 +106,9 @@ pub struct AlertConfig {
     /// When its total is quiet, a segment alerts only if its move alone would have made
     /// the total alert (`alerts::signal::moves_total`).
     pub material_segments_only: bool,
+    /// A segment holding at least this share (%) of its total alerts on its own, with its
+    /// own tier, even when the total is quiet or alerts a tier lower.
+    pub material_share_pct: f64,
     /// Per-metric overrides of the thresholds.
     pub metrics: BTreeMap<String, Thresholds>,
 }
@@ -170,6 +173,7 @@ impl Default for AlertConfig {
             noise_window: 12,
             fold_segments: true,
             material_segments_only: true,
+            material_share_pct: 20.0,
             metrics: BTreeMap::new(),
         }
     }
@@ -218,6 +222,11 @@ const PULSE_FLAT_PCT: Range = Range {
     min: 0.0,
     max: 100.0,
     why: " percent",
+};
+const MATERIAL_SHARE_PCT: Range = Range {
+    min: 0.0,
+    max: 100.0,
+    why: " percent of the total",
 };
 const NOISE_K: Range = Range {
     min: 0.0,
@@ -405,6 +414,11 @@ impl Config {
             ),
             ("alerts.noise_k".into(), alerts.noise_k, NOISE_K),
             ("alerts.day_noise_k".into(), alerts.day_noise_k, NOISE_K),
+            (
+                "alerts.material_share_pct".into(),
+                alerts.material_share_pct,
+                MATERIAL_SHARE_PCT,
+            ),
         ];
         for (metric, t) in &alerts.metrics {
             let key = |name: &str| format!("alerts.metrics.{metric}.{name}");

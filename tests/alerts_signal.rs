@@ -7,7 +7,7 @@
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use kpi::alerts::{self, Evaluation, Tier};
 use kpi::config::{Config, Thresholds};
 use kpi::metrics::{
@@ -120,11 +120,23 @@ impl Data {
     }
 }
 
+/// A clock well past `AS_OF`, so its day is complete.
+fn now() -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339("2026-11-16T02:00:00Z")
+        .unwrap()
+        .to_utc()
+}
+
 fn evaluate(config: &Config, data: &Data) -> Evaluation {
     let store = Store::open_in_memory().unwrap();
-    alerts::evaluate_with(&store, config, d(AS_OF), &catalog(), &mut |request| {
-        Ok::<_, MetricError>(data.compute(request))
-    })
+    alerts::evaluate_with(
+        &store,
+        config,
+        d(AS_OF),
+        &catalog(),
+        now(),
+        &mut |request| Ok::<_, MetricError>(data.compute(request)),
+    )
     .unwrap()
 }
 
@@ -143,7 +155,8 @@ fn config(edit: impl FnOnce(&mut Config)) -> Config {
 #[test]
 fn a_move_inside_the_metrics_own_swings_is_noise() {
     // MRR swings 90 000 / 110 000 week on week; past deviations from the 3-week mean
-    // are ±13 333, a spread of about 13 700.
+    // are ±13 333: median 0, median absolute deviation 13 333, a robust spread of
+    // 1.4826 × 13 333 ≈ 19 768.
     let mut swings: Vec<f64> = (0..16)
         .map(|i| if i % 2 == 0 { 90_000.0 } else { 110_000.0 })
         .collect();
@@ -155,8 +168,12 @@ fn a_move_inside_the_metrics_own_swings_is_noise() {
     let e = evaluate(&config(|c| c.alerts.noise_k = 0.0), &data);
     assert_eq!(keys(&e), ["mrr|total|week|2026-W46"]);
     assert_eq!(e.alerts[0].tier, Tier::Strong);
-    // Twice the spread is about 27 500: a jump to 135 000 (+31 667) stands out.
+    // Twice the spread is about 39 500: a jump to 135 000 (+31 667) is still inside
+    // the swings, one to 145 000 (+41 667) stands out.
     *swings.last_mut().unwrap() = 135_000.0;
+    data.set("mrr", None, swings.clone());
+    assert!(keys(&evaluate(&Config::default(), &data)).is_empty());
+    *swings.last_mut().unwrap() = 145_000.0;
     data.set("mrr", None, swings);
     assert_eq!(
         keys(&evaluate(&Config::default(), &data)),
@@ -225,9 +242,14 @@ fn a_quiet_total_still_alerts_on_a_segment_that_alone_would_move_it() {
 fn at_day_grain_a_segment_only_explains_an_alerting_total() {
     let store = Store::open_in_memory().unwrap();
     let data = hidden_movement();
-    let e = alerts::evaluate_with(&store, &Config::default(), d(AS_OF), &catalog(), &mut |r| {
-        Ok::<_, MetricError>(data.compute_at(Grain::Day, r))
-    })
+    let e = alerts::evaluate_with(
+        &store,
+        &Config::default(),
+        d(AS_OF),
+        &catalog(),
+        now(),
+        &mut |r| Ok::<_, MetricError>(data.compute_at(Grain::Day, r)),
+    )
     .unwrap();
     // The same hidden movement that alerts at week grain (above) pages nobody for a day.
     assert_eq!(keys(&e), Vec::<&str>::new());
@@ -347,4 +369,56 @@ fn signal_settings_parse_and_bad_ones_name_their_key() {
         .unwrap_err()
         .to_string();
     assert!(err.contains("alerts.metrics.nps.noise_k"), "{err}");
+}
+
+#[test]
+fn contributions_of_a_ratio_metric_sum_to_100_percent() {
+    // AOV 60 → 45: referral's baskets fall from 80 to 60 while its orders halve, and
+    // organic (baskets of 40) takes three quarters of the orders. Each channel's own
+    // change (−20 and 0) says nothing of the mix; split into rate and mix effects they
+    // add up to the total's −15.
+    let mut data = Data::default();
+    data.flat("aov", None, 60.0, 45.0)
+        .flat("aov", channel("referral"), 80.0, 60.0)
+        .flat("aov", channel("organic"), 40.0, 40.0)
+        .flat("orders", None, 200.0, 200.0)
+        .flat("orders", channel("referral"), 100.0, 50.0)
+        .flat("orders", channel("organic"), 100.0, 150.0);
+    let e = evaluate(&Config::default(), &data);
+    let total = e
+        .alerts
+        .iter()
+        .find(|a| a.key == "aov|total|week|2026-W46")
+        .unwrap();
+    let shares: Vec<f64> = total.contributors.iter().map(|c| c.share_pct).collect();
+    assert!(
+        (shares.iter().sum::<f64>() - 100.0).abs() < 1e-9,
+        "{shares:?}"
+    );
+    assert!(
+        shares.iter().all(|s| (0.0..=100.0).contains(s)),
+        "{shares:?}"
+    );
+    let referral = &total.contributors[0];
+    assert_eq!(referral.segment, channel("referral").unwrap());
+    let split = referral.rate_mix.unwrap();
+    assert!((split.rate - -7.5).abs() < 1e-9, "{split:?}");
+    assert!((split.rate + split.mix - referral.change).abs() < 1e-9);
+    let line = alerts::render::alert_line(total, "USD");
+    assert!(
+        line.contains("drivers: channel referral 79 % (rate 50 %, mix 29 %)"),
+        "{line}"
+    );
+}
+
+#[test]
+fn a_material_share_outside_0_to_100_is_an_error_naming_its_key() {
+    let path = std::path::Path::new("kpi.toml");
+    let c = Config::parse("[alerts]\nmaterial_share_pct = 35\n", path).unwrap();
+    assert_eq!(c.alerts.material_share_pct, 35.0);
+    assert_eq!(Config::default().alerts.material_share_pct, 20.0);
+    let err = Config::parse("[alerts]\nmaterial_share_pct = 120\n", path)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("line 2, alerts.material_share_pct"), "{err}");
 }

@@ -1,8 +1,10 @@
 //! `kpi check` as cron runs it: the binary, its output and its exit code.
 #![allow(clippy::unwrap_used)]
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+
+use chrono::{Datelike, NaiveDate, Weekday};
 
 fn check(db: &Path, extra: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_kpi"))
@@ -93,10 +95,7 @@ fn a_file_whose_latest_import_failed_is_a_strong_alert_until_it_imports() {
         .lines()
         .find(|l| l.contains("import failed"))
         .unwrap();
-    assert!(
-        line.starts_with("‼ STRONG import failed file=orders.csv"),
-        "{line}"
-    );
+    assert!(line.starts_with("‼ import failed: orders.csv"), "{line}");
     assert!(
         line.contains("order_id"),
         "the reason names what is missing: {line}"
@@ -113,5 +112,172 @@ fn a_file_whose_latest_import_failed_is_a_strong_alert_until_it_imports() {
         !String::from_utf8(out.stdout)
             .unwrap()
             .contains("import failed")
+    );
+}
+
+/// Orders of three channels — paid search half of revenue, organic 30 %, email 20 % —
+/// every day for 14 months up to `end`, with a weekly rhythm (Friday busy, weekend quiet)
+/// and a little basket noise. `factor(channel, date)` scales each order's revenue: the
+/// story a test tells. 500 customers order in turn, so customer counts stay flat.
+fn sales_store(dir: &Path, end: &str, factor: impl Fn(&str, NaiveDate) -> f64) -> PathBuf {
+    use std::fmt::Write;
+    let end = NaiveDate::parse_from_str(end, "%Y-%m-%d").unwrap();
+    let start = end - chrono::Duration::days(14 * 31);
+    let mut csv = String::from("order_id,customer_id,order_date,revenue,channel\n");
+    let mut counter: u64 = 0;
+    let mut date = start;
+    while date <= end {
+        let rhythm = match date.weekday() {
+            Weekday::Fri => 1.1_f64,
+            Weekday::Sat | Weekday::Sun => 0.8,
+            _ => 1.0,
+        };
+        for (channel, per_day) in [("paid_search", 30.0), ("organic", 18.0), ("email", 12.0)] {
+            let orders = (per_day * rhythm).round() as u64;
+            for _ in 0..orders {
+                counter += 1;
+                // 45 … 55, averaging 50: noise a week or a month averages out.
+                let basket = 50.0 + ((counter * 37) % 11) as f64 - 5.0;
+                let revenue = basket * factor(channel, date);
+                writeln!(
+                    csv,
+                    "o{counter},c{},{date},{revenue:.2},{channel}",
+                    counter % 500
+                )
+                .unwrap();
+            }
+        }
+        date = date.succ_opt().unwrap();
+    }
+    let orders = dir.join("orders.csv");
+    std::fs::write(&orders, csv).unwrap();
+    let db = dir.join("sales.db");
+    let out = Command::new(env!("CARGO_BIN_EXE_kpi"))
+        .arg("import")
+        .arg("--db")
+        .arg(&db)
+        .arg(&orders)
+        .env_remove("KPI_DB")
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    db
+}
+
+fn in_month(date: NaiveDate, month: &str) -> bool {
+    date.format("%Y-%m").to_string() == month
+}
+
+fn stdout_of(out: &Output) -> String {
+    String::from_utf8(out.stdout.clone()).unwrap()
+}
+
+#[test]
+fn a_strong_rise_exits_0_by_default_and_2_with_fail_on_any() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = sales_store(dir.path(), "2026-06-30", |_, date| {
+        if in_month(date, "2026-06") { 1.2 } else { 1.0 }
+    });
+    let out = check(&db, &[]);
+    let stdout = stdout_of(&out);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    let revenue = stdout
+        .lines()
+        .find(|l| {
+            l.starts_with("! Gross revenue · Jun 2026")
+                || l.starts_with("‼ Gross revenue · Jun 2026")
+        })
+        .unwrap_or_else(|| panic!("the rise is listed:\n{stdout}"));
+    assert!(revenue.contains("good news"), "{revenue}");
+    let out = check(&db, &["--fail-on", "any"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stdout_of(&out));
+    let out = check(&db, &["--fail-on", "bad"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout_of(&out));
+}
+
+#[test]
+fn a_channel_that_is_half_of_revenue_falling_15_percent_for_a_month_is_strong_and_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = sales_store(dir.path(), "2026-06-30", |channel, date| {
+        if channel == "paid_search" && in_month(date, "2026-06") {
+            0.85
+        } else {
+            1.0
+        }
+    });
+    let out = check(&db, &[]);
+    let stdout = stdout_of(&out);
+    assert_eq!(out.status.code(), Some(2), "{stdout}");
+    let channel = stdout
+        .lines()
+        .find(|l| l.contains("Gross revenue · channel paid_search · Jun 2026"))
+        .unwrap_or_else(|| panic!("the channel alerts on its own:\n{stdout}"));
+    assert!(channel.starts_with("‼ "), "{channel}");
+    assert!(channel.contains("(▼ -1"), "{channel}");
+    assert!(channel.contains("%, bad)"), "{channel}");
+    // The total falls a mild 7.5 % and names the channel behind it.
+    let total = stdout
+        .lines()
+        .find(|l| {
+            l.starts_with("! Gross revenue · Jun 2026")
+                || l.starts_with("‼ Gross revenue · Jun 2026")
+        })
+        .unwrap_or_else(|| panic!("the total alerts:\n{stdout}"));
+    assert!(total.starts_with("! "), "{total}");
+    assert!(total.contains("drivers: channel paid_search 10"), "{total}");
+}
+
+#[test]
+fn a_six_percent_fall_of_everything_is_mild_and_exits_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = sales_store(dir.path(), "2026-06-30", |_, date| {
+        if in_month(date, "2026-06") { 0.94 } else { 1.0 }
+    });
+    let out = check(&db, &[]);
+    let stdout = stdout_of(&out);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    let total = stdout
+        .lines()
+        .find(|l| {
+            l.starts_with("! Gross revenue · Jun 2026")
+                || l.starts_with("‼ Gross revenue · Jun 2026")
+        })
+        .unwrap_or_else(|| panic!("the total alerts:\n{stdout}"));
+    assert!(total.starts_with("! "), "{total}");
+    assert!(!stdout.contains("‼"), "nothing is strong:\n{stdout}");
+}
+
+#[test]
+fn flat_sales_with_a_weekly_rhythm_raise_nothing_on_a_quiet_sunday() {
+    // 2026-05-31 is a Sunday: against Thursday to Saturday it is 20 % down, against the
+    // Sundays before it, flat.
+    let dir = tempfile::tempdir().unwrap();
+    let db = sales_store(dir.path(), "2026-05-31", |_, _| 1.0);
+    let out = check(&db, &["--fail-on", "any"]);
+    let stdout = stdout_of(&out);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.starts_with("kpi check: no open alerts as of 2026-05-31"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn month_length_alone_is_never_a_deviation() {
+    // February's 28 days against 30- and 31-day months: 8.7 % less revenue, the same
+    // revenue a day.
+    let dir = tempfile::tempdir().unwrap();
+    let db = sales_store(dir.path(), "2026-02-28", |_, _| 1.0);
+    let out = check(&db, &["--fail-on", "any"]);
+    let stdout = stdout_of(&out);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.starts_with("kpi check: no open alerts as of 2026-02-28"),
+        "{stdout}"
     );
 }

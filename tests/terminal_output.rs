@@ -145,7 +145,7 @@ fn check_prints_file_names_without_bidi_controls() {
     );
     let text = assert_plain("kpi check", &out.stdout);
     assert!(
-        text.contains("import failed file=orders_]0;pane-titlebroken.csv"),
+        text.contains("import failed: orders_]0;pane-titlebroken.csv"),
         "{text}"
     );
 }

@@ -4,14 +4,16 @@
 //!
 //! For additive metrics (revenue, counts) the segments' changes add up to the total's
 //! change exactly, and a segment without a value in a period contributed zero. For ratio
-//! metrics (AOV, conversion) they do not add up — mix shifts move the total too — so a
-//! segment without a value is left out rather than counted as zero, and a dimension whose
-//! changes point against the total explains nothing and is skipped.
+//! and mean metrics (AOV, CAC) they do not add up — mix shifts move the total too — so
+//! where the records behind each segment are counted, the total's change is split into
+//! each segment's rate effect and mix effect (`rate_mix`), which add up; where they are
+//! not (CSAT), the segments that moved with the total share its move and those that
+//! moved against it are left out (`moving_with`). Either way the shares sum to 100 %.
 
-use crate::metrics::{Period, Segment, Series};
+use crate::metrics::{Period, Point, Segment, Series};
 
-use super::Contribution;
-use super::deviation::complete_value;
+use super::deviation::{Basis, baseline, complete_value, rolling_mean};
+use super::{Contribution, RateMix};
 
 /// Segments listed by name on an alert; the rest are summed into one "other" row so the
 /// shares still add up to 100.
@@ -29,28 +31,99 @@ pub fn is_additive(total_value: f64, segments: &[Series], period: Period) -> boo
     (sum - total_value).abs() <= ADDITIVE_TOLERANCE * total_value.abs().max(1e-9)
 }
 
-/// Each segment's change in `period` against the mean of the `window` periods before it.
+/// Each segment's change in `period` against its baseline on `basis` (the same
+/// comparison the alert makes).
 pub fn segment_changes(
     segments: &[Series],
     period: Period,
     window: usize,
+    basis: Basis,
     additive: bool,
 ) -> Vec<(Segment, f64)> {
-    let baseline = period.prev().trailing(window);
-    let value_at = |series: &Series, p: Period| {
-        complete_value(&series.points, p).or(if additive { Some(0.0) } else { None })
-    };
     segments
         .iter()
         .filter_map(|series| {
             let segment = series.segment.clone()?;
-            let value = value_at(series, period)?;
-            let mut sum = 0.0;
-            for p in &baseline {
-                sum += value_at(series, *p)?;
-            }
-            Some((segment, value - sum / window as f64))
+            // An additive segment without a value in a period contributed zero to it.
+            let filled;
+            let points = if additive {
+                filled = zero_filled(&series.points, period, window);
+                &filled
+            } else {
+                &series.points
+            };
+            let value = complete_value(points, period)?;
+            let mean = rolling_mean(points, period, window, basis)?;
+            Some((segment, value - mean))
         })
+        .collect()
+}
+
+/// `points` with a zero for each period of `period`'s comparison that has no complete
+/// value.
+fn zero_filled(points: &[Point], period: Period, window: usize) -> Vec<Point> {
+    let mut filled = points.to_vec();
+    for p in baseline(period, window).into_iter().chain([period]) {
+        if complete_value(points, p).is_none() {
+            filled.retain(|q| q.period != p);
+            filled.push(Point {
+                period: p,
+                value: Some(0.0),
+                note: None,
+                partial: false,
+            });
+        }
+    }
+    filled
+}
+
+/// A segment, its effect on its total's change, and that effect split.
+pub type SegmentEffect = (Segment, f64, RateMix);
+
+/// One segment of a ratio or mean: its rate and weight (the records behind it) in the
+/// compared period and over its baseline.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RatioSegment {
+    pub segment: Segment,
+    pub rate: f64,
+    pub base_rate: f64,
+    pub weight: f64,
+    pub base_weight: f64,
+}
+
+/// Splits the change of a weighted mean R = Σ sᵢ·rᵢ (sᵢ = a segment's share of the
+/// records) into each segment's effect: its rate moving at its average share,
+/// s̄ᵢ·(rᵢ − r⁰ᵢ), plus its share moving at its rate's distance from the total's,
+/// (sᵢ − s⁰ᵢ)·(r̄ᵢ − R̄). The effects add up to R − R⁰ exactly (the shares' changes sum
+/// to zero, so the reference R̄ cancels), so no segment explains 2 000 % of a move that
+/// others offset. Empty when either period has no records.
+pub fn rate_mix(segments: &[RatioSegment]) -> Vec<SegmentEffect> {
+    let total: f64 = segments.iter().map(|s| s.weight).sum();
+    let base_total: f64 = segments.iter().map(|s| s.base_weight).sum();
+    if total <= 0.0 || base_total <= 0.0 {
+        return Vec::new();
+    }
+    let share = |s: &RatioSegment| (s.weight / total, s.base_weight / base_total);
+    let rate_now: f64 = segments.iter().map(|s| share(s).0 * s.rate).sum();
+    let rate_before: f64 = segments.iter().map(|s| share(s).1 * s.base_rate).sum();
+    let mean_rate = (rate_now + rate_before) / 2.0;
+    segments
+        .iter()
+        .map(|s| {
+            let (now, before) = share(s);
+            let rate = (now + before) / 2.0 * (s.rate - s.base_rate);
+            let mix = (now - before) * ((s.rate + s.base_rate) / 2.0 - mean_rate);
+            (s.segment.clone(), rate + mix, RateMix { rate, mix })
+        })
+        .collect()
+}
+
+/// Of a ratio's segment changes that cannot be split exactly (no records counted), those
+/// that moved the same way as the total's `total_change`: they share its move.
+pub fn moving_with(total_change: f64, changes: Vec<(Segment, f64)>) -> Vec<(Segment, f64)> {
+    changes
+        .into_iter()
+        .filter(|(_, change)| change * total_change > 0.0)
         .collect()
 }
 
@@ -67,6 +140,7 @@ pub fn shares(changes: &[(Segment, f64)]) -> Vec<Contribution> {
             segment: segment.clone(),
             change: *change,
             share_pct: change / total * 100.0,
+            rate_mix: None,
         })
         .collect();
     rows.sort_by(|a, b| {
@@ -84,6 +158,7 @@ pub fn shares(changes: &[(Segment, f64)]) -> Vec<Contribution> {
             },
             change,
             share_pct: change / total * 100.0,
+            rate_mix: None,
         });
     }
     rows
@@ -106,7 +181,7 @@ pub fn explain(total_change: f64, per_dimension: &[Vec<(Segment, f64)>]) -> Vec<
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::metrics::{Grain, Point};
+    use crate::metrics::Grain;
     use chrono::NaiveDate;
 
     fn seg(dimension: &str, value: &str) -> Segment {
@@ -172,7 +247,7 @@ mod tests {
         ];
         let period = weeks()[3];
         assert!(is_additive(43_000.0, &channels, period));
-        let changes = segment_changes(&channels, period, 3, true);
+        let changes = segment_changes(&channels, period, 3, Basis::Level, true);
         let sum: f64 = changes.iter().map(|(_, c)| c).sum();
         assert_eq!(sum, 43_000.0 - 50_000.0);
         let rows = shares(&changes);
@@ -198,10 +273,10 @@ mod tests {
                 [Some(9_000.0), Some(9_000.0), Some(9_000.0), Some(9_000.0)],
             ),
         ];
-        let changes = segment_changes(&channels, weeks()[3], 3, true);
+        let changes = segment_changes(&channels, weeks()[3], 3, Basis::Level, true);
         assert_eq!(changes[0], (seg("channel", "tiktok"), 3_000.0));
         // Not additive: a segment without history explains nothing and is left out.
-        let changes = segment_changes(&channels, weeks()[3], 3, false);
+        let changes = segment_changes(&channels, weeks()[3], 3, Basis::Level, false);
         assert_eq!(changes, vec![(seg("channel", "organic"), 0.0)]);
     }
 
@@ -227,6 +302,57 @@ mod tests {
         assert_eq!(rows[5].change, -10.0);
         let share_sum: f64 = rows.iter().map(|c| c.share_pct).sum();
         assert!((share_sum - 100.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn contributions_of_a_ratio_metric_sum_to_100_percent() {
+        // AOV by channel: referral's basket falls from 80 to 60 while organic (baskets of
+        // 40) grows from half the orders to three quarters. Total AOV: 60 → 45.
+        let segments = vec![
+            RatioSegment {
+                segment: seg("channel", "referral"),
+                rate: 60.0,
+                base_rate: 80.0,
+                weight: 25.0,
+                base_weight: 50.0,
+            },
+            RatioSegment {
+                segment: seg("channel", "organic"),
+                rate: 40.0,
+                base_rate: 40.0,
+                weight: 75.0,
+                base_weight: 50.0,
+            },
+        ];
+        let effects = rate_mix(&segments);
+        let sum: f64 = effects.iter().map(|(_, e, _)| e).sum();
+        assert!((sum - (45.0 - 60.0)).abs() < 1e-9, "{sum}");
+        // Referral's own basket: −20 at an average share of 3/8; organic's rate held.
+        let referral = &effects[0].2;
+        assert!((referral.rate - -7.5).abs() < 1e-9);
+        assert_eq!(effects[1].2.rate, 0.0);
+        // The mix moved towards organic's cheaper baskets.
+        assert!(effects[1].2.mix < 0.0 && referral.mix < 0.0);
+        let changes: Vec<(Segment, f64)> =
+            effects.iter().map(|(s, e, _)| (s.clone(), *e)).collect();
+        let rows = shares(&changes);
+        let share_sum: f64 = rows.iter().map(|c| c.share_pct).sum();
+        assert!((share_sum - 100.0).abs() < 1e-9);
+        assert!(rows.iter().all(|c| (0.0..=100.0).contains(&c.share_pct)));
+    }
+
+    #[test]
+    fn without_counted_records_only_segments_moving_with_the_total_share_it() {
+        let changes = vec![
+            (seg("channel", "referral"), -9.0),
+            (seg("channel", "organic"), -3.0),
+            (seg("channel", "email"), 11.5),
+        ];
+        let with = moving_with(-0.5, changes);
+        let rows = shares(&with);
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[0].share_pct, 75.0);
+        assert_eq!(rows[1].share_pct, 25.0);
     }
 
     #[test]

@@ -43,6 +43,17 @@ impl Limits {
         }
     }
 
+    /// Past periods whose deviations measure the noise at `grain`: `noise_window` of
+    /// them, but at day grain as many days as `noise_window` weeks hold. A dozen days is
+    /// too small a sample to tell a day's noise from its news: the median absolute
+    /// deviation of 12 noisy days often reads low and lets ordinary days through.
+    pub fn noise_window_at(&self, grain: Grain) -> usize {
+        match grain {
+            Grain::Day => self.noise_window * 7,
+            Grain::Week | Grain::Month => self.noise_window,
+        }
+    }
+
     /// The tier a deviation of `change_pct` earns, if any.
     ///
     /// Decimal boundaries are not exact in binary: (105 − 100) ÷ 100 × 100 may come out
@@ -106,24 +117,72 @@ pub fn complete_value(points: &[Point], period: Period) -> Option<f64> {
         .filter(|v| v.is_finite())
 }
 
-/// The deviation of `period` from the mean of the `window` periods just before it.
+/// How a period's value is put beside its history.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Basis {
+    /// Values compared as they are: levels (MRR), ratios and means (AOV, CSAT).
+    #[default]
+    Level,
+    /// Sums over the period (revenue, orders) compared per day: a 28-day February is not
+    /// a 10 % fall from a 31-day January. The rolling mean is scaled back to the compared
+    /// period's length, so value, mean and change stay in the metric's own unit.
+    PerDay,
+}
+
+/// The periods a period is compared with, oldest first: at day grain the same weekday of
+/// each of the `window` weeks before (a Monday against Mondays, so the weekly rhythm of
+/// a business is not news); at week and month grain the `window` periods just before.
+pub fn baseline(period: Period, window: usize) -> Vec<Period> {
+    match period.grain {
+        Grain::Day => (1..=window)
+            .rev()
+            .map(|weeks| {
+                Period::containing(
+                    Grain::Day,
+                    period.start - chrono::Duration::weeks(weeks as i64),
+                )
+            })
+            .collect(),
+        Grain::Week | Grain::Month => period.prev().trailing(window),
+    }
+}
+
+/// The earliest period `baseline(period, window)` reaches back to.
+pub fn baseline_start(period: Period, window: usize) -> Period {
+    baseline(period, window).first().copied().unwrap_or(period)
+}
+
+/// The deviation of `period` from the mean of its `baseline` (level basis).
+pub fn deviation(points: &[Point], period: Period, window: usize) -> Option<Deviation> {
+    deviation_as(points, period, window, Basis::Level)
+}
+
+/// The deviation of `period` from the mean of its `baseline`, on `basis`.
 ///
 /// `None` when there is not enough history (any of those periods missing, partial or
-/// without a value) or when the rolling mean is zero, where a relative change means
-/// nothing.
-pub fn deviation(points: &[Point], period: Period, window: usize) -> Option<Deviation> {
+/// without a value), or when the rolling mean is zero or its periods differ in sign,
+/// where a relative change means nothing.
+pub fn deviation_as(
+    points: &[Point],
+    period: Period,
+    window: usize,
+    basis: Basis,
+) -> Option<Deviation> {
     if window == 0 {
         return None;
     }
     let value = complete_value(points, period)?;
-    let baseline = period.prev().trailing(window);
-    let mut sum = 0.0;
-    for p in &baseline {
-        sum += complete_value(points, *p)?;
-    }
-    // Dividing the sum once (rather than averaging as we go) keeps round means exact.
-    let rolling_mean = sum / window as f64;
+    let rolling_mean = rolling_mean(points, period, window, basis)?;
     if rolling_mean == 0.0 {
+        return None;
+    }
+    // A relative change against a mean of gains and losses (a net margin of −300 %, 10 %
+    // and 20 %) measures the mean's closeness to zero, not a move.
+    let mixed_signs = baseline(period, window)
+        .into_iter()
+        .filter_map(|p| complete_value(points, p))
+        .any(|v| v * rolling_mean < 0.0);
+    if mixed_signs {
         return None;
     }
     let change_pct = (value - rolling_mean) / rolling_mean.abs() * 100.0;
@@ -132,6 +191,34 @@ pub fn deviation(points: &[Point], period: Period, window: usize) -> Option<Devi
         value,
         rolling_mean,
         change_pct,
+    })
+}
+
+/// The mean of `period`'s baseline on `basis`, in the compared period's terms. `None`
+/// when a baseline period has no complete value.
+pub fn rolling_mean(points: &[Point], period: Period, window: usize, basis: Basis) -> Option<f64> {
+    if window == 0 {
+        return None;
+    }
+    let periods = baseline(period, window);
+    // Periods as long as the compared one need no scaling, and unscaled round means stay
+    // exact at the tier boundaries.
+    let per_day = basis == Basis::PerDay && periods.iter().any(|p| p.days() != period.days());
+    let mut sum = 0.0;
+    for p in periods {
+        let value = complete_value(points, p)?;
+        sum += if per_day {
+            value / p.days() as f64
+        } else {
+            value
+        };
+    }
+    // Dividing the sum once (rather than averaging as we go) keeps round means exact.
+    let mean = sum / window as f64;
+    Some(if per_day {
+        mean * period.days() as f64
+    } else {
+        mean
     })
 }
 
@@ -277,6 +364,60 @@ mod tests {
             latest_complete(Grain::Day, d("2026-11-18")).label(),
             "2026-11-18"
         );
+    }
+
+    #[test]
+    fn a_day_is_compared_with_the_same_weekday_of_earlier_weeks() {
+        // Weekdays 100, weekends 60, for five weeks: Sunday 2026-11-15 against the three
+        // Sundays before it is flat; against Thursday to Saturday it would be 26 % down.
+        let start = d("2026-10-12");
+        let points: Vec<Point> = (0..35)
+            .map(|i| {
+                let day = start + chrono::Duration::days(i);
+                let weekend = i % 7 >= 5;
+                Point {
+                    period: Period::containing(Grain::Day, day),
+                    value: Some(if weekend { 60.0 } else { 100.0 }),
+                    note: None,
+                    partial: false,
+                }
+            })
+            .collect();
+        let sunday = Period::containing(Grain::Day, d("2026-11-15"));
+        let labels: Vec<String> = baseline(sunday, 3).iter().map(|p| p.label()).collect();
+        assert_eq!(labels, ["2026-10-25", "2026-11-01", "2026-11-08"]);
+        let dev = deviation(&points, sunday, 3).unwrap();
+        assert_eq!(dev.change_pct, 0.0);
+    }
+
+    #[test]
+    fn sums_are_compared_per_day_and_scaled_to_the_period() {
+        // 3 100 in each 31-day month, 3 000 in 30-day ones, 2 800 in February: 100 a day.
+        let mut period = Period::containing(Grain::Month, d("2025-11-01"));
+        let mut points = Vec::new();
+        for _ in 0..4 {
+            points.push(Point {
+                period,
+                value: Some(100.0 * period.days() as f64),
+                note: None,
+                partial: false,
+            });
+            period = period.next();
+        }
+        let february = points[3].period;
+        let dev = deviation_as(&points, february, 3, Basis::PerDay).unwrap();
+        assert_eq!(dev.value, 2_800.0);
+        assert!((dev.rolling_mean - 2_800.0).abs() < 1e-9);
+        // A February 6 % down a day is 6 % down.
+        points[3].value = Some(0.94 * 2_800.0);
+        let dev = deviation_as(&points, february, 3, Basis::PerDay).unwrap();
+        assert!((dev.change_pct - -6.0).abs() < 1e-9, "{}", dev.change_pct);
+    }
+
+    #[test]
+    fn a_mean_of_gains_and_losses_has_no_relative_change() {
+        let points = weekly(&[Some(-300.0), Some(10.0), Some(20.0), Some(50.0)]);
+        assert_eq!(deviation(&points, last_period(&points), 3), None);
     }
 
     #[test]

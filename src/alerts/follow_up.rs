@@ -165,6 +165,32 @@ impl Family {
     }
 }
 
+/// Rules for metrics whose family's rule would point the wrong way (new MRR falling is
+/// not a churn problem; churned MRR falling is not an expansion).
+fn metric_rule(metric: &str, bad: bool) -> Option<&'static str> {
+    Some(match (metric, bad) {
+        ("mrr_new", true) => {
+            "Check the path to a first subscription in {segment} for {period}: trials, signups, checkout and the channels that brought fewer new subscribers."
+        }
+        ("mrr_new", false) => {
+            "Find the channel, plan or campaign behind the new subscriptions in {segment} ({period}) and check they activate."
+        }
+        ("mrr_expansion", true) => {
+            "Review upsell in {segment} for {period}: which accounts stopped upgrading, and whether pricing, limits or the sales motion changed."
+        }
+        ("mrr_reactivation", true) => {
+            "Review win-back in {segment} for {period}: reactivation campaigns, offers and returning accounts."
+        }
+        ("mrr_churned" | "mrr_contraction" | "revenue_churn_pct", false) => {
+            "Find what kept accounts in {segment} from cancelling or downgrading in {period} (retention offers, fixes, support) and keep it."
+        }
+        ("discount_rate", true) => {
+            "Check which promotions and codes drove {metric} up in {segment} ({period}) and whether they brought customers who stay."
+        }
+        _ => return None,
+    })
+}
+
 impl fmt::Display for Family {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
@@ -195,13 +221,15 @@ pub fn follow_up(config: &Config, situation: &Situation<'_>) -> String {
                 if situation.target {
                     TARGET_RULE
                 } else {
-                    family.rule(situation.bad)
+                    metric_rule(&situation.def.id, situation.bad)
+                        .unwrap_or_else(|| family.rule(situation.bad))
                 }
             },
             String::as_str,
         );
+    // Names read as sentences; ids are for keys and JSON.
     template
-        .replace("{metric}", &situation.def.id)
+        .replace("{metric}", &situation.def.name)
         .replace(
             "{segment}",
             situation.segment.as_deref().unwrap_or("all segments"),
@@ -278,6 +306,57 @@ mod tests {
         );
         assert_ne!(good, text);
         assert!(good.contains("all segments"), "{good}");
+    }
+
+    #[test]
+    fn new_mrr_falling_asks_about_new_subscribers_not_churn() {
+        let config = Config::default();
+        let mut mrr_new = def("mrr_new", &["subscriptions"]);
+        mrr_new.name = Cow::Borrowed("New MRR");
+        let situation = |bad| Situation {
+            def: &mrr_new,
+            segment: None,
+            period: "2026-W46",
+            bad,
+            target: false,
+        };
+        let fell = follow_up(&config, &situation(true));
+        assert!(fell.contains("first subscription"), "{fell}");
+        assert!(!fell.contains("churn"), "{fell}");
+        let rose = follow_up(&config, &situation(false));
+        assert!(!rose.contains("expansions"), "{rose}");
+        // Churn falling is good news about keeping accounts, not about expansions.
+        let churned = def("mrr_churned", &["subscriptions"]);
+        let text = follow_up(
+            &config,
+            &Situation {
+                def: &churned,
+                segment: None,
+                period: "2026-10",
+                bad: false,
+                target: false,
+            },
+        );
+        assert!(text.contains("cancelling"), "{text}");
+    }
+
+    #[test]
+    fn the_next_step_names_the_metric_not_its_id() {
+        let config = Config::default();
+        let mut aov = def("aov", &["orders"]);
+        aov.name = Cow::Borrowed("Average order value");
+        let text = follow_up(
+            &config,
+            &Situation {
+                def: &aov,
+                segment: None,
+                period: "2026-W46",
+                bad: false,
+                target: false,
+            },
+        );
+        assert!(text.contains("Average order value"), "{text}");
+        assert!(!text.contains("aov"), "{text}");
     }
 
     #[test]

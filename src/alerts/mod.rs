@@ -99,6 +99,18 @@ pub struct Contribution {
     pub change: f64,
     /// Its share of the total change, in percent (shares of all segments sum to 100).
     pub share_pct: f64,
+    /// For a ratio or mean weighed by its records (AOV by orders): how much of `change`
+    /// is the segment's own rate moving, and how much its weight in the mix.
+    pub rate_mix: Option<RateMix>,
+}
+
+/// A ratio segment's part in its total's change, split (see `contribution::rate_mix`).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct RateMix {
+    /// The segment's own rate moving, at its average weight.
+    pub rate: f64,
+    /// The segment's weight moving, at its rate's distance from the total's.
+    pub mix: f64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -185,21 +197,38 @@ pub fn target_key(metric: &str, grain: Grain, by: NaiveDate) -> String {
     format!("{metric}|target|{grain}|{}", by.format("%Y-%m-%d"))
 }
 
-/// Exit code of `kpi check` for its open alerts: 0 none, 1 mild only, 2 any strong.
-pub fn exit_code(open: &[Alert]) -> u8 {
-    match open.iter().map(|a| a.tier).max() {
+/// Which open alerts decide `kpi check`'s exit code (`--fail-on`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum FailOn {
+    /// Only bad news wakes anyone: a good-news alert is listed but exits 0.
+    #[default]
+    Bad,
+    /// Good news counts too.
+    Any,
+}
+
+/// Exit code of `kpi check` for its open alerts: 0 none, 1 mild only, 2 any strong,
+/// counting only the alerts `fail_on` asks for.
+pub fn exit_code(open: &[Alert], fail_on: FailOn) -> u8 {
+    let counted = open
+        .iter()
+        .filter(|a| fail_on == FailOn::Any || !a.good)
+        .map(|a| a.tier)
+        .max();
+    match counted {
         None => 0,
         Some(Tier::Mild) => 1,
         Some(Tier::Strong) => 2,
     }
 }
 
-/// Strong first; within a tier, bad news before good, then the largest move.
+/// Bad news first; within it, strong before mild, then the largest move. Good news
+/// follows in the same order: it is listed, but it is not what anyone is woken for.
 pub fn sort_alerts(alerts: &mut [Alert]) {
     alerts.sort_by(|a, b| {
-        b.tier
-            .cmp(&a.tier)
-            .then_with(|| a.good.cmp(&b.good))
+        a.good
+            .cmp(&b.good)
+            .then_with(|| b.tier.cmp(&a.tier))
             .then_with(|| b.change_pct.abs().total_cmp(&a.change_pct.abs()))
             .then_with(|| a.key.cmp(&b.key))
     });
@@ -257,7 +286,15 @@ pub fn evaluate_since(
     // One engine for every request: the segment breakdowns of a grain share its reads.
     let engine = metrics::Engine::new(store, config, as_of);
     let mut compute = |request: &SeriesRequest<'_>| engine.series(request);
-    evaluate_reusing(store, config, as_of, catalog, &mut compute, since)
+    evaluate_reusing(
+        store,
+        config,
+        as_of,
+        catalog,
+        Utc::now(),
+        &mut compute,
+        since,
+    )
 }
 
 /// Computes series for `evaluate_with`; `metrics::compute` in production, crafted
@@ -272,9 +309,10 @@ pub fn evaluate_with(
     config: &Config,
     as_of: NaiveDate,
     catalog: &[MetricDef],
+    now: DateTime<Utc>,
     compute: &mut ComputeFn<'_>,
 ) -> Result<Evaluation, MetricError> {
-    evaluate_reusing(store, config, as_of, catalog, compute, None)
+    evaluate_reusing(store, config, as_of, catalog, now, compute, None)
 }
 
 /// Records an evaluation's sightings (first and last seen, occurrences, clearances) at
@@ -339,6 +377,7 @@ fn evaluate_reusing(
     config: &Config,
     as_of: NaiveDate,
     catalog: &[MetricDef],
+    now: DateTime<Utc>,
     compute: &mut ComputeFn<'_>,
     since: Option<Since<'_>>,
 ) -> Result<Evaluation, MetricError> {
@@ -346,12 +385,13 @@ fn evaluate_reusing(
         compute,
         config,
         as_of,
+        last_complete_day: last_complete_day(config, as_of, now),
         cache: HashMap::new(),
     };
     let mut evaluation = Evaluation::default();
     for def in catalog {
         for grain in Grain::ALL {
-            let latest = latest_complete(grain, as_of);
+            let latest = latest_complete(grain, fetcher.last_complete_day);
             match since {
                 Some(since) if !may_change(config, catalog, def, grain, latest, since.touched) => {
                     keep(since.previous, &def.id, grain, &mut evaluation);
@@ -361,6 +401,7 @@ fn evaluate_reusing(
         }
     }
     drop_derived(config, &mut evaluation.alerts);
+    drop_days_told_by_their_week(&mut evaluation.alerts);
     for target in &config.targets {
         let status = evaluate_target(&mut fetcher, catalog, target)?;
         if status.at_risk
@@ -446,11 +487,25 @@ fn import_failure_alert(config: &Config, entry: &ImportLogEntry) -> Alert {
     }
 }
 
+/// The last day whose data is complete as of `as_of`: `as_of` itself, unless it is today
+/// (or later) by the clock in the configured time zone — the day still being written is
+/// partial, never compared with full days and never alerted on (SPEC §6).
+pub fn last_complete_day(config: &Config, as_of: NaiveDate, now: DateTime<Utc>) -> NaiveDate {
+    let today = now.with_timezone(&config.tz()).date_naive();
+    if as_of >= today {
+        as_of.pred_opt().unwrap_or(as_of)
+    } else {
+        as_of
+    }
+}
+
 /// Fetches series through `metrics::compute`, each (metric, grain, dimension) once.
 struct Fetcher<'a, 'c> {
     compute: &'a mut ComputeFn<'c>,
     config: &'a Config,
     as_of: NaiveDate,
+    /// The last day that is over (`last_complete_day`): periods are compared up to it.
+    last_complete_day: NaiveDate,
     cache: HashMap<(String, Grain, Option<String>, NaiveDate), Vec<Series>>,
 }
 
@@ -479,16 +534,24 @@ impl Fetcher<'_, '_> {
     }
 }
 
-/// Periods fetched per grain: the compared one, the rolling window before it, and at
-/// least three for the pulse.
+/// Periods fetched per grain: the compared one, its baseline (at day grain the same
+/// weekday of earlier weeks), and at least three for the pulse.
 fn history_start(latest: Period, limits: &Limits) -> NaiveDate {
-    latest.trailing((limits.window + 1).max(3))[0].start
+    let pulse = latest.trailing(3)[0];
+    deviation::baseline_start(latest, limits.window)
+        .start
+        .min(pulse.start)
 }
 
-/// The noise guard's longer history: its look-back and a rolling window before each of
-/// its periods. Fetched only for series whose deviation reaches a tier.
+/// The noise guard's longer history: its look-back and the baseline of each of its
+/// periods. Fetched only for series whose deviation reaches a tier.
 fn noise_history_start(latest: Period, limits: &Limits) -> NaiveDate {
-    latest.trailing(limits.window + 1 + limits.noise_window)[0].start
+    let earliest_judged = latest
+        .prev()
+        .trailing(limits.noise_window_at(latest.grain).max(1))[0];
+    deviation::baseline_start(earliest_judged, limits.window)
+        .start
+        .min(history_start(latest, limits))
 }
 
 fn evaluate_metric(
@@ -500,7 +563,7 @@ fn evaluate_metric(
 ) -> Result<(), MetricError> {
     let config = fetcher.config;
     let limits = Limits::for_metric(&config.alerts, &def.id);
-    let latest = latest_complete(grain, fetcher.as_of);
+    let latest = latest_complete(grain, fetcher.last_complete_day);
     let from = history_start(latest, &limits);
 
     let total = fetcher
@@ -523,9 +586,13 @@ fn evaluate_metric(
             .pulses_by_grain
             .push((def.id.to_string(), grain, p));
     }
+    if !signal::alerts_at(&def.id, grain) {
+        return Ok(());
+    }
+    let basis = signal::basis(&def.id);
     let total_deviation = total
         .as_ref()
-        .and_then(|t| deviation::deviation(&t.points, latest, limits.window));
+        .and_then(|t| deviation::deviation_as(&t.points, latest, limits.window, basis));
     // The tier the total alerts with, once it has passed the signal policy.
     let mut total_tier = None;
     if let (Some(series), Some(dev)) = (&total, &total_deviation)
@@ -545,18 +612,21 @@ fn evaluate_metric(
         total_tier = Some(tier);
     }
     let weight_id = weight_metric(def, grain);
-    let total_weight = if total_tier.is_none() {
-        count_of(fetcher, catalog, weight_id, grain, None, latest, &limits)?
-    } else {
-        None
-    };
+    let total_weight = count_of(fetcher, catalog, weight_id, grain, None, latest, &limits)?;
 
     let mut per_dimension = Vec::new();
+    // Each ratio segment's rate and mix effects, where the records behind it are counted.
+    let mut rate_mixes: HashMap<Segment, RateMix> = HashMap::new();
+    // Segments alerting by their size, with their effect on the total (% × share).
+    let mut by_size_alerts: Vec<(Alert, f64)> = Vec::new();
     // A single day of one segment is too small a sample to page anyone for (the reason day
     // totals need a stronger move too), and breaking every day down by every segment is
     // the costliest part of the evaluation: at day grain, segments only explain an
     // alerting total.
-    let dimensions = if grain == Grain::Day && total_tier.is_none() {
+    // MRR's movements by plan or channel are a few accounts each: they explain their total
+    // (and MRR's) but do not alert on their own.
+    let movement = signal::MRR_MOVEMENTS.contains(&def.id.as_ref());
+    let dimensions = if (grain == Grain::Day || movement) && total_tier.is_none() {
         &[][..]
     } else {
         def.segments
@@ -568,18 +638,23 @@ fn evaluate_metric(
         let additive = total_deviation
             .as_ref()
             .is_some_and(|dev| contribution::is_additive(dev.value, &segments, latest));
-        // A total that alerts lists its segments as contributors instead.
-        let folded = total_tier.is_some() && config.alerts.fold_segments;
-        for series in segments.iter().filter(|_| !folded) {
+        for series in &segments {
             let Some(segment) = &series.segment else {
                 continue;
             };
-            let Some(dev) = deviation::deviation(&series.points, latest, limits.window) else {
+            let Some(dev) = deviation::deviation_as(&series.points, latest, limits.window, basis)
+            else {
                 continue;
             };
             let Some(tier) = limits.tier(dev.change_pct) else {
                 continue;
             };
+            // A total that alerts lists its segments as contributors; only a material
+            // segment that moved a tier harder than its total alerts beside it.
+            let folding = config.alerts.fold_segments;
+            if folding && total_tier.is_some_and(|total_tier| total_tier >= tier) {
+                continue;
+            }
             let volume = count_of(
                 fetcher,
                 catalog,
@@ -592,27 +667,50 @@ fn evaluate_metric(
             if volume.is_some_and(|count| count < limits.min_volume as f64) {
                 continue;
             }
-            if total_tier.is_none() && config.alerts.material_segments_only {
-                // The segment's weight in the total: additive metrics add up, ratios
-                // weigh by the records behind each segment; without a count there is
-                // nothing to show the segment matters (`signal` rule 3).
-                let weight = if additive {
-                    Some(1.0)
-                } else {
-                    let part = count_of(
-                        fetcher,
-                        catalog,
-                        weight_id,
-                        grain,
-                        Some(segment),
-                        latest,
-                        &limits,
-                    )?;
-                    match (part, total_weight) {
-                        (Some(part), Some(whole)) if whole > 0.0 => Some(part / whole),
-                        _ => None,
-                    }
-                };
+            // The segment's part of the records behind the total (orders, customers).
+            let record_share = {
+                let part = count_of(
+                    fetcher,
+                    catalog,
+                    weight_id,
+                    grain,
+                    Some(segment),
+                    latest,
+                    &limits,
+                )?;
+                match (part, total_weight) {
+                    (Some(part), Some(whole)) if whole > 0.0 => Some(part / whole),
+                    _ => None,
+                }
+            };
+            // The segment's weight in the total's move: additive metrics add up, ratios
+            // weigh by the records behind each segment (`signal` rule 3).
+            let weight = if additive { Some(1.0) } else { record_share };
+            // Its share of the total: of the baseline and of the records for sums (a
+            // channel with two large expansions in the baseline is not a fifth of the
+            // business), of the records for ratios.
+            let share = if additive {
+                total_deviation
+                    .as_ref()
+                    .filter(|total| total.rolling_mean != 0.0)
+                    .map(|total| dev.rolling_mean / total.rolling_mean)
+                    .map(|value_share| record_share.map_or(value_share, |r| value_share.min(r)))
+            } else {
+                record_share
+            };
+            // A segment large enough alerts with its own tier, beside a total that alerts
+            // a tier lower or not at all (`signal` rule 3).
+            // Good news in a segment is listed on its own only when it moved the total by a
+            // tier (below): nobody is woken for it, and a total that alerts names it.
+            let bad = (dev.change_pct > 0.0) != (def.direction == Direction::HigherIsBetter);
+            let by_size = bad && is_material(config, share);
+            if folding && total_tier.is_some() && !by_size {
+                continue;
+            }
+            if config.alerts.material_segments_only && total_tier.is_none() && !by_size {
+                // Otherwise a segment alerts only if its move alone would have made the
+                // total alert. Without a count to weigh a ratio segment by, nothing shows
+                // that it matters.
                 let material = match (&total, &total_deviation, weight) {
                     (Some(series), Some(total_dev), Some(weight)) => {
                         let total_spread = spread(fetcher, def, None, series, latest, &limits)?;
@@ -626,32 +724,148 @@ fn evaluate_metric(
                     continue;
                 }
             }
-            // Last, as it needs the segment's longer history.
-            if !stands_out(fetcher, def, Some(dimension), series, &dev, &limits)? {
+            // A total that alerts has already shown that something moved; a segment moving
+            // the same way only needs its tier. Otherwise the segment must stand out from
+            // its own noise — checked last, as it needs the segment's longer history.
+            let shown_by_total = total_tier.is_some()
+                && total_deviation
+                    .as_ref()
+                    .is_some_and(|total| total.change() * dev.change() > 0.0);
+            if !shown_by_total && !stands_out(fetcher, def, Some(dimension), series, &dev, &limits)?
+            {
                 continue;
             }
             let mut alert = deviation_alert(config, def, Some(segment), &dev, tier, Vec::new());
             alert.share_of_total_pct = total_deviation
                 .filter(|total| additive && total.change() != 0.0)
                 .map(|total| dev.change() / total.change() * 100.0);
-            evaluation.alerts.push(alert);
+            if by_size {
+                let effect = dev.change_pct * share.unwrap_or(0.0).abs();
+                by_size_alerts.push((alert, effect));
+            } else {
+                evaluation.alerts.push(alert);
+            }
         }
-        if total_deviation.is_some() {
-            per_dimension.push(contribution::segment_changes(
-                &segments,
-                latest,
-                limits.window,
-                additive,
-            ));
+        if let Some(total) = &total_deviation {
+            // Rates and means split into rate and mix; sums whose segments do not add up
+            // (a customer counted under two plans) are no weighted mean.
+            let split = if additive || basis == deviation::Basis::PerDay {
+                None
+            } else {
+                ratio_split(
+                    fetcher, catalog, weight_id, dimension, &segments, latest, &limits, basis,
+                )?
+            };
+            let changes = match split {
+                Some(effects) => {
+                    rate_mixes.extend(effects.iter().map(|(s, _, rm)| (s.clone(), *rm)));
+                    effects.into_iter().map(|(s, e, _)| (s, e)).collect()
+                }
+                None => {
+                    let changes = contribution::segment_changes(
+                        &segments,
+                        latest,
+                        limits.window,
+                        basis,
+                        additive,
+                    );
+                    if additive {
+                        changes
+                    } else {
+                        contribution::moving_with(total.change(), changes)
+                    }
+                }
+            };
+            per_dimension.push(changes);
+        }
+    }
+    // One move seen through channel, plan and region is one story: of the segments
+    // alerting by size, the one that moved the total most in each direction speaks.
+    for rising in [true, false] {
+        let strongest = by_size_alerts
+            .iter()
+            .filter(|(_, effect)| (*effect > 0.0) == rising)
+            .max_by(|a, b| a.1.abs().total_cmp(&b.1.abs()));
+        if let Some((alert, _)) = strongest {
+            evaluation.alerts.push(alert.clone());
         }
     }
     if let (Some(dev), Some(tier)) = (&total_deviation, total_tier) {
-        let contributors = contribution::explain(dev.change(), &per_dimension);
+        let mut contributors = contribution::explain(dev.change(), &per_dimension);
+        for c in &mut contributors {
+            c.rate_mix = rate_mixes.get(&c.segment).copied();
+        }
         evaluation
             .alerts
             .push(deviation_alert(config, def, None, dev, tier, contributors));
     }
     Ok(())
+}
+
+/// Whether a segment holding `share` of its total (0.25 = a quarter) is large enough to
+/// alert on its own (`[alerts] material_share_pct`).
+fn is_material(config: &Config, share: Option<f64>) -> bool {
+    share.is_some_and(|share| share.abs() * 100.0 >= config.alerts.material_share_pct)
+}
+
+/// The rate and mix effects of the segments of one dimension of a ratio (`rate_mix`),
+/// weighed by the records `weight_id` counts for each. `None` when those records are not
+/// counted by that dimension, or do not cover the segments.
+#[allow(clippy::too_many_arguments)]
+fn ratio_split(
+    fetcher: &mut Fetcher<'_, '_>,
+    catalog: &[MetricDef],
+    weight_id: Option<&str>,
+    dimension: &str,
+    segments: &[Series],
+    latest: Period,
+    limits: &Limits,
+    basis: deviation::Basis,
+) -> Result<Option<Vec<contribution::SegmentEffect>>, MetricError> {
+    let Some(weight_id) = weight_id else {
+        return Ok(None);
+    };
+    if !catalog
+        .iter()
+        .any(|d| d.id == weight_id && d.segments.contains(&dimension))
+    {
+        return Ok(None);
+    }
+    let from = history_start(latest, limits);
+    let weights = fetcher
+        .series(weight_id, latest.grain, from, latest, Some(dimension))?
+        .to_vec();
+    let weight_basis = signal::basis(weight_id);
+    let mut ratio_segments = Vec::new();
+    for series in segments {
+        let Some(segment) = &series.segment else {
+            continue;
+        };
+        let rate = deviation::complete_value(&series.points, latest);
+        let base_rate = deviation::rolling_mean(&series.points, latest, limits.window, basis);
+        let weight_points = weights
+            .iter()
+            .find(|w| w.segment.as_ref() == Some(segment))
+            .map_or(&[][..], |w| w.points.as_slice());
+        let weight = deviation::complete_value(weight_points, latest).unwrap_or(0.0);
+        let base_weight =
+            deviation::rolling_mean(weight_points, latest, limits.window, weight_basis)
+                .unwrap_or(0.0);
+        // A segment without a rate in a period has no records in it to weigh.
+        ratio_segments.push(contribution::RatioSegment {
+            segment: segment.clone(),
+            rate: rate.unwrap_or(0.0),
+            base_rate: base_rate.unwrap_or(0.0),
+            weight: if rate.is_some() { weight } else { 0.0 },
+            base_weight: if base_rate.is_some() {
+                base_weight
+            } else {
+                0.0
+            },
+        });
+    }
+    let effects = contribution::rate_mix(&ratio_segments);
+    Ok((!effects.is_empty()).then_some(effects))
 }
 
 /// The noise guard (`signal`) for the deviation of `series` (the total, or a segment of
@@ -687,7 +901,15 @@ fn spread(
     Ok(long
         .iter()
         .find(|s| s.segment == series.segment)
-        .and_then(|s| signal::noise(&s.points, latest, limits.window, limits.noise_window)))
+        .and_then(|s| {
+            signal::noise(
+                &s.points,
+                latest,
+                limits.window,
+                limits.noise_window_at(latest.grain),
+                signal::basis(&def.id),
+            )
+        }))
 }
 
 /// The metric a metric is derived from: `[alerts.metrics.<id>] derived_from`, else the
@@ -720,6 +942,39 @@ fn drop_derived(config: &Config, alerts: &mut Vec<Alert>) {
                 let source_key = alert_key(source, a.segment.as_ref(), a.grain, &a.period);
                 !raised.contains(&source_key)
             })
+    });
+}
+
+/// Drops a day's deviation alert when the week holding that day alerts on the same metric
+/// and segment in the same direction: the last day of a week that moved is the week's
+/// story, told once.
+fn drop_days_told_by_their_week(alerts: &mut Vec<Alert>) {
+    let weeks: Vec<(String, Option<Segment>, String, bool)> = alerts
+        .iter()
+        .filter(|a| a.kind == AlertKind::Deviation && a.grain == Grain::Week)
+        .map(|a| {
+            (
+                a.metric.clone(),
+                a.segment.clone(),
+                a.period.clone(),
+                a.change_pct > 0.0,
+            )
+        })
+        .collect();
+    alerts.retain(|a| {
+        if a.kind != AlertKind::Deviation || a.grain != Grain::Day {
+            return true;
+        }
+        let Ok(day) = NaiveDate::parse_from_str(&a.period, "%Y-%m-%d") else {
+            return true;
+        };
+        let week = Period::containing(Grain::Week, day).label();
+        !weeks.iter().any(|(metric, segment, period, rising)| {
+            *metric == a.metric
+                && *segment == a.segment
+                && *period == week
+                && *rising == (a.change_pct > 0.0)
+        })
     });
 }
 
@@ -804,7 +1059,7 @@ fn deviation_alert(
             .filter(|c| c.share_pct >= 50.0)
             .map(|c| &c.segment)
     });
-    let segment_label = focus.map(|s| format!("{}={}", s.dimension, s.value));
+    let segment_label = focus.map(|s| format!("{} {}", s.dimension, s.value));
     let follow_up = follow_up::follow_up(
         config,
         &follow_up::Situation {
@@ -849,7 +1104,7 @@ fn evaluate_target(
     target: &crate::config::Target,
 ) -> Result<TargetStatus, MetricError> {
     let grain = target.grain.unwrap_or(Grain::Month);
-    let latest = latest_complete(grain, fetcher.as_of);
+    let latest = latest_complete(grain, fetcher.last_complete_day);
     let frame_start = fetcher.as_of - Duration::weeks(i64::from(fetcher.config.time_frame_weeks));
     let start = target
         .start
@@ -998,16 +1253,35 @@ mod tests {
     }
 
     #[test]
-    fn exit_codes_follow_the_worst_open_tier() {
-        assert_eq!(exit_code(&[]), 0);
-        assert_eq!(exit_code(&[alert(Tier::Mild, false, 6.0, "a")]), 1);
+    fn exit_codes_follow_the_worst_open_bad_tier() {
+        assert_eq!(exit_code(&[], FailOn::Bad), 0);
         assert_eq!(
-            exit_code(&[
-                alert(Tier::Mild, false, 6.0, "a"),
-                alert(Tier::Strong, true, 20.0, "b")
-            ]),
+            exit_code(&[alert(Tier::Mild, false, 6.0, "a")], FailOn::Bad),
+            1
+        );
+        assert_eq!(
+            exit_code(
+                &[
+                    alert(Tier::Mild, false, -6.0, "a"),
+                    alert(Tier::Strong, false, -20.0, "b")
+                ],
+                FailOn::Bad
+            ),
             2
         );
+    }
+
+    #[test]
+    fn good_news_changes_the_exit_code_only_when_asked() {
+        let open = [
+            alert(Tier::Mild, false, -6.0, "a"),
+            alert(Tier::Strong, true, 20.0, "b"),
+        ];
+        assert_eq!(exit_code(&open, FailOn::Bad), 1);
+        assert_eq!(exit_code(&open, FailOn::Any), 2);
+        let only_good = [alert(Tier::Strong, true, 20.0, "b")];
+        assert_eq!(exit_code(&only_good, FailOn::Bad), 0);
+        assert_eq!(exit_code(&only_good, FailOn::Any), 2);
     }
 
     #[test]
@@ -1026,7 +1300,7 @@ mod tests {
     }
 
     #[test]
-    fn strong_first_then_bad_before_good_then_largest() {
+    fn bad_before_good_then_strong_first_then_largest() {
         let mut alerts = vec![
             alert(Tier::Mild, false, -6.0, "mild"),
             alert(Tier::Strong, true, 30.0, "strong-good"),
@@ -1037,7 +1311,7 @@ mod tests {
         let keys: Vec<&str> = alerts.iter().map(|a| a.key.as_str()).collect();
         assert_eq!(
             keys,
-            ["strong-bad-big", "strong-bad-small", "strong-good", "mild"]
+            ["strong-bad-big", "strong-bad-small", "mild", "strong-good"]
         );
     }
 }

@@ -8,52 +8,163 @@
 //! §6 — an alert still needs the deviation to reach the threshold — and add evidence that
 //! the move is news:
 //!
-//! 1. **Noise guard** (`[alerts] noise_k`, default 2; `noise_window`, default 12 periods).
-//!    The metric's own deviations over the look-back — each period against the mean of the
-//!    `window` periods before it, the very statistic that alerts — have a spread (their
-//!    standard deviation). The compared period's change must reach `noise_k` times that
-//!    spread. Weekday swings at day grain, lumpy flows and small-sample metrics have a
-//!    wide spread and need a large move; a steady metric that suddenly moves alerts at the
-//!    tier threshold as before. The spread is taken around the deviations' own mean, so a
-//!    sustained drift (paid search CAC up 7 % a month) is a trend that keeps alerting, not
-//!    noise that hides itself. A flat history has no spread and blocks nothing; fewer than
-//!    `MIN_NOISE_SAMPLES` past deviations cannot judge and block nothing. 0 disables.
-//!    At day grain the factor is `day_noise_k` (default 3): a week offers seven days to raise
-//!    a false alarm where it offers one week, and a Sunday is compared with Thursday to
-//!    Saturday — the weekday swing is part of the spread, so it needs a clear break.
+//! 0. **Comparison that knows the calendar.** Sums over a period (`PERIOD_SUMS`: revenue,
+//!    orders, signups, MRR movements…) are compared per day, so a 28-day February is not a
+//!    fall from a 31-day January (`deviation::Basis::PerDay`). At day grain a day is
+//!    compared with the same weekday of the previous `window` weeks, so a Sunday is not
+//!    news for being a Sunday (`deviation::baseline`). A mean of periods of both signs
+//!    (a net margin around zero) has no relative change.
+//! 1. **Noise guard** (`[alerts] noise_k`, default 2; `noise_window`, default 12 periods,
+//!    at day grain 12 weeks of days). The metric's own deviations over the look-back —
+//!    each period against its own baseline, the very statistic that alerts — have a
+//!    robust spread: 1.4826 × their median absolute deviation from their median (the
+//!    mean absolute deviation × 1.2533 when more than half of them are identical). The
+//!    compared period's change must reach `noise_k` times that spread. A launch spike in
+//!    the look-back does not widen it, where a standard deviation would hide every later
+//!    move for months. A sustained drift (paid search CAC up 7 % a month) keeps alerting:
+//!    the change itself, not its distance from the drift, is compared. Fewer than
+//!    `MIN_NOISE_SAMPLES` past deviations cannot judge and block nothing. 0 disables. At
+//!    day grain the factor is `day_noise_k` (default 3): a week offers seven days to
+//!    raise a false alarm where it offers one week.
 //! 2. **Volume guard on totals too** (`min_volume`, module docs of `alerts`): a total of six
 //!    signups a day is as small a sample as a segment of six.
-//! 3. **Segments fold into their total** (`fold_segments`, default true): when the total of
-//!    the same metric, grain and period alerts, its segments are the alert's contributors
-//!    (listed with their shares), not alerts of their own. When the total is quiet, a
-//!    segment alerts only if it is **material** (`material_segments_only`, default true):
-//!    its move alone would have made the total alert (`moves_total`) — reach a tier
-//!    against the total's rolling mean and stand out from the total's spread. Others
-//!    offset it, which is exactly the hidden movement worth paging for. The move is
-//!    weighed by the segment's part in the total: its change itself for additive metrics
-//!    (revenue, counts), its change times its share of the records for ratios (a channel
-//!    with 22 % of signups moves CAC by 22 % of its own move). A ratio segment with no
-//!    count to weigh it by cannot show that it matters and does not alert on its own.
-//! 4. **Derived metrics defer to their source** (`[alerts.metrics.<id>] derived_from`,
-//!    built in: `arr` from `mrr`): a derived metric's alert is dropped when its source
-//!    alerts for the same segment, grain and period — ARR = 12 × MRR says nothing new.
+//! 3. **Segments.** When the total of the same metric, grain and period alerts, its
+//!    segments are the alert's contributors (`fold_segments`), except bad news in a
+//!    **material** segment — at least `material_share_pct` (default 20 %) of the total's
+//!    baseline and of its records — that moved a tier harder: it alerts beside the total
+//!    with its own tier (a channel that is half of revenue falling 15 % is strong while
+//!    the total falls a mild 7.5 %). A segment moving the same way as an alerting total
+//!    needs no noise guard of its own: the total has shown that something moved. When the
+//!    total is quiet, bad news in a material segment alerts with its own tier if it stands
+//!    out from its own noise; any other segment alerts only if its move alone would have
+//!    made the total alert (`moves_total`, `material_segments_only`). Good news in a
+//!    segment wakes no one and is named by its total. Of the material segments seen
+//!    through several dimensions (channel, plan, region), the one that moved the total
+//!    most speaks for each direction: one move, one alert. MRR's movements by segment are
+//!    a few accounts each and only explain their total.
+//! 4. **One story, one alert.** A derived metric's alert is dropped when its source alerts
+//!    for the same segment, grain and period (`[alerts.metrics.<id>] derived_from`; built
+//!    in: `BUILT_IN_DERIVED`). A day's alert is dropped when its week alerts the same way.
+//!    Windows wider than their period (`mau` at day and week grain) and MRR movements of
+//!    a single day do not alert (`NOT_AT_GRAIN`).
+//!
+//! `benches/detection.rs` measures this policy's recall and false alerts beside the seeds'
+//! plain rule and a rolling z-score.
 //!
 //! Each rule is a pure function here so its boundaries can be tested exactly.
 
-use crate::metrics::{Period, Point};
+use crate::metrics::{Grain, Period, Point};
 
-use super::deviation::{Deviation, Limits, complete_value};
+use super::deviation::{Basis, Deviation, Limits, complete_value, rolling_mean};
 
 /// Past deviations needed before the spread means anything.
 pub const MIN_NOISE_SAMPLES: usize = 4;
 
-/// Built-in `derived_from` relations: (derived metric, the metric it is computed from).
-pub const BUILT_IN_DERIVED: &[(&str, &str)] = &[("arr", "mrr")];
+/// MRR's movements: sums of a handful of accounts' changes, lumpy by nature.
+pub const MRR_MOVEMENTS: &[&str] = &[
+    "mrr_new",
+    "mrr_expansion",
+    "mrr_contraction",
+    "mrr_churned",
+    "mrr_reactivation",
+    "mrr_net_new",
+];
 
-/// The spread (standard deviation) of the deviations of the `lookback` periods before
-/// `period`, each against the mean of the `window` periods before it, in the metric's
-/// unit. `None` when fewer than `MIN_NOISE_SAMPLES` of them can be computed.
-pub fn noise(points: &[Point], period: Period, window: usize, lookback: usize) -> Option<f64> {
+/// Built-in `derived_from` relations: (derived metric, the metric it is computed from).
+///
+/// Net revenue is gross revenue less refunds: when both alert, gross tells the story (a
+/// refund wave still alerts on net revenue alone). MRR's movements add up to its change:
+/// when MRR alerts, they are its explanation, not news of their own. Weekly and monthly
+/// active users move with daily ones, and paying customers with orders: one story each.
+pub const BUILT_IN_DERIVED: &[(&str, &str)] = &[
+    ("arr", "mrr"),
+    ("net_revenue", "gross_revenue"),
+    ("mrr_new", "mrr"),
+    ("mrr_expansion", "mrr"),
+    ("mrr_contraction", "mrr"),
+    ("mrr_churned", "mrr"),
+    ("mrr_reactivation", "mrr"),
+    ("mrr_net_new", "mrr"),
+    ("wau", "dau"),
+    ("mau", "dau"),
+    ("paying_customers", "orders"),
+];
+
+/// Metrics compared per day (`deviation::Basis::PerDay`): sums and counts over their
+/// period, which a longer month holds more of without anything having moved, and ARPU,
+/// a month's revenue over its users — the revenue grows with the month's length, the
+/// users (mostly the same people, coming back) do not. Distinct counts (paying
+/// customers) are not sums: the same customers fill a short month and a long one.
+pub const PERIOD_SUMS: &[&str] = &[
+    "gross_revenue",
+    "net_revenue",
+    "orders",
+    "arpu",
+    "new_customers",
+    "mrr_new",
+    "mrr_expansion",
+    "mrr_contraction",
+    "mrr_churned",
+    "mrr_reactivation",
+    "mrr_net_new",
+    "spend",
+    "page_views",
+    "velocity",
+    "features_released",
+    "tickets_opened",
+];
+
+/// Metrics that do not alert at a grain. `wau` at day grain and `mau` at day and week
+/// grain are windows wider than the period (the 30 days ending that day): their move there
+/// is the coarser grain's, told there once. MRR's movements in one day are a handful of
+/// accounts — a day without a cancellation is not a 100 % fall in churn — and alert as
+/// the sums of weeks and months.
+pub const NOT_AT_GRAIN: &[(&str, Grain)] = &[
+    ("wau", Grain::Day),
+    ("mau", Grain::Day),
+    ("mau", Grain::Week),
+    ("mrr_new", Grain::Day),
+    ("mrr_expansion", Grain::Day),
+    ("mrr_contraction", Grain::Day),
+    ("mrr_churned", Grain::Day),
+    ("mrr_reactivation", Grain::Day),
+    ("mrr_net_new", Grain::Day),
+];
+
+/// Whether `metric` alerts at `grain` (`NOT_AT_GRAIN`).
+pub fn alerts_at(metric: &str, grain: Grain) -> bool {
+    !NOT_AT_GRAIN.contains(&(metric, grain))
+}
+
+/// The basis a metric's periods are compared on.
+pub fn basis(metric: &str) -> Basis {
+    if PERIOD_SUMS.contains(&metric) {
+        Basis::PerDay
+    } else {
+        Basis::Level
+    }
+}
+
+/// Scale factor from a median absolute deviation to a standard deviation's equivalent
+/// under normal noise, so `noise_k` reads the same as before.
+const MAD_TO_SIGMA: f64 = 1.4826;
+
+/// Scale factor from a mean absolute deviation to a standard deviation's equivalent.
+const MEAN_AD_TO_SIGMA: f64 = 1.253_314;
+
+/// The robust spread of the deviations of the `lookback` periods before `period`, each
+/// against its own baseline on `basis`, in the metric's unit: 1.4826 × the median
+/// absolute deviation from their median. One launch spike or one lumpy month in the
+/// look-back does not widen it, where a standard deviation (or the largest swing) would
+/// hide every later move behind it. `None` when fewer than `MIN_NOISE_SAMPLES` of them
+/// can be computed.
+pub fn noise(
+    points: &[Point],
+    period: Period,
+    window: usize,
+    lookback: usize,
+    basis: Basis,
+) -> Option<f64> {
     if window == 0 || lookback == 0 {
         return None;
     }
@@ -63,20 +174,34 @@ pub fn noise(points: &[Point], period: Period, window: usize, lookback: usize) -
         .into_iter()
         .filter_map(|p| {
             let value = complete_value(points, p)?;
-            let mut sum = 0.0;
-            for q in p.prev().trailing(window) {
-                sum += complete_value(points, q)?;
-            }
-            Some(value - sum / window as f64)
+            Some(value - rolling_mean(points, p, window, basis)?)
         })
         .collect();
     if deviations.len() < MIN_NOISE_SAMPLES {
         return None;
     }
-    let n = deviations.len() as f64;
-    let mean = deviations.iter().sum::<f64>() / n;
-    let variance = deviations.iter().map(|d| (d - mean).powi(2)).sum::<f64>() / (n - 1.0);
-    Some(variance.sqrt())
+    let centre = median(deviations.clone())?;
+    let distances: Vec<f64> = deviations.iter().map(|d| (d - centre).abs()).collect();
+    let mean_distance = distances.iter().sum::<f64>() / distances.len() as f64;
+    let mad = median(distances)?;
+    // Half the history identical (a flow that is zero most days) leaves no median
+    // absolute deviation; the mean absolute deviation, scaled to a standard deviation's
+    // equivalent, still sees the days that were not (the modified z-score's fallback).
+    Some(if mad > 0.0 {
+        MAD_TO_SIGMA * mad
+    } else {
+        MEAN_AD_TO_SIGMA * mean_distance
+    })
+}
+
+fn median(mut values: Vec<f64>) -> Option<f64> {
+    values.sort_by(f64::total_cmp);
+    let n = values.len();
+    match n {
+        0 => None,
+        _ if n % 2 == 1 => Some(values[n / 2]),
+        _ => Some((values[n / 2 - 1] + values[n / 2]) / 2.0),
+    }
 }
 
 /// Whether a change of `change` (value − rolling mean) stands out from a spread of
@@ -108,7 +233,6 @@ pub fn moves_total(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::metrics::Grain;
     use chrono::NaiveDate;
 
     fn weekly(values: &[f64]) -> (Vec<Point>, Period) {
@@ -131,22 +255,71 @@ mod tests {
     #[test]
     fn a_flat_history_has_no_spread_and_blocks_nothing() {
         let (points, last) = weekly(&[100.0, 100.0, 100.0, 100.0, 100.0, 100.0, 100.0, 150.0]);
-        assert_eq!(noise(&points, last, 3, 12), Some(0.0));
+        assert_eq!(noise(&points, last, 3, 12, Basis::Level), Some(0.0));
         assert!(stands_out(1.0, Some(0.0), 2.0));
     }
 
     #[test]
-    fn the_spread_is_of_the_past_deviations_around_their_mean() {
+    fn the_spread_is_the_scaled_median_absolute_deviation_of_past_deviations() {
         // Alternating 90/110: past deviations against the 3-period mean alternate
-        // −13.33 and +13.33 (mean 0), so the spread is their sample deviation.
+        // +13.33 and −13.33; their median is +13.33 (three of five), so the absolute
+        // deviations from it are 0, 26.67, 0, 26.67, 0 and their median is 0: the mean
+        // absolute deviation (4 × 13.33 ÷ 5), scaled, stands in for it.
         let (points, last) = weekly(&[90.0, 110.0, 90.0, 110.0, 90.0, 110.0, 90.0, 110.0, 200.0]);
-        let spread = noise(&points, last, 3, 12).unwrap();
-        // Five deviations (periods 4–8): +13.33, −13.33, +13.33, −13.33, +13.33.
-        let d = 40.0 / 3.0;
-        let devs = [d, -d, d, -d, d];
-        let mean = devs.iter().sum::<f64>() / 5.0;
-        let expected = (devs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / 4.0).sqrt();
+        let spread = noise(&points, last, 3, 12, Basis::Level).unwrap();
+        let expected = MEAN_AD_TO_SIGMA * 4.0 * (40.0 / 3.0) / 5.0;
         assert!((spread - expected).abs() < 1e-9, "{spread} vs {expected}");
+        // Six deviations +d, −d, +d, −d, +d, −d: median 0, every absolute deviation d.
+        let (points, last) = weekly(&[
+            90.0, 110.0, 90.0, 110.0, 90.0, 110.0, 90.0, 110.0, 90.0, 200.0,
+        ]);
+        let spread = noise(&points, last, 3, 12, Basis::Level).unwrap();
+        let d = 40.0 / 3.0;
+        assert!((spread - MAD_TO_SIGMA * d).abs() < 1e-9, "{spread}");
+    }
+
+    #[test]
+    fn one_launch_spike_in_the_history_does_not_hide_a_later_fall() {
+        // Steady ±1 % noise, a +60 % launch week, then the compared week falls 15 %. A
+        // standard deviation of the past deviations is inflated by the spike to ~12 % of
+        // the level, so 2 × that blocked the fall; the robust spread stays near the noise.
+        let mut values = vec![
+            100.0, 101.0, 99.0, 100.0, 160.0, 101.0, 99.0, 100.0, 101.0, 99.0, 100.0, 101.0, 99.0,
+            100.0,
+        ];
+        values.push(85.0);
+        let (points, last) = weekly(&values);
+        let spread = noise(&points, last, 3, 12, Basis::Level).unwrap();
+        let mean = (99.0 + 100.0 + 101.0) / 3.0;
+        assert!(spread < 5.0, "{spread}");
+        assert!(stands_out(85.0 - mean, Some(spread), 2.0));
+    }
+
+    #[test]
+    fn month_length_is_not_noise_for_sums() {
+        // Revenue of exactly 1 000 a day through the months of 2025: per day nothing
+        // moves, so there is neither spread nor deviation.
+        let mut period =
+            Period::containing(Grain::Month, NaiveDate::from_ymd_opt(2025, 1, 1).unwrap());
+        let mut points = Vec::new();
+        for _ in 0..14 {
+            points.push(Point {
+                period,
+                value: Some(1_000.0 * period.days() as f64),
+                note: None,
+                partial: false,
+            });
+            period = period.next();
+        }
+        let last = points[points.len() - 1].period;
+        assert_eq!(last.label(), "2026-02");
+        assert_eq!(noise(&points, last, 3, 12, Basis::PerDay), Some(0.0));
+        let dev = super::super::deviation::deviation_as(&points, last, 3, Basis::PerDay).unwrap();
+        assert!(dev.change_pct.abs() < 1e-9, "{}", dev.change_pct);
+        assert_eq!(dev.value, 28_000.0);
+        // The plain comparison calls February 8.7 % down.
+        let plain = super::super::deviation::deviation(&points, last, 3).unwrap();
+        assert!(plain.change_pct < -8.0, "{}", plain.change_pct);
     }
 
     #[test]
@@ -155,7 +328,7 @@ mod tests {
         // and the drift keeps alerting.
         let values: Vec<f64> = (0..14).map(|i| 100.0 * 1.07_f64.powi(i)).collect();
         let (points, last) = weekly(&values);
-        let spread = noise(&points, last, 3, 12).unwrap();
+        let spread = noise(&points, last, 3, 12, Basis::Level).unwrap();
         let mean: f64 = values[10..13].iter().sum::<f64>() / 3.0;
         assert!(stands_out(values[13] - mean, Some(spread), 2.0));
     }
@@ -165,12 +338,12 @@ mod tests {
         // Seven values: the compared one, three for the first past deviation's window,
         // three past deviations — one short of MIN_NOISE_SAMPLES.
         let (points, last) = weekly(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0]);
-        assert_eq!(noise(&points, last, 3, 12), None);
+        assert_eq!(noise(&points, last, 3, 12, Basis::Level), None);
         let (points, last) = weekly(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0]);
-        assert!(noise(&points, last, 3, 12).is_some());
+        assert!(noise(&points, last, 3, 12, Basis::Level).is_some());
         // A look-back shorter than MIN_NOISE_SAMPLES never judges.
-        assert_eq!(noise(&points, last, 3, 3), None);
-        assert_eq!(noise(&points, last, 0, 12), None);
+        assert_eq!(noise(&points, last, 3, 3, Basis::Level), None);
+        assert_eq!(noise(&points, last, 0, 12, Basis::Level), None);
     }
 
     #[test]

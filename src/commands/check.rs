@@ -1,5 +1,6 @@
 //! `kpi check`: the open alerts for cron and CI, with an exit code that says how bad
-//! they are (0 none, 1 mild only, 2 any strong; errors use `EXIT_ERROR`).
+//! they are (0 none, 1 mild only, 2 any strong, counting bad news only unless
+//! `--fail-on any`; errors use `EXIT_ERROR`).
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -8,7 +9,7 @@ use anyhow::Context;
 use chrono::NaiveDate;
 
 use crate::alerts::{self, render};
-use crate::cli::{CheckArgs, CheckFormat, StoreArgs};
+use crate::cli::{CheckArgs, CheckFormat, FailOnArg, StoreArgs};
 use crate::config::Config;
 use crate::metrics;
 use crate::store::Store;
@@ -42,12 +43,16 @@ pub fn run(
         &catalog,
     )?;
     let open = alerts::evaluate(&store, &config, judged_on, &catalog)?.open_alerts(judged_on);
+    let fail_on = match args.fail_on {
+        FailOnArg::Bad => alerts::FailOn::Bad,
+        FailOnArg::Any => alerts::FailOn::Any,
+    };
     let out = match args.format {
         CheckFormat::Text => render::check_text(&open, as_of, &config.currency),
-        CheckFormat::Json => render::check_json(&open, as_of)? + "\n",
+        CheckFormat::Json => render::check_json(&open, as_of, fail_on)? + "\n",
     };
     let mut stdout = crate::present::stdout();
     stdout.write_all(out.as_bytes())?;
     stdout.flush()?;
-    Ok(ExitCode::from(alerts::exit_code(&open)))
+    Ok(ExitCode::from(alerts::exit_code(&open, fail_on)))
 }

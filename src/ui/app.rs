@@ -392,11 +392,12 @@ impl App {
         self.snapshot.cohorts.iter().find(|m| m.variant == variant)
     }
 
-    /// The alerts in the order the Alerts pane lists them: strong first, then mild; open
-    /// before acknowledged within a tier.
+    /// The alerts in the order the Alerts pane lists them: bad news before good news
+    /// (good news wakes no one), strong before mild within each; open before acknowledged
+    /// within a tier.
     pub fn alert_order(&self) -> Vec<&crate::alerts::Alert> {
         let mut alerts: Vec<_> = self.snapshot.alerts.iter().collect();
-        alerts.sort_by_key(|a| (std::cmp::Reverse(a.tier), a.acknowledged));
+        alerts.sort_by_key(|a| (a.good, std::cmp::Reverse(a.tier), a.acknowledged));
         alerts
     }
 
