@@ -24,6 +24,8 @@ pub struct RejectsFile {
     start: u64,
     line_base: Option<u64>,
     count: u64,
+    /// The line of an earlier import's reject that was undone (see `forget_line`).
+    forgotten_line: Option<u64>,
 }
 
 impl RejectsFile {
@@ -39,6 +41,7 @@ impl RejectsFile {
             start,
             line_base: None,
             count: 0,
+            forgotten_line: None,
         }
     }
 
@@ -90,6 +93,12 @@ impl RejectsFile {
                 .map_err(|e| format!("cannot write the rejects file: {e}"))?;
         }
         Ok(line)
+    }
+
+    /// An earlier import's reject of the record on `line` was undone (the record was cut,
+    /// and is read again finished): publishing leaves it out of the rejects file.
+    pub fn forget_line(&mut self, line: u64) {
+        self.forgotten_line = Some(line);
     }
 
     /// The line in the file of a row's `line` counted from where reading started.
@@ -183,6 +192,14 @@ impl RejectsFile {
         let Some(final_path) = self.final_path.clone() else {
             return Ok(None);
         };
+        if let (true, Some(line)) = (tail, self.forgotten_line) {
+            drop_line(&final_path, line).map_err(|e| {
+                format!(
+                    "an undone reject (line {line}) could not be removed from {}: {e}",
+                    final_path.display()
+                )
+            })?;
+        }
         let Some(temp) = self.temp_path.take() else {
             if !tail {
                 // A clean re-import: the old rejects no longer describe the file.
@@ -204,6 +221,46 @@ impl RejectsFile {
         })?;
         Ok(Some(final_path))
     }
+}
+
+/// Rewrites a rejects file without the rejects of `line`; removes it if none are left.
+fn drop_line(path: &Path, line: u64) -> std::io::Result<()> {
+    if !path.exists() {
+        return Ok(());
+    }
+    let line = line.to_string();
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_path(path)?;
+    let mut kept = Vec::new();
+    for (i, record) in reader.byte_records().enumerate() {
+        let record = record?;
+        if i == 0 || record.get(0) != Some(line.as_bytes()) {
+            kept.push(record);
+        }
+    }
+    if kept.len() <= 1 {
+        return std::fs::remove_file(path);
+    }
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let temp = dir.join(format!(".{name}.{}.undo.tmp", std::process::id()));
+    let written = (|| {
+        let mut writer = csv::Writer::from_writer(BufWriter::new(File::create(&temp)?));
+        for record in &kept {
+            writer.write_byte_record(record)?;
+        }
+        writer.flush()?;
+        std::fs::rename(&temp, path)
+    })();
+    if written.is_err() {
+        let _ = std::fs::remove_file(&temp);
+    }
+    written
 }
 
 fn append_without_header(from: &Path, to: &Path) -> std::io::Result<()> {

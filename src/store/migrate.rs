@@ -335,6 +335,10 @@ SELECT 'customers', signup_date, COUNT(*) FROM customers GROUP BY signup_date;
 /// since repeat-purchase windows now count an order of 29 February until 1 March.
 const V5_REBUILT_ROLLUPS: &str = "";
 
+/// What the last record of a file, read without its terminator, wrote (JSON, see
+/// `import_log::Provisional`): undone when the writer turns out to have only paused.
+const V6_PROVISIONAL_RECORD: &str = "ALTER TABLE import_log ADD COLUMN provisional TEXT;";
+
 /// Every migration in order; `MIGRATIONS[i]` takes the store to version `i + 1`.
 pub const MIGRATIONS: &[&str] = &[
     V1_TABLES,
@@ -342,6 +346,7 @@ pub const MIGRATIONS: &[&str] = &[
     V3_COVERING_CUSTOMER_DAYS,
     V4_CUSTOMER_DAYS,
     V5_REBUILT_ROLLUPS,
+    V6_PROVISIONAL_RECORD,
 ];
 
 pub const CURRENT_VERSION: u32 = MIGRATIONS.len() as u32;

@@ -22,6 +22,17 @@ pub enum Value<'a> {
     Real(f64),
 }
 
+impl Value<'_> {
+    pub fn to_owned_value(&self) -> Value<'static> {
+        match self {
+            Value::Null => Value::Null,
+            Value::Text(t) => Value::Text(Cow::Owned(t.to_string())),
+            Value::Int(n) => Value::Int(*n),
+            Value::Real(r) => Value::Real(*r),
+        }
+    }
+}
+
 impl ToSql for Value<'_> {
     fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
         Ok(ToSqlOutput::Borrowed(match self {
@@ -160,6 +171,22 @@ impl Layout {
         )
     }
 
+    /// The days and rollup id of a row, from values in `columns` order.
+    pub fn marks_of(&self, values: &[Value<'_>]) -> RowMarks {
+        let days = self
+            .days
+            .iter()
+            .filter_map(|&i| match values.get(i) {
+                Some(Value::Text(day)) => crate::dates::parse_day(day),
+                _ => None,
+            })
+            .collect();
+        RowMarks {
+            days,
+            id: self.rollup_id_of(values).map(str::to_string),
+        }
+    }
+
     /// A row's `rolled_up_by` id, from values in `columns` order.
     pub fn rollup_id_of<'v>(&self, values: &'v [Value<'_>]) -> Option<&'v str> {
         match values.get(self.rollup_id?)? {
@@ -251,6 +278,12 @@ impl<'c> Upserter<'c> {
     /// Whether a row with the key of `values` is stored.
     pub fn is_stored(&mut self, values: &[Value<'_>]) -> rusqlite::Result<bool> {
         self.previous.exists(rusqlite::params_from_iter(values))
+    }
+
+    /// Every stored value of the row with the key of `values` (in `Layout::columns`
+    /// order), to put it back should the write about to happen be undone.
+    pub fn stored_row(&self, values: &[Value<'_>]) -> rusqlite::Result<Option<OwnedRow>> {
+        stored_row(self.conn, self.layout, values)
     }
 
     /// Inserts one row, or updates the stored row with its key in the columns `provided`
@@ -359,6 +392,86 @@ impl<'c> Upserter<'c> {
         };
         Ok(self.updates[at].1.as_mut())
     }
+}
+
+/// A row's values owned, in `Layout::columns` order.
+pub type OwnedRow = Vec<Value<'static>>;
+
+/// The days and `rolled_up_by` id of a row, as `Outcome::Updated` reports a row's old
+/// ones: what the rollups must refresh when it goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowMarks {
+    pub days: Vec<NaiveDate>,
+    pub id: Option<String>,
+}
+
+fn stored_row(
+    conn: &Connection,
+    layout: &Layout,
+    values: &[Value<'_>],
+) -> rusqlite::Result<Option<OwnedRow>> {
+    let names = layout.names();
+    let sql = format!(
+        "SELECT {} FROM \"{}\" WHERE {} AND ?{n} IS ?{n}",
+        quoted(&names),
+        layout.spec.name,
+        layout.key_match(),
+        n = names.len()
+    );
+    conn.prepare_cached(&sql)?
+        .query_row(rusqlite::params_from_iter(values), |row| {
+            (0..names.len())
+                .map(|i| {
+                    Ok(match row.get_ref(i)? {
+                        ValueRef::Null | ValueRef::Blob(_) => Value::Null,
+                        ValueRef::Integer(n) => Value::Int(n),
+                        ValueRef::Real(r) => Value::Real(r),
+                        ValueRef::Text(t) => {
+                            Value::Text(Cow::Owned(String::from_utf8_lossy(t).into_owned()))
+                        }
+                    })
+                })
+                .collect()
+        })
+        .optional()
+}
+
+/// Undoes one write: removes the row stored under the key of `wrote` and stores `before`
+/// again (the row that key had before the write; `None`: it had none). Returns the marks
+/// of the rows removed and put back, for the rollups.
+pub fn undo_write(
+    conn: &Connection,
+    layout: &Layout,
+    wrote: &[Value<'_>],
+    before: Option<&[Value<'_>]>,
+) -> rusqlite::Result<Vec<RowMarks>> {
+    let names = layout.names();
+    if wrote.len() != names.len() || before.is_some_and(|b| b.len() != names.len()) {
+        // Written under another layout (an older kpi): nothing this one can undo.
+        return Ok(Vec::new());
+    }
+    let table = layout.spec.name;
+    let mut marks = Vec::new();
+    if let Some(removed) = stored_row(conn, layout, wrote)? {
+        conn.prepare_cached(&format!(
+            "DELETE FROM \"{table}\" WHERE {} AND ?{n} IS ?{n}",
+            layout.key_match(),
+            n = names.len()
+        ))?
+        .execute(rusqlite::params_from_iter(wrote))?;
+        marks.push(layout.marks_of(&removed));
+    }
+    if let Some(before) = before {
+        let placeholders: Vec<String> = (1..=names.len()).map(|i| format!("?{i}")).collect();
+        conn.prepare_cached(&format!(
+            "INSERT OR REPLACE INTO \"{table}\" ({}) VALUES ({})",
+            quoted(&names),
+            placeholders.join(", ")
+        ))?
+        .execute(rusqlite::params_from_iter(before))?;
+        marks.push(layout.marks_of(before));
+    }
+    Ok(marks)
 }
 
 /// What `Upserter::upsert` reads of a stored row before changing it.
