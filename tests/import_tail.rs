@@ -597,3 +597,32 @@ fn a_cut_line_rejected_then_valid_then_rejected_counts_only_as_it_ends() {
     );
     assert_eq!(rollups(&store), rollups(&fresh));
 }
+
+#[test]
+fn a_cut_line_after_a_cr_only_line_end_undoes_only_its_own_reject() {
+    let (dir, mut store) = setup();
+    let path = dir.path().join("orders.csv");
+    // Two rejects on one line number: `\r` alone does not start a new line count.
+    std::fs::write(&path, format!("{ORDERS}o1,c1,2025-06-01,-1\ro")).unwrap();
+    let report = import_file(&mut store, &path, &options()).unwrap();
+    assert_eq!(report.rows_rejected, 2);
+    append(&path, "4,c4,2025-06-04,4\n");
+    let report = import_file(&mut store, &path, &still_writing()).unwrap();
+    assert_eq!((report.rows_read, report.rows_upserted), (1, 1));
+    let rejects = store.recent_rejects(5).unwrap();
+    assert_eq!(rejects.len(), 1, "{rejects:?}");
+    assert_eq!(rejects[0].raw, "o1,c1,2025-06-01,-1");
+    let text = std::fs::read_to_string(report.rejects_file.unwrap_or_else(|| {
+        dir.path()
+            .join("s.db.rejects")
+            .read_dir()
+            .unwrap()
+            .next()
+            .unwrap()
+            .unwrap()
+            .path()
+    }))
+    .unwrap();
+    assert_eq!(text.lines().count(), 2, "{text}");
+    assert!(text.contains("o1,c1,2025-06-01,-1"), "{text}");
+}

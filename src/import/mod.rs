@@ -42,9 +42,11 @@ pub struct ImportOptions {
     pub strict: bool,
     /// Header aliases and the time zone come from here.
     pub config: Config,
-    /// The file is finished (named on the command line): a last line without its
-    /// newline is imported too. When false (the watcher's case: a file may still be
-    /// being written), such a line waits until its newline arrives.
+    /// The file is finished (named on the command line, or watched and unchanged for the
+    /// settle time): a last line without its newline is imported too, provisionally —
+    /// should the file grow after all, the next import undoes what that line did and
+    /// reads it again. When false (a watched file that just changed: it may still be
+    /// being written), such a line waits.
     pub file_is_complete: bool,
 }
 
@@ -551,17 +553,16 @@ fn run(
                 Err(rejection) => (row.line, row.span, rejection),
             },
         };
+        let mut reject_id = None;
         let line = rejects
             .record(line, span, &rejection, options.strict, |l, c, r, raw| {
-                tx.add_reject(l, c, r, raw)
+                reject_id = Some(tx.add_reject(l, c, r, raw)?);
+                Ok(())
             })
             .inspect_err(|_| store_failed.set(true))?;
-        if is_last_record(span) {
+        if let (true, Some(id)) = (is_last_record(span), reject_id) {
             provisional = Some(Provisional {
-                reject: Some(ProvisionalReject {
-                    line,
-                    import_id: None,
-                }),
+                reject: Some(ProvisionalReject { line, id }),
                 ..Provisional::default()
             });
         }

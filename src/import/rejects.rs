@@ -96,7 +96,8 @@ impl RejectsFile {
     }
 
     /// An earlier import's reject of the record on `line` was undone (the record was cut,
-    /// and is read again finished): publishing leaves it out of the rejects file.
+    /// and is read again finished): publishing takes it off the end of the rejects file,
+    /// where the import that read the cut record left it.
     pub fn forget_line(&mut self, line: u64) {
         self.forgotten_line = Some(line);
     }
@@ -193,7 +194,7 @@ impl RejectsFile {
             return Ok(None);
         };
         if let (true, Some(line)) = (tail, self.forgotten_line) {
-            drop_line(&final_path, line).map_err(|e| {
+            drop_last_reject(&final_path, line).map_err(|e| {
                 format!(
                     "an undone reject (line {line}) could not be removed from {}: {e}",
                     final_path.display()
@@ -223,23 +224,22 @@ impl RejectsFile {
     }
 }
 
-/// Rewrites a rejects file without the rejects of `line`; removes it if none are left.
-fn drop_line(path: &Path, line: u64) -> std::io::Result<()> {
+/// Rewrites a rejects file without its last reject, if that is of `line` (line numbers
+/// alone are not unique: CR-only line ends); removes the file if no reject is left.
+fn drop_last_reject(path: &Path, line: u64) -> std::io::Result<()> {
     if !path.exists() {
         return Ok(());
     }
-    let line = line.to_string();
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
         .from_path(path)?;
-    let mut kept = Vec::new();
-    for (i, record) in reader.byte_records().enumerate() {
-        let record = record?;
-        if i == 0 || record.get(0) != Some(line.as_bytes()) {
-            kept.push(record);
-        }
+    let mut kept = reader.byte_records().collect::<Result<Vec<_>, _>>()?;
+    let line = line.to_string();
+    if kept.len() < 2 || kept.last().and_then(|r| r.get(0)) != Some(line.as_bytes()) {
+        return Ok(());
     }
+    kept.pop();
     if kept.len() <= 1 {
         return std::fs::remove_file(path);
     }

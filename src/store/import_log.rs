@@ -48,8 +48,8 @@ pub struct Provisional {
 pub struct ProvisionalReject {
     /// Its line in the file.
     pub line: u64,
-    /// The import that recorded it; `None` until that import commits.
-    pub import_id: Option<i64>,
+    /// Its row in `rejects` (a line number alone is not unique: CR-only line ends).
+    pub id: i64,
 }
 
 impl Provisional {
@@ -268,15 +268,9 @@ impl ImportTx<'_> {
         layout: &Layout,
         provisional: &Provisional,
     ) -> rusqlite::Result<Vec<RowMarks>> {
-        if let Some(ProvisionalReject {
-            line,
-            import_id: Some(import_id),
-        }) = provisional.reject
-        {
-            self.tx.execute(
-                "DELETE FROM rejects WHERE import_id = ?1 AND line = ?2",
-                params![import_id, line as i64],
-            )?;
+        if let Some(reject) = provisional.reject {
+            self.tx
+                .execute("DELETE FROM rejects WHERE id = ?1", [reject.id])?;
         }
         match &provisional.wrote {
             Some(wrote) => {
@@ -286,20 +280,21 @@ impl ImportTx<'_> {
         }
     }
 
+    /// Records a rejected row; returns its id.
     pub fn add_reject(
         &self,
         line: u64,
         column: Option<&str>,
         reason: &str,
         raw: &str,
-    ) -> rusqlite::Result<()> {
+    ) -> rusqlite::Result<i64> {
         self.tx
             .prepare_cached(
                 "INSERT INTO rejects (import_id, line, column, reason, raw)
                  VALUES (?1, ?2, ?3, ?4, ?5)",
             )?
             .execute(params![self.import_id, line as i64, column, reason, raw])?;
-        Ok(())
+        Ok(self.tx.last_insert_rowid())
     }
 
     /// Refreshes the touched rollups, completes the log row and commits everything.
@@ -315,13 +310,6 @@ impl ImportTx<'_> {
         rollup::refresh(&self.tx, touched)?;
         // The logged duration runs to the commit, rollups included.
         let duration_ms = started.elapsed().as_millis() as u64;
-        let provisional = totals.provisional.as_ref().map(|p| {
-            let mut p = p.clone();
-            if let Some(reject) = &mut p.reject {
-                reject.import_id.get_or_insert(self.import_id);
-            }
-            p
-        });
         self.tx.execute(
             "UPDATE import_log SET size = ?2, content_hash = ?3, byte_offset = ?4, header = ?5,
                     rows_read = ?6, rows_upserted = ?7, rows_rejected = ?8, duration_ms = ?9,
@@ -338,7 +326,7 @@ impl ImportTx<'_> {
                 totals.rows_rejected as i64,
                 duration_ms as i64,
                 now(),
-                provisional.and_then(|p| p.to_text()),
+                totals.provisional.as_ref().and_then(Provisional::to_text),
             ],
         )?;
         self.tx.commit()
