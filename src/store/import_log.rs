@@ -58,7 +58,7 @@ impl Provisional {
     }
 }
 
-/// `Provisional` as stored in `import_log.provisional`.
+/// `Provisional` as stored in `import_provisional.record`.
 #[derive(Serialize, Deserialize)]
 struct StoredProvisional {
     wrote: Option<Vec<serde_json::Value>>,
@@ -153,9 +153,9 @@ impl Store {
     pub fn last_import_mark(&self, path: &str) -> rusqlite::Result<Option<ImportMark>> {
         self.conn
             .query_row(
-                "SELECT id, table_name, size, byte_offset, content_hash, header, provisional
-                 FROM import_log
-                 WHERE path = ?1 AND status = 'ok' ORDER BY id DESC LIMIT 1",
+                "SELECT l.id, table_name, size, byte_offset, content_hash, header, p.record
+                 FROM import_log l LEFT JOIN import_provisional p ON p.import_id = l.id
+                 WHERE path = ?1 AND status = 'ok' ORDER BY l.id DESC LIMIT 1",
                 [path],
                 |r| {
                     Ok(ImportMark {
@@ -313,7 +313,7 @@ impl ImportTx<'_> {
         self.tx.execute(
             "UPDATE import_log SET size = ?2, content_hash = ?3, byte_offset = ?4, header = ?5,
                     rows_read = ?6, rows_upserted = ?7, rows_rejected = ?8, duration_ms = ?9,
-                    imported_at = ?10, provisional = ?11
+                    imported_at = ?10
              WHERE id = ?1",
             params![
                 self.import_id,
@@ -326,9 +326,40 @@ impl ImportTx<'_> {
                 totals.rows_rejected as i64,
                 duration_ms as i64,
                 now(),
-                totals.provisional.as_ref().and_then(Provisional::to_text),
             ],
         )?;
+        if let Some(record) = totals.provisional.as_ref().and_then(Provisional::to_text) {
+            self.tx.execute(
+                "INSERT INTO import_provisional (import_id, record) VALUES (?1, ?2)",
+                params![self.import_id, record],
+            )?;
+        }
         self.tx.commit()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_provisional_record_reads_back_as_it_was_written() {
+        let provisional = Provisional {
+            wrote: Some(vec![
+                Value::Text("o-12".into()),
+                Value::Int(-1250),
+                Value::Real(2.0),
+                Value::Real(0.25),
+                Value::Null,
+            ]),
+            before: None,
+            reject: Some(ProvisionalReject { line: 7, id: 42 }),
+        };
+        let text = provisional.to_text().unwrap();
+        assert_eq!(Provisional::from_text(&text), Some(provisional));
+        // Nothing to undo: nothing stored.
+        assert_eq!(Provisional::default().to_text(), None);
+        // Text another kpi wrote is not guessed at.
+        assert_eq!(Provisional::from_text("{\"wrote\": [[1]]}"), None);
     }
 }

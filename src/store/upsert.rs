@@ -639,6 +639,68 @@ mod tests {
     }
 
     #[test]
+    fn undoing_a_write_removes_the_row_or_puts_the_one_before_back() {
+        let mut store = Store::open_in_memory().unwrap();
+        let conn = store.conn_mut();
+        let layout = Layout::of(schema::table("orders").unwrap());
+        let all = layout.all_provided();
+        let order = |id: &str, customer: &str, day: &str, cents: i64| -> OwnedRow {
+            vec![
+                Value::Text(id.to_string().into()),
+                Value::Text(customer.to_string().into()),
+                Value::Text(day.to_string().into()),
+                Value::Int(cents),
+                Value::Text("completed".into()),
+                Value::Null,
+                Value::Null,
+                Value::Null,
+            ]
+        };
+        let old = order("o-12", "c1", "2025-06-01", 100);
+        let mut up = Upserter::new(conn, &layout).unwrap();
+        up.upsert(&old, all, 1).unwrap();
+        drop(up);
+        let cut = order("o-12", "c9", "2025-06-09", 900);
+        let mut up = Upserter::new(conn, &layout).unwrap();
+        let before = up.stored_row(&cut).unwrap();
+        assert_eq!(before.as_ref(), Some(&old));
+        up.upsert(&cut, all, 1).unwrap();
+        let new = order("o-1", "c2", "2025-06-02", 200);
+        assert_eq!(up.stored_row(&new).unwrap(), None);
+        up.upsert(&new, all, 2).unwrap();
+        drop(up);
+
+        let day = |d: &str| d.parse::<NaiveDate>().unwrap();
+        // Put back: the marks of the cut row and of the row restored.
+        let marks = undo_write(conn, &layout, &cut, before.as_deref()).unwrap();
+        assert_eq!(
+            marks,
+            [
+                RowMarks {
+                    days: vec![day("2025-06-09")],
+                    id: Some("c9".into())
+                },
+                RowMarks {
+                    days: vec![day("2025-06-01")],
+                    id: Some("c1".into())
+                },
+            ]
+        );
+        assert_eq!(stored_row(conn, &layout, &old).unwrap(), Some(old.clone()));
+        // Removed: it had no row before.
+        let marks = undo_write(conn, &layout, &new, None).unwrap();
+        assert_eq!(marks.len(), 1);
+        assert_eq!(stored_row(conn, &layout, &new).unwrap(), None);
+        // A row of another layout is left alone.
+        assert!(
+            undo_write(conn, &layout, &old[..3], None)
+                .unwrap()
+                .is_empty()
+        );
+        assert_eq!(stored_row(conn, &layout, &old).unwrap(), Some(old));
+    }
+
+    #[test]
     fn every_table_upserts_inserts_then_leaves_unchanged_rows_alone() {
         let mut store = Store::open_in_memory().unwrap();
         let conn = store.conn_mut();
