@@ -531,9 +531,10 @@ fn an_order_whose_id_was_cut_by_a_pause_leaves_no_row_under_the_cut_id() {
 fn a_cut_id_naming_a_row_of_another_file_puts_that_row_back() {
     let (dir, mut store) = setup();
     let other = dir.path().join("orders_old.csv");
+    // It has a column the cut file lacks: that column is put back too.
     std::fs::write(
         &other,
-        "order_id,customer_id,order_date,revenue\no-12,c1,2025-06-01,10\n",
+        "order_id,customer_id,order_date,revenue,channel\no-12,c1,2025-06-01,10,web\n",
     )
     .unwrap();
     import(&mut store, &other);
@@ -547,14 +548,14 @@ fn a_cut_id_naming_a_row_of_another_file_puts_that_row_back() {
     import_file(&mut store, &path, &options()).unwrap();
     assert_eq!(
         dump(&store, "orders", "order_id"),
-        ["o-12|c9|2025-06-09|9900|completed|NULL|NULL|NULL"]
+        ["o-12|c9|2025-06-09|9900|completed|web|NULL|NULL"]
     );
     append(&path, "3\n");
     import_file(&mut store, &path, &still_writing()).unwrap();
     assert_eq!(
         dump(&store, "orders", "order_id"),
         [
-            "o-12|c1|2025-06-01|1000|completed|NULL|NULL|NULL",
+            "o-12|c1|2025-06-01|1000|completed|web|NULL|NULL",
             "o-123|c9|2025-06-09|9900|completed|NULL|NULL|NULL",
         ]
     );

@@ -481,12 +481,22 @@ fn run(
                     } else {
                         None
                     };
-                    let wrote = |before| {
-                        Some(Provisional {
-                            wrote: Some(typed.values.iter().map(|v| v.to_owned_value()).collect()),
-                            before,
-                            reject: None,
-                        })
+                    // The row as stored after the write (columns the file lacks kept,
+                    // attributes merged): what an undo expects to find.
+                    let wrote = |upserter: &crate::store::upsert::Upserter<'_>, before| {
+                        upserter
+                            .stored_row(&typed.values)
+                            .map(|wrote| {
+                                Some(Provisional {
+                                    wrote,
+                                    before,
+                                    reject: None,
+                                })
+                            })
+                            .map_err(|e| {
+                                store_failed.set(true);
+                                format!("cannot read the store: {e}")
+                            })
                     };
                     match upserter.upsert(&typed.values, typed.provided, row.line) {
                         Ok(Outcome::Inserted) => {
@@ -497,7 +507,7 @@ fn run(
                                 touched.add_previous(spec.name, id, None);
                             }
                             if last {
-                                provisional = wrote(None);
+                                provisional = wrote(&upserter, None)?;
                             }
                             return Ok(());
                         }
@@ -510,7 +520,7 @@ fn run(
                                 touched.add_previous(spec.name, id, Some(&old_days));
                             }
                             if last {
-                                provisional = wrote(before);
+                                provisional = wrote(&upserter, before)?;
                             }
                             return Ok(());
                         }

@@ -22,17 +22,6 @@ pub enum Value<'a> {
     Real(f64),
 }
 
-impl Value<'_> {
-    pub fn to_owned_value(&self) -> Value<'static> {
-        match self {
-            Value::Null => Value::Null,
-            Value::Text(t) => Value::Text(Cow::Owned(t.to_string())),
-            Value::Int(n) => Value::Int(*n),
-            Value::Real(r) => Value::Real(*r),
-        }
-    }
-}
-
 impl ToSql for Value<'_> {
     fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
         Ok(ToSqlOutput::Borrowed(match self {
@@ -169,6 +158,18 @@ impl Layout {
             "duplicate key ({}) already on line {first_line} of this file",
             columns.join(", ")
         )
+    }
+
+    /// Whether two rows hold the same values, an integer being as good as the same real
+    /// (what column affinity may make of it).
+    fn same_row(stored: &[Value<'_>], written: &[Value<'_>]) -> bool {
+        stored.len() == written.len()
+            && stored.iter().zip(written).all(|(a, b)| match (a, b) {
+                (Value::Int(n), Value::Real(r)) | (Value::Real(r), Value::Int(n)) => {
+                    *n as f64 == *r
+                }
+                _ => a == b,
+            })
     }
 
     /// The days and rollup id of a row, from values in `columns` order.
@@ -436,9 +437,10 @@ fn stored_row(
         .optional()
 }
 
-/// Undoes one write: removes the row stored under the key of `wrote` and stores `before`
-/// again (the row that key had before the write; `None`: it had none). Returns the marks
-/// of the rows removed and put back, for the rollups.
+/// Undoes one write: removes the row `wrote` (as it was stored: every column, attributes
+/// merged) and stores `before` again (the row its key had before the write; `None`: it
+/// had none). A row changed since (another file wrote that key) is left as it is: it is
+/// that file's now. Returns the marks of the rows removed and put back, for the rollups.
 pub fn undo_write(
     conn: &Connection,
     layout: &Layout,
@@ -451,8 +453,14 @@ pub fn undo_write(
         return Ok(Vec::new());
     }
     let table = layout.spec.name;
+    let Some(removed) = stored_row(conn, layout, wrote)? else {
+        return Ok(Vec::new());
+    };
+    if !Layout::same_row(&removed, wrote) {
+        return Ok(Vec::new());
+    }
     let mut marks = Vec::new();
-    if let Some(removed) = stored_row(conn, layout, wrote)? {
+    {
         conn.prepare_cached(&format!(
             "DELETE FROM \"{table}\" WHERE {} AND ?{n} IS ?{n}",
             layout.key_match(),
@@ -697,7 +705,14 @@ mod tests {
                 .unwrap()
                 .is_empty()
         );
-        assert_eq!(stored_row(conn, &layout, &old).unwrap(), Some(old));
+        assert_eq!(stored_row(conn, &layout, &old).unwrap(), Some(old.clone()));
+        // So is a row another file changed since: it is that file's now.
+        let changed = order("o-12", "c1", "2025-06-01", 150);
+        let mut up = Upserter::new(conn, &layout).unwrap();
+        up.upsert(&changed, all, 1).unwrap();
+        drop(up);
+        assert!(undo_write(conn, &layout, &old, None).unwrap().is_empty());
+        assert_eq!(stored_row(conn, &layout, &old).unwrap(), Some(changed));
     }
 
     #[test]
