@@ -193,14 +193,26 @@ impl RejectsFile {
         let Some(final_path) = self.final_path.clone() else {
             return Ok(None);
         };
-        if let (true, Some(line)) = (tail, self.forgotten_line) {
-            drop_last_reject(&final_path, line).map_err(|e| {
+        // Tried first, as it rewrites the file; should it fail, this import's rejects are
+        // still moved into place.
+        let undone = match (tail, self.forgotten_line) {
+            (true, Some(line)) => drop_last_reject(&final_path, line).map_err(|e| {
                 format!(
                     "an undone reject (line {line}) could not be removed from {}: {e}",
                     final_path.display()
                 )
-            })?;
-        }
+            }),
+            _ => Ok(()),
+        };
+        let published = self.move_into_place(final_path, tail);
+        undone.and(published)
+    }
+
+    fn move_into_place(
+        &mut self,
+        final_path: PathBuf,
+        tail: bool,
+    ) -> Result<Option<PathBuf>, String> {
         let Some(temp) = self.temp_path.take() else {
             if !tail {
                 // A clean re-import: the old rejects no longer describe the file.

@@ -2,7 +2,9 @@
 //! one commits its log row, its rejects and its data together.
 //!
 //! The log also remembers where a file's last import stopped (byte offset, a fingerprint
-//! of the bytes before it and the header), so a file that only grew is read from there.
+//! of the bytes before it and the header), so a file that only grew is read from there,
+//! and what a last record read without its terminator did (`import_provisional`), so that
+//! reading it again, finished, can undo that first.
 
 use chrono::{SecondsFormat, Utc};
 use rusqlite::{OptionalExtension, Transaction, TransactionBehavior, params};
