@@ -434,3 +434,196 @@ fn a_quoted_field_spanning_lines_split_across_two_appends_is_imported_whole() {
     assert_eq!(comment, "first line\nsecond line, \"quoted\"");
     assert_eq!(count(&store, "rejects"), 0);
 }
+
+/// Every rollup row of the store, table by table, to compare two stores by.
+fn rollups(store: &Store) -> Vec<String> {
+    let tables: Vec<String> = store
+        .conn()
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'ru\\_%' ESCAPE '\\' ORDER BY name")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    tables
+        .iter()
+        .flat_map(|t| {
+            dump(store, t, "1, 2, 3")
+                .into_iter()
+                .map(move |row| format!("{t}: {row}"))
+        })
+        // Distinct counts of zero stay where an incremental refresh emptied a period.
+        .filter(|row| !(row.starts_with("ru_distinct") && row.ends_with("|0")))
+        .collect()
+}
+
+/// A fresh store with `path` imported once, as it is now.
+fn one_shot(paths: &[&std::path::Path]) -> (tempfile::TempDir, Store) {
+    let (dir, mut store) = setup();
+    for path in paths {
+        import(&mut store, path);
+    }
+    (dir, store)
+}
+
+#[test]
+fn an_event_line_finished_after_a_pause_is_one_event_not_two() {
+    let (dir, mut store) = setup();
+    let path = dir.path().join("events.csv");
+    std::fs::write(
+        &path,
+        "user_id,ts,name\nu1,2025-06-01T10:00:00Z,signup\nu2,2025-06-02T10:05:00Z,sig",
+    )
+    .unwrap();
+    // As the watcher drives it: complete lines while the file changes, the last line
+    // once it stayed unchanged for the settle time (the writer paused mid-line).
+    let report = import_file(&mut store, &path, &still_writing()).unwrap();
+    assert_eq!((report.rows_read, report.held_back_bytes), (1, 27));
+    let report = import_file(&mut store, &path, &options()).unwrap();
+    assert_eq!((report.rows_read, report.rows_upserted), (1, 1));
+    assert_eq!(count(&store, "events"), 2);
+    // The writer goes on: the rest of that line, and another event.
+    append(&path, "nup\nu3,2025-06-03T09:00:00Z,login\n");
+    let report = import_file(&mut store, &path, &still_writing()).unwrap();
+    assert!(report.tail);
+    assert_eq!((report.rows_read, report.rows_upserted), (2, 2));
+    // The day of the cut event is refreshed: it had that event, now another.
+    assert!(report.touched.days["events"].contains(&day("2025-06-02")));
+    let names = |store: &Store| {
+        dump(store, "events", "ts")
+            .iter()
+            .map(|r| r.split('|').nth(5).unwrap().to_string())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(names(&store), ["signup", "signup", "login"]);
+    let (_fresh_dir, fresh) = one_shot(&[&path]);
+    assert_eq!(dump(&store, "events", "ts"), dump(&fresh, "events", "ts"));
+    assert_eq!(rollups(&store), rollups(&fresh));
+}
+
+#[test]
+fn an_order_whose_id_was_cut_by_a_pause_leaves_no_row_under_the_cut_id() {
+    let (dir, mut store) = setup();
+    let path = dir.path().join("orders.csv");
+    std::fs::write(
+        &path,
+        "customer_id,order_date,revenue,order_id\n\
+         c1,2025-06-01,10,o-1\n\
+         c2,2025-06-02,20,o-12",
+    )
+    .unwrap();
+    import_file(&mut store, &path, &still_writing()).unwrap();
+    import_file(&mut store, &path, &options()).unwrap();
+    assert_eq!(count(&store, "orders"), 2);
+    append(&path, "3\n");
+    let report = import_file(&mut store, &path, &still_writing()).unwrap();
+    assert_eq!((report.rows_read, report.rows_upserted), (1, 1));
+    let ids: Vec<String> = dump(&store, "orders", "order_id")
+        .iter()
+        .map(|r| r.split('|').next().unwrap().to_string())
+        .collect();
+    assert_eq!(ids, ["o-1", "o-123"]);
+    let (_fresh_dir, fresh) = one_shot(&[&path]);
+    assert_eq!(rollups(&store), rollups(&fresh));
+}
+
+#[test]
+fn a_cut_id_naming_a_row_of_another_file_puts_that_row_back() {
+    let (dir, mut store) = setup();
+    let other = dir.path().join("orders_old.csv");
+    // It has a column the cut file lacks: that column is put back too.
+    std::fs::write(
+        &other,
+        "order_id,customer_id,order_date,revenue,channel\no-12,c1,2025-06-01,10,web\n",
+    )
+    .unwrap();
+    import(&mut store, &other);
+    let path = dir.path().join("orders.csv");
+    std::fs::write(
+        &path,
+        "customer_id,order_date,revenue,order_id\nc9,2025-06-09,99,o-12",
+    )
+    .unwrap();
+    // Settled mid-line: the cut id names the other file's order, which it overwrites.
+    import_file(&mut store, &path, &options()).unwrap();
+    assert_eq!(
+        dump(&store, "orders", "order_id"),
+        ["o-12|c9|2025-06-09|9900|completed|web|NULL|NULL"]
+    );
+    append(&path, "3\n");
+    import_file(&mut store, &path, &still_writing()).unwrap();
+    assert_eq!(
+        dump(&store, "orders", "order_id"),
+        [
+            "o-12|c1|2025-06-01|1000|completed|web|NULL|NULL",
+            "o-123|c9|2025-06-09|9900|completed|NULL|NULL|NULL",
+        ]
+    );
+    let (_fresh_dir, fresh) = one_shot(&[&other, &path]);
+    assert_eq!(rollups(&store), rollups(&fresh));
+}
+
+#[test]
+fn a_cut_line_rejected_then_valid_then_rejected_counts_only_as_it_ends() {
+    let (dir, mut store) = setup();
+    let path = dir.path().join("orders.csv");
+    std::fs::write(&path, format!("{ORDERS}o4,c4,2025-06-0")).unwrap();
+    // Each settled import takes the cut line as it is then.
+    let report = import_file(&mut store, &path, &options()).unwrap();
+    assert_eq!((report.rows_read, report.rows_rejected), (4, 1));
+    let rejects_file = report.rejects_file.unwrap();
+    // Valid once longer: the reject of the cut line goes, in the store and beside it.
+    append(&path, "4,4");
+    let report = import_file(&mut store, &path, &options()).unwrap();
+    assert_eq!((report.rows_read, report.rows_upserted), (1, 1));
+    assert_eq!(count(&store, "rejects"), 0);
+    assert!(!rejects_file.exists());
+    assert_eq!(count(&store, "orders"), 4);
+    // Bad once finished: the row of the cut line goes, and the line is rejected once.
+    append(&path, "x\n");
+    let report = import_file(&mut store, &path, &still_writing()).unwrap();
+    assert_eq!((report.rows_read, report.rows_rejected), (1, 1));
+    assert_eq!(count(&store, "orders"), 3);
+    assert_eq!(count(&store, "rejects"), 1);
+    assert_eq!(
+        store.recent_rejects(5).unwrap()[0].raw,
+        "o4,c4,2025-06-04,4x"
+    );
+    let text = std::fs::read_to_string(&rejects_file).unwrap();
+    assert_eq!(text.lines().count(), 2, "{text}");
+    let (_fresh_dir, fresh) = one_shot(&[&path]);
+    assert_eq!(
+        dump(&store, "orders", "order_id"),
+        dump(&fresh, "orders", "order_id")
+    );
+    assert_eq!(rollups(&store), rollups(&fresh));
+}
+
+#[test]
+fn a_cut_line_after_a_cr_only_line_end_undoes_only_its_own_reject() {
+    let (dir, mut store) = setup();
+    let path = dir.path().join("orders.csv");
+    // Two rejects on one line number: `\r` alone does not start a new line count.
+    std::fs::write(&path, format!("{ORDERS}o1,c1,2025-06-01,-1\ro")).unwrap();
+    let report = import_file(&mut store, &path, &options()).unwrap();
+    assert_eq!(report.rows_rejected, 2);
+    append(&path, "4,c4,2025-06-04,4\n");
+    let report = import_file(&mut store, &path, &still_writing()).unwrap();
+    assert_eq!((report.rows_read, report.rows_upserted), (1, 1));
+    let rejects = store.recent_rejects(5).unwrap();
+    assert_eq!(rejects.len(), 1, "{rejects:?}");
+    assert_eq!(rejects[0].raw, "o1,c1,2025-06-01,-1");
+    let text = std::fs::read_to_string(report.rejects_file.unwrap_or_else(|| {
+        dir.path()
+            .join("s.db.rejects")
+            .read_dir()
+            .unwrap()
+            .next()
+            .unwrap()
+            .unwrap()
+            .path()
+    }))
+    .unwrap();
+    assert_eq!(text.lines().count(), 2, "{text}");
+    assert!(text.contains("o1,c1,2025-06-01,-1"), "{text}");
+}

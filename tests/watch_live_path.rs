@@ -95,6 +95,12 @@ impl Headless {
             .unwrap()
     }
 
+    /// The one number `sql` selects from the store.
+    fn number(&self, sql: &str) -> i64 {
+        let store = Store::open(&self.db).unwrap();
+        store.conn().query_row(sql, [], |r| r.get(0)).unwrap()
+    }
+
     fn wait_for(&self, what: &str, limit: Duration, done: impl Fn(&Self) -> bool) {
         let deadline = Instant::now() + limit;
         while !done(self) {
@@ -194,6 +200,57 @@ fn a_watched_last_line_without_newline_is_imported_once_settled() {
     append(&path, "\no3,c3,2026-11-02,1.00\n");
     let report = import_file(&mut store, &path, &options).unwrap();
     assert_eq!((report.rows_read, report.rows_upserted), (1, 1));
+}
+
+#[test]
+fn a_watched_event_line_finished_after_a_pause_is_one_event_not_two() {
+    let mut live = Headless::start(Duration::from_millis(50), |_| {}, None);
+    let path = live.path("events.csv");
+    // The writer pauses mid-line, longer than the settle time: the cut line is taken.
+    fs::write(
+        &path,
+        "user_id,ts,name\nu1,2026-11-01T10:00:00Z,signup\nu2,2026-11-02T10:00:00Z,sig",
+    )
+    .unwrap();
+    live.wait_for("the cut line", Duration::from_secs(10), |l| {
+        l.number("SELECT count(*) FROM events WHERE name = 'sig'") == 1
+    });
+    // It finishes the line and writes another: the cut event is gone, not doubled.
+    append(&path, "nup\nu3,2026-11-03T10:00:00Z,login\n");
+    live.wait_for("the finished line", Duration::from_secs(10), |l| {
+        l.number("SELECT count(*) FROM events WHERE name = 'login'") == 1
+    });
+    let state = live.finish();
+    assert!(
+        matches!(
+            state.files[&path].state,
+            FileState::Imported {
+                rows_rejected: 0,
+                ..
+            }
+        ),
+        "{state:?}"
+    );
+    let store = Store::open(&live.db).unwrap();
+    let names: Vec<String> = store
+        .conn()
+        .prepare("SELECT name FROM events ORDER BY ts")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(names, ["signup", "signup", "login"]);
+    // The day of the cut event counts one event, as its rollup says too.
+    let day_events: i64 = store
+        .conn()
+        .query_row(
+            "SELECT rows FROM ru_table_days WHERE tbl = 'events' AND day = '2026-11-02'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(day_events, 1);
 }
 
 #[test]

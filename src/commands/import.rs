@@ -86,12 +86,10 @@ fn follow(
         recursive: watch_args.recursive,
         ..WatchOptions::default()
     };
-    // A watched file may still be growing: its last line waits for its newline.
-    let options = ImportOptions {
-        file_is_complete: false,
-        ..options.clone()
-    };
-    watch::follow::run_headless(store, dir, &watch, &options, &mut present::stdout(), &stop)?;
+    // `options.file_is_complete` plays no part here: the watch loop decides it per import
+    // (`watch::follow::Follower`) — a change imports its complete lines, and a last line
+    // without its newline is imported once the file stayed unchanged for the settle time.
+    watch::follow::run_headless(store, dir, &watch, options, &mut present::stdout(), &stop)?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 
 use crate::config::Config;
 use crate::store::Store;
-use crate::store::import_log::{ImportMark, ImportTotals};
+use crate::store::import_log::{ImportMark, ImportTotals, Provisional, ProvisionalReject};
 use crate::store::rollup::Touched;
 use crate::store::schema::{self, TableSpec};
 use crate::store::upsert::{Layout, Outcome};
@@ -42,9 +42,11 @@ pub struct ImportOptions {
     pub strict: bool,
     /// Header aliases and the time zone come from here.
     pub config: Config,
-    /// The file is finished (named on the command line): a last line without its
-    /// newline is imported too. When false (the watcher's case: a file may still be
-    /// being written), such a line waits until its newline arrives.
+    /// The file is finished (named on the command line, or watched and unchanged for the
+    /// settle time): a last line without its newline is imported too, provisionally —
+    /// should the file grow after all, the next import undoes what that line did and
+    /// reads it again. When false (a watched file that just changed: it may still be
+    /// being written), such a line waits.
     pub file_is_complete: bool,
 }
 
@@ -330,6 +332,15 @@ fn run(
         (Some(offset), _) => offset,
         (None, _) => bom_len,
     };
+    // The last import took a last record without its terminator, and the writer had only
+    // paused: that record is read again, finished. What the cut record wrote is undone
+    // first, or a cut key (or a hash of cut values) would leave a row of its own.
+    let undo = match (tail_from, &mark) {
+        (Some(offset), Some(mark)) if !unchanged && resume == offset && mark.size > offset => {
+            mark.provisional.as_ref()
+        }
+        _ => None,
+    };
     // Where the last complete record ends: the next tail import resumes there, so a last
     // record read without its terminator (a finished file) is read again, and updated,
     // should the writer extend it after all. A complete CSV file is scanned for it after
@@ -370,6 +381,21 @@ fn run(
         tx.defer_indexes_if_empty(spec.name)
             .map_err(|e| store_fail(format!("cannot prepare the store: {e}")))?;
     }
+    let mut touched = Touched::default();
+    if let Some(undo) = undo {
+        let undone = tx
+            .undo_provisional(&layout, undo)
+            .map_err(|e| store_fail(format!("cannot write to the store: {e}")))?;
+        for row in &undone {
+            touched.add_row(spec.name, &row.days, row.id.as_deref());
+            if let Some(id) = &row.id {
+                touched.add_previous(spec.name, id, Some(&row.days));
+            }
+        }
+        if let Some(reject) = undo.reject {
+            rejects.forget_line(reject.line);
+        }
+    }
     let mut upserter = tx
         .upserter(&layout)
         .map_err(|e| store_fail(format!("cannot prepare the store: {e}")))?;
@@ -408,7 +434,13 @@ fn run(
                 .copied()
         }
     };
-    let mut touched = Touched::default();
+    // A record that reaches the end of what is read may be the last one without its
+    // terminator: what it does is remembered (see `Provisional`).
+    let may_be_provisional = options.file_is_complete
+        && line_based
+        && records_end_before.is_none_or(|records_end| records_end < read_end);
+    let is_last_record = |span: (u64, u64)| may_be_provisional && span.1 >= read_end;
+    let mut provisional: Option<Provisional> = None;
     let (mut rows_read, mut rows_upserted, mut rows_unchanged) = (0u64, 0u64, 0u64);
     let total = read_end.saturating_sub(start);
     let mut report_progress = |at: u64| progress(at.saturating_sub(start), total);
@@ -439,67 +471,111 @@ fn run(
                         ),
                     },
                 ),
-                Ok(typed) => match upserter.upsert(&typed.values, typed.provided, row.line) {
-                    Ok(Outcome::Inserted) => {
-                        rows_upserted += 1;
-                        let id = layout.rollup_id_of(&typed.values);
-                        touched.add_row(spec.name, &typed.days, id);
-                        if let Some(id) = id {
-                            touched.add_previous(spec.name, id, None);
+                Ok(typed) => {
+                    let last = is_last_record(row.span);
+                    let before = if last {
+                        upserter.stored_row(&typed.values).map_err(|e| {
+                            store_failed.set(true);
+                            format!("cannot read the store: {e}")
+                        })?
+                    } else {
+                        None
+                    };
+                    // The row as stored after the write (columns the file lacks kept,
+                    // attributes merged): what an undo expects to find.
+                    let wrote = |upserter: &crate::store::upsert::Upserter<'_>, before| {
+                        upserter
+                            .stored_row(&typed.values)
+                            .map(|wrote| {
+                                Some(Provisional {
+                                    wrote,
+                                    before,
+                                    reject: None,
+                                })
+                            })
+                            .map_err(|e| {
+                                store_failed.set(true);
+                                format!("cannot read the store: {e}")
+                            })
+                    };
+                    match upserter.upsert(&typed.values, typed.provided, row.line) {
+                        Ok(Outcome::Inserted) => {
+                            rows_upserted += 1;
+                            let id = layout.rollup_id_of(&typed.values);
+                            touched.add_row(spec.name, &typed.days, id);
+                            if let Some(id) = id {
+                                touched.add_previous(spec.name, id, None);
+                            }
+                            if last {
+                                provisional = wrote(&upserter, None)?;
+                            }
+                            return Ok(());
                         }
-                        return Ok(());
-                    }
-                    Ok(Outcome::Updated { old_days, old_id }) => {
-                        rows_upserted += 1;
-                        let id = layout.rollup_id_of(&typed.values);
-                        touched.add_row(spec.name, &typed.days, id);
-                        touched.add_row(spec.name, &old_days, old_id.as_deref());
-                        if let Some(id) = id {
-                            touched.add_previous(spec.name, id, Some(&old_days));
+                        Ok(Outcome::Updated { old_days, old_id }) => {
+                            rows_upserted += 1;
+                            let id = layout.rollup_id_of(&typed.values);
+                            touched.add_row(spec.name, &typed.days, id);
+                            touched.add_row(spec.name, &old_days, old_id.as_deref());
+                            if let Some(id) = id {
+                                touched.add_previous(spec.name, id, Some(&old_days));
+                            }
+                            if last {
+                                provisional = wrote(&upserter, before)?;
+                            }
+                            return Ok(());
                         }
-                        return Ok(());
-                    }
-                    Ok(Outcome::Unchanged) => {
-                        rows_unchanged += 1;
-                        return Ok(());
-                    }
-                    Ok(Outcome::Duplicate { first_line }) => (
-                        row.line,
-                        row.span,
-                        validate::Rejection {
-                            column: None,
-                            reason: layout
-                                .duplicate_reason(&typed.values, rejects.line_in_file(first_line)?),
-                        },
-                    ),
-                    Err(rusqlite::Error::SqliteFailure(e, message))
-                        if e.code == rusqlite::ErrorCode::ConstraintViolation =>
-                    {
-                        (
+                        Ok(Outcome::Unchanged) => {
+                            rows_unchanged += 1;
+                            return Ok(());
+                        }
+                        Ok(Outcome::Duplicate { first_line }) => (
                             row.line,
                             row.span,
                             validate::Rejection {
                                 column: None,
-                                reason: format!(
-                                    "the store refused the row: {}",
-                                    message.unwrap_or_default()
+                                reason: layout.duplicate_reason(
+                                    &typed.values,
+                                    rejects.line_in_file(first_line)?,
                                 ),
                             },
-                        )
+                        ),
+                        Err(rusqlite::Error::SqliteFailure(e, message))
+                            if e.code == rusqlite::ErrorCode::ConstraintViolation =>
+                        {
+                            (
+                                row.line,
+                                row.span,
+                                validate::Rejection {
+                                    column: None,
+                                    reason: format!(
+                                        "the store refused the row: {}",
+                                        message.unwrap_or_default()
+                                    ),
+                                },
+                            )
+                        }
+                        Err(e) => {
+                            store_failed.set(true);
+                            return Err(format!("cannot write to the store: {e}"));
+                        }
                     }
-                    Err(e) => {
-                        store_failed.set(true);
-                        return Err(format!("cannot write to the store: {e}"));
-                    }
-                },
+                }
                 Err(rejection) => (row.line, row.span, rejection),
             },
         };
+        let mut reject_id = None;
         let line = rejects
             .record(line, span, &rejection, options.strict, |l, c, r, raw| {
-                tx.add_reject(l, c, r, raw)
+                reject_id = Some(tx.add_reject(l, c, r, raw)?);
+                Ok(())
             })
             .inspect_err(|_| store_failed.set(true))?;
+        if let (true, Some(id)) = (is_last_record(span), reject_id) {
+            provisional = Some(Provisional {
+                reject: Some(ProvisionalReject { line, id }),
+                ..Provisional::default()
+            });
+        }
         if options.strict {
             let column = rejection
                 .column
@@ -573,6 +649,14 @@ fn run(
         None => scan_csv(&mut file, last_record_start)?,
     };
     let byte_offset = if line_based { records_end } else { 0 };
+    // Nothing read: what the last record took provisionally still stands as it was.
+    let provisional = if unchanged {
+        mark.as_ref().and_then(|m| m.provisional.clone())
+    } else if records_end < read_end {
+        provisional
+    } else {
+        None
+    };
     let fingerprint =
         prefix_fingerprint(&mut file, read_end).map_err(|e| fail(format!("cannot read: {e}")))?;
     let rows_rejected = rejects.count();
@@ -584,6 +668,7 @@ fn run(
         rows_read,
         rows_upserted,
         rows_rejected,
+        provisional,
     };
     rejects.flush().map_err(&store_fail)?;
     tx.commit(&totals, &touched, started)

@@ -24,6 +24,8 @@ pub struct RejectsFile {
     start: u64,
     line_base: Option<u64>,
     count: u64,
+    /// The line of an earlier import's reject that was undone (see `forget_line`).
+    forgotten_line: Option<u64>,
 }
 
 impl RejectsFile {
@@ -39,6 +41,7 @@ impl RejectsFile {
             start,
             line_base: None,
             count: 0,
+            forgotten_line: None,
         }
     }
 
@@ -90,6 +93,13 @@ impl RejectsFile {
                 .map_err(|e| format!("cannot write the rejects file: {e}"))?;
         }
         Ok(line)
+    }
+
+    /// An earlier import's reject of the record on `line` was undone (the record was cut,
+    /// and is read again finished): publishing takes it off the end of the rejects file,
+    /// where the import that read the cut record left it.
+    pub fn forget_line(&mut self, line: u64) {
+        self.forgotten_line = Some(line);
     }
 
     /// The line in the file of a row's `line` counted from where reading started.
@@ -183,6 +193,26 @@ impl RejectsFile {
         let Some(final_path) = self.final_path.clone() else {
             return Ok(None);
         };
+        // Tried first, as it rewrites the file; should it fail, this import's rejects are
+        // still moved into place.
+        let undone = match (tail, self.forgotten_line) {
+            (true, Some(line)) => drop_last_reject(&final_path, line).map_err(|e| {
+                format!(
+                    "an undone reject (line {line}) could not be removed from {}: {e}",
+                    final_path.display()
+                )
+            }),
+            _ => Ok(()),
+        };
+        let published = self.move_into_place(final_path, tail);
+        undone.and(published)
+    }
+
+    fn move_into_place(
+        &mut self,
+        final_path: PathBuf,
+        tail: bool,
+    ) -> Result<Option<PathBuf>, String> {
         let Some(temp) = self.temp_path.take() else {
             if !tail {
                 // A clean re-import: the old rejects no longer describe the file.
@@ -204,6 +234,45 @@ impl RejectsFile {
         })?;
         Ok(Some(final_path))
     }
+}
+
+/// Rewrites a rejects file without its last reject, if that is of `line` (line numbers
+/// alone are not unique: CR-only line ends); removes the file if no reject is left.
+fn drop_last_reject(path: &Path, line: u64) -> std::io::Result<()> {
+    if !path.exists() {
+        return Ok(());
+    }
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_path(path)?;
+    let mut kept = reader.byte_records().collect::<Result<Vec<_>, _>>()?;
+    let line = line.to_string();
+    if kept.len() < 2 || kept.last().and_then(|r| r.get(0)) != Some(line.as_bytes()) {
+        return Ok(());
+    }
+    kept.pop();
+    if kept.len() <= 1 {
+        return std::fs::remove_file(path);
+    }
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let temp = dir.join(format!(".{name}.{}.undo.tmp", std::process::id()));
+    let written = (|| {
+        let mut writer = csv::Writer::from_writer(BufWriter::new(File::create(&temp)?));
+        for record in &kept {
+            writer.write_byte_record(record)?;
+        }
+        writer.flush()?;
+        std::fs::rename(&temp, path)
+    })();
+    if written.is_err() {
+        let _ = std::fs::remove_file(&temp);
+    }
+    written
 }
 
 fn append_without_header(from: &Path, to: &Path) -> std::io::Result<()> {

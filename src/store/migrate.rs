@@ -335,6 +335,16 @@ SELECT 'customers', signup_date, COUNT(*) FROM customers GROUP BY signup_date;
 /// since repeat-purchase windows now count an order of 29 February until 1 March.
 const V5_REBUILT_ROLLUPS: &str = "";
 
+/// What the last record of a file, read without its terminator, did (JSON, see
+/// `import_log::Provisional`), by import: undone when the writer turns out to have only
+/// paused. (`IF NOT EXISTS`: a store set back to an older version runs it again.)
+const V6_PROVISIONAL_RECORDS: &str = r"
+CREATE TABLE IF NOT EXISTS import_provisional (
+    import_id INTEGER PRIMARY KEY REFERENCES import_log (id) ON DELETE CASCADE,
+    record    TEXT NOT NULL
+);
+";
+
 /// Every migration in order; `MIGRATIONS[i]` takes the store to version `i + 1`.
 pub const MIGRATIONS: &[&str] = &[
     V1_TABLES,
@@ -342,6 +352,7 @@ pub const MIGRATIONS: &[&str] = &[
     V3_COVERING_CUSTOMER_DAYS,
     V4_CUSTOMER_DAYS,
     V5_REBUILT_ROLLUPS,
+    V6_PROVISIONAL_RECORDS,
 ];
 
 pub const CURRENT_VERSION: u32 = MIGRATIONS.len() as u32;

@@ -160,6 +160,34 @@ impl Layout {
         )
     }
 
+    /// Whether two rows hold the same values, an integer being as good as the same real
+    /// (what column affinity may make of it).
+    fn same_row(stored: &[Value<'_>], written: &[Value<'_>]) -> bool {
+        stored.len() == written.len()
+            && stored.iter().zip(written).all(|(a, b)| match (a, b) {
+                (Value::Int(n), Value::Real(r)) | (Value::Real(r), Value::Int(n)) => {
+                    *n as f64 == *r
+                }
+                _ => a == b,
+            })
+    }
+
+    /// The days and rollup id of a row, from values in `columns` order.
+    pub fn marks_of(&self, values: &[Value<'_>]) -> RowMarks {
+        let days = self
+            .days
+            .iter()
+            .filter_map(|&i| match values.get(i) {
+                Some(Value::Text(day)) => crate::dates::parse_day(day),
+                _ => None,
+            })
+            .collect();
+        RowMarks {
+            days,
+            id: self.rollup_id_of(values).map(str::to_string),
+        }
+    }
+
     /// A row's `rolled_up_by` id, from values in `columns` order.
     pub fn rollup_id_of<'v>(&self, values: &'v [Value<'_>]) -> Option<&'v str> {
         match values.get(self.rollup_id?)? {
@@ -251,6 +279,12 @@ impl<'c> Upserter<'c> {
     /// Whether a row with the key of `values` is stored.
     pub fn is_stored(&mut self, values: &[Value<'_>]) -> rusqlite::Result<bool> {
         self.previous.exists(rusqlite::params_from_iter(values))
+    }
+
+    /// Every stored value of the row with the key of `values` (in `Layout::columns`
+    /// order), to put it back should the write about to happen be undone.
+    pub fn stored_row(&self, values: &[Value<'_>]) -> rusqlite::Result<Option<OwnedRow>> {
+        stored_row(self.conn, self.layout, values)
     }
 
     /// Inserts one row, or updates the stored row with its key in the columns `provided`
@@ -359,6 +393,93 @@ impl<'c> Upserter<'c> {
         };
         Ok(self.updates[at].1.as_mut())
     }
+}
+
+/// A row's values owned, in `Layout::columns` order.
+pub type OwnedRow = Vec<Value<'static>>;
+
+/// The days and `rolled_up_by` id of a row, as `Outcome::Updated` reports a row's old
+/// ones: what the rollups must refresh when it goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowMarks {
+    pub days: Vec<NaiveDate>,
+    pub id: Option<String>,
+}
+
+fn stored_row(
+    conn: &Connection,
+    layout: &Layout,
+    values: &[Value<'_>],
+) -> rusqlite::Result<Option<OwnedRow>> {
+    let names = layout.names();
+    let sql = format!(
+        "SELECT {} FROM \"{}\" WHERE {} AND ?{n} IS ?{n}",
+        quoted(&names),
+        layout.spec.name,
+        layout.key_match(),
+        n = names.len()
+    );
+    conn.prepare_cached(&sql)?
+        .query_row(rusqlite::params_from_iter(values), |row| {
+            (0..names.len())
+                .map(|i| {
+                    Ok(match row.get_ref(i)? {
+                        ValueRef::Null | ValueRef::Blob(_) => Value::Null,
+                        ValueRef::Integer(n) => Value::Int(n),
+                        ValueRef::Real(r) => Value::Real(r),
+                        ValueRef::Text(t) => {
+                            Value::Text(Cow::Owned(String::from_utf8_lossy(t).into_owned()))
+                        }
+                    })
+                })
+                .collect()
+        })
+        .optional()
+}
+
+/// Undoes one write: removes the row `wrote` (as it was stored: every column, attributes
+/// merged) and stores `before` again (the row its key had before the write; `None`: it
+/// had none). A row changed since (another file wrote that key) is left as it is: it is
+/// that file's now. Returns the marks of the rows removed and put back, for the rollups.
+pub fn undo_write(
+    conn: &Connection,
+    layout: &Layout,
+    wrote: &[Value<'_>],
+    before: Option<&[Value<'_>]>,
+) -> rusqlite::Result<Vec<RowMarks>> {
+    let names = layout.names();
+    if wrote.len() != names.len() || before.is_some_and(|b| b.len() != names.len()) {
+        // Written under another layout (an older kpi): nothing this one can undo.
+        return Ok(Vec::new());
+    }
+    let table = layout.spec.name;
+    let Some(removed) = stored_row(conn, layout, wrote)? else {
+        return Ok(Vec::new());
+    };
+    if !Layout::same_row(&removed, wrote) {
+        return Ok(Vec::new());
+    }
+    let mut marks = Vec::new();
+    {
+        conn.prepare_cached(&format!(
+            "DELETE FROM \"{table}\" WHERE {} AND ?{n} IS ?{n}",
+            layout.key_match(),
+            n = names.len()
+        ))?
+        .execute(rusqlite::params_from_iter(wrote))?;
+        marks.push(layout.marks_of(&removed));
+    }
+    if let Some(before) = before {
+        let placeholders: Vec<String> = (1..=names.len()).map(|i| format!("?{i}")).collect();
+        conn.prepare_cached(&format!(
+            "INSERT OR REPLACE INTO \"{table}\" ({}) VALUES ({})",
+            quoted(&names),
+            placeholders.join(", ")
+        ))?
+        .execute(rusqlite::params_from_iter(before))?;
+        marks.push(layout.marks_of(before));
+    }
+    Ok(marks)
 }
 
 /// What `Upserter::upsert` reads of a stored row before changing it.
@@ -523,6 +644,75 @@ mod tests {
         assert_eq!(customers.columns.last().unwrap().0, "attributes");
         let work = Layout::of(schema::table("work_items").unwrap());
         assert_eq!(work.days.len(), 3);
+    }
+
+    #[test]
+    fn undoing_a_write_removes_the_row_or_puts_the_one_before_back() {
+        let mut store = Store::open_in_memory().unwrap();
+        let conn = store.conn_mut();
+        let layout = Layout::of(schema::table("orders").unwrap());
+        let all = layout.all_provided();
+        let order = |id: &str, customer: &str, day: &str, cents: i64| -> OwnedRow {
+            vec![
+                Value::Text(id.to_string().into()),
+                Value::Text(customer.to_string().into()),
+                Value::Text(day.to_string().into()),
+                Value::Int(cents),
+                Value::Text("completed".into()),
+                Value::Null,
+                Value::Null,
+                Value::Null,
+            ]
+        };
+        let old = order("o-12", "c1", "2025-06-01", 100);
+        let mut up = Upserter::new(conn, &layout).unwrap();
+        up.upsert(&old, all, 1).unwrap();
+        drop(up);
+        let cut = order("o-12", "c9", "2025-06-09", 900);
+        let mut up = Upserter::new(conn, &layout).unwrap();
+        let before = up.stored_row(&cut).unwrap();
+        assert_eq!(before.as_ref(), Some(&old));
+        up.upsert(&cut, all, 1).unwrap();
+        let new = order("o-1", "c2", "2025-06-02", 200);
+        assert_eq!(up.stored_row(&new).unwrap(), None);
+        up.upsert(&new, all, 2).unwrap();
+        drop(up);
+
+        let day = |d: &str| d.parse::<NaiveDate>().unwrap();
+        // Put back: the marks of the cut row and of the row restored.
+        let marks = undo_write(conn, &layout, &cut, before.as_deref()).unwrap();
+        assert_eq!(
+            marks,
+            [
+                RowMarks {
+                    days: vec![day("2025-06-09")],
+                    id: Some("c9".into())
+                },
+                RowMarks {
+                    days: vec![day("2025-06-01")],
+                    id: Some("c1".into())
+                },
+            ]
+        );
+        assert_eq!(stored_row(conn, &layout, &old).unwrap(), Some(old.clone()));
+        // Removed: it had no row before.
+        let marks = undo_write(conn, &layout, &new, None).unwrap();
+        assert_eq!(marks.len(), 1);
+        assert_eq!(stored_row(conn, &layout, &new).unwrap(), None);
+        // A row of another layout is left alone.
+        assert!(
+            undo_write(conn, &layout, &old[..3], None)
+                .unwrap()
+                .is_empty()
+        );
+        assert_eq!(stored_row(conn, &layout, &old).unwrap(), Some(old.clone()));
+        // So is a row another file changed since: it is that file's now.
+        let changed = order("o-12", "c1", "2025-06-01", 150);
+        let mut up = Upserter::new(conn, &layout).unwrap();
+        up.upsert(&changed, all, 1).unwrap();
+        drop(up);
+        assert!(undo_write(conn, &layout, &old, None).unwrap().is_empty());
+        assert_eq!(stored_row(conn, &layout, &old).unwrap(), Some(changed));
     }
 
     #[test]
