@@ -381,3 +381,15 @@ fn an_unknown_core_kpi_points_at_the_config() {
     let text = common::text(&app, 80, 24);
     assert!(text.contains("unknown metric nett_revenue"), "{text}");
 }
+
+#[test]
+fn the_status_bar_counts_the_periods_the_chart_draws_not_the_longest_range_chosen() {
+    let mut app = app_on(Tab::Trends);
+    app.grain = kpi::metrics::Grain::Week;
+    app.range = kpi::ui::app::RANGES.len() - 1;
+    let text = common::text(&app, 100, 30);
+    let status = text.lines().nth(29).unwrap();
+    // The fixture holds 15 complete weeks: that is what the chart draws, and says.
+    assert!(status.contains("15 periods (all held)"), "{status}");
+    assert!(!status.contains("104 periods"), "{status}");
+}

@@ -56,8 +56,9 @@ impl Tab {
     }
 }
 
-/// How many periods the charts show; `[` and `]` step through these.
-pub const RANGES: [usize; 6] = [4, 8, 12, 26, 52, 104];
+/// How many periods the charts show; `[` and `]` step through these. The snapshot holds
+/// the longest at every grain (where the data reaches back that far).
+pub const RANGES: [usize; 6] = [4, 8, 12, 26, 52, crate::snapshot::LONGEST_RANGE];
 const DEFAULT_RANGE: usize = 2;
 
 /// The cohort variants in the order `v` cycles through them.
@@ -306,8 +307,27 @@ impl App {
         }
     }
 
+    /// The chosen range, in periods.
     pub fn periods_shown(&self) -> usize {
         RANGES[self.range.min(RANGES.len() - 1)]
+    }
+
+    /// The periods the charts actually draw at the current grain: the chosen range, or
+    /// every complete period the snapshot holds when that is fewer.
+    pub fn periods_drawn(&self) -> usize {
+        let held = self
+            .snapshot
+            .series
+            .iter()
+            .filter(|s| s.grain == self.grain && s.segment.is_none())
+            .map(|s| s.points.iter().filter(|p| !p.partial).count())
+            .max()
+            .unwrap_or(0);
+        if held == 0 {
+            self.periods_shown()
+        } else {
+            self.periods_shown().min(held)
+        }
     }
 
     /// Metrics whose id or name contains the Trends filter (case-insensitive).

@@ -125,7 +125,7 @@ fn status_line(frame: &mut Frame, area: Rect, app: &App) {
         Span::styled(clean(&store).into_owned(), theme.heading()),
         Span::raw(" · "),
         Span::raw(as_of),
-        Span::raw(format!(" · {} periods", app.periods_shown())),
+        Span::raw(range_text(app)),
     ];
     if app.loading {
         spans.push(Span::styled(" · loading…", theme.accent()));
@@ -151,6 +151,16 @@ fn status_line(frame: &mut Frame, area: Rect, app: &App) {
         Line::from(Span::styled("? help  q quit", theme.dim())).alignment(Alignment::Right),
         right,
     );
+}
+
+/// The range as drawn: fewer periods than chosen when the data does not reach back that far.
+fn range_text(app: &App) -> String {
+    let drawn = app.periods_drawn();
+    if drawn < app.periods_shown() {
+        format!(" · {drawn} periods (all held)")
+    } else {
+        format!(" · {drawn} periods")
+    }
 }
 
 /// The watched folder in a few words: importing, last update, failures.
