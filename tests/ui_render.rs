@@ -393,3 +393,75 @@ fn the_status_bar_counts_the_periods_the_chart_draws_not_the_longest_range_chose
     assert!(status.contains("15 periods (all held)"), "{status}");
     assert!(!status.contains("104 periods"), "{status}");
 }
+
+#[test]
+fn trends_monthly_bars_draw_negative_values_with_their_sign() {
+    let mut app = app_on(Tab::Trends);
+    let months = app
+        .snapshot
+        .series
+        .iter_mut()
+        .find(|s| s.metric == "net_revenue" && s.grain == kpi::metrics::Grain::Month)
+        .unwrap();
+    for point in months.points.iter_mut().take(8) {
+        point.value = point.value.map(|v| -v);
+    }
+    let buffer = common::buffer(&app, 100, 30);
+    let text = common::text(&app, 100, 30);
+    // Every bar of the panel has a body: the negative months are not empty columns.
+    let title_row = text
+        .lines()
+        .position(|l| l.contains("Net revenue by month"))
+        .unwrap();
+    let label_row = text
+        .lines()
+        .enumerate()
+        .skip(title_row)
+        .find(|(_, l)| l.contains("Jun*"))
+        .map(|(i, _)| i)
+        .unwrap();
+    let bar_row = u16::try_from(label_row - 2).unwrap();
+    let label_line = text.lines().nth(label_row).unwrap();
+    for month in ["Jul", "Aug", "Sep", "Oct", "Nov", "Dec", "Jan", "Feb"] {
+        let Some(column) = label_line.find(month) else {
+            continue;
+        };
+        let x = u16::try_from(label_line[..column].chars().count()).unwrap();
+        let cell = buffer.cell((x, bar_row)).unwrap().symbol().to_string();
+        assert_ne!(cell.trim(), "", "{month} has no bar:\n{text}");
+    }
+    assert!(text.contains("−: below zero"), "{text}");
+}
+
+#[test]
+fn trends_monthly_bars_follow_the_chosen_segment() {
+    let mut app = app_on(Tab::Trends);
+    let paid = kpi::metrics::Segment {
+        dimension: "channel".into(),
+        value: "paid_search".into(),
+    };
+    let mut weeks = app
+        .snapshot
+        .series("net_revenue", kpi::metrics::Grain::Week)
+        .unwrap()
+        .clone();
+    weeks.segment = Some(paid.clone());
+    let mut months = app
+        .snapshot
+        .series("net_revenue", kpi::metrics::Grain::Month)
+        .unwrap()
+        .clone();
+    months.segment = Some(paid);
+    for point in &mut months.points {
+        point.value = Some(12_000.0);
+    }
+    app.trends.segment = Some(weeks);
+    app.trends.segment_months = Some(months);
+    let text = common::text(&app, 100, 30);
+    assert!(
+        text.contains("Net revenue [channel=paid_search] by month"),
+        "{text}"
+    );
+    // Every bar is the segment's value, none the overall total.
+    assert_eq!(text.matches("12k").count(), 10, "{text}");
+}

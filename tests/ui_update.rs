@@ -670,3 +670,47 @@ fn fresh_metrics_show_at_once_and_their_alerts_follow() {
         "a failed evaluation keeps the last alerts"
     );
 }
+
+#[test]
+fn a_trends_segment_brings_its_monthly_values_for_the_bars() {
+    let mut app = app();
+    char(&mut app, '2');
+    char(&mut app, 'f');
+    char(&mut app, 'j');
+    let effect = press(&mut app, KeyCode::Enter).unwrap();
+    let Effect::Breakdown { months_from, .. } = effect else {
+        panic!("expected a breakdown, got {effect:?}");
+    };
+    assert!(
+        months_from.is_some(),
+        "the monthly bars need the segment too"
+    );
+    let mut by_month = segment_series("net_revenue", "paid_search");
+    by_month.grain = Grain::Month;
+    by_month.points = Period::containing(Grain::Month, fixture::as_of())
+        .trailing(2)
+        .into_iter()
+        .map(|period| kpi::metrics::Point {
+            period,
+            value: Some(12_800.0),
+            note: None,
+            partial: false,
+        })
+        .collect();
+    update(
+        &mut app,
+        Msg::BreakdownLoaded {
+            purpose: PickerPurpose::Trends,
+            dimension: "channel".into(),
+            result: Ok(vec![
+                segment_series("net_revenue", "paid_search"),
+                by_month.clone(),
+            ]),
+        },
+    );
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.trends.segment_months, Some(by_month));
+    // Esc drops the segment from the bars as from the chart.
+    press(&mut app, KeyCode::Esc);
+    assert_eq!(app.trends.segment_months, None);
+}

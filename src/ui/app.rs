@@ -103,6 +103,16 @@ pub struct TrendsState {
     pub filtering: bool,
     /// The chosen segment's series, replacing the overall one in the chart.
     pub segment: Option<Series>,
+    /// The same segment by month, replacing the overall values in the monthly bars.
+    pub segment_months: Option<Series>,
+}
+
+impl TrendsState {
+    /// Back to the overall series, in the chart and the monthly bars alike.
+    pub fn clear_segment(&mut self) {
+        self.segment = None;
+        self.segment_months = None;
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -189,7 +199,10 @@ pub enum PickerStage {
     /// Choosing one value of the dimension (Trends).
     Values {
         dimension: String,
+        /// One series per value, at the chart's grain.
         series: Vec<Series>,
+        /// The same by month, for the monthly bars.
+        months: Vec<Series>,
     },
 }
 

@@ -40,6 +40,9 @@ pub enum Effect {
         dimension: String,
         from: NaiveDate,
         to: NaiveDate,
+        /// Also by month from this date (the Trends pane's monthly bars), when `grain` is
+        /// not already month.
+        months_from: Option<NaiveDate>,
     },
     Acknowledge {
         alert: Box<Alert>,
@@ -108,13 +111,13 @@ pub fn update(app: &mut App, msg: Msg) -> Option<Effect> {
             if !c.is_control() {
                 app.trends.filter.push(c);
                 app.trends.selected = 0;
-                app.trends.segment = None;
+                app.trends.clear_segment();
             }
         }
         Msg::FilterBackspace => {
             app.trends.filter.pop();
             app.trends.selected = 0;
-            app.trends.segment = None;
+            app.trends.clear_segment();
         }
         Msg::PickSegment => open_picker(app),
         Msg::CycleGrain => {
@@ -262,7 +265,7 @@ fn step(app: &mut App, delta: isize) {
             let before = app.trends.selected;
             bump(&mut app.trends.selected, delta, len);
             if before != app.trends.selected {
-                app.trends.segment = None;
+                app.trends.clear_segment();
             }
         }
         Tab::Drivers => match app.drivers.focus {
@@ -354,7 +357,7 @@ fn enter(app: &mut App) -> Option<Effect> {
             {
                 app.trends.filter.clear();
                 app.trends.selected = index;
-                app.trends.segment = None;
+                app.trends.clear_segment();
                 switch_tab(app, Tab::Trends);
             }
         }
@@ -388,7 +391,7 @@ fn back(app: &mut App) {
         match app.tab {
             Tab::Trends => {
                 if app.trends.segment.is_some() {
-                    app.trends.segment = None;
+                    app.trends.clear_segment();
                 } else if !app.trends.filter.is_empty() {
                     app.trends.filter.clear();
                     app.trends.selected = 0;
@@ -444,10 +447,15 @@ fn open_picker(app: &mut App) {
 
 fn breakdown_effect(app: &App, purpose: PickerPurpose, dimension: &str) -> Option<Effect> {
     let to = app.snapshot.as_of?;
-    let from = Period::containing(app.grain, to)
-        .trailing(BREAKDOWN_PERIODS)
-        .first()
-        .map_or(to, |p| p.start);
+    let start = |grain: Grain| {
+        Period::containing(grain, to)
+            .trailing(BREAKDOWN_PERIODS)
+            .first()
+            .map_or(to, |p| p.start)
+    };
+    let from = start(app.grain);
+    let months_from = (purpose == PickerPurpose::Trends && app.grain != Grain::Month)
+        .then(|| start(Grain::Month));
     let metrics = match purpose {
         PickerPurpose::Trends => vec![app.trend_metric()?.id.to_string()],
         PickerPurpose::Drivers => vec![
@@ -462,6 +470,7 @@ fn breakdown_effect(app: &App, purpose: PickerPurpose, dimension: &str) -> Optio
         dimension: dimension.to_string(),
         from,
         to,
+        months_from,
     })
 }
 
@@ -492,8 +501,12 @@ fn choose_in_picker(app: &mut App) -> Option<Effect> {
             app.picker = Some(picker);
             None
         }
-        PickerStage::Values { series, .. } => {
-            app.trends.segment = series.into_iter().nth(picker.selected);
+        PickerStage::Values { series, months, .. } => {
+            let chosen = series.into_iter().nth(picker.selected);
+            app.trends.segment_months = chosen
+                .as_ref()
+                .and_then(|c| months.into_iter().find(|m| m.segment == c.segment));
+            app.trends.segment = chosen;
             None
         }
     }
@@ -504,7 +517,7 @@ fn refresh_segments(app: &mut App) -> Option<Effect> {
     app.picker = None;
     match app.tab {
         Tab::Drivers => {
-            app.trends.segment = None;
+            app.trends.clear_segment();
             let dimension = app.drivers.by_segment.as_ref()?.0.clone();
             breakdown_effect(app, PickerPurpose::Drivers, &dimension)
         }
@@ -544,6 +557,11 @@ fn breakdown_loaded(
     };
     match purpose {
         PickerPurpose::Trends => {
+            let months: Vec<Series> = series
+                .iter()
+                .filter(|s| s.grain == Grain::Month)
+                .cloned()
+                .collect();
             let series: Vec<Series> = series
                 .into_iter()
                 .filter(|s| s.grain == app.grain)
@@ -555,13 +573,18 @@ fn breakdown_loaded(
                 } else {
                     app.picker = Some(SegmentPicker {
                         purpose,
-                        stage: PickerStage::Values { dimension, series },
+                        stage: PickerStage::Values {
+                            dimension,
+                            series,
+                            months,
+                        },
                         selected: 0,
                     });
                 }
             } else if let Some(current) = &app.trends.segment {
                 // A refresh after a grain change: keep the same segment value.
                 let wanted = current.segment.clone();
+                app.trends.segment_months = months.into_iter().find(|s| s.segment == wanted);
                 app.trends.segment = series.into_iter().find(|s| s.segment == wanted);
             }
         }

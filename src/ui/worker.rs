@@ -8,7 +8,7 @@ use chrono::{NaiveDate, Utc};
 
 use crate::alerts::Evaluation;
 use crate::config::Config;
-use crate::metrics::{self, SeriesRequest};
+use crate::metrics::{self, Grain, SeriesRequest};
 use crate::snapshot::{self, Snapshot};
 use crate::store::Store;
 use crate::store::rollup::Touched;
@@ -59,10 +59,17 @@ impl Worker {
                 dimension,
                 from,
                 to,
+                months_from,
             } => {
                 let mut all = Vec::new();
                 let mut failure = None;
-                for id in &ids {
+                let spans: Vec<(Grain, NaiveDate)> = std::iter::once((grain, from))
+                    .chain(months_from.map(|m| (Grain::Month, m)))
+                    .collect();
+                'requests: for (id, (grain, from)) in ids
+                    .iter()
+                    .flat_map(|id| spans.iter().map(move |span| (id, *span)))
+                {
                     let request = SeriesRequest {
                         metric: id,
                         grain,
@@ -74,7 +81,7 @@ impl Worker {
                         Ok(series) => all.extend(series),
                         Err(err) => {
                             failure = Some(err.to_string());
-                            break;
+                            break 'requests;
                         }
                     }
                 }

@@ -237,7 +237,9 @@ fn picker(frame: &mut Frame, area: Rect, app: &App) {
             format!("Segment by {}", clean(dim)),
             vec![format!("loading {}…", clean(dim))],
         ),
-        PickerStage::Values { dimension, series } => (
+        PickerStage::Values {
+            dimension, series, ..
+        } => (
             format!("{} =", clean(dimension)),
             series
                 .iter()
