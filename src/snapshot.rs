@@ -33,6 +33,9 @@ pub struct DataStatus {
     /// The latest recorded fact, and which table and column it is in: what sets the
     /// reference date unless `--as-of` does.
     pub reference: Option<ReferenceDate>,
+    /// The customer attributes the store holds (e.g. `company_size`, `industry`), which
+    /// segments can be broken down by besides channel, plan and region.
+    pub customer_attributes: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -351,6 +354,7 @@ fn data_status(store: &Store) -> anyhow::Result<DataStatus> {
         rejects: store.recent_rejects(200)?,
         rejected_rows: store.reject_count()?,
         reference: store.latest_fact_date(chrono::Local::now().date_naive())?,
+        customer_attributes: store.customer_attribute_keys()?,
     })
 }
 

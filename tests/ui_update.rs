@@ -714,3 +714,43 @@ fn a_trends_segment_brings_its_monthly_values_for_the_bars() {
     press(&mut app, KeyCode::Esc);
     assert_eq!(app.trends.segment_months, None);
 }
+
+#[test]
+fn the_segment_picker_offers_the_customer_attributes_not_a_placeholder() {
+    let mut app = app();
+    app.snapshot.metrics[0].segments = &["channel", "attributes"];
+    char(&mut app, '2');
+    char(&mut app, 'f');
+    assert_eq!(
+        app.picker.as_ref().unwrap().stage,
+        PickerStage::Dimensions(vec![
+            OVERALL.into(),
+            "channel".into(),
+            "company_size".into(),
+            "industry".into()
+        ])
+    );
+}
+
+#[test]
+fn a_message_of_one_pane_is_gone_on_the_next() {
+    let mut app = app();
+    char(&mut app, '2');
+    char(&mut app, 'f');
+    char(&mut app, 'j');
+    press(&mut app, KeyCode::Enter);
+    update(
+        &mut app,
+        Msg::BreakdownLoaded {
+            purpose: PickerPurpose::Trends,
+            dimension: "channel".into(),
+            result: Ok(Vec::new()),
+        },
+    );
+    assert_eq!(
+        app.status.as_deref(),
+        Some("no values of channel in this range")
+    );
+    char(&mut app, '5');
+    assert_eq!(app.status, None);
+}

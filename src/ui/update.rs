@@ -235,6 +235,10 @@ fn alert_name(alert: &Alert) -> String {
 }
 
 fn switch_tab(app: &mut App, tab: Tab) {
+    // A message is about the pane it was given on.
+    if app.tab != tab {
+        app.status = None;
+    }
     app.tab = tab;
     app.picker = None;
     app.help = false;
@@ -407,24 +411,44 @@ fn back(app: &mut App) {
     app.status = None;
 }
 
+/// The dimensions a metric can be broken down by, as the picker offers them: its named
+/// ones, with the catalog's "attributes" stand-in replaced by the customer attributes the
+/// store holds.
+fn dimensions_of(app: &App, segments: &[&str]) -> Vec<String> {
+    let mut out = Vec::new();
+    for dimension in segments {
+        if *dimension == "attributes" {
+            out.extend(
+                app.snapshot
+                    .data
+                    .customer_attributes
+                    .iter()
+                    .filter(|a| !segments.contains(&a.as_str()))
+                    .cloned(),
+            );
+        } else {
+            out.push((*dimension).to_string());
+        }
+    }
+    out
+}
+
 fn open_picker(app: &mut App) {
     let (purpose, dims): (PickerPurpose, Vec<String>) = match app.tab {
         Tab::Trends => match app.trend_metric() {
-            Some(m) => (
-                PickerPurpose::Trends,
-                m.segments.iter().map(|s| (*s).to_string()).collect(),
-            ),
+            Some(m) => (PickerPurpose::Trends, dimensions_of(app, m.segments)),
             None => return,
         },
         Tab::Drivers => match (app.driver_kpi(), app.driver_metric()) {
-            (Some(kpi), Some(driver)) => (
-                PickerPurpose::Drivers,
-                kpi.segments
+            (Some(kpi), Some(driver)) => {
+                let shared: Vec<&str> = kpi
+                    .segments
                     .iter()
                     .filter(|d| driver.segments.contains(d))
-                    .map(|s| (*s).to_string())
-                    .collect(),
-            ),
+                    .copied()
+                    .collect();
+                (PickerPurpose::Drivers, dimensions_of(app, &shared))
+            }
             _ => return,
         },
         _ => {
