@@ -465,3 +465,12 @@ fn trends_monthly_bars_follow_the_chosen_segment() {
     // Every bar is the segment's value, none the overall total.
     assert_eq!(text.matches("12k").count(), 10, "{text}");
 }
+
+#[test]
+fn a_filter_without_a_match_says_so_instead_of_no_data() {
+    let mut app = app_on(Tab::Trends);
+    app.trends.filter = "zzz".into();
+    let text = common::text(&app, 80, 24);
+    assert!(text.contains("no metric matches /zzz"), "{text}");
+    assert!(!text.contains("no data — import orders"), "{text}");
+}

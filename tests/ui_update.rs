@@ -754,3 +754,54 @@ fn a_message_of_one_pane_is_gone_on_the_next() {
     char(&mut app, '5');
     assert_eq!(app.status, None);
 }
+
+#[test]
+fn clearing_the_metric_filter_keeps_the_metric_selected() {
+    let mut app = app();
+    char(&mut app, '/');
+    for c in "churn".chars() {
+        char(&mut app, c);
+    }
+    assert_eq!(app.trend_metric().unwrap().id, "customer_churn_pct");
+    press(&mut app, KeyCode::Esc);
+    assert!(app.trends.filter.is_empty());
+    assert_eq!(app.trend_metric().unwrap().id, "customer_churn_pct");
+}
+
+#[test]
+fn slash_in_alerts_filters_the_alert_list_in_place() {
+    let mut app = app();
+    char(&mut app, '5');
+    let total = app.alert_order().len();
+    let wanted = app.alert_order().last().unwrap().metric.clone();
+    char(&mut app, '/');
+    assert_eq!(app.tab, Tab::Alerts, "/ stays in Alerts");
+    for c in wanted.chars() {
+        char(&mut app, c);
+    }
+    assert!(app.alert_order().len() < total);
+    assert!(app.alert_order().iter().all(|a| a.metric.contains(&wanted)));
+    assert_eq!(app.selected_alert().unwrap().metric, wanted);
+    press(&mut app, KeyCode::Enter);
+    assert!(!app.alerts.filtering);
+    press(&mut app, KeyCode::Esc);
+    assert_eq!(app.alert_order().len(), total);
+    assert_eq!(app.selected_alert().unwrap().metric, wanted);
+}
+
+#[test]
+fn slash_in_data_filters_the_rejected_rows() {
+    let mut app = app();
+    char(&mut app, '6');
+    let total = app.filtered_rejects().len();
+    char(&mut app, '/');
+    assert_eq!(app.tab, Tab::Data);
+    assert_eq!(app.data.section, DataSection::Rejects);
+    let reason = app.snapshot.data.rejects[1].reason.clone();
+    for c in reason.chars().take(12) {
+        char(&mut app, c);
+    }
+    let shown = app.filtered_rejects();
+    assert!(!shown.is_empty() && shown.len() < total, "{reason}");
+    assert!(shown.iter().all(|r| r.reason.starts_with(&reason[..12])));
+}

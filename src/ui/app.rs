@@ -154,6 +154,9 @@ pub struct CohortsState {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct AlertsState {
     pub selected: usize,
+    /// `/` in Alerts: only alerts whose metric, segment or period contain this.
+    pub filter: String,
+    pub filtering: bool,
     /// Enter opens the selected alert over the whole pane.
     pub detail: bool,
 }
@@ -181,6 +184,9 @@ pub struct DataState {
     pub selected: [usize; 3],
     /// Enter shows the selected reject's raw row and reason in full.
     pub detail: bool,
+    /// `/` in Data: only rejected rows whose file, column, reason or row contain this.
+    pub filter: String,
+    pub filtering: bool,
 }
 
 /// Which pane asked for a segment.
@@ -425,10 +431,26 @@ impl App {
         self.snapshot.cohorts.iter().find(|m| m.variant == variant)
     }
 
+    /// The filter line that has the keyboard, if one has: `(text, pane)`.
+    pub fn filtering(&self) -> bool {
+        match self.tab {
+            Tab::Trends => self.trends.filtering,
+            Tab::Alerts => self.alerts.filtering,
+            Tab::Data => self.data.filtering,
+            _ => false,
+        }
+    }
+
     /// The alerts in the order the Alerts pane lists them: strong first, then mild; open
-    /// before acknowledged within a tier.
+    /// before acknowledged within a tier. Only those matching the Alerts filter.
     pub fn alert_order(&self) -> Vec<&crate::alerts::Alert> {
-        let mut alerts: Vec<_> = self.snapshot.alerts.iter().collect();
+        let needle = self.alerts.filter.to_lowercase();
+        let mut alerts: Vec<_> = self
+            .snapshot
+            .alerts
+            .iter()
+            .filter(|a| needle.is_empty() || alert_matches(self, a, &needle))
+            .collect();
         alerts.sort_by_key(|a| (std::cmp::Reverse(a.tier), a.acknowledged));
         alerts
     }
@@ -442,12 +464,51 @@ impl App {
         match section {
             DataSection::Tables => data.tables.len(),
             DataSection::Imports => data.imports.len(),
-            DataSection::Rejects => data.rejects.len(),
+            DataSection::Rejects => self.filtered_rejects().len(),
         }
+    }
+
+    /// The rejected rows the Data pane lists: those matching its filter.
+    pub fn filtered_rejects(&self) -> Vec<&crate::store::status::RejectEntry> {
+        let needle = self.data.filter.to_lowercase();
+        self.snapshot
+            .data
+            .rejects
+            .iter()
+            .filter(|r| {
+                needle.is_empty()
+                    || [
+                        r.path.as_str(),
+                        r.column.as_deref().unwrap_or_default(),
+                        r.reason.as_str(),
+                        r.raw.as_str(),
+                    ]
+                    .iter()
+                    .any(|field| field.to_lowercase().contains(&needle))
+            })
+            .collect()
     }
 
     /// True when the store holds no data at all.
     pub fn is_empty_store(&self) -> bool {
         self.snapshot.as_of.is_none() && self.snapshot.series.is_empty()
     }
+}
+
+/// An alert matches a (lower-case) filter by its metric's id or name, segment or period.
+fn alert_matches(app: &App, alert: &crate::alerts::Alert, needle: &str) -> bool {
+    let name = app.snapshot.metric(&alert.metric).map(|m| m.name.as_ref());
+    let segment = alert
+        .segment
+        .as_ref()
+        .map(|s| format!("{}={}", s.dimension, s.value));
+    [
+        Some(alert.metric.as_str()),
+        name,
+        segment.as_deref(),
+        Some(alert.period.as_str()),
+    ]
+    .into_iter()
+    .flatten()
+    .any(|field| field.to_lowercase().contains(needle))
 }

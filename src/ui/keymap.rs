@@ -80,7 +80,7 @@ pub const HELP: &[(&str, &str)] = &[
     ("↑↓←→ hjkl", "move"),
     ("Enter", "drill in (tile, alert, cell, reject)"),
     ("Esc", "back out / close"),
-    ("/", "filter the metric list (Trends)"),
+    ("/", "filter the list (metrics, alerts, rejects)"),
     ("f", "pick a segment (Trends, Drivers)"),
     ("g", "cycle grain day/week/month"),
     ("[ ]", "shorter / longer range"),
@@ -119,7 +119,7 @@ pub fn key_to_msg(app: &App, key: KeyEvent) -> Option<Msg> {
             _ => None,
         };
     }
-    if app.tab == Tab::Trends && app.trends.filtering {
+    if app.filtering() {
         return match key.code {
             KeyCode::Esc => Some(Msg::Back),
             KeyCode::Enter => Some(Msg::Enter),

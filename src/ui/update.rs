@@ -103,22 +103,29 @@ pub fn update(app: &mut App, msg: Msg) -> Option<Effect> {
         Msg::Right => sideways(app, 1),
         Msg::Enter => return enter(app),
         Msg::Back => back(app),
-        Msg::Filter => {
-            switch_tab(app, Tab::Trends);
-            app.trends.filtering = true;
-        }
+        Msg::Filter => match app.tab {
+            Tab::Alerts => {
+                app.alerts.filtering = true;
+                app.alerts.detail = false;
+            }
+            Tab::Data => {
+                app.data.filtering = true;
+                app.data.section = DataSection::Rejects;
+                app.data.detail = false;
+            }
+            _ => {
+                switch_tab(app, Tab::Trends);
+                app.trends.filtering = true;
+            }
+        },
         Msg::FilterInput(c) => {
             if !c.is_control() {
-                app.trends.filter.push(c);
-                app.trends.selected = 0;
-                app.trends.clear_segment();
+                edit_filter(app, |f| f.push(c));
             }
         }
-        Msg::FilterBackspace => {
-            app.trends.filter.pop();
-            app.trends.selected = 0;
-            app.trends.clear_segment();
-        }
+        Msg::FilterBackspace => edit_filter(app, |f| {
+            f.pop();
+        }),
         Msg::PickSegment => open_picker(app),
         Msg::CycleGrain => {
             app.grain = match app.grain {
@@ -234,6 +241,44 @@ fn alert_name(alert: &Alert) -> String {
     crate::present::clean(&format!("{}{segment} {}", alert.metric, alert.period)).into_owned()
 }
 
+/// Changes the filter of the pane that has one, keeping the selected row selected while
+/// it still matches (so clearing a filter returns to where the user was).
+fn edit_filter(app: &mut App, edit: impl FnOnce(&mut String)) {
+    match app.tab {
+        Tab::Alerts => {
+            let key = app.selected_alert().map(|a| a.key.clone());
+            edit(&mut app.alerts.filter);
+            app.alerts.selected = app
+                .alert_order()
+                .iter()
+                .position(|a| Some(&a.key) == key.as_ref())
+                .unwrap_or(0);
+        }
+        Tab::Data => {
+            let current = app
+                .filtered_rejects()
+                .get(app.data.selected[2])
+                .map(|r| (*r).clone());
+            edit(&mut app.data.filter);
+            app.data.selected[2] = app
+                .filtered_rejects()
+                .iter()
+                .position(|r| Some(*r) == current.as_ref())
+                .unwrap_or(0);
+        }
+        _ => {
+            let id = app.trend_metric().map(|m| m.id.clone());
+            edit(&mut app.trends.filter);
+            let list = app.filtered_metrics();
+            let kept = list.iter().position(|m| Some(&m.id) == id.as_ref());
+            app.trends.selected = kept.unwrap_or(0);
+            if kept.is_none() {
+                app.trends.clear_segment();
+            }
+        }
+    }
+}
+
 fn switch_tab(app: &mut App, tab: Tab) {
     // A message is about the pane it was given on.
     if app.tab != tab {
@@ -243,6 +288,8 @@ fn switch_tab(app: &mut App, tab: Tab) {
     app.picker = None;
     app.help = false;
     app.trends.filtering = false;
+    app.alerts.filtering = false;
+    app.data.filtering = false;
 }
 
 fn bump(value: &mut usize, delta: isize, len: usize) {
@@ -291,7 +338,7 @@ fn step(app: &mut App, delta: isize) {
             clamp(app);
         }
         Tab::Alerts => {
-            let len = app.snapshot.alerts.len();
+            let len = app.alert_order().len();
             bump(&mut app.alerts.selected, delta, len);
         }
         Tab::Data => {
@@ -365,7 +412,8 @@ fn enter(app: &mut App) -> Option<Effect> {
                 switch_tab(app, Tab::Trends);
             }
         }
-        Tab::Trends => app.trends.filtering = false,
+        Tab::Trends if app.trends.filtering => app.trends.filtering = false,
+        Tab::Trends => {}
         Tab::Drivers => {
             app.drivers.focus = match app.drivers.focus {
                 DriverFocus::Kpi => DriverFocus::Driver,
@@ -373,7 +421,9 @@ fn enter(app: &mut App) -> Option<Effect> {
             };
         }
         Tab::Cohorts => app.cohorts.detail = app.cohort_matrix().is_some(),
-        Tab::Alerts => app.alerts.detail = !app.snapshot.alerts.is_empty(),
+        Tab::Alerts if app.alerts.filtering => app.alerts.filtering = false,
+        Tab::Alerts => app.alerts.detail = !app.alert_order().is_empty(),
+        Tab::Data if app.data.filtering => app.data.filtering = false,
         Tab::Data => {
             app.data.detail =
                 app.data.section != DataSection::Tables && app.data_rows(app.data.section) > 0;
@@ -387,24 +437,36 @@ fn back(app: &mut App) {
         app.help = false;
     } else if app.picker.is_some() {
         app.picker = None;
-    } else if app.trends.filtering {
+    } else if app.filtering() {
         app.trends.filtering = false;
-        app.trends.filter.clear();
-        app.trends.selected = 0;
+        app.alerts.filtering = false;
+        app.data.filtering = false;
+        edit_filter(app, String::clear);
     } else {
         match app.tab {
             Tab::Trends => {
                 if app.trends.segment.is_some() {
                     app.trends.clear_segment();
                 } else if !app.trends.filter.is_empty() {
-                    app.trends.filter.clear();
-                    app.trends.selected = 0;
+                    edit_filter(app, String::clear);
                 }
             }
             Tab::Drivers => app.drivers.by_segment = None,
             Tab::Cohorts => app.cohorts.detail = false,
-            Tab::Alerts => app.alerts.detail = false,
-            Tab::Data => app.data.detail = false,
+            Tab::Alerts => {
+                if app.alerts.detail {
+                    app.alerts.detail = false;
+                } else {
+                    edit_filter(app, String::clear);
+                }
+            }
+            Tab::Data => {
+                if app.data.detail {
+                    app.data.detail = false;
+                } else {
+                    edit_filter(app, String::clear);
+                }
+            }
             Tab::Overview => {}
         }
     }
@@ -708,7 +770,8 @@ fn clamp(app: &mut App) {
     fit(&mut app.cohorts.row, rows);
     let cols = cohort_width(app);
     fit(&mut app.cohorts.col, cols);
-    fit(&mut app.alerts.selected, app.snapshot.alerts.len());
+    let alerts = app.alert_order().len();
+    fit(&mut app.alerts.selected, alerts);
     for (i, section) in DataSection::ALL.iter().enumerate() {
         let len = app.data_rows(*section);
         fit(&mut app.data.selected[i], len);

@@ -108,6 +108,8 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
             ]
         } else if app.checking_alerts {
             &["checking alerts…"]
+        } else if !app.alerts.filter.is_empty() {
+            &["no alert matches the filter", "", "Esc clears it"]
         } else if app.is_empty_store() {
             &[
                 "no data — import orders",
@@ -117,7 +119,9 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         } else {
             &["no open alerts — every metric is within its thresholds"]
         };
-        empty_state(frame, area, "Alerts", lines, theme);
+        let mut title = "Alerts".to_string();
+        super::filter_title(&mut title, &app.alerts.filter, app.alerts.filtering);
+        empty_state(frame, area, &title, lines, theme);
         return;
     }
     let selected = app.alerts.selected.min(alerts.len() - 1);
@@ -137,10 +141,11 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         .iter()
         .map(|a| ListItem::new(alert_line(a, app, &currency)))
         .collect();
-    let title = format!(
+    let mut title = format!(
         "Alerts — {strong} ‼ strong, {} ! mild · a ack · s snooze · Enter details",
         alerts.len() - strong
     );
+    super::filter_title(&mut title, &app.alerts.filter, app.alerts.filtering);
     let list = List::new(items)
         .block(panel(&title, theme))
         .highlight_style(theme.selected())

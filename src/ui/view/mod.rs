@@ -270,6 +270,16 @@ fn picker(frame: &mut Frame, area: Rect, app: &App) {
     frame.render_stateful_widget(list, popup, &mut state);
 }
 
+/// Appends a list's filter to its title: the line being typed (with a cursor), or the
+/// filter in force.
+pub(crate) fn filter_title(title: &mut String, filter: &str, typing: bool) {
+    if typing {
+        title.push_str(&format!(" · /{}▏", clean(filter)));
+    } else if !filter.is_empty() {
+        title.push_str(&format!(" · /{} (Esc clears)", clean(filter)));
+    }
+}
+
 /// A bordered panel with a title.
 fn panel(title: &str, theme: Theme) -> Block<'static> {
     Block::default()

@@ -25,17 +25,22 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         Layout::horizontal([Constraint::Length(list_width), Constraint::Min(0)]).areas(area);
     metric_list(frame, list, app);
     let Some(metric) = app.trend_metric() else {
-        empty_state(
-            frame,
-            main,
-            "Trends",
+        let no_match;
+        let lines: &[&str] = if app.snapshot.metrics.is_empty() {
             &[
                 "no data — import orders",
                 "",
                 "kpi import orders.csv customers.csv …",
-            ],
-            app.theme,
-        );
+            ]
+        } else {
+            no_match = format!("no metric matches /{}", clean(&app.trends.filter));
+            &[
+                no_match.as_str(),
+                "",
+                "Backspace edits the filter · Esc clears it",
+            ]
+        };
+        empty_state(frame, main, "Trends", lines, app.theme);
         return;
     };
     let series = app
