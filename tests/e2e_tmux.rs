@@ -242,7 +242,7 @@ fn open_and_close_help(tmux: &Tmux) {
     tmux.wait_until("help to close", |s| !s.contains("Keys — ? or Esc"));
 }
 
-/// In Alerts, `a` on the selected alert; waits for `expect` (on data: "✓ ack").
+/// In Alerts, `a` on the selected alert; waits for `expect` (on data: "· acked").
 fn acknowledge_alert(tmux: &Tmux, expect: &str) {
     visit(tmux, "5", "Alerts", "");
     tmux.keys(&["a"]);
@@ -298,7 +298,7 @@ fn a_session_through_every_pane_leaves_the_terminal_as_it_was() {
     tmux.wait_for("Import log", "Shift-Tab back to Data");
     change_grain(&tmux, "month");
     open_and_close_help(&tmux);
-    // The empty store has no alert; with data, expect "✓ ack".
+    // The empty store has no alert; with data, expect "· acked".
     acknowledge_alert(&tmux, "no data — import orders");
     resize_below_minimum_and_back(&tmux, 100, 30);
     tmux.keys(&["q"]);

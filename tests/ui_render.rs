@@ -74,7 +74,7 @@ fn overview_tiles_show_value_change_pulse_and_target() {
     let text = common::text(&app, 80, 24);
     // May is the latest complete month; June is partial and not compared.
     assert!(text.contains("$58,450  2025-05"), "{text}");
-    assert!(text.contains("▲ +8.0% vs 2025-04"), "{text}");
+    assert!(text.contains("✓ ▲ +8.0% vs 2025-04"), "{text}");
     assert!(text.contains("↗ improving"), "{text}");
     assert!(text.contains("↘ deteriorating"), "{text}");
     // The share of the target reached ($58,450 of $70,000), not progress from a start.
@@ -107,7 +107,7 @@ fn trends_show_the_metric_its_change_and_monthly_bars() {
     app.grain = kpi::metrics::Grain::Month;
     let text = common::text(&app, 200, 60);
     assert!(
-        text.contains("Net revenue  $58,450 2025-05  ▲ +8.0% vs previous"),
+        text.contains("Net revenue  $58,450 2025-05  ✓ ▲ +8.0% vs previous"),
         "{text}"
     );
     assert!(text.contains("2025-06 so far $21,000 (partial)"), "{text}");
@@ -191,8 +191,8 @@ fn alerts_list_strong_first_with_details() {
     let strong = text.find("‼ Net revenue").unwrap();
     let mild = text.find("! NPS overall 2025-05").unwrap();
     assert!(strong < mild, "{text}");
-    assert!(text.contains("$9,800 ▼ -18.7% vs mean"), "{text}");
-    assert!(text.contains("✓ ack"), "{text}");
+    assert!(text.contains("$9,800 ✗ ▼ -18.7% vs mean"), "{text}");
+    assert!(text.contains("· acked"), "{text}");
     assert!(
         text.contains("customer=ACME Corp  -$1,400 (62% of the change)"),
         "{text}"
@@ -473,4 +473,17 @@ fn a_filter_without_a_match_says_so_instead_of_no_data() {
     let text = common::text(&app, 80, 24);
     assert!(text.contains("no metric matches /zzz"), "{text}");
     assert!(!text.contains("no data — import orders"), "{text}");
+}
+
+#[test]
+fn without_colour_tiles_and_alerts_still_say_good_or_bad() {
+    let mut app = app_on(Tab::Overview);
+    app.theme = Theme::new(ColorMode::None);
+    app.grain = kpi::metrics::Grain::Month;
+    let text = common::text(&app, 80, 24);
+    // Net revenue rose 8% (good): the mark says so without colour.
+    assert!(text.contains("✓ ▲ +8.0% vs 2025-04"), "{text}");
+    app.tab = Tab::Alerts;
+    let text = common::text(&app, 80, 24);
+    assert!(text.contains("✗ ▼ -18.7% vs mean"), "{text}");
 }

@@ -60,7 +60,7 @@ pub(crate) fn alert_line(alert: &Alert, app: &App, currency: &str) -> Line<'stat
             Span::styled(clean(&alert.period).into_owned(), theme.dim()),
         ];
         if alert.acknowledged {
-            spans.push(Span::styled(" ✓ ack", theme.dim()));
+            spans.push(Span::styled(" · acked", theme.dim()));
         }
         return Line::from(spans);
     }
@@ -73,20 +73,27 @@ pub(crate) fn alert_line(alert: &Alert, app: &App, currency: &str) -> Line<'stat
         // The words `kpi check` and the report use for the same target.
         Some(risk) => {
             spans.push(Span::raw(" target "));
-            spans.push(Span::styled(risk, change_style));
+            spans.push(Span::styled(
+                format!("{} {risk}", super::verdict_mark(alert.good)),
+                change_style,
+            ));
         }
         None => spans.extend([
             Span::raw(format!(" {} ", segment_text(alert))),
             Span::styled(clean(&alert.period).into_owned(), theme.dim()),
             Span::raw(format!(" {} ", present::value(alert.value, unit, currency))),
             Span::styled(
-                format!("{} vs mean", deviation_text(alert, unit)),
+                format!(
+                    "{} {} vs mean",
+                    super::verdict_mark(alert.good),
+                    deviation_text(alert, unit)
+                ),
                 change_style,
             ),
         ]),
     }
     if alert.acknowledged {
-        spans.push(Span::styled(" ✓ ack", theme.dim()));
+        spans.push(Span::styled(" · acked", theme.dim()));
     }
     if let Some(until) = alert.snoozed_until {
         spans.push(Span::styled(format!(" z until {until}"), theme.dim()));

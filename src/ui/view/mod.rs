@@ -337,13 +337,21 @@ pub(crate) fn no_data_reason(metric: Option<&MetricDef>, series: Option<&Series>
     format!("no data — import {table}")
 }
 
+/// The mark that says whether a move is good or bad for the metric, so the meaning survives
+/// a monochrome terminal (NO_COLOR) and a screen reader: `✓` good, `✗` bad.
+pub(crate) fn verdict_mark(good: bool) -> &'static str {
+    if good { "✓" } else { "✗" }
+}
+
 /// A change as every output writes it (`▲ +4.2%`, `▼ -11.2 pts`), styled by whether it is
-/// good for the metric.
+/// good for the metric and marked so (`✓ ▲ +4.2%`).
 pub(crate) fn change_span(change: Change, direction: Direction, theme: Theme) -> Span<'static> {
-    let style: Style = match change.rising() {
-        None => theme.neutral(),
-        Some(rising) if rising == (direction == Direction::HigherIsBetter) => theme.good(),
-        Some(_) => theme.bad(),
-    };
-    Span::styled(change.text(), style)
+    match change.rising() {
+        None => Span::styled(change.text(), theme.neutral()),
+        Some(rising) => {
+            let good = rising == (direction == Direction::HigherIsBetter);
+            let style: Style = if good { theme.good() } else { theme.bad() };
+            Span::styled(format!("{} {}", verdict_mark(good), change.text()), style)
+        }
+    }
 }
