@@ -487,3 +487,33 @@ fn without_colour_tiles_and_alerts_still_say_good_or_bad() {
     let text = common::text(&app, 80, 24);
     assert!(text.contains("✗ ▼ -18.7% vs mean"), "{text}");
 }
+
+#[test]
+fn an_acknowledged_alert_is_not_counted_as_open_in_the_header() {
+    let mut app = app_on(Tab::Alerts);
+    let before = common::text(&app, 200, 60);
+    let header = |text: &str| {
+        text.lines()
+            .find(|l| l.contains("Alerts —"))
+            .unwrap()
+            .to_string()
+    };
+    let open_strong = app
+        .snapshot
+        .alerts
+        .iter()
+        .filter(|a| a.tier == kpi::alerts::Tier::Strong && a.is_open(app.today))
+        .count();
+    assert!(
+        header(&before).contains(&format!("{open_strong} ‼ strong")),
+        "{before}"
+    );
+    for alert in &mut app.snapshot.alerts {
+        alert.acknowledged = true;
+    }
+    let after = common::text(&app, 200, 60);
+    assert!(
+        header(&after).contains("0 ‼ strong, 0 ! mild open"),
+        "{after}"
+    );
+}

@@ -387,10 +387,6 @@ fn alerts_a_acknowledges_and_s_snoozes_through_the_worker() {
     };
     assert_eq!(alert.key, first);
     assert!(app.selected_alert().unwrap().acknowledged, "shown at once");
-    assert!(
-        char(&mut app, 'a').is_none(),
-        "acknowledging twice does nothing"
-    );
     let reload = update(
         &mut app,
         Msg::AlertSaved {
@@ -804,4 +800,45 @@ fn slash_in_data_filters_the_rejected_rows() {
     let shown = app.filtered_rejects();
     assert!(!shown.is_empty() && shown.len() < total, "{reason}");
     assert!(shown.iter().all(|r| r.reason.starts_with(&reason[..12])));
+}
+
+#[test]
+fn a_second_a_or_s_undoes_the_acknowledgement_or_the_snooze() {
+    let mut app = app();
+    char(&mut app, '5');
+    let Some(Effect::Acknowledge { .. }) = char(&mut app, 'a') else {
+        panic!("expected an acknowledgement");
+    };
+    let effect = char(&mut app, 'a').unwrap();
+    let Effect::Undo { alert, action } = effect else {
+        panic!("expected an undo, got {effect:?}");
+    };
+    assert_eq!(action, AlertAction::Unacknowledge);
+    assert!(!app.selected_alert().unwrap().acknowledged, "shown at once");
+    let reload = update(
+        &mut app,
+        Msg::AlertSaved {
+            alert,
+            action,
+            result: Ok(()),
+        },
+    );
+    assert_eq!(reload, Some(Effect::LoadSnapshot), "the store is reread");
+    assert!(app.status.as_deref().unwrap().contains("open again"));
+
+    let Some(Effect::Snooze { .. }) = char(&mut app, 's') else {
+        panic!("expected a snooze");
+    };
+    let effect = char(&mut app, 's').unwrap();
+    assert!(
+        matches!(
+            effect,
+            Effect::Undo {
+                action: AlertAction::Unsnooze,
+                ..
+            }
+        ),
+        "{effect:?}"
+    );
+    assert_eq!(app.selected_alert().unwrap().snoozed_until, None);
 }

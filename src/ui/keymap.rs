@@ -72,6 +72,10 @@ pub enum Msg {
 pub enum AlertAction {
     Acknowledge,
     Snooze,
+    /// A second `a` on an acknowledged alert.
+    Unacknowledge,
+    /// A second `s` on a snoozed alert.
+    Unsnooze,
 }
 
 /// Every key, grouped for the help overlay: (keys, what they do).
@@ -86,8 +90,8 @@ pub const HELP: &[(&str, &str)] = &[
     ("[ ]", "shorter / longer range"),
     ("v", "cohort variant (Cohorts)"),
     ("m", "cohort measure: share/members"),
-    ("a", "acknowledge alert (Alerts)"),
-    ("s", "snooze alert 7 days (Alerts)"),
+    ("a", "acknowledge alert (Alerts); again: undo"),
+    ("s", "snooze alert 7 days, marked z; again: undo"),
     ("r", "reload from the store"),
     ("?", "this help"),
     ("q Ctrl-C", "quit"),

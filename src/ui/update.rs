@@ -51,6 +51,11 @@ pub enum Effect {
         alert: Box<Alert>,
         until: NaiveDate,
     },
+    /// Undo an acknowledgement or a snooze (`action` is `Unacknowledge` or `Unsnooze`).
+    Undo {
+        alert: Box<Alert>,
+        action: AlertAction,
+    },
 }
 
 /// A round of live imports: show the folder's state, and reload when data changed.
@@ -222,6 +227,15 @@ pub fn update(app: &mut App, msg: Msg) -> Option<Effect> {
                     alert_name(&alert),
                     app.today + Duration::days(SNOOZE_DAYS)
                 ),
+                (Ok(()), AlertAction::Unacknowledge) => {
+                    format!(
+                        "{} is open again (acknowledgement undone)",
+                        alert_name(&alert)
+                    )
+                }
+                (Ok(()), AlertAction::Unsnooze) => {
+                    format!("{} is open again (snooze undone)", alert_name(&alert))
+                }
                 (Err(err), _) => format!("could not save {}: {err}", alert_name(&alert)),
             });
             // The store is the truth: reload so the list shows what was persisted.
@@ -730,15 +744,27 @@ fn alert_action(app: &mut App, action: AlertAction) -> Option<Effect> {
         return None;
     }
     let key = app.selected_alert()?.key.clone();
-    let until = app.today + Duration::days(SNOOZE_DAYS);
+    let today = app.today;
+    let until = today + Duration::days(SNOOZE_DAYS);
     let alert = app.snapshot.alerts.iter_mut().find(|a| a.key == key)?;
     // Shown at once; the reload after the worker's answer confirms it from the store.
+    // A second `a` or `s` undoes the first, so a slip of the finger is not permanent.
     match action {
+        AlertAction::Acknowledge if alert.acknowledged => {
+            alert.acknowledged = false;
+            Some(Effect::Undo {
+                alert: Box::new(alert.clone()),
+                action: AlertAction::Unacknowledge,
+            })
+        }
+        AlertAction::Snooze if alert.snoozed_until.is_some_and(|u| u >= today) => {
+            alert.snoozed_until = None;
+            Some(Effect::Undo {
+                alert: Box::new(alert.clone()),
+                action: AlertAction::Unsnooze,
+            })
+        }
         AlertAction::Acknowledge => {
-            if alert.acknowledged {
-                app.status = Some("already acknowledged".into());
-                return None;
-            }
             alert.acknowledged = true;
             Some(Effect::Acknowledge {
                 alert: Box::new(alert.clone()),
@@ -751,6 +777,7 @@ fn alert_action(app: &mut App, action: AlertAction) -> Option<Effect> {
                 until,
             })
         }
+        AlertAction::Unacknowledge | AlertAction::Unsnooze => None,
     }
 }
 

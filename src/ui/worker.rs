@@ -100,6 +100,18 @@ impl Worker {
                 alert,
                 action: AlertAction::Acknowledge,
             },
+            Effect::Undo { alert, action } => Msg::AlertSaved {
+                result: self.writer().and_then(|writer| {
+                    let key = &alert.key;
+                    match action {
+                        AlertAction::Unsnooze => writer.unsnooze_alert(key),
+                        _ => writer.unacknowledge_alert(key),
+                    }
+                    .map_err(|e| e.to_string())
+                }),
+                alert,
+                action,
+            },
             Effect::Snooze { alert, until } => Msg::AlertSaved {
                 result: self.writer().and_then(|writer| {
                     writer

@@ -136,7 +136,11 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         details(frame, area, app, alerts[selected]);
         return;
     }
-    let strong = alerts.iter().filter(|a| a.tier == Tier::Strong).count();
+    // The counts are of open alerts: one acknowledged or snoozed is dealt with.
+    let open: Vec<_> = alerts.iter().filter(|a| a.is_open(app.today)).collect();
+    let strong = open.iter().filter(|a| a.tier == Tier::Strong).count();
+    let mild = open.len() - strong;
+    let closed = alerts.len() - open.len();
     let list_height = u16::try_from(alerts.len() + 2)
         .unwrap_or(u16::MAX)
         .min(area.height / 2)
@@ -148,13 +152,18 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         .iter()
         .map(|a| ListItem::new(alert_line(a, app, &currency)))
         .collect();
-    let mut title = format!(
-        "Alerts — {strong} ‼ strong, {} ! mild · a ack · s snooze · Enter details",
-        alerts.len() - strong
-    );
+    let mut title = format!("Alerts — {strong} ‼ strong, {mild} ! mild open");
+    if closed > 0 {
+        title.push_str(&format!(", {closed} acked/snoozed"));
+    }
+
     super::filter_title(&mut title, &app.alerts.filter, app.alerts.filtering);
+    let hints = Line::from(Span::styled(
+        " a ack · s snooze (again: undo) · / filter · Enter details ",
+        theme.dim(),
+    ));
     let list = List::new(items)
-        .block(panel(&title, theme))
+        .block(panel(&title, theme).title_bottom(hints))
         .highlight_style(theme.selected())
         .highlight_symbol("› ");
     let mut state = ListState::default().with_selected(Some(selected));
