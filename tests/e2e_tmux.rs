@@ -249,6 +249,16 @@ fn acknowledge_alert(tmux: &Tmux, expect: &str) {
     tmux.wait_for(expect, "the alert's acknowledged state");
 }
 
+/// In Alerts, `/` filters the list in place (it used to jump to Trends) and Esc clears it.
+fn filter_alerts(tmux: &Tmux) {
+    visit(tmux, "5", "Alerts", "");
+    tmux.keys(&["/", "n", "p", "s", "Enter"]);
+    let screen = tmux.wait_for("/nps (Esc clears)", "the alert filter in the title");
+    assert!(!screen.contains("Metrics  /"), "/ left Alerts:\n{screen}");
+    tmux.keys(&["Escape"]);
+    tmux.wait_until("the alert filter to clear", |s| !s.contains("/nps"));
+}
+
 fn resize_below_minimum_and_back(tmux: &Tmux, width: u16, height: u16) {
     tmux.resize(60, 20);
     let screen = tmux.wait_for("terminal too small", "the too-small notice");
@@ -332,6 +342,7 @@ fn a_session_on_the_demo_store_shows_its_numbers_in_every_pane() {
     open_and_close_help(&tmux);
     // The acknowledged alert moves below the open ones; the status line confirms it.
     acknowledge_alert(&tmux, "· acknowledged ");
+    filter_alerts(&tmux);
     resize_below_minimum_and_back(&tmux, 120, 36);
     tmux.keys(&["q"]);
     assert_terminal_restored(&tmux, 0);
