@@ -249,6 +249,21 @@ fn acknowledge_alert(tmux: &Tmux, expect: &str) {
     tmux.wait_for(expect, "the alert's acknowledged state");
 }
 
+/// In Trends, End (and `G`) jump to the last metric and Home back to the first.
+fn jump_to_list_ends(tmux: &Tmux, first_header: &str) {
+    visit(tmux, "2", "Metrics  / filter", first_header);
+    tmux.keys(&["End"]);
+    tmux.wait_until("End to leave the first metric", |s| {
+        !s.contains(first_header)
+    });
+    tmux.keys(&["Home"]);
+    tmux.wait_for(first_header, "Home back to the first metric");
+    tmux.keys(&["G"]);
+    tmux.wait_until("G to leave the first metric", |s| !s.contains(first_header));
+    tmux.keys(&["PPage", "PPage", "PPage", "PPage", "PPage", "PPage"]);
+    tmux.wait_for(first_header, "PgUp back to the first metric");
+}
+
 /// In Alerts, `/` filters the list in place (it used to jump to Trends) and Esc clears it.
 fn filter_alerts(tmux: &Tmux) {
     visit(tmux, "5", "Alerts", "");
@@ -343,6 +358,7 @@ fn a_session_on_the_demo_store_shows_its_numbers_in_every_pane() {
     // The acknowledged alert moves below the open ones; the status line confirms it.
     acknowledge_alert(&tmux, "· acknowledged ");
     filter_alerts(&tmux);
+    jump_to_list_ends(&tmux, "Gross revenue  $73,102 2026-10");
     resize_below_minimum_and_back(&tmux, 120, 36);
     tmux.keys(&["q"]);
     assert_terminal_restored(&tmux, 0);

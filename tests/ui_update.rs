@@ -842,3 +842,33 @@ fn a_second_a_or_s_undoes_the_acknowledgement_or_the_snooze() {
     );
     assert_eq!(app.selected_alert().unwrap().snoozed_until, None);
 }
+
+#[test]
+fn home_end_capital_g_and_page_keys_jump_through_long_lists() {
+    let mut app = app();
+    char(&mut app, '2');
+    let last = app.filtered_metrics().len() - 1;
+    press(&mut app, KeyCode::End);
+    assert_eq!(app.trends.selected, last);
+    press(&mut app, KeyCode::Home);
+    assert_eq!(app.trends.selected, 0);
+    press(&mut app, KeyCode::PageDown);
+    assert_eq!(
+        app.trends.selected,
+        usize::try_from(kpi::ui::update::PAGE).unwrap().min(last)
+    );
+    press(&mut app, KeyCode::PageUp);
+    assert_eq!(app.trends.selected, 0);
+    char(&mut app, 'G');
+    assert_eq!(app.trends.selected, last);
+    // The same keys in the Data pane's rejected rows.
+    char(&mut app, '6');
+    press(&mut app, KeyCode::Right);
+    press(&mut app, KeyCode::Right);
+    char(&mut app, 'G');
+    assert_eq!(app.data.selected[2], app.snapshot.data.rejects.len() - 1);
+    // `g` still cycles the grain.
+    let grain = app.grain;
+    char(&mut app, 'g');
+    assert_ne!(app.grain, grain);
+}

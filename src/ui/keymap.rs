@@ -19,6 +19,13 @@ pub enum Msg {
     Down,
     Left,
     Right,
+    /// PgUp / PgDn: a screenful up or down a list.
+    PageUp,
+    PageDown,
+    /// Home: the first row of a list.
+    First,
+    /// End or `G`: the last row of a list.
+    Last,
     Enter,
     Back,
     /// `/`: start typing a filter.
@@ -82,6 +89,8 @@ pub enum AlertAction {
 pub const HELP: &[(&str, &str)] = &[
     ("1-6 Tab S-Tab", "switch pane"),
     ("↑↓←→ hjkl", "move"),
+    ("PgUp PgDn", "a page up / down a list"),
+    ("Home End G", "first / last row of a list"),
     ("Enter", "drill in (tile, alert, cell, reject)"),
     ("Esc", "back out / close"),
     ("/", "filter the list (metrics, alerts, rejects)"),
@@ -117,6 +126,10 @@ pub fn key_to_msg(app: &App, key: KeyEvent) -> Option<Msg> {
         return match key.code {
             KeyCode::Up | KeyCode::Char('k') => Some(Msg::Up),
             KeyCode::Down | KeyCode::Char('j') => Some(Msg::Down),
+            KeyCode::PageUp => Some(Msg::PageUp),
+            KeyCode::PageDown => Some(Msg::PageDown),
+            KeyCode::Home => Some(Msg::First),
+            KeyCode::End | KeyCode::Char('G') => Some(Msg::Last),
             KeyCode::Enter => Some(Msg::Enter),
             KeyCode::Esc | KeyCode::Char('f') => Some(Msg::Back),
             KeyCode::Char('q') => Some(Msg::Quit),
@@ -142,6 +155,10 @@ pub fn key_to_msg(app: &App, key: KeyEvent) -> Option<Msg> {
         KeyCode::Down | KeyCode::Char('j') => Msg::Down,
         KeyCode::Left | KeyCode::Char('h') => Msg::Left,
         KeyCode::Right | KeyCode::Char('l') => Msg::Right,
+        KeyCode::PageUp => Msg::PageUp,
+        KeyCode::PageDown => Msg::PageDown,
+        KeyCode::Home => Msg::First,
+        KeyCode::End | KeyCode::Char('G') => Msg::Last,
         KeyCode::Enter => Msg::Enter,
         KeyCode::Esc => Msg::Back,
         KeyCode::Char('/') => Msg::Filter,

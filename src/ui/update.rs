@@ -17,6 +17,9 @@ use super::app::{
 };
 use super::keymap::{AlertAction, Msg};
 
+/// Rows PgUp and PgDn move: about what a list shows at 80×24.
+pub const PAGE: isize = 10;
+
 /// How long `s` snoozes an alert.
 pub const SNOOZE_DAYS: i64 = 7;
 
@@ -104,6 +107,10 @@ pub fn update(app: &mut App, msg: Msg) -> Option<Effect> {
         Msg::PrevTab => switch_tab(app, app.tab.prev()),
         Msg::Up => step(app, -1),
         Msg::Down => step(app, 1),
+        Msg::PageUp => step(app, -PAGE),
+        Msg::PageDown => step(app, PAGE),
+        Msg::First => step(app, isize::MIN),
+        Msg::Last => step(app, isize::MAX),
         Msg::Left => sideways(app, -1),
         Msg::Right => sideways(app, 1),
         Msg::Enter => return enter(app),
