@@ -517,3 +517,20 @@ fn an_acknowledged_alert_is_not_counted_as_open_in_the_header() {
         "{after}"
     );
 }
+
+#[test]
+fn cohorts_name_the_measure_and_hint_at_rows_below_the_screen() {
+    let mut app = app_on(Tab::Cohorts);
+    let text = common::text(&app, 80, 24);
+    assert!(text.contains("purchasing customers · share %"), "{text}");
+    assert!(!text.contains("more cohort"), "all rows fit:\n{text}");
+    let matrix = &mut app.snapshot.cohorts[0];
+    let extra = matrix.rows.clone();
+    matrix.rows.extend(extra.clone());
+    matrix.rows.extend(extra);
+    let text = common::text(&app, 80, 24);
+    assert!(text.contains("more cohorts (j)"), "{text}");
+    app.cohorts.measure = CohortMeasure::Members;
+    let text = common::text(&app, 80, 24);
+    assert!(text.contains("purchasing customers · members"), "{text}");
+}

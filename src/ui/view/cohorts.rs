@@ -75,8 +75,15 @@ fn cell_text(c: Cell, row: &CohortRow, measure: CohortMeasure, variant: CohortVa
 pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     let theme = app.theme;
     let variant = app.cohort_variant();
+    // The measure is named in the title: on a narrow screen the heatmap shows shades,
+    // and `m` shows in the cursor cell's line below it.
+    let measure = match (app.cohorts.measure, variant) {
+        (_, CohortVariant::RevenueRetention) => "revenue kept %",
+        (CohortMeasure::Share, _) => "share %",
+        (CohortMeasure::Members, _) => "members",
+    };
     let title = format!(
-        "Cohorts — {} · v variant · m measure",
+        "Cohorts — {} · {measure} · v variant · m measure",
         variant_name(variant)
     );
     let matrix = app.cohort_matrix().filter(|m| !m.rows.is_empty());
@@ -106,8 +113,18 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         Constraint::Length(2),
     ])
     .areas(inner);
-    heatmap(frame.buffer_mut(), map_area, app, matrix);
-    frame.render_widget(legend(theme), legend_area);
+    let below = heatmap(frame.buffer_mut(), map_area, app, matrix);
+    let mut legend = legend(theme);
+    if below > 0 {
+        legend.push_span(Span::styled(
+            format!(
+                " · ↓ {below} more cohort{} (j)",
+                if below == 1 { "" } else { "s" }
+            ),
+            theme.accent(),
+        ));
+    }
+    frame.render_widget(legend, legend_area);
     frame.render_widget(detail(app, matrix), detail_area);
     if app.cohorts.detail {
         cohort_popup(frame, area, app, matrix);
@@ -187,7 +204,8 @@ fn scroll(cursor: usize, visible: usize, total: usize) -> usize {
     }
 }
 
-fn heatmap(buf: &mut Buffer, area: Rect, app: &App, matrix: &CohortMatrix) {
+/// Draws the heatmap; returns how many cohorts are below the last row shown.
+fn heatmap(buf: &mut Buffer, area: Rect, app: &App, matrix: &CohortMatrix) -> usize {
     let theme = app.theme;
     let columns = matrix
         .rows
@@ -202,6 +220,7 @@ fn heatmap(buf: &mut Buffer, area: Rect, app: &App, matrix: &CohortMatrix) {
     let first_col = scroll(app.cohorts.col, visible_cols, columns);
     let visible_rows = usize::from(area.height.saturating_sub(1));
     let first_row = scroll(app.cohorts.row, visible_rows, matrix.rows.len());
+    let below = matrix.rows.len().saturating_sub(first_row + visible_rows);
     let y0 = area.y;
     buf.set_string(area.x, y0, "cohort", theme.heading());
     buf.set_string(area.x + LABEL_WIDTH, y0, "   size ", theme.heading());
@@ -266,6 +285,7 @@ fn heatmap(buf: &mut Buffer, area: Rect, app: &App, matrix: &CohortMatrix) {
             buf.set_stringn(x, y, text, usize::from(cell_width - 1), style);
         }
     }
+    below
 }
 
 fn legend(theme: Theme) -> Line<'static> {
