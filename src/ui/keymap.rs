@@ -101,7 +101,7 @@ pub const HELP: &[(&str, &str)] = &[
     ("m", "cohort measure: share/members"),
     ("a", "acknowledge alert (Alerts); again: undo"),
     ("s", "snooze alert 7 days, marked z; again: undo"),
-    ("r", "reload from the store"),
+    ("r", "reload the store and kpi.toml"),
     ("?", "this help"),
     ("q Ctrl-C", "quit"),
 ];

@@ -1,7 +1,7 @@
 //! The worker thread: performs [`Effect`]s against its own store connection and sends the
 //! results back as [`Msg`]s, so no query ever runs on the thread that draws.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Receiver, Sender};
 
 use chrono::{NaiveDate, Utc};
@@ -36,9 +36,35 @@ pub struct Worker {
     written_since_alerts: Option<Touched>,
     /// The latest metrics, which a live import's refresh starts from.
     last_metrics: Option<Snapshot>,
+    /// Set by [`Worker::follow_config`]: every full reload (`r`) reads the configuration
+    /// again, from this `--config` file or else `kpi.toml` beside the store.
+    config_file: Option<Option<PathBuf>>,
 }
 
 impl Worker {
+    /// Makes full reloads read the configuration again (`explicit`: the `--config` file).
+    pub fn follow_config(&mut self, explicit: Option<PathBuf>) {
+        self.config_file = Some(explicit);
+    }
+
+    /// Reads the configuration again when the worker follows it. An invalid file keeps
+    /// the last good configuration; the returned message says why.
+    pub fn reread_config(&mut self) -> Option<String> {
+        let explicit = self.config_file.as_ref()?;
+        match Config::load_for(self.store.path(), explicit.as_deref()) {
+            Ok(config) => {
+                if config != self.config {
+                    self.config = config;
+                    // Alerts judged by the old thresholds are not kept as a starting point.
+                    self.last_alerts = None;
+                    self.written_since_alerts = None;
+                }
+                None
+            }
+            Err(err) => Some(format!("{err} — keeping the last good configuration")),
+        }
+    }
+
     pub fn build_snapshot(&self) -> anyhow::Result<Snapshot> {
         snapshot::build(&self.store, &self.config, self.as_of)
     }
@@ -159,6 +185,12 @@ impl Worker {
                         }
                     }
                 }
+            }
+            if reload == Reload::Full
+                && let Some(problem) = self.reread_config()
+                && results.send(wrap(Msg::Status(problem))).is_err()
+            {
+                return;
             }
             if reload != Reload::None && !self.reload(&reload, effects, &mut queued, results, wrap)
             {
@@ -312,5 +344,6 @@ pub fn open(
         alerts_as_of: None,
         written_since_alerts: None,
         last_metrics: None,
+        config_file: None,
     })
 }
