@@ -21,9 +21,9 @@ fn r_reads_kpi_toml_again_and_keeps_the_last_good_one_when_it_is_invalid() {
     let (results_tx, results) = mpsc::channel::<Msg>();
     let thread = std::thread::spawn(move || worker.run(&effects_rx, &results_tx, |m| m));
     let next = || loop {
-        match results.recv_timeout(Duration::from_secs(60)).unwrap() {
-            msg @ (Msg::SnapshotLoaded(_) | Msg::Status(_)) => return msg,
-            _ => {}
+        let msg = results.recv_timeout(Duration::from_secs(60)).unwrap();
+        if matches!(msg, Msg::SnapshotLoaded(_) | Msg::Status(_)) {
+            return msg;
         }
     };
     let core_kpis = |msg: Msg| match msg {
