@@ -534,3 +534,27 @@ fn cohorts_name_the_measure_and_hint_at_rows_below_the_screen() {
     let text = common::text(&app, 80, 24);
     assert!(text.contains("purchasing customers · members"), "{text}");
 }
+
+#[test]
+fn drivers_by_segment_name_each_point_instead_of_a_latest_one() {
+    let mut app = app_on(Tab::Drivers);
+    let point = |segment: &str, x: f64, y: f64| kpi::ui::app::SegmentPoint {
+        segment: segment.into(),
+        x,
+        y,
+    };
+    app.drivers.by_segment = Some((
+        "channel".into(),
+        vec![
+            point("referral", 30.0, 120.0),
+            point("organic", 10.0, 300.0),
+            point("paid_search", 20.0, 200.0),
+        ],
+    ));
+    let text = common::text(&app, 200, 60);
+    assert!(!text.contains("◆ latest"), "{text}");
+    let organic = text.find("organic").unwrap();
+    let paid = text.find("paid_search").unwrap();
+    let referral = text.find("referral").unwrap();
+    assert!(organic < paid && paid < referral, "{text}");
+}
