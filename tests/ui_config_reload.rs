@@ -44,6 +44,10 @@ fn r_reads_kpi_toml_again_and_keeps_the_last_good_one_when_it_is_invalid() {
     };
     assert!(problem.contains("kpi.toml"), "{problem}");
     assert!(problem.contains("keeping the last good"), "{problem}");
+    assert!(
+        !problem.contains('\n'),
+        "one line for the status bar: {problem}"
+    );
     assert_eq!(core_kpis(next()), vec!["aov".to_string()]);
     drop(effects);
     thread.join().unwrap();

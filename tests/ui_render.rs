@@ -558,3 +558,24 @@ fn drivers_by_segment_name_each_point_instead_of_a_latest_one() {
     let referral = text.find("referral").unwrap();
     assert!(organic < paid && paid < referral, "{text}");
 }
+
+#[test]
+fn text_cut_at_the_edge_ends_in_an_ellipsis() {
+    let mut app = app_on(Tab::Alerts);
+    app.status =
+        Some("a status message far too long to fit in the status bar of a terminal".into());
+    let text = common::text(&app, 80, 24);
+    let status = text.lines().nth(23).unwrap();
+    assert!(status.trim_end().contains("…"), "{status}");
+    // The alert lines that do not fit at 80 columns say they were cut.
+    let mut app = app_on(Tab::Alerts);
+    app.snapshot.alerts[0].metric_name = "x".repeat(10);
+    for alert in &mut app.snapshot.alerts {
+        if let Some(segment) = &mut alert.segment {
+            segment.value = "a_very_long_segment_value_that_will_not_fit".into();
+        }
+    }
+    let text = common::text(&app, 80, 24);
+    let line = text.lines().find(|l| l.contains("a_very_long")).unwrap();
+    assert!(line.contains("…│"), "{line}");
+}

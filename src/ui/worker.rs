@@ -61,7 +61,18 @@ impl Worker {
                 }
                 None
             }
-            Err(err) => Some(format!("{err} — keeping the last good configuration")),
+            Err(err) => {
+                // A TOML error spans lines (the line, a caret, the reason); the status bar
+                // has one: where, then why.
+                let text = err.to_string();
+                let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
+                let first = lines.next().unwrap_or_default();
+                let reason = lines
+                    .last()
+                    .filter(|l| !l.starts_with('|') && !l.starts_with('^'));
+                let summary = reason.map_or_else(|| first.to_string(), |r| format!("{first}: {r}"));
+                Some(format!("{summary} — keeping the last good configuration"))
+            }
         }
     }
 

@@ -150,7 +150,10 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     let currency = app.snapshot.config.currency.clone();
     let items: Vec<ListItem> = alerts
         .iter()
-        .map(|a| ListItem::new(alert_line(a, app, &currency)))
+        .map(|a| {
+            let width = usize::from(list_area.width.saturating_sub(4));
+            ListItem::new(super::ellipsize(alert_line(a, app, &currency), width))
+        })
         .collect();
     let mut title = format!("Alerts — {strong} ‼ strong, {mild} ! mild open");
     if closed > 0 {

@@ -146,7 +146,7 @@ fn status_line(frame: &mut Frame, area: Rect, app: &App) {
     }
     let [left, right] =
         Layout::horizontal([Constraint::Min(0), Constraint::Length(16)]).areas(area);
-    frame.render_widget(Line::from(spans), left);
+    frame.render_widget(ellipsize(Line::from(spans), usize::from(left.width)), left);
     frame.render_widget(
         Line::from(Span::styled("? help  q quit", theme.dim())).alignment(Alignment::Right),
         right,
@@ -278,6 +278,36 @@ pub(crate) fn filter_title(title: &mut String, filter: &str, typing: bool) {
     } else if !filter.is_empty() {
         title.push_str(&format!(" · /{} (Esc clears)", clean(filter)));
     }
+}
+
+/// `line` cut to `width` columns, ending in "…" when anything was cut, so a cut reads as
+/// a cut and not as the whole text.
+pub(crate) fn ellipsize(line: Line<'static>, width: usize) -> Line<'static> {
+    if line.width() <= width {
+        return line;
+    }
+    let room = width.saturating_sub(1);
+    let mut used = 0;
+    let mut spans = Vec::new();
+    'spans: for span in line.spans {
+        let mut kept = String::new();
+        for c in span.content.chars() {
+            let w = Span::raw(c.to_string()).width();
+            if used + w > room {
+                if !kept.is_empty() {
+                    spans.push(Span::styled(kept, span.style));
+                }
+                break 'spans;
+            }
+            used += w;
+            kept.push(c);
+        }
+        spans.push(Span::styled(kept, span.style));
+    }
+    if width > 0 {
+        spans.push(Span::raw("…"));
+    }
+    Line::from(spans).style(line.style)
 }
 
 /// A bordered panel with a title.

@@ -115,7 +115,13 @@ fn metric_list(frame: &mut Frame, area: Rect, app: &App) {
     }
     let items: Vec<ListItem> = metrics
         .iter()
-        .map(|m| ListItem::new(clean(&m.name).into_owned()))
+        .map(|m| {
+            let width = usize::from(area.width.saturating_sub(4));
+            ListItem::new(super::ellipsize(
+                Line::from(clean(&m.name).into_owned()),
+                width,
+            ))
+        })
         .collect();
     let count = items.len();
     let list = List::new(items)
