@@ -68,7 +68,7 @@ impl Worker {
                 let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
                 let first = lines.next().unwrap_or_default();
                 let reason = lines
-                    .last()
+                    .next_back()
                     .filter(|l| !l.starts_with('|') && !l.starts_with('^'));
                 let summary = reason.map_or_else(|| first.to_string(), |r| format!("{first}: {r}"));
                 Some(format!("{summary} — keeping the last good configuration"))
