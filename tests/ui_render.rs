@@ -579,3 +579,12 @@ fn text_cut_at_the_edge_ends_in_an_ellipsis() {
     let line = text.lines().find(|l| l.contains("a_very_long")).unwrap();
     assert!(line.contains("…│"), "{line}");
 }
+
+#[test]
+fn the_cohort_cell_of_the_month_still_running_is_marked_so_far() {
+    // As of 2025-06-18 June is running: May's cohort at +1 is June so far.
+    let text = common::text(&app_on(Tab::Cohorts), 80, 24);
+    let may = text.lines().find(|l| l.contains("│2025-05")).unwrap();
+    assert!(may.contains("65%*"), "{may}");
+    assert!(text.contains("* so far"), "{text}");
+}

@@ -116,13 +116,15 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     let below = heatmap(frame.buffer_mut(), map_area, app, matrix);
     let mut legend = legend(theme);
     if below > 0 {
-        legend.push_span(Span::styled(
-            format!(
-                " · ↓ {below} more cohort{} (j)",
-                if below == 1 { "" } else { "s" }
+        // First, so a narrow screen cuts the shade key rather than the hint.
+        let plural = if below == 1 { "" } else { "s" };
+        legend.spans.insert(
+            0,
+            Span::styled(
+                format!("↓ {below} more cohort{plural} (j) · "),
+                theme.accent(),
             ),
-            theme.accent(),
-        ));
+        );
     }
     frame.render_widget(legend, legend_area);
     frame.render_widget(detail(app, matrix), detail_area);
@@ -268,15 +270,25 @@ fn heatmap(buf: &mut Buffer, area: Rect, app: &App, matrix: &CohortMatrix) -> us
                 continue;
             };
             let lvl = level(c.share);
+            let running = !c.forecast && is_running(app, row, k);
             let mut style: Style = theme.heat(lvl);
             if c.forecast {
                 style = style.patch(theme.forecast());
+            } else if running {
+                style = style.patch(theme.dim());
             }
             if on_row && k == app.cohorts.col {
                 style = style.patch(theme.selected());
             }
-            let text = if show_values {
+            let text = if show_values && running {
+                format!(
+                    "{:>4}",
+                    format!("{}*", cell_text(c, row, measure, matrix.variant))
+                )
+            } else if show_values {
                 format!("{:>4}", cell_text(c, row, measure, matrix.variant))
+            } else if running {
+                format!("{}*", Theme::heat_glyph(lvl))
             } else if c.forecast {
                 format!("{}~", Theme::heat_glyph(lvl))
             } else {
@@ -304,7 +316,27 @@ fn legend(theme: Theme) -> Line<'static> {
         spans.push(Span::raw(" "));
     }
     spans.push(Span::styled("~ forecast", theme.forecast()));
+    spans.push(Span::styled(" * so far", theme.dim()));
     Line::from(spans)
+}
+
+/// Whether cell `k` of `row` is the month still running (as of the snapshot's date, not
+/// its last day): observed so far, not a month's worth.
+fn is_running(app: &App, row: &CohortRow, k: usize) -> bool {
+    let Some(as_of) = app.snapshot.as_of else {
+        return false;
+    };
+    let running = Period::containing(Grain::Month, as_of);
+    if running.end() == as_of {
+        return false;
+    }
+    Period::parse(&row.cohort)
+        .filter(|p| p.grain == Grain::Month)
+        .and_then(|p| {
+            p.start
+                .checked_add_months(chrono::Months::new(u32::try_from(k).ok()?))
+        })
+        == Some(running.start)
 }
 
 fn detail(app: &App, matrix: &CohortMatrix) -> Paragraph<'static> {
