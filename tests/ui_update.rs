@@ -805,15 +805,23 @@ fn slash_in_data_filters_the_rejected_rows() {
 #[test]
 fn a_second_a_or_s_undoes_the_acknowledgement_or_the_snooze() {
     let mut app = app();
+    for alert in &mut app.snapshot.alerts {
+        alert.acknowledged = false;
+    }
     char(&mut app, '5');
+    char(&mut app, 'j');
+    let key = app.selected_alert().unwrap().key.clone();
     let Some(Effect::Acknowledge { .. }) = char(&mut app, 'a') else {
         panic!("expected an acknowledgement");
     };
+    // The acknowledged alert sorts below the open ones; the cursor goes with it.
+    assert_eq!(app.selected_alert().unwrap().key, key);
     let effect = char(&mut app, 'a').unwrap();
     let Effect::Undo { alert, action } = effect else {
         panic!("expected an undo, got {effect:?}");
     };
     assert_eq!(action, AlertAction::Unacknowledge);
+    assert_eq!(alert.key, key);
     assert!(!app.selected_alert().unwrap().acknowledged, "shown at once");
     let reload = update(
         &mut app,

@@ -751,6 +751,16 @@ fn alert_action(app: &mut App, action: AlertAction) -> Option<Effect> {
         return None;
     }
     let key = app.selected_alert()?.key.clone();
+    let effect = change_alert_state(app, &key, action);
+    // An acknowledged alert sorts below the open ones: the cursor follows it, so a second
+    // key press undoes what the first did to the same alert.
+    if let Some(index) = app.alert_order().iter().position(|a| a.key == key) {
+        app.alerts.selected = index;
+    }
+    effect
+}
+
+fn change_alert_state(app: &mut App, key: &str, action: AlertAction) -> Option<Effect> {
     let today = app.today;
     let until = today + Duration::days(SNOOZE_DAYS);
     let alert = app.snapshot.alerts.iter_mut().find(|a| a.key == key)?;
