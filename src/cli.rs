@@ -48,6 +48,29 @@ pub struct StoreArgs {
     /// Configuration file (default: kpi.toml beside the store).
     #[arg(long, value_name = "FILE", global = true)]
     pub config: Option<PathBuf>,
+
+    /// `--db` was typed on the command line (not the default, not `KPI_DB`): a command
+    /// that has no store to use refuses it instead of ignoring it.
+    #[arg(skip)]
+    pub db_on_command_line: bool,
+}
+
+impl Cli {
+    /// Parses the process's arguments (exiting with clap's message on bad ones), noting
+    /// whether `--db` was given explicitly.
+    pub fn parse_args() -> Self {
+        let matches = <Self as clap::CommandFactory>::command().get_matches();
+        let mut cli = match <Self as clap::FromArgMatches>::from_arg_matches(&matches) {
+            Ok(cli) => cli,
+            Err(err) => err.exit(),
+        };
+        let explicit = |m: &clap::ArgMatches| {
+            m.value_source("db") == Some(clap::parser::ValueSource::CommandLine)
+        };
+        cli.store.db_on_command_line =
+            explicit(&matches) || matches.subcommand().is_some_and(|(_, sub)| explicit(sub));
+        cli
+    }
 }
 
 #[derive(Debug, Clone, Default, Args)]
@@ -123,9 +146,13 @@ pub struct ReportArgs {
     #[arg(long, value_name = "DIMENSION")]
     pub by: Option<String>,
 
+    /// First day of the periods reported, YYYY-MM-DD (default: 14 days, 13 weeks or 13
+    /// months back).
     #[arg(long, value_name = "DATE")]
     pub from: Option<NaiveDate>,
 
+    /// Last day of the periods reported, YYYY-MM-DD (default: the reference date;
+    /// --period wins over it).
     #[arg(long, value_name = "DATE")]
     pub to: Option<NaiveDate>,
 }

@@ -1,10 +1,8 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-use clap::Parser;
-
 fn main() -> ExitCode {
-    let cli = kpi::cli::Cli::parse();
+    let cli = kpi::cli::Cli::parse_args();
     match kpi::commands::dispatch(cli) {
         Ok(code) => code,
         Err(err) => {

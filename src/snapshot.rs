@@ -33,6 +33,9 @@ pub struct DataStatus {
     /// The latest recorded fact, and which table and column it is in: what sets the
     /// reference date unless `--as-of` does.
     pub reference: Option<ReferenceDate>,
+    /// The customer attributes the store holds (e.g. `company_size`, `industry`), which
+    /// segments can be broken down by besides channel, plan and region.
+    pub customer_attributes: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -75,25 +78,36 @@ impl Snapshot {
     }
 }
 
-/// Days of history at day grain.
+/// The most periods a chart shows (the cockpit's longest range). The snapshot holds that
+/// many at every grain, plus the periods before the first one that its rolling means need,
+/// so whatever range is picked is drawn in full where the data reaches back that far.
+pub const LONGEST_RANGE: usize = 104;
+/// Days of history at day grain, at least.
 pub const DAY_HISTORY: i64 = 90;
-/// Months of history at month grain: two years, so a year-over-year comparison and the
-/// 12-month mean of the Trends pane both have data.
+/// Months of history at month grain, at least: two years, so a year-over-year comparison
+/// and the 12-month mean of the Trends pane both have data.
 pub const MONTH_HISTORY: u32 = 24;
 
-/// The first day of the history shown at `grain`, as of `as_of`: 90 days, the configured
-/// time frame in weeks plus the alert window (so the first shown week has a rolling mean),
-/// or 24 months.
+/// The first day of the history held at `grain`, as of `as_of`: the longest range plus the
+/// alert window (so its first period has a rolling mean), and never less than 90 days, the
+/// configured time frame in weeks plus the window, or 24 months.
 pub fn history_start(grain: Grain, config: &Config, as_of: NaiveDate) -> NaiveDate {
+    let window = config.alerts.window;
+    let longest = i64::try_from(LONGEST_RANGE + window).unwrap_or(i64::MAX);
     match grain {
-        Grain::Day => as_of - chrono::Duration::days(DAY_HISTORY - 1),
+        Grain::Day => as_of - chrono::Duration::days(longest.max(DAY_HISTORY) - 1),
         Grain::Week => {
-            let weeks = i64::from(config.time_frame_weeks) + config.alerts.window as i64;
+            let weeks = (i64::from(config.time_frame_weeks) + window as i64).max(longest);
             as_of - chrono::Duration::weeks(weeks - 1)
         }
-        Grain::Month => as_of
-            .checked_sub_months(chrono::Months::new(MONTH_HISTORY - 1))
-            .unwrap_or(as_of),
+        Grain::Month => {
+            let months = u32::try_from(longest)
+                .unwrap_or(u32::MAX)
+                .max(MONTH_HISTORY);
+            as_of
+                .checked_sub_months(chrono::Months::new(months - 1))
+                .unwrap_or(as_of)
+        }
     }
 }
 
@@ -278,7 +292,7 @@ fn build_scoped(
     order.sort_by_key(|m| !is_core(m));
     let mut series = Vec::with_capacity(catalog.len() * Grain::ALL.len());
     for grain in Grain::ALL {
-        let from = history_start(grain, config, as_of);
+        let from = held_from(grain, config, as_of, &data);
         for def in &order {
             series.extend(engine.series(&SeriesRequest {
                 metric: &def.id,
@@ -309,6 +323,23 @@ fn build_scoped(
     })
 }
 
+/// Where a snapshot's series start: [`history_start`], but not before the period of the
+/// store's first recorded fact — periods before it hold zeros, not history, and a chart
+/// drawing them would show a range the data does not have.
+fn held_from(grain: Grain, config: &Config, as_of: NaiveDate, data: &DataStatus) -> NaiveDate {
+    let history = history_start(grain, config, as_of);
+    let first_fact = data
+        .tables
+        .iter()
+        .filter(|t| t.table != "annotations")
+        .filter_map(|t| t.first_date)
+        .min();
+    match first_fact {
+        Some(first) if first <= as_of => history.max(Period::containing(grain, first).start),
+        _ => history,
+    }
+}
+
 const ALL_COHORT_VARIANTS: [CohortVariant; 4] = [
     CohortVariant::PurchasingCustomers,
     CohortVariant::ActiveUsers,
@@ -323,6 +354,7 @@ fn data_status(store: &Store) -> anyhow::Result<DataStatus> {
         rejects: store.recent_rejects(200)?,
         rejected_rows: store.reject_count()?,
         reference: store.latest_fact_date(chrono::Local::now().date_naive())?,
+        customer_attributes: store.customer_attribute_keys()?,
     })
 }
 

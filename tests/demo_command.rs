@@ -100,3 +100,40 @@ fn a_zero_rate_is_refused() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("--rate"));
 }
+
+#[test]
+fn demo_refuses_a_db_it_would_not_write() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("x.db");
+    let out = kpi()
+        .args(["demo", "--customers", "50", "--months", "1", "--db"])
+        .arg(&db)
+        .arg("--out")
+        .arg(dir.path().join("data"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--db") && err.contains("kpi import --db"),
+        "{err}"
+    );
+    assert!(
+        !dir.path().join("data").exists(),
+        "nothing written on a refusal"
+    );
+}
+
+#[test]
+fn report_from_and_to_are_explained_in_the_help() {
+    let out = kpi().args(["report", "--help"]).output().unwrap();
+    let help = String::from_utf8(out.stdout).unwrap();
+    let line = |flag: &str| {
+        help.lines()
+            .find(|l| l.trim_start().starts_with(flag))
+            .unwrap_or_default()
+            .to_string()
+    };
+    assert!(line("--from").contains("First day"), "{help}");
+    assert!(line("--to").contains("Last day"), "{help}");
+}

@@ -242,11 +242,36 @@ fn open_and_close_help(tmux: &Tmux) {
     tmux.wait_until("help to close", |s| !s.contains("Keys — ? or Esc"));
 }
 
-/// In Alerts, `a` on the selected alert; waits for `expect` (on data: "✓ ack").
+/// In Alerts, `a` on the selected alert; waits for `expect` (on data: "· acked").
 fn acknowledge_alert(tmux: &Tmux, expect: &str) {
     visit(tmux, "5", "Alerts", "");
     tmux.keys(&["a"]);
     tmux.wait_for(expect, "the alert's acknowledged state");
+}
+
+/// In Trends, End (and `G`) jump to the last metric and Home back to the first.
+fn jump_to_list_ends(tmux: &Tmux, first_header: &str) {
+    visit(tmux, "2", "Metrics  / filter", first_header);
+    tmux.keys(&["End"]);
+    tmux.wait_until("End to leave the first metric", |s| {
+        !s.contains(first_header)
+    });
+    tmux.keys(&["Home"]);
+    tmux.wait_for(first_header, "Home back to the first metric");
+    tmux.keys(&["G"]);
+    tmux.wait_until("G to leave the first metric", |s| !s.contains(first_header));
+    tmux.keys(&["PPage", "PPage", "PPage", "PPage", "PPage", "PPage"]);
+    tmux.wait_for(first_header, "PgUp back to the first metric");
+}
+
+/// In Alerts, `/` filters the list in place (it used to jump to Trends) and Esc clears it.
+fn filter_alerts(tmux: &Tmux) {
+    visit(tmux, "5", "Alerts", "");
+    tmux.keys(&["/", "n", "p", "s", "Enter"]);
+    let screen = tmux.wait_for("/nps (Esc clears)", "the alert filter in the title");
+    assert!(!screen.contains("Metrics  /"), "/ left Alerts:\n{screen}");
+    tmux.keys(&["Escape"]);
+    tmux.wait_until("the alert filter to clear", |s| !s.contains("/nps"));
 }
 
 fn resize_below_minimum_and_back(tmux: &Tmux, width: u16, height: u16) {
@@ -298,7 +323,7 @@ fn a_session_through_every_pane_leaves_the_terminal_as_it_was() {
     tmux.wait_for("Import log", "Shift-Tab back to Data");
     change_grain(&tmux, "month");
     open_and_close_help(&tmux);
-    // The empty store has no alert; with data, expect "✓ ack".
+    // The empty store has no alert; with data, expect "· acked".
     acknowledge_alert(&tmux, "no data — import orders");
     resize_below_minimum_and_back(&tmux, 100, 30);
     tmux.keys(&["q"]);
@@ -332,6 +357,8 @@ fn a_session_on_the_demo_store_shows_its_numbers_in_every_pane() {
     open_and_close_help(&tmux);
     // The acknowledged alert moves below the open ones; the status line confirms it.
     acknowledge_alert(&tmux, "· acknowledged ");
+    filter_alerts(&tmux);
+    jump_to_list_ends(&tmux, "Gross revenue  $73,102 2026-10");
     resize_below_minimum_and_back(&tmux, 120, 36);
     tmux.keys(&["q"]);
     assert_terminal_restored(&tmux, 0);

@@ -74,7 +74,7 @@ fn overview_tiles_show_value_change_pulse_and_target() {
     let text = common::text(&app, 80, 24);
     // May is the latest complete month; June is partial and not compared.
     assert!(text.contains("$58,450  2025-05"), "{text}");
-    assert!(text.contains("▲ +8.0% vs 2025-04"), "{text}");
+    assert!(text.contains("✓ ▲ +8.0% vs 2025-04"), "{text}");
     assert!(text.contains("↗ improving"), "{text}");
     assert!(text.contains("↘ deteriorating"), "{text}");
     // The share of the target reached ($58,450 of $70,000), not progress from a start.
@@ -107,7 +107,7 @@ fn trends_show_the_metric_its_change_and_monthly_bars() {
     app.grain = kpi::metrics::Grain::Month;
     let text = common::text(&app, 200, 60);
     assert!(
-        text.contains("Net revenue  $58,450 2025-05  ▲ +8.0% vs previous"),
+        text.contains("Net revenue  $58,450 2025-05  ✓ ▲ +8.0% vs previous"),
         "{text}"
     );
     assert!(text.contains("2025-06 so far $21,000 (partial)"), "{text}");
@@ -191,8 +191,8 @@ fn alerts_list_strong_first_with_details() {
     let strong = text.find("‼ Net revenue").unwrap();
     let mild = text.find("! NPS overall 2025-05").unwrap();
     assert!(strong < mild, "{text}");
-    assert!(text.contains("$9,800 ▼ -18.7% vs mean"), "{text}");
-    assert!(text.contains("✓ ack"), "{text}");
+    assert!(text.contains("$9,800 ✗ ▼ -18.7% vs mean"), "{text}");
+    assert!(text.contains("· acked"), "{text}");
     assert!(
         text.contains("customer=ACME Corp  -$1,400 (62% of the change)"),
         "{text}"
@@ -380,4 +380,211 @@ fn an_unknown_core_kpi_points_at_the_config() {
     let app = fixture::app(snapshot);
     let text = common::text(&app, 80, 24);
     assert!(text.contains("unknown metric nett_revenue"), "{text}");
+}
+
+#[test]
+fn the_status_bar_counts_the_periods_the_chart_draws_not_the_longest_range_chosen() {
+    let mut app = app_on(Tab::Trends);
+    app.grain = kpi::metrics::Grain::Week;
+    app.range = kpi::ui::app::RANGES.len() - 1;
+    let text = common::text(&app, 100, 30);
+    let status = text.lines().nth(29).unwrap();
+    // The fixture holds 15 complete weeks: that is what the chart draws, and says.
+    assert!(status.contains("15 periods (all held)"), "{status}");
+    assert!(!status.contains("104 periods"), "{status}");
+}
+
+#[test]
+fn trends_monthly_bars_draw_negative_values_with_their_sign() {
+    let mut app = app_on(Tab::Trends);
+    let months = app
+        .snapshot
+        .series
+        .iter_mut()
+        .find(|s| s.metric == "net_revenue" && s.grain == kpi::metrics::Grain::Month)
+        .unwrap();
+    for point in months.points.iter_mut().take(8) {
+        point.value = point.value.map(|v| -v);
+    }
+    let buffer = common::buffer(&app, 100, 30);
+    let text = common::text(&app, 100, 30);
+    // Every bar of the panel has a body: the negative months are not empty columns.
+    let title_row = text
+        .lines()
+        .position(|l| l.contains("Net revenue by month"))
+        .unwrap();
+    let label_row = text
+        .lines()
+        .enumerate()
+        .skip(title_row)
+        .find(|(_, l)| l.contains("Jun*"))
+        .map(|(i, _)| i)
+        .unwrap();
+    let bar_row = u16::try_from(label_row - 2).unwrap();
+    let label_line = text.lines().nth(label_row).unwrap();
+    for month in ["Jul", "Aug", "Sep", "Oct", "Nov", "Dec", "Jan", "Feb"] {
+        let Some(column) = label_line.find(month) else {
+            continue;
+        };
+        let x = u16::try_from(label_line[..column].chars().count()).unwrap();
+        let cell = buffer.cell((x, bar_row)).unwrap().symbol().to_string();
+        assert_ne!(cell.trim(), "", "{month} has no bar:\n{text}");
+    }
+    assert!(text.contains("−: below zero"), "{text}");
+}
+
+#[test]
+fn trends_monthly_bars_follow_the_chosen_segment() {
+    let mut app = app_on(Tab::Trends);
+    let paid = kpi::metrics::Segment {
+        dimension: "channel".into(),
+        value: "paid_search".into(),
+    };
+    let mut weeks = app
+        .snapshot
+        .series("net_revenue", kpi::metrics::Grain::Week)
+        .unwrap()
+        .clone();
+    weeks.segment = Some(paid.clone());
+    let mut months = app
+        .snapshot
+        .series("net_revenue", kpi::metrics::Grain::Month)
+        .unwrap()
+        .clone();
+    months.segment = Some(paid);
+    for point in &mut months.points {
+        point.value = Some(12_000.0);
+    }
+    app.trends.segment = Some(weeks);
+    app.trends.segment_months = Some(months);
+    let text = common::text(&app, 100, 30);
+    assert!(
+        text.contains("Net revenue [channel=paid_search] by month"),
+        "{text}"
+    );
+    // Every bar is the segment's value, none the overall total.
+    assert_eq!(text.matches("12k").count(), 10, "{text}");
+}
+
+#[test]
+fn a_filter_without_a_match_says_so_instead_of_no_data() {
+    let mut app = app_on(Tab::Trends);
+    app.trends.filter = "zzz".into();
+    let text = common::text(&app, 80, 24);
+    assert!(text.contains("no metric matches /zzz"), "{text}");
+    assert!(!text.contains("no data — import orders"), "{text}");
+}
+
+#[test]
+fn without_colour_tiles_and_alerts_still_say_good_or_bad() {
+    let mut app = app_on(Tab::Overview);
+    app.theme = Theme::new(ColorMode::None);
+    app.grain = kpi::metrics::Grain::Month;
+    let text = common::text(&app, 80, 24);
+    // Net revenue rose 8% (good): the mark says so without colour.
+    assert!(text.contains("✓ ▲ +8.0% vs 2025-04"), "{text}");
+    app.tab = Tab::Alerts;
+    let text = common::text(&app, 80, 24);
+    assert!(text.contains("✗ ▼ -18.7% vs mean"), "{text}");
+}
+
+#[test]
+fn an_acknowledged_alert_is_not_counted_as_open_in_the_header() {
+    let mut app = app_on(Tab::Alerts);
+    let before = common::text(&app, 200, 60);
+    let header = |text: &str| {
+        text.lines()
+            .find(|l| l.contains("Alerts —"))
+            .unwrap()
+            .to_string()
+    };
+    let open_strong = app
+        .snapshot
+        .alerts
+        .iter()
+        .filter(|a| a.tier == kpi::alerts::Tier::Strong && a.is_open(app.today))
+        .count();
+    assert!(
+        header(&before).contains(&format!("{open_strong} ‼ strong")),
+        "{before}"
+    );
+    for alert in &mut app.snapshot.alerts {
+        alert.acknowledged = true;
+    }
+    let after = common::text(&app, 200, 60);
+    assert!(
+        header(&after).contains("0 ‼ strong, 0 ! mild open"),
+        "{after}"
+    );
+}
+
+#[test]
+fn cohorts_name_the_measure_and_hint_at_rows_below_the_screen() {
+    let mut app = app_on(Tab::Cohorts);
+    let text = common::text(&app, 80, 24);
+    assert!(text.contains("purchasing customers · share %"), "{text}");
+    assert!(!text.contains("more cohort"), "all rows fit:\n{text}");
+    let matrix = &mut app.snapshot.cohorts[0];
+    let extra = matrix.rows.clone();
+    matrix.rows.extend(extra.clone());
+    matrix.rows.extend(extra);
+    let text = common::text(&app, 80, 24);
+    assert!(text.contains("more cohorts (j)"), "{text}");
+    app.cohorts.measure = CohortMeasure::Members;
+    let text = common::text(&app, 80, 24);
+    assert!(text.contains("purchasing customers · members"), "{text}");
+}
+
+#[test]
+fn drivers_by_segment_name_each_point_instead_of_a_latest_one() {
+    let mut app = app_on(Tab::Drivers);
+    let point = |segment: &str, x: f64, y: f64| kpi::ui::app::SegmentPoint {
+        segment: segment.into(),
+        x,
+        y,
+    };
+    app.drivers.by_segment = Some((
+        "channel".into(),
+        vec![
+            point("referral", 30.0, 120.0),
+            point("organic", 10.0, 300.0),
+            point("paid_search", 20.0, 200.0),
+        ],
+    ));
+    let text = common::text(&app, 200, 60);
+    assert!(!text.contains("◆ latest"), "{text}");
+    let organic = text.find("organic").unwrap();
+    let paid = text.find("paid_search").unwrap();
+    let referral = text.find("referral").unwrap();
+    assert!(organic < paid && paid < referral, "{text}");
+}
+
+#[test]
+fn text_cut_at_the_edge_ends_in_an_ellipsis() {
+    let mut app = app_on(Tab::Alerts);
+    app.status =
+        Some("a status message far too long to fit in the status bar of a terminal".into());
+    let text = common::text(&app, 80, 24);
+    let status = text.lines().nth(23).unwrap();
+    assert!(status.trim_end().contains("…"), "{status}");
+    // The alert lines that do not fit at 80 columns say they were cut.
+    let mut app = app_on(Tab::Alerts);
+    app.snapshot.alerts[0].metric_name = "x".repeat(10);
+    for alert in &mut app.snapshot.alerts {
+        if let Some(segment) = &mut alert.segment {
+            segment.value = "a_very_long_segment_value_that_will_not_fit".into();
+        }
+    }
+    let text = common::text(&app, 80, 24);
+    let line = text.lines().find(|l| l.contains("a_very_long")).unwrap();
+    assert!(line.contains("…│"), "{line}");
+}
+
+#[test]
+fn the_cohort_cell_of_the_month_still_running_is_marked_so_far() {
+    // As of 2025-06-18 June is running: May's cohort at +1 is June so far.
+    let text = common::text(&app_on(Tab::Cohorts), 80, 24);
+    let may = text.lines().find(|l| l.contains("│2025-05")).unwrap();
+    assert!(may.contains("65%*"), "{may}");
+    assert!(text.contains("* so far"), "{text}");
 }

@@ -387,10 +387,6 @@ fn alerts_a_acknowledges_and_s_snoozes_through_the_worker() {
     };
     assert_eq!(alert.key, first);
     assert!(app.selected_alert().unwrap().acknowledged, "shown at once");
-    assert!(
-        char(&mut app, 'a').is_none(),
-        "acknowledging twice does nothing"
-    );
     let reload = update(
         &mut app,
         Msg::AlertSaved {
@@ -669,4 +665,218 @@ fn fresh_metrics_show_at_once_and_their_alerts_follow() {
         app.snapshot.alerts, alerts,
         "a failed evaluation keeps the last alerts"
     );
+}
+
+#[test]
+fn a_trends_segment_brings_its_monthly_values_for_the_bars() {
+    let mut app = app();
+    char(&mut app, '2');
+    char(&mut app, 'f');
+    char(&mut app, 'j');
+    let effect = press(&mut app, KeyCode::Enter).unwrap();
+    let Effect::Breakdown { months_from, .. } = effect else {
+        panic!("expected a breakdown, got {effect:?}");
+    };
+    assert!(
+        months_from.is_some(),
+        "the monthly bars need the segment too"
+    );
+    let mut by_month = segment_series("net_revenue", "paid_search");
+    by_month.grain = Grain::Month;
+    by_month.points = Period::containing(Grain::Month, fixture::as_of())
+        .trailing(2)
+        .into_iter()
+        .map(|period| kpi::metrics::Point {
+            period,
+            value: Some(12_800.0),
+            note: None,
+            partial: false,
+        })
+        .collect();
+    update(
+        &mut app,
+        Msg::BreakdownLoaded {
+            purpose: PickerPurpose::Trends,
+            dimension: "channel".into(),
+            result: Ok(vec![
+                segment_series("net_revenue", "paid_search"),
+                by_month.clone(),
+            ]),
+        },
+    );
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.trends.segment_months, Some(by_month));
+    // Esc drops the segment from the bars as from the chart.
+    press(&mut app, KeyCode::Esc);
+    assert_eq!(app.trends.segment_months, None);
+}
+
+#[test]
+fn the_segment_picker_offers_the_customer_attributes_not_a_placeholder() {
+    let mut app = app();
+    app.snapshot.metrics[0].segments = &["channel", "attributes"];
+    char(&mut app, '2');
+    char(&mut app, 'f');
+    assert_eq!(
+        app.picker.as_ref().unwrap().stage,
+        PickerStage::Dimensions(vec![
+            OVERALL.into(),
+            "channel".into(),
+            "company_size".into(),
+            "industry".into()
+        ])
+    );
+}
+
+#[test]
+fn a_message_of_one_pane_is_gone_on_the_next() {
+    let mut app = app();
+    char(&mut app, '2');
+    char(&mut app, 'f');
+    char(&mut app, 'j');
+    press(&mut app, KeyCode::Enter);
+    update(
+        &mut app,
+        Msg::BreakdownLoaded {
+            purpose: PickerPurpose::Trends,
+            dimension: "channel".into(),
+            result: Ok(Vec::new()),
+        },
+    );
+    assert_eq!(
+        app.status.as_deref(),
+        Some("no values of channel in this range")
+    );
+    char(&mut app, '5');
+    assert_eq!(app.status, None);
+}
+
+#[test]
+fn clearing_the_metric_filter_keeps_the_metric_selected() {
+    let mut app = app();
+    char(&mut app, '/');
+    for c in "churn".chars() {
+        char(&mut app, c);
+    }
+    assert_eq!(app.trend_metric().unwrap().id, "customer_churn_pct");
+    press(&mut app, KeyCode::Esc);
+    assert!(app.trends.filter.is_empty());
+    assert_eq!(app.trend_metric().unwrap().id, "customer_churn_pct");
+}
+
+#[test]
+fn slash_in_alerts_filters_the_alert_list_in_place() {
+    let mut app = app();
+    char(&mut app, '5');
+    let total = app.alert_order().len();
+    let wanted = app.alert_order().last().unwrap().metric.clone();
+    char(&mut app, '/');
+    assert_eq!(app.tab, Tab::Alerts, "/ stays in Alerts");
+    for c in wanted.chars() {
+        char(&mut app, c);
+    }
+    assert!(app.alert_order().len() < total);
+    assert!(app.alert_order().iter().all(|a| a.metric.contains(&wanted)));
+    assert_eq!(app.selected_alert().unwrap().metric, wanted);
+    press(&mut app, KeyCode::Enter);
+    assert!(!app.alerts.filtering);
+    press(&mut app, KeyCode::Esc);
+    assert_eq!(app.alert_order().len(), total);
+    assert_eq!(app.selected_alert().unwrap().metric, wanted);
+}
+
+#[test]
+fn slash_in_data_filters_the_rejected_rows() {
+    let mut app = app();
+    char(&mut app, '6');
+    let total = app.filtered_rejects().len();
+    char(&mut app, '/');
+    assert_eq!(app.tab, Tab::Data);
+    assert_eq!(app.data.section, DataSection::Rejects);
+    let reason = app.snapshot.data.rejects[1].reason.clone();
+    for c in reason.chars().take(12) {
+        char(&mut app, c);
+    }
+    let shown = app.filtered_rejects();
+    assert!(!shown.is_empty() && shown.len() < total, "{reason}");
+    assert!(shown.iter().all(|r| r.reason.starts_with(&reason[..12])));
+}
+
+#[test]
+fn a_second_a_or_s_undoes_the_acknowledgement_or_the_snooze() {
+    let mut app = app();
+    for alert in &mut app.snapshot.alerts {
+        alert.acknowledged = false;
+    }
+    char(&mut app, '5');
+    char(&mut app, 'j');
+    let key = app.selected_alert().unwrap().key.clone();
+    let Some(Effect::Acknowledge { .. }) = char(&mut app, 'a') else {
+        panic!("expected an acknowledgement");
+    };
+    // The acknowledged alert sorts below the open ones; the cursor goes with it.
+    assert_eq!(app.selected_alert().unwrap().key, key);
+    let effect = char(&mut app, 'a').unwrap();
+    let Effect::Undo { alert, action } = effect else {
+        panic!("expected an undo, got {effect:?}");
+    };
+    assert_eq!(action, AlertAction::Unacknowledge);
+    assert_eq!(alert.key, key);
+    assert!(!app.selected_alert().unwrap().acknowledged, "shown at once");
+    let reload = update(
+        &mut app,
+        Msg::AlertSaved {
+            alert,
+            action,
+            result: Ok(()),
+        },
+    );
+    assert_eq!(reload, Some(Effect::LoadSnapshot), "the store is reread");
+    assert!(app.status.as_deref().unwrap().contains("open again"));
+
+    let Some(Effect::Snooze { .. }) = char(&mut app, 's') else {
+        panic!("expected a snooze");
+    };
+    let effect = char(&mut app, 's').unwrap();
+    assert!(
+        matches!(
+            effect,
+            Effect::Undo {
+                action: AlertAction::Unsnooze,
+                ..
+            }
+        ),
+        "{effect:?}"
+    );
+    assert_eq!(app.selected_alert().unwrap().snoozed_until, None);
+}
+
+#[test]
+fn home_end_capital_g_and_page_keys_jump_through_long_lists() {
+    let mut app = app();
+    char(&mut app, '2');
+    let last = app.filtered_metrics().len() - 1;
+    press(&mut app, KeyCode::End);
+    assert_eq!(app.trends.selected, last);
+    press(&mut app, KeyCode::Home);
+    assert_eq!(app.trends.selected, 0);
+    press(&mut app, KeyCode::PageDown);
+    assert_eq!(
+        app.trends.selected,
+        usize::try_from(kpi::ui::update::PAGE).unwrap().min(last)
+    );
+    press(&mut app, KeyCode::PageUp);
+    assert_eq!(app.trends.selected, 0);
+    char(&mut app, 'G');
+    assert_eq!(app.trends.selected, last);
+    // The same keys in the Data pane's rejected rows.
+    char(&mut app, '6');
+    press(&mut app, KeyCode::Right);
+    press(&mut app, KeyCode::Right);
+    char(&mut app, 'G');
+    assert_eq!(app.data.selected[2], app.snapshot.data.rejects.len() - 1);
+    // `g` still cycles the grain.
+    let grain = app.grain;
+    char(&mut app, 'g');
+    assert_ne!(app.grain, grain);
 }

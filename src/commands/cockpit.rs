@@ -53,6 +53,7 @@ pub fn run(
     let exit = run::run(Options {
         db: store.db.clone(),
         config,
+        config_file: store.config.clone(),
         as_of,
         notice: None,
         watch,

@@ -9,11 +9,27 @@ use std::sync::atomic::AtomicBool;
 
 use anyhow::Context;
 
-use crate::cli::DemoArgs;
+use crate::cli::{DemoArgs, StoreArgs};
 use crate::demo::{self, DemoOptions, FileSummary, LiveOptions};
 use crate::present;
 
-pub fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
+pub fn run(args: &DemoArgs, store: &StoreArgs) -> anyhow::Result<ExitCode> {
+    if store.db_on_command_line {
+        // The demo writes input files, not a store; ignoring --db would leave the user
+        // looking for data in a store that was never written.
+        let dir = args
+            .live
+            .as_ref()
+            .unwrap_or(&args.out)
+            .display()
+            .to_string();
+        anyhow::bail!(
+            "kpi demo writes input files into a folder (--out {dir}), not a store, so --db {} \
+             is not used; import them with: kpi import --db {} {dir}/*",
+            store.db.display(),
+            store.db.display()
+        );
+    }
     let options = DemoOptions {
         seed: args.seed,
         customers: args.customers,

@@ -26,7 +26,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Import(ref args)) => import::run(&cli.store, args),
         Some(Command::Report(ref args)) => report::run(&cli.store, args, cli.as_of),
         Some(Command::Check(ref args)) => check::run(&cli.store, args, cli.as_of),
-        Some(Command::Demo(ref args)) => demo::run(args),
+        Some(Command::Demo(ref args)) => demo::run(args, &cli.store),
     }
 }
 

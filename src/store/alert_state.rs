@@ -49,6 +49,24 @@ impl Store {
         Ok(())
     }
 
+    /// Undoes [`Store::acknowledge_alert`]: the alert counts as open again.
+    pub fn unacknowledge_alert(&self, key: &str) -> rusqlite::Result<()> {
+        self.conn.execute(
+            "UPDATE alert_state SET acknowledged_at = NULL WHERE alert_key = ?1",
+            params![key],
+        )?;
+        Ok(())
+    }
+
+    /// Undoes [`Store::snooze_alert`]: the alert is back in the open list at once.
+    pub fn unsnooze_alert(&self, key: &str) -> rusqlite::Result<()> {
+        self.conn.execute(
+            "UPDATE alert_state SET snoozed_until = NULL WHERE alert_key = ?1",
+            params![key],
+        )?;
+        Ok(())
+    }
+
     /// Hides an alert from the open list until `until` (inclusive).
     pub fn snooze_alert(
         &self,
@@ -180,6 +198,28 @@ mod tests {
         assert_eq!(snoozed.snoozed_until, Some(until));
         assert_eq!(snoozed.acknowledged_at, None);
         assert_eq!(store.alert_state("unknown").unwrap(), None);
+    }
+
+    #[test]
+    fn acknowledgement_and_snooze_can_be_undone_and_stay_undone() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.db");
+        let now = at("2026-11-20T08:00:00Z");
+        let until = NaiveDate::from_ymd_opt(2026, 11, 27).unwrap();
+        {
+            let store = Store::open(&path).unwrap();
+            store.acknowledge_alert("a", now).unwrap();
+            store.snooze_alert("a", until, now).unwrap();
+            store.unacknowledge_alert("a").unwrap();
+            store.unsnooze_alert("a").unwrap();
+        }
+        let state = Store::open(&path)
+            .unwrap()
+            .alert_state("a")
+            .unwrap()
+            .unwrap();
+        assert_eq!(state.acknowledged_at, None);
+        assert_eq!(state.snoozed_until, None);
     }
 
     fn at(s: &str) -> DateTime<Utc> {

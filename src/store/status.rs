@@ -212,4 +212,16 @@ impl super::Store {
         })?
         .collect()
     }
+
+    /// The customer attributes the store holds (the keys of the `attributes` objects kept
+    /// from unknown customer columns), sorted: what a segment can be broken down by
+    /// besides the named dimensions.
+    pub fn customer_attribute_keys(&self) -> rusqlite::Result<Vec<String>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT DISTINCT j.key FROM customers c, json_each(c.attributes) j
+             WHERE c.attributes IS NOT NULL AND json_valid(c.attributes)
+             ORDER BY j.key",
+        )?;
+        stmt.query_map([], |r| r.get(0))?.collect()
+    }
 }

@@ -56,8 +56,9 @@ impl Tab {
     }
 }
 
-/// How many periods the charts show; `[` and `]` step through these.
-pub const RANGES: [usize; 6] = [4, 8, 12, 26, 52, 104];
+/// How many periods the charts show; `[` and `]` step through these. The snapshot holds
+/// the longest at every grain (where the data reaches back that far).
+pub const RANGES: [usize; 6] = [4, 8, 12, 26, 52, crate::snapshot::LONGEST_RANGE];
 const DEFAULT_RANGE: usize = 2;
 
 /// The cohort variants in the order `v` cycles through them.
@@ -102,6 +103,16 @@ pub struct TrendsState {
     pub filtering: bool,
     /// The chosen segment's series, replacing the overall one in the chart.
     pub segment: Option<Series>,
+    /// The same segment by month, replacing the overall values in the monthly bars.
+    pub segment_months: Option<Series>,
+}
+
+impl TrendsState {
+    /// Back to the overall series, in the chart and the monthly bars alike.
+    pub fn clear_segment(&mut self) {
+        self.segment = None;
+        self.segment_months = None;
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -143,6 +154,9 @@ pub struct CohortsState {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct AlertsState {
     pub selected: usize,
+    /// `/` in Alerts: only alerts whose metric, segment or period contain this.
+    pub filter: String,
+    pub filtering: bool,
     /// Enter opens the selected alert over the whole pane.
     pub detail: bool,
 }
@@ -170,6 +184,9 @@ pub struct DataState {
     pub selected: [usize; 3],
     /// Enter shows the selected reject's raw row and reason in full.
     pub detail: bool,
+    /// `/` in Data: only rejected rows whose file, column, reason or row contain this.
+    pub filter: String,
+    pub filtering: bool,
 }
 
 /// Which pane asked for a segment.
@@ -188,7 +205,10 @@ pub enum PickerStage {
     /// Choosing one value of the dimension (Trends).
     Values {
         dimension: String,
+        /// One series per value, at the chart's grain.
         series: Vec<Series>,
+        /// The same by month, for the monthly bars.
+        months: Vec<Series>,
     },
 }
 
@@ -306,8 +326,27 @@ impl App {
         }
     }
 
+    /// The chosen range, in periods.
     pub fn periods_shown(&self) -> usize {
         RANGES[self.range.min(RANGES.len() - 1)]
+    }
+
+    /// The periods the charts actually draw at the current grain: the chosen range, or
+    /// every complete period the snapshot holds when that is fewer.
+    pub fn periods_drawn(&self) -> usize {
+        let held = self
+            .snapshot
+            .series
+            .iter()
+            .filter(|s| s.grain == self.grain && s.segment.is_none())
+            .map(|s| s.points.iter().filter(|p| !p.partial).count())
+            .max()
+            .unwrap_or(0);
+        if held == 0 {
+            self.periods_shown()
+        } else {
+            self.periods_shown().min(held)
+        }
     }
 
     /// Metrics whose id or name contains the Trends filter (case-insensitive).
@@ -392,11 +431,27 @@ impl App {
         self.snapshot.cohorts.iter().find(|m| m.variant == variant)
     }
 
+    /// The filter line that has the keyboard, if one has: `(text, pane)`.
+    pub fn filtering(&self) -> bool {
+        match self.tab {
+            Tab::Trends => self.trends.filtering,
+            Tab::Alerts => self.alerts.filtering,
+            Tab::Data => self.data.filtering,
+            _ => false,
+        }
+    }
+
     /// The alerts in the order the Alerts pane lists them: bad news before good news
     /// (good news wakes no one), strong before mild within each; open before acknowledged
-    /// within a tier.
+    /// within a tier. Only those matching the Alerts filter.
     pub fn alert_order(&self) -> Vec<&crate::alerts::Alert> {
-        let mut alerts: Vec<_> = self.snapshot.alerts.iter().collect();
+        let needle = self.alerts.filter.to_lowercase();
+        let mut alerts: Vec<_> = self
+            .snapshot
+            .alerts
+            .iter()
+            .filter(|a| needle.is_empty() || alert_matches(self, a, &needle))
+            .collect();
         alerts.sort_by_key(|a| (a.good, std::cmp::Reverse(a.tier), a.acknowledged));
         alerts
     }
@@ -410,12 +465,51 @@ impl App {
         match section {
             DataSection::Tables => data.tables.len(),
             DataSection::Imports => data.imports.len(),
-            DataSection::Rejects => data.rejects.len(),
+            DataSection::Rejects => self.filtered_rejects().len(),
         }
+    }
+
+    /// The rejected rows the Data pane lists: those matching its filter.
+    pub fn filtered_rejects(&self) -> Vec<&crate::store::status::RejectEntry> {
+        let needle = self.data.filter.to_lowercase();
+        self.snapshot
+            .data
+            .rejects
+            .iter()
+            .filter(|r| {
+                needle.is_empty()
+                    || [
+                        r.path.as_str(),
+                        r.column.as_deref().unwrap_or_default(),
+                        r.reason.as_str(),
+                        r.raw.as_str(),
+                    ]
+                    .iter()
+                    .any(|field| field.to_lowercase().contains(&needle))
+            })
+            .collect()
     }
 
     /// True when the store holds no data at all.
     pub fn is_empty_store(&self) -> bool {
         self.snapshot.as_of.is_none() && self.snapshot.series.is_empty()
     }
+}
+
+/// An alert matches a (lower-case) filter by its metric's id or name, segment or period.
+fn alert_matches(app: &App, alert: &crate::alerts::Alert, needle: &str) -> bool {
+    let name = app.snapshot.metric(&alert.metric).map(|m| m.name.as_ref());
+    let segment = alert
+        .segment
+        .as_ref()
+        .map(|s| format!("{}={}", s.dimension, s.value));
+    [
+        Some(alert.metric.as_str()),
+        name,
+        segment.as_deref(),
+        Some(alert.period.as_str()),
+    ]
+    .into_iter()
+    .flatten()
+    .any(|field| field.to_lowercase().contains(needle))
 }

@@ -473,6 +473,7 @@ fn data_status() -> DataStatus {
             table: "orders",
             column: "order_date",
         }),
+        customer_attributes: vec!["company_size".into(), "industry".into()],
     }
 }
 

@@ -19,6 +19,13 @@ pub enum Msg {
     Down,
     Left,
     Right,
+    /// PgUp / PgDn: a screenful up or down a list.
+    PageUp,
+    PageDown,
+    /// Home: the first row of a list.
+    First,
+    /// End or `G`: the last row of a list.
+    Last,
     Enter,
     Back,
     /// `/`: start typing a filter.
@@ -72,23 +79,29 @@ pub enum Msg {
 pub enum AlertAction {
     Acknowledge,
     Snooze,
+    /// A second `a` on an acknowledged alert.
+    Unacknowledge,
+    /// A second `s` on a snoozed alert.
+    Unsnooze,
 }
 
 /// Every key, grouped for the help overlay: (keys, what they do).
 pub const HELP: &[(&str, &str)] = &[
     ("1-6 Tab S-Tab", "switch pane"),
     ("↑↓←→ hjkl", "move"),
+    ("PgUp PgDn", "a page up / down a list"),
+    ("Home End G", "first / last row of a list"),
     ("Enter", "drill in (tile, alert, cell, reject)"),
     ("Esc", "back out / close"),
-    ("/", "filter the metric list (Trends)"),
+    ("/", "filter the list (metrics, alerts, rejects)"),
     ("f", "pick a segment (Trends, Drivers)"),
     ("g", "cycle grain day/week/month"),
     ("[ ]", "shorter / longer range"),
     ("v", "cohort variant (Cohorts)"),
     ("m", "cohort measure: share/members"),
-    ("a", "acknowledge alert (Alerts)"),
-    ("s", "snooze alert 7 days (Alerts)"),
-    ("r", "reload from the store"),
+    ("a", "acknowledge alert (Alerts); again: undo"),
+    ("s", "snooze alert 7 days, marked z; again: undo"),
+    ("r", "reload the store and kpi.toml"),
     ("?", "this help"),
     ("q Ctrl-C", "quit"),
 ];
@@ -113,13 +126,17 @@ pub fn key_to_msg(app: &App, key: KeyEvent) -> Option<Msg> {
         return match key.code {
             KeyCode::Up | KeyCode::Char('k') => Some(Msg::Up),
             KeyCode::Down | KeyCode::Char('j') => Some(Msg::Down),
+            KeyCode::PageUp => Some(Msg::PageUp),
+            KeyCode::PageDown => Some(Msg::PageDown),
+            KeyCode::Home => Some(Msg::First),
+            KeyCode::End | KeyCode::Char('G') => Some(Msg::Last),
             KeyCode::Enter => Some(Msg::Enter),
             KeyCode::Esc | KeyCode::Char('f') => Some(Msg::Back),
             KeyCode::Char('q') => Some(Msg::Quit),
             _ => None,
         };
     }
-    if app.tab == Tab::Trends && app.trends.filtering {
+    if app.filtering() {
         return match key.code {
             KeyCode::Esc => Some(Msg::Back),
             KeyCode::Enter => Some(Msg::Enter),
@@ -138,6 +155,10 @@ pub fn key_to_msg(app: &App, key: KeyEvent) -> Option<Msg> {
         KeyCode::Down | KeyCode::Char('j') => Msg::Down,
         KeyCode::Left | KeyCode::Char('h') => Msg::Left,
         KeyCode::Right | KeyCode::Char('l') => Msg::Right,
+        KeyCode::PageUp => Msg::PageUp,
+        KeyCode::PageDown => Msg::PageDown,
+        KeyCode::Home => Msg::First,
+        KeyCode::End | KeyCode::Char('G') => Msg::Last,
         KeyCode::Enter => Msg::Enter,
         KeyCode::Esc => Msg::Back,
         KeyCode::Char('/') => Msg::Filter,

@@ -41,6 +41,8 @@ enum Event {
 pub struct Options {
     pub db: PathBuf,
     pub config: Config,
+    /// `--config FILE`; without it `kpi.toml` beside the store. Read again on `r`.
+    pub config_file: Option<PathBuf>,
     pub as_of: Option<NaiveDate>,
     /// Shown in the status bar for the whole session.
     pub notice: Option<String>,
@@ -80,12 +82,13 @@ pub fn run(options: Options) -> anyhow::Result<Exit> {
         anyhow::bail!("the cockpit needs a terminal; for text output use `kpi report`");
     }
     // Opened before the screen is taken, so a bad store is a plain error message.
-    let worker = worker::open(
+    let mut worker = worker::open(
         &options.db,
         options.config.clone(),
         options.as_of,
         options.watch.is_some(),
     )?;
+    worker.follow_config(options.config_file.clone());
     let (events_tx, events) = mpsc::channel::<Event>();
     let (effects, effects_rx) = mpsc::channel::<Effect>();
     let results = events_tx.clone();

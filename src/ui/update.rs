@@ -17,6 +17,9 @@ use super::app::{
 };
 use super::keymap::{AlertAction, Msg};
 
+/// Rows PgUp and PgDn move: about what a list shows at 80×24.
+pub const PAGE: isize = 10;
+
 /// How long `s` snoozes an alert.
 pub const SNOOZE_DAYS: i64 = 7;
 
@@ -40,6 +43,9 @@ pub enum Effect {
         dimension: String,
         from: NaiveDate,
         to: NaiveDate,
+        /// Also by month from this date (the Trends pane's monthly bars), when `grain` is
+        /// not already month.
+        months_from: Option<NaiveDate>,
     },
     Acknowledge {
         alert: Box<Alert>,
@@ -47,6 +53,11 @@ pub enum Effect {
     Snooze {
         alert: Box<Alert>,
         until: NaiveDate,
+    },
+    /// Undo an acknowledgement or a snooze (`action` is `Unacknowledge` or `Unsnooze`).
+    Undo {
+        alert: Box<Alert>,
+        action: AlertAction,
     },
 }
 
@@ -96,26 +107,37 @@ pub fn update(app: &mut App, msg: Msg) -> Option<Effect> {
         Msg::PrevTab => switch_tab(app, app.tab.prev()),
         Msg::Up => step(app, -1),
         Msg::Down => step(app, 1),
+        Msg::PageUp => step(app, -PAGE),
+        Msg::PageDown => step(app, PAGE),
+        Msg::First => step(app, isize::MIN),
+        Msg::Last => step(app, isize::MAX),
         Msg::Left => sideways(app, -1),
         Msg::Right => sideways(app, 1),
         Msg::Enter => return enter(app),
         Msg::Back => back(app),
-        Msg::Filter => {
-            switch_tab(app, Tab::Trends);
-            app.trends.filtering = true;
-        }
+        Msg::Filter => match app.tab {
+            Tab::Alerts => {
+                app.alerts.filtering = true;
+                app.alerts.detail = false;
+            }
+            Tab::Data => {
+                app.data.filtering = true;
+                app.data.section = DataSection::Rejects;
+                app.data.detail = false;
+            }
+            _ => {
+                switch_tab(app, Tab::Trends);
+                app.trends.filtering = true;
+            }
+        },
         Msg::FilterInput(c) => {
             if !c.is_control() {
-                app.trends.filter.push(c);
-                app.trends.selected = 0;
-                app.trends.segment = None;
+                edit_filter(app, |f| f.push(c));
             }
         }
-        Msg::FilterBackspace => {
-            app.trends.filter.pop();
-            app.trends.selected = 0;
-            app.trends.segment = None;
-        }
+        Msg::FilterBackspace => edit_filter(app, |f| {
+            f.pop();
+        }),
         Msg::PickSegment => open_picker(app),
         Msg::CycleGrain => {
             app.grain = match app.grain {
@@ -212,6 +234,15 @@ pub fn update(app: &mut App, msg: Msg) -> Option<Effect> {
                     alert_name(&alert),
                     app.today + Duration::days(SNOOZE_DAYS)
                 ),
+                (Ok(()), AlertAction::Unacknowledge) => {
+                    format!(
+                        "{} is open again (acknowledgement undone)",
+                        alert_name(&alert)
+                    )
+                }
+                (Ok(()), AlertAction::Unsnooze) => {
+                    format!("{} is open again (snooze undone)", alert_name(&alert))
+                }
                 (Err(err), _) => format!("could not save {}: {err}", alert_name(&alert)),
             });
             // The store is the truth: reload so the list shows what was persisted.
@@ -231,11 +262,55 @@ fn alert_name(alert: &Alert) -> String {
     crate::present::clean(&format!("{}{segment} {}", alert.metric, alert.period)).into_owned()
 }
 
+/// Changes the filter of the pane that has one, keeping the selected row selected while
+/// it still matches (so clearing a filter returns to where the user was).
+fn edit_filter(app: &mut App, edit: impl FnOnce(&mut String)) {
+    match app.tab {
+        Tab::Alerts => {
+            let key = app.selected_alert().map(|a| a.key.clone());
+            edit(&mut app.alerts.filter);
+            app.alerts.selected = app
+                .alert_order()
+                .iter()
+                .position(|a| Some(&a.key) == key.as_ref())
+                .unwrap_or(0);
+        }
+        Tab::Data => {
+            let current = app
+                .filtered_rejects()
+                .get(app.data.selected[2])
+                .map(|r| (*r).clone());
+            edit(&mut app.data.filter);
+            app.data.selected[2] = app
+                .filtered_rejects()
+                .iter()
+                .position(|r| Some(*r) == current.as_ref())
+                .unwrap_or(0);
+        }
+        _ => {
+            let id = app.trend_metric().map(|m| m.id.clone());
+            edit(&mut app.trends.filter);
+            let list = app.filtered_metrics();
+            let kept = list.iter().position(|m| Some(&m.id) == id.as_ref());
+            app.trends.selected = kept.unwrap_or(0);
+            if kept.is_none() {
+                app.trends.clear_segment();
+            }
+        }
+    }
+}
+
 fn switch_tab(app: &mut App, tab: Tab) {
+    // A message is about the pane it was given on.
+    if app.tab != tab {
+        app.status = None;
+    }
     app.tab = tab;
     app.picker = None;
     app.help = false;
     app.trends.filtering = false;
+    app.alerts.filtering = false;
+    app.data.filtering = false;
 }
 
 fn bump(value: &mut usize, delta: isize, len: usize) {
@@ -262,7 +337,7 @@ fn step(app: &mut App, delta: isize) {
             let before = app.trends.selected;
             bump(&mut app.trends.selected, delta, len);
             if before != app.trends.selected {
-                app.trends.segment = None;
+                app.trends.clear_segment();
             }
         }
         Tab::Drivers => match app.drivers.focus {
@@ -284,7 +359,7 @@ fn step(app: &mut App, delta: isize) {
             clamp(app);
         }
         Tab::Alerts => {
-            let len = app.snapshot.alerts.len();
+            let len = app.alert_order().len();
             bump(&mut app.alerts.selected, delta, len);
         }
         Tab::Data => {
@@ -354,11 +429,12 @@ fn enter(app: &mut App) -> Option<Effect> {
             {
                 app.trends.filter.clear();
                 app.trends.selected = index;
-                app.trends.segment = None;
+                app.trends.clear_segment();
                 switch_tab(app, Tab::Trends);
             }
         }
-        Tab::Trends => app.trends.filtering = false,
+        Tab::Trends if app.trends.filtering => app.trends.filtering = false,
+        Tab::Trends => {}
         Tab::Drivers => {
             app.drivers.focus = match app.drivers.focus {
                 DriverFocus::Kpi => DriverFocus::Driver,
@@ -366,7 +442,9 @@ fn enter(app: &mut App) -> Option<Effect> {
             };
         }
         Tab::Cohorts => app.cohorts.detail = app.cohort_matrix().is_some(),
-        Tab::Alerts => app.alerts.detail = !app.snapshot.alerts.is_empty(),
+        Tab::Alerts if app.alerts.filtering => app.alerts.filtering = false,
+        Tab::Alerts => app.alerts.detail = !app.alert_order().is_empty(),
+        Tab::Data if app.data.filtering => app.data.filtering = false,
         Tab::Data => {
             app.data.detail =
                 app.data.section != DataSection::Tables && app.data_rows(app.data.section) > 0;
@@ -380,48 +458,80 @@ fn back(app: &mut App) {
         app.help = false;
     } else if app.picker.is_some() {
         app.picker = None;
-    } else if app.trends.filtering {
+    } else if app.filtering() {
         app.trends.filtering = false;
-        app.trends.filter.clear();
-        app.trends.selected = 0;
+        app.alerts.filtering = false;
+        app.data.filtering = false;
+        edit_filter(app, String::clear);
     } else {
         match app.tab {
             Tab::Trends => {
                 if app.trends.segment.is_some() {
-                    app.trends.segment = None;
+                    app.trends.clear_segment();
                 } else if !app.trends.filter.is_empty() {
-                    app.trends.filter.clear();
-                    app.trends.selected = 0;
+                    edit_filter(app, String::clear);
                 }
             }
             Tab::Drivers => app.drivers.by_segment = None,
             Tab::Cohorts => app.cohorts.detail = false,
-            Tab::Alerts => app.alerts.detail = false,
-            Tab::Data => app.data.detail = false,
+            Tab::Alerts => {
+                if app.alerts.detail {
+                    app.alerts.detail = false;
+                } else {
+                    edit_filter(app, String::clear);
+                }
+            }
+            Tab::Data => {
+                if app.data.detail {
+                    app.data.detail = false;
+                } else {
+                    edit_filter(app, String::clear);
+                }
+            }
             Tab::Overview => {}
         }
     }
     app.status = None;
 }
 
+/// The dimensions a metric can be broken down by, as the picker offers them: its named
+/// ones, with the catalog's "attributes" stand-in replaced by the customer attributes the
+/// store holds.
+fn dimensions_of(app: &App, segments: &[&str]) -> Vec<String> {
+    let mut out = Vec::new();
+    for dimension in segments {
+        if *dimension == "attributes" {
+            out.extend(
+                app.snapshot
+                    .data
+                    .customer_attributes
+                    .iter()
+                    .filter(|a| !segments.contains(&a.as_str()))
+                    .cloned(),
+            );
+        } else {
+            out.push((*dimension).to_string());
+        }
+    }
+    out
+}
+
 fn open_picker(app: &mut App) {
     let (purpose, dims): (PickerPurpose, Vec<String>) = match app.tab {
         Tab::Trends => match app.trend_metric() {
-            Some(m) => (
-                PickerPurpose::Trends,
-                m.segments.iter().map(|s| (*s).to_string()).collect(),
-            ),
+            Some(m) => (PickerPurpose::Trends, dimensions_of(app, m.segments)),
             None => return,
         },
         Tab::Drivers => match (app.driver_kpi(), app.driver_metric()) {
-            (Some(kpi), Some(driver)) => (
-                PickerPurpose::Drivers,
-                kpi.segments
+            (Some(kpi), Some(driver)) => {
+                let shared: Vec<&str> = kpi
+                    .segments
                     .iter()
                     .filter(|d| driver.segments.contains(d))
-                    .map(|s| (*s).to_string())
-                    .collect(),
-            ),
+                    .copied()
+                    .collect();
+                (PickerPurpose::Drivers, dimensions_of(app, &shared))
+            }
             _ => return,
         },
         _ => {
@@ -444,10 +554,15 @@ fn open_picker(app: &mut App) {
 
 fn breakdown_effect(app: &App, purpose: PickerPurpose, dimension: &str) -> Option<Effect> {
     let to = app.snapshot.as_of?;
-    let from = Period::containing(app.grain, to)
-        .trailing(BREAKDOWN_PERIODS)
-        .first()
-        .map_or(to, |p| p.start);
+    let start = |grain: Grain| {
+        Period::containing(grain, to)
+            .trailing(BREAKDOWN_PERIODS)
+            .first()
+            .map_or(to, |p| p.start)
+    };
+    let from = start(app.grain);
+    let months_from = (purpose == PickerPurpose::Trends && app.grain != Grain::Month)
+        .then(|| start(Grain::Month));
     let metrics = match purpose {
         PickerPurpose::Trends => vec![app.trend_metric()?.id.to_string()],
         PickerPurpose::Drivers => vec![
@@ -462,6 +577,7 @@ fn breakdown_effect(app: &App, purpose: PickerPurpose, dimension: &str) -> Optio
         dimension: dimension.to_string(),
         from,
         to,
+        months_from,
     })
 }
 
@@ -492,8 +608,12 @@ fn choose_in_picker(app: &mut App) -> Option<Effect> {
             app.picker = Some(picker);
             None
         }
-        PickerStage::Values { series, .. } => {
-            app.trends.segment = series.into_iter().nth(picker.selected);
+        PickerStage::Values { series, months, .. } => {
+            let chosen = series.into_iter().nth(picker.selected);
+            app.trends.segment_months = chosen
+                .as_ref()
+                .and_then(|c| months.into_iter().find(|m| m.segment == c.segment));
+            app.trends.segment = chosen;
             None
         }
     }
@@ -504,7 +624,7 @@ fn refresh_segments(app: &mut App) -> Option<Effect> {
     app.picker = None;
     match app.tab {
         Tab::Drivers => {
-            app.trends.segment = None;
+            app.trends.clear_segment();
             let dimension = app.drivers.by_segment.as_ref()?.0.clone();
             breakdown_effect(app, PickerPurpose::Drivers, &dimension)
         }
@@ -544,6 +664,11 @@ fn breakdown_loaded(
     };
     match purpose {
         PickerPurpose::Trends => {
+            let months: Vec<Series> = series
+                .iter()
+                .filter(|s| s.grain == Grain::Month)
+                .cloned()
+                .collect();
             let series: Vec<Series> = series
                 .into_iter()
                 .filter(|s| s.grain == app.grain)
@@ -555,13 +680,18 @@ fn breakdown_loaded(
                 } else {
                     app.picker = Some(SegmentPicker {
                         purpose,
-                        stage: PickerStage::Values { dimension, series },
+                        stage: PickerStage::Values {
+                            dimension,
+                            series,
+                            months,
+                        },
                         selected: 0,
                     });
                 }
             } else if let Some(current) = &app.trends.segment {
                 // A refresh after a grain change: keep the same segment value.
                 let wanted = current.segment.clone();
+                app.trends.segment_months = months.into_iter().find(|s| s.segment == wanted);
                 app.trends.segment = series.into_iter().find(|s| s.segment == wanted);
             }
         }
@@ -621,15 +751,37 @@ fn alert_action(app: &mut App, action: AlertAction) -> Option<Effect> {
         return None;
     }
     let key = app.selected_alert()?.key.clone();
-    let until = app.today + Duration::days(SNOOZE_DAYS);
+    let effect = change_alert_state(app, &key, action);
+    // An acknowledged alert sorts below the open ones: the cursor follows it, so a second
+    // key press undoes what the first did to the same alert.
+    if let Some(index) = app.alert_order().iter().position(|a| a.key == key) {
+        app.alerts.selected = index;
+    }
+    effect
+}
+
+fn change_alert_state(app: &mut App, key: &str, action: AlertAction) -> Option<Effect> {
+    let today = app.today;
+    let until = today + Duration::days(SNOOZE_DAYS);
     let alert = app.snapshot.alerts.iter_mut().find(|a| a.key == key)?;
     // Shown at once; the reload after the worker's answer confirms it from the store.
+    // A second `a` or `s` undoes the first, so a slip of the finger is not permanent.
     match action {
+        AlertAction::Acknowledge if alert.acknowledged => {
+            alert.acknowledged = false;
+            Some(Effect::Undo {
+                alert: Box::new(alert.clone()),
+                action: AlertAction::Unacknowledge,
+            })
+        }
+        AlertAction::Snooze if alert.snoozed_until.is_some_and(|u| u >= today) => {
+            alert.snoozed_until = None;
+            Some(Effect::Undo {
+                alert: Box::new(alert.clone()),
+                action: AlertAction::Unsnooze,
+            })
+        }
         AlertAction::Acknowledge => {
-            if alert.acknowledged {
-                app.status = Some("already acknowledged".into());
-                return None;
-            }
             alert.acknowledged = true;
             Some(Effect::Acknowledge {
                 alert: Box::new(alert.clone()),
@@ -642,6 +794,7 @@ fn alert_action(app: &mut App, action: AlertAction) -> Option<Effect> {
                 until,
             })
         }
+        AlertAction::Unacknowledge | AlertAction::Unsnooze => None,
     }
 }
 
@@ -661,7 +814,8 @@ fn clamp(app: &mut App) {
     fit(&mut app.cohorts.row, rows);
     let cols = cohort_width(app);
     fit(&mut app.cohorts.col, cols);
-    fit(&mut app.alerts.selected, app.snapshot.alerts.len());
+    let alerts = app.alert_order().len();
+    fit(&mut app.alerts.selected, alerts);
     for (i, section) in DataSection::ALL.iter().enumerate() {
         let len = app.data_rows(*section);
         fit(&mut app.data.selected[i], len);

@@ -1,14 +1,14 @@
 //! The worker thread: performs [`Effect`]s against its own store connection and sends the
 //! results back as [`Msg`]s, so no query ever runs on the thread that draws.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Receiver, Sender};
 
 use chrono::{NaiveDate, Utc};
 
 use crate::alerts::Evaluation;
 use crate::config::Config;
-use crate::metrics::{self, SeriesRequest};
+use crate::metrics::{self, Grain, SeriesRequest};
 use crate::snapshot::{self, Snapshot};
 use crate::store::Store;
 use crate::store::rollup::Touched;
@@ -36,9 +36,46 @@ pub struct Worker {
     written_since_alerts: Option<Touched>,
     /// The latest metrics, which a live import's refresh starts from.
     last_metrics: Option<Snapshot>,
+    /// Set by [`Worker::follow_config`]: every full reload (`r`) reads the configuration
+    /// again, from this `--config` file or else `kpi.toml` beside the store.
+    config_file: Option<Option<PathBuf>>,
 }
 
 impl Worker {
+    /// Makes full reloads read the configuration again (`explicit`: the `--config` file).
+    pub fn follow_config(&mut self, explicit: Option<PathBuf>) {
+        self.config_file = Some(explicit);
+    }
+
+    /// Reads the configuration again when the worker follows it. An invalid file keeps
+    /// the last good configuration; the returned message says why.
+    pub fn reread_config(&mut self) -> Option<String> {
+        let explicit = self.config_file.as_ref()?;
+        match Config::load_for(self.store.path(), explicit.as_deref()) {
+            Ok(config) => {
+                if config != self.config {
+                    self.config = config;
+                    // Alerts judged by the old thresholds are not kept as a starting point.
+                    self.last_alerts = None;
+                    self.written_since_alerts = None;
+                }
+                None
+            }
+            Err(err) => {
+                // A TOML error spans lines (the line, a caret, the reason); the status bar
+                // has one: where, then why.
+                let text = err.to_string();
+                let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
+                let first = lines.next().unwrap_or_default();
+                let reason = lines
+                    .next_back()
+                    .filter(|l| !l.starts_with('|') && !l.starts_with('^'));
+                let summary = reason.map_or_else(|| first.to_string(), |r| format!("{first}: {r}"));
+                Some(format!("{summary} — keeping the last good configuration"))
+            }
+        }
+    }
+
     pub fn build_snapshot(&self) -> anyhow::Result<Snapshot> {
         snapshot::build(&self.store, &self.config, self.as_of)
     }
@@ -59,10 +96,17 @@ impl Worker {
                 dimension,
                 from,
                 to,
+                months_from,
             } => {
                 let mut all = Vec::new();
                 let mut failure = None;
-                for id in &ids {
+                let spans: Vec<(Grain, NaiveDate)> = std::iter::once((grain, from))
+                    .chain(months_from.map(|m| (Grain::Month, m)))
+                    .collect();
+                'requests: for (id, (grain, from)) in ids
+                    .iter()
+                    .flat_map(|id| spans.iter().map(move |span| (id, *span)))
+                {
                     let request = SeriesRequest {
                         metric: id,
                         grain,
@@ -74,7 +118,7 @@ impl Worker {
                         Ok(series) => all.extend(series),
                         Err(err) => {
                             failure = Some(err.to_string());
-                            break;
+                            break 'requests;
                         }
                     }
                 }
@@ -92,6 +136,18 @@ impl Worker {
                 }),
                 alert,
                 action: AlertAction::Acknowledge,
+            },
+            Effect::Undo { alert, action } => Msg::AlertSaved {
+                result: self.writer().and_then(|writer| {
+                    let key = &alert.key;
+                    match action {
+                        AlertAction::Unsnooze => writer.unsnooze_alert(key),
+                        _ => writer.unacknowledge_alert(key),
+                    }
+                    .map_err(|e| e.to_string())
+                }),
+                alert,
+                action,
             },
             Effect::Snooze { alert, until } => Msg::AlertSaved {
                 result: self.writer().and_then(|writer| {
@@ -140,6 +196,12 @@ impl Worker {
                         }
                     }
                 }
+            }
+            if reload == Reload::Full
+                && let Some(problem) = self.reread_config()
+                && results.send(wrap(Msg::Status(problem))).is_err()
+            {
+                return;
             }
             if reload != Reload::None && !self.reload(&reload, effects, &mut queued, results, wrap)
             {
@@ -293,5 +355,6 @@ pub fn open(
         alerts_as_of: None,
         written_since_alerts: None,
         last_metrics: None,
+        config_file: None,
     })
 }

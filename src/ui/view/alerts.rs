@@ -60,7 +60,7 @@ pub(crate) fn alert_line(alert: &Alert, app: &App, currency: &str) -> Line<'stat
             Span::styled(clean(&alert.period).into_owned(), theme.dim()),
         ];
         if alert.acknowledged {
-            spans.push(Span::styled(" ✓ ack", theme.dim()));
+            spans.push(Span::styled(" · acked", theme.dim()));
         }
         return Line::from(spans);
     }
@@ -73,20 +73,27 @@ pub(crate) fn alert_line(alert: &Alert, app: &App, currency: &str) -> Line<'stat
         // The words `kpi check` and the report use for the same target.
         Some(risk) => {
             spans.push(Span::raw(" target "));
-            spans.push(Span::styled(risk, change_style));
+            spans.push(Span::styled(
+                format!("{} {risk}", super::verdict_mark(alert.good)),
+                change_style,
+            ));
         }
         None => spans.extend([
             Span::raw(format!(" {} ", segment_text(alert))),
             Span::styled(clean(&alert.period).into_owned(), theme.dim()),
             Span::raw(format!(" {} ", present::value(alert.value, unit, currency))),
             Span::styled(
-                format!("{} vs mean", deviation_text(alert, unit)),
+                format!(
+                    "{} {} vs mean",
+                    super::verdict_mark(alert.good),
+                    deviation_text(alert, unit)
+                ),
                 change_style,
             ),
         ]),
     }
     if alert.acknowledged {
-        spans.push(Span::styled(" ✓ ack", theme.dim()));
+        spans.push(Span::styled(" · acked", theme.dim()));
     }
     if let Some(until) = alert.snoozed_until {
         spans.push(Span::styled(format!(" z until {until}"), theme.dim()));
@@ -108,6 +115,8 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
             ]
         } else if app.checking_alerts {
             &["checking alerts…"]
+        } else if !app.alerts.filter.is_empty() {
+            &["no alert matches the filter", "", "Esc clears it"]
         } else if app.is_empty_store() {
             &[
                 "no data — import orders",
@@ -117,7 +126,9 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         } else {
             &["no open alerts — every metric is within its thresholds"]
         };
-        empty_state(frame, area, "Alerts", lines, theme);
+        let mut title = "Alerts".to_string();
+        super::filter_title(&mut title, &app.alerts.filter, app.alerts.filtering);
+        empty_state(frame, area, &title, lines, theme);
         return;
     }
     let selected = app.alerts.selected.min(alerts.len() - 1);
@@ -125,7 +136,11 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         details(frame, area, app, alerts[selected]);
         return;
     }
-    let strong = alerts.iter().filter(|a| a.tier == Tier::Strong).count();
+    // The counts are of open alerts: one acknowledged or snoozed is dealt with.
+    let open: Vec<_> = alerts.iter().filter(|a| a.is_open(app.today)).collect();
+    let strong = open.iter().filter(|a| a.tier == Tier::Strong).count();
+    let mild = open.len() - strong;
+    let closed = alerts.len() - open.len();
     let list_height = u16::try_from(alerts.len() + 2)
         .unwrap_or(u16::MAX)
         .min(area.height / 2)
@@ -135,14 +150,23 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     let currency = app.snapshot.config.currency.clone();
     let items: Vec<ListItem> = alerts
         .iter()
-        .map(|a| ListItem::new(alert_line(a, app, &currency)))
+        .map(|a| {
+            let width = usize::from(list_area.width.saturating_sub(4));
+            ListItem::new(super::ellipsize(alert_line(a, app, &currency), width))
+        })
         .collect();
-    let title = format!(
-        "Alerts — {strong} ‼ strong, {} ! mild · a ack · s snooze · Enter details",
-        alerts.len() - strong
-    );
+    let mut title = format!("Alerts — {strong} ‼ strong, {mild} ! mild open");
+    if closed > 0 {
+        title.push_str(&format!(", {closed} acked/snoozed"));
+    }
+
+    super::filter_title(&mut title, &app.alerts.filter, app.alerts.filtering);
+    let hints = Line::from(Span::styled(
+        " a ack · s snooze (again: undo) · / filter · Enter details ",
+        theme.dim(),
+    ));
     let list = List::new(items)
-        .block(panel(&title, theme))
+        .block(panel(&title, theme).title_bottom(hints))
         .highlight_style(theme.selected())
         .highlight_symbol("› ");
     let mut state = ListState::default().with_selected(Some(selected));

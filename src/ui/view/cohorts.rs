@@ -75,8 +75,15 @@ fn cell_text(c: Cell, row: &CohortRow, measure: CohortMeasure, variant: CohortVa
 pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     let theme = app.theme;
     let variant = app.cohort_variant();
+    // The measure is named in the title: on a narrow screen the heatmap shows shades,
+    // and `m` shows in the cursor cell's line below it.
+    let measure = match (app.cohorts.measure, variant) {
+        (_, CohortVariant::RevenueRetention) => "revenue kept %",
+        (CohortMeasure::Share, _) => "share %",
+        (CohortMeasure::Members, _) => "members",
+    };
     let title = format!(
-        "Cohorts — {} · v variant · m measure",
+        "Cohorts — {} · {measure} · v variant · m measure",
         variant_name(variant)
     );
     let matrix = app.cohort_matrix().filter(|m| !m.rows.is_empty());
@@ -106,8 +113,20 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         Constraint::Length(2),
     ])
     .areas(inner);
-    heatmap(frame.buffer_mut(), map_area, app, matrix);
-    frame.render_widget(legend(theme), legend_area);
+    let below = heatmap(frame.buffer_mut(), map_area, app, matrix);
+    let mut legend = legend(theme);
+    if below > 0 {
+        // First, so a narrow screen cuts the shade key rather than the hint.
+        let plural = if below == 1 { "" } else { "s" };
+        legend.spans.insert(
+            0,
+            Span::styled(
+                format!("↓ {below} more cohort{plural} (j) · "),
+                theme.accent(),
+            ),
+        );
+    }
+    frame.render_widget(legend, legend_area);
     frame.render_widget(detail(app, matrix), detail_area);
     if app.cohorts.detail {
         cohort_popup(frame, area, app, matrix);
@@ -187,7 +206,8 @@ fn scroll(cursor: usize, visible: usize, total: usize) -> usize {
     }
 }
 
-fn heatmap(buf: &mut Buffer, area: Rect, app: &App, matrix: &CohortMatrix) {
+/// Draws the heatmap; returns how many cohorts are below the last row shown.
+fn heatmap(buf: &mut Buffer, area: Rect, app: &App, matrix: &CohortMatrix) -> usize {
     let theme = app.theme;
     let columns = matrix
         .rows
@@ -202,6 +222,7 @@ fn heatmap(buf: &mut Buffer, area: Rect, app: &App, matrix: &CohortMatrix) {
     let first_col = scroll(app.cohorts.col, visible_cols, columns);
     let visible_rows = usize::from(area.height.saturating_sub(1));
     let first_row = scroll(app.cohorts.row, visible_rows, matrix.rows.len());
+    let below = matrix.rows.len().saturating_sub(first_row + visible_rows);
     let y0 = area.y;
     buf.set_string(area.x, y0, "cohort", theme.heading());
     buf.set_string(area.x + LABEL_WIDTH, y0, "   size ", theme.heading());
@@ -249,15 +270,25 @@ fn heatmap(buf: &mut Buffer, area: Rect, app: &App, matrix: &CohortMatrix) {
                 continue;
             };
             let lvl = level(c.share);
+            let running = !c.forecast && is_running(app, row, k);
             let mut style: Style = theme.heat(lvl);
             if c.forecast {
                 style = style.patch(theme.forecast());
+            } else if running {
+                style = style.patch(theme.dim());
             }
             if on_row && k == app.cohorts.col {
                 style = style.patch(theme.selected());
             }
-            let text = if show_values {
+            let text = if show_values && running {
+                format!(
+                    "{:>4}",
+                    format!("{}*", cell_text(c, row, measure, matrix.variant))
+                )
+            } else if show_values {
                 format!("{:>4}", cell_text(c, row, measure, matrix.variant))
+            } else if running {
+                format!("{}*", Theme::heat_glyph(lvl))
             } else if c.forecast {
                 format!("{}~", Theme::heat_glyph(lvl))
             } else {
@@ -266,6 +297,7 @@ fn heatmap(buf: &mut Buffer, area: Rect, app: &App, matrix: &CohortMatrix) {
             buf.set_stringn(x, y, text, usize::from(cell_width - 1), style);
         }
     }
+    below
 }
 
 fn legend(theme: Theme) -> Line<'static> {
@@ -284,7 +316,27 @@ fn legend(theme: Theme) -> Line<'static> {
         spans.push(Span::raw(" "));
     }
     spans.push(Span::styled("~ forecast", theme.forecast()));
+    spans.push(Span::styled(" * so far", theme.dim()));
     Line::from(spans)
+}
+
+/// Whether cell `k` of `row` is the month still running (as of the snapshot's date, not
+/// its last day): observed so far, not a month's worth.
+fn is_running(app: &App, row: &CohortRow, k: usize) -> bool {
+    let Some(as_of) = app.snapshot.as_of else {
+        return false;
+    };
+    let running = Period::containing(Grain::Month, as_of);
+    if running.end() == as_of {
+        return false;
+    }
+    Period::parse(&row.cohort)
+        .filter(|p| p.grain == Grain::Month)
+        .and_then(|p| {
+            p.start
+                .checked_add_months(chrono::Months::new(u32::try_from(k).ok()?))
+        })
+        == Some(running.start)
 }
 
 fn detail(app: &App, matrix: &CohortMatrix) -> Paragraph<'static> {

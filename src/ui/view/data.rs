@@ -366,25 +366,23 @@ fn file_name(path: &str) -> String {
 
 fn rejects_table(frame: &mut Frame, area: Rect, app: &App) {
     let theme = app.theme;
-    let rejects = &app.snapshot.data.rejects;
+    let rejects = app.filtered_rejects();
     // What the store holds, not the sum of the import log: a file read whole again
     // replaces its rejects, so its imports' counts would add up twice.
     let total = app.snapshot.data.rejected_rows;
-    let block = section_block(
-        app,
-        DataSection::Rejects,
-        &format!(
-            "Rejected rows ({}) and why",
-            total.max(rejects.len() as u64)
-        ),
+    let mut title = format!(
+        "Rejected rows ({}) and why",
+        total.max(app.snapshot.data.rejects.len() as u64)
     );
+    super::filter_title(&mut title, &app.data.filter, app.data.filtering);
+    let block = section_block(app, DataSection::Rejects, &title);
     if rejects.is_empty() {
-        frame.render_widget(
-            Paragraph::new("no rejected rows")
-                .style(theme.dim())
-                .block(block),
-            area,
-        );
+        let text = if app.data.filter.is_empty() {
+            "no rejected rows"
+        } else {
+            "no rejected row matches the filter · Esc clears it"
+        };
+        frame.render_widget(Paragraph::new(text).style(theme.dim()).block(block), area);
         return;
     }
     let inner = block.inner(area);
@@ -430,6 +428,7 @@ fn rejects_table(frame: &mut Frame, area: Rect, app: &App) {
     let mut state = TableState::default().with_selected(selected(app, DataSection::Rejects));
     frame.render_stateful_widget(table, list_area, &mut state);
     let current = rejects.get(app.data.selected[2]).unwrap_or(&rejects[0]);
+    let current = *current;
     frame.render_widget(
         Paragraph::new(vec![Line::from(vec![
             Span::styled("row ", theme.dim()),

@@ -246,20 +246,41 @@ fn stats(
             theme.dim(),
         )),
     };
-    let latest = points.last().map_or_else(
-        || Line::from(""),
-        |(label, x, y)| {
-            Line::from(vec![
-                Span::styled("◆ latest ", theme.strong()),
-                Span::raw(format!(
-                    "{}: {} at {}",
-                    label,
-                    present::value(*y, kpi.unit, currency),
-                    present::value(*x, driver.unit, currency)
-                )),
-            ])
-        },
-    );
+    // By segment the points have no order: each is named, left to right as plotted.
+    // By period the last is the latest, marked on the plot.
+    let segmented = app.drivers.by_segment.is_some();
+    let latest = if segmented {
+        let mut named: Vec<&(String, f64, f64)> = points.iter().collect();
+        named.sort_by(|a, b| a.1.total_cmp(&b.1));
+        let mut spans = vec![Span::styled("left to right ", theme.dim())];
+        for (i, (label, x, y)) in named.into_iter().enumerate() {
+            if i > 0 {
+                spans.push(Span::styled(" · ", theme.dim()));
+            }
+            spans.push(Span::styled(label.clone(), theme.heading()));
+            spans.push(Span::raw(format!(
+                " {} at {}",
+                present::value(*y, kpi.unit, currency),
+                present::value(*x, driver.unit, currency)
+            )));
+        }
+        Line::from(spans)
+    } else {
+        points.last().map_or_else(
+            || Line::from(""),
+            |(label, x, y)| {
+                Line::from(vec![
+                    Span::styled("◆ latest ", theme.strong()),
+                    Span::raw(format!(
+                        "{}: {} at {}",
+                        label,
+                        present::value(*y, kpi.unit, currency),
+                        present::value(*x, driver.unit, currency)
+                    )),
+                ])
+            },
+        )
+    };
     frame.render_widget(Paragraph::new(vec![head, numbers, latest]), area);
 }
 
@@ -299,7 +320,13 @@ fn scatter(
             ]
         })
         .unwrap_or_default();
-    let latest: Vec<(f64, f64)> = xy.last().copied().into_iter().collect();
+    let segmented = app.drivers.by_segment.is_some();
+    let latest: Vec<(f64, f64)> = xy
+        .last()
+        .copied()
+        .filter(|_| !segmented)
+        .into_iter()
+        .collect();
     let datasets = vec![
         Dataset::default()
             .marker(Marker::Braille)
@@ -320,7 +347,14 @@ fn scatter(
     let x_label = |v: f64| present::value(v, driver.unit, currency);
     let y_label = |v: f64| present::value(v, kpi.unit, currency);
     let chart = Chart::new(datasets)
-        .block(panel("scatter · ⣿ points · ─ fit · █ latest", theme))
+        .block(panel(
+            if segmented {
+                "scatter · ⣿ one point per segment, named above · ─ fit"
+            } else {
+                "scatter · ⣿ points · ─ fit · █ latest"
+            },
+            theme,
+        ))
         .x_axis(
             Axis::default()
                 .title(format!(

@@ -125,7 +125,7 @@ fn status_line(frame: &mut Frame, area: Rect, app: &App) {
         Span::styled(clean(&store).into_owned(), theme.heading()),
         Span::raw(" · "),
         Span::raw(as_of),
-        Span::raw(format!(" · {} periods", app.periods_shown())),
+        Span::raw(range_text(app)),
     ];
     if app.loading {
         spans.push(Span::styled(" · loading…", theme.accent()));
@@ -146,11 +146,21 @@ fn status_line(frame: &mut Frame, area: Rect, app: &App) {
     }
     let [left, right] =
         Layout::horizontal([Constraint::Min(0), Constraint::Length(16)]).areas(area);
-    frame.render_widget(Line::from(spans), left);
+    frame.render_widget(ellipsize(Line::from(spans), usize::from(left.width)), left);
     frame.render_widget(
         Line::from(Span::styled("? help  q quit", theme.dim())).alignment(Alignment::Right),
         right,
     );
+}
+
+/// The range as drawn: fewer periods than chosen when the data does not reach back that far.
+fn range_text(app: &App) -> String {
+    let drawn = app.periods_drawn();
+    if drawn < app.periods_shown() {
+        format!(" · {drawn} periods (all held)")
+    } else {
+        format!(" · {drawn} periods")
+    }
 }
 
 /// The watched folder in a few words: importing, last update, failures.
@@ -227,7 +237,9 @@ fn picker(frame: &mut Frame, area: Rect, app: &App) {
             format!("Segment by {}", clean(dim)),
             vec![format!("loading {}…", clean(dim))],
         ),
-        PickerStage::Values { dimension, series } => (
+        PickerStage::Values {
+            dimension, series, ..
+        } => (
             format!("{} =", clean(dimension)),
             series
                 .iter()
@@ -256,6 +268,46 @@ fn picker(frame: &mut Frame, area: Rect, app: &App) {
     .highlight_symbol("› ");
     let mut state = ListState::default().with_selected(Some(picker.selected));
     frame.render_stateful_widget(list, popup, &mut state);
+}
+
+/// Appends a list's filter to its title: the line being typed (with a cursor), or the
+/// filter in force.
+pub(crate) fn filter_title(title: &mut String, filter: &str, typing: bool) {
+    if typing {
+        title.push_str(&format!(" · /{}▏", clean(filter)));
+    } else if !filter.is_empty() {
+        title.push_str(&format!(" · /{} (Esc clears)", clean(filter)));
+    }
+}
+
+/// `line` cut to `width` columns, ending in "…" when anything was cut, so a cut reads as
+/// a cut and not as the whole text.
+pub(crate) fn ellipsize(line: Line<'static>, width: usize) -> Line<'static> {
+    if line.width() <= width {
+        return line;
+    }
+    let room = width.saturating_sub(1);
+    let mut used = 0;
+    let mut spans = Vec::new();
+    'spans: for span in line.spans {
+        let mut kept = String::new();
+        for c in span.content.chars() {
+            let w = Span::raw(c.to_string()).width();
+            if used + w > room {
+                if !kept.is_empty() {
+                    spans.push(Span::styled(kept, span.style));
+                }
+                break 'spans;
+            }
+            used += w;
+            kept.push(c);
+        }
+        spans.push(Span::styled(kept, span.style));
+    }
+    if width > 0 {
+        spans.push(Span::raw("…"));
+    }
+    Line::from(spans).style(line.style)
 }
 
 /// A bordered panel with a title.
@@ -315,13 +367,21 @@ pub(crate) fn no_data_reason(metric: Option<&MetricDef>, series: Option<&Series>
     format!("no data — import {table}")
 }
 
+/// The mark that says whether a move is good or bad for the metric, so the meaning survives
+/// a monochrome terminal (NO_COLOR) and a screen reader: `✓` good, `✗` bad.
+pub(crate) fn verdict_mark(good: bool) -> &'static str {
+    if good { "✓" } else { "✗" }
+}
+
 /// A change as every output writes it (`▲ +4.2%`, `▼ -11.2 pts`), styled by whether it is
-/// good for the metric.
+/// good for the metric and marked so (`✓ ▲ +4.2%`).
 pub(crate) fn change_span(change: Change, direction: Direction, theme: Theme) -> Span<'static> {
-    let style: Style = match change.rising() {
-        None => theme.neutral(),
-        Some(rising) if rising == (direction == Direction::HigherIsBetter) => theme.good(),
-        Some(_) => theme.bad(),
-    };
-    Span::styled(change.text(), style)
+    match change.rising() {
+        None => Span::styled(change.text(), theme.neutral()),
+        Some(rising) => {
+            let good = rising == (direction == Direction::HigherIsBetter);
+            let style: Style = if good { theme.good() } else { theme.bad() };
+            Span::styled(format!("{} {}", verdict_mark(good), change.text()), style)
+        }
+    }
 }

@@ -178,6 +178,7 @@ fn tile(frame: &mut Frame, area: Rect, app: &App, id: &str, selected: bool) {
     frame.render_widget(
         Sparkline::default()
             .data(sparkline_data(shown))
+            .max(SPARK_TOP)
             .style(theme.series(0)),
         spark_row,
     );
@@ -228,10 +229,12 @@ fn tile(frame: &mut Frame, area: Rect, app: &App, id: &str, selected: bool) {
     frame.render_widget(target_line, target_row);
 }
 
-/// Sparkline bars are integers: scale the values onto 100–1000 above their minimum so a
+/// Sparkline bars are integers: scale the values onto 150–1000 above their minimum so a
 /// series that barely moves (or is negative) still shows its shape, and its lowest value
 /// still shows as the lowest bar rather than a gap.
 pub(crate) fn sparkline_data(values: &[f64]) -> Vec<u64> {
+    // SPARK_FLOOR is above an eighth of SPARK_TOP: on a one-row sparkline the lowest value
+    // still draws the lowest bar (▁) instead of a gap that reads as missing data.
     let min = values.iter().copied().fold(f64::INFINITY, f64::min);
     let max = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
     let span = max - min;
@@ -241,14 +244,19 @@ pub(crate) fn sparkline_data(values: &[f64]) -> Vec<u64> {
             if span > 0.0 {
                 // Truncation is fine: a bar's height, not a value shown as a number.
                 #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-                let scaled = (((v - min) / span) * 900.0).round() as u64 + 100;
+                let scaled = (((v - min) / span) * (SPARK_TOP - SPARK_FLOOR) as f64).round() as u64
+                    + SPARK_FLOOR;
                 scaled
             } else {
-                500
+                SPARK_TOP / 2
             }
         })
         .collect()
 }
+
+/// The top of the sparkline scale, and where its lowest value sits.
+const SPARK_TOP: u64 = 1000;
+const SPARK_FLOOR: u64 = 150;
 
 fn newest_alerts(frame: &mut Frame, area: Rect, app: &App) {
     let theme = app.theme;
@@ -348,5 +356,27 @@ pub(crate) fn tier_span(tier: Tier, theme: Theme) -> Span<'static> {
     match tier {
         Tier::Strong => Span::styled("‼", theme.strong()),
         Tier::Mild => Span::styled("!", theme.mild()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ratatui::buffer::Buffer;
+    use ratatui::widgets::Widget;
+
+    #[test]
+    fn the_lowest_sparkline_value_is_drawn_not_a_gap() {
+        let area = Rect::new(0, 0, 4, 1);
+        let mut buffer = Buffer::empty(area);
+        Sparkline::default()
+            .data(sparkline_data(&[5.0, 1.0, 3.0, 9.0]))
+            .max(SPARK_TOP)
+            .render(area, &mut buffer);
+        let cells: Vec<String> = (0..4)
+            .map(|x| buffer[(x, 0)].symbol().to_string())
+            .collect();
+        assert!(cells.iter().all(|c| c.trim() != ""), "{cells:?}");
+        assert_eq!(cells[1], "▁", "{cells:?}");
     }
 }

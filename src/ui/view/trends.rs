@@ -25,17 +25,22 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         Layout::horizontal([Constraint::Length(list_width), Constraint::Min(0)]).areas(area);
     metric_list(frame, list, app);
     let Some(metric) = app.trend_metric() else {
-        empty_state(
-            frame,
-            main,
-            "Trends",
+        let no_match;
+        let lines: &[&str] = if app.snapshot.metrics.is_empty() {
             &[
                 "no data — import orders",
                 "",
                 "kpi import orders.csv customers.csv …",
-            ],
-            app.theme,
-        );
+            ]
+        } else {
+            no_match = format!("no metric matches /{}", clean(&app.trends.filter));
+            &[
+                no_match.as_str(),
+                "",
+                "Backspace edits the filter · Esc clears it",
+            ]
+        };
+        empty_state(frame, main, "Trends", lines, app.theme);
         return;
     };
     let series = app
@@ -110,7 +115,13 @@ fn metric_list(frame: &mut Frame, area: Rect, app: &App) {
     }
     let items: Vec<ListItem> = metrics
         .iter()
-        .map(|m| ListItem::new(clean(&m.name).into_owned()))
+        .map(|m| {
+            let width = usize::from(area.width.saturating_sub(4));
+            ListItem::new(super::ellipsize(
+                Line::from(clean(&m.name).into_owned()),
+                width,
+            ))
+        })
         .collect();
     let count = items.len();
     let list = List::new(items)
@@ -466,8 +477,30 @@ fn line_chart(
 
 fn monthly_bars(frame: &mut Frame, area: Rect, app: &App, metric: &MetricDef) {
     let theme = app.theme;
-    let title = format!("{} by month", metric.name);
-    let Some(months) = app.snapshot.series(&metric.id, Grain::Month) else {
+    // A chosen segment replaces the overall values here as it does in the chart.
+    let segment = app
+        .trends
+        .segment
+        .as_ref()
+        .filter(|s| s.metric == metric.id)
+        .and_then(|s| s.segment.as_ref());
+    let (title, months) = match segment {
+        Some(segment) => (
+            format!(
+                "{} [{}={}] by month",
+                metric.name, segment.dimension, segment.value
+            ),
+            app.trends
+                .segment_months
+                .as_ref()
+                .filter(|m| m.metric == metric.id && m.segment.as_ref() == Some(segment)),
+        ),
+        None => (
+            format!("{} by month", metric.name),
+            app.snapshot.series(&metric.id, Grain::Month),
+        ),
+    };
+    let Some(months) = months else {
         empty_state(frame, area, &title, &["no monthly values"], theme);
         return;
     };
@@ -479,20 +512,23 @@ fn monthly_bars(frame: &mut Frame, area: Rect, app: &App, metric: &MetricDef) {
         .filter(|p| p.value.is_some_and(f64::is_finite))
         .collect();
     let points = &points[points.len().saturating_sub(fits)..];
+    let any_negative = points.iter().any(|p| p.value.is_some_and(|v| v < 0.0));
     let bars: Vec<Bar> = points
         .iter()
         .map(|p| {
             let v = p.value.unwrap_or_default();
-            // Bars cannot go below zero; the printed value keeps the sign.
+            // A bar's height is the value's size; one below zero is drawn as tall as its
+            // size and marked, and its printed value keeps the sign.
             #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-            let height = (v.max(0.0) * 100.0).round() as u64;
-            let label = if p.partial {
-                format!("{}*", p.period.start.format("%b"))
-            } else {
-                p.period.start.format("%b").to_string()
-            };
+            let height = (v.abs() * 100.0).round() as u64;
+            let mut label = p.period.start.format("%b").to_string();
+            if p.partial {
+                label.push('*');
+            }
             let style = if p.partial {
                 theme.dim()
+            } else if v < 0.0 {
+                theme.bad()
             } else {
                 theme.series(0)
             };
@@ -503,8 +539,13 @@ fn monthly_bars(frame: &mut Frame, area: Rect, app: &App, metric: &MetricDef) {
                 .style(style)
         })
         .collect();
+    let legend = if any_negative {
+        " (* partial · −: below zero)"
+    } else {
+        " (* partial)"
+    };
     let chart = BarChart::default()
-        .block(panel(&format!("{title} (* partial)"), theme))
+        .block(panel(&format!("{title}{legend}"), theme))
         .data(BarGroup::default().bars(&bars))
         .bar_width(bar_width)
         .bar_gap(1)
