@@ -12,6 +12,7 @@ use super::{MetricReport, Report, cohort_title};
 use crate::alerts::{Alert, Tier};
 use crate::metrics::Period;
 use crate::present::{self, Change, cohort_share, grouped, html as esc};
+use crate::snapshot::Annotation;
 
 /// Periods in the trailing mean drawn under every trend: the cockpit's window.
 const ROLLING: usize = 3;
@@ -62,11 +63,11 @@ h3 { font-size: 13px; margin: 0; font-weight: 600; color: var(--muted);
 .tile p.risk { color: var(--bad); }
 .charts { display: grid; grid-template-columns: repeat(auto-fill, minmax(360px, 1fr)); gap: 14px; }
 .charts.small { grid-template-columns: repeat(auto-fill, minmax(260px, 1fr)); }
-.chart-head { display: flex; align-items: baseline; justify-content: space-between; gap: 8px; }
-.chart-head .now { font-weight: 650; font-variant-numeric: tabular-nums; }
-.chart-head .name { font-weight: 600; }
+.chart .name { font-weight: 600; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
+.chart-head { display: flex; align-items: baseline; gap: 8px; margin-top: 2px; }
+.chart-head .now { font-size: 18px; font-weight: 650; font-variant-numeric: tabular-nums; }
 svg.trend { display: block; width: 100%; height: auto; margin-top: 8px; overflow: visible; }
-svg text { font: 10px system-ui, sans-serif; fill: var(--muted); }
+svg text { font: 10.5px system-ui, sans-serif; fill: var(--muted); }
 .grid { stroke: var(--rule); stroke-width: 1; }
 .series { fill: none; stroke: var(--accent); stroke-width: 2.2; stroke-linejoin: round; stroke-linecap: round; }
 .series.partial { stroke-dasharray: 3 4; }
@@ -87,13 +88,16 @@ text.note-num { fill: #fff; font-size: 8.5px; font-weight: 700; }
 .pin { display: inline-block; width: 16px; height: 16px; line-height: 16px; border-radius: 50%; background: var(--note);
   color: #fff; font-size: 10px; font-weight: 700; text-align: center; margin-right: 4px; }
 .missing { color: var(--muted); font-size: 12px; margin: 10px 0 0; }
-.alerts { list-style: none; padding: 0; margin: 0; display: grid; gap: 8px; }
-.alert { display: grid; grid-template-columns: 34px 1fr; gap: 10px; align-items: start; border-left: 4px solid var(--mild); }
+.alerts { list-style: none; padding: 0; margin: 0; }
+.alert { display: grid; grid-template-columns: 22px 1fr; gap: 8px; align-items: baseline; padding: 7px 14px 7px 10px;
+  border-bottom: 1px solid var(--rule); border-left: 4px solid var(--mild); break-inside: avoid; }
+.alert:last-child { border-bottom: 0; }
 .alert.strong { border-left-color: var(--strong); }
-.alert .tier { font-weight: 800; font-size: 18px; color: var(--mild); text-align: center; }
+.alert .tier { font-weight: 800; font-size: 15px; color: var(--mild); text-align: center; }
 .alert.strong .tier { color: var(--strong); }
 .alert p { margin: 0; }
-.alert .follow { color: var(--muted); font-size: 12.5px; margin-top: 2px; }
+.alert .follow { color: var(--muted); font-size: 12px; }
+.alerts-card { padding: 0; overflow: hidden; }
 .ok { color: var(--good); }
 table { border-collapse: separate; border-spacing: 3px; font-variant-numeric: tabular-nums; }
 .heatmap th { font-size: 11.5px; color: var(--muted); font-weight: 600; padding: 2px 6px; text-align: right; }
@@ -155,9 +159,9 @@ pub fn to_html(report: &Report) -> String {
     );
     let _ = write!(out, "<header class=\"page\"><h1>{}</h1>", esc(&title));
     let (Some(as_of), Some(focus)) = (report.as_of, focus) else {
-        let _ = write!(
+        let _ = writeln!(
             out,
-            "<p class=\"meta\">The store <code>{}</code> holds no data yet: import your exports with <code>kpi import</code>.</p></header>\n</main>\n</body>\n</html>\n",
+            "<p class=\"meta\">The store <code>{}</code> holds no data yet: import your exports with <code>kpi import</code>.</p></header>\n</main>\n</body>\n</html>",
             esc(&report.store)
         );
         return out;
@@ -183,9 +187,9 @@ pub fn to_html(report: &Report) -> String {
     write_trends(&mut out, report, focus);
     write_cohorts(&mut out, report);
     write_freshness(&mut out, report, as_of);
-    let _ = write!(
+    let _ = writeln!(
         out,
-        "<footer>Made by <code>kpi report --format html</code>. Figures are those of <code>kpi report</code> in every format.</footer>\n</main>\n</body>\n</html>\n"
+        "<footer>Made by <code>kpi report --format html</code>. Figures are those of <code>kpi report</code> in every format.</footer>\n</main>\n</body>\n</html>"
     );
     out
 }
@@ -228,9 +232,9 @@ fn write_tiles(out: &mut String, report: &Report, focus: Period) {
     if core.is_empty() {
         return;
     }
-    let _ = write!(
+    let _ = writeln!(
         out,
-        "<section id=\"core\"><h2>Core KPIs <small>{}</small></h2>\n<div class=\"tiles\">\n",
+        "<section id=\"core\"><h2>Core KPIs <small>{}</small></h2>\n<div class=\"tiles\">",
         esc(&period_title(&focus))
     );
     for m in core {
@@ -278,26 +282,24 @@ fn plotted(m: &MetricReport) -> Vec<(usize, f64)> {
         .collect()
 }
 
+/// The tile's line: complete periods only, ending at the one the tile's figure is for.
 fn sparkline(m: &MetricReport) -> String {
-    let values = plotted(m);
+    let values: Vec<(usize, f64)> = plotted(m)
+        .into_iter()
+        .filter(|(i, _)| !m.points[*i].partial)
+        .collect();
     if values.len() < 2 {
         return String::new();
     }
-    let (w, h, pad) = (200.0, 40.0, 4.0);
+    let (w, h, pad) = (180.0, 40.0, 4.0);
     let (lo, hi) = bounds(values.iter().map(|(_, v)| *v));
-    let n = m.points.len().max(2) - 1;
+    let n = values[values.len() - 1].0.max(1);
     let x = |i: usize| pad + (w - 2.0 * pad) * i as f64 / n as f64;
     let y = |v: f64| pad + (h - 2.0 * pad) * (hi - v) / (hi - lo);
-    let points: Vec<String> = values
-        .iter()
-        .map(|(i, v)| format!("{:.1},{:.1}", x(*i), y(*v)))
-        .collect();
     let (li, lv) = values[values.len() - 1];
-    let partial = m.points.get(li).is_some_and(|p| p.partial);
     format!(
-        "<svg class=\"spark\" viewBox=\"0 0 {w} {h}\" preserveAspectRatio=\"none\" role=\"img\" aria-label=\"trend\"><polyline class=\"series\" points=\"{}\" vector-effect=\"non-scaling-stroke\"/><circle class=\"dot{}\" cx=\"{:.1}\" cy=\"{:.1}\" r=\"3\"/></svg>",
-        points.join(" "),
-        if partial { " partial" } else { "" },
+        "<svg class=\"spark\" viewBox=\"0 0 {w} {h}\" role=\"img\" aria-label=\"trend\"><polyline class=\"series\" points=\"{}\"/><circle class=\"dot\" cx=\"{:.1}\" cy=\"{:.1}\" r=\"3\"/></svg>",
+        polyline(&values, &x, &y),
         x(li),
         y(lv)
     )
@@ -339,7 +341,26 @@ struct Chart {
     height: f64,
 }
 
-fn trend_chart(report: &Report, m: &MetricReport, size: &Chart) -> String {
+/// The annotations within the reported periods, numbered from 1 in this order on the
+/// charts and in their key.
+fn shown_annotations(report: &Report) -> Vec<&Annotation> {
+    let span = report.metrics.first().and_then(|m| {
+        Some((
+            m.points.first()?.period.start,
+            m.points.last()?.period.end(),
+        ))
+    });
+    let Some((from, to)) = span else {
+        return Vec::new();
+    };
+    report
+        .annotations
+        .iter()
+        .filter(|a| (from..=to).contains(&a.date))
+        .collect()
+}
+
+fn trend_chart(report: &Report, m: &MetricReport, size: &Chart, notes: &[&Annotation]) -> String {
     let values = plotted(m);
     if values.is_empty() {
         return String::new();
@@ -402,12 +423,8 @@ fn trend_chart(report: &Report, m: &MetricReport, size: &Chart) -> String {
             esc(&short_title(&m.points[i].period))
         );
     }
-    if let Some((first, last_period)) = m.points.first().zip(m.points.last()) {
-        let (from, to) = (first.period.start, last_period.period.end());
-        for (number, note) in report.annotations.iter().enumerate() {
-            if note.date < from || note.date > to {
-                continue;
-            }
+    {
+        for (number, note) in notes.iter().enumerate() {
             let Some(i) = m
                 .points
                 .iter()
@@ -432,14 +449,19 @@ fn trend_chart(report: &Report, m: &MetricReport, size: &Chart) -> String {
         }
     }
     if let Some(t) = target {
+        // Above the line unless that would run into the annotation pins.
+        let label_y = if y(t.target) - 5.0 > top + 10.0 {
+            y(t.target) - 5.0
+        } else {
+            y(t.target) + 12.0
+        };
         let _ = write!(
             svg,
-            "<line class=\"target\" x1=\"{left}\" x2=\"{:.1}\" y1=\"{:.1}\" y2=\"{:.1}\"/><text class=\"target-label\" x=\"{:.1}\" y=\"{:.1}\">target {}</text>",
+            "<line class=\"target\" x1=\"{left}\" x2=\"{:.1}\" y1=\"{:.1}\" y2=\"{:.1}\"/><text class=\"target-label\" x=\"{:.1}\" y=\"{label_y:.1}\" text-anchor=\"end\">target {}</text>",
             w - right,
             y(t.target),
             y(t.target),
-            left + 4.0,
-            y(t.target) - 4.0,
+            w - right - 2.0,
             esc(&present::value(t.target, m.def.unit, &report.currency))
         );
     }
@@ -496,7 +518,14 @@ fn polyline(values: &[(usize, f64)], x: &impl Fn(usize) -> f64, y: &impl Fn(f64)
         .join(" ")
 }
 
-fn chart_card(out: &mut String, report: &Report, m: &MetricReport, focus: Period, size: &Chart) {
+fn chart_card(
+    out: &mut String,
+    report: &Report,
+    m: &MetricReport,
+    focus: Period,
+    size: &Chart,
+    notes: &[&Annotation],
+) {
     let name = match &m.segment {
         Some(s) => format!(
             "{} — {} = {}",
@@ -512,13 +541,13 @@ fn chart_card(out: &mut String, report: &Report, m: &MetricReport, focus: Period
     };
     let _ = write!(
         out,
-        "<article class=\"card chart\" data-metric=\"{}\"><div class=\"chart-head\"><span class=\"name\">{}</span><span><span class=\"now\">{}</span> {}</span></div>",
+        "<article class=\"card chart\" data-metric=\"{}\"><div class=\"name\">{}</div><div class=\"chart-head\"><span class=\"now\">{}</span> {}</div>",
         esc(&m.def.id),
         esc(&name),
         esc(&cell_text(m.point(focus), m.def.unit, &report.currency)),
         change_badge(m, focus)
     );
-    let chart = trend_chart(report, m, size);
+    let chart = trend_chart(report, m, size, notes);
     if chart.is_empty() {
         let why = m
             .points
@@ -543,27 +572,16 @@ fn write_trends(out: &mut String, report: &Report, focus: Period) {
             ""
         }
     );
-    let (from, to) = report
-        .metrics
-        .first()
-        .and_then(|m| {
-            Some((
-                m.points.first()?.period.start,
-                m.points.last()?.period.end(),
-            ))
-        })
-        .unwrap_or((focus.start, focus.end()));
+    let shown = shown_annotations(report);
     let mut notes = String::new();
-    for (number, note) in report.annotations.iter().enumerate() {
-        if (from..=to).contains(&note.date) {
-            let _ = write!(
-                notes,
-                "<li><span class=\"pin\">{}</span>{} · {}</li>",
-                number + 1,
-                note.date.format("%b %-d, %Y"),
-                esc(&note.label)
-            );
-        }
+    for (number, note) in shown.iter().enumerate() {
+        let _ = write!(
+            notes,
+            "<li><span class=\"pin\">{}</span>{} · {}</li>",
+            number + 1,
+            note.date.format("%b %-d, %Y"),
+            esc(&note.label)
+        );
     }
     let notes = if notes.is_empty() {
         notes
@@ -576,9 +594,9 @@ fn write_trends(out: &mut String, report: &Report, focus: Period) {
         .filter_map(|id| overall(report, id))
         .collect();
     if !core.is_empty() {
-        let _ = write!(
+        let _ = writeln!(
             out,
-            "<section id=\"trends\"><h2>Core KPI trends</h2>{legend}{notes}<div class=\"charts\">\n"
+            "<section id=\"trends\"><h2>Core KPI trends</h2>{legend}{notes}<div class=\"charts\">"
         );
         for m in &core {
             chart_card(
@@ -587,9 +605,10 @@ fn write_trends(out: &mut String, report: &Report, focus: Period) {
                 m,
                 focus,
                 &Chart {
-                    width: 520.0,
-                    height: 200.0,
+                    width: 380.0,
+                    height: 190.0,
                 },
+                &shown,
             );
         }
         out.push_str("</div></section>\n");
@@ -611,9 +630,9 @@ fn write_trends(out: &mut String, report: &Report, focus: Period) {
                 out.push_str("</div>\n");
             }
             category = m.category;
-            let _ = write!(
+            let _ = writeln!(
                 out,
-                "<h3 class=\"category\" style=\"margin:18px 0 8px\">{}</h3><div class=\"charts small\">\n",
+                "<h3 class=\"category\" style=\"margin:18px 0 8px\">{}</h3><div class=\"charts small\">",
                 esc(category)
             );
         }
@@ -623,9 +642,10 @@ fn write_trends(out: &mut String, report: &Report, focus: Period) {
             m,
             focus,
             &Chart {
-                width: 360.0,
-                height: 150.0,
+                width: 270.0,
+                height: 140.0,
             },
+            &shown,
         );
     }
     if !category.is_empty() {
@@ -668,31 +688,31 @@ fn alert_text(report: &Report, a: &Alert) -> String {
 
 fn write_alerts(out: &mut String, report: &Report) {
     let open = report.open_alerts();
-    let _ = write!(
+    let _ = writeln!(
         out,
-        "<section id=\"alerts\"><h2>Open alerts <small>{}</small></h2>\n",
+        "<section id=\"alerts\"><h2>Open alerts <small>{}</small></h2>",
         open.len()
     );
     if open.is_empty() {
         out.push_str("<p class=\"card ok\">No open alerts.</p></section>\n");
         return;
     }
-    out.push_str("<ul class=\"alerts\">\n");
+    out.push_str("<div class=\"card alerts-card\"><ul class=\"alerts\">\n");
     for a in open {
         let tier = match a.tier {
             Tier::Strong => "strong",
             Tier::Mild => "mild",
         };
-        let _ = write!(
+        let _ = writeln!(
             out,
-            "<li class=\"card alert {tier}\" data-metric=\"{}\"><span class=\"tier\" title=\"{tier}\">{}</span><div><p>{}</p><p class=\"follow\">{}</p></div></li>\n",
+            "<li class=\"alert {tier}\" data-metric=\"{}\"><span class=\"tier\" title=\"{tier}\">{}</span><div><p>{}</p><p class=\"follow\">{}</p></div></li>",
             esc(&a.metric),
             present::tier_mark(a.tier),
             alert_text(report, a),
             esc(&a.follow_up)
         );
     }
-    out.push_str("</ul></section>\n");
+    out.push_str("</ul></div></section>\n");
 }
 
 fn write_cohorts(out: &mut String, report: &Report) {
@@ -775,9 +795,9 @@ fn write_freshness(out: &mut String, report: &Report, as_of: chrono::NaiveDate) 
             .last_date
             .map(|last| (as_of - last).num_days())
             .filter(|days| *days > 0);
-        let _ = write!(
+        let _ = writeln!(
             out,
-            "<tr><td>{}</td><td class=\"num\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
+            "<tr><td>{}</td><td class=\"num\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             esc(&t.table),
             grouped(t.rows as f64, 0),
             t.first_date.map(|d| d.to_string()).unwrap_or_default(),
