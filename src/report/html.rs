@@ -424,6 +424,8 @@ fn trend_chart(report: &Report, m: &MetricReport, size: &Chart, notes: &[&Annota
         );
     }
     {
+        // Two annotations in one period stack their pins instead of covering each other.
+        let mut pins_at: Vec<usize> = Vec::new();
         for (number, note) in notes.iter().enumerate() {
             let Some(i) = m
                 .points
@@ -432,6 +434,8 @@ fn trend_chart(report: &Report, m: &MetricReport, size: &Chart, notes: &[&Annota
             else {
                 continue;
             };
+            let stacked = pins_at.iter().filter(|at| **at == i).count() as f64 * 13.0;
+            pins_at.push(i);
             let _ = write!(
                 svg,
                 "<g class=\"note\"><title>{} · {}</title><line class=\"note-line\" x1=\"{:.1}\" x2=\"{:.1}\" y1=\"{top}\" y2=\"{:.1}\"/><circle class=\"note-pin\" cx=\"{:.1}\" cy=\"{:.1}\" r=\"6\"/><text class=\"note-num\" x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}</text></g>",
@@ -441,9 +445,9 @@ fn trend_chart(report: &Report, m: &MetricReport, size: &Chart, notes: &[&Annota
                 x(i),
                 h - bottom,
                 x(i),
-                top - 6.0,
+                top - 6.0 + stacked,
                 x(i),
-                top - 3.0,
+                top - 3.0 + stacked,
                 number + 1
             );
         }
@@ -726,6 +730,27 @@ fn write_cohorts(out: &mut String, report: &Report) {
         .max()
         .unwrap_or(0)
         .min(COHORT_MONTHS);
+    // Shares are coloured from the smallest to the largest one shown, so a matrix living
+    // between 20 % and 60 % still reads as a gradient; the legend gives both ends.
+    let shares: Vec<f64> = rows
+        .iter()
+        .flat_map(|r| {
+            r.cells
+                .iter()
+                .take(months)
+                .chain(r.forecast.iter().take(months))
+        })
+        .flatten()
+        .copied()
+        .filter(|v| v.is_finite())
+        .collect();
+    let palest = shares.iter().copied().fold(f64::INFINITY, f64::min);
+    let darkest = shares.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let scale = if palest < darkest {
+        (palest, darkest)
+    } else {
+        (0.0, darkest.max(1.0))
+    };
     let _ = write!(
         out,
         "<section id=\"cohorts\"><h2>Cohorts <small>{}</small></h2><div class=\"card\"><p class=\"legend\">Share of each signup month's customers active k months later. The latest month is to date.</p><div class=\"scroll\"><table class=\"heatmap\"><thead><tr><th class=\"cohort\">Cohort</th><th>Size</th>",
@@ -746,25 +771,28 @@ fn write_cohorts(out: &mut String, report: &Report) {
             let observed = row.cells.get(k).copied().flatten();
             let forecast = row.forecast.get(k).copied().flatten();
             match (observed, forecast) {
-                (Some(v), _) => heat_cell(out, v, false),
-                (None, Some(f)) => heat_cell(out, f, true),
+                (Some(v), _) => heat_cell(out, v, scale, false),
+                (None, Some(f)) => heat_cell(out, f, scale, true),
                 _ => out.push_str("<td class=\"empty\"></td>"),
             }
         }
         out.push_str("</tr>\n");
     }
-    out.push_str(
-        "</tbody></table></div><div class=\"heat-legend\"><span>0 %</span><span class=\"ramp\"></span><span>100 %</span><span><span class=\"swatch\"></span>forecast</span></div></div></section>\n",
+    let _ = writeln!(
+        out,
+        "</tbody></table></div><div class=\"heat-legend\"><span>{}</span><span class=\"ramp\"></span><span>{}</span><span><span class=\"swatch\"></span>forecast</span></div></div></section>",
+        cohort_share(scale.0),
+        cohort_share(scale.1)
     );
 }
 
-fn heat_cell(out: &mut String, share: f64, forecast: bool) {
-    let v = share.clamp(0.0, 1.0);
+fn heat_cell(out: &mut String, share: f64, (palest, darkest): (f64, f64), forecast: bool) {
+    let v = ((share - palest) / (darkest - palest)).clamp(0.0, 1.0);
     let mut class = String::from("cell");
     if forecast {
         class.push_str(" forecast");
     }
-    if v > 0.55 {
+    if v > 0.6 {
         class.push_str(" hi");
     }
     let _ = write!(
@@ -807,10 +835,9 @@ fn write_freshness(out: &mut String, report: &Report, as_of: chrono::NaiveDate) 
                 Some(days) => format!("{days} days"),
                 None => "up to date".into(),
             },
-            esc(t
-                .last_import
-                .as_deref()
-                .map_or("", |stamp| stamp.get(..16).unwrap_or(stamp)))
+            esc(&t.last_import.as_deref().map_or(String::new(), |stamp| {
+                stamp.get(..16).unwrap_or(stamp).replace('T', " ")
+            }))
         );
     }
     out.push_str("</tbody></table></div></section>\n");
