@@ -64,6 +64,7 @@ h3 { font-size: 13px; margin: 0; font-weight: 600; color: var(--muted);
 .charts { display: grid; grid-template-columns: repeat(auto-fill, minmax(360px, 1fr)); gap: 14px; }
 .charts.small { grid-template-columns: repeat(auto-fill, minmax(260px, 1fr)); }
 .chart .name { font-weight: 600; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
+.chart .segment { color: var(--muted); font-size: 12px; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
 .chart-head { display: flex; align-items: baseline; gap: 8px; margin-top: 2px; }
 .chart-head .now { font-size: 18px; font-weight: 650; font-variant-numeric: tabular-nums; }
 svg.trend { display: block; width: 100%; height: auto; margin-top: 8px; overflow: visible; }
@@ -424,7 +425,8 @@ fn trend_chart(report: &Report, m: &MetricReport, size: &Chart, notes: &[&Annota
         );
     }
     {
-        // Two annotations in one period stack their pins instead of covering each other.
+        // Two annotations in one period line their pins up leftwards, in the top margin,
+        // instead of covering each other or the line.
         let mut pins_at: Vec<usize> = Vec::new();
         for (number, note) in notes.iter().enumerate() {
             let Some(i) = m
@@ -444,10 +446,10 @@ fn trend_chart(report: &Report, m: &MetricReport, size: &Chart, notes: &[&Annota
                 x(i),
                 x(i),
                 h - bottom,
-                x(i),
-                top - 6.0 + stacked,
-                x(i),
-                top - 3.0 + stacked,
+                x(i) - stacked,
+                top - 6.0,
+                x(i) - stacked,
+                top - 3.0,
                 number + 1
             );
         }
@@ -530,26 +532,25 @@ fn chart_card(
     size: &Chart,
     notes: &[&Annotation],
 ) {
-    let name = match &m.segment {
+    let segment = match &m.segment {
         Some(s) => format!(
-            "{} — {} = {}",
-            m.def.name,
-            s.dimension,
-            if s.value.is_empty() {
+            "<div class=\"segment\">{} = {}</div>",
+            esc(&s.dimension),
+            esc(if s.value.is_empty() {
                 "(none)"
             } else {
                 &s.value
-            }
+            })
         ),
-        None => m.def.name.to_string(),
+        None => String::new(),
     };
     let _ = write!(
         out,
-        "<article class=\"card chart\" data-metric=\"{}\"><div class=\"name\">{}</div><div class=\"chart-head\"><span class=\"now\">{}</span> {}</div>",
+        "<article class=\"card chart\" data-metric=\"{}\"><div class=\"name\" title=\"{name}\">{name}</div>{segment}<div class=\"chart-head\"><span class=\"now\">{}</span> {}</div>",
         esc(&m.def.id),
-        esc(&name),
         esc(&cell_text(m.point(focus), m.def.unit, &report.currency)),
-        change_badge(m, focus)
+        change_badge(m, focus),
+        name = esc(&m.def.name),
     );
     let chart = trend_chart(report, m, size, notes);
     if chart.is_empty() {
@@ -841,4 +842,28 @@ fn write_freshness(out: &mut String, report: &Report, as_of: chrono::NaiveDate) 
         );
     }
     out.push_str("</tbody></table></div></section>\n");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_flat_or_empty_series_still_spans_a_drawable_range() {
+        for values in [vec![5.0, 5.0, 5.0], vec![0.0], vec![], vec![-3.0, -3.0]] {
+            let (lo, hi) = bounds(values.iter().copied());
+            assert!(lo.is_finite() && hi.is_finite() && lo < hi, "{values:?}");
+        }
+        // Non-negative values are never drawn below zero.
+        assert_eq!(bounds([1.0, 9.0].into_iter()).0, 0.36);
+    }
+
+    #[test]
+    fn the_rolling_mean_uses_what_exists_at_the_start() {
+        let values = [(0, 3.0), (1, 6.0), (3, 9.0), (4, 12.0)];
+        assert_eq!(
+            rolling_mean(&values, 3),
+            vec![(0, 3.0), (1, 4.5), (3, 6.0), (4, 9.0)]
+        );
+    }
 }
