@@ -51,6 +51,7 @@ h3 { font-size: 13px; margin: 0; font-weight: 600; color: var(--muted);
   text-transform: uppercase; letter-spacing: 0.04em; }
 .card { background: var(--card); border: 1px solid var(--rule); border-radius: 10px; padding: 14px 16px;
   break-inside: avoid; }
+h3.category { margin: 18px 0 8px; }
 .tiles { display: grid; grid-template-columns: repeat(auto-fit, minmax(200px, 1fr)); gap: 14px; }
 .tile-value { font-size: 28px; font-weight: 650; margin: 6px 0 2px; font-variant-numeric: tabular-nums; }
 .change { display: inline-block; padding: 1px 8px; border-radius: 999px; font-size: 12.5px;
@@ -131,8 +132,11 @@ footer { margin-top: 36px; color: var(--muted); font-size: 12px; }
   .card { border-color: #ccc; }
   .charts { grid-template-columns: repeat(2, 1fr); }
   .charts.small { grid-template-columns: repeat(3, 1fr); }
-  .tiles { grid-template-columns: repeat(5, 1fr); }
-  h2 { break-after: avoid; }
+  .tiles { grid-template-columns: repeat(3, 1fr); }
+  .tile-value { font-size: 22px; }
+  /* Long lists run on over pages; only small cards are kept whole. */
+  .alerts-card, #freshness .card { break-inside: auto; }
+  h2, h3.category { break-after: avoid; }
   .scroll { overflow: visible; }
   @page { margin: 14mm; }
 }
@@ -637,7 +641,7 @@ fn write_trends(out: &mut String, report: &Report, focus: Period) {
             category = m.category;
             let _ = writeln!(
                 out,
-                "<h3 class=\"category\" style=\"margin:18px 0 8px\">{}</h3><div class=\"charts small\">",
+                "<h3 class=\"category\">{}</h3><div class=\"charts small\">",
                 esc(category)
             );
         }
