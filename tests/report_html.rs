@@ -112,7 +112,8 @@ fn kpi(args: &[&str]) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
-/// The demo store and its configuration, plus an annotation whose label is a script.
+/// The demo store and its configuration, plus an annotation whose label is a script and
+/// an external metric whose name and segment are.
 fn hostile_store(dir: &Path) -> PathBuf {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let db = dir.join("sample.db");
@@ -120,11 +121,20 @@ fn hostile_store(dir: &Path) -> PathBuf {
     std::fs::copy(root.join("kpi.toml"), dir.join("kpi.toml")).unwrap();
     let notes = dir.join("annotations.csv");
     std::fs::write(&notes, format!("date,label\n2026-10-12,\"{HOSTILE}\"\n")).unwrap();
+    let external = dir.join("metrics.csv");
+    std::fs::write(
+        &external,
+        format!(
+            "date,metric,value,segment\n2026-09-05,\"x{HOSTILE}\",2,\"{HOSTILE}\"\n2026-10-05,\"x{HOSTILE}\",3,\"{HOSTILE}\"\n"
+        ),
+    )
+    .unwrap();
     kpi(&[
         "import",
         "--db",
         db.to_str().unwrap(),
         notes.to_str().unwrap(),
+        external.to_str().unwrap(),
     ]);
     db
 }
@@ -368,11 +378,35 @@ fn the_html_readout_renders_in_a_browser_with_the_json_figures_and_data_as_text(
     let freshness = element(&dom, "<section id=\"freshness\">", "</section>");
     assert!(freshness.contains(json["as_of"].as_str().unwrap()));
 
-    // The hostile label is text wherever it is shown, and no script element appeared.
+    // The hostile label and metric name are text wherever they are shown, and no script
+    // element appeared.
     let escaped = as_dom_text(HOSTILE);
     assert!(
         dom.matches(escaped.as_str()).count() >= 2,
         "the label is shown as text in the key and on the charts"
+    );
+    assert!(
+        dom.contains(&format!(
+            "<div class=\"name\" title=\"x{escaped}\">x{escaped}</div>"
+        )),
+        "the external metric's name is shown as text"
+    );
+    assert!(!dom.to_lowercase().contains("<script"), "a script element");
+
+    // Broken down by segment, the hostile segment value is text too.
+    let by_segment = kpi(&[
+        "report", "--db", db_arg, "--format", "html", "--by", "segment",
+    ]);
+    assert!(!by_segment.to_lowercase().contains("<script"));
+    let segmented_file = dir.path().join("by-segment.html");
+    std::fs::write(&segmented_file, &by_segment).unwrap();
+    let mut dump = headless(&browser, &dir.path().join("profile-segment"));
+    dump.arg("--dump-dom")
+        .arg(format!("file://{}", segmented_file.display()));
+    let (dom, _) = run_with_timeout(dump);
+    assert!(
+        dom.contains(&format!("<div class=\"segment\">segment = {escaped}</div>")),
+        "the segment value is shown as text"
     );
     assert!(!dom.to_lowercase().contains("<script"), "a script element");
 }
