@@ -121,6 +121,8 @@ pub struct ImportArgs {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ReportFormat {
     Md,
+    /// One self-contained page with charts: `kpi report --format html > readout.html`.
+    Html,
     Json,
     Csv,
 }

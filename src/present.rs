@@ -365,6 +365,33 @@ pub fn terminal_text(text: &str) -> Cow<'_, str> {
     strip(text, |c| c == '\n')
 }
 
+/// Text from data placed in an HTML page, as element content or a quoted attribute
+/// value: cleaned like any other data string, then `&`, `<`, `>`, `"` and `'` written as
+/// entities, so a label holding `<script>` reads as that text and never becomes markup.
+pub fn html(text: &str) -> Cow<'_, str> {
+    let cleaned = clean(text);
+    if !cleaned.contains(['&', '<', '>', '"', '\'']) {
+        return cleaned;
+    }
+    let mut escaped = String::with_capacity(cleaned.len() + 16);
+    for c in cleaned.chars() {
+        match c {
+            '&' => escaped.push_str("&amp;"),
+            '<' => escaped.push_str("&lt;"),
+            '>' => escaped.push_str("&gt;"),
+            '"' => escaped.push_str("&quot;"),
+            '\'' => escaped.push_str("&#39;"),
+            other => escaped.push(other),
+        }
+    }
+    Cow::Owned(escaped)
+}
+
+/// A cohort cell, the share (0–1) of a cohort still active: `43 %`.
+pub fn cohort_share(share: f64) -> String {
+    format!("{:.0} %", share * 100.0)
+}
+
 /// A CSV cell holding text from data. Cleaned like any other data string, then, when it
 /// starts like a formula (`=`, `+`, `-`, `@`), prefixed with `'` so a spreadsheet shows it
 /// instead of evaluating it (OWASP's advice against CSV injection). Tab and carriage
@@ -692,6 +719,20 @@ mod tests {
             terminal_text("a\x1b[2J\r\nb\u{9b}31m\u{2067}\n"),
             "a[2J\nb31m\n"
         );
+    }
+
+    #[test]
+    fn html_text_from_data_never_becomes_markup() {
+        assert_eq!(
+            html("<script>alert(1)</script>"),
+            "&lt;script&gt;alert(1)&lt;/script&gt;"
+        );
+        assert_eq!(
+            html("a\" onload='x' & b"),
+            "a&quot; onload=&#39;x&#39; &amp; b"
+        );
+        assert_eq!(html("\x1b]0;t\x07ok"), "]0;tok");
+        assert!(matches!(html("Black Friday €"), Cow::Borrowed(_)));
     }
 
     #[test]

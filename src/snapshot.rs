@@ -361,7 +361,10 @@ fn data_status(store: &Store) -> anyhow::Result<DataStatus> {
 /// SPEC §4's default overview shows "mrr or repeat_purchase_rate": a store of orders
 /// without subscriptions gets the repeat purchase rate in MRR's tile. A configured list
 /// is kept as written.
-fn with_default_core_kpis_fitted(config: &Config, engine: &Engine<'_>) -> anyhow::Result<Config> {
+pub fn with_default_core_kpis_fitted(
+    config: &Config,
+    engine: &Engine<'_>,
+) -> Result<Config, metrics::MetricError> {
     let mut config = config.clone();
     if config.core_kpis == Config::default().core_kpis
         && engine.is_empty("subscriptions")?
@@ -377,16 +380,9 @@ fn with_default_core_kpis_fitted(config: &Config, engine: &Engine<'_>) -> anyhow
 }
 
 fn annotations(store: &Store) -> anyhow::Result<Vec<Annotation>> {
-    let mut stmt = store
-        .conn()
-        .prepare("SELECT date, label FROM annotations ORDER BY date, label")?;
-    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
-    let mut out = Vec::new();
-    for row in rows {
-        let (date, label) = row?;
-        if let Ok(date) = NaiveDate::parse_from_str(&date, "%Y-%m-%d") {
-            out.push(Annotation { date, label });
-        }
-    }
-    Ok(out)
+    Ok(store
+        .annotations()?
+        .into_iter()
+        .map(|(date, label)| Annotation { date, label })
+        .collect())
 }

@@ -1,4 +1,4 @@
-//! `kpi report`: prints the readout in markdown, JSON or CSV.
+//! `kpi report`: prints the readout in markdown, HTML, JSON or CSV.
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -50,6 +50,7 @@ pub fn run(
     let mut out = present::stdout();
     match args.format {
         ReportFormat::Md => out.write_all(report::to_markdown(&built).as_bytes())?,
+        ReportFormat::Html => out.write_all(report::to_html(&built).as_bytes())?,
         ReportFormat::Json => {
             out.write_all(present::to_json_pretty(&report::to_json(&built))?.as_bytes())?;
             out.write_all(b"\n")?;

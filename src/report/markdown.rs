@@ -7,8 +7,8 @@ use std::fmt::Write as _;
 use chrono::Datelike;
 
 use super::{MetricReport, Report};
-use crate::metrics::{CohortVariant, Direction, Grain, Period, Unit};
-use crate::present::{Change, clean, grouped, value as format_value};
+use crate::metrics::{Direction, Grain, Period, Unit};
+use crate::present::{Change, clean, cohort_share, grouped, value as format_value};
 
 /// `June 2025`, `week 23 of 2025 (Jun 2–8)`, `Mon 2 Jun 2025`.
 pub fn period_title(p: &Period) -> String {
@@ -28,7 +28,7 @@ pub fn period_title(p: &Period) -> String {
     }
 }
 
-fn capitalized(text: &str) -> String {
+pub(super) fn capitalized(text: &str) -> String {
     let mut chars = text.chars();
     chars
         .next()
@@ -36,7 +36,7 @@ fn capitalized(text: &str) -> String {
         .unwrap_or_default()
 }
 
-fn short_title(p: &Period) -> String {
+pub(super) fn short_title(p: &Period) -> String {
     match p.grain {
         Grain::Month => p.start.format("%b %Y").to_string(),
         Grain::Week => p.label(),
@@ -44,18 +44,26 @@ fn short_title(p: &Period) -> String {
     }
 }
 
-fn change_text(m: &MetricReport, period: Period) -> String {
+pub(super) fn change_text(m: &MetricReport, period: Period) -> String {
     let Some(change) = m.change_into(period) else {
         return "—".into();
     };
-    let worse = change
-        .rising()
-        .is_some_and(|rising| rising != (m.def.direction == Direction::HigherIsBetter));
-    let verdict = if worse { " (worse)" } else { "" };
+    let verdict = if is_worse(m, &change) { " (worse)" } else { "" };
     format!("{}{verdict}", change.text())
 }
 
-fn cell_text(point: Option<&crate::metrics::Point>, unit: Unit, currency: &str) -> String {
+/// Whether a change moved the metric away from its better side.
+pub(super) fn is_worse(m: &MetricReport, change: &Change) -> bool {
+    change
+        .rising()
+        .is_some_and(|rising| rising != (m.def.direction == Direction::HigherIsBetter))
+}
+
+pub(super) fn cell_text(
+    point: Option<&crate::metrics::Point>,
+    unit: Unit,
+    currency: &str,
+) -> String {
     match point {
         Some(p) => match p.value {
             Some(v) => format_value(v, unit, currency),
@@ -182,7 +190,7 @@ fn target_text(report: &Report, m: &MetricReport) -> String {
 
 fn write_alerts(out: &mut String, report: &Report) {
     let _ = writeln!(out, "\n## Alerts\n");
-    let open: Vec<_> = report.alerts.iter().filter(|a| !a.acknowledged).collect();
+    let open = report.open_alerts();
     if open.is_empty() {
         let _ = writeln!(out, "No open alerts.");
         return;
@@ -225,21 +233,10 @@ fn write_alerts(out: &mut String, report: &Report) {
 }
 
 fn write_cohorts(out: &mut String, report: &Report) {
-    // The first variant with data: purchasing customers, active users, subscribers.
-    let Some(matrix) = report
-        .cohorts
-        .iter()
-        .filter(|m| m.variant != CohortVariant::RevenueRetention)
-        .find(|m| !m.rows.is_empty())
-    else {
+    let Some(matrix) = report.headline_cohorts() else {
         return;
     };
-    let title = match matrix.variant {
-        CohortVariant::PurchasingCustomers => "purchasing customers",
-        CohortVariant::ActiveUsers => "active users",
-        CohortVariant::SubscribedCustomers => "subscribed customers",
-        CohortVariant::RevenueRetention => "revenue retention",
-    };
+    let title = super::cohort_title(matrix.variant);
     const SHOWN: usize = 6;
     let rows = &matrix.rows[matrix.rows.len().saturating_sub(SHOWN)..];
     let _ = writeln!(
@@ -256,8 +253,8 @@ fn write_cohorts(out: &mut String, report: &Report) {
                     row.cells.get(k).copied().flatten(),
                     row.forecast.get(k).copied().flatten(),
                 ) {
-                    (Some(v), _) => format!("{:.0} %", v * 100.0),
-                    (None, Some(f)) => format!("*{:.0} %*", f * 100.0),
+                    (Some(v), _) => cohort_share(v),
+                    (None, Some(f)) => format!("*{}*", cohort_share(f)),
                     _ => String::new(),
                 }
             })

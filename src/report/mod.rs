@@ -1,10 +1,12 @@
 //! `kpi report`: the headless readout of every KPI — the weekly or monthly review a
-//! product manager pastes into a team channel (markdown), feeds to scripts (JSON, whose
-//! shape is a documented contract) or opens in a spreadsheet (CSV).
+//! product manager pastes into a team channel (markdown), sends on as one page with
+//! charts (HTML), feeds to scripts (JSON, whose shape is a documented contract) or opens
+//! in a spreadsheet (CSV).
 //!
 //! [`build`] computes a [`Report`] from the store; the writers only format it.
 
 mod csv_out;
+mod html;
 mod json;
 mod markdown;
 
@@ -17,9 +19,12 @@ use crate::metrics::{
     Segment, SeriesRequest,
 };
 use crate::present::Change;
+use crate::snapshot::Annotation;
 use crate::store::Store;
+use crate::store::status::{ReferenceDate, TableStatus};
 
 pub use csv_out::write_csv;
+pub use html::to_html;
 pub use json::to_json;
 pub use markdown::to_markdown;
 
@@ -103,6 +108,39 @@ pub struct Report {
     pub alerts: Vec<Alert>,
     pub targets: Vec<TargetStatus>,
     pub configured_targets: Vec<Target>,
+    /// The overview's KPIs, in the configured order (the readout's headline tiles).
+    pub core_kpis: Vec<String>,
+    pub annotations: Vec<Annotation>,
+    /// The latest recorded fact and where it is: how fresh the data is.
+    pub reference: Option<ReferenceDate>,
+    /// Every data table's rows, date range and last import.
+    pub tables: Vec<TableStatus>,
+}
+
+impl Report {
+    /// The alerts a readout lists: every one not acknowledged.
+    pub fn open_alerts(&self) -> Vec<&Alert> {
+        self.alerts.iter().filter(|a| !a.acknowledged).collect()
+    }
+
+    /// The cohort matrix a readout shows: the first variant with data among purchasing
+    /// customers, active users and subscribers (revenue retention reads differently).
+    pub fn headline_cohorts(&self) -> Option<&CohortMatrix> {
+        self.cohorts
+            .iter()
+            .filter(|m| m.variant != CohortVariant::RevenueRetention)
+            .find(|m| !m.rows.is_empty())
+    }
+}
+
+/// What a cohort matrix counts, for its title.
+pub fn cohort_title(variant: CohortVariant) -> &'static str {
+    match variant {
+        CohortVariant::PurchasingCustomers => "purchasing customers",
+        CohortVariant::ActiveUsers => "active users",
+        CohortVariant::SubscribedCustomers => "subscribed customers",
+        CohortVariant::RevenueRetention => "revenue retention",
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -151,6 +189,17 @@ pub fn build(
         alerts: Vec::new(),
         targets: Vec::new(),
         configured_targets: config.targets.clone(),
+        core_kpis: config.core_kpis.clone(),
+        annotations: store
+            .annotations()
+            .map_err(MetricError::from)?
+            .into_iter()
+            .map(|(date, label)| Annotation { date, label })
+            .collect(),
+        reference: store
+            .latest_fact_date(chrono::Local::now().date_naive())
+            .map_err(MetricError::from)?,
+        tables: store.table_status().map_err(MetricError::from)?,
     };
     let engine = Engine::new(store, config, as_of.unwrap_or(NaiveDate::MIN));
     let catalog = engine.catalog()?;
@@ -165,6 +214,7 @@ pub fn build(
     let Some(as_of) = as_of else {
         return Ok(report);
     };
+    report.core_kpis = crate::snapshot::with_default_core_kpis_fitted(config, &engine)?.core_kpis;
     let grain = options.grain;
     let to = options
         .period

@@ -131,6 +131,23 @@ impl super::Store {
         Ok(latest)
     }
 
+    /// Every annotation (a launch, a campaign, an incident) as `(date, label)`, oldest
+    /// first; a row whose date does not parse is left out rather than placed anywhere.
+    pub fn annotations(&self) -> rusqlite::Result<Vec<(NaiveDate, String)>> {
+        let mut stmt = self
+            .conn()
+            .prepare("SELECT date, label FROM annotations ORDER BY date, label")?;
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (date, label) = row?;
+            if let Ok(date) = NaiveDate::parse_from_str(&date, "%Y-%m-%d") {
+                out.push((date, label));
+            }
+        }
+        Ok(out)
+    }
+
     /// Row count, date range and last import of every data table.
     pub fn table_status(&self) -> rusqlite::Result<Vec<TableStatus>> {
         let mut out = Vec::with_capacity(TABLES.len());
