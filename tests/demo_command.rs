@@ -128,11 +128,15 @@ fn demo_refuses_a_db_it_would_not_write() {
 fn report_from_and_to_are_explained_in_the_help() {
     let out = kpi().args(["report", "--help"]).output().unwrap();
     let help = String::from_utf8(out.stdout).unwrap();
+    // The flag's line and the next: clap puts the text below the flag once any option's
+    // help is long.
+    let lines: Vec<&str> = help.lines().collect();
     let line = |flag: &str| {
-        help.lines()
-            .find(|l| l.trim_start().starts_with(flag))
+        lines
+            .iter()
+            .position(|l| l.trim_start().starts_with(flag))
+            .map(|i| lines[i..(i + 2).min(lines.len())].join(" "))
             .unwrap_or_default()
-            .to_string()
     };
     assert!(line("--from").contains("First day"), "{help}");
     assert!(line("--to").contains("Last day"), "{help}");
