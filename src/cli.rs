@@ -140,6 +140,11 @@ pub enum CheckFormat {
 pub struct CheckArgs {
     #[arg(long, value_enum, default_value_t = CheckFormat::Text)]
     pub format: CheckFormat,
+
+    /// Send each newly opened alert to the destinations in kpi.toml's [notify], once per
+    /// occurrence; writes the store's alert sightings and delivery log.
+    #[arg(long)]
+    pub notify: bool,
 }
 
 #[derive(Debug, Args)]

@@ -29,6 +29,7 @@ pub mod demo;
 pub mod import;
 pub mod metric_ids;
 pub mod metrics;
+pub mod notify;
 pub mod present;
 pub mod report;
 pub mod snapshot;

@@ -41,7 +41,18 @@ pub fn run(
         Config::source_for(&store_args.db, store_args.config.as_deref()).as_deref(),
         &catalog,
     )?;
-    let open = alerts::evaluate(&store, &config, judged_on, &catalog)?.open_alerts(judged_on);
+    let mut evaluation = alerts::evaluate(&store, &config, judged_on, &catalog)?;
+    if args.notify {
+        let source = Config::source_for(&store_args.db, store_args.config.as_deref());
+        notify(
+            &store_args.db,
+            source.as_deref(),
+            &config,
+            judged_on,
+            &mut evaluation,
+        )?;
+    }
+    let open = evaluation.open_alerts(judged_on);
     let out = match args.format {
         CheckFormat::Text => render::check_text(&open, as_of, &config.currency),
         CheckFormat::Json => render::check_json(&open, as_of)? + "\n",
@@ -50,4 +61,40 @@ pub fn run(
     stdout.write_all(out.as_bytes())?;
     stdout.flush()?;
     Ok(ExitCode::from(alerts::exit_code(&open)))
+}
+
+/// `--notify`: records the sightings (a returning alert is a new occurrence) and sends
+/// the open alerts' undelivered occurrences. A destination's failure is reported on
+/// stderr, never turned into the exit code: that says how bad the alerts are.
+fn notify(
+    db: &std::path::Path,
+    config_path: Option<&std::path::Path>,
+    config: &Config,
+    judged_on: NaiveDate,
+    evaluation: &mut alerts::Evaluation,
+) -> anyhow::Result<()> {
+    let mut stderr = crate::present::stderr();
+    for warning in crate::notify::literal_url_warnings(config_path, config) {
+        writeln!(stderr, "{warning}")?;
+    }
+    if config.notify.destinations.is_empty() {
+        writeln!(
+            stderr,
+            "notify: no destinations in kpi.toml ([[notify.destinations]]): nothing sent"
+        )?;
+        return Ok(());
+    }
+    anyhow::ensure!(
+        crate::store::permits_writing(db),
+        "--notify records what it sends in the store, and {} is read-only",
+        db.display()
+    );
+    let writer = Store::open(db).with_context(|| format!("cannot open store {}", db.display()))?;
+    alerts::record_sightings(&writer, judged_on, chrono::Utc::now(), evaluation)?;
+    let open = evaluation.open_alerts(judged_on);
+    for report in crate::notify::deliver(&writer, config, &open)? {
+        writeln!(stderr, "{}", report.line())?;
+    }
+    stderr.flush()?;
+    Ok(())
 }
