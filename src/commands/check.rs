@@ -92,8 +92,26 @@ fn notify(
     let writer = Store::open(db).with_context(|| format!("cannot open store {}", db.display()))?;
     alerts::record_sightings(&writer, judged_on, chrono::Utc::now(), evaluation)?;
     let open = evaluation.open_alerts(judged_on);
-    for report in crate::notify::deliver(&writer, config, &open)? {
-        writeln!(stderr, "{}", report.line())?;
+    let reports = crate::notify::deliver(&writer, config, &open)?;
+    // A destination that is down makes every later alert wait: one line for those.
+    let mut waiting: std::collections::BTreeMap<&str, (usize, &str)> = Default::default();
+    for report in &reports {
+        if report.attempts == 0 && !report.sent {
+            let entry = waiting
+                .entry(report.destination.as_str())
+                .or_insert((0, report.answer.as_str()));
+            entry.0 += 1;
+        } else {
+            writeln!(stderr, "{}", report.line())?;
+        }
+    }
+    for (destination, (count, answer)) in waiting {
+        writeln!(
+            stderr,
+            "notify: {count} alert{} not sent to {destination} ({answer}); pending, tried again \
+             on the next run",
+            if count == 1 { "" } else { "s" }
+        )?;
     }
     stderr.flush()?;
     Ok(())
