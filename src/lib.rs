@@ -16,7 +16,8 @@
 //! ui/ and commands/   the cockpit and the headless commands
 //! ```
 //!
-//! `watch/` feeds file changes back into `import/`; `demo/` writes input files.
+//! `watch/` feeds file changes back into `import/`; `demo/` writes input files;
+//! `notify/` sends open alerts out (webhooks, Slack, mail) and logs it in `store/`.
 //! `present` is the one way data strings and numbers reach a terminal, a spreadsheet or a
 //! pipe.
 
