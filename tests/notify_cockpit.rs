@@ -148,3 +148,26 @@ fn the_alerts_pane_shows_what_was_sent_and_what_is_pending() {
         "{text}"
     );
 }
+
+#[test]
+fn the_data_pane_names_the_destinations_without_their_urls() {
+    let mut app = fixture::app(fixture::snapshot());
+    app.tab = Tab::Data;
+    app.live = Some(kpi::ui::app::LiveStatus::new("/srv/exports".into()));
+    app.snapshot.config = Config::parse(
+        "[[notify.destinations]]\nkind = \"slack\"\nurl = \"https://hooks.slack.com/services/T1/B1/tok3n\"\n\n\
+         [[notify.destinations]]\nkind = \"webhook\"\nname = \"ops\"\nurl_env = \"KPI_OPS_URL\"\n",
+        std::path::Path::new("kpi.toml"),
+    )
+    .unwrap();
+    let text = common::text(&app, 200, 40);
+    assert!(
+        text.contains("notify → slack (slack): https://hooks.slack.com/…"),
+        "{text}"
+    );
+    assert!(
+        text.contains("notify → ops (webhook): URL from $KPI_OPS_URL"),
+        "{text}"
+    );
+    assert!(!text.contains("tok3n"), "{text}");
+}

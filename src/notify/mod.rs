@@ -207,8 +207,8 @@ fn resolve_url(destination: &NotifyDestination) -> Result<String, String> {
     }
 }
 
-/// The destinations as the Data pane and logs may show them: name, kind and where, with
-/// URLs redacted.
+/// The destinations as the Data pane shows them: name, kind and where, a literal URL
+/// redacted and one from the environment by its variable only.
 pub fn describe_destinations(config: &Config) -> Vec<String> {
     config
         .notify
@@ -218,10 +218,7 @@ pub fn describe_destinations(config: &Config) -> Vec<String> {
             let target = match (d.kind, &d.url, &d.url_env) {
                 (NotifyKind::Email, _, _) => d.to.join(", "),
                 (_, Some(url), _) => redact_url(url),
-                (_, None, Some(var)) => match std::env::var(var) {
-                    Ok(url) => format!("${var} = {}", redact_url(&url)),
-                    Err(_) => format!("${var} (not set)"),
-                },
+                (_, None, Some(var)) => format!("URL from ${var}"),
                 _ => String::new(),
             };
             crate::present::clean(&format!("{} ({}): {target}", d.name(), d.kind.label()))

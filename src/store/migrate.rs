@@ -337,9 +337,10 @@ const V5_REBUILT_ROLLUPS: &str = "";
 
 /// The delivery log of `notify`: one row per alert occurrence and destination, so an
 /// occurrence is sent once, and one that could not be delivered stays pending until a later
-/// run delivers it. Only `kpi check --notify` and the watching cockpit write it.
+/// run delivers it. Only `kpi check --notify` and the watching cockpit write it. `IF NOT
+/// EXISTS`: a store whose version was rolled back below 6 still holds the table.
 const V6_NOTIFY_DELIVERIES: &str = r"
-CREATE TABLE notify_deliveries (
+CREATE TABLE IF NOT EXISTS notify_deliveries (
     alert_key    TEXT NOT NULL,
     occurrence   INTEGER NOT NULL,
     destination  TEXT NOT NULL,   -- the destination's name in kpi.toml
