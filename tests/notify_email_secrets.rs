@@ -186,3 +186,25 @@ fn a_destination_config_that_cannot_work_names_its_key_and_line() {
     let range = parse("[notify]\ntimeout_ms = 0\n");
     assert!(range.contains("line 2, notify.timeout_ms"), "{range}");
 }
+
+#[test]
+fn notify_on_a_store_it_may_not_write_says_so_and_keeps_the_alerts_exit_code() {
+    let hook = Server::start(&[Reply::Status(200)]);
+    let (dir, db) = demo_store(&format!(
+        "{FAST}\n[[notify.destinations]]\nkind = \"webhook\"\nurl = \"{}\"\n",
+        hook.url("/hook")
+    ));
+    let plain_exit = check(&db, &[], &[]).status.code();
+    set_mode(&db, 0o444);
+    set_mode(dir.path(), 0o555);
+    let out = check(&db, &["--notify"], &[]);
+    set_mode(dir.path(), 0o755);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), plain_exit, "{err}");
+    assert!(
+        err.contains("nothing sent") && err.contains("read-only"),
+        "{err}"
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("open alerts"));
+    assert!(hook.received().is_empty());
+}

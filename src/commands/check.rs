@@ -44,13 +44,18 @@ pub fn run(
     let mut evaluation = alerts::evaluate(&store, &config, judged_on, &catalog)?;
     if args.notify {
         let source = Config::source_for(&store_args.db, store_args.config.as_deref());
-        notify(
+        // Not delivering is reported, never the exit code: that says how bad the alerts are.
+        if let Err(err) = notify(
             &store_args.db,
             source.as_deref(),
             &config,
             judged_on,
             &mut evaluation,
-        )?;
+        ) {
+            let mut stderr = crate::present::stderr();
+            writeln!(stderr, "notify: nothing sent: {err:#}")?;
+            stderr.flush()?;
+        }
     }
     let open = evaluation.open_alerts(judged_on);
     let out = match args.format {
