@@ -182,6 +182,11 @@ pub struct CheckArgs {
     /// Exit by the worst open alert of this kind: 0 none, 1 mild, 2 strong.
     #[arg(long, value_enum, default_value_t = FailOnArg::Bad)]
     pub fail_on: FailOnArg,
+
+    /// Send each newly opened alert to the destinations in kpi.toml's [notify], once per
+    /// occurrence; writes the store's alert sightings and delivery log.
+    #[arg(long)]
+    pub notify: bool,
 }
 
 #[derive(Debug, Args)]

@@ -56,6 +56,8 @@ pub struct Config {
     pub aliases: BTreeMap<String, BTreeMap<String, Vec<String>>>,
     /// Driver pairs the Drivers pane offers first.
     pub drivers: Vec<DriverPair>,
+    /// Where `kpi check --notify` and the watching cockpit send newly opened alerts.
+    pub notify: NotifyConfig,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -125,6 +127,78 @@ pub struct Thresholds {
     pub derived_from: Option<String>,
 }
 
+/// `[notify]`: destinations for newly opened alerts (see `notify`).
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct NotifyConfig {
+    /// How long one attempt may take, connecting and answering together.
+    pub timeout_ms: u64,
+    /// Attempts after the first within one run; the rest wait for the next run.
+    pub retries: u32,
+    /// Wait before the first retry, doubled for each further one.
+    pub backoff_ms: u64,
+    /// `[[notify.destinations]]`.
+    pub destinations: Vec<NotifyDestination>,
+}
+
+impl Default for NotifyConfig {
+    fn default() -> Self {
+        Self {
+            timeout_ms: 5_000,
+            retries: 2,
+            backoff_ms: 500,
+            destinations: Vec::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum NotifyKind {
+    /// A generic JSON webhook: the alert as a JSON object.
+    Webhook,
+    /// A Slack-compatible incoming webhook: blocks.
+    Slack,
+    /// Mail through the local `sendmail -t`.
+    Email,
+}
+
+impl NotifyKind {
+    pub fn label(self) -> &'static str {
+        match self {
+            NotifyKind::Webhook => "webhook",
+            NotifyKind::Slack => "slack",
+            NotifyKind::Email => "email",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct NotifyDestination {
+    pub kind: NotifyKind,
+    /// Names the destination in the delivery log (default: the kind); unique.
+    pub name: Option<String>,
+    /// The webhook's URL, literally. Prefer `url_env`: the URL is a secret.
+    pub url: Option<String>,
+    /// The environment variable holding the webhook's URL.
+    pub url_env: Option<String>,
+    /// Email recipients.
+    #[serde(default)]
+    pub to: Vec<String>,
+    /// Email sender (default: sendmail's own).
+    pub from: Option<String>,
+    /// The sendmail program (default: `sendmail` on PATH, /usr/sbin, /usr/lib).
+    pub sendmail: Option<PathBuf>,
+}
+
+impl NotifyDestination {
+    /// The name deliveries are logged under.
+    pub fn name(&self) -> &str {
+        self.name.as_deref().unwrap_or(self.kind.label())
+    }
+}
+
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct DriverPair {
@@ -156,6 +230,7 @@ impl Default for Config {
             follow_ups: BTreeMap::new(),
             aliases: BTreeMap::new(),
             drivers: Vec::new(),
+            notify: NotifyConfig::default(),
         }
     }
 }
@@ -373,6 +448,101 @@ impl Config {
         }
         if self.targets.iter().any(|t| t.metric.trim().is_empty()) {
             return Err(invalid("targets.metric", "empty metric id".into()));
+        }
+        self.validate_notify(&invalid)
+    }
+
+    fn validate_notify(
+        &self,
+        invalid: &dyn Fn(&str, String) -> ConfigError,
+    ) -> Result<(), ConfigError> {
+        let notify = &self.notify;
+        let bounds = [
+            ("notify.timeout_ms", notify.timeout_ms, 100, 120_000),
+            ("notify.retries", u64::from(notify.retries), 0, 10),
+            ("notify.backoff_ms", notify.backoff_ms, 0, 600_000),
+        ];
+        for (key, value, min, max) in bounds {
+            if !(min..=max).contains(&value) {
+                return Err(invalid(
+                    key,
+                    format!("{value} is out of range: allowed {min} to {max}"),
+                ));
+            }
+        }
+        let mut names = std::collections::BTreeSet::new();
+        for (i, d) in notify.destinations.iter().enumerate() {
+            let key = |name: &str| format!("notify.destinations[{i}].{name}");
+            let name = d.name();
+            if name.trim().is_empty() || name.chars().any(crate::present::is_unsafe) {
+                return Err(invalid(
+                    &key("name"),
+                    format!("{name:?} is not a usable name"),
+                ));
+            }
+            if !names.insert(name.to_string()) {
+                return Err(invalid(
+                    &key("name"),
+                    format!("two destinations are named {name:?}: give each its own name"),
+                ));
+            }
+            match d.kind {
+                NotifyKind::Webhook | NotifyKind::Slack => match (&d.url, &d.url_env) {
+                    (Some(_), Some(_)) | (None, None) => {
+                        return Err(invalid(
+                            &key("url"),
+                            "give either url or url_env (the variable holding the URL)".into(),
+                        ));
+                    }
+                    (Some(url), None)
+                        if !(url.starts_with("https://") || url.starts_with("http://")) =>
+                    {
+                        return Err(invalid(
+                            &key("url"),
+                            "must start with https:// or http://".into(),
+                        ));
+                    }
+                    (None, Some(var)) if var.trim().is_empty() => {
+                        return Err(invalid(&key("url_env"), "empty variable name".into()));
+                    }
+                    _ => {}
+                },
+                NotifyKind::Email => {
+                    if d.to.is_empty() {
+                        return Err(invalid(&key("to"), "name at least one recipient".into()));
+                    }
+                    // Header injection: an address is one line without separators.
+                    let bad_address = |a: &str| {
+                        a.trim().is_empty()
+                            || a.chars()
+                                .any(|c| crate::present::is_unsafe(c) || c == ',' || c == ';')
+                    };
+                    if let Some(bad) = d.to.iter().chain(&d.from).find(|a| bad_address(a)) {
+                        return Err(invalid(
+                            &key(if d.to.contains(bad) { "to" } else { "from" }),
+                            format!("{bad:?} is not one email address"),
+                        ));
+                    }
+                }
+            }
+            let misplaced = match d.kind {
+                NotifyKind::Webhook | NotifyKind::Slack => [
+                    ("to", !d.to.is_empty()),
+                    ("from", d.from.is_some()),
+                    ("sendmail", d.sendmail.is_some()),
+                ],
+                NotifyKind::Email => [
+                    ("url", d.url.is_some()),
+                    ("url_env", d.url_env.is_some()),
+                    ("sendmail", false),
+                ],
+            };
+            if let Some((field, _)) = misplaced.iter().find(|(_, set)| *set) {
+                return Err(invalid(
+                    &key(field),
+                    format!("not a setting of a {} destination", d.kind.label()),
+                ));
+            }
         }
         Ok(())
     }

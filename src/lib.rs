@@ -16,7 +16,8 @@
 //! ui/ and commands/   the cockpit and the headless commands
 //! ```
 //!
-//! `watch/` feeds file changes back into `import/`; `demo/` writes input files.
+//! `watch/` feeds file changes back into `import/`; `demo/` writes input files;
+//! `notify/` sends open alerts out (webhooks, Slack, mail) and logs it in `store/`.
 //! `present` is the one way data strings and numbers reach a terminal, a spreadsheet or a
 //! pipe.
 
@@ -29,6 +30,7 @@ pub mod demo;
 pub mod import;
 pub mod metric_ids;
 pub mod metrics;
+pub mod notify;
 pub mod present;
 pub mod report;
 pub mod snapshot;

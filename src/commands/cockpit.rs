@@ -50,12 +50,19 @@ pub fn run(
         };
         (dir.to_path_buf(), options)
     });
+    // The cockpit sends notifications only while it watches; a readable token is worth
+    // saying before it does.
+    let notice = watch.as_ref().and_then(|_| {
+        let source = Config::source_for(&store.db, store.config.as_deref());
+        let warnings = crate::notify::literal_url_warnings(source.as_deref(), &config);
+        (!warnings.is_empty()).then(|| warnings.join(" "))
+    });
     let exit = run::run(Options {
         db: store.db.clone(),
         config,
         config_file: store.config.clone(),
         as_of,
-        notice: None,
+        notice,
         watch,
     })?;
     Ok(match exit {

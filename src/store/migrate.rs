@@ -345,6 +345,25 @@ CREATE TABLE IF NOT EXISTS import_provisional (
 );
 ";
 
+/// The delivery log of `notify`: one row per alert occurrence and destination, so an
+/// occurrence is sent once, and one that could not be delivered stays pending until a later
+/// run delivers it. Only `kpi check --notify` and the watching cockpit write it. `IF NOT
+/// EXISTS`: a store whose version was rolled back below 7 still holds the table.
+const V7_NOTIFY_DELIVERIES: &str = r"
+CREATE TABLE IF NOT EXISTS notify_deliveries (
+    alert_key    TEXT NOT NULL,
+    occurrence   INTEGER NOT NULL,
+    destination  TEXT NOT NULL,   -- the destination's name in kpi.toml
+    status       TEXT NOT NULL CHECK (status IN ('sent', 'failed')),
+    attempts     INTEGER NOT NULL, -- every attempt over every run
+    http_status  INTEGER,          -- the last answer's status, when it answered over HTTP
+    answer       TEXT NOT NULL,    -- what the last attempt got, without secrets
+    first_tried  TEXT NOT NULL,
+    last_tried   TEXT NOT NULL,
+    PRIMARY KEY (alert_key, occurrence, destination)
+);
+";
+
 /// Every migration in order; `MIGRATIONS[i]` takes the store to version `i + 1`.
 pub const MIGRATIONS: &[&str] = &[
     V1_TABLES,
@@ -353,9 +372,20 @@ pub const MIGRATIONS: &[&str] = &[
     V4_CUSTOMER_DAYS,
     V5_REBUILT_ROLLUPS,
     V6_PROVISIONAL_RECORDS,
+    V7_NOTIFY_DELIVERIES,
 ];
 
 pub const CURRENT_VERSION: u32 = MIGRATIONS.len() as u32;
+
+/// A reader opens a store of this version or newer as it is. Every later migration adds
+/// only tables in `WRITER_TABLES`, which readers do without (the table missing reads as
+/// empty), so a read-only store written by an older kpi still reads; only a writer
+/// upgrades it. A migration that readers need raises this to its own version.
+pub const READABLE_SINCE: u32 = 5;
+
+/// Tables a writer keeps for itself, with the version that adds each: a store older than
+/// that lacks the table without being damaged.
+const WRITER_TABLES: &[(&str, u32)] = &[("import_provisional", 6), ("notify_deliveries", 7)];
 
 /// One table or index as the migrations create it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -442,8 +472,15 @@ impl Damage {
 pub fn diagnose(conn: &Connection) -> rusqlite::Result<Damage> {
     let reference = reference_schema()?;
     let present = schema_of(conn)?;
+    let stored_version: u32 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
     let mut damage = Damage::default();
     for object in reference {
+        let added_later = WRITER_TABLES
+            .iter()
+            .any(|(table, since)| object.table == *table && stored_version < *since);
+        if added_later {
+            continue;
+        }
         let found = present.iter().any(|p| p == object);
         if super::rollup::ROLLUP_TABLES.contains(&object.table.as_str()) {
             let readable = object.kind != "table"
@@ -533,4 +570,51 @@ fn repair_schema(tx: &Connection, damage: &Damage) -> rusqlite::Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrations_after_readable_since_add_only_writer_tables() {
+        let conn = Connection::open_in_memory().unwrap();
+        for sql in &MIGRATIONS[..READABLE_SINCE as usize] {
+            conn.execute_batch(sql).unwrap();
+        }
+        let readable = schema_of(&conn).unwrap();
+        let added: Vec<&str> = reference_schema()
+            .unwrap()
+            .iter()
+            .filter(|object| !readable.contains(object))
+            .map(|object| object.table.as_str())
+            .collect();
+        for table in &added {
+            assert!(
+                WRITER_TABLES.iter().any(|(writer, _)| writer == table),
+                "{table} is added after READABLE_SINCE, yet readers need it"
+            );
+        }
+        assert!(added.contains(&"notify_deliveries"));
+    }
+
+    #[test]
+    fn a_store_of_the_readable_version_is_not_damaged_by_lacking_the_delivery_log() {
+        let conn = Connection::open_in_memory().unwrap();
+        for sql in &MIGRATIONS[..READABLE_SINCE as usize] {
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.pragma_update(None, "user_version", READABLE_SINCE)
+            .unwrap();
+        assert!(diagnose(&conn).unwrap().is_none());
+        conn.pragma_update(None, "user_version", CURRENT_VERSION)
+            .unwrap();
+        assert_eq!(
+            diagnose(&conn).unwrap().missing,
+            [
+                "import_provisional".to_string(),
+                "notify_deliveries".to_string()
+            ]
+        );
+    }
 }

@@ -4,6 +4,7 @@
 mod alert_state;
 pub mod import_log;
 mod migrate;
+pub mod notify_log;
 pub mod rollup;
 pub mod schema;
 pub mod status;
@@ -154,7 +155,8 @@ impl Store {
             StoreError::Sqlite(source) => open_error(source),
             other => other,
         })?;
-        let needs = if version < CURRENT_VERSION {
+        // A store that lacks only what writers keep for themselves reads as it is.
+        let needs = if version < migrate::READABLE_SINCE {
             Some(format!(
                 "an upgrade from schema {version} to {CURRENT_VERSION}"
             ))

@@ -159,6 +159,8 @@ pub struct AlertsState {
     pub filtering: bool,
     /// Enter opens the selected alert over the whole pane.
     pub detail: bool,
+    /// What the delivery log says was sent (or is pending) for the alerts shown.
+    pub deliveries: Vec<crate::store::notify_log::Delivery>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -64,6 +64,9 @@ pub enum Msg {
     },
     /// Something worth a line in the status bar (a sighting that could not be recorded).
     Status(String),
+    /// The delivery log's rows for some alerts (`notify`): they replace what the Alerts
+    /// pane knew of those alerts' deliveries.
+    DeliveriesLoaded(Vec<crate::store::notify_log::Delivery>),
     /// `--watch`: the initial import is at file `done` of `total`.
     LiveProgress {
         done: usize,

@@ -203,6 +203,13 @@ pub fn update(app: &mut App, msg: Msg) -> Option<Effect> {
             }
         }
         Msg::Status(text) => app.status = Some(text),
+        Msg::DeliveriesLoaded(rows) => {
+            let keys: BTreeSet<String> = rows.iter().map(|d| d.alert_key.clone()).collect();
+            app.alerts
+                .deliveries
+                .retain(|d| !keys.contains(&d.alert_key));
+            app.alerts.deliveries.extend(rows);
+        }
         Msg::LiveProgress { done, total } => {
             if let Some(live) = &mut app.live {
                 live.progress = Some((done, total));

@@ -39,6 +39,10 @@ pub struct Worker {
     /// Set by [`Worker::follow_config`]: every full reload (`r`) reads the configuration
     /// again, from this `--config` file or else `kpi.toml` beside the store.
     config_file: Option<Option<PathBuf>>,
+    /// `--watch` with `[notify]` destinations: each evaluation's open alerts go to the
+    /// notifier thread, which sends them (`notify`). Started on the first evaluation.
+    notify: bool,
+    notifier: Option<Sender<Vec<crate::alerts::Alert>>>,
 }
 
 impl Worker {
@@ -214,7 +218,7 @@ impl Worker {
     /// every metric down by segment and take longer. When another reload is already
     /// queued, the alerts wait for it rather than be computed for data already replaced.
     /// Returns false when the cockpit is gone.
-    fn reload<E>(
+    fn reload<E: Send + 'static>(
         &mut self,
         reload: &Reload,
         effects: &Receiver<Effect>,
@@ -275,6 +279,7 @@ impl Worker {
             ))));
         }
         if let Ok(evaluation) = &evaluation {
+            self.notify(evaluation, snapshot.as_of, results, wrap);
             self.last_alerts = Some(evaluation.clone());
             self.alerts_as_of = snapshot.as_of;
             self.written_since_alerts = Some(Touched::default());
@@ -294,6 +299,115 @@ impl Worker {
         }
         Ok(Box::new(snapshot))
     }
+}
+
+impl Worker {
+    /// Hands the open alerts to the notifier thread (sending may wait on timeouts and
+    /// retries; neither the worker nor the screen waits for it), and tells the Alerts pane
+    /// what the delivery log holds for the evaluation's alerts.
+    fn notify<E: Send + 'static>(
+        &mut self,
+        evaluation: &Evaluation,
+        as_of: Option<NaiveDate>,
+        results: &Sender<E>,
+        wrap: fn(Msg) -> E,
+    ) {
+        let keys: Vec<&str> = evaluation.alerts.iter().map(|a| a.key.as_str()).collect();
+        if let Ok(rows) = self.store.deliveries_for(&keys) {
+            let _ = results.send(wrap(Msg::DeliveriesLoaded(rows)));
+        }
+        // Sightings are recorded only through the writer: without it, occurrences are not
+        // known well enough to send each once.
+        if !self.notify || self.writer.is_none() {
+            return;
+        }
+        let Some(as_of) = as_of else { return };
+        let open = evaluation.open_alerts(as_of);
+        if self.notifier.is_none() {
+            self.notifier = spawn_notifier(
+                self.store.path().to_path_buf(),
+                self.config.clone(),
+                results.clone(),
+                wrap,
+            );
+        }
+        if let Some(notifier) = &self.notifier
+            && notifier.send(open).is_err()
+        {
+            self.notifier = None;
+        }
+    }
+}
+
+/// The notifier thread: sends each batch of open alerts with its own write connection,
+/// and reports to the cockpit. A batch queued behind a slow one is superseded by the
+/// newest: it holds every alert still open.
+fn spawn_notifier<E: Send + 'static>(
+    db: std::path::PathBuf,
+    config: Config,
+    results: Sender<E>,
+    wrap: fn(Msg) -> E,
+) -> Option<Sender<Vec<crate::alerts::Alert>>> {
+    let (batches, inbox) = std::sync::mpsc::channel::<Vec<crate::alerts::Alert>>();
+    let spawned = std::thread::Builder::new()
+        .name("kpi-notify".into())
+        .spawn(move || {
+            let mut writer: Option<Store> = None;
+            while let Ok(first) = inbox.recv() {
+                let open = inbox.try_iter().last().unwrap_or(first);
+                if writer.is_none() {
+                    match open_writer(&db) {
+                        Ok(store) => writer = Some(store),
+                        Err(err) => {
+                            let text = format!("notify: cannot record deliveries: {err:#}");
+                            if results.send(wrap(Msg::Status(text))).is_err() {
+                                return;
+                            }
+                            continue;
+                        }
+                    }
+                }
+                let Some(store) = &writer else { continue };
+                let status = match crate::notify::deliver(store, &config, &open) {
+                    Ok(reports) => notify_status(&reports),
+                    Err(err) => Some(format!("notify: {err}")),
+                };
+                if let Some(text) = status
+                    && results.send(wrap(Msg::Status(text))).is_err()
+                {
+                    return;
+                }
+                let keys: Vec<&str> = open.iter().map(|a| a.key.as_str()).collect();
+                if let Ok(rows) = store.deliveries_for(&keys)
+                    && results.send(wrap(Msg::DeliveriesLoaded(rows))).is_err()
+                {
+                    return;
+                }
+            }
+        });
+    spawned.ok().map(|_| batches)
+}
+
+/// The status line for a notifier round, when it did anything: how many were sent, and
+/// the first reason one was not.
+fn notify_status(reports: &[crate::notify::Report]) -> Option<String> {
+    if reports.is_empty() {
+        return None;
+    }
+    let sent = reports.iter().filter(|r| r.sent).count();
+    let pending: Vec<&crate::notify::Report> = reports.iter().filter(|r| !r.sent).collect();
+    Some(match pending.first() {
+        None => format!(
+            "notify: sent {sent} alert notification{}",
+            if sent == 1 { "" } else { "s" }
+        ),
+        Some(first) => format!(
+            "notify: sent {sent}, {} pending ({}: {})",
+            pending.len(),
+            first.destination,
+            first.answer
+        ),
+    })
 }
 
 /// What a batch of effects asks the metrics to do.
@@ -345,6 +459,7 @@ pub fn open(
         None
     };
     let store = Store::open_for_reading(db)?;
+    let config_has_no_destinations = config.notify.destinations.is_empty();
     Ok(Worker {
         store,
         writer,
@@ -356,5 +471,7 @@ pub fn open(
         written_since_alerts: None,
         last_metrics: None,
         config_file: None,
+        notify: writing && !config_has_no_destinations,
+        notifier: None,
     })
 }

@@ -282,6 +282,18 @@ fn details(frame: &mut Frame, area: Rect, app: &App, alert: &Alert) {
         Span::styled("state ", theme.dim()),
         Span::raw(state.join(" · ")),
     ]));
+    // What notifications went out for this occurrence, and what is still pending.
+    for delivery in app
+        .alerts
+        .deliveries
+        .iter()
+        .filter(|d| d.alert_key == alert.key && d.occurrence == alert.occurrence)
+    {
+        lines.push(Line::from(vec![
+            Span::styled("notified ", theme.dim()),
+            Span::raw(crate::notify::delivery_line(delivery)),
+        ]));
+    }
     let hint = if app.alerts.detail {
         " · Esc back"
     } else {

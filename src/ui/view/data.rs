@@ -141,6 +141,13 @@ fn watch_lines(app: &App) -> Vec<Line<'static>> {
             .take(WATCH_PROBLEMS_SHOWN)
             .map(|(_, line)| line),
     );
+    // Where newly opened alerts go while the folder is watched; URLs redacted.
+    for destination in crate::notify::describe_destinations(&app.snapshot.config) {
+        lines.push(Line::from(vec![
+            Span::styled("  notify → ", theme.dim()),
+            Span::raw(destination),
+        ]));
+    }
     lines
 }
 
