@@ -90,6 +90,22 @@ pub fn value(value: f64, unit: Unit, currency: &str) -> String {
     }
 }
 
+/// How many periods the charts' rolling mean spans (the cockpit's Trends and the HTML
+/// readout draw the same line).
+pub const ROLLING_WINDOW: usize = 3;
+
+/// Trailing mean of `window` values ending at each index (shorter at the start): the
+/// rolling-mean line drawn beside a series.
+pub fn rolling_mean(values: &[f64], window: usize) -> Vec<f64> {
+    (0..values.len())
+        .map(|i| {
+            let start = (i + 1).saturating_sub(window);
+            let slice = &values[start..=i];
+            slice.iter().sum::<f64>() / slice.len() as f64
+        })
+        .collect()
+}
+
 /// A value short enough for a bar: `58k`, `1.2M`, `23.4`.
 pub fn compact(value: f64, unit: Unit) -> String {
     let abs = value.abs();
@@ -536,6 +552,14 @@ impl<W: Write> Drop for TerminalWriter<W> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rolling_mean_uses_what_exists_at_the_start() {
+        assert_eq!(
+            rolling_mean(&[3.0, 6.0, 9.0, 12.0], 3),
+            vec![3.0, 4.5, 6.0, 9.0]
+        );
+    }
 
     #[test]
     fn values_read_in_their_unit_with_one_rounding_rule_per_unit() {

@@ -15,7 +15,7 @@ use crate::present::{self, Change, cohort_share, grouped, html as esc};
 use crate::snapshot::Annotation;
 
 /// Periods in the trailing mean drawn under every trend: the cockpit's window.
-const ROLLING: usize = 3;
+use crate::present::ROLLING_WINDOW as ROLLING;
 /// Cohort rows and months shown in the heatmap: a year of signups, a year of ageing.
 const COHORT_ROWS: usize = 12;
 const COHORT_MONTHS: usize = 12;
@@ -330,14 +330,13 @@ fn bounds(values: impl Iterator<Item = f64>) -> (f64, f64) {
 }
 
 /// Trailing mean of up to `window` values ending at each one.
+/// The rolling mean of `values` (index, value), kept at their indices.
 fn rolling_mean(values: &[(usize, f64)], window: usize) -> Vec<(usize, f64)> {
-    (0..values.len())
-        .map(|i| {
-            let start = (i + 1).saturating_sub(window);
-            let slice = &values[start..=i];
-            let mean = slice.iter().map(|(_, v)| v).sum::<f64>() / slice.len() as f64;
-            (values[i].0, mean)
-        })
+    let plain: Vec<f64> = values.iter().map(|(_, v)| *v).collect();
+    values
+        .iter()
+        .zip(crate::present::rolling_mean(&plain, window))
+        .map(|((i, _), mean)| (*i, mean))
         .collect()
 }
 

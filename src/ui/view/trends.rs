@@ -17,7 +17,7 @@ use super::{change_span, empty_state, latest_pair, no_data_reason, panel};
 use crate::present::{self, Change, clean};
 
 /// Periods in the rolling mean drawn beside the series.
-const ROLLING: usize = 3;
+use crate::present::{ROLLING_WINDOW as ROLLING, rolling_mean};
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     let list_width = if area.width >= 140 { 34 } else { 26 };
@@ -280,17 +280,6 @@ fn header_lines(
         ]),
         area,
     );
-}
-
-/// Trailing mean of `window` values ending at each index (shorter at the start).
-pub(crate) fn rolling_mean(values: &[f64], window: usize) -> Vec<f64> {
-    (0..values.len())
-        .map(|i| {
-            let start = (i + 1).saturating_sub(window);
-            let slice = &values[start..=i];
-            slice.iter().sum::<f64>() / slice.len() as f64
-        })
-        .collect()
 }
 
 /// Mean of the complete periods (at the chart's grain) in the 12 months before the last
@@ -556,14 +545,6 @@ fn monthly_bars(frame: &mut Frame, area: Rect, app: &App, metric: &MetricDef) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn rolling_mean_uses_what_exists_at_the_start() {
-        assert_eq!(
-            rolling_mean(&[3.0, 6.0, 9.0, 12.0], 3),
-            vec![3.0, 4.5, 6.0, 9.0]
-        );
-    }
 
     #[test]
     fn the_reference_is_the_mean_of_the_last_twelve_months_at_the_same_grain() {
