@@ -90,6 +90,17 @@ pub fn value(value: f64, unit: Unit, currency: &str) -> String {
     }
 }
 
+/// A difference of two values in their unit, signed either way: `+$30`, `-$75`, `+2`,
+/// `0` — the change an account made to a total.
+pub fn signed_value(difference: f64, unit: Unit, currency: &str) -> String {
+    let text = value(difference, unit, currency);
+    if difference > 0.0 && difference.is_finite() {
+        format!("+{text}")
+    } else {
+        text
+    }
+}
+
 /// How many periods the charts' rolling mean spans (the cockpit's Trends and the HTML
 /// readout draw the same line).
 pub const ROLLING_WINDOW: usize = 3;

@@ -19,6 +19,7 @@ pub mod app;
 pub mod fixture;
 pub mod keymap;
 pub mod live;
+pub mod mouse;
 pub mod run;
 pub mod terminal;
 pub mod theme;
