@@ -43,6 +43,8 @@ fn drill_request(effect: Option<Effect>) -> DrillRequest {
 #[test]
 fn n_and_capital_n_step_through_the_annotations_and_esc_lets_go() {
     let mut app = app();
+    // Month grain: the chart draws July 2024 to May 2025, both annotations inside.
+    app.grain = Grain::Month;
     char(&mut app, 'n');
     assert_eq!(app.tab, Tab::Trends, "annotations live in Trends");
     assert_eq!(app.trends.annotation, Some(0));
@@ -64,6 +66,23 @@ fn n_and_capital_n_step_through_the_annotations_and_esc_lets_go() {
     assert_eq!(app.trends.annotation, None);
     char(&mut app, 'N');
     assert_eq!(app.trends.annotation, Some(1), "N starts from the newest");
+}
+
+#[test]
+fn the_first_n_lands_on_an_annotation_inside_the_range_drawn() {
+    let mut app = app();
+    // Week grain, 12 weeks: 2025-W13 to W24; 2025-03-03 (W10) is before, 2025-05-12 inside.
+    char(&mut app, 'n');
+    assert_eq!(app.trends.annotation, Some(1));
+    let mut app = self::app();
+    char(&mut app, 'N');
+    assert_eq!(app.trends.annotation, Some(1));
+    // None inside: the first one (n) or the last one (N) still.
+    let mut app = self::app();
+    app.grain = Grain::Day;
+    app.range = 0;
+    char(&mut app, 'n');
+    assert_eq!(app.trends.annotation, Some(0));
 }
 
 #[test]

@@ -193,8 +193,32 @@ fn step_annotation(app: &mut App, delta: isize) {
         return;
     }
     let next = match app.trends.annotation {
-        None if delta < 0 => len - 1,
-        None => 0,
+        // From none: the first annotation of the range drawn (`n`), or its last (`N`), so
+        // the first press lands on the chart the user is looking at.
+        None => {
+            let drawn = app.latest_complete().map(|last| {
+                let mut first = last;
+                for _ in 1..app.periods_drawn() {
+                    first = first.prev();
+                }
+                (first.start, last.end())
+            });
+            let dates = app.snapshot.annotations.iter().map(|a| a.date);
+            let inside = |d: &NaiveDate| drawn.is_none_or(|(from, to)| (from..=to).contains(d));
+            if delta < 0 {
+                dates
+                    .enumerate()
+                    .filter(|(_, d)| inside(d))
+                    .map(|(i, _)| i)
+                    .next_back()
+                    .unwrap_or(len - 1)
+            } else {
+                dates
+                    .enumerate()
+                    .find(|(_, d)| inside(d))
+                    .map_or(0, |(i, _)| i)
+            }
+        }
         Some(current) => current.saturating_add_signed(delta).min(len - 1),
     };
     app.trends.annotation = Some(next);
