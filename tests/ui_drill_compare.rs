@@ -516,3 +516,26 @@ fn the_worker_reads_the_accounts_from_the_store_without_writing_it() {
         "the drill-down reads on the reading connection"
     );
 }
+
+#[test]
+fn an_account_s_change_is_coloured_by_what_the_measure_means_and_marked_by_an_arrow() {
+    let mut app = app();
+    let effect = press(&mut app, KeyCode::Enter);
+    loaded(&mut app, effect);
+    let buffer = common::buffer(&app, 80, 24);
+    let text = common::text(&app, 80, 24);
+    let cell_of = |needle: &str| {
+        let (y, line) = text
+            .lines()
+            .enumerate()
+            .find(|(_, l)| l.contains(needle))
+            .unwrap();
+        let x = line[..line.find(needle).unwrap()].chars().count();
+        &buffer[(u16::try_from(x).unwrap(), u16::try_from(y).unwrap())]
+    };
+    // Less revenue from an account is bad news, more is good; the arrow says it too.
+    assert_eq!(cell_of("▼ -$1,400").fg, app.theme.bad().fg.unwrap());
+    assert_eq!(cell_of("▲ +$120.00").fg, app.theme.good().fg.unwrap());
+    assert!(AccountMeasure::OrderRevenue.higher_is_better());
+    assert!(!AccountMeasure::Tickets.higher_is_better());
+}

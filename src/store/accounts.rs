@@ -35,6 +35,13 @@ impl AccountMeasure {
         }
     }
 
+    /// Whether an account's rise is good news: more revenue, orders, MRR or use is; more
+    /// tickets is not. (The metric drilled into may read the other way — churn rises as
+    /// MRR falls — so an account's change is judged by the measure shown.)
+    pub fn higher_is_better(self) -> bool {
+        self != AccountMeasure::Tickets
+    }
+
     /// Whether the values are money (else counts).
     pub fn is_money(self) -> bool {
         matches!(self, AccountMeasure::OrderRevenue | AccountMeasure::Mrr)

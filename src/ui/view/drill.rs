@@ -97,20 +97,19 @@ pub(crate) fn lines(app: &App, drill: &Drill) -> Vec<Line<'static>> {
         ),
         theme.heading(),
     )));
-    let direction = app.snapshot.metric(&request.metric).map(|m| m.direction);
     for m in &moves.moves {
         let mut account = clean(&m.account).into_owned();
         if account.chars().count() >= ACCOUNT_WIDTH {
             account = account.chars().take(ACCOUNT_WIDTH - 2).collect::<String>() + "…";
         }
         let difference = m.after - m.before;
-        // Up is good news when the metric's higher is better (and the measure moves with it).
-        let style = match direction {
-            _ if difference == 0.0 => theme.neutral(),
-            Some(crate::metrics::Direction::LowerIsBetter) if difference > 0.0 => theme.bad(),
-            Some(crate::metrics::Direction::LowerIsBetter) => theme.good(),
-            _ if difference > 0.0 => theme.good(),
-            _ => theme.bad(),
+        // Judged by the measure shown, not the metric (see `higher_is_better`).
+        let style = if difference == 0.0 {
+            theme.neutral()
+        } else if (difference > 0.0) == measure.higher_is_better() {
+            theme.good()
+        } else {
+            theme.bad()
         };
         let arrow = if difference > 0.0 {
             "▲"
