@@ -539,3 +539,16 @@ fn an_account_s_change_is_coloured_by_what_the_measure_means_and_marked_by_an_ar
     assert!(AccountMeasure::OrderRevenue.higher_is_better());
     assert!(!AccountMeasure::Tickets.higher_is_better());
 }
+
+#[test]
+fn on_a_wide_screen_every_metric_is_compared_side_by_side() {
+    let app = comparing_may_with_april();
+    let text = common::text(&app, 200, 60);
+    assert!(text.contains("Every metric, 2025-05 vs 2025-04"), "{text}");
+    let net = text
+        .lines()
+        .filter(|l| l.contains("Net revenue"))
+        .find(|l| l.contains("$58,450") && l.contains("$54,100"))
+        .unwrap_or_else(|| panic!("no side-by-side row:\n{text}"));
+    assert!(net.contains("✓ ▲ +8.0%"), "{net}");
+}

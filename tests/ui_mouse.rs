@@ -186,6 +186,17 @@ fn the_wheel_scrolls_a_list_and_over_a_chart_changes_its_range() {
 }
 
 #[test]
+fn the_wheel_over_the_driver_scatter_changes_its_range() {
+    let mut app = app();
+    app.tab = Tab::Drivers;
+    let (buffer, _) = frame(&app);
+    let on_chart = find(&buffer, "Net revenue (USD)");
+    let range = app.range;
+    mouse(&mut app, MouseEventKind::ScrollUp, on_chart);
+    assert_eq!(app.range, range - 1);
+}
+
+#[test]
 fn a_click_on_an_annotation_steps_to_it() {
     let mut app = app();
     app.tab = Tab::Trends;

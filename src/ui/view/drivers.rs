@@ -10,7 +10,7 @@ use ratatui::widgets::{Axis, Chart, Dataset, GraphType, List, ListItem, ListStat
 use crate::metrics::MetricDef;
 
 use super::super::app::{App, DriverFocus};
-use super::super::mouse::{Hits, ListId};
+use super::super::mouse::{Hit, Hits, ListId};
 use super::{empty_state, panel};
 use crate::present::{self, clean};
 
@@ -186,6 +186,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, hits: &mut Hits) {
         return;
     }
     scatter(frame, chart_area, app, kpi, driver, &xy, fitted);
+    hits.push(chart_area, Hit::Chart);
 }
 
 fn metric_list(

@@ -69,10 +69,16 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, hits: &mut Hits) {
 fn every_metric(frame: &mut Frame, area: Rect, app: &App) {
     let theme = app.theme;
     let currency = &app.snapshot.config.currency;
-    let block = panel(
-        &format!("Every metric by {} — 2 for trends", app.grain),
-        theme,
-    );
+    let compared = app.compare_periods();
+    let title = match compared {
+        Some((shown, base)) => format!(
+            "Every metric, {} vs {} — 2 for trends",
+            shown.label(),
+            base.label()
+        ),
+        None => format!("Every metric by {} — 2 for trends", app.grain),
+    };
+    let block = panel(&title, theme);
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let lines: Vec<Line> = app
@@ -82,8 +88,26 @@ fn every_metric(frame: &mut Frame, area: Rect, app: &App) {
         .take(usize::from(inner.height))
         .map(|m| {
             let series = app.snapshot.series(&m.id, app.grain);
-            let (latest, previous) = series.map_or((None, None), latest_pair);
             let mut spans = vec![Span::raw(format!("{:<28}", clean(&m.name)))];
+            // Comparing: both periods' values side by side, then the change between them.
+            if let (Some((shown, base)), Some(series)) = (compared, series) {
+                let (now, then) = (value_in(series, shown), value_in(series, base));
+                for v in [now, then] {
+                    spans.push(Span::styled(
+                        format!(
+                            "{:>14}",
+                            v.map_or_else(|| "—".into(), |v| present::value(v, m.unit, currency))
+                        ),
+                        theme.heading(),
+                    ));
+                }
+                if let Some(change) = Change::between(m.unit, then, now) {
+                    spans.push(Span::raw("  "));
+                    spans.push(change_span(change, m.direction, theme));
+                }
+                return Line::from(spans);
+            }
+            let (latest, previous) = series.map_or((None, None), latest_pair);
             match latest.and_then(|p| p.value) {
                 Some(v) => {
                     spans.push(Span::styled(
