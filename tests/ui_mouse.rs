@@ -278,3 +278,16 @@ fn hits_name_the_topmost_thing_drawn() {
         "what the popup overlaps answers no more"
     );
 }
+
+#[test]
+fn rows_under_an_open_reject_answer_no_click() {
+    let mut app = app();
+    app.tab = Tab::Data;
+    app.data.section = DataSection::Rejects;
+    app.data.detail = true;
+    let (buffer, hits) = frame(&app);
+    let (x, y) = find(&buffer, "Rejected row · Esc closes");
+    for row in y..y + 6 {
+        assert_eq!(hits.at(x + 2, row), None, "row {row} under the details");
+    }
+}

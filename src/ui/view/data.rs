@@ -353,6 +353,8 @@ fn imports_table(frame: &mut Frame, area: Rect, app: &App, hits: &mut Hits) {
     );
     if app.data.detail && app.data.section == DataSection::Imports {
         import_detail(frame, area, app);
+        // The details lie over the rows: a click there reaches nothing below.
+        hits.cover(area);
     }
 }
 
@@ -478,6 +480,7 @@ fn rejects_table(frame: &mut Frame, area: Rect, app: &App, hits: &mut Hits) {
     );
     if app.data.detail && app.data.section == DataSection::Rejects {
         let popup = super::centered(area, area.width.saturating_sub(4), 7);
+        hits.cover(popup);
         frame.render_widget(ratatui::widgets::Clear, popup);
         frame.render_widget(
             Paragraph::new(vec![
