@@ -552,3 +552,29 @@ fn on_a_wide_screen_every_metric_is_compared_side_by_side() {
         .unwrap_or_else(|| panic!("no side-by-side row:\n{text}"));
     assert!(net.contains("✓ ▲ +8.0%"), "{net}");
 }
+
+#[test]
+fn a_target_alert_drills_into_its_latest_complete_period_and_an_import_failure_into_nothing() {
+    let mut app = app();
+    let mut target = app.snapshot.alerts[0].clone();
+    target.kind = kpi::alerts::AlertKind::Target;
+    target.segment = None;
+    target.grain = Grain::Month;
+    target.period = "2025-12-31".into();
+    let mut failure = target.clone();
+    failure.kind = kpi::alerts::AlertKind::ImportFailure;
+    failure.key = "import|orders.csv".into();
+    app.snapshot.alerts = vec![target];
+    char(&mut app, '5');
+    let request = drill_request(press(&mut app, KeyCode::Enter));
+    assert_eq!(
+        (request.before, request.after),
+        (period("2025-04"), period("2025-05")),
+        "the target is dated 2025-12-31; its value is May's"
+    );
+    app.snapshot.alerts = vec![failure];
+    press(&mut app, KeyCode::Esc);
+    assert_eq!(press(&mut app, KeyCode::Enter), None);
+    assert!(app.alerts.detail);
+    assert_eq!(app.drill, None, "a failed import has no accounts behind it");
+}

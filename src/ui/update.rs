@@ -157,10 +157,24 @@ fn drill_tile(app: &mut App) -> Option<Effect> {
     open_drill(app, DrillOrigin::Tile(index), &id, None, periods)
 }
 
-/// Enter on an alert: its period against the one before, for its segment.
+/// Enter on an alert: its period against the one before, for its segment. A target's
+/// alert is dated by the target; its value is the latest complete period's.
 fn drill_alert(app: &mut App) -> Option<Effect> {
     let alert = app.selected_alert()?.clone();
-    let after = Period::parse(&alert.period).filter(|p| p.grain == alert.grain)?;
+    if alert.kind == crate::alerts::AlertKind::ImportFailure {
+        return None;
+    }
+    let after = Period::parse(&alert.period)
+        .filter(|p| p.grain == alert.grain && alert.kind == crate::alerts::AlertKind::Deviation)
+        .or_else(|| {
+            let as_of = app.snapshot.as_of?;
+            let current = Period::containing(alert.grain, as_of);
+            Some(if current.end() == as_of {
+                current
+            } else {
+                current.prev()
+            })
+        })?;
     open_drill(
         app,
         DrillOrigin::Alert(alert.key.clone()),
