@@ -565,6 +565,15 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_difference_reads_signed_either_way_in_its_unit() {
+        assert_eq!(signed_value(30.0, Unit::Currency, "USD"), "+$30.00");
+        assert_eq!(signed_value(-1_400.0, Unit::Currency, "USD"), "-$1,400");
+        assert_eq!(signed_value(2.0, Unit::Count, "USD"), "+2");
+        assert_eq!(signed_value(0.0, Unit::Count, "USD"), "0");
+        assert_eq!(signed_value(f64::NAN, Unit::Count, "USD"), "n/a");
+    }
+
+    #[test]
     fn rolling_mean_uses_what_exists_at_the_start() {
         assert_eq!(
             rolling_mean(&[3.0, 6.0, 9.0, 12.0], 3),
