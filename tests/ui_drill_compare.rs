@@ -578,3 +578,27 @@ fn a_target_alert_drills_into_its_latest_complete_period_and_an_import_failure_i
     assert!(app.alerts.detail);
     assert_eq!(app.drill, None, "a failed import has no accounts behind it");
 }
+
+#[test]
+fn trends_mark_the_two_periods_compared_on_the_chart() {
+    let mut app = comparing_may_with_april();
+    app.tab = Tab::Trends;
+    let terminal = common::terminal(&app, 100, 30);
+    insta::assert_snapshot!("trends_compare_100x30", terminal.backend());
+    let text = common::text(&app, 100, 30);
+    assert!(text.contains("▄ compared"), "{text}");
+    let lines: Vec<&str> = text.lines().collect();
+    let top = lines
+        .iter()
+        .position(|l| l.contains("Net revenue by month"))
+        .unwrap();
+    let bottom = lines.iter().position(|l| l.contains("▄ compared")).unwrap();
+    let marks = lines[top + 1..bottom]
+        .iter()
+        .filter(|l| l.contains('▄'))
+        .count();
+    assert!(marks >= 3, "the compared periods' bars are drawn:\n{text}");
+    // Not comparing: no mark, no legend entry.
+    app.compare = None;
+    assert!(!common::text(&app, 100, 30).contains("▄ compared"));
+}

@@ -491,6 +491,26 @@ fn line_chart(
                 .data(pts),
         );
     }
+    // Comparing: the two periods compared, where the range shows them.
+    let compared_pts: Vec<Vec<(f64, f64)>> = app
+        .compare_periods()
+        .map(|(shown, base)| {
+            [shown, base]
+                .iter()
+                .filter_map(|period| window.iter().position(|(p, _)| p == period))
+                .map(|i| vec![(i as f64, low), (i as f64, high)])
+                .collect()
+        })
+        .unwrap_or_default();
+    for pts in &compared_pts {
+        datasets.push(
+            Dataset::default()
+                .marker(Marker::Bar)
+                .graph_type(GraphType::Line)
+                .style(theme.heading())
+                .data(pts),
+        );
+    }
     if let Some(pts) = &reference_pts {
         datasets.push(
             Dataset::default()
@@ -554,6 +574,9 @@ fn line_chart(
             format!("─ 12-mo {} ", label(r)),
             theme.series(2),
         ));
+    }
+    if !compared_pts.is_empty() {
+        legend.push(Span::styled("▄ compared ", theme.heading()));
     }
     let has_target = !segmented && app.snapshot.targets.iter().any(|t| t.metric == metric.id);
     match (target, has_target) {
