@@ -24,6 +24,11 @@ pub struct Cli {
     #[command(flatten)]
     pub watch_opts: WatchArgs,
 
+    /// Leave the mouse to the terminal (its own text selection) instead of clicking tabs,
+    /// tiles, rows and cells and scrolling with the wheel.
+    #[arg(long)]
+    pub no_mouse: bool,
+
     /// Read the store as of this date instead of its latest data.
     #[arg(long, value_name = "DATE", global = true)]
     pub as_of: Option<NaiveDate>,

@@ -90,6 +90,17 @@ pub fn value(value: f64, unit: Unit, currency: &str) -> String {
     }
 }
 
+/// A difference of two values in their unit, signed either way: `+$30`, `-$75`, `+2`,
+/// `0` — the change an account made to a total.
+pub fn signed_value(difference: f64, unit: Unit, currency: &str) -> String {
+    let text = value(difference, unit, currency);
+    if difference > 0.0 && difference.is_finite() {
+        format!("+{text}")
+    } else {
+        text
+    }
+}
+
 /// How many periods the charts' rolling mean spans (the cockpit's Trends and the HTML
 /// readout draw the same line).
 pub const ROLLING_WINDOW: usize = 3;
@@ -552,6 +563,15 @@ impl<W: Write> Drop for TerminalWriter<W> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_difference_reads_signed_either_way_in_its_unit() {
+        assert_eq!(signed_value(30.0, Unit::Currency, "USD"), "+$30.00");
+        assert_eq!(signed_value(-1_400.0, Unit::Currency, "USD"), "-$1,400");
+        assert_eq!(signed_value(2.0, Unit::Count, "USD"), "+2");
+        assert_eq!(signed_value(0.0, Unit::Count, "USD"), "0");
+        assert_eq!(signed_value(f64::NAN, Unit::Count, "USD"), "n/a");
+    }
 
     #[test]
     fn rolling_mean_uses_what_exists_at_the_start() {

@@ -168,6 +168,40 @@ impl Tmux {
         ]);
     }
 
+    /// Whether the program in the pane has asked for mouse events (any-event and SGR
+    /// tracking, as crossterm's mouse capture does): `(any, sgr)`.
+    fn mouse_capture(&self) -> (bool, bool) {
+        let flags = self.run(&[
+            "display",
+            "-p",
+            "-t",
+            "0",
+            "#{mouse_any_flag}#{mouse_sgr_flag}",
+        ]);
+        let flags = flags.trim();
+        (flags.starts_with('1'), flags.ends_with('1'))
+    }
+
+    /// A left click where `text` is drawn, sent as the raw SGR mouse report a terminal
+    /// writes (press, then release), since `send-keys` has no mouse of its own here.
+    fn click(&self, text: &str) {
+        let screen = self.screen();
+        let (row, column) = screen
+            .lines()
+            .enumerate()
+            .find_map(|(y, line)| {
+                let byte = line.find(text)?;
+                Some((y, line[..byte].chars().count()))
+            })
+            .unwrap_or_else(|| panic!("{text:?} is not on the screen:\n{screen}"));
+        let (x, y) = (column + 1, row + 1);
+        let report = format!("\x1b[<0;{x};{y}M\x1b[<0;{x};{y}m");
+        let hex: Vec<String> = report.bytes().map(|b| format!("{b:02x}")).collect();
+        let mut args = vec!["send-keys", "-t", "0", "-H"];
+        args.extend(hex.iter().map(String::as_str));
+        self.run(&args);
+    }
+
     fn alternate_screen_on(&self) -> bool {
         self.run(&["display", "-p", "-t", "0", "#{alternate_on}"])
             .trim()
@@ -194,8 +228,13 @@ fn kpi_bin() -> &'static str {
 /// Starts the cockpit on the store, remembering the terminal settings so the end of the
 /// session can prove they came back unchanged.
 fn open_cockpit(tmux: &Tmux, env: &str, expect: &str) -> String {
+    open_cockpit_with(tmux, env, "", expect)
+}
+
+/// [`open_cockpit`] with more arguments (`--no-mouse`).
+fn open_cockpit_with(tmux: &Tmux, env: &str, args: &str, expect: &str) -> String {
     tmux.type_line(&format!(
-        "S=$(stty -g); {env} {} --db {}; echo EXIT=$? SAME=$([ \"$S\" = \"$(stty -g)\" ] && echo yes || echo no)",
+        "S=$(stty -g); {env} {} --db {} {args}; echo EXIT=$? SAME=$([ \"$S\" = \"$(stty -g)\" ] && echo yes || echo no)",
         kpi_bin(),
         path(&tmux.db)
     ));
@@ -274,6 +313,81 @@ fn filter_alerts(tmux: &Tmux) {
     tmux.wait_until("the alert filter to clear", |s| !s.contains("/nps"));
 }
 
+/// A mouse click on a tab opens its pane.
+fn click_a_tab(tmux: &Tmux) {
+    assert_eq!(
+        tmux.mouse_capture(),
+        (true, true),
+        "the cockpit captures the mouse"
+    );
+    tmux.click("3 Drivers");
+    tmux.wait_for("KPI (y)", "the Drivers pane after a click on its tab");
+}
+
+/// `n` / `N` step through the annotations (month grain, 12 months to October 2026: the
+/// first inside is the 2025 Black Friday sale); Esc lets go.
+fn step_through_annotations(tmux: &Tmux) {
+    tmux.keys(&["n"]);
+    let screen = tmux.wait_for(
+        "annotation 5 of 10: 2025-11-28 Campaign: Black Friday sale",
+        "n to the first annotation drawn",
+    );
+    assert!(screen.contains("Annotations  n N"), "{screen}");
+    assert!(screen.contains("◆ 2025-11-28"), "{screen}");
+    tmux.keys(&["n"]);
+    tmux.wait_for("annotation 6 of 10: 2026-01-12", "n to the next annotation");
+    tmux.keys(&["N"]);
+    tmux.wait_for("annotation 5 of 10", "N back");
+    tmux.keys(&["Escape"]);
+    tmux.wait_until("Esc to let go of the annotation", |s| {
+        !s.contains("◆ 2025-11-28")
+    });
+}
+
+/// `c` compares October 2026 with October 2025 in the tiles; `{` `}` move the period
+/// shown, `<` `>` the one compared with; `c` again stops.
+fn compare_two_periods(tmux: &Tmux) {
+    visit(tmux, "1", "Newest alerts", "");
+    tmux.keys(&["c"]);
+    let screen = tmux.wait_for("2026-10  $70,741", "October 2026 in the compare tile");
+    assert!(screen.contains("2025-10  "), "{screen}");
+    assert!(screen.contains("vs 2025-10"), "{screen}");
+    tmux.keys(&["{"]);
+    tmux.wait_for("vs 2025-09", "{ to the month before, a year apart still");
+    tmux.keys(&["}"]);
+    tmux.wait_for("vs 2025-10", "} back");
+    tmux.keys(&["<"]);
+    tmux.wait_for("vs 2025-09", "< to an earlier base");
+    tmux.keys(&[">"]);
+    tmux.wait_for("vs 2025-10", "> back");
+    tmux.keys(&["c"]);
+    tmux.wait_until("c to stop comparing", |s| !s.contains("vs 2025-10"));
+}
+
+/// Enter on a tile lists the accounts behind it; Esc closes; Enter on an alert shows its
+/// accounts in its details.
+fn drill_into_a_tile_and_an_alert(tmux: &Tmux) {
+    visit(tmux, "1", "Newest alerts", "");
+    tmux.keys(&["Enter"]);
+    // The worker reads them: the list follows the heading.
+    let screen = tmux.wait_until("the accounts behind net revenue", |s| {
+        s.contains("accounts by revenue of completed orders, 2026-10 vs 2026-09")
+            && s.contains("      change")
+    });
+    assert!(screen.contains("Behind the number"), "{screen}");
+    tmux.keys(&["Escape"]);
+    tmux.wait_until("Esc to close the drill-down", |s| {
+        !s.contains("Behind the number")
+    });
+    visit(tmux, "5", "Alerts", "");
+    tmux.keys(&["Enter"]);
+    tmux.wait_until("the alert's accounts", |s| {
+        s.contains("Esc back") && (s.contains("accounts by") || s.contains("no per-account"))
+    });
+    tmux.keys(&["Escape"]);
+    tmux.wait_until("Esc back to the list", |s| !s.contains("Esc back"));
+}
+
 fn resize_below_minimum_and_back(tmux: &Tmux, width: u16, height: u16) {
     tmux.resize(60, 20);
     let screen = tmux.wait_for("terminal too small", "the too-small notice");
@@ -294,6 +408,11 @@ fn assert_terminal_restored(tmux: &Tmux, exit_code: i32) {
         "expected exit {exit_code} with unchanged stty settings:\n{screen}"
     );
     assert!(!tmux.alternate_screen_on(), "still on the alternate screen");
+    assert_eq!(
+        tmux.mouse_capture(),
+        (false, false),
+        "the mouse is still captured: the shell would get escape codes for every click"
+    );
     tmux.type_line("echo prompt-$((40+2))");
     tmux.wait_for("prompt-42", "the shell to run a command");
 }
@@ -359,6 +478,10 @@ fn a_session_on_the_demo_store_shows_its_numbers_in_every_pane() {
     acknowledge_alert(&tmux, "· acknowledged ");
     filter_alerts(&tmux);
     jump_to_list_ends(&tmux, "Gross revenue  $73,102 2026-10");
+    step_through_annotations(&tmux);
+    compare_two_periods(&tmux);
+    drill_into_a_tile_and_an_alert(&tmux);
+    click_a_tab(&tmux);
     resize_below_minimum_and_back(&tmux, 120, 36);
     tmux.keys(&["q"]);
     assert_terminal_restored(&tmux, 0);
@@ -458,10 +581,20 @@ fn sigterm_and_sighup_restore_the_terminal() {
 fn a_panic_restores_the_terminal_and_its_message_is_readable() {
     let tmux = Tmux::start(100, 30);
     open_cockpit(&tmux, "KPI_TEST_PANIC_KEY=1", "no data — import orders");
+    assert_eq!(tmux.mouse_capture(), (true, true));
     tmux.keys(&["!"]);
     assert_terminal_restored(&tmux, 101);
     let screen = tmux.screen();
     assert!(screen.contains("test panic requested"), "{screen}");
+}
+
+#[test]
+fn no_mouse_leaves_the_mouse_to_the_terminal() {
+    let tmux = Tmux::start(100, 30);
+    open_cockpit_with(&tmux, "", "--no-mouse", "no data — import orders");
+    assert_eq!(tmux.mouse_capture(), (false, false));
+    tmux.keys(&["q"]);
+    assert_terminal_restored(&tmux, 0);
 }
 
 #[test]

@@ -588,3 +588,32 @@ fn the_cohort_cell_of_the_month_still_running_is_marked_so_far() {
     assert!(may.contains("65%*"), "{may}");
     assert!(text.contains("* so far"), "{text}");
 }
+
+#[test]
+fn the_readme_key_table_lists_every_key_of_the_help() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let start = readme.find("| key | what it does |").unwrap();
+    let table: String = readme[start..]
+        .lines()
+        .take_while(|l| l.starts_with('|'))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    for (keys, _) in kpi::ui::keymap::HELP {
+        for key in keys.split_whitespace() {
+            let written = match key {
+                "1-6" => "`1`–`6`".to_string(),
+                "S-Tab" => "`Shift-Tab`".to_string(),
+                "↑↓←→" => "arrows".to_string(),
+                "hjkl" => "`h` `j` `k` `l`".to_string(),
+                "click" | "wheel" => "| click, wheel".to_string(),
+                "Ctrl-C" => "`Ctrl-C`".to_string(),
+                other => format!("`{other}`"),
+            };
+            assert!(
+                table.contains(&written),
+                "the README's key table lacks {written} (help: {keys}):\n{table}"
+            );
+        }
+    }
+}

@@ -102,6 +102,13 @@ fn overview_arrows_and_hjkl_move_between_tiles_and_enter_opens_the_trend() {
     press(&mut app, KeyCode::Up);
     assert_eq!(app.overview.selected, 0);
     press(&mut app, KeyCode::Right); // MRR
+    // The first Enter shows the accounts behind the tile (tests/ui_drill_compare.rs); the
+    // second opens its trend.
+    assert!(matches!(
+        press(&mut app, KeyCode::Enter),
+        Some(Effect::Drill(_))
+    ));
+    assert_eq!(app.tab, Tab::Overview);
     press(&mut app, KeyCode::Enter);
     assert_eq!(app.tab, Tab::Trends);
     assert_eq!(app.trend_metric().unwrap().id, "mrr");

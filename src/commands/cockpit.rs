@@ -16,6 +16,7 @@ pub fn run(
     watch: Option<&Path>,
     watch_opts: &WatchArgs,
     as_of: Option<NaiveDate>,
+    mouse: bool,
 ) -> anyhow::Result<ExitCode> {
     // Opening would create an empty store, hiding a mistyped path behind a blank screen.
     // With --watch an empty store is the point: the folder fills it.
@@ -64,6 +65,7 @@ pub fn run(
         as_of,
         notice,
         watch,
+        mouse,
     })?;
     Ok(match exit {
         Exit::Quit => ExitCode::SUCCESS,

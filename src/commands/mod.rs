@@ -22,7 +22,13 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        None => cockpit::run(&cli.store, cli.watch.as_deref(), &cli.watch_opts, cli.as_of),
+        None => cockpit::run(
+            &cli.store,
+            cli.watch.as_deref(),
+            &cli.watch_opts,
+            cli.as_of,
+            !cli.no_mouse,
+        ),
         Some(Command::Import(ref args)) => import::run(&cli.store, args),
         Some(Command::Report(ref args)) => report::run(&cli.store, args, cli.as_of),
         Some(Command::Check(ref args)) => check::run(&cli.store, args, cli.as_of),

@@ -1,6 +1,7 @@
 //! The SQLite store: schema, migrations, upserts, rollups and the import log.
 //! This is the only module whose SQL writes.
 
+pub mod accounts;
 mod alert_state;
 pub mod import_log;
 mod migrate;

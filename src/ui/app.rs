@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use chrono::NaiveDate;
 
-use crate::metrics::{CohortVariant, Grain, MetricDef, Series};
+use crate::metrics::{CohortVariant, Grain, MetricDef, Period, Series};
 use crate::snapshot::Snapshot;
 use crate::watch::WatchState;
 
@@ -105,6 +105,9 @@ pub struct TrendsState {
     pub segment: Option<Series>,
     /// The same segment by month, replacing the overall values in the monthly bars.
     pub segment_months: Option<Series>,
+    /// `n` / `N`: the annotation stepped to (index into the snapshot's annotations),
+    /// marked on the chart and in the annotation list.
+    pub annotation: Option<usize>,
 }
 
 impl TrendsState {
@@ -261,6 +264,53 @@ impl LiveStatus {
     }
 }
 
+// ── issue 15 (cockpit): compare two periods, drill down to accounts ──
+
+/// `c`: two periods side by side. Both are counted in periods of the current grain: the
+/// shown one back from the latest complete period, the base one back from the shown one
+/// (a year by default, so "this week against the same week last year").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Compare {
+    pub shown_back: usize,
+    pub base_gap: usize,
+}
+
+impl Compare {
+    /// The same period a year earlier: 52 weeks, 12 months, or 364 days (same weekday).
+    pub fn year_over_year(grain: Grain) -> Self {
+        Self {
+            shown_back: 0,
+            base_gap: periods_per_year(grain),
+        }
+    }
+}
+
+pub fn periods_per_year(grain: Grain) -> usize {
+    match grain {
+        Grain::Day => 364,
+        Grain::Week => 52,
+        Grain::Month => 12,
+    }
+}
+
+/// Where a drill-down was opened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DrillOrigin {
+    /// An Overview tile, by index into the core KPIs.
+    Tile(usize),
+    /// An alert, by key.
+    Alert(String),
+}
+
+/// Enter on a tile or an alert: the accounts behind the number, once the worker has read
+/// them (`result` is `None` while it reads).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Drill {
+    pub origin: DrillOrigin,
+    pub request: super::update::DrillRequest,
+    pub result: Option<Result<crate::store::accounts::AccountMoves, String>>,
+}
+
 /// Label of the "no breakdown" entry of the segment picker.
 pub const OVERALL: &str = "overall";
 
@@ -298,6 +348,11 @@ pub struct App {
     pub cohorts: CohortsState,
     pub alerts: AlertsState,
     pub data: DataState,
+    // ── issue 15 (cockpit) ──
+    /// `c`: comparing two periods (Overview, Trends).
+    pub compare: Option<Compare>,
+    /// The drill-down open over a tile or inside an alert's details.
+    pub drill: Option<Drill>,
 }
 
 impl App {
@@ -325,6 +380,8 @@ impl App {
             cohorts: CohortsState::default(),
             alerts: AlertsState::default(),
             data: DataState::default(),
+            compare: None,
+            drill: None,
         }
     }
 
@@ -490,6 +547,31 @@ impl App {
                     .any(|field| field.to_lowercase().contains(&needle))
             })
             .collect()
+    }
+
+    /// The latest complete period at the current grain (the reference date's period when
+    /// it ends on that date, else the one before).
+    pub fn latest_complete(&self) -> Option<Period> {
+        let as_of = self.snapshot.as_of?;
+        let current = Period::containing(self.grain, as_of);
+        Some(if current.end() == as_of {
+            current
+        } else {
+            current.prev()
+        })
+    }
+
+    /// While comparing: `(shown, base)` periods.
+    pub fn compare_periods(&self) -> Option<(Period, Period)> {
+        let compare = self.compare?;
+        let back = |mut period: Period, n: usize| {
+            for _ in 0..n {
+                period = period.prev();
+            }
+            period
+        };
+        let shown = back(self.latest_complete()?, compare.shown_back);
+        Some((shown, back(shown, compare.base_gap)))
     }
 
     /// True when the store holds no data at all.

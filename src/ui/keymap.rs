@@ -76,6 +76,24 @@ pub enum Msg {
     LiveImported(Box<super::live::LiveBatch>),
     /// `--watch`: the watcher failed or could not start.
     LiveFailed(String),
+
+    // ── issue 15 (cockpit): mouse, annotations, drill-down, compare ──
+    /// A click on something the last frame drew (see [`super::mouse`]).
+    Click(super::mouse::Hit),
+    /// `n` / `N` in Trends: the next / previous annotation, marked on the chart.
+    NextAnnotation,
+    PrevAnnotation,
+    /// `c` in Overview and Trends: compare two periods side by side, or stop comparing.
+    Compare,
+    /// `<` / `>` while comparing: the period compared against, one period earlier / later.
+    CompareBase(isize),
+    /// `{` / `}` while comparing: the period shown, one period earlier / later.
+    CompareShown(isize),
+    /// The accounts behind a number (Enter on a tile or an alert), from the worker.
+    DrillLoaded {
+        request: Box<super::update::DrillRequest>,
+        result: Result<crate::store::accounts::AccountMoves, String>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -105,6 +123,10 @@ pub const HELP: &[(&str, &str)] = &[
     ("a", "acknowledge alert (Alerts); again: undo"),
     ("s", "snooze alert 7 days, marked z; again: undo"),
     ("r", "reload the store and kpi.toml"),
+    // ── issue 15 (cockpit): mouse, annotations, compare ──
+    ("click wheel", "select, again: open · scroll, chart: range"),
+    ("n N", "next / previous annotation (Trends)"),
+    ("c < > { }", "compare periods; move base / shown one"),
     ("?", "this help"),
     ("q Ctrl-C", "quit"),
 ];
@@ -176,6 +198,14 @@ pub fn key_to_msg(app: &App, key: KeyEvent) -> Option<Msg> {
         KeyCode::Char('a') => Msg::Acknowledge,
         KeyCode::Char('s') => Msg::Snooze,
         KeyCode::Char('r') => Msg::Reload,
+        // ── issue 15 (cockpit) ──
+        KeyCode::Char('n') => Msg::NextAnnotation,
+        KeyCode::Char('N') => Msg::PrevAnnotation,
+        KeyCode::Char('c') => Msg::Compare,
+        KeyCode::Char('<') => Msg::CompareBase(-1),
+        KeyCode::Char('>') => Msg::CompareBase(1),
+        KeyCode::Char('{') => Msg::CompareShown(-1),
+        KeyCode::Char('}') => Msg::CompareShown(1),
         _ => return None,
     };
     Some(msg)

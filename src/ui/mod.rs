@@ -7,7 +7,9 @@
 //! ```
 //!
 //! - [`app`] holds every piece of state, including the latest [`crate::snapshot::Snapshot`].
-//! - [`keymap`] turns keys into [`keymap::Msg`] (and lists every key for the help overlay).
+//! - [`keymap`] turns keys into [`keymap::Msg`] (and lists every key for the help overlay);
+//!   [`mouse`] turns clicks and the wheel into the same messages, through the hit areas
+//!   the last frame recorded as it drew.
 //! - [`update`] applies a message; anything needing the store comes back as an
 //!   [`update::Effect`], which [`worker`] performs on its own thread with its own store
 //!   connection, so the screen never waits for a query.
@@ -19,6 +21,7 @@ pub mod app;
 pub mod fixture;
 pub mod keymap;
 pub mod live;
+pub mod mouse;
 pub mod run;
 pub mod terminal;
 pub mod theme;

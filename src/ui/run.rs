@@ -11,13 +11,14 @@ use std::time::Duration;
 
 use anyhow::Context;
 use chrono::{Local, NaiveDate};
-use crossterm::event::{self, Event as TermEvent, KeyEvent};
+use crossterm::event::{self, Event as TermEvent, KeyEvent, MouseEvent, MouseEventKind};
 
 use crate::config::Config;
 use crate::snapshot::Snapshot;
 
 use super::app::App;
 use super::keymap::{self, Msg};
+use super::mouse::{self, Hits};
 use super::theme::Theme;
 use super::update::{Effect, update};
 use super::{live, terminal, view, worker};
@@ -31,6 +32,7 @@ const TEST_PANIC_VAR: &str = "KPI_TEST_PANIC_KEY";
 
 enum Event {
     Key(KeyEvent),
+    Mouse(MouseEvent),
     Resize,
     Msg(Msg),
     Signal(i32),
@@ -48,6 +50,8 @@ pub struct Options {
     pub notice: Option<String>,
     /// `--watch DIR`: import the folder, then follow it.
     pub watch: Option<(PathBuf, crate::watch::WatchOptions)>,
+    /// Capture the mouse (off with `--no-mouse`, leaving the terminal's own selection).
+    pub mouse: bool,
 }
 
 /// How the session ended.
@@ -64,6 +68,16 @@ fn spawn_input(events: Sender<Event>) -> std::io::Result<()> {
             loop {
                 let event = match event::read() {
                     Ok(TermEvent::Key(key)) => Event::Key(key),
+                    // Moves and drags mean nothing here; dropping them at the source
+                    // spares a redraw per mouse movement.
+                    Ok(TermEvent::Mouse(mouse))
+                        if !matches!(
+                            mouse.kind,
+                            MouseEventKind::Moved | MouseEventKind::Drag(_)
+                        ) =>
+                    {
+                        Event::Mouse(mouse)
+                    }
                     Ok(TermEvent::Resize(..)) => Event::Resize,
                     Ok(_) => continue,
                     Err(_) => Event::InputGone,
@@ -97,7 +111,7 @@ pub fn run(options: Options) -> anyhow::Result<Exit> {
         .spawn(move || worker.run(&effects_rx, &results, Event::Msg))
         .context("cannot start the worker thread")?;
 
-    let mut guard = terminal::init().context("cannot set up the terminal")?;
+    let mut guard = terminal::init(options.mouse).context("cannot set up the terminal")?;
     terminal::forward_signals(events_tx.clone(), Event::Signal)?;
     if let Some((dir, watch)) = &options.watch {
         let live = live::LiveOptions {
@@ -128,9 +142,13 @@ pub fn run(options: Options) -> anyhow::Result<Exit> {
     let panic_key = std::env::var_os(TEST_PANIC_VAR).is_some();
     let mut exit = Exit::Quit;
     let mut dirty = true;
+    // Where the last frame drew what a click can hit.
+    let mut hits = Hits::default();
     loop {
         if dirty {
-            guard.terminal.draw(|frame| view::draw(frame, &app))?;
+            guard
+                .terminal
+                .draw(|frame| view::draw_recording(frame, &app, &mut hits))?;
             dirty = false;
         }
         let first = match events.recv_timeout(TICK) {
@@ -144,6 +162,7 @@ pub fn run(options: Options) -> anyhow::Result<Exit> {
                     panic!("test panic requested with {TEST_PANIC_VAR}")
                 }
                 Event::Key(key) => keymap::key_to_msg(&app, key),
+                Event::Mouse(mouse) => mouse::mouse_to_msg(&app, &hits, mouse),
                 Event::Resize => Some(Msg::Resize),
                 Event::Msg(msg) => Some(msg),
                 Event::Signal(signal) => {

@@ -1,5 +1,5 @@
 //! The terminal's state while the cockpit runs — raw mode, the alternate screen, a hidden
-//! cursor — and every way of putting it back: normal exit, `?` error, panic, and the
+//! cursor, mouse capture — and every way of putting it back: normal exit, `?` error, panic, and the
 //! signals a dropped SSH connection or a `kill` sends (SIGHUP, SIGTERM, SIGINT).
 
 use std::io::{self, Stdout, stdout};
@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::Sender;
 
 use crossterm::cursor::Show;
+use crossterm::event::{DisableMouseCapture, EnableMouseCapture};
 use crossterm::execute;
 use crossterm::terminal::{
     EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
@@ -20,11 +21,18 @@ use signal_hook::iterator::Signals;
 /// panic hook, a signal and the guard's `Drop` can all call it.
 static ACTIVE: AtomicBool = AtomicBool::new(false);
 
+/// Whether mouse capture is on: left on, the shell after the cockpit would receive escape
+/// sequences for every click and scroll.
+static MOUSE: AtomicBool = AtomicBool::new(false);
+
 pub type CockpitTerminal = Terminal<CrosstermBackend<Stdout>>;
 
 /// Puts the terminal back as it was. Errors are ignored: after a hang-up there is no
 /// terminal left to write to, and nothing better to do.
 pub fn restore() {
+    if MOUSE.swap(false, Ordering::SeqCst) {
+        let _ = execute!(stdout(), DisableMouseCapture);
+    }
     if ACTIVE.swap(false, Ordering::SeqCst) {
         let _ = disable_raw_mode();
         let _ = execute!(stdout(), LeaveAlternateScreen, Show);
@@ -42,13 +50,22 @@ impl Drop for TerminalGuard {
     }
 }
 
-/// Enters raw mode and the alternate screen, after installing a panic hook that restores
-/// the terminal before the panic message is printed (so the message stays readable).
-pub fn init() -> io::Result<TerminalGuard> {
+/// Enters raw mode and the alternate screen (and captures the mouse when `mouse`), after
+/// installing a panic hook that restores the terminal before the panic message is printed
+/// (so the message stays readable).
+pub fn init(mouse: bool) -> io::Result<TerminalGuard> {
     install_panic_hook();
     enable_raw_mode()?;
     ACTIVE.store(true, Ordering::SeqCst);
-    let entered = execute!(stdout(), EnterAlternateScreen);
+    let entered = execute!(stdout(), EnterAlternateScreen).and_then(|()| {
+        if mouse {
+            // Marked first: a failure half-way still gets the capture turned off.
+            MOUSE.store(true, Ordering::SeqCst);
+            execute!(stdout(), EnableMouseCapture)
+        } else {
+            Ok(())
+        }
+    });
     let terminal = entered.and_then(|()| Terminal::new(CrosstermBackend::new(stdout())));
     match terminal {
         Ok(terminal) => Ok(TerminalGuard { terminal }),

@@ -12,10 +12,13 @@ use crate::snapshot::Snapshot;
 use crate::store::rollup::Touched;
 
 use super::app::{
-    App, DataSection, DriverFocus, LiveStatus, OVERALL, PickerPurpose, PickerStage, RANGES,
-    SegmentPicker, SegmentPoint, Tab, VARIANTS,
+    App, Compare, DataSection, Drill, DrillOrigin, DriverFocus, LiveStatus, OVERALL, PickerPurpose,
+    PickerStage, RANGES, SegmentPicker, SegmentPoint, Tab, VARIANTS,
 };
 use super::keymap::{AlertAction, Msg};
+use super::mouse::{Hit, ListId};
+use crate::metrics::{MetricDef, Unit};
+use crate::store::accounts::{AccountMeasure, AccountQuery};
 
 /// Rows PgUp and PgDn move: about what a list shows at 80×24.
 pub const PAGE: isize = 10;
@@ -59,6 +62,286 @@ pub enum Effect {
         alert: Box<Alert>,
         action: AlertAction,
     },
+    // ── issue 15 (cockpit) ──
+    /// Read the accounts behind a number (a read-only store query).
+    Drill(Box<DrillRequest>),
+}
+
+// ── issue 15 (cockpit): drill-down, compare, annotations, mouse ──
+
+/// Accounts listed by a drill-down.
+pub const DRILL_ACCOUNTS: usize = 10;
+
+/// The accounts behind one number: a metric (maybe of one segment) between two periods.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DrillRequest {
+    pub metric: String,
+    pub segment: Option<crate::metrics::Segment>,
+    pub before: Period,
+    pub after: Period,
+    /// What is summed per account; `None` when the metric's tables hold no per-account
+    /// measure (the view says so and nothing is read).
+    pub measure: Option<AccountMeasure>,
+}
+
+impl DrillRequest {
+    pub fn query(&self) -> Option<AccountQuery> {
+        Some(AccountQuery {
+            measure: self.measure?,
+            before: (self.before.start, self.before.end()),
+            after: (self.after.start, self.after.end()),
+            segment: self
+                .segment
+                .as_ref()
+                .map(|s| (s.dimension.clone(), s.value.clone())),
+            limit: DRILL_ACCOUNTS,
+        })
+    }
+}
+
+/// The per-account measure that explains a metric: the first of its source tables that
+/// has accounts, in the metric's own kind of unit (a count of orders for a count, revenue
+/// otherwise).
+pub fn account_measure(metric: &MetricDef) -> Option<AccountMeasure> {
+    metric.sources.iter().find_map(|table| match *table {
+        "orders" if metric.unit == Unit::Count => Some(AccountMeasure::CompletedOrders),
+        "orders" => Some(AccountMeasure::OrderRevenue),
+        "subscriptions" => Some(AccountMeasure::Mrr),
+        "events" => Some(AccountMeasure::Events),
+        "tickets" => Some(AccountMeasure::Tickets),
+        _ => None,
+    })
+}
+
+/// Opens the drill-down of `origin` for `metric` between two periods; the worker reads
+/// the accounts when the metric has them.
+fn open_drill(
+    app: &mut App,
+    origin: DrillOrigin,
+    metric: &str,
+    segment: Option<crate::metrics::Segment>,
+    (before, after): (Period, Period),
+) -> Option<Effect> {
+    let measure = app.snapshot.metric(metric).and_then(account_measure);
+    let request = DrillRequest {
+        metric: metric.to_string(),
+        segment,
+        before,
+        after,
+        measure,
+    };
+    let effect = measure.map(|_| Effect::Drill(Box::new(request.clone())));
+    app.drill = Some(Drill {
+        origin,
+        request,
+        result: None,
+    });
+    effect
+}
+
+/// Enter on a tile: the periods it compares (in compare mode, the two compared).
+fn drill_tile(app: &mut App) -> Option<Effect> {
+    let index = app.overview.selected;
+    let id = app.snapshot.config.core_kpis.get(index)?.to_string();
+    let periods = match app.compare_periods() {
+        Some((shown, base)) => (base, shown),
+        None => {
+            let series = app.snapshot.series(&id, app.grain);
+            let latest = series
+                .and_then(|s| super::view::latest_pair(s).0)
+                .map(|p| p.period)
+                .or_else(|| app.latest_complete())?;
+            (latest.prev(), latest)
+        }
+    };
+    open_drill(app, DrillOrigin::Tile(index), &id, None, periods)
+}
+
+/// Enter on an alert: its period against the one before, for its segment. A target's
+/// alert is dated by the target; its value is the latest complete period's.
+fn drill_alert(app: &mut App) -> Option<Effect> {
+    let alert = app.selected_alert()?.clone();
+    if alert.kind == crate::alerts::AlertKind::ImportFailure {
+        return None;
+    }
+    let after = Period::parse(&alert.period)
+        .filter(|p| p.grain == alert.grain && alert.kind == crate::alerts::AlertKind::Deviation)
+        .or_else(|| {
+            let as_of = app.snapshot.as_of?;
+            let current = Period::containing(alert.grain, as_of);
+            Some(if current.end() == as_of {
+                current
+            } else {
+                current.prev()
+            })
+        })?;
+    open_drill(
+        app,
+        DrillOrigin::Alert(alert.key.clone()),
+        &alert.metric,
+        alert.segment.clone(),
+        (after.prev(), after),
+    )
+}
+
+fn drill_loaded(
+    app: &mut App,
+    request: &DrillRequest,
+    result: Result<crate::store::accounts::AccountMoves, String>,
+) {
+    // An answer to a drill-down since closed or replaced is dropped.
+    if let Some(drill) = &mut app.drill
+        && drill.request == *request
+    {
+        drill.result = Some(result);
+    }
+}
+
+fn step_annotation(app: &mut App, delta: isize) {
+    if app.tab != Tab::Trends {
+        switch_tab(app, Tab::Trends);
+    }
+    let len = app.snapshot.annotations.len();
+    if len == 0 {
+        app.status = Some("no annotations — import annotations (date, label)".into());
+        return;
+    }
+    let next = match app.trends.annotation {
+        // From none: the first annotation of the range drawn (`n`), or its last (`N`), so
+        // the first press lands on the chart the user is looking at.
+        None => {
+            let drawn = app.latest_complete().map(|last| {
+                let mut first = last;
+                for _ in 1..app.periods_drawn() {
+                    first = first.prev();
+                }
+                (first.start, last.end())
+            });
+            let dates = app.snapshot.annotations.iter().map(|a| a.date);
+            let inside = |d: &NaiveDate| drawn.is_none_or(|(from, to)| (from..=to).contains(d));
+            if delta < 0 {
+                dates
+                    .enumerate()
+                    .filter(|(_, d)| inside(d))
+                    .map(|(i, _)| i)
+                    .next_back()
+                    .unwrap_or(len - 1)
+            } else {
+                dates
+                    .enumerate()
+                    .find(|(_, d)| inside(d))
+                    .map_or(0, |(i, _)| i)
+            }
+        }
+        Some(current) => current.saturating_add_signed(delta).min(len - 1),
+    };
+    app.trends.annotation = Some(next);
+    if let Some(a) = app.snapshot.annotations.get(next) {
+        app.status = Some(format!(
+            "annotation {} of {len}: {} {}",
+            next + 1,
+            a.date,
+            crate::present::clean(&a.label)
+        ));
+    }
+}
+
+fn toggle_compare(app: &mut App) {
+    if !matches!(app.tab, Tab::Overview | Tab::Trends) {
+        app.status = Some("c compares two periods in Overview (1) and Trends (2)".into());
+        return;
+    }
+    app.drill = None;
+    app.compare = match app.compare {
+        Some(_) => None,
+        None => Some(Compare::year_over_year(app.grain)),
+    };
+}
+
+fn move_compare(app: &mut App, base: bool, delta: isize) {
+    let Some(compare) = &mut app.compare else {
+        app.status = Some("< > { } move the periods compared: c starts comparing".into());
+        return;
+    };
+    if base {
+        // `<` (−1) moves the base earlier: a longer gap.
+        compare.base_gap = compare.base_gap.saturating_add_signed(-delta).max(1);
+    } else {
+        compare.shown_back = compare.shown_back.saturating_add_signed(-delta);
+    }
+    app.drill = None;
+}
+
+fn click(app: &mut App, hit: Hit) -> Option<Effect> {
+    match hit {
+        Hit::Tab(tab) => switch_tab(app, tab),
+        Hit::Tile(index) => {
+            if app.tab != Tab::Overview || index >= app.snapshot.config.core_kpis.len() {
+                return None;
+            }
+            if app.overview.selected == index && app.drill.is_none() {
+                return enter(app);
+            }
+            app.overview.selected = index;
+            app.drill = None;
+        }
+        Hit::Row(list, index) => return click_row(app, list, index),
+        Hit::CohortCell { row, col } => {
+            if (app.cohorts.row, app.cohorts.col) == (row, col) {
+                return enter(app);
+            }
+            app.cohorts.row = row;
+            app.cohorts.col = col;
+            clamp(app);
+        }
+        Hit::Chart => {}
+    }
+    None
+}
+
+/// A click on a row selects it (moving as the arrow keys would, so what a move clears
+/// is cleared); a click on the selected row opens it as Enter does.
+fn click_row(app: &mut App, list: ListId, index: usize) -> Option<Effect> {
+    if list != ListId::Picker {
+        app.picker = None;
+    }
+    let current = match list {
+        ListId::Picker => app.picker.as_ref().map(|p| p.selected),
+        ListId::Metrics => Some(app.trends.selected),
+        ListId::Annotations => app.trends.annotation,
+        ListId::DriverKpis => {
+            app.drivers.focus = DriverFocus::Kpi;
+            Some(app.drivers.kpi)
+        }
+        ListId::DriverOptions => {
+            app.drivers.focus = DriverFocus::Driver;
+            Some(app.drivers.driver)
+        }
+        ListId::Alerts => Some(app.alerts.selected),
+        ListId::Data(section) => {
+            if app.data.section != section {
+                app.data.section = section;
+                app.data.detail = false;
+            }
+            Some(app.data.selected[section_index(section)])
+        }
+    };
+    if list == ListId::Annotations {
+        if index < app.snapshot.annotations.len() {
+            app.trends.annotation = Some(index);
+        }
+        return None;
+    }
+    match current {
+        Some(current) if current == index => enter(app),
+        Some(current) => {
+            let delta = isize::try_from(index).unwrap_or(isize::MAX)
+                - isize::try_from(current).unwrap_or(isize::MAX);
+            step(app, delta);
+            None
+        }
+        None => None,
+    }
 }
 
 /// A round of live imports: show the folder's state, and reload when data changed.
@@ -145,6 +428,11 @@ pub fn update(app: &mut App, msg: Msg) -> Option<Effect> {
                 Grain::Week => Grain::Month,
                 Grain::Month => Grain::Day,
             };
+            // Periods back at one grain mean nothing at another: a year back again.
+            if app.compare.is_some() {
+                app.compare = Some(Compare::year_over_year(app.grain));
+            }
+            app.drill = None;
             return refresh_segments(app);
         }
         Msg::RangeShorter => app.range = app.range.saturating_sub(1),
@@ -216,6 +504,14 @@ pub fn update(app: &mut App, msg: Msg) -> Option<Effect> {
             }
         }
         Msg::LiveImported(batch) => return live_imported(app, *batch),
+        // ── issue 15 (cockpit) ──
+        Msg::Click(hit) => return click(app, hit),
+        Msg::NextAnnotation => step_annotation(app, 1),
+        Msg::PrevAnnotation => step_annotation(app, -1),
+        Msg::Compare => toggle_compare(app),
+        Msg::CompareBase(delta) => move_compare(app, true, delta),
+        Msg::CompareShown(delta) => move_compare(app, false, delta),
+        Msg::DrillLoaded { request, result } => drill_loaded(app, &request, result),
         Msg::LiveFailed(reason) => {
             if let Some(live) = &mut app.live {
                 live.error = Some(reason.clone());
@@ -315,6 +611,7 @@ fn switch_tab(app: &mut App, tab: Tab) {
     app.tab = tab;
     app.picker = None;
     app.help = false;
+    app.drill = None;
     app.trends.filtering = false;
     app.alerts.filtering = false;
     app.data.filtering = false;
@@ -338,6 +635,7 @@ fn step(app: &mut App, delta: isize) {
         Tab::Overview => {
             let len = app.snapshot.config.core_kpis.len();
             bump(&mut app.overview.selected, delta, len);
+            app.drill = None;
         }
         Tab::Trends => {
             let len = app.filtered_metrics().len();
@@ -390,6 +688,7 @@ fn sideways(app: &mut App, delta: isize) {
         Tab::Overview => {
             let len = app.snapshot.config.core_kpis.len();
             bump(&mut app.overview.selected, delta, len);
+            app.drill = None;
         }
         Tab::Drivers => {
             app.drivers.focus = if delta < 0 {
@@ -424,6 +723,9 @@ fn enter(app: &mut App) -> Option<Effect> {
         return choose_in_picker(app);
     }
     match app.tab {
+        // The first Enter on a tile shows the accounts behind it; Enter there opens its
+        // trend.
+        Tab::Overview if app.drill.is_none() => return drill_tile(app),
         Tab::Overview => {
             let id = app
                 .snapshot
@@ -450,7 +752,14 @@ fn enter(app: &mut App) -> Option<Effect> {
         }
         Tab::Cohorts => app.cohorts.detail = app.cohort_matrix().is_some(),
         Tab::Alerts if app.alerts.filtering => app.alerts.filtering = false,
-        Tab::Alerts => app.alerts.detail = !app.alert_order().is_empty(),
+        // Details of another alert than the one drilled into (moved with ↑↓): drill again.
+        Tab::Alerts if app.alerts.detail => return drill_alert(app),
+        Tab::Alerts => {
+            app.alerts.detail = !app.alert_order().is_empty();
+            if app.alerts.detail {
+                return drill_alert(app);
+            }
+        }
         Tab::Data if app.data.filtering => app.data.filtering = false,
         Tab::Data => {
             app.data.detail =
@@ -465,6 +774,8 @@ fn back(app: &mut App) {
         app.help = false;
     } else if app.picker.is_some() {
         app.picker = None;
+    } else if app.drill.is_some() && app.tab == Tab::Overview {
+        app.drill = None;
     } else if app.filtering() {
         app.trends.filtering = false;
         app.alerts.filtering = false;
@@ -473,7 +784,11 @@ fn back(app: &mut App) {
     } else {
         match app.tab {
             Tab::Trends => {
-                if app.trends.segment.is_some() {
+                if app.trends.annotation.is_some() {
+                    app.trends.annotation = None;
+                } else if app.compare.is_some() {
+                    app.compare = None;
+                } else if app.trends.segment.is_some() {
                     app.trends.clear_segment();
                 } else if !app.trends.filter.is_empty() {
                     edit_filter(app, String::clear);
@@ -484,6 +799,7 @@ fn back(app: &mut App) {
             Tab::Alerts => {
                 if app.alerts.detail {
                     app.alerts.detail = false;
+                    app.drill = None;
                 } else {
                     edit_filter(app, String::clear);
                 }
@@ -495,7 +811,7 @@ fn back(app: &mut App) {
                     edit_filter(app, String::clear);
                 }
             }
-            Tab::Overview => {}
+            Tab::Overview => app.compare = None,
         }
     }
     app.status = None;

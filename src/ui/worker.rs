@@ -153,6 +153,14 @@ impl Worker {
                 alert,
                 action,
             },
+            // ── issue 15 (cockpit): the accounts behind a number, read-only ──
+            Effect::Drill(request) => Msg::DrillLoaded {
+                result: match request.query() {
+                    Some(query) => self.store.account_moves(&query).map_err(|e| e.to_string()),
+                    None => Ok(crate::store::accounts::AccountMoves::default()),
+                },
+                request,
+            },
             Effect::Snooze { alert, until } => Msg::AlertSaved {
                 result: self.writer().and_then(|writer| {
                     writer

@@ -9,7 +9,8 @@ use ratatui::widgets::{List, ListItem, ListState, Paragraph, Wrap};
 use crate::alerts::{Alert, AlertKind, Tier};
 use crate::metrics::{Direction, Unit};
 
-use super::super::app::App;
+use super::super::app::{App, DrillOrigin};
+use super::super::mouse::{Hits, ListId};
 use super::overview::tier_span;
 use super::{empty_state, panel};
 use crate::present::{self, Change, clean};
@@ -101,7 +102,7 @@ pub(crate) fn alert_line(alert: &Alert, app: &App, currency: &str) -> Line<'stat
     Line::from(spans)
 }
 
-pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
+pub fn draw(frame: &mut Frame, area: Rect, app: &App, hits: &mut Hits) {
     let theme = app.theme;
     let alerts = app.alert_order();
     if alerts.is_empty() {
@@ -169,8 +170,15 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         .block(panel(&title, theme).title_bottom(hints))
         .highlight_style(theme.selected())
         .highlight_symbol("› ");
+    let count = alerts.len();
     let mut state = ListState::default().with_selected(Some(selected));
     frame.render_stateful_widget(list, list_area, &mut state);
+    hits.rows(
+        super::inner_of(list_area),
+        state.offset(),
+        count,
+        ListId::Alerts,
+    );
     details(frame, detail_area, app, alerts[selected]);
 }
 
@@ -256,6 +264,18 @@ fn details(frame: &mut Frame, area: Rect, app: &App, alert: &Alert) {
                 c.share_pct
             )));
         }
+    }
+    if let Some(drill) = app
+        .drill
+        .as_ref()
+        .filter(|d| d.origin == DrillOrigin::Alert(alert.key.clone()))
+    {
+        lines.extend(super::drill::lines(app, drill));
+    } else if !app.alerts.detail {
+        lines.push(Line::from(Span::styled(
+            "Enter: the accounts behind it",
+            theme.dim(),
+        )));
     }
     lines.push(Line::from(vec![
         Span::styled("owner ", theme.dim()),

@@ -11,6 +11,7 @@ use ratatui::widgets::Paragraph;
 use crate::metrics::{CohortMatrix, CohortRow, CohortVariant, Grain, Period};
 
 use super::super::app::{App, CohortMeasure, variant_name};
+use super::super::mouse::{Hit, Hits};
 use super::super::theme::{HEAT_LEVELS, Theme};
 use super::{empty_state, panel};
 use crate::present::{self, clean};
@@ -72,7 +73,7 @@ fn cell_text(c: Cell, row: &CohortRow, measure: CohortMeasure, variant: CohortVa
     }
 }
 
-pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
+pub fn draw(frame: &mut Frame, area: Rect, app: &App, hits: &mut Hits) {
     let theme = app.theme;
     let variant = app.cohort_variant();
     // The measure is named in the title: on a narrow screen the heatmap shows shades,
@@ -113,7 +114,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         Constraint::Length(2),
     ])
     .areas(inner);
-    let below = heatmap(frame.buffer_mut(), map_area, app, matrix);
+    let below = heatmap(frame.buffer_mut(), map_area, app, matrix, hits);
     let mut legend = legend(theme);
     if below > 0 {
         // First, so a narrow screen cuts the shade key rather than the hint.
@@ -130,6 +131,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     frame.render_widget(detail(app, matrix), detail_area);
     if app.cohorts.detail {
         cohort_popup(frame, area, app, matrix);
+        hits.cover(area);
     }
 }
 
@@ -207,7 +209,13 @@ fn scroll(cursor: usize, visible: usize, total: usize) -> usize {
 }
 
 /// Draws the heatmap; returns how many cohorts are below the last row shown.
-fn heatmap(buf: &mut Buffer, area: Rect, app: &App, matrix: &CohortMatrix) -> usize {
+fn heatmap(
+    buf: &mut Buffer,
+    area: Rect,
+    app: &App,
+    matrix: &CohortMatrix,
+    hits: &mut Hits,
+) -> usize {
     let theme = app.theme;
     let columns = matrix
         .rows
@@ -266,6 +274,13 @@ fn heatmap(buf: &mut Buffer, area: Rect, app: &App, matrix: &CohortMatrix) -> us
         );
         for (j, k) in (first_col..columns).take(visible_cols).enumerate() {
             let x = area.x + LABEL_WIDTH + SIZE_WIDTH + u16::try_from(j).unwrap_or(0) * cell_width;
+            hits.push(
+                Rect::new(x, y, cell_width, 1).intersection(area),
+                Hit::CohortCell {
+                    row: row_index,
+                    col: k,
+                },
+            );
             let Some(c) = cell(row, k) else {
                 continue;
             };

@@ -7,6 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Cell, Paragraph, Row, Table, TableState, Wrap};
 
 use super::super::app::{App, DataSection};
+use super::super::mouse::{Hits, ListId};
 use super::panel;
 use crate::present::{self, clean};
 use crate::watch::FileState;
@@ -25,7 +26,23 @@ fn selected(app: &App, section: DataSection) -> Option<usize> {
     (app.data.section == section && app.data_rows(section) > 0).then(|| app.data.selected[index])
 }
 
-pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
+/// The clickable rows of a section's table drawn in `inner`, below its one-line header.
+fn table_rows(
+    hits: &mut Hits,
+    inner: Rect,
+    state: &TableState,
+    count: usize,
+    section: DataSection,
+) {
+    let rows = Rect {
+        y: inner.y.saturating_add(1),
+        height: inner.height.saturating_sub(1),
+        ..inner
+    };
+    hits.rows(rows, state.offset(), count, ListId::Data(section));
+}
+
+pub fn draw(frame: &mut Frame, area: Rect, app: &App, hits: &mut Hits) {
     let data = &app.snapshot.data;
     // Each section takes what its rows need, up to a share of the pane; rejects get the rest.
     let rows = |n: usize| {
@@ -44,9 +61,9 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     ])
     .areas(area);
     frame.render_widget(Paragraph::new(watch_lines), watch);
-    tables_table(frame, tables, app);
-    imports_table(frame, imports, app);
-    rejects_table(frame, rejects, app);
+    tables_table(frame, tables, app, hits);
+    imports_table(frame, imports, app, hits);
+    rejects_table(frame, rejects, app, hits);
 }
 
 /// Most files with a problem listed under the watched folder's line.
@@ -169,7 +186,7 @@ fn reference_text(app: &App) -> String {
     }
 }
 
-fn tables_table(frame: &mut Frame, area: Rect, app: &App) {
+fn tables_table(frame: &mut Frame, area: Rect, app: &App, hits: &mut Hits) {
     let theme = app.theme;
     let block = section_block(
         app,
@@ -249,9 +266,16 @@ fn tables_table(frame: &mut Frame, area: Rect, app: &App) {
     .row_highlight_style(theme.selected());
     let mut state = TableState::default().with_selected(selected(app, DataSection::Tables));
     frame.render_stateful_widget(table, area, &mut state);
+    table_rows(
+        hits,
+        super::inner_of(area),
+        &state,
+        app.data_rows(DataSection::Tables),
+        DataSection::Tables,
+    );
 }
 
-fn imports_table(frame: &mut Frame, area: Rect, app: &App) {
+fn imports_table(frame: &mut Frame, area: Rect, app: &App, hits: &mut Hits) {
     let theme = app.theme;
     let block = section_block(
         app,
@@ -320,8 +344,17 @@ fn imports_table(frame: &mut Frame, area: Rect, app: &App) {
     .row_highlight_style(theme.selected());
     let mut state = TableState::default().with_selected(selected(app, DataSection::Imports));
     frame.render_stateful_widget(table, area, &mut state);
+    table_rows(
+        hits,
+        super::inner_of(area),
+        &state,
+        app.data_rows(DataSection::Imports),
+        DataSection::Imports,
+    );
     if app.data.detail && app.data.section == DataSection::Imports {
         import_detail(frame, area, app);
+        // The details lie over the rows: a click there reaches nothing below.
+        hits.cover(area);
     }
 }
 
@@ -371,7 +404,7 @@ fn file_name(path: &str) -> String {
     clean(&name).into_owned()
 }
 
-fn rejects_table(frame: &mut Frame, area: Rect, app: &App) {
+fn rejects_table(frame: &mut Frame, area: Rect, app: &App, hits: &mut Hits) {
     let theme = app.theme;
     let rejects = app.filtered_rejects();
     // What the store holds, not the sum of the import log: a file read whole again
@@ -434,6 +467,7 @@ fn rejects_table(frame: &mut Frame, area: Rect, app: &App) {
     .row_highlight_style(theme.selected());
     let mut state = TableState::default().with_selected(selected(app, DataSection::Rejects));
     frame.render_stateful_widget(table, list_area, &mut state);
+    table_rows(hits, list_area, &state, rejects.len(), DataSection::Rejects);
     let current = rejects.get(app.data.selected[2]).unwrap_or(&rejects[0]);
     let current = *current;
     frame.render_widget(
@@ -446,6 +480,7 @@ fn rejects_table(frame: &mut Frame, area: Rect, app: &App) {
     );
     if app.data.detail && app.data.section == DataSection::Rejects {
         let popup = super::centered(area, area.width.saturating_sub(4), 7);
+        hits.cover(popup);
         frame.render_widget(ratatui::widgets::Clear, popup);
         frame.render_widget(
             Paragraph::new(vec![

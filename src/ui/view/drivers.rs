@@ -10,6 +10,7 @@ use ratatui::widgets::{Axis, Chart, Dataset, GraphType, List, ListItem, ListStat
 use crate::metrics::MetricDef;
 
 use super::super::app::{App, DriverFocus};
+use super::super::mouse::{Hit, Hits, ListId};
 use super::{empty_state, panel};
 use crate::present::{self, clean};
 
@@ -91,7 +92,7 @@ fn period_points(app: &App, kpi: &MetricDef, driver: &MetricDef) -> Vec<(String,
     out
 }
 
-pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
+pub fn draw(frame: &mut Frame, area: Rect, app: &App, hits: &mut Hits) {
     let theme = app.theme;
     let side_width = if area.width >= 140 { 34 } else { 24 };
     let [side, main] =
@@ -114,7 +115,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     let [kpi_area, driver_area] =
         Layout::vertical([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(side);
     let kpis: Vec<&MetricDef> = app.snapshot.metrics.iter().collect();
-    metric_list(
+    let kpi_offset = metric_list(
         frame,
         kpi_area,
         app,
@@ -123,8 +124,14 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         app.drivers.kpi,
         app.drivers.focus == DriverFocus::Kpi,
     );
+    hits.rows(
+        super::inner_of(kpi_area),
+        kpi_offset,
+        kpis.len(),
+        ListId::DriverKpis,
+    );
     let drivers = app.driver_options();
-    metric_list(
+    let driver_offset = metric_list(
         frame,
         driver_area,
         app,
@@ -132,6 +139,12 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         &drivers,
         app.drivers.driver,
         app.drivers.focus == DriverFocus::Driver,
+    );
+    hits.rows(
+        super::inner_of(driver_area),
+        driver_offset,
+        drivers.len(),
+        ListId::DriverOptions,
     );
     let (Some(kpi), Some(driver)) = (app.driver_kpi(), app.driver_metric()) else {
         return;
@@ -173,6 +186,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         return;
     }
     scatter(frame, chart_area, app, kpi, driver, &xy, fitted);
+    hits.push(chart_area, Hit::Chart);
 }
 
 fn metric_list(
@@ -183,7 +197,7 @@ fn metric_list(
     metrics: &[&MetricDef],
     selected: usize,
     focused: bool,
-) {
+) -> usize {
     let theme = app.theme;
     let items: Vec<ListItem> = metrics
         .iter()
@@ -204,6 +218,8 @@ fn metric_list(
     let mut state =
         ListState::default().with_selected(Some(selected.min(metrics.len().saturating_sub(1))));
     frame.render_stateful_widget(list, area, &mut state);
+    // Where the list scrolled to, for the rows a click can hit.
+    state.offset()
 }
 
 #[allow(clippy::too_many_arguments)]

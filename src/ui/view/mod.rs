@@ -4,6 +4,7 @@
 mod alerts;
 mod cohorts;
 mod data;
+mod drill;
 mod drivers;
 mod overview;
 mod trends;
@@ -20,6 +21,7 @@ use crate::metrics::{Direction, MetricDef, Point, Series};
 
 use super::app::{App, PickerPurpose, PickerStage, Tab};
 use super::keymap::HELP;
+use super::mouse::{Hit, Hits, ListId};
 use super::theme::Theme;
 use crate::present::{Change, clean};
 
@@ -28,6 +30,13 @@ pub const MIN_WIDTH: u16 = 80;
 pub const MIN_HEIGHT: u16 = 24;
 
 pub fn draw(frame: &mut Frame, app: &App) {
+    draw_recording(frame, app, &mut Hits::default());
+}
+
+/// Draws the frame and records in `hits` where it drew what a click can mean (see
+/// [`super::mouse`]).
+pub fn draw_recording(frame: &mut Frame, app: &App, hits: &mut Hits) {
+    hits.clear();
     let area = frame.area();
     if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
         too_small(frame, area);
@@ -39,7 +48,7 @@ pub fn draw(frame: &mut Frame, app: &App) {
         Constraint::Length(1),
     ])
     .areas(area);
-    tab_bar(frame, tabs, app);
+    tab_bar(frame, tabs, app, hits);
     if app.loading && app.is_empty_store() {
         let name = app.snapshot.store.display().to_string();
         let text = format!("loading {}…", clean(&name));
@@ -48,19 +57,20 @@ pub fn draw(frame: &mut Frame, app: &App) {
         return;
     }
     match app.tab {
-        Tab::Overview => overview::draw(frame, body, app),
-        Tab::Trends => trends::draw(frame, body, app),
-        Tab::Drivers => drivers::draw(frame, body, app),
-        Tab::Cohorts => cohorts::draw(frame, body, app),
-        Tab::Alerts => alerts::draw(frame, body, app),
-        Tab::Data => data::draw(frame, body, app),
+        Tab::Overview => overview::draw(frame, body, app, hits),
+        Tab::Trends => trends::draw(frame, body, app, hits),
+        Tab::Drivers => drivers::draw(frame, body, app, hits),
+        Tab::Cohorts => cohorts::draw(frame, body, app, hits),
+        Tab::Alerts => alerts::draw(frame, body, app, hits),
+        Tab::Data => data::draw(frame, body, app, hits),
     }
     status_line(frame, status, app);
     if app.picker.is_some() {
-        picker(frame, body, app);
+        picker(frame, body, app, hits);
     }
     if app.help {
         help(frame, body, app.theme);
+        hits.cover(body);
     }
 }
 
@@ -83,13 +93,21 @@ fn too_small(frame: &mut Frame, area: Rect) {
     );
 }
 
-fn tab_bar(frame: &mut Frame, area: Rect, app: &App) {
+fn tab_bar(frame: &mut Frame, area: Rect, app: &App, hits: &mut Hits) {
     let theme = app.theme;
-    let titles = Tab::ALL
+    let titles: Vec<String> = Tab::ALL
         .iter()
         .enumerate()
-        .map(|(i, t)| Line::from(format!("{} {}", i + 1, t.title())));
-    let tabs = Tabs::new(titles)
+        .map(|(i, t)| format!("{} {}", i + 1, t.title()))
+        .collect();
+    // Where `Tabs` puts each title: a space of padding either side, a divider between.
+    let mut x = area.x;
+    for (tab, title) in Tab::ALL.iter().zip(&titles) {
+        let width = u16::try_from(title.chars().count()).unwrap_or(0) + 2;
+        hits.push(Rect::new(x, area.y, width, 1), Hit::Tab(*tab));
+        x = x.saturating_add(width + 1);
+    }
+    let tabs = Tabs::new(titles.into_iter().map(Line::from))
         .select(app.tab.index())
         .style(theme.dim())
         .highlight_style(
@@ -226,7 +244,7 @@ fn help(frame: &mut Frame, area: Rect, theme: Theme) {
     );
 }
 
-fn picker(frame: &mut Frame, area: Rect, app: &App) {
+fn picker(frame: &mut Frame, area: Rect, app: &App, hits: &mut Hits) {
     let Some(picker) = &app.picker else {
         return;
     };
@@ -266,8 +284,16 @@ fn picker(frame: &mut Frame, area: Rect, app: &App) {
     .block(panel(&title, theme).title_bottom(Line::from(hint).alignment(Alignment::Right)))
     .highlight_style(theme.selected())
     .highlight_symbol("› ");
+    let count = list.len();
     let mut state = ListState::default().with_selected(Some(picker.selected));
     frame.render_stateful_widget(list, popup, &mut state);
+    hits.cover(popup);
+    hits.rows(inner_of(popup), state.offset(), count, ListId::Picker);
+}
+
+/// The inside of a bordered panel drawn in `area`.
+pub(crate) fn inner_of(area: Rect) -> Rect {
+    Block::default().borders(Borders::ALL).inner(area)
 }
 
 /// Appends a list's filter to its title: the line being typed (with a cursor), or the

@@ -6,16 +6,17 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Sparkline};
 
 use crate::alerts::{Pulse, Tier};
-use crate::metrics::Direction;
+use crate::metrics::{Direction, MetricDef, Period, Series};
 
-use super::super::app::App;
+use super::super::app::{App, DrillOrigin};
+use super::super::mouse::{Hit, Hits};
 use super::super::theme::Theme;
 use super::{change_span, latest_pair, no_data_reason, panel};
 use crate::present::{self, Change, clean};
 
 const TILE_MIN_WIDTH: u16 = 26;
 
-pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
+pub fn draw(frame: &mut Frame, area: Rect, app: &App, hits: &mut Hits) {
     let kpis = &app.snapshot.config.core_kpis;
     let count = u16::try_from(kpis.len().max(1)).unwrap_or(1);
     let columns = (area.width / TILE_MIN_WIDTH).clamp(1, count);
@@ -39,6 +40,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
             let index = row_index * usize::from(columns) + col_index;
             if let Some(id) = kpis.get(index) {
                 tile(frame, *cell, app, id, index == app.overview.selected);
+                hits.push(*cell, Hit::Tile(index));
             }
         }
     }
@@ -52,6 +54,14 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         newest_alerts(frame, alerts, app);
     }
     data_freshness(frame, freshness, app);
+    if let Some(drill) = app
+        .drill
+        .as_ref()
+        .filter(|d| matches!(d.origin, DrillOrigin::Tile(_)))
+    {
+        let popup = super::drill::popup(frame, area, app, drill);
+        hits.cover(popup);
+    }
 }
 
 /// On wide screens: every metric of the catalog with its latest value and change, so the
@@ -59,10 +69,16 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
 fn every_metric(frame: &mut Frame, area: Rect, app: &App) {
     let theme = app.theme;
     let currency = &app.snapshot.config.currency;
-    let block = panel(
-        &format!("Every metric by {} — 2 for trends", app.grain),
-        theme,
-    );
+    let compared = app.compare_periods();
+    let title = match compared {
+        Some((shown, base)) => format!(
+            "Every metric, {} vs {} — 2 for trends",
+            shown.label(),
+            base.label()
+        ),
+        None => format!("Every metric by {} — 2 for trends", app.grain),
+    };
+    let block = panel(&title, theme);
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let lines: Vec<Line> = app
@@ -72,8 +88,26 @@ fn every_metric(frame: &mut Frame, area: Rect, app: &App) {
         .take(usize::from(inner.height))
         .map(|m| {
             let series = app.snapshot.series(&m.id, app.grain);
-            let (latest, previous) = series.map_or((None, None), latest_pair);
             let mut spans = vec![Span::raw(format!("{:<28}", clean(&m.name)))];
+            // Comparing: both periods' values side by side, then the change between them.
+            if let (Some((shown, base)), Some(series)) = (compared, series) {
+                let (now, then) = (value_in(series, shown), value_in(series, base));
+                for v in [now, then] {
+                    spans.push(Span::styled(
+                        format!(
+                            "{:>14}",
+                            v.map_or_else(|| "—".into(), |v| present::value(v, m.unit, currency))
+                        ),
+                        theme.heading(),
+                    ));
+                }
+                if let Some(change) = Change::between(m.unit, then, now) {
+                    spans.push(Span::raw("  "));
+                    spans.push(change_span(change, m.direction, theme));
+                }
+                return Line::from(spans);
+            }
+            let (latest, previous) = series.map_or((None, None), latest_pair);
             match latest.and_then(|p| p.value) {
                 Some(v) => {
                     spans.push(Span::styled(
@@ -140,6 +174,10 @@ fn tile(frame: &mut Frame, area: Rect, app: &App, id: &str, selected: bool) {
         return;
     };
     let currency = &snapshot.config.currency;
+    if let Some((shown, base)) = app.compare_periods() {
+        compare_tile(frame, inner, app, metric, series, (shown, base));
+        return;
+    }
     let value = latest.value.unwrap_or_default();
     let [value_row, change_row, spark_row, pulse_row, target_row] = Layout::vertical([
         Constraint::Length(1),
@@ -227,6 +265,61 @@ fn tile(frame: &mut Frame, area: Rect, app: &App, id: &str, selected: bool) {
         )),
     };
     frame.render_widget(target_line, target_row);
+}
+
+/// A series' value in one period, when it has one and the period is complete.
+pub(crate) fn value_in(series: &Series, period: Period) -> Option<f64> {
+    series
+        .points
+        .iter()
+        .find(|p| p.period == period && !p.partial)
+        .and_then(|p| p.value)
+        .filter(|v| v.is_finite())
+}
+
+/// `c`: a tile with both periods compared side by side and the change between them.
+fn compare_tile(
+    frame: &mut Frame,
+    area: Rect,
+    app: &App,
+    metric: &MetricDef,
+    series: &Series,
+    (shown, base): (Period, Period),
+) {
+    let theme = app.theme;
+    let currency = &app.snapshot.config.currency;
+    let shown_value = value_in(series, shown);
+    let base_value = value_in(series, base);
+    let line = |period: Period, value: Option<f64>| {
+        Line::from(vec![
+            Span::styled(format!("{:<9}", period.label()), theme.dim()),
+            match value {
+                Some(v) => Span::styled(present::value(v, metric.unit, currency), theme.heading()),
+                None => Span::styled("no value held", theme.dim()),
+            },
+        ])
+    };
+    let change = match Change::between(metric.unit, base_value, shown_value) {
+        Some(change) => Line::from(vec![
+            change_span(change, metric.direction, theme),
+            Span::styled(format!(" vs {}", base.label()), theme.dim()),
+        ]),
+        None => Line::from(Span::styled("no change to show", theme.dim())),
+    };
+    let hint = super::ellipsize(
+        Line::from(Span::styled("< > base · { } period · c off", theme.dim())),
+        usize::from(area.width),
+    );
+    frame.render_widget(
+        Paragraph::new(vec![
+            line(shown, shown_value),
+            line(base, base_value),
+            change,
+            Line::default(),
+            hint,
+        ]),
+        area,
+    );
 }
 
 /// Sparkline bars are integers: scale the values onto 150–1000 above their minimum so a

@@ -13,17 +13,31 @@ use crate::alerts::Tier;
 use crate::metrics::{Grain, MetricDef, Period, Series, Unit};
 
 use super::super::app::App;
+use super::super::mouse::{Hit, Hits, ListId};
 use super::{change_span, empty_state, latest_pair, no_data_reason, panel};
 use crate::present::{self, Change, clean};
 
 /// Periods in the rolling mean drawn beside the series.
 use crate::present::{ROLLING_WINDOW as ROLLING, rolling_mean};
 
-pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
+pub fn draw(frame: &mut Frame, area: Rect, app: &App, hits: &mut Hits) {
     let list_width = if area.width >= 140 { 34 } else { 26 };
-    let [list, main] =
+    let [side, main] =
         Layout::horizontal([Constraint::Length(list_width), Constraint::Min(0)]).areas(area);
-    metric_list(frame, list, app);
+    let annotations = app.snapshot.annotations.len();
+    let notes_height = if annotations == 0 {
+        0
+    } else {
+        u16::try_from(annotations + 2)
+            .unwrap_or(u16::MAX)
+            .min((side.height / 3).max(4))
+    };
+    let [list, notes] =
+        Layout::vertical([Constraint::Min(0), Constraint::Length(notes_height)]).areas(side);
+    metric_list(frame, list, app, hits);
+    if notes_height > 0 {
+        annotation_list(frame, notes, app, hits);
+    }
     let Some(metric) = app.trend_metric() else {
         let no_match;
         let lines: &[&str] = if app.snapshot.metrics.is_empty() {
@@ -77,6 +91,8 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     .areas(main);
     let series = series.unwrap_or_else(|| unreachable_series());
     header_lines(frame, header, app, metric, series, &complete);
+    hits.push(chart, Hit::Chart);
+    hits.push(bars, Hit::Chart);
     line_chart(
         frame,
         chart,
@@ -99,7 +115,41 @@ fn unreachable_series() -> &'static Series {
     })
 }
 
-fn metric_list(frame: &mut Frame, area: Rect, app: &App) {
+/// The annotations (date, label), oldest first; `n` / `N` step through them and the one
+/// stepped to is marked here and on the chart.
+fn annotation_list(frame: &mut Frame, area: Rect, app: &App, hits: &mut Hits) {
+    let theme = app.theme;
+    let width = usize::from(area.width.saturating_sub(4));
+    let items: Vec<ListItem> = app
+        .snapshot
+        .annotations
+        .iter()
+        .map(|a| {
+            ListItem::new(super::ellipsize(
+                Line::from(vec![
+                    Span::styled(a.date.format("%Y-%m-%d ").to_string(), theme.dim()),
+                    Span::raw(clean(&a.label).into_owned()),
+                ]),
+                width,
+            ))
+        })
+        .collect();
+    let count = items.len();
+    let list = List::new(items)
+        .block(panel("Annotations  n N", theme))
+        .highlight_style(theme.selected())
+        .highlight_symbol("◆ ");
+    let mut state = ListState::default().with_selected(app.trends.annotation);
+    frame.render_stateful_widget(list, area, &mut state);
+    hits.rows(
+        super::inner_of(area),
+        state.offset(),
+        count,
+        ListId::Annotations,
+    );
+}
+
+fn metric_list(frame: &mut Frame, area: Rect, app: &App, hits: &mut Hits) {
     let theme = app.theme;
     let metrics = app.filtered_metrics();
     let title = if app.trends.filtering {
@@ -131,6 +181,12 @@ fn metric_list(frame: &mut Frame, area: Rect, app: &App) {
     let selected = (count > 0).then_some(app.trends.selected.min(count.saturating_sub(1)));
     let mut state = ListState::default().with_selected(selected);
     frame.render_stateful_widget(list, area, &mut state);
+    hits.rows(
+        super::inner_of(area),
+        state.offset(),
+        count,
+        ListId::Metrics,
+    );
 }
 
 /// Past periods that left their rolling mean by the alert thresholds (SPEC §6: only the
@@ -221,7 +277,9 @@ fn header_lines(
             theme.accent(),
         ));
     }
-    if let Some(point) = latest {
+    if let Some((shown, base)) = app.compare_periods() {
+        first.extend(compare_spans(app, metric, series, shown, base));
+    } else if let Some(point) = latest {
         let value = point.value.unwrap_or_default();
         first.push(Span::raw("  "));
         first.push(Span::styled(
@@ -280,6 +338,40 @@ fn header_lines(
         ]),
         area,
     );
+}
+
+/// `c`: the two periods compared, both values and the change between them.
+fn compare_spans(
+    app: &App,
+    metric: &MetricDef,
+    series: &Series,
+    shown: Period,
+    base: Period,
+) -> Vec<Span<'static>> {
+    let theme = app.theme;
+    let currency = &app.snapshot.config.currency;
+    let value_of = |period: Period| {
+        super::overview::value_in(series, period).map_or_else(
+            || "no value".to_string(),
+            |v| present::value(v, metric.unit, currency),
+        )
+    };
+    let mut spans = vec![
+        Span::styled("  compare ", theme.accent()),
+        Span::styled(format!("{} ", shown.label()), theme.dim()),
+        Span::styled(value_of(shown), theme.heading()),
+        Span::styled(format!(" vs {} ", base.label()), theme.dim()),
+        Span::styled(value_of(base), theme.heading()),
+    ];
+    if let Some(change) = Change::between(
+        metric.unit,
+        super::overview::value_in(series, base),
+        super::overview::value_in(series, shown),
+    ) {
+        spans.push(Span::raw("  "));
+        spans.push(change_span(change, metric.direction, theme));
+    }
+    spans
 }
 
 /// Mean of the complete periods (at the chart's grain) in the 12 months before the last
@@ -359,27 +451,63 @@ fn line_chart(
     let (low, high) = (low - pad, high + pad);
     let reference_pts = reference.map(|r| vec![(0.0, r), (last_x, r)]);
     let target_pts = target.map(|t| vec![(0.0, t), (last_x, t)]);
-    let annotations: Vec<(f64, String)> = app
+    let stepped_to = app.trends.annotation;
+    // (x, label, stepped to with n / N)
+    let annotations: Vec<(f64, String, bool)> = app
         .snapshot
         .annotations
         .iter()
-        .filter_map(|a| {
+        .enumerate()
+        .filter_map(|(i, a)| {
             let period = Period::containing(app.grain, a.date);
             let index = window.iter().position(|(p, _)| *p == period)?;
-            Some((index as f64, clean(&a.label).into_owned()))
+            Some((
+                index as f64,
+                clean(&a.label).into_owned(),
+                stepped_to == Some(i),
+            ))
         })
         .collect();
-    let annotation_pts: Vec<Vec<(f64, f64)>> = annotations
+    let annotation_pts: Vec<(Vec<(f64, f64)>, bool)> = annotations
         .iter()
-        .map(|(x, _)| vec![(*x, low), (*x, high)])
+        .map(|(x, _, chosen)| (vec![(*x, low), (*x, high)], *chosen))
         .collect();
     let mut datasets = Vec::new();
-    for pts in &annotation_pts {
+    for (pts, chosen) in &annotation_pts {
+        // The annotation stepped to is a solid bar, so it stands out without colour too.
         datasets.push(
             Dataset::default()
-                .marker(Marker::Braille)
+                .marker(if *chosen {
+                    Marker::Block
+                } else {
+                    Marker::Braille
+                })
                 .graph_type(GraphType::Line)
-                .style(theme.series(4))
+                .style(if *chosen {
+                    theme.accent()
+                } else {
+                    theme.series(4)
+                })
+                .data(pts),
+        );
+    }
+    // Comparing: the two periods compared, where the range shows them.
+    let compared_pts: Vec<Vec<(f64, f64)>> = app
+        .compare_periods()
+        .map(|(shown, base)| {
+            [shown, base]
+                .iter()
+                .filter_map(|period| window.iter().position(|(p, _)| p == period))
+                .map(|i| vec![(i as f64, low), (i as f64, high)])
+                .collect()
+        })
+        .unwrap_or_default();
+    for pts in &compared_pts {
+        datasets.push(
+            Dataset::default()
+                .marker(Marker::Bar)
+                .graph_type(GraphType::Line)
+                .style(theme.heading())
                 .data(pts),
         );
     }
@@ -423,9 +551,18 @@ fn line_chart(
         .unwrap_or_default();
     let last = window.last().map(|(p, _)| p.label()).unwrap_or_default();
     let mut title = format!("{} by {}", metric.name, app.grain);
-    if !annotations.is_empty() {
-        let names: Vec<&str> = annotations.iter().map(|(_, l)| l.as_str()).collect();
-        title.push_str(&format!(" · │ {}", names.join(", ")));
+    match stepped_to.and_then(|i| app.snapshot.annotations.get(i)) {
+        Some(a) => {
+            title.push_str(&format!(" · ◆ {} {}", a.date, clean(&a.label)));
+            if !annotations.iter().any(|(_, _, chosen)| *chosen) {
+                title.push_str(" (outside the range: ] widens)");
+            }
+        }
+        None if !annotations.is_empty() => {
+            let names: Vec<&str> = annotations.iter().map(|(_, l, _)| l.as_str()).collect();
+            title.push_str(&format!(" · │ {}", names.join(", ")));
+        }
+        None => {}
     }
     // Values in the legend tell the two horizontal lines apart without colour.
     let mut legend = vec![
@@ -437,6 +574,9 @@ fn line_chart(
             format!("─ 12-mo {} ", label(r)),
             theme.series(2),
         ));
+    }
+    if !compared_pts.is_empty() {
+        legend.push(Span::styled("▄ compared ", theme.heading()));
     }
     let has_target = !segmented && app.snapshot.targets.iter().any(|t| t.metric == metric.id);
     match (target, has_target) {
