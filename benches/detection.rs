@@ -10,22 +10,26 @@
 //! scenarios, injects one anomaly of known size, sign, segment and period into the latest
 //! complete month or week:
 //!
-//! - **segment**: 15–25 % up or down in one material channel (30–55 % of revenue): strong
-//!   moves, clear of the 12 % line by more than the noise (σ ≈ 2–4 % a period) and the
-//!   growth trend can carry them;
-//! - **total**: 5–7 % up or down in every channel at once.
+//! - **segment**: 15–25 % up or down in the lead channel (30–55 % of revenue, a material
+//!   segment): strong moves (the strong tier starts at 12 %), with room above the line for
+//!   the noise. A month of a channel swings about 1–5 % around its trend; a week of a
+//!   small shop's smallest lead channel (45 orders a day) swings up to about 10 %, so
+//!   some injected weeks come out under 12 % in the data itself;
+//! - **total**: 5–7 % up or down in every channel at once (mild moves).
 //!
 //! Each scenario is judged as of several month ends by `kpi::alerts::evaluate_with`, the
 //! function `kpi check` and the cockpit run, over series aggregated from the generated
 //! days (`gross_revenue` and `orders`, total and by channel, day, week and month grain),
 //! with the default `kpi.toml` policy. The same series are judged by the seeds' plain rule
-//! (5 % / 12 % off the mean of the previous 3 periods, no guards) and by a rolling
-//! z-score (mild at |z| ≥ 2, strong at |z| ≥ 3 over the previous 8 periods).
+//! (5 % / 12 % off the mean of the previous 3 periods, raw sums, no guards) and by a
+//! rolling z-score (mild at |z| ≥ 2, strong at |z| ≥ 3 over the previous 8 periods).
 //!
-//! Printed per policy: recall on injected strong segment moves (and how many were raised
-//! as strong, of all and of the falls — the shipped policy raises a segment's good news on
-//! its own only when it alone moved the total by a tier; otherwise the total's alert names
-//! it), recall on injected total moves, and false alerts per 100 metric-periods of
+//! Printed per policy: recall on injected strong channel moves (the channel's own alert,
+//! or its total's alert naming it as the segment behind most of the move) and how many
+//! were raised as strong — of all of them, of the falls, of those the data itself shows
+//! at ≥ 12 % (the channel's change against the mean of its 3 previous periods, per day)
+//! and of those also clear of twice the channel's robust spread (the noise guard the issue
+//! asks for); recall on injected total moves; and false alerts per 100 metric-periods of
 //! clean data (all, and strong only). A metric-period is one metric, one segment or the
 //! total, one grain, one compared period.
 #![allow(clippy::unwrap_used)]
@@ -33,7 +37,8 @@
 use std::collections::BTreeMap;
 
 use chrono::{Datelike, Duration, NaiveDate, Utc};
-use kpi::alerts::{self, AlertKind, Tier};
+use kpi::alerts::deviation::{self, Limits};
+use kpi::alerts::{self, AlertKind, Tier, signal};
 use kpi::config::Config;
 use kpi::metrics::{
     Grain, MetricDef, MetricError, Period, Point, Segment, Series, SeriesRequest, catalog,
@@ -363,13 +368,70 @@ fn judge_each(
     raised
 }
 
+/// What the data itself shows of an injected channel move, whatever the policy: the
+/// channel's change over the injected period against the mean of the three periods before
+/// it, per day (SPEC §6's deviation with the calendar taken out), and whether that change
+/// is clear of the channel's own usual swing — `noise_k` times the robust spread of its
+/// past deviations, the default `kpi.toml` noise guard the issue asks for.
+#[derive(Debug, Clone, Copy)]
+struct Observed {
+    change_pct: f64,
+    clear_of_noise: bool,
+}
+
+impl Scenario {
+    fn observed(&self, channel: usize, period: Period) -> Option<Observed> {
+        let limits = Limits::for_metric(&Config::default().alerts, "gross_revenue");
+        let lookback = limits.noise_window_at(period.grain);
+        let earliest = period.prev().trailing(lookback)[0];
+        let request = SeriesRequest {
+            metric: "gross_revenue",
+            grain: period.grain,
+            from: deviation::baseline_start(earliest, limits.window).start,
+            to: period.end(),
+            by: Some("channel"),
+        };
+        let series = self.series(&request, period.end());
+        let points = &series.get(channel)?.points;
+        let basis = signal::basis("gross_revenue");
+        let dev = deviation::deviation_as(points, period, limits.window, basis)?;
+        let spread = signal::noise(points, period, limits.window, lookback, basis);
+        Some(Observed {
+            change_pct: dev.change_pct,
+            clear_of_noise: signal::stands_out(
+                dev.change(),
+                spread,
+                limits.noise_k_at(period.grain),
+            ),
+        })
+    }
+}
+
+/// Counts of injected strong channel moves.
+#[derive(Default)]
+struct Counts {
+    injected: u32,
+    found: u32,
+    strong: u32,
+}
+
+impl Counts {
+    fn add(&mut self, found: bool, strong: bool) {
+        self.injected += 1;
+        self.found += u32::from(found);
+        self.strong += u32::from(strong);
+    }
+}
+
 #[derive(Default)]
 struct Score {
-    segment_injected: u32,
-    segment_found: u32,
-    segment_strong: u32,
-    falls_injected: u32,
-    falls_strong: u32,
+    /// Every injected strong channel move.
+    segment: Counts,
+    falls: Counts,
+    /// Those whose observed change reached the strong threshold (12 %).
+    shown_strong: Counts,
+    /// … and stood clear of the channel's own noise.
+    clear_strong: Counts,
     total_injected: u32,
     total_found: u32,
     clean_metric_periods: u32,
@@ -378,7 +440,12 @@ struct Score {
 }
 
 impl Score {
-    fn record(&mut self, raised: &Raised, injection: Option<Injection>) {
+    fn record(
+        &mut self,
+        raised: &Raised,
+        injection: Option<Injection>,
+        observed: Option<Observed>,
+    ) {
         match injection {
             None => {
                 self.clean_metric_periods += (METRICS.len() * 4 * Grain::ALL.len()) as u32;
@@ -390,22 +457,28 @@ impl Score {
                 period,
                 size,
             }) => {
-                self.segment_injected += 1;
-                let fall = size < 0.0;
-                self.falls_injected += u32::from(fall);
                 // Raised: the channel's own alert, or a total's alert naming it as the
                 // segment behind most of the move (the shipped policy folds a channel into
-                // a total that alerts as strongly).
-                let hit = raised.iter().find(|(metric, c, grain, _, named)| {
-                    metric == "gross_revenue"
-                        && *grain == period.grain
-                        && (*c == Some(channel) || (c.is_none() && *named == Some(channel)))
-                });
-                if let Some(hit) = hit {
-                    self.segment_found += 1;
-                    if hit.3 == Tier::Strong {
-                        self.segment_strong += 1;
-                        self.falls_strong += u32::from(fall);
+                // a total that alerts as strongly). As strong: any of them strong.
+                let hits: Vec<_> = raised
+                    .iter()
+                    .filter(|(metric, c, grain, _, named)| {
+                        metric == "gross_revenue"
+                            && *grain == period.grain
+                            && (*c == Some(channel) || (c.is_none() && *named == Some(channel)))
+                    })
+                    .collect();
+                let found = !hits.is_empty();
+                let strong = hits.iter().any(|hit| hit.3 == Tier::Strong);
+                self.segment.add(found, strong);
+                if size < 0.0 {
+                    self.falls.add(found, strong);
+                }
+                let strong_pct = Config::default().alerts.strong_pct;
+                if let Some(observed) = observed.filter(|o| o.change_pct.abs() >= strong_pct) {
+                    self.shown_strong.add(found, strong);
+                    if observed.clear_of_noise {
+                        self.clear_strong.add(found, strong);
                     }
                 }
             }
@@ -423,21 +496,24 @@ impl Score {
     fn print(&self, name: &str) {
         let pct = |a: u32, b: u32| f64::from(a) / f64::from(b.max(1)) * 100.0;
         println!(
-            "{name:<28} strong segment moves: recall {:5.1} % ({}/{}), raised as strong {:5.1} % \
-             (falls {:5.1} %) | \
-             total moves 5–7 %: recall {:5.1} % ({}/{}) | clean data: {:5.2} false alerts, \
-             {:5.2} false strong per 100 metric-periods ({} metric-periods)",
-            pct(self.segment_found, self.segment_injected),
-            self.segment_found,
-            self.segment_injected,
-            pct(self.segment_strong, self.segment_injected),
-            pct(self.falls_strong, self.falls_injected),
+            "{name:<30} strong channel moves: recall {:5.1} % ({}/{}), raised as strong \
+             {:5.1} % (falls {:5.1} %; of those the data shows ≥ 12 %: {:5.1} %; of those \
+             also clear of the channel's noise: {}/{}) | total moves 5–7 %: recall \
+             {:5.1} % ({}/{}) | clean data: {:5.2} false alerts, {:5.2} false strong per 100 \
+             metric-periods",
+            pct(self.segment.found, self.segment.injected),
+            self.segment.found,
+            self.segment.injected,
+            pct(self.segment.strong, self.segment.injected),
+            pct(self.falls.strong, self.falls.injected),
+            pct(self.shown_strong.strong, self.shown_strong.injected),
+            self.clear_strong.strong,
+            self.clear_strong.injected,
             pct(self.total_found, self.total_injected),
             self.total_found,
             self.total_injected,
             pct(self.clean_alerts, self.clean_metric_periods),
             pct(self.clean_strong, self.clean_metric_periods),
-            self.clean_metric_periods,
         );
     }
 }
@@ -456,6 +532,7 @@ fn main() {
     let store = Store::open(&dir.path().join("detection.db")).unwrap();
     let mut scores: BTreeMap<&str, Score> = BTreeMap::new();
     let started = std::time::Instant::now();
+    let mut clean_metric_periods = 0;
     for seed in 0..scenarios {
         let inject = seed % 2 == 1;
         let scenario = generate(seed, inject);
@@ -473,32 +550,47 @@ fn main() {
                 })
                 .collect()
         };
+        let observed = match scenario.injection {
+            Some(Injection::Segment {
+                channel, period, ..
+            }) => scenario.observed(channel, period),
+            _ => None,
+        };
         for as_of in dates {
             let injection = scenario.injection;
+            if injection.is_none() {
+                clean_metric_periods += METRICS.len() * 4 * Grain::ALL.len();
+            }
+            let shipped = shipped(&store, &defs, &scenario, as_of);
             if std::env::var("KPI_BENCH_DEBUG").is_ok() {
-                println!(
-                    "{injection:?} {as_of} shipped {:?}",
-                    shipped(&store, &defs, &scenario, as_of)
-                );
+                println!("{injection:?} {as_of} observed {observed:?} shipped {shipped:?}");
             }
             scores
                 .entry("shipped policy")
                 .or_default()
-                .record(&shipped(&store, &defs, &scenario, as_of), injection);
+                .record(&shipped, injection, observed);
             scores
                 .entry("seed rule (5/12 % off mean 3)")
                 .or_default()
-                .record(&plain(&scenario, as_of), injection);
-            scores
-                .entry("rolling z-score (8)")
-                .or_default()
-                .record(&z_score(&scenario, as_of), injection);
+                .record(&plain(&scenario, as_of), injection, observed);
+            scores.entry("rolling z-score (8)").or_default().record(
+                &z_score(&scenario, as_of),
+                injection,
+                observed,
+            );
         }
     }
+    let reference = &scores["shipped policy"];
     println!(
-        "detection: {scenarios} scenarios ({} with an injected move), {:.1} s",
-        scenarios / 2,
-        started.elapsed().as_secs_f64()
+        "detection: {scenarios} scenarios, {:.1} s: {} injected strong channel moves \
+         (15–25 %; the data shows {} of them at ≥ 12 % against the mean of 3, {} of those \
+         also clear of noise_k × the channel's robust spread), {} injected total moves (5–7 %), \
+         {clean_metric_periods} clean metric-periods",
+        started.elapsed().as_secs_f64(),
+        reference.segment.injected,
+        reference.shown_strong.injected,
+        reference.clear_strong.injected,
+        reference.total_injected,
     );
     for name in [
         "shipped policy",

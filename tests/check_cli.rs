@@ -281,3 +281,56 @@ fn month_length_alone_is_never_a_deviation() {
         "{stdout}"
     );
 }
+
+#[test]
+fn a_channel_that_is_half_of_revenue_rising_20_percent_is_strong_good_news_on_its_own() {
+    // The total rises a mild 10 %; the channel behind it is a strong story of its own
+    // (SPEC §6: a material segment alerts with its own tier), listed as good news that
+    // wakes no one.
+    let dir = tempfile::tempdir().unwrap();
+    let db = sales_store(dir.path(), "2026-06-30", |channel, date| {
+        if channel == "paid_search" && in_month(date, "2026-06") {
+            1.2
+        } else {
+            1.0
+        }
+    });
+    let out = check(&db, &[]);
+    let stdout = stdout_of(&out);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    let channel = stdout
+        .lines()
+        .find(|l| l.contains("Gross revenue · channel paid_search · Jun 2026"))
+        .unwrap_or_else(|| panic!("the channel alerts on its own:\n{stdout}"));
+    assert!(channel.starts_with("‼ "), "{channel}");
+    assert!(channel.contains("(▲ +"), "{channel}");
+    assert!(channel.contains("%, good news)"), "{channel}");
+    let total = stdout
+        .lines()
+        .find(|l| l.starts_with("! Gross revenue · Jun 2026"))
+        .unwrap_or_else(|| panic!("the total alerts mild:\n{stdout}"));
+    assert!(total.contains("drivers: channel paid_search 9"), "{total}");
+    let out = check(&db, &["--fail-on", "any"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stdout_of(&out));
+}
+
+#[test]
+fn weekday_seasonality_raises_nothing_at_day_grain_on_any_day_of_the_week() {
+    // Busy Fridays and quiet weekends, nothing else: each day of the last week, read as
+    // the reference date, is compared with the same weekday before it and stays quiet.
+    let dir = tempfile::tempdir().unwrap();
+    let db = sales_store(dir.path(), "2026-05-31", |_, _| 1.0);
+    let sunday = NaiveDate::from_ymd_opt(2026, 5, 31).unwrap();
+    for back in 0..7 {
+        let day = sunday - chrono::Duration::days(back);
+        let as_of = day.to_string();
+        let out = check(&db, &["--as-of", &as_of, "--fail-on", "any"]);
+        let stdout = stdout_of(&out);
+        assert_eq!(out.status.code(), Some(0), "{}: {stdout}", day.weekday());
+        assert!(
+            stdout.starts_with(&format!("kpi check: no open alerts as of {as_of}")),
+            "{}: {stdout}",
+            day.weekday()
+        );
+    }
+}

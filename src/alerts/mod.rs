@@ -699,11 +699,10 @@ fn evaluate_metric(
                 record_share
             };
             // A segment large enough alerts with its own tier, beside a total that alerts
-            // a tier lower or not at all (`signal` rule 3).
-            // Good news in a segment is listed on its own only when it moved the total by a
-            // tier (below): nobody is woken for it, and a total that alerts names it.
+            // a tier lower or not at all (`signal` rule 3): its bad news from mild up, its
+            // good news once strong.
             let bad = (dev.change_pct > 0.0) != (def.direction == Direction::HigherIsBetter);
-            let by_size = bad && is_material(config, share);
+            let by_size = is_material(config, share) && signal::speaks_for_itself(bad, tier);
             if folding && total_tier.is_some() && !by_size {
                 continue;
             }

@@ -29,19 +29,22 @@
 //! 2. **Volume guard on totals too** (`min_volume`, module docs of `alerts`): a total of six
 //!    signups a day is as small a sample as a segment of six.
 //! 3. **Segments.** When the total of the same metric, grain and period alerts, its
-//!    segments are the alert's contributors (`fold_segments`), except bad news in a
-//!    **material** segment — at least `material_share_pct` (default 20 %) of the total's
-//!    baseline and of its records — that moved a tier harder: it alerts beside the total
-//!    with its own tier (a channel that is half of revenue falling 15 % is strong while
-//!    the total falls a mild 7.5 %). A segment moving the same way as an alerting total
-//!    needs no noise guard of its own: the total has shown that something moved. When the
-//!    total is quiet, bad news in a material segment alerts with its own tier if it stands
-//!    out from its own noise; any other segment alerts only if its move alone would have
-//!    made the total alert (`moves_total`, `material_segments_only`). Good news in a
-//!    segment wakes no one and is named by its total. Of the material segments seen
-//!    through several dimensions (channel, plan, region), the one that moved the total
-//!    most speaks for each direction: one move, one alert. MRR's movements by segment are
-//!    a few accounts each and only explain their total.
+//!    segments are the alert's contributors (`fold_segments`), except a **material**
+//!    segment — at least `material_share_pct` (default 20 %) of the total's baseline and
+//!    of its records — that moved a tier harder: it alerts beside the total with its own
+//!    tier (a channel that is half of revenue falling 15 % is strong while the total
+//!    falls a mild 7.5 %). A segment moving the same way as an alerting total needs no
+//!    noise guard of its own: the total has shown that something moved. When the total is
+//!    quiet, a material segment alerts with its own tier if it stands out from its own
+//!    noise; any other segment alerts only if its move alone would have made the total
+//!    alert (`moves_total`, `material_segments_only`). A material segment speaks for
+//!    itself on bad news from mild up and on good news once strong
+//!    (`speaks_for_itself`): a strong rise is news whoever it wakes, while a mild rise
+//!    in one channel is the commonest swing of a segment's noise and is named by its
+//!    total when the total moves. Of the material segments seen through several
+//!    dimensions (channel, plan, region), the one that moved the total most speaks for
+//!    each direction: one move, one alert. MRR's movements by segment are a few accounts
+//!    each and only explain their total.
 //! 4. **One story, one alert.** A derived metric's alert is dropped when its source alerts
 //!    for the same segment, grain and period (`[alerts.metrics.<id>] derived_from`; built
 //!    in: `BUILT_IN_DERIVED`). A day's alert is dropped when its week alerts the same way.
@@ -55,6 +58,7 @@
 
 use crate::metrics::{Grain, Period, Point};
 
+use super::Tier;
 use super::deviation::{Basis, Deviation, Limits, complete_value, rolling_mean};
 
 /// Past deviations needed before the spread means anything.
@@ -213,6 +217,14 @@ pub fn stands_out(change: f64, noise: Option<f64>, k: f64) -> bool {
     }
 }
 
+/// Whether a material segment's move of `tier` alerts with its own tier (rule 3): bad
+/// news from mild up, good news only when strong. Good news wakes no one (`kpi check`
+/// exits by bad alerts), so a mild rise of one channel would only lengthen the list; a
+/// strong one is a story of its own even when its total moves a mild 8 %.
+pub fn speaks_for_itself(bad: bool, tier: Tier) -> bool {
+    bad || tier == Tier::Strong
+}
+
 /// Materiality of a segment whose total is quiet: whether `effect` — the segment's change
 /// times its weight in the total — would, on its own, have made the total alert: reach a
 /// tier against the total's rolling mean and stand out from the total's spread.
@@ -365,6 +377,14 @@ mod tests {
             rolling_mean,
             change_pct: 0.0,
         }
+    }
+
+    #[test]
+    fn a_material_segment_speaks_for_itself_on_bad_news_and_on_strong_good_news() {
+        assert!(speaks_for_itself(true, Tier::Mild));
+        assert!(speaks_for_itself(true, Tier::Strong));
+        assert!(speaks_for_itself(false, Tier::Strong));
+        assert!(!speaks_for_itself(false, Tier::Mild));
     }
 
     #[test]
