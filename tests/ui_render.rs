@@ -141,7 +141,7 @@ fn cohorts_show_cell_values_forecasts_legend_and_the_cursor_cell() {
     app.cohorts.col = 1;
     let text = common::text(&app, 80, 24);
     let row = text.lines().find(|l| l.contains("2024-11")).unwrap();
-    assert!(row.contains("412 100%  62%"), "{row}");
+    assert!(row.contains("412  100%   62%"), "{row}");
     assert!(text.contains("~90%"), "forecast cells are marked:\n{text}");
     assert!(text.contains("~ forecast"), "{text}");
     assert!(
@@ -155,7 +155,7 @@ fn cohorts_show_cell_values_forecasts_legend_and_the_cursor_cell() {
     app.cohorts.measure = CohortMeasure::Members;
     let text = common::text(&app, 80, 24);
     let row = text.lines().find(|l| l.contains("2024-11")).unwrap();
-    assert!(row.contains(" 412  255"), "{row}");
+    assert!(row.contains(" 412   255"), "{row}");
 }
 
 #[test]
@@ -587,4 +587,34 @@ fn the_cohort_cell_of_the_month_still_running_is_marked_so_far() {
     let may = text.lines().find(|l| l.contains("│2025-05")).unwrap();
     assert!(may.contains("65%*"), "{may}");
     assert!(text.contains("* so far"), "{text}");
+}
+
+/// Issue 15, defect 4: with two years of cohorts the heatmap fell back to shades below
+/// about 200 columns, so `m` changed nothing on the screen at 80×24 or 100×30.
+#[test]
+fn cohort_measure_switch_shows_in_the_cells_at_80x24_and_100x30() {
+    let mut app = app_on(Tab::Cohorts);
+    // Two years of months after each cohort's start, as sample.db holds.
+    for row in &mut app.snapshot.cohorts[0].rows {
+        let last = row.cells.iter().flatten().last().copied().unwrap_or(0.5);
+        while row.cells.len() < 24 {
+            row.cells.push(Some(last));
+        }
+        row.forecast.clear();
+    }
+    for (width, height) in [(80, 24), (100, 30)] {
+        app.cohorts.measure = CohortMeasure::Share;
+        app.cohorts.col = 1;
+        let share = common::text(&app, width, height);
+        let row = share.lines().find(|l| l.contains("│2024-11")).unwrap();
+        assert!(row.contains("100%   62%"), "{width}×{height}:\n{share}");
+        assert!(share.contains("· share % ·"), "{share}");
+        assert!(share.contains("more months (l)"), "{share}");
+        app.cohorts.measure = CohortMeasure::Members;
+        let members = common::text(&app, width, height);
+        let row = members.lines().find(|l| l.contains("│2024-11")).unwrap();
+        assert!(row.contains("412   255"), "{width}×{height}:\n{members}");
+        assert!(members.contains("· members ·"), "{members}");
+        assert_ne!(share, members);
+    }
 }
