@@ -618,3 +618,33 @@ fn cohort_measure_switch_shows_in_the_cells_at_80x24_and_100x30() {
         assert_ne!(share, members);
     }
 }
+
+/// Issue 15, defect 11: during `kpi demo --live` rows arrived every second while the
+/// freshness line said "14 d old !", judging the data's dates instead of their arrival.
+#[test]
+fn freshness_counts_from_the_last_arrival_not_from_the_data_dates() {
+    let mut app = app_on(Tab::Overview);
+    app.today = chrono::NaiveDate::from_ymd_opt(2025, 7, 2).unwrap();
+    let mut live = kpi::ui::app::LiveStatus::new("feed".into());
+    live.progress = None;
+    live.last_update = Some("10:15:02".into());
+    app.live = Some(live);
+    let text = common::text(&app, 100, 30);
+    assert!(!text.contains("d old"), "{text}");
+    assert!(!text.contains("ago !"), "{text}");
+    assert!(text.contains("rows arrived 10:15:02"), "{text}");
+    assert!(text.contains("newest data 2025-06-18"), "{text}");
+    // Without a feed, the age is that of the last import: two weeks is stale.
+    app.live = None;
+    let text = common::text(&app, 100, 30);
+    assert!(
+        text.contains("last import 2025-06-18 09:12 (14 d ago !)"),
+        "{text}"
+    );
+    app.today = chrono::NaiveDate::from_ymd_opt(2025, 6, 18).unwrap();
+    let text = common::text(&app, 100, 30);
+    assert!(
+        text.contains("last import 2025-06-18 09:12 (today)"),
+        "{text}"
+    );
+}

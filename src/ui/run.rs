@@ -29,7 +29,8 @@ const TICK: Duration = Duration::from_secs(1);
 /// leaves the terminal as it found it. Nothing else reads it.
 const TEST_PANIC_VAR: &str = "KPI_TEST_PANIC_KEY";
 
-enum Event {
+/// Everything the event loop waits for.
+pub enum Event {
     Key(KeyEvent),
     Resize,
     Msg(Msg),
@@ -126,11 +127,29 @@ pub fn run(options: Options) -> anyhow::Result<Exit> {
         .context("the worker stopped")?;
 
     let panic_key = std::env::var_os(TEST_PANIC_VAR).is_some();
+    let exit = event_loop(&mut guard.terminal, &mut app, &events, &effects, panic_key)?;
+    drop(guard);
+    Ok(exit)
+}
+
+/// The loop itself, over any backend (the cockpit's terminal, or a `TestBackend` in the
+/// live CPU benchmark): blocks for the next event, drains what is queued, updates, and
+/// redraws once if anything changed. Ends on quit or when every sender is gone.
+pub fn event_loop<B: ratatui::backend::Backend>(
+    terminal: &mut ratatui::Terminal<B>,
+    app: &mut App,
+    events: &std::sync::mpsc::Receiver<Event>,
+    effects: &Sender<Effect>,
+    panic_key: bool,
+) -> anyhow::Result<Exit>
+where
+    B::Error: Send + Sync + 'static,
+{
     let mut exit = Exit::Quit;
     let mut dirty = true;
     loop {
         if dirty {
-            guard.terminal.draw(|frame| view::draw(frame, &app))?;
+            terminal.draw(|frame| view::draw(frame, app))?;
             dirty = false;
         }
         let first = match events.recv_timeout(TICK) {
@@ -143,7 +162,7 @@ pub fn run(options: Options) -> anyhow::Result<Exit> {
                 Event::Key(key) if panic_key && key.code == event::KeyCode::Char('!') => {
                     panic!("test panic requested with {TEST_PANIC_VAR}")
                 }
-                Event::Key(key) => keymap::key_to_msg(&app, key),
+                Event::Key(key) => keymap::key_to_msg(app, key),
                 Event::Resize => Some(Msg::Resize),
                 Event::Msg(msg) => Some(msg),
                 Event::Signal(signal) => {
@@ -153,7 +172,7 @@ pub fn run(options: Options) -> anyhow::Result<Exit> {
                 Event::InputGone => Some(Msg::Quit),
             };
             if let Some(msg) = msg {
-                if let Some(effect) = update(&mut app, msg) {
+                if let Some(effect) = update(app, msg) {
                     effects
                         .send(effect)
                         .context("the background worker stopped")?;
@@ -170,6 +189,5 @@ pub fn run(options: Options) -> anyhow::Result<Exit> {
             break;
         }
     }
-    drop(guard);
     Ok(exit)
 }

@@ -15,6 +15,9 @@ use crate::present::{self, Change, clean};
 
 const TILE_MIN_WIDTH: u16 = 26;
 
+/// Days without an import after which the freshness line marks the store stale (`!`).
+const STALE_AFTER_DAYS: i64 = 2;
+
 pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     let kpis = &app.snapshot.config.core_kpis;
     let count = u16::try_from(kpis.len().max(1)).unwrap_or(1);
@@ -314,22 +317,47 @@ fn data_freshness(frame: &mut Frame, area: Rect, app: &App) {
         );
         return;
     }
+    // Freshness is how long ago data last arrived, not how old its dates are: a live
+    // feed replaying last month arrives every second, and a store imported this morning
+    // is fresh whatever period it covers.
     let newest = tables.iter().filter_map(|t| t.last_date).max();
     let last_import = tables.iter().filter_map(|t| t.last_import.as_deref()).max();
-    let mut head = vec![Span::styled("newest data ", theme.dim())];
-    match newest {
-        Some(date) => {
-            let age = (app.today - date).num_days();
-            head.push(Span::styled(date.to_string(), theme.heading()));
-            let style = if age > 2 { theme.bad() } else { theme.dim() };
-            let mark = if age > 2 { " !" } else { "" };
-            head.push(Span::styled(format!(" ({age} d old{mark})"), style));
+    let arriving = app.live.as_ref().and_then(|l| l.last_update.as_deref());
+    let mut head = Vec::new();
+    match (arriving, last_import) {
+        (Some(at), _) => {
+            head.push(Span::styled("live · rows arrived ", theme.dim()));
+            head.push(Span::styled(
+                format!("{} (last round)", clean(at)),
+                theme.good(),
+            ));
         }
-        None => head.push(Span::raw("—")),
+        (None, Some(at)) => {
+            head.push(Span::styled("last import ", theme.dim()));
+            let when = chrono::DateTime::parse_from_rfc3339(at).ok();
+            head.push(Span::raw(when.map_or_else(
+                || clean(at).into_owned(),
+                |t| t.format("%Y-%m-%d %H:%M").to_string(),
+            )));
+            if let Some(t) = when {
+                let age = (app.today - t.date_naive()).num_days();
+                let stale = age > STALE_AFTER_DAYS;
+                let text = match age {
+                    ..=0 => " (today)".to_string(),
+                    1 => " (1 d ago)".to_string(),
+                    _ => format!(" ({age} d ago{})", if stale { " !" } else { "" }),
+                };
+                head.push(Span::styled(
+                    text,
+                    if stale { theme.bad() } else { theme.dim() },
+                ));
+            }
+        }
+        (None, None) => head.push(Span::styled("never imported", theme.dim())),
     }
-    if let Some(at) = last_import {
-        head.push(Span::styled(" · last import ", theme.dim()));
-        head.push(Span::raw(clean(at).into_owned()));
+    if let Some(date) = newest {
+        head.push(Span::styled(" · newest data ", theme.dim()));
+        head.push(Span::styled(date.to_string(), theme.heading()));
     }
     let per_table: Vec<String> = tables
         .iter()
