@@ -153,7 +153,15 @@ fn phase(
     let stopper = events_tx.clone();
     let ui = thread::spawn(move || {
         let mut terminal = Terminal::new(TestBackend::new(120, 40)).unwrap();
-        event_loop(&mut terminal, &mut app, &events, &effects, false).unwrap();
+        event_loop(
+            &mut terminal,
+            &mut app,
+            &events,
+            &effects,
+            &mut |_, _| Ok(()),
+            false,
+        )
+        .unwrap();
         drop(quit);
     });
     thread::sleep(Duration::from_secs(8));

@@ -271,9 +271,9 @@ fn help_lists_every_key() {
     let terminal = common::terminal(&app, 80, 24);
     insta::assert_snapshot!("help_80x24", terminal.backend());
     let text = common::text(&app, 80, 24);
-    for (keys, what) in kpi::ui::keymap::HELP {
+    for (keys, what) in kpi::ui::keymap::Keymap::default().help() {
         assert!(
-            text.contains(keys) && text.contains(what),
+            text.contains(&keys) && text.contains(what),
             "{keys} missing:\n{text}"
         );
     }
@@ -647,4 +647,56 @@ fn freshness_counts_from_the_last_arrival_not_from_the_data_dates() {
         text.contains("last import 2025-06-18 09:12 (today)"),
         "{text}"
     );
+}
+
+/// Issue 15: the help overlay lists the keys in force, `[keys]` included.
+#[test]
+fn help_shows_the_keys_in_force_after_a_remap() {
+    let mut app = app_on(Tab::Trends);
+    app.snapshot.config = kpi::config::Config::parse(
+        "[keys]\nquit = \"x\"\ncopy = \"c\"\n",
+        std::path::Path::new("kpi.toml"),
+    )
+    .unwrap();
+    app.apply_config();
+    app.help = true;
+    let terminal = common::terminal(&app, 80, 24);
+    insta::assert_snapshot!("help_remapped_80x24", terminal.backend());
+    let text = common::text(&app, 80, 24);
+    assert!(text.contains("x Ctrl-C"), "{text}");
+    assert!(!text.contains("q Ctrl-C"), "{text}");
+    let copy = text
+        .lines()
+        .find(|l| l.contains("copy metric series"))
+        .unwrap();
+    assert!(copy.contains("│ c  "), "{copy}");
+    assert!(
+        text.contains("? help  x quit"),
+        "the status line's hint follows: {text}"
+    );
+    assert!(text.contains("e E"), "{text}");
+}
+
+/// Issue 15: `theme = "light"` draws titles and accents in blue (cyan is unreadable on a
+/// light background); NO_COLOR still draws no colour at all.
+#[test]
+fn the_light_theme_recolours_and_no_color_still_wins() {
+    let mut app = app_on(Tab::Overview);
+    app.theme = Theme::new(ColorMode::Ansi16);
+    app.snapshot.config =
+        kpi::config::Config::parse("theme = \"light\"\n", std::path::Path::new("kpi.toml"))
+            .unwrap();
+    app.apply_config();
+    let buffer = common::buffer(&app, 80, 24);
+    let title = (0..80)
+        .map(|x| &buffer[(x, 1)])
+        .find(|c| c.symbol() == "N")
+        .unwrap();
+    assert_eq!(title.fg, Color::Blue);
+    app.theme = Theme::new(ColorMode::None);
+    app.apply_config();
+    let buffer = common::buffer(&app, 80, 24);
+    for cell in buffer.content() {
+        assert_eq!(cell.fg, Color::Reset, "{cell:?}");
+    }
 }

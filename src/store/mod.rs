@@ -3,6 +3,7 @@
 
 mod alert_state;
 pub mod import_log;
+mod launch;
 mod migrate;
 pub mod notify_log;
 pub mod rollup;

@@ -121,13 +121,30 @@ pub fn run(options: Options) -> anyhow::Result<Exit> {
     app.live = options
         .watch
         .map(|(dir, _)| super::app::LiveStatus::new(dir));
+    // Watching a folder is a launch: today against last week, hour by hour, first.
+    app.overview.launch = app.live.is_some();
     app.loading = true;
     effects
         .send(Effect::LoadSnapshot)
         .context("the worker stopped")?;
 
     let panic_key = std::env::var_os(TEST_PANIC_VAR).is_some();
-    let exit = event_loop(&mut guard.terminal, &mut app, &events, &effects, panic_key)?;
+    app.apply_config();
+    // OSC 52 through the terminal's own writer, between two frames.
+    let mut clipboard = |terminal: &mut terminal::CockpitTerminal, text: &str| {
+        use std::io::Write;
+        let backend = terminal.backend_mut();
+        backend.write_all(super::export::osc52(text).as_bytes())?;
+        backend.flush()
+    };
+    let exit = event_loop(
+        &mut guard.terminal,
+        &mut app,
+        &events,
+        &effects,
+        &mut clipboard,
+        panic_key,
+    )?;
     drop(guard);
     Ok(exit)
 }
@@ -140,6 +157,7 @@ pub fn event_loop<B: ratatui::backend::Backend>(
     app: &mut App,
     events: &std::sync::mpsc::Receiver<Event>,
     effects: &Sender<Effect>,
+    clipboard: &mut dyn FnMut(&mut ratatui::Terminal<B>, &str) -> std::io::Result<()>,
     panic_key: bool,
 ) -> anyhow::Result<Exit>
 where
@@ -176,6 +194,11 @@ where
                     effects
                         .send(effect)
                         .context("the background worker stopped")?;
+                }
+                if let Some(text) = app.clipboard.take()
+                    && let Err(err) = clipboard(terminal, &text)
+                {
+                    app.status = Some(format!("could not copy: {err}"));
                 }
                 dirty = true;
             }

@@ -191,6 +191,19 @@ impl Worker {
                 alert,
                 action,
             },
+            Effect::Export {
+                dir,
+                name,
+                format,
+                contents,
+            } => {
+                let stamp = chrono::Local::now().format("%Y%m%d-%H%M%S").to_string();
+                let file = super::export::file_name(&name, &stamp, format);
+                Msg::Exported(
+                    super::export::write_new(&dir, &file, &contents)
+                        .map_err(|e| format!("{}: {e}", dir.join(&file).display())),
+                )
+            }
             Effect::Snooze { alert, until } => Msg::AlertSaved {
                 result: self.writer().and_then(|writer| {
                     writer
