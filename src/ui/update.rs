@@ -213,7 +213,13 @@ pub fn update(app: &mut App, msg: Msg) -> Option<Effect> {
         Msg::Status(text) => app.status = Some(text),
         Msg::Copy => copy(app),
         Msg::ToggleLaunch => {
-            if app.tab == Tab::Overview {
+            if app.snapshot.data.launch.is_none() {
+                app.status = Some(
+                    "the hourly view counts events (they carry a time; orders only a date) — \
+                     import events"
+                        .into(),
+                );
+            } else if app.tab == Tab::Overview {
                 app.overview.launch = !app.overview.launch;
             } else {
                 switch_tab(app, Tab::Overview);

@@ -284,7 +284,7 @@ impl Worker {
                 && queued.is_empty()
                 && self.due(self.last_alerts_at, self.pacing.alerts_every, now)
                 && let Some(snapshot) = self.last_metrics.clone()
-                && !self.evaluate(&snapshot, results, wrap)
+                && !self.evaluate(&snapshot, true, results, wrap)
             {
                 return;
             }
@@ -365,20 +365,28 @@ impl Worker {
             self.alerts_deferred = true;
             return true;
         }
-        self.evaluate(&snapshot, results, wrap)
+        self.evaluate(
+            &snapshot,
+            matches!(reload, Reload::Touched(_)),
+            results,
+            wrap,
+        )
     }
 
     /// Evaluates the alerts of `snapshot` (from what the last evaluation left, when only
     /// live imports came since) and sends them. Returns false when the cockpit is gone.
+    /// `live`: after live imports, which start the pacing window; a full reload ends it,
+    /// so the first append after one is judged at once.
     fn evaluate<E: Send + 'static>(
         &mut self,
         snapshot: &Snapshot,
+        live: bool,
         results: &Sender<E>,
         wrap: fn(Msg) -> E,
     ) -> bool {
         let send = |msg: Msg| results.send(wrap(msg)).is_ok();
         self.alerts_deferred = false;
-        self.last_alerts_at = Some(Instant::now());
+        self.last_alerts_at = live.then(Instant::now);
         let since = match (&self.last_alerts, &self.written_since_alerts) {
             (Some(previous), Some(touched)) if self.alerts_as_of == snapshot.as_of => {
                 Some(crate::alerts::Since { previous, touched })

@@ -30,10 +30,13 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         Constraint::Length(4),
     ])
     .areas(area);
-    if app.overview.launch {
+    // The launch view needs events (the rows with a time of day); without them the
+    // tiles stay, whatever `t` or `--watch` asked for.
+    let launch_view = app.overview.launch && app.snapshot.data.launch.is_some();
+    if launch_view {
         launch(frame, tiles, app);
     }
-    let row_areas = if app.overview.launch {
+    let row_areas = if launch_view {
         std::rc::Rc::from(Vec::new())
     } else {
         Layout::vertical(vec![Constraint::Length(tile_height); usize::from(rows)]).split(tiles)
