@@ -99,6 +99,17 @@ pub enum Command {
     Check(CheckArgs),
     /// Build a demo data set, or keep appending live launch-day data.
     Demo(DemoArgs),
+    /// Print a shell completion script: `kpi completions bash > /etc/bash_completion.d/kpi`.
+    Completions(CompletionsArgs),
+    /// Print the manual page (roff): `kpi man > kpi.1 && man ./kpi.1`.
+    Man,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell the script is for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 #[derive(Debug, Args)]

@@ -58,6 +58,52 @@ pub struct Config {
     pub drivers: Vec<DriverPair>,
     /// Where `kpi check --notify` and the watching cockpit send newly opened alerts.
     pub notify: NotifyConfig,
+    /// `[keys]`: `action = "key"` or `["key", …]` rebinds one of the cockpit's keys (its
+    /// defaults give way); `?` in the cockpit lists the keys in force.
+    pub keys: BTreeMap<String, KeyList>,
+    /// `theme = "light"`, or `[theme]` with `base = "light"` and colours by role.
+    pub theme: ThemeSetting,
+}
+
+/// One key or several for an action in `[keys]`.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(untagged)]
+pub enum KeyList {
+    One(String),
+    Many(Vec<String>),
+}
+
+/// The cockpit's colours: a built-in theme by name, or a table of a base and overrides.
+#[derive(Debug, Clone, Deserialize, PartialEq, Default)]
+#[serde(untagged)]
+pub enum ThemeSetting {
+    /// No `theme` given: the dark theme.
+    #[default]
+    #[serde(skip_deserializing)]
+    Default,
+    Named(String),
+    Custom {
+        base: Option<String>,
+        #[serde(flatten)]
+        colours: BTreeMap<String, String>,
+    },
+}
+
+impl ThemeSetting {
+    pub fn base(&self) -> Option<&str> {
+        match self {
+            ThemeSetting::Default => None,
+            ThemeSetting::Named(name) => Some(name),
+            ThemeSetting::Custom { base, .. } => base.as_deref(),
+        }
+    }
+
+    pub fn colours(&self) -> BTreeMap<String, String> {
+        match self {
+            ThemeSetting::Custom { colours, .. } => colours.clone(),
+            _ => BTreeMap::new(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -231,6 +277,8 @@ impl Default for Config {
             aliases: BTreeMap::new(),
             drivers: Vec::new(),
             notify: NotifyConfig::default(),
+            keys: BTreeMap::new(),
+            theme: ThemeSetting::Default,
         }
     }
 }
@@ -449,7 +497,29 @@ impl Config {
         if self.targets.iter().any(|t| t.metric.trim().is_empty()) {
             return Err(invalid("targets.metric", "empty metric id".into()));
         }
+        if let Err(err) = crate::ui::keymap::Keymap::from_config(&self.key_bindings()) {
+            return Err(invalid(&err.key, err.reason));
+        }
+        if let Err((key, reason)) =
+            crate::ui::theme::Palette::from_config(self.theme.base(), &self.theme.colours())
+        {
+            return Err(invalid(&key, reason));
+        }
         self.validate_notify(&invalid)
+    }
+
+    /// `[keys]` as action name → keys.
+    pub fn key_bindings(&self) -> BTreeMap<String, Vec<String>> {
+        self.keys
+            .iter()
+            .map(|(action, keys)| {
+                let keys = match keys {
+                    KeyList::One(key) => vec![key.clone()],
+                    KeyList::Many(keys) => keys.clone(),
+                };
+                (action.clone(), keys)
+            })
+            .collect()
     }
 
     fn validate_notify(

@@ -23,6 +23,8 @@ pub struct Annotation {
 /// The state of the data itself, for the Data pane.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DataStatus {
+    /// Today so far against the same weekday a week before, hour by hour.
+    pub launch: Option<LaunchDay>,
     pub tables: Vec<TableStatus>,
     /// Newest first.
     pub imports: Vec<ImportLogEntry>,
@@ -215,6 +217,7 @@ pub fn refresh_metrics(
         snapshot.annotations = annotations(store)?;
     }
     snapshot.data = data_status(store)?;
+    snapshot.data.launch = launch_day(store, config)?;
     Ok(snapshot)
 }
 
@@ -268,7 +271,8 @@ fn build_scoped(
         Some(date) => Some(date),
         None => metrics::reference_date(store)?,
     };
-    let data = data_status(store)?;
+    let mut data = data_status(store)?;
+    data.launch = launch_day(store, config)?;
     let annotations = annotations(store)?;
     let Some(as_of) = as_of else {
         return Ok(Snapshot {
@@ -347,8 +351,73 @@ const ALL_COHORT_VARIANTS: [CohortVariant; 4] = [
     CohortVariant::RevenueRetention,
 ];
 
+/// Today so far against the same weekday a week before at the same time, and both days
+/// hour by hour in the configured time zone: what a product manager watches on a launch
+/// day. "Now" is the latest event's time — the data's clock, which a replayed feed
+/// (`kpi demo --live`) sets too. Hours come from events, the table whose rows carry a
+/// timestamp (orders, refunds and surveys carry a date only).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LaunchDay {
+    pub day: NaiveDate,
+    pub now: chrono::NaiveTime,
+    /// Events per local hour, today so far and the whole day a week before.
+    pub today: [u64; 24],
+    pub last_week: [u64; 24],
+    /// Events and distinct users so far today, and a week before until the same time.
+    pub events_today: u64,
+    pub events_last_week: u64,
+    pub users_today: u64,
+    pub users_last_week: u64,
+}
+
+fn launch_day(store: &Store, config: &Config) -> anyhow::Result<Option<LaunchDay>> {
+    use chrono::{DateTime, TimeZone, Timelike, Utc};
+    let Some((day, latest)) = store.latest_event()? else {
+        return Ok(None);
+    };
+    let tz = config.tz();
+    let now = DateTime::parse_from_rfc3339(&latest)?.with_timezone(&Utc);
+    let local = now.with_timezone(&tz);
+    // The same wall-clock time a week before (a clock change in between moves it an hour).
+    let week_before = tz
+        .from_local_datetime(&(local.naive_local() - chrono::Duration::days(7)))
+        .earliest()
+        .map_or(now - chrono::Duration::days(7), |t| t.with_timezone(&Utc));
+    let utc_text = |t: DateTime<Utc>| crate::import::fields::format_utc(t);
+    let before_day = day - chrono::Duration::days(7);
+    let (today_hours, users_today) = store.events_by_hour_until(day, &latest)?;
+    let (week_hours, _) = store.events_by_hour_until(before_day, "9999")?;
+    let (until_hours, users_last_week) =
+        store.events_by_hour_until(before_day, &utc_text(week_before))?;
+    let by_local_hour = |hours: &[(String, u64)]| {
+        let mut out = [0u64; 24];
+        for (hour, count) in hours {
+            let start = chrono::NaiveDateTime::parse_from_str(
+                &format!("{hour}:00:00"),
+                "%Y-%m-%dT%H:%M:%S",
+            );
+            if let Ok(start) = start {
+                let local_hour = Utc.from_utc_datetime(&start).with_timezone(&tz).hour();
+                out[local_hour as usize % 24] += count;
+            }
+        }
+        out
+    };
+    Ok(Some(LaunchDay {
+        day,
+        now: local.time(),
+        today: by_local_hour(&today_hours),
+        last_week: by_local_hour(&week_hours),
+        events_today: today_hours.iter().map(|(_, n)| n).sum(),
+        events_last_week: until_hours.iter().map(|(_, n)| n).sum(),
+        users_today,
+        users_last_week,
+    }))
+}
+
 fn data_status(store: &Store) -> anyhow::Result<DataStatus> {
     Ok(DataStatus {
+        launch: None,
         tables: store.table_status()?,
         imports: store.recent_imports(50)?,
         rejects: store.recent_rejects(200)?,

@@ -273,9 +273,14 @@ fn change_grain(tmux: &Tmux, to: &str) {
 }
 
 fn open_and_close_help(tmux: &Tmux) {
-    let screen = visit(tmux, "?", "Keys — ? or Esc closes", "acknowledge alert");
-    for (keys, _) in kpi::ui::keymap::HELP {
-        assert!(screen.contains(keys), "help lacks {keys}:\n{screen}");
+    let screen = visit(
+        tmux,
+        "?",
+        "Keys — ? or Esc closes",
+        "acknowledge / snooze alert",
+    );
+    for (keys, _) in kpi::ui::keymap::Keymap::default().help() {
+        assert!(screen.contains(&keys), "help lacks {keys}:\n{screen}");
     }
     tmux.keys(&["Escape"]);
     tmux.wait_until("help to close", |s| !s.contains("Keys — ? or Esc"));
@@ -497,6 +502,75 @@ fn a_session_on_the_demo_store_shows_its_numbers_in_every_pane() {
         )
         .unwrap();
     assert_eq!(acknowledged, 1);
+}
+
+/// Issue 15: `y` puts the focused metric's series on the clipboard through OSC 52 (tmux
+/// with `set-clipboard on` keeps it as a paste buffer), `e` writes the Alerts pane beside
+/// the store and says where, and `[keys]` in kpi.toml rebinds quit from `q` to `x`.
+#[test]
+fn copy_export_and_a_remapped_key_work_in_a_real_terminal() {
+    let tmux = Tmux::start_with(120, 36, Fixture::Demo);
+    let toml = tmux.db.with_file_name("kpi.toml");
+    let mut config = std::fs::read_to_string(&toml).unwrap();
+    config.push_str("\n[keys]\nquit = \"x\"\n");
+    std::fs::write(&toml, config).unwrap();
+    tmux.run(&["set-option", "-g", "set-clipboard", "on"]);
+    open_cockpit(&tmux, "", "$20,911  2026-W46");
+    // t: the launch view (today so far against last week, by hour) and back to the tiles.
+    tmux.keys(&["t"]);
+    tmux.wait_for("Today until", "the launch view");
+    tmux.keys(&["t"]);
+    tmux.wait_for("$20,911  2026-W46", "the tiles back");
+
+    tmux.keys(&["y"]);
+    tmux.wait_for(
+        "copied: Net revenue",
+        "the copy confirmed in the status line",
+    );
+    let deadline = Instant::now() + timeout();
+    let buffer = loop {
+        let out = Command::new("tmux")
+            .args(["-L", &tmux.socket, "show-buffer"])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        if text.contains("2026-W46") || Instant::now() > deadline {
+            break text;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(buffer.starts_with("Net revenue by week"), "{buffer}");
+    let week = buffer
+        .lines()
+        .find_map(|l| l.strip_prefix("2026-W46\t"))
+        .unwrap_or_else(|| panic!("{buffer}"));
+    let value: f64 = week.parse().unwrap();
+    assert!((value - 20_911.0).abs() < 1.0, "{week}");
+
+    visit(&tmux, "5", "Alerts", "‼");
+    tmux.keys(&["e"]);
+    let screen = tmux.wait_for("exported to", "where the export went");
+    let dir = tmux.db.parent().unwrap().to_path_buf();
+    let exported: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_string_lossy().contains("kpi-alerts-"))
+        .collect();
+    assert_eq!(exported.len(), 1, "{screen}");
+    let csv = std::fs::read_to_string(&exported[0]).unwrap();
+    assert!(csv.starts_with("tier,metric,segment,period"), "{csv}");
+
+    // q no longer quits; the help names x instead.
+    let screen = visit(&tmux, "?", "Keys — ? or Esc closes", "x Ctrl-C");
+    assert!(!screen.contains("q Ctrl-C"), "{screen}");
+    tmux.keys(&["Escape"]);
+    tmux.wait_until("help to close", |s| !s.contains("Keys — ? or Esc"));
+    tmux.keys(&["q", "1"]);
+    // Keys are read in order: had q quit, 1 would have gone to the shell.
+    tmux.wait_for("Newest alerts", "the cockpit still open after q");
+    assert!(tmux.alternate_screen_on(), "q must not quit once rebound");
+    tmux.keys(&["x"]);
+    assert_terminal_restored(&tmux, 0);
 }
 
 #[test]

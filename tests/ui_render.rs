@@ -141,7 +141,7 @@ fn cohorts_show_cell_values_forecasts_legend_and_the_cursor_cell() {
     app.cohorts.col = 1;
     let text = common::text(&app, 80, 24);
     let row = text.lines().find(|l| l.contains("2024-11")).unwrap();
-    assert!(row.contains("412 100%  62%"), "{row}");
+    assert!(row.contains("412  100%   62%"), "{row}");
     assert!(text.contains("~90%"), "forecast cells are marked:\n{text}");
     assert!(text.contains("~ forecast"), "{text}");
     assert!(
@@ -155,7 +155,7 @@ fn cohorts_show_cell_values_forecasts_legend_and_the_cursor_cell() {
     app.cohorts.measure = CohortMeasure::Members;
     let text = common::text(&app, 80, 24);
     let row = text.lines().find(|l| l.contains("2024-11")).unwrap();
-    assert!(row.contains(" 412  255"), "{row}");
+    assert!(row.contains(" 412   255"), "{row}");
 }
 
 #[test]
@@ -271,9 +271,9 @@ fn help_lists_every_key() {
     let terminal = common::terminal(&app, 80, 24);
     insta::assert_snapshot!("help_80x24", terminal.backend());
     let text = common::text(&app, 80, 24);
-    for (keys, what) in kpi::ui::keymap::HELP {
+    for (keys, what) in kpi::ui::keymap::Keymap::default().help() {
         assert!(
-            text.contains(keys) && text.contains(what),
+            text.contains(&keys) && text.contains(what),
             "{keys} missing:\n{text}"
         );
     }
@@ -589,6 +589,118 @@ fn the_cohort_cell_of_the_month_still_running_is_marked_so_far() {
     assert!(text.contains("* so far"), "{text}");
 }
 
+/// Issue 15, defect 4: with two years of cohorts the heatmap fell back to shades below
+/// about 200 columns, so `m` changed nothing on the screen at 80×24 or 100×30.
+#[test]
+fn cohort_measure_switch_shows_in_the_cells_at_80x24_and_100x30() {
+    let mut app = app_on(Tab::Cohorts);
+    // Two years of months after each cohort's start, as sample.db holds.
+    for row in &mut app.snapshot.cohorts[0].rows {
+        let last = row.cells.iter().flatten().last().copied().unwrap_or(0.5);
+        while row.cells.len() < 24 {
+            row.cells.push(Some(last));
+        }
+        row.forecast.clear();
+    }
+    for (width, height) in [(80, 24), (100, 30)] {
+        app.cohorts.measure = CohortMeasure::Share;
+        app.cohorts.col = 1;
+        let share = common::text(&app, width, height);
+        let row = share.lines().find(|l| l.contains("│2024-11")).unwrap();
+        assert!(row.contains("100%   62%"), "{width}×{height}:\n{share}");
+        assert!(share.contains("· share % ·"), "{share}");
+        assert!(share.contains("more months (l)"), "{share}");
+        app.cohorts.measure = CohortMeasure::Members;
+        let members = common::text(&app, width, height);
+        let row = members.lines().find(|l| l.contains("│2024-11")).unwrap();
+        assert!(row.contains("412   255"), "{width}×{height}:\n{members}");
+        assert!(members.contains("· members ·"), "{members}");
+        assert_ne!(share, members);
+    }
+}
+
+/// Issue 15, defect 11: during `kpi demo --live` rows arrived every second while the
+/// freshness line said "14 d old !", judging the data's dates instead of their arrival.
+#[test]
+fn freshness_counts_from_the_last_arrival_not_from_the_data_dates() {
+    let mut app = app_on(Tab::Overview);
+    app.today = chrono::NaiveDate::from_ymd_opt(2025, 7, 2).unwrap();
+    let mut live = kpi::ui::app::LiveStatus::new("feed".into());
+    live.progress = None;
+    live.last_update = Some("10:15:02".into());
+    app.live = Some(live);
+    let text = common::text(&app, 100, 30);
+    assert!(!text.contains("d old"), "{text}");
+    assert!(!text.contains("ago !"), "{text}");
+    assert!(text.contains("rows arrived 10:15:02"), "{text}");
+    assert!(text.contains("newest data 2025-06-18"), "{text}");
+    // Without a feed, the age is that of the last import: two weeks is stale.
+    app.live = None;
+    let text = common::text(&app, 100, 30);
+    assert!(
+        text.contains("last import 2025-06-18 09:12 (14 d ago !)"),
+        "{text}"
+    );
+    app.today = chrono::NaiveDate::from_ymd_opt(2025, 6, 18).unwrap();
+    let text = common::text(&app, 100, 30);
+    assert!(
+        text.contains("last import 2025-06-18 09:12 (today)"),
+        "{text}"
+    );
+}
+
+/// Issue 15: the help overlay lists the keys in force, `[keys]` included.
+#[test]
+fn help_shows_the_keys_in_force_after_a_remap() {
+    let mut app = app_on(Tab::Trends);
+    app.snapshot.config = kpi::config::Config::parse(
+        "[keys]\nquit = \"x\"\ncopy = \"Y\"\n",
+        std::path::Path::new("kpi.toml"),
+    )
+    .unwrap();
+    app.apply_config();
+    app.help = true;
+    let terminal = common::terminal(&app, 80, 24);
+    insta::assert_snapshot!("help_remapped_80x24", terminal.backend());
+    let text = common::text(&app, 80, 24);
+    assert!(text.contains("x Ctrl-C"), "{text}");
+    assert!(!text.contains("q Ctrl-C"), "{text}");
+    let copy = text
+        .lines()
+        .find(|l| l.contains("copy metric series"))
+        .unwrap();
+    assert!(copy.contains("│ Y  "), "{copy}");
+    assert!(
+        text.contains("? help  x quit"),
+        "the status line's hint follows: {text}"
+    );
+    assert!(text.contains("e E"), "{text}");
+}
+
+/// Issue 15: `theme = "light"` draws titles and accents in blue (cyan is unreadable on a
+/// light background); NO_COLOR still draws no colour at all.
+#[test]
+fn the_light_theme_recolours_and_no_color_still_wins() {
+    let mut app = app_on(Tab::Overview);
+    app.theme = Theme::new(ColorMode::Ansi16);
+    app.snapshot.config =
+        kpi::config::Config::parse("theme = \"light\"\n", std::path::Path::new("kpi.toml"))
+            .unwrap();
+    app.apply_config();
+    let buffer = common::buffer(&app, 80, 24);
+    let title = (0..80)
+        .map(|x| &buffer[(x, 1)])
+        .find(|c| c.symbol() == "N")
+        .unwrap();
+    assert_eq!(title.fg, Color::Blue);
+    app.theme = Theme::new(ColorMode::None);
+    app.apply_config();
+    let buffer = common::buffer(&app, 80, 24);
+    for cell in buffer.content() {
+        assert_eq!(cell.fg, Color::Reset, "{cell:?}");
+    }
+}
+
 #[test]
 fn the_readme_key_table_lists_every_key_of_the_help() {
     let readme =
@@ -599,13 +711,12 @@ fn the_readme_key_table_lists_every_key_of_the_help() {
         .take_while(|l| l.starts_with('|'))
         .map(|l| format!("{l}\n"))
         .collect();
-    for (keys, _) in kpi::ui::keymap::HELP {
+    for (keys, _) in kpi::ui::keymap::Keymap::default().help() {
         for key in keys.split_whitespace() {
             let written = match key {
                 "1-6" => "`1`–`6`".to_string(),
                 "S-Tab" => "`Shift-Tab`".to_string(),
-                "↑↓←→" => "arrows".to_string(),
-                "hjkl" => "`h` `j` `k` `l`".to_string(),
+                "↑" | "↓" | "←" | "→" => "arrows".to_string(),
                 "click" | "wheel" => "| click, wheel".to_string(),
                 "Ctrl-C" => "`Ctrl-C`".to_string(),
                 other => format!("`{other}`"),

@@ -887,3 +887,131 @@ fn home_end_capital_g_and_page_keys_jump_through_long_lists() {
     char(&mut app, 'g');
     assert_ne!(app.grain, grain);
 }
+
+/// Issue 15: `y` on a tile copies its series (what the event loop hands to the terminal
+/// through OSC 52); in Alerts it copies the selected alert.
+#[test]
+fn y_copies_the_focused_metric_series_or_the_selected_alert() {
+    let mut app = app();
+    app.grain = Grain::Month;
+    assert!(char(&mut app, 'y').is_none());
+    let text = app.clipboard.take().unwrap();
+    let mut lines = text.lines();
+    assert!(
+        lines.next().unwrap().starts_with("Net revenue by month"),
+        "{text}"
+    );
+    assert!(text.contains("2025-05\t58450"), "{text}");
+    assert!(
+        app.status.as_deref().unwrap().contains("copied"),
+        "{:?}",
+        app.status
+    );
+    char(&mut app, '5');
+    char(&mut app, 'y');
+    let alert = app.clipboard.take().unwrap();
+    let selected = app.selected_alert().unwrap();
+    assert!(alert.contains(&selected.metric_name), "{alert}");
+    assert!(alert.contains("$9,800 vs $12,050 average"), "{alert}");
+    assert!(
+        !alert.contains('\u{1b}'),
+        "text from data is cleaned: {alert:?}"
+    );
+    // Cohorts has no series to copy: it says what y does instead of copying nothing.
+    char(&mut app, '4');
+    char(&mut app, 'y');
+    assert!(app.clipboard.is_none());
+    assert!(
+        app.status.as_deref().unwrap().contains("y copies"),
+        "{:?}",
+        app.status
+    );
+}
+
+/// Issue 15: `e` and `E` hand the worker the current pane's data to write beside the
+/// store, as CSV (text defused) or markdown.
+#[test]
+fn e_exports_the_current_pane_beside_the_store() {
+    let mut app = app();
+    char(&mut app, '5');
+    let Some(Effect::Export {
+        dir,
+        name,
+        format,
+        contents,
+    }) = char(&mut app, 'e')
+    else {
+        panic!("e sends an export to the worker")
+    };
+    // Beside the store: `fixture.db` is in the working directory.
+    assert_eq!(dir, std::path::PathBuf::from("."));
+    assert_eq!(name, "alerts");
+    assert_eq!(format, kpi::ui::export::Format::Csv);
+    assert!(
+        contents.starts_with("tier,metric,segment,period,value"),
+        "{contents}"
+    );
+    assert_eq!(contents.lines().count(), app.alert_order().len() + 1);
+    char(&mut app, '4');
+    let Some(Effect::Export { contents, .. }) = char(&mut app, 'E') else {
+        panic!("E sends a markdown export")
+    };
+    assert!(contents.starts_with("## Cohorts"), "{contents}");
+    assert!(
+        contents.contains("| 2024-11 | 412 | 100.0% | 62.0%"),
+        "{contents}"
+    );
+    let written = update(
+        &mut app,
+        Msg::Exported(Ok("/tmp/x/kpi-cohorts-1.md".into())),
+    );
+    assert!(written.is_none());
+    assert_eq!(
+        app.status.as_deref(),
+        Some("exported to /tmp/x/kpi-cohorts-1.md")
+    );
+}
+
+/// Issue 15: `[keys]` rebinds an action; its default key stops doing it.
+#[test]
+fn a_key_remapped_in_kpi_toml_replaces_the_default() {
+    let mut app = app();
+    let config = kpi::config::Config::parse(
+        "[keys]\nquit = \"x\"\ndown = [\"d\", \"Down\"]\n",
+        std::path::Path::new("kpi.toml"),
+    )
+    .unwrap();
+    app.snapshot.config = config;
+    app.apply_config();
+    char(&mut app, 'q');
+    assert!(!app.quit, "q gave way to x");
+    char(&mut app, '5');
+    char(&mut app, 'd');
+    assert_eq!(app.alerts.selected, 1);
+    char(&mut app, 'j');
+    assert_eq!(app.alerts.selected, 1, "j gave way to d");
+    char(&mut app, 'x');
+    assert!(app.quit);
+}
+
+/// Issue 15: a bad `[keys]` or `[theme]` names the file, line and key.
+#[test]
+fn a_bad_binding_or_colour_names_file_line_and_key() {
+    let parse = |text: &str| {
+        kpi::config::Config::parse(text, std::path::Path::new("conf/kpi.toml"))
+            .unwrap_err()
+            .to_string()
+    };
+    let err = parse("currency = \"EUR\"\n[keys]\nquit = \"a\"\n");
+    assert!(err.contains("conf/kpi.toml"), "{err}");
+    assert!(err.contains("line 3, keys.quit"), "{err}");
+    assert!(err.contains("acknowledge"), "{err}");
+    let err = parse("[keys]\nquiet = \"x\"\n");
+    assert!(err.contains("line 2, keys.quiet"), "{err}");
+    let err = parse("[theme]\nbase = \"light\"\nbad = \"blurple\"\n");
+    assert!(err.contains("line 3, theme.bad"), "{err}");
+    let err = parse("theme = \"solarized\"\n");
+    assert!(err.contains("line 1, theme"), "{err}");
+    let ok = kpi::config::Config::parse("theme = \"light\"\n", std::path::Path::new("k"));
+    assert!(ok.is_ok(), "{ok:?}");
+}

@@ -4,6 +4,7 @@
 pub mod accounts;
 mod alert_state;
 pub mod import_log;
+mod launch;
 mod migrate;
 pub mod notify_log;
 pub mod rollup;

@@ -92,6 +92,9 @@ pub enum CohortMeasure {
 pub struct OverviewState {
     /// Index into the core KPIs.
     pub selected: usize,
+    /// `t`: the launch view (today so far vs the same weekday last week, by hour) in
+    /// place of the tiles; on from the start while watching a folder.
+    pub launch: bool,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -342,6 +345,10 @@ pub struct App {
     /// Metrics whose latest values changed with the last live update, marked on screen.
     pub changed: BTreeSet<String>,
     pub quit: bool,
+    /// The keys in force: defaults patched by `[keys]` in `kpi.toml`.
+    pub keymap: super::keymap::Keymap,
+    /// Text `y` copied, for the event loop to hand to the terminal (OSC 52).
+    pub clipboard: Option<String>,
     pub overview: OverviewState,
     pub trends: TrendsState,
     pub drivers: DriversState,
@@ -374,6 +381,8 @@ impl App {
             live: None,
             changed: BTreeSet::new(),
             quit: false,
+            keymap: super::keymap::Keymap::default(),
+            clipboard: None,
             overview: OverviewState::default(),
             trends: TrendsState::default(),
             drivers: DriversState::default(),
@@ -572,6 +581,20 @@ impl App {
         };
         let shown = back(self.latest_complete()?, compare.shown_back);
         Some((shown, back(shown, compare.base_gap)))
+    }
+
+    /// Takes up the keys and colours of the configuration in force (after `r`, or the
+    /// first load); the configuration was validated when it was read.
+    pub fn apply_config(&mut self) {
+        let config = &self.snapshot.config;
+        if let Ok(keymap) = super::keymap::Keymap::from_config(&config.key_bindings()) {
+            self.keymap = keymap;
+        }
+        if let Ok(palette) =
+            super::theme::Palette::from_config(config.theme.base(), &config.theme.colours())
+        {
+            self.theme = self.theme.with_palette(palette);
+        }
     }
 
     /// True when the store holds no data at all.

@@ -380,6 +380,7 @@ fn data_status() -> DataStatus {
         };
     let start = Some(date(2024, 7, 1));
     DataStatus {
+        launch: None,
         tables: vec![
             table("customers", 3_332, start, Some(date(2025, 6, 18))),
             table("orders", 48_210, start, Some(date(2025, 6, 18))),

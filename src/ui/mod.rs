@@ -18,6 +18,7 @@
 //!   hook and the signals that must restore the terminal.
 
 pub mod app;
+pub mod export;
 pub mod fixture;
 pub mod keymap;
 pub mod live;

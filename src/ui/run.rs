@@ -30,7 +30,8 @@ const TICK: Duration = Duration::from_secs(1);
 /// leaves the terminal as it found it. Nothing else reads it.
 const TEST_PANIC_VAR: &str = "KPI_TEST_PANIC_KEY";
 
-enum Event {
+/// Everything the event loop waits for.
+pub enum Event {
     Key(KeyEvent),
     Mouse(MouseEvent),
     Resize,
@@ -134,21 +135,55 @@ pub fn run(options: Options) -> anyhow::Result<Exit> {
     app.live = options
         .watch
         .map(|(dir, _)| super::app::LiveStatus::new(dir));
+    // Watching a folder is a launch: today against last week, hour by hour, first.
+    app.overview.launch = app.live.is_some();
     app.loading = true;
     effects
         .send(Effect::LoadSnapshot)
         .context("the worker stopped")?;
 
     let panic_key = std::env::var_os(TEST_PANIC_VAR).is_some();
+    app.apply_config();
+    // OSC 52 through the terminal's own writer, between two frames.
+    let mut clipboard = |terminal: &mut terminal::CockpitTerminal, text: &str| {
+        use std::io::Write;
+        let backend = terminal.backend_mut();
+        backend.write_all(super::export::osc52(text).as_bytes())?;
+        backend.flush()
+    };
+    let exit = event_loop(
+        &mut guard.terminal,
+        &mut app,
+        &events,
+        &effects,
+        &mut clipboard,
+        panic_key,
+    )?;
+    drop(guard);
+    Ok(exit)
+}
+
+/// The loop itself, over any backend (the cockpit's terminal, or a `TestBackend` in the
+/// live CPU benchmark): blocks for the next event, drains what is queued, updates, and
+/// redraws once if anything changed. Ends on quit or when every sender is gone.
+pub fn event_loop<B: ratatui::backend::Backend>(
+    terminal: &mut ratatui::Terminal<B>,
+    app: &mut App,
+    events: &std::sync::mpsc::Receiver<Event>,
+    effects: &Sender<Effect>,
+    clipboard: &mut dyn FnMut(&mut ratatui::Terminal<B>, &str) -> std::io::Result<()>,
+    panic_key: bool,
+) -> anyhow::Result<Exit>
+where
+    B::Error: Send + Sync + 'static,
+{
     let mut exit = Exit::Quit;
     let mut dirty = true;
     // Where the last frame drew what a click can hit.
     let mut hits = Hits::default();
     loop {
         if dirty {
-            guard
-                .terminal
-                .draw(|frame| view::draw_recording(frame, &app, &mut hits))?;
+            terminal.draw(|frame| view::draw_recording(frame, app, &mut hits))?;
             dirty = false;
         }
         let first = match events.recv_timeout(TICK) {
@@ -161,8 +196,8 @@ pub fn run(options: Options) -> anyhow::Result<Exit> {
                 Event::Key(key) if panic_key && key.code == event::KeyCode::Char('!') => {
                     panic!("test panic requested with {TEST_PANIC_VAR}")
                 }
-                Event::Key(key) => keymap::key_to_msg(&app, key),
-                Event::Mouse(mouse) => mouse::mouse_to_msg(&app, &hits, mouse),
+                Event::Key(key) => keymap::key_to_msg(app, key),
+                Event::Mouse(mouse) => mouse::mouse_to_msg(app, &hits, mouse),
                 Event::Resize => Some(Msg::Resize),
                 Event::Msg(msg) => Some(msg),
                 Event::Signal(signal) => {
@@ -172,10 +207,15 @@ pub fn run(options: Options) -> anyhow::Result<Exit> {
                 Event::InputGone => Some(Msg::Quit),
             };
             if let Some(msg) = msg {
-                if let Some(effect) = update(&mut app, msg) {
+                if let Some(effect) = update(app, msg) {
                     effects
                         .send(effect)
                         .context("the background worker stopped")?;
+                }
+                if let Some(text) = app.clipboard.take()
+                    && let Err(err) = clipboard(terminal, &text)
+                {
+                    app.status = Some(format!("could not copy: {err}"));
                 }
                 dirty = true;
             }
@@ -189,6 +229,5 @@ pub fn run(options: Options) -> anyhow::Result<Exit> {
             break;
         }
     }
-    drop(guard);
     Ok(exit)
 }

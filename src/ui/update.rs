@@ -65,6 +65,13 @@ pub enum Effect {
     // ── issue 15 (cockpit) ──
     /// Read the accounts behind a number (a read-only store query).
     Drill(Box<DrillRequest>),
+    /// `e`: write `contents` to a new file in `dir` named after `name` and the time.
+    Export {
+        dir: std::path::PathBuf,
+        name: String,
+        format: super::export::Format,
+        contents: String,
+    },
 }
 
 // ── issue 15 (cockpit): drill-down, compare, annotations, mouse ──
@@ -470,6 +477,7 @@ pub fn update(app: &mut App, msg: Msg) -> Option<Effect> {
                         app.changed = changed_metrics(&app.snapshot, &snapshot);
                     }
                     app.snapshot = *snapshot;
+                    app.apply_config();
                     app.checking_alerts = true;
                     clamp(app);
                 }
@@ -491,6 +499,28 @@ pub fn update(app: &mut App, msg: Msg) -> Option<Effect> {
             }
         }
         Msg::Status(text) => app.status = Some(text),
+        Msg::Copy => copy(app),
+        Msg::ToggleLaunch => {
+            if app.snapshot.data.launch.is_none() {
+                app.status = Some(
+                    "the hourly view counts events (they carry a time; orders only a date) — \
+                     import events"
+                        .into(),
+                );
+            } else if app.tab == Tab::Overview {
+                app.overview.launch = !app.overview.launch;
+            } else {
+                switch_tab(app, Tab::Overview);
+                app.overview.launch = true;
+            }
+        }
+        Msg::Export(format) => return export(app, format),
+        Msg::Exported(result) => {
+            app.status = Some(match result {
+                Ok(path) => format!("exported to {}", path.display()),
+                Err(err) => format!("could not export: {err}"),
+            });
+        }
         Msg::DeliveriesLoaded(rows) => {
             let keys: BTreeSet<String> = rows.iter().map(|d| d.alert_key.clone()).collect();
             app.alerts
@@ -554,6 +584,55 @@ pub fn update(app: &mut App, msg: Msg) -> Option<Effect> {
         }
     }
     None
+}
+
+/// `y`: the selected alert (Alerts) or the focused metric's series (Overview, Trends,
+/// Drivers) as text, for the event loop to put on the clipboard.
+fn copy(app: &mut App) {
+    let copied = if app.tab == Tab::Alerts {
+        super::export::alert_text(app).map(|text| (text, "the selected alert".to_string()))
+    } else {
+        super::export::metric_table(app).map(|table| {
+            let what = format!("{}, {} periods", table.title, table.len());
+            (table.to_clipboard(), what)
+        })
+    };
+    app.status = Some(match copied {
+        Some((text, what)) => {
+            app.clipboard = Some(text);
+            format!("copied: {what} (OSC 52)")
+        }
+        None => "y copies a metric (1-3) or the selected alert (5)".into(),
+    });
+}
+
+/// `e` / `E`: the current pane's data, written beside the store by the worker.
+fn export(app: &mut App, format: super::export::Format) -> Option<Effect> {
+    let table = super::export::pane_table(app);
+    if table.is_empty() {
+        app.status = Some(format!("nothing to export in {}", app.tab.title()));
+        return None;
+    }
+    let contents = match format {
+        super::export::Format::Csv => table.to_csv(),
+        super::export::Format::Markdown => table.to_markdown(&app.snapshot.config.currency),
+    };
+    let dir = app
+        .snapshot
+        .store
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .map_or_else(
+            || std::path::PathBuf::from("."),
+            std::path::Path::to_path_buf,
+        );
+    app.status = Some(format!("exporting {} rows…", table.len()));
+    Some(Effect::Export {
+        dir,
+        name: table.name,
+        format,
+        contents,
+    })
 }
 
 fn alert_name(alert: &Alert) -> String {

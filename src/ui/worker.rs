@@ -2,7 +2,8 @@
 //! results back as [`Msg`]s, so no query ever runs on the thread that draws.
 
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{Receiver, Sender};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
+use std::time::{Duration, Instant};
 
 use chrono::{NaiveDate, Utc};
 
@@ -43,6 +44,43 @@ pub struct Worker {
     /// notifier thread, which sends them (`notify`). Started on the first evaluation.
     notify: bool,
     notifier: Option<Sender<Vec<crate::alerts::Alert>>>,
+    /// How often a steady stream of live imports is recomputed (see [`Pacing`]).
+    pub pacing: Pacing,
+    /// When the last live refresh and the last alert evaluation ran.
+    last_refresh: Option<Instant>,
+    last_alerts_at: Option<Instant>,
+    /// Fresh metrics are on screen whose alerts wait for their turn.
+    alerts_deferred: bool,
+}
+
+/// How often a steady stream of live imports is recomputed. A launch-day feed appends
+/// every fraction of a second; recomputing and re-evaluating every alert after each
+/// append kept a quarter of a core busy for numbers no one can read that fast. The first
+/// append after a quiet spell is shown at once (the latency of SPEC §8 is unchanged);
+/// under a steady stream the metrics follow every `refresh_every` and the alerts, which
+/// break every metric down by segment, every `alerts_every` — and once more when the
+/// stream stops, so the last state is always judged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pacing {
+    pub refresh_every: Duration,
+    pub alerts_every: Duration,
+}
+
+impl Pacing {
+    /// Recompute after every import round (what the cockpit did before pacing).
+    pub const EVERY_APPEND: Pacing = Pacing {
+        refresh_every: Duration::ZERO,
+        alerts_every: Duration::ZERO,
+    };
+}
+
+impl Default for Pacing {
+    fn default() -> Self {
+        Self {
+            refresh_every: Duration::from_secs(2),
+            alerts_every: Duration::from_secs(30),
+        }
+    }
 }
 
 impl Worker {
@@ -161,6 +199,19 @@ impl Worker {
                 },
                 request,
             },
+            Effect::Export {
+                dir,
+                name,
+                format,
+                contents,
+            } => {
+                let stamp = chrono::Local::now().format("%Y%m%d-%H%M%S").to_string();
+                let file = super::export::file_name(&name, &stamp, format);
+                Msg::Exported(
+                    super::export::write_new(&dir, &file, &contents)
+                        .map_err(|e| format!("{}: {e}", dir.join(&file).display())),
+                )
+            }
             Effect::Snooze { alert, until } => Msg::AlertSaved {
                 result: self.writer().and_then(|writer| {
                     writer
@@ -182,25 +233,31 @@ impl Worker {
         wrap: fn(Msg) -> E,
     ) {
         let mut queued: Vec<Effect> = Vec::new();
+        // Live imports waiting for their refresh (see `Pacing`).
+        let mut paced: Option<Touched> = None;
         loop {
             if queued.is_empty() {
-                match effects.recv() {
+                let next = match self.next_wake(paced.is_some(), Instant::now()) {
+                    None => effects.recv().map_err(|_| RecvTimeoutError::Disconnected),
+                    Some(wait) => effects.recv_timeout(wait),
+                };
+                match next {
                     Ok(effect) => queued.push(effect),
-                    Err(_) => return,
+                    Err(RecvTimeoutError::Timeout) => {}
+                    Err(RecvTimeoutError::Disconnected) => return,
                 }
             }
             queued.extend(effects.try_iter());
             let batch = std::mem::take(&mut queued);
             // A burst of live imports is recomputed once, over all the days they wrote; a
             // full reload makes any refresh moot.
-            let mut reload = Reload::None;
+            let mut full = false;
             for effect in batch {
                 match effect {
-                    Effect::LoadSnapshot => reload = Reload::Full,
-                    Effect::Refresh { touched } => match &mut reload {
-                        Reload::None => reload = Reload::Touched(touched),
-                        Reload::Touched(all) => all.merge(&touched),
-                        Reload::Full => {}
+                    Effect::LoadSnapshot => full = true,
+                    Effect::Refresh { touched } => match &mut paced {
+                        None => paced = Some(touched),
+                        Some(all) => all.merge(&touched),
                     },
                     other => {
                         if results.send(wrap(self.perform(other))).is_err() {
@@ -209,17 +266,56 @@ impl Worker {
                     }
                 }
             }
+            let now = Instant::now();
+            let reload = if full {
+                paced = None;
+                Reload::Full
+            } else if paced.is_some() && self.due(self.last_refresh, self.pacing.refresh_every, now)
+            {
+                self.last_refresh = Some(now);
+                paced.take().map_or(Reload::None, Reload::Touched)
+            } else {
+                Reload::None
+            };
             if reload == Reload::Full
                 && let Some(problem) = self.reread_config()
                 && results.send(wrap(Msg::Status(problem))).is_err()
             {
                 return;
             }
-            if reload != Reload::None && !self.reload(&reload, effects, &mut queued, results, wrap)
+            if reload != Reload::None {
+                if !self.reload(&reload, effects, &mut queued, results, wrap) {
+                    return;
+                }
+            } else if self.alerts_deferred
+                && paced.is_none()
+                && queued.is_empty()
+                && self.due(self.last_alerts_at, self.pacing.alerts_every, now)
+                && let Some(snapshot) = self.last_metrics.clone()
+                && !self.evaluate(&snapshot, true, results, wrap)
             {
                 return;
             }
         }
+    }
+
+    /// Whether something last done at `last` may be done again at `now`.
+    fn due(&self, last: Option<Instant>, every: Duration, now: Instant) -> bool {
+        last.is_none_or(|at| now.saturating_duration_since(at) >= every)
+    }
+
+    /// How long the worker may wait for effects before paced work is due.
+    fn next_wake(&self, refresh_waiting: bool, now: Instant) -> Option<Duration> {
+        let until = |last: Option<Instant>, every: Duration| {
+            last.map_or(Duration::ZERO, |at| {
+                (at + every).saturating_duration_since(now)
+            })
+        };
+        let refresh = refresh_waiting.then(|| until(self.last_refresh, self.pacing.refresh_every));
+        let alerts = self
+            .alerts_deferred
+            .then(|| until(self.last_alerts_at, self.pacing.alerts_every));
+        refresh.into_iter().chain(alerts).min()
     }
 
     /// Sends fresh metrics first (with the last known alerts), then the alerts, which break
@@ -263,19 +359,49 @@ impl Worker {
             return false;
         }
         queued.extend(effects.try_iter());
-        if queued
-            .iter()
-            .any(|e| matches!(e, Effect::LoadSnapshot | Effect::Refresh { .. }))
+        let live_too_soon = matches!(reload, Reload::Touched(_))
+            && !self.due(
+                self.last_alerts_at,
+                self.pacing.alerts_every,
+                Instant::now(),
+            );
+        if live_too_soon
+            || queued
+                .iter()
+                .any(|e| matches!(e, Effect::LoadSnapshot | Effect::Refresh { .. }))
         {
+            self.alerts_deferred = true;
             return true;
         }
+        self.evaluate(
+            &snapshot,
+            matches!(reload, Reload::Touched(_)),
+            results,
+            wrap,
+        )
+    }
+
+    /// Evaluates the alerts of `snapshot` (from what the last evaluation left, when only
+    /// live imports came since) and sends them. Returns false when the cockpit is gone.
+    /// `live`: after live imports, which start the pacing window; a full reload ends it,
+    /// so the first append after one is judged at once.
+    fn evaluate<E: Send + 'static>(
+        &mut self,
+        snapshot: &Snapshot,
+        live: bool,
+        results: &Sender<E>,
+        wrap: fn(Msg) -> E,
+    ) -> bool {
+        let send = |msg: Msg| results.send(wrap(msg)).is_ok();
+        self.alerts_deferred = false;
+        self.last_alerts_at = live.then(Instant::now);
         let since = match (&self.last_alerts, &self.written_since_alerts) {
             (Some(previous), Some(touched)) if self.alerts_as_of == snapshot.as_of => {
                 Some(crate::alerts::Since { previous, touched })
             }
             _ => None,
         };
-        let mut evaluation = snapshot::evaluate_alerts_since(&self.store, &snapshot, since);
+        let mut evaluation = snapshot::evaluate_alerts_since(&self.store, snapshot, since);
         if let (Ok(evaluation), Some(writer), Some(as_of)) =
             (&mut evaluation, &self.writer, snapshot.as_of)
             && let Err(err) = crate::alerts::record_sightings(writer, as_of, Utc::now(), evaluation)
@@ -481,5 +607,9 @@ pub fn open(
         config_file: None,
         notify: writing && !config_has_no_destinations,
         notifier: None,
+        pacing: Pacing::default(),
+        last_refresh: None,
+        last_alerts_at: None,
+        alerts_deferred: false,
     })
 }

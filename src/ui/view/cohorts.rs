@@ -18,8 +18,11 @@ use crate::present::{self, clean};
 
 const LABEL_WIDTH: u16 = 8;
 const SIZE_WIDTH: u16 = 8;
-/// A cell with its value ("100%", "~38%") and a gap.
-const VALUE_CELL: u16 = 5;
+/// A cell with its value ("100%", "~38%", "~1.2k", "65%*") and a gap.
+const VALUE_CELL: u16 = 6;
+/// Values are drawn (scrolling sideways with the cursor) whenever at least this many
+/// months fit: the measure `m` picks is only visible in values, never in shades.
+const MIN_VALUE_COLUMNS: usize = 6;
 /// A cell with only its shade and a gap.
 const SHADE_CELL: u16 = 3;
 
@@ -62,12 +65,10 @@ fn cell_text(c: Cell, row: &CohortRow, measure: CohortMeasure, variant: CohortVa
     match measure {
         CohortMeasure::Members if variant != CohortVariant::RevenueRetention => {
             let members = c.share * row.size as f64;
-            let text = if members >= 1000.0 {
-                format!("{:.1}k", members / 1000.0)
-            } else {
-                format!("{members:.0}")
-            };
-            format!("{mark}{text}")
+            format!(
+                "{mark}{}",
+                present::compact(members, crate::metrics::Unit::Count)
+            )
         }
         _ => format!("{mark}{:.0}%", c.share * 100.0),
     }
@@ -114,8 +115,18 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, hits: &mut Hits) {
         Constraint::Length(2),
     ])
     .areas(inner);
-    let below = heatmap(frame.buffer_mut(), map_area, app, matrix, hits);
+    let (below, right) = heatmap(frame.buffer_mut(), map_area, app, matrix, hits);
     let mut legend = legend(theme);
+    if right > 0 {
+        let plural = if right == 1 { "" } else { "s" };
+        legend.spans.insert(
+            0,
+            Span::styled(
+                format!("→ {right} more month{plural} (l) · "),
+                theme.accent(),
+            ),
+        );
+    }
     if below > 0 {
         // First, so a narrow screen cuts the shade key rather than the hint.
         let plural = if below == 1 { "" } else { "s" };
@@ -208,14 +219,15 @@ fn scroll(cursor: usize, visible: usize, total: usize) -> usize {
     }
 }
 
-/// Draws the heatmap; returns how many cohorts are below the last row shown.
+/// Draws the heatmap; returns how many cohorts are below the last row shown and how many
+/// months are right of the last column shown.
 fn heatmap(
     buf: &mut Buffer,
     area: Rect,
     app: &App,
     matrix: &CohortMatrix,
     hits: &mut Hits,
-) -> usize {
+) -> (usize, usize) {
     let theme = app.theme;
     let columns = matrix
         .rows
@@ -224,20 +236,22 @@ fn heatmap(
         .max()
         .unwrap_or(0);
     let cells_width = area.width.saturating_sub(LABEL_WIDTH + SIZE_WIDTH);
-    let show_values = usize::from(cells_width / VALUE_CELL) >= columns;
+    let value_columns = usize::from(cells_width / VALUE_CELL);
+    let show_values = value_columns >= columns.min(MIN_VALUE_COLUMNS);
     let cell_width = if show_values { VALUE_CELL } else { SHADE_CELL };
     let visible_cols = usize::from(cells_width / cell_width);
     let first_col = scroll(app.cohorts.col, visible_cols, columns);
     let visible_rows = usize::from(area.height.saturating_sub(1));
     let first_row = scroll(app.cohorts.row, visible_rows, matrix.rows.len());
     let below = matrix.rows.len().saturating_sub(first_row + visible_rows);
+    let right = columns.saturating_sub(first_col + visible_cols);
     let y0 = area.y;
     buf.set_string(area.x, y0, "cohort", theme.heading());
     buf.set_string(area.x + LABEL_WIDTH, y0, "   size ", theme.heading());
     for (i, k) in (first_col..columns).take(visible_cols).enumerate() {
         let x = area.x + LABEL_WIDTH + SIZE_WIDTH + u16::try_from(i).unwrap_or(0) * cell_width;
         let head = if show_values {
-            format!("+{k:<3}")
+            format!("+{k:<4}")
         } else {
             format!("{k:<2}")
         };
@@ -297,11 +311,11 @@ fn heatmap(
             }
             let text = if show_values && running {
                 format!(
-                    "{:>4}",
+                    "{:>5}",
                     format!("{}*", cell_text(c, row, measure, matrix.variant))
                 )
             } else if show_values {
-                format!("{:>4}", cell_text(c, row, measure, matrix.variant))
+                format!("{:>5}", cell_text(c, row, measure, matrix.variant))
             } else if running {
                 format!("{}*", Theme::heat_glyph(lvl))
             } else if c.forecast {
@@ -312,7 +326,7 @@ fn heatmap(
             buf.set_stringn(x, y, text, usize::from(cell_width - 1), style);
         }
     }
-    below
+    (below, right)
 }
 
 fn legend(theme: Theme) -> Line<'static> {

@@ -20,7 +20,7 @@ use ratatui::widgets::{
 use crate::metrics::{Direction, MetricDef, Point, Series};
 
 use super::app::{App, PickerPurpose, PickerStage, Tab};
-use super::keymap::HELP;
+use super::keymap::Action;
 use super::mouse::{Hit, Hits, ListId};
 use super::theme::Theme;
 use crate::present::{Change, clean};
@@ -69,7 +69,7 @@ pub fn draw_recording(frame: &mut Frame, app: &App, hits: &mut Hits) {
         picker(frame, body, app, hits);
     }
     if app.help {
-        help(frame, body, app.theme);
+        help(frame, body, app);
         hits.cover(body);
     }
 }
@@ -166,9 +166,23 @@ fn status_line(frame: &mut Frame, area: Rect, app: &App) {
         Layout::horizontal([Constraint::Min(0), Constraint::Length(16)]).areas(area);
     frame.render_widget(ellipsize(Line::from(spans), usize::from(left.width)), left);
     frame.render_widget(
-        Line::from(Span::styled("? help  q quit", theme.dim())).alignment(Alignment::Right),
+        Line::from(Span::styled(
+            format!(
+                "{} help  {} quit",
+                first_key(app, Action::Help),
+                first_key(app, Action::Quit)
+            ),
+            theme.dim(),
+        ))
+        .alignment(Alignment::Right),
         right,
     );
+}
+
+/// The first key in force of an action, for the status line's hints.
+fn first_key(app: &App, action: Action) -> String {
+    let keys = app.keymap.keys_of(action);
+    keys.split(' ').next().unwrap_or_default().to_string()
 }
 
 /// The range as drawn: fewer periods than chosen when the data does not reach back that far.
@@ -220,13 +234,16 @@ fn centered(area: Rect, width: u16, height: u16) -> Rect {
     }
 }
 
-fn help(frame: &mut Frame, area: Rect, theme: Theme) {
-    let key_width = HELP
+fn help(frame: &mut Frame, area: Rect, app: &App) {
+    let theme = app.theme;
+    // The keys in force, `[keys]` in kpi.toml included.
+    let entries = app.keymap.help();
+    let key_width = entries
         .iter()
         .map(|(k, _)| k.chars().count())
         .max()
         .unwrap_or(0);
-    let lines: Vec<Line> = HELP
+    let lines: Vec<Line> = entries
         .iter()
         .map(|(keys, what)| {
             Line::from(vec![
@@ -236,7 +253,7 @@ fn help(frame: &mut Frame, area: Rect, theme: Theme) {
         })
         .collect();
     let height = u16::try_from(lines.len()).unwrap_or(u16::MAX) + 2;
-    let popup = centered(area, 60, height);
+    let popup = centered(area, 76, height);
     frame.render_widget(Clear, popup);
     frame.render_widget(
         Paragraph::new(lines).block(panel("Keys — ? or Esc closes", theme)),

@@ -16,6 +16,9 @@ use crate::present::{self, Change, clean};
 
 const TILE_MIN_WIDTH: u16 = 26;
 
+/// Days without an import after which the freshness line marks the store stale (`!`).
+const STALE_AFTER_DAYS: i64 = 2;
+
 pub fn draw(frame: &mut Frame, area: Rect, app: &App, hits: &mut Hits) {
     let kpis = &app.snapshot.config.core_kpis;
     let count = u16::try_from(kpis.len().max(1)).unwrap_or(1);
@@ -28,8 +31,17 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, hits: &mut Hits) {
         Constraint::Length(4),
     ])
     .areas(area);
-    let row_areas =
-        Layout::vertical(vec![Constraint::Length(tile_height); usize::from(rows)]).split(tiles);
+    // The launch view needs events (the rows with a time of day); without them the
+    // tiles stay, whatever `t` or `--watch` asked for.
+    let launch_view = app.overview.launch && app.snapshot.data.launch.is_some();
+    if launch_view {
+        launch(frame, tiles, app);
+    }
+    let row_areas = if launch_view {
+        std::rc::Rc::from(Vec::new())
+    } else {
+        Layout::vertical(vec![Constraint::Length(tile_height); usize::from(rows)]).split(tiles)
+    };
     for (row_index, row_area) in row_areas.iter().enumerate() {
         let cells = Layout::horizontal(vec![
             Constraint::Ratio(1, u32::from(columns));
@@ -407,22 +419,47 @@ fn data_freshness(frame: &mut Frame, area: Rect, app: &App) {
         );
         return;
     }
+    // Freshness is how long ago data last arrived, not how old its dates are: a live
+    // feed replaying last month arrives every second, and a store imported this morning
+    // is fresh whatever period it covers.
     let newest = tables.iter().filter_map(|t| t.last_date).max();
     let last_import = tables.iter().filter_map(|t| t.last_import.as_deref()).max();
-    let mut head = vec![Span::styled("newest data ", theme.dim())];
-    match newest {
-        Some(date) => {
-            let age = (app.today - date).num_days();
-            head.push(Span::styled(date.to_string(), theme.heading()));
-            let style = if age > 2 { theme.bad() } else { theme.dim() };
-            let mark = if age > 2 { " !" } else { "" };
-            head.push(Span::styled(format!(" ({age} d old{mark})"), style));
+    let arriving = app.live.as_ref().and_then(|l| l.last_update.as_deref());
+    let mut head = Vec::new();
+    match (arriving, last_import) {
+        (Some(at), _) => {
+            head.push(Span::styled("live · rows arrived ", theme.dim()));
+            head.push(Span::styled(
+                format!("{} (last round)", clean(at)),
+                theme.good(),
+            ));
         }
-        None => head.push(Span::raw("—")),
+        (None, Some(at)) => {
+            head.push(Span::styled("last import ", theme.dim()));
+            let when = chrono::DateTime::parse_from_rfc3339(at).ok();
+            head.push(Span::raw(when.map_or_else(
+                || clean(at).into_owned(),
+                |t| t.format("%Y-%m-%d %H:%M").to_string(),
+            )));
+            if let Some(t) = when {
+                let age = (app.today - t.date_naive()).num_days();
+                let stale = age > STALE_AFTER_DAYS;
+                let text = match age {
+                    ..=0 => " (today)".to_string(),
+                    1 => " (1 d ago)".to_string(),
+                    _ => format!(" ({age} d ago{})", if stale { " !" } else { "" }),
+                };
+                head.push(Span::styled(
+                    text,
+                    if stale { theme.bad() } else { theme.dim() },
+                ));
+            }
+        }
+        (None, None) => head.push(Span::styled("never imported", theme.dim())),
     }
-    if let Some(at) = last_import {
-        head.push(Span::styled(" · last import ", theme.dim()));
-        head.push(Span::raw(clean(at).into_owned()));
+    if let Some(date) = newest {
+        head.push(Span::styled(" · newest data ", theme.dim()));
+        head.push(Span::styled(date.to_string(), theme.heading()));
     }
     let per_table: Vec<String> = tables
         .iter()
@@ -442,6 +479,165 @@ fn data_freshness(frame: &mut Frame, area: Rect, app: &App) {
         ]),
         inner,
     );
+}
+
+/// The launch view (`t`, on by default while watching a folder): today so far against the
+/// same weekday a week before at the same time, and both days hour by hour. Events carry
+/// a timestamp; orders, refunds and surveys carry only a date, so the hours are counted
+/// from events (SPEC §2), and the day's orders stay in the tiles (`t` again).
+fn launch(frame: &mut Frame, area: Rect, app: &App) {
+    let theme = app.theme;
+    let Some(day) = &app.snapshot.data.launch else {
+        super::empty_state(
+            frame,
+            area,
+            "Today so far — t: tiles",
+            &["no events yet — the hourly view counts events (import events)"],
+            theme,
+        );
+        return;
+    };
+    let before = day.day - chrono::Duration::days(7);
+    let title = format!(
+        "Today until {} ({}) vs the same time {} · t tiles",
+        day.now.format("%H:%M"),
+        day.day.format("%a %Y-%m-%d"),
+        before.format("%a %Y-%m-%d"),
+    );
+    let legend = format!(
+        " ▒ {} · █ today · events per hour, {} ",
+        before.format("%a %d"),
+        clean(&app.snapshot.config.time_zone)
+    );
+    let block = panel(&title, theme).title_bottom(
+        Line::from(Span::styled(legend, theme.dim())).alignment(ratatui::layout::Alignment::Right),
+    );
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let compare = |label: &str, now: u64, then: u64| {
+        let mut spans = vec![
+            Span::styled(format!("{label} "), theme.dim()),
+            Span::styled(present::grouped(now as f64, 0), theme.heading()),
+            Span::styled(
+                format!(" vs {}", present::grouped(then as f64, 0)),
+                theme.dim(),
+            ),
+        ];
+        let change = (then > 0)
+            .then(|| {
+                Change::between(
+                    crate::metrics::Unit::Count,
+                    Some(then as f64),
+                    Some(now as f64),
+                )
+            })
+            .flatten();
+        if let Some(change) = change {
+            spans.push(Span::raw(" "));
+            spans.push(change_span(
+                change,
+                crate::metrics::Direction::HigherIsBetter,
+                theme,
+            ));
+        }
+        spans
+    };
+    let mut head = compare("events", day.events_today, day.events_last_week);
+    head.push(Span::raw("   "));
+    head.extend(compare(
+        "active users",
+        day.users_today,
+        day.users_last_week,
+    ));
+    let [summary, bars, axis] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Min(1),
+        Constraint::Length(1),
+    ])
+    .areas(inner);
+    frame.render_widget(
+        super::ellipsize(Line::from(head), usize::from(summary.width)),
+        summary,
+    );
+    hourly_bars(frame.buffer_mut(), bars, app, day);
+    let mut labels = String::new();
+    for hour in (0..24).step_by(3) {
+        labels.push_str(&format!("{hour:<9}"));
+    }
+    frame.render_widget(
+        super::ellipsize(
+            Line::from(Span::styled(labels, theme.dim())),
+            usize::from(axis.width),
+        ),
+        axis,
+    );
+}
+
+/// Per hour three columns: the week before (▒, dim), today (█ in eighths), a gap. The
+/// current hour is still filling.
+fn hourly_bars(
+    buf: &mut ratatui::buffer::Buffer,
+    area: Rect,
+    app: &App,
+    day: &crate::snapshot::LaunchDay,
+) {
+    let theme = app.theme;
+    let top = day
+        .today
+        .iter()
+        .chain(&day.last_week)
+        .copied()
+        .max()
+        .unwrap_or(0)
+        .max(1);
+    let height = u64::from(area.height);
+    const EIGHTHS: [&str; 8] = [" ", "▁", "▂", "▃", "▄", "▅", "▆", "▇"];
+    for hour in 0..24u16 {
+        let x = area.x + hour * 3;
+        if x + 1 >= area.x + area.width {
+            break;
+        }
+        let past = u64::from(hour) <= u64::from(chrono::Timelike::hour(&day.now));
+        let columns = [
+            (day.last_week[usize::from(hour)], true),
+            (
+                if past {
+                    day.today[usize::from(hour)]
+                } else {
+                    0
+                },
+                false,
+            ),
+        ];
+        for (offset, (value, before)) in columns.into_iter().enumerate() {
+            // In eighths of a row: a value above zero shows at least one eighth.
+            let eighths = if value == 0 {
+                0
+            } else {
+                (value * height * 8).div_ceil(top).max(1)
+            };
+            for row in 0..height {
+                let filled = eighths.saturating_sub(row * 8).min(8);
+                if filled == 0 {
+                    break;
+                }
+                let y = area.y + area.height - 1 - u16::try_from(row).unwrap_or(0);
+                let x = x + u16::try_from(offset).unwrap_or(0);
+                let (symbol, style) = if before {
+                    // The week before is drawn in whole cells: its shape, not its eighths.
+                    ("▒", theme.dim())
+                } else if filled == 8 {
+                    ("█", theme.series(0))
+                } else {
+                    (
+                        EIGHTHS[usize::try_from(filled).unwrap_or(0)],
+                        theme.series(0),
+                    )
+                };
+                buf.set_string(x, y, symbol, style);
+            }
+        }
+    }
 }
 
 /// The ‼ / ! tier mark.
