@@ -12,7 +12,6 @@ mod delivery;
 mod engagement;
 mod engine;
 mod external;
-mod period;
 mod revenue;
 mod satisfaction;
 pub mod subscriptions;
@@ -23,10 +22,9 @@ use chrono::NaiveDate;
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::dates::{Grain, Period, repeat_deltas};
 pub use cohort::forecast_survival;
 pub use engine::{Cell, Engine};
-pub use period::{Grain, Period};
-pub use revenue::repeat_deltas;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
