@@ -186,7 +186,7 @@ pub fn refresh_metrics(
         let Some(def) = catalog.iter().find(|d| d.id == series.metric) else {
             continue;
         };
-        let Some(earliest) = touched.earliest_of(&metrics::reads(def)) else {
+        let Some(earliest) = touched.earliest_of(def.reads) else {
             continue;
         };
         let history = history_start(series.grain, &fitted, as_of);

@@ -376,6 +376,13 @@ pub fn compute(
     if id == "clv" {
         return clv(eng, periods);
     }
+    // Checked before the data: an empty store must not make this module claim any id.
+    if !matches!(
+        id,
+        "active_customers" | "customer_churn_pct" | "retention_rate_pct"
+    ) {
+        return Err(MetricError::UnknownMetric(id.to_string()));
+    }
     let Some(basis) = basis(eng)? else {
         return Ok(vec![
             Cell::note("no data — import subscriptions or orders");

@@ -268,7 +268,7 @@ pub fn build(
         for series in all {
             report.metrics.push(MetricReport {
                 def: def.clone(),
-                category: metrics::category(&def.id),
+                category: def.section.title(),
                 segment: series.segment,
                 points: series.points,
             });

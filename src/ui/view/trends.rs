@@ -10,6 +10,7 @@ use ratatui::widgets::{
 };
 
 use crate::alerts::Tier;
+use crate::metrics::catalog::Aggregation;
 use crate::metrics::{Grain, MetricDef, Period, Series, Unit};
 
 use super::super::app::App;
@@ -303,11 +304,7 @@ fn target_applies(metric: &MetricDef, grain: Grain) -> bool {
 }
 
 fn additive_money(metric: &MetricDef) -> bool {
-    metric.unit == Unit::Currency
-        && !matches!(
-            metric.id.as_ref(),
-            "mrr" | "arr" | "aov" | "arpu" | "arpa" | "clv" | "cac" | "revenue_per_engagement"
-        )
+    metric.unit == Unit::Currency && metric.aggregation == Aggregation::Sum
 }
 
 /// `segmented`: the series is one segment's, which the overall target does not apply to.
