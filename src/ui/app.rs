@@ -301,6 +301,12 @@ pub struct App {
 }
 
 impl App {
+    /// The data's reference date (today's clock before any data): what snoozes run from
+    /// and whether an alert is still open is read against, as everywhere else.
+    pub fn reference_date(&self) -> NaiveDate {
+        self.snapshot.as_of.unwrap_or(self.today)
+    }
+
     pub fn new(snapshot: Snapshot, theme: Theme, today: NaiveDate) -> Self {
         Self {
             snapshot,
