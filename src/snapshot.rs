@@ -8,7 +8,8 @@ use chrono::NaiveDate;
 use crate::alerts::{self, Alert, Evaluation, Pulse, TargetStatus};
 use crate::config::Config;
 use crate::metrics::{
-    self, CohortMatrix, CohortVariant, Engine, Grain, MetricDef, Period, Series, SeriesRequest,
+    self, CohortMatrix, CohortVariant, Engine, Grain, MetricDef, MetricError, Period, Series,
+    SeriesRequest,
 };
 use crate::store::Store;
 use crate::store::rollup::Touched;
@@ -113,7 +114,11 @@ pub fn history_start(grain: Grain, config: &Config, as_of: NaiveDate) -> NaiveDa
 
 /// Computes a snapshot of the store as of `as_of` (default: its reference date):
 /// every metric, cohorts, data status, and the alert evaluation.
-pub fn build(store: &Store, config: &Config, as_of: Option<NaiveDate>) -> anyhow::Result<Snapshot> {
+pub fn build(
+    store: &Store,
+    config: &Config,
+    as_of: Option<NaiveDate>,
+) -> Result<Snapshot, MetricError> {
     let mut snapshot = build_metrics(store, config, as_of)?;
     let evaluation = evaluate_alerts(store, &snapshot)?;
     snapshot.apply(evaluation);
@@ -127,7 +132,7 @@ pub fn build_metrics(
     store: &Store,
     config: &Config,
     as_of: Option<NaiveDate>,
-) -> anyhow::Result<Snapshot> {
+) -> Result<Snapshot, MetricError> {
     build_scoped(store, config, as_of, Scope::Everything)
 }
 
@@ -138,7 +143,7 @@ pub fn build_overview(
     store: &Store,
     config: &Config,
     as_of: Option<NaiveDate>,
-) -> anyhow::Result<Snapshot> {
+) -> Result<Snapshot, MetricError> {
     build_scoped(store, config, as_of, Scope::Overview)
 }
 
@@ -167,7 +172,7 @@ pub fn refresh_metrics(
     as_of: Option<NaiveDate>,
     previous: &Snapshot,
     touched: &Touched,
-) -> anyhow::Result<Snapshot> {
+) -> Result<Snapshot, MetricError> {
     let reference = match as_of {
         Some(date) => Some(date),
         None => metrics::reference_date(store)?,
@@ -220,7 +225,7 @@ pub fn refresh_metrics(
 
 /// The alert evaluation (alerts, pulses, targets) of a snapshot's reference date. A store
 /// without data still has its failed imports to report, judged as of today.
-pub fn evaluate_alerts(store: &Store, snapshot: &Snapshot) -> anyhow::Result<Evaluation> {
+pub fn evaluate_alerts(store: &Store, snapshot: &Snapshot) -> Result<Evaluation, MetricError> {
     evaluate_alerts_since(store, snapshot, None)
 }
 
@@ -230,17 +235,11 @@ pub fn evaluate_alerts_since(
     store: &Store,
     snapshot: &Snapshot,
     since: Option<alerts::Since<'_>>,
-) -> anyhow::Result<Evaluation> {
+) -> Result<Evaluation, MetricError> {
     let as_of = snapshot
         .as_of
         .unwrap_or_else(|| chrono::Local::now().date_naive());
-    Ok(alerts::evaluate_since(
-        store,
-        &snapshot.config,
-        as_of,
-        &snapshot.metrics,
-        since,
-    )?)
+    alerts::evaluate_since(store, &snapshot.config, as_of, &snapshot.metrics, since)
 }
 
 impl Snapshot {
@@ -263,7 +262,7 @@ fn build_scoped(
     config: &Config,
     as_of: Option<NaiveDate>,
     scope: Scope,
-) -> anyhow::Result<Snapshot> {
+) -> Result<Snapshot, MetricError> {
     let as_of = match as_of {
         Some(date) => Some(date),
         None => metrics::reference_date(store)?,
@@ -347,7 +346,7 @@ const ALL_COHORT_VARIANTS: [CohortVariant; 4] = [
     CohortVariant::RevenueRetention,
 ];
 
-fn data_status(store: &Store) -> anyhow::Result<DataStatus> {
+fn data_status(store: &Store) -> Result<DataStatus, MetricError> {
     Ok(DataStatus {
         tables: store.table_status()?,
         imports: store.recent_imports(50)?,
@@ -379,7 +378,7 @@ pub fn with_default_core_kpis_fitted(
     Ok(config)
 }
 
-fn annotations(store: &Store) -> anyhow::Result<Vec<Annotation>> {
+fn annotations(store: &Store) -> Result<Vec<Annotation>, MetricError> {
     Ok(store
         .annotations()?
         .into_iter()
