@@ -9,7 +9,6 @@ use std::sync::mpsc::{self, RecvTimeoutError, Sender};
 use std::thread;
 use std::time::Duration;
 
-use anyhow::Context;
 use chrono::{Local, NaiveDate};
 use crossterm::event::{self, Event as TermEvent, KeyEvent};
 
@@ -77,9 +76,30 @@ fn spawn_input(events: Sender<Event>) -> std::io::Result<()> {
     Ok(())
 }
 
-pub fn run(options: Options) -> anyhow::Result<Exit> {
+/// Why the cockpit could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum CockpitError {
+    #[error("the cockpit needs a terminal; for text output use `kpi report`")]
+    NotATerminal,
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    #[error("cannot {what}: {source}")]
+    Io {
+        what: &'static str,
+        source: std::io::Error,
+    },
+    #[error("the background worker stopped")]
+    WorkerStopped,
+}
+
+/// Names what an I/O failure stopped.
+fn failed(what: &'static str) -> impl FnOnce(std::io::Error) -> CockpitError {
+    move |source| CockpitError::Io { what, source }
+}
+
+pub fn run(options: Options) -> Result<Exit, CockpitError> {
     if !std::io::stdout().is_terminal() {
-        anyhow::bail!("the cockpit needs a terminal; for text output use `kpi report`");
+        return Err(CockpitError::NotATerminal);
     }
     // Opened before the screen is taken, so a bad store is a plain error message.
     let mut worker = worker::open(
@@ -95,10 +115,11 @@ pub fn run(options: Options) -> anyhow::Result<Exit> {
     thread::Builder::new()
         .name("kpi-worker".into())
         .spawn(move || worker.run(&effects_rx, &results, Event::Msg))
-        .context("cannot start the worker thread")?;
+        .map_err(failed("start the worker thread"))?;
 
-    let mut guard = terminal::init().context("cannot set up the terminal")?;
-    terminal::forward_signals(events_tx.clone(), Event::Signal)?;
+    let mut guard = terminal::init().map_err(failed("set up the terminal"))?;
+    terminal::forward_signals(events_tx.clone(), Event::Signal)
+        .map_err(failed("forward signals"))?;
     if let Some((dir, watch)) = &options.watch {
         let live = live::LiveOptions {
             db: options.db.clone(),
@@ -106,9 +127,9 @@ pub fn run(options: Options) -> anyhow::Result<Exit> {
             watch: watch.clone(),
             config: options.config.clone(),
         };
-        live::spawn(live, events_tx.clone(), Event::Msg).context("cannot start watching")?;
+        live::spawn(live, events_tx.clone(), Event::Msg).map_err(failed("start watching"))?;
     }
-    spawn_input(events_tx)?;
+    spawn_input(events_tx).map_err(failed("read the keyboard"))?;
 
     let snapshot = Snapshot {
         store: options.db.clone(),
@@ -123,14 +144,17 @@ pub fn run(options: Options) -> anyhow::Result<Exit> {
     app.loading = true;
     effects
         .send(Effect::LoadSnapshot)
-        .context("the worker stopped")?;
+        .map_err(|_| CockpitError::WorkerStopped)?;
 
     let panic_key = std::env::var_os(TEST_PANIC_VAR).is_some();
     let mut exit = Exit::Quit;
     let mut dirty = true;
     loop {
         if dirty {
-            guard.terminal.draw(|frame| view::draw(frame, &app))?;
+            guard
+                .terminal
+                .draw(|frame| view::draw(frame, &app))
+                .map_err(failed("draw the screen"))?;
             dirty = false;
         }
         let first = match events.recv_timeout(TICK) {
@@ -156,7 +180,7 @@ pub fn run(options: Options) -> anyhow::Result<Exit> {
                 if let Some(effect) = update(&mut app, msg) {
                     effects
                         .send(effect)
-                        .context("the background worker stopped")?;
+                        .map_err(|_| CockpitError::WorkerStopped)?;
                 }
                 dirty = true;
             }
