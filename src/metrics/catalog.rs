@@ -325,6 +325,7 @@ pub fn external(id: String, name: String) -> MetricDef {
 /// A metric shown with its own name, unit, direction, formula, sources and segments, and
 /// otherwise defined as the built-in metric `id` (an external one when `id` is not built
 /// in): for hand-built catalogs of tests and fixtures.
+#[cfg(any(test, feature = "test-fixtures"))]
 pub fn def(
     id: &'static str,
     name: &'static str,

@@ -16,6 +16,7 @@
 //!   hook and the signals that must restore the terminal.
 
 pub mod app;
+#[cfg(any(test, feature = "test-fixtures"))]
 pub mod fixture;
 pub mod keymap;
 pub mod live;
