@@ -626,7 +626,7 @@ fn evaluate_metric(
     // alerting total.
     // MRR's movements by plan or channel are a few accounts each: they explain their total
     // (and MRR's) but do not alert on their own.
-    let movement = signal::MRR_MOVEMENTS.contains(&def.id.as_ref());
+    let movement = signal::is_mrr_movement(&def.id);
     let dimensions = if (grain == Grain::Day || movement) && total_tier.is_none() {
         &[][..]
     } else {

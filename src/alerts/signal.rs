@@ -54,7 +54,7 @@
 //! Each rule is a pure function here so its boundaries can be tested exactly.
 
 use crate::metrics::catalog::Aggregation;
-use crate::metrics::{Grain, MetricDef, Period, Point};
+use crate::metrics::{Grain, MetricDef, MetricId, Period, Point};
 
 use super::deviation::{Basis, Deviation, Limits, complete_value, rolling_mean};
 
@@ -62,13 +62,13 @@ use super::deviation::{Basis, Deviation, Limits, complete_value, rolling_mean};
 pub const MIN_NOISE_SAMPLES: usize = 4;
 
 /// MRR's movements: sums of a handful of accounts' changes, lumpy by nature.
-pub const MRR_MOVEMENTS: &[&str] = &[
-    "mrr_new",
-    "mrr_expansion",
-    "mrr_contraction",
-    "mrr_churned",
-    "mrr_reactivation",
-    "mrr_net_new",
+pub const MRR_MOVEMENTS: &[MetricId] = &[
+    MetricId::MrrNew,
+    MetricId::MrrExpansion,
+    MetricId::MrrContraction,
+    MetricId::MrrChurned,
+    MetricId::MrrReactivation,
+    MetricId::MrrNetNew,
 ];
 
 /// Metrics that do not alert at a grain. `wau` at day grain and `mau` at day and week
@@ -76,21 +76,26 @@ pub const MRR_MOVEMENTS: &[&str] = &[
 /// is the coarser grain's, told there once. MRR's movements in one day are a handful of
 /// accounts — a day without a cancellation is not a 100 % fall in churn — and alert as
 /// the sums of weeks and months.
-pub const NOT_AT_GRAIN: &[(&str, Grain)] = &[
-    ("wau", Grain::Day),
-    ("mau", Grain::Day),
-    ("mau", Grain::Week),
-    ("mrr_new", Grain::Day),
-    ("mrr_expansion", Grain::Day),
-    ("mrr_contraction", Grain::Day),
-    ("mrr_churned", Grain::Day),
-    ("mrr_reactivation", Grain::Day),
-    ("mrr_net_new", Grain::Day),
+pub const NOT_AT_GRAIN: &[(MetricId, Grain)] = &[
+    (MetricId::Wau, Grain::Day),
+    (MetricId::Mau, Grain::Day),
+    (MetricId::Mau, Grain::Week),
+    (MetricId::MrrNew, Grain::Day),
+    (MetricId::MrrExpansion, Grain::Day),
+    (MetricId::MrrContraction, Grain::Day),
+    (MetricId::MrrChurned, Grain::Day),
+    (MetricId::MrrReactivation, Grain::Day),
+    (MetricId::MrrNetNew, Grain::Day),
 ];
 
 /// Whether `metric` alerts at `grain` (`NOT_AT_GRAIN`).
 pub fn alerts_at(metric: &str, grain: Grain) -> bool {
-    !NOT_AT_GRAIN.contains(&(metric, grain))
+    MetricId::parse(metric).is_none_or(|id| !NOT_AT_GRAIN.contains(&(id, grain)))
+}
+
+/// Whether `metric` is one of MRR's movements (`MRR_MOVEMENTS`).
+pub fn is_mrr_movement(metric: &str) -> bool {
+    MetricId::parse(metric).is_some_and(|id| MRR_MOVEMENTS.contains(&id))
 }
 
 /// The basis a metric's periods are compared on.
