@@ -6,7 +6,7 @@ use chrono::{Months, NaiveDate};
 use rusqlite::types::Value as SqlValue;
 
 use super::engine::{Cell, CustomerFilter, Engine, customer_dim_expr};
-use super::{MetricError, Period, Segment, repeat_deltas};
+use super::{MetricError, MetricId, Period, Segment, repeat_deltas};
 
 /// Per-period order totals in currency units (not cents).
 #[derive(Debug, Clone, Copy, Default)]
@@ -197,23 +197,26 @@ pub fn compute(
     periods: &[Period],
     segment: Option<&Segment>,
 ) -> Result<Vec<Cell>, MetricError> {
+    let Some(metric) = MetricId::parse(id) else {
+        return Err(MetricError::UnknownMetric(id.to_string()));
+    };
     let each = |f: &dyn Fn(&OrderTotals) -> Cell| -> Result<Vec<Cell>, MetricError> {
         Ok(order_totals(eng, periods, segment)?.iter().map(f).collect())
     };
-    match id {
-        "gross_revenue" => each(&|t| Cell::value(t.gross)),
-        "net_revenue" => each(&|t| Cell::value(t.net())),
-        "orders" => each(&|t| Cell::value(t.orders)),
-        "aov" => each(&|t| Cell::ratio(t.gross, t.orders, 1.0, "no orders")),
-        "discount_rate" => {
+    match metric {
+        MetricId::GrossRevenue => each(&|t| Cell::value(t.gross)),
+        MetricId::NetRevenue => each(&|t| Cell::value(t.net())),
+        MetricId::Orders => each(&|t| Cell::value(t.orders)),
+        MetricId::Aov => each(&|t| Cell::ratio(t.gross, t.orders, 1.0, "no orders")),
+        MetricId::DiscountRate => {
             each(&|t| Cell::ratio(t.discount, t.gross + t.discount, 100.0, "no orders"))
         }
-        "paying_customers" => Ok(paying_customers(eng, periods, segment)?
+        MetricId::PayingCustomers => Ok(paying_customers(eng, periods, segment)?
             .into_iter()
             .map(Cell::value)
             .collect()),
-        "gross_margin_pct" => gross_margin(eng, periods),
-        "net_margin_pct" => {
+        MetricId::GrossMarginPct => gross_margin(eng, periods),
+        MetricId::NetMarginPct => {
             let totals = order_totals(eng, periods, None)?;
             let costs = table_costs(eng, periods)?;
             let known = has_costs(eng)?;
@@ -230,8 +233,8 @@ pub fn compute(
                 })
                 .collect())
         }
-        "arpu" => arpu(eng, periods),
-        "revenue_per_engagement" => {
+        MetricId::Arpu => arpu(eng, periods),
+        MetricId::RevenuePerEngagement => {
             let totals = order_totals(eng, periods, None)?;
             let engaged = engagements(eng, periods)?;
             Ok(totals
@@ -240,8 +243,8 @@ pub fn compute(
                 .map(|(t, e)| Cell::ratio(t.net(), e, 1.0, "no engagement events"))
                 .collect())
         }
-        "repeat_purchase_rate" => repeat_purchase_rate(eng, periods, segment),
-        other => Err(MetricError::UnknownMetric(other.to_string())),
+        MetricId::RepeatPurchaseRate => repeat_purchase_rate(eng, periods, segment),
+        _ => Err(MetricError::UnknownMetric(id.to_string())),
     }
 }
 
