@@ -393,7 +393,7 @@ impl Scenario {
         };
         let series = self.series(&request, period.end());
         let points = &series.get(channel)?.points;
-        let basis = signal::basis("gross_revenue");
+        let basis = signal::basis(kpi::metrics::MetricId::GrossRevenue.def());
         let dev = deviation::deviation_as(points, period, limits.window, basis)?;
         let spread = signal::noise(points, period, limits.window, lookback, basis);
         Some(Observed {

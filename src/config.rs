@@ -116,7 +116,7 @@ pub struct Target {
     pub milestones: Vec<Milestone>,
     /// Grain at which progress and pace are measured (default: month).
     #[serde(default)]
-    pub grain: Option<crate::metrics::Grain>,
+    pub grain: Option<crate::dates::Grain>,
     /// Where the pace line starts (default: the start of the overview's time frame).
     #[serde(default)]
     pub start: Option<NaiveDate>,

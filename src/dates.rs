@@ -1,7 +1,11 @@
 //! Calendar days as the store writes them (`YYYY-MM-DD`), parsed without a format
 //! interpreter: rollup refreshes read hundreds of thousands of them.
 
-use chrono::{Datelike, NaiveDate};
+use chrono::{Datelike, Months, NaiveDate};
+
+mod period;
+
+pub use period::{Grain, Period};
 
 /// The year, month and day of `YYYY-MM-DD`, if the text has exactly that shape.
 pub fn parse_ymd(text: &str) -> Option<(i32, u32, u32)> {
@@ -41,6 +45,72 @@ pub fn month_label(index: i32) -> String {
 pub fn parse_month(text: &str) -> Option<i32> {
     let (y, m, _) = parse_ymd(&format!("{}-01", text.get(..7)?))?;
     (1..=12).contains(&m).then(|| y * 12 + m as i32 - 1)
+}
+
+/// A customer's contribution to the repeat-purchase counts, as day → (Δ ≥ 1, Δ ≥ 2).
+/// `days` holds the customer's completed orders per day, ascending. The 12 months ending
+/// on `e` hold the order of day `d` when `d ≤ e < d + 12 months`, so each order opens an
+/// interval of window ends; ≥ 2 orders hold where consecutive orders' intervals overlap.
+pub fn repeat_deltas(days: &[(NaiveDate, i64)]) -> Vec<(NaiveDate, i64, i64)> {
+    // The first window end whose 12 months no longer hold `d`: e − 12 months ≥ d. A year
+    // after 29 February is 1 March (the 12 months ending 28 February start on the 29th).
+    let year_after = |d: NaiveDate| {
+        let e = d
+            .checked_add_months(Months::new(12))
+            .unwrap_or(NaiveDate::MAX);
+        if e.checked_sub_months(Months::new(12))
+            .is_some_and(|back| back < d)
+        {
+            e.succ_opt().unwrap_or(e)
+        } else {
+            e
+        }
+    };
+    let mut one: Vec<(NaiveDate, NaiveDate)> = Vec::new();
+    let mut two: Vec<(NaiveDate, NaiveDate)> = Vec::new();
+    let mut previous: Option<NaiveDate> = None;
+    for &(day, orders) in days {
+        if orders <= 0 {
+            continue;
+        }
+        one.push((day, year_after(day)));
+        if let Some(prev) = previous {
+            two.push((day, year_after(prev)));
+        }
+        if orders >= 2 {
+            two.push((day, year_after(day)));
+        }
+        previous = Some(day);
+    }
+    let mut deltas: std::collections::BTreeMap<NaiveDate, (i64, i64)> = Default::default();
+    for (intervals, pick) in [(one, 0), (two, 1)] {
+        let mut merged: Vec<(NaiveDate, NaiveDate)> = Vec::new();
+        for (start, end) in intervals.into_iter().filter(|(s, e)| s < e) {
+            match merged.last_mut() {
+                Some(last) if start <= last.1 => last.1 = last.1.max(end),
+                _ => merged.push((start, end)),
+            }
+        }
+        for (start, end) in merged {
+            let entry = deltas.entry(start).or_default();
+            if pick == 0 {
+                entry.0 += 1
+            } else {
+                entry.1 += 1
+            }
+            let entry = deltas.entry(end).or_default();
+            if pick == 0 {
+                entry.0 -= 1
+            } else {
+                entry.1 -= 1
+            }
+        }
+    }
+    deltas
+        .into_iter()
+        .filter(|(_, (a, b))| *a != 0 || *b != 0)
+        .map(|(d, (a, b))| (d, a, b))
+        .collect()
 }
 
 #[cfg(test)]

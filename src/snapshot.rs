@@ -8,7 +8,8 @@ use chrono::NaiveDate;
 use crate::alerts::{self, Alert, Evaluation, Pulse, TargetStatus};
 use crate::config::Config;
 use crate::metrics::{
-    self, CohortMatrix, CohortVariant, Engine, Grain, MetricDef, Period, Series, SeriesRequest,
+    self, CohortMatrix, CohortVariant, Engine, Grain, MetricDef, MetricError, Period, Series,
+    SeriesRequest,
 };
 use crate::store::Store;
 use crate::store::rollup::Touched;
@@ -115,7 +116,11 @@ pub fn history_start(grain: Grain, config: &Config, as_of: NaiveDate) -> NaiveDa
 
 /// Computes a snapshot of the store as of `as_of` (default: its reference date):
 /// every metric, cohorts, data status, and the alert evaluation.
-pub fn build(store: &Store, config: &Config, as_of: Option<NaiveDate>) -> anyhow::Result<Snapshot> {
+pub fn build(
+    store: &Store,
+    config: &Config,
+    as_of: Option<NaiveDate>,
+) -> Result<Snapshot, MetricError> {
     let mut snapshot = build_metrics(store, config, as_of)?;
     let evaluation = evaluate_alerts(store, &snapshot)?;
     snapshot.apply(evaluation);
@@ -129,7 +134,7 @@ pub fn build_metrics(
     store: &Store,
     config: &Config,
     as_of: Option<NaiveDate>,
-) -> anyhow::Result<Snapshot> {
+) -> Result<Snapshot, MetricError> {
     build_scoped(store, config, as_of, Scope::Everything)
 }
 
@@ -140,7 +145,7 @@ pub fn build_overview(
     store: &Store,
     config: &Config,
     as_of: Option<NaiveDate>,
-) -> anyhow::Result<Snapshot> {
+) -> Result<Snapshot, MetricError> {
     build_scoped(store, config, as_of, Scope::Overview)
 }
 
@@ -169,7 +174,7 @@ pub fn refresh_metrics(
     as_of: Option<NaiveDate>,
     previous: &Snapshot,
     touched: &Touched,
-) -> anyhow::Result<Snapshot> {
+) -> Result<Snapshot, MetricError> {
     let reference = match as_of {
         Some(date) => Some(date),
         None => metrics::reference_date(store)?,
@@ -188,7 +193,7 @@ pub fn refresh_metrics(
         let Some(def) = catalog.iter().find(|d| d.id == series.metric) else {
             continue;
         };
-        let Some(earliest) = touched.earliest_of(&metrics::reads(def)) else {
+        let Some(earliest) = touched.earliest_of(def.reads) else {
             continue;
         };
         let history = history_start(series.grain, &fitted, as_of);
@@ -223,7 +228,7 @@ pub fn refresh_metrics(
 
 /// The alert evaluation (alerts, pulses, targets) of a snapshot's reference date. A store
 /// without data still has its failed imports to report, judged as of today.
-pub fn evaluate_alerts(store: &Store, snapshot: &Snapshot) -> anyhow::Result<Evaluation> {
+pub fn evaluate_alerts(store: &Store, snapshot: &Snapshot) -> Result<Evaluation, MetricError> {
     evaluate_alerts_since(store, snapshot, None)
 }
 
@@ -233,17 +238,11 @@ pub fn evaluate_alerts_since(
     store: &Store,
     snapshot: &Snapshot,
     since: Option<alerts::Since<'_>>,
-) -> anyhow::Result<Evaluation> {
+) -> Result<Evaluation, MetricError> {
     let as_of = snapshot
         .as_of
         .unwrap_or_else(|| chrono::Local::now().date_naive());
-    Ok(alerts::evaluate_since(
-        store,
-        &snapshot.config,
-        as_of,
-        &snapshot.metrics,
-        since,
-    )?)
+    alerts::evaluate_since(store, &snapshot.config, as_of, &snapshot.metrics, since)
 }
 
 impl Snapshot {
@@ -266,7 +265,7 @@ fn build_scoped(
     config: &Config,
     as_of: Option<NaiveDate>,
     scope: Scope,
-) -> anyhow::Result<Snapshot> {
+) -> Result<Snapshot, MetricError> {
     let as_of = match as_of {
         Some(date) => Some(date),
         None => metrics::reference_date(store)?,
@@ -370,13 +369,17 @@ pub struct LaunchDay {
     pub users_last_week: u64,
 }
 
-fn launch_day(store: &Store, config: &Config) -> anyhow::Result<Option<LaunchDay>> {
+fn launch_day(store: &Store, config: &Config) -> Result<Option<LaunchDay>, MetricError> {
     use chrono::{DateTime, TimeZone, Timelike, Utc};
     let Some((day, latest)) = store.latest_event()? else {
         return Ok(None);
     };
     let tz = config.tz();
-    let now = DateTime::parse_from_rfc3339(&latest)?.with_timezone(&Utc);
+    // Import stores event times as RFC 3339 UTC; anything else has no launch view.
+    let Ok(now) = DateTime::parse_from_rfc3339(&latest) else {
+        return Ok(None);
+    };
+    let now = now.with_timezone(&Utc);
     let local = now.with_timezone(&tz);
     // The same wall-clock time a week before (a clock change in between moves it an hour).
     let week_before = tz
@@ -415,7 +418,7 @@ fn launch_day(store: &Store, config: &Config) -> anyhow::Result<Option<LaunchDay
     }))
 }
 
-fn data_status(store: &Store) -> anyhow::Result<DataStatus> {
+fn data_status(store: &Store) -> Result<DataStatus, MetricError> {
     Ok(DataStatus {
         launch: None,
         tables: store.table_status()?,
@@ -448,7 +451,7 @@ pub fn with_default_core_kpis_fitted(
     Ok(config)
 }
 
-fn annotations(store: &Store) -> anyhow::Result<Vec<Annotation>> {
+fn annotations(store: &Store) -> Result<Vec<Annotation>, MetricError> {
     Ok(store
         .annotations()?
         .into_iter()

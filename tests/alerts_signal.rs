@@ -4,7 +4,6 @@
 //! derived metrics deferring to their source. Each rule is also shown switched off.
 #![allow(clippy::unwrap_used)]
 
-use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -28,15 +27,16 @@ fn metric(
     sources: &'static [&'static str],
     segments: &'static [&'static str],
 ) -> MetricDef {
-    MetricDef {
-        id: Cow::Borrowed(id),
-        name: Cow::Borrowed(id),
+    // Defined as the built-in metric of the same id, shown with these fields.
+    kpi::metrics::catalog::def(
+        id,
+        id,
         unit,
-        direction: Direction::HigherIsBetter,
-        formula: Cow::Borrowed(""),
+        Direction::HigherIsBetter,
+        "",
         sources,
         segments,
-    }
+    )
 }
 
 fn catalog() -> Vec<MetricDef> {

@@ -382,6 +382,23 @@ fn cohorts_cursor_variant_measure_and_drill() {
     );
 }
 
+/// The fixture's data ends on 2025-06-18 and the clock reads 2025-06-19: a snooze runs
+/// 7 days from the data's date, as `kpi check` counts it, not from the wall clock.
+#[test]
+fn cockpit_snooze_runs_from_the_data_reference_date_not_the_wall_clock() {
+    let mut app = app();
+    assert_ne!(fixture::as_of(), fixture::today());
+    char(&mut app, '5');
+    let Some(Effect::Snooze { until, .. }) = char(&mut app, 's') else {
+        panic!("expected a snooze");
+    };
+    assert_eq!(until, kpi::alerts::snooze_until(fixture::as_of()));
+    assert_eq!(
+        app.selected_alert().and_then(|a| a.snoozed_until),
+        Some(until)
+    );
+}
+
 #[test]
 fn alerts_a_acknowledges_and_s_snoozes_through_the_worker() {
     let mut app = app();
@@ -416,7 +433,7 @@ fn alerts_a_acknowledges_and_s_snoozes_through_the_worker() {
         panic!("expected a snooze");
     };
     assert_eq!(alert.key, "nps|month|2025-05");
-    assert_eq!(until, fixture::today() + chrono::Duration::days(7));
+    assert_eq!(until, fixture::as_of() + chrono::Duration::days(7));
     let reload = update(
         &mut app,
         Msg::AlertSaved {

@@ -6,101 +6,16 @@
 //! total the segment that drove most of the move (half of it or more), else "all
 //! segments" — so the next step points at where to look first.
 
-use std::fmt;
-
 use crate::config::Config;
-use crate::metrics::MetricDef;
+use crate::metrics::{MetricDef, MetricId};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Family {
-    Revenue,
-    Subscription,
-    Retention,
-    Acquisition,
-    Satisfaction,
-    Engagement,
-    Delivery,
-    Support,
-    /// Metrics imported through the `metrics` table, and anything unclassified.
-    Other,
-}
+/// A follow-up family, as the catalog assigns it.
+pub use crate::metrics::catalog::FollowUpFamily as Family;
 
 impl Family {
-    pub const ALL: [Family; 9] = [
-        Family::Revenue,
-        Family::Subscription,
-        Family::Retention,
-        Family::Acquisition,
-        Family::Satisfaction,
-        Family::Engagement,
-        Family::Delivery,
-        Family::Support,
-        Family::Other,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Family::Revenue => "revenue",
-            Family::Subscription => "subscription",
-            Family::Retention => "retention",
-            Family::Acquisition => "acquisition",
-            Family::Satisfaction => "satisfaction",
-            Family::Engagement => "engagement",
-            Family::Delivery => "delivery",
-            Family::Support => "support",
-            Family::Other => "other",
-        }
-    }
-
-    /// The family of a metric: by its id where the catalog names it, else by the table it
-    /// is computed from.
+    /// The family of a metric: the catalog's.
     pub fn of(def: &MetricDef) -> Self {
-        let id: &str = &def.id;
-        let by_id = [
-            (
-                Family::Retention,
-                &[
-                    "customer_churn_pct",
-                    "retention_rate_pct",
-                    "clv",
-                    "repeat_purchase_rate",
-                ][..],
-            ),
-            (
-                Family::Acquisition,
-                &[
-                    "cac",
-                    "ltv_cac",
-                    "cac_payback_months",
-                    "roas",
-                    "ctr_pct",
-                    "conversion_rate_pct",
-                    "lead_conversion_pct",
-                    "new_customers",
-                ][..],
-            ),
-            (
-                Family::Subscription,
-                &["mrr", "arr", "arpa", "revenue_churn_pct", "nrr_pct"][..],
-            ),
-        ];
-        if let Some((family, _)) = by_id.iter().find(|(_, ids)| ids.contains(&id)) {
-            return *family;
-        }
-        if id.starts_with("mrr_") {
-            return Family::Subscription;
-        }
-        match def.sources.first().copied() {
-            Some("orders" | "refunds" | "costs") => Family::Revenue,
-            Some("subscriptions") => Family::Subscription,
-            Some("customers") => Family::Retention,
-            Some("spend" | "funnel") => Family::Acquisition,
-            Some("surveys") => Family::Satisfaction,
-            Some("events") => Family::Engagement,
-            Some("work_items") => Family::Delivery,
-            Some("tickets") => Family::Support,
-            _ => Family::Other,
-        }
+        def.follow_up
     }
 
     /// The built-in rule: what to do when the metric moved against (`bad`) or with its
@@ -168,33 +83,31 @@ impl Family {
 /// Rules for metrics whose family's rule would point the wrong way (new MRR falling is
 /// not a churn problem; churned MRR falling is not an expansion).
 fn metric_rule(metric: &str, bad: bool) -> Option<&'static str> {
-    Some(match (metric, bad) {
-        ("mrr_new", true) => {
+    use MetricId::{
+        DiscountRate, MrrChurned, MrrContraction, MrrExpansion, MrrNew, MrrReactivation,
+        RevenueChurnPct,
+    };
+    Some(match (MetricId::parse(metric)?, bad) {
+        (MrrNew, true) => {
             "Check the path to a first subscription in {segment} for {period}: trials, signups, checkout and the channels that brought fewer new subscribers."
         }
-        ("mrr_new", false) => {
+        (MrrNew, false) => {
             "Find the channel, plan or campaign behind the new subscriptions in {segment} ({period}) and check they activate."
         }
-        ("mrr_expansion", true) => {
+        (MrrExpansion, true) => {
             "Review upsell in {segment} for {period}: which accounts stopped upgrading, and whether pricing, limits or the sales motion changed."
         }
-        ("mrr_reactivation", true) => {
+        (MrrReactivation, true) => {
             "Review win-back in {segment} for {period}: reactivation campaigns, offers and returning accounts."
         }
-        ("mrr_churned" | "mrr_contraction" | "revenue_churn_pct", false) => {
+        (MrrChurned | MrrContraction | RevenueChurnPct, false) => {
             "Find what kept accounts in {segment} from cancelling or downgrading in {period} (retention offers, fixes, support) and keep it."
         }
-        ("discount_rate", true) => {
+        (DiscountRate, true) => {
             "Check which promotions and codes drove {metric} up in {segment} ({period}) and whether they brought customers who stay."
         }
         _ => return None,
     })
-}
-
-impl fmt::Display for Family {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
 }
 
 /// What an alert's reader should do next.
@@ -244,15 +157,15 @@ mod tests {
     use std::borrow::Cow;
 
     fn def(id: &'static str, source: &'static [&'static str]) -> MetricDef {
-        MetricDef {
-            id: Cow::Borrowed(id),
-            name: Cow::Borrowed(id),
-            unit: Unit::Currency,
-            direction: Direction::HigherIsBetter,
-            formula: Cow::Borrowed(""),
-            sources: source,
-            segments: &[],
-        }
+        crate::metrics::catalog::def(
+            id,
+            id,
+            Unit::Currency,
+            Direction::HigherIsBetter,
+            "",
+            source,
+            &[],
+        )
     }
 
     #[test]

@@ -48,7 +48,8 @@ use serde::Serialize;
 
 use crate::config::Config;
 use crate::metrics::{
-    self, Direction, Grain, MetricDef, MetricError, Period, Segment, Series, SeriesRequest, Unit,
+    self, Direction, Grain, MetricDef, MetricError, MetricId, Period, Segment, Series,
+    SeriesRequest, Unit,
 };
 use crate::store::Store;
 use crate::store::rollup::Touched;
@@ -356,15 +357,15 @@ fn may_change(
     latest: Period,
     touched: &Touched,
 ) -> bool {
-    let mut tables = metrics::reads(def);
+    let mut tables = def.reads.to_vec();
     let related = [
         volume_metric(def, grain),
         weight_metric(def, grain),
-        derived_from(config, &def.id),
+        derived_from(config, def),
     ];
     for id in related.into_iter().flatten() {
         if let Some(other) = catalog.iter().find(|d| d.id == id) {
-            tables.extend(metrics::reads(other));
+            tables.extend(other.reads);
         }
     }
     touched
@@ -400,7 +401,7 @@ fn evaluate_reusing(
             }
         }
     }
-    drop_derived(config, &mut evaluation.alerts);
+    drop_derived(config, catalog, &mut evaluation.alerts);
     drop_days_told_by_their_week(&mut evaluation.alerts);
     for target in &config.targets {
         let status = evaluate_target(&mut fetcher, catalog, target)?;
@@ -589,7 +590,7 @@ fn evaluate_metric(
     if !signal::alerts_at(&def.id, grain) {
         return Ok(());
     }
-    let basis = signal::basis(&def.id);
+    let basis = signal::basis(def);
     let total_deviation = total
         .as_ref()
         .and_then(|t| deviation::deviation_as(&t.points, latest, limits.window, basis));
@@ -625,7 +626,7 @@ fn evaluate_metric(
     // alerting total.
     // MRR's movements by plan or channel are a few accounts each: they explain their total
     // (and MRR's) but do not alert on their own.
-    let movement = signal::MRR_MOVEMENTS.contains(&def.id.as_ref());
+    let movement = signal::is_mrr_movement(&def.id);
     let dimensions = if (grain == Grain::Day || movement) && total_tier.is_none() {
         &[][..]
     } else {
@@ -824,17 +825,17 @@ fn ratio_split(
     let Some(weight_id) = weight_id else {
         return Ok(None);
     };
-    if !catalog
+    let Some(weight_def) = catalog
         .iter()
-        .any(|d| d.id == weight_id && d.segments.contains(&dimension))
-    {
+        .find(|d| d.id == weight_id && d.segments.contains(&dimension))
+    else {
         return Ok(None);
-    }
+    };
     let from = history_start(latest, limits);
     let weights = fetcher
         .series(weight_id, latest.grain, from, latest, Some(dimension))?
         .to_vec();
-    let weight_basis = signal::basis(weight_id);
+    let weight_basis = signal::basis(weight_def);
     let mut ratio_segments = Vec::new();
     for series in segments {
         let Some(segment) = &series.segment else {
@@ -906,30 +907,25 @@ fn spread(
                 latest,
                 limits.window,
                 limits.noise_window_at(latest.grain),
-                signal::basis(&def.id),
+                signal::basis(def),
             )
         }))
 }
 
 /// The metric a metric is derived from: `[alerts.metrics.<id>] derived_from`, else the
-/// built-in relations (`signal::BUILT_IN_DERIVED`).
-fn derived_from<'c>(config: &'c Config, metric: &str) -> Option<&'c str> {
+/// catalog's.
+fn derived_from<'c>(config: &'c Config, def: &MetricDef) -> Option<&'c str> {
     config
         .alerts
         .metrics
-        .get(metric)
+        .get(def.id.as_ref())
         .and_then(|t| t.derived_from.as_deref())
-        .or_else(|| {
-            signal::BUILT_IN_DERIVED
-                .iter()
-                .find(|(derived, _)| *derived == metric)
-                .map(|(_, source)| *source)
-        })
+        .or_else(|| def.derived_from.map(MetricId::as_str))
 }
 
 /// Drops deviation alerts of derived metrics whose source alerts for the same segment,
 /// grain and period: the source's alert already tells the story.
-fn drop_derived(config: &Config, alerts: &mut Vec<Alert>) {
+fn drop_derived(config: &Config, catalog: &[MetricDef], alerts: &mut Vec<Alert>) {
     let raised: std::collections::HashSet<String> = alerts
         .iter()
         .filter(|a| a.kind == AlertKind::Deviation)
@@ -937,10 +933,14 @@ fn drop_derived(config: &Config, alerts: &mut Vec<Alert>) {
         .collect();
     alerts.retain(|a| {
         a.kind != AlertKind::Deviation
-            || derived_from(config, &a.metric).is_none_or(|source| {
-                let source_key = alert_key(source, a.segment.as_ref(), a.grain, &a.period);
-                !raised.contains(&source_key)
-            })
+            || catalog
+                .iter()
+                .find(|d| d.id == a.metric)
+                .and_then(|def| derived_from(config, def))
+                .is_none_or(|source| {
+                    let source_key = alert_key(source, a.segment.as_ref(), a.grain, &a.period);
+                    !raised.contains(&source_key)
+                })
     });
 }
 
@@ -977,32 +977,14 @@ fn drop_days_told_by_their_week(alerts: &mut Vec<Alert>) {
     });
 }
 
-/// The count metric of the records in one source table, at `grain`.
-fn count_metric(source: &str, grain: Grain) -> Option<&'static str> {
-    match source {
-        "orders" | "refunds" => Some("orders"),
-        "customers" => Some("new_customers"),
-        "subscriptions" => Some("active_customers"),
-        "tickets" => Some("tickets_opened"),
-        "events" => Some(match grain {
-            Grain::Day => "dau",
-            Grain::Week => "wau",
-            Grain::Month => "mau",
-        }),
-        _ => None,
-    }
-}
-
-/// How many records stand behind a metric's value, for the volume guard: the count of
-/// its first source, the thing it measures.
+/// How many records stand behind a metric's value, for the volume guard.
 fn volume_metric(def: &MetricDef, grain: Grain) -> Option<&'static str> {
-    count_metric(def.sources.first()?, grain)
+    def.volume.map(|volume| volume.at(grain).as_str())
 }
 
-/// What a ratio segment's weight in its total is measured by: the count of the first
-/// source that has one (CAC, spend ÷ signups, weighs channels by their signups).
+/// What a ratio segment's weight in its total is measured by.
 fn weight_metric(def: &MetricDef, grain: Grain) -> Option<&'static str> {
-    def.sources.iter().find_map(|s| count_metric(s, grain))
+    def.weight.map(|weight| weight.at(grain).as_str())
 }
 
 /// The records behind a total (`segment` = `None`) or a segment, counted with

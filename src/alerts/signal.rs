@@ -8,7 +8,7 @@
 //! §6 — an alert still needs the deviation to reach the threshold — and add evidence that
 //! the move is news:
 //!
-//! 0. **Comparison that knows the calendar.** Sums over a period (`PERIOD_SUMS`: revenue,
+//! 0. **Comparison that knows the calendar.** Sums over a period (`Aggregation::Sum` in the catalog: revenue,
 //!    orders, signups, MRR movements…) are compared per day, so a 28-day February is not a
 //!    fall from a 31-day January (`deviation::Basis::PerDay`). At day grain a day is
 //!    compared with the same weekday of the previous `window` weeks, so a Sunday is not
@@ -47,7 +47,7 @@
 //!    each and only explain their total.
 //! 4. **One story, one alert.** A derived metric's alert is dropped when its source alerts
 //!    for the same segment, grain and period (`[alerts.metrics.<id>] derived_from`; built
-//!    in: `BUILT_IN_DERIVED`). A day's alert is dropped when its week alerts the same way.
+//!    in: the catalog's `derived_from`). A day's alert is dropped when its week alerts the same way.
 //!    Windows wider than their period (`mau` at day and week grain) and MRR movements of
 //!    a single day do not alert (`NOT_AT_GRAIN`).
 //!
@@ -56,7 +56,8 @@
 //!
 //! Each rule is a pure function here so its boundaries can be tested exactly.
 
-use crate::metrics::{Grain, Period, Point};
+use crate::metrics::catalog::Aggregation;
+use crate::metrics::{Grain, MetricDef, MetricId, Period, Point};
 
 use super::Tier;
 use super::deviation::{Basis, Deviation, Limits, complete_value, rolling_mean};
@@ -65,57 +66,13 @@ use super::deviation::{Basis, Deviation, Limits, complete_value, rolling_mean};
 pub const MIN_NOISE_SAMPLES: usize = 4;
 
 /// MRR's movements: sums of a handful of accounts' changes, lumpy by nature.
-pub const MRR_MOVEMENTS: &[&str] = &[
-    "mrr_new",
-    "mrr_expansion",
-    "mrr_contraction",
-    "mrr_churned",
-    "mrr_reactivation",
-    "mrr_net_new",
-];
-
-/// Built-in `derived_from` relations: (derived metric, the metric it is computed from).
-///
-/// Net revenue is gross revenue less refunds: when both alert, gross tells the story (a
-/// refund wave still alerts on net revenue alone). MRR's movements add up to its change:
-/// when MRR alerts, they are its explanation, not news of their own. Weekly and monthly
-/// active users move with daily ones, and paying customers with orders: one story each.
-pub const BUILT_IN_DERIVED: &[(&str, &str)] = &[
-    ("arr", "mrr"),
-    ("net_revenue", "gross_revenue"),
-    ("mrr_new", "mrr"),
-    ("mrr_expansion", "mrr"),
-    ("mrr_contraction", "mrr"),
-    ("mrr_churned", "mrr"),
-    ("mrr_reactivation", "mrr"),
-    ("mrr_net_new", "mrr"),
-    ("wau", "dau"),
-    ("mau", "dau"),
-    ("paying_customers", "orders"),
-];
-
-/// Metrics compared per day (`deviation::Basis::PerDay`): sums and counts over their
-/// period, which a longer month holds more of without anything having moved, and ARPU,
-/// a month's revenue over its users — the revenue grows with the month's length, the
-/// users (mostly the same people, coming back) do not. Distinct counts (paying
-/// customers) are not sums: the same customers fill a short month and a long one.
-pub const PERIOD_SUMS: &[&str] = &[
-    "gross_revenue",
-    "net_revenue",
-    "orders",
-    "arpu",
-    "new_customers",
-    "mrr_new",
-    "mrr_expansion",
-    "mrr_contraction",
-    "mrr_churned",
-    "mrr_reactivation",
-    "mrr_net_new",
-    "spend",
-    "page_views",
-    "velocity",
-    "features_released",
-    "tickets_opened",
+pub const MRR_MOVEMENTS: &[MetricId] = &[
+    MetricId::MrrNew,
+    MetricId::MrrExpansion,
+    MetricId::MrrContraction,
+    MetricId::MrrChurned,
+    MetricId::MrrReactivation,
+    MetricId::MrrNetNew,
 ];
 
 /// Metrics that do not alert at a grain. `wau` at day grain and `mau` at day and week
@@ -123,29 +80,39 @@ pub const PERIOD_SUMS: &[&str] = &[
 /// is the coarser grain's, told there once. MRR's movements in one day are a handful of
 /// accounts — a day without a cancellation is not a 100 % fall in churn — and alert as
 /// the sums of weeks and months.
-pub const NOT_AT_GRAIN: &[(&str, Grain)] = &[
-    ("wau", Grain::Day),
-    ("mau", Grain::Day),
-    ("mau", Grain::Week),
-    ("mrr_new", Grain::Day),
-    ("mrr_expansion", Grain::Day),
-    ("mrr_contraction", Grain::Day),
-    ("mrr_churned", Grain::Day),
-    ("mrr_reactivation", Grain::Day),
-    ("mrr_net_new", Grain::Day),
+pub const NOT_AT_GRAIN: &[(MetricId, Grain)] = &[
+    (MetricId::Wau, Grain::Day),
+    (MetricId::Mau, Grain::Day),
+    (MetricId::Mau, Grain::Week),
+    (MetricId::MrrNew, Grain::Day),
+    (MetricId::MrrExpansion, Grain::Day),
+    (MetricId::MrrContraction, Grain::Day),
+    (MetricId::MrrChurned, Grain::Day),
+    (MetricId::MrrReactivation, Grain::Day),
+    (MetricId::MrrNetNew, Grain::Day),
 ];
 
 /// Whether `metric` alerts at `grain` (`NOT_AT_GRAIN`).
 pub fn alerts_at(metric: &str, grain: Grain) -> bool {
-    !NOT_AT_GRAIN.contains(&(metric, grain))
+    MetricId::parse(metric).is_none_or(|id| !NOT_AT_GRAIN.contains(&(id, grain)))
+}
+
+/// Whether `metric` is one of MRR's movements (`MRR_MOVEMENTS`).
+pub fn is_mrr_movement(metric: &str) -> bool {
+    MetricId::parse(metric).is_some_and(|id| MRR_MOVEMENTS.contains(&id))
 }
 
 /// The basis a metric's periods are compared on.
-pub fn basis(metric: &str) -> Basis {
-    if PERIOD_SUMS.contains(&metric) {
-        Basis::PerDay
-    } else {
-        Basis::Level
+///
+/// Sums over a period (revenue, orders, signups), which a longer month holds more of
+/// without anything having moved, and ARPU, a month's revenue over its users — the
+/// revenue grows with the month's length, the users (mostly the same people, coming back)
+/// do not — compare per day. Distinct counts (paying customers) are not sums: the same
+/// customers fill a short month and a long one.
+pub fn basis(metric: &MetricDef) -> Basis {
+    match metric.aggregation {
+        Aggregation::Sum | Aggregation::SumOverLevel => Basis::PerDay,
+        Aggregation::Level => Basis::Level,
     }
 }
 

@@ -6,12 +6,12 @@
 //! comes from a customer's life: signup, trial, subscription, plan changes, churn and
 //! reactivation, sessions, orders, tickets and survey answers.
 
+use super::DemoError;
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::Path;
 
-use anyhow::Context;
 use chrono::{Datelike, Days, NaiveDate, NaiveDateTime, NaiveTime, TimeDelta};
 use serde::Serialize;
 
@@ -150,8 +150,8 @@ struct Streams {
 }
 
 /// Writes every table's file into `out` (created if missing) and returns what it wrote.
-pub fn generate(out: &Path, options: &DemoOptions) -> anyhow::Result<Vec<FileSummary>> {
-    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+pub fn generate(out: &Path, options: &DemoOptions) -> Result<Vec<FileSummary>, DemoError> {
+    std::fs::create_dir_all(out).map_err(DemoError::at("create", out))?;
     let seed = options.seed;
     let mut rng = Streams {
         signups: Rng::stream(seed, "signups"),
@@ -173,14 +173,11 @@ pub fn generate(out: &Path, options: &DemoOptions) -> anyhow::Result<Vec<FileSum
     let mut funnel_csv = csv_file(&path("funnel.csv"), "funnel", &[])?;
     let mut tickets_csv = csv_file(&path("tickets.csv"), "tickets", &[])?;
     let events_path = path("events.ndjson");
-    let mut events_out = BufWriter::new(
-        File::create(&events_path)
-            .with_context(|| format!("cannot create {}", events_path.display()))?,
-    );
+    let mut events_out =
+        BufWriter::new(File::create(&events_path).map_err(DemoError::at("create", &events_path))?);
     let surveys_path = path("surveys.json");
     let mut surveys_out = BufWriter::new(
-        File::create(&surveys_path)
-            .with_context(|| format!("cannot create {}", surveys_path.display()))?,
+        File::create(&surveys_path).map_err(DemoError::at("create", &surveys_path))?,
     );
     surveys_out.write_all(b"[")?;
 
@@ -742,7 +739,7 @@ fn write_ticket(
     opened: NaiveDateTime,
     who: &Customer,
     r: &mut Rng,
-) -> anyhow::Result<()> {
+) -> Result<(), DemoError> {
     let day = opened.date();
     let (first_h, resolve_h) = support_hours(day);
     let first = opened + TimeDelta::seconds((r.log_normal(first_h, 0.8) * 3600.0) as i64 + 60);
@@ -797,7 +794,7 @@ fn comment_for(mood: i32, day: NaiveDate, r: &mut Rng) -> &'static str {
     pool[r.below(pool.len() as u64) as usize]
 }
 
-fn write_customers(out: &Path, customers: &[Customer]) -> anyhow::Result<FileSummary> {
+fn write_customers(out: &Path, customers: &[Customer]) -> Result<FileSummary, DemoError> {
     let path = out.join("customers.csv");
     let mut w = csv_file(&path, "customers", &["company_size", "industry"])?;
     for c in customers {
@@ -823,7 +820,7 @@ fn write_subscriptions(
     out: &Path,
     customers: &[Customer],
     subs: &[Subscription],
-) -> anyhow::Result<FileSummary> {
+) -> Result<FileSummary, DemoError> {
     let path = out.join("subscriptions.csv");
     let mut w = csv_file(&path, "subscriptions", &[])?;
     for (i, s) in subs.iter().enumerate() {
@@ -843,7 +840,7 @@ fn write_subscriptions(
     })
 }
 
-fn write_refunds(out: &Path, mut refunds: Vec<Refund>) -> anyhow::Result<FileSummary> {
+fn write_refunds(out: &Path, mut refunds: Vec<Refund>) -> Result<FileSummary, DemoError> {
     refunds.sort_by(|a, b| (a.date, &a.order_id).cmp(&(b.date, &b.order_id)));
     let path = out.join("refunds.csv");
     let mut w = csv_file(&path, "refunds", &[])?;
@@ -868,7 +865,7 @@ fn write_costs(
     out: &Path,
     months: &BTreeMap<NaiveDate, MonthTotals>,
     start: NaiveDate,
-) -> anyhow::Result<FileSummary> {
+) -> Result<FileSummary, DemoError> {
     let path = out.join("costs.csv");
     let mut w = csv_file(&path, "costs", &[])?;
     let mut rows = 0;
@@ -901,7 +898,7 @@ fn write_costs(
 
 /// Two-week sprints: features, tasks and bugs with committed and delivered dates. The
 /// sprints before the launch slip; after it, bugs escape to production.
-fn write_work_items(out: &Path, start: NaiveDate, r: &mut Rng) -> anyhow::Result<FileSummary> {
+fn write_work_items(out: &Path, start: NaiveDate, r: &mut Rng) -> Result<FileSummary, DemoError> {
     let path = out.join("work_items.csv");
     let mut w = csv_file(&path, "work_items", &[])?;
     let mut sprint = start;
@@ -975,7 +972,7 @@ fn write_work_items(out: &Path, start: NaiveDate, r: &mut Rng) -> anyhow::Result
     })
 }
 
-fn write_annotations(out: &Path, start: NaiveDate) -> anyhow::Result<FileSummary> {
+fn write_annotations(out: &Path, start: NaiveDate) -> Result<FileSummary, DemoError> {
     let path = out.join("annotations.csv");
     let mut w = csv_file(&path, "annotations", &[])?;
     let mut rows = 0;
@@ -999,7 +996,7 @@ fn write_annotations(out: &Path, start: NaiveDate) -> anyhow::Result<FileSummary
 /// A hand-maintained export from the old shop, as every company has one: mostly fine,
 /// with the mistakes such files carry (a revenue of "n/a", a European date, a negative
 /// amount). Importing it shows rejected rows with their reasons in the Data pane.
-fn write_legacy_orders(out: &Path, customers: &[Customer]) -> anyhow::Result<FileSummary> {
+fn write_legacy_orders(out: &Path, customers: &[Customer]) -> Result<FileSummary, DemoError> {
     let path = out.join("orders_legacy.csv");
     let mut w = csv_file(&path, "orders", &[])?;
     let early: Vec<&Customer> = customers.iter().take(12).collect();
@@ -1032,7 +1029,7 @@ fn write_legacy_orders(out: &Path, customers: &[Customer]) -> anyhow::Result<Fil
 }
 
 /// KPIs computed elsewhere: daily uptime per service, weekly app-store rating per store.
-fn write_metrics(out: &Path, start: NaiveDate, r: &mut Rng) -> anyhow::Result<FileSummary> {
+fn write_metrics(out: &Path, start: NaiveDate, r: &mut Rng) -> Result<FileSummary, DemoError> {
     let path = out.join("metrics.csv");
     let mut w = csv_file(&path, "metrics", &[])?;
     let mut rows = 0;

@@ -9,13 +9,13 @@
 //! Every batch is written as whole lines with one `write_all` and flushed; the stop
 //! flag is only looked at between batches, so a stopped feed never leaves a half line.
 
+use super::DemoError;
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use anyhow::Context;
 use chrono::{NaiveDateTime, NaiveTime, TimeDelta};
 
 use super::generate::customer_id;
@@ -248,8 +248,8 @@ pub fn run_live(
     dir: &Path,
     options: &LiveOptions,
     stop: &AtomicBool,
-) -> anyhow::Result<LiveSummary> {
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+) -> Result<LiveSummary, DemoError> {
+    std::fs::create_dir_all(dir).map_err(DemoError::at("create", dir))?;
     let paths: Vec<PathBuf> = LIVE_FILES.iter().map(|(_, f)| dir.join(f)).collect();
     let mut files = Vec::new();
     let mut already = 0;
@@ -260,7 +260,7 @@ pub fn run_live(
             .create(true)
             .append(true)
             .open(path)
-            .with_context(|| format!("cannot open {}", path.display()))?;
+            .map_err(DemoError::at("open", path))?;
         if file.metadata()?.len() == 0 {
             file.write_all(csv_line(&header(table)).as_bytes())?;
         }
@@ -298,7 +298,7 @@ pub fn run_live(
             if !buffer.is_empty() {
                 file.write_all(buffer.as_bytes())
                     .and_then(|()| file.flush())
-                    .with_context(|| format!("cannot append to {}", path.display()))?;
+                    .map_err(DemoError::at("append to", path))?;
             }
         }
         summary.rows += batch;
@@ -333,7 +333,7 @@ fn sleep_unless_stopped(wait: Duration, stop: &AtomicBool) {
 
 /// The files an exporter drops now and then: today's spend so far (it replaces the
 /// previous drop's rows by key) and the latest uptime readings.
-fn drop_files(dir: &Path, number: u64, feed: &mut Feed) -> anyhow::Result<Vec<PathBuf>> {
+fn drop_files(dir: &Path, number: u64, feed: &mut Feed) -> Result<Vec<PathBuf>, DemoError> {
     let now = feed.now();
     let day = now.date().to_string();
     let hours = (now - now.date().and_time(NaiveTime::MIN)).num_minutes() as f64 / 60.0;

@@ -5,6 +5,7 @@
 //! and goes to a customer who had signed up by then, so no lookup table is needed to
 //! keep the files consistent.
 
+use super::DemoError;
 use std::path::Path;
 
 use chrono::Days;
@@ -23,7 +24,7 @@ pub fn generate_scaled(
     min_customers: u32,
     months: u32,
     orders: u64,
-) -> anyhow::Result<Vec<FileSummary>> {
+) -> Result<Vec<FileSummary>, DemoError> {
     std::fs::create_dir_all(out)?;
     let start = start_date(months);
     let span = (END_DATE - start).num_days() as u64 + 1;

@@ -5,9 +5,9 @@ use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::Path;
 
-use anyhow::Context;
 use chrono::{FixedOffset, NaiveDateTime, TimeZone};
 
+use super::DemoError;
 use crate::store::schema;
 
 pub type CsvOut = csv::Writer<BufWriter<File>>;
@@ -46,8 +46,8 @@ pub fn header(table: &str) -> Vec<&'static str> {
 }
 
 /// A CSV file with the contract's header of `table` (plus `extra` columns).
-pub fn csv_file(path: &Path, table: &str, extra: &[&str]) -> anyhow::Result<CsvOut> {
-    let file = File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
+pub fn csv_file(path: &Path, table: &str, extra: &[&str]) -> Result<CsvOut, DemoError> {
+    let file = File::create(path).map_err(DemoError::at("create", path))?;
     let mut writer = csv::WriterBuilder::new()
         .terminator(csv::Terminator::Any(b'\n'))
         .from_writer(BufWriter::new(file));
@@ -57,31 +57,27 @@ pub fn csv_file(path: &Path, table: &str, extra: &[&str]) -> anyhow::Result<CsvO
     Ok(writer)
 }
 
-pub fn finish_csv(writer: CsvOut, path: &Path) -> anyhow::Result<()> {
+pub fn finish_csv(writer: CsvOut, path: &Path) -> Result<(), DemoError> {
     let mut inner = writer
         .into_inner()
-        .map_err(|e| anyhow::anyhow!("cannot write {}: {}", path.display(), e.error()))?;
-    inner
-        .flush()
-        .with_context(|| format!("cannot write {}", path.display()))
+        .map_err(|e| DemoError::at("write", path)(e.into_error()))?;
+    inner.flush().map_err(DemoError::at("write", path))
 }
 
 /// Writes `bytes` to `path` the way an exporter should: to a hidden temporary file in
 /// the same folder, then a rename, so a watcher never sees a half-written file.
-pub fn write_then_rename(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+pub fn write_then_rename(path: &Path, bytes: &[u8]) -> Result<(), DemoError> {
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let temp = path.with_file_name(format!(".{name}.tmp"));
     {
-        let mut file =
-            File::create(&temp).with_context(|| format!("cannot create {}", temp.display()))?;
+        let mut file = File::create(&temp).map_err(DemoError::at("create", &temp))?;
         file.write_all(bytes)?;
         file.sync_all()?;
     }
-    std::fs::rename(&temp, path)
-        .with_context(|| format!("cannot rename {} to {}", temp.display(), path.display()))
+    std::fs::rename(&temp, path).map_err(DemoError::at("rename a file to", path))
 }
 
 #[cfg(test)]

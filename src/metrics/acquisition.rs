@@ -4,7 +4,7 @@
 use rusqlite::types::Value as SqlValue;
 
 use super::engine::{Cell, Engine};
-use super::{MetricError, Period, Segment};
+use super::{MetricError, MetricId, Period, Segment};
 
 fn channel_filter(segment: Option<&Segment>) -> (&'static str, Vec<SqlValue>) {
     match segment {
@@ -56,17 +56,20 @@ pub fn compute(
     periods: &[Period],
     segment: Option<&Segment>,
 ) -> Result<Vec<Cell>, MetricError> {
-    match id {
-        "spend" => Ok(spend(eng, periods, segment)?
+    let Some(metric) = MetricId::parse(id) else {
+        return Err(MetricError::UnknownMetric(id.to_string()));
+    };
+    match metric {
+        MetricId::Spend => Ok(spend(eng, periods, segment)?
             .iter()
             .map(|s| Cell::value(s[0]))
             .collect()),
-        "cac" => cac(eng, periods, segment),
-        "ctr_pct" => Ok(spend(eng, periods, segment)?
+        MetricId::Cac => cac(eng, periods, segment),
+        MetricId::CtrPct => Ok(spend(eng, periods, segment)?
             .iter()
             .map(|s| Cell::ratio(s[2], s[1], 100.0, "no impressions"))
             .collect()),
-        "roas" => {
+        MetricId::Roas => {
             let spent = spend(eng, periods, segment)?;
             let (filter, params) = match segment {
                 Some(s) => (
@@ -93,7 +96,7 @@ pub fn compute(
                 .map(|(s, r)| Cell::ratio(r[0] / 100.0, s[0], 1.0, "no spend"))
                 .collect())
         }
-        "conversion_rate_pct" | "lead_conversion_pct" => {
+        MetricId::ConversionRatePct | MetricId::LeadConversionPct => {
             let (filter, params) = channel_filter(segment);
             let rows = eng.sums(
                 &format!(
@@ -107,7 +110,7 @@ pub fn compute(
             Ok(rows
                 .iter()
                 .map(|r| {
-                    if id == "conversion_rate_pct" {
+                    if metric == MetricId::ConversionRatePct {
                         Cell::ratio(r[2], r[0], 100.0, "no visitors")
                     } else if r[3] == 0.0 {
                         Cell::note("n/a: no leads recorded")
@@ -117,9 +120,9 @@ pub fn compute(
                 })
                 .collect())
         }
-        "ltv_cac" | "cac_payback_months" => {
+        MetricId::LtvCac | MetricId::CacPaybackMonths => {
             let cacs = cac(eng, periods, None)?;
-            let other = if id == "ltv_cac" {
+            let other = if metric == MetricId::LtvCac {
                 super::customers::clv(eng, periods)?
             } else {
                 let arpu = super::revenue::arpu(eng, periods)?;
@@ -133,7 +136,7 @@ pub fn compute(
                 .iter()
                 .zip(&other)
                 .map(|(c, o)| {
-                    if id == "ltv_cac" {
+                    if metric == MetricId::LtvCac {
                         Cell::zip(o, c, |clv, cac| Cell::ratio(clv, cac, 1.0, "no CAC"))
                     } else {
                         Cell::zip(c, o, |cac, monthly_margin| {
@@ -143,6 +146,6 @@ pub fn compute(
                 })
                 .collect())
         }
-        other => Err(MetricError::UnknownMetric(other.to_string())),
+        _ => Err(MetricError::UnknownMetric(id.to_string())),
     }
 }

@@ -10,7 +10,7 @@ use chrono::{Duration, Months, NaiveDate};
 use rusqlite::types::Value as SqlValue;
 
 use super::engine::{Cell, CustomerFilter, Engine, customer_dim_expr};
-use super::{MetricError, Period, Segment};
+use super::{MetricError, MetricId, Period, Segment};
 
 /// Where activity comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -367,14 +367,24 @@ pub fn compute(
     periods: &[Period],
     segment: Option<&Segment>,
 ) -> Result<Vec<Cell>, MetricError> {
-    if id == "new_customers" {
+    let Some(metric) = MetricId::parse(id) else {
+        return Err(MetricError::UnknownMetric(id.to_string()));
+    };
+    if metric == MetricId::NewCustomers {
         return Ok(new_customers(eng, periods, segment)?
             .into_iter()
             .map(Cell::value)
             .collect());
     }
-    if id == "clv" {
+    if metric == MetricId::Clv {
         return clv(eng, periods);
+    }
+    // Checked before the data: an empty store must not make this module claim any id.
+    if !matches!(
+        metric,
+        MetricId::ActiveCustomers | MetricId::CustomerChurnPct | MetricId::RetentionRatePct
+    ) {
+        return Err(MetricError::UnknownMetric(id.to_string()));
     }
     let Some(basis) = basis(eng)? else {
         return Ok(vec![
@@ -382,7 +392,7 @@ pub fn compute(
             periods.len()
         ]);
     };
-    let news = if id == "retention_rate_pct" {
+    let news = if metric == MetricId::RetentionRatePct {
         new_customers(eng, periods, segment)?
     } else {
         vec![0.0; periods.len()]
@@ -393,21 +403,21 @@ pub fn compute(
         .collect();
     let mut out = Vec::with_capacity(periods.len());
     for (f, new) in flows(eng, basis, &spans, segment)?.into_iter().zip(news) {
-        let cell = match id {
-            "active_customers" => Cell::value(f.end),
-            "customer_churn_pct" => Cell::ratio(
+        let cell = match metric {
+            MetricId::ActiveCustomers => Cell::value(f.end),
+            MetricId::CustomerChurnPct => Cell::ratio(
                 f.churned,
                 f.start,
                 100.0,
                 "no active customers at the start",
             ),
-            "retention_rate_pct" => Cell::ratio(
+            MetricId::RetentionRatePct => Cell::ratio(
                 f.end - new,
                 f.start,
                 100.0,
                 "no active customers at the start",
             ),
-            other => return Err(MetricError::UnknownMetric(other.to_string())),
+            _ => return Err(MetricError::UnknownMetric(id.to_string())),
         };
         out.push(cell);
     }

@@ -3,7 +3,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 
 use super::engine::{Cell, Engine};
-use super::{MetricError, Period, Segment};
+use super::{MetricError, MetricId, Period, Segment};
 
 struct Item {
     kind: String,
@@ -95,7 +95,13 @@ pub fn compute(
     periods: &[Period],
     segment: Option<&Segment>,
 ) -> Result<Vec<Cell>, MetricError> {
-    if matches!(id, "tickets_opened" | "first_response_h" | "resolution_h") {
+    let Some(metric) = MetricId::parse(id) else {
+        return Err(MetricError::UnknownMetric(id.to_string()));
+    };
+    if matches!(
+        metric,
+        MetricId::TicketsOpened | MetricId::FirstResponseH | MetricId::ResolutionH
+    ) {
         let all = tickets(eng)?;
         let hours = |a: DateTime<Utc>, b: DateTime<Utc>| (b - a).num_seconds() as f64 / 3600.0;
         return Ok(periods
@@ -105,9 +111,9 @@ pub fn compute(
                     .iter()
                     .filter(|t| p.contains(t.day))
                     .filter(|t| segment.is_none_or(|s| s.value == t.severity));
-                match id {
-                    "tickets_opened" => Cell::value(mine.count() as f64),
-                    "first_response_h" => median_cell(
+                match metric {
+                    MetricId::TicketsOpened => Cell::value(mine.count() as f64),
+                    MetricId::FirstResponseH => median_cell(
                         mine.filter_map(|t| Some(hours(t.opened, t.first_response?)))
                             .collect(),
                         "no responded tickets",
@@ -125,8 +131,8 @@ pub fn compute(
     let mut out = Vec::with_capacity(periods.len());
     for p in periods {
         let delivered: Vec<&Item> = all.iter().filter(|i| in_period(p, i.delivered)).collect();
-        let cell = match id {
-            "on_time_delivery_pct" => {
+        let cell = match metric {
+            MetricId::OnTimeDeliveryPct => {
                 let committed: Vec<_> =
                     delivered.iter().filter(|i| i.committed.is_some()).collect();
                 let on_time = committed
@@ -140,11 +146,11 @@ pub fn compute(
                     "no committed items delivered",
                 )
             }
-            "velocity" => Cell::value(delivered.iter().map(|i| i.points).sum()),
-            "features_released" => {
+            MetricId::Velocity => Cell::value(delivered.iter().map(|i| i.points).sum()),
+            MetricId::FeaturesReleased => {
                 Cell::value(delivered.iter().filter(|i| i.kind == "feature").count() as f64)
             }
-            "time_to_market_d" => median_cell(
+            MetricId::TimeToMarketD => median_cell(
                 delivered
                     .iter()
                     .filter(|i| i.kind == "feature")
@@ -152,7 +158,7 @@ pub fn compute(
                     .collect(),
                 "no features delivered",
             ),
-            "defect_detection_pct" => {
+            MetricId::DefectDetectionPct => {
                 let bugs: Vec<_> = all
                     .iter()
                     .filter(|i| i.kind == "bug" && in_period(p, i.created) && i.found.is_some())
@@ -163,7 +169,7 @@ pub fn compute(
                     .count();
                 Cell::ratio(pre as f64, bugs.len() as f64, 100.0, "no bugs found")
             }
-            "spi" => {
+            MetricId::Spi => {
                 let committed: Vec<_> = all.iter().filter(|i| in_period(p, i.committed)).collect();
                 let planned: f64 = committed.iter().map(|i| i.points).sum();
                 let earned: f64 = committed
@@ -173,7 +179,7 @@ pub fn compute(
                     .sum();
                 Cell::ratio(earned, planned, 1.0, "no points committed")
             }
-            other => return Err(MetricError::UnknownMetric(other.to_string())),
+            _ => return Err(MetricError::UnknownMetric(id.to_string())),
         };
         out.push(cell);
     }

@@ -6,7 +6,7 @@ use chrono::{Duration, NaiveDate};
 use rusqlite::types::Value as SqlValue;
 
 use super::engine::{Cell, CustomerFilter, Engine};
-use super::{Grain, MetricError, Period, Segment};
+use super::{Grain, MetricError, MetricId, Period, Segment};
 
 fn user_filter(segment: Option<&Segment>) -> (String, Vec<SqlValue>) {
     match segment {
@@ -164,11 +164,14 @@ pub fn compute(
     periods: &[Period],
     segment: Option<&Segment>,
 ) -> Result<Vec<Cell>, MetricError> {
-    match id {
-        "dau" => Ok(values(dau(eng, periods, segment)?)),
-        "wau" => Ok(values(wau(eng, periods, segment)?)),
-        "mau" => Ok(values(mau(eng, periods, segment)?)),
-        "stickiness_pct" => {
+    let Some(metric) = MetricId::parse(id) else {
+        return Err(MetricError::UnknownMetric(id.to_string()));
+    };
+    match metric {
+        MetricId::Dau => Ok(values(dau(eng, periods, segment)?)),
+        MetricId::Wau => Ok(values(wau(eng, periods, segment)?)),
+        MetricId::Mau => Ok(values(mau(eng, periods, segment)?)),
+        MetricId::StickinessPct => {
             let d = dau(eng, periods, segment)?;
             let m = mau(eng, periods, segment)?;
             Ok(d.iter()
@@ -176,7 +179,7 @@ pub fn compute(
                 .map(|(d, m)| Cell::ratio(*d, m, 100.0, "no active users"))
                 .collect())
         }
-        "sessions_per_user" => {
+        MetricId::SessionsPerUser => {
             let users = active_users(eng, periods, segment)?;
             let sessions: Vec<f64> = match segment {
                 None => day_totals(eng, periods)?.iter().map(|r| r[1]).collect(),
@@ -202,19 +205,19 @@ pub fn compute(
                 .map(|(s, u)| Cell::ratio(*s, u, 1.0, "no active users"))
                 .collect())
         }
-        "avg_session_duration_s" => Ok(day_totals(eng, periods)?
+        MetricId::AvgSessionDurationS => Ok(day_totals(eng, periods)?
             .iter()
             .map(|r| Cell::ratio(r[5], r[1], 1.0, "no sessions"))
             .collect()),
-        "bounce_rate_pct" => Ok(day_totals(eng, periods)?
+        MetricId::BounceRatePct => Ok(day_totals(eng, periods)?
             .iter()
             .map(|r| Cell::ratio(r[4], r[3], 100.0, "no sessions with page views"))
             .collect()),
-        "page_views" => Ok(day_totals(eng, periods)?
+        MetricId::PageViews => Ok(day_totals(eng, periods)?
             .iter()
             .map(|r| Cell::value(r[2]))
             .collect()),
-        "feature_adoption_pct" => {
+        MetricId::FeatureAdoptionPct => {
             let users = active_users(eng, periods, None)?;
             let adopters = match segment {
                 None => {
@@ -237,8 +240,8 @@ pub fn compute(
                 .map(|(a, u)| Cell::ratio(*a, u, 100.0, "no active users"))
                 .collect())
         }
-        "time_to_value_h" => time_to_value(eng, periods, segment),
-        other => Err(MetricError::UnknownMetric(other.to_string())),
+        MetricId::TimeToValueH => time_to_value(eng, periods, segment),
+        _ => Err(MetricError::UnknownMetric(id.to_string())),
     }
 }
 

@@ -9,6 +9,7 @@ use std::rc::Rc;
 use chrono::NaiveDate;
 use rusqlite::types::Value as SqlValue;
 
+use super::catalog::Module;
 use super::{Grain, MetricDef, MetricError, Period, Point, Segment, Series, SeriesRequest};
 use crate::config::Config;
 use crate::store::Store;
@@ -173,7 +174,7 @@ impl<'a> Engine<'a> {
     }
 
     pub fn definition(&self, id: &str) -> Result<MetricDef, MetricError> {
-        if let Some(d) = super::catalog::BUILT_IN.iter().find(|d| d.id == id) {
+        if let Some(d) = super::catalog::built_in(id) {
             return Ok(d.clone());
         }
         self.externals()?
@@ -316,20 +317,20 @@ impl<'a> Engine<'a> {
                 dimension: dimension.to_string(),
             });
         }
-        let (sql, params): (String, Vec<SqlValue>) = match (super::family(&def.id), dimension) {
-            (super::Family::External, _) => (
+        let (sql, params): (String, Vec<SqlValue>) = match (def.module, dimension) {
+            (Module::External, _) => (
                 "SELECT DISTINCT segment FROM metrics WHERE metric = ? AND segment <> ''".into(),
                 vec![SqlValue::Text(def.id.to_string())],
             ),
-            (super::Family::Orders, "channel") => (
+            (Module::Revenue, "channel") => (
                 "SELECT DISTINCT channel FROM ru_orders_day".into(),
                 Vec::new(),
             ),
-            (super::Family::Spend, "channel") => (
+            (Module::Acquisition, "channel") => (
                 "SELECT channel FROM spend UNION SELECT channel FROM funnel".into(),
                 Vec::new(),
             ),
-            (super::Family::Subscriptions, "plan") => (
+            (Module::Subscriptions, "plan") => (
                 "SELECT DISTINCT plan FROM subscriptions WHERE plan IS NOT NULL".into(),
                 Vec::new(),
             ),

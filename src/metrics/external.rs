@@ -2,12 +2,10 @@
 //! shown like built-in ones. A period's value is the one on its latest date (a KPI
 //! computed elsewhere is a level, not something kpi may add up).
 
-use std::borrow::Cow;
-
 use rusqlite::types::Value as SqlValue;
 
 use super::engine::{Cell, Engine};
-use super::{Direction, MetricDef, MetricError, Period, Segment, Unit};
+use super::{MetricDef, MetricError, Period, Segment};
 use crate::store::Store;
 
 pub fn definitions(store: &Store) -> Result<Vec<MetricDef>, MetricError> {
@@ -21,20 +19,12 @@ pub fn definitions(store: &Store) -> Result<Vec<MetricDef>, MetricError> {
         .into_iter()
         .map(|name| {
             // An external metric never shadows a built-in one.
-            let id = if super::catalog::BUILT_IN.iter().any(|d| d.id == name) {
+            let id = if super::catalog::built_in(&name).is_some() {
                 format!("external.{name}")
             } else {
                 name.clone()
             };
-            MetricDef {
-                id: Cow::Owned(id),
-                name: Cow::Owned(name),
-                unit: Unit::Score,
-                direction: Direction::HigherIsBetter,
-                formula: Cow::Borrowed("imported: the value on the period's latest date"),
-                sources: &["metrics"],
-                segments: super::catalog::EXTERNAL_DIMS,
-            }
+            super::catalog::external(id, name)
         })
         .collect())
 }
@@ -45,7 +35,12 @@ pub fn compute(
     periods: &[Period],
     segment: Option<&Segment>,
 ) -> Result<Vec<Cell>, MetricError> {
-    let name = eng.definition(id)?.name.to_string();
+    let def = eng.definition(id)?;
+    // A built-in id is never read from the `metrics` table, even when asked here.
+    if def.module != super::catalog::Module::External {
+        return Err(MetricError::UnknownMetric(id.to_string()));
+    }
+    let name = def.name.to_string();
     let (Some(first), Some(last)) = (periods.first(), periods.last()) else {
         return Ok(Vec::new());
     };

@@ -12,7 +12,6 @@ mod delivery;
 mod engagement;
 mod engine;
 mod external;
-mod period;
 mod revenue;
 mod satisfaction;
 pub mod subscriptions;
@@ -23,10 +22,10 @@ use chrono::NaiveDate;
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::dates::{Grain, Period, repeat_deltas};
+pub use catalog::MetricId;
 pub use cohort::forecast_survival;
 pub use engine::{Cell, Engine};
-pub use period::{Grain, Period};
-pub use revenue::repeat_deltas;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -53,7 +52,8 @@ pub enum Direction {
 }
 
 /// A metric's definition. Built-in metrics borrow static text; external metrics (from
-/// the `metrics` table) own theirs.
+/// the `metrics` table) own theirs. Serialised (JSON catalog) with its public meaning
+/// only: the fields after `segments` are how kpi computes and alerts on it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct MetricDef {
     pub id: Cow<'static, str>,
@@ -65,6 +65,36 @@ pub struct MetricDef {
     pub sources: &'static [&'static str],
     /// Dimensions the metric can be broken down by.
     pub segments: &'static [&'static str],
+    /// The module that computes it.
+    #[serde(skip)]
+    pub module: catalog::Module,
+    /// How its value builds up over a period.
+    #[serde(skip)]
+    pub aggregation: catalog::Aggregation,
+    /// Every table its value can depend on: what decides which metrics an import makes
+    /// stale. `sources` names the tables to import for a "no data" note; this is the
+    /// conservative superset (a customer metric reads orders or subscriptions for
+    /// activity, CAC payback reads margins and ARPU, …), and no wider than needed: an
+    /// events log appended every few seconds must not recompute LTV:CAC.
+    #[serde(skip)]
+    pub reads: &'static [&'static str],
+    /// What counts the records behind its value, for the alerts' volume guard: the count
+    /// of its first source, the thing it measures.
+    #[serde(skip)]
+    pub volume: Option<catalog::Volume>,
+    /// What weighs a segment in its total when the metric is a ratio: the count of the
+    /// first source that has one (CAC, spend ÷ signups, weighs channels by signups).
+    #[serde(skip)]
+    pub weight: Option<catalog::Volume>,
+    /// The metric it is computed from, whose alert tells the same story first.
+    #[serde(skip)]
+    pub derived_from: Option<catalog::MetricId>,
+    /// The recommended follow-ups of its alerts.
+    #[serde(skip)]
+    pub follow_up: catalog::FollowUpFamily,
+    /// Where reports list it.
+    #[serde(skip)]
+    pub section: catalog::Section,
 }
 
 /// A breakdown value: `channel = paid_search`.
@@ -182,143 +212,34 @@ pub fn cohorts(
     cohort::matrix(&Engine::new(store, config, as_of), variant)
 }
 
-/// Which module computes a metric.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Family {
-    Orders,
-    Subscriptions,
-    Customers,
-    Spend,
-    Surveys,
-    Events,
-    Delivery,
-    External,
-}
-
-pub(crate) fn family(id: &str) -> Family {
-    match id {
-        "gross_revenue"
-        | "net_revenue"
-        | "orders"
-        | "aov"
-        | "paying_customers"
-        | "gross_margin_pct"
-        | "net_margin_pct"
-        | "arpu"
-        | "revenue_per_engagement"
-        | "repeat_purchase_rate"
-        | "discount_rate" => Family::Orders,
-        "mrr" | "arr" | "mrr_new" | "mrr_expansion" | "mrr_contraction" | "mrr_churned"
-        | "mrr_reactivation" | "mrr_net_new" | "arpa" | "revenue_churn_pct" | "nrr_pct" => {
-            Family::Subscriptions
-        }
-        "active_customers" | "new_customers" | "customer_churn_pct" | "retention_rate_pct"
-        | "clv" => Family::Customers,
-        "spend"
-        | "cac"
-        | "ltv_cac"
-        | "cac_payback_months"
-        | "roas"
-        | "ctr_pct"
-        | "conversion_rate_pct"
-        | "lead_conversion_pct" => Family::Spend,
-        "nps" | "csat_pct" | "csat_mean" | "ces" => Family::Surveys,
-        "dau"
-        | "wau"
-        | "mau"
-        | "stickiness_pct"
-        | "sessions_per_user"
-        | "avg_session_duration_s"
-        | "feature_adoption_pct"
-        | "bounce_rate_pct"
-        | "page_views"
-        | "time_to_value_h" => Family::Events,
-        "on_time_delivery_pct"
-        | "velocity"
-        | "features_released"
-        | "time_to_market_d"
-        | "defect_detection_pct"
-        | "spi"
-        | "tickets_opened"
-        | "first_response_h"
-        | "resolution_h" => Family::Delivery,
-        _ => Family::External,
-    }
-}
-
-/// Every table a metric's value can depend on: what decides which metrics an import makes
-/// stale. `MetricDef::sources` names the tables to import for a "no data" note; this is the
-/// conservative superset (a customer metric reads orders or subscriptions for activity,
-/// CAC payback reads margins and ARPU, …).
-pub fn reads(def: &MetricDef) -> Vec<&'static str> {
-    let family: &[&'static str] = match family(&def.id) {
-        Family::Orders => &["orders", "refunds", "costs", "events", "customers"],
-        Family::Subscriptions => &["subscriptions", "customers"],
-        Family::Customers => &["customers", "orders", "refunds", "subscriptions"],
-        // Spend and funnel metrics mostly read their own tables: an events log appended
-        // every few seconds must not recompute LTV:CAC (a pass over the subscriptions).
-        Family::Spend => match &*def.id {
-            "spend" | "ctr_pct" => &["spend"],
-            "conversion_rate_pct" | "lead_conversion_pct" => &["funnel"],
-            "cac" => &["spend", "customers"],
-            "roas" => &["spend", "orders"],
-            "ltv_cac" => &["spend", "customers", "orders", "refunds", "subscriptions"],
-            _ => &[
-                "spend",
-                "funnel",
-                "customers",
-                "orders",
-                "refunds",
-                "costs",
-                "subscriptions",
-                "events",
-            ],
-        },
-        Family::Surveys => &["surveys", "customers"],
-        Family::Events => &["events", "customers"],
-        Family::Delivery => &["work_items", "tickets", "customers"],
-        Family::External => &["metrics"],
-    };
-    let mut tables: Vec<&'static str> = family.to_vec();
-    for source in def.sources {
-        if !tables.contains(source) {
-            tables.push(source);
-        }
-    }
-    tables
-}
-
-/// The SPEC §3 section a metric belongs to, for grouping in reports.
-pub fn category(id: &str) -> &'static str {
-    match family(id) {
-        Family::Orders => "Revenue and profitability",
-        Family::Subscriptions => "Subscriptions",
-        Family::Customers => "Customers and retention",
-        Family::Spend => "Acquisition and marketing",
-        Family::Surveys => "Satisfaction",
-        Family::Events => "Engagement",
-        Family::Delivery if id.contains("ticket") || id.ends_with("_h") => "Support",
-        Family::Delivery => "Delivery and quality",
-        Family::External => "External metrics",
-    }
-}
-
 pub(crate) fn compute_cells(
     eng: &Engine<'_>,
     def: &MetricDef,
     periods: &[Period],
     segment: Option<&Segment>,
 ) -> Result<Vec<Cell>, MetricError> {
-    let id = def.id.as_ref();
-    match family(id) {
-        Family::Orders => revenue::compute(eng, id, periods, segment),
-        Family::Subscriptions => subscriptions::compute(eng, id, periods, segment),
-        Family::Customers => customers::compute(eng, id, periods, segment),
-        Family::Spend => acquisition::compute(eng, id, periods, segment),
-        Family::Surveys => satisfaction::compute(eng, id, periods, segment),
-        Family::Events => engagement::compute(eng, id, periods, segment),
-        Family::Delivery => delivery::compute(eng, id, periods, segment),
-        Family::External => external::compute(eng, id, periods, segment),
+    compute_in(def.module, eng, def.id.as_ref(), periods, segment)
+}
+
+/// Computes `id` in `module`; a module asked for a metric it does not compute says
+/// [`MetricError::UnknownMetric`].
+pub(crate) fn compute_in(
+    module: catalog::Module,
+    eng: &Engine<'_>,
+    id: &str,
+    periods: &[Period],
+    segment: Option<&Segment>,
+) -> Result<Vec<Cell>, MetricError> {
+    use catalog::Module;
+    match module {
+        Module::Revenue => revenue::compute(eng, id, periods, segment),
+        Module::Subscriptions => subscriptions::compute(eng, id, periods, segment),
+        Module::Customers => customers::compute(eng, id, periods, segment),
+        Module::Acquisition => acquisition::compute(eng, id, periods, segment),
+        Module::Satisfaction => satisfaction::compute(eng, id, periods, segment),
+        Module::Engagement => engagement::compute(eng, id, periods, segment),
+        Module::Delivery => delivery::compute(eng, id, periods, segment),
+        Module::External => external::compute(eng, id, periods, segment),
     }
 }
 

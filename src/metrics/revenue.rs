@@ -6,7 +6,7 @@ use chrono::{Months, NaiveDate};
 use rusqlite::types::Value as SqlValue;
 
 use super::engine::{Cell, CustomerFilter, Engine, customer_dim_expr};
-use super::{MetricError, Period, Segment};
+use super::{MetricError, MetricId, Period, Segment, repeat_deltas};
 
 /// Per-period order totals in currency units (not cents).
 #[derive(Debug, Clone, Copy, Default)]
@@ -197,23 +197,26 @@ pub fn compute(
     periods: &[Period],
     segment: Option<&Segment>,
 ) -> Result<Vec<Cell>, MetricError> {
+    let Some(metric) = MetricId::parse(id) else {
+        return Err(MetricError::UnknownMetric(id.to_string()));
+    };
     let each = |f: &dyn Fn(&OrderTotals) -> Cell| -> Result<Vec<Cell>, MetricError> {
         Ok(order_totals(eng, periods, segment)?.iter().map(f).collect())
     };
-    match id {
-        "gross_revenue" => each(&|t| Cell::value(t.gross)),
-        "net_revenue" => each(&|t| Cell::value(t.net())),
-        "orders" => each(&|t| Cell::value(t.orders)),
-        "aov" => each(&|t| Cell::ratio(t.gross, t.orders, 1.0, "no orders")),
-        "discount_rate" => {
+    match metric {
+        MetricId::GrossRevenue => each(&|t| Cell::value(t.gross)),
+        MetricId::NetRevenue => each(&|t| Cell::value(t.net())),
+        MetricId::Orders => each(&|t| Cell::value(t.orders)),
+        MetricId::Aov => each(&|t| Cell::ratio(t.gross, t.orders, 1.0, "no orders")),
+        MetricId::DiscountRate => {
             each(&|t| Cell::ratio(t.discount, t.gross + t.discount, 100.0, "no orders"))
         }
-        "paying_customers" => Ok(paying_customers(eng, periods, segment)?
+        MetricId::PayingCustomers => Ok(paying_customers(eng, periods, segment)?
             .into_iter()
             .map(Cell::value)
             .collect()),
-        "gross_margin_pct" => gross_margin(eng, periods),
-        "net_margin_pct" => {
+        MetricId::GrossMarginPct => gross_margin(eng, periods),
+        MetricId::NetMarginPct => {
             let totals = order_totals(eng, periods, None)?;
             let costs = table_costs(eng, periods)?;
             let known = has_costs(eng)?;
@@ -230,8 +233,8 @@ pub fn compute(
                 })
                 .collect())
         }
-        "arpu" => arpu(eng, periods),
-        "revenue_per_engagement" => {
+        MetricId::Arpu => arpu(eng, periods),
+        MetricId::RevenuePerEngagement => {
             let totals = order_totals(eng, periods, None)?;
             let engaged = engagements(eng, periods)?;
             Ok(totals
@@ -240,8 +243,8 @@ pub fn compute(
                 .map(|(t, e)| Cell::ratio(t.net(), e, 1.0, "no engagement events"))
                 .collect())
         }
-        "repeat_purchase_rate" => repeat_purchase_rate(eng, periods, segment),
-        other => Err(MetricError::UnknownMetric(other.to_string())),
+        MetricId::RepeatPurchaseRate => repeat_purchase_rate(eng, periods, segment),
+        _ => Err(MetricError::UnknownMetric(id.to_string())),
     }
 }
 
@@ -406,70 +409,4 @@ fn segment_repeat_deltas(
             })
             .collect())
     })
-}
-
-/// A customer's contribution to the repeat-purchase counts, as day → (Δ ≥ 1, Δ ≥ 2).
-/// `days` holds the customer's completed orders per day, ascending. The 12 months ending
-/// on `e` hold the order of day `d` when `d ≤ e < d + 12 months`, so each order opens an
-/// interval of window ends; ≥ 2 orders hold where consecutive orders' intervals overlap.
-pub fn repeat_deltas(days: &[(NaiveDate, i64)]) -> Vec<(NaiveDate, i64, i64)> {
-    // The first window end whose 12 months no longer hold `d`: e − 12 months ≥ d. A year
-    // after 29 February is 1 March (the 12 months ending 28 February start on the 29th).
-    let year_after = |d: NaiveDate| {
-        let e = d
-            .checked_add_months(Months::new(12))
-            .unwrap_or(NaiveDate::MAX);
-        if e.checked_sub_months(Months::new(12))
-            .is_some_and(|back| back < d)
-        {
-            e.succ_opt().unwrap_or(e)
-        } else {
-            e
-        }
-    };
-    let mut one: Vec<(NaiveDate, NaiveDate)> = Vec::new();
-    let mut two: Vec<(NaiveDate, NaiveDate)> = Vec::new();
-    let mut previous: Option<NaiveDate> = None;
-    for &(day, orders) in days {
-        if orders <= 0 {
-            continue;
-        }
-        one.push((day, year_after(day)));
-        if let Some(prev) = previous {
-            two.push((day, year_after(prev)));
-        }
-        if orders >= 2 {
-            two.push((day, year_after(day)));
-        }
-        previous = Some(day);
-    }
-    let mut deltas: std::collections::BTreeMap<NaiveDate, (i64, i64)> = Default::default();
-    for (intervals, pick) in [(one, 0), (two, 1)] {
-        let mut merged: Vec<(NaiveDate, NaiveDate)> = Vec::new();
-        for (start, end) in intervals.into_iter().filter(|(s, e)| s < e) {
-            match merged.last_mut() {
-                Some(last) if start <= last.1 => last.1 = last.1.max(end),
-                _ => merged.push((start, end)),
-            }
-        }
-        for (start, end) in merged {
-            let entry = deltas.entry(start).or_default();
-            if pick == 0 {
-                entry.0 += 1
-            } else {
-                entry.1 += 1
-            }
-            let entry = deltas.entry(end).or_default();
-            if pick == 0 {
-                entry.0 -= 1
-            } else {
-                entry.1 -= 1
-            }
-        }
-    }
-    deltas
-        .into_iter()
-        .filter(|(_, (a, b))| *a != 0 || *b != 0)
-        .map(|(d, (a, b))| (d, a, b))
-        .collect()
 }

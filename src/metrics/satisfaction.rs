@@ -1,7 +1,7 @@
 //! Satisfaction: NPS, CSAT and CES from survey responses.
 
 use super::engine::{Cell, CustomerFilter, Engine};
-use super::{MetricError, Period, Segment};
+use super::{MetricError, MetricId, Period, Segment};
 
 pub fn compute(
     eng: &Engine<'_>,
@@ -9,11 +9,14 @@ pub fn compute(
     periods: &[Period],
     segment: Option<&Segment>,
 ) -> Result<Vec<Cell>, MetricError> {
-    let (kind, top, bottom) = match id {
-        "nps" => ("nps", 9.0, 6.0),
-        "csat_pct" | "csat_mean" => ("csat", 4.0, f64::NEG_INFINITY),
-        "ces" => ("ces", f64::INFINITY, f64::NEG_INFINITY),
-        other => return Err(MetricError::UnknownMetric(other.to_string())),
+    let Some(metric) = MetricId::parse(id) else {
+        return Err(MetricError::UnknownMetric(id.to_string()));
+    };
+    let (kind, top, bottom) = match metric {
+        MetricId::Nps => ("nps", 9.0, 6.0),
+        MetricId::CsatPct | MetricId::CsatMean => ("csat", 4.0, f64::NEG_INFINITY),
+        MetricId::Ces => ("ces", f64::INFINITY, f64::NEG_INFINITY),
+        _ => return Err(MetricError::UnknownMetric(id.to_string())),
     };
     let (filter, mut params) = match segment {
         Some(s) => {
@@ -41,9 +44,9 @@ pub fn compute(
         .map(|r| {
             let (n, high, low, total) = (r[0], r[1], r[2], r[3]);
             let why = format!("no {kind} responses");
-            match id {
-                "nps" => Cell::ratio(high - low, n, 100.0, &why),
-                "csat_pct" => Cell::ratio(high, n, 100.0, &why),
+            match metric {
+                MetricId::Nps => Cell::ratio(high - low, n, 100.0, &why),
+                MetricId::CsatPct => Cell::ratio(high, n, 100.0, &why),
                 _ => Cell::ratio(total, n, 1.0, &why),
             }
         })

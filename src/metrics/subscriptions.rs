@@ -11,7 +11,7 @@ use std::rc::Rc;
 use chrono::{Duration, NaiveDate};
 
 use super::engine::{Cell, CustomerFilter, Engine};
-use super::{MetricError, Period, Segment};
+use super::{MetricError, MetricId, Period, Segment};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Subscription {
@@ -321,19 +321,22 @@ pub fn compute(
     periods: &[Period],
     segment: Option<&Segment>,
 ) -> Result<Vec<Cell>, MetricError> {
+    let Some(metric) = MetricId::parse(id) else {
+        return Err(MetricError::UnknownMetric(id.to_string()));
+    };
     let key = format!("movements {periods:?} {segment:?}");
     let moves = eng.memo(key, || period_movements(eng, periods, segment))?;
     let cents = |c: i64| c as f64 / 100.0;
-    let f: &dyn Fn(&Movements) -> Cell = match id {
-        "mrr" => &|m| Cell::value(cents(m.end)),
-        "arr" => &|m| Cell::value(cents(m.end * 12)),
-        "mrr_new" => &|m| Cell::value(cents(m.new)),
-        "mrr_expansion" => &|m| Cell::value(cents(m.expansion)),
-        "mrr_contraction" => &|m| Cell::value(cents(m.contraction)),
-        "mrr_churned" => &|m| Cell::value(cents(m.churned)),
-        "mrr_reactivation" => &|m| Cell::value(cents(m.reactivation)),
-        "mrr_net_new" => &|m| Cell::value(cents(m.net_new())),
-        "arpa" => &|m| {
+    let f: &dyn Fn(&Movements) -> Cell = match metric {
+        MetricId::Mrr => &|m| Cell::value(cents(m.end)),
+        MetricId::Arr => &|m| Cell::value(cents(m.end * 12)),
+        MetricId::MrrNew => &|m| Cell::value(cents(m.new)),
+        MetricId::MrrExpansion => &|m| Cell::value(cents(m.expansion)),
+        MetricId::MrrContraction => &|m| Cell::value(cents(m.contraction)),
+        MetricId::MrrChurned => &|m| Cell::value(cents(m.churned)),
+        MetricId::MrrReactivation => &|m| Cell::value(cents(m.reactivation)),
+        MetricId::MrrNetNew => &|m| Cell::value(cents(m.net_new())),
+        MetricId::Arpa => &|m| {
             Cell::ratio(
                 cents(m.end),
                 m.active_end as f64,
@@ -341,7 +344,7 @@ pub fn compute(
                 "no active subscriptions",
             )
         },
-        "revenue_churn_pct" => &|m| {
+        MetricId::RevenueChurnPct => &|m| {
             Cell::ratio(
                 cents(m.churned + m.contraction),
                 cents(m.start),
@@ -349,7 +352,7 @@ pub fn compute(
                 "no MRR at the period's start",
             )
         },
-        "nrr_pct" => &|m| {
+        MetricId::NrrPct => &|m| {
             Cell::ratio(
                 cents(m.start + m.expansion - m.contraction - m.churned),
                 cents(m.start),
@@ -357,7 +360,7 @@ pub fn compute(
                 "no MRR at the period's start",
             )
         },
-        other => return Err(MetricError::UnknownMetric(other.to_string())),
+        _ => return Err(MetricError::UnknownMetric(id.to_string())),
     };
     Ok(moves.iter().map(f).collect())
 }

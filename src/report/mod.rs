@@ -3,7 +3,8 @@
 //! charts (HTML), feeds to scripts (JSON, whose shape is a documented contract) or opens
 //! in a spreadsheet (CSV).
 //!
-//! [`build`] computes a [`Report`] from the store; the writers only format it.
+//! [`build`] reads a [`Report`] from the store's [`Snapshot`] — what the cockpit shows —
+//! and the writers only format it.
 
 mod csv_out;
 mod html;
@@ -12,14 +13,14 @@ mod markdown;
 
 use chrono::{DateTime, NaiveDate, Utc};
 
-use crate::alerts::{self, Alert, TargetStatus};
+use crate::alerts::{Alert, TargetStatus};
 use crate::config::{Config, Target};
 use crate::metrics::{
-    self, CohortMatrix, CohortVariant, Engine, Grain, MetricDef, MetricError, Period, Point,
-    Segment, SeriesRequest,
+    CohortMatrix, CohortVariant, Engine, Grain, MetricDef, MetricError, Period, Point, Segment,
+    Series, SeriesRequest,
 };
 use crate::present::Change;
-use crate::snapshot::Annotation;
+use crate::snapshot::{Annotation, Snapshot};
 use crate::store::Store;
 use crate::store::status::{ReferenceDate, TableStatus};
 
@@ -167,15 +168,26 @@ pub fn parse_period(text: &str, grain: Grain) -> Result<Period, ReportError> {
     })
 }
 
+/// The readout of the store: its [`Snapshot`] — the same metrics, alerts, targets,
+/// cohorts and data status the cockpit shows — over the periods `options` asks for.
 pub fn build(
     store: &Store,
     config: &Config,
     options: &ReportOptions,
 ) -> Result<Report, ReportError> {
-    let as_of = match options.as_of {
-        Some(d) => Some(d),
-        None => metrics::reference_date(store)?,
-    };
+    let snapshot = crate::snapshot::build(store, config, options.as_of)?;
+    from_snapshot(store, &snapshot, options)
+}
+
+/// The readout of `snapshot`. Series it holds are read from it; the store is read only
+/// for what it does not hold: periods before its history and `--by` breakdowns.
+pub fn from_snapshot(
+    store: &Store,
+    snapshot: &Snapshot,
+    options: &ReportOptions,
+) -> Result<Report, ReportError> {
+    let config = &snapshot.config;
+    let as_of = snapshot.as_of;
     let mut report = Report {
         store: store.path().display().to_string(),
         generated_at: Utc::now(),
@@ -190,19 +202,12 @@ pub fn build(
         targets: Vec::new(),
         configured_targets: config.targets.clone(),
         core_kpis: config.core_kpis.clone(),
-        annotations: store
-            .annotations()
-            .map_err(MetricError::from)?
-            .into_iter()
-            .map(|(date, label)| Annotation { date, label })
-            .collect(),
-        reference: store
-            .latest_fact_date(chrono::Local::now().date_naive())
-            .map_err(MetricError::from)?,
-        tables: store.table_status().map_err(MetricError::from)?,
+        annotations: snapshot.annotations.clone(),
+        reference: snapshot.data.reference,
+        tables: snapshot.data.tables.clone(),
     };
     let engine = Engine::new(store, config, as_of.unwrap_or(NaiveDate::MIN));
-    let catalog = engine.catalog()?;
+    let catalog = &snapshot.metrics;
     let ids: Vec<&str> = catalog.iter().map(|m| m.id.as_ref()).collect();
     for id in &options.metrics {
         if !ids.contains(&id.as_str()) {
@@ -214,7 +219,6 @@ pub fn build(
     let Some(as_of) = as_of else {
         return Ok(report);
     };
-    report.core_kpis = crate::snapshot::with_default_core_kpis_fitted(config, &engine)?.core_kpis;
     let grain = options.grain;
     let to = options
         .period
@@ -252,7 +256,10 @@ pub fn build(
             to,
             by: None,
         };
-        let mut all = engine.series(&request)?;
+        let mut all = match held(snapshot, def, grain, from, to) {
+            Some(series) => vec![series],
+            None => engine.series(&request)?,
+        };
         if let Some(by) = options.by.as_deref() {
             request.by = Some(by);
             match engine.series(&request) {
@@ -268,7 +275,7 @@ pub fn build(
         for series in all {
             report.metrics.push(MetricReport {
                 def: def.clone(),
-                category: metrics::category(&def.id),
+                category: def.section.title(),
                 segment: series.segment,
                 points: series.points,
             });
@@ -294,16 +301,28 @@ pub fn build(
         }
         return Err(ReportError::UnknownDimension(reason));
     }
-    for variant in [
-        CohortVariant::PurchasingCustomers,
-        CohortVariant::ActiveUsers,
-        CohortVariant::SubscribedCustomers,
-        CohortVariant::RevenueRetention,
-    ] {
-        report.cohorts.push(engine.cohorts(variant)?);
-    }
-    let evaluation = alerts::evaluate(store, config, as_of, &catalog)?;
-    report.alerts = evaluation.alerts;
-    report.targets = evaluation.targets;
+    report.cohorts = snapshot.cohorts.clone();
+    report.alerts = snapshot.alerts.clone();
+    report.targets = snapshot.targets.clone();
     Ok(report)
+}
+
+/// The snapshot's overall series of `def` at `grain`, cut to the periods from the one
+/// holding `from` to the one holding `to`, when it holds every one of them.
+fn held(
+    snapshot: &Snapshot,
+    def: &MetricDef,
+    grain: Grain,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Option<Series> {
+    let series = snapshot.series(&def.id, grain)?;
+    let first = Period::containing(grain, from);
+    let last = Period::containing(grain, to);
+    if series.points.first()?.period > first || series.points.last()?.period < last {
+        return None;
+    }
+    let mut cut = series.clone();
+    cut.points.retain(|p| p.period >= first && p.period <= last);
+    Some(cut)
 }

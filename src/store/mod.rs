@@ -41,6 +41,8 @@ pub enum StoreError {
          the file and its folder and open it once with kpi, which repairs it"
     )]
     NeedsWrite { path: PathBuf, needs: String },
+    #[error("the store {} is read-only", .0.display())]
+    ReadOnly(PathBuf),
 }
 
 /// Switches to WAL. That takes an exclusive lock and SQLite does not wait for it through the

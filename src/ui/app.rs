@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use chrono::NaiveDate;
 
-use crate::metrics::{CohortVariant, Grain, MetricDef, Period, Series};
+use crate::metrics::{CohortVariant, Grain, MetricDef, MetricId, Period, Series};
 use crate::snapshot::Snapshot;
 use crate::watch::WatchState;
 
@@ -363,6 +363,12 @@ pub struct App {
 }
 
 impl App {
+    /// The data's reference date (today's clock before any data): what snoozes run from
+    /// and whether an alert is still open is read against, as everywhere else.
+    pub fn reference_date(&self) -> NaiveDate {
+        self.snapshot.as_of.unwrap_or(self.today)
+    }
+
     pub fn new(snapshot: Snapshot, theme: Theme, today: NaiveDate) -> Self {
         Self {
             snapshot,
@@ -445,14 +451,14 @@ impl App {
     /// Drivers offered for the chosen KPI: the configured pairs first, then the usual
     /// levers (spend, discount, price, conversion), then every other metric.
     pub fn driver_options(&self) -> Vec<&MetricDef> {
-        const LEVERS: [&str; 7] = [
-            "discount_rate",
-            "aov",
-            "cac",
-            "conversion_rate_pct",
-            "ctr_pct",
-            "roas",
-            "orders",
+        const LEVERS: [MetricId; 7] = [
+            MetricId::DiscountRate,
+            MetricId::Aov,
+            MetricId::Cac,
+            MetricId::ConversionRatePct,
+            MetricId::CtrPct,
+            MetricId::Roas,
+            MetricId::Orders,
         ];
         let Some(kpi) = self.driver_kpi() else {
             return Vec::new();
@@ -465,7 +471,7 @@ impl App {
             .filter(|p| p.kpi == kpi.id)
             .map(|p| p.driver.as_str())
             .collect();
-        ids.extend(LEVERS);
+        ids.extend(LEVERS.map(MetricId::as_str));
         let mut out: Vec<&MetricDef> = Vec::new();
         for id in ids {
             if let Some(m) = self.snapshot.metric(id)

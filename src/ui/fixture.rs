@@ -1,5 +1,6 @@
 //! A hand-built snapshot with known values, for the cockpit's tests and the render
-//! benchmark. Public (not `cfg(test)`) because integration tests and `benches/` use it.
+//! benchmark. Behind the `test-fixtures` feature, which integration tests and `benches/`
+//! enable; no release build carries it.
 //!
 //! Known values the tests read back: net revenue May 2025 = $58,450 (April $54,100,
 //! +8.0 %); cohort 2024-11 keeps 62 % in month +1; a strong net-revenue alert on

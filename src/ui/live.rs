@@ -13,8 +13,8 @@ use crate::config::Config;
 use crate::import::{FailureKind, ImportOptions};
 use crate::store::Store;
 use crate::store::rollup::Touched;
-use crate::watch::follow::{FileOutcome, Follower};
-use crate::watch::{DirWatcher, WatchEvent, WatchOptions, WatchState, scan};
+use crate::watch::follow::{FileOutcome, FollowError, Follower, scan_named};
+use crate::watch::{DirWatcher, WatchEvent, WatchOptions, WatchState};
 
 use super::keymap::Msg;
 
@@ -54,7 +54,11 @@ pub fn spawn<E: Send + 'static>(
         .map(|_| ())
 }
 
-fn follow<E>(options: &LiveOptions, send: &Sender<E>, wrap: fn(Msg) -> E) -> anyhow::Result<()> {
+fn follow<E>(
+    options: &LiveOptions,
+    send: &Sender<E>,
+    wrap: fn(Msg) -> E,
+) -> Result<(), FollowError> {
     let mut store = Store::open(&options.db)?;
     let import = ImportOptions {
         config: options.config.clone(),
@@ -63,7 +67,7 @@ fn follow<E>(options: &LiveOptions, send: &Sender<E>, wrap: fn(Msg) -> E) -> any
     let mut follower = Follower::new(&options.dir, import);
     // Watch first, then scan: a file written in between is seen by both, never by neither.
     let watcher = DirWatcher::start(&options.dir, &options.watch)?;
-    let initial = scan(&options.dir, options.watch.recursive)?;
+    let initial = scan_named(&options.dir, options.watch.recursive)?;
     let total = initial.len();
     let mut outcomes = Vec::with_capacity(total);
     for (done, path) in initial.iter().enumerate() {
@@ -100,7 +104,7 @@ fn follow<E>(options: &LiveOptions, send: &Sender<E>, wrap: fn(Msg) -> E) -> any
             return Ok(());
         }
     }
-    anyhow::bail!("the watcher of {} stopped", options.dir.display())
+    Err(FollowError::Stopped(options.dir.clone()))
 }
 
 /// Sends a batch; false when the cockpit is gone.

@@ -19,6 +19,7 @@
 
 pub mod app;
 pub mod export;
+#[cfg(any(test, feature = "test-fixtures"))]
 pub mod fixture;
 pub mod keymap;
 pub mod live;

@@ -9,7 +9,6 @@ use std::sync::mpsc::{self, RecvTimeoutError, Sender};
 use std::thread;
 use std::time::Duration;
 
-use anyhow::Context;
 use chrono::{Local, NaiveDate};
 use crossterm::event::{self, Event as TermEvent, KeyEvent, MouseEvent, MouseEventKind};
 
@@ -92,9 +91,32 @@ fn spawn_input(events: Sender<Event>) -> std::io::Result<()> {
     Ok(())
 }
 
-pub fn run(options: Options) -> anyhow::Result<Exit> {
+/// Why the cockpit could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum CockpitError {
+    #[error("the cockpit needs a terminal; for text output use `kpi report`")]
+    NotATerminal,
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    #[error("cannot {what}: {source}")]
+    Io {
+        what: &'static str,
+        source: std::io::Error,
+    },
+    #[error("the background worker stopped")]
+    WorkerStopped,
+    #[error("cannot draw the screen: {0}")]
+    Draw(Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// Names what an I/O failure stopped.
+fn failed(what: &'static str) -> impl FnOnce(std::io::Error) -> CockpitError {
+    move |source| CockpitError::Io { what, source }
+}
+
+pub fn run(options: Options) -> Result<Exit, CockpitError> {
     if !std::io::stdout().is_terminal() {
-        anyhow::bail!("the cockpit needs a terminal; for text output use `kpi report`");
+        return Err(CockpitError::NotATerminal);
     }
     // Opened before the screen is taken, so a bad store is a plain error message.
     let mut worker = worker::open(
@@ -110,10 +132,11 @@ pub fn run(options: Options) -> anyhow::Result<Exit> {
     thread::Builder::new()
         .name("kpi-worker".into())
         .spawn(move || worker.run(&effects_rx, &results, Event::Msg))
-        .context("cannot start the worker thread")?;
+        .map_err(failed("start the worker thread"))?;
 
-    let mut guard = terminal::init(options.mouse).context("cannot set up the terminal")?;
-    terminal::forward_signals(events_tx.clone(), Event::Signal)?;
+    let mut guard = terminal::init(options.mouse).map_err(failed("set up the terminal"))?;
+    terminal::forward_signals(events_tx.clone(), Event::Signal)
+        .map_err(failed("forward signals"))?;
     if let Some((dir, watch)) = &options.watch {
         let live = live::LiveOptions {
             db: options.db.clone(),
@@ -121,9 +144,9 @@ pub fn run(options: Options) -> anyhow::Result<Exit> {
             watch: watch.clone(),
             config: options.config.clone(),
         };
-        live::spawn(live, events_tx.clone(), Event::Msg).context("cannot start watching")?;
+        live::spawn(live, events_tx.clone(), Event::Msg).map_err(failed("start watching"))?;
     }
-    spawn_input(events_tx)?;
+    spawn_input(events_tx).map_err(failed("read the keyboard"))?;
 
     let snapshot = Snapshot {
         store: options.db.clone(),
@@ -140,7 +163,7 @@ pub fn run(options: Options) -> anyhow::Result<Exit> {
     app.loading = true;
     effects
         .send(Effect::LoadSnapshot)
-        .context("the worker stopped")?;
+        .map_err(|_| CockpitError::WorkerStopped)?;
 
     let panic_key = std::env::var_os(TEST_PANIC_VAR).is_some();
     app.apply_config();
@@ -173,9 +196,9 @@ pub fn event_loop<B: ratatui::backend::Backend>(
     effects: &Sender<Effect>,
     clipboard: &mut dyn FnMut(&mut ratatui::Terminal<B>, &str) -> std::io::Result<()>,
     panic_key: bool,
-) -> anyhow::Result<Exit>
+) -> Result<Exit, CockpitError>
 where
-    B::Error: Send + Sync + 'static,
+    B::Error: std::error::Error + Send + Sync + 'static,
 {
     let mut exit = Exit::Quit;
     let mut dirty = true;
@@ -183,7 +206,9 @@ where
     let mut hits = Hits::default();
     loop {
         if dirty {
-            terminal.draw(|frame| view::draw_recording(frame, app, &mut hits))?;
+            terminal
+                .draw(|frame| view::draw_recording(frame, app, &mut hits))
+                .map_err(|err| CockpitError::Draw(Box::new(err)))?;
             dirty = false;
         }
         let first = match events.recv_timeout(TICK) {
@@ -210,7 +235,7 @@ where
                 if let Some(effect) = update(app, msg) {
                     effects
                         .send(effect)
-                        .context("the background worker stopped")?;
+                        .map_err(|_| CockpitError::WorkerStopped)?;
                 }
                 if let Some(text) = app.clipboard.take()
                     && let Err(err) = clipboard(terminal, &text)

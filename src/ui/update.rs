@@ -4,7 +4,7 @@
 
 use std::collections::BTreeSet;
 
-use chrono::{Duration, NaiveDate};
+use chrono::NaiveDate;
 
 use crate::alerts::Alert;
 use crate::metrics::{Grain, Period, Series};
@@ -22,9 +22,6 @@ use crate::store::accounts::{AccountMeasure, AccountQuery};
 
 /// Rows PgUp and PgDn move: about what a list shows at 80×24.
 pub const PAGE: isize = 10;
-
-/// How long `s` snoozes an alert.
-pub const SNOOZE_DAYS: i64 = 7;
 
 /// Periods fetched for a segment breakdown: the longest range, so `[` and `]` never refetch.
 const BREAKDOWN_PERIODS: usize = RANGES[RANGES.len() - 1];
@@ -565,7 +562,7 @@ pub fn update(app: &mut App, msg: Msg) -> Option<Effect> {
                 (Ok(()), AlertAction::Snooze) => format!(
                     "snoozed {} until {}",
                     alert_name(&alert),
-                    app.today + Duration::days(SNOOZE_DAYS)
+                    crate::alerts::snooze_until(app.reference_date())
                 ),
                 (Ok(()), AlertAction::Unacknowledge) => {
                     format!(
@@ -1163,8 +1160,10 @@ fn alert_action(app: &mut App, action: AlertAction) -> Option<Effect> {
 }
 
 fn change_alert_state(app: &mut App, key: &str, action: AlertAction) -> Option<Effect> {
-    let today = app.today;
-    let until = today + Duration::days(SNOOZE_DAYS);
+    // Snoozes run from the data's reference date, as `kpi check` and the report count
+    // them: a snooze given on stale data is not shorter than it reads.
+    let today = app.reference_date();
+    let until = crate::alerts::snooze_until(today);
     let alert = app.snapshot.alerts.iter_mut().find(|a| a.key == key)?;
     // Shown at once; the reload after the worker's answer confirms it from the store.
     // A second `a` or `s` undoes the first, so a slip of the finger is not permanent.

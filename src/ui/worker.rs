@@ -9,10 +9,10 @@ use chrono::{NaiveDate, Utc};
 
 use crate::alerts::Evaluation;
 use crate::config::Config;
-use crate::metrics::{self, Grain, SeriesRequest};
+use crate::metrics::{self, Grain, MetricError, SeriesRequest};
 use crate::snapshot::{self, Snapshot};
-use crate::store::Store;
 use crate::store::rollup::Touched;
+use crate::store::{Store, StoreError};
 
 use super::keymap::{AlertAction, Msg};
 use super::update::Effect;
@@ -118,7 +118,7 @@ impl Worker {
         }
     }
 
-    pub fn build_snapshot(&self) -> anyhow::Result<Snapshot> {
+    pub fn build_snapshot(&self) -> Result<Snapshot, MetricError> {
         snapshot::build(&self.store, &self.config, self.as_of)
     }
 
@@ -425,7 +425,7 @@ impl Worker {
 
     fn with_last_alerts(
         &self,
-        snapshot: anyhow::Result<Snapshot>,
+        snapshot: Result<Snapshot, MetricError>,
     ) -> Result<Box<Snapshot>, String> {
         let mut snapshot = snapshot.map_err(|e| format!("{e:#}"))?;
         if let Some(evaluation) = &self.last_alerts {
@@ -567,13 +567,11 @@ impl Worker {
     }
 }
 
-fn open_writer(db: &Path) -> anyhow::Result<Store> {
-    anyhow::ensure!(
-        crate::store::permits_writing(db),
-        "the store {} is read-only",
-        db.display()
-    );
-    Ok(Store::open(db)?)
+fn open_writer(db: &Path) -> Result<Store, StoreError> {
+    if !crate::store::permits_writing(db) {
+        return Err(StoreError::ReadOnly(db.to_path_buf()));
+    }
+    Store::open(db)
 }
 
 /// Opens the store for the worker; the UI thread never holds a connection. `writing`:
@@ -585,7 +583,7 @@ pub fn open(
     config: Config,
     as_of: Option<NaiveDate>,
     writing: bool,
-) -> anyhow::Result<Worker> {
+) -> Result<Worker, StoreError> {
     // A live import may start from no store at all: the writer creates it.
     let writer = if writing {
         Some(open_writer(db)?)

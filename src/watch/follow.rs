@@ -17,7 +17,34 @@ use chrono::{Local, SecondsFormat, Utc};
 
 use super::{DirWatcher, FileLook, FileState, WatchEvent, WatchOptions, WatchState, scan};
 use crate::import::{FailureKind, ImportError, ImportOptions, ImportReport, import_file};
-use crate::store::Store;
+use crate::store::{Store, StoreError};
+
+/// Why following a folder stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum FollowError {
+    #[error(transparent)]
+    Watch(#[from] super::WatchError),
+    #[error("cannot list {}: {source}", dir.display())]
+    Scan {
+        dir: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Writing the progress lines failed.
+    #[error(transparent)]
+    Output(#[from] std::io::Error),
+    #[error("the watcher of {} stopped", .0.display())]
+    Stopped(PathBuf),
+}
+
+/// Lists `dir`, naming it if that fails.
+pub fn scan_named(dir: &Path, recursive: bool) -> Result<Vec<PathBuf>, FollowError> {
+    scan(dir, recursive).map_err(|source| FollowError::Scan {
+        dir: dir.to_path_buf(),
+        source,
+    })
+}
 
 /// How long a file ending in a line without its newline must stay unchanged before that
 /// line counts as finished. Far longer than the debounce: a writer flushing a buffer may
@@ -268,11 +295,11 @@ pub fn run_headless(
     import: &ImportOptions,
     out: &mut dyn Write,
     stop: &AtomicBool,
-) -> anyhow::Result<WatchState> {
+) -> Result<WatchState, FollowError> {
     let mut follower = Follower::new(dir, import.clone());
     // Start watching before the first scan so nothing written in between is missed.
     let watcher = DirWatcher::start(dir, watch)?;
-    let initial = scan(dir, watch.recursive)?;
+    let initial = scan_named(dir, watch.recursive)?;
     writeln!(
         out,
         "watching {} ({} files already there)",
@@ -306,7 +333,7 @@ pub fn run_headless(
             Ok(WatchEvent::Error(reason)) => writeln!(out, "watch: {reason}")?,
             Err(RecvTimeoutError::Timeout) => {}
             Err(RecvTimeoutError::Disconnected) => {
-                anyhow::bail!("the watcher of {} stopped", dir.display())
+                return Err(FollowError::Stopped(dir.to_path_buf()));
             }
         }
         for outcome in follower.import_due(store, Instant::now()) {

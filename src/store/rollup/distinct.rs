@@ -9,7 +9,7 @@ use chrono::{Duration, NaiveDate};
 use rusqlite::{Connection, params};
 
 use crate::dates::parse_day;
-use crate::metrics::{Grain, Period};
+use crate::dates::{Grain, Period};
 
 /// How a kind of count reaches from a day to the periods that hold it.
 #[derive(Debug, Clone, Copy)]

@@ -278,7 +278,7 @@ pub fn contribute(
         }
         if parts.repeat {
             let orders: Vec<(NaiveDate, i64)> = days.iter().map(|&(d, n, _)| (d, n)).collect();
-            for (day, ge1, ge2) in crate::metrics::repeat_deltas(&orders) {
+            for (day, ge1, ge2) in crate::dates::repeat_deltas(&orders) {
                 let e = sums.repeat.entry(day).or_default();
                 e.0 += ge1 * sign;
                 e.1 += ge2 * sign;

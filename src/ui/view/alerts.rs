@@ -138,7 +138,10 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, hits: &mut Hits) {
         return;
     }
     // The counts are of open alerts: one acknowledged or snoozed is dealt with.
-    let open: Vec<_> = alerts.iter().filter(|a| a.is_open(app.today)).collect();
+    let open: Vec<_> = alerts
+        .iter()
+        .filter(|a| a.is_open(app.reference_date()))
+        .collect();
     let strong = open.iter().filter(|a| a.tier == Tier::Strong).count();
     let mild = open.len() - strong;
     let closed = alerts.len() - open.len();
@@ -322,7 +325,10 @@ fn details(frame: &mut Frame, area: Rect, app: &App, alert: &Alert) {
     frame.render_widget(
         Paragraph::new(lines)
             .block(panel(
-                &format!("Alert · a acknowledge · s snooze 7 days{hint}"),
+                &format!(
+                    "Alert · a acknowledge · s snooze {} days{hint}",
+                    crate::alerts::SNOOZE_DAYS
+                ),
                 theme,
             ))
             .wrap(Wrap { trim: false }),

@@ -10,7 +10,10 @@ use ratatui::widgets::{
 };
 
 use crate::alerts::Tier;
-use crate::metrics::{Grain, MetricDef, Period, Series, Unit};
+use crate::alerts::deviation::{self, Basis, Limits};
+use crate::alerts::signal;
+use crate::metrics::catalog::Aggregation;
+use crate::metrics::{Grain, MetricDef, Period, Point, Series, Unit};
 
 use super::super::app::App;
 use super::super::mouse::{Hit, Hits, ListId};
@@ -190,54 +193,42 @@ fn metric_list(frame: &mut Frame, area: Rect, app: &App, hits: &mut Hits) {
 }
 
 /// Past periods that left their rolling mean by the alert thresholds (SPEC §6: only the
-/// latest complete period is an open alert; earlier ones are history, shown here).
+/// latest complete period is an open alert; earlier ones are history, shown here). The
+/// alerts' own deviation and tier: same baseline (same weekday at day grain), same
+/// per-day comparison of sums, same boundary tolerance — a move the alerts call mild
+/// reads mild here.
 pub(crate) fn deviations(
-    values: &[(Period, f64)],
-    window: usize,
-    mild_pct: f64,
-    strong_pct: f64,
+    points: &[Point],
+    periods: &[Period],
+    limits: &Limits,
+    basis: Basis,
 ) -> Vec<(Period, f64, Tier, f64)> {
-    if window == 0 {
-        return Vec::new();
-    }
-    values
-        .windows(window + 1)
-        .filter_map(|w| {
-            let (period, value) = w[window];
-            let mean = w[..window].iter().map(|(_, v)| v).sum::<f64>() / window as f64;
-            if mean == 0.0 {
-                return None;
-            }
-            let pct = (value - mean) / mean.abs() * 100.0;
-            let tier = if pct.abs() >= strong_pct {
-                Tier::Strong
-            } else if pct.abs() >= mild_pct {
-                Tier::Mild
-            } else {
-                return None;
-            };
-            Some((period, pct, tier, mean))
+    periods
+        .iter()
+        .filter_map(|period| {
+            let found = deviation::deviation_as(points, *period, limits.window, basis)?;
+            let tier = limits.tier(found.change_pct)?;
+            Some((*period, found.change_pct, tier, found.rolling_mean))
         })
         .collect()
 }
 
-fn history_line(app: &App, metric: &MetricDef, complete: &[(Period, f64)]) -> Line<'static> {
+fn history_line(
+    app: &App,
+    metric: &MetricDef,
+    series: &Series,
+    complete: &[(Period, f64)],
+) -> Line<'static> {
     let theme = app.theme;
-    let alerts = &app.snapshot.config.alerts;
-    let own = alerts.metrics.get(metric.id.as_ref());
-    let mild = own.and_then(|t| t.mild_pct).unwrap_or(alerts.mild_pct);
-    let strong = own.and_then(|t| t.strong_pct).unwrap_or(alerts.strong_pct);
+    let limits = Limits::for_metric(&app.snapshot.config.alerts, &metric.id);
     let shown_from = complete.len().saturating_sub(app.periods_shown());
-    let first_shown = complete.get(shown_from).map(|(p, _)| *p);
-    let mut found: Vec<_> = deviations(complete, alerts.window, mild, strong)
-        .into_iter()
-        .filter(|(p, _, _, _)| first_shown.is_some_and(|f| *p >= f))
-        .collect();
+    let shown: Vec<Period> = complete[shown_from..].iter().map(|(p, _)| *p).collect();
+    let mut found = deviations(&series.points, &shown, &limits, signal::basis(metric));
     if found.is_empty() {
         return Line::from(Span::styled(
             format!(
-                "history: nothing beyond ±{mild:.0}% of the {}-period mean here",
-                alerts.window
+                "history: nothing beyond ±{:.0}% of the {}-period mean here",
+                limits.mild_pct, limits.window
             ),
             theme.dim(),
         ));
@@ -333,7 +324,7 @@ fn header_lines(
     frame.render_widget(
         Paragraph::new(vec![
             Line::from(first),
-            history_line(app, metric, complete),
+            history_line(app, metric, series, complete),
             Line::from(third),
         ]),
         area,
@@ -395,11 +386,7 @@ fn target_applies(metric: &MetricDef, grain: Grain) -> bool {
 }
 
 fn additive_money(metric: &MetricDef) -> bool {
-    metric.unit == Unit::Currency
-        && !matches!(
-            metric.id.as_ref(),
-            "mrr" | "arr" | "aov" | "arpu" | "arpa" | "clv" | "cac" | "revenue_per_engagement"
-        )
+    metric.unit == Unit::Currency && metric.aggregation == Aggregation::Sum
 }
 
 /// `segmented`: the series is one segment's, which the overall target does not apply to.
@@ -710,40 +697,65 @@ mod tests {
         assert_eq!(twelve_month_mean(&[]), None);
     }
 
+    /// Weekly points from 2025-W20, oldest first, and their periods.
+    fn weekly(values: &[f64]) -> (Vec<Point>, Vec<Period>) {
+        let first = Period::containing(
+            Grain::Week,
+            chrono::NaiveDate::from_ymd_opt(2025, 5, 12).unwrap(),
+        );
+        let periods: Vec<Period> = std::iter::successors(Some(first), |p| Some(p.next()))
+            .take(values.len())
+            .collect();
+        let points = periods
+            .iter()
+            .zip(values)
+            .map(|(period, value)| Point {
+                period: *period,
+                value: Some(*value),
+                note: None,
+                partial: false,
+            })
+            .collect();
+        (points, periods)
+    }
+
+    fn limits(window: usize) -> Limits {
+        Limits {
+            window,
+            ..Limits::for_metric(&crate::config::AlertConfig::default(), "")
+        }
+    }
+
     #[test]
     fn history_flags_periods_off_their_rolling_mean() {
-        let day = |d: u32| {
-            Period::containing(
-                Grain::Day,
-                chrono::NaiveDate::from_ymd_opt(2025, 6, d).unwrap(),
-            )
-        };
         // Against the mean of the 3 before: 100 → 110 is +10% (mild), 100 → 80 is −20%
         // (strong); (100 + 110 + 80) ÷ 3 = 96.67 → 97 is +0.3% (nothing).
-        let values = [
-            (day(1), 100.0),
-            (day(2), 100.0),
-            (day(3), 100.0),
-            (day(4), 110.0),
-        ];
-        let found = deviations(&values, 3, 5.0, 12.0);
+        let (points, periods) = weekly(&[100.0, 100.0, 100.0, 110.0]);
+        let found = deviations(&points, &periods, &limits(3), Basis::Level);
         assert_eq!(found.len(), 1);
-        assert_eq!(found[0].0, day(4));
+        assert_eq!(found[0].0, periods[3]);
         assert!((found[0].1 - 10.0).abs() < 1e-9);
         assert_eq!(found[0].2, Tier::Mild);
-        let values = [
-            (day(1), 100.0),
-            (day(2), 100.0),
-            (day(3), 100.0),
-            (day(4), 80.0),
-        ];
-        assert_eq!(deviations(&values, 3, 5.0, 12.0)[0].2, Tier::Strong);
-        let values = [
-            (day(1), 100.0),
-            (day(2), 110.0),
-            (day(3), 80.0),
-            (day(4), 97.0),
-        ];
-        assert!(deviations(&values, 3, 5.0, 12.0).is_empty());
+        let (points, periods) = weekly(&[100.0, 100.0, 100.0, 80.0]);
+        let found = deviations(&points, &periods, &limits(3), Basis::Level);
+        assert_eq!(found[0].2, Tier::Strong);
+        let (points, periods) = weekly(&[100.0, 110.0, 80.0, 97.0]);
+        assert!(deviations(&points, &periods, &limits(3), Basis::Level).is_empty());
+    }
+
+    /// 0.21 against a mean of 0.1, 0.2 and 0.3 is a 5 % move that binary rounding puts at
+    /// 4.999…%: the alerts call it mild, and so must the history line.
+    #[test]
+    fn trends_history_tiers_a_move_at_the_mild_boundary_as_the_alerts_do() {
+        let (points, periods) = weekly(&[0.1, 0.2, 0.3, 0.21]);
+        let found = deviations(&points, &periods, &limits(3), Basis::Level);
+        let alerts = limits(3).tier(
+            deviation::deviation_as(&points, periods[3], 3, Basis::Level)
+                .unwrap()
+                .change_pct,
+        );
+        assert_eq!(alerts, Some(Tier::Mild));
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].2, Tier::Mild);
     }
 }
