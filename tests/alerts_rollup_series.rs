@@ -14,7 +14,7 @@ use kpi::import::{ImportOptions, import_file};
 use kpi::metrics::{self, Engine, Grain, SeriesRequest};
 use kpi::store::Store;
 
-const COVERED: [&str; 11] = [
+const COVERED: [&str; 13] = [
     "gross_revenue",
     "net_revenue",
     "orders",
@@ -26,6 +26,8 @@ const COVERED: [&str; 11] = [
     "mau",
     "stickiness_pct",
     "sessions_per_user",
+    "new_customers",
+    "active_customers",
 ];
 
 fn demo_store(dir: &Path) -> (Store, Config, NaiveDate) {

@@ -36,6 +36,9 @@ const ORDER_METRICS: [&str; 6] = [
 ];
 /// Metrics of events answered here, by the user's channel, plan and region.
 const EVENT_METRICS: [&str; 5] = ["dau", "wau", "mau", "stickiness_pct", "sessions_per_user"];
+/// Metrics of customers answered here, by their channel, plan and region (active
+/// customers where activity comes from subscriptions).
+const CUSTOMER_METRICS: [&str; 2] = ["new_customers", "active_customers"];
 
 /// How rows are split into segments: by the order's channel, or by one of the customer's
 /// columns (for events, the user's customer row).
@@ -70,6 +73,8 @@ struct Customers {
     index: HashMap<String, u32>,
     /// Per id: its value index in each of `CUSTOMER_COLUMNS` (`NO_SEGMENT`: none).
     columns: Vec<[u16; 3]>,
+    /// Per customer row, its signup day as the engine parses it.
+    signups: Vec<Option<i32>>,
     values: [Values; 3],
 }
 
@@ -104,7 +109,12 @@ impl Customers {
                     columns[c] = out.values[c].intern(value);
                 }
             }
-            out.add(&row.customer_id, columns);
+            let i = out.add(&row.customer_id, columns);
+            if let Some(signup) = out.signups.get_mut(i as usize) {
+                *signup = NaiveDate::parse_from_str(&row.signup_date, "%Y-%m-%d")
+                    .ok()
+                    .map(day_number);
+            }
         }
         Ok(out)
     }
@@ -113,6 +123,7 @@ impl Customers {
         let i = self.columns.len() as u32;
         self.index.insert(id.to_string(), i);
         self.columns.push(columns);
+        self.signups.push(None);
         i
     }
 
@@ -407,6 +418,9 @@ impl<'e, 's> RollupSeries<'e, 's> {
         };
         let orders = ORDER_METRICS.contains(&request.metric);
         let events = EVENT_METRICS.contains(&request.metric);
+        let customers = CUSTOMER_METRICS.contains(&request.metric)
+            // Order-based activity is counted by the engine in one pass already.
+            && (request.metric == "new_customers" || !self.engine.is_empty("subscriptions")?);
         let view = match (dimension, orders) {
             ("channel", true) => View::OrderChannel,
             (column, _) => match CUSTOMER_COLUMNS.iter().position(|c| *c == column) {
@@ -414,7 +428,7 @@ impl<'e, 's> RollupSeries<'e, 's> {
                 None => return self.engine.series(request),
             },
         };
-        if !(orders || events) {
+        if !(orders || events || customers) {
             return self.engine.series(request);
         }
         let def = self.engine.definition(request.metric)?;
@@ -425,6 +439,8 @@ impl<'e, 's> RollupSeries<'e, 's> {
         let values = self.values(&def, dimension)?;
         let cells = if orders {
             self.order_cells(&def, view, &periods, &values)?
+        } else if customers {
+            self.customer_cells(&def, view, &periods, &values)?
         } else {
             self.event_cells(&def, view, &periods, &values)?
         };
@@ -457,7 +473,8 @@ impl<'e, 's> RollupSeries<'e, 's> {
         let family = if ORDER_METRICS.contains(&def.id.as_ref()) {
             "orders"
         } else {
-            "events"
+            // Events and customers list the customers' values alike.
+            "customers"
         };
         let key = (family.to_string(), dimension.to_string());
         if let Some(values) = self.segment_values.get(&key) {
@@ -590,6 +607,78 @@ impl<'e, 's> RollupSeries<'e, 's> {
             add_days(&mut out[p], &mut day_sums);
         }
         Ok(out)
+    }
+
+    /// `[segment value][period]` cells of a customer metric: signups in each period (up
+    /// to the reference date), or customers with a subscription active on its last day.
+    fn customer_cells(
+        &mut self,
+        def: &MetricDef,
+        view: View,
+        periods: &[Period],
+        values: &[String],
+    ) -> Result<Vec<Vec<Cell>>, MetricError> {
+        let as_of = self.as_of();
+        let store = self.engine.store;
+        self.days.customers(store)?;
+        let book = if def.id == "active_customers" {
+            Some(crate::metrics::subscriptions::Book::load(store.conn())?)
+        } else {
+            None
+        };
+        let indexes = self.value_indexes(false, view, values);
+        let (Some(customers), View::Customer(c)) = (self.days.customers.as_ref(), view) else {
+            return Ok(Vec::new());
+        };
+        let width = customers.values[c].names.len();
+        let segment_of = |id: &str| {
+            customers
+                .index
+                .get(id)
+                .and_then(|i| customers.columns.get(*i as usize))
+                .map_or(NO_SEGMENT, |cols| cols[c])
+        };
+        let mut counts = vec![vec![0.0; width + 1]; periods.len()];
+        match &book {
+            Some(book) => {
+                let segments: Vec<u16> = book.iter().map(|(id, _)| segment_of(id)).collect();
+                for (p, period) in periods.iter().enumerate() {
+                    let last = period.end().min(as_of);
+                    for ((_, subs), segment) in book.iter().zip(&segments) {
+                        if *segment != NO_SEGMENT && subs.iter().any(|s| s.active_on(last)) {
+                            counts[p][usize::from(*segment)] += 1.0;
+                        }
+                    }
+                }
+            }
+            None => {
+                let day_of = |p: &Period| (day_number(p.start), day_number(p.end().min(as_of)));
+                let spans: Vec<(i32, i32)> = periods.iter().map(day_of).collect();
+                for (columns, signup) in customers.columns.iter().zip(&customers.signups) {
+                    let (Some(signup), segment) = (signup, columns[c]) else {
+                        continue;
+                    };
+                    if segment == NO_SEGMENT {
+                        continue;
+                    }
+                    let p = spans.partition_point(|(_, to)| to < signup);
+                    if spans.get(p).is_some_and(|(from, _)| from <= signup) {
+                        counts[p][usize::from(segment)] += 1.0;
+                    }
+                }
+            }
+        }
+        Ok(indexes
+            .iter()
+            .map(|i| {
+                counts
+                    .iter()
+                    .map(|per_segment| {
+                        Cell::value(per_segment[i.map_or(per_segment.len() - 1, usize::from)])
+                    })
+                    .collect()
+            })
+            .collect())
     }
 
     /// `[segment value][period]` cells of an event metric.

@@ -14,6 +14,8 @@ use super::Store;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CustomerDims {
     pub customer_id: String,
+    /// As stored (`YYYY-MM-DD` when valid).
+    pub signup_date: String,
     pub channel: Option<String>,
     pub plan: Option<String>,
     pub region: Option<String>,
@@ -76,17 +78,18 @@ fn str_of<'r>(value: ValueRef<'r>) -> &'r str {
 impl Store {
     /// Every customer with its channel, plan and region.
     pub fn customer_dims(&self) -> rusqlite::Result<Vec<CustomerDims>> {
-        let mut stmt = self
-            .conn()
-            .prepare_cached("SELECT customer_id, channel, plan, region FROM customers")?;
+        let mut stmt = self.conn().prepare_cached(
+            "SELECT customer_id, signup_date, channel, plan, region FROM customers",
+        )?;
         let mut rows = stmt.query([])?;
         let mut out = Vec::new();
         while let Some(row) = rows.next()? {
             out.push(CustomerDims {
                 customer_id: str_of(row.get_ref(0)?).to_string(),
-                channel: text(row.get_ref(1)?),
-                plan: text(row.get_ref(2)?),
-                region: text(row.get_ref(3)?),
+                signup_date: str_of(row.get_ref(1)?).to_string(),
+                channel: text(row.get_ref(2)?),
+                plan: text(row.get_ref(3)?),
+                region: text(row.get_ref(4)?),
             });
         }
         Ok(out)
