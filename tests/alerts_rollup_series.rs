@@ -14,13 +14,14 @@ use kpi::import::{ImportOptions, import_file};
 use kpi::metrics::{self, Engine, Grain, SeriesRequest};
 use kpi::store::Store;
 
-const COVERED: [&str; 13] = [
+const COVERED: [&str; 14] = [
     "gross_revenue",
     "net_revenue",
     "orders",
     "aov",
     "discount_rate",
     "paying_customers",
+    "repeat_purchase_rate",
     "dau",
     "wau",
     "mau",

@@ -26,13 +26,14 @@ use crate::store::Store;
 use crate::store::rollup::Touched;
 
 /// Metrics of completed orders answered here, by order channel, plan and region.
-const ORDER_METRICS: [&str; 6] = [
+const ORDER_METRICS: [&str; 7] = [
     "gross_revenue",
     "net_revenue",
     "orders",
     "aov",
     "discount_rate",
     "paying_customers",
+    "repeat_purchase_rate",
 ];
 /// Metrics of events answered here, by the user's channel, plan and region.
 const EVENT_METRICS: [&str; 5] = ["dau", "wau", "mau", "stickiness_pct", "sessions_per_user"];
@@ -398,7 +399,12 @@ pub struct RollupSeries<'e, 's> {
     days: &'s mut SegmentDays,
     segment_values: HashMap<(String, String), Rc<Vec<String>>>,
     distinct: HashMap<SpansOf, Counts>,
+    repeat: HashMap<(View, i32, i32), Rc<RepeatDeltas>>,
 }
+
+/// Per segment value, a day's change of the customers with ≥ 1 and with ≥ 2 orders in
+/// the 12 months ending on it (`metrics::repeat_deltas`), by day.
+type RepeatDeltas = Vec<std::collections::BTreeMap<i32, (i64, i64)>>;
 
 impl<'e, 's> RollupSeries<'e, 's> {
     pub fn new(engine: &'e Engine<'e>, days: &'s mut SegmentDays) -> Self {
@@ -407,6 +413,7 @@ impl<'e, 's> RollupSeries<'e, 's> {
             days,
             segment_values: HashMap::new(),
             distinct: HashMap::new(),
+            repeat: HashMap::new(),
         }
     }
 
@@ -535,6 +542,9 @@ impl<'e, 's> RollupSeries<'e, 's> {
                 })
                 .collect());
         }
+        if def.id == "repeat_purchase_rate" {
+            return self.repeat_purchase_cells(view, periods, &indexes);
+        }
         let sums = self.order_sums(view, periods)?;
         let cell = |t: &[f64; 5]| {
             let orders = t[0];
@@ -559,6 +569,146 @@ impl<'e, 's> RollupSeries<'e, 's> {
                     .collect()
             })
             .collect())
+    }
+
+    /// Repeat purchase rate per period (`metrics::revenue`'s, for each segment value):
+    /// customers with ≥ 2 completed orders ÷ with ≥ 1 over the 12 months ending at the
+    /// period's end, from the segment's customers' order days.
+    fn repeat_purchase_cells(
+        &mut self,
+        view: View,
+        periods: &[Period],
+        indexes: &[Option<u16>],
+    ) -> Result<Vec<Vec<Cell>>, MetricError> {
+        let as_of = self.as_of();
+        let first = self
+            .engine
+            .store
+            .first_order_day()?
+            .and_then(|d| NaiveDate::parse_from_str(&d, "%Y-%m-%d").ok());
+        let Some(first) = first else {
+            let none = vec![Cell::note("n/a: no completed orders"); periods.len()];
+            return Ok(vec![none; indexes.len()]);
+        };
+        let (Some(first_period), Some(last_period)) = (periods.first(), periods.last()) else {
+            return Ok(vec![Vec::new(); indexes.len()]);
+        };
+        let last = last_period.end().min(as_of);
+        // Counts at a window end depend on the 12 months before it only.
+        let first_end = first_period.end().min(as_of);
+        let cut = first_end
+            .checked_sub_months(chrono::Months::new(12))
+            .unwrap_or(first)
+            .max(first);
+        let deltas = self.repeat_deltas(view, cut, last)?;
+        let empty = std::collections::BTreeMap::new();
+        Ok(indexes
+            .iter()
+            .map(|i| {
+                let deltas = i.and_then(|i| deltas.get(usize::from(i))).unwrap_or(&empty);
+                let mut deltas = deltas.iter().peekable();
+                let (mut ge1, mut ge2) = (0i64, 0i64);
+                periods
+                    .iter()
+                    .map(|period| {
+                        let end = period.end().min(as_of);
+                        while let Some((_, (a, b))) =
+                            deltas.next_if(|(day, _)| **day <= day_number(end))
+                        {
+                            ge1 += a;
+                            ge2 += b;
+                        }
+                        let start = end
+                            .checked_sub_months(chrono::Months::new(12))
+                            .map_or(end, |d| d.succ_opt().unwrap_or(d));
+                        let cell = Cell::ratio(
+                            ge2 as f64,
+                            ge1 as f64,
+                            100.0,
+                            "no customers with an order yet",
+                        );
+                        if first > start && cell.value.is_some() {
+                            let months = crate::metrics::months_spanned(first, end);
+                            cell.with_note(format!("horizon {months} months"))
+                        } else {
+                            cell
+                        }
+                    })
+                    .collect()
+            })
+            .collect())
+    }
+
+    /// Repeat-purchase deltas of every value of `view` from the order days `from`..=`to`:
+    /// each customer's days (a day's rows of several order channels added up, unless the
+    /// view splits by channel) through `metrics::repeat_deltas`.
+    fn repeat_deltas(
+        &mut self,
+        view: View,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Rc<RepeatDeltas>, MetricError> {
+        let key = (view, day_number(from), day_number(to));
+        if let Some(deltas) = self.repeat.get(&key) {
+            return Ok(deltas.clone());
+        }
+        let store = self.engine.store;
+        self.days.orders(store, from, to)?;
+        let (Some(table), Some(customers)) =
+            (self.days.orders.as_ref(), self.days.customers.as_ref())
+        else {
+            return Ok(Rc::new(Vec::new()));
+        };
+        let width = match view {
+            View::OrderChannel => table.channels.names.len(),
+            View::Customer(c) => customers.values[c].names.len(),
+        };
+        let mut rows: Vec<(u16, u32, i32, i64)> = table
+            .between(key.1, key.2)
+            .iter()
+            .filter(|r| !r.refund)
+            .filter_map(|r| {
+                let segment = match view {
+                    View::OrderChannel => r.channel,
+                    View::Customer(c) => customers
+                        .columns
+                        .get(r.customer as usize)
+                        .map_or(NO_SEGMENT, |cols| cols[c]),
+                };
+                (segment != NO_SEGMENT).then_some((segment, r.customer, r.day, r.sums[0] as i64))
+            })
+            .collect();
+        rows.sort_unstable_by_key(|(segment, customer, day, _)| (*segment, *customer, *day));
+        let mut out: RepeatDeltas = vec![Default::default(); width];
+        let mut days: Vec<(NaiveDate, i64)> = Vec::new();
+        let mut flush = |group: Option<(u16, u32)>, days: &mut Vec<(NaiveDate, i64)>| {
+            if let Some(sums) = group.and_then(|(segment, _)| out.get_mut(usize::from(segment))) {
+                for (day, a, b) in crate::metrics::repeat_deltas(days) {
+                    let entry = sums.entry(day_number(day)).or_default();
+                    entry.0 += a;
+                    entry.1 += b;
+                }
+            }
+            days.clear();
+        };
+        let mut group = None;
+        for (segment, customer, day, orders) in rows {
+            if group != Some((segment, customer)) {
+                flush(group, &mut days);
+                group = Some((segment, customer));
+            }
+            let Some(date) = NaiveDate::from_num_days_from_ce_opt(day) else {
+                continue;
+            };
+            match days.last_mut() {
+                Some((last, n)) if *last == date => *n += orders,
+                _ => days.push((date, orders)),
+            }
+        }
+        flush(group, &mut days);
+        let deltas = Rc::new(out);
+        self.repeat.insert(key, deltas.clone());
+        Ok(deltas)
     }
 
     /// Order and refund sums per period and segment value, of the days up to the

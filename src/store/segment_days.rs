@@ -185,4 +185,10 @@ impl Store {
         }
         Ok(out)
     }
+
+    /// The first day with a completed order, if any.
+    pub fn first_order_day(&self) -> rusqlite::Result<Option<String>> {
+        self.conn()
+            .query_row("SELECT MIN(day) FROM ru_orders_day", [], |r| r.get(0))
+    }
 }
