@@ -38,6 +38,7 @@ pub mod deviation;
 pub mod follow_up;
 pub mod pulse;
 pub mod render;
+pub mod rollup_series;
 pub mod signal;
 pub mod target;
 
@@ -56,6 +57,8 @@ use crate::store::rollup::Touched;
 use crate::store::status::ImportLogEntry;
 
 use deviation::{Deviation, Limits, latest_complete};
+use rollup_series::RollupSeries;
+pub use rollup_series::SegmentDays;
 pub use target::{MilestoneStatus, TargetStatus};
 
 /// Days a snooze from the cockpit lasts, counted from the reference date.
@@ -284,18 +287,60 @@ pub fn evaluate_since(
     catalog: &[MetricDef],
     since: Option<Since<'_>>,
 ) -> Result<Evaluation, MetricError> {
-    // One engine for every request: the segment breakdowns of a grain share its reads.
-    let engine = metrics::Engine::new(store, config, as_of);
-    let mut compute = |request: &SeriesRequest<'_>| engine.series(request);
-    evaluate_reusing(
+    evaluate_since_keeping(
         store,
         config,
         as_of,
         catalog,
-        Utc::now(),
-        &mut compute,
         since,
+        &mut SegmentDays::default(),
     )
+}
+
+/// [`evaluate_since`] with the rollup rows `days` holds from an earlier evaluation as of
+/// the same date: a watcher keeps them, so that after an import only the days it wrote
+/// are read again (`SegmentDays::forget` them first; start afresh when `as_of` moves).
+pub fn evaluate_since_keeping(
+    store: &Store,
+    config: &Config,
+    as_of: NaiveDate,
+    catalog: &[MetricDef],
+    since: Option<Since<'_>>,
+    days: &mut SegmentDays,
+) -> Result<Evaluation, MetricError> {
+    evaluate_at(store, config, as_of, catalog, Utc::now(), since, days)
+}
+
+/// `evaluate` computing every series through the general metric engine, one query per
+/// segment: the reference [`evaluate`]'s rollup reads are held equal to.
+pub fn evaluate_through_engine(
+    store: &Store,
+    config: &Config,
+    as_of: NaiveDate,
+    catalog: &[MetricDef],
+    now: DateTime<Utc>,
+) -> Result<Evaluation, MetricError> {
+    let engine = metrics::Engine::new(store, config, as_of);
+    let mut compute = |request: &SeriesRequest<'_>| engine.series(request);
+    evaluate_reusing(store, config, as_of, catalog, now, &mut compute, None)
+}
+
+/// `evaluate` at the clock time `now` (which decides whether `as_of` is still being
+/// written), through the rollup reads.
+pub fn evaluate_at(
+    store: &Store,
+    config: &Config,
+    as_of: NaiveDate,
+    catalog: &[MetricDef],
+    now: DateTime<Utc>,
+    since: Option<Since<'_>>,
+    days: &mut SegmentDays,
+) -> Result<Evaluation, MetricError> {
+    // One engine for every request: what the rollup reads leave to it shares its reads.
+    let engine = metrics::Engine::new(store, config, as_of);
+    let mut source = RollupSeries::new(&engine, days);
+    let mut compute = |request: &SeriesRequest<'_>| source.series(request);
+    evaluate_reusing(store, config, as_of, catalog, now, &mut compute, since)
 }
 
 /// Computes series for `evaluate_with`; `metrics::compute` in production, crafted

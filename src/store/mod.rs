@@ -9,6 +9,7 @@ mod migrate;
 pub mod notify_log;
 pub mod rollup;
 pub mod schema;
+pub mod segment_days;
 pub mod status;
 pub mod upsert;
 

@@ -35,6 +35,9 @@ pub struct Worker {
     /// What live imports wrote since `last_alerts`; `None` when the next evaluation must
     /// be a full one (none yet, or a full reload since).
     written_since_alerts: Option<Touched>,
+    /// The rollup rows `last_alerts` was evaluated from: after a live import only the days
+    /// it wrote are read again.
+    segment_days: crate::alerts::SegmentDays,
     /// The latest metrics, which a live import's refresh starts from.
     last_metrics: Option<Snapshot>,
     /// Set by [`Worker::follow_config`]: every full reload (`r`) reads the configuration
@@ -401,7 +404,25 @@ impl Worker {
             }
             _ => None,
         };
-        let mut evaluation = snapshot::evaluate_alerts_since(&self.store, snapshot, since);
+        // Kept rows serve an incremental evaluation only; a full one reads afresh.
+        let kept = match since {
+            Some(since) => self.segment_days.forget(&self.store, since.touched).is_ok(),
+            None => false,
+        };
+        if !kept {
+            self.segment_days = crate::alerts::SegmentDays::default();
+        }
+        let as_of = snapshot
+            .as_of
+            .unwrap_or_else(|| chrono::Local::now().date_naive());
+        let mut evaluation = crate::alerts::evaluate_since_keeping(
+            &self.store,
+            &snapshot.config,
+            as_of,
+            &snapshot.metrics,
+            since,
+            &mut self.segment_days,
+        );
         if let (Ok(evaluation), Some(writer), Some(as_of)) =
             (&mut evaluation, &self.writer, snapshot.as_of)
             && let Err(err) = crate::alerts::record_sightings(writer, as_of, Utc::now(), evaluation)
@@ -601,6 +622,7 @@ pub fn open(
         last_alerts: None,
         alerts_as_of: None,
         written_since_alerts: None,
+        segment_days: crate::alerts::SegmentDays::default(),
         last_metrics: None,
         config_file: None,
         notify: writing && !config_has_no_destinations,

@@ -1,0 +1,1094 @@
+//! The alerts' series source: every segment of a dimension from one read of the per-day
+//! rollups, instead of one filtered query per segment and period through the general
+//! metric engine (SPEC §8: alerts from rollups per segment and day).
+//!
+//! The breakdowns that dominate an evaluation — order sums and distinct customers by
+//! order channel, plan and region; active users, stickiness and sessions by the users'
+//! channel, plan and region — are computed here from [`SegmentDays`]: the rollup rows of
+//! the day range the alerts look at, each customer or user interned once with its
+//! segments. Every other request (totals, which read small rollups already, and the
+//! metrics not listed) goes to the engine. Values are the engine's to the bit: day sums
+//! are whole minor units, added in the same order, and ratios use the same `Cell`
+//! arithmetic (`tests/alerts_rollup_series.rs` holds the two paths equal).
+//!
+//! [`SegmentDays`] outlives an evaluation: after a live import, [`SegmentDays::forget`]
+//! drops the days it wrote and the next evaluation reads back only those.
+
+use std::collections::{BTreeSet, HashMap};
+use std::rc::Rc;
+
+use chrono::{Datelike, Duration, NaiveDate};
+
+use crate::metrics::{
+    Cell, Engine, Grain, MetricDef, MetricError, Period, Point, Segment, Series, SeriesRequest,
+};
+use crate::store::Store;
+use crate::store::rollup::Touched;
+
+/// Metrics of completed orders answered here, by order channel, plan and region.
+const ORDER_METRICS: [&str; 7] = [
+    "gross_revenue",
+    "net_revenue",
+    "orders",
+    "aov",
+    "discount_rate",
+    "paying_customers",
+    "repeat_purchase_rate",
+];
+/// Metrics of events answered here, by the user's channel, plan and region.
+const EVENT_METRICS: [&str; 5] = ["dau", "wau", "mau", "stickiness_pct", "sessions_per_user"];
+/// Metrics of customers answered here, by their channel, plan and region (active
+/// customers where activity comes from subscriptions).
+const CUSTOMER_METRICS: [&str; 2] = ["new_customers", "active_customers"];
+
+/// How rows are split into segments: by the order's channel, or by one of the customer's
+/// columns (for events, the user's customer row).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum View {
+    OrderChannel,
+    Customer(usize),
+}
+
+/// The customer columns a segment can be taken from, in `CustomerDims` order.
+const CUSTOMER_COLUMNS: [&str; 3] = ["channel", "plan", "region"];
+
+const NO_SEGMENT: u16 = u16::MAX;
+
+/// Days as numbers, for arrays and comparisons.
+fn day_number(day: NaiveDate) -> i32 {
+    day.num_days_from_ce()
+}
+
+/// Rollup rows with their customers interned, for a range of days that only grows.
+#[derive(Debug, Default)]
+pub struct SegmentDays {
+    customers: Option<Customers>,
+    orders: Option<Table<OrderRow>>,
+    events: Option<Table<EventRow>>,
+}
+
+/// Every customer (and every id seen in the rollups without one), as an index, with the
+/// index of its value in each customer column.
+#[derive(Debug, Default)]
+struct Customers {
+    index: HashMap<String, u32>,
+    /// Per id: its value index in each of `CUSTOMER_COLUMNS` (`NO_SEGMENT`: none).
+    columns: Vec<[u16; 3]>,
+    /// Per customer row, its signup day as the engine parses it.
+    signups: Vec<Option<i32>>,
+    values: [Values; 3],
+}
+
+/// Interned segment values of one column.
+#[derive(Debug, Default)]
+struct Values {
+    index: HashMap<String, u16>,
+    names: Vec<String>,
+}
+
+impl Values {
+    fn intern(&mut self, value: &str) -> u16 {
+        if let Some(i) = self.index.get(value) {
+            return *i;
+        }
+        let i = u16::try_from(self.names.len()).unwrap_or(NO_SEGMENT);
+        if i != NO_SEGMENT {
+            self.names.push(value.to_string());
+            self.index.insert(value.to_string(), i);
+        }
+        i
+    }
+}
+
+impl Customers {
+    fn load(store: &Store) -> Result<Self, MetricError> {
+        let mut out = Customers::default();
+        for row in store.customer_dims()? {
+            let mut columns = [NO_SEGMENT; 3];
+            for (c, value) in [row.channel, row.plan, row.region].iter().enumerate() {
+                if let Some(value) = value {
+                    columns[c] = out.values[c].intern(value);
+                }
+            }
+            let i = out.add(&row.customer_id, columns);
+            if let Some(signup) = out.signups.get_mut(i as usize) {
+                *signup = NaiveDate::parse_from_str(&row.signup_date, "%Y-%m-%d")
+                    .ok()
+                    .map(day_number);
+            }
+        }
+        Ok(out)
+    }
+
+    fn add(&mut self, id: &str, columns: [u16; 3]) -> u32 {
+        let i = self.columns.len() as u32;
+        self.index.insert(id.to_string(), i);
+        self.columns.push(columns);
+        self.signups.push(None);
+        i
+    }
+
+    /// The index of `id`; an id without a customer row has no segment of its columns.
+    fn id(&mut self, id: &str) -> u32 {
+        match self.index.get(id) {
+            Some(i) => *i,
+            None => self.add(id, [NO_SEGMENT; 3]),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct OrderRow {
+    day: i32,
+    customer: u32,
+    channel: u16,
+    /// Orders, revenue, discount, cost (minor units), then refunds on refund rows.
+    sums: [f64; 5],
+    /// A refund row counts in sums only, never as a paying customer.
+    refund: bool,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct EventRow {
+    day: i32,
+    user: u32,
+    sessions: f64,
+}
+
+trait Row: Copy {
+    fn day(&self) -> i32;
+}
+
+impl Row for OrderRow {
+    fn day(&self) -> i32 {
+        self.day
+    }
+}
+
+impl Row for EventRow {
+    fn day(&self) -> i32 {
+        self.day
+    }
+}
+
+/// A rollup's rows of the days `from`..=`to`, ordered by day.
+#[derive(Debug)]
+struct Table<R> {
+    from: NaiveDate,
+    to: NaiveDate,
+    rows: Vec<R>,
+    /// Order channels (orders only).
+    channels: Values,
+}
+
+impl<R: Row> Table<R> {
+    /// The rows of days `from`..=`to`.
+    fn between(&self, from: i32, to: i32) -> &[R] {
+        let lo = self.rows.partition_point(|r| r.day() < from);
+        let hi = self.rows.partition_point(|r| r.day() <= to);
+        &self.rows[lo..hi.max(lo)]
+    }
+
+    fn covers(&self, from: NaiveDate, to: NaiveDate) -> bool {
+        self.from <= from && to <= self.to
+    }
+
+    /// Drops the rows of `days` and reads them again with `read`.
+    fn reread(
+        &mut self,
+        days: &BTreeSet<NaiveDate>,
+        mut read: impl FnMut(NaiveDate, &mut Vec<R>, &mut Values) -> Result<(), MetricError>,
+    ) -> Result<(), MetricError> {
+        let days: BTreeSet<NaiveDate> = days
+            .iter()
+            .copied()
+            .filter(|d| self.from <= *d && *d <= self.to)
+            .collect();
+        if days.is_empty() {
+            return Ok(());
+        }
+        let numbers: BTreeSet<i32> = days.iter().map(|d| day_number(*d)).collect();
+        self.rows.retain(|r| !numbers.contains(&r.day()));
+        for day in days {
+            read(day, &mut self.rows, &mut self.channels)?;
+        }
+        self.rows.sort_by_key(Row::day);
+        Ok(())
+    }
+}
+
+impl SegmentDays {
+    /// Forgets the rows of the days `touched` says were written, so the next evaluation
+    /// reads them again; a customers import may move anyone to another segment, so it
+    /// forgets everything.
+    pub fn forget(&mut self, store: &Store, touched: &Touched) -> Result<(), MetricError> {
+        if touched.touches("customers") {
+            *self = SegmentDays::default();
+            return Ok(());
+        }
+        let Some(customers) = self.customers.as_mut() else {
+            return Ok(());
+        };
+        let of = |table: &str| touched.days.get(table).cloned().unwrap_or_default();
+        let mut order_days = of("orders");
+        order_days.extend(of("refunds"));
+        if let Some(orders) = self.orders.as_mut() {
+            // A re-imported order may move its refunds to another channel or customer.
+            let refund_days = store.refund_days_of_order_days(&of("orders"))?;
+            order_days.extend(refund_days);
+            orders.reread(&order_days, |day, rows, channels| {
+                read_orders(store, customers, channels, day, day, rows)
+            })?;
+        }
+        if let Some(events) = self.events.as_mut() {
+            events.reread(&of("events"), |day, rows, _| {
+                read_events(store, customers, day, day, rows)
+            })?;
+        }
+        Ok(())
+    }
+
+    fn customers(&mut self, store: &Store) -> Result<&mut Customers, MetricError> {
+        if self.customers.is_none() {
+            self.customers = Some(Customers::load(store)?);
+        }
+        Ok(self.customers.get_or_insert_with(Customers::default))
+    }
+
+    /// The order rows, read for at least `from`..=`to`.
+    fn orders(
+        &mut self,
+        store: &Store,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<&Table<OrderRow>, MetricError> {
+        if !self.orders.as_ref().is_some_and(|t| t.covers(from, to)) {
+            let (from, to) = widened(self.orders.as_ref().map(|t| (t.from, t.to)), from, to);
+            let mut channels = self.orders.take().map(|t| t.channels).unwrap_or_default();
+            let customers = self.customers(store)?;
+            let mut rows = Vec::new();
+            read_orders(store, customers, &mut channels, from, to, &mut rows)?;
+            rows.sort_by_key(Row::day);
+            self.orders = Some(Table {
+                from,
+                to,
+                rows,
+                channels,
+            });
+        }
+        Ok(self.orders.as_ref().expect("just read"))
+    }
+
+    /// The event rows, read for at least `from`..=`to`.
+    fn events(
+        &mut self,
+        store: &Store,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<&Table<EventRow>, MetricError> {
+        if !self.events.as_ref().is_some_and(|t| t.covers(from, to)) {
+            let (from, to) = widened(self.events.as_ref().map(|t| (t.from, t.to)), from, to);
+            let customers = self.customers(store)?;
+            let mut rows = Vec::new();
+            read_events(store, customers, from, to, &mut rows)?;
+            self.events = Some(Table {
+                from,
+                to,
+                rows,
+                channels: Values::default(),
+            });
+        }
+        Ok(self.events.as_ref().expect("just read"))
+    }
+}
+
+/// The range to read: the one asked for, joined with the one held.
+fn widened(
+    held: Option<(NaiveDate, NaiveDate)>,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> (NaiveDate, NaiveDate) {
+    match held {
+        Some((a, b)) => (a.min(from), b.max(to)),
+        None => (from, to),
+    }
+}
+
+/// Parses rollup days, remembering the last one: rows come ordered by day.
+#[derive(Default)]
+struct Days {
+    last: String,
+    number: Option<i32>,
+}
+
+impl Days {
+    fn number(&mut self, day: &str) -> Option<i32> {
+        if day != self.last {
+            self.last = day.to_string();
+            self.number = crate::dates::parse_day(day).map(day_number);
+        }
+        self.number
+    }
+}
+
+fn read_orders(
+    store: &Store,
+    customers: &mut Customers,
+    channels: &mut Values,
+    from: NaiveDate,
+    to: NaiveDate,
+    rows: &mut Vec<OrderRow>,
+) -> Result<(), MetricError> {
+    let (a, b) = (from.to_string(), to.to_string());
+    let mut days = Days::default();
+    store.order_days(&a, &b, |r| {
+        if let Some(day) = days.number(r.day) {
+            rows.push(OrderRow {
+                day,
+                customer: customers.id(r.customer_id),
+                channel: channels.intern(r.channel),
+                sums: [r.orders, r.revenue, r.discount, r.cost, 0.0],
+                refund: false,
+            });
+        }
+    })?;
+    let mut days = Days::default();
+    store.refund_days(&a, &b, |r| {
+        if let Some(day) = days.number(r.day) {
+            rows.push(OrderRow {
+                day,
+                customer: customers.id(r.customer_id),
+                channel: channels.intern(r.channel),
+                sums: [0.0, 0.0, 0.0, 0.0, r.amount],
+                refund: true,
+            });
+        }
+    })?;
+    Ok(())
+}
+
+fn read_events(
+    store: &Store,
+    customers: &mut Customers,
+    from: NaiveDate,
+    to: NaiveDate,
+    rows: &mut Vec<EventRow>,
+) -> Result<(), MetricError> {
+    let mut days = Days::default();
+    store.user_days(&from.to_string(), &to.to_string(), |r| {
+        if let Some(day) = days.number(r.day) {
+            rows.push(EventRow {
+                day,
+                user: customers.id(r.user_id),
+                sessions: r.sessions,
+            });
+        }
+    })?;
+    Ok(())
+}
+
+/// Distinct counts of orders (`true`) or events, by a view, over spans of days.
+type SpansOf = (bool, View, Vec<(i32, i32)>);
+/// `[span][segment]` counts.
+type Counts = Rc<Vec<Vec<f64>>>;
+
+/// Answers series requests for the alerts: the breakdowns listed in the module docs from
+/// [`SegmentDays`], everything else from `engine`.
+pub struct RollupSeries<'e, 's> {
+    engine: &'e Engine<'e>,
+    days: &'s mut SegmentDays,
+    segment_values: HashMap<(String, String), Rc<Vec<String>>>,
+    distinct: HashMap<SpansOf, Counts>,
+    repeat: HashMap<(View, i32, i32), Rc<RepeatDeltas>>,
+}
+
+/// Per segment value, a day's change of the customers with ≥ 1 and with ≥ 2 orders in
+/// the 12 months ending on it (`metrics::repeat_deltas`), by day.
+type RepeatDeltas = Vec<std::collections::BTreeMap<i32, (i64, i64)>>;
+
+impl<'e, 's> RollupSeries<'e, 's> {
+    pub fn new(engine: &'e Engine<'e>, days: &'s mut SegmentDays) -> Self {
+        Self {
+            engine,
+            days,
+            segment_values: HashMap::new(),
+            distinct: HashMap::new(),
+            repeat: HashMap::new(),
+        }
+    }
+
+    /// `engine.series(request)`, the same values read the fast way where this source
+    /// knows how.
+    pub fn series(&mut self, request: &SeriesRequest<'_>) -> Result<Vec<Series>, MetricError> {
+        let Some(dimension) = request.by else {
+            return self.engine.series(request);
+        };
+        let orders = ORDER_METRICS.contains(&request.metric);
+        let events = EVENT_METRICS.contains(&request.metric);
+        let customers = CUSTOMER_METRICS.contains(&request.metric)
+            // Order-based activity is counted by the engine in one pass already.
+            && (request.metric == "new_customers" || !self.engine.is_empty("subscriptions")?);
+        let view = match (dimension, orders) {
+            ("channel", true) => View::OrderChannel,
+            (column, _) => match CUSTOMER_COLUMNS.iter().position(|c| *c == column) {
+                Some(c) => View::Customer(c),
+                None => return self.engine.series(request),
+            },
+        };
+        if !(orders || events || customers) {
+            return self.engine.series(request);
+        }
+        let def = self.engine.definition(request.metric)?;
+        let periods = self.engine.periods(request.grain, request.from, request.to);
+        if periods.is_empty() || self.engine.missing_source(&def)?.is_some() {
+            return self.engine.series(request);
+        }
+        let values = self.values(&def, dimension)?;
+        let cells = if orders {
+            self.order_cells(&def, view, &periods, &values)?
+        } else if customers {
+            self.customer_cells(&def, view, &periods, &values)?
+        } else {
+            self.event_cells(&def, view, &periods, &values)?
+        };
+        Ok(values
+            .iter()
+            .zip(cells)
+            .map(|(value, cells)| Series {
+                metric: def.id.to_string(),
+                segment: Some(Segment {
+                    dimension: dimension.to_string(),
+                    value: value.clone(),
+                }),
+                grain: request.grain,
+                points: periods
+                    .iter()
+                    .zip(cells)
+                    .map(|(period, cell)| Point {
+                        period: *period,
+                        value: cell.value.filter(|v| v.is_finite()),
+                        note: cell.note,
+                        partial: self.engine.is_partial(period),
+                    })
+                    .collect(),
+            })
+            .collect())
+    }
+
+    /// The segment values the engine lists for `def` by `dimension`, read once.
+    fn values(&mut self, def: &MetricDef, dimension: &str) -> Result<Rc<Vec<String>>, MetricError> {
+        let family = if ORDER_METRICS.contains(&def.id.as_ref()) {
+            "orders"
+        } else {
+            // Events and customers list the customers' values alike.
+            "customers"
+        };
+        let key = (family.to_string(), dimension.to_string());
+        if let Some(values) = self.segment_values.get(&key) {
+            return Ok(values.clone());
+        }
+        let values = Rc::new(self.engine.segment_values(def, dimension)?);
+        self.segment_values.insert(key, values.clone());
+        Ok(values)
+    }
+
+    /// The index of each listed value in the view's interned values.
+    fn value_indexes(&self, orders: bool, view: View, values: &[String]) -> Vec<Option<u16>> {
+        let interned = match view {
+            View::OrderChannel if orders => self.days.orders.as_ref().map(|t| &t.channels),
+            View::OrderChannel => None,
+            View::Customer(c) => self.days.customers.as_ref().map(|cs| &cs.values[c]),
+        };
+        values
+            .iter()
+            .map(|v| interned.and_then(|i| i.index.get(v).copied()))
+            .collect()
+    }
+
+    fn as_of(&self) -> NaiveDate {
+        self.engine.as_of
+    }
+
+    /// `[segment value][period]` cells of an order metric.
+    fn order_cells(
+        &mut self,
+        def: &MetricDef,
+        view: View,
+        periods: &[Period],
+        values: &[String],
+    ) -> Result<Vec<Vec<Cell>>, MetricError> {
+        let first = periods.first().map_or(self.as_of(), |p| p.start);
+        let last = periods.last().map_or(self.as_of(), Period::end);
+        let store = self.engine.store;
+        self.days.orders(store, first, last)?;
+        let indexes = self.value_indexes(true, view, values);
+        // A value without rows reads the zero column each table ends with.
+        if def.id == "paying_customers" {
+            let spans: Vec<(i32, i32)> = periods
+                .iter()
+                .map(|p| (day_number(p.start), day_number(p.end())))
+                .collect();
+            let counts = self.distinct(true, view, spans)?;
+            return Ok(indexes
+                .iter()
+                .map(|i| {
+                    counts
+                        .iter()
+                        .map(|per_segment| {
+                            let column = i.map_or(per_segment.len() - 1, usize::from);
+                            Cell::value(per_segment[column])
+                        })
+                        .collect()
+                })
+                .collect());
+        }
+        if def.id == "repeat_purchase_rate" {
+            return self.repeat_purchase_cells(view, periods, &indexes);
+        }
+        let sums = self.order_sums(view, periods)?;
+        let cell = |t: &[f64; 5]| {
+            let orders = t[0];
+            let gross = t[1] / 100.0;
+            let discount = t[2] / 100.0;
+            let refunds = t[4] / 100.0;
+            match def.id.as_ref() {
+                "gross_revenue" => Cell::value(gross),
+                "net_revenue" => Cell::value(gross - refunds),
+                "orders" => Cell::value(orders),
+                "aov" => Cell::ratio(gross, orders, 1.0, "no orders"),
+                _ => Cell::ratio(discount, gross + discount, 100.0, "no orders"),
+            }
+        };
+        Ok(indexes
+            .iter()
+            .map(|i| {
+                sums.iter()
+                    .map(|per_segment| {
+                        cell(&per_segment[i.map_or(per_segment.len() - 1, usize::from)])
+                    })
+                    .collect()
+            })
+            .collect())
+    }
+
+    /// Repeat purchase rate per period (`metrics::revenue`'s, for each segment value):
+    /// customers with ≥ 2 completed orders ÷ with ≥ 1 over the 12 months ending at the
+    /// period's end, from the segment's customers' order days.
+    fn repeat_purchase_cells(
+        &mut self,
+        view: View,
+        periods: &[Period],
+        indexes: &[Option<u16>],
+    ) -> Result<Vec<Vec<Cell>>, MetricError> {
+        let as_of = self.as_of();
+        let first = self
+            .engine
+            .store
+            .first_order_day()?
+            .and_then(|d| NaiveDate::parse_from_str(&d, "%Y-%m-%d").ok());
+        let Some(first) = first else {
+            let none = vec![Cell::note("n/a: no completed orders"); periods.len()];
+            return Ok(vec![none; indexes.len()]);
+        };
+        let (Some(first_period), Some(last_period)) = (periods.first(), periods.last()) else {
+            return Ok(vec![Vec::new(); indexes.len()]);
+        };
+        let last = last_period.end().min(as_of);
+        // Counts at a window end depend on the 12 months before it only.
+        let first_end = first_period.end().min(as_of);
+        let cut = first_end
+            .checked_sub_months(chrono::Months::new(12))
+            .unwrap_or(first)
+            .max(first);
+        let deltas = self.repeat_deltas(view, cut, last)?;
+        let empty = std::collections::BTreeMap::new();
+        Ok(indexes
+            .iter()
+            .map(|i| {
+                let deltas = i.and_then(|i| deltas.get(usize::from(i))).unwrap_or(&empty);
+                let mut deltas = deltas.iter().peekable();
+                let (mut ge1, mut ge2) = (0i64, 0i64);
+                periods
+                    .iter()
+                    .map(|period| {
+                        let end = period.end().min(as_of);
+                        while let Some((_, (a, b))) =
+                            deltas.next_if(|(day, _)| **day <= day_number(end))
+                        {
+                            ge1 += a;
+                            ge2 += b;
+                        }
+                        let start = end
+                            .checked_sub_months(chrono::Months::new(12))
+                            .map_or(end, |d| d.succ_opt().unwrap_or(d));
+                        let cell = Cell::ratio(
+                            ge2 as f64,
+                            ge1 as f64,
+                            100.0,
+                            "no customers with an order yet",
+                        );
+                        if first > start && cell.value.is_some() {
+                            let months = crate::metrics::months_spanned(first, end);
+                            cell.with_note(format!("horizon {months} months"))
+                        } else {
+                            cell
+                        }
+                    })
+                    .collect()
+            })
+            .collect())
+    }
+
+    /// Repeat-purchase deltas of every value of `view` from the order days `from`..=`to`:
+    /// each customer's days (a day's rows of several order channels added up, unless the
+    /// view splits by channel) through `metrics::repeat_deltas`.
+    fn repeat_deltas(
+        &mut self,
+        view: View,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Rc<RepeatDeltas>, MetricError> {
+        let key = (view, day_number(from), day_number(to));
+        if let Some(deltas) = self.repeat.get(&key) {
+            return Ok(deltas.clone());
+        }
+        let store = self.engine.store;
+        self.days.orders(store, from, to)?;
+        let (Some(table), Some(customers)) =
+            (self.days.orders.as_ref(), self.days.customers.as_ref())
+        else {
+            return Ok(Rc::new(Vec::new()));
+        };
+        let width = match view {
+            View::OrderChannel => table.channels.names.len(),
+            View::Customer(c) => customers.values[c].names.len(),
+        };
+        let mut rows: Vec<(u16, u32, i32, i64)> = table
+            .between(key.1, key.2)
+            .iter()
+            .filter(|r| !r.refund)
+            .filter_map(|r| {
+                let segment = match view {
+                    View::OrderChannel => r.channel,
+                    View::Customer(c) => customers
+                        .columns
+                        .get(r.customer as usize)
+                        .map_or(NO_SEGMENT, |cols| cols[c]),
+                };
+                (segment != NO_SEGMENT).then_some((segment, r.customer, r.day, r.sums[0] as i64))
+            })
+            .collect();
+        rows.sort_unstable_by_key(|(segment, customer, day, _)| (*segment, *customer, *day));
+        let mut out: RepeatDeltas = vec![Default::default(); width];
+        let mut days: Vec<(NaiveDate, i64)> = Vec::new();
+        let mut flush = |group: Option<(u16, u32)>, days: &mut Vec<(NaiveDate, i64)>| {
+            if let Some(sums) = group.and_then(|(segment, _)| out.get_mut(usize::from(segment))) {
+                for (day, a, b) in crate::metrics::repeat_deltas(days) {
+                    let entry = sums.entry(day_number(day)).or_default();
+                    entry.0 += a;
+                    entry.1 += b;
+                }
+            }
+            days.clear();
+        };
+        let mut group = None;
+        for (segment, customer, day, orders) in rows {
+            if group != Some((segment, customer)) {
+                flush(group, &mut days);
+                group = Some((segment, customer));
+            }
+            let Some(date) = NaiveDate::from_num_days_from_ce_opt(day) else {
+                continue;
+            };
+            match days.last_mut() {
+                Some((last, n)) if *last == date => *n += orders,
+                _ => days.push((date, orders)),
+            }
+        }
+        flush(group, &mut days);
+        let deltas = Rc::new(out);
+        self.repeat.insert(key, deltas.clone());
+        Ok(deltas)
+    }
+
+    /// Order and refund sums per period and segment value, of the days up to the
+    /// reference date (as `Engine::sums` reads them): `[period][segment]`.
+    fn order_sums(
+        &self,
+        view: View,
+        periods: &[Period],
+    ) -> Result<Vec<Vec<[f64; 5]>>, MetricError> {
+        let Some(table) = self.days.orders.as_ref() else {
+            return Ok(Vec::new());
+        };
+        let customers = self.days.customers.as_ref();
+        let width = match view {
+            View::OrderChannel => table.channels.names.len(),
+            View::Customer(c) => customers.map_or(0, |cs| cs.values[c].names.len()),
+        };
+        let as_of = day_number(self.as_of());
+        // One more column, left zero: a listed value without rows.
+        let mut out = vec![vec![[0.0; 5]; width + 1]; periods.len()];
+        // Day sums first, then period sums of days, as the engine adds them.
+        for (p, period) in periods.iter().enumerate() {
+            let rows = table.between(
+                day_number(period.start),
+                day_number(period.end()).min(as_of),
+            );
+            let mut day_sums: Vec<[f64; 5]> = vec![[0.0; 5]; width + 1];
+            let mut current = None;
+            for row in rows {
+                if current != Some(row.day) {
+                    add_days(&mut out[p], &mut day_sums);
+                    current = Some(row.day);
+                }
+                let segment = match view {
+                    View::OrderChannel => row.channel,
+                    View::Customer(c) => customers
+                        .and_then(|cs| cs.columns.get(row.customer as usize))
+                        .map_or(NO_SEGMENT, |cols| cols[c]),
+                };
+                if let Some(sum) = day_sums.get_mut(usize::from(segment)) {
+                    for (s, v) in sum.iter_mut().zip(row.sums) {
+                        *s += v;
+                    }
+                }
+            }
+            add_days(&mut out[p], &mut day_sums);
+        }
+        Ok(out)
+    }
+
+    /// `[segment value][period]` cells of a customer metric: signups in each period (up
+    /// to the reference date), or customers with a subscription active on its last day.
+    fn customer_cells(
+        &mut self,
+        def: &MetricDef,
+        view: View,
+        periods: &[Period],
+        values: &[String],
+    ) -> Result<Vec<Vec<Cell>>, MetricError> {
+        let as_of = self.as_of();
+        let store = self.engine.store;
+        self.days.customers(store)?;
+        let book = if def.id == "active_customers" {
+            Some(crate::metrics::subscriptions::Book::load(store.conn())?)
+        } else {
+            None
+        };
+        let indexes = self.value_indexes(false, view, values);
+        let (Some(customers), View::Customer(c)) = (self.days.customers.as_ref(), view) else {
+            return Ok(Vec::new());
+        };
+        let width = customers.values[c].names.len();
+        let segment_of = |id: &str| {
+            customers
+                .index
+                .get(id)
+                .and_then(|i| customers.columns.get(*i as usize))
+                .map_or(NO_SEGMENT, |cols| cols[c])
+        };
+        let mut counts = vec![vec![0.0; width + 1]; periods.len()];
+        match &book {
+            Some(book) => {
+                let segments: Vec<u16> = book.iter().map(|(id, _)| segment_of(id)).collect();
+                for (p, period) in periods.iter().enumerate() {
+                    let last = period.end().min(as_of);
+                    for ((_, subs), segment) in book.iter().zip(&segments) {
+                        if *segment != NO_SEGMENT && subs.iter().any(|s| s.active_on(last)) {
+                            counts[p][usize::from(*segment)] += 1.0;
+                        }
+                    }
+                }
+            }
+            None => {
+                let day_of = |p: &Period| (day_number(p.start), day_number(p.end().min(as_of)));
+                let spans: Vec<(i32, i32)> = periods.iter().map(day_of).collect();
+                for (columns, signup) in customers.columns.iter().zip(&customers.signups) {
+                    let (Some(signup), segment) = (signup, columns[c]) else {
+                        continue;
+                    };
+                    if segment == NO_SEGMENT {
+                        continue;
+                    }
+                    let p = spans.partition_point(|(_, to)| to < signup);
+                    if spans.get(p).is_some_and(|(from, _)| from <= signup) {
+                        counts[p][usize::from(segment)] += 1.0;
+                    }
+                }
+            }
+        }
+        Ok(indexes
+            .iter()
+            .map(|i| {
+                counts
+                    .iter()
+                    .map(|per_segment| {
+                        Cell::value(per_segment[i.map_or(per_segment.len() - 1, usize::from)])
+                    })
+                    .collect()
+            })
+            .collect())
+    }
+
+    /// `[segment value][period]` cells of an event metric.
+    fn event_cells(
+        &mut self,
+        def: &MetricDef,
+        view: View,
+        periods: &[Period],
+        values: &[String],
+    ) -> Result<Vec<Vec<Cell>>, MetricError> {
+        let as_of = self.as_of();
+        let grain = periods.first().map_or(Grain::Day, |p| p.grain);
+        let last_day = |p: &Period| p.end().min(as_of);
+        // Trailing windows reach back before the first period.
+        let first = periods.first().map_or(as_of, |p| p.start) - Duration::days(29);
+        let last = periods.last().map_or(as_of, Period::end);
+        let store = self.engine.store;
+        self.days.events(store, first, last)?;
+        let indexes = self.value_indexes(false, view, values);
+        let whole: Vec<(i32, i32)> = periods
+            .iter()
+            .map(|p| (day_number(p.start), day_number(p.end())))
+            .collect();
+        let trailing = |window: i64| -> Vec<(i32, i32)> {
+            periods
+                .iter()
+                .map(|p| {
+                    let end = last_day(p);
+                    (
+                        day_number(end - Duration::days(window - 1)),
+                        day_number(end),
+                    )
+                })
+                .collect()
+        };
+        let active = |s: &mut Self| s.distinct(false, view, whole.clone());
+        let dau = |s: &mut Self| -> Result<Counts, MetricError> {
+            if grain == Grain::Day {
+                return active(s);
+            }
+            let sums = s.event_sums(view, periods);
+            Ok(Rc::new(
+                periods
+                    .iter()
+                    .zip(sums)
+                    .map(|(p, per_segment)| {
+                        let days = ((last_day(p) - p.start).num_days() + 1).max(1) as f64;
+                        per_segment.iter().map(|(users, _)| users / days).collect()
+                    })
+                    .collect(),
+            ))
+        };
+        let mau = |s: &mut Self| {
+            if grain == Grain::Month {
+                active(s)
+            } else {
+                s.distinct(false, view, trailing(30))
+            }
+        };
+        let per_period: Vec<Vec<Cell>> = match def.id.as_ref() {
+            "dau" => values_of(&dau(self)?),
+            "wau" if grain == Grain::Week => values_of(&active(self)?),
+            "wau" => values_of(&self.distinct(false, view, trailing(7))?),
+            "mau" => values_of(&mau(self)?),
+            "stickiness_pct" => {
+                let (d, m) = (dau(self)?, mau(self)?);
+                zip_cells(&d, &m, |d, m| Cell::ratio(d, m, 100.0, "no active users"))
+            }
+            _ => {
+                let users = active(self)?;
+                let sessions: Vec<Vec<f64>> = self
+                    .event_sums(view, periods)
+                    .into_iter()
+                    .map(|per_segment| per_segment.iter().map(|(_, s)| *s).collect())
+                    .collect();
+                zip_cells(&sessions, &users, |s, u| {
+                    Cell::ratio(s, u, 1.0, "no active users")
+                })
+            }
+        };
+        Ok(indexes
+            .iter()
+            .map(|i| {
+                per_period
+                    .iter()
+                    .map(|per_segment| {
+                        per_segment[i.map_or(per_segment.len() - 1, usize::from)].clone()
+                    })
+                    .collect()
+            })
+            .collect())
+    }
+
+    /// Active users (rows) and sessions per period and segment value, of the days up to
+    /// the reference date.
+    fn event_sums(&self, view: View, periods: &[Period]) -> Vec<Vec<(f64, f64)>> {
+        let (Some(table), Some(customers)) =
+            (self.days.events.as_ref(), self.days.customers.as_ref())
+        else {
+            return Vec::new();
+        };
+        let View::Customer(c) = view else {
+            return Vec::new();
+        };
+        let width = customers.values[c].names.len();
+        let as_of = day_number(self.as_of());
+        periods
+            .iter()
+            .map(|period| {
+                let rows = table.between(
+                    day_number(period.start),
+                    day_number(period.end()).min(as_of),
+                );
+                let mut out = vec![(0.0, 0.0); width + 1];
+                let mut day_sums = vec![(0.0, 0.0); width + 1];
+                let mut current = None;
+                for row in rows {
+                    if current != Some(row.day) {
+                        for (o, d) in out.iter_mut().zip(day_sums.iter_mut()) {
+                            o.0 += d.0;
+                            o.1 += d.1;
+                            *d = (0.0, 0.0);
+                        }
+                        current = Some(row.day);
+                    }
+                    let segment = customers
+                        .columns
+                        .get(row.user as usize)
+                        .map_or(NO_SEGMENT, |cols| cols[c]);
+                    if let Some(d) = day_sums.get_mut(usize::from(segment)) {
+                        d.0 += 1.0;
+                        d.1 += row.sessions;
+                    }
+                }
+                for (o, d) in out.iter_mut().zip(day_sums) {
+                    o.0 += d.0;
+                    o.1 += d.1;
+                }
+                out
+            })
+            .collect()
+    }
+
+    /// Distinct customers (orders) or users (events) with a row in each span, per segment
+    /// value of `view`: `[span][segment]`, with one more column for a value no row has.
+    fn distinct(
+        &mut self,
+        orders: bool,
+        view: View,
+        spans: Vec<(i32, i32)>,
+    ) -> Result<Counts, MetricError> {
+        let key = (orders, view, spans);
+        if let Some(counts) = self.distinct.get(&key) {
+            return Ok(counts.clone());
+        }
+        let customers = self.days.customers.as_ref();
+        let ids = customers.map_or(0, |cs| cs.columns.len());
+        let segment_of_id = |id: u32| match view {
+            View::Customer(c) => customers
+                .and_then(|cs| cs.columns.get(id as usize))
+                .map_or(NO_SEGMENT, |cols| cols[c]),
+            View::OrderChannel => NO_SEGMENT,
+        };
+        let counts = if orders {
+            let Some(table) = self.days.orders.as_ref() else {
+                return Ok(Rc::new(Vec::new()));
+            };
+            let width = match view {
+                View::OrderChannel => table.channels.names.len(),
+                View::Customer(c) => customers.map_or(0, |cs| cs.values[c].names.len()),
+            };
+            let channels = table.channels.names.len().max(1);
+            let keys = match view {
+                View::OrderChannel => ids * channels,
+                View::Customer(_) => ids,
+            };
+            count_distinct(&key.2, width, keys, |from, to| {
+                table
+                    .between(from, to)
+                    .iter()
+                    .filter(|r| !r.refund)
+                    .map(|r| match view {
+                        View::OrderChannel => (
+                            r.customer as usize * channels + usize::from(r.channel),
+                            r.channel,
+                        ),
+                        View::Customer(_) => (r.customer as usize, segment_of_id(r.customer)),
+                    })
+            })
+        } else {
+            let Some(table) = self.days.events.as_ref() else {
+                return Ok(Rc::new(Vec::new()));
+            };
+            let width = match view {
+                View::Customer(c) => customers.map_or(0, |cs| cs.values[c].names.len()),
+                View::OrderChannel => 0,
+            };
+            count_distinct(&key.2, width, ids, |from, to| {
+                table
+                    .between(from, to)
+                    .iter()
+                    .map(|r| (r.user as usize, segment_of_id(r.user)))
+            })
+        };
+        let counts = Rc::new(counts);
+        self.distinct.insert(key, counts.clone());
+        Ok(counts)
+    }
+}
+
+/// Adds a day's sums into a period's, and clears them.
+fn add_days(period: &mut [[f64; 5]], day: &mut [[f64; 5]]) {
+    for (p, d) in period.iter_mut().zip(day.iter_mut()) {
+        for (a, b) in p.iter_mut().zip(d.iter()) {
+            *a += *b;
+        }
+        *d = [0.0; 5];
+    }
+}
+
+/// Distinct keys per span and segment; `rows(from, to)` yields each row's key and segment.
+/// A key stamped with the span it was last counted in is counted once per span. The last
+/// column stays zero: it stands for a segment value without rows.
+fn count_distinct<I: Iterator<Item = (usize, u16)>>(
+    spans: &[(i32, i32)],
+    width: usize,
+    keys: usize,
+    rows: impl Fn(i32, i32) -> I,
+) -> Vec<Vec<f64>> {
+    let mut stamp = vec![u32::MAX; keys];
+    spans
+        .iter()
+        .enumerate()
+        .map(|(s, (from, to))| {
+            let mut counts = vec![0.0; width + 1];
+            for (key, segment) in rows(*from, *to) {
+                if segment == NO_SEGMENT || usize::from(segment) >= width {
+                    continue;
+                }
+                if let Some(mark) = stamp.get_mut(key)
+                    && *mark != s as u32
+                {
+                    *mark = s as u32;
+                    counts[usize::from(segment)] += 1.0;
+                }
+            }
+            counts
+        })
+        .collect()
+}
+
+fn values_of(rows: &[Vec<f64>]) -> Vec<Vec<Cell>> {
+    rows.iter()
+        .map(|r| r.iter().map(|v| Cell::value(*v)).collect())
+        .collect()
+}
+
+fn zip_cells(a: &[Vec<f64>], b: &[Vec<f64>], f: impl Fn(f64, f64) -> Cell) -> Vec<Vec<Cell>> {
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| x.iter().zip(y).map(|(x, y)| f(*x, *y)).collect())
+        .collect()
+}

@@ -1,0 +1,194 @@
+//! Set-based reads of the per-day rollups for breaking metrics down by segment: one scan
+//! of a day range yields every customer's (or user's) rows, so every segment of every
+//! dimension is counted from one read instead of one filtered query per segment and
+//! period (see `alerts::rollup_series`). Read-only.
+
+use std::collections::BTreeSet;
+
+use chrono::NaiveDate;
+use rusqlite::types::ValueRef;
+
+use super::Store;
+
+/// The segmenting columns of one customer (`None` where empty or not text).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CustomerDims {
+    pub customer_id: String,
+    /// As stored (`YYYY-MM-DD` when valid).
+    pub signup_date: String,
+    pub channel: Option<String>,
+    pub plan: Option<String>,
+    pub region: Option<String>,
+}
+
+/// A completed-orders row of one customer, day and order channel (`ru_order_customers_day`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct OrderDay<'r> {
+    pub day: &'r str,
+    pub customer_id: &'r str,
+    pub channel: &'r str,
+    pub orders: f64,
+    /// Minor units (cents), as the rollup stores them.
+    pub revenue: f64,
+    pub discount: f64,
+    pub cost: f64,
+}
+
+/// Refunds of one refund day, order channel and customer (`ru_refunds_day`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RefundDay<'r> {
+    pub day: &'r str,
+    pub channel: &'r str,
+    pub customer_id: &'r str,
+    pub amount: f64,
+}
+
+/// One user's activity of one day (`ru_event_users_day`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct UserDay<'r> {
+    pub day: &'r str,
+    pub user_id: &'r str,
+    pub sessions: f64,
+}
+
+/// A text cell as the segment filters compare it: text matches a text parameter, NULL and
+/// other types match none.
+fn text(value: ValueRef<'_>) -> Option<String> {
+    match value {
+        ValueRef::Text(t) => Some(String::from_utf8_lossy(t).into_owned()),
+        _ => None,
+    }
+}
+
+fn number(value: ValueRef<'_>) -> f64 {
+    match value {
+        ValueRef::Integer(i) => i as f64,
+        ValueRef::Real(r) => r,
+        _ => 0.0,
+    }
+}
+
+fn str_of<'r>(value: ValueRef<'r>) -> &'r str {
+    match value {
+        ValueRef::Text(t) => std::str::from_utf8(t).unwrap_or(""),
+        _ => "",
+    }
+}
+
+impl Store {
+    /// Every customer with its channel, plan and region.
+    pub fn customer_dims(&self) -> rusqlite::Result<Vec<CustomerDims>> {
+        let mut stmt = self.conn().prepare_cached(
+            "SELECT customer_id, signup_date, channel, plan, region FROM customers",
+        )?;
+        let mut rows = stmt.query([])?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next()? {
+            out.push(CustomerDims {
+                customer_id: str_of(row.get_ref(0)?).to_string(),
+                signup_date: str_of(row.get_ref(1)?).to_string(),
+                channel: text(row.get_ref(2)?),
+                plan: text(row.get_ref(3)?),
+                region: text(row.get_ref(4)?),
+            });
+        }
+        Ok(out)
+    }
+
+    /// The per-customer order rows of days `from` to `to` (`YYYY-MM-DD`, inclusive),
+    /// in day order.
+    pub fn order_days(
+        &self,
+        from: &str,
+        to: &str,
+        mut each: impl FnMut(OrderDay<'_>),
+    ) -> rusqlite::Result<()> {
+        let mut stmt = self.conn().prepare_cached(
+            "SELECT day, customer_id, channel, orders, revenue, discount, cost
+             FROM ru_order_customers_day WHERE day BETWEEN ?1 AND ?2 ORDER BY day",
+        )?;
+        let mut rows = stmt.query([from, to])?;
+        while let Some(row) = rows.next()? {
+            each(OrderDay {
+                day: str_of(row.get_ref(0)?),
+                customer_id: str_of(row.get_ref(1)?),
+                channel: str_of(row.get_ref(2)?),
+                orders: number(row.get_ref(3)?),
+                revenue: number(row.get_ref(4)?),
+                discount: number(row.get_ref(5)?),
+                cost: number(row.get_ref(6)?),
+            });
+        }
+        Ok(())
+    }
+
+    /// The refund rows of refund days `from` to `to`, in day order.
+    pub fn refund_days(
+        &self,
+        from: &str,
+        to: &str,
+        mut each: impl FnMut(RefundDay<'_>),
+    ) -> rusqlite::Result<()> {
+        let mut stmt = self.conn().prepare_cached(
+            "SELECT day, channel, customer_id, amount FROM ru_refunds_day
+             WHERE day BETWEEN ?1 AND ?2 ORDER BY day",
+        )?;
+        let mut rows = stmt.query([from, to])?;
+        while let Some(row) = rows.next()? {
+            each(RefundDay {
+                day: str_of(row.get_ref(0)?),
+                channel: str_of(row.get_ref(1)?),
+                customer_id: str_of(row.get_ref(2)?),
+                amount: number(row.get_ref(3)?),
+            });
+        }
+        Ok(())
+    }
+
+    /// The per-user event rows of days `from` to `to`, in day order.
+    pub fn user_days(
+        &self,
+        from: &str,
+        to: &str,
+        mut each: impl FnMut(UserDay<'_>),
+    ) -> rusqlite::Result<()> {
+        let mut stmt = self.conn().prepare_cached(
+            "SELECT day, user_id, sessions FROM ru_event_users_day
+             WHERE day BETWEEN ?1 AND ?2 ORDER BY day",
+        )?;
+        let mut rows = stmt.query([from, to])?;
+        while let Some(row) = rows.next()? {
+            each(UserDay {
+                day: str_of(row.get_ref(0)?),
+                user_id: str_of(row.get_ref(1)?),
+                sessions: number(row.get_ref(2)?),
+            });
+        }
+        Ok(())
+    }
+
+    /// The refund days of the orders dated on `order_days`: re-importing an order may
+    /// move its refunds to another channel or customer.
+    pub fn refund_days_of_order_days(
+        &self,
+        order_days: &BTreeSet<NaiveDate>,
+    ) -> rusqlite::Result<BTreeSet<NaiveDate>> {
+        let mut stmt = self.conn().prepare_cached(
+            "SELECT DISTINCT r.refund_date FROM refunds r JOIN orders o ON o.order_id = r.order_id
+             WHERE o.order_date = ?1",
+        )?;
+        let mut out = BTreeSet::new();
+        for day in order_days {
+            for refund_day in stmt.query_map([day.to_string()], |r| r.get::<_, String>(0))? {
+                out.extend(crate::dates::parse_day(&refund_day?));
+            }
+        }
+        Ok(out)
+    }
+
+    /// The first day with a completed order, if any.
+    pub fn first_order_day(&self) -> rusqlite::Result<Option<String>> {
+        self.conn()
+            .query_row("SELECT MIN(day) FROM ru_orders_day", [], |r| r.get(0))
+    }
+}
