@@ -94,6 +94,16 @@ pub enum Command {
     Check(CheckArgs),
     /// Build a demo data set, or keep appending live launch-day data.
     Demo(DemoArgs),
+    /// Rebuild every rollup from the raw rows (after restoring a store by hand, or to
+    /// check the rollups).
+    Rebuild(RebuildArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RebuildArgs {
+    /// No progress bar, only the closing line.
+    #[arg(long, short)]
+    pub quiet: bool,
 }
 
 #[derive(Debug, Args)]
@@ -109,6 +119,10 @@ pub struct ImportArgs {
     /// Reject the whole file on its first bad row.
     #[arg(long)]
     pub strict: bool,
+
+    /// No progress bar, only the one line per file.
+    #[arg(long, short)]
+    pub quiet: bool,
 
     /// Keep the store current from this folder without a screen.
     #[arg(long, value_name = "DIR")]

@@ -8,6 +8,7 @@ mod check;
 mod cockpit;
 mod demo;
 mod import;
+mod rebuild;
 mod report;
 
 /// Exit code of a command that failed (bad input, unreadable store, …).
@@ -27,6 +28,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Report(ref args)) => report::run(&cli.store, args, cli.as_of),
         Some(Command::Check(ref args)) => check::run(&cli.store, args, cli.as_of),
         Some(Command::Demo(ref args)) => demo::run(args, &cli.store),
+        Some(Command::Rebuild(ref args)) => rebuild::run(&cli.store, args),
     }
 }
 
