@@ -121,6 +121,14 @@ fn bulk_and_row_by_row_loads_leave_the_same_tables_and_rollups() {
     assert_eq!(bulk_reports[0].rows_rejected, 2, "{}", bulk_reports[0]);
     assert_eq!(bulk_reports[1].rows_upserted, ROWS);
 
+    // The bulk load set the table's CHECK constraints aside for its rows only.
+    let negative = bulk.conn().execute(
+        "INSERT INTO orders (order_id, customer_id, order_date, revenue) \
+         VALUES ('neg', 'c1', '2025-06-01', -1)",
+        [],
+    );
+    assert!(negative.is_err(), "{negative:?}");
+
     let (bulk, by_row) = (contents(&bulk), contents(&by_row));
     assert!(bulk.len() as u64 > 2 * ROWS, "{}", bulk.len());
     if bulk != by_row {

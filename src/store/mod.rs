@@ -188,9 +188,6 @@ impl Store {
         set_wal(&conn)?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
-        // The sorts of a bulk load's index builds and of a rollup rebuild use a second
-        // core (the machine has two): SQLite's sorter merges on worker threads.
-        conn.pragma_update(None, "threads", 2)?;
         migrate::migrate(&mut conn)?;
         Ok(Self {
             conn,
