@@ -34,9 +34,6 @@ pub const ROLLUPS_CURRENT_SINCE: u32 = 5;
 /// `ru_order_gaps.next_day` of a customer's latest order.
 pub const NO_NEXT_ORDER: &str = "9999-12-31";
 
-/// Days of trailing-window counts recounted at once (see `recount_distinct`).
-const WINDOW_RECOUNT_DAYS: i64 = 92;
-
 /// Trailing windows counted per day, in days (`active_7d`: WAU at day grain; `active_30d`:
 /// MAU at day and week grain).
 const WINDOWS: [(&str, i64); 2] = [("active_7d", 7), ("active_30d", 30)];
@@ -207,15 +204,7 @@ fn recount_distinct(
     )?;
     for &(kind, window) in activity.windows {
         for (from, to) in ranges(days, window) {
-            // A window recount holds every (day, id) pair it reads: a long span is
-            // recounted a few months at a time, so memory does not grow with history.
-            let last = to + Duration::days(window - 1);
-            let mut chunk_from = from;
-            while chunk_from <= last {
-                let chunk_to = (chunk_from + Duration::days(WINDOW_RECOUNT_DAYS - 1)).min(last);
-                distinct::recount_window(conn, kind, window, chunk_from, chunk_to)?;
-                chunk_from = chunk_to + Duration::days(1);
-            }
+            distinct::recount_window(conn, kind, window, from, to + Duration::days(window - 1))?;
         }
     }
     Ok(())
@@ -475,39 +464,6 @@ mod maintenance_tests {
                 && r.contains("\"2025-01-10\"")
                 && r.contains("\"9999-12-31\"")),
             "c1's last order is now 2025-01-10: {incremental:?}"
-        );
-        assert_eq!(incremental, rebuilt);
-    }
-
-    #[test]
-    fn trailing_windows_recounted_a_few_months_at_a_time_match_an_incremental_count() {
-        let mut store = Store::open_in_memory().unwrap();
-        let start = d("2025-01-01");
-        let mut days = Vec::new();
-        // 300 days, users coming and going, so windows cross the recount's chunk edges.
-        for n in (0..300).step_by(3) {
-            let day = (start + Duration::days(n)).to_string();
-            for user in 0..(1 + n % 7) {
-                event(
-                    &store,
-                    &format!("e{n}-{user}"),
-                    &format!("u{}", (n + user) % 11),
-                    &day,
-                );
-            }
-            days.push(day);
-        }
-        // Incrementally: a month of days at a time.
-        for month in days.chunks(10) {
-            let month: Vec<&str> = month.iter().map(String::as_str).collect();
-            refreshed(&mut store, &[], &month);
-        }
-        let (incremental, rebuilt) = incremental_and_rebuilt(store);
-        assert!(
-            rebuilt
-                .iter()
-                .any(|r| r.contains("active_30d") && r.contains("2025-10-")),
-            "{rebuilt:?}"
         );
         assert_eq!(incremental, rebuilt);
     }
