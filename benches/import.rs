@@ -1,126 +1,268 @@
-//! Import speed and memory: generates an orders CSV of N rows (streamed to a temp file),
-//! imports it with `kpi::import::import_file`, and compares with the sqlite3 command
-//! line's `.import` of the same file into the same typed table.
+//! Import speed and memory against the sqlite3 command line (SPEC §8).
 //!
-//! Then times a 1 000-order append on the last day (the live-monitoring refresh).
+//! For each table (orders: 8 columns; events: 7 columns with RFC 3339 timestamps) and each
+//! size, generates a CSV (kept under `KPI_BENCH_DATA`, default a temp folder) and loads it
+//! three ways, each in a fresh store and a child process of its own, so that wall time,
+//! CPU seconds and peak RSS (`wait4`) are those of that load alone:
 //!
-//! Run: `cargo bench --bench import -- 1000000` (or `KPI_BENCH_ROWS=10000000`).
-//! Add `--seeded` to import into a table that already holds a row: then the secondary
-//! indexes are maintained row by row instead of built once at commit (the bulk-load path
-//! an empty table gets).
+//! 1. `kpi import`: validation, rejects, import log and rollups included;
+//! 2. the sqlite3 shell's `.import --csv` into a plain typed table (integer primary key,
+//!    no secondary index), what a user reaching for sqlite3 would do;
+//! 3. the same `.import` into a table shaped like kpi's own (text key, kpi's indexes).
+//!
+//! The ratio is kpi's rows/s over (2)'s. Then a 1 000-order append to the loaded orders
+//! store is timed (the live-monitoring refresh).
+//!
+//! Run: `cargo bench --bench import` (1 M rows), or `cargo bench --bench import --
+//! 1000000 10000000` for several sizes; `-- --tables orders` for one table;
+//! `-- --seeded` imports into a table that already holds a row (the row-by-row path).
 #![allow(clippy::unwrap_used)]
 
 use std::io::{BufWriter, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
 use kpi::import::{ImportOptions, import_file};
 use kpi::store::Store;
 
-fn main() {
-    let rows: u64 = std::env::args()
-        .skip(1)
-        .find_map(|a| a.replace('_', "").parse().ok())
-        .or_else(|| std::env::var("KPI_BENCH_ROWS").ok()?.parse().ok())
-        .unwrap_or(1_000_000);
-    let dir = tempfile::tempdir().unwrap();
-    let csv = dir.path().join("orders.csv");
-    let started = Instant::now();
-    generate(&csv, rows);
-    let size = std::fs::metadata(&csv).unwrap().len();
-    println!(
-        "generated {rows} order rows ({:.0} MB) in {:.1} s",
-        size as f64 / 1e6,
-        started.elapsed().as_secs_f64()
-    );
+const TABLES: [&str; 2] = ["orders", "events"];
 
-    let db = dir.path().join("kpi.db");
-    let mut store = Store::open(&db).unwrap();
-    let seeded = std::env::args().any(|a| a == "--seeded");
-    if seeded {
-        let seed = dir.path().join("orders_seed.csv");
-        std::fs::write(
-            &seed,
-            "order_id,customer_id,order_date,revenue\nseed,c,2024-01-01,1\n",
-        )
-        .unwrap();
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("--child-import") {
+        return child_import(&args[1..]);
+    }
+    let mut sizes: Vec<u64> = args
+        .iter()
+        .filter_map(|a| a.replace('_', "").parse().ok())
+        .collect();
+    if sizes.is_empty() {
+        sizes.push(
+            std::env::var("KPI_BENCH_ROWS")
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(1_000_000),
+        );
+    }
+    let tables: Vec<&str> = match args.iter().position(|a| a == "--tables") {
+        Some(i) => TABLES
+            .into_iter()
+            .filter(|t| args.get(i + 1).is_some_and(|list| list.contains(t)))
+            .collect(),
+        None => TABLES.to_vec(),
+    };
+    let seeded = args.iter().any(|a| a == "--seeded");
+    let temp = tempfile::tempdir().unwrap();
+    let data = std::env::var_os("KPI_BENCH_DATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| temp.path().to_path_buf());
+    std::fs::create_dir_all(&data).unwrap();
+
+    for &rows in &sizes {
+        for &table in &tables {
+            let csv = data.join(format!("{table}_{rows}.csv"));
+            if !csv.exists() {
+                let started = Instant::now();
+                generate(table, &csv, rows);
+                println!(
+                    "generated {} ({:.0} MB) in {:.1} s",
+                    csv.display(),
+                    std::fs::metadata(&csv).unwrap().len() as f64 / 1e6,
+                    started.elapsed().as_secs_f64()
+                );
+            }
+            let kpi_db = temp.path().join(format!("kpi_{table}_{rows}.db"));
+            let mut child = Command::new(std::env::current_exe().unwrap());
+            child.arg("--child-import").arg(&kpi_db).arg(&csv);
+            if seeded {
+                child.arg("--seeded");
+            }
+            let kpi = measure(&mut child);
+
+            let plain_db = temp.path().join(format!("plain_{table}_{rows}.db"));
+            let plain = sqlite_import(&plain_db, PLAIN[index(table)], table, &csv);
+            let shaped_db = temp.path().join(format!("shaped_{table}_{rows}.db"));
+            let shaped = sqlite_import(&shaped_db, KPI_SHAPED[index(table)], table, &csv);
+
+            println!("\n{table}, {rows} rows ({} cores):", cores());
+            print_line("kpi import", rows, kpi.as_ref());
+            print_line("sqlite3 .import, plain typed table", rows, plain.as_ref());
+            print_line("sqlite3 .import, kpi's table shape", rows, shaped.as_ref());
+            if let (Some(kpi), Some(plain)) = (&kpi, &plain) {
+                println!(
+                    "  ratio kpi / sqlite3 plain: {:.2} (wall), {:.2} (CPU)",
+                    plain.wall / kpi.wall,
+                    plain.cpu / kpi.cpu
+                );
+            }
+            if table == "orders" && kpi.is_some() {
+                append(&kpi_db, &temp.path().join("orders_append.csv"), rows);
+            }
+            for db in [&kpi_db, &plain_db, &shaped_db] {
+                remove_store(db);
+            }
+            println!();
+        }
+    }
+}
+
+/// What one load cost.
+struct Cost {
+    wall: f64,
+    cpu: f64,
+    peak_rss_mb: f64,
+}
+
+fn print_line(what: &str, rows: u64, cost: Option<&Cost>) {
+    match cost {
+        Some(c) => println!(
+            "  {what:<36} {:>7.2} s  {:>9.0} rows/s  CPU {:>6.2} s  peak RSS {:>5.0} MB",
+            c.wall,
+            rows as f64 / c.wall,
+            c.cpu,
+            c.peak_rss_mb
+        ),
+        None => println!("  {what:<36} not run"),
+    }
+}
+
+/// Runs `command` to its end; its wall time, CPU seconds and peak RSS (`wait4`).
+fn measure(command: &mut Command) -> Option<Cost> {
+    let started = Instant::now();
+    let child = match command.spawn() {
+        Ok(c) => c,
+        Err(e) => {
+            println!("  cannot run {command:?}: {e}");
+            return None;
+        }
+    };
+    let mut status = 0;
+    // SAFETY: `rusage` is plain data, and wait4 fills it for the child just spawned.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let pid = unsafe { libc::wait4(child.id() as libc::pid_t, &mut status, 0, &mut usage) };
+    let wall = started.elapsed().as_secs_f64();
+    let exited_ok = libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0;
+    if pid < 0 || !exited_ok {
+        println!("  {command:?} failed (status {status})");
+        return None;
+    }
+    let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    Some(Cost {
+        wall,
+        cpu: secs(usage.ru_utime) + secs(usage.ru_stime),
+        peak_rss_mb: usage.ru_maxrss as f64 / 1024.0,
+    })
+}
+
+fn index(table: &str) -> usize {
+    TABLES.iter().position(|t| *t == table).unwrap()
+}
+
+/// What a user loading the file into sqlite3 would create: typed columns, an integer
+/// primary key, no secondary index.
+const PLAIN: [&str; 2] = [
+    "CREATE TABLE orders (order_id INTEGER PRIMARY KEY, customer_id INTEGER, order_date TEXT,
+         revenue REAL, status TEXT, channel TEXT, discount REAL, cost REAL);",
+    "CREATE TABLE events (event_id INTEGER PRIMARY KEY, user_id INTEGER, ts TEXT, name TEXT,
+         session_id INTEGER, page TEXT, duration_s REAL);",
+];
+
+/// The file's columns with kpi's keys and indexes (`src/store/migrate.rs`).
+const KPI_SHAPED: [&str; 2] = [
+    "CREATE TABLE orders (order_id TEXT PRIMARY KEY NOT NULL, customer_id TEXT NOT NULL,
+         order_date TEXT NOT NULL, revenue REAL NOT NULL, status TEXT NOT NULL, channel TEXT,
+         discount REAL, cost REAL);
+     CREATE INDEX orders_date ON orders (order_date);
+     CREATE INDEX orders_customer ON orders (customer_id, order_date);",
+    "CREATE TABLE events (event_id TEXT PRIMARY KEY NOT NULL, user_id TEXT NOT NULL,
+         ts TEXT NOT NULL, name TEXT NOT NULL, session_id TEXT, page TEXT, duration_s REAL);
+     CREATE INDEX events_day ON events (ts, user_id);
+     CREATE INDEX events_name_day ON events (name, ts);",
+];
+
+/// The sqlite3 shell's `.import --csv` of `csv` into `table` of a new store made by
+/// `schema`, as a user would run it.
+fn sqlite_import(db: &Path, schema: &str, table: &str, csv: &Path) -> Option<Cost> {
+    let made = Command::new("sqlite3").arg(db).arg(schema).output();
+    if !made.is_ok_and(|o| o.status.success()) {
+        println!("  sqlite3 not available: `apt-get install sqlite3` to compare");
+        return None;
+    }
+    measure(
+        Command::new("sqlite3")
+            .arg(db)
+            .arg(format!(".import --csv --skip 1 {} {table}", csv.display())),
+    )
+}
+
+/// The measured child: one `kpi import` of `csv` into a new store `db`.
+fn child_import(args: &[String]) {
+    let (db, csv) = (Path::new(&args[0]), Path::new(&args[1]));
+    let mut store = Store::open(db).unwrap();
+    if args.iter().any(|a| a == "--seeded") {
+        let table = if csv.to_string_lossy().contains("events") {
+            "events"
+        } else {
+            "orders"
+        };
+        let seed = db.with_file_name(format!("{table}_seed.csv"));
+        let text = match table {
+            "orders" => "order_id,customer_id,order_date,revenue\nseed,c,2024-01-01,1\n",
+            _ => "event_id,user_id,ts,name\nseed,u,2024-01-01T00:00:00Z,login\n",
+        };
+        std::fs::write(&seed, text).unwrap();
         import_file(&mut store, &seed, &ImportOptions::default()).unwrap();
-        println!("(seeded: the orders table is not empty, indexes are kept during the load)");
     }
     let options = ImportOptions {
         file_is_complete: true,
         ..ImportOptions::default()
     };
-    let started = Instant::now();
-    let cpu_before = cpu_seconds();
-    let report = import_file(&mut store, &csv, &options).unwrap();
-    let secs = started.elapsed().as_secs_f64();
-    let cpu = cpu_seconds().0 - cpu_before.0;
-    assert_eq!(report.rows_upserted, rows, "every generated row imports");
-    println!(
-        "kpi import:      {rows} rows in {secs:.2} s = {:.0} rows/s (CPU {cpu:.2} s = {:.0} rows/CPU-s), \
-         peak RSS (VmHWM) {} MB",
-        rows as f64 / secs,
-        rows as f64 / cpu,
-        vm_hwm_mb().map_or("?".into(), |m| m.to_string())
-    );
-    // Live monitoring (SPEC §8): 1 000 orders appended on the last day, one per existing
-    // customer, refresh the rollups of a store this size.
-    let append = dir.path().join("orders_append.csv");
+    let report = import_file(&mut store, csv, &options).unwrap();
+    assert_eq!(report.rows_rejected, 0, "{report}");
+    assert_eq!(report.rows_upserted, report.rows_read, "{report}");
+}
+
+/// Live monitoring (SPEC §8): 1 000 orders appended on the last day, one per existing
+/// customer, refresh the rollups of a store this size.
+fn append(db: &Path, append: &Path, rows: u64) {
     let mut text = String::from("order_id,customer_id,order_date,revenue\n");
     let (y, m, d) = civil(729);
     for i in 0..1000 {
         text.push_str(&format!(
-            "a{i},c{},{y:04}-{m:02}-{d:02},12.50\n",
-            i * 37 % 50_000
+            "a{i},{},{y:04}-{m:02}-{d:02},12.50\n",
+            1 + i * 37 % CUSTOMERS
         ));
     }
-    std::fs::write(&append, text).unwrap();
+    std::fs::write(append, text).unwrap();
+    let mut store = Store::open(db).unwrap();
     let started = Instant::now();
-    let report = import_file(&mut store, &append, &ImportOptions::default()).unwrap();
+    let report = import_file(&mut store, append, &ImportOptions::default()).unwrap();
     assert_eq!(report.rows_upserted, 1000);
     println!(
-        "kpi append:      1000 rows on the last day into {rows} in {:.0} ms (rollups included)",
+        "  kpi append: 1000 rows on the last day into {rows} in {:.0} ms (rollups included)",
         started.elapsed().as_secs_f64() * 1e3
     );
-    drop(store);
-
-    let sqlite_db = dir.path().join("sqlite3.db");
-    drop(Store::open(&sqlite_db).unwrap()); // the same typed table, empty
-    let started = Instant::now();
-    let out = Command::new("sqlite3")
-        .arg(&sqlite_db)
-        .arg(".mode csv")
-        .arg(format!(".import --skip 1 {} orders", csv.display()))
-        .output();
-    match out {
-        Ok(out) if out.status.success() => {
-            let secs = started.elapsed().as_secs_f64();
-            let cpu = cpu_seconds().1;
-            println!(
-                "sqlite3 .import: {rows} rows in {secs:.2} s = {:.0} rows/s (CPU {cpu:.2} s = \
-                 {:.0} rows/CPU-s; no validation, money stored as text/real)",
-                rows as f64 / secs,
-                rows as f64 / cpu
-            );
-        }
-        Ok(out) => println!(
-            "sqlite3 .import failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        ),
-        Err(e) => println!("sqlite3 not run ({e})"),
-    }
 }
 
-/// Realistic orders: a few thousand customers, two years of days, cents amounts.
-fn generate(path: &Path, rows: u64) {
+fn remove_store(db: &Path) {
+    for suffix in ["", "-wal", "-shm"] {
+        let mut path = db.as_os_str().to_owned();
+        path.push(suffix);
+        let _ = std::fs::remove_file(path);
+    }
+    let mut rejects = db.as_os_str().to_owned();
+    rejects.push(".rejects");
+    let _ = std::fs::remove_dir_all(rejects);
+}
+
+const CUSTOMERS: u64 = 100_000;
+const USERS: u64 = 200_000;
+
+/// Orders of 100 k customers over two years, or events of 200 k users: integer ids (so
+/// that the plain table's integer key takes them), cents amounts, UTC timestamps.
+fn generate(table: &str, path: &Path, rows: u64) {
     let mut out = BufWriter::with_capacity(1 << 20, std::fs::File::create(path).unwrap());
-    writeln!(
-        out,
-        "order_id,customer_id,order_date,revenue,status,channel,discount,cost"
-    )
-    .unwrap();
     let channels = ["organic", "paid_search", "social", "email", "referral"];
     let statuses = [
         "completed",
@@ -129,26 +271,63 @@ fn generate(path: &Path, rows: u64) {
         "cancelled",
         "pending",
     ];
+    let names = [
+        "page_view",
+        "page_view",
+        "page_view",
+        "feature_used",
+        "login",
+        "signup",
+    ];
     let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    if table == "orders" {
+        writeln!(
+            out,
+            "order_id,customer_id,order_date,revenue,status,channel,discount,cost"
+        )
+        .unwrap();
+    } else {
+        writeln!(out, "event_id,user_id,ts,name,session_id,page,duration_s").unwrap();
+    }
+    let start = chrono::NaiveDate::from_ymd_opt(2024, 1, 1)
+        .unwrap()
+        .and_hms_opt(0, 0, 0)
+        .unwrap();
     for i in 0..rows {
         x ^= x << 13;
         x ^= x >> 7;
         x ^= x << 17;
-        let day = i * 730 / rows.max(1);
-        let (y, m, d) = civil(day);
-        writeln!(
-            out,
-            "o{i},c{},{y:04}-{m:02}-{d:02},{}.{:02},{},{},{}.00,{}.{:02}",
-            x % 50_000,
-            10 + x % 490,
-            x % 100,
-            statuses[(x >> 8) as usize % 5],
-            channels[(x >> 16) as usize % 5],
-            (x >> 24) % 5,
-            3 + (x >> 32) % 100,
-            (x >> 40) % 100,
-        )
-        .unwrap();
+        if table == "orders" {
+            let (y, m, d) = civil(i * 730 / rows.max(1));
+            writeln!(
+                out,
+                "{},{},{y:04}-{m:02}-{d:02},{}.{:02},{},{},{}.00,{}.{:02}",
+                i + 1,
+                1 + x % CUSTOMERS,
+                10 + x % 490,
+                x % 100,
+                statuses[(x >> 8) as usize % 5],
+                channels[(x >> 16) as usize % 5],
+                (x >> 24) % 5,
+                3 + (x >> 32) % 100,
+                (x >> 40) % 100,
+            )
+            .unwrap();
+        } else {
+            let at = start + chrono::Duration::seconds((i * 730 * 86_400 / rows.max(1)) as i64);
+            writeln!(
+                out,
+                "{},{},{},{},{},/p{},{}",
+                i + 1,
+                1 + x % USERS,
+                at.format("%Y-%m-%dT%H:%M:%SZ"),
+                names[(x >> 8) as usize % names.len()],
+                1 + (x >> 16) % 500_000,
+                (x >> 24) % 50,
+                (x >> 32) % 600,
+            )
+            .unwrap();
+        }
     }
     out.flush().unwrap();
 }
@@ -164,28 +343,6 @@ fn civil(n: u64) -> (u64, u64, u64) {
     )
 }
 
-/// (this process's user+system CPU seconds, its waited-for children's), from
-/// /proc/self/stat in clock ticks (100 per second on Linux). CPU time next to wall time
-/// keeps the comparison fair on a machine shared with other work.
-fn cpu_seconds() -> (f64, f64) {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    let after_name = stat.rsplit(')').next().unwrap_or("");
-    let field = |i: usize| -> f64 {
-        after_name
-            .split_whitespace()
-            .nth(i)
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0.0)
-    };
-    (
-        (field(11) + field(12)) / 100.0,
-        (field(13) + field(14)) / 100.0,
-    )
-}
-
-fn vm_hwm_mb() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb / 1024)
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
 }

@@ -103,6 +103,9 @@ pub enum Command {
     Completions(CompletionsArgs),
     /// Print the manual page (roff): `kpi man > kpi.1 && man ./kpi.1`.
     Man,
+    /// Rebuild every rollup from the raw rows (after restoring a store by hand, or to
+    /// check the rollups).
+    Rebuild(RebuildArgs),
 }
 
 #[derive(Debug, Args)]
@@ -110,6 +113,13 @@ pub struct CompletionsArgs {
     /// The shell the script is for.
     #[arg(value_enum)]
     pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct RebuildArgs {
+    /// No progress bar, only the closing line.
+    #[arg(long, short)]
+    pub quiet: bool,
 }
 
 #[derive(Debug, Args)]
@@ -125,6 +135,10 @@ pub struct ImportArgs {
     /// Reject the whole file on its first bad row.
     #[arg(long)]
     pub strict: bool,
+
+    /// No progress bar, only the one line per file.
+    #[arg(long, short)]
+    pub quiet: bool,
 
     /// Keep the store current from this folder without a screen.
     #[arg(long, value_name = "DIR")]

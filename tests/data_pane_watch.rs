@@ -57,3 +57,28 @@ fn the_data_pane_shows_pending_retries_and_skipped_files() {
     // A retrying file counts as failing in the status line.
     assert_eq!(app.live.as_ref().unwrap().state.failed().count(), 1);
 }
+
+#[test]
+fn the_data_pane_shows_how_far_a_running_import_has_come() {
+    let mut app = fixture::app(fixture::snapshot());
+    app.tab = Tab::Data;
+    app.live = Some(LiveStatus::new(PathBuf::from("/srv/exports")));
+    let at = kpi::import::ImportProgress {
+        bytes_done: 30_000_000,
+        bytes_total: 120_000_000,
+        rows: 500_000,
+    };
+    let _ = kpi::ui::update(
+        &mut app,
+        kpi::ui::Msg::ImportProgress {
+            file: "orders.csv".into(),
+            at,
+        },
+    );
+    let text = common::text(&app, 200, 40);
+    assert!(
+        text.lines()
+            .any(|l| l.trim() == "importing orders.csv: 25% · 500000 rows · 30 of 120 MB"),
+        "{text}"
+    );
+}

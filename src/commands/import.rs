@@ -15,15 +15,13 @@ use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 use crate::cli::WatchArgs;
 use crate::cli::{ImportArgs, StoreArgs};
 use crate::config::Config;
-use crate::import::{ImportOptions, import_file_with_progress};
+use crate::import::{ImportOptions, ImportProgress, import_file_with_progress};
+use crate::metrics::Unit;
 use crate::present::{self, TerminalWriter};
 use crate::store::Store;
 use crate::watch::{self, WatchOptions};
 
 use super::EXIT_ERROR;
-
-/// Files smaller than this import too fast for a progress bar to help.
-const PROGRESS_MIN_BYTES: u64 = 4 * 1024 * 1024;
 
 pub fn run(store_args: &StoreArgs, args: &ImportArgs) -> anyhow::Result<ExitCode> {
     if args.paths.is_empty() && args.watch.is_none() {
@@ -41,16 +39,15 @@ pub fn run(store_args: &StoreArgs, args: &ImportArgs) -> anyhow::Result<ExitCode
     if let Some(dir) = &args.watch {
         return follow(&mut store, dir, &args.watch_opts, &options);
     }
-    let terminal = std::io::stdout().is_terminal();
+    let show_progress = std::io::stdout().is_terminal() && !args.quiet;
     // File names, header names and values from the files reach these lines.
     let mut out = present::stdout();
     let mut errors = present::stderr();
     let mut failed = 0;
     for path in expand(&args.paths)? {
-        let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
-        let mut bar = ProgressBar::new(&path, terminal && size >= PROGRESS_MIN_BYTES);
-        let result = import_file_with_progress(&mut store, &path, &options, &mut |done, total| {
-            bar.draw(&mut out, done, total);
+        let mut bar = ProgressBar::new(path.display().to_string(), show_progress);
+        let result = import_file_with_progress(&mut store, &path, &options, &mut |at| {
+            bar.draw_import(&mut out, at);
         });
         bar.clear(&mut out);
         match result {
@@ -109,51 +106,99 @@ fn expand(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
     Ok(out)
 }
 
-/// A one-line bar on the terminal, redrawn at most ten times a second.
-struct ProgressBar {
+/// A one-line bar on the terminal for work that runs longer than a second: redrawn at
+/// most ten times a second, cleared before the line that reports the outcome.
+pub(super) struct ProgressBar {
     label: String,
     enabled: bool,
     drawn: bool,
+    started: Instant,
     last: Option<Instant>,
 }
 
+/// Work done within this time needs no bar.
+const PROGRESS_AFTER: Duration = Duration::from_secs(1);
+
 impl ProgressBar {
-    fn new(path: &Path, enabled: bool) -> Self {
+    pub(super) fn new(label: String, enabled: bool) -> Self {
         Self {
-            label: path.display().to_string(),
+            label,
             enabled,
             drawn: false,
+            started: Instant::now(),
             last: None,
         }
     }
 
-    fn draw(&mut self, out: &mut TerminalWriter<Stdout>, done: u64, total: u64) {
-        if !self.enabled || total == 0 {
-            return;
+    fn due(&mut self) -> bool {
+        if !self.enabled || self.started.elapsed() < PROGRESS_AFTER {
+            return false;
         }
         if self
             .last
             .is_some_and(|t| t.elapsed() < Duration::from_millis(100))
         {
-            return;
+            return false;
         }
         self.last = Some(Instant::now());
+        true
+    }
+
+    /// `file [#####-----]  45%  1.2 M rows  850 k rows/s  120/260 MB  3 s left`
+    fn draw_import(&mut self, out: &mut TerminalWriter<Stdout>, at: ImportProgress) {
+        if at.bytes_total == 0 || !self.due() {
+            return;
+        }
         const WIDTH: u64 = 30;
-        let filled = (done.min(total) * WIDTH / total) as usize;
-        // A bar that cannot be drawn is no reason to stop the import.
-        let _ = out.redraw_line(&format!(
-            "{} [{}{}] {:>3}%  {:.1}/{:.1} MB",
-            self.label,
-            "#".repeat(filled),
-            "-".repeat(WIDTH as usize - filled),
-            done.min(total) * 100 / total,
-            done as f64 / 1e6,
-            total as f64 / 1e6
-        ));
+        let done = at.bytes_done.min(at.bytes_total);
+        let filled = (done * WIDTH / at.bytes_total) as usize;
+        let secs = self.started.elapsed().as_secs_f64();
+        let left = if done > 0 {
+            format!(
+                "{:.0} s left",
+                secs * (at.bytes_total - done) as f64 / done as f64
+            )
+        } else {
+            String::new()
+        };
+        self.draw(
+            out,
+            &format!(
+                "{} [{}{}] {:>3}%  {} rows  {} rows/s  {:.0}/{:.0} MB  {left}",
+                self.label,
+                "#".repeat(filled),
+                "-".repeat(WIDTH as usize - filled),
+                done * 100 / at.bytes_total,
+                present::compact(at.rows as f64, Unit::Count),
+                present::compact(at.rows as f64 / secs.max(1e-3), Unit::Count),
+                done as f64 / 1e6,
+                at.bytes_total as f64 / 1e6
+            ),
+        );
+    }
+
+    /// `label: step (2/5)  12 s`
+    pub(super) fn draw_step(
+        &mut self,
+        out: &mut TerminalWriter<Stdout>,
+        step: &str,
+        done: usize,
+        total: usize,
+    ) {
+        if self.due() {
+            let secs = self.started.elapsed().as_secs();
+            let line = format!("{}: {step} ({}/{total})  {secs} s", self.label, done + 1);
+            self.draw(out, &line);
+        }
+    }
+
+    fn draw(&mut self, out: &mut TerminalWriter<Stdout>, line: &str) {
+        // A bar that cannot be drawn is no reason to stop the work.
+        let _ = out.redraw_line(line);
         self.drawn = true;
     }
 
-    fn clear(&mut self, out: &mut TerminalWriter<Stdout>) {
+    pub(super) fn clear(&mut self, out: &mut TerminalWriter<Stdout>) {
         if self.drawn {
             let _ = out.redraw_line("");
             self.drawn = false;

@@ -8,6 +8,7 @@ mod check;
 mod cockpit;
 mod demo;
 mod import;
+mod rebuild;
 mod report;
 mod shell;
 
@@ -36,6 +37,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Demo(ref args)) => demo::run(args, &cli.store),
         Some(Command::Completions(ref args)) => shell::completions(args.shell),
         Some(Command::Man) => shell::man(),
+        Some(Command::Rebuild(ref args)) => rebuild::run(&cli.store, args),
     }
 }
 

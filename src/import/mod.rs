@@ -14,6 +14,7 @@ mod earlier;
 mod fuzz;
 mod json_array;
 mod ndjson;
+mod pipeline;
 mod rejects;
 mod source;
 mod validate;
@@ -28,10 +29,10 @@ use crate::store::Store;
 use crate::store::import_log::{ImportMark, ImportTotals, Provisional, ProvisionalReject};
 use crate::store::rollup::Touched;
 use crate::store::schema::{self, TableSpec};
-use crate::store::upsert::{Layout, Outcome};
+use crate::store::upsert::{Layout, Outcome, Provided};
 
 use rejects::RejectsFile;
-use source::{Binder, Item};
+use source::{Binder, Sink};
 
 /// What an import may do.
 #[derive(Debug, Clone, Default)]
@@ -152,15 +153,25 @@ pub fn import_file(
     path: &Path,
     options: &ImportOptions,
 ) -> Result<ImportReport, ImportError> {
-    import_file_with_progress(store, path, options, &mut |_, _| {})
+    import_file_with_progress(store, path, options, &mut |_| {})
 }
 
-/// `import_file`, calling `progress(bytes_done, bytes_total)` now and then.
+/// How far an import has come, as reported now and then while it reads.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ImportProgress {
+    /// Bytes of the file read so far, of `bytes_total` to read.
+    pub bytes_done: u64,
+    pub bytes_total: u64,
+    /// Rows read so far (good and rejected).
+    pub rows: u64,
+}
+
+/// `import_file`, calling `progress` now and then.
 pub fn import_file_with_progress(
     store: &mut Store,
     path: &Path,
     options: &ImportOptions,
-    progress: &mut dyn FnMut(u64, u64),
+    progress: &mut dyn FnMut(ImportProgress),
 ) -> Result<ImportReport, ImportError> {
     let started = Instant::now();
     // The log is keyed by the absolute path, so a tail import finds its predecessor
@@ -244,7 +255,7 @@ fn run(
     path: &Path,
     log_key: &str,
     options: &ImportOptions,
-    progress: &mut dyn FnMut(u64, u64),
+    progress: &mut dyn FnMut(ImportProgress),
     started: Instant,
 ) -> Result<ImportReport, Failure> {
     let failure = |table: Option<&'static str>, size: u64, kind: FailureKind| {
@@ -441,127 +452,132 @@ fn run(
         && records_end_before.is_none_or(|records_end| records_end < read_end);
     let is_last_record = |span: (u64, u64)| may_be_provisional && span.1 >= read_end;
     let mut provisional: Option<Provisional> = None;
-    let (mut rows_read, mut rows_upserted, mut rows_unchanged) = (0u64, 0u64, 0u64);
+    let (mut rows_upserted, mut rows_unchanged) = (0u64, 0u64);
+    // Shared by the sink, which counts, and the progress reports, which show the count.
+    let rows_read = std::cell::Cell::new(0u64);
     let total = read_end.saturating_sub(start);
-    let mut report_progress = |at: u64| progress(at.saturating_sub(start), total);
+    let mut report_progress = |at: u64| {
+        progress(ImportProgress {
+            bytes_done: at.saturating_sub(start),
+            bytes_total: total,
+            rows: rows_read.get(),
+        })
+    };
     // Set when reading stopped because the store (or the rejects file) could not be
     // written, rather than because of the file: such an import is worth retrying.
     let store_failed = std::cell::Cell::new(false);
 
-    let mut sink = |item: Item<'_>| -> Result<(), String> {
-        rows_read += 1;
-        let (line, span, rejection) = match item {
-            Item::Bad(bad) => (
-                bad.line,
-                bad.span,
+    // What the writer does with one judged item: upsert a row, or record a rejection.
+    let mut sink = |line: u64,
+                    span: (u64, u64),
+                    judged: Result<
+        (
+            &[crate::store::upsert::Value<'_>],
+            Provided,
+            &[chrono::NaiveDate],
+        ),
+        validate::Rejection,
+    >|
+     -> Result<(), String> {
+        rows_read.set(rows_read.get() + 1);
+        let (line, span, rejection) = match judged {
+            Err(rejection) => (line, span, rejection),
+            Ok((values, _, _)) if earlier_line(values).is_some() => (
+                line,
+                span,
                 validate::Rejection {
-                    column: bad.column,
-                    reason: bad.reason,
+                    column: None,
+                    reason: layout
+                        .duplicate_reason(values, earlier_line(values).unwrap_or_default()),
                 },
             ),
-            Item::Row(row) => match validate::validate(&layout, tz, &row) {
-                Ok(typed) if earlier_line(&typed.values).is_some() => (
-                    row.line,
-                    row.span,
-                    validate::Rejection {
-                        column: None,
-                        reason: layout.duplicate_reason(
-                            &typed.values,
-                            earlier_line(&typed.values).unwrap_or_default(),
-                        ),
-                    },
-                ),
-                Ok(typed) => {
-                    let last = is_last_record(row.span);
-                    let before = if last {
-                        upserter.stored_row(&typed.values).map_err(|e| {
+            Ok((values, provided, days)) => {
+                let last = is_last_record(span);
+                let before = if last {
+                    upserter.stored_row(values).map_err(|e| {
+                        store_failed.set(true);
+                        format!("cannot read the store: {e}")
+                    })?
+                } else {
+                    None
+                };
+                // The row as stored after the write (columns the file lacks kept,
+                // attributes merged): what an undo expects to find.
+                let wrote = |upserter: &crate::store::upsert::Upserter<'_>, before| {
+                    upserter
+                        .stored_row(values)
+                        .map(|wrote| {
+                            Some(Provisional {
+                                wrote,
+                                before,
+                                reject: None,
+                            })
+                        })
+                        .map_err(|e| {
                             store_failed.set(true);
                             format!("cannot read the store: {e}")
-                        })?
-                    } else {
-                        None
-                    };
-                    // The row as stored after the write (columns the file lacks kept,
-                    // attributes merged): what an undo expects to find.
-                    let wrote = |upserter: &crate::store::upsert::Upserter<'_>, before| {
-                        upserter
-                            .stored_row(&typed.values)
-                            .map(|wrote| {
-                                Some(Provisional {
-                                    wrote,
-                                    before,
-                                    reject: None,
-                                })
-                            })
-                            .map_err(|e| {
-                                store_failed.set(true);
-                                format!("cannot read the store: {e}")
-                            })
-                    };
-                    match upserter.upsert(&typed.values, typed.provided, row.line) {
-                        Ok(Outcome::Inserted) => {
-                            rows_upserted += 1;
-                            let id = layout.rollup_id_of(&typed.values);
-                            touched.add_row(spec.name, &typed.days, id);
-                            if let Some(id) = id {
-                                touched.add_previous(spec.name, id, None);
-                            }
-                            if last {
-                                provisional = wrote(&upserter, None)?;
-                            }
-                            return Ok(());
+                        })
+                };
+                match upserter.upsert(values, provided, line) {
+                    Ok(Outcome::Inserted) => {
+                        rows_upserted += 1;
+                        let id = layout.rollup_id_of(values);
+                        touched.add_row(spec.name, days, id);
+                        if let Some(id) = id {
+                            touched.add_previous(spec.name, id, None);
                         }
-                        Ok(Outcome::Updated { old_days, old_id }) => {
-                            rows_upserted += 1;
-                            let id = layout.rollup_id_of(&typed.values);
-                            touched.add_row(spec.name, &typed.days, id);
-                            touched.add_row(spec.name, &old_days, old_id.as_deref());
-                            if let Some(id) = id {
-                                touched.add_previous(spec.name, id, Some(&old_days));
-                            }
-                            if last {
-                                provisional = wrote(&upserter, before)?;
-                            }
-                            return Ok(());
+                        if last {
+                            provisional = wrote(&upserter, None)?;
                         }
-                        Ok(Outcome::Unchanged) => {
-                            rows_unchanged += 1;
-                            return Ok(());
+                        return Ok(());
+                    }
+                    Ok(Outcome::Updated { old_days, old_id }) => {
+                        rows_upserted += 1;
+                        let id = layout.rollup_id_of(values);
+                        touched.add_row(spec.name, days, id);
+                        touched.add_row(spec.name, &old_days, old_id.as_deref());
+                        if let Some(id) = id {
+                            touched.add_previous(spec.name, id, Some(&old_days));
                         }
-                        Ok(Outcome::Duplicate { first_line }) => (
-                            row.line,
-                            row.span,
+                        if last {
+                            provisional = wrote(&upserter, before)?;
+                        }
+                        return Ok(());
+                    }
+                    Ok(Outcome::Unchanged) => {
+                        rows_unchanged += 1;
+                        return Ok(());
+                    }
+                    Ok(Outcome::Duplicate { first_line }) => (
+                        line,
+                        span,
+                        validate::Rejection {
+                            column: None,
+                            reason: layout
+                                .duplicate_reason(values, rejects.line_in_file(first_line)?),
+                        },
+                    ),
+                    Err(rusqlite::Error::SqliteFailure(e, message))
+                        if e.code == rusqlite::ErrorCode::ConstraintViolation =>
+                    {
+                        (
+                            line,
+                            span,
                             validate::Rejection {
                                 column: None,
-                                reason: layout.duplicate_reason(
-                                    &typed.values,
-                                    rejects.line_in_file(first_line)?,
+                                reason: format!(
+                                    "the store refused the row: {}",
+                                    message.unwrap_or_default()
                                 ),
                             },
-                        ),
-                        Err(rusqlite::Error::SqliteFailure(e, message))
-                            if e.code == rusqlite::ErrorCode::ConstraintViolation =>
-                        {
-                            (
-                                row.line,
-                                row.span,
-                                validate::Rejection {
-                                    column: None,
-                                    reason: format!(
-                                        "the store refused the row: {}",
-                                        message.unwrap_or_default()
-                                    ),
-                                },
-                            )
-                        }
-                        Err(e) => {
-                            store_failed.set(true);
-                            return Err(format!("cannot write to the store: {e}"));
-                        }
+                        )
+                    }
+                    Err(e) => {
+                        store_failed.set(true);
+                        return Err(format!("cannot write to the store: {e}"));
                     }
                 }
-                Err(rejection) => (row.line, row.span, rejection),
-            },
+            }
         };
         let mut reject_id = None;
         let line = rejects
@@ -588,54 +604,86 @@ fn run(
         }
         Ok(())
     };
-    let reading_failed = |reason: String| {
-        if store_failed.get() {
-            store_fail(reason)
-        } else {
-            fail(reason)
-        }
-    };
-
     file.seek(SeekFrom::Start(start))
         .map_err(|e| fail(format!("cannot read: {e}")))?;
-    let input = (&mut file).take(read_end.saturating_sub(start));
     let mut last_record_start = resume;
-    let (header, ignored_columns) = match format {
+    let (header, ignored_columns) = if read_end <= start {
         // Nothing new (an unchanged file), or no complete record yet (a file being written).
-        _ if read_end <= start => (tail_from.and(header_before), Vec::new()),
-        Format::Csv => {
-            let known = if tail_from.is_some() {
-                header_before.as_deref()
-            } else {
-                None
-            };
-            let outcome = csv_reader::read(
-                input,
-                start,
-                delimiter,
-                known,
-                &binder,
-                &mut sink,
-                &mut report_progress,
-            )
-            .map_err(reading_failed)?;
-            last_record_start = outcome.last_record_start;
-            (outcome.header_line, outcome.unknown_columns)
-        }
-        Format::Ndjson => {
-            let ignored = ndjson::read(input, start, &binder, &mut sink, &mut report_progress)
-                .map_err(reading_failed)?;
-            (None, ignored)
-        }
-        Format::JsonArray => {
-            let mut bytes = Vec::with_capacity(total as usize);
-            input
-                .take(total)
-                .read_to_end(&mut bytes)
-                .map_err(|e| fail(format!("cannot read: {e}")))?;
-            let ignored = json_array::read(&bytes, start, &binder, &mut sink, &mut report_progress)
-                .map_err(reading_failed)?;
-            (None, ignored)
+        (tail_from.and(header_before), Vec::new())
+    } else {
+        let known_header = match tail_from {
+            Some(_) => header_before.as_deref(),
+            None => None,
+        };
+        let (send, batches) = std::sync::mpsc::sync_channel(pipeline::BATCHES_IN_FLIGHT);
+        let reading = std::thread::scope(|scope| {
+            let file = &mut file;
+            let (binder, layout) = (&binder, &layout);
+            let reader = scope.spawn(move || {
+                let mut judge = pipeline::Judge::new(layout, tz, send);
+                let outcome = read_items(
+                    file,
+                    format,
+                    start,
+                    read_end,
+                    delimiter,
+                    known_header,
+                    binder,
+                    &mut |item| judge.accept(item),
+                );
+                judge.flush().map_err(ReadFailure::Input)?;
+                outcome
+            });
+            // The writer: stops at the first error, which ends the reader (its sends fail).
+            let written: Result<(), String> = (|| {
+                for batch in batches {
+                    let mut values = Vec::with_capacity(layout.columns.len());
+                    for entry in &batch.entries {
+                        match *entry {
+                            pipeline::Entry::Row {
+                                line,
+                                span,
+                                provided,
+                                values: range,
+                                days,
+                            } => {
+                                batch.values_into(range, &mut values);
+                                sink(line, span, Ok((&values, provided, batch.days(days))))?;
+                            }
+                            pipeline::Entry::Rejected {
+                                line,
+                                span,
+                                ref rejection,
+                            } => sink(line, span, Err(rejection.clone()))?,
+                        }
+                    }
+                    if let Some(end) = batch.end() {
+                        report_progress(end);
+                    }
+                }
+                Ok(())
+            })();
+            let read = reader
+                .join()
+                .unwrap_or_else(|_| Err(ReadFailure::Input("the reader thread failed".into())));
+            match (written, read) {
+                (Err(reason), _) => Err(ReadFailure::Writer(reason)),
+                (Ok(()), read) => read,
+            }
+        });
+        match reading {
+            Ok(outcome) => {
+                if let Some(at) = outcome.last_record_start {
+                    last_record_start = at;
+                }
+                (outcome.header_line, outcome.unknown_columns)
+            }
+            Err(ReadFailure::Writer(reason)) if store_failed.get() => {
+                return Err(store_fail(reason));
+            }
+            Err(ReadFailure::Writer(reason) | ReadFailure::Input(reason)) => {
+                return Err(fail(reason));
+            }
         }
     };
     drop(upserter);
@@ -660,6 +708,7 @@ fn run(
     let fingerprint =
         prefix_fingerprint(&mut file, read_end).map_err(|e| fail(format!("cannot read: {e}")))?;
     let rows_rejected = rejects.count();
+    let rows_read = rows_read.get();
     let totals = ImportTotals {
         size: read_end,
         fingerprint: Some(fingerprint),
@@ -693,6 +742,85 @@ fn run(
         warnings,
         touched,
     })
+}
+
+/// Why reading a file stopped short.
+enum ReadFailure {
+    /// The file (a CSV or JSON syntax error, --strict's first bad row, a read error).
+    Input(String),
+    /// The writer: the store or the rejects file could not be written, or --strict.
+    Writer(String),
+}
+
+/// What reading found besides the rows.
+struct ReadOutcome {
+    /// The CSV header line as read (to remember for a later tail import).
+    header_line: Option<String>,
+    unknown_columns: Vec<String>,
+    /// Where the last CSV record read starts in the file.
+    last_record_start: Option<u64>,
+}
+
+/// Reads the items of `file` from `start` (where it is positioned) to `read_end` with
+/// the reader of `format`, passing each to `sink`.
+#[allow(clippy::too_many_arguments)]
+fn read_items(
+    file: &mut File,
+    format: Format,
+    start: u64,
+    read_end: u64,
+    delimiter: u8,
+    known_header: Option<&str>,
+    binder: &Binder,
+    sink: &mut Sink<'_>,
+) -> Result<ReadOutcome, ReadFailure> {
+    let total = read_end.saturating_sub(start);
+    // Progress is reported by the writer, as it takes the rows in.
+    let no_progress = &mut |_: u64| {};
+    let input = (&mut *file).take(total);
+    let outcome = match format {
+        Format::Csv => {
+            let outcome = csv_reader::read(
+                input,
+                start,
+                delimiter,
+                known_header,
+                binder,
+                sink,
+                no_progress,
+            )
+            .map_err(ReadFailure::Input)?;
+            ReadOutcome {
+                header_line: outcome.header_line,
+                unknown_columns: outcome.unknown_columns,
+                last_record_start: Some(outcome.last_record_start),
+            }
+        }
+        Format::Ndjson => ReadOutcome {
+            header_line: None,
+            unknown_columns: ndjson::read(input, start, binder, sink, no_progress)
+                .map_err(ReadFailure::Input)?,
+            last_record_start: None,
+        },
+        Format::JsonArray => {
+            json_array::check(input).map_err(ReadFailure::Input)?;
+            file.seek(SeekFrom::Start(start))
+                .map_err(|e| ReadFailure::Input(format!("cannot read: {e}")))?;
+            ReadOutcome {
+                header_line: None,
+                unknown_columns: json_array::read(
+                    file.take(total),
+                    start,
+                    binder,
+                    sink,
+                    no_progress,
+                )
+                .map_err(ReadFailure::Input)?,
+                last_record_start: None,
+            }
+        }
+    };
+    Ok(outcome)
 }
 
 /// Whether the record in `from..to` (read without its terminator by the last import)

@@ -186,6 +186,9 @@ impl Store {
         duration_ms: u64,
         error: &str,
     ) -> rusqlite::Result<()> {
+        // The failed import may have been a bulk load: the store checks every row again.
+        self.conn
+            .pragma_update(None, "ignore_check_constraints", false)?;
         self.conn.execute(
             "INSERT INTO import_log (path, table_name, size, duration_ms, imported_at, status, error)
              VALUES (?1, ?2, ?3, ?4, ?5, 'failed', ?6)",
@@ -200,6 +203,9 @@ impl Store {
         // A bigger page cache keeps index pages of large tables in memory during bulk
         // loads; it is released when the connection closes.
         self.conn.pragma_update(None, "cache_size", -65_536)?;
+        // Left on by a bulk load that failed (see `defer_indexes_if_empty`).
+        self.conn
+            .pragma_update(None, "ignore_check_constraints", false)?;
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -246,6 +252,12 @@ impl ImportTx<'_> {
             self.tx.execute(&format!("DROP INDEX \"{name}\""), [])?;
             self.deferred_indexes.push(sql);
         }
+        // Every row of a load into an empty table is a new row, whole and validated: the
+        // table's CHECK constraints repeat what validation checked (non-negative amounts,
+        // enum values, an end after the start), and checking `x IN (…)` builds a
+        // temporary table per row. They are checked again for the rows of any other load.
+        self.tx
+            .pragma_update(None, "ignore_check_constraints", true)?;
         Ok(!self.deferred_indexes.is_empty())
     }
 
@@ -306,6 +318,8 @@ impl ImportTx<'_> {
         touched: &Touched,
         started: std::time::Instant,
     ) -> rusqlite::Result<()> {
+        self.tx
+            .pragma_update(None, "ignore_check_constraints", false)?;
         for sql in &self.deferred_indexes {
             self.tx.execute(sql, [])?;
         }

@@ -247,6 +247,8 @@ pub struct LiveStatus {
     pub state: WatchState,
     /// While the files already in the folder are imported: `(done, total)`.
     pub progress: Option<(usize, usize)>,
+    /// The file being imported and how far its import has come.
+    pub importing: Option<(String, crate::import::ImportProgress)>,
     /// Local time of the last round that imported something.
     pub last_update: Option<String>,
     /// The watcher failed (the folder was removed, …); the cockpit keeps running.
@@ -261,6 +263,7 @@ impl LiveStatus {
                 ..WatchState::default()
             },
             progress: Some((0, 0)),
+            importing: None,
             last_update: None,
             error: None,
         }

@@ -76,6 +76,11 @@ pub enum Msg {
         done: usize,
         total: usize,
     },
+    /// `--watch`: how far the import of a file has come.
+    ImportProgress {
+        file: String,
+        at: crate::import::ImportProgress,
+    },
     /// `--watch`: a round of imports finished.
     LiveImported(Box<super::live::LiveBatch>),
     /// `--watch`: the watcher failed or could not start.

@@ -54,7 +54,7 @@ pub fn spawn<E: Send + 'static>(
         .map(|_| ())
 }
 
-fn follow<E>(
+fn follow<E: 'static>(
     options: &LiveOptions,
     send: &Sender<E>,
     wrap: fn(Msg) -> E,
@@ -65,6 +65,21 @@ fn follow<E>(
         ..ImportOptions::default()
     };
     let mut follower = Follower::new(&options.dir, import);
+    // A few redraws a second are enough to watch a big file go in.
+    let progress_to = send.clone();
+    let mut last_sent: Option<Instant> = None;
+    follower.report_progress(Box::new(move |path, at| {
+        if last_sent.is_some_and(|t| t.elapsed() < Duration::from_millis(250)) {
+            return;
+        }
+        last_sent = Some(Instant::now());
+        let file = path.file_name().map_or_else(
+            || path.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        );
+        // The cockpit has gone: the import finishes anyway.
+        let _ = progress_to.send(wrap(Msg::ImportProgress { file, at }));
+    }));
     // Watch first, then scan: a file written in between is seen by both, never by neither.
     let watcher = DirWatcher::start(&options.dir, &options.watch)?;
     let initial = scan_named(&options.dir, options.watch.recursive)?;

@@ -355,6 +355,7 @@ fn live_imported(app: &mut App, batch: super::live::LiveBatch) -> Option<Effect>
         .get_or_insert_with(|| LiveStatus::new(batch.state.dir.clone()));
     live.state = batch.state;
     live.progress = None;
+    live.importing = None;
     if batch.failed > 0 {
         app.status = Some(format!(
             "! {} file{} failed to import — see Data (6)",
@@ -528,6 +529,11 @@ pub fn update(app: &mut App, msg: Msg) -> Option<Effect> {
         Msg::LiveProgress { done, total } => {
             if let Some(live) = &mut app.live {
                 live.progress = Some((done, total));
+            }
+        }
+        Msg::ImportProgress { file, at } => {
+            if let Some(live) = &mut app.live {
+                live.importing = Some((file, at));
             }
         }
         Msg::LiveImported(batch) => return live_imported(app, *batch),

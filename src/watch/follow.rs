@@ -16,7 +16,10 @@ use std::time::{Duration, Instant};
 use chrono::{Local, SecondsFormat, Utc};
 
 use super::{DirWatcher, FileLook, FileState, WatchEvent, WatchOptions, WatchState, scan};
-use crate::import::{FailureKind, ImportError, ImportOptions, ImportReport, import_file};
+use crate::import::{
+    FailureKind, ImportError, ImportOptions, ImportProgress, ImportReport, import_file,
+    import_file_with_progress,
+};
 use crate::store::{Store, StoreError};
 
 /// Why following a folder stopped.
@@ -153,6 +156,19 @@ pub struct Follower {
     /// ran and how the file looked then.
     unfinished: BTreeMap<PathBuf, (Instant, FileLook)>,
     retries: BTreeMap<PathBuf, Retry>,
+    /// Told how far a running import has come (the cockpit's Data pane shows it).
+    progress: Option<ProgressReporter>,
+}
+
+/// Where a follower reports the progress of the file it is importing.
+pub type ProgressSink = dyn FnMut(&Path, ImportProgress);
+
+struct ProgressReporter(Box<ProgressSink>);
+
+impl std::fmt::Debug for ProgressReporter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ProgressReporter")
+    }
 }
 
 impl Follower {
@@ -163,7 +179,13 @@ impl Follower {
             settle: UNFINISHED_LINE_SETTLE,
             unfinished: BTreeMap::new(),
             retries: BTreeMap::new(),
+            progress: None,
         }
+    }
+
+    /// Reports the progress of every import from now on to `sink`.
+    pub fn report_progress(&mut self, sink: Box<ProgressSink>) {
+        self.progress = Some(ProgressReporter(sink));
     }
 
     /// Imports the complete lines of files found, created or changed.
@@ -238,7 +260,12 @@ impl Follower {
             file_is_complete,
             ..self.options.clone()
         };
-        let result = import_file(store, path, &options);
+        let result = match self.progress.as_mut() {
+            Some(ProgressReporter(sink)) => {
+                import_file_with_progress(store, path, &options, &mut |at| sink(path, at))
+            }
+            None => import_file(store, path, &options),
+        };
         let now_instant = Instant::now();
         let mut retry_in = None;
         let state = match &result {

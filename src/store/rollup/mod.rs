@@ -71,19 +71,36 @@ const EVENTS: Activity = Activity {
 /// Refreshes the rollups of what an import wrote, inside its transaction.
 /// Tables without rollups (subscriptions, surveys, …) are read directly.
 pub fn refresh(tx: &Transaction<'_>, touched: &Touched) -> rusqlite::Result<()> {
+    refresh_in_steps(tx, touched, &mut |_, _, _| {})
+}
+
+/// A step of a refresh, as `(what, steps done, steps)`.
+pub type Step<'s> = dyn FnMut(&str, usize, usize) + 's;
+
+/// [`refresh`], calling `step` before each of its parts.
+fn refresh_in_steps(
+    tx: &Transaction<'_>,
+    touched: &Touched,
+    step: &mut Step<'_>,
+) -> rusqlite::Result<()> {
+    const STEPS: usize = 5;
     // Signup months decide cohorts: a customers import re-sorts everyone's.
     let signups_changed = touched.touches("customers");
     let mut refund_days = touched.of("refunds");
     refund_days.extend(refund_days_of_orders_on(tx, &touched.of("orders"))?);
-    for activity in [&ORDERS, &EVENTS] {
+    for (i, activity) in [&ORDERS, &EVENTS].into_iter().enumerate() {
+        step(activity.table, i, STEPS);
         refresh_activity(tx, activity, touched, signups_changed)?;
     }
+    step("refunds", 2, STEPS);
     for (from, to) in ranges(&refund_days, 1) {
         days::refresh_refunds(tx, from, to)?;
     }
+    step("customers", 3, STEPS);
     for (from, to) in ranges(&touched.of("customers"), 1) {
         days::refresh_table_days(tx, "customers", "signup_date", from, to)?;
     }
+    step("feature adopters", 4, STEPS);
     distinct::recount_periods(
         tx,
         "adopters",
@@ -218,14 +235,26 @@ pub const ROLLUP_TABLES: [&str; 12] = [
 
 /// Rebuilds every rollup from the raw rows (for tests and benchmarks).
 pub fn refresh_all(store: &mut Store) -> rusqlite::Result<()> {
-    let tx = store.conn_mut().transaction()?;
-    rebuild(&tx)?;
+    rebuild_all(store, &mut |_, _, _| {})
+}
+
+/// Rebuilds every rollup from the raw rows in one transaction (`kpi rebuild`), calling
+/// `step` before each part.
+pub fn rebuild_all(store: &mut Store, step: &mut Step<'_>) -> rusqlite::Result<()> {
+    let tx = store
+        .conn_mut()
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    rebuild_in_steps(&tx, step)?;
     tx.commit()
 }
 
 /// Rebuilds every rollup from the raw rows inside the caller's transaction, so that a
 /// migration commits its schema version and the rollups it needs together.
 pub(crate) fn rebuild(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    rebuild_in_steps(tx, &mut |_, _, _| {})
+}
+
+fn rebuild_in_steps(tx: &Transaction<'_>, step: &mut Step<'_>) -> rusqlite::Result<()> {
     for table in ROLLUP_TABLES {
         tx.execute(&format!("DELETE FROM {table}"), [])?;
     }
@@ -246,7 +275,7 @@ pub(crate) fn rebuild(tx: &Transaction<'_>) -> rusqlite::Result<()> {
         }
     }
     // With the rollups empty, every day is new: each activity is rewritten whole.
-    refresh(tx, &touched)
+    refresh_in_steps(tx, &touched, step)
 }
 
 fn days_between(from: NaiveDate, to: NaiveDate) -> BTreeSet<NaiveDate> {

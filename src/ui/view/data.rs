@@ -102,6 +102,19 @@ fn watch_lines(app: &App) -> Vec<Line<'static>> {
     }
     head.push(keys);
     let mut lines = vec![Line::from(head)];
+    if let Some((file, at)) = &live.importing {
+        lines.push(Line::from(Span::styled(
+            format!(
+                "  importing {}: {}% · {} rows · {:.0} of {:.0} MB",
+                clean(file),
+                at.bytes_done.min(at.bytes_total) * 100 / at.bytes_total.max(1),
+                at.rows,
+                at.bytes_done as f64 / 1e6,
+                at.bytes_total as f64 / 1e6
+            ),
+            theme.accent(),
+        )));
+    }
     // What needs attention first: files failing now, then skipped and deleted ones.
     let mut problems: Vec<(u8, Line<'static>)> = state
         .files
