@@ -6,6 +6,7 @@ pub mod import_log;
 mod migrate;
 pub mod notify_log;
 pub mod rollup;
+pub mod rollup_plan;
 pub mod schema;
 pub mod status;
 pub mod upsert;
