@@ -9,6 +9,8 @@ mod cockpit;
 mod demo;
 mod import;
 mod report;
+#[cfg(feature = "cluster")]
+mod sync;
 
 /// Exit code of a command that failed (bad input, unreadable store, …).
 /// `kpi check` uses 1 and 2 for alerts, so errors take a code of their own.
@@ -27,6 +29,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Report(ref args)) => report::run(&cli.store, args, cli.as_of),
         Some(Command::Check(ref args)) => check::run(&cli.store, args, cli.as_of),
         Some(Command::Demo(ref args)) => demo::run(args, &cli.store),
+        #[cfg(feature = "cluster")]
+        Some(Command::Sync(ref args)) => sync::run(&cli.store, args),
     }
 }
 
