@@ -55,8 +55,9 @@ impl Engine {
         let sources = self.register(inputs).await?;
         let mut ranges = DayRanges::default();
         for (table, body) in range_queries() {
+            let label = format!("the day range of {table}");
             let rows = self
-                .rows(table, &with_ctes(&as_strs(&sources), &body))
+                .rows(&label, &with_ctes(&as_strs(&sources), &body))
                 .await?;
             let text = |v: Option<&Value>| match v {
                 Some(Value::Text(t)) => Some(t.clone()),
@@ -68,7 +69,8 @@ impl Engine {
         }
         let mut out = Vec::new();
         for query in rollup_plan::plan(&ranges) {
-            let rows = self.rows(query.table, &query.select_with(&sources)).await?;
+            let label = format!("rollup {}", query.table);
+            let rows = self.rows(&label, &query.select_with(&sources)).await?;
             out.push(RollupRows {
                 table: query.table,
                 columns: query.columns,
@@ -162,9 +164,10 @@ impl Engine {
         Ok(ctes)
     }
 
-    async fn rows(&self, table: &str, sql: &str) -> Result<Vec<Vec<Value>>, SyncError> {
+    /// The rows of `sql`; `what` names the query in an error.
+    async fn rows(&self, what: &str, sql: &str) -> Result<Vec<Vec<Value>>, SyncError> {
         let query_error = |source| SyncError::Query {
-            table: table.to_string(),
+            what: what.to_string(),
             source,
         };
         let batches = self
@@ -177,7 +180,7 @@ impl Engine {
             .map_err(query_error)?;
         let mut out = Vec::new();
         for batch in &batches {
-            append_rows(table, batch, &mut out)?;
+            append_rows(what, batch, &mut out)?;
         }
         Ok(out)
     }

@@ -28,12 +28,12 @@ pub enum SyncError {
     Source { path: PathBuf, reason: String },
     #[error("cannot reach the cluster at {url}: {reason}")]
     Cluster { url: String, reason: String },
-    #[error("computing rollup {table}: {source}")]
+    #[error("computing {what}: {source}")]
     Query {
-        table: String,
+        what: String,
         source: datafusion::error::DataFusionError,
     },
-    #[error("rollup {table} has a column of type {data_type}, which the store cannot hold")]
+    #[error("{table} has a column of type {data_type}, which the store cannot hold")]
     ColumnType { table: String, data_type: String },
     #[error("writing the rollups: {0}")]
     Store(#[from] rusqlite::Error),
