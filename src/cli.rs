@@ -106,6 +106,10 @@ pub enum Command {
     /// Rebuild every rollup from the raw rows (after restoring a store by hand, or to
     /// check the rollups).
     Rebuild(RebuildArgs),
+    /// Compute the rollups from Parquet or CSV exports on DataFusion (or a Ballista
+    /// cluster) and write them into the store.
+    #[cfg(feature = "cluster")]
+    Sync(SyncArgs),
 }
 
 #[derive(Debug, Args)]
@@ -120,6 +124,31 @@ pub struct RebuildArgs {
     /// No progress bar, only the closing line.
     #[arg(long, short)]
     pub quiet: bool,
+}
+
+#[cfg(feature = "cluster")]
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    /// The exports: one folder per table (`events/date=…/part-0.parquet`), or files
+    /// named as for `kpi import`.
+    #[arg(long, value_name = "DIR")]
+    pub source: PathBuf,
+
+    /// A Ballista scheduler (`df://host:50050`); without it DataFusion runs in-process.
+    #[arg(long, value_name = "URL")]
+    pub cluster: Option<String>,
+
+    /// Keep running: sync again whenever an export is added, changed or removed.
+    #[arg(long, visible_alias = "watch")]
+    pub follow: bool,
+
+    /// How often --follow looks at the exports, in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 5)]
+    pub interval: u64,
+
+    /// In-process parallelism (default: the machine's cores).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub partitions: usize,
 }
 
 #[derive(Debug, Args)]

@@ -35,5 +35,7 @@ pub mod present;
 pub mod report;
 pub mod snapshot;
 pub mod store;
+#[cfg(feature = "cluster")]
+pub mod sync;
 pub mod ui;
 pub mod watch;

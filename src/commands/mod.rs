@@ -11,6 +11,8 @@ mod import;
 mod rebuild;
 mod report;
 mod shell;
+#[cfg(feature = "cluster")]
+mod sync;
 
 /// Exit code of a command that failed (bad input, unreadable store, …).
 /// `kpi check` uses 1 and 2 for alerts, so errors take a code of their own.
@@ -38,6 +40,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Completions(ref args)) => shell::completions(args.shell),
         Some(Command::Man) => shell::man(),
         Some(Command::Rebuild(ref args)) => rebuild::run(&cli.store, args),
+        #[cfg(feature = "cluster")]
+        Some(Command::Sync(ref args)) => sync::run(&cli.store, args),
     }
 }
 

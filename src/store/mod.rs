@@ -8,6 +8,7 @@ mod launch;
 mod migrate;
 pub mod notify_log;
 pub mod rollup;
+pub mod rollup_plan;
 pub mod schema;
 pub mod segment_days;
 pub mod status;

@@ -1,0 +1,58 @@
+//! `kpi sync`: one line per sync; with `--follow`, another whenever the exports change.
+
+use std::path::Path;
+use std::process::ExitCode;
+use std::time::{Duration, SystemTime};
+
+use anyhow::Context;
+
+use crate::cli::{StoreArgs, SyncArgs};
+use crate::store::Store;
+use crate::sync::{SyncOptions, sync};
+
+pub fn run(store_args: &StoreArgs, args: &SyncArgs) -> anyhow::Result<ExitCode> {
+    let mut store = Store::open(&store_args.db)
+        .with_context(|| format!("cannot open store {}", store_args.db.display()))?;
+    let options = SyncOptions {
+        cluster: args.cluster.clone(),
+        partitions: args.partitions,
+    };
+    let mut seen = fingerprint(&args.source);
+    loop {
+        let report = sync(&mut store, &args.source, &options)?;
+        println!("{report}");
+        if !args.follow {
+            return Ok(ExitCode::SUCCESS);
+        }
+        loop {
+            std::thread::sleep(Duration::from_secs(args.interval.max(1)));
+            let now = fingerprint(&args.source);
+            if now != seen {
+                seen = now;
+                break;
+            }
+        }
+    }
+}
+
+/// Every file under `dir` with its size and modification time: a new, changed or removed
+/// export changes it.
+fn fingerprint(dir: &Path) -> Vec<(std::path::PathBuf, u64, Option<SystemTime>)> {
+    let mut out = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(folder) = pending.pop() {
+        let Ok(entries) = std::fs::read_dir(&folder) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            match entry.metadata() {
+                Ok(meta) if meta.is_dir() => pending.push(path),
+                Ok(meta) => out.push((path, meta.len(), meta.modified().ok())),
+                Err(_) => {}
+            }
+        }
+    }
+    out.sort();
+    out
+}

@@ -1,0 +1,731 @@
+//! Every rollup defined once, as SQL that both SQLite and Apache DataFusion run: a local
+//! full rebuild ([`rebuild`]) and `kpi sync` (in-process DataFusion or a Ballista
+//! cluster) execute the same queries, so their tables are equal by construction.
+//!
+//! The queries read the raw tables under their stored names and columns (`orders`,
+//! `refunds`, `events`, `customers`; days as `YYYY-MM-DD` text, money as integer cents)
+//! and use only what both engines share: GROUP BY, joins on equality, window functions,
+//! `COALESCE`, `CASE`, `substr` and `||`. Date arithmetic differs between the engines, so
+//! it comes from a calendar (`cal`) the plan writes into the query as a `VALUES` list:
+//! every day's week and month, its index, and the day a trailing-12-months window stops
+//! holding it — computed here in Rust by the same functions the metrics use.
+//!
+//! The incremental refresh of an import (`rollup::refresh`) stays as it is; a test below
+//! proves this plan's tables equal `rollup::refresh_all` on the same rows.
+
+use chrono::{Duration, NaiveDate};
+use rusqlite::Transaction;
+use rusqlite::types::Value;
+
+use super::rollup::{NO_NEXT_ORDER, ROLLUP_TABLES, TABLE_DAYS};
+use crate::dates::parse_day;
+use crate::dates::{Grain, Period, repeat_deltas};
+
+/// How a stored column is typed, for an engine that reads exports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoredType {
+    Text,
+    /// Integers: money in cents, counts.
+    Integer,
+    Real,
+}
+
+use StoredType::{Integer, Real, Text};
+
+/// The raw tables a rollup reads, with the stored columns the plan needs. A sync provides
+/// exactly these under these names.
+pub const RAW_INPUTS: [(&str, &[(&str, StoredType)]); 4] = [
+    (
+        "orders",
+        &[
+            ("order_id", Text),
+            ("customer_id", Text),
+            ("order_date", Text),
+            ("revenue", Integer),
+            ("status", Text),
+            ("channel", Text),
+            ("discount", Integer),
+            ("cost", Integer),
+        ],
+    ),
+    (
+        "refunds",
+        &[
+            ("refund_key", Text),
+            ("order_id", Text),
+            ("refund_date", Text),
+            ("amount", Integer),
+        ],
+    ),
+    (
+        "events",
+        &[
+            ("event_key", Text),
+            ("user_id", Text),
+            ("ts", Text),
+            ("day", Text),
+            ("name", Text),
+            ("session_id", Text),
+            ("feature", Text),
+            ("duration_s", Real),
+        ],
+    ),
+    ("customers", &[("customer_id", Text), ("signup_date", Text)]),
+];
+
+/// Trailing windows counted per day (`ru_distinct` kinds), in days.
+const WINDOWS: [(&str, i64); 2] = [("active_7d", 7), ("active_30d", 30)];
+
+/// One rollup table's contents as a query: `WITH <ctes> <body>`, whose columns are
+/// `columns` in order.
+#[derive(Debug, Clone)]
+pub struct RollupQuery {
+    pub table: &'static str,
+    pub columns: &'static [&'static str],
+    ctes: Vec<String>,
+    body: String,
+}
+
+impl RollupQuery {
+    /// The query as one SELECT statement, reading the raw tables from `inputs` (CTEs
+    /// named after them) when given, else from tables of those names.
+    pub fn select_with(&self, inputs: &[String]) -> String {
+        let ctes: Vec<&str> = inputs
+            .iter()
+            .chain(&self.ctes)
+            .map(String::as_str)
+            .collect();
+        with_ctes(&ctes, &self.body)
+    }
+
+    /// The query inserting its rows into its table (SQLite).
+    fn insert(&self) -> String {
+        let insert = format!("INSERT INTO {} ({})", self.table, self.columns.join(", "));
+        if self.ctes.is_empty() {
+            return format!("{insert} {}", self.body);
+        }
+        format!("WITH {} {insert} {}", self.ctes.join(", "), self.body)
+    }
+}
+
+/// `WITH <ctes> <body>`, or the body alone.
+pub fn with_ctes(ctes: &[&str], body: &str) -> String {
+    if ctes.is_empty() {
+        return body.to_string();
+    }
+    format!("WITH {} {body}", ctes.join(", "))
+}
+
+/// The first and last day of each table of [`TABLE_DAYS`] (every row, every status): the
+/// periods and windows whose distinct counts a rebuild writes, zero or not.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DayRanges {
+    pub orders: Option<(NaiveDate, NaiveDate)>,
+    pub events: Option<(NaiveDate, NaiveDate)>,
+}
+
+/// The query for the first and last day of a raw table: `(table, query)` per table that
+/// [`DayRanges`] needs; each returns one row of two text columns.
+pub fn range_queries() -> Vec<(&'static str, String)> {
+    TABLE_DAYS
+        .iter()
+        .filter(|(table, _)| matches!(*table, "orders" | "events"))
+        .map(|(table, column)| {
+            (
+                *table,
+                format!("SELECT MIN({column}), MAX({column}) FROM {table}"),
+            )
+        })
+        .collect()
+}
+
+impl DayRanges {
+    /// Records the answer of `table`'s [`range_queries`] entry.
+    pub fn set(&mut self, table: &str, first: Option<&str>, last: Option<&str>) {
+        let range = first.and_then(parse_day).zip(last.and_then(parse_day));
+        match table {
+            "orders" => self.orders = range,
+            "events" => self.events = range,
+            _ => {}
+        }
+    }
+}
+
+const ORDER_CUSTOMERS: &str = "ocd AS (SELECT order_date AS day, customer_id, \
+     COALESCE(channel, '') AS channel, COUNT(*) AS orders, SUM(revenue) AS revenue, \
+     COALESCE(SUM(discount), 0) AS discount, COALESCE(SUM(cost), 0) AS cost \
+     FROM orders WHERE status = 'completed' \
+     GROUP BY order_date, customer_id, COALESCE(channel, ''))";
+
+/// Completed orders per customer and day: (id, day, n, revenue).
+const ORDER_IDS: &str = "opid AS (SELECT customer_id AS id, day, SUM(orders) AS n, \
+     SUM(revenue) AS revenue FROM ocd GROUP BY customer_id, day)";
+
+const EVENT_USERS: &str = "eud AS (SELECT day, user_id, COUNT(*) AS events, \
+     COUNT(DISTINCT session_id) AS sessions FROM events GROUP BY day, user_id)";
+
+/// Active users per day as (id, day, n, revenue), like [`ORDER_IDS`].
+const EVENT_IDS: &str = "epid AS (SELECT user_id AS id, day, 1 AS n, 0 AS revenue FROM eud)";
+
+const FEATURE_USERS: &str = "fud AS (SELECT DISTINCT day, COALESCE(feature, '') AS feature, \
+     user_id FROM events WHERE name = 'feature_used')";
+
+const OFFSETS: &str = "offsets AS (SELECT column1 AS k FROM (VALUES (0), (1), (2), (3), (4), \
+     (5), (6), (7), (8), (9), (10), (11), (12), (13), (14), (15), (16), (17), (18), (19), \
+     (20), (21), (22), (23), (24), (25), (26), (27), (28), (29)) o)";
+
+fn ctes(names: &[&str]) -> Vec<String> {
+    names.iter().map(|c| (*c).to_string()).collect()
+}
+
+fn query(
+    table: &'static str,
+    columns: &'static [&'static str],
+    ctes: Vec<String>,
+    body: &str,
+) -> RollupQuery {
+    RollupQuery {
+        table,
+        columns,
+        ctes,
+        body: body.to_string(),
+    }
+}
+
+/// Every rollup table's query, given the raw tables' day ranges.
+pub fn plan(ranges: &DayRanges) -> Vec<RollupQuery> {
+    let mut out = vec![
+        query(
+            "ru_table_days",
+            &["tbl", "day", "rows"],
+            Vec::new(),
+            &TABLE_DAYS
+                .iter()
+                .map(|(table, column)| {
+                    format!(
+                        "SELECT '{table}' AS tbl, {column} AS day, COUNT(*) AS n \
+                         FROM {table} GROUP BY {column}"
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join(" UNION ALL "),
+        ),
+        query(
+            "ru_order_customers_day",
+            &[
+                "day",
+                "customer_id",
+                "channel",
+                "orders",
+                "revenue",
+                "discount",
+                "cost",
+            ],
+            ctes(&[ORDER_CUSTOMERS]),
+            "SELECT day, customer_id, channel, orders, revenue, discount, cost FROM ocd",
+        ),
+        query(
+            "ru_orders_day",
+            &["day", "channel", "orders", "revenue", "discount", "cost"],
+            ctes(&[ORDER_CUSTOMERS]),
+            "SELECT day, channel, SUM(orders), SUM(revenue), SUM(discount), SUM(cost) \
+             FROM ocd GROUP BY day, channel",
+        ),
+        query(
+            "ru_refunds_day",
+            &["day", "channel", "customer_id", "amount"],
+            Vec::new(),
+            "SELECT r.refund_date, COALESCE(o.channel, ''), COALESCE(o.customer_id, ''), \
+             SUM(r.amount) FROM refunds r LEFT JOIN orders o ON o.order_id = r.order_id \
+             GROUP BY r.refund_date, COALESCE(o.channel, ''), COALESCE(o.customer_id, '')",
+        ),
+        query(
+            "ru_events_day",
+            &[
+                "day",
+                "events",
+                "sessions",
+                "page_views",
+                "pv_sessions",
+                "bounced_sessions",
+                "duration_s",
+            ],
+            Vec::new(),
+            "SELECT e.day, e.n, e.sessions, e.pv, COALESCE(s.pv_sessions, 0), \
+             COALESCE(s.bounced, 0), e.duration \
+             FROM (SELECT day, COUNT(*) AS n, COUNT(DISTINCT session_id) AS sessions, \
+                   SUM(CASE WHEN name = 'page_view' THEN 1 ELSE 0 END) AS pv, \
+                   COALESCE(SUM(duration_s), 0) AS duration FROM events GROUP BY day) e \
+             LEFT JOIN (SELECT day, SUM(CASE WHEN pv >= 1 THEN 1 ELSE 0 END) AS pv_sessions, \
+                        SUM(CASE WHEN pv = 1 THEN 1 ELSE 0 END) AS bounced \
+                        FROM (SELECT day, session_id, \
+                              SUM(CASE WHEN name = 'page_view' THEN 1 ELSE 0 END) AS pv \
+                              FROM events WHERE session_id IS NOT NULL \
+                              GROUP BY day, session_id) p \
+                        GROUP BY day) s ON s.day = e.day",
+        ),
+        query(
+            "ru_event_names_day",
+            &["day", "name", "events"],
+            Vec::new(),
+            "SELECT day, name, COUNT(*) FROM events GROUP BY day, name",
+        ),
+        query(
+            "ru_event_users_day",
+            &["day", "user_id", "events", "sessions"],
+            ctes(&[EVENT_USERS]),
+            "SELECT day, user_id, events, sessions FROM eud",
+        ),
+        query(
+            "ru_feature_users_day",
+            &["day", "feature", "user_id"],
+            ctes(&[FEATURE_USERS]),
+            "SELECT day, feature, user_id FROM fud",
+        ),
+    ];
+    let Some(calendar) = calendar(ranges) else {
+        return out;
+    };
+    if let Some((from, to)) = ranges.orders {
+        out.push(query(
+            "ru_repeat_delta",
+            &["day", "ge1", "ge2"],
+            [ORDER_CUSTOMERS, ORDER_IDS, calendar.as_str()]
+                .into_iter()
+                .chain(REPEAT_INTERVALS)
+                .map(str::to_string)
+                .collect(),
+            REPEAT_DELTAS,
+        ));
+        out.push(query(
+            "ru_order_gaps",
+            &["day", "next_day", "customers"],
+            ctes(&[ORDER_CUSTOMERS, ORDER_IDS]),
+            &format!(
+                "SELECT day, next_day, COUNT(*) FROM (SELECT day, \
+                 COALESCE(next_order_day, '{NO_NEXT_ORDER}') AS next_day FROM (SELECT day, \
+                 LEAD(day) OVER (PARTITION BY id ORDER BY day) AS next_order_day FROM opid) l) g \
+                 GROUP BY day, next_day"
+            ),
+        ));
+        out.push(distinct_query(
+            vec![ORDER_CUSTOMERS.into(), calendar.clone()],
+            &periods("paying", "ocd", "customer_id", from, to),
+        ));
+    }
+    let mut cohorts = Vec::new();
+    if ranges.orders.is_some() {
+        cohorts.push(cohort_cells("orders", "opid"));
+    }
+    if let Some((from, to)) = ranges.events {
+        cohorts.push(cohort_cells("events", "epid"));
+        let mut parts = vec![
+            periods("active", "eud", "user_id", from, to),
+            periods("adopters", "fud", "user_id", from, to),
+        ];
+        parts.extend(WINDOWS.iter().map(|&(kind, days)| {
+            let last_end = to + Duration::days(days - 1);
+            format!(
+                "SELECT '{kind}' AS kind, c.day AS period, COUNT(DISTINCT h.user_id) AS n \
+                 FROM cal c LEFT JOIN (SELECT u.user_id, uc.idx + o.k AS end_idx FROM eud u \
+                 JOIN cal uc ON uc.day = u.day CROSS JOIN offsets o WHERE o.k < {days}) h \
+                 ON h.end_idx = c.idx WHERE c.day BETWEEN '{from}' AND '{last_end}' \
+                 GROUP BY c.day"
+            )
+        }));
+        out.push(distinct_query(
+            vec![
+                EVENT_USERS.into(),
+                FEATURE_USERS.into(),
+                OFFSETS.into(),
+                calendar.clone(),
+            ],
+            &parts.join(" UNION ALL "),
+        ));
+    }
+    if !cohorts.is_empty() {
+        let mut with = Vec::new();
+        if ranges.orders.is_some() {
+            with.extend(ctes(&[ORDER_CUSTOMERS, ORDER_IDS]));
+        }
+        if ranges.events.is_some() {
+            with.extend(ctes(&[EVENT_USERS, EVENT_IDS]));
+        }
+        out.push(query(
+            "ru_cohort_cells",
+            &["variant", "cohort", "month", "customers", "revenue"],
+            with,
+            &cohorts.join(" UNION ALL "),
+        ));
+    }
+    out
+}
+
+fn distinct_query(ctes: Vec<String>, body: &str) -> RollupQuery {
+    query("ru_distinct", &["kind", "period", "n"], ctes, body)
+}
+
+/// Distinct ids of `source` per day, week and month holding a day of [`from`, `to`]
+/// (zero for a period without any).
+fn periods(prefix: &str, source: &str, id: &str, from: NaiveDate, to: NaiveDate) -> String {
+    let days = format!("day BETWEEN '{from}' AND '{to}'");
+    format!(
+        "SELECT '{prefix}_' || g.grain AS kind, g.period, COUNT(DISTINCT a.{id}) AS n \
+         FROM (SELECT '{day}' AS grain, day AS period, day FROM cal WHERE {days} \
+               UNION ALL SELECT '{week}', week_start, day FROM cal WHERE {days} \
+               UNION ALL SELECT '{month}', month_start, day FROM cal WHERE {days}) g \
+         LEFT JOIN {source} a ON a.day = g.day GROUP BY g.grain, g.period",
+        day = Grain::Day,
+        week = Grain::Week,
+        month = Grain::Month,
+    )
+}
+
+/// The cohort cells of one variant from its per-id days `(id, day, n, revenue)`: each id
+/// in the cohort of its signup month, else of its first active month, counted in every
+/// month from its cohort on that it is active; a size row (month '') for ids without a
+/// signup.
+fn cohort_cells(variant: &str, source: &str) -> String {
+    let owners = format!(
+        "(SELECT f.id, COALESCE(substr(c.signup_date, 1, 7), substr(f.first_day, 1, 7)) AS cohort, \
+         CASE WHEN c.customer_id IS NULL THEN 1 ELSE 0 END AS no_signup \
+         FROM (SELECT id, MIN(day) AS first_day FROM {source} GROUP BY id) f \
+         LEFT JOIN customers c ON c.customer_id = f.id)"
+    );
+    format!(
+        "SELECT '{variant}' AS variant, o.cohort, substr(p.day, 1, 7) AS month, \
+         COUNT(DISTINCT p.id) AS customers, SUM(p.revenue) AS revenue \
+         FROM {source} p JOIN {owners} o ON o.id = p.id \
+         WHERE substr(p.day, 1, 7) >= o.cohort GROUP BY o.cohort, substr(p.day, 1, 7) \
+         UNION ALL SELECT '{variant}', cohort, '', COUNT(*), 0 FROM {owners} u \
+         WHERE no_signup = 1 GROUP BY cohort"
+    )
+}
+
+/// `ru_repeat_delta` from the per-customer order days: each order day opens the interval
+/// of window ends whose 12 months hold it ([day, year_after)); a customer counts towards
+/// ge1 where any interval holds, towards ge2 where two orders' intervals overlap (or a
+/// day has two orders). Overlapping intervals of a customer are merged (gaps and
+/// islands), and the merged edges summed per day.
+const REPEAT_DELTAS: &str = "SELECT day, SUM(d1), SUM(d2) FROM (\
+     SELECT s AS day, CASE WHEN tier = 1 THEN 1 ELSE 0 END AS d1, \
+            CASE WHEN tier = 2 THEN 1 ELSE 0 END AS d2 FROM merged \
+     UNION ALL SELECT e, CASE WHEN tier = 1 THEN -1 ELSE 0 END, \
+            CASE WHEN tier = 2 THEN -1 ELSE 0 END FROM merged) edges \
+     GROUP BY day HAVING SUM(d1) <> 0 OR SUM(d2) <> 0";
+
+/// The CTEs [`REPEAT_DELTAS`] reads besides `opid` and `cal`.
+const REPEAT_INTERVALS: [&str; 5] = [
+    "held AS (SELECT p.id, p.day, p.n, c.year_after, \
+     LAG(c.year_after) OVER (PARTITION BY p.id ORDER BY p.day) AS prev_year_after \
+     FROM opid p JOIN cal c ON c.day = p.day)",
+    "intervals AS (SELECT id, 1 AS tier, day AS s, year_after AS e FROM held \
+     UNION ALL SELECT id, 2, day, prev_year_after FROM held WHERE prev_year_after IS NOT NULL \
+     UNION ALL SELECT id, 2, day, year_after FROM held WHERE n >= 2)",
+    "reached AS (SELECT id, tier, s, e, MAX(e) OVER (PARTITION BY id, tier ORDER BY s, e \
+     ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS reach FROM intervals WHERE s < e)",
+    "islands AS (SELECT id, tier, s, e, SUM(CASE WHEN s <= reach THEN 0 ELSE 1 END) \
+     OVER (PARTITION BY id, tier ORDER BY s, e ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) \
+     AS island FROM reached)",
+    "merged AS (SELECT id, tier, MIN(s) AS s, MAX(e) AS e FROM islands GROUP BY id, tier, island)",
+];
+
+/// The calendar CTE `cal (day, idx, week_start, month_start, year_after)` from the first
+/// day of any range to 29 days after the last (the longest trailing window's last end).
+fn calendar(ranges: &DayRanges) -> Option<String> {
+    let spans: Vec<(NaiveDate, NaiveDate)> = [ranges.orders, ranges.events]
+        .into_iter()
+        .flatten()
+        .collect();
+    let first = spans.iter().map(|s| s.0).min()?;
+    let last = spans.iter().map(|s| s.1).max()? + Duration::days(29);
+    let rows: Vec<String> = first
+        .iter_days()
+        .take_while(|d| *d <= last)
+        .enumerate()
+        .map(|(idx, day)| {
+            format!(
+                "('{day}', {idx}, '{}', '{}', '{}')",
+                Period::containing(Grain::Week, day).start,
+                Period::containing(Grain::Month, day).start,
+                year_after(day)
+            )
+        })
+        .collect();
+    Some(format!(
+        "cal AS (SELECT column1 AS day, column2 AS idx, column3 AS week_start, \
+         column4 AS month_start, column5 AS year_after FROM (VALUES {}) v)",
+        rows.join(", ")
+    ))
+}
+
+/// The first window end whose trailing 12 months no longer hold `day`, as the metrics
+/// define it ([`repeat_deltas`] of a single order closes its interval there).
+fn year_after(day: NaiveDate) -> NaiveDate {
+    repeat_deltas(&[(day, 1)])
+        .into_iter()
+        .map(|(d, _, _)| d)
+        .find(|d| *d > day)
+        .unwrap_or(NaiveDate::MAX)
+}
+
+/// Rebuilds every rollup from the raw rows with the plan, inside the caller's
+/// transaction.
+pub fn rebuild(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    let mut ranges = DayRanges::default();
+    for (table, sql) in range_queries() {
+        let (first, last): (Option<String>, Option<String>) =
+            tx.query_row(&sql, [], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        ranges.set(table, first.as_deref(), last.as_deref());
+    }
+    for table in ROLLUP_TABLES {
+        tx.execute(&format!("DELETE FROM {table}"), [])?;
+    }
+    for q in plan(&ranges) {
+        tx.execute(&q.insert(), [])?;
+    }
+    Ok(())
+}
+
+/// The rows of one rollup query as another engine computed them, in the query's column
+/// order.
+#[derive(Debug, Clone)]
+pub struct RollupRows {
+    pub table: &'static str,
+    pub columns: &'static [&'static str],
+    pub rows: Vec<Vec<Value>>,
+}
+
+/// Replaces every rollup table with `computed` in one transaction (a table without any
+/// rows computed ends empty): what a sync computed elsewhere. Returns the rows written
+/// per table.
+pub fn replace_all(
+    store: &mut super::Store,
+    computed: &[RollupRows],
+) -> rusqlite::Result<Vec<(String, u64)>> {
+    let tx = store.conn_mut().transaction()?;
+    for table in ROLLUP_TABLES {
+        tx.execute(&format!("DELETE FROM {table}"), [])?;
+    }
+    let mut written: Vec<(String, u64)> =
+        ROLLUP_TABLES.iter().map(|t| (t.to_string(), 0)).collect();
+    for part in computed {
+        let marks = vec!["?"; part.columns.len()].join(", ");
+        let mut insert = tx.prepare(&format!(
+            "INSERT INTO {} ({}) VALUES ({marks})",
+            part.table,
+            part.columns.join(", ")
+        ))?;
+        for row in &part.rows {
+            insert.execute(rusqlite::params_from_iter(row))?;
+        }
+        if let Some(entry) = written.iter_mut().find(|(t, _)| t == part.table) {
+            entry.1 += part.rows.len() as u64;
+        }
+    }
+    tx.commit()?;
+    Ok(written)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Store;
+    use crate::store::rollup;
+    use proptest::prelude::*;
+    use rusqlite::params;
+
+    fn dump(store: &Store) -> Vec<String> {
+        let mut out = Vec::new();
+        for table in ROLLUP_TABLES {
+            let mut stmt = store
+                .conn()
+                .prepare(&format!("SELECT * FROM {table} ORDER BY 1, 2, 3"))
+                .unwrap();
+            let columns = stmt.column_count();
+            let rows = stmt
+                .query_map([], |r| {
+                    let cells: Vec<String> = (0..columns)
+                        .map(|i| match r.get::<_, Value>(i).unwrap() {
+                            // Float sums may add in another order: equal to 1e-9.
+                            Value::Real(x) => format!("Real({x:.9})"),
+                            other => format!("{other:?}"),
+                        })
+                        .collect();
+                    Ok(format!("{table}: {}", cells.join(" | ")))
+                })
+                .unwrap();
+            out.extend(rows.map(Result::unwrap));
+        }
+        out
+    }
+
+    /// The rollups as `rollup::refresh_all` writes them, and as this plan does.
+    fn both(store: &mut Store) -> (Vec<String>, Vec<String>) {
+        rollup::refresh_all(store).unwrap();
+        let reference = dump(store);
+        let tx = store.conn_mut().transaction().unwrap();
+        rebuild(&tx).unwrap();
+        tx.commit().unwrap();
+        (reference, dump(store))
+    }
+
+    #[derive(Debug, Clone)]
+    struct History {
+        /// (customer, day offset, cents, status, channel)
+        orders: Vec<(u8, u16, i64, u8, u8)>,
+        /// (order index, day offset, cents)
+        refunds: Vec<(u8, u16, i64)>,
+        /// (user, day offset, name, session, feature)
+        events: Vec<(u8, u16, u8, u8, u8)>,
+        /// (customer, day offset)
+        customers: Vec<(u8, u16)>,
+    }
+
+    /// Days from 2023-12-20 on: across a 29 February, year ends and many weeks.
+    fn day(offset: u16) -> String {
+        (NaiveDate::from_ymd_opt(2023, 12, 20).unwrap() + Duration::days(i64::from(offset)))
+            .to_string()
+    }
+
+    fn store_of(h: &History) -> Store {
+        let store = Store::open_in_memory().unwrap();
+        let conn = store.conn();
+        for (i, &(customer, d, cents, status, channel)) in h.orders.iter().enumerate() {
+            let status = ["completed", "completed", "cancelled", "pending"][status as usize % 4];
+            let channel: Option<&str> = [None, Some("ads"), Some("seo")][channel as usize % 3];
+            conn.execute(
+                "INSERT INTO orders (order_id, customer_id, order_date, revenue, status, channel,
+                                     discount, cost)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                params![
+                    format!("o{i}"),
+                    format!("c{}", customer % 7),
+                    day(d),
+                    cents,
+                    status,
+                    channel,
+                    (cents % 3 == 0).then_some(cents / 10),
+                    (cents % 2 == 0).then_some(cents / 4),
+                ],
+            )
+            .unwrap();
+        }
+        for (i, &(order, d, cents)) in h.refunds.iter().enumerate() {
+            conn.execute(
+                "INSERT INTO refunds (refund_key, order_id, refund_date, amount)
+                 VALUES (?1, ?2, ?3, ?4)",
+                params![format!("r{i}"), format!("o{order}"), day(d), cents],
+            )
+            .unwrap();
+        }
+        for (i, &(user, d, name, session_n, feature)) in h.events.iter().enumerate() {
+            let name = ["login", "page_view", "feature_used", "page_view"][name as usize % 4];
+            let session: Option<String> =
+                (session_n % 4 != 0).then(|| format!("s{}", session_n % 5));
+            let feature: Option<&str> = [None, Some("export"), Some("share")][feature as usize % 3];
+            conn.execute(
+                "INSERT INTO events (event_key, user_id, ts, day, name, session_id, feature,
+                                     duration_s)
+                 VALUES (?1, ?2, ?3 || 'T10:00:00Z', ?3, ?4, ?5, ?6, ?7)",
+                params![
+                    format!("e{i}"),
+                    format!("c{}", user % 9),
+                    day(d),
+                    name,
+                    session,
+                    feature,
+                    (session_n % 3 == 0).then_some(f64::from(session_n) * 0.1),
+                ],
+            )
+            .unwrap();
+        }
+        for &(customer, d) in &h.customers {
+            conn.execute(
+                "INSERT OR REPLACE INTO customers (customer_id, signup_date) VALUES (?1, ?2)",
+                params![format!("c{}", customer % 7), day(d)],
+            )
+            .unwrap();
+        }
+        store
+    }
+
+    fn histories() -> impl Strategy<Value = History> {
+        // Offsets up to ~2 years: repeat windows open and close, months and weeks turn.
+        (
+            prop::collection::vec(
+                (
+                    any::<u8>(),
+                    0u16..800,
+                    0i64..50_000,
+                    any::<u8>(),
+                    any::<u8>(),
+                ),
+                0..30,
+            ),
+            prop::collection::vec((0u8..40, 0u16..800, 1i64..5_000), 0..6),
+            prop::collection::vec(
+                (
+                    any::<u8>(),
+                    0u16..400,
+                    any::<u8>(),
+                    any::<u8>(),
+                    any::<u8>(),
+                ),
+                0..40,
+            ),
+            prop::collection::vec((any::<u8>(), 0u16..800), 0..6),
+        )
+            .prop_map(|(orders, refunds, events, customers)| History {
+                orders,
+                refunds,
+                events,
+                customers,
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        #[test]
+        fn the_plan_rebuilds_the_same_rollups_as_the_local_rebuild(h in histories()) {
+            let mut store = store_of(&h);
+            let (reference, planned) = both(&mut store);
+            prop_assert_eq!(reference, planned);
+        }
+    }
+
+    #[test]
+    fn orders_a_year_apart_around_29_february_count_as_the_metrics_define() {
+        let h = History {
+            orders: vec![
+                (1, 71, 1000, 0, 0),  // 2024-02-29
+                (1, 436, 1000, 0, 1), // 2025-02-28
+                (1, 437, 1000, 0, 1), // 2025-03-01
+                (2, 71, 500, 0, 0),
+                (2, 71, 700, 0, 2),
+            ],
+            refunds: vec![(0, 80, 300), (39, 90, 100)],
+            events: vec![(1, 71, 2, 1, 1), (1, 72, 1, 1, 0), (3, 300, 0, 0, 0)],
+            customers: vec![(1, 10)],
+        };
+        let mut store = store_of(&h);
+        let (reference, planned) = both(&mut store);
+        assert!(
+            reference.iter().any(|r| r.starts_with("ru_repeat_delta")),
+            "{reference:?}"
+        );
+        assert!(
+            reference.iter().any(|r| r.starts_with("ru_cohort_cells")),
+            "{reference:?}"
+        );
+        assert_eq!(reference, planned);
+    }
+
+    #[test]
+    fn an_empty_store_plans_no_rollup_rows() {
+        let mut store = Store::open_in_memory().unwrap();
+        let (reference, planned) = both(&mut store);
+        assert!(reference.is_empty());
+        assert_eq!(reference, planned);
+    }
+}

@@ -1,0 +1,239 @@
+//! Finding the exports of each raw table under a source folder.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use super::SyncError;
+use crate::store::rollup_plan::RAW_INPUTS;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Parquet,
+    Csv,
+}
+
+impl Format {
+    fn of(path: &Path) -> Option<Self> {
+        match path.extension()?.to_str()?.to_ascii_lowercase().as_str() {
+            "parquet" => Some(Self::Parquet),
+            "csv" => Some(Self::Csv),
+            _ => None,
+        }
+    }
+
+    /// The file ending the engine lists a folder by.
+    pub fn extension(self) -> &'static str {
+        match self {
+            Self::Parquet => ".parquet",
+            Self::Csv => ".csv",
+        }
+    }
+}
+
+/// One thing the engine reads as a table: a folder of files of one format (read
+/// recursively, so day partitions are included), or one file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Location {
+    pub path: PathBuf,
+    pub format: Format,
+    /// CSV: the header's column names (trimmed, lower-case), the same in every file.
+    pub header: Vec<String>,
+}
+
+/// The exports of one raw table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Input {
+    pub table: &'static str,
+    pub locations: Vec<Location>,
+    pub files: usize,
+}
+
+fn unreadable(path: &Path, reason: impl std::fmt::Display) -> SyncError {
+    SyncError::Source {
+        path: path.to_path_buf(),
+        reason: reason.to_string(),
+    }
+}
+
+/// The exports under `source`: for each raw table, its folder (`source/events/…`) and the
+/// files in `source` named as for `kpi import` (`orders_2025-06.csv`).
+pub fn discover(source: &Path) -> Result<Vec<Input>, SyncError> {
+    let entries = fs::read_dir(source).map_err(|e| unreadable(source, e))?;
+    let mut top_files = Vec::new();
+    for entry in entries {
+        let path = entry.map_err(|e| unreadable(source, e))?.path();
+        if path.is_file() && !is_hidden(&path) {
+            top_files.push(path);
+        }
+    }
+    top_files.sort();
+    let mut out = Vec::new();
+    for (table, _) in RAW_INPUTS {
+        let mut locations = Vec::new();
+        let mut files = 0;
+        let folder = source.join(table);
+        if folder.is_dir() {
+            let mut found = Vec::new();
+            walk(&folder, &mut found)?;
+            for format in [Format::Parquet, Format::Csv] {
+                let of_format: Vec<&PathBuf> = found
+                    .iter()
+                    .filter(|p| Format::of(p) == Some(format))
+                    .collect();
+                if of_format.is_empty() {
+                    continue;
+                }
+                let header = common_header(format, &of_format)?;
+                files += of_format.len();
+                locations.push(Location {
+                    path: folder.clone(),
+                    format,
+                    header,
+                });
+            }
+        }
+        for file in &top_files {
+            let named = crate::import::table_for_path(file).is_some_and(|t| t.name == table);
+            let Some(format) = Format::of(file).filter(|_| named) else {
+                continue;
+            };
+            locations.push(Location {
+                path: file.clone(),
+                format,
+                header: common_header(format, &[file])?,
+            });
+            files += 1;
+        }
+        if !locations.is_empty() {
+            out.push(Input {
+                table,
+                locations,
+                files,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// Dot and underscore files are the writers' markers (`_SUCCESS`, `.crc`), not data.
+fn is_hidden(path: &Path) -> bool {
+    path.file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| n.starts_with(['.', '_']))
+}
+
+/// Every data file under `folder`; a file of another format is an error, since the
+/// engine would skip it silently.
+fn walk(folder: &Path, found: &mut Vec<PathBuf>) -> Result<(), SyncError> {
+    let mut entries: Vec<PathBuf> = fs::read_dir(folder)
+        .map_err(|e| unreadable(folder, e))?
+        .map(|e| e.map(|e| e.path()))
+        .collect::<Result<_, _>>()
+        .map_err(|e| unreadable(folder, e))?;
+    entries.sort();
+    for path in entries {
+        if is_hidden(&path) {
+            continue;
+        }
+        if path.is_dir() {
+            walk(&path, found)?;
+        } else if Format::of(&path).is_some() {
+            found.push(path);
+        } else {
+            return Err(unreadable(&path, "not a Parquet or CSV file"));
+        }
+    }
+    Ok(())
+}
+
+/// The CSV header all `files` share (empty for Parquet, whose files carry their schema):
+/// the engine reads CSV columns by position, so files with other headers cannot share a
+/// folder.
+fn common_header(format: Format, files: &[&PathBuf]) -> Result<Vec<String>, SyncError> {
+    if format != Format::Csv {
+        return Ok(Vec::new());
+    }
+    let mut common: Option<Vec<String>> = None;
+    for file in files {
+        let header = csv_header(file)?;
+        match &common {
+            Some(first) if *first != header => {
+                return Err(unreadable(
+                    file,
+                    format!(
+                        "its header ({}) differs from the other files of its folder ({})",
+                        header.join(","),
+                        first.join(",")
+                    ),
+                ));
+            }
+            Some(_) => {}
+            None => common = Some(header),
+        }
+    }
+    Ok(common.unwrap_or_default())
+}
+
+fn csv_header(file: &Path) -> Result<Vec<String>, SyncError> {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .from_path(file)
+        .map_err(|e| unreadable(file, e))?;
+    let header = reader.headers().map_err(|e| unreadable(file, e))?;
+    let names: Vec<String> = header
+        .iter()
+        .map(|h| h.trim_start_matches('\u{feff}').trim().to_lowercase())
+        .collect();
+    if names.iter().all(String::is_empty) {
+        return Err(unreadable(file, "no header row"));
+    }
+    Ok(names)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_folder_with_a_file_of_another_format_is_one_clear_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let events = dir.path().join("events").join("date=2025-01-01");
+        fs::create_dir_all(&events).unwrap();
+        fs::write(events.join("part-0.csv"), "user_id,ts,day,name\n").unwrap();
+        fs::write(events.join("part-1.json"), "{}").unwrap();
+        let err = discover(dir.path()).unwrap_err().to_string();
+        assert!(
+            err.contains("part-1.json") && err.contains("not a Parquet or CSV"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn folders_and_files_named_as_for_import_are_found_per_table() {
+        let dir = tempfile::tempdir().unwrap();
+        let orders = dir.path().join("orders").join("date=2025-01-01");
+        fs::create_dir_all(&orders).unwrap();
+        fs::write(orders.join("a.csv"), "order_id,Customer_ID\n").unwrap();
+        fs::write(orders.join("b.csv"), "order_id,customer_id\n").unwrap();
+        fs::write(orders.join("_SUCCESS"), "").unwrap();
+        fs::write(dir.path().join("orders_2025-02.csv"), "order_id\n").unwrap();
+        fs::write(dir.path().join("notes.txt"), "x").unwrap();
+        let inputs = discover(dir.path()).unwrap();
+        assert_eq!(inputs.len(), 1);
+        assert_eq!(inputs[0].table, "orders");
+        assert_eq!(inputs[0].files, 3);
+        assert_eq!(inputs[0].locations[0].header, ["order_id", "customer_id"]);
+        assert_eq!(inputs[0].locations[1].header, ["order_id"]);
+    }
+
+    #[test]
+    fn csv_files_of_one_folder_with_different_headers_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let orders = dir.path().join("orders");
+        fs::create_dir_all(&orders).unwrap();
+        fs::write(orders.join("a.csv"), "order_id,customer_id\n").unwrap();
+        fs::write(orders.join("b.csv"), "customer_id,order_id\n").unwrap();
+        let err = discover(dir.path()).unwrap_err().to_string();
+        assert!(err.contains("b.csv") && err.contains("differs"), "{err}");
+    }
+}

@@ -1,0 +1,89 @@
+//! `kpi sync` in-process: the rollups DataFusion computes from exports split over many
+//! CSV and Parquet files equal those of a local `kpi import` of the same rows.
+#![cfg(feature = "cluster")]
+#![allow(clippy::unwrap_used)]
+
+mod sync_support;
+
+use std::fs;
+
+use kpi::store::Store;
+use kpi::store::rollup::ROLLUP_TABLES;
+use kpi::sync::{SyncOptions, sync};
+use sync_support::{export, imported, rollups};
+
+#[test]
+fn sync_from_csv_and_parquet_exports_equals_a_local_import_on_every_rollup() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut local = imported(dir.path(), 150);
+    let exports = dir.path().join("exports");
+    let files = export(&local, &exports);
+    assert!(files > 50, "the exports are split over many files: {files}");
+
+    let mut synced = Store::open(&dir.path().join("synced.db")).unwrap();
+    let report = sync(&mut synced, &exports, &SyncOptions::default()).unwrap();
+    assert_eq!(report.inputs.len(), 4, "{report}");
+
+    let imported_rows = rollups(&local);
+    for table in ROLLUP_TABLES {
+        assert!(
+            imported_rows
+                .iter()
+                .any(|r| r.starts_with(&format!("{table}: "))),
+            "the demo data fills {table}"
+        );
+    }
+    let got = rollups(&synced);
+    // An import's incremental refresh writes distinct counts for the days it touched; a
+    // full rebuild (and so a sync) also writes the zero counts of the days in between
+    // without activity. Apart from those, the tables are the import's exactly.
+    let without_zero_counts = |rows: &[String]| -> Vec<String> {
+        rows.iter()
+            .filter(|r| !(r.starts_with("ru_distinct: ") && r.ends_with("| Integer(0)")))
+            .cloned()
+            .collect()
+    };
+    assert_same(
+        &without_zero_counts(&imported_rows),
+        &without_zero_counts(&got),
+    );
+    // And every row, zero counts included, equals the local full rebuild's.
+    kpi::store::rollup::refresh_all(&mut local).unwrap();
+    assert_same(&rollups(&local), &got);
+}
+
+fn assert_same(expected: &[String], got: &[String]) {
+    let first_difference = expected.iter().zip(got).find(|(a, b)| a != b);
+    assert_eq!(
+        (expected.len(), first_difference),
+        (got.len(), None),
+        "synced rollups differ from the local store's"
+    );
+}
+
+#[test]
+fn an_unreadable_source_is_one_clear_error_and_leaves_the_store_unchanged() {
+    let dir = tempfile::tempdir().unwrap();
+    let local = imported(dir.path(), 150);
+    let exports = dir.path().join("exports");
+    export(&local, &exports);
+    let mut synced = Store::open(&dir.path().join("synced.db")).unwrap();
+    sync(&mut synced, &exports, &SyncOptions::default()).unwrap();
+    let before = rollups(&synced);
+
+    let missing = dir.path().join("no-such-folder");
+    let err = sync(&mut synced, &missing, &SyncOptions::default())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("no-such-folder"), "{err}");
+    assert_eq!(rollups(&synced), before);
+
+    let broken = exports.join("events").join("date=2099-01-01");
+    fs::create_dir_all(&broken).unwrap();
+    fs::write(broken.join("part-0.parquet"), b"not parquet at all").unwrap();
+    let err = sync(&mut synced, &exports, &SyncOptions::default())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("events"), "the error names the export: {err}");
+    assert_eq!(rollups(&synced), before, "a failed sync writes nothing");
+}

@@ -1,0 +1,176 @@
+//! Shared by the sync tests: a store filled by `kpi import`, its raw tables written as
+//! exports split over many files, and its rollups as comparable text.
+#![allow(dead_code, clippy::unwrap_used)]
+
+use std::fs::{self, File};
+use std::path::Path;
+use std::sync::Arc;
+
+use datafusion::arrow::array::{ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray};
+use datafusion::parquet::arrow::ArrowWriter;
+use rusqlite::types::Value;
+
+use kpi::demo::{DemoOptions, generate};
+use kpi::import::{ImportOptions, import_file};
+use kpi::store::Store;
+use kpi::store::rollup::ROLLUP_TABLES;
+use kpi::store::rollup_plan::{RAW_INPUTS, StoredType};
+
+/// A store filled by `kpi import` of a small demo data set.
+pub fn imported(dir: &Path, customers: u32) -> Store {
+    let files = dir.join("files");
+    let options = DemoOptions {
+        seed: 7,
+        customers,
+        months: 14,
+    };
+    generate(&files, &options).unwrap();
+    let mut store = Store::open(&dir.join("local.db")).unwrap();
+    let mut names: Vec<_> = fs::read_dir(&files)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    names.sort();
+    for file in names {
+        import_file(&mut store, &file, &ImportOptions::default()).unwrap();
+    }
+    store
+}
+
+fn rows_of(store: &Store, table: &str, columns: &[(&str, StoredType)]) -> Vec<Vec<Value>> {
+    let names: Vec<&str> = columns.iter().map(|c| c.0).collect();
+    let mut stmt = store
+        .conn()
+        .prepare(&format!("SELECT {} FROM {table}", names.join(", ")))
+        .unwrap();
+    stmt.query_map([], |r| {
+        (0..names.len()).map(|i| r.get::<_, Value>(i)).collect()
+    })
+    .unwrap()
+    .map(Result::unwrap)
+    .collect()
+}
+
+fn text(v: &Value) -> String {
+    match v {
+        Value::Null => String::new(),
+        Value::Integer(i) => i.to_string(),
+        Value::Real(x) => x.to_string(),
+        Value::Text(t) => t.clone(),
+        Value::Blob(_) => panic!("no blobs in raw tables"),
+    }
+}
+
+/// Writes the store's raw tables as the exports a warehouse would hold: events as Parquet
+/// in day partitions, the rest as CSV spread over several files per month, and the
+/// customers as one plain file named as for `kpi import`.
+pub fn export(store: &Store, out: &Path) -> usize {
+    let mut files = 0;
+    for (table, columns) in RAW_INPUTS {
+        let rows = rows_of(store, table, columns);
+        let day_at = columns
+            .iter()
+            .position(|c| matches!(c.0, "order_date" | "refund_date" | "day" | "signup_date"))
+            .unwrap();
+        let mut parts: std::collections::BTreeMap<String, Vec<&Vec<Value>>> = Default::default();
+        for (i, row) in rows.iter().enumerate() {
+            let day = text(&row[day_at]);
+            let key = match table {
+                "events" => format!("date={day}/part-{}", i % 2),
+                "customers" => "customers_all".to_string(),
+                _ => format!("month={}/part-{}", &day[..7], i % 3),
+            };
+            parts.entry(key).or_default().push(row);
+        }
+        for (key, rows) in parts {
+            let path = if table == "customers" {
+                out.join(format!("{key}.csv"))
+            } else {
+                out.join(table).join(&key)
+            };
+            fs::create_dir_all(path.parent().unwrap()).unwrap();
+            if table == "events" {
+                write_parquet(&path.with_extension("parquet"), columns, &rows);
+            } else {
+                let mut w = csv::Writer::from_path(path.with_extension("csv")).unwrap();
+                w.write_record(columns.iter().map(|c| c.0)).unwrap();
+                for row in rows {
+                    w.write_record(row.iter().map(text)).unwrap();
+                }
+                w.flush().unwrap();
+            }
+            files += 1;
+        }
+    }
+    files
+}
+
+fn write_parquet(path: &Path, columns: &[(&str, StoredType)], rows: &[&Vec<Value>]) {
+    let arrays: Vec<(&str, ArrayRef)> = columns
+        .iter()
+        .enumerate()
+        .map(|(i, &(name, kind))| {
+            let array: ArrayRef = match kind {
+                StoredType::Text => Arc::new(StringArray::from(
+                    rows.iter()
+                        .map(|r| match &r[i] {
+                            Value::Null => None,
+                            v => Some(text(v)),
+                        })
+                        .collect::<Vec<_>>(),
+                )),
+                StoredType::Integer => Arc::new(Int64Array::from(
+                    rows.iter()
+                        .map(|r| match r[i] {
+                            Value::Integer(n) => Some(n),
+                            _ => None,
+                        })
+                        .collect::<Vec<_>>(),
+                )),
+                StoredType::Real => Arc::new(Float64Array::from(
+                    rows.iter()
+                        .map(|r| match r[i] {
+                            Value::Real(x) => Some(x),
+                            Value::Integer(n) => Some(n as f64),
+                            _ => None,
+                        })
+                        .collect::<Vec<_>>(),
+                )),
+            };
+            (name, array)
+        })
+        .collect();
+    let batch = RecordBatch::try_from_iter(arrays).unwrap();
+    let mut writer =
+        ArrowWriter::try_new(File::create(path).unwrap(), batch.schema(), None).unwrap();
+    writer.write(&batch).unwrap();
+    writer.close().unwrap();
+}
+
+/// Every rollup row, sorted; reals to 1e-9 (sums of floats may add in another order).
+pub fn rollups(store: &Store) -> Vec<String> {
+    let mut out = Vec::new();
+    for table in ROLLUP_TABLES {
+        let mut stmt = store
+            .conn()
+            .prepare(&format!("SELECT * FROM {table}"))
+            .unwrap();
+        let columns = stmt.column_count();
+        let mut rows: Vec<String> = stmt
+            .query_map([], |r| {
+                let cells: Vec<String> = (0..columns)
+                    .map(|i| match r.get::<_, Value>(i).unwrap() {
+                        Value::Real(x) => format!("Real({x:.9})"),
+                        other => format!("{other:?}"),
+                    })
+                    .collect();
+                Ok(format!("{table}: {}", cells.join(" | ")))
+            })
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        rows.sort();
+        out.extend(rows);
+    }
+    out
+}
