@@ -559,6 +559,30 @@ fn copy_export_and_a_remapped_key_work_in_a_real_terminal() {
     assert_eq!(exported.len(), 1, "{screen}");
     let csv = std::fs::read_to_string(&exported[0]).unwrap();
     assert!(csv.starts_with("tier,metric,segment,period"), "{csv}");
+    // E: the same pane as markdown, in a file of its own beside the CSV.
+    tmux.keys(&["E"]);
+    let deadline = Instant::now() + timeout();
+    let markdown = loop {
+        let found = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| {
+                p.extension().is_some_and(|x| x == "md")
+                    && p.to_string_lossy().contains("kpi-alerts-")
+            });
+        // Read until written whole: the file is created before its contents land.
+        let text = found.and_then(|p| std::fs::read_to_string(p).ok());
+        if let Some(text) = text.filter(|t| t.contains("| tier |")) {
+            break text;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no markdown export:\n{}",
+            tmux.screen()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(markdown.starts_with("## "), "{markdown}");
 
     // q no longer quits; the help names x instead.
     let screen = visit(&tmux, "?", "Keys — ? or Esc closes", "x Ctrl-C");
