@@ -147,7 +147,8 @@ pub struct AlertConfig {
     /// The noise guard's factor at day grain (at least `noise_k`): seven days a week each
     /// get a chance to raise a false alarm.
     pub day_noise_k: f64,
-    /// Past periods whose deviations measure that spread.
+    /// Past months whose deviations measure that spread; at week and day grain the weeks
+    /// and days of as many months and weeks (`deviation::Limits::noise_window_at`).
     pub noise_window: usize,
     /// A segment of a total that alerts is one of its contributors, not an alert.
     pub fold_segments: bool,

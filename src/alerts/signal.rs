@@ -14,8 +14,9 @@
 //!    compared with the same weekday of the previous `window` weeks, so a Sunday is not
 //!    news for being a Sunday (`deviation::baseline`). A mean of periods of both signs
 //!    (a net margin around zero) has no relative change.
-//! 1. **Noise guard** (`[alerts] noise_k`, default 2; `noise_window`, default 12 periods,
-//!    at day grain 12 weeks of days). The metric's own deviations over the look-back —
+//! 1. **Noise guard** (`[alerts] noise_k`, default 2; `noise_window`, default 12: 12
+//!    months at month grain, as many weeks as 12 months hold (52) at week grain, 12 weeks
+//!    of days at day grain; `Limits::noise_window_at`). The metric's own deviations over the look-back —
 //!    each period against its own baseline, the very statistic that alerts — have a
 //!    robust spread: 1.4826 × their median absolute deviation from their median (the
 //!    mean absolute deviation × 1.2533 when more than half of them are identical). The
