@@ -36,23 +36,21 @@ fn from_rollup(
     let mut totals: HashMap<(i32, usize), f64> = HashMap::new();
     let mut any = false;
     for row in eng.store.cohort_cells(source)? {
-        let (cohort, month, customers, revenue) =
-            (row.cohort, row.month, row.customers, row.revenue);
-        let Some(c) = parse_month(&cohort).filter(|c| (first_shown..=now).contains(c)) else {
+        let Some(c) = parse_month(&row.cohort).filter(|c| (first_shown..=now).contains(c)) else {
             continue;
         };
         any = true;
-        if month.is_empty() {
-            *sizes.entry(c).or_default() += u64::try_from(customers).unwrap_or(0);
+        if row.month.is_empty() {
+            *sizes.entry(c).or_default() += u64::try_from(row.customers).unwrap_or(0);
             continue;
         }
-        let Some(m) = parse_month(&month).filter(|m| *m <= now && *m >= c) else {
+        let Some(m) = parse_month(&row.month).filter(|m| *m <= now && *m >= c) else {
             continue;
         };
         let value = if variant == CohortVariant::RevenueRetention {
-            revenue as f64
+            row.revenue as f64
         } else {
-            customers as f64
+            row.customers as f64
         };
         *totals.entry((c, (m - c) as usize)).or_default() += value;
     }

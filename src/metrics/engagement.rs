@@ -211,11 +211,10 @@ fn time_to_value(
     let tz = eng.config.tz();
     let mut hours: Vec<Vec<f64>> = vec![Vec::new(); periods.len()];
     for activation in activations {
-        let (day, ts, signup) = (activation.day, activation.ts, activation.signup_date);
         let (Ok(day), Ok(ts), Ok(signup)) = (
-            NaiveDate::parse_from_str(&day, "%Y-%m-%d"),
-            chrono::DateTime::parse_from_rfc3339(&ts),
-            NaiveDate::parse_from_str(&signup, "%Y-%m-%d"),
+            NaiveDate::parse_from_str(&activation.day, "%Y-%m-%d"),
+            chrono::DateTime::parse_from_rfc3339(&activation.ts),
+            NaiveDate::parse_from_str(&activation.signup_date, "%Y-%m-%d"),
         ) else {
             continue;
         };

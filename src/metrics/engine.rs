@@ -6,12 +6,13 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
 
+use chrono::NaiveDate;
+
 use super::catalog::Module;
 use super::{Grain, MetricDef, MetricError, Period, Point, Segment, Series, SeriesRequest};
 use crate::config::Config;
 use crate::store::Store;
 use crate::store::metric_queries::{CountQuery, DailyQuery, RowFilter, SegmentSource};
-use chrono::NaiveDate;
 
 /// A metric's value in one period before it becomes a [`Point`].
 #[derive(Debug, Clone, Default, PartialEq)]

@@ -1,5 +1,5 @@
-//! The SQLite store: schema, migrations, upserts, rollups and the import log.
-//! This is the only module whose SQL writes.
+//! The SQLite store: schema, migrations, upserts, rollups and the import log, and the
+//! typed reads the rest of the crate computes from. All of the crate's SQL is here.
 
 pub mod accounts;
 mod alert_state;
