@@ -772,7 +772,7 @@ impl<'e, 's> RollupSeries<'e, 's> {
         let store = self.engine.store;
         self.days.customers(store)?;
         let book = if def.id == "active_customers" {
-            Some(crate::metrics::subscriptions::Book::load(store.conn())?)
+            Some(crate::metrics::subscriptions::Book::load(store)?)
         } else {
             None
         };

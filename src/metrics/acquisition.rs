@@ -1,16 +1,13 @@
 //! Acquisition and marketing: spend, CAC, ROAS, click-through and funnel conversion.
 //! Segmented by channel, spend, funnel and signups are those of the channel.
 
-use rusqlite::types::Value as SqlValue;
-
 use super::engine::{Cell, Engine};
 use super::{MetricError, MetricId, Period, Segment};
+use crate::store::metric_queries::DailyQuery;
 
-fn channel_filter(segment: Option<&Segment>) -> (&'static str, Vec<SqlValue>) {
-    match segment {
-        Some(s) => (" AND channel = ?3", vec![SqlValue::Text(s.value.clone())]),
-        None => ("", Vec::new()),
-    }
+/// The channel of a segment: every segment of these metrics is by channel.
+fn channel(segment: Option<&Segment>) -> Option<String> {
+    segment.map(|s| s.value.clone())
 }
 
 /// (amount, impressions, clicks) per period; amount in currency units.
@@ -19,17 +16,7 @@ fn spend(
     periods: &[Period],
     segment: Option<&Segment>,
 ) -> Result<Vec<Vec<f64>>, MetricError> {
-    let (filter, params) = channel_filter(segment);
-    // TOTAL, not SUM, for money: see `revenue::order_totals`.
-    let mut rows = eng.sums(
-        &format!(
-            "SELECT date, TOTAL(amount), SUM(impressions), SUM(clicks) FROM spend
-             WHERE date BETWEEN ?1 AND ?2{filter} GROUP BY date ORDER BY date"
-        ),
-        3,
-        periods,
-        &params,
-    )?;
+    let mut rows = eng.sums(&DailyQuery::Spend(channel(segment)), periods)?;
     for r in &mut rows {
         r[0] /= 100.0;
     }
@@ -71,25 +58,7 @@ pub fn compute(
             .collect()),
         MetricId::Roas => {
             let spent = spend(eng, periods, segment)?;
-            let (filter, params) = match segment {
-                Some(s) => (
-                    " AND channel = ?3".to_string(),
-                    vec![SqlValue::Text(s.value.clone())],
-                ),
-                None => (
-                    " AND channel IN (SELECT DISTINCT channel FROM spend)".to_string(),
-                    Vec::new(),
-                ),
-            };
-            let revenue = eng.sums(
-                &format!(
-                    "SELECT day, TOTAL(revenue) FROM ru_orders_day
-                     WHERE day BETWEEN ?1 AND ?2{filter} GROUP BY day ORDER BY day"
-                ),
-                1,
-                periods,
-                &params,
-            )?;
+            let revenue = eng.sums(&DailyQuery::ChannelRevenue(channel(segment)), periods)?;
             Ok(spent
                 .iter()
                 .zip(revenue)
@@ -97,16 +66,7 @@ pub fn compute(
                 .collect())
         }
         MetricId::ConversionRatePct | MetricId::LeadConversionPct => {
-            let (filter, params) = channel_filter(segment);
-            let rows = eng.sums(
-                &format!(
-                    "SELECT date, SUM(visitors), SUM(leads), SUM(conversions), COUNT(leads) FROM funnel
-                     WHERE date BETWEEN ?1 AND ?2{filter} GROUP BY date ORDER BY date"
-                ),
-                4,
-                periods,
-                &params,
-            )?;
+            let rows = eng.sums(&DailyQuery::Funnel(channel(segment)), periods)?;
             Ok(rows
                 .iter()
                 .map(|r| {

@@ -34,35 +34,23 @@ fn from_rollup(
     };
     let mut sizes: BTreeMap<i32, u64> = BTreeMap::new();
     let mut totals: HashMap<(i32, usize), f64> = HashMap::new();
-    let mut stmt = eng.conn().prepare_cached(
-        "SELECT cohort, month, customers, revenue FROM ru_cohort_cells WHERE variant = ?1",
-    )?;
-    let rows = stmt.query_map([source], |r| {
-        Ok((
-            r.get::<_, String>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, i64>(2)?,
-            r.get::<_, i64>(3)?,
-        ))
-    })?;
     let mut any = false;
-    for row in rows {
-        let (cohort, month, customers, revenue) = row?;
-        let Some(c) = parse_month(&cohort).filter(|c| (first_shown..=now).contains(c)) else {
+    for row in eng.store.cohort_cells(source)? {
+        let Some(c) = parse_month(&row.cohort).filter(|c| (first_shown..=now).contains(c)) else {
             continue;
         };
         any = true;
-        if month.is_empty() {
-            *sizes.entry(c).or_default() += u64::try_from(customers).unwrap_or(0);
+        if row.month.is_empty() {
+            *sizes.entry(c).or_default() += u64::try_from(row.customers).unwrap_or(0);
             continue;
         }
-        let Some(m) = parse_month(&month).filter(|m| *m <= now && *m >= c) else {
+        let Some(m) = parse_month(&row.month).filter(|m| *m <= now && *m >= c) else {
             continue;
         };
         let value = if variant == CohortVariant::RevenueRetention {
-            revenue as f64
+            row.revenue as f64
         } else {
-            customers as f64
+            row.customers as f64
         };
         *totals.entry((c, (m - c) as usize)).or_default() += value;
     }
@@ -76,12 +64,6 @@ fn from_rollup(
 /// Cohort sizes and cells of subscribed customers: months with an active subscription,
 /// read with each subscriber's signup month in one query.
 fn subscribed(eng: &Engine<'_>, first_shown: i32, now: i32) -> Result<Counts, MetricError> {
-    let mut stmt = eng.conn().prepare_cached(
-        "SELECT s.customer_id, s.start_date, s.end_date, c.signup_date
-         FROM subscriptions s LEFT JOIN customers c ON c.customer_id = s.customer_id
-         ORDER BY s.customer_id",
-    )?;
-    let mut rows = stmt.query([])?;
     let parse = |s: &str| NaiveDate::parse_from_str(s.get(..10).unwrap_or(s), "%Y-%m-%d").ok();
     let mut sizes: BTreeMap<i32, u64> = BTreeMap::new();
     let mut totals: HashMap<(i32, usize), f64> = HashMap::new();
@@ -103,25 +85,23 @@ fn subscribed(eng: &Engine<'_>, first_shown: i32, now: i32) -> Result<Counts, Me
         }
         months.clear();
     };
-    while let Some(row) = rows.next()? {
-        let customer: String = row.get(0)?;
-        if current.as_deref() != Some(customer.as_str()) {
+    eng.store.subscription_spans(|span| {
+        if current.as_deref() != Some(span.customer_id.as_str()) {
             flush(signup, &mut months);
-            current = Some(customer);
-            let signup_date: Option<String> = row.get(3)?;
-            signup = signup_date.as_deref().and_then(parse).map(month_index);
+            current = Some(span.customer_id);
+            signup = span.signup_date.as_deref().and_then(parse).map(month_index);
         }
-        let start: String = row.get(1)?;
-        let end: Option<String> = row.get(2)?;
-        let Some(start) = parse(&start) else { continue };
+        let Some(start) = parse(&span.start_date) else {
+            return;
+        };
         let from = month_index(start);
         // `end` is the first inactive day: active in its month only after day 1.
-        let to = end.as_deref().and_then(parse).map_or(now, |e| {
+        let to = span.end_date.as_deref().and_then(parse).map_or(now, |e| {
             let m = month_index(e);
             if e.day() == 1 { m - 1 } else { m }
         });
         months.extend(from..=to.min(now));
-    }
+    })?;
     flush(signup, &mut months);
     if totals.is_empty() {
         return Ok((sizes, totals));
@@ -139,16 +119,11 @@ fn add_signup_sizes(
     now: i32,
 ) -> Result<(), MetricError> {
     let signups = eng.memo(format!("signups {first_shown} {now}"), || {
-        let mut stmt = eng.conn().prepare_cached(
-            "SELECT substr(day, 1, 7), SUM(rows) FROM ru_table_days
-             WHERE tbl = 'customers' AND day >= ?1 GROUP BY substr(day, 1, 7)",
-        )?;
-        let rows = stmt.query_map([format!("{}-01", month_label(first_shown))], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
-        })?;
+        let rows = eng
+            .store
+            .signups_by_month(&format!("{}-01", month_label(first_shown)))?;
         let mut out: Vec<(i32, u64)> = Vec::new();
-        for row in rows {
-            let (month, n) = row?;
+        for (month, n) in rows {
             if let Some(c) = parse_month(&month).filter(|c| *c <= now) {
                 out.push((c, u64::try_from(n).unwrap_or(0)));
             }

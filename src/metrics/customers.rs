@@ -6,11 +6,10 @@
 use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
-use chrono::{Duration, Months, NaiveDate};
-use rusqlite::types::Value as SqlValue;
-
-use super::engine::{Cell, CustomerFilter, Engine, customer_dim_expr};
+use super::engine::{Cell, Engine, customer_filter};
 use super::{MetricError, MetricId, Period, Segment};
+use crate::store::metric_queries::{CountQuery, DailyQuery};
+use chrono::{Duration, Months, NaiveDate};
 
 /// Where activity comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,22 +52,9 @@ pub fn active_on(
         }
         Basis::Orders => {
             let window = i64::from(eng.config.churn_window_days.max(1));
-            let mut stmt = eng.conn().prepare_cached(
-                "SELECT DISTINCT customer_id FROM ru_order_customers_day
-                 WHERE day BETWEEN ?1 AND ?2",
-            )?;
             let from = day - Duration::days(window - 1);
-            let ids = stmt.query_map([from.to_string(), day.to_string()], |r| {
-                r.get::<_, String>(0)
-            })?;
-            let mut out = HashSet::new();
-            for id in ids {
-                let id = id?;
-                if keep(&id) {
-                    out.insert(id);
-                }
-            }
-            Ok(out)
+            let ids = eng.store.ordering_customers(from, day)?;
+            Ok(ids.into_iter().filter(|id| keep(id)).collect())
         }
     }
 }
@@ -79,22 +65,7 @@ pub fn new_customers(
     periods: &[Period],
     segment: Option<&Segment>,
 ) -> Result<Vec<f64>, MetricError> {
-    let (filter, params) = match segment {
-        Some(s) => {
-            let f = CustomerFilter::of(s, "customer_id");
-            (f.sql, f.params)
-        }
-        None => (String::new(), Vec::new()),
-    };
-    let rows = eng.sums(
-        &format!(
-            "SELECT signup_date, COUNT(*) FROM customers
-             WHERE signup_date BETWEEN ?1 AND ?2{filter} GROUP BY signup_date ORDER BY signup_date"
-        ),
-        1,
-        periods,
-        &params,
-    )?;
+    let rows = eng.sums(&DailyQuery::Signups(customer_filter(segment)), periods)?;
     Ok(rows.iter().map(|r| r[0]).collect())
 }
 
@@ -150,14 +121,10 @@ pub fn flow(
             // whose last order as of the end lies in (first − W, last − W].
             let w = window_days(eng);
             let count = |from: NaiveDate, to: NaiveDate, as_of: NaiveDate| {
-                super::count_in(
-                    eng,
-                    "SELECT SUM(customers) FROM ru_order_gaps
-                     WHERE day BETWEEN ?1 AND ?2 AND next_day > ?3",
-                    from,
-                    to,
-                    &[rusqlite::types::Value::Text(as_of.to_string())],
-                )
+                let query = CountQuery::LastOrderedBefore {
+                    next_order_after: as_of,
+                };
+                eng.count(&query, from, to)
             };
             let back = |d: NaiveDate| d - Duration::days(w - 1);
             Ok(Flow {
@@ -230,51 +197,15 @@ fn segment_flows(
     let key = format!("segment flows {spans:?} {dimension}");
     eng.memo(key, || {
         let w = window_days(eng);
-        let (expr, expr_params) = customer_dim_expr(dimension);
         let mut by_value: HashMap<String, Vec<Flow>> = HashMap::new();
         for (chunk_index, chunk) in spans.chunks(SPANS_PER_QUERY).enumerate() {
-            let checkpoints: Vec<NaiveDate> = chunk
+            // One window per checkpoint day: the days whose orders keep a customer active on it.
+            let windows: Vec<(NaiveDate, NaiveDate)> = chunk
                 .iter()
                 .flat_map(|&(first, last)| [first, last])
+                .map(|day| (day - Duration::days(w - 1), day))
                 .collect();
-            let mut params: Vec<SqlValue> = Vec::new();
-            let mut bits = Vec::new();
-            for (bit, day) in checkpoints.iter().enumerate() {
-                params.push(SqlValue::Text((*day - Duration::days(w - 1)).to_string()));
-                params.push(SqlValue::Text(day.to_string()));
-                bits.push(format!(
-                    "(MAX(day BETWEEN ?{} AND ?{}) << {bit})",
-                    params.len() - 1,
-                    params.len()
-                ));
-            }
-            let lo = checkpoints.iter().min().map(|d| *d - Duration::days(w - 1));
-            let hi = checkpoints.iter().max();
-            let (Some(lo), Some(hi)) = (lo, hi) else {
-                continue;
-            };
-            params.push(SqlValue::Text(lo.to_string()));
-            params.push(SqlValue::Text(hi.to_string()));
-            let range = (params.len() - 1, params.len());
-            // The dimension's own parameter (an attribute's JSON path) comes last.
-            let expr = expr.replace('?', &format!("?{}", params.len() + 1));
-            params.extend(expr_params.iter().cloned());
-            let sql = format!(
-                "SELECT {expr} AS value, a.mask, COUNT(*)
-                 FROM (SELECT customer_id, {} AS mask FROM ru_order_customers_day
-                       WHERE day BETWEEN ?{} AND ?{} GROUP BY customer_id) a
-                 JOIN customers c ON c.customer_id = a.customer_id
-                 WHERE value IS NOT NULL GROUP BY 1, 2",
-                bits.join(" | "),
-                range.0,
-                range.1
-            );
-            let mut stmt = eng.conn().prepare(&sql)?;
-            let mut rows = stmt.query(rusqlite::params_from_iter(params))?;
-            while let Some(row) = rows.next()? {
-                let value = super::engine::segment_text(row.get(0)?);
-                let mask: i64 = row.get(1)?;
-                let customers: i64 = row.get(2)?;
+            for (value, mask, customers) in eng.store.order_activity_masks(dimension, &windows)? {
                 let flows = by_value
                     .entry(value)
                     .or_insert_with(|| vec![Flow::default(); spans.len()]);

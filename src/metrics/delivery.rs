@@ -33,39 +33,34 @@ fn instant(s: Option<String>) -> Option<DateTime<Utc>> {
 }
 
 fn items(eng: &Engine<'_>) -> Result<Vec<Item>, MetricError> {
-    let mut stmt = eng.conn().prepare_cached(
-        "SELECT kind, created_date, committed_date, delivered_date, points, found FROM work_items",
-    )?;
-    let rows = stmt.query_map([], |r| {
-        Ok(Item {
-            kind: r.get(0)?,
-            created: date(r.get(1)?),
-            committed: date(r.get(2)?),
-            delivered: date(r.get(3)?),
-            points: r.get::<_, Option<f64>>(4)?.unwrap_or(0.0),
-            found: r.get(5)?,
+    Ok(eng
+        .store
+        .work_items()?
+        .into_iter()
+        .map(|r| Item {
+            kind: r.kind,
+            created: date(r.created_date),
+            committed: date(r.committed_date),
+            delivered: date(r.delivered_date),
+            points: r.points.unwrap_or(0.0),
+            found: r.found,
         })
-    })?;
-    Ok(rows.collect::<Result<_, _>>()?)
+        .collect())
 }
 
 fn tickets(eng: &Engine<'_>) -> Result<Vec<Ticket>, MetricError> {
-    let mut stmt = eng.conn().prepare_cached(
-        "SELECT opened_day, opened_at, first_response_at, resolved_at, COALESCE(severity, '')
-         FROM tickets",
-    )?;
-    let rows = stmt.query_map([], |r| {
-        Ok((
-            date(r.get(0)?),
-            instant(r.get(1)?),
-            instant(r.get(2)?),
-            instant(r.get(3)?),
-            r.get::<_, String>(4)?,
-        ))
-    })?;
+    let rows = eng.store.tickets()?.into_iter().map(|r| {
+        (
+            date(r.opened_day),
+            instant(r.opened_at),
+            instant(r.first_response_at),
+            instant(r.resolved_at),
+            r.severity,
+        )
+    });
     let mut out = Vec::new();
     for row in rows {
-        if let (Some(day), Some(opened), first_response, resolved, severity) = row? {
+        if let (Some(day), Some(opened), first_response, resolved, severity) = row {
             out.push(Ticket {
                 day,
                 opened,

@@ -2,21 +2,10 @@
 //! value. Overall distinct counts come from the `ru_distinct` cache; segments count from
 //! the per-day-per-user rollup.
 
-use chrono::{Duration, NaiveDate};
-use rusqlite::types::Value as SqlValue;
-
-use super::engine::{Cell, CustomerFilter, Engine};
+use super::engine::{Cell, Engine, customer_filter};
 use super::{Grain, MetricError, MetricId, Period, Segment};
-
-fn user_filter(segment: Option<&Segment>) -> (String, Vec<SqlValue>) {
-    match segment {
-        Some(s) => {
-            let f = CustomerFilter::of(s, "user_id");
-            (f.sql, f.params)
-        }
-        None => (String::new(), Vec::new()),
-    }
-}
+use crate::store::metric_queries::{CountQuery, DailyQuery};
+use chrono::{Duration, NaiveDate};
 
 /// The last day of a period that has happened.
 fn last_day(eng: &Engine<'_>, p: &Period) -> NaiveDate {
@@ -29,13 +18,10 @@ fn distinct_users(
     spans: &[(NaiveDate, NaiveDate)],
     segment: Option<&Segment>,
 ) -> Result<Vec<f64>, MetricError> {
-    let (filter, params) = user_filter(segment);
-    let sql = format!(
-        "SELECT COUNT(DISTINCT user_id) FROM ru_event_users_day WHERE day BETWEEN ?1 AND ?2{filter}"
-    );
+    let query = CountQuery::DistinctUsers(customer_filter(segment));
     spans
         .iter()
-        .map(|(a, b)| super::count_in(eng, &sql, *a, *b, &params))
+        .map(|(a, b)| eng.count(&query, *a, *b))
         .collect()
 }
 
@@ -89,26 +75,11 @@ fn dau(
     }
     let totals: Vec<f64> = match segment {
         None => {
-            let rows = eng.sums(
-                "SELECT period, n FROM ru_distinct WHERE period BETWEEN ?1 AND ?2
-                 AND kind = 'active_day' ORDER BY period",
-                1,
-                periods,
-                &[],
-            )?;
+            let rows = eng.sums(&DailyQuery::Distinct("active_day".into()), periods)?;
             rows.iter().map(|r| r[0]).collect()
         }
         Some(_) => {
-            let (filter, params) = user_filter(segment);
-            let rows = eng.sums(
-                &format!(
-                    "SELECT day, COUNT(*) FROM ru_event_users_day
-                     WHERE day BETWEEN ?1 AND ?2{filter} GROUP BY day ORDER BY day"
-                ),
-                1,
-                periods,
-                &params,
-            )?;
+            let rows = eng.sums(&DailyQuery::ActiveUsers(customer_filter(segment)), periods)?;
             rows.iter().map(|r| r[0]).collect()
         }
     };
@@ -145,13 +116,7 @@ fn mau(
 
 /// Per-day event totals: events, sessions, page_views, pv_sessions, bounced, duration.
 fn day_totals(eng: &Engine<'_>, periods: &[Period]) -> Result<Vec<Vec<f64>>, MetricError> {
-    eng.sums(
-        "SELECT day, events, sessions, page_views, pv_sessions, bounced_sessions, duration_s
-         FROM ru_events_day WHERE day BETWEEN ?1 AND ?2 ORDER BY day",
-        6,
-        periods,
-        &[],
-    )
+    eng.sums(&DailyQuery::EventTotals, periods)
 }
 
 fn values(v: Vec<f64>) -> Vec<Cell> {
@@ -183,21 +148,11 @@ pub fn compute(
             let users = active_users(eng, periods, segment)?;
             let sessions: Vec<f64> = match segment {
                 None => day_totals(eng, periods)?.iter().map(|r| r[1]).collect(),
-                Some(_) => {
-                    let (filter, params) = user_filter(segment);
-                    eng.sums(
-                        &format!(
-                            "SELECT day, SUM(sessions) FROM ru_event_users_day
-                             WHERE day BETWEEN ?1 AND ?2{filter} GROUP BY day ORDER BY day"
-                        ),
-                        1,
-                        periods,
-                        &params,
-                    )?
+                Some(_) => eng
+                    .sums(&DailyQuery::UserSessions(customer_filter(segment)), periods)?
                     .iter()
                     .map(|r| r[0])
-                    .collect()
-                }
+                    .collect(),
             };
             Ok(sessions
                 .iter()
@@ -225,12 +180,10 @@ pub fn compute(
                     super::distinct_cached(eng, &format!("adopters_{grain}"), periods)?
                 }
                 Some(s) => {
-                    let sql = "SELECT COUNT(DISTINCT user_id) FROM ru_feature_users_day
-                               WHERE day BETWEEN ?1 AND ?2 AND feature = ?3";
-                    let params = [SqlValue::Text(s.value.clone())];
+                    let query = CountQuery::FeatureUsers(s.value.clone());
                     periods
                         .iter()
-                        .map(|p| super::count_in(eng, sql, p.start, p.end(), &params))
+                        .map(|p| eng.count(&query, p.start, p.end()))
                         .collect::<Result<_, _>>()?
                 }
             };
@@ -252,26 +205,16 @@ fn time_to_value(
     periods: &[Period],
     segment: Option<&Segment>,
 ) -> Result<Vec<Cell>, MetricError> {
-    let (filter, mut params) = user_filter(segment);
-    params.push(SqlValue::Text(eng.config.activation_event.clone()));
-    let sql = format!(
-        "SELECT MIN(e.day), MIN(e.ts), c.signup_date FROM events e
-         JOIN customers c ON c.customer_id = e.user_id
-         WHERE 1 = 1{} AND e.name = ? GROUP BY e.user_id",
-        filter.replace("user_id", "e.user_id")
-    );
-    let mut stmt = eng.conn().prepare_cached(&sql)?;
+    let activations = eng
+        .store
+        .first_activations(&eng.config.activation_event, &customer_filter(segment))?;
     let tz = eng.config.tz();
     let mut hours: Vec<Vec<f64>> = vec![Vec::new(); periods.len()];
-    let mut rows = stmt.query(rusqlite::params_from_iter(params))?;
-    while let Some(row) = rows.next()? {
-        let day: String = row.get(0)?;
-        let ts: String = row.get(1)?;
-        let signup: String = row.get(2)?;
+    for activation in activations {
         let (Ok(day), Ok(ts), Ok(signup)) = (
-            NaiveDate::parse_from_str(&day, "%Y-%m-%d"),
-            chrono::DateTime::parse_from_rfc3339(&ts),
-            NaiveDate::parse_from_str(&signup, "%Y-%m-%d"),
+            NaiveDate::parse_from_str(&activation.day, "%Y-%m-%d"),
+            chrono::DateTime::parse_from_rfc3339(&activation.ts),
+            NaiveDate::parse_from_str(&activation.signup_date, "%Y-%m-%d"),
         ) else {
             continue;
         };

@@ -7,12 +7,12 @@ use std::collections::HashMap;
 use std::rc::Rc;
 
 use chrono::NaiveDate;
-use rusqlite::types::Value as SqlValue;
 
 use super::catalog::Module;
 use super::{Grain, MetricDef, MetricError, Period, Point, Segment, Series, SeriesRequest};
 use crate::config::Config;
 use crate::store::Store;
+use crate::store::metric_queries::{CountQuery, DailyQuery, RowFilter, SegmentSource};
 
 /// A metric's value in one period before it becomes a [`Point`].
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -65,45 +65,24 @@ impl Cell {
     }
 }
 
-/// A segment as a SQL condition on a row's customer id: `customer_id IN (…)`.
-pub struct CustomerFilter {
-    pub sql: String,
-    pub params: Vec<SqlValue>,
-}
-
-impl CustomerFilter {
-    /// `column` is the customer-id column of the table being filtered.
-    pub fn of(segment: &Segment, column: &str) -> Self {
-        let (expr, mut params) = customer_dim_expr(&segment.dimension);
-        params.push(SqlValue::Text(segment.value.clone()));
-        Self {
-            sql: format!(" AND {column} IN (SELECT customer_id FROM customers WHERE {expr} = ?)"),
-            params,
-        }
+/// A segment as the rows of its customers, whatever its dimension (an order channel is
+/// the customer's acquisition channel here).
+pub fn customer_filter(segment: Option<&Segment>) -> RowFilter {
+    match segment {
+        None => RowFilter::All,
+        Some(s) => RowFilter::Customers {
+            dimension: s.dimension.clone(),
+            value: s.value.clone(),
+        },
     }
 }
 
-/// The customers-table expression of a dimension, with its parameters.
-pub fn customer_dim_expr(dimension: &str) -> (String, Vec<SqlValue>) {
-    match dimension {
-        "channel" | "plan" | "region" => (dimension.to_string(), Vec::new()),
-        attribute => (
-            "json_extract(attributes, ?)".to_string(),
-            vec![SqlValue::Text(format!(
-                "$.\"{}\"",
-                attribute.replace('"', "")
-            ))],
-        ),
-    }
-}
-
-/// A segment value as text, whatever its stored type.
-pub fn segment_text(value: SqlValue) -> String {
-    match value {
-        SqlValue::Text(s) => s,
-        SqlValue::Integer(i) => i.to_string(),
-        SqlValue::Real(f) => f.to_string(),
-        _ => String::new(),
+/// A segment of a table with its own `channel` column: by channel, the rows of that
+/// channel; by any other dimension, the rows of its customers.
+pub fn channel_or_customer_filter(segment: Option<&Segment>) -> RowFilter {
+    match segment {
+        Some(s) if s.dimension == "channel" => RowFilter::Channel(s.value.clone()),
+        other => customer_filter(other),
     }
 }
 
@@ -153,10 +132,6 @@ impl<'a> Engine<'a> {
         Ok(value)
     }
 
-    pub fn conn(&self) -> &rusqlite::Connection {
-        self.store.conn()
-    }
-
     /// The full catalog: built-in metrics, then the external ones.
     pub fn catalog(&self) -> Result<Vec<MetricDef>, MetricError> {
         let mut all = super::catalog::BUILT_IN.to_vec();
@@ -188,11 +163,7 @@ impl<'a> Engine<'a> {
         if let Some(e) = self.empty.borrow().get(table) {
             return Ok(*e);
         }
-        let exists: bool =
-            self.conn()
-                .query_row(&format!("SELECT EXISTS (SELECT 1 FROM {table})"), [], |r| {
-                    r.get(0)
-                })?;
+        let exists = self.store.has_rows(table)?;
         self.empty.borrow_mut().insert(table.to_string(), !exists);
         Ok(!exists)
     }
@@ -207,42 +178,30 @@ impl<'a> Engine<'a> {
         Ok(None)
     }
 
-    /// Rows of `sql` (which selects a `YYYY-MM-DD` day then numbers, with `?1`/`?2` the
-    /// day range and further `params`), read once per engine.
+    /// The rows of `query` from `from` to `to`, read once per engine.
     pub fn daily(
         &self,
-        sql: &str,
+        query: &DailyQuery,
         from: NaiveDate,
         to: NaiveDate,
-        params: &[SqlValue],
     ) -> Result<DailyRows, MetricError> {
-        let key = format!("{sql}\u{1}{from}\u{1}{to}\u{1}{params:?}");
+        let key = format!("{query:?}\u{1}{from}\u{1}{to}");
         if let Some(rows) = self.daily.borrow().get(&key) {
             return Ok(rows.clone());
         }
-        let mut all: Vec<SqlValue> = vec![
-            SqlValue::Text(from.to_string()),
-            SqlValue::Text(to.to_string()),
-        ];
-        all.extend(params.iter().cloned());
-        let mut stmt = self.conn().prepare_cached(sql)?;
-        let width = stmt.column_count();
-        let mut rows = stmt.query(rusqlite::params_from_iter(all))?;
-        let mut out = Vec::new();
-        while let Some(row) = rows.next()? {
-            let day: String = row.get(0)?;
-            let Ok(day) = NaiveDate::parse_from_str(&day, "%Y-%m-%d") else {
-                continue;
-            };
-            let mut values = Vec::with_capacity(width.saturating_sub(1));
-            for i in 1..width {
-                values.push(row.get::<_, Option<f64>>(i)?.unwrap_or(0.0));
-            }
-            out.push((day, values));
-        }
-        let rows = Rc::new(out);
+        let rows = Rc::new(self.store.daily_sums(query, from, to)?);
         self.daily.borrow_mut().insert(key, rows.clone());
         Ok(rows)
+    }
+
+    /// The count of `query` from `from` to `to`.
+    pub fn count(
+        &self,
+        query: &CountQuery,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<f64, MetricError> {
+        Ok(self.store.count_between(query, from, to)?)
     }
 
     /// Sums column `col` of daily rows into each period.
@@ -263,21 +222,19 @@ impl<'a> Engine<'a> {
         out
     }
 
-    /// Sums of `sql`'s `width` numeric columns per period (rows ordered by day):
-    /// `out[period][column]`.
+    /// Sums of `query`'s numbers per period: `out[period][column]`.
     pub fn sums(
         &self,
-        sql: &str,
-        width: usize,
+        query: &DailyQuery,
         periods: &[Period],
-        params: &[SqlValue],
     ) -> Result<Vec<Vec<f64>>, MetricError> {
+        let width = query.width();
         let (Some(first), Some(last)) = (periods.first(), periods.last()) else {
             return Ok(Vec::new());
         };
         // A period still running as of the reference date counts its days up to it: looking
         // back with `--as-of` must not count what came later.
-        let rows = self.daily(sql, first.start, last.end().min(self.as_of), params)?;
+        let rows = self.daily(query, first.start, last.end().min(self.as_of))?;
         let cols: Vec<Vec<f64>> = (0..width)
             .map(|c| Self::bucket(periods, &rows, c))
             .collect();
@@ -317,48 +274,16 @@ impl<'a> Engine<'a> {
                 dimension: dimension.to_string(),
             });
         }
-        let (sql, params): (String, Vec<SqlValue>) = match (def.module, dimension) {
-            (Module::External, _) => (
-                "SELECT DISTINCT segment FROM metrics WHERE metric = ? AND segment <> ''".into(),
-                vec![SqlValue::Text(def.id.to_string())],
-            ),
-            (Module::Revenue, "channel") => (
-                "SELECT DISTINCT channel FROM ru_orders_day".into(),
-                Vec::new(),
-            ),
-            (Module::Acquisition, "channel") => (
-                "SELECT channel FROM spend UNION SELECT channel FROM funnel".into(),
-                Vec::new(),
-            ),
-            (Module::Subscriptions, "plan") => (
-                "SELECT DISTINCT plan FROM subscriptions WHERE plan IS NOT NULL".into(),
-                Vec::new(),
-            ),
-            (_, "feature") => (
-                "SELECT DISTINCT feature FROM ru_feature_users_day".into(),
-                Vec::new(),
-            ),
-            (_, "severity") => (
-                "SELECT DISTINCT COALESCE(severity, '') FROM tickets".into(),
-                Vec::new(),
-            ),
-            (_, dim) => {
-                let (expr, params) = customer_dim_expr(dim);
-                (
-                    format!("SELECT DISTINCT {expr} FROM customers WHERE {expr} IS NOT NULL"),
-                    params.iter().chain(params.iter()).cloned().collect(),
-                )
-            }
+        let source = match (def.module, dimension) {
+            (Module::External, _) => SegmentSource::ExternalMetric(def.id.as_ref()),
+            (Module::Revenue, "channel") => SegmentSource::OrderChannels,
+            (Module::Acquisition, "channel") => SegmentSource::MarketingChannels,
+            (Module::Subscriptions, "plan") => SegmentSource::SubscriptionPlans,
+            (_, "feature") => SegmentSource::Features,
+            (_, "severity") => SegmentSource::Severities,
+            (_, dim) => SegmentSource::Customers(dim),
         };
-        let mut stmt = self.conn().prepare(&sql)?;
-        let mut values: Vec<String> = stmt
-            .query_map(rusqlite::params_from_iter(params), |r| {
-                Ok(segment_text(r.get(0)?))
-            })?
-            .collect::<Result<_, _>>()?;
-        values.sort();
-        values.dedup();
-        Ok(values)
+        Ok(self.store.segment_values(&source)?)
     }
 
     /// The cohort matrix of one variant, with its forecast cells.

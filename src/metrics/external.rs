@@ -2,19 +2,13 @@
 //! shown like built-in ones. A period's value is the one on its latest date (a KPI
 //! computed elsewhere is a level, not something kpi may add up).
 
-use rusqlite::types::Value as SqlValue;
-
 use super::engine::{Cell, Engine};
 use super::{MetricDef, MetricError, Period, Segment};
 use crate::store::Store;
+use crate::store::metric_queries::DailyQuery;
 
 pub fn definitions(store: &Store) -> Result<Vec<MetricDef>, MetricError> {
-    let mut stmt = store
-        .conn()
-        .prepare("SELECT DISTINCT metric FROM metrics ORDER BY metric")?;
-    let names: Vec<String> = stmt
-        .query_map([], |r| r.get(0))?
-        .collect::<Result<_, _>>()?;
+    let names = store.external_metric_names()?;
     Ok(names
         .into_iter()
         .map(|name| {
@@ -44,16 +38,11 @@ pub fn compute(
     let (Some(first), Some(last)) = (periods.first(), periods.last()) else {
         return Ok(Vec::new());
     };
-    let rows = eng.daily(
-        "SELECT date, value FROM metrics
-         WHERE date BETWEEN ?1 AND ?2 AND metric = ?3 AND segment = ?4 ORDER BY date",
-        first.start,
-        last.end(),
-        &[
-            SqlValue::Text(name),
-            SqlValue::Text(segment.map(|s| s.value.clone()).unwrap_or_default()),
-        ],
-    )?;
+    let query = DailyQuery::External {
+        metric: name,
+        segment: segment.map(|s| s.value.clone()).unwrap_or_default(),
+    };
+    let rows = eng.daily(&query, first.start, last.end())?;
     Ok(periods
         .iter()
         .map(|p| {

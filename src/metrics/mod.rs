@@ -263,10 +263,9 @@ pub(crate) fn distinct_cached_at(
         return Ok(Vec::new());
     };
     let rows = eng.daily(
-        "SELECT period, n FROM ru_distinct WHERE period BETWEEN ?1 AND ?2 AND kind = ?3",
+        &crate::store::metric_queries::DailyQuery::Distinct(kind.to_string()),
         *first,
         *last,
-        &[rusqlite::types::Value::Text(kind.to_string())],
     )?;
     let map: std::collections::HashMap<NaiveDate, f64> =
         rows.iter().map(|(d, v)| (*d, v[0])).collect();
@@ -274,27 +273,6 @@ pub(crate) fn distinct_cached_at(
         .iter()
         .map(|d| map.get(d).copied().unwrap_or(0.0))
         .collect())
-}
-
-/// A single count of `sql` with `?1`/`?2` the day range.
-pub(crate) fn count_in(
-    eng: &Engine<'_>,
-    sql: &str,
-    from: NaiveDate,
-    to: NaiveDate,
-    params: &[rusqlite::types::Value],
-) -> Result<f64, MetricError> {
-    let mut all = vec![
-        rusqlite::types::Value::Text(from.to_string()),
-        rusqlite::types::Value::Text(to.to_string()),
-    ];
-    all.extend(params.iter().cloned());
-    let mut stmt = eng.conn().prepare_cached(sql)?;
-    Ok(stmt
-        .query_row(rusqlite::params_from_iter(all), |r| {
-            r.get::<_, Option<f64>>(0)
-        })?
-        .unwrap_or(0.0))
 }
 
 /// Calendar months touched from `first` to `last`, both included (Jan 31 → Mar 1 is 3).

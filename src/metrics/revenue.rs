@@ -2,11 +2,10 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use chrono::{Months, NaiveDate};
-use rusqlite::types::Value as SqlValue;
-
-use super::engine::{Cell, CustomerFilter, Engine, customer_dim_expr};
+use super::engine::{Cell, Engine, channel_or_customer_filter};
 use super::{MetricError, MetricId, Period, Segment, repeat_deltas};
+use crate::store::metric_queries::{CountQuery, DailyQuery};
+use chrono::{Months, NaiveDate};
 
 /// Per-period order totals in currency units (not cents).
 #[derive(Debug, Clone, Copy, Default)]
@@ -24,55 +23,14 @@ impl OrderTotals {
     }
 }
 
-/// Filters a rollup with `channel` and `customer_id` columns by a segment.
-fn segment_filter(segment: Option<&Segment>, customer_column: &str) -> (String, Vec<SqlValue>) {
-    match segment {
-        None => (String::new(), Vec::new()),
-        Some(s) if s.dimension == "channel" => (
-            " AND channel = ?3".into(),
-            vec![SqlValue::Text(s.value.clone())],
-        ),
-        Some(s) => {
-            let f = CustomerFilter::of(s, customer_column);
-            // Positional `?` after `?1`/`?2` numbers from 3 on.
-            (f.sql, f.params)
-        }
-    }
-}
-
 pub fn order_totals(
     eng: &Engine<'_>,
     periods: &[Period],
     segment: Option<&Segment>,
 ) -> Result<Vec<OrderTotals>, MetricError> {
-    let by_customer = segment.is_some_and(|s| s.dimension != "channel");
-    let table = if by_customer {
-        "ru_order_customers_day"
-    } else {
-        "ru_orders_day"
-    };
-    let (filter, params) = segment_filter(segment, "customer_id");
-    // Money is summed with TOTAL: read as f64 anyway, exact for cents below 2^53, and it
-    // cannot fail with "integer overflow" as SUM does on a store holding an amount from
-    // before imports bounded them (`fields::MAX_MONEY_MINOR_UNITS`).
-    let orders = eng.sums(
-        &format!(
-            "SELECT day, SUM(orders), TOTAL(revenue), TOTAL(discount), TOTAL(cost) FROM {table}
-             WHERE day BETWEEN ?1 AND ?2{filter} GROUP BY day ORDER BY day"
-        ),
-        4,
-        periods,
-        &params,
-    )?;
-    let refunds = eng.sums(
-        &format!(
-            "SELECT day, TOTAL(amount) FROM ru_refunds_day
-             WHERE day BETWEEN ?1 AND ?2{filter} GROUP BY day ORDER BY day"
-        ),
-        1,
-        periods,
-        &params,
-    )?;
+    let filter = channel_or_customer_filter(segment);
+    let orders = eng.sums(&DailyQuery::Orders(filter.clone()), periods)?;
+    let refunds = eng.sums(&DailyQuery::Refunds(filter), periods)?;
     Ok(orders
         .iter()
         .zip(&refunds)
@@ -101,14 +59,10 @@ pub fn paying_customers(
             super::distinct_cached(eng, &format!("paying_{grain}"), periods)
         }
         Some(_) => {
-            let (filter, params) = segment_filter(segment, "customer_id");
-            let sql = format!(
-                "SELECT COUNT(DISTINCT customer_id) FROM ru_order_customers_day
-                 WHERE day BETWEEN ?1 AND ?2{filter}"
-            );
+            let query = CountQuery::PayingCustomers(channel_or_customer_filter(segment));
             periods
                 .iter()
-                .map(|p| super::count_in(eng, &sql, p.start, p.end(), &params))
+                .map(|p| eng.count(&query, p.start, p.end()))
                 .collect()
         }
     }
@@ -116,13 +70,7 @@ pub fn paying_customers(
 
 /// (cogs, all costs) of the costs table per period, in currency units.
 fn table_costs(eng: &Engine<'_>, periods: &[Period]) -> Result<Vec<(f64, f64)>, MetricError> {
-    let rows = eng.sums(
-        "SELECT date, TOTAL(CASE WHEN category = 'cogs' THEN amount ELSE 0 END), TOTAL(amount)
-         FROM costs WHERE date BETWEEN ?1 AND ?2 GROUP BY date ORDER BY date",
-        2,
-        periods,
-        &[],
-    )?;
+    let rows = eng.sums(&DailyQuery::Costs, periods)?;
     Ok(rows.iter().map(|r| (r[0] / 100.0, r[1] / 100.0)).collect())
 }
 
@@ -131,11 +79,7 @@ fn has_costs(eng: &Engine<'_>) -> Result<bool, MetricError> {
     if !eng.is_empty("costs")? {
         return Ok(true);
     }
-    Ok(eng.conn().query_row(
-        "SELECT EXISTS (SELECT 1 FROM orders WHERE cost IS NOT NULL)",
-        [],
-        |r| r.get(0),
-    )?)
+    Ok(eng.store.orders_have_costs()?)
 }
 
 /// Active users per period: distinct users in events; without events, paying customers.
@@ -152,18 +96,8 @@ pub fn active_users_or_payers(
 
 /// Count of the configured engagement events per period.
 pub fn engagements(eng: &Engine<'_>, periods: &[Period]) -> Result<Vec<f64>, MetricError> {
-    let names = &eng.config.engagement_events;
-    let marks = vec!["?"; names.len()].join(", ");
-    let params: Vec<SqlValue> = names.iter().map(|n| SqlValue::Text(n.clone())).collect();
-    let rows = eng.sums(
-        &format!(
-            "SELECT day, SUM(events) FROM ru_event_names_day
-             WHERE day BETWEEN ?1 AND ?2 AND name IN ({marks}) GROUP BY day ORDER BY day"
-        ),
-        1,
-        periods,
-        &params,
-    )?;
+    let names = eng.config.engagement_events.clone();
+    let rows = eng.sums(&DailyQuery::NamedEvents(names), periods)?;
     Ok(rows.iter().map(|r| r[0]).collect())
 }
 
@@ -257,9 +191,7 @@ fn repeat_purchase_rate(
     periods: &[Period],
     segment: Option<&Segment>,
 ) -> Result<Vec<Cell>, MetricError> {
-    let first: Option<String> =
-        eng.conn()
-            .query_row("SELECT MIN(day) FROM ru_orders_day", [], |r| r.get(0))?;
+    let first = eng.store.first_order_day()?;
     let Some(first) = first.and_then(|d| NaiveDate::parse_from_str(&d, "%Y-%m-%d").ok()) else {
         return Ok(vec![Cell::note("n/a: no completed orders"); periods.len()]);
     };
@@ -267,26 +199,7 @@ fn repeat_purchase_rate(
         return Ok(Vec::new());
     };
     let deltas: Vec<(NaiveDate, i64, i64)> = match segment {
-        None => {
-            let mut stmt = eng.conn().prepare_cached(
-                "SELECT day, ge1, ge2 FROM ru_repeat_delta WHERE day <= ?1 ORDER BY day",
-            )?;
-            let rows = stmt.query_map([last.to_string()], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, i64>(1)?,
-                    r.get::<_, i64>(2)?,
-                ))
-            })?;
-            let mut out = Vec::new();
-            for row in rows {
-                let (day, a, b) = row?;
-                if let Ok(day) = NaiveDate::parse_from_str(&day, "%Y-%m-%d") {
-                    out.push((day, a, b));
-                }
-            }
-            out
-        }
+        None => eng.store.repeat_deltas_until(last)?,
         Some(segment) => {
             // Counts at a window end depend on the 12 months before it only: a history
             // cut a year before the first period's end gives the same counts from there.
@@ -343,28 +256,6 @@ fn segment_repeat_deltas(
 ) -> Result<std::rc::Rc<HashMap<String, Vec<RepeatDelta>>>, MetricError> {
     let key = format!("segment repeat deltas {dimension} {from} {to}");
     eng.memo(key, || {
-        let mut params = vec![
-            SqlValue::Text(from.to_string()),
-            SqlValue::Text(to.to_string()),
-        ];
-        // Rows come grouped by (value, customer), days ascending within.
-        let sql = if dimension == "channel" {
-            "SELECT channel, customer_id, day, orders FROM ru_order_customers_day
-             WHERE day BETWEEN ?1 AND ?2 ORDER BY channel, customer_id, day"
-                .to_string()
-        } else {
-            let (expr, expr_params) = customer_dim_expr(dimension);
-            params.extend(expr_params);
-            let expr = expr.replace('?', "?3");
-            format!(
-                "SELECT {expr} AS value, c.customer_id, r.day, r.orders
-                 FROM customers c CROSS JOIN ru_order_customers_day r
-                     ON r.customer_id = c.customer_id AND r.day BETWEEN ?1 AND ?2
-                 WHERE value IS NOT NULL"
-            )
-        };
-        let mut stmt = eng.conn().prepare(&sql)?;
-        let mut rows = stmt.query(rusqlite::params_from_iter(params))?;
         let mut sums: HashMap<String, BTreeMap<NaiveDate, (i64, i64)>> = HashMap::new();
         let mut current: Option<(String, String)> = None;
         let mut days: Vec<(NaiveDate, i64)> = Vec::new();
@@ -379,27 +270,24 @@ fn segment_repeat_deltas(
             }
             days.clear();
         };
-        while let Some(row) = rows.next()? {
-            let value = super::engine::segment_text(row.get(0)?);
-            let customer: String = row.get(1)?;
+        // Rows come grouped by (value, customer), days ascending within.
+        eng.store.segment_order_days(dimension, from, to, |row| {
             if current
                 .as_ref()
-                .is_none_or(|(v, c)| *v != value || *c != customer)
+                .is_none_or(|(v, c)| *v != row.value || *c != row.customer_id)
             {
                 flush(current.as_ref().map(|(v, _)| v), &mut days);
-                current = Some((value, customer));
+                current = Some((row.value, row.customer_id));
             }
-            let day: String = row.get(2)?;
-            let Some(day) = crate::dates::parse_day(&day) else {
-                continue;
+            let Some(day) = crate::dates::parse_day(&row.day) else {
+                return;
             };
-            let orders: i64 = row.get(3)?;
             // One row per order channel: a day's rows add up.
             match days.last_mut() {
-                Some((last, n)) if *last == day => *n += orders,
-                _ => days.push((day, orders)),
+                Some((last, n)) if *last == day => *n += row.orders,
+                _ => days.push((day, row.orders)),
             }
-        }
+        })?;
         flush(current.as_ref().map(|(v, _)| v), &mut days);
         Ok(sums
             .into_iter()

@@ -1,7 +1,8 @@
 //! Satisfaction: NPS, CSAT and CES from survey responses.
 
-use super::engine::{Cell, CustomerFilter, Engine};
+use super::engine::{Cell, Engine, customer_filter};
 use super::{MetricError, MetricId, Period, Segment};
+use crate::store::metric_queries::DailyQuery;
 
 pub fn compute(
     eng: &Engine<'_>,
@@ -18,27 +19,13 @@ pub fn compute(
         MetricId::Ces => ("ces", f64::INFINITY, f64::NEG_INFINITY),
         _ => return Err(MetricError::UnknownMetric(id.to_string())),
     };
-    let (filter, mut params) = match segment {
-        Some(s) => {
-            let f = CustomerFilter::of(s, "customer_id");
-            (f.sql, f.params)
-        }
-        None => (String::new(), Vec::new()),
+    let query = DailyQuery::Surveys {
+        kind: kind.into(),
+        filter: customer_filter(segment),
+        high_from: top,
+        low_to: bottom,
     };
-    params.push(rusqlite::types::Value::Text(kind.into()));
-    // The kind goes last so the segment's positional parameters keep their numbers.
-    let rows = eng.sums(
-        &format!(
-            "SELECT date, COUNT(*), SUM(score >= {top}), SUM(score <= {bottom}), SUM(score)
-             FROM surveys WHERE date BETWEEN ?1 AND ?2{filter} AND kind = ?
-             GROUP BY date ORDER BY date",
-            top = finite(top),
-            bottom = finite(bottom),
-        ),
-        4,
-        periods,
-        &params,
-    )?;
+    let rows = eng.sums(&query, periods)?;
     Ok(rows
         .iter()
         .map(|r| {
@@ -51,15 +38,4 @@ pub fn compute(
             }
         })
         .collect())
-}
-
-/// A SQL literal for a threshold that never matches when infinite.
-fn finite(v: f64) -> String {
-    if v.is_finite() {
-        v.to_string()
-    } else if v > 0.0 {
-        "1e308".into()
-    } else {
-        "-1e308".into()
-    }
 }

@@ -10,7 +10,7 @@ use std::rc::Rc;
 
 use chrono::{Duration, NaiveDate};
 
-use super::engine::{Cell, CustomerFilter, Engine};
+use super::engine::{Cell, Engine};
 use super::{MetricError, MetricId, Period, Segment};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,33 +39,29 @@ pub struct Book {
 }
 
 impl Book {
-    pub fn load(conn: &rusqlite::Connection) -> Result<Self, MetricError> {
-        let mut stmt = conn.prepare(
-            "SELECT customer_id, mrr, start_date, end_date, plan FROM subscriptions
-             ORDER BY customer_id",
-        )?;
-        let mut rows = stmt.query([])?;
+    pub fn load(
+        source: &impl crate::store::metric_reads::SubscriptionSource,
+    ) -> Result<Self, MetricError> {
         let mut book = Book::default();
         let parse = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok();
-        while let Some(row) = rows.next()? {
-            let customer: String = row.get(0)?;
-            let start: String = row.get(2)?;
-            let end: Option<String> = row.get(3)?;
-            let Some(start) = parse(&start) else { continue };
-            if book.customers.last() != Some(&customer) {
-                book.customers.push(customer);
+        source.subscriptions(&mut |row| {
+            let Some(start) = parse(&row.start_date) else {
+                return;
+            };
+            if book.customers.last() != Some(&row.customer_id) {
+                book.customers.push(row.customer_id);
                 book.ranges.push((book.subs.len(), book.subs.len()));
             }
             book.subs.push(Subscription {
-                mrr_cents: row.get(1)?,
+                mrr_cents: row.mrr_cents,
                 start,
-                end: end.as_deref().and_then(parse),
-                plan: row.get(4)?,
+                end: row.end_date.as_deref().and_then(parse),
+                plan: row.plan,
             });
             if let Some(last) = book.ranges.last_mut() {
                 last.1 = book.subs.len();
             }
-        }
+        })?;
         Ok(book)
     }
 
@@ -161,7 +157,7 @@ pub(super) fn book(eng: &Engine<'_>) -> Result<Rc<Book>, MetricError> {
     if let Some(b) = eng.subs.borrow().as_ref() {
         return Ok(b.clone());
     }
-    let b = Rc::new(Book::load(eng.conn())?);
+    let b = Rc::new(Book::load(eng.store)?);
     *eng.subs.borrow_mut() = Some(b.clone());
     Ok(b)
 }
@@ -171,15 +167,9 @@ pub(super) fn customers_in(
     eng: &Engine<'_>,
     segment: &Segment,
 ) -> Result<HashSet<String>, MetricError> {
-    let filter = CustomerFilter::of(segment, "customer_id");
-    let mut stmt = eng.conn().prepare(&format!(
-        "SELECT customer_id FROM customers WHERE 1 = 1{}",
-        filter.sql
-    ))?;
-    let ids = stmt
-        .query_map(rusqlite::params_from_iter(filter.params), |r| r.get(0))?
-        .collect::<Result<_, _>>()?;
-    Ok(ids)
+    Ok(eng
+        .store
+        .customers_where(&segment.dimension, &segment.value)?)
 }
 
 /// Movements of each period, for a segment (`plan` is the subscription's own plan).

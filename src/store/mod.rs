@@ -1,10 +1,12 @@
-//! The SQLite store: schema, migrations, upserts, rollups and the import log.
-//! This is the only module whose SQL writes.
+//! The SQLite store: schema, migrations, upserts, rollups and the import log, and the
+//! typed reads the rest of the crate computes from. All of the crate's SQL is here.
 
 pub mod accounts;
 mod alert_state;
 pub mod import_log;
 mod launch;
+pub mod metric_queries;
+pub mod metric_reads;
 mod migrate;
 pub mod notify_log;
 pub mod rollup;
@@ -211,7 +213,18 @@ impl Store {
         self.read_only
     }
 
-    /// Read access for `metrics/`, `alerts/` and the Data pane's loaders.
+    /// Read access for the reads of `store/`. Integration tests and benches compare with
+    /// raw SQLite, so the `test-fixtures` feature lends it to them; the library outside
+    /// `store/` never uses it (`tests/layering.rs`).
+    #[cfg(not(feature = "test-fixtures"))]
+    pub(crate) fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
+    /// Read access for the reads of `store/`, and for integration tests and benches that
+    /// compare with raw SQLite; the library outside `store/` never uses it
+    /// (`tests/layering.rs`).
+    #[cfg(feature = "test-fixtures")]
     pub fn conn(&self) -> &Connection {
         &self.conn
     }

@@ -116,6 +116,51 @@ pub fn with_ctes(ctes: &[&str], body: &str) -> String {
     format!("WITH {} {body}", ctes.join(", "))
 }
 
+/// How an engine that reads exports (DataFusion) names a stored type.
+fn export_type(kind: StoredType) -> &'static str {
+    match kind {
+        Text => "VARCHAR",
+        Integer => "BIGINT",
+        Real => "DOUBLE",
+    }
+}
+
+/// The typed read of one export source registered as `name`, whose columns are
+/// `provided`: each of a raw input's stored `columns` cast to its type, matched by name
+/// whatever its case, NULL where the export lacks it.
+pub fn export_select(name: &str, columns: &[(&str, StoredType)], provided: &[String]) -> String {
+    let select: Vec<String> = columns
+        .iter()
+        .map(|&(column, kind)| {
+            let source = provided
+                .iter()
+                .find(|p| p.eq_ignore_ascii_case(column))
+                .map_or("NULL".to_string(), |p| {
+                    format!("\"{}\"", p.replace('"', "\"\""))
+                });
+            format!("CAST({source} AS {}) AS {column}", export_type(kind))
+        })
+        .collect();
+    format!("SELECT {} FROM {name}", select.join(", "))
+}
+
+/// A raw input's stored `columns` with no row: the read of a table no export provides.
+pub fn empty_export(columns: &[(&str, StoredType)]) -> String {
+    let nulls: Vec<String> = columns
+        .iter()
+        .map(|&(column, kind)| format!("CAST(NULL AS {}) AS {column}", export_type(kind)))
+        .collect();
+    format!(
+        "SELECT {} FROM (VALUES (1)) nothing WHERE 1 = 0",
+        nulls.join(", ")
+    )
+}
+
+/// The CTE that reads raw table `table` from all its export `selects`.
+pub fn export_cte(table: &str, selects: &[String]) -> String {
+    format!("{table} AS ({})", selects.join(" UNION ALL "))
+}
+
 /// The first and last day of each table of [`TABLE_DAYS`] (every row, every status): the
 /// periods and windows whose distinct counts a rebuild writes, zero or not.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -682,6 +727,31 @@ mod tests {
                 events,
                 customers,
             })
+    }
+
+    #[test]
+    fn an_export_is_read_as_the_stored_columns_matched_whatever_their_case() {
+        let columns = [("order_id", Text), ("revenue", Integer), ("rate", Real)];
+        let provided = ["Order_ID".to_string(), "odd\"name".to_string()];
+        assert_eq!(
+            export_select("src_orders_0", &columns, &provided),
+            "SELECT CAST(\"Order_ID\" AS VARCHAR) AS order_id, CAST(NULL AS BIGINT) AS revenue, \
+             CAST(NULL AS DOUBLE) AS rate FROM src_orders_0"
+        );
+        let quoted = [("odd\"name", Text)];
+        assert_eq!(
+            export_select("s", &quoted, &provided),
+            "SELECT CAST(\"odd\"\"name\" AS VARCHAR) AS odd\"name FROM s"
+        );
+        let empty = empty_export(&columns[..1]);
+        assert_eq!(
+            empty,
+            "SELECT CAST(NULL AS VARCHAR) AS order_id FROM (VALUES (1)) nothing WHERE 1 = 0"
+        );
+        assert_eq!(
+            export_cte("orders", &[empty.clone(), empty.clone()]),
+            format!("orders AS ({empty} UNION ALL {empty})")
+        );
     }
 
     proptest! {

@@ -11,7 +11,7 @@ use rusqlite::types::Value;
 use super::source::{Format, Input};
 use super::{SyncError, SyncOptions};
 use crate::store::rollup_plan::{
-    self, DayRanges, RAW_INPUTS, RollupRows, StoredType, range_queries, with_ctes,
+    self, DayRanges, RAW_INPUTS, RollupRows, range_queries, with_ctes,
 };
 
 pub struct Engine {
@@ -135,31 +135,12 @@ impl Engine {
                     .iter()
                     .map(|f| f.name().clone())
                     .collect();
-                let select: Vec<String> = columns
-                    .iter()
-                    .map(|&(column, kind)| {
-                        let source = provided
-                            .iter()
-                            .find(|p| p.eq_ignore_ascii_case(column))
-                            .map_or("NULL".to_string(), |p| {
-                                format!("\"{}\"", p.replace('"', "\"\""))
-                            });
-                        format!("CAST({source} AS {}) AS {column}", sql_type(kind))
-                    })
-                    .collect();
-                selects.push(format!("SELECT {} FROM {name}", select.join(", ")));
+                selects.push(rollup_plan::export_select(&name, columns, &provided));
             }
             if selects.is_empty() {
-                let nulls: Vec<String> = columns
-                    .iter()
-                    .map(|&(column, kind)| format!("CAST(NULL AS {}) AS {column}", sql_type(kind)))
-                    .collect();
-                selects.push(format!(
-                    "SELECT {} FROM (VALUES (1)) nothing WHERE 1 = 0",
-                    nulls.join(", ")
-                ));
+                selects.push(rollup_plan::empty_export(columns));
             }
-            ctes.push(format!("{table} AS ({})", selects.join(" UNION ALL ")));
+            ctes.push(rollup_plan::export_cte(table, &selects));
         }
         Ok(ctes)
     }
@@ -188,14 +169,6 @@ impl Engine {
 
 fn as_strs(ctes: &[String]) -> Vec<&str> {
     ctes.iter().map(String::as_str).collect()
-}
-
-fn sql_type(kind: StoredType) -> &'static str {
-    match kind {
-        StoredType::Text => "VARCHAR",
-        StoredType::Integer => "BIGINT",
-        StoredType::Real => "DOUBLE",
-    }
 }
 
 /// The rows of `batch` as SQLite values.
