@@ -4,6 +4,7 @@
 use chrono::NaiveDate;
 use rusqlite::{Connection, params};
 
+use super::day_scan::{self, Pass};
 use super::per_id::Activity;
 
 /// Tables whose rows per day (by the column given) are kept in `ru_table_days`, so the
@@ -49,11 +50,20 @@ const ORDER_CUSTOMERS_GROUP: &str = "GROUP BY order_date, customer_id, COALESCE(
 
 pub fn refresh_orders(conn: &Connection, from: NaiveDate, to: NaiveDate) -> rusqlite::Result<()> {
     refresh_table_days(conn, "orders", "order_date", from, to)?;
+    delete_days(conn, &["ru_order_customers_day", "ru_orders_day"], from, to)?;
+    if day_scan::orders(conn, from, to)? == Pass::Written {
+        return Ok(());
+    }
+    insert_orders_by_sql(conn, from, to)
+}
+
+/// The SQL definition of what [`day_scan::orders`] writes, into emptied days.
+pub(super) fn insert_orders_by_sql(
+    conn: &Connection,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> rusqlite::Result<()> {
     let p = params![from.to_string(), to.to_string()];
-    conn.execute(
-        "DELETE FROM ru_order_customers_day WHERE day BETWEEN ?1 AND ?2",
-        p,
-    )?;
     conn.execute(
         &format!(
             "INSERT INTO ru_order_customers_day
@@ -126,15 +136,42 @@ const EVENT_USERS_SELECT: &str =
 const FEATURE_USERS_SELECT: &str =
     "SELECT DISTINCT day, COALESCE(feature, ''), user_id FROM events";
 
-pub fn refresh_events(conn: &Connection, from: NaiveDate, to: NaiveDate) -> rusqlite::Result<()> {
-    refresh_event_totals(conn, from, to)?;
+/// Empties the rows of `tables` dated `from..=to`.
+fn delete_days(
+    conn: &Connection,
+    tables: &[&str],
+    from: NaiveDate,
+    to: NaiveDate,
+) -> rusqlite::Result<()> {
     let p = params![from.to_string(), to.to_string()];
-    for table in ["ru_event_users_day", "ru_feature_users_day"] {
-        conn.execute(
-            &format!("DELETE FROM {table} WHERE day BETWEEN ?1 AND ?2"),
-            p,
-        )?;
+    for table in tables {
+        conn.prepare_cached(&format!("DELETE FROM {table} WHERE day BETWEEN ?1 AND ?2"))?
+            .execute(p)?;
     }
+    Ok(())
+}
+
+const EVENT_TOTALS: [&str; 2] = ["ru_events_day", "ru_event_names_day"];
+const EVENT_USERS: [&str; 2] = ["ru_event_users_day", "ru_feature_users_day"];
+
+pub fn refresh_events(conn: &Connection, from: NaiveDate, to: NaiveDate) -> rusqlite::Result<()> {
+    refresh_table_days(conn, "events", "day", from, to)?;
+    delete_days(conn, &EVENT_TOTALS, from, to)?;
+    delete_days(conn, &EVENT_USERS, from, to)?;
+    if day_scan::events(conn, from, to, true)? == Pass::Written {
+        return Ok(());
+    }
+    insert_event_totals_by_sql(conn, from, to)?;
+    insert_event_users_by_sql(conn, from, to)
+}
+
+/// The SQL definition of the per-user rows [`day_scan::events`] writes, into emptied days.
+pub(super) fn insert_event_users_by_sql(
+    conn: &Connection,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> rusqlite::Result<()> {
+    let p = params![from.to_string(), to.to_string()];
     conn.execute(
         &format!(
             "INSERT INTO ru_event_users_day (day, user_id, events, sessions)
@@ -182,11 +219,20 @@ pub fn refresh_event_ids(
 /// The day-level event rollups: rows per day, events, sessions and page views, names.
 fn refresh_event_totals(conn: &Connection, from: NaiveDate, to: NaiveDate) -> rusqlite::Result<()> {
     refresh_table_days(conn, "events", "day", from, to)?;
-    let p = params![from.to_string(), to.to_string()];
-    for table in ["ru_events_day", "ru_event_names_day"] {
-        conn.prepare_cached(&format!("DELETE FROM {table} WHERE day BETWEEN ?1 AND ?2"))?
-            .execute(p)?;
+    delete_days(conn, &EVENT_TOTALS, from, to)?;
+    if day_scan::events(conn, from, to, false)? == Pass::Written {
+        return Ok(());
     }
+    insert_event_totals_by_sql(conn, from, to)
+}
+
+/// The SQL definition of the day totals [`day_scan::events`] writes, into emptied days.
+pub(super) fn insert_event_totals_by_sql(
+    conn: &Connection,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> rusqlite::Result<()> {
+    let p = params![from.to_string(), to.to_string()];
     conn.prepare_cached(
         "INSERT INTO ru_events_day
              (day, events, sessions, page_views, pv_sessions, bounced_sessions, duration_s)

@@ -9,6 +9,7 @@
 //! - [`distinct`]: distinct ids per period and trailing window (`ru_distinct`), which
 //!   cannot be summed from days.
 
+mod day_scan;
 mod days;
 mod distinct;
 mod per_id;
@@ -16,7 +17,7 @@ mod touched;
 
 use std::collections::BTreeSet;
 
-use chrono::{Duration, NaiveDate};
+use chrono::NaiveDate;
 use rusqlite::{Connection, Transaction};
 
 pub use days::TABLE_DAYS;
@@ -101,9 +102,10 @@ fn refresh_in_steps(
         days::refresh_table_days(tx, "customers", "signup_date", from, to)?;
     }
     step("feature adopters", 4, STEPS);
-    distinct::recount_periods(
+    distinct::recount(
         tx,
         "adopters",
+        &[],
         "ru_feature_users_day",
         "user_id",
         &touched.of("events"),
@@ -195,19 +197,14 @@ fn recount_distinct(
     activity: &Activity,
     days: &BTreeSet<NaiveDate>,
 ) -> rusqlite::Result<()> {
-    distinct::recount_periods(
+    distinct::recount(
         conn,
         activity.distinct_prefix,
+        activity.windows,
         activity.rollup,
         activity.id,
         days,
-    )?;
-    for &(kind, window) in activity.windows {
-        for (from, to) in ranges(days, window) {
-            distinct::recount_window(conn, kind, window, from, to + Duration::days(window - 1))?;
-        }
-    }
-    Ok(())
+    )
 }
 
 /// [`refresh`] in a transaction of its own, for writers outside an import (tests, tools).
