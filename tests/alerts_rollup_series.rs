@@ -14,7 +14,7 @@ use kpi::import::{ImportOptions, import_file};
 use kpi::metrics::{self, Engine, Grain, SeriesRequest};
 use kpi::store::Store;
 
-const COVERED: [&str; 14] = [
+const COVERED: [&str; 27] = [
     "gross_revenue",
     "net_revenue",
     "orders",
@@ -29,6 +29,19 @@ const COVERED: [&str; 14] = [
     "sessions_per_user",
     "new_customers",
     "active_customers",
+    "customer_churn_pct",
+    "retention_rate_pct",
+    "mrr",
+    "arr",
+    "mrr_new",
+    "mrr_expansion",
+    "mrr_contraction",
+    "mrr_churned",
+    "mrr_reactivation",
+    "mrr_net_new",
+    "arpa",
+    "revenue_churn_pct",
+    "nrr_pct",
 ];
 
 fn demo_store(dir: &Path) -> (Store, Config, NaiveDate) {
@@ -196,12 +209,40 @@ fn generated_store(dir: &Path, seed: u64) -> (Store, Config, NaiveDate) {
             ));
         }
     }
-    let files = [
+    // Odd seeds add subscriptions: activity then comes from them, and MRR moves. Some
+    // customers hold two at once (expansions), some have no customer row.
+    let mut subscriptions =
+        String::from("subscription_id,customer_id,mrr,start_date,end_date,plan\n");
+    if seed % 2 == 1 {
+        for s in 0..400 {
+            let begins = start + Duration::days(next(days as u64) as i64);
+            let ends = if next(3) == 0 {
+                (begins + Duration::days(1 + next(90) as i64)).to_string()
+            } else {
+                String::new()
+            };
+            let plan = if next(8) == 0 {
+                ""
+            } else {
+                plans[next(3) as usize]
+            };
+            subscriptions.push_str(&format!(
+                "s{s},c{},{}.{:02},{begins},{ends},{plan}\n",
+                next(320),
+                9 + next(90),
+                next(100)
+            ));
+        }
+    }
+    let mut files = vec![
         ("customers.csv", customers),
         ("orders.csv", orders),
         ("refunds.csv", refunds),
         ("events.csv", events),
     ];
+    if seed % 2 == 1 {
+        files.push(("subscriptions.csv", subscriptions));
+    }
     let mut store = Store::open(&dir.join("generated.db")).unwrap();
     let config = Config::default();
     let options = ImportOptions {

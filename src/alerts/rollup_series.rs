@@ -4,9 +4,11 @@
 //!
 //! The breakdowns that dominate an evaluation — order sums and distinct customers by
 //! order channel, plan and region; active users, stickiness and sessions by the users'
-//! channel, plan and region — are computed here from [`SegmentDays`]: the rollup rows of
-//! the day range the alerts look at, each customer or user interned once with its
-//! segments. Every other request (totals, which read small rollups already, and the
+//! channel, plan and region; active customers, churn, retention, MRR and its movements by
+//! the customers' (or subscriptions') segments — are computed here from [`SegmentDays`]:
+//! the rollup rows of the day range the alerts look at and the subscription book, each
+//! customer or user interned once with its segments, every value of a dimension counted in
+//! one pass. Every other request (totals, which read small rollups already, and the
 //! metrics not listed) goes to the engine. Values are the engine's to the bit: day sums
 //! are whole minor units, added in the same order, and ratios use the same `Cell`
 //! arithmetic (`tests/alerts_rollup_series.rs` holds the two paths equal).
@@ -14,13 +16,16 @@
 //! [`SegmentDays`] outlives an evaluation: after a live import, [`SegmentDays::forget`]
 //! drops the days it wrote and the next evaluation reads back only those.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::rc::Rc;
+use std::sync::Arc;
 
 use chrono::{Datelike, Duration, NaiveDate};
 
+use crate::metrics::subscriptions::{Book, Movements, movement_cell, movements_over};
 use crate::metrics::{
-    Cell, Engine, Grain, MetricDef, MetricError, Period, Point, Segment, Series, SeriesRequest,
+    Cell, Engine, Grain, MetricDef, MetricError, MetricId, Period, Point, Segment, Series,
+    SeriesRequest,
 };
 use crate::store::Store;
 use crate::store::rollup::Touched;
@@ -37,9 +42,29 @@ const ORDER_METRICS: [&str; 7] = [
 ];
 /// Metrics of events answered here, by the user's channel, plan and region.
 const EVENT_METRICS: [&str; 5] = ["dau", "wau", "mau", "stickiness_pct", "sessions_per_user"];
-/// Metrics of customers answered here, by their channel, plan and region (active
-/// customers where activity comes from subscriptions).
-const CUSTOMER_METRICS: [&str; 2] = ["new_customers", "active_customers"];
+/// Metrics of customers answered here, by their channel, plan and region (all but signups
+/// where activity comes from subscriptions).
+const CUSTOMER_METRICS: [&str; 4] = [
+    "new_customers",
+    "active_customers",
+    "customer_churn_pct",
+    "retention_rate_pct",
+];
+/// MRR and its movements, answered here by the subscription's plan or the customer's
+/// channel and region: the book is read once, every value counted from it.
+const MOVEMENT_METRICS: [&str; 11] = [
+    "mrr",
+    "arr",
+    "mrr_new",
+    "mrr_expansion",
+    "mrr_contraction",
+    "mrr_churned",
+    "mrr_reactivation",
+    "mrr_net_new",
+    "arpa",
+    "revenue_churn_pct",
+    "nrr_pct",
+];
 
 /// How rows are split into segments: by the order's channel, or by one of the customer's
 /// columns (for events, the user's customer row).
@@ -63,6 +88,9 @@ fn day_number(day: NaiveDate) -> i32 {
 #[derive(Debug, Default)]
 pub struct SegmentDays {
     customers: Option<Customers>,
+    /// Every subscription by customer, read once: the customer metrics and MRR of every
+    /// segment are counted from it.
+    book: Option<Arc<Book>>,
     orders: Option<Table<OrderRow>>,
     events: Option<Table<EventRow>>,
 }
@@ -226,6 +254,9 @@ impl SegmentDays {
             *self = SegmentDays::default();
             return Ok(());
         }
+        if touched.touches("subscriptions") {
+            self.book = None;
+        }
         let Some(customers) = self.customers.as_mut() else {
             return Ok(());
         };
@@ -246,6 +277,15 @@ impl SegmentDays {
             })?;
         }
         Ok(())
+    }
+
+    fn book(&mut self, store: &Store) -> Result<Arc<Book>, MetricError> {
+        if let Some(book) = &self.book {
+            return Ok(book.clone());
+        }
+        let book = Arc::new(Book::load(store.conn())?);
+        self.book = Some(book.clone());
+        Ok(book)
     }
 
     fn customers(&mut self, store: &Store) -> Result<&mut Customers, MetricError> {
@@ -387,6 +427,10 @@ fn read_events(
     Ok(())
 }
 
+/// Spans of days as (first, last) day numbers.
+type Spans = Vec<(i32, i32)>;
+/// Movements by customer column (`None`: the subscription's plan), listed values, spans.
+type MovementsOf = (Option<usize>, Rc<Vec<String>>, Spans);
 /// Distinct counts of orders (`true`) or events, by a view, over spans of days.
 type SpansOf = (bool, View, Vec<(i32, i32)>);
 /// `[span][segment]` counts.
@@ -400,6 +444,20 @@ pub struct RollupSeries<'e, 's> {
     segment_values: HashMap<(String, String), Rc<Vec<String>>>,
     distinct: HashMap<SpansOf, Counts>,
     repeat: HashMap<(View, i32, i32), Rc<RepeatDeltas>>,
+    /// `[span][segment]` subscription flows by customer column and spans.
+    flows: HashMap<(usize, Spans), Rc<Vec<Vec<Flow>>>>,
+    /// `[segment value][span]` movements by customer column (`None`: the subscription's
+    /// plan), listed values and spans.
+    movements: HashMap<MovementsOf, Rc<Vec<Vec<Movements>>>>,
+}
+
+/// Customers with an active subscription at a span's start and end, and those who were
+/// at the start but not at the end (`metrics::customers::flow`'s counts).
+#[derive(Debug, Clone, Copy, Default)]
+struct Flow {
+    start: f64,
+    end: f64,
+    churned: f64,
 }
 
 /// Per segment value, a day's change of the customers with ≥ 1 and with ≥ 2 orders in
@@ -414,6 +472,8 @@ impl<'e, 's> RollupSeries<'e, 's> {
             segment_values: HashMap::new(),
             distinct: HashMap::new(),
             repeat: HashMap::new(),
+            flows: HashMap::new(),
+            movements: HashMap::new(),
         }
     }
 
@@ -425,6 +485,7 @@ impl<'e, 's> RollupSeries<'e, 's> {
         };
         let orders = ORDER_METRICS.contains(&request.metric);
         let events = EVENT_METRICS.contains(&request.metric);
+        let movements = MOVEMENT_METRICS.contains(&request.metric);
         let customers = CUSTOMER_METRICS.contains(&request.metric)
             // Order-based activity is counted by the engine in one pass already.
             && (request.metric == "new_customers" || !self.engine.is_empty("subscriptions")?);
@@ -435,7 +496,7 @@ impl<'e, 's> RollupSeries<'e, 's> {
                 None => return self.engine.series(request),
             },
         };
-        if !(orders || events || customers) {
+        if !(orders || events || customers || movements) {
             return self.engine.series(request);
         }
         let def = self.engine.definition(request.metric)?;
@@ -446,6 +507,13 @@ impl<'e, 's> RollupSeries<'e, 's> {
         let values = self.values(&def, dimension)?;
         let cells = if orders {
             self.order_cells(&def, view, &periods, &values)?
+        } else if movements {
+            // By plan: the subscription's own plan.
+            let column = match (dimension, view) {
+                ("plan", _) | (_, View::OrderChannel) => None,
+                (_, View::Customer(c)) => Some(c),
+            };
+            self.movement_cells(&def, column, &periods, values.clone())?
         } else if customers {
             self.customer_cells(&def, view, &periods, &values)?
         } else {
@@ -479,6 +547,9 @@ impl<'e, 's> RollupSeries<'e, 's> {
     fn values(&mut self, def: &MetricDef, dimension: &str) -> Result<Rc<Vec<String>>, MetricError> {
         let family = if ORDER_METRICS.contains(&def.id.as_ref()) {
             "orders"
+        } else if MOVEMENT_METRICS.contains(&def.id.as_ref()) {
+            // A subscription's plan, not the customer's.
+            "subscriptions"
         } else {
             // Events and customers list the customers' values alike.
             "customers"
@@ -760,7 +831,8 @@ impl<'e, 's> RollupSeries<'e, 's> {
     }
 
     /// `[segment value][period]` cells of a customer metric: signups in each period (up
-    /// to the reference date), or customers with a subscription active on its last day.
+    /// to the reference date), and the flows of customers with an active subscription
+    /// between its first and last day (`metrics::customers`' counts, for every value).
     fn customer_cells(
         &mut self,
         def: &MetricDef,
@@ -771,64 +843,211 @@ impl<'e, 's> RollupSeries<'e, 's> {
         let as_of = self.as_of();
         let store = self.engine.store;
         self.days.customers(store)?;
-        let book = if def.id == "active_customers" {
-            Some(crate::metrics::subscriptions::Book::load(store.conn())?)
-        } else {
-            None
-        };
         let indexes = self.value_indexes(false, view, values);
-        let (Some(customers), View::Customer(c)) = (self.days.customers.as_ref(), view) else {
+        let View::Customer(c) = view else {
             return Ok(Vec::new());
         };
-        let width = customers.values[c].names.len();
-        let segment_of = |id: &str| {
-            customers
-                .index
-                .get(id)
-                .and_then(|i| customers.columns.get(*i as usize))
-                .map_or(NO_SEGMENT, |cols| cols[c])
+        let spans: Vec<(NaiveDate, NaiveDate)> = periods
+            .iter()
+            .map(|p| (p.start, p.end().min(as_of)))
+            .collect();
+        let id = def.id.as_ref();
+        let signups = match id {
+            "new_customers" | "retention_rate_pct" => Some(self.signups(c, &spans)),
+            _ => None,
         };
-        let mut counts = vec![vec![0.0; width + 1]; periods.len()];
-        match &book {
-            Some(book) => {
-                let segments: Vec<u16> = book.iter().map(|(id, _)| segment_of(id)).collect();
-                for (p, period) in periods.iter().enumerate() {
-                    let last = period.end().min(as_of);
-                    for ((_, subs), segment) in book.iter().zip(&segments) {
-                        if *segment != NO_SEGMENT && subs.iter().any(|s| s.active_on(last)) {
-                            counts[p][usize::from(*segment)] += 1.0;
-                        }
-                    }
-                }
+        let flows = match id {
+            "new_customers" => None,
+            _ => Some(self.flows(c, &spans)?),
+        };
+        let cell = |p: usize, segment: usize| -> Cell {
+            let flow = flows
+                .as_ref()
+                .and_then(|f| f.get(p)?.get(segment).copied())
+                .unwrap_or_default();
+            let new = signups
+                .as_ref()
+                .and_then(|s| s.get(p)?.get(segment).copied())
+                .unwrap_or(0.0);
+            let why = "no active customers at the start";
+            match id {
+                "new_customers" => Cell::value(new),
+                "active_customers" => Cell::value(flow.end),
+                "customer_churn_pct" => Cell::ratio(flow.churned, flow.start, 100.0, why),
+                _ => Cell::ratio(flow.end - new, flow.start, 100.0, why),
             }
-            None => {
-                let day_of = |p: &Period| (day_number(p.start), day_number(p.end().min(as_of)));
-                let spans: Vec<(i32, i32)> = periods.iter().map(day_of).collect();
-                for (columns, signup) in customers.columns.iter().zip(&customers.signups) {
-                    let (Some(signup), segment) = (signup, columns[c]) else {
-                        continue;
-                    };
-                    if segment == NO_SEGMENT {
-                        continue;
-                    }
-                    let p = spans.partition_point(|(_, to)| to < signup);
-                    if spans.get(p).is_some_and(|(from, _)| from <= signup) {
-                        counts[p][usize::from(segment)] += 1.0;
-                    }
-                }
-            }
-        }
+        };
+        // A value without rows reads the zero column each table ends with.
+        let width = self
+            .days
+            .customers
+            .as_ref()
+            .map_or(0, |cs| cs.values[c].names.len());
         Ok(indexes
             .iter()
             .map(|i| {
-                counts
+                let segment = i.map_or(width, usize::from);
+                (0..periods.len()).map(|p| cell(p, segment)).collect()
+            })
+            .collect())
+    }
+
+    /// `[span][segment]` signups of each value of customer column `c` in each span.
+    fn signups(&self, c: usize, spans: &[(NaiveDate, NaiveDate)]) -> Vec<Vec<f64>> {
+        let Some(customers) = self.days.customers.as_ref() else {
+            return Vec::new();
+        };
+        let width = customers.values[c].names.len();
+        let spans: Vec<(i32, i32)> = spans
+            .iter()
+            .map(|(a, b)| (day_number(*a), day_number(*b)))
+            .collect();
+        let mut counts = vec![vec![0.0; width + 1]; spans.len()];
+        for (columns, signup) in customers.columns.iter().zip(&customers.signups) {
+            let (Some(signup), segment) = (signup, columns[c]) else {
+                continue;
+            };
+            if usize::from(segment) >= width {
+                continue;
+            }
+            let p = spans.partition_point(|(_, to)| to < signup);
+            if spans.get(p).is_some_and(|(from, _)| from <= signup) {
+                counts[p][usize::from(segment)] += 1.0;
+            }
+        }
+        counts
+    }
+
+    /// `[span][segment]` flows of the customers of each value of customer column `c`
+    /// between each span's first and last day, from the subscription book read once.
+    fn flows(
+        &mut self,
+        c: usize,
+        spans: &[(NaiveDate, NaiveDate)],
+    ) -> Result<Rc<Vec<Vec<Flow>>>, MetricError> {
+        let key = (
+            c,
+            spans
+                .iter()
+                .map(|(a, b)| (day_number(*a), day_number(*b)))
+                .collect(),
+        );
+        if let Some(flows) = self.flows.get(&key) {
+            return Ok(flows.clone());
+        }
+        let store = self.engine.store;
+        let book = self.days.book(store)?;
+        let customers = self.days.customers(store)?;
+        let width = customers.values[c].names.len();
+        let mut out = vec![vec![Flow::default(); width + 1]; spans.len()];
+        for (id, subs) in book.iter() {
+            let segment = customers
+                .index
+                .get(id)
+                .and_then(|i| customers.columns.get(*i as usize))
+                .map_or(NO_SEGMENT, |cols| cols[c]);
+            if usize::from(segment) >= width {
+                continue;
+            }
+            for (flows, (first, last)) in out.iter_mut().zip(spans) {
+                let at_start = subs.iter().any(|s| s.active_on(*first));
+                let at_end = subs.iter().any(|s| s.active_on(*last));
+                let flow = &mut flows[usize::from(segment)];
+                flow.start += f64::from(u8::from(at_start));
+                flow.end += f64::from(u8::from(at_end));
+                flow.churned += f64::from(u8::from(at_start && !at_end));
+            }
+        }
+        let flows = Rc::new(out);
+        self.flows.insert(key, flows.clone());
+        Ok(flows)
+    }
+
+    /// `[segment value][period]` cells of an MRR movement metric: each listed value's
+    /// movements (`subscriptions::movements_over`, as the engine counts them) from the
+    /// book read once, shared by the eleven movement metrics.
+    fn movement_cells(
+        &mut self,
+        def: &MetricDef,
+        column: Option<usize>,
+        periods: &[Period],
+        values: Rc<Vec<String>>,
+    ) -> Result<Vec<Vec<Cell>>, MetricError> {
+        let metric = MetricId::parse(&def.id)
+            .filter(|m| movement_cell(*m, &Movements::default()).is_some())
+            .ok_or_else(|| MetricError::UnknownMetric(def.id.to_string()))?;
+        let as_of = self.as_of();
+        // From the close of the day before each period to its last day.
+        let spans: Vec<(NaiveDate, NaiveDate)> = periods
+            .iter()
+            .map(|p| (p.start - Duration::days(1), p.end().min(as_of)))
+            .collect();
+        let key = (
+            column,
+            values.clone(),
+            spans
+                .iter()
+                .map(|(a, b)| (day_number(*a), day_number(*b)))
+                .collect(),
+        );
+        let moves = match self.movements.get(&key) {
+            Some(moves) => moves.clone(),
+            None => {
+                let store = self.engine.store;
+                let book = self.days.book(store)?;
+                let moves: Vec<Vec<Movements>> = match column {
+                    None => values
+                        .iter()
+                        .map(|plan| {
+                            movements_over(&book, &spans, None, &|s| s.plan.as_ref() == Some(plan))
+                        })
+                        .collect(),
+                    Some(c) => {
+                        self.days.customers(store)?;
+                        self.book_members(&book, c, &values)
+                            .iter()
+                            .map(|members| movements_over(&book, &spans, Some(members), &|_| true))
+                            .collect()
+                    }
+                };
+                let moves = Rc::new(moves);
+                self.movements.insert(key, moves.clone());
+                moves
+            }
+        };
+        Ok(moves
+            .iter()
+            .map(|per_span| {
+                per_span
                     .iter()
-                    .map(|per_segment| {
-                        Cell::value(per_segment[i.map_or(per_segment.len() - 1, usize::from)])
-                    })
+                    .filter_map(|m| movement_cell(metric, m))
                     .collect()
             })
             .collect())
+    }
+
+    /// Per listed value of customer column `c`, the customers of the book holding it.
+    fn book_members(&self, book: &Book, c: usize, values: &[String]) -> Vec<HashSet<String>> {
+        let mut members = vec![HashSet::new(); values.len()];
+        let Some(customers) = self.days.customers.as_ref() else {
+            return members;
+        };
+        let listed: HashMap<u16, usize> = values
+            .iter()
+            .enumerate()
+            .filter_map(|(i, v)| customers.values[c].index.get(v).map(|s| (*s, i)))
+            .collect();
+        for (id, _) in book.iter() {
+            let segment = customers
+                .index
+                .get(id)
+                .and_then(|i| customers.columns.get(*i as usize))
+                .map_or(NO_SEGMENT, |cols| cols[c]);
+            if let Some(i) = listed.get(&segment) {
+                members[*i].insert(id.to_string());
+            }
+        }
+        members
     }
 
     /// `[segment value][period]` cells of an event metric.
