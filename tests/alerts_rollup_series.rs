@@ -14,7 +14,7 @@ use kpi::import::{ImportOptions, import_file};
 use kpi::metrics::{self, Engine, Grain, SeriesRequest};
 use kpi::store::Store;
 
-const COVERED: [&str; 27] = [
+const COVERED: [&str; 31] = [
     "gross_revenue",
     "net_revenue",
     "orders",
@@ -42,6 +42,10 @@ const COVERED: [&str; 27] = [
     "arpa",
     "revenue_churn_pct",
     "nrr_pct",
+    "nps",
+    "csat_pct",
+    "csat_mean",
+    "ces",
 ];
 
 fn demo_store(dir: &Path) -> (Store, Config, NaiveDate) {
@@ -243,6 +247,18 @@ fn generated_store(dir: &Path, seed: u64) -> (Store, Config, NaiveDate) {
     if seed % 2 == 1 {
         files.push(("subscriptions.csv", subscriptions));
     }
+    // Survey responses, a few from customers without a customer row.
+    let mut surveys = String::from("response_id,date,kind,score,customer_id\n");
+    for r in 0..900 {
+        let (kind, most) = [("nps", 11), ("csat", 5), ("ces", 7)][next(3) as usize];
+        surveys.push_str(&format!(
+            "q{r},{},{kind},{},c{}\n",
+            start + Duration::days(next(days as u64) as i64),
+            next(most) + u64::from(kind != "nps"),
+            next(320)
+        ));
+    }
+    files.push(("surveys.csv", surveys));
     let mut store = Store::open(&dir.join("generated.db")).unwrap();
     let config = Config::default();
     let options = ImportOptions {

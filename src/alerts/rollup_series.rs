@@ -5,7 +5,8 @@
 //! The breakdowns that dominate an evaluation — order sums and distinct customers by
 //! order channel, plan and region; active users, stickiness and sessions by the users'
 //! channel, plan and region; active customers, churn, retention, MRR and its movements by
-//! the customers' (or subscriptions') segments — are computed here from [`SegmentDays`]:
+//! the customers' (or subscriptions') segments; survey scores by the responding
+//! customers' segments (one grouped read) — are computed here from [`SegmentDays`]:
 //! the rollup rows of the day range the alerts look at and the subscription book, each
 //! customer or user interned once with its segments, every value of a dimension counted in
 //! one pass. Every other request (totals, which read small rollups already, and the
@@ -17,11 +18,13 @@
 //! drops the days it wrote and the next evaluation reads back only those.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::rc::Rc;
 use std::sync::Arc;
 
 use chrono::{Datelike, Duration, NaiveDate};
 
+use crate::metrics::satisfaction;
 use crate::metrics::subscriptions::{Book, Movements, movement_cell, movements_over};
 use crate::metrics::{
     Cell, Engine, Grain, MetricDef, MetricError, MetricId, Period, Point, Segment, Series,
@@ -50,6 +53,8 @@ const CUSTOMER_METRICS: [&str; 4] = [
     "customer_churn_pct",
     "retention_rate_pct",
 ];
+/// Survey metrics answered here, by the responding customer's channel, plan and region.
+const SURVEY_METRICS: [&str; 4] = ["nps", "csat_pct", "csat_mean", "ces"];
 /// MRR and its movements, answered here by the subscription's plan or the customer's
 /// channel and region: the book is read once, every value counted from it.
 const MOVEMENT_METRICS: [&str; 11] = [
@@ -99,12 +104,33 @@ pub struct SegmentDays {
 /// index of its value in each customer column.
 #[derive(Debug, Default)]
 struct Customers {
-    index: HashMap<String, u32>,
+    index: HashMap<String, u32, BuildHasherDefault<IdHasher>>,
     /// Per id: its value index in each of `CUSTOMER_COLUMNS` (`NO_SEGMENT`: none).
     columns: Vec<[u16; 3]>,
     /// Per customer row, its signup day as the engine parses it.
     signups: Vec<Option<i32>>,
     values: [Values; 3],
+}
+
+/// A multiply-rotate hash for the customer index, looked up once per rollup row read
+/// (millions per evaluation): SipHash's resistance to crafted keys costs a tenth of the
+/// evaluation there, and the ids come from the store's own files.
+#[derive(Debug, Default, Clone, Copy)]
+struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(word))
+                .wrapping_mul(0x517c_c1b7_2722_0a95);
+        }
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
 }
 
 /// Interned segment values of one column.
@@ -461,8 +487,13 @@ struct Flow {
 }
 
 /// Per segment value, a day's change of the customers with ≥ 1 and with ≥ 2 orders in
-/// the 12 months ending on it (`metrics::repeat_deltas`), by day.
-type RepeatDeltas = Vec<std::collections::BTreeMap<i32, (i64, i64)>>;
+/// the 12 months ending on it (`metrics::repeat_deltas`), for each day of the range read
+/// (`RepeatDeltas::first` on): later changes are never asked for.
+#[derive(Debug, Default)]
+struct RepeatDeltas {
+    first: i32,
+    by_segment: Vec<Vec<(i64, i64)>>,
+}
 
 impl<'e, 's> RollupSeries<'e, 's> {
     pub fn new(engine: &'e Engine<'e>, days: &'s mut SegmentDays) -> Self {
@@ -486,6 +517,7 @@ impl<'e, 's> RollupSeries<'e, 's> {
         let orders = ORDER_METRICS.contains(&request.metric);
         let events = EVENT_METRICS.contains(&request.metric);
         let movements = MOVEMENT_METRICS.contains(&request.metric);
+        let surveys = SURVEY_METRICS.contains(&request.metric);
         let customers = CUSTOMER_METRICS.contains(&request.metric)
             // Order-based activity is counted by the engine in one pass already.
             && (request.metric == "new_customers" || !self.engine.is_empty("subscriptions")?);
@@ -496,7 +528,7 @@ impl<'e, 's> RollupSeries<'e, 's> {
                 None => return self.engine.series(request),
             },
         };
-        if !(orders || events || customers || movements) {
+        if !(orders || events || customers || movements || surveys) {
             return self.engine.series(request);
         }
         let def = self.engine.definition(request.metric)?;
@@ -507,6 +539,8 @@ impl<'e, 's> RollupSeries<'e, 's> {
         let values = self.values(&def, dimension)?;
         let cells = if orders {
             self.order_cells(&def, view, &periods, &values)?
+        } else if let (true, View::Customer(c)) = (surveys, view) {
+            self.survey_cells(&def, c, &periods, &values)?
         } else if movements {
             // By plan: the subscription's own plan.
             let column = match (dimension, view) {
@@ -672,23 +706,26 @@ impl<'e, 's> RollupSeries<'e, 's> {
             .unwrap_or(first)
             .max(first);
         let deltas = self.repeat_deltas(view, cut, last)?;
-        let empty = std::collections::BTreeMap::new();
         Ok(indexes
             .iter()
             .map(|i| {
-                let deltas = i.and_then(|i| deltas.get(usize::from(i))).unwrap_or(&empty);
-                let mut deltas = deltas.iter().peekable();
+                let days = i
+                    .and_then(|i| deltas.by_segment.get(usize::from(i)))
+                    .map_or(&[][..], Vec::as_slice);
+                let mut next = 0;
                 let (mut ge1, mut ge2) = (0i64, 0i64);
                 periods
                     .iter()
                     .map(|period| {
                         let end = period.end().min(as_of);
-                        while let Some((_, (a, b))) =
-                            deltas.next_if(|(day, _)| **day <= day_number(end))
-                        {
+                        let upto = usize::try_from(day_number(end) - deltas.first + 1)
+                            .unwrap_or(0)
+                            .min(days.len());
+                        for (a, b) in days.get(next..upto).unwrap_or(&[]) {
                             ge1 += a;
                             ge2 += b;
                         }
+                        next = next.max(upto);
                         let start = end
                             .checked_sub_months(chrono::Months::new(12))
                             .map_or(end, |d| d.succ_opt().unwrap_or(d));
@@ -728,7 +765,7 @@ impl<'e, 's> RollupSeries<'e, 's> {
         let (Some(table), Some(customers)) =
             (self.days.orders.as_ref(), self.days.customers.as_ref())
         else {
-            return Ok(Rc::new(Vec::new()));
+            return Ok(Rc::new(RepeatDeltas::default()));
         };
         let width = match view {
             View::OrderChannel => table.channels.names.len(),
@@ -750,14 +787,22 @@ impl<'e, 's> RollupSeries<'e, 's> {
             })
             .collect();
         rows.sort_unstable_by_key(|(segment, customer, day, _)| (*segment, *customer, *day));
-        let mut out: RepeatDeltas = vec![Default::default(); width];
+        let span = usize::try_from(key.2 - key.1 + 1).unwrap_or(0);
+        let mut out = RepeatDeltas {
+            first: key.1,
+            by_segment: vec![vec![(0, 0); span]; width],
+        };
         let mut days: Vec<(NaiveDate, i64)> = Vec::new();
         let mut flush = |group: Option<(u16, u32)>, days: &mut Vec<(NaiveDate, i64)>| {
-            if let Some(sums) = group.and_then(|(segment, _)| out.get_mut(usize::from(segment))) {
+            if let Some(sums) =
+                group.and_then(|(segment, _)| out.by_segment.get_mut(usize::from(segment)))
+            {
                 for (day, a, b) in crate::metrics::repeat_deltas(days) {
-                    let entry = sums.entry(day_number(day)).or_default();
-                    entry.0 += a;
-                    entry.1 += b;
+                    let at = usize::try_from(day_number(day) - key.1).ok();
+                    if let Some(entry) = at.and_then(|at| sums.get_mut(at)) {
+                        entry.0 += a;
+                        entry.1 += b;
+                    }
                 }
             }
             days.clear();
@@ -1021,6 +1066,71 @@ impl<'e, 's> RollupSeries<'e, 's> {
                 per_span
                     .iter()
                     .filter_map(|m| movement_cell(metric, m))
+                    .collect()
+            })
+            .collect())
+    }
+
+    /// `[segment value][period]` cells of a survey metric by customer column `c`: every
+    /// value's day sums from one grouped read, added into periods in day order as the
+    /// engine adds them.
+    fn survey_cells(
+        &mut self,
+        def: &MetricDef,
+        c: usize,
+        periods: &[Period],
+        values: &[String],
+    ) -> Result<Vec<Vec<Cell>>, MetricError> {
+        let (Some(metric), Some(first), Some(last)) =
+            (MetricId::parse(&def.id), periods.first(), periods.last())
+        else {
+            return Ok(vec![Vec::new(); values.len()]);
+        };
+        let Some((kind, top, bottom)) = satisfaction::rule(metric) else {
+            return Err(MetricError::UnknownMetric(def.id.to_string()));
+        };
+        let listed: HashMap<&str, usize> = values
+            .iter()
+            .enumerate()
+            .map(|(i, v)| (v.as_str(), i))
+            .collect();
+        // [value][period]: responses, high, low, score sum.
+        let mut sums = vec![vec![[0.0; 4]; periods.len()]; values.len()];
+        let to = last.end().min(self.as_of());
+        self.engine.store.survey_segment_days(
+            kind,
+            CUSTOMER_COLUMNS[c],
+            top,
+            bottom,
+            &first.start.to_string(),
+            &to.to_string(),
+            |r| {
+                let (Ok(day), Some(v)) = (
+                    NaiveDate::parse_from_str(r.day, "%Y-%m-%d"),
+                    listed.get(r.value),
+                ) else {
+                    return;
+                };
+                let p = periods.partition_point(|p| p.end() < day);
+                if periods.get(p).is_some_and(|p| p.contains(day)) {
+                    for (sum, x) in
+                        sums[*v][p]
+                            .iter_mut()
+                            .zip([r.responses, r.high, r.low, r.total])
+                    {
+                        *sum += x;
+                    }
+                }
+            },
+        )?;
+        Ok(sums
+            .iter()
+            .map(|per_period| {
+                per_period
+                    .iter()
+                    .map(|[n, high, low, total]| {
+                        satisfaction::cell(metric, *n, *high, *low, *total)
+                    })
                     .collect()
             })
             .collect())
