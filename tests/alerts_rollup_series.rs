@@ -392,3 +392,69 @@ fn reevaluating_after_an_append_equals_a_full_evaluation() {
     assert_same_alerts(&incremental, &full);
     assert_same_alerts(&full, &engine);
 }
+
+#[test]
+fn reevaluating_after_a_subscriptions_import_reads_the_book_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut store, config, as_of) = demo_store(dir.path());
+    let catalog = metrics::catalog(&store).unwrap();
+    let mut days = SegmentDays::default();
+    let before =
+        alerts::evaluate_at(&store, &config, as_of, &catalog, later(), None, &mut days).unwrap();
+
+    // Large new subscriptions of known customers in the last weeks: MRR, its movements,
+    // active customers and churn of every segment move.
+    let customers: Vec<String> = store
+        .conn()
+        .prepare("SELECT customer_id FROM customers ORDER BY customer_id LIMIT 300")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let mut subscriptions =
+        String::from("subscription_id,customer_id,mrr,start_date,end_date,plan\n");
+    for (k, customer) in customers.iter().enumerate() {
+        subscriptions.push_str(&format!(
+            "live-s{k},{customer},{}.00,{},,business\n",
+            300 + k % 200,
+            as_of - Duration::days(3 + (k % 20) as i64)
+        ));
+    }
+    let path = dir.path().join("subscriptions_live.csv");
+    std::fs::write(&path, subscriptions).unwrap();
+    let options = ImportOptions {
+        config: config.clone(),
+        ..ImportOptions::default()
+    };
+    let report = import_file(&mut store, &path, &options).unwrap();
+    assert_eq!(report.rows_rejected, 0);
+
+    days.forget(&store, &report.touched).unwrap();
+    let since = Since {
+        previous: &before,
+        touched: &report.touched,
+    };
+    let incremental = alerts::evaluate_at(
+        &store,
+        &config,
+        as_of,
+        &catalog,
+        later(),
+        Some(since),
+        &mut days,
+    )
+    .unwrap();
+    let full = alerts::evaluate_at(
+        &store,
+        &config,
+        as_of,
+        &catalog,
+        later(),
+        None,
+        &mut SegmentDays::default(),
+    )
+    .unwrap();
+    assert_ne!(before, full, "the import changes the evaluation");
+    assert_same_alerts(&incremental, &full);
+}

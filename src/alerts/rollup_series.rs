@@ -96,6 +96,13 @@ pub struct SegmentDays {
     /// Every subscription by customer, read once: the customer metrics and MRR of every
     /// segment are counted from it.
     book: Option<Arc<Book>>,
+    /// What is counted from the book, kept with it: after an import of other tables the
+    /// next evaluation reads them back. `[span][segment]` subscription flows by customer
+    /// column and spans.
+    flows: HashMap<(usize, Spans), Arc<Vec<Vec<Flow>>>>,
+    /// `[segment value][span]` movements by customer column (`None`: the subscription's
+    /// plan), listed values and spans.
+    movements: HashMap<MovementsOf, Arc<Vec<Vec<Movements>>>>,
     orders: Option<Table<OrderRow>>,
     events: Option<Table<EventRow>>,
 }
@@ -282,6 +289,8 @@ impl SegmentDays {
         }
         if touched.touches("subscriptions") {
             self.book = None;
+            self.flows.clear();
+            self.movements.clear();
         }
         let Some(customers) = self.customers.as_mut() else {
             return Ok(());
@@ -456,7 +465,7 @@ fn read_events(
 /// Spans of days as (first, last) day numbers.
 type Spans = Vec<(i32, i32)>;
 /// Movements by customer column (`None`: the subscription's plan), listed values, spans.
-type MovementsOf = (Option<usize>, Rc<Vec<String>>, Spans);
+type MovementsOf = (Option<usize>, Vec<String>, Spans);
 /// Distinct counts of orders (`true`) or events, by a view, over spans of days.
 type SpansOf = (bool, View, Vec<(i32, i32)>);
 /// `[span][segment]` counts.
@@ -470,11 +479,6 @@ pub struct RollupSeries<'e, 's> {
     segment_values: HashMap<(String, String), Rc<Vec<String>>>,
     distinct: HashMap<SpansOf, Counts>,
     repeat: HashMap<(View, i32, i32), Rc<RepeatDeltas>>,
-    /// `[span][segment]` subscription flows by customer column and spans.
-    flows: HashMap<(usize, Spans), Rc<Vec<Vec<Flow>>>>,
-    /// `[segment value][span]` movements by customer column (`None`: the subscription's
-    /// plan), listed values and spans.
-    movements: HashMap<MovementsOf, Rc<Vec<Vec<Movements>>>>,
 }
 
 /// Customers with an active subscription at a span's start and end, and those who were
@@ -503,8 +507,6 @@ impl<'e, 's> RollupSeries<'e, 's> {
             segment_values: HashMap::new(),
             distinct: HashMap::new(),
             repeat: HashMap::new(),
-            flows: HashMap::new(),
-            movements: HashMap::new(),
         }
     }
 
@@ -969,7 +971,7 @@ impl<'e, 's> RollupSeries<'e, 's> {
         &mut self,
         c: usize,
         spans: &[(NaiveDate, NaiveDate)],
-    ) -> Result<Rc<Vec<Vec<Flow>>>, MetricError> {
+    ) -> Result<Arc<Vec<Vec<Flow>>>, MetricError> {
         let key = (
             c,
             spans
@@ -977,7 +979,7 @@ impl<'e, 's> RollupSeries<'e, 's> {
                 .map(|(a, b)| (day_number(*a), day_number(*b)))
                 .collect(),
         );
-        if let Some(flows) = self.flows.get(&key) {
+        if let Some(flows) = self.days.flows.get(&key) {
             return Ok(flows.clone());
         }
         let store = self.engine.store;
@@ -1003,8 +1005,8 @@ impl<'e, 's> RollupSeries<'e, 's> {
                 flow.churned += f64::from(u8::from(at_start && !at_end));
             }
         }
-        let flows = Rc::new(out);
-        self.flows.insert(key, flows.clone());
+        let flows = Arc::new(out);
+        self.days.flows.insert(key, flows.clone());
         Ok(flows)
     }
 
@@ -1029,13 +1031,13 @@ impl<'e, 's> RollupSeries<'e, 's> {
             .collect();
         let key = (
             column,
-            values.clone(),
+            values.to_vec(),
             spans
                 .iter()
                 .map(|(a, b)| (day_number(*a), day_number(*b)))
                 .collect(),
         );
-        let moves = match self.movements.get(&key) {
+        let moves = match self.days.movements.get(&key) {
             Some(moves) => moves.clone(),
             None => {
                 let store = self.engine.store;
@@ -1055,8 +1057,8 @@ impl<'e, 's> RollupSeries<'e, 's> {
                             .collect()
                     }
                 };
-                let moves = Rc::new(moves);
-                self.movements.insert(key, moves.clone());
+                let moves = Arc::new(moves);
+                self.days.movements.insert(key, moves.clone());
                 moves
             }
         };
