@@ -72,7 +72,7 @@ fn assert_series_equal(store: &Store, config: &Config, as_of: NaiveDate) {
     let mut compared = 0;
     for metric in COVERED {
         for grain in Grain::ALL {
-            for by in ["channel", "plan", "region"] {
+            for by in ["channel", "plan", "region", "attributes"] {
                 for back in [3, 40, 200, 420] {
                     let request = SeriesRequest {
                         metric,

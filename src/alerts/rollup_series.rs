@@ -24,6 +24,7 @@ use std::sync::Arc;
 
 use chrono::{Datelike, Duration, NaiveDate};
 
+use crate::metrics::catalog::Module;
 use crate::metrics::satisfaction;
 use crate::metrics::subscriptions::{Book, Movements, movement_cell, movements_over};
 use crate::metrics::{
@@ -516,6 +517,10 @@ impl<'e, 's> RollupSeries<'e, 's> {
         let Some(dimension) = request.by else {
             return self.engine.series(request);
         };
+        if self.is_attribute_without_values(request.metric, dimension)? {
+            // The engine lists no segment, so no series, after a scan of every customer.
+            return Ok(Vec::new());
+        }
         let orders = ORDER_METRICS.contains(&request.metric);
         let events = EVENT_METRICS.contains(&request.metric);
         let movements = MOVEMENT_METRICS.contains(&request.metric);
@@ -577,6 +582,33 @@ impl<'e, 's> RollupSeries<'e, 's> {
                     .collect(),
             })
             .collect())
+    }
+
+    /// Whether `dimension` is a customer attribute of `metric` that no customer holds: its
+    /// values come from the customers whatever the metric, so they are read once.
+    fn is_attribute_without_values(
+        &mut self,
+        metric: &str,
+        dimension: &str,
+    ) -> Result<bool, MetricError> {
+        const NAMED: [&str; 5] = ["channel", "plan", "region", "feature", "severity"];
+        if NAMED.contains(&dimension) {
+            return Ok(false);
+        }
+        let def = self.engine.definition(metric)?;
+        if def.module == Module::External || !def.segments.contains(&dimension) {
+            return Ok(false);
+        }
+        let key = ("attributes".to_string(), dimension.to_string());
+        let values = match self.segment_values.get(&key) {
+            Some(values) => values.clone(),
+            None => {
+                let values = Rc::new(self.engine.segment_values(&def, dimension)?);
+                self.segment_values.insert(key, values.clone());
+                values
+            }
+        };
+        Ok(values.is_empty())
     }
 
     /// The segment values the engine lists for `def` by `dimension`, read once.
