@@ -339,12 +339,19 @@ impl SegmentDays {
         to: NaiveDate,
     ) -> Result<&Table<OrderRow>, MetricError> {
         if !self.orders.as_ref().is_some_and(|t| t.covers(from, to)) {
-            let (from, to) = widened(self.orders.as_ref().map(|t| (t.from, t.to)), from, to);
-            let mut channels = self.orders.take().map(|t| t.channels).unwrap_or_default();
+            let held = self.orders.as_ref().map(|t| (t.from, t.to));
+            let (mut rows, mut channels) = self
+                .orders
+                .take()
+                .map(|t| (t.rows, t.channels))
+                .unwrap_or_default();
             let customers = self.customers(store)?;
-            let mut rows = Vec::new();
-            read_orders(store, customers, &mut channels, from, to, &mut rows)?;
+            // Only the days not held yet: the rows of a day never depend on the range read.
+            for (a, b) in unread(held, from, to) {
+                read_orders(store, customers, &mut channels, a, b, &mut rows)?;
+            }
             rows.sort_by_key(Row::day);
+            let (from, to) = widened(held, from, to);
             self.orders = Some(Table {
                 from,
                 to,
@@ -363,10 +370,14 @@ impl SegmentDays {
         to: NaiveDate,
     ) -> Result<&Table<EventRow>, MetricError> {
         if !self.events.as_ref().is_some_and(|t| t.covers(from, to)) {
-            let (from, to) = widened(self.events.as_ref().map(|t| (t.from, t.to)), from, to);
+            let held = self.events.as_ref().map(|t| (t.from, t.to));
+            let mut rows = self.events.take().map(|t| t.rows).unwrap_or_default();
             let customers = self.customers(store)?;
-            let mut rows = Vec::new();
-            read_events(store, customers, from, to, &mut rows)?;
+            for (a, b) in unread(held, from, to) {
+                read_events(store, customers, a, b, &mut rows)?;
+            }
+            rows.sort_by_key(Row::day);
+            let (from, to) = widened(held, from, to);
             self.events = Some(Table {
                 from,
                 to,
@@ -376,6 +387,25 @@ impl SegmentDays {
         }
         Ok(self.events.as_ref().expect("just read"))
     }
+}
+
+/// The days of the [`widened`] range outside the range held, as at most two ranges.
+fn unread(
+    held: Option<(NaiveDate, NaiveDate)>,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Vec<(NaiveDate, NaiveDate)> {
+    let Some((a, b)) = held else {
+        return vec![(from, to)];
+    };
+    let mut out = Vec::new();
+    if from < a {
+        out.push((from, a - Duration::days(1)));
+    }
+    if to > b {
+        out.push((b + Duration::days(1), to));
+    }
+    out
 }
 
 /// The range to read: the one asked for, joined with the one held.
@@ -1454,4 +1484,27 @@ fn zip_cells(a: &[Vec<f64>], b: &[Vec<f64>], f: impl Fn(f64, f64) -> Cell) -> Ve
         .zip(b)
         .map(|(x, y)| x.iter().zip(y).map(|(x, y)| f(*x, *y)).collect())
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn day(d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(2025, 3, d).expect("a March day")
+    }
+
+    #[test]
+    fn widening_reads_exactly_the_days_not_held() {
+        assert_eq!(unread(None, day(5), day(9)), vec![(day(5), day(9))]);
+        let held = Some((day(10), day(20)));
+        assert_eq!(unread(held, day(12), day(18)), vec![]);
+        // Disjoint before the held range: the gap up to it is read too.
+        assert_eq!(unread(held, day(2), day(4)), vec![(day(2), day(9))]);
+        assert_eq!(unread(held, day(15), day(25)), vec![(day(21), day(25))]);
+        assert_eq!(
+            unread(held, day(1), day(31)),
+            vec![(day(1), day(9)), (day(21), day(31))]
+        );
+    }
 }
