@@ -136,8 +136,15 @@ impl Hasher for IdHasher {
         }
     }
 
+    /// Mixed so that every bit of the ids reaches the low bits the table indexes by: a
+    /// bare multiply leaves them to the ids' first bytes ("c1…"), and the table probes.
     fn finish(&self) -> u64 {
-        self.0
+        let mut h = self.0;
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+        h ^ (h >> 33)
     }
 }
 
@@ -1492,6 +1499,21 @@ mod tests {
 
     fn day(d: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(2025, 3, d).expect("a March day")
+    }
+
+    #[test]
+    fn ids_sharing_their_first_bytes_spread_over_the_table() {
+        let bucket = |id: &str| {
+            let mut hasher = IdHasher::default();
+            std::hash::Hash::hash(id, &mut hasher);
+            hasher.finish() & 1023
+        };
+        let buckets: HashSet<u64> = (0..10_000).map(|i| bucket(&format!("c{i}"))).collect();
+        assert!(
+            buckets.len() > 900,
+            "{} of 1024 buckets used",
+            buckets.len()
+        );
     }
 
     #[test]
