@@ -14,7 +14,7 @@ use kpi::import::{ImportOptions, import_file};
 use kpi::metrics::{self, Engine, Grain, SeriesRequest};
 use kpi::store::Store;
 
-const COVERED: [&str; 14] = [
+const COVERED: [&str; 31] = [
     "gross_revenue",
     "net_revenue",
     "orders",
@@ -29,6 +29,23 @@ const COVERED: [&str; 14] = [
     "sessions_per_user",
     "new_customers",
     "active_customers",
+    "customer_churn_pct",
+    "retention_rate_pct",
+    "mrr",
+    "arr",
+    "mrr_new",
+    "mrr_expansion",
+    "mrr_contraction",
+    "mrr_churned",
+    "mrr_reactivation",
+    "mrr_net_new",
+    "arpa",
+    "revenue_churn_pct",
+    "nrr_pct",
+    "nps",
+    "csat_pct",
+    "csat_mean",
+    "ces",
 ];
 
 fn demo_store(dir: &Path) -> (Store, Config, NaiveDate) {
@@ -55,7 +72,7 @@ fn assert_series_equal(store: &Store, config: &Config, as_of: NaiveDate) {
     let mut compared = 0;
     for metric in COVERED {
         for grain in Grain::ALL {
-            for by in ["channel", "plan", "region"] {
+            for by in ["channel", "plan", "region", "attributes"] {
                 for back in [3, 40, 200, 420] {
                     let request = SeriesRequest {
                         metric,
@@ -196,12 +213,52 @@ fn generated_store(dir: &Path, seed: u64) -> (Store, Config, NaiveDate) {
             ));
         }
     }
-    let files = [
+    // Odd seeds add subscriptions: activity then comes from them, and MRR moves. Some
+    // customers hold two at once (expansions), some have no customer row.
+    let mut subscriptions =
+        String::from("subscription_id,customer_id,mrr,start_date,end_date,plan\n");
+    if seed % 2 == 1 {
+        for s in 0..400 {
+            let begins = start + Duration::days(next(days as u64) as i64);
+            let ends = if next(3) == 0 {
+                (begins + Duration::days(1 + next(90) as i64)).to_string()
+            } else {
+                String::new()
+            };
+            let plan = if next(8) == 0 {
+                ""
+            } else {
+                plans[next(3) as usize]
+            };
+            subscriptions.push_str(&format!(
+                "s{s},c{},{}.{:02},{begins},{ends},{plan}\n",
+                next(320),
+                9 + next(90),
+                next(100)
+            ));
+        }
+    }
+    let mut files = vec![
         ("customers.csv", customers),
         ("orders.csv", orders),
         ("refunds.csv", refunds),
         ("events.csv", events),
     ];
+    if seed % 2 == 1 {
+        files.push(("subscriptions.csv", subscriptions));
+    }
+    // Survey responses, a few from customers without a customer row.
+    let mut surveys = String::from("response_id,date,kind,score,customer_id\n");
+    for r in 0..900 {
+        let (kind, most) = [("nps", 11), ("csat", 5), ("ces", 7)][next(3) as usize];
+        surveys.push_str(&format!(
+            "q{r},{},{kind},{},c{}\n",
+            start + Duration::days(next(days as u64) as i64),
+            next(most) + u64::from(kind != "nps"),
+            next(320)
+        ));
+    }
+    files.push(("surveys.csv", surveys));
     let mut store = Store::open(&dir.join("generated.db")).unwrap();
     let config = Config::default();
     let options = ImportOptions {
@@ -334,4 +391,70 @@ fn reevaluating_after_an_append_equals_a_full_evaluation() {
     assert_ne!(before, full, "the append changes the evaluation");
     assert_same_alerts(&incremental, &full);
     assert_same_alerts(&full, &engine);
+}
+
+#[test]
+fn reevaluating_after_a_subscriptions_import_reads_the_book_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut store, config, as_of) = demo_store(dir.path());
+    let catalog = metrics::catalog(&store).unwrap();
+    let mut days = SegmentDays::default();
+    let before =
+        alerts::evaluate_at(&store, &config, as_of, &catalog, later(), None, &mut days).unwrap();
+
+    // Large new subscriptions of known customers in the last weeks: MRR, its movements,
+    // active customers and churn of every segment move.
+    let customers: Vec<String> = store
+        .conn()
+        .prepare("SELECT customer_id FROM customers ORDER BY customer_id LIMIT 300")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let mut subscriptions =
+        String::from("subscription_id,customer_id,mrr,start_date,end_date,plan\n");
+    for (k, customer) in customers.iter().enumerate() {
+        subscriptions.push_str(&format!(
+            "live-s{k},{customer},{}.00,{},,business\n",
+            300 + k % 200,
+            as_of - Duration::days(3 + (k % 20) as i64)
+        ));
+    }
+    let path = dir.path().join("subscriptions_live.csv");
+    std::fs::write(&path, subscriptions).unwrap();
+    let options = ImportOptions {
+        config: config.clone(),
+        ..ImportOptions::default()
+    };
+    let report = import_file(&mut store, &path, &options).unwrap();
+    assert_eq!(report.rows_rejected, 0);
+
+    days.forget(&store, &report.touched).unwrap();
+    let since = Since {
+        previous: &before,
+        touched: &report.touched,
+    };
+    let incremental = alerts::evaluate_at(
+        &store,
+        &config,
+        as_of,
+        &catalog,
+        later(),
+        Some(since),
+        &mut days,
+    )
+    .unwrap();
+    let full = alerts::evaluate_at(
+        &store,
+        &config,
+        as_of,
+        &catalog,
+        later(),
+        None,
+        &mut SegmentDays::default(),
+    )
+    .unwrap();
+    assert_ne!(before, full, "the import changes the evaluation");
+    assert_same_alerts(&incremental, &full);
 }

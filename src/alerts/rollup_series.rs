@@ -4,9 +4,12 @@
 //!
 //! The breakdowns that dominate an evaluation — order sums and distinct customers by
 //! order channel, plan and region; active users, stickiness and sessions by the users'
-//! channel, plan and region — are computed here from [`SegmentDays`]: the rollup rows of
-//! the day range the alerts look at, each customer or user interned once with its
-//! segments. Every other request (totals, which read small rollups already, and the
+//! channel, plan and region; active customers, churn, retention, MRR and its movements by
+//! the customers' (or subscriptions') segments; survey scores by the responding
+//! customers' segments (one grouped read) — are computed here from [`SegmentDays`]:
+//! the rollup rows of the day range the alerts look at and the subscription book, each
+//! customer or user interned once with its segments, every value of a dimension counted in
+//! one pass. Every other request (totals, which read small rollups already, and the
 //! metrics not listed) goes to the engine. Values are the engine's to the bit: day sums
 //! are whole minor units, added in the same order, and ratios use the same `Cell`
 //! arithmetic (`tests/alerts_rollup_series.rs` holds the two paths equal).
@@ -14,13 +17,19 @@
 //! [`SegmentDays`] outlives an evaluation: after a live import, [`SegmentDays::forget`]
 //! drops the days it wrote and the next evaluation reads back only those.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::rc::Rc;
+use std::sync::Arc;
 
 use chrono::{Datelike, Duration, NaiveDate};
 
+use crate::metrics::catalog::Module;
+use crate::metrics::satisfaction;
+use crate::metrics::subscriptions::{Book, Movements, movement_cell, movements_over};
 use crate::metrics::{
-    Cell, Engine, Grain, MetricDef, MetricError, Period, Point, Segment, Series, SeriesRequest,
+    Cell, Engine, Grain, MetricDef, MetricError, MetricId, Period, Point, Segment, Series,
+    SeriesRequest,
 };
 use crate::store::Store;
 use crate::store::rollup::Touched;
@@ -37,9 +46,31 @@ const ORDER_METRICS: [&str; 7] = [
 ];
 /// Metrics of events answered here, by the user's channel, plan and region.
 const EVENT_METRICS: [&str; 5] = ["dau", "wau", "mau", "stickiness_pct", "sessions_per_user"];
-/// Metrics of customers answered here, by their channel, plan and region (active
-/// customers where activity comes from subscriptions).
-const CUSTOMER_METRICS: [&str; 2] = ["new_customers", "active_customers"];
+/// Metrics of customers answered here, by their channel, plan and region (all but signups
+/// where activity comes from subscriptions).
+const CUSTOMER_METRICS: [&str; 4] = [
+    "new_customers",
+    "active_customers",
+    "customer_churn_pct",
+    "retention_rate_pct",
+];
+/// Survey metrics answered here, by the responding customer's channel, plan and region.
+const SURVEY_METRICS: [&str; 4] = ["nps", "csat_pct", "csat_mean", "ces"];
+/// MRR and its movements, answered here by the subscription's plan or the customer's
+/// channel and region: the book is read once, every value counted from it.
+const MOVEMENT_METRICS: [&str; 11] = [
+    "mrr",
+    "arr",
+    "mrr_new",
+    "mrr_expansion",
+    "mrr_contraction",
+    "mrr_churned",
+    "mrr_reactivation",
+    "mrr_net_new",
+    "arpa",
+    "revenue_churn_pct",
+    "nrr_pct",
+];
 
 /// How rows are split into segments: by the order's channel, or by one of the customer's
 /// columns (for events, the user's customer row).
@@ -63,6 +94,16 @@ fn day_number(day: NaiveDate) -> i32 {
 #[derive(Debug, Default)]
 pub struct SegmentDays {
     customers: Option<Customers>,
+    /// Every subscription by customer, read once: the customer metrics and MRR of every
+    /// segment are counted from it.
+    book: Option<Arc<Book>>,
+    /// What is counted from the book, kept with it: after an import of other tables the
+    /// next evaluation reads them back. `[span][segment]` subscription flows by customer
+    /// column and spans.
+    flows: HashMap<(usize, Spans), Arc<Vec<Vec<Flow>>>>,
+    /// `[segment value][span]` movements by customer column (`None`: the subscription's
+    /// plan), listed values and spans.
+    movements: HashMap<MovementsOf, Arc<Vec<Vec<Movements>>>>,
     orders: Option<Table<OrderRow>>,
     events: Option<Table<EventRow>>,
 }
@@ -71,12 +112,40 @@ pub struct SegmentDays {
 /// index of its value in each customer column.
 #[derive(Debug, Default)]
 struct Customers {
-    index: HashMap<String, u32>,
+    index: HashMap<String, u32, BuildHasherDefault<IdHasher>>,
     /// Per id: its value index in each of `CUSTOMER_COLUMNS` (`NO_SEGMENT`: none).
     columns: Vec<[u16; 3]>,
     /// Per customer row, its signup day as the engine parses it.
     signups: Vec<Option<i32>>,
     values: [Values; 3],
+}
+
+/// A multiply-rotate hash for the customer index, looked up once per rollup row read
+/// (millions per evaluation): SipHash's resistance to crafted keys costs a tenth of the
+/// evaluation there, and the ids come from the store's own files.
+#[derive(Debug, Default, Clone, Copy)]
+struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(word))
+                .wrapping_mul(0x517c_c1b7_2722_0a95);
+        }
+    }
+
+    /// Mixed so that every bit of the ids reaches the low bits the table indexes by: a
+    /// bare multiply leaves them to the ids' first bytes ("c1…"), and the table probes.
+    fn finish(&self) -> u64 {
+        let mut h = self.0;
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+        h ^ (h >> 33)
+    }
 }
 
 /// Interned segment values of one column.
@@ -226,6 +295,11 @@ impl SegmentDays {
             *self = SegmentDays::default();
             return Ok(());
         }
+        if touched.touches("subscriptions") {
+            self.book = None;
+            self.flows.clear();
+            self.movements.clear();
+        }
         let Some(customers) = self.customers.as_mut() else {
             return Ok(());
         };
@@ -248,6 +322,15 @@ impl SegmentDays {
         Ok(())
     }
 
+    fn book(&mut self, store: &Store) -> Result<Arc<Book>, MetricError> {
+        if let Some(book) = &self.book {
+            return Ok(book.clone());
+        }
+        let book = Arc::new(Book::load(store)?);
+        self.book = Some(book.clone());
+        Ok(book)
+    }
+
     fn customers(&mut self, store: &Store) -> Result<&mut Customers, MetricError> {
         if self.customers.is_none() {
             self.customers = Some(Customers::load(store)?);
@@ -263,12 +346,19 @@ impl SegmentDays {
         to: NaiveDate,
     ) -> Result<&Table<OrderRow>, MetricError> {
         if !self.orders.as_ref().is_some_and(|t| t.covers(from, to)) {
-            let (from, to) = widened(self.orders.as_ref().map(|t| (t.from, t.to)), from, to);
-            let mut channels = self.orders.take().map(|t| t.channels).unwrap_or_default();
+            let held = self.orders.as_ref().map(|t| (t.from, t.to));
+            let (mut rows, mut channels) = self
+                .orders
+                .take()
+                .map(|t| (t.rows, t.channels))
+                .unwrap_or_default();
             let customers = self.customers(store)?;
-            let mut rows = Vec::new();
-            read_orders(store, customers, &mut channels, from, to, &mut rows)?;
+            // Only the days not held yet: the rows of a day never depend on the range read.
+            for (a, b) in unread(held, from, to) {
+                read_orders(store, customers, &mut channels, a, b, &mut rows)?;
+            }
             rows.sort_by_key(Row::day);
+            let (from, to) = widened(held, from, to);
             self.orders = Some(Table {
                 from,
                 to,
@@ -287,10 +377,14 @@ impl SegmentDays {
         to: NaiveDate,
     ) -> Result<&Table<EventRow>, MetricError> {
         if !self.events.as_ref().is_some_and(|t| t.covers(from, to)) {
-            let (from, to) = widened(self.events.as_ref().map(|t| (t.from, t.to)), from, to);
+            let held = self.events.as_ref().map(|t| (t.from, t.to));
+            let mut rows = self.events.take().map(|t| t.rows).unwrap_or_default();
             let customers = self.customers(store)?;
-            let mut rows = Vec::new();
-            read_events(store, customers, from, to, &mut rows)?;
+            for (a, b) in unread(held, from, to) {
+                read_events(store, customers, a, b, &mut rows)?;
+            }
+            rows.sort_by_key(Row::day);
+            let (from, to) = widened(held, from, to);
             self.events = Some(Table {
                 from,
                 to,
@@ -300,6 +394,25 @@ impl SegmentDays {
         }
         Ok(self.events.as_ref().expect("just read"))
     }
+}
+
+/// The days of the [`widened`] range outside the range held, as at most two ranges.
+fn unread(
+    held: Option<(NaiveDate, NaiveDate)>,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Vec<(NaiveDate, NaiveDate)> {
+    let Some((a, b)) = held else {
+        return vec![(from, to)];
+    };
+    let mut out = Vec::new();
+    if from < a {
+        out.push((from, a - Duration::days(1)));
+    }
+    if to > b {
+        out.push((b + Duration::days(1), to));
+    }
+    out
 }
 
 /// The range to read: the one asked for, joined with the one held.
@@ -387,6 +500,10 @@ fn read_events(
     Ok(())
 }
 
+/// Spans of days as (first, last) day numbers.
+type Spans = Vec<(i32, i32)>;
+/// Movements by customer column (`None`: the subscription's plan), listed values, spans.
+type MovementsOf = (Option<usize>, Vec<String>, Spans);
 /// Distinct counts of orders (`true`) or events, by a view, over spans of days.
 type SpansOf = (bool, View, Vec<(i32, i32)>);
 /// `[span][segment]` counts.
@@ -402,9 +519,23 @@ pub struct RollupSeries<'e, 's> {
     repeat: HashMap<(View, i32, i32), Rc<RepeatDeltas>>,
 }
 
+/// Customers with an active subscription at a span's start and end, and those who were
+/// at the start but not at the end (`metrics::customers::flow`'s counts).
+#[derive(Debug, Clone, Copy, Default)]
+struct Flow {
+    start: f64,
+    end: f64,
+    churned: f64,
+}
+
 /// Per segment value, a day's change of the customers with ≥ 1 and with ≥ 2 orders in
-/// the 12 months ending on it (`metrics::repeat_deltas`), by day.
-type RepeatDeltas = Vec<std::collections::BTreeMap<i32, (i64, i64)>>;
+/// the 12 months ending on it (`metrics::repeat_deltas`), for each day of the range read
+/// (`RepeatDeltas::first` on): later changes are never asked for.
+#[derive(Debug, Default)]
+struct RepeatDeltas {
+    first: i32,
+    by_segment: Vec<Vec<(i64, i64)>>,
+}
 
 impl<'e, 's> RollupSeries<'e, 's> {
     pub fn new(engine: &'e Engine<'e>, days: &'s mut SegmentDays) -> Self {
@@ -423,8 +554,14 @@ impl<'e, 's> RollupSeries<'e, 's> {
         let Some(dimension) = request.by else {
             return self.engine.series(request);
         };
+        if self.is_attribute_without_values(request.metric, dimension)? {
+            // The engine lists no segment, so no series, after a scan of every customer.
+            return Ok(Vec::new());
+        }
         let orders = ORDER_METRICS.contains(&request.metric);
         let events = EVENT_METRICS.contains(&request.metric);
+        let movements = MOVEMENT_METRICS.contains(&request.metric);
+        let surveys = SURVEY_METRICS.contains(&request.metric);
         let customers = CUSTOMER_METRICS.contains(&request.metric)
             // Order-based activity is counted by the engine in one pass already.
             && (request.metric == "new_customers" || !self.engine.is_empty("subscriptions")?);
@@ -435,7 +572,7 @@ impl<'e, 's> RollupSeries<'e, 's> {
                 None => return self.engine.series(request),
             },
         };
-        if !(orders || events || customers) {
+        if !(orders || events || customers || movements || surveys) {
             return self.engine.series(request);
         }
         let def = self.engine.definition(request.metric)?;
@@ -446,6 +583,15 @@ impl<'e, 's> RollupSeries<'e, 's> {
         let values = self.values(&def, dimension)?;
         let cells = if orders {
             self.order_cells(&def, view, &periods, &values)?
+        } else if let (true, View::Customer(c)) = (surveys, view) {
+            self.survey_cells(&def, c, &periods, &values)?
+        } else if movements {
+            // By plan: the subscription's own plan.
+            let column = match (dimension, view) {
+                ("plan", _) | (_, View::OrderChannel) => None,
+                (_, View::Customer(c)) => Some(c),
+            };
+            self.movement_cells(&def, column, &periods, values.clone())?
         } else if customers {
             self.customer_cells(&def, view, &periods, &values)?
         } else {
@@ -475,10 +621,40 @@ impl<'e, 's> RollupSeries<'e, 's> {
             .collect())
     }
 
+    /// Whether `dimension` is a customer attribute of `metric` that no customer holds: its
+    /// values come from the customers whatever the metric, so they are read once.
+    fn is_attribute_without_values(
+        &mut self,
+        metric: &str,
+        dimension: &str,
+    ) -> Result<bool, MetricError> {
+        const NAMED: [&str; 5] = ["channel", "plan", "region", "feature", "severity"];
+        if NAMED.contains(&dimension) {
+            return Ok(false);
+        }
+        let def = self.engine.definition(metric)?;
+        if def.module == Module::External || !def.segments.contains(&dimension) {
+            return Ok(false);
+        }
+        let key = ("attributes".to_string(), dimension.to_string());
+        let values = match self.segment_values.get(&key) {
+            Some(values) => values.clone(),
+            None => {
+                let values = Rc::new(self.engine.segment_values(&def, dimension)?);
+                self.segment_values.insert(key, values.clone());
+                values
+            }
+        };
+        Ok(values.is_empty())
+    }
+
     /// The segment values the engine lists for `def` by `dimension`, read once.
     fn values(&mut self, def: &MetricDef, dimension: &str) -> Result<Rc<Vec<String>>, MetricError> {
         let family = if ORDER_METRICS.contains(&def.id.as_ref()) {
             "orders"
+        } else if MOVEMENT_METRICS.contains(&def.id.as_ref()) {
+            // A subscription's plan, not the customer's.
+            "subscriptions"
         } else {
             // Events and customers list the customers' values alike.
             "customers"
@@ -601,23 +777,26 @@ impl<'e, 's> RollupSeries<'e, 's> {
             .unwrap_or(first)
             .max(first);
         let deltas = self.repeat_deltas(view, cut, last)?;
-        let empty = std::collections::BTreeMap::new();
         Ok(indexes
             .iter()
             .map(|i| {
-                let deltas = i.and_then(|i| deltas.get(usize::from(i))).unwrap_or(&empty);
-                let mut deltas = deltas.iter().peekable();
+                let days = i
+                    .and_then(|i| deltas.by_segment.get(usize::from(i)))
+                    .map_or(&[][..], Vec::as_slice);
+                let mut next = 0;
                 let (mut ge1, mut ge2) = (0i64, 0i64);
                 periods
                     .iter()
                     .map(|period| {
                         let end = period.end().min(as_of);
-                        while let Some((_, (a, b))) =
-                            deltas.next_if(|(day, _)| **day <= day_number(end))
-                        {
+                        let upto = usize::try_from(day_number(end) - deltas.first + 1)
+                            .unwrap_or(0)
+                            .min(days.len());
+                        for (a, b) in days.get(next..upto).unwrap_or(&[]) {
                             ge1 += a;
                             ge2 += b;
                         }
+                        next = next.max(upto);
                         let start = end
                             .checked_sub_months(chrono::Months::new(12))
                             .map_or(end, |d| d.succ_opt().unwrap_or(d));
@@ -657,7 +836,7 @@ impl<'e, 's> RollupSeries<'e, 's> {
         let (Some(table), Some(customers)) =
             (self.days.orders.as_ref(), self.days.customers.as_ref())
         else {
-            return Ok(Rc::new(Vec::new()));
+            return Ok(Rc::new(RepeatDeltas::default()));
         };
         let width = match view {
             View::OrderChannel => table.channels.names.len(),
@@ -679,14 +858,22 @@ impl<'e, 's> RollupSeries<'e, 's> {
             })
             .collect();
         rows.sort_unstable_by_key(|(segment, customer, day, _)| (*segment, *customer, *day));
-        let mut out: RepeatDeltas = vec![Default::default(); width];
+        let span = usize::try_from(key.2 - key.1 + 1).unwrap_or(0);
+        let mut out = RepeatDeltas {
+            first: key.1,
+            by_segment: vec![vec![(0, 0); span]; width],
+        };
         let mut days: Vec<(NaiveDate, i64)> = Vec::new();
         let mut flush = |group: Option<(u16, u32)>, days: &mut Vec<(NaiveDate, i64)>| {
-            if let Some(sums) = group.and_then(|(segment, _)| out.get_mut(usize::from(segment))) {
+            if let Some(sums) =
+                group.and_then(|(segment, _)| out.by_segment.get_mut(usize::from(segment)))
+            {
                 for (day, a, b) in crate::metrics::repeat_deltas(days) {
-                    let entry = sums.entry(day_number(day)).or_default();
-                    entry.0 += a;
-                    entry.1 += b;
+                    let at = usize::try_from(day_number(day) - key.1).ok();
+                    if let Some(entry) = at.and_then(|at| sums.get_mut(at)) {
+                        entry.0 += a;
+                        entry.1 += b;
+                    }
                 }
             }
             days.clear();
@@ -760,7 +947,8 @@ impl<'e, 's> RollupSeries<'e, 's> {
     }
 
     /// `[segment value][period]` cells of a customer metric: signups in each period (up
-    /// to the reference date), or customers with a subscription active on its last day.
+    /// to the reference date), and the flows of customers with an active subscription
+    /// between its first and last day (`metrics::customers`' counts, for every value).
     fn customer_cells(
         &mut self,
         def: &MetricDef,
@@ -771,64 +959,276 @@ impl<'e, 's> RollupSeries<'e, 's> {
         let as_of = self.as_of();
         let store = self.engine.store;
         self.days.customers(store)?;
-        let book = if def.id == "active_customers" {
-            Some(crate::metrics::subscriptions::Book::load(store)?)
-        } else {
-            None
-        };
         let indexes = self.value_indexes(false, view, values);
-        let (Some(customers), View::Customer(c)) = (self.days.customers.as_ref(), view) else {
+        let View::Customer(c) = view else {
             return Ok(Vec::new());
         };
-        let width = customers.values[c].names.len();
-        let segment_of = |id: &str| {
-            customers
-                .index
-                .get(id)
-                .and_then(|i| customers.columns.get(*i as usize))
-                .map_or(NO_SEGMENT, |cols| cols[c])
+        let spans: Vec<(NaiveDate, NaiveDate)> = periods
+            .iter()
+            .map(|p| (p.start, p.end().min(as_of)))
+            .collect();
+        let id = def.id.as_ref();
+        let signups = match id {
+            "new_customers" | "retention_rate_pct" => Some(self.signups(c, &spans)),
+            _ => None,
         };
-        let mut counts = vec![vec![0.0; width + 1]; periods.len()];
-        match &book {
-            Some(book) => {
-                let segments: Vec<u16> = book.iter().map(|(id, _)| segment_of(id)).collect();
-                for (p, period) in periods.iter().enumerate() {
-                    let last = period.end().min(as_of);
-                    for ((_, subs), segment) in book.iter().zip(&segments) {
-                        if *segment != NO_SEGMENT && subs.iter().any(|s| s.active_on(last)) {
-                            counts[p][usize::from(*segment)] += 1.0;
-                        }
-                    }
-                }
+        let flows = match id {
+            "new_customers" => None,
+            _ => Some(self.flows(c, &spans)?),
+        };
+        let cell = |p: usize, segment: usize| -> Cell {
+            let flow = flows
+                .as_ref()
+                .and_then(|f| f.get(p)?.get(segment).copied())
+                .unwrap_or_default();
+            let new = signups
+                .as_ref()
+                .and_then(|s| s.get(p)?.get(segment).copied())
+                .unwrap_or(0.0);
+            let why = "no active customers at the start";
+            match id {
+                "new_customers" => Cell::value(new),
+                "active_customers" => Cell::value(flow.end),
+                "customer_churn_pct" => Cell::ratio(flow.churned, flow.start, 100.0, why),
+                _ => Cell::ratio(flow.end - new, flow.start, 100.0, why),
             }
-            None => {
-                let day_of = |p: &Period| (day_number(p.start), day_number(p.end().min(as_of)));
-                let spans: Vec<(i32, i32)> = periods.iter().map(day_of).collect();
-                for (columns, signup) in customers.columns.iter().zip(&customers.signups) {
-                    let (Some(signup), segment) = (signup, columns[c]) else {
-                        continue;
-                    };
-                    if segment == NO_SEGMENT {
-                        continue;
-                    }
-                    let p = spans.partition_point(|(_, to)| to < signup);
-                    if spans.get(p).is_some_and(|(from, _)| from <= signup) {
-                        counts[p][usize::from(segment)] += 1.0;
-                    }
-                }
-            }
-        }
+        };
+        // A value without rows reads the zero column each table ends with.
+        let width = self
+            .days
+            .customers
+            .as_ref()
+            .map_or(0, |cs| cs.values[c].names.len());
         Ok(indexes
             .iter()
             .map(|i| {
-                counts
+                let segment = i.map_or(width, usize::from);
+                (0..periods.len()).map(|p| cell(p, segment)).collect()
+            })
+            .collect())
+    }
+
+    /// `[span][segment]` signups of each value of customer column `c` in each span.
+    fn signups(&self, c: usize, spans: &[(NaiveDate, NaiveDate)]) -> Vec<Vec<f64>> {
+        let Some(customers) = self.days.customers.as_ref() else {
+            return Vec::new();
+        };
+        let width = customers.values[c].names.len();
+        let spans: Vec<(i32, i32)> = spans
+            .iter()
+            .map(|(a, b)| (day_number(*a), day_number(*b)))
+            .collect();
+        let mut counts = vec![vec![0.0; width + 1]; spans.len()];
+        for (columns, signup) in customers.columns.iter().zip(&customers.signups) {
+            let (Some(signup), segment) = (signup, columns[c]) else {
+                continue;
+            };
+            if usize::from(segment) >= width {
+                continue;
+            }
+            let p = spans.partition_point(|(_, to)| to < signup);
+            if spans.get(p).is_some_and(|(from, _)| from <= signup) {
+                counts[p][usize::from(segment)] += 1.0;
+            }
+        }
+        counts
+    }
+
+    /// `[span][segment]` flows of the customers of each value of customer column `c`
+    /// between each span's first and last day, from the subscription book read once.
+    fn flows(
+        &mut self,
+        c: usize,
+        spans: &[(NaiveDate, NaiveDate)],
+    ) -> Result<Arc<Vec<Vec<Flow>>>, MetricError> {
+        let key = (
+            c,
+            spans
+                .iter()
+                .map(|(a, b)| (day_number(*a), day_number(*b)))
+                .collect(),
+        );
+        if let Some(flows) = self.days.flows.get(&key) {
+            return Ok(flows.clone());
+        }
+        let store = self.engine.store;
+        let book = self.days.book(store)?;
+        let customers = self.days.customers(store)?;
+        let width = customers.values[c].names.len();
+        let mut out = vec![vec![Flow::default(); width + 1]; spans.len()];
+        for (id, subs) in book.iter() {
+            let segment = customers
+                .index
+                .get(id)
+                .and_then(|i| customers.columns.get(*i as usize))
+                .map_or(NO_SEGMENT, |cols| cols[c]);
+            if usize::from(segment) >= width {
+                continue;
+            }
+            for (flows, (first, last)) in out.iter_mut().zip(spans) {
+                let at_start = subs.iter().any(|s| s.active_on(*first));
+                let at_end = subs.iter().any(|s| s.active_on(*last));
+                let flow = &mut flows[usize::from(segment)];
+                flow.start += f64::from(u8::from(at_start));
+                flow.end += f64::from(u8::from(at_end));
+                flow.churned += f64::from(u8::from(at_start && !at_end));
+            }
+        }
+        let flows = Arc::new(out);
+        self.days.flows.insert(key, flows.clone());
+        Ok(flows)
+    }
+
+    /// `[segment value][period]` cells of an MRR movement metric: each listed value's
+    /// movements (`subscriptions::movements_over`, as the engine counts them) from the
+    /// book read once, shared by the eleven movement metrics.
+    fn movement_cells(
+        &mut self,
+        def: &MetricDef,
+        column: Option<usize>,
+        periods: &[Period],
+        values: Rc<Vec<String>>,
+    ) -> Result<Vec<Vec<Cell>>, MetricError> {
+        let metric = MetricId::parse(&def.id)
+            .filter(|m| movement_cell(*m, &Movements::default()).is_some())
+            .ok_or_else(|| MetricError::UnknownMetric(def.id.to_string()))?;
+        let as_of = self.as_of();
+        // From the close of the day before each period to its last day.
+        let spans: Vec<(NaiveDate, NaiveDate)> = periods
+            .iter()
+            .map(|p| (p.start - Duration::days(1), p.end().min(as_of)))
+            .collect();
+        let key = (
+            column,
+            values.to_vec(),
+            spans
+                .iter()
+                .map(|(a, b)| (day_number(*a), day_number(*b)))
+                .collect(),
+        );
+        let moves = match self.days.movements.get(&key) {
+            Some(moves) => moves.clone(),
+            None => {
+                let store = self.engine.store;
+                let book = self.days.book(store)?;
+                let moves: Vec<Vec<Movements>> = match column {
+                    None => values
+                        .iter()
+                        .map(|plan| {
+                            movements_over(&book, &spans, None, &|s| s.plan.as_ref() == Some(plan))
+                        })
+                        .collect(),
+                    Some(c) => {
+                        self.days.customers(store)?;
+                        self.book_members(&book, c, &values)
+                            .iter()
+                            .map(|members| movements_over(&book, &spans, Some(members), &|_| true))
+                            .collect()
+                    }
+                };
+                let moves = Arc::new(moves);
+                self.days.movements.insert(key, moves.clone());
+                moves
+            }
+        };
+        Ok(moves
+            .iter()
+            .map(|per_span| {
+                per_span
                     .iter()
-                    .map(|per_segment| {
-                        Cell::value(per_segment[i.map_or(per_segment.len() - 1, usize::from)])
+                    .filter_map(|m| movement_cell(metric, m))
+                    .collect()
+            })
+            .collect())
+    }
+
+    /// `[segment value][period]` cells of a survey metric by customer column `c`: every
+    /// value's day sums from one grouped read, added into periods in day order as the
+    /// engine adds them.
+    fn survey_cells(
+        &mut self,
+        def: &MetricDef,
+        c: usize,
+        periods: &[Period],
+        values: &[String],
+    ) -> Result<Vec<Vec<Cell>>, MetricError> {
+        let (Some(metric), Some(first), Some(last)) =
+            (MetricId::parse(&def.id), periods.first(), periods.last())
+        else {
+            return Ok(vec![Vec::new(); values.len()]);
+        };
+        let Some((kind, top, bottom)) = satisfaction::rule(metric) else {
+            return Err(MetricError::UnknownMetric(def.id.to_string()));
+        };
+        let listed: HashMap<&str, usize> = values
+            .iter()
+            .enumerate()
+            .map(|(i, v)| (v.as_str(), i))
+            .collect();
+        // [value][period]: responses, high, low, score sum.
+        let mut sums = vec![vec![[0.0; 4]; periods.len()]; values.len()];
+        let to = last.end().min(self.as_of());
+        self.engine.store.survey_segment_days(
+            kind,
+            CUSTOMER_COLUMNS[c],
+            top,
+            bottom,
+            &first.start.to_string(),
+            &to.to_string(),
+            |r| {
+                let (Ok(day), Some(v)) = (
+                    NaiveDate::parse_from_str(r.day, "%Y-%m-%d"),
+                    listed.get(r.value),
+                ) else {
+                    return;
+                };
+                let p = periods.partition_point(|p| p.end() < day);
+                if periods.get(p).is_some_and(|p| p.contains(day)) {
+                    for (sum, x) in
+                        sums[*v][p]
+                            .iter_mut()
+                            .zip([r.responses, r.high, r.low, r.total])
+                    {
+                        *sum += x;
+                    }
+                }
+            },
+        )?;
+        Ok(sums
+            .iter()
+            .map(|per_period| {
+                per_period
+                    .iter()
+                    .map(|[n, high, low, total]| {
+                        satisfaction::cell(metric, *n, *high, *low, *total)
                     })
                     .collect()
             })
             .collect())
+    }
+
+    /// Per listed value of customer column `c`, the customers of the book holding it.
+    fn book_members(&self, book: &Book, c: usize, values: &[String]) -> Vec<HashSet<String>> {
+        let mut members = vec![HashSet::new(); values.len()];
+        let Some(customers) = self.days.customers.as_ref() else {
+            return members;
+        };
+        let listed: HashMap<u16, usize> = values
+            .iter()
+            .enumerate()
+            .filter_map(|(i, v)| customers.values[c].index.get(v).map(|s| (*s, i)))
+            .collect();
+        for (id, _) in book.iter() {
+            let segment = customers
+                .index
+                .get(id)
+                .and_then(|i| customers.columns.get(*i as usize))
+                .map_or(NO_SEGMENT, |cols| cols[c]);
+            if let Some(i) = listed.get(&segment) {
+                members[*i].insert(id.to_string());
+            }
+        }
+        members
     }
 
     /// `[segment value][period]` cells of an event metric.
@@ -1091,4 +1491,42 @@ fn zip_cells(a: &[Vec<f64>], b: &[Vec<f64>], f: impl Fn(f64, f64) -> Cell) -> Ve
         .zip(b)
         .map(|(x, y)| x.iter().zip(y).map(|(x, y)| f(*x, *y)).collect())
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn day(d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(2025, 3, d).expect("a March day")
+    }
+
+    #[test]
+    fn ids_sharing_their_first_bytes_spread_over_the_table() {
+        let bucket = |id: &str| {
+            let mut hasher = IdHasher::default();
+            std::hash::Hash::hash(id, &mut hasher);
+            hasher.finish() & 1023
+        };
+        let buckets: HashSet<u64> = (0..10_000).map(|i| bucket(&format!("c{i}"))).collect();
+        assert!(
+            buckets.len() > 900,
+            "{} of 1024 buckets used",
+            buckets.len()
+        );
+    }
+
+    #[test]
+    fn widening_reads_exactly_the_days_not_held() {
+        assert_eq!(unread(None, day(5), day(9)), vec![(day(5), day(9))]);
+        let held = Some((day(10), day(20)));
+        assert_eq!(unread(held, day(12), day(18)), vec![]);
+        // Disjoint before the held range: the gap up to it is read too.
+        assert_eq!(unread(held, day(2), day(4)), vec![(day(2), day(9))]);
+        assert_eq!(unread(held, day(15), day(25)), vec![(day(21), day(25))]);
+        assert_eq!(
+            unread(held, day(1), day(31)),
+            vec![(day(1), day(9)), (day(21), day(31))]
+        );
+    }
 }

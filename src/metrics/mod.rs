@@ -13,7 +13,7 @@ mod engagement;
 mod engine;
 mod external;
 mod revenue;
-mod satisfaction;
+pub mod satisfaction;
 pub mod subscriptions;
 
 use std::borrow::Cow;

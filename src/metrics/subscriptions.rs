@@ -314,43 +314,47 @@ pub fn compute(
     let Some(metric) = MetricId::parse(id) else {
         return Err(MetricError::UnknownMetric(id.to_string()));
     };
+    if movement_cell(metric, &Movements::default()).is_none() {
+        return Err(MetricError::UnknownMetric(id.to_string()));
+    }
     let key = format!("movements {periods:?} {segment:?}");
     let moves = eng.memo(key, || period_movements(eng, periods, segment))?;
+    Ok(moves
+        .iter()
+        .filter_map(|m| movement_cell(metric, m))
+        .collect())
+}
+
+/// A movement metric's value in a period of `moves`; `None` for a metric that is not one.
+pub fn movement_cell(metric: MetricId, m: &Movements) -> Option<Cell> {
     let cents = |c: i64| c as f64 / 100.0;
-    let f: &dyn Fn(&Movements) -> Cell = match metric {
-        MetricId::Mrr => &|m| Cell::value(cents(m.end)),
-        MetricId::Arr => &|m| Cell::value(cents(m.end * 12)),
-        MetricId::MrrNew => &|m| Cell::value(cents(m.new)),
-        MetricId::MrrExpansion => &|m| Cell::value(cents(m.expansion)),
-        MetricId::MrrContraction => &|m| Cell::value(cents(m.contraction)),
-        MetricId::MrrChurned => &|m| Cell::value(cents(m.churned)),
-        MetricId::MrrReactivation => &|m| Cell::value(cents(m.reactivation)),
-        MetricId::MrrNetNew => &|m| Cell::value(cents(m.net_new())),
-        MetricId::Arpa => &|m| {
-            Cell::ratio(
-                cents(m.end),
-                m.active_end as f64,
-                1.0,
-                "no active subscriptions",
-            )
-        },
-        MetricId::RevenueChurnPct => &|m| {
-            Cell::ratio(
-                cents(m.churned + m.contraction),
-                cents(m.start),
-                100.0,
-                "no MRR at the period's start",
-            )
-        },
-        MetricId::NrrPct => &|m| {
-            Cell::ratio(
-                cents(m.start + m.expansion - m.contraction - m.churned),
-                cents(m.start),
-                100.0,
-                "no MRR at the period's start",
-            )
-        },
-        _ => return Err(MetricError::UnknownMetric(id.to_string())),
-    };
-    Ok(moves.iter().map(f).collect())
+    Some(match metric {
+        MetricId::Mrr => Cell::value(cents(m.end)),
+        MetricId::Arr => Cell::value(cents(m.end * 12)),
+        MetricId::MrrNew => Cell::value(cents(m.new)),
+        MetricId::MrrExpansion => Cell::value(cents(m.expansion)),
+        MetricId::MrrContraction => Cell::value(cents(m.contraction)),
+        MetricId::MrrChurned => Cell::value(cents(m.churned)),
+        MetricId::MrrReactivation => Cell::value(cents(m.reactivation)),
+        MetricId::MrrNetNew => Cell::value(cents(m.net_new())),
+        MetricId::Arpa => Cell::ratio(
+            cents(m.end),
+            m.active_end as f64,
+            1.0,
+            "no active subscriptions",
+        ),
+        MetricId::RevenueChurnPct => Cell::ratio(
+            cents(m.churned + m.contraction),
+            cents(m.start),
+            100.0,
+            "no MRR at the period's start",
+        ),
+        MetricId::NrrPct => Cell::ratio(
+            cents(m.start + m.expansion - m.contraction - m.churned),
+            cents(m.start),
+            100.0,
+            "no MRR at the period's start",
+        ),
+        _ => return None,
+    })
 }

@@ -51,6 +51,23 @@ pub struct UserDay<'r> {
     pub sessions: f64,
 }
 
+/// Survey responses of one kind on one day from the customers holding one value of a
+/// customer column (`Store::survey_segment_days`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SurveySegmentDay<'r> {
+    pub day: &'r str,
+    pub value: &'r str,
+    pub responses: f64,
+    /// Responses scoring at least the `top` asked for, and at most the `bottom`.
+    pub high: f64,
+    pub low: f64,
+    /// The sum of their scores.
+    pub total: f64,
+}
+
+/// The customer columns a segment can be read from by name.
+const CUSTOMER_COLUMNS: [&str; 3] = ["channel", "plan", "region"];
+
 /// A text cell as the segment filters compare it: text matches a text parameter, NULL and
 /// other types match none.
 fn text(value: ValueRef<'_>) -> Option<String> {
@@ -162,6 +179,44 @@ impl Store {
                 day: str_of(row.get_ref(0)?),
                 user_id: str_of(row.get_ref(1)?),
                 sessions: number(row.get_ref(2)?),
+            });
+        }
+        Ok(())
+    }
+
+    /// Survey responses of `kind` dated `from` to `to`, per day and text value of the
+    /// customer `column` (`channel`, `plan` or `region`) of the responding customer, in
+    /// day order: each value's day as one segment's filtered query counts it.
+    #[allow(clippy::too_many_arguments)]
+    pub fn survey_segment_days(
+        &self,
+        kind: &str,
+        column: &str,
+        top: f64,
+        bottom: f64,
+        from: &str,
+        to: &str,
+        mut each: impl FnMut(SurveySegmentDay<'_>),
+    ) -> rusqlite::Result<()> {
+        let Some(column) = CUSTOMER_COLUMNS.iter().find(|c| **c == column) else {
+            return Err(rusqlite::Error::InvalidColumnName(column.to_string()));
+        };
+        let mut stmt = self.conn().prepare_cached(&format!(
+            "SELECT s.date, c.{column}, COUNT(*), SUM(s.score >= ?4), SUM(s.score <= ?5),
+                    SUM(s.score)
+             FROM surveys s JOIN customers c ON c.customer_id = s.customer_id
+             WHERE s.date BETWEEN ?1 AND ?2 AND s.kind = ?3 AND typeof(c.{column}) = 'text'
+             GROUP BY s.date, c.{column} ORDER BY s.date"
+        ))?;
+        let mut rows = stmt.query(rusqlite::params![from, to, kind, top, bottom])?;
+        while let Some(row) = rows.next()? {
+            each(SurveySegmentDay {
+                day: str_of(row.get_ref(0)?),
+                value: str_of(row.get_ref(1)?),
+                responses: number(row.get_ref(2)?),
+                high: number(row.get_ref(3)?),
+                low: number(row.get_ref(4)?),
+                total: number(row.get_ref(5)?),
             });
         }
         Ok(())
