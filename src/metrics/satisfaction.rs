@@ -51,4 +51,3 @@ pub fn cell(metric: MetricId, responses: f64, high: f64, low: f64, total: f64) -
         _ => Cell::ratio(total, responses, 1.0, &why),
     }
 }
-
