@@ -8,8 +8,8 @@ use chrono::NaiveDate;
 use crate::alerts::{self, Alert, Evaluation, Pulse, TargetStatus};
 use crate::config::Config;
 use crate::metrics::{
-    self, CohortMatrix, CohortVariant, Engine, Grain, MetricDef, MetricError, Period, Series,
-    SeriesRequest,
+    self, CohortMatrix, CohortVariant, Engine, Grain, MetricDef, MetricError, MetricId, Period,
+    Series, SeriesRequest,
 };
 use crate::store::Store;
 use crate::store::rollup::Touched;
@@ -443,8 +443,8 @@ pub fn with_default_core_kpis_fitted(
         && !engine.is_empty("orders")?
     {
         for id in &mut config.core_kpis {
-            if id == "mrr" {
-                *id = "repeat_purchase_rate".into();
+            if id == MetricId::Mrr.as_str() {
+                *id = MetricId::RepeatPurchaseRate.as_str().into();
             }
         }
     }

@@ -35,41 +35,52 @@ use crate::store::Store;
 use crate::store::rollup::Touched;
 
 /// Metrics of completed orders answered here, by order channel, plan and region.
-const ORDER_METRICS: [&str; 7] = [
-    "gross_revenue",
-    "net_revenue",
-    "orders",
-    "aov",
-    "discount_rate",
-    "paying_customers",
-    "repeat_purchase_rate",
+const ORDER_METRICS: [MetricId; 7] = [
+    MetricId::GrossRevenue,
+    MetricId::NetRevenue,
+    MetricId::Orders,
+    MetricId::Aov,
+    MetricId::DiscountRate,
+    MetricId::PayingCustomers,
+    MetricId::RepeatPurchaseRate,
 ];
 /// Metrics of events answered here, by the user's channel, plan and region.
-const EVENT_METRICS: [&str; 5] = ["dau", "wau", "mau", "stickiness_pct", "sessions_per_user"];
+const EVENT_METRICS: [MetricId; 5] = [
+    MetricId::Dau,
+    MetricId::Wau,
+    MetricId::Mau,
+    MetricId::StickinessPct,
+    MetricId::SessionsPerUser,
+];
 /// Metrics of customers answered here, by their channel, plan and region (all but signups
 /// where activity comes from subscriptions).
-const CUSTOMER_METRICS: [&str; 4] = [
-    "new_customers",
-    "active_customers",
-    "customer_churn_pct",
-    "retention_rate_pct",
+const CUSTOMER_METRICS: [MetricId; 4] = [
+    MetricId::NewCustomers,
+    MetricId::ActiveCustomers,
+    MetricId::CustomerChurnPct,
+    MetricId::RetentionRatePct,
 ];
 /// Survey metrics answered here, by the responding customer's channel, plan and region.
-const SURVEY_METRICS: [&str; 4] = ["nps", "csat_pct", "csat_mean", "ces"];
+const SURVEY_METRICS: [MetricId; 4] = [
+    MetricId::Nps,
+    MetricId::CsatPct,
+    MetricId::CsatMean,
+    MetricId::Ces,
+];
 /// MRR and its movements, answered here by the subscription's plan or the customer's
 /// channel and region: the book is read once, every value counted from it.
-const MOVEMENT_METRICS: [&str; 11] = [
-    "mrr",
-    "arr",
-    "mrr_new",
-    "mrr_expansion",
-    "mrr_contraction",
-    "mrr_churned",
-    "mrr_reactivation",
-    "mrr_net_new",
-    "arpa",
-    "revenue_churn_pct",
-    "nrr_pct",
+const MOVEMENT_METRICS: [MetricId; 11] = [
+    MetricId::Mrr,
+    MetricId::Arr,
+    MetricId::MrrNew,
+    MetricId::MrrExpansion,
+    MetricId::MrrContraction,
+    MetricId::MrrChurned,
+    MetricId::MrrReactivation,
+    MetricId::MrrNetNew,
+    MetricId::Arpa,
+    MetricId::RevenueChurnPct,
+    MetricId::NrrPct,
 ];
 
 /// How rows are split into segments: by the order's channel, or by one of the customer's
@@ -558,13 +569,16 @@ impl<'e, 's> RollupSeries<'e, 's> {
             // The engine lists no segment, so no series, after a scan of every customer.
             return Ok(Vec::new());
         }
-        let orders = ORDER_METRICS.contains(&request.metric);
-        let events = EVENT_METRICS.contains(&request.metric);
-        let movements = MOVEMENT_METRICS.contains(&request.metric);
-        let surveys = SURVEY_METRICS.contains(&request.metric);
-        let customers = CUSTOMER_METRICS.contains(&request.metric)
+        let metric = MetricId::parse(request.metric);
+        let among = |list: &[MetricId]| metric.is_some_and(|m| list.contains(&m));
+        let orders = among(&ORDER_METRICS);
+        let events = among(&EVENT_METRICS);
+        let movements = among(&MOVEMENT_METRICS);
+        let surveys = among(&SURVEY_METRICS);
+        let customers = among(&CUSTOMER_METRICS)
             // Order-based activity is counted by the engine in one pass already.
-            && (request.metric == "new_customers" || !self.engine.is_empty("subscriptions")?);
+            && (metric == Some(MetricId::NewCustomers)
+                || !self.engine.is_empty("subscriptions")?);
         let view = match (dimension, orders) {
             ("channel", true) => View::OrderChannel,
             (column, _) => match CUSTOMER_COLUMNS.iter().position(|c| *c == column) {
@@ -650,9 +664,10 @@ impl<'e, 's> RollupSeries<'e, 's> {
 
     /// The segment values the engine lists for `def` by `dimension`, read once.
     fn values(&mut self, def: &MetricDef, dimension: &str) -> Result<Rc<Vec<String>>, MetricError> {
-        let family = if ORDER_METRICS.contains(&def.id.as_ref()) {
+        let metric = MetricId::parse(&def.id);
+        let family = if metric.is_some_and(|m| ORDER_METRICS.contains(&m)) {
             "orders"
-        } else if MOVEMENT_METRICS.contains(&def.id.as_ref()) {
+        } else if metric.is_some_and(|m| MOVEMENT_METRICS.contains(&m)) {
             // A subscription's plan, not the customer's.
             "subscriptions"
         } else {
@@ -699,7 +714,7 @@ impl<'e, 's> RollupSeries<'e, 's> {
         self.days.orders(store, first, last)?;
         let indexes = self.value_indexes(true, view, values);
         // A value without rows reads the zero column each table ends with.
-        if def.id == "paying_customers" {
+        if MetricId::parse(&def.id) == Some(MetricId::PayingCustomers) {
             let spans: Vec<(i32, i32)> = periods
                 .iter()
                 .map(|p| (day_number(p.start), day_number(p.end())))
@@ -718,7 +733,7 @@ impl<'e, 's> RollupSeries<'e, 's> {
                 })
                 .collect());
         }
-        if def.id == "repeat_purchase_rate" {
+        if MetricId::parse(&def.id) == Some(MetricId::RepeatPurchaseRate) {
             return self.repeat_purchase_cells(view, periods, &indexes);
         }
         let sums = self.order_sums(view, periods)?;
@@ -727,11 +742,11 @@ impl<'e, 's> RollupSeries<'e, 's> {
             let gross = t[1] / 100.0;
             let discount = t[2] / 100.0;
             let refunds = t[4] / 100.0;
-            match def.id.as_ref() {
-                "gross_revenue" => Cell::value(gross),
-                "net_revenue" => Cell::value(gross - refunds),
-                "orders" => Cell::value(orders),
-                "aov" => Cell::ratio(gross, orders, 1.0, "no orders"),
+            match MetricId::parse(&def.id) {
+                Some(MetricId::GrossRevenue) => Cell::value(gross),
+                Some(MetricId::NetRevenue) => Cell::value(gross - refunds),
+                Some(MetricId::Orders) => Cell::value(orders),
+                Some(MetricId::Aov) => Cell::ratio(gross, orders, 1.0, "no orders"),
                 _ => Cell::ratio(discount, gross + discount, 100.0, "no orders"),
             }
         };
@@ -967,13 +982,15 @@ impl<'e, 's> RollupSeries<'e, 's> {
             .iter()
             .map(|p| (p.start, p.end().min(as_of)))
             .collect();
-        let id = def.id.as_ref();
+        let id = MetricId::parse(&def.id);
         let signups = match id {
-            "new_customers" | "retention_rate_pct" => Some(self.signups(c, &spans)),
+            Some(MetricId::NewCustomers | MetricId::RetentionRatePct) => {
+                Some(self.signups(c, &spans))
+            }
             _ => None,
         };
         let flows = match id {
-            "new_customers" => None,
+            Some(MetricId::NewCustomers) => None,
             _ => Some(self.flows(c, &spans)?),
         };
         let cell = |p: usize, segment: usize| -> Cell {
@@ -987,9 +1004,11 @@ impl<'e, 's> RollupSeries<'e, 's> {
                 .unwrap_or(0.0);
             let why = "no active customers at the start";
             match id {
-                "new_customers" => Cell::value(new),
-                "active_customers" => Cell::value(flow.end),
-                "customer_churn_pct" => Cell::ratio(flow.churned, flow.start, 100.0, why),
+                Some(MetricId::NewCustomers) => Cell::value(new),
+                Some(MetricId::ActiveCustomers) => Cell::value(flow.end),
+                Some(MetricId::CustomerChurnPct) => {
+                    Cell::ratio(flow.churned, flow.start, 100.0, why)
+                }
                 _ => Cell::ratio(flow.end - new, flow.start, 100.0, why),
             }
         };
@@ -1288,12 +1307,12 @@ impl<'e, 's> RollupSeries<'e, 's> {
                 s.distinct(false, view, trailing(30))
             }
         };
-        let per_period: Vec<Vec<Cell>> = match def.id.as_ref() {
-            "dau" => values_of(&dau(self)?),
-            "wau" if grain == Grain::Week => values_of(&active(self)?),
-            "wau" => values_of(&self.distinct(false, view, trailing(7))?),
-            "mau" => values_of(&mau(self)?),
-            "stickiness_pct" => {
+        let per_period: Vec<Vec<Cell>> = match MetricId::parse(&def.id) {
+            Some(MetricId::Dau) => values_of(&dau(self)?),
+            Some(MetricId::Wau) if grain == Grain::Week => values_of(&active(self)?),
+            Some(MetricId::Wau) => values_of(&self.distinct(false, view, trailing(7))?),
+            Some(MetricId::Mau) => values_of(&mau(self)?),
+            Some(MetricId::StickinessPct) => {
                 let (d, m) = (dau(self)?, mau(self)?);
                 zip_cells(&d, &m, |d, m| Cell::ratio(d, m, 100.0, "no active users"))
             }
