@@ -173,8 +173,7 @@ const KPI_SHAPED: [&str; 2] = [
     "CREATE TABLE orders (order_id TEXT PRIMARY KEY NOT NULL, customer_id TEXT NOT NULL,
          order_date TEXT NOT NULL, revenue REAL NOT NULL, status TEXT NOT NULL, channel TEXT,
          discount REAL, cost REAL);
-     CREATE INDEX orders_date ON orders (order_date);
-     CREATE INDEX orders_customer ON orders (customer_id, order_date);",
+     CREATE INDEX orders_date ON orders (order_date);",
     "CREATE TABLE events (event_id TEXT PRIMARY KEY NOT NULL, user_id TEXT NOT NULL,
          ts TEXT NOT NULL, name TEXT NOT NULL, session_id TEXT, page TEXT, duration_s REAL);
      CREATE INDEX events_day ON events (ts, user_id);

@@ -289,3 +289,42 @@ fn a_damaged_store_that_cannot_be_written_says_how_to_repair_it() {
         "the store is unchanged"
     );
 }
+
+#[test]
+fn a_store_of_version_7_loses_the_orders_by_customer_index_and_keeps_its_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("s.db");
+    let csv = dir.path().join("orders.csv");
+    write_orders(&csv, 2_000);
+    import(&db, &csv);
+    // What kpi at schema version 7 left: the same tables with the index.
+    let conn = Connection::open(&db).unwrap();
+    conn.execute_batch(
+        "CREATE INDEX IF NOT EXISTS orders_customer ON orders (customer_id, order_date);
+         PRAGMA user_version = 7;",
+    )
+    .unwrap();
+    let orders_dump = "SELECT group_concat(order_id || '|' || customer_id || '|' || order_date
+         || '|' || revenue || '|' || status || '|' || COALESCE(channel, ''), ';')
+         FROM (SELECT * FROM orders ORDER BY order_id)";
+    let orders_before: String = conn.query_row(orders_dump, [], |r| r.get(0)).unwrap();
+    let rollups_before = rollups(&conn);
+    drop(conn);
+
+    let store = Store::open(&db).unwrap();
+    let conn = store.conn();
+    let index_left: bool = conn
+        .query_row(
+            "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE name = 'orders_customer')",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(!index_left, "orders_customer is still in the store");
+    let orders_after: String = conn.query_row(orders_dump, [], |r| r.get(0)).unwrap();
+    assert_eq!(orders_after.matches(';').count(), 1_999);
+    assert_eq!(orders_after, orders_before);
+    assert_same(&rollups(conn), &rollups_before, "after the migration");
+    drop(store);
+    assert_eq!(version(&db), CURRENT_VERSION);
+}
