@@ -85,6 +85,9 @@ const CUSTOMER_COLUMNS: [&str; 3] = ["channel", "plan", "region"];
 
 const NO_SEGMENT: u16 = u16::MAX;
 
+/// Repeat-purchase ranges kept between evaluations before they are all dropped.
+const REPEAT_RANGES_KEPT: usize = 64;
+
 /// Days as numbers, for arrays and comparisons.
 fn day_number(day: NaiveDate) -> i32 {
     day.num_days_from_ce()
@@ -953,9 +956,12 @@ impl<'e, 's> RollupSeries<'e, 's> {
         };
         deltas.add(key, table, customers, None, 1);
         let deltas = Arc::new(deltas);
-        // Kept for the next evaluation at the same reference day only: a moved one asks
-        // for other ranges, and the old ones would pile up over a live session.
-        self.days.repeat.retain(|held, _| held.2 == key.2);
+        // An evaluation asks for a few ranges (the periods of each grain end on different
+        // days); a moved reference day asks for new ones, and the old ones would pile up
+        // over a live session.
+        if self.days.repeat.len() >= REPEAT_RANGES_KEPT {
+            self.days.repeat.clear();
+        }
         self.days.repeat.insert(key, deltas.clone());
         Ok(deltas)
     }
