@@ -458,3 +458,94 @@ fn reevaluating_after_a_subscriptions_import_reads_the_book_again() {
     assert_ne!(before, full, "the import changes the evaluation");
     assert_same_alerts(&incremental, &full);
 }
+
+/// The repeat purchase rate kept between evaluations takes out and adds back only the
+/// written customers' share: after appended orders, an order moved to another customer,
+/// day and channel, and a channel never seen before, its series by every dimension equal
+/// the engine's on the changed store.
+#[test]
+fn repeat_purchase_rate_kept_across_an_orders_import_equals_the_engine() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut store, config, as_of) = demo_store(dir.path());
+    let requests = |as_of: NaiveDate| {
+        let mut out = Vec::new();
+        for grain in Grain::ALL {
+            for by in ["channel", "plan", "region"] {
+                for back in [40, 420] {
+                    out.push(SeriesRequest {
+                        metric: "repeat_purchase_rate",
+                        grain,
+                        from: as_of - Duration::days(back),
+                        to: as_of,
+                        by: Some(by),
+                    });
+                }
+            }
+        }
+        out
+    };
+    let mut days = SegmentDays::default();
+    let before: Vec<Vec<metrics::Series>> = {
+        let engine = Engine::new(&store, &config, as_of);
+        let mut fast = RollupSeries::new(&engine, &mut days);
+        requests(as_of)
+            .iter()
+            .map(|r| fast.series(r).unwrap())
+            .collect()
+    };
+
+    let (customers, moved): (Vec<String>, String) = {
+        let conn = store.conn();
+        let customers = conn
+            .prepare("SELECT customer_id FROM customers ORDER BY customer_id LIMIT 50")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        let order = conn
+            .query_row(
+                "SELECT order_id FROM orders WHERE status = 'completed' AND order_date < ?1 \
+                 ORDER BY order_id LIMIT 1",
+                [(as_of - Duration::days(30)).to_string()],
+                |r| r.get(0),
+            )
+            .unwrap();
+        (customers, order)
+    };
+    let mut orders = String::from("order_id,customer_id,order_date,revenue,channel\n");
+    for k in 0..300 {
+        let customer = &customers[k % customers.len()];
+        let day = as_of - Duration::days((k % 5) as i64);
+        let channel = if k % 7 == 0 { "podcast" } else { "email" };
+        orders.push_str(&format!(
+            "rp-{k},{customer},{day},{}.00,{channel}\n",
+            30 + k
+        ));
+    }
+    orders.push_str(&format!(
+        "{moved},{},{},99.00,podcast\n",
+        customers[1],
+        as_of - Duration::days(2)
+    ));
+    let path = dir.path().join("orders_repeat.csv");
+    std::fs::write(&path, orders).unwrap();
+    let options = ImportOptions {
+        config: config.clone(),
+        ..ImportOptions::default()
+    };
+    let report = import_file(&mut store, &path, &options).unwrap();
+    assert_eq!(report.rows_rejected, 0);
+
+    days.forget(&store, &report.touched).unwrap();
+    let engine = Engine::new(&store, &config, as_of);
+    let mut fast = RollupSeries::new(&engine, &mut days);
+    let mut changed = 0;
+    for (request, before) in requests(as_of).iter().zip(&before) {
+        let expected = engine.series(request).unwrap();
+        let got = fast.series(request).unwrap();
+        assert_eq!(got, expected, "{} by {:?}", request.grain, request.by);
+        changed += usize::from(&expected != before);
+    }
+    assert!(changed > 0, "the import changes the repeat purchase rate");
+}

@@ -96,6 +96,9 @@ const CUSTOMER_COLUMNS: [&str; 3] = ["channel", "plan", "region"];
 
 const NO_SEGMENT: u16 = u16::MAX;
 
+/// Repeat-purchase ranges kept between evaluations before they are all dropped.
+const REPEAT_RANGES_KEPT: usize = 64;
+
 /// Days as numbers, for arrays and comparisons.
 fn day_number(day: NaiveDate) -> i32 {
     day.num_days_from_ce()
@@ -117,6 +120,10 @@ pub struct SegmentDays {
     movements: HashMap<MovementsOf, Arc<Vec<Vec<Movements>>>>,
     orders: Option<Table<OrderRow>>,
     events: Option<Table<EventRow>>,
+    /// Repeat-purchase deltas by view and day range, kept with the order rows: after an
+    /// import of orders only the written customers' share of them is taken out and added
+    /// back, instead of every customer's days going through `metrics::repeat_deltas` again.
+    repeat: HashMap<(View, i32, i32), Arc<RepeatDeltas>>,
 }
 
 /// Every customer (and every id seen in the rollups without one), as an index, with the
@@ -318,12 +325,46 @@ impl SegmentDays {
         let mut order_days = of("orders");
         order_days.extend(of("refunds"));
         if let Some(orders) = self.orders.as_mut() {
+            // The customers whose order days moved; `None`: any may have (a whole day).
+            let written: Option<BTreeSet<&String>> = of("orders")
+                .iter()
+                .map(|day| touched.ids_on("orders", *day))
+                .try_fold(BTreeSet::new(), |mut all, ids| {
+                    all.extend(ids?);
+                    Some(all)
+                });
+            if written.is_none() {
+                self.repeat.clear();
+            }
+            let written = written.unwrap_or_default();
+            let mark = |customers: &Customers| {
+                let mut marked = vec![false; customers.columns.len()];
+                for i in written
+                    .iter()
+                    .filter_map(|id| customers.index.get(id.as_str()))
+                {
+                    marked[*i as usize] = true;
+                }
+                marked
+            };
+            if !self.repeat.is_empty() {
+                let before = mark(customers);
+                for (key, deltas) in &mut self.repeat {
+                    Arc::make_mut(deltas).add(*key, orders, customers, Some(&before), -1);
+                }
+            }
             // A re-imported order may move its refunds to another channel or customer.
             let refund_days = store.refund_days_of_order_days(&of("orders"))?;
             order_days.extend(refund_days);
             orders.reread(&order_days, |day, rows, channels| {
                 read_orders(store, customers, channels, day, day, rows)
             })?;
+            if !self.repeat.is_empty() {
+                let after = mark(customers);
+                for (key, deltas) in &mut self.repeat {
+                    Arc::make_mut(deltas).add(*key, orders, customers, Some(&after), 1);
+                }
+            }
         }
         if let Some(events) = self.events.as_mut() {
             events.reread(&of("events"), |day, rows, _| {
@@ -527,7 +568,6 @@ pub struct RollupSeries<'e, 's> {
     days: &'s mut SegmentDays,
     segment_values: HashMap<(String, String), Rc<Vec<String>>>,
     distinct: HashMap<SpansOf, Counts>,
-    repeat: HashMap<(View, i32, i32), Rc<RepeatDeltas>>,
 }
 
 /// Customers with an active subscription at a span's start and end, and those who were
@@ -542,10 +582,84 @@ struct Flow {
 /// Per segment value, a day's change of the customers with ≥ 1 and with ≥ 2 orders in
 /// the 12 months ending on it (`metrics::repeat_deltas`), for each day of the range read
 /// (`RepeatDeltas::first` on): later changes are never asked for.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 struct RepeatDeltas {
     first: i32,
     by_segment: Vec<Vec<(i64, i64)>>,
+}
+
+impl RepeatDeltas {
+    /// Adds (`sign` 1) or takes out (-1) the deltas of the customers `marked` (`None`:
+    /// all) from the order rows of the days `key` names: each customer's days (a day's
+    /// rows of several order channels added up, unless the view splits by channel)
+    /// through `metrics::repeat_deltas`. Counts are whole, so taking a customer's share
+    /// out and adding its new one equals counting everyone again.
+    fn add(
+        &mut self,
+        key: (View, i32, i32),
+        table: &Table<OrderRow>,
+        customers: &Customers,
+        marked: Option<&[bool]>,
+        sign: i64,
+    ) {
+        let (view, from, to) = key;
+        let width = match view {
+            View::OrderChannel => table.channels.names.len(),
+            View::Customer(c) => customers.values[c].names.len(),
+        };
+        let span = usize::try_from(to - from + 1).unwrap_or(0);
+        // An order channel first seen in the import gets its (so far empty) days.
+        if self.by_segment.len() < width {
+            self.by_segment.resize(width, vec![(0, 0); span]);
+        }
+        let mut rows: Vec<(u16, u32, i32, i64)> = table
+            .between(from, to)
+            .iter()
+            .filter(|r| !r.refund)
+            .filter(|r| marked.is_none_or(|m| m.get(r.customer as usize) == Some(&true)))
+            .filter_map(|r| {
+                let segment = match view {
+                    View::OrderChannel => r.channel,
+                    View::Customer(c) => customers
+                        .columns
+                        .get(r.customer as usize)
+                        .map_or(NO_SEGMENT, |cols| cols[c]),
+                };
+                (segment != NO_SEGMENT).then_some((segment, r.customer, r.day, r.sums[0] as i64))
+            })
+            .collect();
+        rows.sort_unstable_by_key(|(segment, customer, day, _)| (*segment, *customer, *day));
+        let mut days: Vec<(NaiveDate, i64)> = Vec::new();
+        let mut flush = |group: Option<(u16, u32)>, days: &mut Vec<(NaiveDate, i64)>| {
+            if let Some(sums) =
+                group.and_then(|(segment, _)| self.by_segment.get_mut(usize::from(segment)))
+            {
+                for (day, a, b) in crate::metrics::repeat_deltas(days) {
+                    let at = usize::try_from(day_number(day) - from).ok();
+                    if let Some(entry) = at.and_then(|at| sums.get_mut(at)) {
+                        entry.0 += sign * a;
+                        entry.1 += sign * b;
+                    }
+                }
+            }
+            days.clear();
+        };
+        let mut group = None;
+        for (segment, customer, day, orders) in rows {
+            if group != Some((segment, customer)) {
+                flush(group, &mut days);
+                group = Some((segment, customer));
+            }
+            let Some(date) = NaiveDate::from_num_days_from_ce_opt(day) else {
+                continue;
+            };
+            match days.last_mut() {
+                Some((last, n)) if *last == date => *n += orders,
+                _ => days.push((date, orders)),
+            }
+        }
+        flush(group, &mut days);
+    }
 }
 
 impl<'e, 's> RollupSeries<'e, 's> {
@@ -555,7 +669,6 @@ impl<'e, 's> RollupSeries<'e, 's> {
             days,
             segment_values: HashMap::new(),
             distinct: HashMap::new(),
-            repeat: HashMap::new(),
         }
     }
 
@@ -833,17 +946,16 @@ impl<'e, 's> RollupSeries<'e, 's> {
             .collect())
     }
 
-    /// Repeat-purchase deltas of every value of `view` from the order days `from`..=`to`:
-    /// each customer's days (a day's rows of several order channels added up, unless the
-    /// view splits by channel) through `metrics::repeat_deltas`.
+    /// Repeat-purchase deltas of every value of `view` from the order days `from`..=`to`
+    /// ([`RepeatDeltas::add`]), kept in [`SegmentDays`] for the next evaluation.
     fn repeat_deltas(
         &mut self,
         view: View,
         from: NaiveDate,
         to: NaiveDate,
-    ) -> Result<Rc<RepeatDeltas>, MetricError> {
+    ) -> Result<Arc<RepeatDeltas>, MetricError> {
         let key = (view, day_number(from), day_number(to));
-        if let Some(deltas) = self.repeat.get(&key) {
+        if let Some(deltas) = self.days.repeat.get(&key) {
             return Ok(deltas.clone());
         }
         let store = self.engine.store;
@@ -851,65 +963,21 @@ impl<'e, 's> RollupSeries<'e, 's> {
         let (Some(table), Some(customers)) =
             (self.days.orders.as_ref(), self.days.customers.as_ref())
         else {
-            return Ok(Rc::new(RepeatDeltas::default()));
+            return Ok(Arc::new(RepeatDeltas::default()));
         };
-        let width = match view {
-            View::OrderChannel => table.channels.names.len(),
-            View::Customer(c) => customers.values[c].names.len(),
-        };
-        let mut rows: Vec<(u16, u32, i32, i64)> = table
-            .between(key.1, key.2)
-            .iter()
-            .filter(|r| !r.refund)
-            .filter_map(|r| {
-                let segment = match view {
-                    View::OrderChannel => r.channel,
-                    View::Customer(c) => customers
-                        .columns
-                        .get(r.customer as usize)
-                        .map_or(NO_SEGMENT, |cols| cols[c]),
-                };
-                (segment != NO_SEGMENT).then_some((segment, r.customer, r.day, r.sums[0] as i64))
-            })
-            .collect();
-        rows.sort_unstable_by_key(|(segment, customer, day, _)| (*segment, *customer, *day));
-        let span = usize::try_from(key.2 - key.1 + 1).unwrap_or(0);
-        let mut out = RepeatDeltas {
+        let mut deltas = RepeatDeltas {
             first: key.1,
-            by_segment: vec![vec![(0, 0); span]; width],
+            by_segment: Vec::new(),
         };
-        let mut days: Vec<(NaiveDate, i64)> = Vec::new();
-        let mut flush = |group: Option<(u16, u32)>, days: &mut Vec<(NaiveDate, i64)>| {
-            if let Some(sums) =
-                group.and_then(|(segment, _)| out.by_segment.get_mut(usize::from(segment)))
-            {
-                for (day, a, b) in crate::metrics::repeat_deltas(days) {
-                    let at = usize::try_from(day_number(day) - key.1).ok();
-                    if let Some(entry) = at.and_then(|at| sums.get_mut(at)) {
-                        entry.0 += a;
-                        entry.1 += b;
-                    }
-                }
-            }
-            days.clear();
-        };
-        let mut group = None;
-        for (segment, customer, day, orders) in rows {
-            if group != Some((segment, customer)) {
-                flush(group, &mut days);
-                group = Some((segment, customer));
-            }
-            let Some(date) = NaiveDate::from_num_days_from_ce_opt(day) else {
-                continue;
-            };
-            match days.last_mut() {
-                Some((last, n)) if *last == date => *n += orders,
-                _ => days.push((date, orders)),
-            }
+        deltas.add(key, table, customers, None, 1);
+        let deltas = Arc::new(deltas);
+        // An evaluation asks for a few ranges (the periods of each grain end on different
+        // days); a moved reference day asks for new ones, and the old ones would pile up
+        // over a live session.
+        if self.days.repeat.len() >= REPEAT_RANGES_KEPT {
+            self.days.repeat.clear();
         }
-        flush(group, &mut days);
-        let deltas = Rc::new(out);
-        self.repeat.insert(key, deltas.clone());
+        self.days.repeat.insert(key, deltas.clone());
         Ok(deltas)
     }
 
