@@ -13,6 +13,7 @@ use kpi::config::Config;
 use kpi::import::{ImportOptions, import_file};
 use kpi::metrics::{self, Engine, Grain, SeriesRequest};
 use kpi::store::Store;
+use kpi::store::rollup::Touched;
 
 const COVERED: [&str; 31] = [
     "gross_revenue",
@@ -299,6 +300,37 @@ fn rollup_reads_equal_the_engine_on_generated_stores() {
     }
 }
 
+/// After an import that wrote `touched`: the live re-evaluation from `before` with the
+/// kept `days`, and a fresh full evaluation of the same store.
+fn reevaluate_and_evaluate_afresh(
+    store: &Store,
+    config: &Config,
+    as_of: NaiveDate,
+    before: &Evaluation,
+    touched: &Touched,
+    days: &mut SegmentDays,
+) -> (Evaluation, Evaluation) {
+    let catalog = metrics::catalog(store).unwrap();
+    days.forget(store, touched).unwrap();
+    let since = Since {
+        previous: before,
+        touched,
+    };
+    let incremental =
+        alerts::evaluate_at(store, config, as_of, &catalog, later(), Some(since), days).unwrap();
+    let full = alerts::evaluate_at(
+        store,
+        config,
+        as_of,
+        &catalog,
+        later(),
+        None,
+        &mut SegmentDays::default(),
+    )
+    .unwrap();
+    (incremental, full)
+}
+
 #[test]
 fn reevaluating_after_an_append_equals_a_full_evaluation() {
     let dir = tempfile::tempdir().unwrap();
@@ -361,31 +393,8 @@ fn reevaluating_after_an_append_equals_a_full_evaluation() {
         written.merge(&report.touched);
     }
 
-    days.forget(&store, &written).unwrap();
-    let since = Since {
-        previous: &before,
-        touched: &written,
-    };
-    let incremental = alerts::evaluate_at(
-        &store,
-        &config,
-        as_of,
-        &catalog,
-        later(),
-        Some(since),
-        &mut days,
-    )
-    .unwrap();
-    let full = alerts::evaluate_at(
-        &store,
-        &config,
-        as_of,
-        &catalog,
-        later(),
-        None,
-        &mut SegmentDays::default(),
-    )
-    .unwrap();
+    let (incremental, full) =
+        reevaluate_and_evaluate_afresh(&store, &config, as_of, &before, &written, &mut days);
     let engine =
         alerts::evaluate_through_engine(&store, &config, as_of, &catalog, later()).unwrap();
     assert_ne!(before, full, "the append changes the evaluation");
@@ -430,31 +439,8 @@ fn reevaluating_after_a_subscriptions_import_reads_the_book_again() {
     let report = import_file(&mut store, &path, &options).unwrap();
     assert_eq!(report.rows_rejected, 0);
 
-    days.forget(&store, &report.touched).unwrap();
-    let since = Since {
-        previous: &before,
-        touched: &report.touched,
-    };
-    let incremental = alerts::evaluate_at(
-        &store,
-        &config,
-        as_of,
-        &catalog,
-        later(),
-        Some(since),
-        &mut days,
-    )
-    .unwrap();
-    let full = alerts::evaluate_at(
-        &store,
-        &config,
-        as_of,
-        &catalog,
-        later(),
-        None,
-        &mut SegmentDays::default(),
-    )
-    .unwrap();
+    let (incremental, full) =
+        reevaluate_and_evaluate_afresh(&store, &config, as_of, &before, &report.touched, &mut days);
     assert_ne!(before, full, "the import changes the evaluation");
     assert_same_alerts(&incremental, &full);
 }

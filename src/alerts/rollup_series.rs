@@ -67,21 +67,20 @@ const SURVEY_METRICS: [MetricId; 4] = [
     MetricId::CsatMean,
     MetricId::Ces,
 ];
-/// MRR and its movements, answered here by the subscription's plan or the customer's
-/// channel and region: the book is read once, every value counted from it.
-const MOVEMENT_METRICS: [MetricId; 11] = [
+/// MRR, its movements (`signal::MRR_MOVEMENTS`) and the levels counted beside them,
+/// answered here by the subscription's plan or the customer's channel and region: the
+/// book is read once, every value counted from it.
+const BOOK_LEVELS: [MetricId; 5] = [
     MetricId::Mrr,
     MetricId::Arr,
-    MetricId::MrrNew,
-    MetricId::MrrExpansion,
-    MetricId::MrrContraction,
-    MetricId::MrrChurned,
-    MetricId::MrrReactivation,
-    MetricId::MrrNetNew,
     MetricId::Arpa,
     MetricId::RevenueChurnPct,
     MetricId::NrrPct,
 ];
+
+fn from_the_book(metric: MetricId) -> bool {
+    BOOK_LEVELS.contains(&metric) || super::signal::MRR_MOVEMENTS.contains(&metric)
+}
 
 /// How rows are split into segments: by the order's channel, or by one of the customer's
 /// columns (for events, the user's customer row).
@@ -686,7 +685,7 @@ impl<'e, 's> RollupSeries<'e, 's> {
         let among = |list: &[MetricId]| metric.is_some_and(|m| list.contains(&m));
         let orders = among(&ORDER_METRICS);
         let events = among(&EVENT_METRICS);
-        let movements = among(&MOVEMENT_METRICS);
+        let movements = metric.is_some_and(from_the_book);
         let surveys = among(&SURVEY_METRICS);
         let customers = among(&CUSTOMER_METRICS)
             // Order-based activity is counted by the engine in one pass already.
@@ -780,7 +779,7 @@ impl<'e, 's> RollupSeries<'e, 's> {
         let metric = MetricId::parse(&def.id);
         let family = if metric.is_some_and(|m| ORDER_METRICS.contains(&m)) {
             "orders"
-        } else if metric.is_some_and(|m| MOVEMENT_METRICS.contains(&m)) {
+        } else if metric.is_some_and(from_the_book) {
             // A subscription's plan, not the customer's.
             "subscriptions"
         } else {

@@ -581,28 +581,8 @@ mod tests {
     use rusqlite::params;
 
     fn dump(store: &Store) -> Vec<String> {
-        let mut out = Vec::new();
-        for table in ROLLUP_TABLES {
-            let mut stmt = store
-                .conn()
-                .prepare(&format!("SELECT * FROM {table} ORDER BY 1, 2, 3"))
-                .unwrap();
-            let columns = stmt.column_count();
-            let rows = stmt
-                .query_map([], |r| {
-                    let cells: Vec<String> = (0..columns)
-                        .map(|i| match r.get::<_, Value>(i).unwrap() {
-                            // Float sums may add in another order: equal to 1e-9.
-                            Value::Real(x) => format!("Real({x:.9})"),
-                            other => format!("{other:?}"),
-                        })
-                        .collect();
-                    Ok(format!("{table}: {}", cells.join(" | ")))
-                })
-                .unwrap();
-            out.extend(rows.map(Result::unwrap));
-        }
-        out
+        // Float sums may add in another order: equal to 1e-9.
+        rollup::dump_tables(store.conn(), &ROLLUP_TABLES, |x| format!("Real({x:.9})"))
     }
 
     /// The rollups as `rollup::refresh_all` writes them, and as this plan does.

@@ -498,26 +498,7 @@ mod tests {
 
     /// Every row of the day rollups, values with their SQLite types, reals to the bit.
     fn dump(conn: &Connection) -> Vec<String> {
-        let mut out = Vec::new();
-        for table in TABLES {
-            let mut stmt = conn
-                .prepare(&format!("SELECT * FROM {table} ORDER BY 1, 2, 3"))
-                .unwrap();
-            let columns = stmt.column_count();
-            let rows = stmt
-                .query_map([], |r| {
-                    let cells: Vec<String> = (0..columns)
-                        .map(|i| match r.get::<_, rusqlite::types::Value>(i).unwrap() {
-                            rusqlite::types::Value::Real(x) => format!("Real({:#x})", x.to_bits()),
-                            other => format!("{other:?}"),
-                        })
-                        .collect();
-                    Ok(format!("{table}: {}", cells.join(" | ")))
-                })
-                .unwrap();
-            out.extend(rows.map(Result::unwrap));
-        }
-        out
+        super::super::dump_tables(conn, &TABLES, |x| format!("Real({:#x})", x.to_bits()))
     }
 
     fn empty(conn: &Connection) {

@@ -362,6 +362,37 @@ mod tests {
     }
 }
 
+/// Every row of `tables`, ordered, as `table: cell | cell …`, reals rendered by `real`
+/// (to the bit, or rounded where sums may add in another order). For tests comparing
+/// two ways of building the same rollups.
+#[cfg(test)]
+pub(crate) fn dump_tables(
+    conn: &rusqlite::Connection,
+    tables: &[&str],
+    real: impl Fn(f64) -> String,
+) -> Vec<String> {
+    let mut out = Vec::new();
+    for table in tables {
+        let mut stmt = conn
+            .prepare(&format!("SELECT * FROM {table} ORDER BY 1, 2, 3"))
+            .unwrap();
+        let columns = stmt.column_count();
+        let rows = stmt
+            .query_map([], |r| {
+                let cells: Vec<String> = (0..columns)
+                    .map(|i| match r.get::<_, rusqlite::types::Value>(i).unwrap() {
+                        rusqlite::types::Value::Real(x) => real(x),
+                        other => format!("{other:?}"),
+                    })
+                    .collect();
+                Ok(format!("{table}: {}", cells.join(" | ")))
+            })
+            .unwrap();
+        out.extend(rows.map(Result::unwrap));
+    }
+    out
+}
+
 #[cfg(test)]
 mod maintenance_tests {
     use super::*;
@@ -372,29 +403,11 @@ mod maintenance_tests {
     }
 
     fn dump(store: &Store) -> Vec<String> {
-        let mut out = Vec::new();
-        for table in ROLLUP_TABLES {
-            let mut stmt = store
-                .conn()
-                .prepare(&format!("SELECT * FROM {table} ORDER BY 1, 2, 3"))
-                .unwrap();
-            let columns = stmt.column_count();
-            let rows = stmt
-                .query_map([], |r| {
-                    let cells: Vec<String> = (0..columns)
-                        .map(|i| format!("{:?}", r.get::<_, rusqlite::types::Value>(i).unwrap()))
-                        .collect();
-                    Ok(format!("{table}: {}", cells.join(" | ")))
-                })
-                .unwrap();
+        dump_tables(store.conn(), &ROLLUP_TABLES, |x| format!("Real({x:?})"))
+            .into_iter()
             // Distinct counts of zero stay where an incremental refresh emptied a period.
-            out.extend(
-                rows.map(Result::unwrap).filter(|row| {
-                    !(row.starts_with("ru_distinct") && row.ends_with("| Integer(0)"))
-                }),
-            );
-        }
-        out
+            .filter(|row| !(row.starts_with("ru_distinct") && row.ends_with("| Integer(0)")))
+            .collect()
     }
 
     fn order(store: &Store, id: &str, customer: &str, day: &str, cents: i64) {
