@@ -32,7 +32,7 @@ use crate::metrics::{
     SeriesRequest,
 };
 use crate::store::Store;
-use crate::store::rollup::Touched;
+use crate::store::rollup::{DIMENSIONS, Touched};
 
 /// Metrics of completed orders answered here, by order channel, plan and region.
 const ORDER_METRICS: [MetricId; 7] = [
@@ -117,8 +117,13 @@ pub struct SegmentDays {
     /// `[segment value][span]` movements by customer column (`None`: the subscription's
     /// plan), listed values and spans.
     movements: HashMap<MovementsOf, Arc<Vec<Vec<Movements>>>>,
+    /// Per-customer order rows, for the repeat purchase rate only.
     orders: Option<Table<OrderRow>>,
-    events: Option<Table<EventRow>>,
+    /// Day sums per segment value of orders (`true`) or events by dimension
+    /// (`rollup::DIMENSIONS` index), each table's `channels` the values it met.
+    sums: HashMap<(bool, usize), Table<SegmentRow>>,
+    /// Whether the store holds the rollups per segment (`None`: not asked yet).
+    has_segment_rollups: Option<bool>,
     /// Repeat-purchase deltas by view and day range, kept with the order rows: after an
     /// import of orders only the written customers' share of them is taken out and added
     /// back, instead of every customer's days going through `metrics::repeat_deltas` again.
@@ -234,11 +239,12 @@ struct OrderRow {
     refund: bool,
 }
 
+/// One day's sums of one segment value (`store::segment_days::SegmentDay`).
 #[derive(Debug, Clone, Copy)]
-struct EventRow {
+struct SegmentRow {
     day: i32,
-    user: u32,
-    sessions: f64,
+    segment: u16,
+    sums: [f64; 5],
 }
 
 trait Row: Copy {
@@ -251,7 +257,7 @@ impl Row for OrderRow {
     }
 }
 
-impl Row for EventRow {
+impl Row for SegmentRow {
     fn day(&self) -> i32 {
         self.day
     }
@@ -317,13 +323,12 @@ impl SegmentDays {
             self.flows.clear();
             self.movements.clear();
         }
-        let Some(customers) = self.customers.as_mut() else {
-            return Ok(());
-        };
         let of = |table: &str| touched.days.get(table).cloned().unwrap_or_default();
         let mut order_days = of("orders");
         order_days.extend(of("refunds"));
-        if let Some(orders) = self.orders.as_mut() {
+        // A re-imported order may move its refunds to another channel or customer.
+        order_days.extend(store.refund_days_of_order_days(&of("orders"))?);
+        if let (Some(orders), Some(customers)) = (self.orders.as_mut(), self.customers.as_mut()) {
             // The customers whose order days moved; `None`: any may have (a whole day).
             let written: Option<BTreeSet<&String>> = of("orders")
                 .iter()
@@ -352,9 +357,6 @@ impl SegmentDays {
                     Arc::make_mut(deltas).add(*key, orders, customers, Some(&before), -1);
                 }
             }
-            // A re-imported order may move its refunds to another channel or customer.
-            let refund_days = store.refund_days_of_order_days(&of("orders"))?;
-            order_days.extend(refund_days);
             orders.reread(&order_days, |day, rows, channels| {
                 read_orders(store, customers, channels, day, day, rows)
             })?;
@@ -365,9 +367,10 @@ impl SegmentDays {
                 }
             }
         }
-        if let Some(events) = self.events.as_mut() {
-            events.reread(&of("events"), |day, rows, _| {
-                read_events(store, customers, day, day, rows)
+        for ((orders, dim), table) in &mut self.sums {
+            let days = if *orders { &order_days } else { &of("events") };
+            table.reread(days, |day, rows, values| {
+                read_segment_days(store, *orders, *dim, day, day, rows, values)
             })?;
         }
         Ok(())
@@ -420,30 +423,49 @@ impl SegmentDays {
         Ok(self.orders.as_ref().expect("just read"))
     }
 
-    /// The event rows, read for at least `from`..=`to`.
-    fn events(
+    /// The day sums per segment value of orders (`true`) or events by dimension `dim`,
+    /// read for at least `from`..=`to`.
+    fn segment_sums(
         &mut self,
         store: &Store,
+        orders: bool,
+        dim: usize,
         from: NaiveDate,
         to: NaiveDate,
-    ) -> Result<&Table<EventRow>, MetricError> {
-        if !self.events.as_ref().is_some_and(|t| t.covers(from, to)) {
-            let held = self.events.as_ref().map(|t| (t.from, t.to));
-            let mut rows = self.events.take().map(|t| t.rows).unwrap_or_default();
-            let customers = self.customers(store)?;
+    ) -> Result<&Table<SegmentRow>, MetricError> {
+        let key = (orders, dim);
+        if !self.sums.get(&key).is_some_and(|t| t.covers(from, to)) {
+            let held = self.sums.get(&key).map(|t| (t.from, t.to));
+            let (mut rows, mut values) = self
+                .sums
+                .remove(&key)
+                .map(|t| (t.rows, t.channels))
+                .unwrap_or_default();
             for (a, b) in unread(held, from, to) {
-                read_events(store, customers, a, b, &mut rows)?;
+                read_segment_days(store, orders, dim, a, b, &mut rows, &mut values)?;
             }
             rows.sort_by_key(Row::day);
             let (from, to) = widened(held, from, to);
-            self.events = Some(Table {
-                from,
-                to,
-                rows,
-                channels: Values::default(),
-            });
+            self.sums.insert(
+                key,
+                Table {
+                    from,
+                    to,
+                    rows,
+                    channels: values,
+                },
+            );
         }
-        Ok(self.events.as_ref().expect("just read"))
+        Ok(self.sums.get(&key).expect("just read"))
+    }
+
+    fn has_segment_rollups(&mut self, store: &Store) -> Result<bool, MetricError> {
+        if let Some(has) = self.has_segment_rollups {
+            return Ok(has);
+        }
+        let has = store.has_segment_rollups()?;
+        self.has_segment_rollups = Some(has);
+        Ok(has)
     }
 }
 
@@ -531,20 +553,23 @@ fn read_orders(
     Ok(())
 }
 
-fn read_events(
+fn read_segment_days(
     store: &Store,
-    customers: &mut Customers,
+    orders: bool,
+    dim: usize,
     from: NaiveDate,
     to: NaiveDate,
-    rows: &mut Vec<EventRow>,
+    rows: &mut Vec<SegmentRow>,
+    values: &mut Values,
 ) -> Result<(), MetricError> {
     let mut days = Days::default();
-    store.user_days(&from.to_string(), &to.to_string(), |r| {
+    let dim = DIMENSIONS.get(dim).copied().unwrap_or_default();
+    store.segment_days(orders, dim, &from.to_string(), &to.to_string(), |r| {
         if let Some(day) = days.number(r.day) {
-            rows.push(EventRow {
+            rows.push(SegmentRow {
                 day,
-                user: customers.id(r.user_id),
-                sessions: r.sessions,
+                segment: values.intern(r.value),
+                sums: r.sums,
             });
         }
     })?;
@@ -555,8 +580,8 @@ fn read_events(
 type Spans = Vec<(i32, i32)>;
 /// Movements by customer column (`None`: the subscription's plan), listed values, spans.
 type MovementsOf = (Option<usize>, Vec<String>, Spans);
-/// Distinct counts of orders (`true`) or events, by a view, over spans of days.
-type SpansOf = (bool, View, Vec<(i32, i32)>);
+/// Distinct counts of orders (`true`) or events, by a view, of a kind, over periods.
+type SpansOf = (bool, View, String, Vec<NaiveDate>);
 /// `[span][segment]` counts.
 type Counts = Rc<Vec<Vec<f64>>>;
 
@@ -701,6 +726,11 @@ impl<'e, 's> RollupSeries<'e, 's> {
         if !(orders || events || customers || movements || surveys) {
             return self.engine.series(request);
         }
+        let per_segment_rollups =
+            (orders && metric != Some(MetricId::RepeatPurchaseRate)) || events;
+        if per_segment_rollups && !self.days.has_segment_rollups(self.engine.store)? {
+            return self.engine.series(request);
+        }
         let def = self.engine.definition(request.metric)?;
         let periods = self.engine.periods(request.grain, request.from, request.to);
         if periods.is_empty() || self.engine.missing_source(&def)?.is_some() {
@@ -823,38 +853,34 @@ impl<'e, 's> RollupSeries<'e, 's> {
         let first = periods.first().map_or(self.as_of(), |p| p.start);
         let last = periods.last().map_or(self.as_of(), Period::end);
         let store = self.engine.store;
-        self.days.orders(store, first, last)?;
-        let indexes = self.value_indexes(true, view, values);
-        // A value without rows reads the zero column each table ends with.
-        if MetricId::parse(&def.id) == Some(MetricId::PayingCustomers) {
-            let spans: Vec<(i32, i32)> = periods
-                .iter()
-                .map(|p| (day_number(p.start), day_number(p.end())))
-                .collect();
-            let counts = self.distinct(true, view, spans)?;
+        let metric = MetricId::parse(&def.id);
+        if metric == Some(MetricId::RepeatPurchaseRate) {
+            return self.repeat_purchase_cells(view, periods, values);
+        }
+        self.days
+            .segment_sums(store, true, dimension_of(view), first, last)?;
+        if metric == Some(MetricId::PayingCustomers) {
+            let grain = periods.first().map_or(Grain::Day, |p| p.grain);
+            let starts = periods.iter().map(|p| p.start).collect();
+            let counts = self.counts(true, view, format!("paying_{grain}"), starts)?;
+            let indexes = self.segment_indexes(true, view, values);
             return Ok(indexes
                 .iter()
                 .map(|i| {
-                    counts
-                        .iter()
-                        .map(|per_segment| {
-                            let column = i.map_or(per_segment.len() - 1, usize::from);
-                            Cell::value(per_segment[column])
-                        })
+                    (0..periods.len())
+                        .map(|p| Cell::value(at(&counts, p, *i)))
                         .collect()
                 })
                 .collect());
         }
-        if MetricId::parse(&def.id) == Some(MetricId::RepeatPurchaseRate) {
-            return self.repeat_purchase_cells(view, periods, &indexes);
-        }
-        let sums = self.order_sums(view, periods)?;
-        let cell = |t: &[f64; 5]| {
+        let sums = self.order_sums(view, periods);
+        let indexes = self.segment_indexes(true, view, values);
+        let cell = |t: [f64; 5]| {
             let orders = t[0];
             let gross = t[1] / 100.0;
             let discount = t[2] / 100.0;
             let refunds = t[4] / 100.0;
-            match MetricId::parse(&def.id) {
+            match metric {
                 Some(MetricId::GrossRevenue) => Cell::value(gross),
                 Some(MetricId::NetRevenue) => Cell::value(gross - refunds),
                 Some(MetricId::Orders) => Cell::value(orders),
@@ -867,11 +893,24 @@ impl<'e, 's> RollupSeries<'e, 's> {
             .map(|i| {
                 sums.iter()
                     .map(|per_segment| {
-                        cell(&per_segment[i.map_or(per_segment.len() - 1, usize::from)])
+                        let sums = i
+                            .and_then(|i| per_segment.get(usize::from(i)).copied())
+                            .unwrap_or([0.0; 5]);
+                        cell(sums)
                     })
                     .collect()
             })
             .collect())
+    }
+
+    /// The index of each listed value among the values of the day sums of orders (`true`)
+    /// or events by `view` (`None`: no rows).
+    fn segment_indexes(&self, orders: bool, view: View, values: &[String]) -> Vec<Option<u16>> {
+        let table = self.days.sums.get(&(orders, dimension_of(view)));
+        values
+            .iter()
+            .map(|v| table.and_then(|t| t.channels.index.get(v).copied()))
+            .collect()
     }
 
     /// Repeat purchase rate per period (`metrics::revenue`'s, for each segment value):
@@ -881,7 +920,7 @@ impl<'e, 's> RollupSeries<'e, 's> {
         &mut self,
         view: View,
         periods: &[Period],
-        indexes: &[Option<u16>],
+        values: &[String],
     ) -> Result<Vec<Vec<Cell>>, MetricError> {
         let as_of = self.as_of();
         let first = self
@@ -891,10 +930,10 @@ impl<'e, 's> RollupSeries<'e, 's> {
             .and_then(|d| NaiveDate::parse_from_str(&d, "%Y-%m-%d").ok());
         let Some(first) = first else {
             let none = vec![Cell::note("n/a: no completed orders"); periods.len()];
-            return Ok(vec![none; indexes.len()]);
+            return Ok(vec![none; values.len()]);
         };
         let (Some(first_period), Some(last_period)) = (periods.first(), periods.last()) else {
-            return Ok(vec![Vec::new(); indexes.len()]);
+            return Ok(vec![Vec::new(); values.len()]);
         };
         let last = last_period.end().min(as_of);
         // Counts at a window end depend on the 12 months before it only.
@@ -904,6 +943,8 @@ impl<'e, 's> RollupSeries<'e, 's> {
             .unwrap_or(first)
             .max(first);
         let deltas = self.repeat_deltas(view, cut, last)?;
+        // The values the order rows read so far hold, the deltas' numbering.
+        let indexes = self.value_indexes(true, view, values);
         Ok(indexes
             .iter()
             .map(|i| {
@@ -981,51 +1022,32 @@ impl<'e, 's> RollupSeries<'e, 's> {
     }
 
     /// Order and refund sums per period and segment value, of the days up to the
-    /// reference date (as `Engine::sums` reads them): `[period][segment]`.
-    fn order_sums(
-        &self,
-        view: View,
-        periods: &[Period],
-    ) -> Result<Vec<Vec<[f64; 5]>>, MetricError> {
-        let Some(table) = self.days.orders.as_ref() else {
-            return Ok(Vec::new());
+    /// reference date (as `Engine::sums` reads them): `[period][segment]`, day sums added
+    /// in day order as the engine adds them.
+    fn order_sums(&self, view: View, periods: &[Period]) -> Vec<Vec<[f64; 5]>> {
+        let Some(table) = self.days.sums.get(&(true, dimension_of(view))) else {
+            return Vec::new();
         };
-        let customers = self.days.customers.as_ref();
-        let width = match view {
-            View::OrderChannel => table.channels.names.len(),
-            View::Customer(c) => customers.map_or(0, |cs| cs.values[c].names.len()),
-        };
+        let width = table.channels.names.len();
         let as_of = day_number(self.as_of());
-        // One more column, left zero: a listed value without rows.
-        let mut out = vec![vec![[0.0; 5]; width + 1]; periods.len()];
-        // Day sums first, then period sums of days, as the engine adds them.
-        for (p, period) in periods.iter().enumerate() {
-            let rows = table.between(
-                day_number(period.start),
-                day_number(period.end()).min(as_of),
-            );
-            let mut day_sums: Vec<[f64; 5]> = vec![[0.0; 5]; width + 1];
-            let mut current = None;
-            for row in rows {
-                if current != Some(row.day) {
-                    add_days(&mut out[p], &mut day_sums);
-                    current = Some(row.day);
-                }
-                let segment = match view {
-                    View::OrderChannel => row.channel,
-                    View::Customer(c) => customers
-                        .and_then(|cs| cs.columns.get(row.customer as usize))
-                        .map_or(NO_SEGMENT, |cols| cols[c]),
-                };
-                if let Some(sum) = day_sums.get_mut(usize::from(segment)) {
-                    for (s, v) in sum.iter_mut().zip(row.sums) {
-                        *s += v;
+        periods
+            .iter()
+            .map(|period| {
+                let mut out = vec![[0.0; 5]; width];
+                let rows = table.between(
+                    day_number(period.start),
+                    day_number(period.end()).min(as_of),
+                );
+                for row in rows {
+                    if let Some(sum) = out.get_mut(usize::from(row.segment)) {
+                        for (s, v) in sum.iter_mut().zip(row.sums) {
+                            *s += v;
+                        }
                     }
                 }
-            }
-            add_days(&mut out[p], &mut day_sums);
-        }
-        Ok(out)
+                out
+            })
+            .collect()
     }
 
     /// `[segment value][period]` cells of a customer metric: signups in each period (up
@@ -1332,25 +1354,12 @@ impl<'e, 's> RollupSeries<'e, 's> {
         let first = periods.first().map_or(as_of, |p| p.start) - Duration::days(29);
         let last = periods.last().map_or(as_of, Period::end);
         let store = self.engine.store;
-        self.days.events(store, first, last)?;
-        let indexes = self.value_indexes(false, view, values);
-        let whole: Vec<(i32, i32)> = periods
-            .iter()
-            .map(|p| (day_number(p.start), day_number(p.end())))
-            .collect();
-        let trailing = |window: i64| -> Vec<(i32, i32)> {
-            periods
-                .iter()
-                .map(|p| {
-                    let end = last_day(p);
-                    (
-                        day_number(end - Duration::days(window - 1)),
-                        day_number(end),
-                    )
-                })
-                .collect()
-        };
-        let active = |s: &mut Self| s.distinct(false, view, whole.clone());
+        self.days
+            .segment_sums(store, false, dimension_of(view), first, last)?;
+        let starts: Vec<NaiveDate> = periods.iter().map(|p| p.start).collect();
+        let ends: Vec<NaiveDate> = periods.iter().map(last_day).collect();
+        let active =
+            |s: &mut Self| s.counts(false, view, format!("active_{grain}"), starts.clone());
         let dau = |s: &mut Self| -> Result<Counts, MetricError> {
             if grain == Grain::Day {
                 return active(s);
@@ -1371,18 +1380,20 @@ impl<'e, 's> RollupSeries<'e, 's> {
             if grain == Grain::Month {
                 active(s)
             } else {
-                s.distinct(false, view, trailing(30))
+                s.counts(false, view, "active_30d".to_string(), ends.clone())
             }
         };
-        let per_period: Vec<Vec<Cell>> = match MetricId::parse(&def.id) {
-            Some(MetricId::Dau) => values_of(&dau(self)?),
-            Some(MetricId::Wau) if grain == Grain::Week => values_of(&active(self)?),
-            Some(MetricId::Wau) => values_of(&self.distinct(false, view, trailing(7))?),
-            Some(MetricId::Mau) => values_of(&mau(self)?),
-            Some(MetricId::StickinessPct) => {
-                let (d, m) = (dau(self)?, mau(self)?);
-                zip_cells(&d, &m, |d, m| Cell::ratio(d, m, 100.0, "no active users"))
-            }
+        let metric = MetricId::parse(&def.id);
+        // The value, or the numerator and denominator of a ratio, per period and segment.
+        let (numerator, denominator) = match metric {
+            Some(MetricId::Dau) => (dau(self)?, None),
+            Some(MetricId::Wau) if grain == Grain::Week => (active(self)?, None),
+            Some(MetricId::Wau) => (
+                self.counts(false, view, "active_7d".to_string(), ends.clone())?,
+                None,
+            ),
+            Some(MetricId::Mau) => (mau(self)?, None),
+            Some(MetricId::StickinessPct) => (dau(self)?, Some(mau(self)?)),
             _ => {
                 let users = active(self)?;
                 let sessions: Vec<Vec<f64>> = self
@@ -1390,18 +1401,25 @@ impl<'e, 's> RollupSeries<'e, 's> {
                     .into_iter()
                     .map(|per_segment| per_segment.iter().map(|(_, s)| *s).collect())
                     .collect();
-                zip_cells(&sessions, &users, |s, u| {
-                    Cell::ratio(s, u, 1.0, "no active users")
-                })
+                (Rc::new(sessions), Some(users))
             }
         };
+        let scale = if metric == Some(MetricId::StickinessPct) {
+            100.0
+        } else {
+            1.0
+        };
+        let indexes = self.segment_indexes(false, view, values);
         Ok(indexes
             .iter()
             .map(|i| {
-                per_period
-                    .iter()
-                    .map(|per_segment| {
-                        per_segment[i.map_or(per_segment.len() - 1, usize::from)].clone()
+                (0..periods.len())
+                    .map(|p| {
+                        let x = at(&numerator, p, *i);
+                        match &denominator {
+                            Some(d) => Cell::ratio(x, at(d, p, *i), scale, "no active users"),
+                            None => Cell::value(x),
+                        }
                     })
                     .collect()
             })
@@ -1411,15 +1429,10 @@ impl<'e, 's> RollupSeries<'e, 's> {
     /// Active users (rows) and sessions per period and segment value, of the days up to
     /// the reference date.
     fn event_sums(&self, view: View, periods: &[Period]) -> Vec<Vec<(f64, f64)>> {
-        let (Some(table), Some(customers)) =
-            (self.days.events.as_ref(), self.days.customers.as_ref())
-        else {
+        let Some(table) = self.days.sums.get(&(false, dimension_of(view))) else {
             return Vec::new();
         };
-        let View::Customer(c) = view else {
-            return Vec::new();
-        };
-        let width = customers.values[c].names.len();
+        let width = table.channels.names.len();
         let as_of = day_number(self.as_of());
         periods
             .iter()
@@ -1428,155 +1441,84 @@ impl<'e, 's> RollupSeries<'e, 's> {
                     day_number(period.start),
                     day_number(period.end()).min(as_of),
                 );
-                let mut out = vec![(0.0, 0.0); width + 1];
-                let mut day_sums = vec![(0.0, 0.0); width + 1];
-                let mut current = None;
+                let mut out = vec![(0.0, 0.0); width];
                 for row in rows {
-                    if current != Some(row.day) {
-                        for (o, d) in out.iter_mut().zip(day_sums.iter_mut()) {
-                            o.0 += d.0;
-                            o.1 += d.1;
-                            *d = (0.0, 0.0);
-                        }
-                        current = Some(row.day);
+                    if let Some(o) = out.get_mut(usize::from(row.segment)) {
+                        o.0 += row.sums[0];
+                        o.1 += row.sums[1];
                     }
-                    let segment = customers
-                        .columns
-                        .get(row.user as usize)
-                        .map_or(NO_SEGMENT, |cols| cols[c]);
-                    if let Some(d) = day_sums.get_mut(usize::from(segment)) {
-                        d.0 += 1.0;
-                        d.1 += row.sessions;
-                    }
-                }
-                for (o, d) in out.iter_mut().zip(day_sums) {
-                    o.0 += d.0;
-                    o.1 += d.1;
                 }
                 out
             })
             .collect()
     }
 
-    /// Distinct customers (orders) or users (events) with a row in each span, per segment
-    /// value of `view`: `[span][segment]`, with one more column for a value no row has.
-    fn distinct(
+    /// Distinct customers (orders) or users (events) of each segment value of `view`
+    /// counted as `kind` (`paying_week`, `active_7d`, …) for the periods keyed `keys`:
+    /// `[key][segment]` in the day sums' segment numbering. A value without day sums in
+    /// the range read has no distinct ids either.
+    fn counts(
         &mut self,
         orders: bool,
         view: View,
-        spans: Vec<(i32, i32)>,
+        kind: String,
+        keys: Vec<NaiveDate>,
     ) -> Result<Counts, MetricError> {
-        let key = (orders, view, spans);
+        let key = (orders, view, kind, keys);
         if let Some(counts) = self.distinct.get(&key) {
             return Ok(counts.clone());
         }
-        let customers = self.days.customers.as_ref();
-        let ids = customers.map_or(0, |cs| cs.columns.len());
-        let segment_of_id = |id: u32| match view {
-            View::Customer(c) => customers
-                .and_then(|cs| cs.columns.get(id as usize))
-                .map_or(NO_SEGMENT, |cols| cols[c]),
-            View::OrderChannel => NO_SEGMENT,
-        };
-        let counts = if orders {
-            let Some(table) = self.days.orders.as_ref() else {
-                return Ok(Rc::new(Vec::new()));
-            };
-            let width = match view {
-                View::OrderChannel => table.channels.names.len(),
-                View::Customer(c) => customers.map_or(0, |cs| cs.values[c].names.len()),
-            };
-            let channels = table.channels.names.len().max(1);
-            let keys = match view {
-                View::OrderChannel => ids * channels,
-                View::Customer(_) => ids,
-            };
-            count_distinct(&key.2, width, keys, |from, to| {
-                table
-                    .between(from, to)
-                    .iter()
-                    .filter(|r| !r.refund)
-                    .map(|r| match view {
-                        View::OrderChannel => (
-                            r.customer as usize * channels + usize::from(r.channel),
-                            r.channel,
-                        ),
-                        View::Customer(_) => (r.customer as usize, segment_of_id(r.customer)),
-                    })
-            })
-        } else {
-            let Some(table) = self.days.events.as_ref() else {
-                return Ok(Rc::new(Vec::new()));
-            };
-            let width = match view {
-                View::Customer(c) => customers.map_or(0, |cs| cs.values[c].names.len()),
-                View::OrderChannel => 0,
-            };
-            count_distinct(&key.2, width, ids, |from, to| {
-                table
-                    .between(from, to)
-                    .iter()
-                    .map(|r| (r.user as usize, segment_of_id(r.user)))
-            })
-        };
-        let counts = Rc::new(counts);
+        let dim = dimension_of(view);
+        let mut out = vec![Vec::new(); key.3.len()];
+        if let (Some(table), Some(first), Some(last)) = (
+            self.days.sums.get(&(orders, dim)),
+            key.3.iter().min(),
+            key.3.iter().max(),
+        ) {
+            let width = table.channels.names.len();
+            out = vec![vec![0.0; width]; key.3.len()];
+            let mut positions: HashMap<NaiveDate, Vec<usize>> = HashMap::new();
+            for (i, day) in key.3.iter().enumerate() {
+                positions.entry(*day).or_default().push(i);
+            }
+            self.engine.store.segment_counts(
+                &key.2,
+                DIMENSIONS[dim],
+                &first.to_string(),
+                &last.to_string(),
+                |r| {
+                    let (Some(day), Some(segment)) = (
+                        crate::dates::parse_day(r.period),
+                        table.channels.index.get(r.value),
+                    ) else {
+                        return;
+                    };
+                    for &i in positions.get(&day).map_or(&[][..], Vec::as_slice) {
+                        if let Some(cell) = out[i].get_mut(usize::from(*segment)) {
+                            *cell = r.n;
+                        }
+                    }
+                },
+            )?;
+        }
+        let counts = Rc::new(out);
         self.distinct.insert(key, counts.clone());
         Ok(counts)
     }
 }
 
-/// Adds a day's sums into a period's, and clears them.
-fn add_days(period: &mut [[f64; 5]], day: &mut [[f64; 5]]) {
-    for (p, d) in period.iter_mut().zip(day.iter_mut()) {
-        for (a, b) in p.iter_mut().zip(d.iter()) {
-            *a += *b;
-        }
-        *d = [0.0; 5];
+/// The `rollup::DIMENSIONS` index of a view.
+fn dimension_of(view: View) -> usize {
+    match view {
+        View::OrderChannel => 0,
+        View::Customer(c) => c + 1,
     }
 }
 
-/// Distinct keys per span and segment; `rows(from, to)` yields each row's key and segment.
-/// A key stamped with the span it was last counted in is counted once per span. The last
-/// column stays zero: it stands for a segment value without rows.
-fn count_distinct<I: Iterator<Item = (usize, u16)>>(
-    spans: &[(i32, i32)],
-    width: usize,
-    keys: usize,
-    rows: impl Fn(i32, i32) -> I,
-) -> Vec<Vec<f64>> {
-    let mut stamp = vec![u32::MAX; keys];
-    spans
-        .iter()
-        .enumerate()
-        .map(|(s, (from, to))| {
-            let mut counts = vec![0.0; width + 1];
-            for (key, segment) in rows(*from, *to) {
-                if segment == NO_SEGMENT || usize::from(segment) >= width {
-                    continue;
-                }
-                if let Some(mark) = stamp.get_mut(key)
-                    && *mark != s as u32
-                {
-                    *mark = s as u32;
-                    counts[usize::from(segment)] += 1.0;
-                }
-            }
-            counts
-        })
-        .collect()
-}
-
-fn values_of(rows: &[Vec<f64>]) -> Vec<Vec<Cell>> {
-    rows.iter()
-        .map(|r| r.iter().map(|v| Cell::value(*v)).collect())
-        .collect()
-}
-
-fn zip_cells(a: &[Vec<f64>], b: &[Vec<f64>], f: impl Fn(f64, f64) -> Cell) -> Vec<Vec<Cell>> {
-    a.iter()
-        .zip(b)
-        .map(|(x, y)| x.iter().zip(y).map(|(x, y)| f(*x, *y)).collect())
-        .collect()
+/// The count of period `p` and segment `i` (zero for a value without rows).
+fn at(counts: &[Vec<f64>], p: usize, i: Option<u16>) -> f64 {
+    i.and_then(|i| counts.get(p)?.get(usize::from(i)).copied())
+        .unwrap_or(0.0)
 }
 
 #[cfg(test)]

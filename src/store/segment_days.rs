@@ -51,6 +51,26 @@ pub struct UserDay<'r> {
     pub sessions: f64,
 }
 
+/// One day's sums of the orders or events of one segment value (`ru_segment_orders_day`:
+/// orders, revenue, discount, cost, refunds in minor units; `ru_segment_events_day`:
+/// active users, sessions).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SegmentDay<'r> {
+    pub day: &'r str,
+    pub value: &'r str,
+    pub sums: [f64; 5],
+}
+
+/// Distinct customers or users of one segment value in one period or window
+/// (`ru_segment_distinct`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SegmentCount<'r> {
+    /// The period's first day, or the window's last.
+    pub period: &'r str,
+    pub value: &'r str,
+    pub n: f64,
+}
+
 /// Survey responses of one kind on one day from the customers holding one value of a
 /// customer column (`Store::survey_segment_days`).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -179,6 +199,75 @@ impl Store {
                 day: str_of(row.get_ref(0)?),
                 user_id: str_of(row.get_ref(1)?),
                 sessions: number(row.get_ref(2)?),
+            });
+        }
+        Ok(())
+    }
+
+    /// Whether the store holds the rollups per segment (a store of schema 8 opened
+    /// read-only does not).
+    pub fn has_segment_rollups(&self) -> rusqlite::Result<bool> {
+        self.conn().query_row(
+            "SELECT COUNT(*) = 3 FROM sqlite_master WHERE type = 'table' AND name IN
+                 ('ru_segment_orders_day', 'ru_segment_events_day', 'ru_segment_distinct')",
+            [],
+            |r| r.get(0),
+        )
+    }
+
+    /// The day sums of every value of dimension `dim` (`rollup::DIMENSIONS`) of orders
+    /// (`orders`) or events, days `from` to `to`, in day order.
+    pub fn segment_days(
+        &self,
+        orders: bool,
+        dim: &str,
+        from: &str,
+        to: &str,
+        mut each: impl FnMut(SegmentDay<'_>),
+    ) -> rusqlite::Result<()> {
+        let sql = if orders {
+            "SELECT day, value, orders, revenue, discount, cost, refunds
+             FROM ru_segment_orders_day WHERE day BETWEEN ?1 AND ?2 AND dim = ?3 ORDER BY day"
+        } else {
+            "SELECT day, value, users, sessions, 0, 0, 0
+             FROM ru_segment_events_day WHERE day BETWEEN ?1 AND ?2 AND dim = ?3 ORDER BY day"
+        };
+        let mut stmt = self.conn().prepare_cached(sql)?;
+        let mut rows = stmt.query([from, to, dim])?;
+        while let Some(row) = rows.next()? {
+            let mut sums = [0.0; 5];
+            for (i, sum) in sums.iter_mut().enumerate() {
+                *sum = number(row.get_ref(2 + i)?);
+            }
+            each(SegmentDay {
+                day: str_of(row.get_ref(0)?),
+                value: str_of(row.get_ref(1)?),
+                sums,
+            });
+        }
+        Ok(())
+    }
+
+    /// The distinct counts of `kind` (`paying_week`, `active_7d`, …) of every value of
+    /// dimension `dim`, for the periods keyed `from` to `to`.
+    pub fn segment_counts(
+        &self,
+        kind: &str,
+        dim: &str,
+        from: &str,
+        to: &str,
+        mut each: impl FnMut(SegmentCount<'_>),
+    ) -> rusqlite::Result<()> {
+        let mut stmt = self.conn().prepare_cached(
+            "SELECT period, value, n FROM ru_segment_distinct
+             WHERE kind = ?1 AND period BETWEEN ?2 AND ?3 AND dim = ?4",
+        )?;
+        let mut rows = stmt.query([kind, from, to, dim])?;
+        while let Some(row) = rows.next()? {
+            each(SegmentCount {
+                period: str_of(row.get_ref(0)?),
+                value: str_of(row.get_ref(1)?),
+                n: number(row.get_ref(2)?),
             });
         }
         Ok(())

@@ -1,0 +1,433 @@
+//! Rollups per segment: the day sums and the distinct ids per period and trailing window
+//! of orders and events, by every value of each dimension (the order's channel; the
+//! customer's channel, plan and region), so the alerts read days × segments rows instead
+//! of every customer's (`alerts::rollup_series`).
+//!
+//! A segment row is a function of the per-day-per-id rollups of its days and of the
+//! customers' columns only. A refresh recounts, whatever they held before, the days an
+//! import wrote with the periods and windows holding them, and every day of the customers
+//! a customers import wrote (one may have moved to another plan); the same pass over
+//! every day is the rebuild. The pass is [`distinct::recount`]'s, with each id counted
+//! in its segment.
+//!
+//! An id without a customers row, or whose column is not text, is in no segment of that
+//! column, as the engine's `customers.<column> = value` filter finds it in none.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use chrono::{Duration, NaiveDate};
+use rusqlite::types::{Value, ValueRef};
+use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
+
+use super::distinct::{Counter, Spans};
+use super::ranges;
+use crate::dates::parse_day;
+
+/// The per-segment rollup tables.
+pub const SEGMENT_TABLES: [&str; 3] = [
+    "ru_segment_orders_day",
+    "ru_segment_events_day",
+    "ru_segment_distinct",
+];
+
+/// The dimensions as `dim` names them: the order's own channel, then the customer columns.
+pub const DIMENSIONS: [&str; 4] = ["order_channel", "channel", "plan", "region"];
+const ORDER_CHANNEL: usize = 0;
+
+const NO_SEGMENT: u16 = u16::MAX;
+
+/// Stretches longer than this many days read every customer up front; shorter ones look
+/// up the customers they meet (an import's few days meet a fraction of them).
+const LOAD_ALL_CUSTOMERS_AFTER: i64 = 92;
+
+/// One activity's per-segment rollups and where they come from.
+pub(super) struct SegmentActivity {
+    /// Rows `(day, id, order channel or NULL, sums…)` of days ?1..=?2 in day order: each
+    /// counts in the sums and makes its id distinct in its periods and windows.
+    rows: &'static str,
+    /// Rows of the same columns counted in the sums only (refunds), of days ?1..=?2.
+    sums_only: Option<&'static str>,
+    /// How many sums follow the order channel.
+    sums: usize,
+    /// The day sums' table, and the insert of one of its rows `(day, dim, value, sums…)`.
+    table: &'static str,
+    insert: &'static str,
+    /// `ru_segment_distinct.kind`s: `<prefix>_{day,week,month}` and the windows.
+    prefix: &'static str,
+    windows: &'static [(&'static str, i64)],
+    /// The days of the ids in `temp.ru_moved_customers`, one query per source rollup.
+    days_of_ids: &'static [&'static str],
+    /// The raw tables whose days the rollups read (`ru_table_days.tbl`).
+    tables: &'static [&'static str],
+}
+
+pub(super) const ORDER_SEGMENTS: SegmentActivity = SegmentActivity {
+    rows: "SELECT day, customer_id, channel, orders, revenue, discount, cost, 0
+           FROM ru_order_customers_day WHERE day BETWEEN ?1 AND ?2 ORDER BY day",
+    sums_only: Some(
+        "SELECT day, customer_id, channel, 0, 0, 0, 0, amount
+         FROM ru_refunds_day WHERE day BETWEEN ?1 AND ?2",
+    ),
+    sums: 5,
+    table: "ru_segment_orders_day",
+    insert: "INSERT INTO ru_segment_orders_day
+                 (day, dim, value, orders, revenue, discount, cost, refunds)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    prefix: "paying",
+    windows: &[],
+    days_of_ids: &[
+        "SELECT DISTINCT day FROM ru_order_customers_day
+         WHERE customer_id IN (SELECT id FROM temp.ru_moved_customers)",
+        "SELECT DISTINCT day FROM ru_refunds_day
+         WHERE customer_id IN (SELECT id FROM temp.ru_moved_customers)",
+    ],
+    tables: &["orders", "refunds"],
+};
+
+pub(super) const EVENT_SEGMENTS: SegmentActivity = SegmentActivity {
+    rows: "SELECT day, user_id, NULL, 1, sessions
+           FROM ru_event_users_day WHERE day BETWEEN ?1 AND ?2 ORDER BY day",
+    sums_only: None,
+    sums: 2,
+    table: "ru_segment_events_day",
+    insert: "INSERT INTO ru_segment_events_day (day, dim, value, users, sessions)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+    prefix: "active",
+    windows: &super::WINDOWS,
+    days_of_ids: &["SELECT DISTINCT day FROM ru_event_users_day
+                    WHERE user_id IN (SELECT id FROM temp.ru_moved_customers)"],
+    tables: &["events"],
+};
+
+/// The days holding rows of the customers `ids`: their segments count there.
+pub(super) fn days_of_customers<'a>(
+    conn: &Connection,
+    activity: &SegmentActivity,
+    ids: impl Iterator<Item = &'a String>,
+) -> rusqlite::Result<BTreeSet<NaiveDate>> {
+    conn.execute_batch(
+        "CREATE TEMP TABLE IF NOT EXISTS ru_moved_customers
+             (id TEXT PRIMARY KEY NOT NULL) WITHOUT ROWID;
+         DELETE FROM temp.ru_moved_customers;",
+    )?;
+    let mut add =
+        conn.prepare_cached("INSERT OR IGNORE INTO temp.ru_moved_customers (id) VALUES (?1)")?;
+    for id in ids {
+        add.execute([id])?;
+    }
+    let mut out = BTreeSet::new();
+    for sql in activity.days_of_ids {
+        let mut stmt = conn.prepare_cached(sql)?;
+        for day in stmt.query_map([], |r| r.get::<_, String>(0))? {
+            out.extend(parse_day(&day?));
+        }
+    }
+    Ok(out)
+}
+
+/// Every day the activity's rollups hold rows for.
+pub(super) fn every_day(
+    conn: &Connection,
+    activity: &SegmentActivity,
+) -> rusqlite::Result<BTreeSet<NaiveDate>> {
+    let mut stmt = conn.prepare_cached("SELECT day FROM ru_table_days WHERE tbl = ?1")?;
+    let mut out = BTreeSet::new();
+    for table in activity.tables {
+        for day in stmt.query_map([table], |r| r.get::<_, String>(0))? {
+            out.extend(parse_day(&day?));
+        }
+    }
+    Ok(out)
+}
+
+/// Interned segment values of one dimension.
+#[derive(Default)]
+struct Values {
+    index: HashMap<Vec<u8>, u16>,
+    names: Vec<String>,
+}
+
+impl Values {
+    fn intern(&mut self, value: &[u8]) -> u16 {
+        if let Some(&i) = self.index.get(value) {
+            return i;
+        }
+        let Ok(i) = u16::try_from(self.names.len()) else {
+            return NO_SEGMENT;
+        };
+        if i == NO_SEGMENT {
+            return NO_SEGMENT;
+        }
+        self.names.push(String::from_utf8_lossy(value).into_owned());
+        self.index.insert(value.to_vec(), i);
+        i
+    }
+}
+
+/// Ids numbered as they come with their customer columns' segments, and (id, order
+/// channel) pairs numbered for the order channel's distinct counts.
+struct Segmenter<'c> {
+    /// Looks up a customer met for the first time; `None` once every customer is loaded.
+    lookup: Option<rusqlite::CachedStatement<'c>>,
+    ids: HashMap<Vec<u8>, u32>,
+    columns: Vec<[u16; 3]>,
+    pairs: HashMap<(u32, u16), u32>,
+    values: [Values; 4],
+}
+
+impl<'c> Segmenter<'c> {
+    fn new(conn: &'c Connection, load_all: bool) -> rusqlite::Result<Self> {
+        let mut out = Segmenter {
+            lookup: None,
+            ids: HashMap::new(),
+            columns: Vec::new(),
+            pairs: HashMap::new(),
+            values: Default::default(),
+        };
+        if load_all {
+            let mut stmt =
+                conn.prepare_cached("SELECT customer_id, channel, plan, region FROM customers")?;
+            let mut rows = stmt.query([])?;
+            while let Some(row) = rows.next()? {
+                if let ValueRef::Text(id) = row.get_ref(0)? {
+                    let columns =
+                        out.columns_of([row.get_ref(1)?, row.get_ref(2)?, row.get_ref(3)?]);
+                    out.add(id, columns);
+                }
+            }
+        } else {
+            out.lookup = Some(conn.prepare_cached(
+                "SELECT channel, plan, region FROM customers WHERE customer_id = ?1",
+            )?);
+        }
+        Ok(out)
+    }
+
+    fn columns_of(&mut self, cells: [ValueRef<'_>; 3]) -> [u16; 3] {
+        let mut columns = [NO_SEGMENT; 3];
+        for (c, cell) in cells.into_iter().enumerate() {
+            if let ValueRef::Text(value) = cell {
+                columns[c] = self.values[c + 1].intern(value);
+            }
+        }
+        columns
+    }
+
+    fn add(&mut self, id: &[u8], columns: [u16; 3]) -> u32 {
+        let n = u32::try_from(self.columns.len()).unwrap_or(u32::MAX);
+        self.ids.insert(id.to_vec(), n);
+        self.columns.push(columns);
+        n
+    }
+
+    /// The number of `id`, looking its customer row up the first time.
+    fn id(&mut self, id: &[u8]) -> rusqlite::Result<u32> {
+        if let Some(&n) = self.ids.get(id) {
+            return Ok(n);
+        }
+        let found: Option<[Value; 3]> = match self.lookup.as_mut() {
+            Some(stmt) => stmt
+                .query_row([String::from_utf8_lossy(id)], |r| {
+                    Ok([r.get(0)?, r.get(1)?, r.get(2)?])
+                })
+                .optional()?,
+            None => None,
+        };
+        let columns = match &found {
+            Some(cells) => {
+                let refs = [
+                    ValueRef::from(&cells[0]),
+                    ValueRef::from(&cells[1]),
+                    ValueRef::from(&cells[2]),
+                ];
+                self.columns_of(refs)
+            }
+            None => [NO_SEGMENT; 3],
+        };
+        Ok(self.add(id, columns))
+    }
+
+    /// Per dimension, the (distinct key, segment) a row of `id` and `channel` counts as.
+    fn keys(&mut self, id: u32, channel: Option<&[u8]>) -> [(u32, u16); 4] {
+        let mut out = [(0, NO_SEGMENT); 4];
+        if let Some(channel) = channel {
+            let segment = self.values[ORDER_CHANNEL].intern(channel);
+            let next = u32::try_from(self.pairs.len()).unwrap_or(u32::MAX);
+            out[ORDER_CHANNEL] = (*self.pairs.entry((id, segment)).or_insert(next), segment);
+        }
+        let columns = self
+            .columns
+            .get(id as usize)
+            .copied()
+            .unwrap_or([NO_SEGMENT; 3]);
+        for (c, segment) in columns.into_iter().enumerate() {
+            out[c + 1] = (id, segment);
+        }
+        out
+    }
+
+    fn key_count(&self, dim: usize) -> usize {
+        if dim == ORDER_CHANNEL {
+            self.pairs.len()
+        } else {
+            self.columns.len()
+        }
+    }
+}
+
+/// A row as read: day, id, order channel, sums.
+type Row = (NaiveDate, Vec<u8>, Option<Vec<u8>>, [i64; 5]);
+
+fn read_row(row: &rusqlite::Row<'_>, sums: usize) -> rusqlite::Result<Option<Row>> {
+    let Some(day) = row.get_ref(0)?.as_str().ok().and_then(parse_day) else {
+        return Ok(None);
+    };
+    let ValueRef::Text(id) = row.get_ref(1)? else {
+        return Ok(None);
+    };
+    let channel = match row.get_ref(2)? {
+        ValueRef::Text(t) => Some(t.to_vec()),
+        _ => None,
+    };
+    let mut values = [0i64; 5];
+    for (i, v) in values.iter_mut().enumerate().take(sums) {
+        *v = match row.get_ref(3 + i)? {
+            ValueRef::Integer(n) => n,
+            ValueRef::Real(r) => r as i64,
+            _ => 0,
+        };
+    }
+    Ok(Some((day, id.to_vec(), channel, values)))
+}
+
+/// Recounts the activity's segment rows of `days`: their day sums, and the distinct ids
+/// of every period and window holding one of them.
+pub(super) fn recount(
+    conn: &Connection,
+    activity: &SegmentActivity,
+    days: &BTreeSet<NaiveDate>,
+) -> rusqlite::Result<()> {
+    if days.is_empty() {
+        return Ok(());
+    }
+    let spans = Spans::of(activity.prefix, activity.windows, days);
+    let stretches = spans.stretches();
+    let length: i64 = stretches
+        .iter()
+        .map(|(from, to)| (*to - *from).num_days() + 1)
+        .sum();
+    let mut segmenter = Segmenter::new(conn, length > LOAD_ALL_CUSTOMERS_AFTER)?;
+    let table = activity.table;
+    let mut delete_days =
+        conn.prepare_cached(&format!("DELETE FROM {table} WHERE day BETWEEN ?1 AND ?2"))?;
+    for (from, to) in ranges(days, 1) {
+        delete_days.execute(params![from.to_string(), to.to_string()])?;
+    }
+    let mut delete_span =
+        conn.prepare_cached("DELETE FROM ru_segment_distinct WHERE kind = ?1 AND period = ?2")?;
+    for &(slot, key) in &spans.keys {
+        delete_span.execute(params![spans.kinds[slot].0, key.to_string()])?;
+    }
+    let mut insert_distinct = conn.prepare_cached(
+        "INSERT INTO ru_segment_distinct (kind, period, dim, value, n) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?;
+    // (day, dimension, segment) → sums, of the days asked for.
+    let mut sums: BTreeMap<(NaiveDate, usize, u16), [i64; 5]> = BTreeMap::new();
+    let mut add_sums = |segmenter: &mut Segmenter<'_>, row: &Row| {
+        let id = segmenter.id(&row.1)?;
+        let keys = segmenter.keys(id, row.2.as_deref());
+        if days.contains(&row.0) {
+            for (dim, &(_, segment)) in keys.iter().enumerate() {
+                if segment != NO_SEGMENT {
+                    let sum = sums.entry((row.0, dim, segment)).or_default();
+                    for (s, v) in sum.iter_mut().zip(row.3) {
+                        *s += v;
+                    }
+                }
+            }
+        }
+        Ok::<_, rusqlite::Error>(keys)
+    };
+    let mut read = conn.prepare_cached(activity.rows)?;
+    for (from, to) in stretches {
+        let mut counters: Vec<Vec<Counter>> = (0..DIMENSIONS.len())
+            .map(|_| spans.kinds.iter().map(|(_, r)| Counter::new(*r)).collect())
+            .collect();
+        let mut rows = read.query(params![from.to_string(), to.to_string()])?;
+        let mut ahead = next_row(&mut rows, activity.sums)?;
+        let mut on_day: Vec<Vec<(u32, u16)>> = vec![Vec::new(); DIMENSIONS.len()];
+        let mut day = from;
+        while day <= to {
+            on_day.iter_mut().for_each(Vec::clear);
+            while let Some(row) = &ahead {
+                if row.0 > day {
+                    break;
+                }
+                let keys = add_sums(&mut segmenter, row)?;
+                for (dim, key) in keys.into_iter().enumerate() {
+                    if key.1 != NO_SEGMENT {
+                        on_day[dim].push(key);
+                    }
+                }
+                ahead = next_row(&mut rows, activity.sums)?;
+            }
+            for (dim, counters) in counters.iter_mut().enumerate() {
+                let ids = &mut on_day[dim];
+                ids.sort_unstable();
+                ids.dedup();
+                let (keys, width) = (segmenter.key_count(dim), segmenter.values[dim].names.len());
+                for (slot, counter) in counters.iter_mut().enumerate() {
+                    let Some((key, counts)) = counter.step(day, ids, keys, width) else {
+                        continue;
+                    };
+                    if !spans.index.contains_key(&(slot, key)) {
+                        continue;
+                    }
+                    let (kind, period) = (&spans.kinds[slot].0, key.to_string());
+                    for (segment, &n) in counts.iter().enumerate() {
+                        if n > 0 {
+                            let value = &segmenter.values[dim].names[segment];
+                            insert_distinct.execute(params![
+                                kind,
+                                period,
+                                DIMENSIONS[dim],
+                                value,
+                                n
+                            ])?;
+                        }
+                    }
+                }
+            }
+            day += Duration::days(1);
+        }
+    }
+    if let Some(sql) = activity.sums_only {
+        let mut read = conn.prepare_cached(sql)?;
+        for (from, to) in ranges(days, 1) {
+            let mut rows = read.query(params![from.to_string(), to.to_string()])?;
+            while let Some(row) = next_row(&mut rows, activity.sums)? {
+                add_sums(&mut segmenter, &row)?;
+            }
+        }
+    }
+    let mut insert = conn.prepare_cached(activity.insert)?;
+    for ((day, dim, segment), values) in &sums {
+        let mut cells: Vec<Value> = vec![
+            Value::Text(day.to_string()),
+            Value::Text(DIMENSIONS[*dim].to_string()),
+            Value::Text(segmenter.values[*dim].names[usize::from(*segment)].clone()),
+        ];
+        cells.extend(values[..activity.sums].iter().map(|v| Value::Integer(*v)));
+        insert.execute(params_from_iter(cells))?;
+    }
+    Ok(())
+}
+
+fn next_row(rows: &mut rusqlite::Rows<'_>, sums: usize) -> rusqlite::Result<Option<Row>> {
+    while let Some(row) = rows.next()? {
+        if let Some(read) = read_row(row, sums)? {
+            return Ok(Some(read));
+        }
+    }
+    Ok(None)
+}
