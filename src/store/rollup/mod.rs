@@ -443,7 +443,11 @@ mod maintenance_tests {
     }
 
     fn dump(store: &Store) -> Vec<String> {
-        let tables: Vec<&str> = ROLLUP_TABLES.iter().chain(&SEGMENT_TABLES).copied().collect();
+        let tables: Vec<&str> = ROLLUP_TABLES
+            .iter()
+            .chain(&SEGMENT_TABLES)
+            .copied()
+            .collect();
         dump_tables(store.conn(), &tables, |x| format!("Real({x:?})"))
             .into_iter()
             // Distinct counts of zero stay where an incremental refresh emptied a period.

@@ -431,3 +431,351 @@ fn next_row(rows: &mut rusqlite::Rows<'_>, sums: usize) -> rusqlite::Result<Opti
     }
     Ok(None)
 }
+
+#[cfg(test)]
+mod tests {
+    use rusqlite::params;
+
+    use super::super::{Touched, dump_tables, refresh_all, refresh_touched};
+    use super::*;
+    use crate::dates::{Grain, Period};
+    use crate::store::Store;
+
+    const CUSTOMER_COLUMNS: [&str; 3] = ["c.channel", "c.plan", "c.region"];
+
+    /// The segment rollups as their definition states them: `GROUP BY` of the per-day
+    /// rollups joined to the customers, `COUNT(DISTINCT …)` over each period and window.
+    fn by_definition(conn: &Connection) -> Vec<String> {
+        let mut out = Vec::new();
+        let (first, last): (Option<String>, Option<String>) = conn
+            .query_row(
+                "SELECT MIN(day), MAX(day) FROM (SELECT day FROM ru_order_customers_day
+                 UNION SELECT day FROM ru_event_users_day UNION SELECT day FROM ru_refunds_day)",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        let (Some(first), Some(last)) = (
+            first.as_deref().and_then(parse_day),
+            last.as_deref().and_then(parse_day),
+        ) else {
+            return out;
+        };
+        let columns = ["o.channel"].into_iter().chain(CUSTOMER_COLUMNS);
+        for (dim, column) in DIMENSIONS.iter().zip(columns) {
+            let sql = format!(
+                "SELECT day, value, SUM(orders), SUM(revenue), SUM(discount), SUM(cost),
+                        SUM(refunds)
+                 FROM (SELECT o.day, {column} AS value, orders, revenue, discount, cost,
+                              0 AS refunds
+                       FROM ru_order_customers_day o
+                       LEFT JOIN customers c ON c.customer_id = o.customer_id
+                       UNION ALL
+                       SELECT o.day, {column}, 0, 0, 0, 0, amount FROM ru_refunds_day o
+                       LEFT JOIN customers c ON c.customer_id = o.customer_id)
+                 WHERE typeof(value) = 'text' GROUP BY day, value"
+            );
+            let mut stmt = conn.prepare(&sql).unwrap();
+            let rows = stmt
+                .query_map([], |r| {
+                    let cells: Vec<String> = (0..7)
+                        .map(|i| format!("{:?}", r.get::<_, Value>(i).unwrap()))
+                        .collect();
+                    Ok(format!("orders {dim}: {}", cells.join(" | ")))
+                })
+                .unwrap();
+            out.extend(rows.map(Result::unwrap));
+        }
+        for (dim, column) in DIMENSIONS[1..].iter().zip(CUSTOMER_COLUMNS) {
+            let sql = format!(
+                "SELECT e.day, {column}, COUNT(*), SUM(sessions) FROM ru_event_users_day e
+                 LEFT JOIN customers c ON c.customer_id = e.user_id
+                 WHERE typeof({column}) = 'text' GROUP BY e.day, {column}"
+            );
+            let mut stmt = conn.prepare(&sql).unwrap();
+            let rows = stmt
+                .query_map([], |r| {
+                    let cells: Vec<String> = (0..4)
+                        .map(|i| format!("{:?}", r.get::<_, Value>(i).unwrap()))
+                        .collect();
+                    Ok(format!("events {dim}: {}", cells.join(" | ")))
+                })
+                .unwrap();
+            out.extend(rows.map(Result::unwrap));
+        }
+        // (kind, first day, last day, key) of every period and window the data reaches.
+        let mut spans = Vec::new();
+        let mut day = first;
+        while day <= last + Duration::days(29) {
+            for grain in Grain::ALL {
+                let period = Period::containing(grain, day);
+                if period.start == day || day == first {
+                    for prefix in ["paying", "active"] {
+                        let kind = format!("{prefix}_{grain}");
+                        spans.push((kind, period.start, period.end(), period.start));
+                    }
+                }
+            }
+            for (kind, window) in super::super::WINDOWS {
+                spans.push((kind.to_string(), day - Duration::days(window - 1), day, day));
+            }
+            day += Duration::days(1);
+        }
+        let mut counts = Vec::new();
+        for (kind, from, to, key) in spans {
+            let (rollup, id) = if kind.starts_with("paying") {
+                ("ru_order_customers_day", "customer_id")
+            } else {
+                ("ru_event_users_day", "user_id")
+            };
+            let columns: Vec<(&str, &str)> = if kind.starts_with("paying") {
+                DIMENSIONS
+                    .iter()
+                    .copied()
+                    .zip(["o.channel"].into_iter().chain(CUSTOMER_COLUMNS))
+                    .collect()
+            } else {
+                DIMENSIONS[1..]
+                    .iter()
+                    .copied()
+                    .zip(CUSTOMER_COLUMNS)
+                    .collect()
+            };
+            for (dim, column) in columns {
+                let sql = format!(
+                    "SELECT {column}, COUNT(DISTINCT o.{id}) FROM {rollup} o
+                     LEFT JOIN customers c ON c.customer_id = o.{id}
+                     WHERE o.day BETWEEN ?1 AND ?2 AND typeof({column}) = 'text'
+                     GROUP BY {column}"
+                );
+                let mut stmt = conn.prepare(&sql).unwrap();
+                let rows = stmt
+                    .query_map(params![from.to_string(), to.to_string()], |r| {
+                        Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+                    })
+                    .unwrap();
+                for row in rows {
+                    let (value, n) = row.unwrap();
+                    counts.push(format!("distinct {kind} {key} {dim} {value:?} {n}"));
+                }
+            }
+        }
+        counts.sort();
+        counts.dedup();
+        out.extend(counts);
+        out.sort();
+        out
+    }
+
+    /// The segment rollups as written, in [`by_definition`]'s form.
+    fn written(conn: &Connection) -> Vec<String> {
+        let mut out = Vec::new();
+        for dim in DIMENSIONS {
+            for (table, sums, label) in [
+                (
+                    "ru_segment_orders_day",
+                    "orders, revenue, discount, cost, refunds",
+                    "orders",
+                ),
+                ("ru_segment_events_day", "users, sessions", "events"),
+            ] {
+                let mut stmt = conn
+                    .prepare(&format!(
+                        "SELECT day, value, {sums} FROM {table} WHERE dim = ?1"
+                    ))
+                    .unwrap();
+                let width = stmt.column_count();
+                let rows = stmt
+                    .query_map([dim], |r| {
+                        let cells: Vec<String> = (0..width)
+                            .map(|i| format!("{:?}", r.get::<_, Value>(i).unwrap()))
+                            .collect();
+                        Ok(format!("{label} {dim}: {}", cells.join(" | ")))
+                    })
+                    .unwrap();
+                out.extend(rows.map(Result::unwrap));
+            }
+        }
+        let mut stmt = conn
+            .prepare("SELECT kind, period, dim, value, n FROM ru_segment_distinct")
+            .unwrap();
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(format!(
+                    "distinct {} {} {} {:?} {}",
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, i64>(4)?
+                ))
+            })
+            .unwrap();
+        out.extend(rows.map(Result::unwrap));
+        out.sort();
+        out
+    }
+
+    fn dump(store: &Store) -> Vec<String> {
+        dump_tables(store.conn(), &SEGMENT_TABLES, |x| format!("{x:?}"))
+    }
+
+    struct Random(u64);
+
+    impl Random {
+        fn next(&mut self, n: u64) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0 % n
+        }
+    }
+
+    /// Random batches of orders, refunds, events and customers (re-)written and refreshed
+    /// as imports refresh them: orders moved to other customers, channels and days,
+    /// customers moved to other plans, ids without a customers row, empty values.
+    fn batches(seed: u64) -> Store {
+        let mut store = Store::open_in_memory().unwrap();
+        let mut rng = Random(seed | 1);
+        let start = parse_day("2025-01-20").unwrap();
+        let channels = ["ads", "seo", ""];
+        let plans = ["basic", "pro", ""];
+        for batch in 0..6 {
+            let mut touched = Touched::default();
+            let conn = store.conn();
+            for k in 0..(5 + rng.next(40)) {
+                let day = start + Duration::days(rng.next(80) as i64);
+                let customer = format!("c{}", rng.next(30));
+                let order = format!("o{}", rng.next(120));
+                let previous: Option<String> = conn
+                    .query_row(
+                        "SELECT order_date FROM orders WHERE order_id = ?1",
+                        [&order],
+                        |r| r.get(0),
+                    )
+                    .optional()
+                    .unwrap();
+                let previous_customer: Option<String> = conn
+                    .query_row(
+                        "SELECT customer_id FROM orders WHERE order_id = ?1",
+                        [&order],
+                        |r| r.get(0),
+                    )
+                    .optional()
+                    .unwrap();
+                let status = if rng.next(8) == 0 {
+                    "cancelled"
+                } else {
+                    "completed"
+                };
+                let channel = channels[rng.next(3) as usize];
+                conn.execute(
+                    "INSERT OR REPLACE INTO orders
+                         (order_id, customer_id, order_date, revenue, status, channel, discount)
+                     VALUES (?1, ?2, ?3, ?4, ?5, NULLIF(?6, ''), ?7)",
+                    params![
+                        order,
+                        customer,
+                        day.to_string(),
+                        100 + rng.next(900) as i64,
+                        status,
+                        channel,
+                        rng.next(50) as i64
+                    ],
+                )
+                .unwrap();
+                touched.add_row("orders", &[day], Some(&customer));
+                if let (Some(previous), Some(customer)) = (previous, previous_customer) {
+                    let previous = parse_day(&previous).unwrap();
+                    touched.add_row("orders", &[previous], Some(&customer));
+                }
+                if rng.next(5) == 0 {
+                    let refund_day = day + Duration::days(rng.next(5) as i64);
+                    conn.execute(
+                        "INSERT OR REPLACE INTO refunds (refund_key, order_id, refund_date, amount)
+                         VALUES (?1, ?2, ?3, ?4)",
+                        params![format!("r{batch}-{k}"), order, refund_day.to_string(), 50],
+                    )
+                    .unwrap();
+                    touched.add("refunds", refund_day);
+                }
+            }
+            for k in 0..(5 + rng.next(40)) {
+                let day = start + Duration::days(rng.next(80) as i64);
+                let user = format!("c{}", rng.next(34));
+                conn.execute(
+                    "INSERT OR REPLACE INTO events (event_key, user_id, ts, day, name, session_id)
+                     VALUES (?1, ?2, ?3 || 'T12:00:00Z', ?3, 'login', ?4)",
+                    params![
+                        format!("e{batch}-{k}"),
+                        user,
+                        day.to_string(),
+                        format!("s{}", rng.next(3))
+                    ],
+                )
+                .unwrap();
+                touched.add_row("events", &[day], Some(&user));
+            }
+            // Customers c0…c24 only: the others stay without a row.
+            for _ in 0..rng.next(12) {
+                let id = format!("c{}", rng.next(25));
+                let previous: Option<String> = conn
+                    .query_row(
+                        "SELECT signup_date FROM customers WHERE customer_id = ?1",
+                        [&id],
+                        |r| r.get(0),
+                    )
+                    .optional()
+                    .unwrap();
+                let signup = start - Duration::days(rng.next(40) as i64);
+                conn.execute(
+                    "INSERT OR REPLACE INTO customers (customer_id, signup_date, channel, plan, region)
+                     VALUES (?1, ?2, NULLIF(?3, ''), ?4, 'eu')",
+                    params![id, signup.to_string(), channels[rng.next(3) as usize],
+                            plans[rng.next(3) as usize]],
+                )
+                .unwrap();
+                let previous = previous.as_deref().and_then(parse_day);
+                touched.add_previous(
+                    "customers",
+                    &id,
+                    previous.as_ref().map(std::slice::from_ref),
+                );
+                touched.add_row("customers", &[signup], Some(&id));
+            }
+            refresh_touched(&mut store, &touched).unwrap();
+        }
+        store
+    }
+
+    #[test]
+    fn refreshed_segment_rollups_equal_their_definition_and_a_rebuild() {
+        for seed in [3, 17, 2025, 99_991] {
+            let mut store = batches(seed);
+            let refreshed = written(store.conn());
+            assert!(
+                refreshed.iter().any(|r| r.contains("\"pro\"")),
+                "{refreshed:?}"
+            );
+            assert!(
+                refreshed
+                    .iter()
+                    .any(|r| r.starts_with("distinct active_30d"))
+            );
+            assert_eq!(refreshed, by_definition(store.conn()), "seed {seed}");
+            let incremental = dump(&store);
+            refresh_all(&mut store).unwrap();
+            let rebuilt = dump(&store);
+            let only = |a: &[String], b: &[String]| -> Vec<String> {
+                a.iter().filter(|r| !b.contains(r)).cloned().collect()
+            };
+            assert_eq!(
+                incremental,
+                rebuilt,
+                "seed {seed}: only refreshed {:?}, only rebuilt {:?}",
+                only(&incremental, &rebuilt),
+                only(&rebuilt, &incremental)
+            );
+        }
+    }
+}
