@@ -7,9 +7,11 @@
 //! channel, plan and region; active customers, churn, retention, MRR and its movements by
 //! the customers' (or subscriptions') segments; survey scores by the responding
 //! customers' segments (one grouped read) — are computed here from [`SegmentDays`]:
-//! the rollup rows of the day range the alerts look at and the subscription book, each
-//! customer or user interned once with its segments, every value of a dimension counted in
-//! one pass. Every other request (totals, which read small rollups already, and the
+//! order and event sums and distinct counts from the rollups per segment
+//! (`store::rollup::segments`: days × segment values, whatever the number of customers),
+//! the repeat purchase rate from the per-customer order rows of the day range the alerts
+//! look at, customer metrics and MRR from the subscription book, each customer interned
+//! once with its segments, every value of a dimension counted in one pass. Every other request (totals, which read small rollups already, and the
 //! metrics not listed) goes to the engine. Values are the engine's to the bit: day sums
 //! are whole minor units, added in the same order, and ratios use the same `Cell`
 //! arithmetic (`tests/alerts_rollup_series.rs` holds the two paths equal).

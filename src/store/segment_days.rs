@@ -1,7 +1,7 @@
-//! Set-based reads of the per-day rollups for breaking metrics down by segment: one scan
-//! of a day range yields every customer's (or user's) rows, so every segment of every
-//! dimension is counted from one read instead of one filtered query per segment and
-//! period (see `alerts::rollup_series`). Read-only.
+//! Set-based reads for breaking metrics down by segment: the rollups per segment (days ×
+//! segment values), and for the repeat purchase rate one scan of a day range of every
+//! customer's rows, so every segment of every dimension is counted from one read instead
+//! of one filtered query per segment and period (see `alerts::rollup_series`). Read-only.
 
 use std::collections::BTreeSet;
 
@@ -41,14 +41,6 @@ pub struct RefundDay<'r> {
     pub channel: &'r str,
     pub customer_id: &'r str,
     pub amount: f64,
-}
-
-/// One user's activity of one day (`ru_event_users_day`).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct UserDay<'r> {
-    pub day: &'r str,
-    pub user_id: &'r str,
-    pub sessions: f64,
 }
 
 /// One day's sums of the orders or events of one segment value (`ru_segment_orders_day`:
@@ -177,28 +169,6 @@ impl Store {
                 channel: str_of(row.get_ref(1)?),
                 customer_id: str_of(row.get_ref(2)?),
                 amount: number(row.get_ref(3)?),
-            });
-        }
-        Ok(())
-    }
-
-    /// The per-user event rows of days `from` to `to`, in day order.
-    pub fn user_days(
-        &self,
-        from: &str,
-        to: &str,
-        mut each: impl FnMut(UserDay<'_>),
-    ) -> rusqlite::Result<()> {
-        let mut stmt = self.conn().prepare_cached(
-            "SELECT day, user_id, sessions FROM ru_event_users_day
-             WHERE day BETWEEN ?1 AND ?2 ORDER BY day",
-        )?;
-        let mut rows = stmt.query([from, to])?;
-        while let Some(row) = rows.next()? {
-            each(UserDay {
-                day: str_of(row.get_ref(0)?),
-                user_id: str_of(row.get_ref(1)?),
-                sessions: number(row.get_ref(2)?),
             });
         }
         Ok(())
