@@ -119,16 +119,13 @@ pub struct SegmentDays {
     /// `[segment value][span]` movements by customer column (`None`: the subscription's
     /// plan), listed values and spans.
     movements: HashMap<MovementsOf, Arc<Vec<Vec<Movements>>>>,
-    /// Per-customer order rows, for the repeat purchase rate only.
-    orders: Option<Table<OrderRow>>,
     /// Day sums per segment value of orders (`true`) or events by dimension
     /// (`rollup::DIMENSIONS` index), each table's `channels` the values it met.
     sums: HashMap<(bool, usize), Table<SegmentRow>>,
     /// Whether the store holds the rollups per segment (`None`: not asked yet).
     has_segment_rollups: Option<bool>,
-    /// Repeat-purchase deltas by view and day range, kept with the order rows: after an
-    /// import of orders only the written customers' share of them is taken out and added
-    /// back, instead of every customer's days going through `metrics::repeat_deltas` again.
+    /// Repeat-purchase deltas by view and day range, read from the segment rollups
+    /// (again after an import of orders).
     repeat: HashMap<(View, i32, i32), Arc<RepeatDeltas>>,
 }
 
@@ -220,25 +217,6 @@ impl Customers {
         self.signups.push(None);
         i
     }
-
-    /// The index of `id`; an id without a customer row has no segment of its columns.
-    fn id(&mut self, id: &str) -> u32 {
-        match self.index.get(id) {
-            Some(i) => *i,
-            None => self.add(id, [NO_SEGMENT; 3]),
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy)]
-struct OrderRow {
-    day: i32,
-    customer: u32,
-    channel: u16,
-    /// Orders, revenue, discount, cost (minor units), then refunds on refund rows.
-    sums: [f64; 5],
-    /// A refund row counts in sums only, never as a paying customer.
-    refund: bool,
 }
 
 /// One day's sums of one segment value (`store::segment_days::SegmentDay`).
@@ -251,12 +229,6 @@ struct SegmentRow {
 
 trait Row: Copy {
     fn day(&self) -> i32;
-}
-
-impl Row for OrderRow {
-    fn day(&self) -> i32 {
-        self.day
-    }
 }
 
 impl Row for SegmentRow {
@@ -330,44 +302,9 @@ impl SegmentDays {
         order_days.extend(of("refunds"));
         // A re-imported order may move its refunds to another channel or customer.
         order_days.extend(store.refund_days_of_order_days(&of("orders"))?);
-        if let (Some(orders), Some(customers)) = (self.orders.as_mut(), self.customers.as_mut()) {
-            // The customers whose order days moved; `None`: any may have (a whole day).
-            let written: Option<BTreeSet<&String>> = of("orders")
-                .iter()
-                .map(|day| touched.ids_on("orders", *day))
-                .try_fold(BTreeSet::new(), |mut all, ids| {
-                    all.extend(ids?);
-                    Some(all)
-                });
-            if written.is_none() {
-                self.repeat.clear();
-            }
-            let written = written.unwrap_or_default();
-            let mark = |customers: &Customers| {
-                let mut marked = vec![false; customers.columns.len()];
-                for i in written
-                    .iter()
-                    .filter_map(|id| customers.index.get(id.as_str()))
-                {
-                    marked[*i as usize] = true;
-                }
-                marked
-            };
-            if !self.repeat.is_empty() {
-                let before = mark(customers);
-                for (key, deltas) in &mut self.repeat {
-                    Arc::make_mut(deltas).add(*key, orders, customers, Some(&before), -1);
-                }
-            }
-            orders.reread(&order_days, |day, rows, channels| {
-                read_orders(store, customers, channels, day, day, rows)
-            })?;
-            if !self.repeat.is_empty() {
-                let after = mark(customers);
-                for (key, deltas) in &mut self.repeat {
-                    Arc::make_mut(deltas).add(*key, orders, customers, Some(&after), 1);
-                }
-            }
+        if !order_days.is_empty() {
+            // Read back from the segment rollups: days × segment values.
+            self.repeat.clear();
         }
         for ((orders, dim), table) in &mut self.sums {
             let days = if *orders { &order_days } else { &of("events") };
@@ -392,37 +329,6 @@ impl SegmentDays {
             self.customers = Some(Customers::load(store)?);
         }
         Ok(self.customers.get_or_insert_with(Customers::default))
-    }
-
-    /// The order rows, read for at least `from`..=`to`.
-    fn orders(
-        &mut self,
-        store: &Store,
-        from: NaiveDate,
-        to: NaiveDate,
-    ) -> Result<&Table<OrderRow>, MetricError> {
-        if !self.orders.as_ref().is_some_and(|t| t.covers(from, to)) {
-            let held = self.orders.as_ref().map(|t| (t.from, t.to));
-            let (mut rows, mut channels) = self
-                .orders
-                .take()
-                .map(|t| (t.rows, t.channels))
-                .unwrap_or_default();
-            let customers = self.customers(store)?;
-            // Only the days not held yet: the rows of a day never depend on the range read.
-            for (a, b) in unread(held, from, to) {
-                read_orders(store, customers, &mut channels, a, b, &mut rows)?;
-            }
-            rows.sort_by_key(Row::day);
-            let (from, to) = widened(held, from, to);
-            self.orders = Some(Table {
-                from,
-                to,
-                rows,
-                channels,
-            });
-        }
-        Ok(self.orders.as_ref().expect("just read"))
     }
 
     /// The day sums per segment value of orders (`true`) or events by dimension `dim`,
@@ -519,42 +425,6 @@ impl Days {
     }
 }
 
-fn read_orders(
-    store: &Store,
-    customers: &mut Customers,
-    channels: &mut Values,
-    from: NaiveDate,
-    to: NaiveDate,
-    rows: &mut Vec<OrderRow>,
-) -> Result<(), MetricError> {
-    let (a, b) = (from.to_string(), to.to_string());
-    let mut days = Days::default();
-    store.order_days(&a, &b, |r| {
-        if let Some(day) = days.number(r.day) {
-            rows.push(OrderRow {
-                day,
-                customer: customers.id(r.customer_id),
-                channel: channels.intern(r.channel),
-                sums: [r.orders, r.revenue, r.discount, r.cost, 0.0],
-                refund: false,
-            });
-        }
-    })?;
-    let mut days = Days::default();
-    store.refund_days(&a, &b, |r| {
-        if let Some(day) = days.number(r.day) {
-            rows.push(OrderRow {
-                day,
-                customer: customers.id(r.customer_id),
-                channel: channels.intern(r.channel),
-                sums: [0.0, 0.0, 0.0, 0.0, r.amount],
-                refund: true,
-            });
-        }
-    })?;
-    Ok(())
-}
-
 fn read_segment_days(
     store: &Store,
     orders: bool,
@@ -606,86 +476,13 @@ struct Flow {
 }
 
 /// Per segment value, a day's change of the customers with ≥ 1 and with ≥ 2 orders in
-/// the 12 months ending on it (`metrics::repeat_deltas`), for each day of the range read
-/// (`RepeatDeltas::first` on): later changes are never asked for.
-#[derive(Debug, Default, Clone)]
+/// the 12 months ending on it, for each day of the range read (`RepeatDeltas::first` on;
+/// the first day's holds every change before it too).
+#[derive(Debug, Default)]
 struct RepeatDeltas {
     first: i32,
     by_segment: Vec<Vec<(i64, i64)>>,
-}
-
-impl RepeatDeltas {
-    /// Adds (`sign` 1) or takes out (-1) the deltas of the customers `marked` (`None`:
-    /// all) from the order rows of the days `key` names: each customer's days (a day's
-    /// rows of several order channels added up, unless the view splits by channel)
-    /// through `metrics::repeat_deltas`. Counts are whole, so taking a customer's share
-    /// out and adding its new one equals counting everyone again.
-    fn add(
-        &mut self,
-        key: (View, i32, i32),
-        table: &Table<OrderRow>,
-        customers: &Customers,
-        marked: Option<&[bool]>,
-        sign: i64,
-    ) {
-        let (view, from, to) = key;
-        let width = match view {
-            View::OrderChannel => table.channels.names.len(),
-            View::Customer(c) => customers.values[c].names.len(),
-        };
-        let span = usize::try_from(to - from + 1).unwrap_or(0);
-        // An order channel first seen in the import gets its (so far empty) days.
-        if self.by_segment.len() < width {
-            self.by_segment.resize(width, vec![(0, 0); span]);
-        }
-        let mut rows: Vec<(u16, u32, i32, i64)> = table
-            .between(from, to)
-            .iter()
-            .filter(|r| !r.refund)
-            .filter(|r| marked.is_none_or(|m| m.get(r.customer as usize) == Some(&true)))
-            .filter_map(|r| {
-                let segment = match view {
-                    View::OrderChannel => r.channel,
-                    View::Customer(c) => customers
-                        .columns
-                        .get(r.customer as usize)
-                        .map_or(NO_SEGMENT, |cols| cols[c]),
-                };
-                (segment != NO_SEGMENT).then_some((segment, r.customer, r.day, r.sums[0] as i64))
-            })
-            .collect();
-        rows.sort_unstable_by_key(|(segment, customer, day, _)| (*segment, *customer, *day));
-        let mut days: Vec<(NaiveDate, i64)> = Vec::new();
-        let mut flush = |group: Option<(u16, u32)>, days: &mut Vec<(NaiveDate, i64)>| {
-            if let Some(sums) =
-                group.and_then(|(segment, _)| self.by_segment.get_mut(usize::from(segment)))
-            {
-                for (day, a, b) in crate::metrics::repeat_deltas(days) {
-                    let at = usize::try_from(day_number(day) - from).ok();
-                    if let Some(entry) = at.and_then(|at| sums.get_mut(at)) {
-                        entry.0 += sign * a;
-                        entry.1 += sign * b;
-                    }
-                }
-            }
-            days.clear();
-        };
-        let mut group = None;
-        for (segment, customer, day, orders) in rows {
-            if group != Some((segment, customer)) {
-                flush(group, &mut days);
-                group = Some((segment, customer));
-            }
-            let Some(date) = NaiveDate::from_num_days_from_ce_opt(day) else {
-                continue;
-            };
-            match days.last_mut() {
-                Some((last, n)) if *last == date => *n += orders,
-                _ => days.push((date, orders)),
-            }
-        }
-        flush(group, &mut days);
-    }
+    values: Values,
 }
 
 impl<'e, 's> RollupSeries<'e, 's> {
@@ -828,9 +625,8 @@ impl<'e, 's> RollupSeries<'e, 's> {
     }
 
     /// The index of each listed value in the view's interned values.
-    fn value_indexes(&self, orders: bool, view: View, values: &[String]) -> Vec<Option<u16>> {
+    fn value_indexes(&self, view: View, values: &[String]) -> Vec<Option<u16>> {
         let interned = match view {
-            View::OrderChannel if orders => self.days.orders.as_ref().map(|t| &t.channels),
             View::OrderChannel => None,
             View::Customer(c) => self.days.customers.as_ref().map(|cs| &cs.values[c]),
         };
@@ -945,8 +741,10 @@ impl<'e, 's> RollupSeries<'e, 's> {
             .unwrap_or(first)
             .max(first);
         let deltas = self.repeat_deltas(view, cut, last)?;
-        // The values the order rows read so far hold, the deltas' numbering.
-        let indexes = self.value_indexes(true, view, values);
+        let indexes: Vec<Option<u16>> = values
+            .iter()
+            .map(|v| deltas.values.index.get(v).copied())
+            .collect();
         Ok(indexes
             .iter()
             .map(|i| {
@@ -988,8 +786,9 @@ impl<'e, 's> RollupSeries<'e, 's> {
             .collect())
     }
 
-    /// Repeat-purchase deltas of every value of `view` from the order days `from`..=`to`
-    /// ([`RepeatDeltas::add`]), kept in [`SegmentDays`] for the next evaluation.
+    /// Repeat-purchase deltas of every value of `view` of the days `from`..=`to` (those
+    /// before `from` added into its first day), from the segment rollups, kept in
+    /// [`SegmentDays`] for the next evaluation.
     fn repeat_deltas(
         &mut self,
         view: View,
@@ -1000,18 +799,33 @@ impl<'e, 's> RollupSeries<'e, 's> {
         if let Some(deltas) = self.days.repeat.get(&key) {
             return Ok(deltas.clone());
         }
-        let store = self.engine.store;
-        self.days.orders(store, from, to)?;
-        let (Some(table), Some(customers)) =
-            (self.days.orders.as_ref(), self.days.customers.as_ref())
-        else {
-            return Ok(Arc::new(RepeatDeltas::default()));
-        };
+        let span = usize::try_from(key.2 - key.1 + 1).unwrap_or(0);
         let mut deltas = RepeatDeltas {
             first: key.1,
             by_segment: Vec::new(),
+            values: Values::default(),
         };
-        deltas.add(key, table, customers, None, 1);
+        let mut days = Days::default();
+        self.engine.store.segment_repeats(
+            DIMENSIONS[dimension_of(view)],
+            &from.to_string(),
+            &to.to_string(),
+            |r| {
+                let (Some(day), segment) = (days.number(r.day), deltas.values.intern(r.value))
+                else {
+                    return;
+                };
+                let segment = usize::from(segment);
+                if deltas.by_segment.len() <= segment {
+                    deltas.by_segment.resize(segment + 1, vec![(0, 0); span]);
+                }
+                let at = usize::try_from(day - key.1).unwrap_or(0);
+                if let Some(entry) = deltas.by_segment[segment].get_mut(at) {
+                    entry.0 += r.ge1;
+                    entry.1 += r.ge2;
+                }
+            },
+        )?;
         let deltas = Arc::new(deltas);
         // An evaluation asks for a few ranges (the periods of each grain end on different
         // days); a moved reference day asks for new ones, and the old ones would pile up
@@ -1065,7 +879,7 @@ impl<'e, 's> RollupSeries<'e, 's> {
         let as_of = self.as_of();
         let store = self.engine.store;
         self.days.customers(store)?;
-        let indexes = self.value_indexes(false, view, values);
+        let indexes = self.value_indexes(view, values);
         let View::Customer(c) = view else {
             return Ok(Vec::new());
         };

@@ -398,6 +398,17 @@ CREATE TABLE IF NOT EXISTS ru_segment_events_day (
     PRIMARY KEY (day, dim, value)
 ) WITHOUT ROWID;
 
+-- Changes, per day, of the customers of a segment with >= 1 and >= 2 completed orders in
+-- the 12 months ending on the day (as ru_repeat_delta for all customers).
+CREATE TABLE IF NOT EXISTS ru_segment_repeat (
+    day   TEXT NOT NULL,
+    dim   TEXT NOT NULL,
+    value TEXT NOT NULL,
+    ge1   INTEGER NOT NULL,
+    ge2   INTEGER NOT NULL,
+    PRIMARY KEY (day, dim, value)
+) WITHOUT ROWID;
+
 -- Distinct paying customers (paying_*) and active users (active_*) of a segment, per
 -- period (by its first day) and trailing window (by its last day), as ru_distinct.
 CREATE TABLE IF NOT EXISTS ru_segment_distinct (
@@ -441,6 +452,7 @@ const WRITER_TABLES: &[(&str, u32)] = &[
     ("ru_segment_orders_day", 9),
     ("ru_segment_events_day", 9),
     ("ru_segment_distinct", 9),
+    ("ru_segment_repeat", 9),
 ];
 
 /// One table or index as the migrations create it.

@@ -53,6 +53,16 @@ pub struct SegmentDay<'r> {
     pub sums: [f64; 5],
 }
 
+/// The change of one day in the customers of one segment value with ≥ 1 and ≥ 2
+/// completed orders in the 12 months ending on it (`ru_segment_repeat`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SegmentRepeat<'r> {
+    pub day: &'r str,
+    pub value: &'r str,
+    pub ge1: i64,
+    pub ge2: i64,
+}
+
 /// Distinct customers or users of one segment value in one period or window
 /// (`ru_segment_distinct`).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -178,8 +188,9 @@ impl Store {
     /// read-only does not).
     pub fn has_segment_rollups(&self) -> rusqlite::Result<bool> {
         self.conn().query_row(
-            "SELECT COUNT(*) = 3 FROM sqlite_master WHERE type = 'table' AND name IN
-                 ('ru_segment_orders_day', 'ru_segment_events_day', 'ru_segment_distinct')",
+            "SELECT COUNT(*) = 4 FROM sqlite_master WHERE type = 'table' AND name IN
+                 ('ru_segment_orders_day', 'ru_segment_events_day', 'ru_segment_distinct',
+                  'ru_segment_repeat')",
             [],
             |r| r.get(0),
         )
@@ -213,6 +224,31 @@ impl Store {
                 day: str_of(row.get_ref(0)?),
                 value: str_of(row.get_ref(1)?),
                 sums,
+            });
+        }
+        Ok(())
+    }
+
+    /// The repeat-purchase deltas of every value of dimension `dim` of days `from` to
+    /// `to`, in day order; the changes of the days before `from` come summed as `from`'s.
+    pub fn segment_repeats(
+        &self,
+        dim: &str,
+        from: &str,
+        to: &str,
+        mut each: impl FnMut(SegmentRepeat<'_>),
+    ) -> rusqlite::Result<()> {
+        let mut stmt = self.conn().prepare_cached(
+            "SELECT MAX(day, ?1) AS d, value, SUM(ge1), SUM(ge2) FROM ru_segment_repeat
+             WHERE day <= ?2 AND dim = ?3 GROUP BY d, value ORDER BY d",
+        )?;
+        let mut rows = stmt.query([from, to, dim])?;
+        while let Some(row) = rows.next()? {
+            each(SegmentRepeat {
+                day: str_of(row.get_ref(0)?),
+                value: str_of(row.get_ref(1)?),
+                ge1: row.get(2)?,
+                ge2: row.get(3)?,
             });
         }
         Ok(())

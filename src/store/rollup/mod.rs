@@ -114,6 +114,10 @@ fn refresh_in_steps(
         &touched.of("events"),
     )?;
     step("segments", 5, STEPS);
+    if touched.touches("customers") {
+        // A customer may have moved to another segment with its whole order history.
+        segments::rebuild_repeats(tx)?;
+    }
     let mut order_days = touched.of("orders");
     order_days.extend(refund_days);
     refresh_segments(tx, &segments::ORDER_SEGMENTS, order_days, touched)?;
@@ -149,7 +153,7 @@ pub(crate) fn recount_segments(conn: &Connection) -> rusqlite::Result<()> {
         let days = segments::every_day(conn, activity)?;
         segments::recount(conn, activity, &days)?;
     }
-    Ok(())
+    segments::rebuild_repeats(conn)
 }
 
 /// The refund days of the orders of `order_days`: a re-imported order may change the
@@ -205,6 +209,9 @@ fn refresh_activity(
             distinct: false,
         };
         per_id::rebuild(tx, activity, everything)?;
+        if activity.repeats {
+            segments::rebuild_repeats(tx)?;
+        }
         return recount_distinct(tx, activity, &days);
     }
     let parts = Parts {
@@ -219,12 +226,20 @@ fn refresh_activity(
     per_id::select_ids(tx, activity, touched, &days)?;
     let spans = distinct::Spans::of(activity.distinct_prefix, activity.windows, &days);
     let mut sums = Contributions::default();
+    let mut segment_repeats = segments::RepeatSums::default();
     per_id::contribute(tx, activity, scope, parts, &spans, -1, &mut sums)?;
+    if activity.repeats {
+        segments::contribute_repeats(tx, false, -1, &mut segment_repeats)?;
+    }
     for day in &days {
         (activity.refresh_ids)(tx, activity, *day)?;
     }
     per_id::contribute(tx, activity, scope, parts, &spans, 1, &mut sums)?;
     per_id::write(tx, activity, &spans, &sums)?;
+    if activity.repeats {
+        segments::contribute_repeats(tx, false, 1, &mut segment_repeats)?;
+        segments::write_repeats(tx, &segment_repeats)?;
+    }
     if signups_changed {
         per_id::rebuild(tx, activity, cohorts)?;
     }

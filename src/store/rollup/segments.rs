@@ -24,10 +24,11 @@ use super::ranges;
 use crate::dates::parse_day;
 
 /// The per-segment rollup tables.
-pub const SEGMENT_TABLES: [&str; 3] = [
+pub const SEGMENT_TABLES: [&str; 4] = [
     "ru_segment_orders_day",
     "ru_segment_events_day",
     "ru_segment_distinct",
+    "ru_segment_repeat",
 ];
 
 /// The dimensions as `dim` names them: the order's own channel, then the customer columns.
@@ -430,6 +431,131 @@ fn next_row(rows: &mut rusqlite::Rows<'_>, sums: usize) -> rusqlite::Result<Opti
         }
     }
     Ok(None)
+}
+
+/// Repeat-purchase deltas per (dimension, segment, day): the sum of the customers'
+/// `dates::repeat_deltas` (by order channel: of each customer's orders of that channel).
+#[derive(Debug, Default)]
+pub(super) struct RepeatSums {
+    sums: HashMap<(usize, String, NaiveDate), (i64, i64)>,
+}
+
+/// Adds `sign` × the repeat-purchase contributions of the customers in
+/// `temp.ru_touched_customers` (`every`: of every customer), from their whole order
+/// history in `ru_order_customers_day`.
+pub(super) fn contribute_repeats(
+    conn: &Connection,
+    every: bool,
+    sign: i64,
+    sums: &mut RepeatSums,
+) -> rusqlite::Result<()> {
+    let sql = if every {
+        "SELECT customer_id, channel, day, orders FROM ru_order_customers_day"
+    } else {
+        "SELECT customer_id, channel, day, orders FROM ru_order_customers_day
+         WHERE customer_id IN (SELECT id FROM temp.ru_touched_customers)"
+    };
+    let mut segmenter = Segmenter::new(conn, every)?;
+    // (customer, order channel, day, orders)
+    let mut rows: Vec<(u32, u16, i32, i64)> = Vec::new();
+    let mut stmt = conn.prepare_cached(sql)?;
+    let mut read = stmt.query([])?;
+    while let Some(row) = read.next()? {
+        let (ValueRef::Text(id), ValueRef::Text(channel)) = (row.get_ref(0)?, row.get_ref(1)?)
+        else {
+            continue;
+        };
+        let Some(day) = row.get_ref(2)?.as_str().ok().and_then(parse_day) else {
+            continue;
+        };
+        let id = segmenter.id(id)?;
+        let channel = segmenter.values[ORDER_CHANNEL].intern(channel);
+        rows.push((id, channel, day_number(day), row.get(3)?));
+    }
+    rows.sort_unstable();
+    let mut add = |dim: usize, segment: u16, days: &[(NaiveDate, i64)]| {
+        let Some(value) = segmenter_value(&segmenter, dim, segment) else {
+            return;
+        };
+        for (day, ge1, ge2) in crate::dates::repeat_deltas(days) {
+            let e = sums.sums.entry((dim, value.clone(), day)).or_default();
+            e.0 += sign * ge1;
+            e.1 += sign * ge2;
+        }
+    };
+    for customer in rows.chunk_by(|a, b| a.0 == b.0) {
+        // By order channel: each channel's days (rows come sorted by channel, then day).
+        for channel in customer.chunk_by(|a, b| a.1 == b.1) {
+            let days: Vec<(NaiveDate, i64)> = channel
+                .iter()
+                .filter_map(|r| Some((date_of(r.2)?, r.3)))
+                .collect();
+            add(ORDER_CHANNEL, channel[0].1, &days);
+        }
+        // By the customer's columns: the days of every channel together.
+        let mut merged: BTreeMap<i32, i64> = BTreeMap::new();
+        for r in customer {
+            *merged.entry(r.2).or_default() += r.3;
+        }
+        let days: Vec<(NaiveDate, i64)> = merged
+            .into_iter()
+            .filter_map(|(d, n)| Some((date_of(d)?, n)))
+            .collect();
+        let columns = segmenter
+            .columns
+            .get(customer[0].0 as usize)
+            .copied()
+            .unwrap_or([NO_SEGMENT; 3]);
+        for (c, segment) in columns.into_iter().enumerate() {
+            add(c + 1, segment, &days);
+        }
+    }
+    Ok(())
+}
+
+fn segmenter_value(segmenter: &Segmenter<'_>, dim: usize, segment: u16) -> Option<String> {
+    segmenter.values[dim]
+        .names
+        .get(usize::from(segment))
+        .cloned()
+}
+
+fn day_number(day: NaiveDate) -> i32 {
+    chrono::Datelike::num_days_from_ce(&day)
+}
+
+fn date_of(number: i32) -> Option<NaiveDate> {
+    NaiveDate::from_num_days_from_ce_opt(number)
+}
+
+/// Adds the non-zero sums to `ru_segment_repeat`, dropping rows they bring to zero (a
+/// rebuild never holds such rows).
+pub(super) fn write_repeats(conn: &Connection, sums: &RepeatSums) -> rusqlite::Result<()> {
+    let mut add = conn.prepare_cached(
+        "INSERT INTO ru_segment_repeat (day, dim, value, ge1, ge2) VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (day, dim, value) DO UPDATE SET
+             ge1 = ge1 + excluded.ge1, ge2 = ge2 + excluded.ge2",
+    )?;
+    let mut drop = conn.prepare_cached(
+        "DELETE FROM ru_segment_repeat WHERE day = ?1 AND dim = ?2 AND value = ?3
+         AND ge1 = 0 AND ge2 = 0",
+    )?;
+    for ((dim, value, day), &(ge1, ge2)) in &sums.sums {
+        if ge1 != 0 || ge2 != 0 {
+            let p = params![day.to_string(), DIMENSIONS[*dim], value];
+            add.execute(params![day.to_string(), DIMENSIONS[*dim], value, ge1, ge2])?;
+            drop.execute(p)?;
+        }
+    }
+    Ok(())
+}
+
+/// Recounts `ru_segment_repeat` from every customer's order days.
+pub(super) fn rebuild_repeats(conn: &Connection) -> rusqlite::Result<()> {
+    conn.execute("DELETE FROM ru_segment_repeat", [])?;
+    let mut sums = RepeatSums::default();
+    contribute_repeats(conn, true, 1, &mut sums)?;
+    write_repeats(conn, &sums)
 }
 
 #[cfg(test)]
