@@ -525,9 +525,8 @@ impl<'e, 's> RollupSeries<'e, 's> {
         if !(orders || events || customers || movements || surveys) {
             return self.engine.series(request);
         }
-        let per_segment_rollups =
-            (orders && metric != Some(MetricId::RepeatPurchaseRate)) || events;
-        if per_segment_rollups && !self.days.has_segment_rollups(self.engine.store)? {
+        // A store of schema 8 opened read-only has none: the engine reads its rows.
+        if (orders || events) && !self.days.has_segment_rollups(self.engine.store)? {
             return self.engine.series(request);
         }
         let def = self.engine.definition(request.metric)?;

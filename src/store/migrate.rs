@@ -375,7 +375,7 @@ DROP INDEX IF EXISTS orders_customer;
 /// Rollups per segment (`rollup::segments`): orders and events summed per day by each
 /// value of the order's channel and of the customer's channel, plan and region, and their
 /// distinct customers or users per period and trailing window, so the alerts read days ×
-/// segments instead of every customer's rows. Built on open (`ROLLUPS_CURRENT_SINCE`).
+/// segments instead of every customer's rows. Counted on open (`SEGMENT_ROLLUPS_SINCE`).
 const V9_SEGMENT_ROLLUPS: &str = r"
 CREATE TABLE IF NOT EXISTS ru_segment_orders_day (
     day      TEXT NOT NULL,
@@ -622,6 +622,8 @@ pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     let computed_otherwise = before > 0 && before < super::rollup::ROLLUPS_CURRENT_SINCE;
     if computed_otherwise || !damage.is_none() {
         super::rollup::rebuild(&tx)?;
+    } else if before > 0 && before < super::rollup::SEGMENT_ROLLUPS_SINCE {
+        super::rollup::recount_segments(&tx)?;
     }
     tx.pragma_update(None, "user_version", CURRENT_VERSION)?;
     tx.commit()?;

@@ -31,9 +31,12 @@ use crate::dates::parse_day;
 
 /// The schema version since which the rollups are computed as now: a store from before
 /// gets them rebuilt on open (version 2 introduced them; version 5 counts an order of
-/// 29 February in the repeat-purchase windows ending on the next 28 February; version 9
-/// adds the rollups per segment).
-pub const ROLLUPS_CURRENT_SINCE: u32 = 9;
+/// 29 February in the repeat-purchase windows ending on the next 28 February).
+pub const ROLLUPS_CURRENT_SINCE: u32 = 5;
+
+/// The schema version that adds the rollups per segment: a store from before gets them
+/// counted on open from its other rollups, which stay as they are.
+pub const SEGMENT_ROLLUPS_SINCE: u32 = 9;
 
 /// `ru_order_gaps.next_day` of a customer's latest order.
 pub const NO_NEXT_ORDER: &str = "9999-12-31";
