@@ -1,7 +1,7 @@
 //! Set-based reads for breaking metrics down by segment: the rollups per segment (days ×
-//! segment values), and for the repeat purchase rate one scan of a day range of every
-//! customer's rows, so every segment of every dimension is counted from one read instead
-//! of one filtered query per segment and period (see `alerts::rollup_series`). Read-only.
+//! segment values) and the customers' columns, so every segment of every dimension is
+//! counted from one read instead of one filtered query per segment and period (see
+//! `alerts::rollup_series`). Read-only.
 
 use std::collections::BTreeSet;
 
@@ -19,28 +19,6 @@ pub struct CustomerDims {
     pub channel: Option<String>,
     pub plan: Option<String>,
     pub region: Option<String>,
-}
-
-/// A completed-orders row of one customer, day and order channel (`ru_order_customers_day`).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct OrderDay<'r> {
-    pub day: &'r str,
-    pub customer_id: &'r str,
-    pub channel: &'r str,
-    pub orders: f64,
-    /// Minor units (cents), as the rollup stores them.
-    pub revenue: f64,
-    pub discount: f64,
-    pub cost: f64,
-}
-
-/// Refunds of one refund day, order channel and customer (`ru_refunds_day`).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct RefundDay<'r> {
-    pub day: &'r str,
-    pub channel: &'r str,
-    pub customer_id: &'r str,
-    pub amount: f64,
 }
 
 /// One day's sums of the orders or events of one segment value (`ru_segment_orders_day`:
@@ -132,56 +110,6 @@ impl Store {
             });
         }
         Ok(out)
-    }
-
-    /// The per-customer order rows of days `from` to `to` (`YYYY-MM-DD`, inclusive),
-    /// in day order.
-    pub fn order_days(
-        &self,
-        from: &str,
-        to: &str,
-        mut each: impl FnMut(OrderDay<'_>),
-    ) -> rusqlite::Result<()> {
-        let mut stmt = self.conn().prepare_cached(
-            "SELECT day, customer_id, channel, orders, revenue, discount, cost
-             FROM ru_order_customers_day WHERE day BETWEEN ?1 AND ?2 ORDER BY day",
-        )?;
-        let mut rows = stmt.query([from, to])?;
-        while let Some(row) = rows.next()? {
-            each(OrderDay {
-                day: str_of(row.get_ref(0)?),
-                customer_id: str_of(row.get_ref(1)?),
-                channel: str_of(row.get_ref(2)?),
-                orders: number(row.get_ref(3)?),
-                revenue: number(row.get_ref(4)?),
-                discount: number(row.get_ref(5)?),
-                cost: number(row.get_ref(6)?),
-            });
-        }
-        Ok(())
-    }
-
-    /// The refund rows of refund days `from` to `to`, in day order.
-    pub fn refund_days(
-        &self,
-        from: &str,
-        to: &str,
-        mut each: impl FnMut(RefundDay<'_>),
-    ) -> rusqlite::Result<()> {
-        let mut stmt = self.conn().prepare_cached(
-            "SELECT day, channel, customer_id, amount FROM ru_refunds_day
-             WHERE day BETWEEN ?1 AND ?2 ORDER BY day",
-        )?;
-        let mut rows = stmt.query([from, to])?;
-        while let Some(row) = rows.next()? {
-            each(RefundDay {
-                day: str_of(row.get_ref(0)?),
-                channel: str_of(row.get_ref(1)?),
-                customer_id: str_of(row.get_ref(2)?),
-                amount: number(row.get_ref(3)?),
-            });
-        }
-        Ok(())
     }
 
     /// Whether the store holds the rollups per segment (a store of schema 8 opened
