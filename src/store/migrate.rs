@@ -372,6 +372,55 @@ const V8_NO_ORDERS_BY_CUSTOMER: &str = r"
 DROP INDEX IF EXISTS orders_customer;
 ";
 
+/// Rollups per segment (`rollup::segments`): orders and events summed per day by each
+/// value of the order's channel and of the customer's channel, plan and region, and their
+/// distinct customers or users per period and trailing window, so the alerts read days ×
+/// segments instead of every customer's rows. Counted on open (`SEGMENT_ROLLUPS_SINCE`).
+const V9_SEGMENT_ROLLUPS: &str = r"
+CREATE TABLE IF NOT EXISTS ru_segment_orders_day (
+    day      TEXT NOT NULL,
+    dim      TEXT NOT NULL, -- order_channel, channel, plan or region
+    value    TEXT NOT NULL,
+    orders   INTEGER NOT NULL,
+    revenue  INTEGER NOT NULL,
+    discount INTEGER NOT NULL,
+    cost     INTEGER NOT NULL,
+    refunds  INTEGER NOT NULL, -- refunds of the day, by the refunded order's segment
+    PRIMARY KEY (day, dim, value)
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS ru_segment_events_day (
+    day      TEXT NOT NULL,
+    dim      TEXT NOT NULL, -- channel, plan or region of the user's customer row
+    value    TEXT NOT NULL,
+    users    INTEGER NOT NULL,
+    sessions INTEGER NOT NULL,
+    PRIMARY KEY (day, dim, value)
+) WITHOUT ROWID;
+
+-- Changes, per day, of the customers of a segment with >= 1 and >= 2 completed orders in
+-- the 12 months ending on the day (as ru_repeat_delta for all customers).
+CREATE TABLE IF NOT EXISTS ru_segment_repeat (
+    day   TEXT NOT NULL,
+    dim   TEXT NOT NULL,
+    value TEXT NOT NULL,
+    ge1   INTEGER NOT NULL,
+    ge2   INTEGER NOT NULL,
+    PRIMARY KEY (day, dim, value)
+) WITHOUT ROWID;
+
+-- Distinct paying customers (paying_*) and active users (active_*) of a segment, per
+-- period (by its first day) and trailing window (by its last day), as ru_distinct.
+CREATE TABLE IF NOT EXISTS ru_segment_distinct (
+    kind   TEXT NOT NULL,
+    period TEXT NOT NULL,
+    dim    TEXT NOT NULL,
+    value  TEXT NOT NULL,
+    n      INTEGER NOT NULL,
+    PRIMARY KEY (kind, period, dim, value)
+) WITHOUT ROWID;
+";
+
 /// Every migration in order; `MIGRATIONS[i]` takes the store to version `i + 1`.
 pub const MIGRATIONS: &[&str] = &[
     V1_TABLES,
@@ -382,6 +431,7 @@ pub const MIGRATIONS: &[&str] = &[
     V6_PROVISIONAL_RECORDS,
     V7_NOTIFY_DELIVERIES,
     V8_NO_ORDERS_BY_CUSTOMER,
+    V9_SEGMENT_ROLLUPS,
 ];
 
 pub const CURRENT_VERSION: u32 = MIGRATIONS.len() as u32;
@@ -394,7 +444,16 @@ pub const READABLE_SINCE: u32 = 5;
 
 /// Tables a writer keeps for itself, with the version that adds each: a store older than
 /// that lacks the table without being damaged.
-const WRITER_TABLES: &[(&str, u32)] = &[("import_provisional", 6), ("notify_deliveries", 7)];
+/// The segment rollups are among them: the alerts read the per-customer rollups where
+/// they are missing.
+const WRITER_TABLES: &[(&str, u32)] = &[
+    ("import_provisional", 6),
+    ("notify_deliveries", 7),
+    ("ru_segment_orders_day", 9),
+    ("ru_segment_events_day", 9),
+    ("ru_segment_distinct", 9),
+    ("ru_segment_repeat", 9),
+];
 
 /// One table or index as the migrations create it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -491,7 +550,11 @@ pub fn diagnose(conn: &Connection) -> rusqlite::Result<Damage> {
             continue;
         }
         let found = present.iter().any(|p| p == object);
-        if super::rollup::ROLLUP_TABLES.contains(&object.table.as_str()) {
+        let rollup = super::rollup::ROLLUP_TABLES
+            .iter()
+            .chain(&super::rollup::SEGMENT_TABLES)
+            .any(|t| *t == object.table);
+        if rollup {
             let readable = object.kind != "table"
                 || !found
                 || conn
@@ -559,6 +622,8 @@ pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     let computed_otherwise = before > 0 && before < super::rollup::ROLLUPS_CURRENT_SINCE;
     if computed_otherwise || !damage.is_none() {
         super::rollup::rebuild(&tx)?;
+    } else if before > 0 && before < super::rollup::SEGMENT_ROLLUPS_SINCE {
+        super::rollup::recount_segments(&tx)?;
     }
     tx.pragma_update(None, "user_version", CURRENT_VERSION)?;
     tx.commit()?;

@@ -529,7 +529,7 @@ pub fn rebuild(tx: &Transaction<'_>) -> rusqlite::Result<()> {
     for q in plan(&ranges) {
         tx.execute(&q.insert(), [])?;
     }
-    Ok(())
+    super::rollup::recount_segments(tx)
 }
 
 /// The rows of one rollup query as another engine computed them, in the query's column
@@ -568,6 +568,8 @@ pub fn replace_all(
             entry.1 += part.rows.len() as u64;
         }
     }
+    // Computed here from what was written, with the customers of this store.
+    super::rollup::recount_segments(&tx)?;
     tx.commit()?;
     Ok(written)
 }
