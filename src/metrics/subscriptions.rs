@@ -411,39 +411,42 @@ pub fn movement_cell(metric: MetricId, m: &Movements) -> Option<Cell> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::Store;
+    use crate::store::metric_reads::{SubscriptionRow, SubscriptionSource};
+
+    /// Subscriptions as rows, grouped by customer as the store reads them.
+    struct Rows(Vec<SubscriptionRow>);
+
+    impl SubscriptionSource for Rows {
+        fn subscriptions(&self, each: &mut dyn FnMut(SubscriptionRow)) -> rusqlite::Result<()> {
+            self.0.iter().cloned().for_each(each);
+            Ok(())
+        }
+    }
 
     /// A varied book: customers with one or several subscriptions over three plans (and
     /// none), started and ended around the spans' edges, some still running.
     fn varied_book() -> Book {
-        let store = Store::open_in_memory().unwrap();
         let day = |n: u64| {
             (NaiveDate::from_ymd_opt(2025, 1, 1).unwrap() + Duration::days(n as i64)).to_string()
         };
         let plans = [Some("basic"), Some("pro"), None, Some("team")];
         let mut seed = 7_u64;
-        for i in 0..400_u64 {
-            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
-            let start = (seed >> 33) % 120;
-            let end = ((seed >> 20) % 3 != 0).then(|| start + 1 + (seed >> 40) % 60);
-            store
-                .conn()
-                .execute(
-                    "INSERT INTO subscriptions
-                     (subscription_id, customer_id, mrr, start_date, end_date, plan)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                    rusqlite::params![
-                        format!("s{i}"),
-                        format!("c{}", (seed >> 45) % 90),
-                        (100 * (1 + (seed >> 50) % 7)) as i64,
-                        day(start),
-                        end.map(day),
-                        plans[((seed >> 30) % 4) as usize],
-                    ],
-                )
-                .unwrap();
-        }
-        Book::load(store.conn()).unwrap()
+        let mut rows: Vec<SubscriptionRow> = (0..400)
+            .map(|_| {
+                seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+                let start = (seed >> 33) % 120;
+                let end = ((seed >> 20) % 3 != 0).then(|| start + 1 + (seed >> 40) % 60);
+                SubscriptionRow {
+                    customer_id: format!("c{}", (seed >> 45) % 90),
+                    mrr_cents: (100 * (1 + (seed >> 50) % 7)) as i64,
+                    start_date: day(start),
+                    end_date: end.map(day),
+                    plan: plans[((seed >> 30) % 4) as usize].map(str::to_string),
+                }
+            })
+            .collect();
+        rows.sort_by(|a, b| a.customer_id.cmp(&b.customer_id));
+        Book::load(&Rows(rows)).unwrap()
     }
 
     #[test]
