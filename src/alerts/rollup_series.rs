@@ -27,7 +27,7 @@ use chrono::{Datelike, Duration, NaiveDate};
 use crate::metrics::catalog::Module;
 use crate::metrics::satisfaction;
 use crate::metrics::subscriptions::{
-    Book, Movements, Subscription, movement_cell, movements_by_group,
+    self, Book, Movements, Subscription, movement_cell, movements_by_group,
 };
 use crate::metrics::{
     Cell, Engine, Grain, MetricDef, MetricError, MetricId, Period, Point, Segment, Series,
@@ -367,11 +367,12 @@ impl SegmentDays {
         Ok(())
     }
 
-    fn book(&mut self, store: &Store) -> Result<Arc<Book>, MetricError> {
+    /// The book kept here, else the engine's (read once for both).
+    fn book(&mut self, engine: &Engine<'_>) -> Result<Arc<Book>, MetricError> {
         if let Some(book) = &self.book {
             return Ok(book.clone());
         }
-        let book = Arc::new(Book::load(store)?);
+        let book = subscriptions::book(engine)?;
         self.book = Some(book.clone());
         Ok(book)
     }
@@ -657,6 +658,10 @@ impl RepeatDeltas {
 
 impl<'e, 's> RollupSeries<'e, 's> {
     pub fn new(engine: &'e Engine<'e>, days: &'s mut SegmentDays) -> Self {
+        // The engine's own subscription metrics count from the book kept here.
+        if let Some(book) = &days.book {
+            subscriptions::lend_book(engine, book.clone());
+        }
         Self {
             engine,
             days,
@@ -1146,7 +1151,7 @@ impl<'e, 's> RollupSeries<'e, 's> {
             return Ok(flows.clone());
         }
         let store = self.engine.store;
-        let book = self.days.book(store)?;
+        let book = self.days.book(self.engine)?;
         let customers = self.days.customers(store)?;
         let width = customers.values[c].names.len();
         let mut out = vec![vec![Flow::default(); width + 1]; spans.len()];
@@ -1205,7 +1210,7 @@ impl<'e, 's> RollupSeries<'e, 's> {
             Some(moves) => moves.clone(),
             None => {
                 let store = self.engine.store;
-                let book = self.days.book(store)?;
+                let book = self.days.book(self.engine)?;
                 let moves: Vec<Vec<Movements>> = match column {
                     None => {
                         let listed: HashMap<&str, usize> = values

@@ -6,7 +6,7 @@
 //! `mrr(previous) + mrr_net_new = mrr`, exactly, in cents.
 
 use std::collections::HashSet;
-use std::rc::Rc;
+use std::sync::Arc;
 
 use chrono::{Duration, NaiveDate};
 
@@ -153,13 +153,20 @@ pub fn movements(
     m
 }
 
-pub(super) fn book(eng: &Engine<'_>) -> Result<Rc<Book>, MetricError> {
+/// The engine's subscription book, read once per engine (or lent by [`lend_book`]).
+pub fn book(eng: &Engine<'_>) -> Result<Arc<Book>, MetricError> {
     if let Some(b) = eng.subs.borrow().as_ref() {
         return Ok(b.clone());
     }
-    let b = Rc::new(Book::load(eng.store)?);
+    let b = Arc::new(Book::load(eng.store)?);
     *eng.subs.borrow_mut() = Some(b.clone());
     Ok(b)
+}
+
+/// Gives the engine a book read from its store earlier (the alerts keep theirs between
+/// evaluations), so that it is not read a second time.
+pub fn lend_book(eng: &Engine<'_>, book: Arc<Book>) {
+    eng.subs.borrow_mut().get_or_insert(book);
 }
 
 /// Customer ids of a customer segment.
