@@ -19,7 +19,7 @@
 //! [`SegmentDays`] outlives an evaluation: after a live import, [`SegmentDays::forget`]
 //! drops the days it wrote and the next evaluation reads back only those.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap};
 use std::hash::{BuildHasherDefault, Hasher};
 use std::rc::Rc;
 use std::sync::Arc;
@@ -28,7 +28,9 @@ use chrono::{Datelike, Duration, NaiveDate};
 
 use crate::metrics::catalog::Module;
 use crate::metrics::satisfaction;
-use crate::metrics::subscriptions::{Book, Movements, movement_cell, movements_over};
+use crate::metrics::subscriptions::{
+    self, Book, Movements, Subscription, movement_cell, movements_by_group,
+};
 use crate::metrics::{
     Cell, Engine, Grain, MetricDef, MetricError, MetricId, Period, Point, Segment, Series,
     SeriesRequest,
@@ -136,8 +138,6 @@ struct Customers {
     index: HashMap<String, u32, BuildHasherDefault<IdHasher>>,
     /// Per id: its value index in each of `CUSTOMER_COLUMNS` (`NO_SEGMENT`: none).
     columns: Vec<[u16; 3]>,
-    /// Per customer row, its signup day as the engine parses it.
-    signups: Vec<Option<i32>>,
     values: [Values; 3],
 }
 
@@ -200,12 +200,7 @@ impl Customers {
                     columns[c] = out.values[c].intern(value);
                 }
             }
-            let i = out.add(&row.customer_id, columns);
-            if let Some(signup) = out.signups.get_mut(i as usize) {
-                *signup = NaiveDate::parse_from_str(&row.signup_date, "%Y-%m-%d")
-                    .ok()
-                    .map(day_number);
-            }
+            out.add(&row.customer_id, columns);
         }
         Ok(out)
     }
@@ -214,7 +209,6 @@ impl Customers {
         let i = self.columns.len() as u32;
         self.index.insert(id.to_string(), i);
         self.columns.push(columns);
-        self.signups.push(None);
         i
     }
 }
@@ -315,11 +309,12 @@ impl SegmentDays {
         Ok(())
     }
 
-    fn book(&mut self, store: &Store) -> Result<Arc<Book>, MetricError> {
+    /// The book kept here, else the engine's (read once for both).
+    fn book(&mut self, engine: &Engine<'_>) -> Result<Arc<Book>, MetricError> {
         if let Some(book) = &self.book {
             return Ok(book.clone());
         }
-        let book = Arc::new(Book::load(store)?);
+        let book = subscriptions::book(engine)?;
         self.book = Some(book.clone());
         Ok(book)
     }
@@ -487,6 +482,10 @@ struct RepeatDeltas {
 
 impl<'e, 's> RollupSeries<'e, 's> {
     pub fn new(engine: &'e Engine<'e>, days: &'s mut SegmentDays) -> Self {
+        // The engine's own subscription metrics count from the book kept here.
+        if let Some(book) = &days.book {
+            subscriptions::lend_book(engine, book.clone());
+        }
         Self {
             engine,
             days,
@@ -866,8 +865,9 @@ impl<'e, 's> RollupSeries<'e, 's> {
     }
 
     /// `[segment value][period]` cells of a customer metric: signups in each period (up
-    /// to the reference date), and the flows of customers with an active subscription
-    /// between its first and last day (`metrics::customers`' counts, for every value).
+    /// to the reference date, from `ru_signups_day`), and the flows of customers with an
+    /// active subscription between its first and last day (`metrics::customers`' counts,
+    /// for every value). New customers need no customer loaded.
     fn customer_cells(
         &mut self,
         def: &MetricDef,
@@ -876,9 +876,6 @@ impl<'e, 's> RollupSeries<'e, 's> {
         values: &[String],
     ) -> Result<Vec<Vec<Cell>>, MetricError> {
         let as_of = self.as_of();
-        let store = self.engine.store;
-        self.days.customers(store)?;
-        let indexes = self.value_indexes(view, values);
         let View::Customer(c) = view else {
             return Ok(Vec::new());
         };
@@ -889,22 +886,37 @@ impl<'e, 's> RollupSeries<'e, 's> {
         let id = MetricId::parse(&def.id);
         let signups = match id {
             Some(MetricId::NewCustomers | MetricId::RetentionRatePct) => {
-                Some(self.signups(c, &spans))
+                Some(self.signups(c, &spans, values)?)
             }
             _ => None,
         };
-        let flows = match id {
-            Some(MetricId::NewCustomers) => None,
-            _ => Some(self.flows(c, &spans)?),
+        // `[span][segment]`, and each listed value's segment: a value without rows reads
+        // the zero column each table ends with.
+        let (flows, segments) = match id {
+            Some(MetricId::NewCustomers) => (None, Vec::new()),
+            _ => {
+                let flows = self.flows(c, &spans)?;
+                let width = self
+                    .days
+                    .customers
+                    .as_ref()
+                    .map_or(0, |cs| cs.values[c].names.len());
+                let segments = self
+                    .value_indexes(view, values)
+                    .iter()
+                    .map(|i| i.map_or(width, usize::from))
+                    .collect();
+                (Some(flows), segments)
+            }
         };
-        let cell = |p: usize, segment: usize| -> Cell {
+        let cell = |p: usize, listed: usize| -> Cell {
             let flow = flows
                 .as_ref()
-                .and_then(|f| f.get(p)?.get(segment).copied())
+                .and_then(|f| f.get(p)?.get(*segments.get(listed)?).copied())
                 .unwrap_or_default();
             let new = signups
                 .as_ref()
-                .and_then(|s| s.get(p)?.get(segment).copied())
+                .and_then(|s| s.get(p)?.get(listed).copied())
                 .unwrap_or(0.0);
             let why = "no active customers at the start";
             match id {
@@ -916,45 +928,46 @@ impl<'e, 's> RollupSeries<'e, 's> {
                 _ => Cell::ratio(flow.end - new, flow.start, 100.0, why),
             }
         };
-        // A value without rows reads the zero column each table ends with.
-        let width = self
-            .days
-            .customers
-            .as_ref()
-            .map_or(0, |cs| cs.values[c].names.len());
-        Ok(indexes
-            .iter()
-            .map(|i| {
-                let segment = i.map_or(width, usize::from);
-                (0..periods.len()).map(|p| cell(p, segment)).collect()
-            })
+        Ok((0..values.len())
+            .map(|listed| (0..periods.len()).map(|p| cell(p, listed)).collect())
             .collect())
     }
 
-    /// `[span][segment]` signups of each value of customer column `c` in each span.
-    fn signups(&self, c: usize, spans: &[(NaiveDate, NaiveDate)]) -> Vec<Vec<f64>> {
-        let Some(customers) = self.days.customers.as_ref() else {
-            return Vec::new();
+    /// `[span][listed value]` signups of each value of customer column `c` in each span,
+    /// from the customers per signup day and segment: per day, as the engine counts a
+    /// value's signups (a day that is not a date is no day of a span).
+    fn signups(
+        &self,
+        c: usize,
+        spans: &[(NaiveDate, NaiveDate)],
+        values: &[String],
+    ) -> Result<Vec<Vec<f64>>, MetricError> {
+        let mut counts = vec![vec![0.0; values.len()]; spans.len()];
+        let (Some(first), Some(last)) = (spans.first(), spans.last()) else {
+            return Ok(counts);
         };
-        let width = customers.values[c].names.len();
-        let spans: Vec<(i32, i32)> = spans
+        let listed: HashMap<&str, usize> = values
             .iter()
-            .map(|(a, b)| (day_number(*a), day_number(*b)))
+            .enumerate()
+            .map(|(i, v)| (v.as_str(), i))
             .collect();
-        let mut counts = vec![vec![0.0; width + 1]; spans.len()];
-        for (columns, signup) in customers.columns.iter().zip(&customers.signups) {
-            let (Some(signup), segment) = (signup, columns[c]) else {
+        for (day, value, customers) in
+            self.engine
+                .store
+                .signups_by(CUSTOMER_COLUMNS[c], first.0, last.1)?
+        {
+            let (Ok(day), Some(i)) = (
+                NaiveDate::parse_from_str(&day, "%Y-%m-%d"),
+                listed.get(value.as_str()),
+            ) else {
                 continue;
             };
-            if usize::from(segment) >= width {
-                continue;
-            }
-            let p = spans.partition_point(|(_, to)| to < signup);
-            if spans.get(p).is_some_and(|(from, _)| from <= signup) {
-                counts[p][usize::from(segment)] += 1.0;
+            let p = spans.partition_point(|(_, to)| *to < day);
+            if spans.get(p).is_some_and(|(from, _)| *from <= day) {
+                counts[p][*i] += customers;
             }
         }
-        counts
+        Ok(counts)
     }
 
     /// `[span][segment]` flows of the customers of each value of customer column `c`
@@ -975,7 +988,7 @@ impl<'e, 's> RollupSeries<'e, 's> {
             return Ok(flows.clone());
         }
         let store = self.engine.store;
-        let book = self.days.book(store)?;
+        let book = self.days.book(self.engine)?;
         let customers = self.days.customers(store)?;
         let width = customers.values[c].names.len();
         let mut out = vec![vec![Flow::default(); width + 1]; spans.len()];
@@ -1002,9 +1015,10 @@ impl<'e, 's> RollupSeries<'e, 's> {
         Ok(flows)
     }
 
-    /// `[segment value][period]` cells of an MRR movement metric: each listed value's
-    /// movements (`subscriptions::movements_over`, as the engine counts them) from the
-    /// book read once, shared by the eleven movement metrics.
+    /// `[segment value][period]` cells of an MRR movement metric: every listed value's
+    /// movements (`subscriptions::movements_by_group`, as the engine's `movements_over`
+    /// counts them) from one pass over the book read once, shared by the eleven movement
+    /// metrics.
     fn movement_cells(
         &mut self,
         def: &MetricDef,
@@ -1033,20 +1047,34 @@ impl<'e, 's> RollupSeries<'e, 's> {
             Some(moves) => moves.clone(),
             None => {
                 let store = self.engine.store;
-                let book = self.days.book(store)?;
+                let book = self.days.book(self.engine)?;
                 let moves: Vec<Vec<Movements>> = match column {
-                    None => values
-                        .iter()
-                        .map(|plan| {
-                            movements_over(&book, &spans, None, &|s| s.plan.as_ref() == Some(plan))
-                        })
-                        .collect(),
-                    Some(c) => {
-                        self.days.customers(store)?;
-                        self.book_members(&book, c, &values)
+                    None => {
+                        let listed: HashMap<&str, usize> = values
                             .iter()
-                            .map(|members| movements_over(&book, &spans, Some(members), &|_| true))
-                            .collect()
+                            .enumerate()
+                            .map(|(i, v)| (v.as_str(), i))
+                            .collect();
+                        let group = |_: &str, s: &Subscription| {
+                            s.plan.as_deref().and_then(|p| listed.get(p).copied())
+                        };
+                        movements_by_group(&book, &spans, values.len(), &group)
+                    }
+                    Some(c) => {
+                        let customers = self.days.customers(store)?;
+                        let listed: HashMap<u16, usize> = values
+                            .iter()
+                            .enumerate()
+                            .filter_map(|(i, v)| customers.values[c].index.get(v).map(|s| (*s, i)))
+                            .collect();
+                        let group = |id: &str, _: &Subscription| {
+                            let segment = customers
+                                .index
+                                .get(id)
+                                .and_then(|i| customers.columns.get(*i as usize))?[c];
+                            listed.get(&segment).copied()
+                        };
+                        movements_by_group(&book, &spans, values.len(), &group)
                     }
                 };
                 let moves = Arc::new(moves);
@@ -1128,30 +1156,6 @@ impl<'e, 's> RollupSeries<'e, 's> {
                     .collect()
             })
             .collect())
-    }
-
-    /// Per listed value of customer column `c`, the customers of the book holding it.
-    fn book_members(&self, book: &Book, c: usize, values: &[String]) -> Vec<HashSet<String>> {
-        let mut members = vec![HashSet::new(); values.len()];
-        let Some(customers) = self.days.customers.as_ref() else {
-            return members;
-        };
-        let listed: HashMap<u16, usize> = values
-            .iter()
-            .enumerate()
-            .filter_map(|(i, v)| customers.values[c].index.get(v).map(|s| (*s, i)))
-            .collect();
-        for (id, _) in book.iter() {
-            let segment = customers
-                .index
-                .get(id)
-                .and_then(|i| customers.columns.get(*i as usize))
-                .map_or(NO_SEGMENT, |cols| cols[c]);
-            if let Some(i) = listed.get(&segment) {
-                members[*i].insert(id.to_string());
-            }
-        }
-        members
     }
 
     /// `[segment value][period]` cells of an event metric.
@@ -1339,6 +1343,7 @@ fn at(counts: &[Vec<f64>], p: usize, i: Option<u16>) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::HashSet;
 
     fn day(d: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(2025, 3, d).expect("a March day")

@@ -70,7 +70,16 @@ pub const RAW_INPUTS: [(&str, &[(&str, StoredType)]); 4] = [
             ("duration_s", Real),
         ],
     ),
-    ("customers", &[("customer_id", Text), ("signup_date", Text)]),
+    (
+        "customers",
+        &[
+            ("customer_id", Text),
+            ("signup_date", Text),
+            ("channel", Text),
+            ("plan", Text),
+            ("region", Text),
+        ],
+    ),
 ];
 
 /// Trailing windows counted per day (`ru_distinct` kinds), in days.
@@ -326,6 +335,13 @@ pub fn plan(ranges: &DayRanges) -> Vec<RollupQuery> {
             &["day", "feature", "user_id"],
             ctes(&[FEATURE_USERS]),
             "SELECT day, feature, user_id FROM fud",
+        ),
+        query(
+            "ru_signups_day",
+            &["day", "channel", "plan", "region", "customers"],
+            Vec::new(),
+            "SELECT signup_date, channel, plan, region, COUNT(*) FROM customers \
+             GROUP BY signup_date, channel, plan, region",
         ),
     ];
     let Some(calendar) = calendar(ranges) else {

@@ -14,6 +14,7 @@ mod days;
 mod distinct;
 mod per_id;
 mod segments;
+mod signups;
 mod touched;
 
 use std::collections::BTreeSet;
@@ -24,6 +25,7 @@ use rusqlite::{Connection, Transaction};
 pub use days::TABLE_DAYS;
 use per_id::{Activity, Contributions, Parts, Scope};
 pub use segments::{DIMENSIONS, SEGMENT_TABLES};
+pub use signups::SIGNUP_COLUMNS;
 pub use touched::Touched;
 
 use super::Store;
@@ -106,6 +108,7 @@ fn refresh_in_steps(
     step("customers", 3, STEPS);
     for (from, to) in ranges(&touched.of("customers"), 1) {
         days::refresh_table_days(tx, "customers", "signup_date", from, to)?;
+        signups::refresh_days(tx, from, to)?;
     }
     step("feature adopters", 4, STEPS);
     distinct::recount(
@@ -273,7 +276,7 @@ pub fn refresh_touched(store: &mut Store, touched: &Touched) -> rusqlite::Result
 }
 
 /// Every rollup table.
-pub const ROLLUP_TABLES: [&str; 12] = [
+pub const ROLLUP_TABLES: [&str; 13] = [
     "ru_orders_day",
     "ru_order_customers_day",
     "ru_refunds_day",
@@ -286,6 +289,7 @@ pub const ROLLUP_TABLES: [&str; 12] = [
     "ru_cohort_cells",
     "ru_table_days",
     "ru_order_gaps",
+    "ru_signups_day",
 ];
 
 /// Rebuilds every rollup from the raw rows (for tests and benchmarks).
@@ -330,7 +334,9 @@ fn rebuild_in_steps(tx: &Transaction<'_>, step: &mut Step<'_>) -> rusqlite::Resu
         }
     }
     // With the rollups empty, every day is new: each activity is rewritten whole.
-    refresh_in_steps(tx, &touched, step)
+    refresh_in_steps(tx, &touched, step)?;
+    // Also the customers whose signup text is no day, which no day range holds.
+    signups::recount(tx)
 }
 
 fn days_between(from: NaiveDate, to: NaiveDate) -> BTreeSet<NaiveDate> {
