@@ -442,7 +442,8 @@ pub(super) struct RepeatSums {
 
 /// Adds `sign` × the repeat-purchase contributions of the customers in
 /// `temp.ru_touched_customers` (`every`: of every customer), from their whole order
-/// history in `ru_order_customers_day`.
+/// history in `ru_order_customers_day`, read one customer at a time (through the
+/// customer index) so memory holds one customer's days, not every customer's.
 pub(super) fn contribute_repeats(
     conn: &Connection,
     every: bool,
@@ -450,16 +451,19 @@ pub(super) fn contribute_repeats(
     sums: &mut RepeatSums,
 ) -> rusqlite::Result<()> {
     let sql = if every {
-        "SELECT customer_id, channel, day, orders FROM ru_order_customers_day"
+        "SELECT customer_id, channel, day, orders FROM ru_order_customers_day
+         ORDER BY customer_id"
     } else {
         "SELECT customer_id, channel, day, orders FROM ru_order_customers_day
-         WHERE customer_id IN (SELECT id FROM temp.ru_touched_customers)"
+         WHERE customer_id IN (SELECT id FROM temp.ru_touched_customers)
+         ORDER BY customer_id"
     };
     let mut segmenter = Segmenter::new(conn, every)?;
-    // (customer, order channel, day, orders)
-    let mut rows: Vec<(u32, u16, i32, i64)> = Vec::new();
     let mut stmt = conn.prepare_cached(sql)?;
     let mut read = stmt.query([])?;
+    // The current customer's (order channel, day, orders).
+    let mut customer: Option<u32> = None;
+    let mut days: Vec<(u16, i32, i64)> = Vec::new();
     while let Some(row) = read.next()? {
         let (ValueRef::Text(id), ValueRef::Text(channel)) = (row.get_ref(0)?, row.get_ref(1)?)
         else {
@@ -469,12 +473,34 @@ pub(super) fn contribute_repeats(
             continue;
         };
         let id = segmenter.id(id)?;
+        if customer != Some(id) {
+            if let Some(done) = customer {
+                add_customer_repeats(&segmenter, done, &mut days, sign, sums);
+            }
+            customer = Some(id);
+            days.clear();
+        }
         let channel = segmenter.values[ORDER_CHANNEL].intern(channel);
-        rows.push((id, channel, day_number(day), row.get(3)?));
+        days.push((channel, day_number(day), row.get(3)?));
     }
-    rows.sort_unstable();
+    if let Some(done) = customer {
+        add_customer_repeats(&segmenter, done, &mut days, sign, sums);
+    }
+    Ok(())
+}
+
+/// Adds `sign` × one customer's repeat-purchase contributions, from their (order channel,
+/// day, orders) rows: by order channel, each channel's days; by the customer's columns,
+/// the days of every channel together.
+fn add_customer_repeats(
+    segmenter: &Segmenter<'_>,
+    customer: u32,
+    rows: &mut [(u16, i32, i64)],
+    sign: i64,
+    sums: &mut RepeatSums,
+) {
     let mut add = |dim: usize, segment: u16, days: &[(NaiveDate, i64)]| {
-        let Some(value) = segmenter_value(&segmenter, dim, segment) else {
+        let Some(value) = segmenter_value(segmenter, dim, segment) else {
             return;
         };
         for (day, ge1, ge2) in crate::dates::repeat_deltas(days) {
@@ -483,34 +509,30 @@ pub(super) fn contribute_repeats(
             e.1 += sign * ge2;
         }
     };
-    for customer in rows.chunk_by(|a, b| a.0 == b.0) {
-        // By order channel: each channel's days (rows come sorted by channel, then day).
-        for channel in customer.chunk_by(|a, b| a.1 == b.1) {
-            let days: Vec<(NaiveDate, i64)> = channel
-                .iter()
-                .filter_map(|r| Some((date_of(r.2)?, r.3)))
-                .collect();
-            add(ORDER_CHANNEL, channel[0].1, &days);
-        }
-        // By the customer's columns: the days of every channel together.
-        let mut merged: BTreeMap<i32, i64> = BTreeMap::new();
-        for r in customer {
-            *merged.entry(r.2).or_default() += r.3;
-        }
-        let days: Vec<(NaiveDate, i64)> = merged
-            .into_iter()
-            .filter_map(|(d, n)| Some((date_of(d)?, n)))
+    rows.sort_unstable();
+    for channel in rows.chunk_by(|a, b| a.0 == b.0) {
+        let days: Vec<(NaiveDate, i64)> = channel
+            .iter()
+            .filter_map(|r| Some((date_of(r.1)?, r.2)))
             .collect();
-        let columns = segmenter
-            .columns
-            .get(customer[0].0 as usize)
-            .copied()
-            .unwrap_or([NO_SEGMENT; 3]);
-        for (c, segment) in columns.into_iter().enumerate() {
-            add(c + 1, segment, &days);
-        }
+        add(ORDER_CHANNEL, channel[0].0, &days);
     }
-    Ok(())
+    let mut merged: BTreeMap<i32, i64> = BTreeMap::new();
+    for r in rows.iter() {
+        *merged.entry(r.1).or_default() += r.2;
+    }
+    let days: Vec<(NaiveDate, i64)> = merged
+        .into_iter()
+        .filter_map(|(d, n)| Some((date_of(d)?, n)))
+        .collect();
+    let columns = segmenter
+        .columns
+        .get(customer as usize)
+        .copied()
+        .unwrap_or([NO_SEGMENT; 3]);
+    for (c, segment) in columns.into_iter().enumerate() {
+        add(c + 1, segment, &days);
+    }
 }
 
 fn segmenter_value(segmenter: &Segmenter<'_>, dim: usize, segment: u16) -> Option<String> {
