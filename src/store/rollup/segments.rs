@@ -60,6 +60,9 @@ pub(super) struct SegmentActivity {
     days_of_ids: &'static [&'static str],
     /// The raw tables whose days the rollups read (`ru_table_days.tbl`).
     tables: &'static [&'static str],
+    /// Rows `(day, id, order channel or NULL)` of days ?1..=?2 of the ids an import
+    /// touched (`per_id::select_ids`): their distinct counts change by these ids alone.
+    touched_rows: &'static str,
 }
 
 pub(super) const ORDER_SEGMENTS: SegmentActivity = SegmentActivity {
@@ -83,6 +86,9 @@ pub(super) const ORDER_SEGMENTS: SegmentActivity = SegmentActivity {
          WHERE customer_id IN (SELECT id FROM temp.ru_moved_customers)",
     ],
     tables: &["orders", "refunds"],
+    touched_rows: "SELECT day, customer_id, channel FROM ru_order_customers_day
+                   WHERE customer_id IN (SELECT id FROM temp.ru_touched_customers)
+                   AND day BETWEEN ?1 AND ?2",
 };
 
 pub(super) const EVENT_SEGMENTS: SegmentActivity = SegmentActivity {
@@ -98,6 +104,9 @@ pub(super) const EVENT_SEGMENTS: SegmentActivity = SegmentActivity {
     days_of_ids: &["SELECT DISTINCT day FROM ru_event_users_day
                     WHERE user_id IN (SELECT id FROM temp.ru_moved_customers)"],
     tables: &["events"],
+    touched_rows: "SELECT day, user_id, NULL FROM ru_event_users_day
+                   WHERE user_id IN (SELECT id FROM temp.ru_touched_users)
+                   AND day BETWEEN ?1 AND ?2",
 };
 
 /// The days holding rows of the customers `ids`: their segments count there.
@@ -301,15 +310,20 @@ fn read_row(row: &rusqlite::Row<'_>, sums: usize) -> rusqlite::Result<Option<Row
     Ok(Some((day, id.to_vec(), channel, values)))
 }
 
-/// Recounts the activity's segment rows of `days`: their day sums, and the distinct ids
-/// of every period and window holding one of them.
+/// Recounts the activity's segment rows of `days`: their day sums, and (`distinct`) the
+/// distinct ids of every period and window holding one of them. Without `distinct` the
+/// caller keeps those counts by [`contribute_distinct`].
 pub(super) fn recount(
     conn: &Connection,
     activity: &SegmentActivity,
     days: &BTreeSet<NaiveDate>,
+    distinct: bool,
 ) -> rusqlite::Result<()> {
     if days.is_empty() {
         return Ok(());
+    }
+    if !distinct {
+        return recount_sums(conn, activity, days);
     }
     let spans = Spans::of(activity.prefix, activity.windows, days);
     let stretches = spans.stretches();
@@ -411,8 +425,53 @@ pub(super) fn recount(
             }
         }
     }
+    write_sums(conn, activity, &segmenter, &sums)
+}
+
+/// Recounts the day sums of `days` alone.
+fn recount_sums(
+    conn: &Connection,
+    activity: &SegmentActivity,
+    days: &BTreeSet<NaiveDate>,
+) -> rusqlite::Result<()> {
+    let mut segmenter = Segmenter::new(conn, false)?;
+    let table = activity.table;
+    let mut delete_days =
+        conn.prepare_cached(&format!("DELETE FROM {table} WHERE day BETWEEN ?1 AND ?2"))?;
+    let mut sums: BTreeMap<(NaiveDate, usize, u16), [i64; 5]> = BTreeMap::new();
+    for (from, to) in ranges(days, 1) {
+        delete_days.execute(params![from.to_string(), to.to_string()])?;
+        for sql in std::iter::once(activity.rows).chain(activity.sums_only) {
+            let mut read = conn.prepare_cached(sql)?;
+            let mut rows = read.query(params![from.to_string(), to.to_string()])?;
+            while let Some(row) = next_row(&mut rows, activity.sums)? {
+                if !days.contains(&row.0) {
+                    continue;
+                }
+                let id = segmenter.id(&row.1)?;
+                let keys = segmenter.keys(id, row.2.as_deref());
+                for (dim, &(_, segment)) in keys.iter().enumerate() {
+                    if segment != NO_SEGMENT {
+                        let sum = sums.entry((row.0, dim, segment)).or_default();
+                        for (s, v) in sum.iter_mut().zip(row.3) {
+                            *s += v;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    write_sums(conn, activity, &segmenter, &sums)
+}
+
+fn write_sums(
+    conn: &Connection,
+    activity: &SegmentActivity,
+    segmenter: &Segmenter<'_>,
+    sums: &BTreeMap<(NaiveDate, usize, u16), [i64; 5]>,
+) -> rusqlite::Result<()> {
     let mut insert = conn.prepare_cached(activity.insert)?;
-    for ((day, dim, segment), values) in &sums {
+    for ((day, dim, segment), values) in sums {
         let mut cells: Vec<Value> = vec![
             Value::Text(day.to_string()),
             Value::Text(DIMENSIONS[*dim].to_string()),
@@ -420,6 +479,90 @@ pub(super) fn recount(
         ];
         cells.extend(values[..activity.sums].iter().map(|v| Value::Integer(*v)));
         insert.execute(params_from_iter(cells))?;
+    }
+    Ok(())
+}
+
+/// The spans of the activity's distinct counts holding `days`.
+pub(super) fn spans_of(activity: &SegmentActivity, days: &BTreeSet<NaiveDate>) -> Spans {
+    Spans::of(activity.prefix, activity.windows, days)
+}
+
+/// Changes of `ru_segment_distinct` by (span of [`Spans`], dimension, segment value).
+#[derive(Debug, Default)]
+pub(super) struct DistinctDeltas {
+    deltas: HashMap<(usize, usize, String), i64>,
+}
+
+/// Adds `sign` × the distinct-count contributions of the ids an import touched to the
+/// spans holding the days written: an id (by order channel: an id and a channel) counts
+/// 1 in its segment of every span holding one of its days. Taken before and after the
+/// day rollups are rewritten, the difference is the change of every count, read from
+/// the touched ids' days instead of every id's (as `per_id` keeps `ru_distinct`).
+pub(super) fn contribute_distinct(
+    conn: &Connection,
+    activity: &SegmentActivity,
+    spans: &Spans,
+    sign: i64,
+    out: &mut DistinctDeltas,
+) -> rusqlite::Result<()> {
+    let mut segmenter = Segmenter::new(conn, false)?;
+    let mut held: BTreeSet<(usize, usize, u32, u16)> = BTreeSet::new();
+    let mut read = conn.prepare_cached(activity.touched_rows)?;
+    for (from, to) in spans.stretches() {
+        let mut rows = read.query(params![from.to_string(), to.to_string()])?;
+        while let Some(row) = rows.next()? {
+            let (Some(day), ValueRef::Text(id)) = (
+                row.get_ref(0)?.as_str().ok().and_then(parse_day),
+                row.get_ref(1)?,
+            ) else {
+                continue;
+            };
+            let channel = match row.get_ref(2)? {
+                ValueRef::Text(c) => Some(c.to_vec()),
+                _ => None,
+            };
+            let id = segmenter.id(id)?;
+            let keys = segmenter.keys(id, channel.as_deref());
+            spans.holding(day, |span| {
+                for (dim, &(key, segment)) in keys.iter().enumerate() {
+                    if segment != NO_SEGMENT {
+                        held.insert((span, dim, key, segment));
+                    }
+                }
+            });
+        }
+    }
+    for (span, dim, _, segment) in held {
+        let value = segmenter.values[dim].names[usize::from(segment)].clone();
+        *out.deltas.entry((span, dim, value)).or_default() += sign;
+    }
+    Ok(())
+}
+
+/// Adds the non-zero changes to `ru_segment_distinct`, dropping the counts they bring to
+/// zero (a recount writes none).
+pub(super) fn write_distinct(
+    conn: &Connection,
+    spans: &Spans,
+    deltas: &DistinctDeltas,
+) -> rusqlite::Result<()> {
+    let mut add = conn.prepare_cached(
+        "INSERT INTO ru_segment_distinct (kind, period, dim, value, n) VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (kind, period, dim, value) DO UPDATE SET n = n + excluded.n",
+    )?;
+    let mut drop = conn.prepare_cached(
+        "DELETE FROM ru_segment_distinct WHERE kind = ?1 AND period = ?2 AND dim = ?3
+         AND value = ?4 AND n = 0",
+    )?;
+    for ((span, dim, value), &n) in &deltas.deltas {
+        if n == 0 {
+            continue;
+        }
+        let (slot, key) = spans.keys[*span];
+        let (kind, period) = (&spans.kinds[slot].0, key.to_string());
+        add.execute(params![kind, period, DIMENSIONS[*dim], value, n])?;
+        drop.execute(params![kind, period, DIMENSIONS[*dim], value])?;
     }
     Ok(())
 }
