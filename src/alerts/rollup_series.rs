@@ -22,7 +22,6 @@
 //! drops the days it wrote and the next evaluation reads back only those.
 
 use std::collections::{BTreeSet, HashMap};
-use std::hash::{BuildHasherDefault, Hasher};
 use std::rc::Rc;
 use std::sync::Arc;
 
@@ -148,34 +147,6 @@ struct Subscribers {
     values: [Values; 3],
 }
 
-/// A multiply-rotate hash for the book's customer index, looked up once per subscriber
-/// read: SipHash's resistance to crafted keys costs a tenth of the
-/// evaluation there, and the ids come from the store's own files.
-#[derive(Debug, Default, Clone, Copy)]
-struct IdHasher(u64);
-
-impl Hasher for IdHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        for chunk in bytes.chunks(8) {
-            let mut word = [0u8; 8];
-            word[..chunk.len()].copy_from_slice(chunk);
-            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(word))
-                .wrapping_mul(0x517c_c1b7_2722_0a95);
-        }
-    }
-
-    /// Mixed so that every bit of the ids reaches the low bits the table indexes by: a
-    /// bare multiply leaves them to the ids' first bytes ("c1…"), and the table probes.
-    fn finish(&self) -> u64 {
-        let mut h = self.0;
-        h ^= h >> 33;
-        h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
-        h ^= h >> 33;
-        h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
-        h ^ (h >> 33)
-    }
-}
-
 /// Interned segment values of one column.
 #[derive(Debug, Default)]
 struct Values {
@@ -199,23 +170,24 @@ impl Values {
 
 impl Subscribers {
     fn load(store: &Store, book: &Book) -> Result<Self, MetricError> {
-        let mut index: HashMap<&str, usize, BuildHasherDefault<IdHasher>> = HashMap::default();
-        let mut columns = Vec::new();
-        for (i, (id, _)) in book.iter().enumerate() {
-            index.insert(id, i);
-            columns.push([NO_SEGMENT; 3]);
-        }
+        let ids: Vec<&str> = book.iter().map(|(id, _)| id).collect();
         let mut out = Subscribers {
-            columns,
+            columns: vec![[NO_SEGMENT; 3]; ids.len()],
             values: Default::default(),
         };
+        // Book and rows both come in customer id order (SQLite's text order is bytewise,
+        // as `str`'s): one walk pairs them, a book customer without a row keeps none.
+        let mut place = 0;
         store.subscriber_dims(|id, values| {
-            let Some(&i) = index.get(id) else {
+            while ids.get(place).is_some_and(|held| *held < id) {
+                place += 1;
+            }
+            if ids.get(place) != Some(&id) {
                 return;
-            };
+            }
             for (c, value) in values.iter().enumerate() {
                 if let Some(value) = value {
-                    out.columns[i][c] = out.values[c].intern(value);
+                    out.columns[place][c] = out.values[c].intern(value);
                 }
             }
         })?;
@@ -1371,25 +1343,9 @@ fn at(counts: &[Vec<f64>], p: usize, i: Option<u16>) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::HashSet;
 
     fn day(d: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(2025, 3, d).expect("a March day")
-    }
-
-    #[test]
-    fn ids_sharing_their_first_bytes_spread_over_the_table() {
-        let bucket = |id: &str| {
-            let mut hasher = IdHasher::default();
-            std::hash::Hash::hash(id, &mut hasher);
-            hasher.finish() & 1023
-        };
-        let buckets: HashSet<u64> = (0..10_000).map(|i| bucket(&format!("c{i}"))).collect();
-        assert!(
-            buckets.len() > 900,
-            "{} of 1024 buckets used",
-            buckets.len()
-        );
     }
 
     #[test]

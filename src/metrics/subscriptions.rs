@@ -275,7 +275,9 @@ pub fn movements_by_group(
     let mut out = vec![vec![Movements::default(); spans.len()]; groups];
     let mut mrr_steps: Vec<Vec<(NaiveDate, i64)>> = vec![Vec::new(); groups];
     let mut active_steps: Vec<Vec<(NaiveDate, i64)>> = vec![Vec::new(); groups];
-    let mut touched: Vec<usize> = Vec::new();
+    // Reused for every customer: a book holds hundreds of thousands.
+    let mut scratch = Scratch::default();
+    let mut subs: Vec<&Subscription> = Vec::new();
     let mut grouped: Vec<(usize, &Subscription)> = Vec::new();
     for (place, (customer, all)) in book.iter().enumerate() {
         grouped.clear();
@@ -288,14 +290,15 @@ pub fn movements_by_group(
         grouped.sort_by_key(|(g, _)| *g);
         for run in grouped.chunk_by(|a, b| a.0 == b.0) {
             let g = run[0].0;
-            let subs: Vec<&Subscription> = run.iter().map(|(_, s)| *s).collect();
+            subs.clear();
+            subs.extend(run.iter().map(|(_, s)| *s));
             add_customer(
                 &subs,
                 spans,
                 &mut out[g],
                 &mut mrr_steps[g],
                 &mut active_steps[g],
-                &mut touched,
+                &mut scratch,
             );
         }
     }
@@ -318,6 +321,14 @@ pub fn movements_by_group(
     out
 }
 
+/// Buffers [`add_customer`] clears and fills for each customer.
+#[derive(Default)]
+struct Scratch {
+    touched: Vec<usize>,
+    intervals: Vec<(NaiveDate, Option<NaiveDate>)>,
+    merged: Vec<(NaiveDate, Option<NaiveDate>)>,
+}
+
 /// Adds one customer's subscriptions (of one group, none empty) to the group's
 /// movements and its MRR and active-customer steps.
 fn add_customer(
@@ -326,9 +337,15 @@ fn add_customer(
     out: &mut [Movements],
     mrr_steps: &mut Vec<(NaiveDate, i64)>,
     active_steps: &mut Vec<(NaiveDate, i64)>,
-    touched: &mut Vec<usize>,
+    scratch: &mut Scratch,
 ) {
-    let mut intervals: Vec<(NaiveDate, Option<NaiveDate>)> = Vec::new();
+    let Scratch {
+        touched,
+        intervals,
+        merged,
+    } = scratch;
+    intervals.clear();
+    merged.clear();
     touched.clear();
     for s in subs {
         mrr_steps.push((s.start, s.mrr_cents));
@@ -346,8 +363,7 @@ fn add_customer(
     }
     // Active days of the customer: the union of their subscriptions.
     intervals.sort();
-    let mut merged: Vec<(NaiveDate, Option<NaiveDate>)> = Vec::new();
-    for (a, b) in intervals {
+    for &(a, b) in intervals.iter() {
         match merged.last_mut() {
             Some(last) if last.1.is_none_or(|end| a <= end) => {
                 last.1 = match (last.1, b) {
@@ -358,7 +374,7 @@ fn add_customer(
             _ => merged.push((a, b)),
         }
     }
-    for (a, b) in merged {
+    for &(a, b) in merged.iter() {
         active_steps.push((a, 1));
         if let Some(b) = b {
             active_steps.push((b, -1));

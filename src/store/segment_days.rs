@@ -84,14 +84,16 @@ fn str_of<'r>(value: ValueRef<'r>) -> &'r str {
 
 impl Store {
     /// The channel, plan and region (`None` where empty or not text) of every customer
-    /// holding a subscription: the subscribers only, not every customer.
+    /// holding a subscription, in customer id order: the subscribers only, not every
+    /// customer.
     pub fn subscriber_dims(
         &self,
         mut each: impl FnMut(&str, [Option<Cow<'_, str>>; 3]),
     ) -> rusqlite::Result<()> {
         let mut stmt = self.conn().prepare_cached(
             "SELECT customer_id, channel, plan, region FROM customers
-             WHERE customer_id IN (SELECT customer_id FROM subscriptions)",
+             WHERE customer_id IN (SELECT customer_id FROM subscriptions)
+             ORDER BY customer_id",
         )?;
         let mut rows = stmt.query([])?;
         while let Some(row) = rows.next()? {
