@@ -9,6 +9,7 @@
 //! - [`distinct`]: distinct ids per period and trailing window (`ru_distinct`), which
 //!   cannot be summed from days.
 
+mod counts;
 mod day_scan;
 mod days;
 mod distinct;

@@ -19,6 +19,7 @@ use chrono::{Duration, NaiveDate};
 use rusqlite::types::{Value, ValueRef};
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 
+use super::counts::Counts;
 use super::distinct::{Counter, Spans};
 use super::ranges;
 use crate::dates::parse_day;
@@ -547,22 +548,16 @@ pub(super) fn write_distinct(
     spans: &Spans,
     deltas: &DistinctDeltas,
 ) -> rusqlite::Result<()> {
-    let mut add = conn.prepare_cached(
-        "INSERT INTO ru_segment_distinct (kind, period, dim, value, n) VALUES (?1, ?2, ?3, ?4, ?5)
-         ON CONFLICT (kind, period, dim, value) DO UPDATE SET n = n + excluded.n",
-    )?;
-    let mut drop = conn.prepare_cached(
-        "DELETE FROM ru_segment_distinct WHERE kind = ?1 AND period = ?2 AND dim = ?3
-         AND value = ?4 AND n = 0",
-    )?;
+    let mut distinct = Counts {
+        table: "ru_segment_distinct",
+        keys: &["kind", "period", "dim", "value"],
+        counts: &["n"],
+    }
+    .writer(conn)?;
     for ((span, dim, value), &n) in &deltas.deltas {
-        if n == 0 {
-            continue;
-        }
         let (slot, key) = spans.keys[*span];
-        let (kind, period) = (&spans.kinds[slot].0, key.to_string());
-        add.execute(params![kind, period, DIMENSIONS[*dim], value, n])?;
-        drop.execute(params![kind, period, DIMENSIONS[*dim], value])?;
+        let kind = &spans.kinds[slot].0;
+        distinct.add(&[kind, &key.to_string(), &DIMENSIONS[*dim], value], &[n])?;
     }
     Ok(())
 }
@@ -696,21 +691,14 @@ fn date_of(number: i32) -> Option<NaiveDate> {
 /// Adds the non-zero sums to `ru_segment_repeat`, dropping rows they bring to zero (a
 /// rebuild never holds such rows).
 pub(super) fn write_repeats(conn: &Connection, sums: &RepeatSums) -> rusqlite::Result<()> {
-    let mut add = conn.prepare_cached(
-        "INSERT INTO ru_segment_repeat (day, dim, value, ge1, ge2) VALUES (?1, ?2, ?3, ?4, ?5)
-         ON CONFLICT (day, dim, value) DO UPDATE SET
-             ge1 = ge1 + excluded.ge1, ge2 = ge2 + excluded.ge2",
-    )?;
-    let mut drop = conn.prepare_cached(
-        "DELETE FROM ru_segment_repeat WHERE day = ?1 AND dim = ?2 AND value = ?3
-         AND ge1 = 0 AND ge2 = 0",
-    )?;
+    let mut repeats = Counts {
+        table: "ru_segment_repeat",
+        keys: &["day", "dim", "value"],
+        counts: &["ge1", "ge2"],
+    }
+    .writer(conn)?;
     for ((dim, value, day), &(ge1, ge2)) in &sums.sums {
-        if ge1 != 0 || ge2 != 0 {
-            let p = params![day.to_string(), DIMENSIONS[*dim], value];
-            add.execute(params![day.to_string(), DIMENSIONS[*dim], value, ge1, ge2])?;
-            drop.execute(p)?;
-        }
+        repeats.add(&[&day.to_string(), &DIMENSIONS[*dim], value], &[ge1, ge2])?;
     }
     Ok(())
 }
