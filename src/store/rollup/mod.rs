@@ -98,15 +98,15 @@ fn refresh_in_steps(
     let signups_changed = touched.touches("customers");
     let mut refund_days = touched.of("refunds");
     refund_days.extend(refund_days_of_orders_on(tx, &touched.of("orders"))?);
-    // Whether each activity kept its segments' distinct counts as it went.
-    let mut distinct_kept = [false; 2];
+    // Whether each activity kept its segment rows as it went.
+    let mut segments_kept = [false; 2];
     let activities = [
         (&ORDERS, &segments::ORDER_SEGMENTS),
         (&EVENTS, &segments::EVENT_SEGMENTS),
     ];
     for (i, (activity, segments)) in activities.into_iter().enumerate() {
         step(activity.table, i, STEPS);
-        distinct_kept[i] = refresh_activity(tx, activity, segments, touched, signups_changed)?;
+        segments_kept[i] = refresh_activity(tx, activity, segments, touched, signups_changed)?;
     }
     step("refunds", 2, STEPS);
     for (from, to) in ranges(&refund_days, 1) {
@@ -131,35 +131,43 @@ fn refresh_in_steps(
         // A customer may have moved to another segment with its whole order history.
         segments::rebuild_repeats(tx)?;
     }
-    let mut order_days = touched.of("orders");
-    order_days.extend(refund_days);
-    let [orders_kept, events_kept] = distinct_kept;
+    let [orders_kept, events_kept] = segments_kept;
+    let order_days = touched.of("orders");
     refresh_segments(
         tx,
         &segments::ORDER_SEGMENTS,
         order_days,
+        refund_days,
         touched,
         orders_kept,
     )?;
+    let no_refunds = BTreeSet::new();
     refresh_segments(
         tx,
         &segments::EVENT_SEGMENTS,
         touched.of("events"),
+        no_refunds,
         touched,
         events_kept,
     )
 }
 
-/// Recounts the segment rollups of the days written, and of every day of the customers a
-/// customers import wrote (all days when it wrote too many to name); the distinct counts
-/// only where the activity did not keep them (`distinct_kept`).
+/// Brings the segment rollups up to date with what was written: where the activity kept
+/// them as it went (`kept`), only the refunds of `refund_days` are recounted; otherwise
+/// the days written, the refund days and, after a customers import, every day of the
+/// customers it wrote (all days when it wrote too many to name) are recounted.
 fn refresh_segments(
     tx: &Connection,
     activity: &segments::SegmentActivity,
     mut days: BTreeSet<NaiveDate>,
+    refund_days: BTreeSet<NaiveDate>,
     touched: &Touched,
-    distinct_kept: bool,
+    kept: bool,
 ) -> rusqlite::Result<()> {
+    if kept && !touched.touches("customers") {
+        return segments::recount_refunds(tx, &refund_days);
+    }
+    days.extend(refund_days);
     if touched.touches("customers") {
         match touched.signups_before() {
             Some(written) => {
@@ -167,9 +175,8 @@ fn refresh_segments(
             }
             None => days.extend(segments::every_day(tx, activity)?),
         }
-        return segments::recount(tx, activity, &days, true);
     }
-    segments::recount(tx, activity, &days, !distinct_kept)
+    segments::recount(tx, activity, &days)
 }
 
 /// Recounts every segment rollup from the per-day rollups (after they were replaced
@@ -180,7 +187,7 @@ pub(crate) fn recount_segments(conn: &Connection) -> rusqlite::Result<()> {
     }
     for activity in [&segments::ORDER_SEGMENTS, &segments::EVENT_SEGMENTS] {
         let days = segments::every_day(conn, activity)?;
-        segments::recount(conn, activity, &days, true)?;
+        segments::recount(conn, activity, &days)?;
     }
     segments::rebuild_repeats(conn)
 }
@@ -205,8 +212,8 @@ fn refund_days_of_orders_on(
 }
 
 /// Refreshes the day rollups and the per-id rollups of one activity; whether it kept its
-/// segments' distinct counts too (by the touched ids' contributions), which a customers
-/// import (segments may move) or a rewrite of every day leaves to a recount.
+/// segment rows too (by the touched ids' contributions), which a customers import
+/// (segments may move) or a rewrite of every day leaves to a recount.
 fn refresh_activity(
     tx: &Connection,
     activity: &Activity,
@@ -262,13 +269,13 @@ fn refresh_activity(
         (!touched.touches("customers")).then(|| segments::spans_of(segments, &days));
     let mut sums = Contributions::default();
     let mut segment_repeats = segments::RepeatSums::default();
-    let mut segment_distinct = segments::DistinctDeltas::default();
+    let mut segment_deltas = segments::Deltas::default();
     per_id::contribute(tx, activity, scope, parts, &spans, -1, &mut sums)?;
     if activity.repeats {
         segments::contribute_repeats(tx, false, -1, &mut segment_repeats)?;
     }
     if let Some(segment_spans) = &segment_spans {
-        segments::contribute_distinct(tx, segments, segment_spans, -1, &mut segment_distinct)?;
+        segments::contribute(tx, segments, segment_spans, &days, -1, &mut segment_deltas)?;
     }
     for day in &days {
         (activity.refresh_ids)(tx, activity, *day)?;
@@ -280,8 +287,8 @@ fn refresh_activity(
         segments::write_repeats(tx, &segment_repeats)?;
     }
     if let Some(segment_spans) = &segment_spans {
-        segments::contribute_distinct(tx, segments, segment_spans, 1, &mut segment_distinct)?;
-        segments::write_distinct(tx, segment_spans, &segment_distinct)?;
+        segments::contribute(tx, segments, segment_spans, &days, 1, &mut segment_deltas)?;
+        segments::write(tx, segments, segment_spans, &segment_deltas)?;
     }
     if signups_changed {
         per_id::rebuild(tx, activity, cohorts)?;

@@ -51,9 +51,11 @@ pub(super) struct SegmentActivity {
     sums_only: Option<&'static str>,
     /// How many sums follow the order channel.
     sums: usize,
-    /// The day sums' table, and the insert of one of its rows `(day, dim, value, sums…)`.
+    /// The day sums' table, the insert of one of its rows `(day, dim, value, sums…)`, and
+    /// its sum columns.
     table: &'static str,
     insert: &'static str,
+    sum_columns: &'static [&'static str],
     /// `ru_segment_distinct.kind`s: `<prefix>_{day,week,month}` and the windows.
     prefix: &'static str,
     windows: &'static [(&'static str, i64)],
@@ -61,8 +63,8 @@ pub(super) struct SegmentActivity {
     days_of_ids: &'static [&'static str],
     /// The raw tables whose days the rollups read (`ru_table_days.tbl`).
     tables: &'static [&'static str],
-    /// Rows `(day, id, order channel or NULL)` of days ?1..=?2 of the ids an import
-    /// touched (`per_id::select_ids`): their distinct counts change by these ids alone.
+    /// `rows` of the ids an import touched (`per_id::select_ids`), days ?1..=?2: the
+    /// distinct counts and day sums change by these ids' rows alone.
     touched_rows: &'static str,
 }
 
@@ -75,6 +77,7 @@ pub(super) const ORDER_SEGMENTS: SegmentActivity = SegmentActivity {
     ),
     sums: 5,
     table: "ru_segment_orders_day",
+    sum_columns: &["orders", "revenue", "discount", "cost", "refunds"],
     insert: "INSERT INTO ru_segment_orders_day
                  (day, dim, value, orders, revenue, discount, cost, refunds)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
@@ -87,7 +90,8 @@ pub(super) const ORDER_SEGMENTS: SegmentActivity = SegmentActivity {
          WHERE customer_id IN (SELECT id FROM temp.ru_moved_customers)",
     ],
     tables: &["orders", "refunds"],
-    touched_rows: "SELECT day, customer_id, channel FROM ru_order_customers_day
+    touched_rows: "SELECT day, customer_id, channel, orders, revenue, discount, cost, 0
+                   FROM ru_order_customers_day
                    WHERE customer_id IN (SELECT id FROM temp.ru_touched_customers)
                    AND day BETWEEN ?1 AND ?2",
 };
@@ -98,6 +102,7 @@ pub(super) const EVENT_SEGMENTS: SegmentActivity = SegmentActivity {
     sums_only: None,
     sums: 2,
     table: "ru_segment_events_day",
+    sum_columns: &["users", "sessions"],
     insert: "INSERT INTO ru_segment_events_day (day, dim, value, users, sessions)
              VALUES (?1, ?2, ?3, ?4, ?5)",
     prefix: "active",
@@ -105,7 +110,7 @@ pub(super) const EVENT_SEGMENTS: SegmentActivity = SegmentActivity {
     days_of_ids: &["SELECT DISTINCT day FROM ru_event_users_day
                     WHERE user_id IN (SELECT id FROM temp.ru_moved_customers)"],
     tables: &["events"],
-    touched_rows: "SELECT day, user_id, NULL FROM ru_event_users_day
+    touched_rows: "SELECT day, user_id, NULL, 1, sessions FROM ru_event_users_day
                    WHERE user_id IN (SELECT id FROM temp.ru_touched_users)
                    AND day BETWEEN ?1 AND ?2",
 };
@@ -311,20 +316,15 @@ fn read_row(row: &rusqlite::Row<'_>, sums: usize) -> rusqlite::Result<Option<Row
     Ok(Some((day, id.to_vec(), channel, values)))
 }
 
-/// Recounts the activity's segment rows of `days`: their day sums, and (`distinct`) the
-/// distinct ids of every period and window holding one of them. Without `distinct` the
-/// caller keeps those counts by [`contribute_distinct`].
+/// Recounts the activity's segment rows of `days`: their day sums, and the distinct ids
+/// of every period and window holding one of them.
 pub(super) fn recount(
     conn: &Connection,
     activity: &SegmentActivity,
     days: &BTreeSet<NaiveDate>,
-    distinct: bool,
 ) -> rusqlite::Result<()> {
     if days.is_empty() {
         return Ok(());
-    }
-    if !distinct {
-        return recount_sums(conn, activity, days);
     }
     let spans = Spans::of(activity.prefix, activity.windows, days);
     let stretches = spans.stretches();
@@ -429,42 +429,6 @@ pub(super) fn recount(
     write_sums(conn, activity, &segmenter, &sums)
 }
 
-/// Recounts the day sums of `days` alone.
-fn recount_sums(
-    conn: &Connection,
-    activity: &SegmentActivity,
-    days: &BTreeSet<NaiveDate>,
-) -> rusqlite::Result<()> {
-    let mut segmenter = Segmenter::new(conn, false)?;
-    let table = activity.table;
-    let mut delete_days =
-        conn.prepare_cached(&format!("DELETE FROM {table} WHERE day BETWEEN ?1 AND ?2"))?;
-    let mut sums: BTreeMap<(NaiveDate, usize, u16), [i64; 5]> = BTreeMap::new();
-    for (from, to) in ranges(days, 1) {
-        delete_days.execute(params![from.to_string(), to.to_string()])?;
-        for sql in std::iter::once(activity.rows).chain(activity.sums_only) {
-            let mut read = conn.prepare_cached(sql)?;
-            let mut rows = read.query(params![from.to_string(), to.to_string()])?;
-            while let Some(row) = next_row(&mut rows, activity.sums)? {
-                if !days.contains(&row.0) {
-                    continue;
-                }
-                let id = segmenter.id(&row.1)?;
-                let keys = segmenter.keys(id, row.2.as_deref());
-                for (dim, &(_, segment)) in keys.iter().enumerate() {
-                    if segment != NO_SEGMENT {
-                        let sum = sums.entry((row.0, dim, segment)).or_default();
-                        for (s, v) in sum.iter_mut().zip(row.3) {
-                            *s += v;
-                        }
-                    }
-                }
-            }
-        }
-    }
-    write_sums(conn, activity, &segmenter, &sums)
-}
-
 fn write_sums(
     conn: &Connection,
     activity: &SegmentActivity,
@@ -489,41 +453,37 @@ pub(super) fn spans_of(activity: &SegmentActivity, days: &BTreeSet<NaiveDate>) -
     Spans::of(activity.prefix, activity.windows, days)
 }
 
-/// Changes of `ru_segment_distinct` by (span of [`Spans`], dimension, segment value).
+/// Changes of the segment rows by the ids an import touched.
 #[derive(Debug, Default)]
-pub(super) struct DistinctDeltas {
-    deltas: HashMap<(usize, usize, String), i64>,
+pub(super) struct Deltas {
+    /// By (span of [`Spans`], dimension, segment value).
+    distinct: HashMap<(usize, usize, String), i64>,
+    /// By (day, dimension, segment value).
+    sums: HashMap<(NaiveDate, usize, String), [i64; 5]>,
 }
 
-/// Adds `sign` × the distinct-count contributions of the ids an import touched to the
-/// spans holding the days written: an id (by order channel: an id and a channel) counts
-/// 1 in its segment of every span holding one of its days. Taken before and after the
-/// day rollups are rewritten, the difference is the change of every count, read from
-/// the touched ids' days instead of every id's (as `per_id` keeps `ru_distinct`).
-pub(super) fn contribute_distinct(
+/// Adds `sign` × the contributions of the ids an import touched: to the distinct counts
+/// of the spans holding the days written (an id, by order channel an id and a channel,
+/// counts 1 in its segment of every span holding one of its days), and to the day sums
+/// of the days written. Taken before and after the day rollups are rewritten, the
+/// difference is the change of every segment row, read from the touched ids' rows
+/// instead of every id's (as `per_id` keeps `ru_distinct`).
+pub(super) fn contribute(
     conn: &Connection,
     activity: &SegmentActivity,
     spans: &Spans,
+    days: &BTreeSet<NaiveDate>,
     sign: i64,
-    out: &mut DistinctDeltas,
+    out: &mut Deltas,
 ) -> rusqlite::Result<()> {
     let mut segmenter = Segmenter::new(conn, false)?;
     let mut held: BTreeSet<(usize, usize, u32, u16)> = BTreeSet::new();
+    let mut sums: HashMap<(NaiveDate, usize, u16), [i64; 5]> = HashMap::new();
     let mut read = conn.prepare_cached(activity.touched_rows)?;
     for (from, to) in spans.stretches() {
         let mut rows = read.query(params![from.to_string(), to.to_string()])?;
-        while let Some(row) = rows.next()? {
-            let (Some(day), ValueRef::Text(id)) = (
-                row.get_ref(0)?.as_str().ok().and_then(parse_day),
-                row.get_ref(1)?,
-            ) else {
-                continue;
-            };
-            let channel = match row.get_ref(2)? {
-                ValueRef::Text(c) => Some(c.to_vec()),
-                _ => None,
-            };
-            let id = segmenter.id(id)?;
+        while let Some((day, id, channel, values)) = next_row(&mut rows, activity.sums)? {
+            let id = segmenter.id(&id)?;
             let keys = segmenter.keys(id, channel.as_deref());
             spans.holding(day, |span| {
                 for (dim, &(key, segment)) in keys.iter().enumerate() {
@@ -532,35 +492,126 @@ pub(super) fn contribute_distinct(
                     }
                 }
             });
+            if days.contains(&day) {
+                for (dim, &(_, segment)) in keys.iter().enumerate() {
+                    if segment != NO_SEGMENT {
+                        let sum = sums.entry((day, dim, segment)).or_default();
+                        for (s, v) in sum.iter_mut().zip(values) {
+                            *s += v;
+                        }
+                    }
+                }
+            }
         }
     }
+    let name = |dim: usize, segment: u16| segmenter.values[dim].names[usize::from(segment)].clone();
     for (span, dim, _, segment) in held {
-        let value = segmenter.values[dim].names[usize::from(segment)].clone();
-        *out.deltas.entry((span, dim, value)).or_default() += sign;
+        *out.distinct
+            .entry((span, dim, name(dim, segment)))
+            .or_default() += sign;
+    }
+    for ((day, dim, segment), values) in sums {
+        let sum = out.sums.entry((day, dim, name(dim, segment))).or_default();
+        for (s, v) in sum.iter_mut().zip(values) {
+            *s += sign * v;
+        }
     }
     Ok(())
 }
 
-/// Adds the non-zero changes to `ru_segment_distinct`, dropping the counts they bring to
-/// zero (a recount writes none).
-pub(super) fn write_distinct(
+/// Adds the changes to the segment rows, dropping those they bring to zero (a recount
+/// writes none).
+pub(super) fn write(
     conn: &Connection,
+    activity: &SegmentActivity,
     spans: &Spans,
-    deltas: &DistinctDeltas,
+    deltas: &Deltas,
 ) -> rusqlite::Result<()> {
-    let mut distinct = Counts {
-        table: "ru_segment_distinct",
-        keys: &["kind", "period", "dim", "value"],
-        counts: &["n"],
-    }
-    .writer(conn)?;
-    for ((span, dim, value), &n) in &deltas.deltas {
+    let mut distinct = DISTINCT.writer(conn)?;
+    for ((span, dim, value), &n) in &deltas.distinct {
         let (slot, key) = spans.keys[*span];
         let kind = &spans.kinds[slot].0;
         distinct.add(&[kind, &key.to_string(), &DIMENSIONS[*dim], value], &[n])?;
     }
+    let mut sums = activity.day_sums().writer(conn)?;
+    for ((day, dim, value), values) in &deltas.sums {
+        let key: [&dyn rusqlite::ToSql; 3] = [&day.to_string(), &DIMENSIONS[*dim], value];
+        sums.add(&key, &values[..activity.sums])?;
+    }
     Ok(())
 }
+
+/// Recounts the refunds of the segments' order rows of `days` (the refunds written, or
+/// those of orders written on other days, whose channel or customer may have changed).
+pub(super) fn recount_refunds(
+    conn: &Connection,
+    days: &BTreeSet<NaiveDate>,
+) -> rusqlite::Result<()> {
+    let activity = &ORDER_SEGMENTS;
+    let Some(refunds_sql) = activity.sums_only else {
+        return Ok(());
+    };
+    let mut segmenter = Segmenter::new(conn, false)?;
+    let mut refunds: BTreeMap<(NaiveDate, usize, u16), i64> = BTreeMap::new();
+    for (from, to) in ranges(days, 1) {
+        let range = params![from.to_string(), to.to_string()];
+        conn.prepare_cached(
+            "UPDATE ru_segment_orders_day SET refunds = 0 WHERE day BETWEEN ?1 AND ?2",
+        )?
+        .execute(range)?;
+        let mut read = conn.prepare_cached(refunds_sql)?;
+        let mut rows = read.query(range)?;
+        while let Some((day, id, channel, values)) = next_row(&mut rows, activity.sums)? {
+            if !days.contains(&day) {
+                continue;
+            }
+            let id = segmenter.id(&id)?;
+            for (dim, (_, segment)) in segmenter
+                .keys(id, channel.as_deref())
+                .into_iter()
+                .enumerate()
+            {
+                if segment != NO_SEGMENT {
+                    *refunds.entry((day, dim, segment)).or_default() += values[4];
+                }
+            }
+        }
+    }
+    let mut sums = activity.day_sums().writer(conn)?;
+    for ((day, dim, segment), amount) in refunds {
+        let value = &segmenter.values[dim].names[usize::from(segment)];
+        sums.add(
+            &[&day.to_string(), &DIMENSIONS[dim], value],
+            &[0, 0, 0, 0, amount],
+        )?;
+    }
+    for (from, to) in ranges(days, 1) {
+        conn.prepare_cached(
+            "DELETE FROM ru_segment_orders_day WHERE day BETWEEN ?1 AND ?2
+             AND orders = 0 AND revenue = 0 AND discount = 0 AND cost = 0 AND refunds = 0",
+        )?
+        .execute(params![from.to_string(), to.to_string()])?;
+    }
+    Ok(())
+}
+
+impl SegmentActivity {
+    /// The day sums' table as a table of counts.
+    fn day_sums(&self) -> Counts {
+        Counts {
+            table: self.table,
+            keys: &["day", "dim", "value"],
+            counts: self.sum_columns,
+        }
+    }
+}
+
+/// Distinct ids per period or window and segment.
+const DISTINCT: Counts = Counts {
+    table: "ru_segment_distinct",
+    keys: &["kind", "period", "dim", "value"],
+    counts: &["n"],
+};
 
 fn next_row(rows: &mut rusqlite::Rows<'_>, sums: usize) -> rusqlite::Result<Option<Row>> {
     while let Some(row) = rows.next()? {
