@@ -626,7 +626,23 @@ fn next_row(rows: &mut rusqlite::Rows<'_>, sums: usize) -> rusqlite::Result<Opti
 /// `dates::repeat_deltas` (by order channel: of each customer's orders of that channel).
 #[derive(Debug, Default)]
 pub(super) struct RepeatSums {
-    sums: HashMap<(usize, String, NaiveDate), (i64, i64)>,
+    /// By (dimension, index of the segment value in `values`, day).
+    sums: HashMap<(usize, u32, NaiveDate), (i64, i64)>,
+    values: Vec<String>,
+    index: HashMap<String, u32>,
+}
+
+impl RepeatSums {
+    /// The index of a segment value: the sums outlive the `Segmenter` that named it.
+    fn value(&mut self, name: &str) -> u32 {
+        if let Some(&i) = self.index.get(name) {
+            return i;
+        }
+        let i = u32::try_from(self.values.len()).unwrap_or(u32::MAX);
+        self.values.push(name.to_string());
+        self.index.insert(name.to_string(), i);
+        i
+    }
 }
 
 /// Adds `sign` × the repeat-purchase contributions of the customers in
@@ -689,11 +705,12 @@ fn add_customer_repeats(
     sums: &mut RepeatSums,
 ) {
     let mut add = |dim: usize, segment: u16, days: &[(NaiveDate, i64)]| {
-        let Some(value) = segmenter_value(segmenter, dim, segment) else {
+        let Some(name) = segmenter.values[dim].names.get(usize::from(segment)) else {
             return;
         };
+        let value = sums.value(name);
         for (day, ge1, ge2) in crate::dates::repeat_deltas(days) {
-            let e = sums.sums.entry((dim, value.clone(), day)).or_default();
+            let e = sums.sums.entry((dim, value, day)).or_default();
             e.0 += sign * ge1;
             e.1 += sign * ge2;
         }
@@ -724,13 +741,6 @@ fn add_customer_repeats(
     }
 }
 
-fn segmenter_value(segmenter: &Segmenter<'_>, dim: usize, segment: u16) -> Option<String> {
-    segmenter.values[dim]
-        .names
-        .get(usize::from(segment))
-        .cloned()
-}
-
 fn day_number(day: NaiveDate) -> i32 {
     chrono::Datelike::num_days_from_ce(&day)
 }
@@ -749,6 +759,7 @@ pub(super) fn write_repeats(conn: &Connection, sums: &RepeatSums) -> rusqlite::R
     }
     .writer(conn)?;
     for ((dim, value, day), &(ge1, ge2)) in &sums.sums {
+        let value = &sums.values[*value as usize];
         repeats.add(&[&day.to_string(), &DIMENSIONS[*dim], value], &[ge1, ge2])?;
     }
     Ok(())
