@@ -12,7 +12,9 @@ use std::time::{Duration, Instant};
 
 use kpi::store::Store;
 use kpi::sync::{SyncOptions, sync};
-use sync_support::{export, imported, rollups};
+use sync_support::{
+    assert_same_report, assert_same_rows, export, imported, report_json, rollups, small_tables_of,
+};
 
 fn env(name: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| panic!("{name} is set by .ci/sync_cluster.sh"))
@@ -20,30 +22,45 @@ fn env(name: &str) -> String {
 
 #[test]
 #[ignore = "needs a Ballista cluster: run .ci/sync_cluster.sh"]
-fn sync_on_a_ballista_cluster_equals_a_local_import_on_every_rollup() {
+fn sync_on_a_ballista_cluster_equals_a_local_import_on_every_rollup_and_the_report() {
     let dir = tempfile::tempdir().unwrap();
-    let local = imported(dir.path(), 150);
+    let mut local = imported(dir.path(), 150);
     let exports = dir.path().join("exports");
     assert!(export(&local, &exports) > 50);
-    let mut synced = Store::open(&dir.path().join("synced.db")).unwrap();
+    let synced_db = dir.path().join("synced.db");
+    let mut synced = small_tables_of(&local, &synced_db);
     let options = SyncOptions {
         cluster: Some(env("KPI_SYNC_CLUSTER")),
         partitions: 0,
     };
     sync(&mut synced, &exports, &options).unwrap();
-    assert_eq!(rollups(&synced), rollups(&local));
+    // A full rebuild, as a sync is (tests/sync_local.rs: equal to the import's rollups
+    // but for the zero distinct counts of days without activity).
+    kpi::store::rollup::refresh_all(&mut local).unwrap();
+    assert_same_rows(&rollups(&local), &rollups(&synced));
+    drop((local, synced));
+    assert_same_report(
+        &report_json(&dir.path().join("local.db")),
+        &report_json(&synced_db),
+    );
 }
 
 #[test]
 #[ignore = "needs a Ballista cluster: run .ci/sync_cluster.sh"]
 fn losing_an_executor_mid_sync_completes_or_fails_clearly_and_never_half_writes() {
     let dir = tempfile::tempdir().unwrap();
-    let local = imported(dir.path(), 600);
+    let mut local = imported(dir.path(), 600);
     let exports = dir.path().join("exports");
     export(&local, &exports);
+    // The store before: the import's rollups (a sync that fails must leave them so; one
+    // that completes writes the full rebuild's).
     let db = dir.path().join("synced.db");
-    // The store before: empty rollups (a sync that fails must leave them so).
+    local
+        .conn()
+        .execute("VACUUM INTO ?1", [db.to_str().unwrap()])
+        .unwrap();
     let before = rollups(&Store::open(&db).unwrap());
+    assert!(!before.is_empty());
     let mut child = Command::new(env!("CARGO_BIN_EXE_kpi"))
         .args(["sync", "--cluster", &env("KPI_SYNC_CLUSTER"), "--source"])
         .arg(&exports)
@@ -56,6 +73,10 @@ fn losing_an_executor_mid_sync_completes_or_fails_clearly_and_never_half_writes(
     std::thread::sleep(Duration::from_millis(
         env("KPI_SYNC_KILL_AFTER_MS").parse().unwrap(),
     ));
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "the sync ended before the executor was killed: lower KPI_SYNC_KILL_AFTER_MS"
+    );
     let killed = Command::new("kill")
         .args(["-9", &env("KPI_SYNC_EXECUTOR_PID")])
         .status()
@@ -72,6 +93,7 @@ fn losing_an_executor_mid_sync_completes_or_fails_clearly_and_never_half_writes(
     let output = child.wait_with_output().unwrap();
     let after = rollups(&Store::open(&db).unwrap());
     if output.status.success() {
+        kpi::store::rollup::refresh_all(&mut local).unwrap();
         assert_eq!(
             after,
             rollups(&local),
