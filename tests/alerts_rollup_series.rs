@@ -535,3 +535,122 @@ fn repeat_purchase_rate_kept_across_an_orders_import_equals_the_engine() {
     }
     assert!(changed > 0, "the import changes the repeat purchase rate");
 }
+
+/// Every row of the per-segment rollups, ordered.
+fn segment_rollups(store: &Store) -> Vec<String> {
+    let mut out = Vec::new();
+    for table in kpi::store::rollup::SEGMENT_TABLES {
+        let mut stmt = store
+            .conn()
+            .prepare(&format!("SELECT * FROM {table} ORDER BY 1, 2, 3, 4"))
+            .unwrap();
+        let columns = stmt.column_count();
+        let rows = stmt
+            .query_map([], |r| {
+                let cells: Vec<String> = (0..columns)
+                    .map(|i| format!("{:?}", r.get::<_, rusqlite::types::Value>(i).unwrap()))
+                    .collect();
+                Ok(format!("{table}: {}", cells.join(" | ")))
+            })
+            .unwrap();
+        out.extend(rows.map(Result::unwrap));
+    }
+    out
+}
+
+#[test]
+fn segment_rollups_follow_moved_orders_moved_customers_refunds_and_customers_without_a_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut store, config, as_of) = generated_store(dir.path(), 0);
+    let catalog = metrics::catalog(&store).unwrap();
+    let mut days = SegmentDays::default();
+    let before =
+        alerts::evaluate_at(&store, &config, as_of, &catalog, later(), None, &mut days).unwrap();
+    let (o5_customer, o5_plan): (String, Option<String>) = store
+        .conn()
+        .query_row(
+            "SELECT o.customer_id, c.plan FROM orders o
+             LEFT JOIN customers c ON c.customer_id = o.customer_id WHERE o.order_id = 'o5'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    let recent = as_of - Duration::days(2);
+    let files = [
+        // o5 moves to another customer, channel and day; an order of a customer without a
+        // customers row; a large order of c1, whose plan moves below.
+        (
+            "orders_moved.csv",
+            format!(
+                "order_id,customer_id,order_date,revenue,status,channel,discount\n\
+                 o5,c2,{recent},80.00,completed,newsletter,1.00\n\
+                 o-none,nobody,{recent},55.00,completed,ads,0\n\
+                 o-c1,c1,{as_of},900.00,completed,seo,0\n"
+            ),
+        ),
+        (
+            "refunds_moved.csv",
+            format!("refund_id,order_id,refund_date,amount\nr-live,o5,{as_of},30.00\n"),
+        ),
+        // c1 and c2 move to other plans and channels; c315 had orders without a row.
+        (
+            "customers_moved.csv",
+            "customer_id,signup_date,channel,plan,region\n\
+             c1,2025-01-01,partner,enterprise,eu\n\
+             c2,2025-01-01,ads,team,latam\n\
+             c315,2025-01-01,seo,pro,us\n"
+                .to_string(),
+        ),
+    ];
+    let options = ImportOptions {
+        config: config.clone(),
+        ..ImportOptions::default()
+    };
+    let mut written = Touched::default();
+    for (name, text) in files {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        let report = import_file(&mut store, &path, &options).unwrap();
+        assert_eq!(report.rows_rejected, 0, "{name}");
+        written.merge(&report.touched);
+    }
+    let plan_of_c1: String = store
+        .conn()
+        .query_row(
+            "SELECT plan FROM customers WHERE customer_id = 'c1'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(plan_of_c1, "enterprise");
+    assert_ne!(
+        (o5_customer.as_str(), o5_plan.as_deref()),
+        ("c2", Some("team"))
+    );
+
+    let incremental = segment_rollups(&store);
+    assert!(
+        incremental
+            .iter()
+            .any(|r| r.contains("\"plan\"") && r.contains("\"enterprise\"")),
+        "c1's orders count under its new plan"
+    );
+    assert!(
+        incremental.iter().any(|r| r.contains("\"newsletter\"")),
+        "o5 counts under its new channel"
+    );
+    let (incremental_eval, full) =
+        reevaluate_and_evaluate_afresh(&store, &config, as_of, &before, &written, &mut days);
+    let engine =
+        alerts::evaluate_through_engine(&store, &config, as_of, &catalog, later()).unwrap();
+    assert_same_alerts(&incremental_eval, &full);
+    assert_same_alerts(&full, &engine);
+    assert_series_equal(&store, &config, as_of);
+
+    kpi::store::rollup::refresh_all(&mut store).unwrap();
+    assert_eq!(
+        incremental,
+        segment_rollups(&store),
+        "refreshed and rebuilt"
+    );
+}

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use import_support::{dump, import};
 use kpi::store::Store;
-use kpi::store::rollup::ROLLUP_TABLES;
+use kpi::store::rollup::{ROLLUP_TABLES, SEGMENT_TABLES};
 
 /// Past the size from which a load into an empty table is a bulk load (8 MiB).
 const ROWS: u64 = 200_000;
@@ -84,11 +84,11 @@ fn halves(path: &Path, drop_last: usize) -> [PathBuf; 2] {
     })
 }
 
-/// The rows of the raw tables and of every rollup.
+/// The rows of the raw tables and of every rollup, per segment too.
 fn contents(store: &Store) -> Vec<String> {
     let mut out = dump(store, "orders", "order_id");
     out.extend(dump(store, "events", "event_key"));
-    for table in ROLLUP_TABLES {
+    for table in ROLLUP_TABLES.iter().chain(&SEGMENT_TABLES) {
         out.extend(
             dump(store, table, "1, 2, 3")
                 .into_iter()

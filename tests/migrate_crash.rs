@@ -325,6 +325,18 @@ fn a_store_of_version_7_loses_the_orders_by_customer_index_and_keeps_its_data() 
     assert_eq!(orders_after.matches(';').count(), 1_999);
     assert_eq!(orders_after, orders_before);
     assert_same(&rollups(conn), &rollups_before, "after the migration");
+    // The rollups per segment (schema 9) are counted on the way, every day of the orders.
+    let (segment_days, order_days): (i64, i64) = conn
+        .query_row(
+            "SELECT (SELECT COUNT(DISTINCT day) FROM ru_segment_orders_day
+                     WHERE dim = 'order_channel'),
+                    (SELECT COUNT(DISTINCT day) FROM ru_order_customers_day)",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert!(order_days > 0);
+    assert_eq!(segment_days, order_days);
     drop(store);
     assert_eq!(version(&db), CURRENT_VERSION);
 }

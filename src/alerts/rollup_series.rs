@@ -7,9 +7,11 @@
 //! channel, plan and region; active customers, churn, retention, MRR and its movements by
 //! the customers' (or subscriptions') segments; survey scores by the responding
 //! customers' segments (one grouped read) — are computed here from [`SegmentDays`]:
-//! the rollup rows of the day range the alerts look at and the subscription book, each
-//! customer or user interned once with its segments, every value of a dimension counted in
-//! one pass. Every other request (totals, which read small rollups already, and the
+//! order and event sums and distinct counts from the rollups per segment
+//! (`store::rollup::segments`: days × segment values, whatever the number of customers),
+//! the repeat purchase rate from the per-customer order rows of the day range the alerts
+//! look at, customer metrics and MRR from the subscription book, each customer interned
+//! once with its segments, every value of a dimension counted in one pass. Every other request (totals, which read small rollups already, and the
 //! metrics not listed) goes to the engine. Values are the engine's to the bit: day sums
 //! are whole minor units, added in the same order, and ratios use the same `Cell`
 //! arithmetic (`tests/alerts_rollup_series.rs` holds the two paths equal).
@@ -17,7 +19,7 @@
 //! [`SegmentDays`] outlives an evaluation: after a live import, [`SegmentDays::forget`]
 //! drops the days it wrote and the next evaluation reads back only those.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap};
 use std::hash::{BuildHasherDefault, Hasher};
 use std::rc::Rc;
 use std::sync::Arc;
@@ -26,13 +28,15 @@ use chrono::{Datelike, Duration, NaiveDate};
 
 use crate::metrics::catalog::Module;
 use crate::metrics::satisfaction;
-use crate::metrics::subscriptions::{Book, Movements, movement_cell, movements_over};
+use crate::metrics::subscriptions::{
+    self, Book, Movements, Subscription, movement_cell, movements_by_group,
+};
 use crate::metrics::{
     Cell, Engine, Grain, MetricDef, MetricError, MetricId, Period, Point, Segment, Series,
     SeriesRequest,
 };
 use crate::store::Store;
-use crate::store::rollup::Touched;
+use crate::store::rollup::{DIMENSIONS, Touched};
 
 /// Metrics of completed orders answered here, by order channel, plan and region.
 const ORDER_METRICS: [MetricId; 7] = [
@@ -117,11 +121,13 @@ pub struct SegmentDays {
     /// `[segment value][span]` movements by customer column (`None`: the subscription's
     /// plan), listed values and spans.
     movements: HashMap<MovementsOf, Arc<Vec<Vec<Movements>>>>,
-    orders: Option<Table<OrderRow>>,
-    events: Option<Table<EventRow>>,
-    /// Repeat-purchase deltas by view and day range, kept with the order rows: after an
-    /// import of orders only the written customers' share of them is taken out and added
-    /// back, instead of every customer's days going through `metrics::repeat_deltas` again.
+    /// Day sums per segment value of orders (`true`) or events by dimension
+    /// (`rollup::DIMENSIONS` index), each table's `channels` the values it met.
+    sums: HashMap<(bool, usize), Table<SegmentRow>>,
+    /// Whether the store holds the rollups per segment (`None`: not asked yet).
+    has_segment_rollups: Option<bool>,
+    /// Repeat-purchase deltas by view and day range, read from the segment rollups
+    /// (again after an import of orders).
     repeat: HashMap<(View, i32, i32), Arc<RepeatDeltas>>,
 }
 
@@ -132,8 +138,6 @@ struct Customers {
     index: HashMap<String, u32, BuildHasherDefault<IdHasher>>,
     /// Per id: its value index in each of `CUSTOMER_COLUMNS` (`NO_SEGMENT`: none).
     columns: Vec<[u16; 3]>,
-    /// Per customer row, its signup day as the engine parses it.
-    signups: Vec<Option<i32>>,
     values: [Values; 3],
 }
 
@@ -196,12 +200,7 @@ impl Customers {
                     columns[c] = out.values[c].intern(value);
                 }
             }
-            let i = out.add(&row.customer_id, columns);
-            if let Some(signup) = out.signups.get_mut(i as usize) {
-                *signup = NaiveDate::parse_from_str(&row.signup_date, "%Y-%m-%d")
-                    .ok()
-                    .map(day_number);
-            }
+            out.add(&row.customer_id, columns);
         }
         Ok(out)
     }
@@ -210,48 +209,23 @@ impl Customers {
         let i = self.columns.len() as u32;
         self.index.insert(id.to_string(), i);
         self.columns.push(columns);
-        self.signups.push(None);
         i
     }
-
-    /// The index of `id`; an id without a customer row has no segment of its columns.
-    fn id(&mut self, id: &str) -> u32 {
-        match self.index.get(id) {
-            Some(i) => *i,
-            None => self.add(id, [NO_SEGMENT; 3]),
-        }
-    }
 }
 
+/// One day's sums of one segment value (`store::segment_days::SegmentDay`).
 #[derive(Debug, Clone, Copy)]
-struct OrderRow {
+struct SegmentRow {
     day: i32,
-    customer: u32,
-    channel: u16,
-    /// Orders, revenue, discount, cost (minor units), then refunds on refund rows.
+    segment: u16,
     sums: [f64; 5],
-    /// A refund row counts in sums only, never as a paying customer.
-    refund: bool,
-}
-
-#[derive(Debug, Clone, Copy)]
-struct EventRow {
-    day: i32,
-    user: u32,
-    sessions: f64,
 }
 
 trait Row: Copy {
     fn day(&self) -> i32;
 }
 
-impl Row for OrderRow {
-    fn day(&self) -> i32 {
-        self.day
-    }
-}
-
-impl Row for EventRow {
+impl Row for SegmentRow {
     fn day(&self) -> i32 {
         self.day
     }
@@ -317,67 +291,30 @@ impl SegmentDays {
             self.flows.clear();
             self.movements.clear();
         }
-        let Some(customers) = self.customers.as_mut() else {
-            return Ok(());
-        };
         let of = |table: &str| touched.days.get(table).cloned().unwrap_or_default();
         let mut order_days = of("orders");
         order_days.extend(of("refunds"));
-        if let Some(orders) = self.orders.as_mut() {
-            // The customers whose order days moved; `None`: any may have (a whole day).
-            let written: Option<BTreeSet<&String>> = of("orders")
-                .iter()
-                .map(|day| touched.ids_on("orders", *day))
-                .try_fold(BTreeSet::new(), |mut all, ids| {
-                    all.extend(ids?);
-                    Some(all)
-                });
-            if written.is_none() {
-                self.repeat.clear();
-            }
-            let written = written.unwrap_or_default();
-            let mark = |customers: &Customers| {
-                let mut marked = vec![false; customers.columns.len()];
-                for i in written
-                    .iter()
-                    .filter_map(|id| customers.index.get(id.as_str()))
-                {
-                    marked[*i as usize] = true;
-                }
-                marked
-            };
-            if !self.repeat.is_empty() {
-                let before = mark(customers);
-                for (key, deltas) in &mut self.repeat {
-                    Arc::make_mut(deltas).add(*key, orders, customers, Some(&before), -1);
-                }
-            }
-            // A re-imported order may move its refunds to another channel or customer.
-            let refund_days = store.refund_days_of_order_days(&of("orders"))?;
-            order_days.extend(refund_days);
-            orders.reread(&order_days, |day, rows, channels| {
-                read_orders(store, customers, channels, day, day, rows)
-            })?;
-            if !self.repeat.is_empty() {
-                let after = mark(customers);
-                for (key, deltas) in &mut self.repeat {
-                    Arc::make_mut(deltas).add(*key, orders, customers, Some(&after), 1);
-                }
-            }
+        // A re-imported order may move its refunds to another channel or customer.
+        order_days.extend(store.refund_days_of_order_days(&of("orders"))?);
+        if !order_days.is_empty() {
+            // Read back from the segment rollups: days × segment values.
+            self.repeat.clear();
         }
-        if let Some(events) = self.events.as_mut() {
-            events.reread(&of("events"), |day, rows, _| {
-                read_events(store, customers, day, day, rows)
+        for ((orders, dim), table) in &mut self.sums {
+            let days = if *orders { &order_days } else { &of("events") };
+            table.reread(days, |day, rows, values| {
+                read_segment_days(store, *orders, *dim, day, day, rows, values)
             })?;
         }
         Ok(())
     }
 
-    fn book(&mut self, store: &Store) -> Result<Arc<Book>, MetricError> {
+    /// The book kept here, else the engine's (read once for both).
+    fn book(&mut self, engine: &Engine<'_>) -> Result<Arc<Book>, MetricError> {
         if let Some(book) = &self.book {
             return Ok(book.clone());
         }
-        let book = Arc::new(Book::load(store)?);
+        let book = subscriptions::book(engine)?;
         self.book = Some(book.clone());
         Ok(book)
     }
@@ -389,61 +326,49 @@ impl SegmentDays {
         Ok(self.customers.get_or_insert_with(Customers::default))
     }
 
-    /// The order rows, read for at least `from`..=`to`.
-    fn orders(
+    /// The day sums per segment value of orders (`true`) or events by dimension `dim`,
+    /// read for at least `from`..=`to`.
+    fn segment_sums(
         &mut self,
         store: &Store,
+        orders: bool,
+        dim: usize,
         from: NaiveDate,
         to: NaiveDate,
-    ) -> Result<&Table<OrderRow>, MetricError> {
-        if !self.orders.as_ref().is_some_and(|t| t.covers(from, to)) {
-            let held = self.orders.as_ref().map(|t| (t.from, t.to));
-            let (mut rows, mut channels) = self
-                .orders
-                .take()
+    ) -> Result<&Table<SegmentRow>, MetricError> {
+        let key = (orders, dim);
+        if !self.sums.get(&key).is_some_and(|t| t.covers(from, to)) {
+            let held = self.sums.get(&key).map(|t| (t.from, t.to));
+            let (mut rows, mut values) = self
+                .sums
+                .remove(&key)
                 .map(|t| (t.rows, t.channels))
                 .unwrap_or_default();
-            let customers = self.customers(store)?;
-            // Only the days not held yet: the rows of a day never depend on the range read.
             for (a, b) in unread(held, from, to) {
-                read_orders(store, customers, &mut channels, a, b, &mut rows)?;
+                read_segment_days(store, orders, dim, a, b, &mut rows, &mut values)?;
             }
             rows.sort_by_key(Row::day);
             let (from, to) = widened(held, from, to);
-            self.orders = Some(Table {
-                from,
-                to,
-                rows,
-                channels,
-            });
+            self.sums.insert(
+                key,
+                Table {
+                    from,
+                    to,
+                    rows,
+                    channels: values,
+                },
+            );
         }
-        Ok(self.orders.as_ref().expect("just read"))
+        Ok(self.sums.get(&key).expect("just read"))
     }
 
-    /// The event rows, read for at least `from`..=`to`.
-    fn events(
-        &mut self,
-        store: &Store,
-        from: NaiveDate,
-        to: NaiveDate,
-    ) -> Result<&Table<EventRow>, MetricError> {
-        if !self.events.as_ref().is_some_and(|t| t.covers(from, to)) {
-            let held = self.events.as_ref().map(|t| (t.from, t.to));
-            let mut rows = self.events.take().map(|t| t.rows).unwrap_or_default();
-            let customers = self.customers(store)?;
-            for (a, b) in unread(held, from, to) {
-                read_events(store, customers, a, b, &mut rows)?;
-            }
-            rows.sort_by_key(Row::day);
-            let (from, to) = widened(held, from, to);
-            self.events = Some(Table {
-                from,
-                to,
-                rows,
-                channels: Values::default(),
-            });
+    fn has_segment_rollups(&mut self, store: &Store) -> Result<bool, MetricError> {
+        if let Some(has) = self.has_segment_rollups {
+            return Ok(has);
         }
-        Ok(self.events.as_ref().expect("just read"))
+        let has = store.has_segment_rollups()?;
+        self.has_segment_rollups = Some(has);
+        Ok(has)
     }
 }
 
@@ -495,56 +420,23 @@ impl Days {
     }
 }
 
-fn read_orders(
+fn read_segment_days(
     store: &Store,
-    customers: &mut Customers,
-    channels: &mut Values,
+    orders: bool,
+    dim: usize,
     from: NaiveDate,
     to: NaiveDate,
-    rows: &mut Vec<OrderRow>,
-) -> Result<(), MetricError> {
-    let (a, b) = (from.to_string(), to.to_string());
-    let mut days = Days::default();
-    store.order_days(&a, &b, |r| {
-        if let Some(day) = days.number(r.day) {
-            rows.push(OrderRow {
-                day,
-                customer: customers.id(r.customer_id),
-                channel: channels.intern(r.channel),
-                sums: [r.orders, r.revenue, r.discount, r.cost, 0.0],
-                refund: false,
-            });
-        }
-    })?;
-    let mut days = Days::default();
-    store.refund_days(&a, &b, |r| {
-        if let Some(day) = days.number(r.day) {
-            rows.push(OrderRow {
-                day,
-                customer: customers.id(r.customer_id),
-                channel: channels.intern(r.channel),
-                sums: [0.0, 0.0, 0.0, 0.0, r.amount],
-                refund: true,
-            });
-        }
-    })?;
-    Ok(())
-}
-
-fn read_events(
-    store: &Store,
-    customers: &mut Customers,
-    from: NaiveDate,
-    to: NaiveDate,
-    rows: &mut Vec<EventRow>,
+    rows: &mut Vec<SegmentRow>,
+    values: &mut Values,
 ) -> Result<(), MetricError> {
     let mut days = Days::default();
-    store.user_days(&from.to_string(), &to.to_string(), |r| {
+    let dim = DIMENSIONS.get(dim).copied().unwrap_or_default();
+    store.segment_days(orders, dim, &from.to_string(), &to.to_string(), |r| {
         if let Some(day) = days.number(r.day) {
-            rows.push(EventRow {
+            rows.push(SegmentRow {
                 day,
-                user: customers.id(r.user_id),
-                sessions: r.sessions,
+                segment: values.intern(r.value),
+                sums: r.sums,
             });
         }
     })?;
@@ -555,8 +447,8 @@ fn read_events(
 type Spans = Vec<(i32, i32)>;
 /// Movements by customer column (`None`: the subscription's plan), listed values, spans.
 type MovementsOf = (Option<usize>, Vec<String>, Spans);
-/// Distinct counts of orders (`true`) or events, by a view, over spans of days.
-type SpansOf = (bool, View, Vec<(i32, i32)>);
+/// Distinct counts of orders (`true`) or events, by a view, of a kind, over periods.
+type SpansOf = (bool, View, String, Vec<NaiveDate>);
 /// `[span][segment]` counts.
 type Counts = Rc<Vec<Vec<f64>>>;
 
@@ -579,90 +471,21 @@ struct Flow {
 }
 
 /// Per segment value, a day's change of the customers with ≥ 1 and with ≥ 2 orders in
-/// the 12 months ending on it (`metrics::repeat_deltas`), for each day of the range read
-/// (`RepeatDeltas::first` on): later changes are never asked for.
-#[derive(Debug, Default, Clone)]
+/// the 12 months ending on it, for each day of the range read (`RepeatDeltas::first` on;
+/// the first day's holds every change before it too).
+#[derive(Debug, Default)]
 struct RepeatDeltas {
     first: i32,
     by_segment: Vec<Vec<(i64, i64)>>,
-}
-
-impl RepeatDeltas {
-    /// Adds (`sign` 1) or takes out (-1) the deltas of the customers `marked` (`None`:
-    /// all) from the order rows of the days `key` names: each customer's days (a day's
-    /// rows of several order channels added up, unless the view splits by channel)
-    /// through `metrics::repeat_deltas`. Counts are whole, so taking a customer's share
-    /// out and adding its new one equals counting everyone again.
-    fn add(
-        &mut self,
-        key: (View, i32, i32),
-        table: &Table<OrderRow>,
-        customers: &Customers,
-        marked: Option<&[bool]>,
-        sign: i64,
-    ) {
-        let (view, from, to) = key;
-        let width = match view {
-            View::OrderChannel => table.channels.names.len(),
-            View::Customer(c) => customers.values[c].names.len(),
-        };
-        let span = usize::try_from(to - from + 1).unwrap_or(0);
-        // An order channel first seen in the import gets its (so far empty) days.
-        if self.by_segment.len() < width {
-            self.by_segment.resize(width, vec![(0, 0); span]);
-        }
-        let mut rows: Vec<(u16, u32, i32, i64)> = table
-            .between(from, to)
-            .iter()
-            .filter(|r| !r.refund)
-            .filter(|r| marked.is_none_or(|m| m.get(r.customer as usize) == Some(&true)))
-            .filter_map(|r| {
-                let segment = match view {
-                    View::OrderChannel => r.channel,
-                    View::Customer(c) => customers
-                        .columns
-                        .get(r.customer as usize)
-                        .map_or(NO_SEGMENT, |cols| cols[c]),
-                };
-                (segment != NO_SEGMENT).then_some((segment, r.customer, r.day, r.sums[0] as i64))
-            })
-            .collect();
-        rows.sort_unstable_by_key(|(segment, customer, day, _)| (*segment, *customer, *day));
-        let mut days: Vec<(NaiveDate, i64)> = Vec::new();
-        let mut flush = |group: Option<(u16, u32)>, days: &mut Vec<(NaiveDate, i64)>| {
-            if let Some(sums) =
-                group.and_then(|(segment, _)| self.by_segment.get_mut(usize::from(segment)))
-            {
-                for (day, a, b) in crate::metrics::repeat_deltas(days) {
-                    let at = usize::try_from(day_number(day) - from).ok();
-                    if let Some(entry) = at.and_then(|at| sums.get_mut(at)) {
-                        entry.0 += sign * a;
-                        entry.1 += sign * b;
-                    }
-                }
-            }
-            days.clear();
-        };
-        let mut group = None;
-        for (segment, customer, day, orders) in rows {
-            if group != Some((segment, customer)) {
-                flush(group, &mut days);
-                group = Some((segment, customer));
-            }
-            let Some(date) = NaiveDate::from_num_days_from_ce_opt(day) else {
-                continue;
-            };
-            match days.last_mut() {
-                Some((last, n)) if *last == date => *n += orders,
-                _ => days.push((date, orders)),
-            }
-        }
-        flush(group, &mut days);
-    }
+    values: Values,
 }
 
 impl<'e, 's> RollupSeries<'e, 's> {
     pub fn new(engine: &'e Engine<'e>, days: &'s mut SegmentDays) -> Self {
+        // The engine's own subscription metrics count from the book kept here.
+        if let Some(book) = &days.book {
+            subscriptions::lend_book(engine, book.clone());
+        }
         Self {
             engine,
             days,
@@ -699,6 +522,10 @@ impl<'e, 's> RollupSeries<'e, 's> {
             },
         };
         if !(orders || events || customers || movements || surveys) {
+            return self.engine.series(request);
+        }
+        // A store of schema 8 opened read-only has none: the engine reads its rows.
+        if (orders || events) && !self.days.has_segment_rollups(self.engine.store)? {
             return self.engine.series(request);
         }
         let def = self.engine.definition(request.metric)?;
@@ -796,9 +623,8 @@ impl<'e, 's> RollupSeries<'e, 's> {
     }
 
     /// The index of each listed value in the view's interned values.
-    fn value_indexes(&self, orders: bool, view: View, values: &[String]) -> Vec<Option<u16>> {
+    fn value_indexes(&self, view: View, values: &[String]) -> Vec<Option<u16>> {
         let interned = match view {
-            View::OrderChannel if orders => self.days.orders.as_ref().map(|t| &t.channels),
             View::OrderChannel => None,
             View::Customer(c) => self.days.customers.as_ref().map(|cs| &cs.values[c]),
         };
@@ -823,38 +649,34 @@ impl<'e, 's> RollupSeries<'e, 's> {
         let first = periods.first().map_or(self.as_of(), |p| p.start);
         let last = periods.last().map_or(self.as_of(), Period::end);
         let store = self.engine.store;
-        self.days.orders(store, first, last)?;
-        let indexes = self.value_indexes(true, view, values);
-        // A value without rows reads the zero column each table ends with.
-        if MetricId::parse(&def.id) == Some(MetricId::PayingCustomers) {
-            let spans: Vec<(i32, i32)> = periods
-                .iter()
-                .map(|p| (day_number(p.start), day_number(p.end())))
-                .collect();
-            let counts = self.distinct(true, view, spans)?;
+        let metric = MetricId::parse(&def.id);
+        if metric == Some(MetricId::RepeatPurchaseRate) {
+            return self.repeat_purchase_cells(view, periods, values);
+        }
+        self.days
+            .segment_sums(store, true, dimension_of(view), first, last)?;
+        if metric == Some(MetricId::PayingCustomers) {
+            let grain = periods.first().map_or(Grain::Day, |p| p.grain);
+            let starts = periods.iter().map(|p| p.start).collect();
+            let counts = self.counts(true, view, format!("paying_{grain}"), starts)?;
+            let indexes = self.segment_indexes(true, view, values);
             return Ok(indexes
                 .iter()
                 .map(|i| {
-                    counts
-                        .iter()
-                        .map(|per_segment| {
-                            let column = i.map_or(per_segment.len() - 1, usize::from);
-                            Cell::value(per_segment[column])
-                        })
+                    (0..periods.len())
+                        .map(|p| Cell::value(at(&counts, p, *i)))
                         .collect()
                 })
                 .collect());
         }
-        if MetricId::parse(&def.id) == Some(MetricId::RepeatPurchaseRate) {
-            return self.repeat_purchase_cells(view, periods, &indexes);
-        }
-        let sums = self.order_sums(view, periods)?;
-        let cell = |t: &[f64; 5]| {
+        let sums = self.order_sums(view, periods);
+        let indexes = self.segment_indexes(true, view, values);
+        let cell = |t: [f64; 5]| {
             let orders = t[0];
             let gross = t[1] / 100.0;
             let discount = t[2] / 100.0;
             let refunds = t[4] / 100.0;
-            match MetricId::parse(&def.id) {
+            match metric {
                 Some(MetricId::GrossRevenue) => Cell::value(gross),
                 Some(MetricId::NetRevenue) => Cell::value(gross - refunds),
                 Some(MetricId::Orders) => Cell::value(orders),
@@ -867,11 +689,24 @@ impl<'e, 's> RollupSeries<'e, 's> {
             .map(|i| {
                 sums.iter()
                     .map(|per_segment| {
-                        cell(&per_segment[i.map_or(per_segment.len() - 1, usize::from)])
+                        let sums = i
+                            .and_then(|i| per_segment.get(usize::from(i)).copied())
+                            .unwrap_or([0.0; 5]);
+                        cell(sums)
                     })
                     .collect()
             })
             .collect())
+    }
+
+    /// The index of each listed value among the values of the day sums of orders (`true`)
+    /// or events by `view` (`None`: no rows).
+    fn segment_indexes(&self, orders: bool, view: View, values: &[String]) -> Vec<Option<u16>> {
+        let table = self.days.sums.get(&(orders, dimension_of(view)));
+        values
+            .iter()
+            .map(|v| table.and_then(|t| t.channels.index.get(v).copied()))
+            .collect()
     }
 
     /// Repeat purchase rate per period (`metrics::revenue`'s, for each segment value):
@@ -881,7 +716,7 @@ impl<'e, 's> RollupSeries<'e, 's> {
         &mut self,
         view: View,
         periods: &[Period],
-        indexes: &[Option<u16>],
+        values: &[String],
     ) -> Result<Vec<Vec<Cell>>, MetricError> {
         let as_of = self.as_of();
         let first = self
@@ -891,10 +726,10 @@ impl<'e, 's> RollupSeries<'e, 's> {
             .and_then(|d| NaiveDate::parse_from_str(&d, "%Y-%m-%d").ok());
         let Some(first) = first else {
             let none = vec![Cell::note("n/a: no completed orders"); periods.len()];
-            return Ok(vec![none; indexes.len()]);
+            return Ok(vec![none; values.len()]);
         };
         let (Some(first_period), Some(last_period)) = (periods.first(), periods.last()) else {
-            return Ok(vec![Vec::new(); indexes.len()]);
+            return Ok(vec![Vec::new(); values.len()]);
         };
         let last = last_period.end().min(as_of);
         // Counts at a window end depend on the 12 months before it only.
@@ -904,6 +739,10 @@ impl<'e, 's> RollupSeries<'e, 's> {
             .unwrap_or(first)
             .max(first);
         let deltas = self.repeat_deltas(view, cut, last)?;
+        let indexes: Vec<Option<u16>> = values
+            .iter()
+            .map(|v| deltas.values.index.get(v).copied())
+            .collect();
         Ok(indexes
             .iter()
             .map(|i| {
@@ -945,8 +784,9 @@ impl<'e, 's> RollupSeries<'e, 's> {
             .collect())
     }
 
-    /// Repeat-purchase deltas of every value of `view` from the order days `from`..=`to`
-    /// ([`RepeatDeltas::add`]), kept in [`SegmentDays`] for the next evaluation.
+    /// Repeat-purchase deltas of every value of `view` of the days `from`..=`to` (those
+    /// before `from` added into its first day), from the segment rollups, kept in
+    /// [`SegmentDays`] for the next evaluation.
     fn repeat_deltas(
         &mut self,
         view: View,
@@ -957,18 +797,33 @@ impl<'e, 's> RollupSeries<'e, 's> {
         if let Some(deltas) = self.days.repeat.get(&key) {
             return Ok(deltas.clone());
         }
-        let store = self.engine.store;
-        self.days.orders(store, from, to)?;
-        let (Some(table), Some(customers)) =
-            (self.days.orders.as_ref(), self.days.customers.as_ref())
-        else {
-            return Ok(Arc::new(RepeatDeltas::default()));
-        };
+        let span = usize::try_from(key.2 - key.1 + 1).unwrap_or(0);
         let mut deltas = RepeatDeltas {
             first: key.1,
             by_segment: Vec::new(),
+            values: Values::default(),
         };
-        deltas.add(key, table, customers, None, 1);
+        let mut days = Days::default();
+        self.engine.store.segment_repeats(
+            DIMENSIONS[dimension_of(view)],
+            &from.to_string(),
+            &to.to_string(),
+            |r| {
+                let (Some(day), segment) = (days.number(r.day), deltas.values.intern(r.value))
+                else {
+                    return;
+                };
+                let segment = usize::from(segment);
+                if deltas.by_segment.len() <= segment {
+                    deltas.by_segment.resize(segment + 1, vec![(0, 0); span]);
+                }
+                let at = usize::try_from(day - key.1).unwrap_or(0);
+                if let Some(entry) = deltas.by_segment[segment].get_mut(at) {
+                    entry.0 += r.ge1;
+                    entry.1 += r.ge2;
+                }
+            },
+        )?;
         let deltas = Arc::new(deltas);
         // An evaluation asks for a few ranges (the periods of each grain end on different
         // days); a moved reference day asks for new ones, and the old ones would pile up
@@ -981,56 +836,38 @@ impl<'e, 's> RollupSeries<'e, 's> {
     }
 
     /// Order and refund sums per period and segment value, of the days up to the
-    /// reference date (as `Engine::sums` reads them): `[period][segment]`.
-    fn order_sums(
-        &self,
-        view: View,
-        periods: &[Period],
-    ) -> Result<Vec<Vec<[f64; 5]>>, MetricError> {
-        let Some(table) = self.days.orders.as_ref() else {
-            return Ok(Vec::new());
+    /// reference date (as `Engine::sums` reads them): `[period][segment]`, day sums added
+    /// in day order as the engine adds them.
+    fn order_sums(&self, view: View, periods: &[Period]) -> Vec<Vec<[f64; 5]>> {
+        let Some(table) = self.days.sums.get(&(true, dimension_of(view))) else {
+            return Vec::new();
         };
-        let customers = self.days.customers.as_ref();
-        let width = match view {
-            View::OrderChannel => table.channels.names.len(),
-            View::Customer(c) => customers.map_or(0, |cs| cs.values[c].names.len()),
-        };
+        let width = table.channels.names.len();
         let as_of = day_number(self.as_of());
-        // One more column, left zero: a listed value without rows.
-        let mut out = vec![vec![[0.0; 5]; width + 1]; periods.len()];
-        // Day sums first, then period sums of days, as the engine adds them.
-        for (p, period) in periods.iter().enumerate() {
-            let rows = table.between(
-                day_number(period.start),
-                day_number(period.end()).min(as_of),
-            );
-            let mut day_sums: Vec<[f64; 5]> = vec![[0.0; 5]; width + 1];
-            let mut current = None;
-            for row in rows {
-                if current != Some(row.day) {
-                    add_days(&mut out[p], &mut day_sums);
-                    current = Some(row.day);
-                }
-                let segment = match view {
-                    View::OrderChannel => row.channel,
-                    View::Customer(c) => customers
-                        .and_then(|cs| cs.columns.get(row.customer as usize))
-                        .map_or(NO_SEGMENT, |cols| cols[c]),
-                };
-                if let Some(sum) = day_sums.get_mut(usize::from(segment)) {
-                    for (s, v) in sum.iter_mut().zip(row.sums) {
-                        *s += v;
+        periods
+            .iter()
+            .map(|period| {
+                let mut out = vec![[0.0; 5]; width];
+                let rows = table.between(
+                    day_number(period.start),
+                    day_number(period.end()).min(as_of),
+                );
+                for row in rows {
+                    if let Some(sum) = out.get_mut(usize::from(row.segment)) {
+                        for (s, v) in sum.iter_mut().zip(row.sums) {
+                            *s += v;
+                        }
                     }
                 }
-            }
-            add_days(&mut out[p], &mut day_sums);
-        }
-        Ok(out)
+                out
+            })
+            .collect()
     }
 
     /// `[segment value][period]` cells of a customer metric: signups in each period (up
-    /// to the reference date), and the flows of customers with an active subscription
-    /// between its first and last day (`metrics::customers`' counts, for every value).
+    /// to the reference date, from `ru_signups_day`), and the flows of customers with an
+    /// active subscription between its first and last day (`metrics::customers`' counts,
+    /// for every value). New customers need no customer loaded.
     fn customer_cells(
         &mut self,
         def: &MetricDef,
@@ -1039,9 +876,6 @@ impl<'e, 's> RollupSeries<'e, 's> {
         values: &[String],
     ) -> Result<Vec<Vec<Cell>>, MetricError> {
         let as_of = self.as_of();
-        let store = self.engine.store;
-        self.days.customers(store)?;
-        let indexes = self.value_indexes(false, view, values);
         let View::Customer(c) = view else {
             return Ok(Vec::new());
         };
@@ -1052,22 +886,37 @@ impl<'e, 's> RollupSeries<'e, 's> {
         let id = MetricId::parse(&def.id);
         let signups = match id {
             Some(MetricId::NewCustomers | MetricId::RetentionRatePct) => {
-                Some(self.signups(c, &spans))
+                Some(self.signups(c, &spans, values)?)
             }
             _ => None,
         };
-        let flows = match id {
-            Some(MetricId::NewCustomers) => None,
-            _ => Some(self.flows(c, &spans)?),
+        // `[span][segment]`, and each listed value's segment: a value without rows reads
+        // the zero column each table ends with.
+        let (flows, segments) = match id {
+            Some(MetricId::NewCustomers) => (None, Vec::new()),
+            _ => {
+                let flows = self.flows(c, &spans)?;
+                let width = self
+                    .days
+                    .customers
+                    .as_ref()
+                    .map_or(0, |cs| cs.values[c].names.len());
+                let segments = self
+                    .value_indexes(view, values)
+                    .iter()
+                    .map(|i| i.map_or(width, usize::from))
+                    .collect();
+                (Some(flows), segments)
+            }
         };
-        let cell = |p: usize, segment: usize| -> Cell {
+        let cell = |p: usize, listed: usize| -> Cell {
             let flow = flows
                 .as_ref()
-                .and_then(|f| f.get(p)?.get(segment).copied())
+                .and_then(|f| f.get(p)?.get(*segments.get(listed)?).copied())
                 .unwrap_or_default();
             let new = signups
                 .as_ref()
-                .and_then(|s| s.get(p)?.get(segment).copied())
+                .and_then(|s| s.get(p)?.get(listed).copied())
                 .unwrap_or(0.0);
             let why = "no active customers at the start";
             match id {
@@ -1079,45 +928,46 @@ impl<'e, 's> RollupSeries<'e, 's> {
                 _ => Cell::ratio(flow.end - new, flow.start, 100.0, why),
             }
         };
-        // A value without rows reads the zero column each table ends with.
-        let width = self
-            .days
-            .customers
-            .as_ref()
-            .map_or(0, |cs| cs.values[c].names.len());
-        Ok(indexes
-            .iter()
-            .map(|i| {
-                let segment = i.map_or(width, usize::from);
-                (0..periods.len()).map(|p| cell(p, segment)).collect()
-            })
+        Ok((0..values.len())
+            .map(|listed| (0..periods.len()).map(|p| cell(p, listed)).collect())
             .collect())
     }
 
-    /// `[span][segment]` signups of each value of customer column `c` in each span.
-    fn signups(&self, c: usize, spans: &[(NaiveDate, NaiveDate)]) -> Vec<Vec<f64>> {
-        let Some(customers) = self.days.customers.as_ref() else {
-            return Vec::new();
+    /// `[span][listed value]` signups of each value of customer column `c` in each span,
+    /// from the customers per signup day and segment: per day, as the engine counts a
+    /// value's signups (a day that is not a date is no day of a span).
+    fn signups(
+        &self,
+        c: usize,
+        spans: &[(NaiveDate, NaiveDate)],
+        values: &[String],
+    ) -> Result<Vec<Vec<f64>>, MetricError> {
+        let mut counts = vec![vec![0.0; values.len()]; spans.len()];
+        let (Some(first), Some(last)) = (spans.first(), spans.last()) else {
+            return Ok(counts);
         };
-        let width = customers.values[c].names.len();
-        let spans: Vec<(i32, i32)> = spans
+        let listed: HashMap<&str, usize> = values
             .iter()
-            .map(|(a, b)| (day_number(*a), day_number(*b)))
+            .enumerate()
+            .map(|(i, v)| (v.as_str(), i))
             .collect();
-        let mut counts = vec![vec![0.0; width + 1]; spans.len()];
-        for (columns, signup) in customers.columns.iter().zip(&customers.signups) {
-            let (Some(signup), segment) = (signup, columns[c]) else {
+        for (day, value, customers) in
+            self.engine
+                .store
+                .signups_by(CUSTOMER_COLUMNS[c], first.0, last.1)?
+        {
+            let (Ok(day), Some(i)) = (
+                NaiveDate::parse_from_str(&day, "%Y-%m-%d"),
+                listed.get(value.as_str()),
+            ) else {
                 continue;
             };
-            if usize::from(segment) >= width {
-                continue;
-            }
-            let p = spans.partition_point(|(_, to)| to < signup);
-            if spans.get(p).is_some_and(|(from, _)| from <= signup) {
-                counts[p][usize::from(segment)] += 1.0;
+            let p = spans.partition_point(|(_, to)| *to < day);
+            if spans.get(p).is_some_and(|(from, _)| *from <= day) {
+                counts[p][*i] += customers;
             }
         }
-        counts
+        Ok(counts)
     }
 
     /// `[span][segment]` flows of the customers of each value of customer column `c`
@@ -1138,7 +988,7 @@ impl<'e, 's> RollupSeries<'e, 's> {
             return Ok(flows.clone());
         }
         let store = self.engine.store;
-        let book = self.days.book(store)?;
+        let book = self.days.book(self.engine)?;
         let customers = self.days.customers(store)?;
         let width = customers.values[c].names.len();
         let mut out = vec![vec![Flow::default(); width + 1]; spans.len()];
@@ -1165,9 +1015,10 @@ impl<'e, 's> RollupSeries<'e, 's> {
         Ok(flows)
     }
 
-    /// `[segment value][period]` cells of an MRR movement metric: each listed value's
-    /// movements (`subscriptions::movements_over`, as the engine counts them) from the
-    /// book read once, shared by the eleven movement metrics.
+    /// `[segment value][period]` cells of an MRR movement metric: every listed value's
+    /// movements (`subscriptions::movements_by_group`, as the engine's `movements_over`
+    /// counts them) from one pass over the book read once, shared by the eleven movement
+    /// metrics.
     fn movement_cells(
         &mut self,
         def: &MetricDef,
@@ -1196,20 +1047,34 @@ impl<'e, 's> RollupSeries<'e, 's> {
             Some(moves) => moves.clone(),
             None => {
                 let store = self.engine.store;
-                let book = self.days.book(store)?;
+                let book = self.days.book(self.engine)?;
                 let moves: Vec<Vec<Movements>> = match column {
-                    None => values
-                        .iter()
-                        .map(|plan| {
-                            movements_over(&book, &spans, None, &|s| s.plan.as_ref() == Some(plan))
-                        })
-                        .collect(),
-                    Some(c) => {
-                        self.days.customers(store)?;
-                        self.book_members(&book, c, &values)
+                    None => {
+                        let listed: HashMap<&str, usize> = values
                             .iter()
-                            .map(|members| movements_over(&book, &spans, Some(members), &|_| true))
-                            .collect()
+                            .enumerate()
+                            .map(|(i, v)| (v.as_str(), i))
+                            .collect();
+                        let group = |_: &str, s: &Subscription| {
+                            s.plan.as_deref().and_then(|p| listed.get(p).copied())
+                        };
+                        movements_by_group(&book, &spans, values.len(), &group)
+                    }
+                    Some(c) => {
+                        let customers = self.days.customers(store)?;
+                        let listed: HashMap<u16, usize> = values
+                            .iter()
+                            .enumerate()
+                            .filter_map(|(i, v)| customers.values[c].index.get(v).map(|s| (*s, i)))
+                            .collect();
+                        let group = |id: &str, _: &Subscription| {
+                            let segment = customers
+                                .index
+                                .get(id)
+                                .and_then(|i| customers.columns.get(*i as usize))?[c];
+                            listed.get(&segment).copied()
+                        };
+                        movements_by_group(&book, &spans, values.len(), &group)
                     }
                 };
                 let moves = Arc::new(moves);
@@ -1293,30 +1158,6 @@ impl<'e, 's> RollupSeries<'e, 's> {
             .collect())
     }
 
-    /// Per listed value of customer column `c`, the customers of the book holding it.
-    fn book_members(&self, book: &Book, c: usize, values: &[String]) -> Vec<HashSet<String>> {
-        let mut members = vec![HashSet::new(); values.len()];
-        let Some(customers) = self.days.customers.as_ref() else {
-            return members;
-        };
-        let listed: HashMap<u16, usize> = values
-            .iter()
-            .enumerate()
-            .filter_map(|(i, v)| customers.values[c].index.get(v).map(|s| (*s, i)))
-            .collect();
-        for (id, _) in book.iter() {
-            let segment = customers
-                .index
-                .get(id)
-                .and_then(|i| customers.columns.get(*i as usize))
-                .map_or(NO_SEGMENT, |cols| cols[c]);
-            if let Some(i) = listed.get(&segment) {
-                members[*i].insert(id.to_string());
-            }
-        }
-        members
-    }
-
     /// `[segment value][period]` cells of an event metric.
     fn event_cells(
         &mut self,
@@ -1332,25 +1173,12 @@ impl<'e, 's> RollupSeries<'e, 's> {
         let first = periods.first().map_or(as_of, |p| p.start) - Duration::days(29);
         let last = periods.last().map_or(as_of, Period::end);
         let store = self.engine.store;
-        self.days.events(store, first, last)?;
-        let indexes = self.value_indexes(false, view, values);
-        let whole: Vec<(i32, i32)> = periods
-            .iter()
-            .map(|p| (day_number(p.start), day_number(p.end())))
-            .collect();
-        let trailing = |window: i64| -> Vec<(i32, i32)> {
-            periods
-                .iter()
-                .map(|p| {
-                    let end = last_day(p);
-                    (
-                        day_number(end - Duration::days(window - 1)),
-                        day_number(end),
-                    )
-                })
-                .collect()
-        };
-        let active = |s: &mut Self| s.distinct(false, view, whole.clone());
+        self.days
+            .segment_sums(store, false, dimension_of(view), first, last)?;
+        let starts: Vec<NaiveDate> = periods.iter().map(|p| p.start).collect();
+        let ends: Vec<NaiveDate> = periods.iter().map(last_day).collect();
+        let active =
+            |s: &mut Self| s.counts(false, view, format!("active_{grain}"), starts.clone());
         let dau = |s: &mut Self| -> Result<Counts, MetricError> {
             if grain == Grain::Day {
                 return active(s);
@@ -1371,18 +1199,20 @@ impl<'e, 's> RollupSeries<'e, 's> {
             if grain == Grain::Month {
                 active(s)
             } else {
-                s.distinct(false, view, trailing(30))
+                s.counts(false, view, "active_30d".to_string(), ends.clone())
             }
         };
-        let per_period: Vec<Vec<Cell>> = match MetricId::parse(&def.id) {
-            Some(MetricId::Dau) => values_of(&dau(self)?),
-            Some(MetricId::Wau) if grain == Grain::Week => values_of(&active(self)?),
-            Some(MetricId::Wau) => values_of(&self.distinct(false, view, trailing(7))?),
-            Some(MetricId::Mau) => values_of(&mau(self)?),
-            Some(MetricId::StickinessPct) => {
-                let (d, m) = (dau(self)?, mau(self)?);
-                zip_cells(&d, &m, |d, m| Cell::ratio(d, m, 100.0, "no active users"))
-            }
+        let metric = MetricId::parse(&def.id);
+        // The value, or the numerator and denominator of a ratio, per period and segment.
+        let (numerator, denominator) = match metric {
+            Some(MetricId::Dau) => (dau(self)?, None),
+            Some(MetricId::Wau) if grain == Grain::Week => (active(self)?, None),
+            Some(MetricId::Wau) => (
+                self.counts(false, view, "active_7d".to_string(), ends.clone())?,
+                None,
+            ),
+            Some(MetricId::Mau) => (mau(self)?, None),
+            Some(MetricId::StickinessPct) => (dau(self)?, Some(mau(self)?)),
             _ => {
                 let users = active(self)?;
                 let sessions: Vec<Vec<f64>> = self
@@ -1390,18 +1220,25 @@ impl<'e, 's> RollupSeries<'e, 's> {
                     .into_iter()
                     .map(|per_segment| per_segment.iter().map(|(_, s)| *s).collect())
                     .collect();
-                zip_cells(&sessions, &users, |s, u| {
-                    Cell::ratio(s, u, 1.0, "no active users")
-                })
+                (Rc::new(sessions), Some(users))
             }
         };
+        let scale = if metric == Some(MetricId::StickinessPct) {
+            100.0
+        } else {
+            1.0
+        };
+        let indexes = self.segment_indexes(false, view, values);
         Ok(indexes
             .iter()
             .map(|i| {
-                per_period
-                    .iter()
-                    .map(|per_segment| {
-                        per_segment[i.map_or(per_segment.len() - 1, usize::from)].clone()
+                (0..periods.len())
+                    .map(|p| {
+                        let x = at(&numerator, p, *i);
+                        match &denominator {
+                            Some(d) => Cell::ratio(x, at(d, p, *i), scale, "no active users"),
+                            None => Cell::value(x),
+                        }
                     })
                     .collect()
             })
@@ -1411,15 +1248,10 @@ impl<'e, 's> RollupSeries<'e, 's> {
     /// Active users (rows) and sessions per period and segment value, of the days up to
     /// the reference date.
     fn event_sums(&self, view: View, periods: &[Period]) -> Vec<Vec<(f64, f64)>> {
-        let (Some(table), Some(customers)) =
-            (self.days.events.as_ref(), self.days.customers.as_ref())
-        else {
+        let Some(table) = self.days.sums.get(&(false, dimension_of(view))) else {
             return Vec::new();
         };
-        let View::Customer(c) = view else {
-            return Vec::new();
-        };
-        let width = customers.values[c].names.len();
+        let width = table.channels.names.len();
         let as_of = day_number(self.as_of());
         periods
             .iter()
@@ -1428,160 +1260,90 @@ impl<'e, 's> RollupSeries<'e, 's> {
                     day_number(period.start),
                     day_number(period.end()).min(as_of),
                 );
-                let mut out = vec![(0.0, 0.0); width + 1];
-                let mut day_sums = vec![(0.0, 0.0); width + 1];
-                let mut current = None;
+                let mut out = vec![(0.0, 0.0); width];
                 for row in rows {
-                    if current != Some(row.day) {
-                        for (o, d) in out.iter_mut().zip(day_sums.iter_mut()) {
-                            o.0 += d.0;
-                            o.1 += d.1;
-                            *d = (0.0, 0.0);
-                        }
-                        current = Some(row.day);
+                    if let Some(o) = out.get_mut(usize::from(row.segment)) {
+                        o.0 += row.sums[0];
+                        o.1 += row.sums[1];
                     }
-                    let segment = customers
-                        .columns
-                        .get(row.user as usize)
-                        .map_or(NO_SEGMENT, |cols| cols[c]);
-                    if let Some(d) = day_sums.get_mut(usize::from(segment)) {
-                        d.0 += 1.0;
-                        d.1 += row.sessions;
-                    }
-                }
-                for (o, d) in out.iter_mut().zip(day_sums) {
-                    o.0 += d.0;
-                    o.1 += d.1;
                 }
                 out
             })
             .collect()
     }
 
-    /// Distinct customers (orders) or users (events) with a row in each span, per segment
-    /// value of `view`: `[span][segment]`, with one more column for a value no row has.
-    fn distinct(
+    /// Distinct customers (orders) or users (events) of each segment value of `view`
+    /// counted as `kind` (`paying_week`, `active_7d`, …) for the periods keyed `keys`:
+    /// `[key][segment]` in the day sums' segment numbering. A value without day sums in
+    /// the range read has no distinct ids either.
+    fn counts(
         &mut self,
         orders: bool,
         view: View,
-        spans: Vec<(i32, i32)>,
+        kind: String,
+        keys: Vec<NaiveDate>,
     ) -> Result<Counts, MetricError> {
-        let key = (orders, view, spans);
+        let key = (orders, view, kind, keys);
         if let Some(counts) = self.distinct.get(&key) {
             return Ok(counts.clone());
         }
-        let customers = self.days.customers.as_ref();
-        let ids = customers.map_or(0, |cs| cs.columns.len());
-        let segment_of_id = |id: u32| match view {
-            View::Customer(c) => customers
-                .and_then(|cs| cs.columns.get(id as usize))
-                .map_or(NO_SEGMENT, |cols| cols[c]),
-            View::OrderChannel => NO_SEGMENT,
-        };
-        let counts = if orders {
-            let Some(table) = self.days.orders.as_ref() else {
-                return Ok(Rc::new(Vec::new()));
-            };
-            let width = match view {
-                View::OrderChannel => table.channels.names.len(),
-                View::Customer(c) => customers.map_or(0, |cs| cs.values[c].names.len()),
-            };
-            let channels = table.channels.names.len().max(1);
-            let keys = match view {
-                View::OrderChannel => ids * channels,
-                View::Customer(_) => ids,
-            };
-            count_distinct(&key.2, width, keys, |from, to| {
-                table
-                    .between(from, to)
-                    .iter()
-                    .filter(|r| !r.refund)
-                    .map(|r| match view {
-                        View::OrderChannel => (
-                            r.customer as usize * channels + usize::from(r.channel),
-                            r.channel,
-                        ),
-                        View::Customer(_) => (r.customer as usize, segment_of_id(r.customer)),
-                    })
-            })
-        } else {
-            let Some(table) = self.days.events.as_ref() else {
-                return Ok(Rc::new(Vec::new()));
-            };
-            let width = match view {
-                View::Customer(c) => customers.map_or(0, |cs| cs.values[c].names.len()),
-                View::OrderChannel => 0,
-            };
-            count_distinct(&key.2, width, ids, |from, to| {
-                table
-                    .between(from, to)
-                    .iter()
-                    .map(|r| (r.user as usize, segment_of_id(r.user)))
-            })
-        };
-        let counts = Rc::new(counts);
+        let dim = dimension_of(view);
+        let mut out = vec![Vec::new(); key.3.len()];
+        if let (Some(table), Some(first), Some(last)) = (
+            self.days.sums.get(&(orders, dim)),
+            key.3.iter().min(),
+            key.3.iter().max(),
+        ) {
+            let width = table.channels.names.len();
+            out = vec![vec![0.0; width]; key.3.len()];
+            let mut positions: HashMap<NaiveDate, Vec<usize>> = HashMap::new();
+            for (i, day) in key.3.iter().enumerate() {
+                positions.entry(*day).or_default().push(i);
+            }
+            self.engine.store.segment_counts(
+                &key.2,
+                DIMENSIONS[dim],
+                &first.to_string(),
+                &last.to_string(),
+                |r| {
+                    let (Some(day), Some(segment)) = (
+                        crate::dates::parse_day(r.period),
+                        table.channels.index.get(r.value),
+                    ) else {
+                        return;
+                    };
+                    for &i in positions.get(&day).map_or(&[][..], Vec::as_slice) {
+                        if let Some(cell) = out[i].get_mut(usize::from(*segment)) {
+                            *cell = r.n;
+                        }
+                    }
+                },
+            )?;
+        }
+        let counts = Rc::new(out);
         self.distinct.insert(key, counts.clone());
         Ok(counts)
     }
 }
 
-/// Adds a day's sums into a period's, and clears them.
-fn add_days(period: &mut [[f64; 5]], day: &mut [[f64; 5]]) {
-    for (p, d) in period.iter_mut().zip(day.iter_mut()) {
-        for (a, b) in p.iter_mut().zip(d.iter()) {
-            *a += *b;
-        }
-        *d = [0.0; 5];
+/// The `rollup::DIMENSIONS` index of a view.
+fn dimension_of(view: View) -> usize {
+    match view {
+        View::OrderChannel => 0,
+        View::Customer(c) => c + 1,
     }
 }
 
-/// Distinct keys per span and segment; `rows(from, to)` yields each row's key and segment.
-/// A key stamped with the span it was last counted in is counted once per span. The last
-/// column stays zero: it stands for a segment value without rows.
-fn count_distinct<I: Iterator<Item = (usize, u16)>>(
-    spans: &[(i32, i32)],
-    width: usize,
-    keys: usize,
-    rows: impl Fn(i32, i32) -> I,
-) -> Vec<Vec<f64>> {
-    let mut stamp = vec![u32::MAX; keys];
-    spans
-        .iter()
-        .enumerate()
-        .map(|(s, (from, to))| {
-            let mut counts = vec![0.0; width + 1];
-            for (key, segment) in rows(*from, *to) {
-                if segment == NO_SEGMENT || usize::from(segment) >= width {
-                    continue;
-                }
-                if let Some(mark) = stamp.get_mut(key)
-                    && *mark != s as u32
-                {
-                    *mark = s as u32;
-                    counts[usize::from(segment)] += 1.0;
-                }
-            }
-            counts
-        })
-        .collect()
-}
-
-fn values_of(rows: &[Vec<f64>]) -> Vec<Vec<Cell>> {
-    rows.iter()
-        .map(|r| r.iter().map(|v| Cell::value(*v)).collect())
-        .collect()
-}
-
-fn zip_cells(a: &[Vec<f64>], b: &[Vec<f64>], f: impl Fn(f64, f64) -> Cell) -> Vec<Vec<Cell>> {
-    a.iter()
-        .zip(b)
-        .map(|(x, y)| x.iter().zip(y).map(|(x, y)| f(*x, *y)).collect())
-        .collect()
+/// The count of period `p` and segment `i` (zero for a value without rows).
+fn at(counts: &[Vec<f64>], p: usize, i: Option<u16>) -> f64 {
+    i.and_then(|i| counts.get(p)?.get(usize::from(i)).copied())
+        .unwrap_or(0.0)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::HashSet;
 
     fn day(d: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(2025, 3, d).expect("a March day")

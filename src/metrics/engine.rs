@@ -5,6 +5,7 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
+use std::sync::Arc;
 
 use chrono::NaiveDate;
 
@@ -96,7 +97,7 @@ pub struct Engine<'a> {
     pub as_of: NaiveDate,
     empty: RefCell<HashMap<String, bool>>,
     daily: RefCell<HashMap<String, DailyRows>>,
-    pub(super) subs: RefCell<Option<Rc<super::subscriptions::Book>>>,
+    pub(super) subs: RefCell<Option<Arc<super::subscriptions::Book>>>,
     externals: RefCell<Option<Rc<Vec<MetricDef>>>>,
     memo: RefCell<HashMap<String, Rc<dyn std::any::Any>>>,
 }

@@ -6,7 +6,7 @@
 //! `mrr(previous) + mrr_net_new = mrr`, exactly, in cents.
 
 use std::collections::HashSet;
-use std::rc::Rc;
+use std::sync::Arc;
 
 use chrono::{Duration, NaiveDate};
 
@@ -153,13 +153,20 @@ pub fn movements(
     m
 }
 
-pub(super) fn book(eng: &Engine<'_>) -> Result<Rc<Book>, MetricError> {
+/// The engine's subscription book, read once per engine (or lent by [`lend_book`]).
+pub fn book(eng: &Engine<'_>) -> Result<Arc<Book>, MetricError> {
     if let Some(b) = eng.subs.borrow().as_ref() {
         return Ok(b.clone());
     }
-    let b = Rc::new(Book::load(eng.store)?);
+    let b = Arc::new(Book::load(eng.store)?);
     *eng.subs.borrow_mut() = Some(b.clone());
     Ok(b)
+}
+
+/// Gives the engine a book read from its store earlier (the alerts keep theirs between
+/// evaluations), so that it is not read a second time.
+pub fn lend_book(eng: &Engine<'_>, book: Arc<Book>) {
+    eng.subs.borrow_mut().get_or_insert(book);
 }
 
 /// Customer ids of a customer segment.
@@ -195,102 +202,151 @@ pub fn period_movements(
 }
 
 /// The movements of many spans (`before`, `last`) in one pass over the book — the same
-/// numbers as [`movements`] per span. Totals come from prefix sums of the subscriptions'
-/// start and end days; a customer's movements are computed only for the spans holding
-/// one of their start or end days, since elsewhere their MRR does not move.
+/// numbers as [`movements`] per span — of the customers in `customers` (all: `None`)
+/// counting only the subscriptions `keep` keeps.
 pub fn movements_over(
     book: &Book,
     spans: &[(NaiveDate, NaiveDate)],
     customers: Option<&HashSet<String>>,
     keep: &dyn Fn(&Subscription) -> bool,
 ) -> Vec<Movements> {
-    let mut out = vec![Movements::default(); spans.len()];
-    let mut mrr_steps: Vec<(NaiveDate, i64)> = Vec::new();
-    let mut active_steps: Vec<(NaiveDate, i64)> = Vec::new();
+    let group = |customer: &str, s: &Subscription| {
+        (customers.is_none_or(|set| set.contains(customer)) && keep(s)).then_some(0)
+    };
+    movements_by_group(book, spans, 1, &group)
+        .pop()
+        .unwrap_or_else(|| vec![Movements::default(); spans.len()])
+}
+
+/// [`movements_over`] of `groups` groups at once, `[group][span]`: each subscription
+/// counts in the group `group_of` gives it (`None`: none), as if each group were a book
+/// of its own. Totals come from prefix sums of the subscriptions' start and end days; a
+/// customer's movements are computed only for the spans holding one of their start or
+/// end days, since elsewhere their MRR does not move. One pass serves every value of a
+/// breakdown, instead of one pass over the whole book per value.
+pub fn movements_by_group(
+    book: &Book,
+    spans: &[(NaiveDate, NaiveDate)],
+    groups: usize,
+    group_of: &dyn Fn(&str, &Subscription) -> Option<usize>,
+) -> Vec<Vec<Movements>> {
+    let mut out = vec![vec![Movements::default(); spans.len()]; groups];
+    let mut mrr_steps: Vec<Vec<(NaiveDate, i64)>> = vec![Vec::new(); groups];
+    let mut active_steps: Vec<Vec<(NaiveDate, i64)>> = vec![Vec::new(); groups];
     let mut touched: Vec<usize> = Vec::new();
+    let mut grouped: Vec<(usize, &Subscription)> = Vec::new();
     for (customer, all) in book.iter() {
-        if customers.is_some_and(|set| !set.contains(customer)) {
-            continue;
-        }
-        let subs: Vec<&Subscription> = all.iter().filter(|s| keep(s)).collect();
-        if subs.is_empty() {
-            continue;
-        }
-        let mut intervals: Vec<(NaiveDate, Option<NaiveDate>)> = Vec::new();
-        touched.clear();
-        for s in &subs {
-            mrr_steps.push((s.start, s.mrr_cents));
-            if let Some(end) = s.end {
-                mrr_steps.push((end, -s.mrr_cents));
-            }
-            intervals.push((s.start, s.end));
-            for day in std::iter::once(s.start).chain(s.end) {
-                // The span whose (before, last] holds the day, if any.
-                let i = spans.partition_point(|(_, last)| *last < day);
-                if i < spans.len() && spans[i].0 < day {
-                    touched.push(i);
-                }
-            }
-        }
-        // Active days of the customer: the union of their subscriptions.
-        intervals.sort();
-        let mut merged: Vec<(NaiveDate, Option<NaiveDate>)> = Vec::new();
-        for (a, b) in intervals {
-            match merged.last_mut() {
-                Some(last) if last.1.is_none_or(|end| a <= end) => {
-                    last.1 = match (last.1, b) {
-                        (Some(x), Some(y)) => Some(x.max(y)),
-                        _ => None,
-                    };
-                }
-                _ => merged.push((a, b)),
-            }
-        }
-        for (a, b) in merged {
-            active_steps.push((a, 1));
-            if let Some(b) = b {
-                active_steps.push((b, -1));
-            }
-        }
-        touched.sort_unstable();
-        touched.dedup();
-        for &i in &touched {
-            let (before, last) = spans[i];
-            let mrr_on = |day| -> i64 {
-                subs.iter()
-                    .filter(|s| s.active_on(day))
-                    .map(|s| s.mrr_cents)
-                    .sum()
-            };
-            let m = &mut out[i];
-            match (mrr_on(before), mrr_on(last)) {
-                (0, 0) => {}
-                (0, n) => {
-                    if subs.iter().any(|s| s.start <= before) {
-                        m.reactivation += n;
-                    } else {
-                        m.new += n;
-                    }
-                }
-                (o, 0) => m.churned += o,
-                (o, n) if n > o => m.expansion += n - o,
-                (o, n) => m.contraction += o - n,
-            }
+        grouped.clear();
+        grouped.extend(all.iter().filter_map(|s| {
+            group_of(customer, s)
+                .filter(|g| *g < groups)
+                .map(|g| (g, s))
+        }));
+        // Stable: a group's subscriptions keep the book's order.
+        grouped.sort_by_key(|(g, _)| *g);
+        for run in grouped.chunk_by(|a, b| a.0 == b.0) {
+            let g = run[0].0;
+            let subs: Vec<&Subscription> = run.iter().map(|(_, s)| *s).collect();
+            add_customer(
+                &subs,
+                spans,
+                &mut out[g],
+                &mut mrr_steps[g],
+                &mut active_steps[g],
+                &mut touched,
+            );
         }
     }
-    mrr_steps.sort_unstable();
-    active_steps.sort_unstable();
-    let mrr_prefix = prefix(&mrr_steps);
-    let active_prefix = prefix(&active_steps);
-    for (m, (before, last)) in out.iter_mut().zip(spans) {
-        let value = |steps: &[(NaiveDate, i64)], sums: &[i64], day: NaiveDate| {
-            sums[steps.partition_point(|(d, _)| *d <= day)]
-        };
-        m.start = value(&mrr_steps, &mrr_prefix, *before);
-        m.end = value(&mrr_steps, &mrr_prefix, *last);
-        m.active_end = u64::try_from(value(&active_steps, &active_prefix, *last)).unwrap_or(0);
+    for ((out, mrr_steps), active_steps) in
+        out.iter_mut().zip(&mut mrr_steps).zip(&mut active_steps)
+    {
+        mrr_steps.sort_unstable();
+        active_steps.sort_unstable();
+        let mrr_prefix = prefix(mrr_steps);
+        let active_prefix = prefix(active_steps);
+        for (m, (before, last)) in out.iter_mut().zip(spans) {
+            let value = |steps: &[(NaiveDate, i64)], sums: &[i64], day: NaiveDate| {
+                sums[steps.partition_point(|(d, _)| *d <= day)]
+            };
+            m.start = value(mrr_steps, &mrr_prefix, *before);
+            m.end = value(mrr_steps, &mrr_prefix, *last);
+            m.active_end = u64::try_from(value(active_steps, &active_prefix, *last)).unwrap_or(0);
+        }
     }
     out
+}
+
+/// Adds one customer's subscriptions (of one group, none empty) to the group's
+/// movements and its MRR and active-customer steps.
+fn add_customer(
+    subs: &[&Subscription],
+    spans: &[(NaiveDate, NaiveDate)],
+    out: &mut [Movements],
+    mrr_steps: &mut Vec<(NaiveDate, i64)>,
+    active_steps: &mut Vec<(NaiveDate, i64)>,
+    touched: &mut Vec<usize>,
+) {
+    let mut intervals: Vec<(NaiveDate, Option<NaiveDate>)> = Vec::new();
+    touched.clear();
+    for s in subs {
+        mrr_steps.push((s.start, s.mrr_cents));
+        if let Some(end) = s.end {
+            mrr_steps.push((end, -s.mrr_cents));
+        }
+        intervals.push((s.start, s.end));
+        for day in std::iter::once(s.start).chain(s.end) {
+            // The span whose (before, last] holds the day, if any.
+            let i = spans.partition_point(|(_, last)| *last < day);
+            if i < spans.len() && spans[i].0 < day {
+                touched.push(i);
+            }
+        }
+    }
+    // Active days of the customer: the union of their subscriptions.
+    intervals.sort();
+    let mut merged: Vec<(NaiveDate, Option<NaiveDate>)> = Vec::new();
+    for (a, b) in intervals {
+        match merged.last_mut() {
+            Some(last) if last.1.is_none_or(|end| a <= end) => {
+                last.1 = match (last.1, b) {
+                    (Some(x), Some(y)) => Some(x.max(y)),
+                    _ => None,
+                };
+            }
+            _ => merged.push((a, b)),
+        }
+    }
+    for (a, b) in merged {
+        active_steps.push((a, 1));
+        if let Some(b) = b {
+            active_steps.push((b, -1));
+        }
+    }
+    touched.sort_unstable();
+    touched.dedup();
+    for &i in touched.iter() {
+        let (before, last) = spans[i];
+        let mrr_on = |day| -> i64 {
+            subs.iter()
+                .filter(|s| s.active_on(day))
+                .map(|s| s.mrr_cents)
+                .sum()
+        };
+        let m = &mut out[i];
+        match (mrr_on(before), mrr_on(last)) {
+            (0, 0) => {}
+            (0, n) => {
+                if subs.iter().any(|s| s.start <= before) {
+                    m.reactivation += n;
+                } else {
+                    m.new += n;
+                }
+            }
+            (o, 0) => m.churned += o,
+            (o, n) if n > o => m.expansion += n - o,
+            (o, n) => m.contraction += o - n,
+        }
+    }
 }
 
 /// `sums[i]` = the sum of the first `i` steps.
@@ -357,4 +413,107 @@ pub fn movement_cell(metric: MetricId, m: &Movements) -> Option<Cell> {
         ),
         _ => return None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::metric_reads::{SubscriptionRow, SubscriptionSource};
+
+    /// Subscriptions as rows, grouped by customer as the store reads them.
+    struct Rows(Vec<SubscriptionRow>);
+
+    impl SubscriptionSource for Rows {
+        fn subscriptions(&self, each: &mut dyn FnMut(SubscriptionRow)) -> rusqlite::Result<()> {
+            self.0.iter().cloned().for_each(each);
+            Ok(())
+        }
+    }
+
+    /// A varied book: customers with one or several subscriptions over three plans (and
+    /// none), started and ended around the spans' edges, some still running.
+    fn varied_book() -> Book {
+        let day = |n: u64| {
+            (NaiveDate::from_ymd_opt(2025, 1, 1).unwrap() + Duration::days(n as i64)).to_string()
+        };
+        let plans = [Some("basic"), Some("pro"), None, Some("team")];
+        let mut seed = 7_u64;
+        let mut rows: Vec<SubscriptionRow> = (0..400)
+            .map(|_| {
+                seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+                let start = (seed >> 33) % 120;
+                let end = ((seed >> 20) % 3 != 0).then(|| start + 1 + (seed >> 40) % 60);
+                SubscriptionRow {
+                    customer_id: format!("c{}", (seed >> 45) % 90),
+                    mrr_cents: (100 * (1 + (seed >> 50) % 7)) as i64,
+                    start_date: day(start),
+                    end_date: end.map(day),
+                    plan: plans[((seed >> 30) % 4) as usize].map(str::to_string),
+                }
+            })
+            .collect();
+        rows.sort_by(|a, b| a.customer_id.cmp(&b.customer_id));
+        Book::load(&Rows(rows)).unwrap()
+    }
+
+    #[test]
+    fn movements_of_every_group_in_one_pass_equal_each_group_counted_alone() {
+        let book = varied_book();
+        let spans: Vec<(NaiveDate, NaiveDate)> = (0..6)
+            .map(|k| {
+                let first = NaiveDate::from_ymd_opt(2025, 1, 1).unwrap() + Duration::days(25 * k);
+                (first - Duration::days(1), first + Duration::days(24))
+            })
+            .collect();
+        let plans = ["basic", "pro", "team", "gone"];
+        let by_plan =
+            |_: &str, s: &Subscription| plans.iter().position(|p| s.plan.as_deref() == Some(*p));
+        let grouped = movements_by_group(&book, &spans, plans.len(), &by_plan);
+        // By customer: the customers' ids ending in each digit of 0..3, the rest in none.
+        let digit = |id: &str| id.bytes().last().map(|b| usize::from(b - b'0'));
+        let by_customer = |id: &str, _: &Subscription| digit(id).filter(|d| *d < 3);
+        let grouped_by_customer = movements_by_group(&book, &spans, 3, &by_customer);
+        for (g, plan) in plans.iter().enumerate() {
+            let keep = |s: &Subscription| s.plan.as_deref() == Some(*plan);
+            for (k, (before, last)) in spans.iter().enumerate() {
+                let alone = movements(&book, *before, *last, None, &keep);
+                let one_pass = grouped[g][k];
+                assert_eq!(
+                    (
+                        one_pass.start,
+                        one_pass.end,
+                        one_pass.new,
+                        one_pass.expansion
+                    ),
+                    (alone.start, alone.end, alone.new, alone.expansion),
+                    "{plan} span {k}"
+                );
+                assert_eq!(
+                    (
+                        one_pass.contraction,
+                        one_pass.churned,
+                        one_pass.reactivation
+                    ),
+                    (alone.contraction, alone.churned, alone.reactivation),
+                    "{plan} span {k}"
+                );
+                let active = book
+                    .iter()
+                    .filter(|(_, subs)| subs.iter().any(|s| keep(s) && s.active_on(*last)))
+                    .count() as u64;
+                assert_eq!(one_pass.active_end, active, "{plan} span {k}");
+            }
+        }
+        for (g, one_pass) in grouped_by_customer.iter().enumerate() {
+            let members: HashSet<String> = book
+                .iter()
+                .map(|(id, _)| id.to_string())
+                .filter(|id| digit(id) == Some(g))
+                .collect();
+            let alone = movements_over(&book, &spans, Some(&members), &|_| true);
+            assert_eq!(*one_pass, alone, "customers ending in {g}");
+        }
+        assert!(grouped[3].iter().all(|m| *m == Movements::default()));
+        assert!(grouped[0].iter().any(|m| m.churned > 0 && m.new > 0));
+    }
 }

@@ -6,6 +6,7 @@ use chrono::NaiveDate;
 use rusqlite::types::Value as SqlValue;
 
 use super::Store;
+use super::rollup::SIGNUP_COLUMNS;
 
 /// Which rows of a table a read keeps.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -42,6 +43,19 @@ impl RowFilter {
                     params,
                 )
             }
+        }
+    }
+}
+
+impl RowFilter {
+    /// How `ru_signups_day` keeps this filter's customers: `Some(None)` all of them,
+    /// `Some(Some(column))` those of one value of a column it keeps, `None` not at all.
+    fn signup_column(&self) -> Option<Option<&'static str>> {
+        let kept = |dimension: &str| SIGNUP_COLUMNS.iter().find(|c| **c == dimension).copied();
+        match self {
+            Self::All => Some(None),
+            Self::Channel(_) => Some(Some("channel")),
+            Self::Customers { dimension, .. } => kept(dimension).map(Some),
         }
     }
 }
@@ -185,16 +199,37 @@ impl DailyQuery {
                     .into(),
                 vec![SqlValue::Text(kind.clone())],
             ),
-            Self::Signups(filter) => {
-                let (filter, params) = filter.sql("customer_id");
-                (
-                    format!(
-                        "SELECT signup_date, COUNT(*) FROM customers
-                         WHERE signup_date BETWEEN ?1 AND ?2{filter} GROUP BY signup_date ORDER BY signup_date"
-                    ),
-                    params,
-                )
-            }
+            Self::Signups(filter) => match filter.signup_column() {
+                // A few rows per day and segment instead of every customer.
+                Some(column) => {
+                    let (filter, params) = match (column, filter) {
+                        (Some(column), RowFilter::Customers { value, .. })
+                        | (Some(column), RowFilter::Channel(value)) => (
+                            format!(" AND {column} = ?3"),
+                            vec![SqlValue::Text(value.clone())],
+                        ),
+                        _ => (String::new(), Vec::new()),
+                    };
+                    (
+                        format!(
+                            "SELECT day, SUM(customers) FROM ru_signups_day
+                             WHERE day BETWEEN ?1 AND ?2{filter} GROUP BY day ORDER BY day"
+                        ),
+                        params,
+                    )
+                }
+                // A key of the attributes: only the customers table holds it.
+                None => {
+                    let (filter, params) = filter.sql("customer_id");
+                    (
+                        format!(
+                            "SELECT signup_date, COUNT(*) FROM customers
+                             WHERE signup_date BETWEEN ?1 AND ?2{filter} GROUP BY signup_date ORDER BY signup_date"
+                        ),
+                        params,
+                    )
+                }
+            },
             Self::ActiveUsers(filter) => {
                 let (filter, params) = filter.sql("user_id");
                 (
@@ -477,6 +512,13 @@ impl Store {
             ),
             SegmentSource::Severities => (
                 "SELECT DISTINCT COALESCE(severity, '') FROM tickets".into(),
+                Vec::new(),
+            ),
+            SegmentSource::Customers(dimension) if SIGNUP_COLUMNS.contains(dimension) => (
+                // Every customer is counted there, whatever its signup day.
+                format!(
+                    "SELECT DISTINCT {dimension} FROM ru_signups_day WHERE {dimension} IS NOT NULL"
+                ),
                 Vec::new(),
             ),
             SegmentSource::Customers(dimension) => {

@@ -9,6 +9,7 @@ use rusqlite::types::Value as SqlValue;
 
 use super::Store;
 use super::metric_queries::{RowFilter, customer_dim_expr, segment_text};
+use super::rollup::SIGNUP_COLUMNS;
 
 /// One subscription as stored (`subscriptions`), dates unparsed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -401,5 +402,32 @@ impl Store {
             .prepare("SELECT DISTINCT metric FROM metrics ORDER BY metric")?;
         let names = stmt.query_map([], |r| r.get(0))?;
         names.collect()
+    }
+
+    /// Customers signed up per day and value of `column` (one of
+    /// `rollup::SIGNUP_COLUMNS`) from `from` to `to`, days ascending, as
+    /// `(day, value, customers)`; customers without a value are left out.
+    pub fn signups_by(
+        &self,
+        column: &str,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> rusqlite::Result<Vec<(String, String, f64)>> {
+        let Some(column) = SIGNUP_COLUMNS.iter().find(|c| **c == column) else {
+            return Err(rusqlite::Error::InvalidColumnName(column.to_string()));
+        };
+        let mut stmt = self.conn().prepare_cached(&format!(
+            "SELECT day, {column}, SUM(customers) FROM ru_signups_day
+             WHERE day BETWEEN ?1 AND ?2 AND {column} IS NOT NULL
+             GROUP BY day, {column} ORDER BY day"
+        ))?;
+        stmt.query_map([from.to_string(), to.to_string()], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                segment_text(r.get(1)?),
+                r.get::<_, f64>(2)?,
+            ))
+        })?
+        .collect()
     }
 }

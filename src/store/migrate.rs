@@ -372,6 +372,72 @@ const V8_NO_ORDERS_BY_CUSTOMER: &str = r"
 DROP INDEX IF EXISTS orders_customer;
 ";
 
+/// Rollups per segment (`rollup::segments`): orders and events summed per day by each
+/// value of the order's channel and of the customer's channel, plan and region, and their
+/// distinct customers or users per period and trailing window, so the alerts read days ×
+/// segments instead of every customer's rows. Counted on open (`SEGMENT_ROLLUPS_SINCE`).
+const V9_SEGMENT_ROLLUPS: &str = r"
+CREATE TABLE IF NOT EXISTS ru_segment_orders_day (
+    day      TEXT NOT NULL,
+    dim      TEXT NOT NULL, -- order_channel, channel, plan or region
+    value    TEXT NOT NULL,
+    orders   INTEGER NOT NULL,
+    revenue  INTEGER NOT NULL,
+    discount INTEGER NOT NULL,
+    cost     INTEGER NOT NULL,
+    refunds  INTEGER NOT NULL, -- refunds of the day, by the refunded order's segment
+    PRIMARY KEY (day, dim, value)
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS ru_segment_events_day (
+    day      TEXT NOT NULL,
+    dim      TEXT NOT NULL, -- channel, plan or region of the user's customer row
+    value    TEXT NOT NULL,
+    users    INTEGER NOT NULL,
+    sessions INTEGER NOT NULL,
+    PRIMARY KEY (day, dim, value)
+) WITHOUT ROWID;
+
+-- Changes, per day, of the customers of a segment with >= 1 and >= 2 completed orders in
+-- the 12 months ending on the day (as ru_repeat_delta for all customers).
+CREATE TABLE IF NOT EXISTS ru_segment_repeat (
+    day   TEXT NOT NULL,
+    dim   TEXT NOT NULL,
+    value TEXT NOT NULL,
+    ge1   INTEGER NOT NULL,
+    ge2   INTEGER NOT NULL,
+    PRIMARY KEY (day, dim, value)
+) WITHOUT ROWID;
+
+-- Distinct paying customers (paying_*) and active users (active_*) of a segment, per
+-- period (by its first day) and trailing window (by its last day), as ru_distinct.
+CREATE TABLE IF NOT EXISTS ru_segment_distinct (
+    kind   TEXT NOT NULL,
+    period TEXT NOT NULL,
+    dim    TEXT NOT NULL,
+    value  TEXT NOT NULL,
+    n      INTEGER NOT NULL,
+    PRIMARY KEY (kind, period, dim, value)
+) WITHOUT ROWID;
+/// Customers per signup day and segment (`rollup::signups`), so the new customers, CAC
+/// and the customers' segment values read a few rows per day instead of every customer;
+/// counted here so an older store has it on open without a rebuild of every rollup.
+/// (Dropped first: a store set back to an older version runs it again, and counts anew.)
+const V10_SIGNUPS_DAY: &str = r"
+DROP TABLE IF EXISTS ru_signups_day;
+CREATE TABLE ru_signups_day (
+    day       TEXT NOT NULL,
+    channel   TEXT,
+    plan      TEXT,
+    region    TEXT,
+    customers INTEGER NOT NULL
+);
+CREATE INDEX ru_signups_day_day ON ru_signups_day (day);
+INSERT INTO ru_signups_day (day, channel, plan, region, customers)
+SELECT signup_date, channel, plan, region, COUNT(*) FROM customers
+GROUP BY signup_date, channel, plan, region;
+";
+
 /// Every migration in order; `MIGRATIONS[i]` takes the store to version `i + 1`.
 pub const MIGRATIONS: &[&str] = &[
     V1_TABLES,
@@ -382,6 +448,8 @@ pub const MIGRATIONS: &[&str] = &[
     V6_PROVISIONAL_RECORDS,
     V7_NOTIFY_DELIVERIES,
     V8_NO_ORDERS_BY_CUSTOMER,
+    V9_SEGMENT_ROLLUPS,
+    V10_SIGNUPS_DAY,
 ];
 
 pub const CURRENT_VERSION: u32 = MIGRATIONS.len() as u32;
@@ -390,11 +458,20 @@ pub const CURRENT_VERSION: u32 = MIGRATIONS.len() as u32;
 /// only tables in `WRITER_TABLES`, which readers do without (the table missing reads as
 /// empty), so a read-only store written by an older kpi still reads; only a writer
 /// upgrades it. A migration that readers need raises this to its own version.
-pub const READABLE_SINCE: u32 = 5;
+pub const READABLE_SINCE: u32 = 10;
 
 /// Tables a writer keeps for itself, with the version that adds each: a store older than
 /// that lacks the table without being damaged.
-const WRITER_TABLES: &[(&str, u32)] = &[("import_provisional", 6), ("notify_deliveries", 7)];
+/// The segment rollups are among them: the alerts read the per-customer rollups where
+/// they are missing.
+const WRITER_TABLES: &[(&str, u32)] = &[
+    ("import_provisional", 6),
+    ("notify_deliveries", 7),
+    ("ru_segment_orders_day", 9),
+    ("ru_segment_events_day", 9),
+    ("ru_segment_distinct", 9),
+    ("ru_segment_repeat", 9),
+];
 
 /// One table or index as the migrations create it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -491,7 +568,11 @@ pub fn diagnose(conn: &Connection) -> rusqlite::Result<Damage> {
             continue;
         }
         let found = present.iter().any(|p| p == object);
-        if super::rollup::ROLLUP_TABLES.contains(&object.table.as_str()) {
+        let rollup = super::rollup::ROLLUP_TABLES
+            .iter()
+            .chain(&super::rollup::SEGMENT_TABLES)
+            .any(|t| *t == object.table);
+        if rollup {
             let readable = object.kind != "table"
                 || !found
                 || conn
@@ -559,6 +640,8 @@ pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     let computed_otherwise = before > 0 && before < super::rollup::ROLLUPS_CURRENT_SINCE;
     if computed_otherwise || !damage.is_none() {
         super::rollup::rebuild(&tx)?;
+    } else if before > 0 && before < super::rollup::SEGMENT_ROLLUPS_SINCE {
+        super::rollup::recount_segments(&tx)?;
     }
     tx.pragma_update(None, "user_version", CURRENT_VERSION)?;
     tx.commit()?;
@@ -604,16 +687,41 @@ mod tests {
                 "{table} is added after READABLE_SINCE, yet readers need it"
             );
         }
-        assert!(added.contains(&"notify_deliveries"));
+        // Each writer table comes with the version `WRITER_TABLES` names for it.
+        for (table, since) in WRITER_TABLES {
+            let conn = Connection::open_in_memory().unwrap();
+            for sql in &MIGRATIONS[..*since as usize] {
+                conn.execute_batch(sql).unwrap();
+            }
+            let before: Vec<SchemaObject> = {
+                let conn = Connection::open_in_memory().unwrap();
+                for sql in &MIGRATIONS[..*since as usize - 1] {
+                    conn.execute_batch(sql).unwrap();
+                }
+                schema_of(&conn).unwrap()
+            };
+            let new_tables: Vec<String> = schema_of(&conn)
+                .unwrap()
+                .into_iter()
+                .filter(|object| !before.contains(object))
+                .map(|object| object.table)
+                .collect();
+            assert_eq!(new_tables, [table.to_string()], "migration {since}");
+        }
     }
 
     #[test]
     fn a_store_of_the_readable_version_is_not_damaged_by_lacking_the_delivery_log() {
+        // Every migration but those adding the writer tables, at a version before them.
         let conn = Connection::open_in_memory().unwrap();
-        for sql in &MIGRATIONS[..READABLE_SINCE as usize] {
-            conn.execute_batch(sql).unwrap();
+        let first_writer = WRITER_TABLES.iter().map(|(_, since)| *since).min().unwrap();
+        for (i, sql) in MIGRATIONS.iter().enumerate() {
+            let version = i as u32 + 1;
+            if !WRITER_TABLES.iter().any(|(_, since)| *since == version) {
+                conn.execute_batch(sql).unwrap();
+            }
         }
-        conn.pragma_update(None, "user_version", READABLE_SINCE)
+        conn.pragma_update(None, "user_version", first_writer - 1)
             .unwrap();
         assert!(diagnose(&conn).unwrap().is_none());
         conn.pragma_update(None, "user_version", CURRENT_VERSION)

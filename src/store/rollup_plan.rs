@@ -70,7 +70,16 @@ pub const RAW_INPUTS: [(&str, &[(&str, StoredType)]); 4] = [
             ("duration_s", Real),
         ],
     ),
-    ("customers", &[("customer_id", Text), ("signup_date", Text)]),
+    (
+        "customers",
+        &[
+            ("customer_id", Text),
+            ("signup_date", Text),
+            ("channel", Text),
+            ("plan", Text),
+            ("region", Text),
+        ],
+    ),
 ];
 
 /// Trailing windows counted per day (`ru_distinct` kinds), in days.
@@ -327,6 +336,13 @@ pub fn plan(ranges: &DayRanges) -> Vec<RollupQuery> {
             ctes(&[FEATURE_USERS]),
             "SELECT day, feature, user_id FROM fud",
         ),
+        query(
+            "ru_signups_day",
+            &["day", "channel", "plan", "region", "customers"],
+            Vec::new(),
+            "SELECT signup_date, channel, plan, region, COUNT(*) FROM customers \
+             GROUP BY signup_date, channel, plan, region",
+        ),
     ];
     let Some(calendar) = calendar(ranges) else {
         return out;
@@ -529,7 +545,7 @@ pub fn rebuild(tx: &Transaction<'_>) -> rusqlite::Result<()> {
     for q in plan(&ranges) {
         tx.execute(&q.insert(), [])?;
     }
-    Ok(())
+    super::rollup::recount_segments(tx)
 }
 
 /// The rows of one rollup query as another engine computed them, in the query's column
@@ -568,6 +584,8 @@ pub fn replace_all(
             entry.1 += part.rows.len() as u64;
         }
     }
+    // Computed here from what was written, with the customers of this store.
+    super::rollup::recount_segments(&tx)?;
     tx.commit()?;
     Ok(written)
 }

@@ -1,7 +1,7 @@
-//! Set-based reads of the per-day rollups for breaking metrics down by segment: one scan
-//! of a day range yields every customer's (or user's) rows, so every segment of every
-//! dimension is counted from one read instead of one filtered query per segment and
-//! period (see `alerts::rollup_series`). Read-only.
+//! Set-based reads for breaking metrics down by segment: the rollups per segment (days ×
+//! segment values) and the customers' columns, so every segment of every dimension is
+//! counted from one read instead of one filtered query per segment and period (see
+//! `alerts::rollup_series`). Read-only.
 
 use std::collections::BTreeSet;
 
@@ -21,34 +21,34 @@ pub struct CustomerDims {
     pub region: Option<String>,
 }
 
-/// A completed-orders row of one customer, day and order channel (`ru_order_customers_day`).
+/// One day's sums of the orders or events of one segment value (`ru_segment_orders_day`:
+/// orders, revenue, discount, cost, refunds in minor units; `ru_segment_events_day`:
+/// active users, sessions).
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct OrderDay<'r> {
+pub struct SegmentDay<'r> {
     pub day: &'r str,
-    pub customer_id: &'r str,
-    pub channel: &'r str,
-    pub orders: f64,
-    /// Minor units (cents), as the rollup stores them.
-    pub revenue: f64,
-    pub discount: f64,
-    pub cost: f64,
+    pub value: &'r str,
+    pub sums: [f64; 5],
 }
 
-/// Refunds of one refund day, order channel and customer (`ru_refunds_day`).
+/// The change of one day in the customers of one segment value with ≥ 1 and ≥ 2
+/// completed orders in the 12 months ending on it (`ru_segment_repeat`).
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct RefundDay<'r> {
+pub struct SegmentRepeat<'r> {
     pub day: &'r str,
-    pub channel: &'r str,
-    pub customer_id: &'r str,
-    pub amount: f64,
+    pub value: &'r str,
+    pub ge1: i64,
+    pub ge2: i64,
 }
 
-/// One user's activity of one day (`ru_event_users_day`).
+/// Distinct customers or users of one segment value in one period or window
+/// (`ru_segment_distinct`).
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct UserDay<'r> {
-    pub day: &'r str,
-    pub user_id: &'r str,
-    pub sessions: f64,
+pub struct SegmentCount<'r> {
+    /// The period's first day, or the window's last.
+    pub period: &'r str,
+    pub value: &'r str,
+    pub n: f64,
 }
 
 /// Survey responses of one kind on one day from the customers holding one value of a
@@ -112,73 +112,96 @@ impl Store {
         Ok(out)
     }
 
-    /// The per-customer order rows of days `from` to `to` (`YYYY-MM-DD`, inclusive),
-    /// in day order.
-    pub fn order_days(
+    /// Whether the store holds the rollups per segment (a store of schema 8 opened
+    /// read-only does not).
+    pub fn has_segment_rollups(&self) -> rusqlite::Result<bool> {
+        self.conn().query_row(
+            "SELECT COUNT(*) = 4 FROM sqlite_master WHERE type = 'table' AND name IN
+                 ('ru_segment_orders_day', 'ru_segment_events_day', 'ru_segment_distinct',
+                  'ru_segment_repeat')",
+            [],
+            |r| r.get(0),
+        )
+    }
+
+    /// The day sums of every value of dimension `dim` (`rollup::DIMENSIONS`) of orders
+    /// (`orders`) or events, days `from` to `to`, in day order.
+    pub fn segment_days(
         &self,
+        orders: bool,
+        dim: &str,
         from: &str,
         to: &str,
-        mut each: impl FnMut(OrderDay<'_>),
+        mut each: impl FnMut(SegmentDay<'_>),
     ) -> rusqlite::Result<()> {
-        let mut stmt = self.conn().prepare_cached(
-            "SELECT day, customer_id, channel, orders, revenue, discount, cost
-             FROM ru_order_customers_day WHERE day BETWEEN ?1 AND ?2 ORDER BY day",
-        )?;
-        let mut rows = stmt.query([from, to])?;
+        let sql = if orders {
+            "SELECT day, value, orders, revenue, discount, cost, refunds
+             FROM ru_segment_orders_day WHERE day BETWEEN ?1 AND ?2 AND dim = ?3 ORDER BY day"
+        } else {
+            "SELECT day, value, users, sessions, 0, 0, 0
+             FROM ru_segment_events_day WHERE day BETWEEN ?1 AND ?2 AND dim = ?3 ORDER BY day"
+        };
+        let mut stmt = self.conn().prepare_cached(sql)?;
+        let mut rows = stmt.query([from, to, dim])?;
         while let Some(row) = rows.next()? {
-            each(OrderDay {
+            let mut sums = [0.0; 5];
+            for (i, sum) in sums.iter_mut().enumerate() {
+                *sum = number(row.get_ref(2 + i)?);
+            }
+            each(SegmentDay {
                 day: str_of(row.get_ref(0)?),
-                customer_id: str_of(row.get_ref(1)?),
-                channel: str_of(row.get_ref(2)?),
-                orders: number(row.get_ref(3)?),
-                revenue: number(row.get_ref(4)?),
-                discount: number(row.get_ref(5)?),
-                cost: number(row.get_ref(6)?),
+                value: str_of(row.get_ref(1)?),
+                sums,
             });
         }
         Ok(())
     }
 
-    /// The refund rows of refund days `from` to `to`, in day order.
-    pub fn refund_days(
+    /// The repeat-purchase deltas of every value of dimension `dim` of days `from` to
+    /// `to`, in day order; the changes of the days before `from` come summed as `from`'s.
+    pub fn segment_repeats(
         &self,
+        dim: &str,
         from: &str,
         to: &str,
-        mut each: impl FnMut(RefundDay<'_>),
+        mut each: impl FnMut(SegmentRepeat<'_>),
     ) -> rusqlite::Result<()> {
         let mut stmt = self.conn().prepare_cached(
-            "SELECT day, channel, customer_id, amount FROM ru_refunds_day
-             WHERE day BETWEEN ?1 AND ?2 ORDER BY day",
+            "SELECT MAX(day, ?1) AS d, value, SUM(ge1), SUM(ge2) FROM ru_segment_repeat
+             WHERE day <= ?2 AND dim = ?3 GROUP BY d, value ORDER BY d",
         )?;
-        let mut rows = stmt.query([from, to])?;
+        let mut rows = stmt.query([from, to, dim])?;
         while let Some(row) = rows.next()? {
-            each(RefundDay {
+            each(SegmentRepeat {
                 day: str_of(row.get_ref(0)?),
-                channel: str_of(row.get_ref(1)?),
-                customer_id: str_of(row.get_ref(2)?),
-                amount: number(row.get_ref(3)?),
+                value: str_of(row.get_ref(1)?),
+                ge1: row.get(2)?,
+                ge2: row.get(3)?,
             });
         }
         Ok(())
     }
 
-    /// The per-user event rows of days `from` to `to`, in day order.
-    pub fn user_days(
+    /// The distinct counts of `kind` (`paying_week`, `active_7d`, …) of every value of
+    /// dimension `dim`, for the periods keyed `from` to `to`.
+    pub fn segment_counts(
         &self,
+        kind: &str,
+        dim: &str,
         from: &str,
         to: &str,
-        mut each: impl FnMut(UserDay<'_>),
+        mut each: impl FnMut(SegmentCount<'_>),
     ) -> rusqlite::Result<()> {
         let mut stmt = self.conn().prepare_cached(
-            "SELECT day, user_id, sessions FROM ru_event_users_day
-             WHERE day BETWEEN ?1 AND ?2 ORDER BY day",
+            "SELECT period, value, n FROM ru_segment_distinct
+             WHERE kind = ?1 AND period BETWEEN ?2 AND ?3 AND dim = ?4",
         )?;
-        let mut rows = stmt.query([from, to])?;
+        let mut rows = stmt.query([kind, from, to, dim])?;
         while let Some(row) = rows.next()? {
-            each(UserDay {
-                day: str_of(row.get_ref(0)?),
-                user_id: str_of(row.get_ref(1)?),
-                sessions: number(row.get_ref(2)?),
+            each(SegmentCount {
+                period: str_of(row.get_ref(0)?),
+                value: str_of(row.get_ref(1)?),
+                n: number(row.get_ref(2)?),
             });
         }
         Ok(())

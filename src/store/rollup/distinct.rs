@@ -14,7 +14,7 @@ use crate::dates::{Grain, Period};
 
 /// How a kind of count reaches from a day to the periods that hold it.
 #[derive(Debug, Clone, Copy)]
-enum Reach {
+pub(super) enum Reach {
     /// The calendar period of the grain holding the day.
     Period(Grain),
     /// The windows of this many days ending on the day and the days after it.
@@ -27,11 +27,11 @@ enum Reach {
 /// the refresh minus before.
 pub struct Spans {
     /// (kind, reach) per slot.
-    kinds: Vec<(String, Reach)>,
+    pub(super) kinds: Vec<(String, Reach)>,
     /// (slot, period key) → index into `keys`.
-    index: HashMap<(usize, NaiveDate), usize>,
+    pub(super) index: HashMap<(usize, NaiveDate), usize>,
     /// (slot, period key) of each span.
-    keys: Vec<(usize, NaiveDate)>,
+    pub(super) keys: Vec<(usize, NaiveDate)>,
 }
 
 impl Spans {
@@ -66,7 +66,7 @@ impl Spans {
     }
 
     /// The days each span counts over, merged into disjoint stretches in day order.
-    fn stretches(&self) -> Vec<(NaiveDate, NaiveDate)> {
+    pub(super) fn stretches(&self) -> Vec<(NaiveDate, NaiveDate)> {
         let mut covered: Vec<(NaiveDate, NaiveDate)> = self
             .keys
             .iter()
@@ -151,7 +151,7 @@ pub fn recount(
         let mut rows = read.query(params![from.to_string(), to.to_string()])?;
         // The first row not yet taken, read ahead; `None` once every row is taken.
         let mut ahead = next_numbered(&mut rows, &mut ids)?;
-        let mut on_day: Vec<u32> = Vec::new();
+        let mut on_day: Vec<(u32, u16)> = Vec::new();
         let mut day = from;
         while day <= to {
             on_day.clear();
@@ -160,16 +160,16 @@ pub fn recount(
                     break;
                 }
                 // Rows come in day order: none is earlier than the day being counted.
-                on_day.push(i);
+                on_day.push((i, 0));
                 ahead = next_numbered(&mut rows, &mut ids)?;
             }
             on_day.sort_unstable();
             on_day.dedup();
             for (slot, counter) in counters.iter_mut().enumerate() {
-                if let Some((key, n)) = counter.step(day, &on_day, ids.len()) {
-                    if spans.index.contains_key(&(slot, key)) {
-                        insert.execute(params![spans.kinds[slot].0, key.to_string(), n])?;
-                    }
+                if let Some((key, n)) = counter.step(day, &on_day, ids.len(), 1)
+                    && spans.index.contains_key(&(slot, key))
+                {
+                    insert.execute(params![spans.kinds[slot].0, key.to_string(), n[0]])?;
                 }
             }
             day += Duration::days(1);
@@ -227,8 +227,9 @@ impl Ids {
     }
 }
 
-/// One kind's running count over the days of a stretch, a day at a time.
-enum Counter {
+/// One kind's running count over the days of a stretch, a day at a time, per segment:
+/// every id belongs to one segment (segment 0 for a plain count).
+pub(super) enum Counter {
     /// The distinct ids of the current period; `stamp[id]` is the period it was last
     /// counted in (periods numbered from 1).
     Period {
@@ -236,39 +237,46 @@ enum Counter {
         current: Option<NaiveDate>,
         number: u32,
         stamp: Vec<u32>,
-        n: i64,
+        n: Vec<i64>,
     },
     /// The window's days' ids, and per id the number of those days holding it.
     Window {
         window: i64,
-        days: VecDeque<(NaiveDate, Vec<u32>)>,
+        days: VecDeque<(NaiveDate, Vec<(u32, u16)>)>,
         holding: Vec<u32>,
-        n: i64,
+        n: Vec<i64>,
     },
 }
 
 impl Counter {
-    fn new(reach: Reach) -> Self {
+    pub(super) fn new(reach: Reach) -> Self {
         match reach {
             Reach::Period(grain) => Counter::Period {
                 grain,
                 current: None,
                 number: 0,
                 stamp: Vec::new(),
-                n: 0,
+                n: Vec::new(),
             },
             Reach::Window(window) => Counter::Window {
                 window,
                 days: VecDeque::new(),
                 holding: Vec::new(),
-                n: 0,
+                n: Vec::new(),
             },
         }
     }
 
-    /// Takes in `day` and its ids (distinct, numbered below `ids`); returns a count whose
-    /// span is complete: (key, distinct ids).
-    fn step(&mut self, day: NaiveDate, on_day: &[u32], ids: usize) -> Option<(NaiveDate, i64)> {
+    /// Takes in `day` and its ids (distinct, numbered below `ids`, each with its segment,
+    /// numbered below `segments`); returns a count whose span is complete: (key, distinct
+    /// ids per segment).
+    pub(super) fn step(
+        &mut self,
+        day: NaiveDate,
+        on_day: &[(u32, u16)],
+        ids: usize,
+        segments: usize,
+    ) -> Option<(NaiveDate, &[i64])> {
         match self {
             Counter::Period {
                 grain,
@@ -278,19 +286,22 @@ impl Counter {
                 n,
             } => {
                 let period = Period::containing(*grain, day);
+                if n.len() < segments {
+                    n.resize(segments, 0);
+                }
                 if *current != Some(period.start) {
                     *current = Some(period.start);
                     *number += 1;
-                    *n = 0;
+                    n.iter_mut().for_each(|c| *c = 0);
                 }
                 stamp.resize(ids, 0);
-                for &i in on_day {
+                for &(i, segment) in on_day {
                     if stamp[i as usize] != *number {
                         stamp[i as usize] = *number;
-                        *n += 1;
+                        n[usize::from(segment)] += 1;
                     }
                 }
-                (period.end() == day).then_some((period.start, *n))
+                (period.end() == day).then_some((period.start, n.as_slice()))
             }
             Counter::Window {
                 window,
@@ -298,10 +309,13 @@ impl Counter {
                 holding,
                 n,
             } => {
+                if n.len() < segments {
+                    n.resize(segments, 0);
+                }
                 holding.resize(ids, 0);
-                for &i in on_day {
+                for &(i, segment) in on_day {
                     if holding[i as usize] == 0 {
-                        *n += 1;
+                        n[usize::from(segment)] += 1;
                     }
                     holding[i as usize] += 1;
                 }
@@ -311,17 +325,17 @@ impl Counter {
                         break;
                     }
                     if let Some((_, gone)) = days.pop_front() {
-                        for i in gone {
+                        for (i, segment) in gone {
                             holding[i as usize] -= 1;
                             if holding[i as usize] == 0 {
-                                *n -= 1;
+                                n[usize::from(segment)] -= 1;
                             }
                         }
                     }
                 }
                 // A window is complete once its first day was read: the caller's
                 // stretch starts no later than that for every window it wants.
-                Some((day, *n))
+                Some((day, n.as_slice()))
             }
         }
     }

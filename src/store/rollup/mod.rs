@@ -13,6 +13,8 @@ mod day_scan;
 mod days;
 mod distinct;
 mod per_id;
+mod segments;
+mod signups;
 mod touched;
 
 use std::collections::BTreeSet;
@@ -22,6 +24,8 @@ use rusqlite::{Connection, Transaction};
 
 pub use days::TABLE_DAYS;
 use per_id::{Activity, Contributions, Parts, Scope};
+pub use segments::{DIMENSIONS, SEGMENT_TABLES};
+pub use signups::SIGNUP_COLUMNS;
 pub use touched::Touched;
 
 use super::Store;
@@ -32,12 +36,16 @@ use crate::dates::parse_day;
 /// 29 February in the repeat-purchase windows ending on the next 28 February).
 pub const ROLLUPS_CURRENT_SINCE: u32 = 5;
 
+/// The schema version that adds the rollups per segment: a store from before gets them
+/// counted on open from its other rollups, which stay as they are.
+pub const SEGMENT_ROLLUPS_SINCE: u32 = 9;
+
 /// `ru_order_gaps.next_day` of a customer's latest order.
 pub const NO_NEXT_ORDER: &str = "9999-12-31";
 
 /// Trailing windows counted per day, in days (`active_7d`: WAU at day grain; `active_30d`:
 /// MAU at day and week grain).
-const WINDOWS: [(&str, i64); 2] = [("active_7d", 7), ("active_30d", 30)];
+pub(super) const WINDOWS: [(&str, i64); 2] = [("active_7d", 7), ("active_30d", 30)];
 
 const ORDERS: Activity = Activity {
     table: "orders",
@@ -84,7 +92,7 @@ fn refresh_in_steps(
     touched: &Touched,
     step: &mut Step<'_>,
 ) -> rusqlite::Result<()> {
-    const STEPS: usize = 5;
+    const STEPS: usize = 6;
     // Signup months decide cohorts: a customers import re-sorts everyone's.
     let signups_changed = touched.touches("customers");
     let mut refund_days = touched.of("refunds");
@@ -100,6 +108,7 @@ fn refresh_in_steps(
     step("customers", 3, STEPS);
     for (from, to) in ranges(&touched.of("customers"), 1) {
         days::refresh_table_days(tx, "customers", "signup_date", from, to)?;
+        signups::refresh_days(tx, from, to)?;
     }
     step("feature adopters", 4, STEPS);
     distinct::recount(
@@ -109,7 +118,48 @@ fn refresh_in_steps(
         "ru_feature_users_day",
         "user_id",
         &touched.of("events"),
-    )
+    )?;
+    step("segments", 5, STEPS);
+    if touched.touches("customers") {
+        // A customer may have moved to another segment with its whole order history.
+        segments::rebuild_repeats(tx)?;
+    }
+    let mut order_days = touched.of("orders");
+    order_days.extend(refund_days);
+    refresh_segments(tx, &segments::ORDER_SEGMENTS, order_days, touched)?;
+    refresh_segments(tx, &segments::EVENT_SEGMENTS, touched.of("events"), touched)
+}
+
+/// Recounts the segment rollups of the days written, and of every day of the customers a
+/// customers import wrote (all days when it wrote too many to name).
+fn refresh_segments(
+    tx: &Connection,
+    activity: &segments::SegmentActivity,
+    mut days: BTreeSet<NaiveDate>,
+    touched: &Touched,
+) -> rusqlite::Result<()> {
+    if touched.touches("customers") {
+        match touched.signups_before() {
+            Some(written) => {
+                days.extend(segments::days_of_customers(tx, activity, written.keys())?)
+            }
+            None => days.extend(segments::every_day(tx, activity)?),
+        }
+    }
+    segments::recount(tx, activity, &days)
+}
+
+/// Recounts every segment rollup from the per-day rollups (after they were replaced
+/// wholesale, as a sync does).
+pub(crate) fn recount_segments(conn: &Connection) -> rusqlite::Result<()> {
+    for table in SEGMENT_TABLES {
+        conn.execute(&format!("DELETE FROM {table}"), [])?;
+    }
+    for activity in [&segments::ORDER_SEGMENTS, &segments::EVENT_SEGMENTS] {
+        let days = segments::every_day(conn, activity)?;
+        segments::recount(conn, activity, &days)?;
+    }
+    segments::rebuild_repeats(conn)
 }
 
 /// The refund days of the orders of `order_days`: a re-imported order may change the
@@ -165,6 +215,9 @@ fn refresh_activity(
             distinct: false,
         };
         per_id::rebuild(tx, activity, everything)?;
+        if activity.repeats {
+            segments::rebuild_repeats(tx)?;
+        }
         return recount_distinct(tx, activity, &days);
     }
     let parts = Parts {
@@ -179,12 +232,20 @@ fn refresh_activity(
     per_id::select_ids(tx, activity, touched, &days)?;
     let spans = distinct::Spans::of(activity.distinct_prefix, activity.windows, &days);
     let mut sums = Contributions::default();
+    let mut segment_repeats = segments::RepeatSums::default();
     per_id::contribute(tx, activity, scope, parts, &spans, -1, &mut sums)?;
+    if activity.repeats {
+        segments::contribute_repeats(tx, false, -1, &mut segment_repeats)?;
+    }
     for day in &days {
         (activity.refresh_ids)(tx, activity, *day)?;
     }
     per_id::contribute(tx, activity, scope, parts, &spans, 1, &mut sums)?;
     per_id::write(tx, activity, &spans, &sums)?;
+    if activity.repeats {
+        segments::contribute_repeats(tx, false, 1, &mut segment_repeats)?;
+        segments::write_repeats(tx, &segment_repeats)?;
+    }
     if signups_changed {
         per_id::rebuild(tx, activity, cohorts)?;
     }
@@ -215,7 +276,7 @@ pub fn refresh_touched(store: &mut Store, touched: &Touched) -> rusqlite::Result
 }
 
 /// Every rollup table.
-pub const ROLLUP_TABLES: [&str; 12] = [
+pub const ROLLUP_TABLES: [&str; 13] = [
     "ru_orders_day",
     "ru_order_customers_day",
     "ru_refunds_day",
@@ -228,6 +289,7 @@ pub const ROLLUP_TABLES: [&str; 12] = [
     "ru_cohort_cells",
     "ru_table_days",
     "ru_order_gaps",
+    "ru_signups_day",
 ];
 
 /// Rebuilds every rollup from the raw rows (for tests and benchmarks).
@@ -252,7 +314,7 @@ pub(crate) fn rebuild(tx: &Transaction<'_>) -> rusqlite::Result<()> {
 }
 
 fn rebuild_in_steps(tx: &Transaction<'_>, step: &mut Step<'_>) -> rusqlite::Result<()> {
-    for table in ROLLUP_TABLES {
+    for table in ROLLUP_TABLES.iter().chain(&SEGMENT_TABLES) {
         tx.execute(&format!("DELETE FROM {table}"), [])?;
     }
     let mut touched = Touched::default();
@@ -272,7 +334,9 @@ fn rebuild_in_steps(tx: &Transaction<'_>, step: &mut Step<'_>) -> rusqlite::Resu
         }
     }
     // With the rollups empty, every day is new: each activity is rewritten whole.
-    refresh_in_steps(tx, &touched, step)
+    refresh_in_steps(tx, &touched, step)?;
+    // Also the customers whose signup text is no day, which no day range holds.
+    signups::recount(tx)
 }
 
 fn days_between(from: NaiveDate, to: NaiveDate) -> BTreeSet<NaiveDate> {
@@ -403,7 +467,12 @@ mod maintenance_tests {
     }
 
     fn dump(store: &Store) -> Vec<String> {
-        dump_tables(store.conn(), &ROLLUP_TABLES, |x| format!("Real({x:?})"))
+        let tables: Vec<&str> = ROLLUP_TABLES
+            .iter()
+            .chain(&SEGMENT_TABLES)
+            .copied()
+            .collect();
+        dump_tables(store.conn(), &tables, |x| format!("Real({x:?})"))
             .into_iter()
             // Distinct counts of zero stay where an incremental refresh emptied a period.
             .filter(|row| !(row.starts_with("ru_distinct") && row.ends_with("| Integer(0)")))

@@ -1,0 +1,907 @@
+//! Rollups per segment: the day sums and the distinct ids per period and trailing window
+//! of orders and events, by every value of each dimension (the order's channel; the
+//! customer's channel, plan and region), so the alerts read days × segments rows instead
+//! of every customer's (`alerts::rollup_series`).
+//!
+//! A segment row is a function of the per-day-per-id rollups of its days and of the
+//! customers' columns only. A refresh recounts, whatever they held before, the days an
+//! import wrote with the periods and windows holding them, and every day of the customers
+//! a customers import wrote (one may have moved to another plan); the same pass over
+//! every day is the rebuild. The pass is [`distinct::recount`]'s, with each id counted
+//! in its segment.
+//!
+//! An id without a customers row, or whose column is not text, is in no segment of that
+//! column, as the engine's `customers.<column> = value` filter finds it in none.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use chrono::{Duration, NaiveDate};
+use rusqlite::types::{Value, ValueRef};
+use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
+
+use super::distinct::{Counter, Spans};
+use super::ranges;
+use crate::dates::parse_day;
+
+/// The per-segment rollup tables.
+pub const SEGMENT_TABLES: [&str; 4] = [
+    "ru_segment_orders_day",
+    "ru_segment_events_day",
+    "ru_segment_distinct",
+    "ru_segment_repeat",
+];
+
+/// The dimensions as `dim` names them: the order's own channel, then the customer columns.
+pub const DIMENSIONS: [&str; 4] = ["order_channel", "channel", "plan", "region"];
+const ORDER_CHANNEL: usize = 0;
+
+const NO_SEGMENT: u16 = u16::MAX;
+
+/// Stretches longer than this many days read every customer up front; shorter ones look
+/// up the customers they meet (an import's few days meet a fraction of them).
+const LOAD_ALL_CUSTOMERS_AFTER: i64 = 92;
+
+/// One activity's per-segment rollups and where they come from.
+pub(super) struct SegmentActivity {
+    /// Rows `(day, id, order channel or NULL, sums…)` of days ?1..=?2 in day order: each
+    /// counts in the sums and makes its id distinct in its periods and windows.
+    rows: &'static str,
+    /// Rows of the same columns counted in the sums only (refunds), of days ?1..=?2.
+    sums_only: Option<&'static str>,
+    /// How many sums follow the order channel.
+    sums: usize,
+    /// The day sums' table, and the insert of one of its rows `(day, dim, value, sums…)`.
+    table: &'static str,
+    insert: &'static str,
+    /// `ru_segment_distinct.kind`s: `<prefix>_{day,week,month}` and the windows.
+    prefix: &'static str,
+    windows: &'static [(&'static str, i64)],
+    /// The days of the ids in `temp.ru_moved_customers`, one query per source rollup.
+    days_of_ids: &'static [&'static str],
+    /// The raw tables whose days the rollups read (`ru_table_days.tbl`).
+    tables: &'static [&'static str],
+}
+
+pub(super) const ORDER_SEGMENTS: SegmentActivity = SegmentActivity {
+    rows: "SELECT day, customer_id, channel, orders, revenue, discount, cost, 0
+           FROM ru_order_customers_day WHERE day BETWEEN ?1 AND ?2 ORDER BY day",
+    sums_only: Some(
+        "SELECT day, customer_id, channel, 0, 0, 0, 0, amount
+         FROM ru_refunds_day WHERE day BETWEEN ?1 AND ?2",
+    ),
+    sums: 5,
+    table: "ru_segment_orders_day",
+    insert: "INSERT INTO ru_segment_orders_day
+                 (day, dim, value, orders, revenue, discount, cost, refunds)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    prefix: "paying",
+    windows: &[],
+    days_of_ids: &[
+        "SELECT DISTINCT day FROM ru_order_customers_day
+         WHERE customer_id IN (SELECT id FROM temp.ru_moved_customers)",
+        "SELECT DISTINCT day FROM ru_refunds_day
+         WHERE customer_id IN (SELECT id FROM temp.ru_moved_customers)",
+    ],
+    tables: &["orders", "refunds"],
+};
+
+pub(super) const EVENT_SEGMENTS: SegmentActivity = SegmentActivity {
+    rows: "SELECT day, user_id, NULL, 1, sessions
+           FROM ru_event_users_day WHERE day BETWEEN ?1 AND ?2 ORDER BY day",
+    sums_only: None,
+    sums: 2,
+    table: "ru_segment_events_day",
+    insert: "INSERT INTO ru_segment_events_day (day, dim, value, users, sessions)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+    prefix: "active",
+    windows: &super::WINDOWS,
+    days_of_ids: &["SELECT DISTINCT day FROM ru_event_users_day
+                    WHERE user_id IN (SELECT id FROM temp.ru_moved_customers)"],
+    tables: &["events"],
+};
+
+/// The days holding rows of the customers `ids`: their segments count there.
+pub(super) fn days_of_customers<'a>(
+    conn: &Connection,
+    activity: &SegmentActivity,
+    ids: impl Iterator<Item = &'a String>,
+) -> rusqlite::Result<BTreeSet<NaiveDate>> {
+    conn.execute_batch(
+        "CREATE TEMP TABLE IF NOT EXISTS ru_moved_customers
+             (id TEXT PRIMARY KEY NOT NULL) WITHOUT ROWID;
+         DELETE FROM temp.ru_moved_customers;",
+    )?;
+    let mut add =
+        conn.prepare_cached("INSERT OR IGNORE INTO temp.ru_moved_customers (id) VALUES (?1)")?;
+    for id in ids {
+        add.execute([id])?;
+    }
+    let mut out = BTreeSet::new();
+    for sql in activity.days_of_ids {
+        let mut stmt = conn.prepare_cached(sql)?;
+        for day in stmt.query_map([], |r| r.get::<_, String>(0))? {
+            out.extend(parse_day(&day?));
+        }
+    }
+    Ok(out)
+}
+
+/// Every day the activity's rollups hold rows for.
+pub(super) fn every_day(
+    conn: &Connection,
+    activity: &SegmentActivity,
+) -> rusqlite::Result<BTreeSet<NaiveDate>> {
+    let mut stmt = conn.prepare_cached("SELECT day FROM ru_table_days WHERE tbl = ?1")?;
+    let mut out = BTreeSet::new();
+    for table in activity.tables {
+        for day in stmt.query_map([table], |r| r.get::<_, String>(0))? {
+            out.extend(parse_day(&day?));
+        }
+    }
+    Ok(out)
+}
+
+/// Interned segment values of one dimension.
+#[derive(Default)]
+struct Values {
+    index: HashMap<Vec<u8>, u16>,
+    names: Vec<String>,
+}
+
+impl Values {
+    fn intern(&mut self, value: &[u8]) -> u16 {
+        if let Some(&i) = self.index.get(value) {
+            return i;
+        }
+        let Ok(i) = u16::try_from(self.names.len()) else {
+            return NO_SEGMENT;
+        };
+        if i == NO_SEGMENT {
+            return NO_SEGMENT;
+        }
+        self.names.push(String::from_utf8_lossy(value).into_owned());
+        self.index.insert(value.to_vec(), i);
+        i
+    }
+}
+
+/// Ids numbered as they come with their customer columns' segments, and (id, order
+/// channel) pairs numbered for the order channel's distinct counts.
+struct Segmenter<'c> {
+    /// Looks up a customer met for the first time; `None` once every customer is loaded.
+    lookup: Option<rusqlite::CachedStatement<'c>>,
+    ids: HashMap<Vec<u8>, u32>,
+    columns: Vec<[u16; 3]>,
+    pairs: HashMap<(u32, u16), u32>,
+    values: [Values; 4],
+}
+
+impl<'c> Segmenter<'c> {
+    fn new(conn: &'c Connection, load_all: bool) -> rusqlite::Result<Self> {
+        let mut out = Segmenter {
+            lookup: None,
+            ids: HashMap::new(),
+            columns: Vec::new(),
+            pairs: HashMap::new(),
+            values: Default::default(),
+        };
+        if load_all {
+            let mut stmt =
+                conn.prepare_cached("SELECT customer_id, channel, plan, region FROM customers")?;
+            let mut rows = stmt.query([])?;
+            while let Some(row) = rows.next()? {
+                if let ValueRef::Text(id) = row.get_ref(0)? {
+                    let columns =
+                        out.columns_of([row.get_ref(1)?, row.get_ref(2)?, row.get_ref(3)?]);
+                    out.add(id, columns);
+                }
+            }
+        } else {
+            out.lookup = Some(conn.prepare_cached(
+                "SELECT channel, plan, region FROM customers WHERE customer_id = ?1",
+            )?);
+        }
+        Ok(out)
+    }
+
+    fn columns_of(&mut self, cells: [ValueRef<'_>; 3]) -> [u16; 3] {
+        let mut columns = [NO_SEGMENT; 3];
+        for (c, cell) in cells.into_iter().enumerate() {
+            if let ValueRef::Text(value) = cell {
+                columns[c] = self.values[c + 1].intern(value);
+            }
+        }
+        columns
+    }
+
+    fn add(&mut self, id: &[u8], columns: [u16; 3]) -> u32 {
+        let n = u32::try_from(self.columns.len()).unwrap_or(u32::MAX);
+        self.ids.insert(id.to_vec(), n);
+        self.columns.push(columns);
+        n
+    }
+
+    /// The number of `id`, looking its customer row up the first time.
+    fn id(&mut self, id: &[u8]) -> rusqlite::Result<u32> {
+        if let Some(&n) = self.ids.get(id) {
+            return Ok(n);
+        }
+        let found: Option<[Value; 3]> = match self.lookup.as_mut() {
+            Some(stmt) => stmt
+                .query_row([String::from_utf8_lossy(id)], |r| {
+                    Ok([r.get(0)?, r.get(1)?, r.get(2)?])
+                })
+                .optional()?,
+            None => None,
+        };
+        let columns = match &found {
+            Some(cells) => {
+                let refs = [
+                    ValueRef::from(&cells[0]),
+                    ValueRef::from(&cells[1]),
+                    ValueRef::from(&cells[2]),
+                ];
+                self.columns_of(refs)
+            }
+            None => [NO_SEGMENT; 3],
+        };
+        Ok(self.add(id, columns))
+    }
+
+    /// Per dimension, the (distinct key, segment) a row of `id` and `channel` counts as.
+    fn keys(&mut self, id: u32, channel: Option<&[u8]>) -> [(u32, u16); 4] {
+        let mut out = [(0, NO_SEGMENT); 4];
+        if let Some(channel) = channel {
+            let segment = self.values[ORDER_CHANNEL].intern(channel);
+            let next = u32::try_from(self.pairs.len()).unwrap_or(u32::MAX);
+            out[ORDER_CHANNEL] = (*self.pairs.entry((id, segment)).or_insert(next), segment);
+        }
+        let columns = self
+            .columns
+            .get(id as usize)
+            .copied()
+            .unwrap_or([NO_SEGMENT; 3]);
+        for (c, segment) in columns.into_iter().enumerate() {
+            out[c + 1] = (id, segment);
+        }
+        out
+    }
+
+    fn key_count(&self, dim: usize) -> usize {
+        if dim == ORDER_CHANNEL {
+            self.pairs.len()
+        } else {
+            self.columns.len()
+        }
+    }
+}
+
+/// A row as read: day, id, order channel, sums.
+type Row = (NaiveDate, Vec<u8>, Option<Vec<u8>>, [i64; 5]);
+
+fn read_row(row: &rusqlite::Row<'_>, sums: usize) -> rusqlite::Result<Option<Row>> {
+    let Some(day) = row.get_ref(0)?.as_str().ok().and_then(parse_day) else {
+        return Ok(None);
+    };
+    let ValueRef::Text(id) = row.get_ref(1)? else {
+        return Ok(None);
+    };
+    let channel = match row.get_ref(2)? {
+        ValueRef::Text(t) => Some(t.to_vec()),
+        _ => None,
+    };
+    let mut values = [0i64; 5];
+    for (i, v) in values.iter_mut().enumerate().take(sums) {
+        *v = match row.get_ref(3 + i)? {
+            ValueRef::Integer(n) => n,
+            ValueRef::Real(r) => r as i64,
+            _ => 0,
+        };
+    }
+    Ok(Some((day, id.to_vec(), channel, values)))
+}
+
+/// Recounts the activity's segment rows of `days`: their day sums, and the distinct ids
+/// of every period and window holding one of them.
+pub(super) fn recount(
+    conn: &Connection,
+    activity: &SegmentActivity,
+    days: &BTreeSet<NaiveDate>,
+) -> rusqlite::Result<()> {
+    if days.is_empty() {
+        return Ok(());
+    }
+    let spans = Spans::of(activity.prefix, activity.windows, days);
+    let stretches = spans.stretches();
+    let length: i64 = stretches
+        .iter()
+        .map(|(from, to)| (*to - *from).num_days() + 1)
+        .sum();
+    let mut segmenter = Segmenter::new(conn, length > LOAD_ALL_CUSTOMERS_AFTER)?;
+    let table = activity.table;
+    let mut delete_days =
+        conn.prepare_cached(&format!("DELETE FROM {table} WHERE day BETWEEN ?1 AND ?2"))?;
+    for (from, to) in ranges(days, 1) {
+        delete_days.execute(params![from.to_string(), to.to_string()])?;
+    }
+    let mut delete_span =
+        conn.prepare_cached("DELETE FROM ru_segment_distinct WHERE kind = ?1 AND period = ?2")?;
+    for &(slot, key) in &spans.keys {
+        delete_span.execute(params![spans.kinds[slot].0, key.to_string()])?;
+    }
+    let mut insert_distinct = conn.prepare_cached(
+        "INSERT INTO ru_segment_distinct (kind, period, dim, value, n) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?;
+    // (day, dimension, segment) → sums, of the days asked for.
+    let mut sums: BTreeMap<(NaiveDate, usize, u16), [i64; 5]> = BTreeMap::new();
+    let mut add_sums = |segmenter: &mut Segmenter<'_>, row: &Row| {
+        let id = segmenter.id(&row.1)?;
+        let keys = segmenter.keys(id, row.2.as_deref());
+        if days.contains(&row.0) {
+            for (dim, &(_, segment)) in keys.iter().enumerate() {
+                if segment != NO_SEGMENT {
+                    let sum = sums.entry((row.0, dim, segment)).or_default();
+                    for (s, v) in sum.iter_mut().zip(row.3) {
+                        *s += v;
+                    }
+                }
+            }
+        }
+        Ok::<_, rusqlite::Error>(keys)
+    };
+    let mut read = conn.prepare_cached(activity.rows)?;
+    for (from, to) in stretches {
+        let mut counters: Vec<Vec<Counter>> = (0..DIMENSIONS.len())
+            .map(|_| spans.kinds.iter().map(|(_, r)| Counter::new(*r)).collect())
+            .collect();
+        let mut rows = read.query(params![from.to_string(), to.to_string()])?;
+        let mut ahead = next_row(&mut rows, activity.sums)?;
+        let mut on_day: Vec<Vec<(u32, u16)>> = vec![Vec::new(); DIMENSIONS.len()];
+        let mut day = from;
+        while day <= to {
+            on_day.iter_mut().for_each(Vec::clear);
+            while let Some(row) = &ahead {
+                if row.0 > day {
+                    break;
+                }
+                let keys = add_sums(&mut segmenter, row)?;
+                for (dim, key) in keys.into_iter().enumerate() {
+                    if key.1 != NO_SEGMENT {
+                        on_day[dim].push(key);
+                    }
+                }
+                ahead = next_row(&mut rows, activity.sums)?;
+            }
+            for (dim, counters) in counters.iter_mut().enumerate() {
+                let ids = &mut on_day[dim];
+                ids.sort_unstable();
+                ids.dedup();
+                let (keys, width) = (segmenter.key_count(dim), segmenter.values[dim].names.len());
+                for (slot, counter) in counters.iter_mut().enumerate() {
+                    let Some((key, counts)) = counter.step(day, ids, keys, width) else {
+                        continue;
+                    };
+                    if !spans.index.contains_key(&(slot, key)) {
+                        continue;
+                    }
+                    let (kind, period) = (&spans.kinds[slot].0, key.to_string());
+                    for (segment, &n) in counts.iter().enumerate() {
+                        if n > 0 {
+                            let value = &segmenter.values[dim].names[segment];
+                            insert_distinct.execute(params![
+                                kind,
+                                period,
+                                DIMENSIONS[dim],
+                                value,
+                                n
+                            ])?;
+                        }
+                    }
+                }
+            }
+            day += Duration::days(1);
+        }
+    }
+    if let Some(sql) = activity.sums_only {
+        let mut read = conn.prepare_cached(sql)?;
+        for (from, to) in ranges(days, 1) {
+            let mut rows = read.query(params![from.to_string(), to.to_string()])?;
+            while let Some(row) = next_row(&mut rows, activity.sums)? {
+                add_sums(&mut segmenter, &row)?;
+            }
+        }
+    }
+    let mut insert = conn.prepare_cached(activity.insert)?;
+    for ((day, dim, segment), values) in &sums {
+        let mut cells: Vec<Value> = vec![
+            Value::Text(day.to_string()),
+            Value::Text(DIMENSIONS[*dim].to_string()),
+            Value::Text(segmenter.values[*dim].names[usize::from(*segment)].clone()),
+        ];
+        cells.extend(values[..activity.sums].iter().map(|v| Value::Integer(*v)));
+        insert.execute(params_from_iter(cells))?;
+    }
+    Ok(())
+}
+
+fn next_row(rows: &mut rusqlite::Rows<'_>, sums: usize) -> rusqlite::Result<Option<Row>> {
+    while let Some(row) = rows.next()? {
+        if let Some(read) = read_row(row, sums)? {
+            return Ok(Some(read));
+        }
+    }
+    Ok(None)
+}
+
+/// Repeat-purchase deltas per (dimension, segment, day): the sum of the customers'
+/// `dates::repeat_deltas` (by order channel: of each customer's orders of that channel).
+#[derive(Debug, Default)]
+pub(super) struct RepeatSums {
+    sums: HashMap<(usize, String, NaiveDate), (i64, i64)>,
+}
+
+/// Adds `sign` × the repeat-purchase contributions of the customers in
+/// `temp.ru_touched_customers` (`every`: of every customer), from their whole order
+/// history in `ru_order_customers_day`.
+pub(super) fn contribute_repeats(
+    conn: &Connection,
+    every: bool,
+    sign: i64,
+    sums: &mut RepeatSums,
+) -> rusqlite::Result<()> {
+    let sql = if every {
+        "SELECT customer_id, channel, day, orders FROM ru_order_customers_day"
+    } else {
+        "SELECT customer_id, channel, day, orders FROM ru_order_customers_day
+         WHERE customer_id IN (SELECT id FROM temp.ru_touched_customers)"
+    };
+    let mut segmenter = Segmenter::new(conn, every)?;
+    // (customer, order channel, day, orders)
+    let mut rows: Vec<(u32, u16, i32, i64)> = Vec::new();
+    let mut stmt = conn.prepare_cached(sql)?;
+    let mut read = stmt.query([])?;
+    while let Some(row) = read.next()? {
+        let (ValueRef::Text(id), ValueRef::Text(channel)) = (row.get_ref(0)?, row.get_ref(1)?)
+        else {
+            continue;
+        };
+        let Some(day) = row.get_ref(2)?.as_str().ok().and_then(parse_day) else {
+            continue;
+        };
+        let id = segmenter.id(id)?;
+        let channel = segmenter.values[ORDER_CHANNEL].intern(channel);
+        rows.push((id, channel, day_number(day), row.get(3)?));
+    }
+    rows.sort_unstable();
+    let mut add = |dim: usize, segment: u16, days: &[(NaiveDate, i64)]| {
+        let Some(value) = segmenter_value(&segmenter, dim, segment) else {
+            return;
+        };
+        for (day, ge1, ge2) in crate::dates::repeat_deltas(days) {
+            let e = sums.sums.entry((dim, value.clone(), day)).or_default();
+            e.0 += sign * ge1;
+            e.1 += sign * ge2;
+        }
+    };
+    for customer in rows.chunk_by(|a, b| a.0 == b.0) {
+        // By order channel: each channel's days (rows come sorted by channel, then day).
+        for channel in customer.chunk_by(|a, b| a.1 == b.1) {
+            let days: Vec<(NaiveDate, i64)> = channel
+                .iter()
+                .filter_map(|r| Some((date_of(r.2)?, r.3)))
+                .collect();
+            add(ORDER_CHANNEL, channel[0].1, &days);
+        }
+        // By the customer's columns: the days of every channel together.
+        let mut merged: BTreeMap<i32, i64> = BTreeMap::new();
+        for r in customer {
+            *merged.entry(r.2).or_default() += r.3;
+        }
+        let days: Vec<(NaiveDate, i64)> = merged
+            .into_iter()
+            .filter_map(|(d, n)| Some((date_of(d)?, n)))
+            .collect();
+        let columns = segmenter
+            .columns
+            .get(customer[0].0 as usize)
+            .copied()
+            .unwrap_or([NO_SEGMENT; 3]);
+        for (c, segment) in columns.into_iter().enumerate() {
+            add(c + 1, segment, &days);
+        }
+    }
+    Ok(())
+}
+
+fn segmenter_value(segmenter: &Segmenter<'_>, dim: usize, segment: u16) -> Option<String> {
+    segmenter.values[dim]
+        .names
+        .get(usize::from(segment))
+        .cloned()
+}
+
+fn day_number(day: NaiveDate) -> i32 {
+    chrono::Datelike::num_days_from_ce(&day)
+}
+
+fn date_of(number: i32) -> Option<NaiveDate> {
+    NaiveDate::from_num_days_from_ce_opt(number)
+}
+
+/// Adds the non-zero sums to `ru_segment_repeat`, dropping rows they bring to zero (a
+/// rebuild never holds such rows).
+pub(super) fn write_repeats(conn: &Connection, sums: &RepeatSums) -> rusqlite::Result<()> {
+    let mut add = conn.prepare_cached(
+        "INSERT INTO ru_segment_repeat (day, dim, value, ge1, ge2) VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (day, dim, value) DO UPDATE SET
+             ge1 = ge1 + excluded.ge1, ge2 = ge2 + excluded.ge2",
+    )?;
+    let mut drop = conn.prepare_cached(
+        "DELETE FROM ru_segment_repeat WHERE day = ?1 AND dim = ?2 AND value = ?3
+         AND ge1 = 0 AND ge2 = 0",
+    )?;
+    for ((dim, value, day), &(ge1, ge2)) in &sums.sums {
+        if ge1 != 0 || ge2 != 0 {
+            let p = params![day.to_string(), DIMENSIONS[*dim], value];
+            add.execute(params![day.to_string(), DIMENSIONS[*dim], value, ge1, ge2])?;
+            drop.execute(p)?;
+        }
+    }
+    Ok(())
+}
+
+/// Recounts `ru_segment_repeat` from every customer's order days.
+pub(super) fn rebuild_repeats(conn: &Connection) -> rusqlite::Result<()> {
+    conn.execute("DELETE FROM ru_segment_repeat", [])?;
+    let mut sums = RepeatSums::default();
+    contribute_repeats(conn, true, 1, &mut sums)?;
+    write_repeats(conn, &sums)
+}
+
+#[cfg(test)]
+mod tests {
+    use rusqlite::params;
+
+    use super::super::{Touched, dump_tables, refresh_all, refresh_touched};
+    use super::*;
+    use crate::dates::{Grain, Period};
+    use crate::store::Store;
+
+    const CUSTOMER_COLUMNS: [&str; 3] = ["c.channel", "c.plan", "c.region"];
+
+    /// The segment rollups as their definition states them: `GROUP BY` of the per-day
+    /// rollups joined to the customers, `COUNT(DISTINCT …)` over each period and window.
+    fn by_definition(conn: &Connection) -> Vec<String> {
+        let mut out = Vec::new();
+        let (first, last): (Option<String>, Option<String>) = conn
+            .query_row(
+                "SELECT MIN(day), MAX(day) FROM (SELECT day FROM ru_order_customers_day
+                 UNION SELECT day FROM ru_event_users_day UNION SELECT day FROM ru_refunds_day)",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        let (Some(first), Some(last)) = (
+            first.as_deref().and_then(parse_day),
+            last.as_deref().and_then(parse_day),
+        ) else {
+            return out;
+        };
+        let columns = ["o.channel"].into_iter().chain(CUSTOMER_COLUMNS);
+        for (dim, column) in DIMENSIONS.iter().zip(columns) {
+            let sql = format!(
+                "SELECT day, value, SUM(orders), SUM(revenue), SUM(discount), SUM(cost),
+                        SUM(refunds)
+                 FROM (SELECT o.day, {column} AS value, orders, revenue, discount, cost,
+                              0 AS refunds
+                       FROM ru_order_customers_day o
+                       LEFT JOIN customers c ON c.customer_id = o.customer_id
+                       UNION ALL
+                       SELECT o.day, {column}, 0, 0, 0, 0, amount FROM ru_refunds_day o
+                       LEFT JOIN customers c ON c.customer_id = o.customer_id)
+                 WHERE typeof(value) = 'text' GROUP BY day, value"
+            );
+            let mut stmt = conn.prepare(&sql).unwrap();
+            let rows = stmt
+                .query_map([], |r| {
+                    let cells: Vec<String> = (0..7)
+                        .map(|i| format!("{:?}", r.get::<_, Value>(i).unwrap()))
+                        .collect();
+                    Ok(format!("orders {dim}: {}", cells.join(" | ")))
+                })
+                .unwrap();
+            out.extend(rows.map(Result::unwrap));
+        }
+        for (dim, column) in DIMENSIONS[1..].iter().zip(CUSTOMER_COLUMNS) {
+            let sql = format!(
+                "SELECT e.day, {column}, COUNT(*), SUM(sessions) FROM ru_event_users_day e
+                 LEFT JOIN customers c ON c.customer_id = e.user_id
+                 WHERE typeof({column}) = 'text' GROUP BY e.day, {column}"
+            );
+            let mut stmt = conn.prepare(&sql).unwrap();
+            let rows = stmt
+                .query_map([], |r| {
+                    let cells: Vec<String> = (0..4)
+                        .map(|i| format!("{:?}", r.get::<_, Value>(i).unwrap()))
+                        .collect();
+                    Ok(format!("events {dim}: {}", cells.join(" | ")))
+                })
+                .unwrap();
+            out.extend(rows.map(Result::unwrap));
+        }
+        // (kind, first day, last day, key) of every period and window the data reaches.
+        let mut spans = Vec::new();
+        let mut day = first;
+        while day <= last + Duration::days(29) {
+            for grain in Grain::ALL {
+                let period = Period::containing(grain, day);
+                if period.start == day || day == first {
+                    for prefix in ["paying", "active"] {
+                        let kind = format!("{prefix}_{grain}");
+                        spans.push((kind, period.start, period.end(), period.start));
+                    }
+                }
+            }
+            for (kind, window) in super::super::WINDOWS {
+                spans.push((kind.to_string(), day - Duration::days(window - 1), day, day));
+            }
+            day += Duration::days(1);
+        }
+        let mut counts = Vec::new();
+        for (kind, from, to, key) in spans {
+            let (rollup, id) = if kind.starts_with("paying") {
+                ("ru_order_customers_day", "customer_id")
+            } else {
+                ("ru_event_users_day", "user_id")
+            };
+            let columns: Vec<(&str, &str)> = if kind.starts_with("paying") {
+                DIMENSIONS
+                    .iter()
+                    .copied()
+                    .zip(["o.channel"].into_iter().chain(CUSTOMER_COLUMNS))
+                    .collect()
+            } else {
+                DIMENSIONS[1..]
+                    .iter()
+                    .copied()
+                    .zip(CUSTOMER_COLUMNS)
+                    .collect()
+            };
+            for (dim, column) in columns {
+                let sql = format!(
+                    "SELECT {column}, COUNT(DISTINCT o.{id}) FROM {rollup} o
+                     LEFT JOIN customers c ON c.customer_id = o.{id}
+                     WHERE o.day BETWEEN ?1 AND ?2 AND typeof({column}) = 'text'
+                     GROUP BY {column}"
+                );
+                let mut stmt = conn.prepare(&sql).unwrap();
+                let rows = stmt
+                    .query_map(params![from.to_string(), to.to_string()], |r| {
+                        Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+                    })
+                    .unwrap();
+                for row in rows {
+                    let (value, n) = row.unwrap();
+                    counts.push(format!("distinct {kind} {key} {dim} {value:?} {n}"));
+                }
+            }
+        }
+        counts.sort();
+        counts.dedup();
+        out.extend(counts);
+        out.sort();
+        out
+    }
+
+    /// The segment rollups as written, in [`by_definition`]'s form.
+    fn written(conn: &Connection) -> Vec<String> {
+        let mut out = Vec::new();
+        for dim in DIMENSIONS {
+            for (table, sums, label) in [
+                (
+                    "ru_segment_orders_day",
+                    "orders, revenue, discount, cost, refunds",
+                    "orders",
+                ),
+                ("ru_segment_events_day", "users, sessions", "events"),
+            ] {
+                let mut stmt = conn
+                    .prepare(&format!(
+                        "SELECT day, value, {sums} FROM {table} WHERE dim = ?1"
+                    ))
+                    .unwrap();
+                let width = stmt.column_count();
+                let rows = stmt
+                    .query_map([dim], |r| {
+                        let cells: Vec<String> = (0..width)
+                            .map(|i| format!("{:?}", r.get::<_, Value>(i).unwrap()))
+                            .collect();
+                        Ok(format!("{label} {dim}: {}", cells.join(" | ")))
+                    })
+                    .unwrap();
+                out.extend(rows.map(Result::unwrap));
+            }
+        }
+        let mut stmt = conn
+            .prepare("SELECT kind, period, dim, value, n FROM ru_segment_distinct")
+            .unwrap();
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(format!(
+                    "distinct {} {} {} {:?} {}",
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, i64>(4)?
+                ))
+            })
+            .unwrap();
+        out.extend(rows.map(Result::unwrap));
+        out.sort();
+        out
+    }
+
+    fn dump(store: &Store) -> Vec<String> {
+        dump_tables(store.conn(), &SEGMENT_TABLES, |x| format!("{x:?}"))
+    }
+
+    struct Random(u64);
+
+    impl Random {
+        fn next(&mut self, n: u64) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0 % n
+        }
+    }
+
+    /// Random batches of orders, refunds, events and customers (re-)written and refreshed
+    /// as imports refresh them: orders moved to other customers, channels and days,
+    /// customers moved to other plans, ids without a customers row, empty values.
+    fn batches(seed: u64) -> Store {
+        let mut store = Store::open_in_memory().unwrap();
+        let mut rng = Random(seed | 1);
+        let start = parse_day("2025-01-20").unwrap();
+        let channels = ["ads", "seo", ""];
+        let plans = ["basic", "pro", ""];
+        for batch in 0..6 {
+            let mut touched = Touched::default();
+            let conn = store.conn();
+            for k in 0..(5 + rng.next(40)) {
+                let day = start + Duration::days(rng.next(80) as i64);
+                let customer = format!("c{}", rng.next(30));
+                let order = format!("o{}", rng.next(120));
+                let previous: Option<String> = conn
+                    .query_row(
+                        "SELECT order_date FROM orders WHERE order_id = ?1",
+                        [&order],
+                        |r| r.get(0),
+                    )
+                    .optional()
+                    .unwrap();
+                let previous_customer: Option<String> = conn
+                    .query_row(
+                        "SELECT customer_id FROM orders WHERE order_id = ?1",
+                        [&order],
+                        |r| r.get(0),
+                    )
+                    .optional()
+                    .unwrap();
+                let status = if rng.next(8) == 0 {
+                    "cancelled"
+                } else {
+                    "completed"
+                };
+                let channel = channels[rng.next(3) as usize];
+                conn.execute(
+                    "INSERT OR REPLACE INTO orders
+                         (order_id, customer_id, order_date, revenue, status, channel, discount)
+                     VALUES (?1, ?2, ?3, ?4, ?5, NULLIF(?6, ''), ?7)",
+                    params![
+                        order,
+                        customer,
+                        day.to_string(),
+                        100 + rng.next(900) as i64,
+                        status,
+                        channel,
+                        rng.next(50) as i64
+                    ],
+                )
+                .unwrap();
+                touched.add_row("orders", &[day], Some(&customer));
+                if let (Some(previous), Some(customer)) = (previous, previous_customer) {
+                    let previous = parse_day(&previous).unwrap();
+                    touched.add_row("orders", &[previous], Some(&customer));
+                }
+                if rng.next(5) == 0 {
+                    let refund_day = day + Duration::days(rng.next(5) as i64);
+                    conn.execute(
+                        "INSERT OR REPLACE INTO refunds (refund_key, order_id, refund_date, amount)
+                         VALUES (?1, ?2, ?3, ?4)",
+                        params![format!("r{batch}-{k}"), order, refund_day.to_string(), 50],
+                    )
+                    .unwrap();
+                    touched.add("refunds", refund_day);
+                }
+            }
+            for k in 0..(5 + rng.next(40)) {
+                let day = start + Duration::days(rng.next(80) as i64);
+                let user = format!("c{}", rng.next(34));
+                conn.execute(
+                    "INSERT OR REPLACE INTO events (event_key, user_id, ts, day, name, session_id)
+                     VALUES (?1, ?2, ?3 || 'T12:00:00Z', ?3, 'login', ?4)",
+                    params![
+                        format!("e{batch}-{k}"),
+                        user,
+                        day.to_string(),
+                        format!("s{}", rng.next(3))
+                    ],
+                )
+                .unwrap();
+                touched.add_row("events", &[day], Some(&user));
+            }
+            // Customers c0…c24 only: the others stay without a row.
+            for _ in 0..rng.next(12) {
+                let id = format!("c{}", rng.next(25));
+                let previous: Option<String> = conn
+                    .query_row(
+                        "SELECT signup_date FROM customers WHERE customer_id = ?1",
+                        [&id],
+                        |r| r.get(0),
+                    )
+                    .optional()
+                    .unwrap();
+                let signup = start - Duration::days(rng.next(40) as i64);
+                conn.execute(
+                    "INSERT OR REPLACE INTO customers (customer_id, signup_date, channel, plan, region)
+                     VALUES (?1, ?2, NULLIF(?3, ''), ?4, 'eu')",
+                    params![id, signup.to_string(), channels[rng.next(3) as usize],
+                            plans[rng.next(3) as usize]],
+                )
+                .unwrap();
+                let previous = previous.as_deref().and_then(parse_day);
+                touched.add_previous(
+                    "customers",
+                    &id,
+                    previous.as_ref().map(std::slice::from_ref),
+                );
+                touched.add_row("customers", &[signup], Some(&id));
+            }
+            refresh_touched(&mut store, &touched).unwrap();
+        }
+        store
+    }
+
+    #[test]
+    fn refreshed_segment_rollups_equal_their_definition_and_a_rebuild() {
+        for seed in [3, 17, 2025, 99_991] {
+            let mut store = batches(seed);
+            let refreshed = written(store.conn());
+            assert!(
+                refreshed.iter().any(|r| r.contains("\"pro\"")),
+                "{refreshed:?}"
+            );
+            assert!(
+                refreshed
+                    .iter()
+                    .any(|r| r.starts_with("distinct active_30d"))
+            );
+            assert_eq!(refreshed, by_definition(store.conn()), "seed {seed}");
+            let incremental = dump(&store);
+            refresh_all(&mut store).unwrap();
+            let rebuilt = dump(&store);
+            let only = |a: &[String], b: &[String]| -> Vec<String> {
+                a.iter().filter(|r| !b.contains(r)).cloned().collect()
+            };
+            assert_eq!(
+                incremental,
+                rebuilt,
+                "seed {seed}: only refreshed {:?}, only rebuilt {:?}",
+                only(&incremental, &rebuilt),
+                only(&rebuilt, &incremental)
+            );
+        }
+    }
+}
