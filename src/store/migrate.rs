@@ -419,6 +419,8 @@ CREATE TABLE IF NOT EXISTS ru_segment_distinct (
     n      INTEGER NOT NULL,
     PRIMARY KEY (kind, period, dim, value)
 ) WITHOUT ROWID;
+";
+
 /// Customers per signup day and segment (`rollup::signups`), so the new customers, CAC
 /// and the customers' segment values read a few rows per day instead of every customer;
 /// counted here so an older store has it on open without a rebuild of every rollup.
