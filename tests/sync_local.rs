@@ -8,7 +8,7 @@ mod sync_support;
 use std::fs;
 
 use kpi::store::Store;
-use kpi::store::rollup::ROLLUP_TABLES;
+use kpi::store::rollup::{ROLLUP_TABLES, SEGMENT_TABLES};
 use kpi::sync::{SyncOptions, sync};
 use sync_support::{
     assert_same_report, assert_same_rows, export, imported, report_json, rollups, small_tables_of,
@@ -27,7 +27,7 @@ fn sync_from_csv_and_parquet_exports_equals_a_local_import_on_every_rollup() {
     assert_eq!(report.inputs.len(), 4, "{report}");
 
     let imported_rows = rollups(&local);
-    for table in ROLLUP_TABLES {
+    for table in ROLLUP_TABLES.iter().chain(&SEGMENT_TABLES) {
         assert!(
             imported_rows
                 .iter()

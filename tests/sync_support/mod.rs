@@ -17,7 +17,7 @@ use serde_json::Value as Json;
 use kpi::demo::{DemoOptions, generate};
 use kpi::import::{ImportOptions, import_file};
 use kpi::store::Store;
-use kpi::store::rollup::ROLLUP_TABLES;
+use kpi::store::rollup::{ROLLUP_TABLES, SEGMENT_TABLES};
 use kpi::store::rollup_plan::{RAW_INPUTS, StoredType};
 
 /// A store filled by `kpi import` of a small demo data set.
@@ -151,10 +151,12 @@ fn write_parquet(path: &Path, columns: &[(&str, StoredType)], rows: &[&Vec<Value
     writer.close().unwrap();
 }
 
-/// Every rollup row, sorted; reals to 1e-9 (sums of floats may add in another order).
+/// Every rollup row of the store's rollup list, the segment rollups included (a sync
+/// counts those locally from what it wrote), sorted; reals to 1e-9 (sums of floats may
+/// add in another order).
 pub fn rollups(store: &Store) -> Vec<String> {
     let mut out = Vec::new();
-    for table in ROLLUP_TABLES {
+    for table in ROLLUP_TABLES.iter().chain(&SEGMENT_TABLES) {
         let mut stmt = store
             .conn()
             .prepare(&format!("SELECT * FROM {table}"))
@@ -192,7 +194,8 @@ pub fn small_tables_of(local: &Store, path: &Path) -> Store {
         .iter()
         .map(|(table, _)| *table)
         .filter(|table| *table != "customers")
-        .chain(ROLLUP_TABLES);
+        .chain(ROLLUP_TABLES)
+        .chain(SEGMENT_TABLES);
     for table in emptied {
         store
             .conn()
