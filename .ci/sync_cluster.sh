@@ -99,10 +99,11 @@ done
 
 export KPI_SYNC_CLUSTER="df://127.0.0.1:$scheduler_port"
 export KPI_SYNC_EXECUTOR_PID="${executor_pids[1]}"
-export KPI_SYNC_KILL_AFTER_MS="${KPI_SYNC_KILL_AFTER_MS:-1500}"
+export KPI_SYNC_EXECUTOR_WORK_DIR="$work/executor-2"
 # The equality test first, while both executors live; the other one kills an executor.
 cargo_cluster test --test sync_cluster -- --ignored --exact \
   sync_on_a_ballista_cluster_equals_a_local_import_on_every_rollup_and_the_report
-cargo_cluster test --test sync_cluster -- --ignored --exact \
+# --nocapture: the log shows which of the two outcomes the run took.
+cargo_cluster test --test sync_cluster -- --ignored --exact --nocapture \
   losing_an_executor_mid_sync_completes_or_fails_clearly_and_never_half_writes
 echo "cluster tests passed in $((SECONDS - started)) s"

@@ -61,6 +61,8 @@ fn losing_an_executor_mid_sync_completes_or_fails_clearly_and_never_half_writes(
         .unwrap();
     let before = rollups(&Store::open(&db).unwrap());
     assert!(!before.is_empty());
+    let work_dir = std::path::PathBuf::from(env("KPI_SYNC_EXECUTOR_WORK_DIR"));
+    let earlier = files_under(&work_dir);
     let mut child = Command::new(env!("CARGO_BIN_EXE_kpi"))
         .args(["sync", "--cluster", &env("KPI_SYNC_CLUSTER"), "--source"])
         .arg(&exports)
@@ -70,12 +72,24 @@ fn losing_an_executor_mid_sync_completes_or_fails_clearly_and_never_half_writes(
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(
-        env("KPI_SYNC_KILL_AFTER_MS").parse().unwrap(),
-    ));
+    // Killed once it holds shuffle output of this sync (a file its work dir did not hold
+    // before), so the job loses work it needs: never before its first task, nor after
+    // the sync ended.
+    let waiting = Instant::now();
+    while files_under(&work_dir).iter().all(|f| earlier.contains(f)) {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the sync ended before the executor to kill wrote any shuffle output"
+        );
+        assert!(
+            waiting.elapsed() < Duration::from_secs(300),
+            "the executor to kill wrote no shuffle output in 300 s"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
     assert!(
         child.try_wait().unwrap().is_none(),
-        "the sync ended before the executor was killed: lower KPI_SYNC_KILL_AFTER_MS"
+        "the sync ended before the executor was killed"
     );
     let killed = Command::new("kill")
         .args(["-9", &env("KPI_SYNC_EXECUTOR_PID")])
@@ -93,18 +107,30 @@ fn losing_an_executor_mid_sync_completes_or_fails_clearly_and_never_half_writes(
     let output = child.wait_with_output().unwrap();
     let after = rollups(&Store::open(&db).unwrap());
     if output.status.success() {
+        println!("the sync completed through the other executor");
         kpi::store::rollup::refresh_all(&mut local).unwrap();
-        assert_eq!(
-            after,
-            rollups(&local),
-            "completed through the other executor"
-        );
+        assert_same_rows(&rollups(&local), &after);
     } else {
         let err = String::from_utf8_lossy(&output.stderr);
+        println!("the sync failed: {err}");
         assert!(
             err.starts_with("kpi: ") && err.lines().count() <= 3,
             "one clear error: {err}"
         );
         assert_eq!(after, before, "a failed sync writes nothing");
     }
+}
+
+/// Every file under `dir`, however deep.
+fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(files_under(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
 }
