@@ -15,7 +15,9 @@
 //!
 //! Run: `cargo bench --bench import` (1 M rows), or `cargo bench --bench import --
 //! 1000000 10000000` for several sizes; `-- --tables orders` for one table;
-//! `-- --seeded` imports into a table that already holds a row (the row-by-row path).
+//! `-- --seeded` imports into a table that already holds a row (the row-by-row path);
+//! `-- --formats ndjson,json` also imports the same rows as NDJSON and as one JSON array
+//! (each in a fresh store), for their rows/s and peak RSS beside the CSV's.
 #![allow(clippy::unwrap_used)]
 
 use std::io::{BufWriter, Write};
@@ -53,6 +55,16 @@ fn main() {
         None => TABLES.to_vec(),
     };
     let seeded = args.iter().any(|a| a == "--seeded");
+    let json_formats: Vec<JsonFormat> = match args.iter().position(|a| a == "--formats") {
+        Some(i) => [JsonFormat::Lines, JsonFormat::Array]
+            .into_iter()
+            .filter(|f| {
+                args.get(i + 1)
+                    .is_some_and(|list| list.split(',').any(|x| x == f.extension()))
+            })
+            .collect(),
+        None => Vec::new(),
+    };
     let temp = tempfile::tempdir().unwrap();
     let data = std::env::var_os("KPI_BENCH_DATA")
         .map(PathBuf::from)
@@ -95,6 +107,35 @@ fn main() {
                     plain.wall / kpi.wall,
                     plain.cpu / kpi.cpu
                 );
+            }
+            for &format in &json_formats {
+                let file = csv.with_extension(format.extension());
+                if !file.exists() {
+                    to_json(&csv, &file, table, format);
+                }
+                let db = temp
+                    .path()
+                    .join(format!("kpi_{table}_{rows}_{format:?}.db"));
+                let cost = measure(
+                    Command::new(std::env::current_exe().unwrap())
+                        .arg("--child-import")
+                        .arg(&db)
+                        .arg(&file),
+                );
+                print_line(
+                    &format!("kpi import, {}", format.label()),
+                    rows,
+                    cost.as_ref(),
+                );
+                if let (Some(cost), Some(plain)) = (&cost, &plain) {
+                    println!(
+                        "  ratio kpi {} / sqlite3 plain: {:.2} (wall), {:.2} (CPU)",
+                        format.label(),
+                        plain.wall / cost.wall,
+                        plain.cpu / cost.cpu
+                    );
+                }
+                remove_store(&db);
             }
             if table == "orders" && kpi.is_some() {
                 append(&kpi_db, &temp.path().join("orders_append.csv"), rows);
@@ -329,6 +370,78 @@ fn generate(table: &str, path: &Path, rows: u64) {
         }
     }
     out.flush().unwrap();
+}
+
+#[derive(Debug, Clone, Copy)]
+enum JsonFormat {
+    /// One object a line (NDJSON).
+    Lines,
+    /// One JSON array of objects.
+    Array,
+}
+
+impl JsonFormat {
+    fn extension(self) -> &'static str {
+        match self {
+            Self::Lines => "ndjson",
+            Self::Array => "json",
+        }
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            Self::Lines => "NDJSON",
+            Self::Array => "JSON array",
+        }
+    }
+}
+
+/// The rows of the generated `csv` as JSON objects: amounts and durations as numbers,
+/// everything else as strings (the generated values hold no comma, quote or backslash).
+fn to_json(csv: &Path, out: &Path, table: &str, format: JsonFormat) {
+    use std::io::BufRead;
+    let started = Instant::now();
+    let numeric: &[&str] = match table {
+        "orders" => &["revenue", "discount", "cost"],
+        _ => &["duration_s"],
+    };
+    let mut lines = std::io::BufReader::new(std::fs::File::open(csv).unwrap()).lines();
+    let header: Vec<String> = lines
+        .next()
+        .unwrap()
+        .unwrap()
+        .split(',')
+        .map(str::to_string)
+        .collect();
+    let mut w = BufWriter::with_capacity(1 << 20, std::fs::File::create(out).unwrap());
+    let (open, separator, close) = match format {
+        JsonFormat::Lines => ("", "\n", "\n"),
+        JsonFormat::Array => ("[\n", ",\n", "\n]\n"),
+    };
+    w.write_all(open.as_bytes()).unwrap();
+    for (i, line) in lines.enumerate() {
+        if i > 0 {
+            w.write_all(separator.as_bytes()).unwrap();
+        }
+        w.write_all(b"{").unwrap();
+        for (j, (name, value)) in header.iter().zip(line.unwrap().split(',')).enumerate() {
+            let comma = if j > 0 { "," } else { "" };
+            if numeric.contains(&name.as_str()) {
+                write!(w, "{comma}\"{name}\":{value}").unwrap();
+            } else {
+                write!(w, "{comma}\"{name}\":\"{value}\"").unwrap();
+            }
+        }
+        w.write_all(b"}").unwrap();
+    }
+    w.write_all(close.as_bytes()).unwrap();
+    w.flush().unwrap();
+    println!(
+        "generated {} ({:.0} MB) in {:.1} s",
+        out.display(),
+        std::fs::metadata(out).unwrap().len() as f64 / 1e6,
+        started.elapsed().as_secs_f64()
+    );
 }
 
 /// Day `n` after 2024-01-01 as (year, month, day).

@@ -124,8 +124,6 @@ pub struct SegmentDays {
     /// Day sums per segment value of orders (`true`) or events by dimension
     /// (`rollup::DIMENSIONS` index), each table's `channels` the values it met.
     sums: HashMap<(bool, usize), Table<SegmentRow>>,
-    /// Whether the store holds the rollups per segment (`None`: not asked yet).
-    has_segment_rollups: Option<bool>,
     /// Repeat-purchase deltas by view and day range, read from the segment rollups
     /// (again after an import of orders).
     repeat: HashMap<(View, i32, i32), Arc<RepeatDeltas>>,
@@ -361,15 +359,6 @@ impl SegmentDays {
         }
         Ok(self.sums.get(&key).expect("just read"))
     }
-
-    fn has_segment_rollups(&mut self, store: &Store) -> Result<bool, MetricError> {
-        if let Some(has) = self.has_segment_rollups {
-            return Ok(has);
-        }
-        let has = store.has_segment_rollups()?;
-        self.has_segment_rollups = Some(has);
-        Ok(has)
-    }
 }
 
 /// The days of the [`widened`] range outside the range held, as at most two ranges.
@@ -522,10 +511,6 @@ impl<'e, 's> RollupSeries<'e, 's> {
             },
         };
         if !(orders || events || customers || movements || surveys) {
-            return self.engine.series(request);
-        }
-        // A store of schema 8 opened read-only has none: the engine reads its rows.
-        if (orders || events) && !self.days.has_segment_rollups(self.engine.store)? {
             return self.engine.series(request);
         }
         let def = self.engine.definition(request.metric)?;

@@ -114,6 +114,19 @@ impl Movements {
     pub fn net_new(&self) -> i64 {
         self.new + self.expansion + self.reactivation - self.contraction - self.churned
     }
+
+    /// Counts one customer's MRR going from `old` to `new` cents: a customer back from
+    /// zero is a reactivation when they had subscribed before (`subscribed_before`).
+    fn add_change(&mut self, old: i64, new: i64, subscribed_before: impl FnOnce() -> bool) {
+        match (old, new) {
+            (0, 0) => {}
+            (0, n) if subscribed_before() => self.reactivation += n,
+            (0, n) => self.new += n,
+            (o, 0) => self.churned += o,
+            (o, n) if n > o => self.expansion += n - o,
+            (o, n) => self.contraction += o - n,
+        }
+    }
 }
 
 /// The movements between the close of `before` and the close of `last`.
@@ -136,19 +149,9 @@ pub fn movements(
         if subs.iter().any(|s| keep(s) && s.active_on(last)) {
             m.active_end += 1;
         }
-        match (old, new) {
-            (0, 0) => {}
-            (0, n) => {
-                if subs.iter().any(|s| keep(s) && s.start <= before) {
-                    m.reactivation += n;
-                } else {
-                    m.new += n;
-                }
-            }
-            (o, 0) => m.churned += o,
-            (o, n) if n > o => m.expansion += n - o,
-            (o, n) => m.contraction += o - n,
-        }
+        m.add_change(old, new, || {
+            subs.iter().any(|s| keep(s) && s.start <= before)
+        });
     }
     m
 }
@@ -332,20 +335,9 @@ fn add_customer(
                 .map(|s| s.mrr_cents)
                 .sum()
         };
-        let m = &mut out[i];
-        match (mrr_on(before), mrr_on(last)) {
-            (0, 0) => {}
-            (0, n) => {
-                if subs.iter().any(|s| s.start <= before) {
-                    m.reactivation += n;
-                } else {
-                    m.new += n;
-                }
-            }
-            (o, 0) => m.churned += o,
-            (o, n) if n > o => m.expansion += n - o,
-            (o, n) => m.contraction += o - n,
-        }
+        out[i].add_change(mrr_on(before), mrr_on(last), || {
+            subs.iter().any(|s| s.start <= before)
+        });
     }
 }
 

@@ -464,16 +464,7 @@ pub const READABLE_SINCE: u32 = 10;
 
 /// Tables a writer keeps for itself, with the version that adds each: a store older than
 /// that lacks the table without being damaged.
-/// The segment rollups are among them: the alerts read the per-customer rollups where
-/// they are missing.
-const WRITER_TABLES: &[(&str, u32)] = &[
-    ("import_provisional", 6),
-    ("notify_deliveries", 7),
-    ("ru_segment_orders_day", 9),
-    ("ru_segment_events_day", 9),
-    ("ru_segment_distinct", 9),
-    ("ru_segment_repeat", 9),
-];
+const WRITER_TABLES: &[(&str, u32)] = &[("import_provisional", 6), ("notify_deliveries", 7)];
 
 /// One table or index as the migrations create it.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -112,18 +112,6 @@ impl Store {
         Ok(out)
     }
 
-    /// Whether the store holds the rollups per segment (a store of schema 8 opened
-    /// read-only does not).
-    pub fn has_segment_rollups(&self) -> rusqlite::Result<bool> {
-        self.conn().query_row(
-            "SELECT COUNT(*) = 4 FROM sqlite_master WHERE type = 'table' AND name IN
-                 ('ru_segment_orders_day', 'ru_segment_events_day', 'ru_segment_distinct',
-                  'ru_segment_repeat')",
-            [],
-            |r| r.get(0),
-        )
-    }
-
     /// The day sums of every value of dimension `dim` (`rollup::DIMENSIONS`) of orders
     /// (`orders`) or events, days `from` to `to`, in day order.
     pub fn segment_days(
