@@ -61,6 +61,9 @@ stop_all() {
   exit "$status"
 }
 trap stop_all EXIT
+# A signal ends the script through its exit trap too (once the running command returns).
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 # Ports nobody listens on, from a base that differs between concurrent runs.
 port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
