@@ -749,7 +749,8 @@ mod tests {
         let empty = empty_export(&columns[..1]);
         assert_eq!(
             empty,
-            "SELECT CAST(NULL AS VARCHAR) AS order_id FROM (VALUES (1)) nothing WHERE 1 = 0"
+            "SELECT CAST(NULL AS VARCHAR) AS order_id FROM (VALUES (0)) nothing \
+             WHERE nothing.column1 = 1"
         );
         assert_eq!(
             export_cte("orders", &[empty.clone(), empty.clone()]),
