@@ -393,7 +393,10 @@ pub struct Since<'a> {
 
 /// Whether what `since` says was written can change `def`'s alerts at `grain`: a day
 /// within or before the latest complete period in a table that `def`, its volume and
-/// weight counts or the metric it derives from read.
+/// weight counts or the metric it derives from read. With `subscriptions_held` (the
+/// store holds subscriptions, and `touched` wrote none), customer activity comes from
+/// them alone (`metrics::reads_given_subscriptions`): an orders append leaves new and
+/// active customers, churn and retention — and MRR, counted against them — as they were.
 fn may_change(
     config: &Config,
     catalog: &[MetricDef],
@@ -401,8 +404,16 @@ fn may_change(
     grain: Grain,
     latest: Period,
     touched: &Touched,
+    subscriptions_held: bool,
 ) -> bool {
-    let mut tables = def.reads.to_vec();
+    let reads = |def: &MetricDef| -> Vec<&'static str> {
+        if subscriptions_held {
+            metrics::reads_given_subscriptions(def)
+        } else {
+            def.reads.to_vec()
+        }
+    };
+    let mut tables = reads(def);
     let related = [
         volume_metric(def, grain),
         weight_metric(def, grain),
@@ -410,7 +421,7 @@ fn may_change(
     ];
     for id in related.into_iter().flatten() {
         if let Some(other) = catalog.iter().find(|d| d.id == id) {
-            tables.extend(other.reads);
+            tables.extend(reads(other));
         }
     }
     touched
@@ -435,11 +446,29 @@ fn evaluate_reusing(
         cache: HashMap::new(),
     };
     let mut evaluation = Evaluation::default();
+    // Whether customer activity comes from subscriptions, before and after what `since`
+    // wrote: they are held, and were not written.
+    let subscriptions_held = match since {
+        Some(since) => {
+            !since.touched.touches("subscriptions") && store.has_rows("subscriptions")?
+        }
+        None => false,
+    };
     for def in catalog {
         for grain in Grain::ALL {
             let latest = latest_complete(grain, fetcher.last_complete_day);
             match since {
-                Some(since) if !may_change(config, catalog, def, grain, latest, since.touched) => {
+                Some(since)
+                    if !may_change(
+                        config,
+                        catalog,
+                        def,
+                        grain,
+                        latest,
+                        since.touched,
+                        subscriptions_held,
+                    ) =>
+                {
                     keep(since.previous, &def.id, grain, &mut evaluation);
                 }
                 _ => evaluate_metric(&mut fetcher, catalog, def, grain, &mut evaluation)?,
@@ -1227,6 +1256,48 @@ fn apply_state(alert: &mut Alert, state: crate::store::AlertState) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An orders append on the reference day, against a catalog of the built-in metrics.
+    fn orders_append_may_change(id: MetricId, grain: Grain, subscriptions_held: bool) -> bool {
+        let config = Config::default();
+        let catalog: Vec<MetricDef> = MetricId::ALL.iter().map(|m| m.def().clone()).collect();
+        let as_of = NaiveDate::from_ymd_opt(2026, 3, 10).expect("a date");
+        let mut touched = Touched::default();
+        touched.add("orders", as_of);
+        let def = catalog
+            .iter()
+            .find(|d| d.id == id.as_str())
+            .expect("built in");
+        let latest = latest_complete(grain, as_of);
+        may_change(
+            &config,
+            &catalog,
+            def,
+            grain,
+            latest,
+            &touched,
+            subscriptions_held,
+        )
+    }
+
+    #[test]
+    fn an_orders_append_leaves_subscription_activity_and_mrr_alone_where_subscriptions_are_held() {
+        for id in [
+            MetricId::ActiveCustomers,
+            MetricId::NewCustomers,
+            MetricId::CustomerChurnPct,
+            MetricId::RetentionRatePct,
+            MetricId::Mrr,
+        ] {
+            assert!(!orders_append_may_change(id, Grain::Day, true), "{id:?}");
+            // Without subscriptions, activity (MRR's volume) is counted from orders.
+            assert!(orders_append_may_change(id, Grain::Day, false), "{id:?}");
+        }
+        // Metrics that count orders themselves are evaluated again either way.
+        for id in [MetricId::Clv, MetricId::NetRevenue, MetricId::Orders] {
+            assert!(orders_append_may_change(id, Grain::Day, true), "{id:?}");
+        }
+    }
 
     fn alert(tier: Tier, good: bool, change_pct: f64, key: &str) -> Alert {
         Alert {

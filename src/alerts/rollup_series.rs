@@ -9,10 +9,12 @@
 //! customers' segments (one grouped read) — are computed here from [`SegmentDays`]:
 //! order and event sums and distinct counts from the rollups per segment
 //! (`store::rollup::segments`: days × segment values, whatever the number of customers),
-//! the repeat purchase rate from the per-customer order rows of the day range the alerts
-//! look at, customer metrics and MRR from the subscription book, each customer interned
-//! once with its segments, every value of a dimension counted in one pass. Every other request (totals, which read small rollups already, and the
-//! metrics not listed) goes to the engine. Values are the engine's to the bit: day sums
+//! the repeat purchase rate from the repeat-purchase deltas per segment and day, customer
+//! metrics and MRR from the subscription book with the channel, plan and region of its
+//! customers only (the subscribers, read once, not every customer), every value of a
+//! dimension — and at once every dimension of the customer flows — counted in one pass.
+//! Every other request (totals, which read small rollups already, and the metrics not
+//! listed) goes to the engine. Values are the engine's to the bit: day sums
 //! are whole minor units, added in the same order, and ratios use the same `Cell`
 //! arithmetic (`tests/alerts_rollup_series.rs` holds the two paths equal).
 //!
@@ -20,7 +22,6 @@
 //! drops the days it wrote and the next evaluation reads back only those.
 
 use std::collections::{BTreeSet, HashMap};
-use std::hash::{BuildHasherDefault, Hasher};
 use std::rc::Rc;
 use std::sync::Arc;
 
@@ -107,13 +108,15 @@ fn day_number(day: NaiveDate) -> i32 {
     day.num_days_from_ce()
 }
 
-/// Rollup rows with their customers interned, for a range of days that only grows.
+/// Rollup rows and the subscription book with its customers' segments, kept between
+/// evaluations; the days held only grow.
 #[derive(Debug, Default)]
 pub struct SegmentDays {
-    customers: Option<Customers>,
     /// Every subscription by customer, read once: the customer metrics and MRR of every
     /// segment are counted from it.
     book: Option<Arc<Book>>,
+    /// The segments of the book's customers (dropped with the book).
+    subscribers: Option<Arc<Subscribers>>,
     /// What is counted from the book, kept with it: after an import of other tables the
     /// next evaluation reads them back. `[span][segment]` subscription flows by customer
     /// column and spans.
@@ -127,44 +130,19 @@ pub struct SegmentDays {
     /// Repeat-purchase deltas by view and day range, read from the segment rollups
     /// (again after an import of orders).
     repeat: HashMap<(View, i32, i32), Arc<RepeatDeltas>>,
+    /// Whether a customer attribute (not channel, plan or region) has no value at all:
+    /// only a customers import can change it, and that starts afresh.
+    attribute_without_values: HashMap<String, bool>,
 }
 
-/// Every customer (and every id seen in the rollups without one), as an index, with the
-/// index of its value in each customer column.
+/// The channel, plan and region of each customer of the subscription book, by the
+/// customer's place in it: read for the subscribers only (a quarter of the customers in
+/// the benchmark's store), not for every customer.
 #[derive(Debug, Default)]
-struct Customers {
-    index: HashMap<String, u32, BuildHasherDefault<IdHasher>>,
-    /// Per id: its value index in each of `CUSTOMER_COLUMNS` (`NO_SEGMENT`: none).
+struct Subscribers {
+    /// Per book customer: its value index in each of `CUSTOMER_COLUMNS` (`NO_SEGMENT`: none).
     columns: Vec<[u16; 3]>,
     values: [Values; 3],
-}
-
-/// A multiply-rotate hash for the customer index, looked up once per rollup row read
-/// (millions per evaluation): SipHash's resistance to crafted keys costs a tenth of the
-/// evaluation there, and the ids come from the store's own files.
-#[derive(Debug, Default, Clone, Copy)]
-struct IdHasher(u64);
-
-impl Hasher for IdHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        for chunk in bytes.chunks(8) {
-            let mut word = [0u8; 8];
-            word[..chunk.len()].copy_from_slice(chunk);
-            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(word))
-                .wrapping_mul(0x517c_c1b7_2722_0a95);
-        }
-    }
-
-    /// Mixed so that every bit of the ids reaches the low bits the table indexes by: a
-    /// bare multiply leaves them to the ids' first bytes ("c1…"), and the table probes.
-    fn finish(&self) -> u64 {
-        let mut h = self.0;
-        h ^= h >> 33;
-        h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
-        h ^= h >> 33;
-        h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
-        h ^ (h >> 33)
-    }
 }
 
 /// Interned segment values of one column.
@@ -188,26 +166,30 @@ impl Values {
     }
 }
 
-impl Customers {
-    fn load(store: &Store) -> Result<Self, MetricError> {
-        let mut out = Customers::default();
-        for row in store.customer_dims()? {
-            let mut columns = [NO_SEGMENT; 3];
-            for (c, value) in [row.channel, row.plan, row.region].iter().enumerate() {
+impl Subscribers {
+    fn load(store: &Store, book: &Book) -> Result<Self, MetricError> {
+        let ids: Vec<&str> = book.iter().map(|(id, _)| id).collect();
+        let mut out = Subscribers {
+            columns: vec![[NO_SEGMENT; 3]; ids.len()],
+            values: Default::default(),
+        };
+        // Book and rows both come in customer id order (SQLite's text order is bytewise,
+        // as `str`'s): one walk pairs them, a book customer without a row keeps none.
+        let mut place = 0;
+        store.subscriber_dims(|id, values| {
+            while ids.get(place).is_some_and(|held| *held < id) {
+                place += 1;
+            }
+            if ids.get(place) != Some(&id) {
+                return;
+            }
+            for (c, value) in values.iter().enumerate() {
                 if let Some(value) = value {
-                    columns[c] = out.values[c].intern(value);
+                    out.columns[place][c] = out.values[c].intern(value);
                 }
             }
-            out.add(&row.customer_id, columns);
-        }
+        })?;
         Ok(out)
-    }
-
-    fn add(&mut self, id: &str, columns: [u16; 3]) -> u32 {
-        let i = self.columns.len() as u32;
-        self.index.insert(id.to_string(), i);
-        self.columns.push(columns);
-        i
     }
 }
 
@@ -286,6 +268,7 @@ impl SegmentDays {
         }
         if touched.touches("subscriptions") {
             self.book = None;
+            self.subscribers = None;
             self.flows.clear();
             self.movements.clear();
         }
@@ -317,11 +300,18 @@ impl SegmentDays {
         Ok(book)
     }
 
-    fn customers(&mut self, store: &Store) -> Result<&mut Customers, MetricError> {
-        if self.customers.is_none() {
-            self.customers = Some(Customers::load(store)?);
+    /// The book (as [`SegmentDays::book`]) and the segments of its customers.
+    fn subscribers(
+        &mut self,
+        engine: &Engine<'_>,
+    ) -> Result<(Arc<Book>, Arc<Subscribers>), MetricError> {
+        let book = self.book(engine)?;
+        if let Some(subscribers) = &self.subscribers {
+            return Ok((book, subscribers.clone()));
         }
-        Ok(self.customers.get_or_insert_with(Customers::default))
+        let subscribers = Arc::new(Subscribers::load(engine.store, &book)?);
+        self.subscribers = Some(subscribers.clone());
+        Ok((book, subscribers))
     }
 
     /// The day sums per segment value of orders (`true`) or events by dimension `dim`,
@@ -574,16 +564,14 @@ impl<'e, 's> RollupSeries<'e, 's> {
         if def.module == Module::External || !def.segments.contains(&dimension) {
             return Ok(false);
         }
-        let key = ("attributes".to_string(), dimension.to_string());
-        let values = match self.segment_values.get(&key) {
-            Some(values) => values.clone(),
-            None => {
-                let values = Rc::new(self.engine.segment_values(&def, dimension)?);
-                self.segment_values.insert(key, values.clone());
-                values
-            }
-        };
-        Ok(values.is_empty())
+        if let Some(none) = self.days.attribute_without_values.get(dimension) {
+            return Ok(*none);
+        }
+        let none = self.engine.segment_values(&def, dimension)?.is_empty();
+        self.days
+            .attribute_without_values
+            .insert(dimension.to_string(), none);
+        Ok(none)
     }
 
     /// The segment values the engine lists for `def` by `dimension`, read once.
@@ -611,7 +599,7 @@ impl<'e, 's> RollupSeries<'e, 's> {
     fn value_indexes(&self, view: View, values: &[String]) -> Vec<Option<u16>> {
         let interned = match view {
             View::OrderChannel => None,
-            View::Customer(c) => self.days.customers.as_ref().map(|cs| &cs.values[c]),
+            View::Customer(c) => self.days.subscribers.as_ref().map(|s| &s.values[c]),
         };
         values
             .iter()
@@ -883,9 +871,9 @@ impl<'e, 's> RollupSeries<'e, 's> {
                 let flows = self.flows(c, &spans)?;
                 let width = self
                     .days
-                    .customers
+                    .subscribers
                     .as_ref()
-                    .map_or(0, |cs| cs.values[c].names.len());
+                    .map_or(0, |s| s.values[c].names.len());
                 let segments = self
                     .value_indexes(view, values)
                     .iter()
@@ -956,48 +944,62 @@ impl<'e, 's> RollupSeries<'e, 's> {
     }
 
     /// `[span][segment]` flows of the customers of each value of customer column `c`
-    /// between each span's first and last day, from the subscription book read once.
+    /// between each span's first and last day, from the subscription book read once. The
+    /// three columns are counted in one pass over the book: whether a customer is active
+    /// at a span's ends does not depend on the column.
     fn flows(
         &mut self,
         c: usize,
         spans: &[(NaiveDate, NaiveDate)],
     ) -> Result<Arc<Vec<Vec<Flow>>>, MetricError> {
-        let key = (
-            c,
-            spans
-                .iter()
-                .map(|(a, b)| (day_number(*a), day_number(*b)))
-                .collect(),
-        );
-        if let Some(flows) = self.days.flows.get(&key) {
+        let numbered: Spans = spans
+            .iter()
+            .map(|(a, b)| (day_number(*a), day_number(*b)))
+            .collect();
+        if let Some(flows) = self.days.flows.get(&(c, numbered.clone())) {
             return Ok(flows.clone());
         }
-        let store = self.engine.store;
-        let book = self.days.book(self.engine)?;
-        let customers = self.days.customers(store)?;
-        let width = customers.values[c].names.len();
-        let mut out = vec![vec![Flow::default(); width + 1]; spans.len()];
-        for (id, subs) in book.iter() {
-            let segment = customers
-                .index
-                .get(id)
-                .and_then(|i| customers.columns.get(*i as usize))
-                .map_or(NO_SEGMENT, |cols| cols[c]);
-            if usize::from(segment) >= width {
+        let (book, subscribers) = self.days.subscribers(self.engine)?;
+        let widths: [usize; 3] = std::array::from_fn(|c| subscribers.values[c].names.len());
+        let mut out: [Vec<Vec<Flow>>; 3] =
+            std::array::from_fn(|c| vec![vec![Flow::default(); widths[c] + 1]; spans.len()]);
+        for ((_, subs), columns) in book.iter().zip(&subscribers.columns) {
+            if columns
+                .iter()
+                .zip(widths)
+                .all(|(s, w)| usize::from(*s) >= w)
+            {
                 continue;
             }
-            for (flows, (first, last)) in out.iter_mut().zip(spans) {
+            for (s, (first, last)) in spans.iter().enumerate() {
                 let at_start = subs.iter().any(|s| s.active_on(*first));
                 let at_end = subs.iter().any(|s| s.active_on(*last));
-                let flow = &mut flows[usize::from(segment)];
-                flow.start += f64::from(u8::from(at_start));
-                flow.end += f64::from(u8::from(at_end));
-                flow.churned += f64::from(u8::from(at_start && !at_end));
+                if !(at_start || at_end) {
+                    continue;
+                }
+                for ((out, segment), width) in out.iter_mut().zip(columns).zip(widths) {
+                    let segment = usize::from(*segment);
+                    if segment >= width {
+                        continue;
+                    }
+                    let flow = &mut out[s][segment];
+                    flow.start += f64::from(u8::from(at_start));
+                    flow.end += f64::from(u8::from(at_end));
+                    flow.churned += f64::from(u8::from(at_start && !at_end));
+                }
             }
         }
-        let flows = Arc::new(out);
-        self.days.flows.insert(key, flows.clone());
-        Ok(flows)
+        for (column, flows) in out.into_iter().enumerate() {
+            self.days
+                .flows
+                .insert((column, numbered.clone()), Arc::new(flows));
+        }
+        Ok(self
+            .days
+            .flows
+            .get(&(c, numbered))
+            .cloned()
+            .unwrap_or_default())
     }
 
     /// `[segment value][period]` cells of an MRR movement metric: every listed value's
@@ -1031,8 +1033,6 @@ impl<'e, 's> RollupSeries<'e, 's> {
         let moves = match self.days.movements.get(&key) {
             Some(moves) => moves.clone(),
             None => {
-                let store = self.engine.store;
-                let book = self.days.book(self.engine)?;
                 let moves: Vec<Vec<Movements>> = match column {
                     None => {
                         let listed: HashMap<&str, usize> = values
@@ -1040,24 +1040,24 @@ impl<'e, 's> RollupSeries<'e, 's> {
                             .enumerate()
                             .map(|(i, v)| (v.as_str(), i))
                             .collect();
-                        let group = |_: &str, s: &Subscription| {
+                        let group = |_: usize, _: &str, s: &Subscription| {
                             s.plan.as_deref().and_then(|p| listed.get(p).copied())
                         };
+                        let book = self.days.book(self.engine)?;
                         movements_by_group(&book, &spans, values.len(), &group)
                     }
                     Some(c) => {
-                        let customers = self.days.customers(store)?;
-                        let listed: HashMap<u16, usize> = values
-                            .iter()
-                            .enumerate()
-                            .filter_map(|(i, v)| customers.values[c].index.get(v).map(|s| (*s, i)))
-                            .collect();
-                        let group = |id: &str, _: &Subscription| {
-                            let segment = customers
-                                .index
-                                .get(id)
-                                .and_then(|i| customers.columns.get(*i as usize))?[c];
-                            listed.get(&segment).copied()
+                        let (book, subscribers) = self.days.subscribers(self.engine)?;
+                        // `[segment]`: the listed value's place, if listed.
+                        let mut listed = vec![None; subscribers.values[c].names.len()];
+                        for (i, v) in values.iter().enumerate() {
+                            if let Some(s) = subscribers.values[c].index.get(v) {
+                                listed[usize::from(*s)] = Some(i);
+                            }
+                        }
+                        let group = |customer: usize, _: &str, _: &Subscription| {
+                            let segment = subscribers.columns.get(customer)?[c];
+                            listed.get(usize::from(segment)).copied().flatten()
                         };
                         movements_by_group(&book, &spans, values.len(), &group)
                     }
@@ -1328,25 +1328,9 @@ fn at(counts: &[Vec<f64>], p: usize, i: Option<u16>) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::HashSet;
 
     fn day(d: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(2025, 3, d).expect("a March day")
-    }
-
-    #[test]
-    fn ids_sharing_their_first_bytes_spread_over_the_table() {
-        let bucket = |id: &str| {
-            let mut hasher = IdHasher::default();
-            std::hash::Hash::hash(id, &mut hasher);
-            hasher.finish() & 1023
-        };
-        let buckets: HashSet<u64> = (0..10_000).map(|i| bucket(&format!("c{i}"))).collect();
-        assert!(
-            buckets.len() > 900,
-            "{} of 1024 buckets used",
-            buckets.len()
-        );
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
 use super::engine::{Cell, Engine, customer_filter};
-use super::{MetricError, MetricId, Period, Segment};
+use super::{MetricDef, MetricError, MetricId, Period, Segment};
 use crate::store::metric_queries::{CountQuery, DailyQuery};
 use chrono::{Duration, Months, NaiveDate};
 
@@ -26,6 +26,27 @@ pub fn basis(eng: &Engine<'_>) -> Result<Option<Basis>, MetricError> {
     } else {
         None
     })
+}
+
+/// The tables `def` reads on a store holding subscriptions: customer activity (active
+/// customers, churn, retention) is then counted from subscriptions alone ([`basis`]), and
+/// new customers always from the customers table ([`new_customers`]), so orders and
+/// refunds drop out of those metrics' reads; every other metric's reads are its own.
+pub fn reads_given_subscriptions(def: &MetricDef) -> Vec<&'static str> {
+    let from_activity = MetricId::parse(&def.id).is_some_and(|m| {
+        matches!(
+            m,
+            MetricId::ActiveCustomers
+                | MetricId::CustomerChurnPct
+                | MetricId::RetentionRatePct
+                | MetricId::NewCustomers
+        )
+    });
+    def.reads
+        .iter()
+        .copied()
+        .filter(|t| !(from_activity && matches!(*t, "orders" | "refunds")))
+        .collect()
 }
 
 /// The customers active on `day`, within a segment.
@@ -94,25 +115,18 @@ pub fn flow(
         // Counted straight from the subscription book: no per-day sets of ids.
         Basis::Subscriptions => {
             let book = super::subscriptions::book(eng)?;
-            let in_segment = match segment {
-                Some(s) => Some(super::subscriptions::customers_in(eng, s)?),
-                None => None,
-            };
-            let mut f = Flow::default();
-            for (customer, subs) in book.iter() {
-                if in_segment
-                    .as_ref()
-                    .is_some_and(|set| !set.contains(customer))
-                {
-                    continue;
+            let [start, end, churned] = match segment {
+                Some(s) => {
+                    let in_segment = super::subscriptions::customers_in(eng, s)?;
+                    book.activity_of(first, last, &|customer| in_segment.contains(customer))
                 }
-                let at_start = subs.iter().any(|s| s.active_on(first));
-                let at_end = subs.iter().any(|s| s.active_on(last));
-                f.start += f64::from(u8::from(at_start));
-                f.end += f64::from(u8::from(at_end));
-                f.churned += f64::from(u8::from(at_start && !at_end));
-            }
-            Ok(f)
+                None => book.activity(first, last),
+            };
+            Ok(Flow {
+                start,
+                end,
+                churned,
+            })
         }
         Basis::Orders if segment.is_none() && window_days(eng) > (last - first).num_days() => {
             // From the order-gaps rollup: a customer is active on d when their last order

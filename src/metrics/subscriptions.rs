@@ -5,8 +5,8 @@
 //! period (= the previous period's `mrr`) with their MRR at its last day, so that
 //! `mrr(previous) + mrr_net_new = mrr`, exactly, in cents.
 
-use std::collections::HashSet;
-use std::sync::Arc;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
 
 use chrono::{Duration, NaiveDate};
 
@@ -36,6 +36,9 @@ pub struct Book {
     /// `subs[ranges[i].0..ranges[i].1]` belong to `customers[i]`.
     ranges: Vec<(usize, usize)>,
     subs: Vec<Subscription>,
+    /// The whole book's [`Book::activity`] counts made so far, by first and last day: a
+    /// watcher keeps the book between evaluations (`lend_book`), and with it these.
+    activity: Mutex<HashMap<(NaiveDate, NaiveDate), [f64; 3]>>,
 }
 
 impl Book {
@@ -71,6 +74,45 @@ impl Book {
             .iter()
             .zip(&self.ranges)
             .map(|(c, (a, b))| (c.as_str(), &self.subs[*a..*b]))
+    }
+
+    /// Of the customers `keep` keeps: those with an active subscription on `first`, on
+    /// `last`, and on `first` but not on `last`.
+    pub fn activity_of(
+        &self,
+        first: NaiveDate,
+        last: NaiveDate,
+        keep: &dyn Fn(&str) -> bool,
+    ) -> [f64; 3] {
+        let mut counts = [0.0; 3];
+        for (customer, subs) in self.iter() {
+            if !keep(customer) {
+                continue;
+            }
+            let at_start = subs.iter().any(|s| s.active_on(first));
+            let at_end = subs.iter().any(|s| s.active_on(last));
+            counts[0] += f64::from(u8::from(at_start));
+            counts[1] += f64::from(u8::from(at_end));
+            counts[2] += f64::from(u8::from(at_start && !at_end));
+        }
+        counts
+    }
+
+    /// [`Book::activity_of`] every customer, counted once per book and span.
+    pub fn activity(&self, first: NaiveDate, last: NaiveDate) -> [f64; 3] {
+        let known = self
+            .activity
+            .lock()
+            .ok()
+            .and_then(|made| made.get(&(first, last)).copied());
+        if let Some(counts) = known {
+            return counts;
+        }
+        let counts = self.activity_of(first, last, &|_| true);
+        if let Ok(mut made) = self.activity.lock() {
+            made.insert((first, last), counts);
+        }
+        counts
     }
 
     /// Customers with an active subscription on `day`.
@@ -213,7 +255,7 @@ pub fn movements_over(
     customers: Option<&HashSet<String>>,
     keep: &dyn Fn(&Subscription) -> bool,
 ) -> Vec<Movements> {
-    let group = |customer: &str, s: &Subscription| {
+    let group = |_: usize, customer: &str, s: &Subscription| {
         (customers.is_none_or(|set| set.contains(customer)) && keep(s)).then_some(0)
     };
     movements_by_group(book, spans, 1, &group)
@@ -222,8 +264,8 @@ pub fn movements_over(
 }
 
 /// [`movements_over`] of `groups` groups at once, `[group][span]`: each subscription
-/// counts in the group `group_of` gives it (`None`: none), as if each group were a book
-/// of its own. Totals come from prefix sums of the subscriptions' start and end days; a
+/// counts in the group `group_of` gives it (`None`: none) from its customer's place in
+/// the book, the customer and the subscription, as if each group were a book of its own. Totals come from prefix sums of the subscriptions' start and end days; a
 /// customer's movements are computed only for the spans holding one of their start or
 /// end days, since elsewhere their MRR does not move. One pass serves every value of a
 /// breakdown, instead of one pass over the whole book per value.
@@ -231,17 +273,19 @@ pub fn movements_by_group(
     book: &Book,
     spans: &[(NaiveDate, NaiveDate)],
     groups: usize,
-    group_of: &dyn Fn(&str, &Subscription) -> Option<usize>,
+    group_of: &dyn Fn(usize, &str, &Subscription) -> Option<usize>,
 ) -> Vec<Vec<Movements>> {
     let mut out = vec![vec![Movements::default(); spans.len()]; groups];
     let mut mrr_steps: Vec<Vec<(NaiveDate, i64)>> = vec![Vec::new(); groups];
     let mut active_steps: Vec<Vec<(NaiveDate, i64)>> = vec![Vec::new(); groups];
-    let mut touched: Vec<usize> = Vec::new();
+    // Reused for every customer: a book holds hundreds of thousands.
+    let mut scratch = Scratch::default();
+    let mut subs: Vec<&Subscription> = Vec::new();
     let mut grouped: Vec<(usize, &Subscription)> = Vec::new();
-    for (customer, all) in book.iter() {
+    for (place, (customer, all)) in book.iter().enumerate() {
         grouped.clear();
         grouped.extend(all.iter().filter_map(|s| {
-            group_of(customer, s)
+            group_of(place, customer, s)
                 .filter(|g| *g < groups)
                 .map(|g| (g, s))
         }));
@@ -249,14 +293,15 @@ pub fn movements_by_group(
         grouped.sort_by_key(|(g, _)| *g);
         for run in grouped.chunk_by(|a, b| a.0 == b.0) {
             let g = run[0].0;
-            let subs: Vec<&Subscription> = run.iter().map(|(_, s)| *s).collect();
+            subs.clear();
+            subs.extend(run.iter().map(|(_, s)| *s));
             add_customer(
                 &subs,
                 spans,
                 &mut out[g],
                 &mut mrr_steps[g],
                 &mut active_steps[g],
-                &mut touched,
+                &mut scratch,
             );
         }
     }
@@ -279,6 +324,14 @@ pub fn movements_by_group(
     out
 }
 
+/// Buffers [`add_customer`] clears and fills for each customer.
+#[derive(Default)]
+struct Scratch {
+    touched: Vec<usize>,
+    intervals: Vec<(NaiveDate, Option<NaiveDate>)>,
+    merged: Vec<(NaiveDate, Option<NaiveDate>)>,
+}
+
 /// Adds one customer's subscriptions (of one group, none empty) to the group's
 /// movements and its MRR and active-customer steps.
 fn add_customer(
@@ -287,9 +340,15 @@ fn add_customer(
     out: &mut [Movements],
     mrr_steps: &mut Vec<(NaiveDate, i64)>,
     active_steps: &mut Vec<(NaiveDate, i64)>,
-    touched: &mut Vec<usize>,
+    scratch: &mut Scratch,
 ) {
-    let mut intervals: Vec<(NaiveDate, Option<NaiveDate>)> = Vec::new();
+    let Scratch {
+        touched,
+        intervals,
+        merged,
+    } = scratch;
+    intervals.clear();
+    merged.clear();
     touched.clear();
     for s in subs {
         mrr_steps.push((s.start, s.mrr_cents));
@@ -307,8 +366,7 @@ fn add_customer(
     }
     // Active days of the customer: the union of their subscriptions.
     intervals.sort();
-    let mut merged: Vec<(NaiveDate, Option<NaiveDate>)> = Vec::new();
-    for (a, b) in intervals {
+    for &(a, b) in intervals.iter() {
         match merged.last_mut() {
             Some(last) if last.1.is_none_or(|end| a <= end) => {
                 last.1 = match (last.1, b) {
@@ -319,7 +377,7 @@ fn add_customer(
             _ => merged.push((a, b)),
         }
     }
-    for (a, b) in merged {
+    for &(a, b) in merged.iter() {
         active_steps.push((a, 1));
         if let Some(b) = b {
             active_steps.push((b, -1));
@@ -458,12 +516,13 @@ mod tests {
             })
             .collect();
         let plans = ["basic", "pro", "team", "gone"];
-        let by_plan =
-            |_: &str, s: &Subscription| plans.iter().position(|p| s.plan.as_deref() == Some(*p));
+        let by_plan = |_: usize, _: &str, s: &Subscription| {
+            plans.iter().position(|p| s.plan.as_deref() == Some(*p))
+        };
         let grouped = movements_by_group(&book, &spans, plans.len(), &by_plan);
         // By customer: the customers' ids ending in each digit of 0..3, the rest in none.
         let digit = |id: &str| id.bytes().last().map(|b| usize::from(b - b'0'));
-        let by_customer = |id: &str, _: &Subscription| digit(id).filter(|d| *d < 3);
+        let by_customer = |_: usize, id: &str, _: &Subscription| digit(id).filter(|d| *d < 3);
         let grouped_by_customer = movements_by_group(&book, &spans, 3, &by_customer);
         for (g, plan) in plans.iter().enumerate() {
             let keep = |s: &Subscription| s.plan.as_deref() == Some(*plan);
@@ -507,5 +566,23 @@ mod tests {
         }
         assert!(grouped[3].iter().all(|m| *m == Movements::default()));
         assert!(grouped[0].iter().any(|m| m.churned > 0 && m.new > 0));
+    }
+
+    /// The whole book's activity, counted once and then kept with the book, equals the
+    /// customers active on each day counted from the book's own sets.
+    #[test]
+    fn the_books_kept_activity_equals_the_customers_active_on_each_day() {
+        let book = varied_book();
+        for k in 0..8 {
+            let first = NaiveDate::from_ymd_opt(2025, 1, 1).unwrap() + Duration::days(17 * k);
+            let last = first + Duration::days(3 + 11 * k);
+            let at_start = book.active_on(first);
+            let at_end = book.active_on(last);
+            let churned = at_start.difference(&at_end).count();
+            let expected = [at_start.len() as f64, at_end.len() as f64, churned as f64];
+            assert_eq!(book.activity(first, last), expected, "counted");
+            assert_eq!(book.activity(first, last), expected, "kept");
+        }
+        assert!(book.activity.lock().unwrap().len() == 8);
     }
 }

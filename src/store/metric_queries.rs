@@ -487,6 +487,32 @@ impl Store {
             })
     }
 
+    /// The distinct features of `ru_feature_users_day`, walking its primary key (day,
+    /// feature, user id): one seek per day and feature, not a read of every adopter's row
+    /// (millions at 10 M events).
+    fn features(&self) -> rusqlite::Result<Vec<SqlValue>> {
+        let conn = self.conn();
+        let mut first_day = conn.prepare_cached("SELECT MIN(day) FROM ru_feature_users_day")?;
+        let mut next_day =
+            conn.prepare_cached("SELECT MIN(day) FROM ru_feature_users_day WHERE day > ?1")?;
+        let mut first_feature =
+            conn.prepare_cached("SELECT MIN(feature) FROM ru_feature_users_day WHERE day = ?1")?;
+        let mut next_feature = conn.prepare_cached(
+            "SELECT MIN(feature) FROM ru_feature_users_day WHERE day = ?1 AND feature > ?2",
+        )?;
+        let mut out = Vec::new();
+        let mut day: SqlValue = first_day.query_row([], |r| r.get(0))?;
+        while day != SqlValue::Null {
+            let mut feature: SqlValue = first_feature.query_row([&day], |r| r.get(0))?;
+            while feature != SqlValue::Null {
+                let next = next_feature.query_row([&day, &feature], |r| r.get(0))?;
+                out.push(std::mem::replace(&mut feature, next));
+            }
+            day = next_day.query_row([&day], |r| r.get(0))?;
+        }
+        Ok(out)
+    }
+
     /// The distinct values of a breakdown dimension, as text, sorted.
     pub fn segment_values(&self, source: &SegmentSource<'_>) -> rusqlite::Result<Vec<String>> {
         let (sql, params): (String, Vec<SqlValue>) = match source {
@@ -506,10 +532,13 @@ impl Store {
                 "SELECT DISTINCT plan FROM subscriptions WHERE plan IS NOT NULL".into(),
                 Vec::new(),
             ),
-            SegmentSource::Features => (
-                "SELECT DISTINCT feature FROM ru_feature_users_day".into(),
-                Vec::new(),
-            ),
+            SegmentSource::Features => {
+                let mut values: Vec<String> =
+                    self.features()?.into_iter().map(segment_text).collect();
+                values.sort();
+                values.dedup();
+                return Ok(values);
+            }
             SegmentSource::Severities => (
                 "SELECT DISTINCT COALESCE(severity, '') FROM tickets".into(),
                 Vec::new(),
@@ -538,5 +567,55 @@ impl Store {
         values.sort();
         values.dedup();
         Ok(values)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Store;
+
+    /// The features walked day by day over the primary key are those a scan of every row
+    /// finds: days with one feature, with several, an empty name and a number stored as
+    /// text, days without any feature between them.
+    #[test]
+    fn features_walked_over_the_key_equal_a_scan_of_every_row() {
+        let store = Store::open_in_memory().expect("store");
+        let empty = store
+            .segment_values(&SegmentSource::Features)
+            .expect("no features");
+        assert!(empty.is_empty());
+        let rows = [
+            ("2025-01-01", "search", "u1"),
+            ("2025-01-01", "search", "u2"),
+            ("2025-01-01", "export", "u1"),
+            ("2025-01-03", "", "u3"),
+            ("2025-01-03", "share", "u3"),
+            ("2025-01-09", "42", "u1"),
+            ("2025-01-09", "zoom", "u9"),
+            ("2025-02-01", "export", "u2"),
+        ];
+        for (day, feature, user) in rows {
+            store
+                .conn()
+                .execute(
+                    "INSERT INTO ru_feature_users_day (day, feature, user_id) VALUES (?1, ?2, ?3)",
+                    [day, feature, user],
+                )
+                .expect("row");
+        }
+        let scanned: Vec<String> = store
+            .conn()
+            .prepare("SELECT DISTINCT feature FROM ru_feature_users_day ORDER BY feature")
+            .expect("scan")
+            .query_map([], |r| r.get(0))
+            .expect("scan")
+            .map(|r| r.expect("text"))
+            .collect();
+        let walked = store
+            .segment_values(&SegmentSource::Features)
+            .expect("walk");
+        assert_eq!(walked, scanned);
+        assert_eq!(walked, ["", "42", "export", "search", "share", "zoom"]);
     }
 }

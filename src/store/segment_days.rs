@@ -3,23 +3,13 @@
 //! counted from one read instead of one filtered query per segment and period (see
 //! `alerts::rollup_series`). Read-only.
 
+use std::borrow::Cow;
 use std::collections::BTreeSet;
 
 use chrono::NaiveDate;
 use rusqlite::types::ValueRef;
 
 use super::Store;
-
-/// The segmenting columns of one customer (`None` where empty or not text).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CustomerDims {
-    pub customer_id: String,
-    /// As stored (`YYYY-MM-DD` when valid).
-    pub signup_date: String,
-    pub channel: Option<String>,
-    pub plan: Option<String>,
-    pub region: Option<String>,
-}
 
 /// One day's sums of the orders or events of one segment value (`ru_segment_orders_day`:
 /// orders, revenue, discount, cost, refunds in minor units; `ru_segment_events_day`:
@@ -70,9 +60,9 @@ const CUSTOMER_COLUMNS: [&str; 3] = ["channel", "plan", "region"];
 
 /// A text cell as the segment filters compare it: text matches a text parameter, NULL and
 /// other types match none.
-fn text(value: ValueRef<'_>) -> Option<String> {
+fn text(value: ValueRef<'_>) -> Option<Cow<'_, str>> {
     match value {
-        ValueRef::Text(t) => Some(String::from_utf8_lossy(t).into_owned()),
+        ValueRef::Text(t) => Some(String::from_utf8_lossy(t)),
         _ => None,
     }
 }
@@ -93,23 +83,30 @@ fn str_of<'r>(value: ValueRef<'r>) -> &'r str {
 }
 
 impl Store {
-    /// Every customer with its channel, plan and region.
-    pub fn customer_dims(&self) -> rusqlite::Result<Vec<CustomerDims>> {
+    /// The channel, plan and region (`None` where empty or not text) of every customer
+    /// holding a subscription, in customer id order: the subscribers only, not every
+    /// customer.
+    pub fn subscriber_dims(
+        &self,
+        mut each: impl FnMut(&str, [Option<Cow<'_, str>>; 3]),
+    ) -> rusqlite::Result<()> {
         let mut stmt = self.conn().prepare_cached(
-            "SELECT customer_id, signup_date, channel, plan, region FROM customers",
+            "SELECT customer_id, channel, plan, region FROM customers
+             WHERE customer_id IN (SELECT customer_id FROM subscriptions)
+             ORDER BY customer_id",
         )?;
         let mut rows = stmt.query([])?;
-        let mut out = Vec::new();
         while let Some(row) = rows.next()? {
-            out.push(CustomerDims {
-                customer_id: str_of(row.get_ref(0)?).to_string(),
-                signup_date: str_of(row.get_ref(1)?).to_string(),
-                channel: text(row.get_ref(2)?),
-                plan: text(row.get_ref(3)?),
-                region: text(row.get_ref(4)?),
-            });
+            each(
+                str_of(row.get_ref(0)?),
+                [
+                    text(row.get_ref(1)?),
+                    text(row.get_ref(2)?),
+                    text(row.get_ref(3)?),
+                ],
+            );
         }
-        Ok(out)
+        Ok(())
     }
 
     /// The day sums of every value of dimension `dim` (`rollup::DIMENSIONS`) of orders

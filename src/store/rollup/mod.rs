@@ -9,6 +9,7 @@
 //! - [`distinct`]: distinct ids per period and trailing window (`ru_distinct`), which
 //!   cannot be summed from days.
 
+mod counts;
 mod day_scan;
 mod days;
 mod distinct;
@@ -97,9 +98,15 @@ fn refresh_in_steps(
     let signups_changed = touched.touches("customers");
     let mut refund_days = touched.of("refunds");
     refund_days.extend(refund_days_of_orders_on(tx, &touched.of("orders"))?);
-    for (i, activity) in [&ORDERS, &EVENTS].into_iter().enumerate() {
+    // Whether each activity kept its segments' distinct counts as it went.
+    let mut distinct_kept = [false; 2];
+    let activities = [
+        (&ORDERS, &segments::ORDER_SEGMENTS),
+        (&EVENTS, &segments::EVENT_SEGMENTS),
+    ];
+    for (i, (activity, segments)) in activities.into_iter().enumerate() {
         step(activity.table, i, STEPS);
-        refresh_activity(tx, activity, touched, signups_changed)?;
+        distinct_kept[i] = refresh_activity(tx, activity, segments, touched, signups_changed)?;
     }
     step("refunds", 2, STEPS);
     for (from, to) in ranges(&refund_days, 1) {
@@ -126,17 +133,32 @@ fn refresh_in_steps(
     }
     let mut order_days = touched.of("orders");
     order_days.extend(refund_days);
-    refresh_segments(tx, &segments::ORDER_SEGMENTS, order_days, touched)?;
-    refresh_segments(tx, &segments::EVENT_SEGMENTS, touched.of("events"), touched)
+    let [orders_kept, events_kept] = distinct_kept;
+    refresh_segments(
+        tx,
+        &segments::ORDER_SEGMENTS,
+        order_days,
+        touched,
+        orders_kept,
+    )?;
+    refresh_segments(
+        tx,
+        &segments::EVENT_SEGMENTS,
+        touched.of("events"),
+        touched,
+        events_kept,
+    )
 }
 
 /// Recounts the segment rollups of the days written, and of every day of the customers a
-/// customers import wrote (all days when it wrote too many to name).
+/// customers import wrote (all days when it wrote too many to name); the distinct counts
+/// only where the activity did not keep them (`distinct_kept`).
 fn refresh_segments(
     tx: &Connection,
     activity: &segments::SegmentActivity,
     mut days: BTreeSet<NaiveDate>,
     touched: &Touched,
+    distinct_kept: bool,
 ) -> rusqlite::Result<()> {
     if touched.touches("customers") {
         match touched.signups_before() {
@@ -145,8 +167,9 @@ fn refresh_segments(
             }
             None => days.extend(segments::every_day(tx, activity)?),
         }
+        return segments::recount(tx, activity, &days, true);
     }
-    segments::recount(tx, activity, &days)
+    segments::recount(tx, activity, &days, !distinct_kept)
 }
 
 /// Recounts every segment rollup from the per-day rollups (after they were replaced
@@ -157,7 +180,7 @@ pub(crate) fn recount_segments(conn: &Connection) -> rusqlite::Result<()> {
     }
     for activity in [&segments::ORDER_SEGMENTS, &segments::EVENT_SEGMENTS] {
         let days = segments::every_day(conn, activity)?;
-        segments::recount(conn, activity, &days)?;
+        segments::recount(conn, activity, &days, true)?;
     }
     segments::rebuild_repeats(conn)
 }
@@ -181,13 +204,16 @@ fn refund_days_of_orders_on(
     Ok(out)
 }
 
-/// Refreshes the day rollups and the per-id rollups of one activity.
+/// Refreshes the day rollups and the per-id rollups of one activity; whether it kept its
+/// segments' distinct counts too (by the touched ids' contributions), which a customers
+/// import (segments may move) or a rewrite of every day leaves to a recount.
 fn refresh_activity(
     tx: &Connection,
     activity: &Activity,
+    segments: &segments::SegmentActivity,
     touched: &Touched,
     signups_changed: bool,
-) -> rusqlite::Result<()> {
+) -> rusqlite::Result<bool> {
     let days = touched.of(activity.table);
     let cohorts = Parts {
         cohorts: true,
@@ -199,7 +225,7 @@ fn refresh_activity(
             None if signups_changed => per_id::rebuild(tx, activity, cohorts)?,
             None => {}
         }
-        return Ok(());
+        return Ok(true);
     }
     if covers_every_day(tx, activity.table, &days)? {
         // Every id is touched: rewriting everything reads half what maintenance would.
@@ -218,7 +244,8 @@ fn refresh_activity(
         if activity.repeats {
             segments::rebuild_repeats(tx)?;
         }
-        return recount_distinct(tx, activity, &days);
+        recount_distinct(tx, activity, &days)?;
+        return Ok(false);
     }
     let parts = Parts {
         repeat: activity.repeats,
@@ -231,11 +258,17 @@ fn refresh_activity(
     };
     per_id::select_ids(tx, activity, touched, &days)?;
     let spans = distinct::Spans::of(activity.distinct_prefix, activity.windows, &days);
+    let segment_spans =
+        (!touched.touches("customers")).then(|| segments::spans_of(segments, &days));
     let mut sums = Contributions::default();
     let mut segment_repeats = segments::RepeatSums::default();
+    let mut segment_distinct = segments::DistinctDeltas::default();
     per_id::contribute(tx, activity, scope, parts, &spans, -1, &mut sums)?;
     if activity.repeats {
         segments::contribute_repeats(tx, false, -1, &mut segment_repeats)?;
+    }
+    if let Some(segment_spans) = &segment_spans {
+        segments::contribute_distinct(tx, segments, segment_spans, -1, &mut segment_distinct)?;
     }
     for day in &days {
         (activity.refresh_ids)(tx, activity, *day)?;
@@ -246,10 +279,14 @@ fn refresh_activity(
         segments::contribute_repeats(tx, false, 1, &mut segment_repeats)?;
         segments::write_repeats(tx, &segment_repeats)?;
     }
+    if let Some(segment_spans) = &segment_spans {
+        segments::contribute_distinct(tx, segments, segment_spans, 1, &mut segment_distinct)?;
+        segments::write_distinct(tx, segment_spans, &segment_distinct)?;
+    }
     if signups_changed {
         per_id::rebuild(tx, activity, cohorts)?;
     }
-    Ok(())
+    Ok(segment_spans.is_some())
 }
 
 /// Recounts the activity's `ru_distinct` rows of the periods and windows holding `days`.

@@ -16,8 +16,16 @@ use chrono::{Datelike, Months, NaiveDate};
 use rusqlite::{Connection, params};
 
 use super::Touched;
+use super::counts::Counts;
 use super::distinct::Spans;
 use crate::dates::{month_index, month_label, parse_day};
+
+/// Customers and revenue per activity variant, signup cohort and month of activity.
+const COHORT_CELLS: Counts = Counts {
+    table: "ru_cohort_cells",
+    keys: &["variant", "cohort", "month"],
+    counts: &["customers", "revenue"],
+};
 
 /// Where per-id activity comes from, and what it feeds.
 pub struct Activity {
@@ -367,25 +375,11 @@ pub fn write(
             }
         }
     }
-    let mut add_cell = conn.prepare_cached(
-        "INSERT INTO ru_cohort_cells (variant, cohort, month, customers, revenue)
-         VALUES (?1, ?2, ?3, ?4, ?5)
-         ON CONFLICT (variant, cohort, month) DO UPDATE SET
-             customers = customers + excluded.customers, revenue = revenue + excluded.revenue",
-    )?;
-    let mut drop_cell = conn.prepare_cached(
-        "DELETE FROM ru_cohort_cells WHERE variant = ?1 AND cohort = ?2 AND month = ?3
-         AND customers = 0 AND revenue = 0",
-    )?;
+    let mut cells = COHORT_CELLS.writer(conn)?;
     for (&(cohort, month), &(n, revenue)) in &sums.cohorts {
-        if n != 0 || revenue != 0 {
-            let cohort = month_label(cohort);
-            let month = month.map(month_label).unwrap_or_default();
-            add_cell.execute(params![activity.table, cohort, month, n, revenue])?;
-            if n < 0 || revenue < 0 {
-                drop_cell.execute(params![activity.table, cohort, month])?;
-            }
-        }
+        let cohort = month_label(cohort);
+        let month = month.map(month_label).unwrap_or_default();
+        cells.add(&[&activity.table, &cohort, &month], &[n, revenue])?;
     }
     spans.write(conn, &sums.distinct)
 }

@@ -19,6 +19,7 @@ use chrono::{Duration, NaiveDate};
 use rusqlite::types::{Value, ValueRef};
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 
+use super::counts::Counts;
 use super::distinct::{Counter, Spans};
 use super::ranges;
 use crate::dates::parse_day;
@@ -60,6 +61,9 @@ pub(super) struct SegmentActivity {
     days_of_ids: &'static [&'static str],
     /// The raw tables whose days the rollups read (`ru_table_days.tbl`).
     tables: &'static [&'static str],
+    /// Rows `(day, id, order channel or NULL)` of days ?1..=?2 of the ids an import
+    /// touched (`per_id::select_ids`): their distinct counts change by these ids alone.
+    touched_rows: &'static str,
 }
 
 pub(super) const ORDER_SEGMENTS: SegmentActivity = SegmentActivity {
@@ -83,6 +87,9 @@ pub(super) const ORDER_SEGMENTS: SegmentActivity = SegmentActivity {
          WHERE customer_id IN (SELECT id FROM temp.ru_moved_customers)",
     ],
     tables: &["orders", "refunds"],
+    touched_rows: "SELECT day, customer_id, channel FROM ru_order_customers_day
+                   WHERE customer_id IN (SELECT id FROM temp.ru_touched_customers)
+                   AND day BETWEEN ?1 AND ?2",
 };
 
 pub(super) const EVENT_SEGMENTS: SegmentActivity = SegmentActivity {
@@ -98,6 +105,9 @@ pub(super) const EVENT_SEGMENTS: SegmentActivity = SegmentActivity {
     days_of_ids: &["SELECT DISTINCT day FROM ru_event_users_day
                     WHERE user_id IN (SELECT id FROM temp.ru_moved_customers)"],
     tables: &["events"],
+    touched_rows: "SELECT day, user_id, NULL FROM ru_event_users_day
+                   WHERE user_id IN (SELECT id FROM temp.ru_touched_users)
+                   AND day BETWEEN ?1 AND ?2",
 };
 
 /// The days holding rows of the customers `ids`: their segments count there.
@@ -301,15 +311,20 @@ fn read_row(row: &rusqlite::Row<'_>, sums: usize) -> rusqlite::Result<Option<Row
     Ok(Some((day, id.to_vec(), channel, values)))
 }
 
-/// Recounts the activity's segment rows of `days`: their day sums, and the distinct ids
-/// of every period and window holding one of them.
+/// Recounts the activity's segment rows of `days`: their day sums, and (`distinct`) the
+/// distinct ids of every period and window holding one of them. Without `distinct` the
+/// caller keeps those counts by [`contribute_distinct`].
 pub(super) fn recount(
     conn: &Connection,
     activity: &SegmentActivity,
     days: &BTreeSet<NaiveDate>,
+    distinct: bool,
 ) -> rusqlite::Result<()> {
     if days.is_empty() {
         return Ok(());
+    }
+    if !distinct {
+        return recount_sums(conn, activity, days);
     }
     let spans = Spans::of(activity.prefix, activity.windows, days);
     let stretches = spans.stretches();
@@ -411,8 +426,53 @@ pub(super) fn recount(
             }
         }
     }
+    write_sums(conn, activity, &segmenter, &sums)
+}
+
+/// Recounts the day sums of `days` alone.
+fn recount_sums(
+    conn: &Connection,
+    activity: &SegmentActivity,
+    days: &BTreeSet<NaiveDate>,
+) -> rusqlite::Result<()> {
+    let mut segmenter = Segmenter::new(conn, false)?;
+    let table = activity.table;
+    let mut delete_days =
+        conn.prepare_cached(&format!("DELETE FROM {table} WHERE day BETWEEN ?1 AND ?2"))?;
+    let mut sums: BTreeMap<(NaiveDate, usize, u16), [i64; 5]> = BTreeMap::new();
+    for (from, to) in ranges(days, 1) {
+        delete_days.execute(params![from.to_string(), to.to_string()])?;
+        for sql in std::iter::once(activity.rows).chain(activity.sums_only) {
+            let mut read = conn.prepare_cached(sql)?;
+            let mut rows = read.query(params![from.to_string(), to.to_string()])?;
+            while let Some(row) = next_row(&mut rows, activity.sums)? {
+                if !days.contains(&row.0) {
+                    continue;
+                }
+                let id = segmenter.id(&row.1)?;
+                let keys = segmenter.keys(id, row.2.as_deref());
+                for (dim, &(_, segment)) in keys.iter().enumerate() {
+                    if segment != NO_SEGMENT {
+                        let sum = sums.entry((row.0, dim, segment)).or_default();
+                        for (s, v) in sum.iter_mut().zip(row.3) {
+                            *s += v;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    write_sums(conn, activity, &segmenter, &sums)
+}
+
+fn write_sums(
+    conn: &Connection,
+    activity: &SegmentActivity,
+    segmenter: &Segmenter<'_>,
+    sums: &BTreeMap<(NaiveDate, usize, u16), [i64; 5]>,
+) -> rusqlite::Result<()> {
     let mut insert = conn.prepare_cached(activity.insert)?;
-    for ((day, dim, segment), values) in &sums {
+    for ((day, dim, segment), values) in sums {
         let mut cells: Vec<Value> = vec![
             Value::Text(day.to_string()),
             Value::Text(DIMENSIONS[*dim].to_string()),
@@ -420,6 +480,84 @@ pub(super) fn recount(
         ];
         cells.extend(values[..activity.sums].iter().map(|v| Value::Integer(*v)));
         insert.execute(params_from_iter(cells))?;
+    }
+    Ok(())
+}
+
+/// The spans of the activity's distinct counts holding `days`.
+pub(super) fn spans_of(activity: &SegmentActivity, days: &BTreeSet<NaiveDate>) -> Spans {
+    Spans::of(activity.prefix, activity.windows, days)
+}
+
+/// Changes of `ru_segment_distinct` by (span of [`Spans`], dimension, segment value).
+#[derive(Debug, Default)]
+pub(super) struct DistinctDeltas {
+    deltas: HashMap<(usize, usize, String), i64>,
+}
+
+/// Adds `sign` × the distinct-count contributions of the ids an import touched to the
+/// spans holding the days written: an id (by order channel: an id and a channel) counts
+/// 1 in its segment of every span holding one of its days. Taken before and after the
+/// day rollups are rewritten, the difference is the change of every count, read from
+/// the touched ids' days instead of every id's (as `per_id` keeps `ru_distinct`).
+pub(super) fn contribute_distinct(
+    conn: &Connection,
+    activity: &SegmentActivity,
+    spans: &Spans,
+    sign: i64,
+    out: &mut DistinctDeltas,
+) -> rusqlite::Result<()> {
+    let mut segmenter = Segmenter::new(conn, false)?;
+    let mut held: BTreeSet<(usize, usize, u32, u16)> = BTreeSet::new();
+    let mut read = conn.prepare_cached(activity.touched_rows)?;
+    for (from, to) in spans.stretches() {
+        let mut rows = read.query(params![from.to_string(), to.to_string()])?;
+        while let Some(row) = rows.next()? {
+            let (Some(day), ValueRef::Text(id)) = (
+                row.get_ref(0)?.as_str().ok().and_then(parse_day),
+                row.get_ref(1)?,
+            ) else {
+                continue;
+            };
+            let channel = match row.get_ref(2)? {
+                ValueRef::Text(c) => Some(c.to_vec()),
+                _ => None,
+            };
+            let id = segmenter.id(id)?;
+            let keys = segmenter.keys(id, channel.as_deref());
+            spans.holding(day, |span| {
+                for (dim, &(key, segment)) in keys.iter().enumerate() {
+                    if segment != NO_SEGMENT {
+                        held.insert((span, dim, key, segment));
+                    }
+                }
+            });
+        }
+    }
+    for (span, dim, _, segment) in held {
+        let value = segmenter.values[dim].names[usize::from(segment)].clone();
+        *out.deltas.entry((span, dim, value)).or_default() += sign;
+    }
+    Ok(())
+}
+
+/// Adds the non-zero changes to `ru_segment_distinct`, dropping the counts they bring to
+/// zero (a recount writes none).
+pub(super) fn write_distinct(
+    conn: &Connection,
+    spans: &Spans,
+    deltas: &DistinctDeltas,
+) -> rusqlite::Result<()> {
+    let mut distinct = Counts {
+        table: "ru_segment_distinct",
+        keys: &["kind", "period", "dim", "value"],
+        counts: &["n"],
+    }
+    .writer(conn)?;
+    for ((span, dim, value), &n) in &deltas.deltas {
+        let (slot, key) = spans.keys[*span];
+        let kind = &spans.kinds[slot].0;
+        distinct.add(&[kind, &key.to_string(), &DIMENSIONS[*dim], value], &[n])?;
     }
     Ok(())
 }
@@ -442,7 +580,8 @@ pub(super) struct RepeatSums {
 
 /// Adds `sign` × the repeat-purchase contributions of the customers in
 /// `temp.ru_touched_customers` (`every`: of every customer), from their whole order
-/// history in `ru_order_customers_day`.
+/// history in `ru_order_customers_day`, read one customer at a time (through the
+/// customer index) so memory holds one customer's days, not every customer's.
 pub(super) fn contribute_repeats(
     conn: &Connection,
     every: bool,
@@ -450,16 +589,19 @@ pub(super) fn contribute_repeats(
     sums: &mut RepeatSums,
 ) -> rusqlite::Result<()> {
     let sql = if every {
-        "SELECT customer_id, channel, day, orders FROM ru_order_customers_day"
+        "SELECT customer_id, channel, day, orders FROM ru_order_customers_day
+         ORDER BY customer_id"
     } else {
         "SELECT customer_id, channel, day, orders FROM ru_order_customers_day
-         WHERE customer_id IN (SELECT id FROM temp.ru_touched_customers)"
+         WHERE customer_id IN (SELECT id FROM temp.ru_touched_customers)
+         ORDER BY customer_id"
     };
     let mut segmenter = Segmenter::new(conn, every)?;
-    // (customer, order channel, day, orders)
-    let mut rows: Vec<(u32, u16, i32, i64)> = Vec::new();
     let mut stmt = conn.prepare_cached(sql)?;
     let mut read = stmt.query([])?;
+    // The current customer's (order channel, day, orders).
+    let mut customer: Option<u32> = None;
+    let mut days: Vec<(u16, i32, i64)> = Vec::new();
     while let Some(row) = read.next()? {
         let (ValueRef::Text(id), ValueRef::Text(channel)) = (row.get_ref(0)?, row.get_ref(1)?)
         else {
@@ -469,12 +611,34 @@ pub(super) fn contribute_repeats(
             continue;
         };
         let id = segmenter.id(id)?;
+        if customer != Some(id) {
+            if let Some(done) = customer {
+                add_customer_repeats(&segmenter, done, &mut days, sign, sums);
+            }
+            customer = Some(id);
+            days.clear();
+        }
         let channel = segmenter.values[ORDER_CHANNEL].intern(channel);
-        rows.push((id, channel, day_number(day), row.get(3)?));
+        days.push((channel, day_number(day), row.get(3)?));
     }
-    rows.sort_unstable();
+    if let Some(done) = customer {
+        add_customer_repeats(&segmenter, done, &mut days, sign, sums);
+    }
+    Ok(())
+}
+
+/// Adds `sign` × one customer's repeat-purchase contributions, from their (order channel,
+/// day, orders) rows: by order channel, each channel's days; by the customer's columns,
+/// the days of every channel together.
+fn add_customer_repeats(
+    segmenter: &Segmenter<'_>,
+    customer: u32,
+    rows: &mut [(u16, i32, i64)],
+    sign: i64,
+    sums: &mut RepeatSums,
+) {
     let mut add = |dim: usize, segment: u16, days: &[(NaiveDate, i64)]| {
-        let Some(value) = segmenter_value(&segmenter, dim, segment) else {
+        let Some(value) = segmenter_value(segmenter, dim, segment) else {
             return;
         };
         for (day, ge1, ge2) in crate::dates::repeat_deltas(days) {
@@ -483,34 +647,30 @@ pub(super) fn contribute_repeats(
             e.1 += sign * ge2;
         }
     };
-    for customer in rows.chunk_by(|a, b| a.0 == b.0) {
-        // By order channel: each channel's days (rows come sorted by channel, then day).
-        for channel in customer.chunk_by(|a, b| a.1 == b.1) {
-            let days: Vec<(NaiveDate, i64)> = channel
-                .iter()
-                .filter_map(|r| Some((date_of(r.2)?, r.3)))
-                .collect();
-            add(ORDER_CHANNEL, channel[0].1, &days);
-        }
-        // By the customer's columns: the days of every channel together.
-        let mut merged: BTreeMap<i32, i64> = BTreeMap::new();
-        for r in customer {
-            *merged.entry(r.2).or_default() += r.3;
-        }
-        let days: Vec<(NaiveDate, i64)> = merged
-            .into_iter()
-            .filter_map(|(d, n)| Some((date_of(d)?, n)))
+    rows.sort_unstable();
+    for channel in rows.chunk_by(|a, b| a.0 == b.0) {
+        let days: Vec<(NaiveDate, i64)> = channel
+            .iter()
+            .filter_map(|r| Some((date_of(r.1)?, r.2)))
             .collect();
-        let columns = segmenter
-            .columns
-            .get(customer[0].0 as usize)
-            .copied()
-            .unwrap_or([NO_SEGMENT; 3]);
-        for (c, segment) in columns.into_iter().enumerate() {
-            add(c + 1, segment, &days);
-        }
+        add(ORDER_CHANNEL, channel[0].0, &days);
     }
-    Ok(())
+    let mut merged: BTreeMap<i32, i64> = BTreeMap::new();
+    for r in rows.iter() {
+        *merged.entry(r.1).or_default() += r.2;
+    }
+    let days: Vec<(NaiveDate, i64)> = merged
+        .into_iter()
+        .filter_map(|(d, n)| Some((date_of(d)?, n)))
+        .collect();
+    let columns = segmenter
+        .columns
+        .get(customer as usize)
+        .copied()
+        .unwrap_or([NO_SEGMENT; 3]);
+    for (c, segment) in columns.into_iter().enumerate() {
+        add(c + 1, segment, &days);
+    }
 }
 
 fn segmenter_value(segmenter: &Segmenter<'_>, dim: usize, segment: u16) -> Option<String> {
@@ -531,21 +691,14 @@ fn date_of(number: i32) -> Option<NaiveDate> {
 /// Adds the non-zero sums to `ru_segment_repeat`, dropping rows they bring to zero (a
 /// rebuild never holds such rows).
 pub(super) fn write_repeats(conn: &Connection, sums: &RepeatSums) -> rusqlite::Result<()> {
-    let mut add = conn.prepare_cached(
-        "INSERT INTO ru_segment_repeat (day, dim, value, ge1, ge2) VALUES (?1, ?2, ?3, ?4, ?5)
-         ON CONFLICT (day, dim, value) DO UPDATE SET
-             ge1 = ge1 + excluded.ge1, ge2 = ge2 + excluded.ge2",
-    )?;
-    let mut drop = conn.prepare_cached(
-        "DELETE FROM ru_segment_repeat WHERE day = ?1 AND dim = ?2 AND value = ?3
-         AND ge1 = 0 AND ge2 = 0",
-    )?;
+    let mut repeats = Counts {
+        table: "ru_segment_repeat",
+        keys: &["day", "dim", "value"],
+        counts: &["ge1", "ge2"],
+    }
+    .writer(conn)?;
     for ((dim, value, day), &(ge1, ge2)) in &sums.sums {
-        if ge1 != 0 || ge2 != 0 {
-            let p = params![day.to_string(), DIMENSIONS[*dim], value];
-            add.execute(params![day.to_string(), DIMENSIONS[*dim], value, ge1, ge2])?;
-            drop.execute(p)?;
-        }
+        repeats.add(&[&day.to_string(), &DIMENSIONS[*dim], value], &[ge1, ge2])?;
     }
     Ok(())
 }
