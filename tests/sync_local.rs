@@ -8,9 +8,11 @@ mod sync_support;
 use std::fs;
 
 use kpi::store::Store;
-use kpi::store::rollup::ROLLUP_TABLES;
+use kpi::store::rollup::{ROLLUP_TABLES, SEGMENT_TABLES};
 use kpi::sync::{SyncOptions, sync};
-use sync_support::{export, imported, rollups};
+use sync_support::{
+    assert_same_report, assert_same_rows, export, imported, report_json, rollups, small_tables_of,
+};
 
 #[test]
 fn sync_from_csv_and_parquet_exports_equals_a_local_import_on_every_rollup() {
@@ -20,12 +22,14 @@ fn sync_from_csv_and_parquet_exports_equals_a_local_import_on_every_rollup() {
     let files = export(&local, &exports);
     assert!(files > 50, "the exports are split over many files: {files}");
 
-    let mut synced = Store::open(&dir.path().join("synced.db")).unwrap();
+    // As a team's store: the small tables imported (the segment rollups read the
+    // customers' channel, plan and region), no raw rows of the exports, no rollups.
+    let mut synced = small_tables_of(&local, &dir.path().join("synced.db"));
     let report = sync(&mut synced, &exports, &SyncOptions::default()).unwrap();
     assert_eq!(report.inputs.len(), 4, "{report}");
 
     let imported_rows = rollups(&local);
-    for table in ROLLUP_TABLES {
+    for table in ROLLUP_TABLES.iter().chain(&SEGMENT_TABLES) {
         assert!(
             imported_rows
                 .iter()
@@ -43,22 +47,13 @@ fn sync_from_csv_and_parquet_exports_equals_a_local_import_on_every_rollup() {
             .cloned()
             .collect()
     };
-    assert_same(
+    assert_same_rows(
         &without_zero_counts(&imported_rows),
         &without_zero_counts(&got),
     );
     // And every row, zero counts included, equals the local full rebuild's.
     kpi::store::rollup::refresh_all(&mut local).unwrap();
-    assert_same(&rollups(&local), &got);
-}
-
-fn assert_same(expected: &[String], got: &[String]) {
-    let first_difference = expected.iter().zip(got).find(|(a, b)| a != b);
-    assert_eq!(
-        (expected.len(), first_difference),
-        (got.len(), None),
-        "synced rollups differ from the local store's"
-    );
+    assert_same_rows(&rollups(&local), &got);
 }
 
 #[test]
@@ -86,4 +81,22 @@ fn an_unreadable_source_is_one_clear_error_and_leaves_the_store_unchanged() {
         .to_string();
     assert!(err.contains("events"), "the error names the export: {err}");
     assert_eq!(rollups(&synced), before, "a failed sync writes nothing");
+}
+
+#[test]
+fn a_synced_store_reports_every_metric_as_the_local_import() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut local = imported(dir.path(), 150);
+    let exports = dir.path().join("exports");
+    export(&local, &exports);
+    let synced_db = dir.path().join("synced.db");
+    let mut synced = small_tables_of(&local, &synced_db);
+    sync(&mut synced, &exports, &SyncOptions::default()).unwrap();
+    kpi::store::rollup::refresh_all(&mut local).unwrap();
+    assert_same_rows(&rollups(&local), &rollups(&synced));
+    drop((local, synced));
+    assert_same_report(
+        &report_json(&dir.path().join("local.db")),
+        &report_json(&synced_db),
+    );
 }

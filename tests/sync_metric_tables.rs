@@ -16,38 +16,9 @@ use kpi::store::Store;
 /// The large raw tables a synced store does not hold.
 const RAW_LARGE: [&str; 2] = ["orders", "events"];
 
-/// (metric, raw table) reads still open in issue 17: they must move to rollups (or to
-/// `ru_table_days`) before a synced store shows these metrics. Most are the "no data yet"
-/// check of a metric's sources (`Engine::is_empty` on the raw table); the others read
-/// raw rows: `time_to_value_h` (first activation event per user) and the margins (whether
-/// any order has a cost). Shrinking this list is progress; growing it is a regression.
-const KNOWN_RAW_READS: &[(&str, &str)] = &[
-    ("aov", "orders"),
-    ("arpu", "orders"),
-    ("avg_session_duration_s", "events"),
-    ("bounce_rate_pct", "events"),
-    ("cac_payback_months", "orders"),
-    ("clv", "orders"),
-    ("dau", "events"),
-    ("discount_rate", "orders"),
-    ("feature_adoption_pct", "events"),
-    ("gross_margin_pct", "orders"),
-    ("gross_revenue", "orders"),
-    ("ltv_cac", "orders"),
-    ("mau", "events"),
-    ("net_margin_pct", "orders"),
-    ("net_revenue", "orders"),
-    ("orders", "orders"),
-    ("page_views", "events"),
-    ("paying_customers", "orders"),
-    ("repeat_purchase_rate", "orders"),
-    ("revenue_per_engagement", "orders"),
-    ("roas", "orders"),
-    ("sessions_per_user", "events"),
-    ("stickiness_pct", "events"),
-    ("time_to_value_h", "events"),
-    ("wau", "events"),
-];
+#[path = "sync_support/raw_reads.rs"]
+mod raw_reads;
+use raw_reads::KNOWN_RAW_READS;
 
 #[test]
 fn metrics_read_no_raw_large_table_beyond_the_known_list() {
@@ -124,4 +95,58 @@ fn metrics_read_no_raw_large_table_beyond_the_known_list() {
         .map(|(m, t)| (m.to_string(), t.to_string()))
         .collect();
     assert_eq!(reads, known, "metrics reading a raw large table");
+}
+
+/// The "orders" metric of a store whose orders file holds `rows`, with the raw orders
+/// table hidden after the import as in a synced store.
+fn orders_points_without_raw_table(rows: &str) -> Vec<kpi::metrics::Point> {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("kpi.db")).unwrap();
+    let orders = dir.path().join("orders.csv");
+    std::fs::write(
+        &orders,
+        format!("order_id,customer_id,order_date,revenue,status\n{rows}"),
+    )
+    .unwrap();
+    import_file(&mut store, &orders, &ImportOptions::default()).unwrap();
+    store
+        .conn()
+        .execute_batch("ALTER TABLE orders RENAME TO hidden_orders")
+        .unwrap();
+    let as_of = chrono::NaiveDate::from_ymd_opt(2026, 3, 31).unwrap();
+    let request = SeriesRequest {
+        metric: "orders",
+        grain: Grain::Month,
+        from: as_of - chrono::Duration::days(60),
+        to: as_of,
+        by: None,
+    };
+    let series = compute(&store, &Config::default(), as_of, &request).unwrap();
+    series.into_iter().flat_map(|s| s.points).collect()
+}
+
+#[test]
+fn orders_holding_only_cancelled_rows_are_data_not_no_data() {
+    let points = orders_points_without_raw_table(
+        "o1,c1,2026-03-02,10.00,cancelled\no2,c2,2026-02-11,5.00,cancelled\n",
+    );
+    assert!(!points.is_empty());
+    for point in &points {
+        assert_eq!(point.value, Some(0.0), "{point:?}");
+        assert_eq!(point.note, None, "{point:?}");
+    }
+}
+
+#[test]
+fn orders_file_with_no_rows_still_shows_no_data() {
+    let points = orders_points_without_raw_table("");
+    assert!(!points.is_empty());
+    for point in &points {
+        assert_eq!(point.value, None, "{point:?}");
+        assert_eq!(
+            point.note.as_deref(),
+            Some("no data — import orders"),
+            "{point:?}"
+        );
+    }
 }

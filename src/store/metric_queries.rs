@@ -469,8 +469,18 @@ impl Store {
             .unwrap_or(0.0))
     }
 
-    /// Whether `table` (one of the schema's tables) holds any row.
+    /// Whether `table` (one of the schema's tables) holds any row, of any status. The
+    /// tables counted per day are answered from `ru_table_days`, kept whole on every write
+    /// (and rebuilt on open when it lags), so a synced store without the raw rows answers
+    /// the same.
     pub fn has_rows(&self, table: &str) -> rusqlite::Result<bool> {
+        if super::rollup::TABLE_DAYS.iter().any(|(t, _)| *t == table) {
+            return self.conn().query_row(
+                "SELECT EXISTS (SELECT 1 FROM ru_table_days WHERE tbl = ?1 AND rows > 0)",
+                [table],
+                |r| r.get(0),
+            );
+        }
         self.conn()
             .query_row(&format!("SELECT EXISTS (SELECT 1 FROM {table})"), [], |r| {
                 r.get(0)

@@ -26,22 +26,21 @@ impl Engine {
             .enable_all()
             .build()
             .map_err(SyncError::Runtime)?;
-        let ctx =
-            match &options.cluster {
-                None => {
-                    let mut config = SessionConfig::new();
-                    if options.partitions > 0 {
-                        config = config.with_target_partitions(options.partitions);
-                    }
-                    SessionContext::new_with_config(config)
+        let ctx = match &options.cluster {
+            None => {
+                let mut config = SessionConfig::new();
+                if options.partitions > 0 {
+                    config = config.with_target_partitions(options.partitions);
                 }
-                Some(url) => runtime.block_on(SessionContext::remote(url)).map_err(|e| {
-                    SyncError::Cluster {
-                        url: url.clone(),
-                        reason: e.to_string(),
-                    }
+                SessionContext::new_with_config(config)
+            }
+            Some(url) => runtime
+                .block_on(remote(url))
+                .map_err(|e| SyncError::Cluster {
+                    url: url.clone(),
+                    reason: e.to_string(),
                 })?,
-            };
+        };
         Ok(Self { runtime, ctx })
     }
 
@@ -165,6 +164,18 @@ impl Engine {
         }
         Ok(out)
     }
+}
+
+/// A session on the scheduler at `url`, with Ballista's static planner: the adaptive one
+/// (55.0.0) wrote some cohort rows twice on a two-executor cluster, and the rollups
+/// must equal the local rebuild's exactly.
+async fn remote(url: &str) -> datafusion::error::Result<SessionContext> {
+    let ctx = SessionContext::remote(url).await?;
+    ctx.sql("SET ballista.planner.adaptive.enabled = false")
+        .await?
+        .collect()
+        .await?;
+    Ok(ctx)
 }
 
 fn as_strs(ctes: &[String]) -> Vec<&str> {

@@ -1,19 +1,23 @@
 //! Shared by the sync tests: a store filled by `kpi import`, its raw tables written as
-//! exports split over many files, and its rollups as comparable text.
+//! exports split over many files, its rollups as comparable text, and its report.
 #![allow(dead_code, clippy::unwrap_used)]
+
+pub mod raw_reads;
 
 use std::fs::{self, File};
 use std::path::Path;
+use std::process::Command;
 use std::sync::Arc;
 
 use datafusion::arrow::array::{ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray};
 use datafusion::parquet::arrow::ArrowWriter;
 use rusqlite::types::Value;
+use serde_json::Value as Json;
 
 use kpi::demo::{DemoOptions, generate};
 use kpi::import::{ImportOptions, import_file};
 use kpi::store::Store;
-use kpi::store::rollup::ROLLUP_TABLES;
+use kpi::store::rollup::{ROLLUP_TABLES, SEGMENT_TABLES};
 use kpi::store::rollup_plan::{RAW_INPUTS, StoredType};
 
 /// A store filled by `kpi import` of a small demo data set.
@@ -147,10 +151,12 @@ fn write_parquet(path: &Path, columns: &[(&str, StoredType)], rows: &[&Vec<Value
     writer.close().unwrap();
 }
 
-/// Every rollup row, sorted; reals to 1e-9 (sums of floats may add in another order).
+/// Every rollup row of the store's rollup list, the segment rollups included (a sync
+/// counts those locally from what it wrote), sorted; reals to 1e-9 (sums of floats may
+/// add in another order).
 pub fn rollups(store: &Store) -> Vec<String> {
     let mut out = Vec::new();
-    for table in ROLLUP_TABLES {
+    for table in ROLLUP_TABLES.iter().chain(&SEGMENT_TABLES) {
         let mut stmt = store
             .conn()
             .prepare(&format!("SELECT * FROM {table}"))
@@ -173,4 +179,108 @@ pub fn rollups(store: &Store) -> Vec<String> {
         out.extend(rows);
     }
     out
+}
+
+/// A copy of `local` as `kpi sync` finds a team's store: the small tables imported, no
+/// raw rows of the exported tables (but the customers, kept whole for the breakdowns) and
+/// no rollups, so everything the metrics read from rollups must come from the sync.
+pub fn small_tables_of(local: &Store, path: &Path) -> Store {
+    local
+        .conn()
+        .execute("VACUUM INTO ?1", [path.to_str().unwrap()])
+        .unwrap();
+    let store = Store::open(path).unwrap();
+    let emptied = RAW_INPUTS
+        .iter()
+        .map(|(table, _)| *table)
+        .filter(|table| *table != "customers")
+        .chain(ROLLUP_TABLES)
+        .chain(SEGMENT_TABLES);
+    for table in emptied {
+        store
+            .conn()
+            .execute_batch(&format!("DELETE FROM {table}"))
+            .unwrap();
+    }
+    store
+}
+
+/// Both lists row by row, naming the first difference.
+pub fn assert_same_rows(expected: &[String], got: &[String]) {
+    let first_difference = expected.iter().zip(got).find(|(a, b)| a != b);
+    assert_eq!(
+        (expected.len(), first_difference),
+        (got.len(), None),
+        "synced rollups differ from the local store's"
+    );
+}
+
+/// `kpi report --format json` of `db`, without what names the store or the moment
+/// (`store`, `generated_at`) and without the metrics that still read raw rows a synced
+/// store does not hold ([`raw_reads::KNOWN_RAW_READS`]).
+pub fn report_json(db: &Path) -> Json {
+    let output = Command::new(env!("CARGO_BIN_EXE_kpi"))
+        .arg("--db")
+        .arg(db)
+        .args(["report", "--format", "json"])
+        .current_dir(db.parent().unwrap())
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "kpi report on {}: {}",
+        db.display(),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let mut report: Json = serde_json::from_slice(&output.stdout).unwrap();
+    let top = report.as_object_mut().unwrap();
+    top.remove("store");
+    top.remove("generated_at");
+    let reads_raw = |item: &Json, key: &str| {
+        let metric = item[key].as_str().unwrap_or_default();
+        raw_reads::KNOWN_RAW_READS.iter().any(|(m, _)| *m == metric)
+    };
+    for (list, key) in [("metrics", "id"), ("alerts", "metric")] {
+        if let Some(items) = top.get_mut(list).and_then(Json::as_array_mut) {
+            items.retain(|item| !reads_raw(item, key));
+        }
+    }
+    report
+}
+
+/// `got` equals `expected` in every key, string and null; numbers to 1e-9 of their size
+/// (money, at most a few million, so to far less than a cent; ratios to 1e-9).
+pub fn assert_same_report(expected: &Json, got: &Json) {
+    assert!(
+        expected["metrics"].as_array().is_some_and(|m| m.len() > 10),
+        "the report lists the metrics: {expected}"
+    );
+    same_json("report", expected, got);
+}
+
+fn same_json(at: &str, expected: &Json, got: &Json) {
+    match (expected, got) {
+        (Json::Number(a), Json::Number(b)) => {
+            let (a, b) = (a.as_f64().unwrap(), b.as_f64().unwrap());
+            assert!(
+                (a - b).abs() <= 1e-9 * a.abs().max(b.abs()).max(1.0),
+                "{at}: local {a}, synced {b}"
+            );
+        }
+        (Json::Array(a), Json::Array(b)) => {
+            assert_eq!(a.len(), b.len(), "{at}: lengths");
+            for (i, (x, y)) in a.iter().zip(b).enumerate() {
+                let name = x["id"].as_str().or(x["period"].as_str()).unwrap_or("");
+                same_json(&format!("{at}[{i}]{name}"), x, y);
+            }
+        }
+        (Json::Object(a), Json::Object(b)) => {
+            let keys = |o: &serde_json::Map<String, Json>| o.keys().cloned().collect::<Vec<_>>();
+            assert_eq!(keys(a), keys(b), "{at}: keys");
+            for (key, x) in a {
+                same_json(&format!("{at}.{key}"), x, &b[key]);
+            }
+        }
+        _ => assert_eq!(expected, got, "{at}"),
+    }
 }

@@ -1,0 +1,442 @@
+//! `kpi sync` speed and memory (issue 17, item 5), beside `kpi import` of the same rows.
+//!
+//! For each size, generates events of 200 k users over two years as a CSV (as
+//! `benches/import.rs` does) and loads it with `kpi import` into a new store: the
+//! baseline. The store's events are then written in stored form as the exports a
+//! warehouse would hold (Parquet, one `events/date=…/part-0.parquet` per day; not timed),
+//! and synced into a new store three ways, each `kpi sync` a child process of its own so
+//! that its wall time, CPU seconds and peak RSS (`wait4`) are its own:
+//!
+//! 1. in-process (DataFusion in the `kpi` process);
+//! 2. on a local Ballista cluster of one scheduler and one executor (`kpi-cluster-node`);
+//! 3. the same cluster with a second executor.
+//!
+//! The nodes run on this machine, so the cluster rows show the protocol's cost, not a
+//! scale-out: their CPU seconds (from /proc) are printed beside the `kpi` process's.
+//! Every node is stopped by its pid, also on a panic.
+//!
+//! Run: `cargo bench --features cluster --bench sync` (1 M events), or `cargo bench
+//! --features cluster --bench sync -- 1000000 10000000` for several sizes. The CSV and
+//! the exports are kept under `KPI_BENCH_DATA` (default a temp folder).
+#![allow(clippy::unwrap_used)]
+
+use std::fs::{self, File};
+use std::io::{BufWriter, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use datafusion::arrow::array::{ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray};
+use datafusion::parquet::arrow::ArrowWriter;
+
+const USERS: u64 = 200_000;
+const DAYS: u64 = 730;
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut sizes: Vec<u64> = args
+        .iter()
+        .filter_map(|a| a.replace('_', "").parse().ok())
+        .collect();
+    if sizes.is_empty() {
+        sizes.push(1_000_000);
+    }
+    let temp = tempfile::tempdir().unwrap();
+    let data = std::env::var_os("KPI_BENCH_DATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| temp.path().to_path_buf());
+    fs::create_dir_all(&data).unwrap();
+    let kpi = PathBuf::from(env!("CARGO_BIN_EXE_kpi"));
+    let node = PathBuf::from(env!("CARGO_BIN_EXE_kpi-cluster-node"));
+
+    for &rows in &sizes {
+        let csv = data.join(format!("events_{rows}.csv"));
+        if !csv.exists() {
+            let started = Instant::now();
+            generate(&csv, rows);
+            println!(
+                "generated {} ({:.0} MB) in {:.1} s",
+                csv.display(),
+                fs::metadata(&csv).unwrap().len() as f64 / 1e6,
+                started.elapsed().as_secs_f64()
+            );
+        }
+        let imported = temp.path().join(format!("imported_{rows}.db"));
+        let import = measure(
+            Command::new(&kpi)
+                .arg("--db")
+                .arg(&imported)
+                .args(["import", "--quiet"])
+                .arg(&csv),
+        );
+        let exports = data.join(format!("exports_{rows}"));
+        if !exports.join("events").is_dir() {
+            let started = Instant::now();
+            let files = export_events(&imported, &exports);
+            println!(
+                "exported {files} Parquet files ({:.0} MB) in {:.1} s",
+                dir_size(&exports) as f64 / 1e6,
+                started.elapsed().as_secs_f64()
+            );
+        }
+        remove_store(&imported);
+
+        let sync = |cluster: Option<&str>| {
+            let db = temp.path().join(format!("synced_{rows}.db"));
+            let mut command = Command::new(&kpi);
+            command.arg("--db").arg(&db).arg("sync").arg("--source");
+            command.arg(&exports);
+            if let Some(url) = cluster {
+                command.args(["--cluster", url]);
+            }
+            command.stdout(Stdio::null());
+            let cost = measure(&mut command);
+            remove_store(&db);
+            cost
+        };
+        let in_process = sync(None);
+        let mut cluster = Cluster::start(&node, temp.path());
+        cluster.add_executor();
+        let before = cluster.cpu_seconds();
+        let one = sync(Some(&cluster.url()));
+        let one_nodes = cluster.cpu_seconds() - before;
+        cluster.add_executor();
+        let before = cluster.cpu_seconds();
+        let two = sync(Some(&cluster.url()));
+        let two_nodes = cluster.cpu_seconds() - before;
+        drop(cluster);
+
+        println!("\n{rows} events ({} cores):", cores());
+        print_line("kpi import (baseline)", rows, import.as_ref(), None);
+        print_line("kpi sync, in-process", rows, in_process.as_ref(), None);
+        print_line("kpi sync, 1 executor", rows, one.as_ref(), Some(one_nodes));
+        print_line("kpi sync, 2 executors", rows, two.as_ref(), Some(two_nodes));
+        if let Some(import) = &import {
+            for (what, cost) in [
+                ("in-process", &in_process),
+                ("1 executor", &one),
+                ("2 executors", &two),
+            ] {
+                if let Some(c) = cost {
+                    println!(
+                        "  sync {what} / import, rows/s: {:.2}",
+                        import.wall / c.wall
+                    );
+                }
+            }
+        }
+        println!();
+    }
+}
+
+/// What one child process cost.
+struct Cost {
+    wall: f64,
+    cpu: f64,
+    peak_rss_mb: f64,
+}
+
+fn print_line(what: &str, rows: u64, cost: Option<&Cost>, nodes_cpu: Option<f64>) {
+    match cost {
+        Some(c) => println!(
+            "  {what:<24} {:>7.2} s  {:>9.0} rows/s  CPU {:>6.2} s{}  kpi peak RSS {:>5.0} MB",
+            c.wall,
+            rows as f64 / c.wall,
+            c.cpu,
+            nodes_cpu.map_or(String::new(), |n| format!(" (+ nodes {n:.2} s)")),
+            c.peak_rss_mb
+        ),
+        None => println!("  {what:<24} failed"),
+    }
+}
+
+/// Runs `command` to its end; its wall time, CPU seconds and peak RSS (`wait4`).
+fn measure(command: &mut Command) -> Option<Cost> {
+    let started = Instant::now();
+    let child = match command.spawn() {
+        Ok(c) => c,
+        Err(e) => {
+            println!("  cannot run {command:?}: {e}");
+            return None;
+        }
+    };
+    let mut status = 0;
+    // SAFETY: `rusage` is plain data, and wait4 fills it for the child just spawned.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let pid = unsafe { libc::wait4(child.id() as libc::pid_t, &mut status, 0, &mut usage) };
+    let wall = started.elapsed().as_secs_f64();
+    let exited_ok = libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0;
+    if pid < 0 || !exited_ok {
+        println!("  {command:?} failed (status {status})");
+        return None;
+    }
+    let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    Some(Cost {
+        wall,
+        cpu: secs(usage.ru_utime) + secs(usage.ru_stime),
+        peak_rss_mb: usage.ru_maxrss as f64 / 1024.0,
+    })
+}
+
+/// A scheduler and its executors on 127.0.0.1; dropping it kills each by its pid.
+struct Cluster {
+    node: PathBuf,
+    dir: PathBuf,
+    scheduler_port: u16,
+    nodes: Vec<Child>,
+}
+
+impl Cluster {
+    fn start(node: &Path, dir: &Path) -> Self {
+        let scheduler_port = free_port();
+        let mut cluster = Self {
+            node: node.to_path_buf(),
+            dir: dir.to_path_buf(),
+            scheduler_port,
+            nodes: Vec::new(),
+        };
+        let log = File::create(dir.join("scheduler.log")).unwrap();
+        cluster.nodes.push(
+            Command::new(node)
+                .args(["scheduler", "--port", &scheduler_port.to_string()])
+                .stdout(Stdio::null())
+                .stderr(log)
+                .spawn()
+                .unwrap(),
+        );
+        wait_for_port(scheduler_port);
+        cluster
+    }
+
+    fn add_executor(&mut self) {
+        let n = self.nodes.len();
+        let (port, grpc) = (free_port(), free_port());
+        let work = self.dir.join(format!("executor-{n}"));
+        fs::create_dir_all(&work).unwrap();
+        let log = File::create(self.dir.join(format!("executor-{n}.log"))).unwrap();
+        self.nodes.push(
+            Command::new(&self.node)
+                .arg("executor")
+                .args(["--scheduler-port", &self.scheduler_port.to_string()])
+                .args(["--port", &port.to_string()])
+                .args(["--grpc-port", &grpc.to_string()])
+                .arg("--work-dir")
+                .arg(&work)
+                .stdout(Stdio::null())
+                .stderr(log)
+                .spawn()
+                .unwrap(),
+        );
+        wait_for_port(port);
+        // The executor registers with its first poll for tasks.
+        std::thread::sleep(Duration::from_secs(3));
+    }
+
+    fn url(&self) -> String {
+        format!("df://127.0.0.1:{}", self.scheduler_port)
+    }
+
+    /// User and system CPU seconds of every node so far.
+    fn cpu_seconds(&self) -> f64 {
+        // SAFETY: sysconf only reads a constant.
+        let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+        self.nodes
+            .iter()
+            .map(|child| {
+                let stat = fs::read_to_string(format!("/proc/{}/stat", child.id())).unwrap();
+                // The fields after the command name, which ends with the last ')'.
+                let fields: Vec<&str> = stat[stat.rfind(')').unwrap() + 2..].split(' ').collect();
+                // utime and stime: fields 14 and 15 of the whole line.
+                let (user, system): (f64, f64) =
+                    (fields[11].parse().unwrap(), fields[12].parse().unwrap());
+                (user + system) / ticks
+            })
+            .sum()
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        for child in &mut self.nodes {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn wait_for_port(port: u16) {
+    let started = Instant::now();
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "nothing listens on port {port} after 60 s"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Events of 200 k users over two years, as `benches/import.rs` generates them.
+fn generate(path: &Path, rows: u64) {
+    let mut out = BufWriter::with_capacity(1 << 20, File::create(path).unwrap());
+    let names = [
+        "page_view",
+        "page_view",
+        "page_view",
+        "feature_used",
+        "login",
+        "signup",
+    ];
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    writeln!(out, "event_id,user_id,ts,name,session_id,page,duration_s").unwrap();
+    let start = chrono::NaiveDate::from_ymd_opt(2024, 1, 1)
+        .unwrap()
+        .and_hms_opt(0, 0, 0)
+        .unwrap();
+    for i in 0..rows {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let at = start + chrono::Duration::seconds((i * DAYS * 86_400 / rows.max(1)) as i64);
+        writeln!(
+            out,
+            "{},{},{},{},{},/p{},{}",
+            i + 1,
+            1 + x % USERS,
+            at.format("%Y-%m-%dT%H:%M:%SZ"),
+            names[(x >> 8) as usize % names.len()],
+            1 + (x >> 16) % 500_000,
+            (x >> 24) % 50,
+            (x >> 32) % 600,
+        )
+        .unwrap();
+    }
+    out.flush().unwrap();
+}
+
+/// The imported events in stored form (the columns of `rollup_plan::RAW_INPUTS`), one
+/// Parquet file per day; the number of files.
+fn export_events(db: &Path, out: &Path) -> usize {
+    let (_, columns) = kpi::store::rollup_plan::RAW_INPUTS
+        .iter()
+        .find(|(table, _)| *table == "events")
+        .unwrap();
+    let names: Vec<&str> = columns.iter().map(|c| c.0).collect();
+    let day_at = names.iter().position(|c| *c == "day").unwrap();
+    let conn = rusqlite::Connection::open(db).unwrap();
+    let mut stmt = conn
+        .prepare(&format!(
+            "SELECT {} FROM events ORDER BY day",
+            names.join(", ")
+        ))
+        .unwrap();
+    let mut rows = stmt.query([]).unwrap();
+    let mut files = 0;
+    let mut day: Option<String> = None;
+    let mut part: Vec<Vec<Option<String>>> = Vec::new();
+    let mut flush = |day: &str, part: &mut Vec<Vec<Option<String>>>| {
+        let path = out
+            .join("events")
+            .join(format!("date={day}/part-0.parquet"));
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        write_parquet(&path, columns, part);
+        part.clear();
+        files += 1;
+    };
+    while let Some(row) = rows.next().unwrap() {
+        let values: Vec<Option<String>> = (0..names.len())
+            .map(|i| match row.get_ref(i).unwrap() {
+                rusqlite::types::ValueRef::Null => None,
+                rusqlite::types::ValueRef::Integer(n) => Some(n.to_string()),
+                rusqlite::types::ValueRef::Real(x) => Some(x.to_string()),
+                rusqlite::types::ValueRef::Text(t) => Some(String::from_utf8_lossy(t).into_owned()),
+                rusqlite::types::ValueRef::Blob(_) => panic!("no blobs in events"),
+            })
+            .collect();
+        let this_day = values[day_at].clone().unwrap_or_default();
+        if day.as_deref().is_some_and(|d| d != this_day) {
+            flush(day.as_deref().unwrap(), &mut part);
+        }
+        day = Some(this_day);
+        part.push(values);
+    }
+    if let Some(day) = day {
+        flush(&day, &mut part);
+    }
+    files
+}
+
+fn write_parquet(
+    path: &Path,
+    columns: &[(&str, kpi::store::rollup_plan::StoredType)],
+    rows: &[Vec<Option<String>>],
+) {
+    use kpi::store::rollup_plan::StoredType;
+    let arrays: Vec<(&str, ArrayRef)> = columns
+        .iter()
+        .enumerate()
+        .map(|(i, (name, kind))| {
+            let array: ArrayRef = match kind {
+                StoredType::Real => Arc::new(Float64Array::from(
+                    rows.iter()
+                        .map(|r| r[i].as_deref().and_then(|v| v.parse().ok()))
+                        .collect::<Vec<Option<f64>>>(),
+                )),
+                StoredType::Integer => Arc::new(Int64Array::from(
+                    rows.iter()
+                        .map(|r| r[i].as_deref().and_then(|v| v.parse().ok()))
+                        .collect::<Vec<Option<i64>>>(),
+                )),
+                StoredType::Text => Arc::new(StringArray::from(
+                    rows.iter().map(|r| r[i].as_deref()).collect::<Vec<_>>(),
+                )),
+            };
+            (*name, array)
+        })
+        .collect();
+    let batch = RecordBatch::try_from_iter(arrays).unwrap();
+    let mut writer =
+        ArrowWriter::try_new(File::create(path).unwrap(), batch.schema(), None).unwrap();
+    writer.write(&batch).unwrap();
+    writer.close().unwrap();
+}
+
+fn dir_size(dir: &Path) -> u64 {
+    fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| {
+            let path = e.path();
+            if path.is_dir() {
+                dir_size(&path)
+            } else {
+                e.metadata().map_or(0, |m| m.len())
+            }
+        })
+        .sum()
+}
+
+fn remove_store(db: &Path) {
+    for suffix in ["", "-wal", "-shm"] {
+        let mut path = db.as_os_str().to_owned();
+        path.push(suffix);
+        let _ = fs::remove_file(path);
+    }
+    let mut rejects = db.as_os_str().to_owned();
+    rejects.push(".rejects");
+    let _ = fs::remove_dir_all(rejects);
+}
+
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
