@@ -20,11 +20,14 @@
 //! (each in a fresh store), for their rows/s and peak RSS beside the CSV's.
 #![allow(clippy::unwrap_used)]
 
+mod child;
+
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
+use child::{Cost, measure};
 use kpi::import::{ImportOptions, import_file};
 use kpi::store::Store;
 
@@ -148,13 +151,6 @@ fn main() {
     }
 }
 
-/// What one load cost.
-struct Cost {
-    wall: f64,
-    cpu: f64,
-    peak_rss_mb: f64,
-}
-
 fn print_line(what: &str, rows: u64, cost: Option<&Cost>) {
     match cost {
         Some(c) => println!(
@@ -166,34 +162,6 @@ fn print_line(what: &str, rows: u64, cost: Option<&Cost>) {
         ),
         None => println!("  {what:<36} not run"),
     }
-}
-
-/// Runs `command` to its end; its wall time, CPU seconds and peak RSS (`wait4`).
-fn measure(command: &mut Command) -> Option<Cost> {
-    let started = Instant::now();
-    let child = match command.spawn() {
-        Ok(c) => c,
-        Err(e) => {
-            println!("  cannot run {command:?}: {e}");
-            return None;
-        }
-    };
-    let mut status = 0;
-    // SAFETY: `rusage` is plain data, and wait4 fills it for the child just spawned.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    let pid = unsafe { libc::wait4(child.id() as libc::pid_t, &mut status, 0, &mut usage) };
-    let wall = started.elapsed().as_secs_f64();
-    let exited_ok = libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0;
-    if pid < 0 || !exited_ok {
-        println!("  {command:?} failed (status {status})");
-        return None;
-    }
-    let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
-    Some(Cost {
-        wall,
-        cpu: secs(usage.ru_utime) + secs(usage.ru_stime),
-        peak_rss_mb: usage.ru_maxrss as f64 / 1024.0,
-    })
 }
 
 fn index(table: &str) -> usize {

@@ -20,6 +20,8 @@
 //! the exports are kept under `KPI_BENCH_DATA` (default a temp folder).
 #![allow(clippy::unwrap_used)]
 
+mod child;
+
 use std::fs::{self, File};
 use std::io::{BufWriter, Write};
 use std::net::{TcpListener, TcpStream};
@@ -28,6 +30,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use child::{Cost, measure};
 use datafusion::arrow::array::{ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray};
 use datafusion::parquet::arrow::ArrowWriter;
 
@@ -131,13 +134,6 @@ fn main() {
     }
 }
 
-/// What one child process cost.
-struct Cost {
-    wall: f64,
-    cpu: f64,
-    peak_rss_mb: f64,
-}
-
 fn print_line(what: &str, rows: u64, cost: Option<&Cost>, nodes_cpu: Option<f64>) {
     match cost {
         Some(c) => println!(
@@ -150,34 +146,6 @@ fn print_line(what: &str, rows: u64, cost: Option<&Cost>, nodes_cpu: Option<f64>
         ),
         None => println!("  {what:<24} failed"),
     }
-}
-
-/// Runs `command` to its end; its wall time, CPU seconds and peak RSS (`wait4`).
-fn measure(command: &mut Command) -> Option<Cost> {
-    let started = Instant::now();
-    let child = match command.spawn() {
-        Ok(c) => c,
-        Err(e) => {
-            println!("  cannot run {command:?}: {e}");
-            return None;
-        }
-    };
-    let mut status = 0;
-    // SAFETY: `rusage` is plain data, and wait4 fills it for the child just spawned.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    let pid = unsafe { libc::wait4(child.id() as libc::pid_t, &mut status, 0, &mut usage) };
-    let wall = started.elapsed().as_secs_f64();
-    let exited_ok = libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0;
-    if pid < 0 || !exited_ok {
-        println!("  {command:?} failed (status {status})");
-        return None;
-    }
-    let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
-    Some(Cost {
-        wall,
-        cpu: secs(usage.ru_utime) + secs(usage.ru_stime),
-        peak_rss_mb: usage.ru_maxrss as f64 / 1024.0,
-    })
 }
 
 /// A scheduler and its executors on 127.0.0.1; dropping it kills each by its pid.
