@@ -37,6 +37,7 @@ pub const DIMENSIONS: [&str; 4] = ["order_channel", "channel", "plan", "region"]
 const ORDER_CHANNEL: usize = 0;
 
 const NO_SEGMENT: u16 = u16::MAX;
+const NO_PAIR: u32 = u32::MAX;
 
 /// Stretches longer than this many days read every customer up front; shorter ones look
 /// up the customers they meet (an import's few days meet a fraction of them).
@@ -187,7 +188,11 @@ struct Segmenter<'c> {
     lookup: Option<rusqlite::CachedStatement<'c>>,
     ids: HashMap<Vec<u8>, u32>,
     columns: Vec<[u16; 3]>,
-    pairs: HashMap<(u32, u16), u32>,
+    /// `pairs[channel][id]`: the number of the (id, order channel) pair, or `NO_PAIR`;
+    /// dense rows, since a rebuild numbers every customer's pairs (a map of millions of
+    /// pairs cost more memory than the counts themselves).
+    pairs: Vec<Vec<u32>>,
+    pair_count: u32,
     values: [Values; 4],
 }
 
@@ -197,7 +202,8 @@ impl<'c> Segmenter<'c> {
             lookup: None,
             ids: HashMap::new(),
             columns: Vec::new(),
-            pairs: HashMap::new(),
+            pairs: Vec::new(),
+            pair_count: 0,
             values: Default::default(),
         };
         if load_all {
@@ -268,8 +274,22 @@ impl<'c> Segmenter<'c> {
         let mut out = [(0, NO_SEGMENT); 4];
         if let Some(channel) = channel {
             let segment = self.values[ORDER_CHANNEL].intern(channel);
-            let next = u32::try_from(self.pairs.len()).unwrap_or(u32::MAX);
-            out[ORDER_CHANNEL] = (*self.pairs.entry((id, segment)).or_insert(next), segment);
+            // (An id past u32's range has no number of its own: `add` gives it u32::MAX.)
+            if segment != NO_SEGMENT && id != u32::MAX {
+                let channel = usize::from(segment);
+                if self.pairs.len() <= channel {
+                    self.pairs.resize_with(channel + 1, Vec::new);
+                }
+                let row = &mut self.pairs[channel];
+                if row.len() <= id as usize {
+                    row.resize(id as usize + 1, NO_PAIR);
+                }
+                if row[id as usize] == NO_PAIR {
+                    row[id as usize] = self.pair_count;
+                    self.pair_count += 1;
+                }
+                out[ORDER_CHANNEL] = (row[id as usize], segment);
+            }
         }
         let columns = self
             .columns
@@ -284,7 +304,7 @@ impl<'c> Segmenter<'c> {
 
     fn key_count(&self, dim: usize) -> usize {
         if dim == ORDER_CHANNEL {
-            self.pairs.len()
+            self.pair_count as usize
         } else {
             self.columns.len()
         }
