@@ -21,9 +21,9 @@
 #![allow(clippy::unwrap_used)]
 
 mod child;
+mod generated;
 
 use std::fs::{self, File};
-use std::io::{BufWriter, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -33,9 +33,7 @@ use std::time::{Duration, Instant};
 use child::{Cost, measure};
 use datafusion::arrow::array::{ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray};
 use datafusion::parquet::arrow::ArrowWriter;
-
-const USERS: u64 = 200_000;
-const DAYS: u64 = 730;
+use generated::generate;
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -58,7 +56,7 @@ fn main() {
         let csv = data.join(format!("events_{rows}.csv"));
         if !csv.exists() {
             let started = Instant::now();
-            generate(&csv, rows);
+            generate("events", &csv, rows);
             println!(
                 "generated {} ({:.0} MB) in {:.1} s",
                 csv.display(),
@@ -251,44 +249,6 @@ fn wait_for_port(port: u16) {
         );
         std::thread::sleep(Duration::from_millis(100));
     }
-}
-
-/// Events of 200 k users over two years, as `benches/import.rs` generates them.
-fn generate(path: &Path, rows: u64) {
-    let mut out = BufWriter::with_capacity(1 << 20, File::create(path).unwrap());
-    let names = [
-        "page_view",
-        "page_view",
-        "page_view",
-        "feature_used",
-        "login",
-        "signup",
-    ];
-    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
-    writeln!(out, "event_id,user_id,ts,name,session_id,page,duration_s").unwrap();
-    let start = chrono::NaiveDate::from_ymd_opt(2024, 1, 1)
-        .unwrap()
-        .and_hms_opt(0, 0, 0)
-        .unwrap();
-    for i in 0..rows {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        let at = start + chrono::Duration::seconds((i * DAYS * 86_400 / rows.max(1)) as i64);
-        writeln!(
-            out,
-            "{},{},{},{},{},/p{},{}",
-            i + 1,
-            1 + x % USERS,
-            at.format("%Y-%m-%dT%H:%M:%SZ"),
-            names[(x >> 8) as usize % names.len()],
-            1 + (x >> 16) % 500_000,
-            (x >> 24) % 50,
-            (x >> 32) % 600,
-        )
-        .unwrap();
-    }
-    out.flush().unwrap();
 }
 
 /// The imported events in stored form (the columns of `rollup_plan::RAW_INPUTS`), one
