@@ -146,12 +146,12 @@ pub fn recount(
     )?;
     for (from, to) in spans.stretches() {
         let mut ids = Ids::default();
-        let mut counters: Vec<Counter> =
+        let mut counters: Vec<Counter<1>> =
             spans.kinds.iter().map(|(_, r)| Counter::new(*r)).collect();
         let mut rows = read.query(params![from.to_string(), to.to_string()])?;
         // The first row not yet taken, read ahead; `None` once every row is taken.
         let mut ahead = next_numbered(&mut rows, &mut ids)?;
-        let mut on_day: Vec<(u32, u16)> = Vec::new();
+        let mut on_day: Vec<(u32, [u16; 1])> = Vec::new();
         let mut day = from;
         while day <= to {
             on_day.clear();
@@ -160,13 +160,13 @@ pub fn recount(
                     break;
                 }
                 // Rows come in day order: none is earlier than the day being counted.
-                on_day.push((i, 0));
+                on_day.push((i, [0]));
                 ahead = next_numbered(&mut rows, &mut ids)?;
             }
             on_day.sort_unstable();
             on_day.dedup();
             for (slot, counter) in counters.iter_mut().enumerate() {
-                if let Some((key, n)) = counter.step(day, &on_day, ids.len(), 1)
+                if let Some((key, [n])) = counter.step(day, &on_day, ids.len(), [1])
                     && spans.index.contains_key(&(slot, key))
                 {
                     insert.execute(params![spans.kinds[slot].0, key.to_string(), n[0]])?;
@@ -227,9 +227,15 @@ impl Ids {
     }
 }
 
-/// One kind's running count over the days of a stretch, a day at a time, per segment:
-/// every id belongs to one segment (segment 0 for a plain count).
-pub(super) enum Counter {
+/// No segment in a dimension: the id is counted in none of its values.
+pub(super) const NO_SEGMENT: u16 = u16::MAX;
+
+/// One kind's running count over the days of a stretch, a day at a time, per segment of
+/// each of `D` dimensions: an id belongs to one segment of each (segment 0 of one
+/// dimension for a plain count), or to none ([`NO_SEGMENT`]). The dimensions share the
+/// per-id state, which is what grows with the ids: counting the customer columns' three
+/// dimensions in one counter keeps one stamp per customer, not three.
+pub(super) enum Counter<const D: usize> {
     /// The distinct ids of the current period; `stamp[id]` is the period it was last
     /// counted in (periods numbered from 1).
     Period {
@@ -237,18 +243,18 @@ pub(super) enum Counter {
         current: Option<NaiveDate>,
         number: u32,
         stamp: Vec<u32>,
-        n: Vec<i64>,
+        n: [Vec<i64>; D],
     },
     /// The window's days' ids, and per id the number of those days holding it.
     Window {
         window: i64,
-        days: VecDeque<(NaiveDate, Vec<(u32, u16)>)>,
+        days: VecDeque<(NaiveDate, Vec<(u32, [u16; D])>)>,
         holding: Vec<u32>,
-        n: Vec<i64>,
+        n: [Vec<i64>; D],
     },
 }
 
-impl Counter {
+impl<const D: usize> Counter<D> {
     pub(super) fn new(reach: Reach) -> Self {
         match reach {
             Reach::Period(grain) => Counter::Period {
@@ -256,27 +262,41 @@ impl Counter {
                 current: None,
                 number: 0,
                 stamp: Vec::new(),
-                n: Vec::new(),
+                n: std::array::from_fn(|_| Vec::new()),
             },
             Reach::Window(window) => Counter::Window {
                 window,
                 days: VecDeque::new(),
                 holding: Vec::new(),
-                n: Vec::new(),
+                n: std::array::from_fn(|_| Vec::new()),
             },
         }
     }
 
-    /// Takes in `day` and its ids (distinct, numbered below `ids`, each with its segment,
-    /// numbered below `segments`); returns a count whose span is complete: (key, distinct
-    /// ids per segment).
+    /// Takes in `day` and its ids (distinct, numbered below `ids`, each with its segment
+    /// per dimension, numbered below that dimension's `widths`); returns a count whose
+    /// span is complete: (key, distinct ids per dimension and segment).
     pub(super) fn step(
         &mut self,
         day: NaiveDate,
-        on_day: &[(u32, u16)],
+        on_day: &[(u32, [u16; D])],
         ids: usize,
-        segments: usize,
-    ) -> Option<(NaiveDate, &[i64])> {
+        widths: [usize; D],
+    ) -> Option<(NaiveDate, &[Vec<i64>; D])> {
+        let count = |n: &mut [Vec<i64>; D], segments: &[u16; D], by: i64| {
+            for (counts, &segment) in n.iter_mut().zip(segments) {
+                if segment != NO_SEGMENT {
+                    counts[usize::from(segment)] += by;
+                }
+            }
+        };
+        let widen = |n: &mut [Vec<i64>; D]| {
+            for (counts, &width) in n.iter_mut().zip(&widths) {
+                if counts.len() < width {
+                    counts.resize(width, 0);
+                }
+            }
+        };
         match self {
             Counter::Period {
                 grain,
@@ -286,22 +306,20 @@ impl Counter {
                 n,
             } => {
                 let period = Period::containing(*grain, day);
-                if n.len() < segments {
-                    n.resize(segments, 0);
-                }
+                widen(n);
                 if *current != Some(period.start) {
                     *current = Some(period.start);
                     *number += 1;
-                    n.iter_mut().for_each(|c| *c = 0);
+                    n.iter_mut().flatten().for_each(|c| *c = 0);
                 }
                 stamp.resize(ids, 0);
-                for &(i, segment) in on_day {
-                    if stamp[i as usize] != *number {
-                        stamp[i as usize] = *number;
-                        n[usize::from(segment)] += 1;
+                for (i, segments) in on_day {
+                    if stamp[*i as usize] != *number {
+                        stamp[*i as usize] = *number;
+                        count(n, segments, 1);
                     }
                 }
-                (period.end() == day).then_some((period.start, n.as_slice()))
+                (period.end() == day).then_some((period.start, &*n))
             }
             Counter::Window {
                 window,
@@ -309,15 +327,13 @@ impl Counter {
                 holding,
                 n,
             } => {
-                if n.len() < segments {
-                    n.resize(segments, 0);
-                }
+                widen(n);
                 holding.resize(ids, 0);
-                for &(i, segment) in on_day {
-                    if holding[i as usize] == 0 {
-                        n[usize::from(segment)] += 1;
+                for (i, segments) in on_day {
+                    if holding[*i as usize] == 0 {
+                        count(n, segments, 1);
                     }
-                    holding[i as usize] += 1;
+                    holding[*i as usize] += 1;
                 }
                 days.push_back((day, on_day.to_vec()));
                 while let Some((oldest, _)) = days.front() {
@@ -325,17 +341,17 @@ impl Counter {
                         break;
                     }
                     if let Some((_, gone)) = days.pop_front() {
-                        for (i, segment) in gone {
+                        for (i, segments) in gone {
                             holding[i as usize] -= 1;
                             if holding[i as usize] == 0 {
-                                n[usize::from(segment)] -= 1;
+                                count(n, &segments, -1);
                             }
                         }
                     }
                 }
                 // A window is complete once its first day was read: the caller's
                 // stretch starts no later than that for every window it wants.
-                Some((day, n.as_slice()))
+                Some((day, &*n))
             }
         }
     }

@@ -20,7 +20,7 @@ use rusqlite::types::{Value, ValueRef};
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 
 use super::counts::Counts;
-use super::distinct::{Counter, Spans};
+use super::distinct::{Counter, NO_SEGMENT, Spans};
 use super::ranges;
 use crate::dates::parse_day;
 
@@ -36,7 +36,6 @@ pub const SEGMENT_TABLES: [&str; 4] = [
 pub const DIMENSIONS: [&str; 4] = ["order_channel", "channel", "plan", "region"];
 const ORDER_CHANNEL: usize = 0;
 
-const NO_SEGMENT: u16 = u16::MAX;
 const NO_PAIR: u32 = u32::MAX;
 
 /// Stretches longer than this many days read every customer up front; shorter ones look
@@ -301,14 +300,6 @@ impl<'c> Segmenter<'c> {
         }
         out
     }
-
-    fn key_count(&self, dim: usize) -> usize {
-        if dim == ORDER_CHANNEL {
-            self.pair_count as usize
-        } else {
-            self.columns.len()
-        }
-    }
 }
 
 /// A row as read: day, id, order channel, sums.
@@ -385,53 +376,70 @@ pub(super) fn recount(
         Ok::<_, rusqlite::Error>(keys)
     };
     let mut read = conn.prepare_cached(activity.rows)?;
+    let mut emit = |values: &[Values; 4],
+                    slot: usize,
+                    key: NaiveDate,
+                    dims: &[usize],
+                    counts: &[Vec<i64>]| {
+        if !spans.index.contains_key(&(slot, key)) {
+            return Ok(());
+        }
+        let (kind, period) = (&spans.kinds[slot].0, key.to_string());
+        for (&dim, counts) in dims.iter().zip(counts) {
+            for (segment, &n) in counts.iter().enumerate() {
+                if n > 0 {
+                    let value = &values[dim].names[segment];
+                    insert_distinct.execute(params![kind, period, DIMENSIONS[dim], value, n])?;
+                }
+            }
+        }
+        Ok::<_, rusqlite::Error>(())
+    };
     for (from, to) in stretches {
-        let mut counters: Vec<Vec<Counter>> = (0..DIMENSIONS.len())
-            .map(|_| spans.kinds.iter().map(|(_, r)| Counter::new(*r)).collect())
-            .collect();
+        // The order channel counts (id, channel) pairs; the customer columns count ids,
+        // one counter for the three of them.
+        let mut channel_counters: Vec<Counter<1>> =
+            spans.kinds.iter().map(|(_, r)| Counter::new(*r)).collect();
+        let mut column_counters: Vec<Counter<3>> =
+            spans.kinds.iter().map(|(_, r)| Counter::new(*r)).collect();
         let mut rows = read.query(params![from.to_string(), to.to_string()])?;
         let mut ahead = next_row(&mut rows, activity.sums)?;
-        let mut on_day: Vec<Vec<(u32, u16)>> = vec![Vec::new(); DIMENSIONS.len()];
+        let mut channel_day: Vec<(u32, [u16; 1])> = Vec::new();
+        let mut column_day: Vec<(u32, [u16; 3])> = Vec::new();
         let mut day = from;
         while day <= to {
-            on_day.iter_mut().for_each(Vec::clear);
+            channel_day.clear();
+            column_day.clear();
             while let Some(row) = &ahead {
                 if row.0 > day {
                     break;
                 }
                 let keys = add_sums(&mut segmenter, row)?;
-                for (dim, key) in keys.into_iter().enumerate() {
-                    if key.1 != NO_SEGMENT {
-                        on_day[dim].push(key);
-                    }
+                if keys[ORDER_CHANNEL].1 != NO_SEGMENT {
+                    channel_day.push((keys[ORDER_CHANNEL].0, [keys[ORDER_CHANNEL].1]));
+                }
+                let columns = [keys[1].1, keys[2].1, keys[3].1];
+                if columns.iter().any(|&s| s != NO_SEGMENT) {
+                    column_day.push((keys[1].0, columns));
                 }
                 ahead = next_row(&mut rows, activity.sums)?;
             }
-            for (dim, counters) in counters.iter_mut().enumerate() {
-                let ids = &mut on_day[dim];
-                ids.sort_unstable();
-                ids.dedup();
-                let (keys, width) = (segmenter.key_count(dim), segmenter.values[dim].names.len());
-                for (slot, counter) in counters.iter_mut().enumerate() {
-                    let Some((key, counts)) = counter.step(day, ids, keys, width) else {
-                        continue;
-                    };
-                    if !spans.index.contains_key(&(slot, key)) {
-                        continue;
-                    }
-                    let (kind, period) = (&spans.kinds[slot].0, key.to_string());
-                    for (segment, &n) in counts.iter().enumerate() {
-                        if n > 0 {
-                            let value = &segmenter.values[dim].names[segment];
-                            insert_distinct.execute(params![
-                                kind,
-                                period,
-                                DIMENSIONS[dim],
-                                value,
-                                n
-                            ])?;
-                        }
-                    }
+            channel_day.sort_unstable();
+            channel_day.dedup();
+            column_day.sort_unstable();
+            column_day.dedup();
+            let widths: [usize; 4] = std::array::from_fn(|d| segmenter.values[d].names.len());
+            for (slot, counter) in channel_counters.iter_mut().enumerate() {
+                let pairs = segmenter.pair_count as usize;
+                if let Some((key, counts)) = counter.step(day, &channel_day, pairs, [widths[0]]) {
+                    emit(&segmenter.values, slot, key, &[ORDER_CHANNEL], counts)?;
+                }
+            }
+            let ids = segmenter.columns.len();
+            for (slot, counter) in column_counters.iter_mut().enumerate() {
+                let columns = [widths[1], widths[2], widths[3]];
+                if let Some((key, counts)) = counter.step(day, &column_day, ids, columns) {
+                    emit(&segmenter.values, slot, key, &[1, 2, 3], counts)?;
                 }
             }
             day += Duration::days(1);
