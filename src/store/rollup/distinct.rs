@@ -9,6 +9,7 @@ use chrono::{Duration, NaiveDate};
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, params};
 
+use super::interner::Interner;
 use crate::dates::parse_day;
 use crate::dates::{Grain, Period};
 
@@ -194,41 +195,50 @@ fn next_numbered(
     Ok(None)
 }
 
-/// Ids numbered in the order they come.
+/// Ids of any type numbered in the order they come.
 #[derive(Default)]
 struct Ids {
-    texts: HashMap<Vec<u8>, u32>,
-    /// Ids of other types, by type and value: SQLite tells `1` from `'1'`.
-    others: HashMap<String, u32>,
+    /// Each id's bytes after a byte naming its type: SQLite tells `1` from `'1'`.
+    numbers: Interner,
+    key: Vec<u8>,
 }
 
 impl Ids {
     /// The number of an id; `None` for NULL, which `COUNT(DISTINCT …)` skips.
     fn number(&mut self, value: ValueRef<'_>) -> Option<u32> {
-        let next = u32::try_from(self.len()).unwrap_or(u32::MAX);
-        let other = match value {
+        self.key.clear();
+        match value {
             ValueRef::Null => return None,
             ValueRef::Text(t) => {
-                if let Some(&n) = self.texts.get(t) {
-                    return Some(n);
-                }
-                self.texts.insert(t.to_vec(), next);
-                return Some(next);
+                self.key.push(b't');
+                self.key.extend_from_slice(t);
             }
-            ValueRef::Blob(b) => format!("blob {b:?}"),
-            ValueRef::Integer(n) => format!("integer {n}"),
-            ValueRef::Real(r) => format!("real {r:?}"),
-        };
-        Some(*self.others.entry(other).or_insert(next))
+            ValueRef::Blob(b) => {
+                self.key.push(b'b');
+                self.key.extend_from_slice(b);
+            }
+            ValueRef::Integer(n) => {
+                self.key.push(b'i');
+                self.key.extend_from_slice(&n.to_le_bytes());
+            }
+            ValueRef::Real(r) => {
+                self.key.push(b'r');
+                self.key.extend_from_slice(&r.to_bits().to_le_bytes());
+            }
+        }
+        self.numbers.intern(&self.key)
     }
 
     fn len(&self) -> usize {
-        self.texts.len() + self.others.len()
+        self.numbers.len()
     }
 }
 
 /// No segment in a dimension: the id is counted in none of its values.
 pub(super) const NO_SEGMENT: u16 = u16::MAX;
+
+/// An id's number and its segment in each of `D` dimensions.
+pub(super) type Segmented<const D: usize> = (u32, [u16; D]);
 
 /// One kind's running count over the days of a stretch, a day at a time, per segment of
 /// each of `D` dimensions: an id belongs to one segment of each (segment 0 of one
@@ -248,7 +258,7 @@ pub(super) enum Counter<const D: usize> {
     /// The window's days' ids, and per id the number of those days holding it.
     Window {
         window: i64,
-        days: VecDeque<(NaiveDate, Vec<(u32, [u16; D])>)>,
+        days: VecDeque<(NaiveDate, Vec<Segmented<D>>)>,
         holding: Vec<u32>,
         n: [Vec<i64>; D],
     },

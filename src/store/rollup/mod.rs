@@ -13,6 +13,7 @@ mod counts;
 mod day_scan;
 mod days;
 mod distinct;
+mod interner;
 mod per_id;
 mod segments;
 mod signups;

@@ -21,6 +21,7 @@ use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 
 use super::counts::Counts;
 use super::distinct::{Counter, NO_SEGMENT, Spans};
+use super::interner::Interner;
 use super::ranges;
 use crate::dates::parse_day;
 
@@ -185,7 +186,7 @@ impl Values {
 struct Segmenter<'c> {
     /// Looks up a customer met for the first time; `None` once every customer is loaded.
     lookup: Option<rusqlite::CachedStatement<'c>>,
-    ids: HashMap<Vec<u8>, u32>,
+    ids: Interner,
     columns: Vec<[u16; 3]>,
     /// `pairs[channel][id]`: the number of the (id, order channel) pair, or `NO_PAIR`;
     /// dense rows, since a rebuild numbers every customer's pairs (a map of millions of
@@ -199,7 +200,7 @@ impl<'c> Segmenter<'c> {
     fn new(conn: &'c Connection, load_all: bool) -> rusqlite::Result<Self> {
         let mut out = Segmenter {
             lookup: None,
-            ids: HashMap::new(),
+            ids: Interner::default(),
             columns: Vec::new(),
             pairs: Vec::new(),
             pair_count: 0,
@@ -235,15 +236,18 @@ impl<'c> Segmenter<'c> {
     }
 
     fn add(&mut self, id: &[u8], columns: [u16; 3]) -> u32 {
-        let n = u32::try_from(self.columns.len()).unwrap_or(u32::MAX);
-        self.ids.insert(id.to_vec(), n);
-        self.columns.push(columns);
+        let Some(n) = self.ids.intern(id) else {
+            return u32::MAX;
+        };
+        if n as usize == self.columns.len() {
+            self.columns.push(columns);
+        }
         n
     }
 
     /// The number of `id`, looking its customer row up the first time.
     fn id(&mut self, id: &[u8]) -> rusqlite::Result<u32> {
-        if let Some(&n) = self.ids.get(id) {
+        if let Some(n) = self.ids.get(id) {
             return Ok(n);
         }
         let found: Option<[Value; 3]> = match self.lookup.as_mut() {
