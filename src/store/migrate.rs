@@ -440,6 +440,21 @@ SELECT signup_date, channel, plan, region, COUNT(*) FROM customers
 GROUP BY signup_date, channel, plan, region;
 ";
 
+/// Distinct adopters per period and feature (`rollup::distinct::recount_adopters`), so the
+/// feature-adoption breakdown reads a row per period and feature instead of a
+/// `COUNT(DISTINCT …)` over every adopter's days. Counted on open
+/// (`rollup::FEATURE_ADOPTERS_SINCE`). (Dropped first, as `ru_signups_day`.)
+const V11_FEATURE_ADOPTERS: &str = r"
+DROP TABLE IF EXISTS ru_feature_distinct;
+CREATE TABLE ru_feature_distinct (
+    kind    TEXT NOT NULL, -- adopters_{day,week,month}
+    period  TEXT NOT NULL, -- the period's first day
+    feature TEXT NOT NULL,
+    n       INTEGER NOT NULL, -- distinct users of the feature; no row for none
+    PRIMARY KEY (kind, period, feature)
+) WITHOUT ROWID;
+";
+
 /// Every migration in order; `MIGRATIONS[i]` takes the store to version `i + 1`.
 pub const MIGRATIONS: &[&str] = &[
     V1_TABLES,
@@ -452,6 +467,7 @@ pub const MIGRATIONS: &[&str] = &[
     V8_NO_ORDERS_BY_CUSTOMER,
     V9_SEGMENT_ROLLUPS,
     V10_SIGNUPS_DAY,
+    V11_FEATURE_ADOPTERS,
 ];
 
 pub const CURRENT_VERSION: u32 = MIGRATIONS.len() as u32;
@@ -460,7 +476,7 @@ pub const CURRENT_VERSION: u32 = MIGRATIONS.len() as u32;
 /// only tables in `WRITER_TABLES`, which readers do without (the table missing reads as
 /// empty), so a read-only store written by an older kpi still reads; only a writer
 /// upgrades it. A migration that readers need raises this to its own version.
-pub const READABLE_SINCE: u32 = 10;
+pub const READABLE_SINCE: u32 = 11;
 
 /// Tables a writer keeps for itself, with the version that adds each: a store older than
 /// that lacks the table without being damaged.
@@ -633,8 +649,13 @@ pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     let computed_otherwise = before > 0 && before < super::rollup::ROLLUPS_CURRENT_SINCE;
     if computed_otherwise || !damage.is_none() {
         super::rollup::rebuild(&tx)?;
-    } else if before > 0 && before < super::rollup::SEGMENT_ROLLUPS_SINCE {
-        super::rollup::recount_segments(&tx)?;
+    } else {
+        if before > 0 && before < super::rollup::SEGMENT_ROLLUPS_SINCE {
+            super::rollup::recount_segments(&tx)?;
+        }
+        if before > 0 && before < super::rollup::FEATURE_ADOPTERS_SINCE {
+            super::rollup::recount_adopters(&tx)?;
+        }
     }
     tx.pragma_update(None, "user_version", CURRENT_VERSION)?;
     tx.commit()?;

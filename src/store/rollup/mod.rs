@@ -41,6 +41,10 @@ pub const ROLLUPS_CURRENT_SINCE: u32 = 5;
 /// counted on open from its other rollups, which stay as they are.
 pub const SEGMENT_ROLLUPS_SINCE: u32 = 9;
 
+/// The schema version that adds the adopters per feature (`ru_feature_distinct`): a store
+/// from before gets them counted on open from `ru_feature_users_day`.
+pub const FEATURE_ADOPTERS_SINCE: u32 = 11;
+
 /// `ru_order_gaps.next_day` of a customer's latest order.
 pub const NO_NEXT_ORDER: &str = "9999-12-31";
 
@@ -118,14 +122,7 @@ fn refresh_in_steps(
         signups::refresh_days(tx, from, to)?;
     }
     step("feature adopters", 4, STEPS);
-    distinct::recount(
-        tx,
-        "adopters",
-        &[],
-        "ru_feature_users_day",
-        "user_id",
-        &touched.of("events"),
-    )?;
+    distinct::recount_adopters(tx, &touched.of("events"))?;
     step("segments", 5, STEPS);
     if touched.touches("customers") {
         // A customer may have moved to another segment with its whole order history.
@@ -177,6 +174,24 @@ fn refresh_segments(
         }
     }
     segments::recount(tx, activity, &days)
+}
+
+/// Counts the adopters of every period holding a day of `ru_feature_users_day`, overall
+/// and per feature (a store from before `FEATURE_ADOPTERS_SINCE`).
+pub(crate) fn recount_adopters(conn: &Connection) -> rusqlite::Result<()> {
+    let (first, last): (Option<String>, Option<String>) = conn.query_row(
+        "SELECT MIN(day), MAX(day) FROM ru_feature_users_day",
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    let days = match (
+        first.as_deref().and_then(parse_day),
+        last.as_deref().and_then(parse_day),
+    ) {
+        (Some(first), Some(last)) => days_between(first, last),
+        _ => return Ok(()),
+    };
+    distinct::recount_adopters(conn, &days)
 }
 
 /// Recounts every segment rollup from the per-day rollups (after they were replaced
@@ -320,7 +335,7 @@ pub fn refresh_touched(store: &mut Store, touched: &Touched) -> rusqlite::Result
 }
 
 /// Every rollup table.
-pub const ROLLUP_TABLES: [&str; 13] = [
+pub const ROLLUP_TABLES: [&str; 14] = [
     "ru_orders_day",
     "ru_order_customers_day",
     "ru_refunds_day",
@@ -334,6 +349,7 @@ pub const ROLLUP_TABLES: [&str; 13] = [
     "ru_table_days",
     "ru_order_gaps",
     "ru_signups_day",
+    "ru_feature_distinct",
 ];
 
 /// Rebuilds every rollup from the raw rows (for tests and benchmarks).
