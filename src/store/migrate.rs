@@ -455,6 +455,42 @@ CREATE TABLE ru_feature_distinct (
 ) WITHOUT ROWID;
 ";
 
+/// The subscription book per segment (`rollup::subscriptions`), so customer activity,
+/// churn, retention, MRR and its movements read a few rows per day and segment instead of
+/// every subscription and its customer's segment columns. Counted on open
+/// (`rollup::SUBSCRIPTION_ROLLUPS_SINCE`).
+const V12_SUBSCRIPTION_ROLLUPS: &str = r"
+DROP TABLE IF EXISTS ru_subscription_steps;
+DROP TABLE IF EXISTS ru_subscription_moves;
+-- Per day and segment: the change of MRR (cents) and of the customers with an active
+-- subscription. dim: all (value ''), channel, plan, region (the customer's), or
+-- subscription_plan.
+CREATE TABLE ru_subscription_steps (
+    day    TEXT NOT NULL,
+    dim    TEXT NOT NULL,
+    value  TEXT NOT NULL,
+    mrr    INTEGER NOT NULL,
+    active INTEGER NOT NULL,
+    PRIMARY KEY (dim, day, value)
+) WITHOUT ROWID;
+-- Per grain, day and segment: MRR movements from the close of the day before the day's
+-- period to the close of the day, and the customers active on the period's first day but
+-- not on the day (left_active). No row of zeros.
+CREATE TABLE ru_subscription_moves (
+    grain        TEXT NOT NULL,
+    day          TEXT NOT NULL,
+    dim          TEXT NOT NULL,
+    value        TEXT NOT NULL,
+    new          INTEGER NOT NULL,
+    expansion    INTEGER NOT NULL,
+    contraction  INTEGER NOT NULL,
+    churned      INTEGER NOT NULL,
+    reactivation INTEGER NOT NULL,
+    left_active  INTEGER NOT NULL,
+    PRIMARY KEY (grain, dim, day, value)
+) WITHOUT ROWID;
+";
+
 /// Every migration in order; `MIGRATIONS[i]` takes the store to version `i + 1`.
 pub const MIGRATIONS: &[&str] = &[
     V1_TABLES,
@@ -468,6 +504,7 @@ pub const MIGRATIONS: &[&str] = &[
     V9_SEGMENT_ROLLUPS,
     V10_SIGNUPS_DAY,
     V11_FEATURE_ADOPTERS,
+    V12_SUBSCRIPTION_ROLLUPS,
 ];
 
 pub const CURRENT_VERSION: u32 = MIGRATIONS.len() as u32;
@@ -476,7 +513,7 @@ pub const CURRENT_VERSION: u32 = MIGRATIONS.len() as u32;
 /// only tables in `WRITER_TABLES`, which readers do without (the table missing reads as
 /// empty), so a read-only store written by an older kpi still reads; only a writer
 /// upgrades it. A migration that readers need raises this to its own version.
-pub const READABLE_SINCE: u32 = 11;
+pub const READABLE_SINCE: u32 = 12;
 
 /// Tables a writer keeps for itself, with the version that adds each: a store older than
 /// that lacks the table without being damaged.
@@ -655,6 +692,9 @@ pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
         }
         if before > 0 && before < super::rollup::FEATURE_ADOPTERS_SINCE {
             super::rollup::recount_adopters(&tx)?;
+        }
+        if before > 0 && before < super::rollup::SUBSCRIPTION_ROLLUPS_SINCE {
+            super::rollup::subscriptions::recount(&tx)?;
         }
     }
     tx.pragma_update(None, "user_version", CURRENT_VERSION)?;

@@ -16,6 +16,7 @@ mod distinct;
 mod per_id;
 mod segments;
 mod signups;
+pub mod subscriptions;
 mod touched;
 
 use std::collections::BTreeSet;
@@ -44,6 +45,10 @@ pub const SEGMENT_ROLLUPS_SINCE: u32 = 9;
 /// The schema version that adds the adopters per feature (`ru_feature_distinct`): a store
 /// from before gets them counted on open from `ru_feature_users_day`.
 pub const FEATURE_ADOPTERS_SINCE: u32 = 11;
+
+/// The schema version that adds the subscription book per segment
+/// (`subscriptions::SUBSCRIPTION_TABLES`): a store from before gets it counted on open.
+pub const SUBSCRIPTION_ROLLUPS_SINCE: u32 = 12;
 
 /// `ru_order_gaps.next_day` of a customer's latest order.
 pub const NO_NEXT_ORDER: &str = "9999-12-31";
@@ -121,6 +126,10 @@ fn refresh_in_steps(
         days::refresh_table_days(tx, "customers", "signup_date", from, to)?;
         signups::refresh_days(tx, from, to)?;
     }
+    if touched.touches("subscriptions") || touched.touches("customers") {
+        // A customer may have moved to another segment with its whole book.
+        subscriptions::recount(tx)?;
+    }
     step("feature adopters", 4, STEPS);
     distinct::recount_adopters(tx, &touched.of("events"))?;
     step("segments", 5, STEPS);
@@ -195,7 +204,8 @@ pub(crate) fn recount_adopters(conn: &Connection) -> rusqlite::Result<()> {
 }
 
 /// Recounts every segment rollup from the per-day rollups (after they were replaced
-/// wholesale, as a sync does).
+/// wholesale, as a sync does), and the subscription book per segment from the
+/// subscriptions and customers.
 pub(crate) fn recount_segments(conn: &Connection) -> rusqlite::Result<()> {
     for table in SEGMENT_TABLES {
         conn.execute(&format!("DELETE FROM {table}"), [])?;
@@ -204,7 +214,8 @@ pub(crate) fn recount_segments(conn: &Connection) -> rusqlite::Result<()> {
         let days = segments::every_day(conn, activity)?;
         segments::recount(conn, activity, &days)?;
     }
-    segments::rebuild_repeats(conn)
+    segments::rebuild_repeats(conn)?;
+    subscriptions::recount(conn)
 }
 
 /// The refund days of the orders of `order_days`: a re-imported order may change the
@@ -396,7 +407,9 @@ fn rebuild_in_steps(tx: &Transaction<'_>, step: &mut Step<'_>) -> rusqlite::Resu
     // With the rollups empty, every day is new: each activity is rewritten whole.
     refresh_in_steps(tx, &touched, step)?;
     // Also the customers whose signup text is no day, which no day range holds.
-    signups::recount(tx)
+    signups::recount(tx)?;
+    // Subscriptions have no day range here: counted whatever was touched.
+    subscriptions::recount(tx)
 }
 
 fn days_between(from: NaiveDate, to: NaiveDate) -> BTreeSet<NaiveDate> {

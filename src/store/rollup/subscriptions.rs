@@ -1,0 +1,275 @@
+//! The subscription book per segment (schema 12), so that customer activity, churn,
+//! retention, MRR and its movements — in total and by the customer's channel, plan and
+//! region or the subscription's plan — read a few rows per day and segment instead of
+//! every subscription and the segment columns of every subscriber.
+//!
+//! - `ru_subscription_steps`: per day and segment, the change of MRR (cents) and of the
+//!   customers with an active subscription (their subscriptions' union of days). MRR and
+//!   active customers on a day are the prefix sums up to it.
+//! - `ru_subscription_moves`: per grain, day `d` and segment, the MRR movements between
+//!   the close of the day before `d`'s period and the close of `d` (new, expansion,
+//!   contraction, churned, reactivation, as `metrics::subscriptions` counts them per
+//!   customer) and the customers active on the period's first day but not on `d`
+//!   (`left`). A customer moves only in a span holding one of its start or end days, so
+//!   its rows are those of the days from each such day to its period's end.
+//!
+//! Segments: `all` (value ''), the customer columns `channel`, `plan` and `region` (every
+//! subscription of a customer, as the customer's segment) and `subscription_plan` (a
+//! customer's subscriptions of each plan as a customer of its own). A row of zeros is not
+//! written. Both tables are recounted from the subscriptions and customers whenever an
+//! import writes either (a few hundred thousand subscriptions at 10 M orders).
+
+use std::collections::BTreeMap;
+
+use chrono::{Duration, NaiveDate};
+use rusqlite::{Connection, params};
+
+use crate::dates::{Grain, Period};
+
+/// The tables kept here.
+pub const SUBSCRIPTION_TABLES: [&str; 2] = ["ru_subscription_steps", "ru_subscription_moves"];
+
+/// `dim` of the whole book.
+pub const ALL: &str = "all";
+/// `dim` of the subscription's own plan.
+pub const SUBSCRIPTION_PLAN: &str = "subscription_plan";
+/// The customer columns, as `dim`s.
+pub const CUSTOMER_DIMS: [&str; 3] = ["channel", "plan", "region"];
+
+#[derive(Debug, Clone)]
+struct Sub {
+    mrr: i64,
+    start: NaiveDate,
+    end: Option<NaiveDate>,
+    plan: Option<String>,
+}
+
+impl Sub {
+    fn active_on(&self, day: NaiveDate) -> bool {
+        self.start <= day && self.end.is_none_or(|end| end > day)
+    }
+}
+
+/// One row of `ru_subscription_moves`' numbers.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Moves {
+    pub new: i64,
+    pub expansion: i64,
+    pub contraction: i64,
+    pub churned: i64,
+    pub reactivation: i64,
+    /// Customers active on the period's first day and not on the row's day.
+    pub left: i64,
+}
+
+impl Moves {
+    fn add(&mut self, other: &Moves) {
+        self.new += other.new;
+        self.expansion += other.expansion;
+        self.contraction += other.contraction;
+        self.churned += other.churned;
+        self.reactivation += other.reactivation;
+        self.left += other.left;
+    }
+
+    fn is_zero(&self) -> bool {
+        *self == Moves::default()
+    }
+}
+
+type Segment = (&'static str, String);
+
+/// The rows being counted.
+#[derive(Default)]
+struct Sums {
+    /// (day, dim, value) → (MRR change, active change).
+    steps: BTreeMap<(NaiveDate, &'static str, String), (i64, i64)>,
+    /// (grain, day, dim, value) → moves.
+    moves: BTreeMap<(Grain, NaiveDate, &'static str, String), Moves>,
+}
+
+/// Adds one group of a customer's subscriptions (none empty) to every segment of
+/// `segments`.
+fn add_group(subs: &[&Sub], segments: &[Segment], sums: &mut Sums) {
+    let mut steps: Vec<(NaiveDate, i64, i64)> = Vec::new();
+    let mut intervals: Vec<(NaiveDate, Option<NaiveDate>)> = Vec::new();
+    let mut changes: Vec<NaiveDate> = Vec::new();
+    for s in subs {
+        steps.push((s.start, s.mrr, 0));
+        changes.push(s.start);
+        if let Some(end) = s.end {
+            steps.push((end, -s.mrr, 0));
+            changes.push(end);
+        }
+        intervals.push((s.start, s.end));
+    }
+    // Active days: the union of the subscriptions' (`metrics::subscriptions` merges alike).
+    intervals.sort();
+    let mut merged: Vec<(NaiveDate, Option<NaiveDate>)> = Vec::new();
+    for &(a, b) in &intervals {
+        match merged.last_mut() {
+            Some(last) if last.1.is_none_or(|end| a <= end) => {
+                last.1 = match (last.1, b) {
+                    (Some(x), Some(y)) => Some(x.max(y)),
+                    _ => None,
+                };
+            }
+            _ => merged.push((a, b)),
+        }
+    }
+    for (a, b) in merged {
+        steps.push((a, 0, 1));
+        if let Some(b) = b {
+            steps.push((b, 0, -1));
+        }
+    }
+    for (day, mrr, active) in steps {
+        for (dim, value) in segments {
+            let entry = sums.steps.entry((day, dim, value.clone())).or_default();
+            entry.0 += mrr;
+            entry.1 += active;
+        }
+    }
+    // The spans holding a change: each change day to the end of its period.
+    let mut rows: Vec<(Grain, NaiveDate)> = Vec::new();
+    for grain in Grain::ALL {
+        for &change in &changes {
+            let end = Period::containing(grain, change).end();
+            rows.extend(
+                change
+                    .iter_days()
+                    .take_while(|d| *d <= end)
+                    .map(|d| (grain, d)),
+            );
+        }
+    }
+    rows.sort_unstable();
+    rows.dedup();
+    let mrr_on = |day: NaiveDate| -> i64 {
+        subs.iter()
+            .filter(|s| s.active_on(day))
+            .map(|s| s.mrr)
+            .sum()
+    };
+    let active_on = |day: NaiveDate| subs.iter().any(|s| s.active_on(day));
+    for (grain, day) in rows {
+        let first = Period::containing(grain, day).start;
+        let before = first - Duration::days(1);
+        let mut m = Moves::default();
+        match (mrr_on(before), mrr_on(day)) {
+            (0, 0) => {}
+            (0, n) if subs.iter().any(|s| s.start <= before) => m.reactivation += n,
+            (0, n) => m.new += n,
+            (o, 0) => m.churned += o,
+            (o, n) if n > o => m.expansion += n - o,
+            (o, n) => m.contraction += o - n,
+        }
+        m.left = i64::from(active_on(first) && !active_on(day));
+        if m.is_zero() {
+            continue;
+        }
+        for (dim, value) in segments {
+            sums.moves
+                .entry((grain, day, dim, value.clone()))
+                .or_default()
+                .add(&m);
+        }
+    }
+}
+
+/// Adds one customer's subscriptions: as a whole to the book and its customer columns'
+/// segments, and each plan's to that plan.
+fn add_customer(subs: &[Sub], columns: &[Option<String>; 3], sums: &mut Sums) {
+    if subs.is_empty() {
+        return;
+    }
+    let mut segments: Vec<Segment> = vec![(ALL, String::new())];
+    for (dim, value) in CUSTOMER_DIMS.iter().zip(columns) {
+        if let Some(value) = value {
+            segments.push((dim, value.clone()));
+        }
+    }
+    let all: Vec<&Sub> = subs.iter().collect();
+    add_group(&all, &segments, sums);
+    let mut plans: Vec<&String> = subs.iter().filter_map(|s| s.plan.as_ref()).collect();
+    plans.sort();
+    plans.dedup();
+    for plan in plans {
+        let of_plan: Vec<&Sub> = subs
+            .iter()
+            .filter(|s| s.plan.as_ref() == Some(plan))
+            .collect();
+        add_group(&of_plan, &[(SUBSCRIPTION_PLAN, plan.clone())], sums);
+    }
+}
+
+/// Recounts both tables from every subscription and its customer's segment columns.
+pub fn recount(conn: &Connection) -> rusqlite::Result<()> {
+    for table in SUBSCRIPTION_TABLES {
+        conn.execute(&format!("DELETE FROM {table}"), [])?;
+    }
+    let parse = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok();
+    let mut read = conn.prepare(
+        "SELECT s.customer_id, s.mrr, s.start_date, s.end_date, s.plan,
+                c.channel, c.plan, c.region
+         FROM subscriptions s LEFT JOIN customers c ON c.customer_id = s.customer_id
+         ORDER BY s.customer_id",
+    )?;
+    let mut rows = read.query([])?;
+    let mut sums = Sums::default();
+    let mut customer: Option<String> = None;
+    let mut subs: Vec<Sub> = Vec::new();
+    let mut columns: [Option<String>; 3] = Default::default();
+    while let Some(row) = rows.next()? {
+        let id: String = row.get(0)?;
+        if customer.as_ref() != Some(&id) {
+            add_customer(&subs, &columns, &mut sums);
+            subs.clear();
+            customer = Some(id);
+            columns = [row.get(5)?, row.get(6)?, row.get(7)?];
+        }
+        // As the book reads them: a start that is no day leaves the subscription out, an
+        // end that is no day reads as none.
+        let start: String = row.get(2)?;
+        let Some(start) = parse(&start) else {
+            continue;
+        };
+        let end: Option<String> = row.get(3)?;
+        subs.push(Sub {
+            mrr: row.get(1)?,
+            start,
+            end: end.as_deref().and_then(parse),
+            plan: row.get(4)?,
+        });
+    }
+    add_customer(&subs, &columns, &mut sums);
+    let mut step = conn.prepare(
+        "INSERT INTO ru_subscription_steps (day, dim, value, mrr, active)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?;
+    for ((day, dim, value), (mrr, active)) in sums.steps {
+        if mrr != 0 || active != 0 {
+            step.execute(params![day.to_string(), dim, value, mrr, active])?;
+        }
+    }
+    let mut moves = conn.prepare(
+        "INSERT INTO ru_subscription_moves (grain, day, dim, value, new, expansion,
+                                            contraction, churned, reactivation, left_active)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+    )?;
+    for ((grain, day, dim, value), m) in sums.moves {
+        moves.execute(params![
+            grain.to_string(),
+            day.to_string(),
+            dim,
+            value,
+            m.new,
+            m.expansion,
+            m.contraction,
+            m.churned,
+            m.reactivation,
+            m.left
+        ])?;
+    }
+    Ok(())
+}
