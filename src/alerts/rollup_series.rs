@@ -37,7 +37,7 @@ use crate::metrics::{
     SeriesRequest,
 };
 use crate::store::Store;
-use crate::store::rollup::subscriptions::{ALL, SUBSCRIPTION_PLAN};
+use crate::store::rollup::subscriptions::{ALL, SUBSCRIPTION_PLAN, month_ending};
 use crate::store::rollup::{DIMENSIONS, Touched};
 
 /// Metrics of completed orders answered here, by order channel, plan and region.
@@ -566,7 +566,8 @@ impl<'e, 's> RollupSeries<'e, 's> {
         let book_metric = metric.is_some_and(from_the_book);
         let customer =
             metric.is_some_and(|m| m != MetricId::NewCustomers && CUSTOMER_METRICS.contains(&m));
-        if !(book_metric || customer) || self.engine.is_empty("subscriptions")? {
+        let clv = metric == Some(MetricId::Clv);
+        if !(book_metric || customer || clv) || self.engine.is_empty("subscriptions")? {
             return self.engine.series(request);
         }
         let def = self.engine.definition(request.metric)?;
@@ -578,7 +579,9 @@ impl<'e, 's> RollupSeries<'e, 's> {
             return self.engine.series(request);
         }
         let total = [String::new()];
-        let cells = if book_metric {
+        let cells = if clv {
+            vec![self.clv_cells(&periods)?]
+        } else if book_metric {
             self.rollup_movement_cells(&def, ALL, &periods, &total)?
         } else {
             let news = match metric {
@@ -611,6 +614,28 @@ impl<'e, 's> RollupSeries<'e, 's> {
             .collect())
     }
 
+    /// CLV of each period (`metrics::clv_with`), the book's flow over the month ending on
+    /// each period's last day and its MRR there read from the book per segment.
+    fn clv_cells(&mut self, periods: &[Period]) -> Result<Vec<Cell>, MetricError> {
+        let as_of = self.as_of();
+        let lasts: Vec<NaiveDate> = periods.iter().map(|p| p.end().min(as_of)).collect();
+        let book = self.segment_book(ALL)?;
+        let moves = self.rollup_moves("month_ending", ALL, &lasts)?;
+        let known = |first: NaiveDate, last: NaiveDate| {
+            if first != month_ending(last) || !lasts.contains(&last) {
+                return Ok(None);
+            }
+            let (mrr, active) = book.level("", last);
+            let flow = crate::metrics::Flow {
+                start: book.level("", first).1 as f64,
+                end: active as f64,
+                churned: moves.get(&(last, String::new())).map_or(0, |n| n[5]) as f64,
+            };
+            Ok(Some((flow, mrr)))
+        };
+        crate::metrics::clv_with(self.engine, periods, &known)
+    }
+
     /// Whether every period's span (up to the reference date) ends within the period:
     /// then the subscription rollups, kept period to date, hold it.
     fn period_to_date(&self, periods: &[Period]) -> bool {
@@ -630,11 +655,12 @@ impl<'e, 's> RollupSeries<'e, 's> {
         Ok(book)
     }
 
-    /// The period-to-date movements of `dim` at `grain` on the days `lasts`, by (day,
-    /// value): new, expansion, contraction, churned, reactivation, left active.
+    /// The movements of `dim` over the spans of kind `span` (`rollup::subscriptions::SPANS`)
+    /// ending on the days `lasts`, by (day, value): new, expansion, contraction, churned,
+    /// reactivation, left active.
     fn rollup_moves(
         &self,
-        grain: Grain,
+        span: &str,
         dim: &str,
         lasts: &[NaiveDate],
     ) -> Result<HashMap<(NaiveDate, String), [i64; 6]>, MetricError> {
@@ -644,7 +670,7 @@ impl<'e, 's> RollupSeries<'e, 's> {
         };
         let wanted: BTreeSet<NaiveDate> = lasts.iter().copied().collect();
         self.engine.store.subscription_moves(
-            &grain.to_string(),
+            span,
             dim,
             &from.to_string(),
             &to.to_string(),
@@ -674,7 +700,7 @@ impl<'e, 's> RollupSeries<'e, 's> {
         let grain = periods.first().map_or(Grain::Day, |p| p.grain);
         let lasts: Vec<NaiveDate> = periods.iter().map(|p| p.end().min(as_of)).collect();
         let book = self.segment_book(dim)?;
-        let moves = self.rollup_moves(grain, dim, &lasts)?;
+        let moves = self.rollup_moves(&grain.to_string(), dim, &lasts)?;
         Ok(values
             .iter()
             .map(|value| {
@@ -722,7 +748,7 @@ impl<'e, 's> RollupSeries<'e, 's> {
         let grain = periods.first().map_or(Grain::Day, |p| p.grain);
         let lasts: Vec<NaiveDate> = periods.iter().map(|p| p.end().min(as_of)).collect();
         let book = self.segment_book(dim)?;
-        let moves = self.rollup_moves(grain, dim, &lasts)?;
+        let moves = self.rollup_moves(&grain.to_string(), dim, &lasts)?;
         let why = "no active customers at the start";
         Ok(values
             .iter()
@@ -771,7 +797,9 @@ impl<'e, 's> RollupSeries<'e, 's> {
         if let Some(none) = self.days.attribute_without_values.get(dimension) {
             return Ok(*none);
         }
-        let none = self.engine.segment_values(&def, dimension)?.is_empty();
+        // No customer holds any attribute: no value of any, without a scan of every one.
+        let none = !self.engine.store.customers_have_attributes()?
+            || self.engine.segment_values(&def, dimension)?.is_empty();
         self.days
             .attribute_without_values
             .insert(dimension.to_string(), none);
@@ -794,7 +822,13 @@ impl<'e, 's> RollupSeries<'e, 's> {
         if let Some(values) = self.segment_values.get(&key) {
             return Ok(values.clone());
         }
-        let values = Rc::new(self.engine.segment_values(def, dimension)?);
+        let values = if family == "subscriptions" && dimension == "plan" {
+            // Every plan of a subscription has rows in the book per segment.
+            self.engine.store.subscription_values(SUBSCRIPTION_PLAN)?
+        } else {
+            self.engine.segment_values(def, dimension)?
+        };
+        let values = Rc::new(values);
         self.segment_values.insert(key, values.clone());
         Ok(values)
     }

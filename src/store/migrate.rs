@@ -458,7 +458,8 @@ CREATE TABLE ru_feature_distinct (
 /// The subscription book per segment (`rollup::subscriptions`), so customer activity,
 /// churn, retention, MRR and its movements read a few rows per day and segment instead of
 /// every subscription and its customer's segment columns. Counted on open
-/// (`rollup::SUBSCRIPTION_ROLLUPS_SINCE`).
+/// (`rollup::SUBSCRIPTION_ROLLUPS_SINCE`). Also an index of the customers holding
+/// attributes.
 const V12_SUBSCRIPTION_ROLLUPS: &str = r"
 DROP TABLE IF EXISTS ru_subscription_steps;
 DROP TABLE IF EXISTS ru_subscription_moves;
@@ -489,6 +490,10 @@ CREATE TABLE ru_subscription_moves (
     left_active  INTEGER NOT NULL,
     PRIMARY KEY (grain, dim, day, value)
 ) WITHOUT ROWID;
+-- The customers holding attributes: whether any does is answered without a scan of
+-- every customer (an alert breakdown by an attribute no customer holds).
+CREATE INDEX IF NOT EXISTS customers_with_attributes ON customers (customer_id)
+    WHERE attributes IS NOT NULL;
 ";
 
 /// Every migration in order; `MIGRATIONS[i]` takes the store to version `i + 1`.

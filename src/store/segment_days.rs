@@ -303,4 +303,22 @@ impl Store {
         }
         Ok(())
     }
+
+    /// The values of `dim` in the subscription book per segment, sorted.
+    pub fn subscription_values(&self, dim: &str) -> rusqlite::Result<Vec<String>> {
+        let mut stmt = self.conn().prepare_cached(
+            "SELECT DISTINCT value FROM ru_subscription_steps WHERE dim = ?1 ORDER BY value",
+        )?;
+        stmt.query_map([dim], |r| r.get(0))?.collect()
+    }
+
+    /// Whether any customer holds attributes (over the index of those that do).
+    pub fn customers_have_attributes(&self) -> rusqlite::Result<bool> {
+        self.conn().query_row(
+            "SELECT EXISTS (SELECT 1 FROM customers INDEXED BY customers_with_attributes
+                            WHERE attributes IS NOT NULL)",
+            [],
+            |r| r.get(0),
+        )
+    }
 }

@@ -6,17 +6,18 @@
 //! - `ru_subscription_steps`: per day and segment, the change of MRR (cents) and of the
 //!   customers with an active subscription (their subscriptions' union of days). MRR and
 //!   active customers on a day are the prefix sums up to it.
-//! - `ru_subscription_moves`: per grain, day `d` and segment, the MRR movements between
-//!   the close of the day before `d`'s period and the close of `d` (new, expansion,
+//! - `ru_subscription_moves`: per span kind (`SPANS`: the day, week or month holding `d`,
+//!   or the month-long span ending on `d`), day `d` and segment, the MRR movements between
+//!   the close of the day before the span and the close of `d` (new, expansion,
 //!   contraction, churned, reactivation, as `metrics::subscriptions` counts them per
-//!   customer) and the customers active on the period's first day but not on `d`
+//!   customer) and the customers active on the span's first day but not on `d`
 //!   (`left`). A customer moves only in a span holding one of its start or end days, so
-//!   its rows are those of the days from each such day to its period's end.
+//!   its rows are those of the days from each such day while their span holds it.
 //!
 //! Segments: `all` (value ''), the customer columns `channel`, `plan` and `region` (every
 //! subscription of a customer, as the customer's segment) and `subscription_plan` (a
-//! customer's subscriptions of each plan as a customer of its own). A row of zeros is not
-//! written. Both tables are recounted from the subscriptions and customers whenever an
+//! customer's subscriptions of each plan as a customer of its own). A moves row of zeros
+//! is not written; a steps row is written for every day with a start or an end. Both tables are recounted from the subscriptions and customers whenever an
 //! import writes either (a few hundred thousand subscriptions at 10 M orders).
 
 use std::collections::BTreeMap;
@@ -25,6 +26,28 @@ use chrono::{Duration, NaiveDate};
 use rusqlite::{Connection, params};
 
 use crate::dates::{Grain, Period};
+
+/// The spans `ru_subscription_moves.grain` keys by their last day `d`: the day, week or
+/// month holding `d` up to `d` (`day`, `week`, `month`), or the month-long span ending
+/// on `d` ([`month_ending`]; `month_ending`, CLV's).
+pub const SPANS: [&str; 4] = ["day", "week", "month", "month_ending"];
+
+/// The first day of the month-long span ending on `last`: a calendar month when `last`
+/// ends one (the span CLV counts its churn over).
+pub fn month_ending(last: NaiveDate) -> NaiveDate {
+    let after = last + Duration::days(1);
+    after
+        .checked_sub_months(chrono::Months::new(1))
+        .unwrap_or(after)
+}
+
+/// The first day of span `kind` ([`SPANS`] index) ending on `day`.
+fn span_start(kind: usize, day: NaiveDate) -> NaiveDate {
+    match Grain::ALL.get(kind) {
+        Some(grain) => Period::containing(*grain, day).start,
+        None => month_ending(day),
+    }
+}
 
 /// The tables kept here.
 pub const SUBSCRIPTION_TABLES: [&str; 2] = ["ru_subscription_steps", "ru_subscription_moves"];
@@ -84,8 +107,8 @@ type Segment = (&'static str, String);
 struct Sums {
     /// (day, dim, value) → (MRR change, active change).
     steps: BTreeMap<(NaiveDate, &'static str, String), (i64, i64)>,
-    /// (grain, day, dim, value) → moves.
-    moves: BTreeMap<(Grain, NaiveDate, &'static str, String), Moves>,
+    /// (span kind, day, dim, value) → moves.
+    moves: BTreeMap<(usize, NaiveDate, &'static str, String), Moves>,
 }
 
 /// Adds one group of a customer's subscriptions (none empty) to every segment of
@@ -130,16 +153,16 @@ fn add_group(subs: &[&Sub], segments: &[Segment], sums: &mut Sums) {
             entry.1 += active;
         }
     }
-    // The spans holding a change: each change day to the end of its period.
-    let mut rows: Vec<(Grain, NaiveDate)> = Vec::new();
-    for grain in Grain::ALL {
+    // The spans holding a change: from each change day on, while the span ending on the
+    // day starts no later than the change.
+    let mut rows: Vec<(usize, NaiveDate)> = Vec::new();
+    for kind in 0..SPANS.len() {
         for &change in &changes {
-            let end = Period::containing(grain, change).end();
             rows.extend(
                 change
                     .iter_days()
-                    .take_while(|d| *d <= end)
-                    .map(|d| (grain, d)),
+                    .take_while(|d| span_start(kind, *d) <= change)
+                    .map(|d| (kind, d)),
             );
         }
     }
@@ -152,8 +175,8 @@ fn add_group(subs: &[&Sub], segments: &[Segment], sums: &mut Sums) {
             .sum()
     };
     let active_on = |day: NaiveDate| subs.iter().any(|s| s.active_on(day));
-    for (grain, day) in rows {
-        let first = Period::containing(grain, day).start;
+    for (kind, day) in rows {
+        let first = span_start(kind, day);
         let before = first - Duration::days(1);
         let mut m = Moves::default();
         match (mrr_on(before), mrr_on(day)) {
@@ -170,7 +193,7 @@ fn add_group(subs: &[&Sub], segments: &[Segment], sums: &mut Sums) {
         }
         for (dim, value) in segments {
             sums.moves
-                .entry((grain, day, dim, value.clone()))
+                .entry((kind, day, dim, value.clone()))
                 .or_default()
                 .add(&m);
         }
@@ -247,19 +270,19 @@ pub fn recount(conn: &Connection) -> rusqlite::Result<()> {
         "INSERT INTO ru_subscription_steps (day, dim, value, mrr, active)
          VALUES (?1, ?2, ?3, ?4, ?5)",
     )?;
+    // Every day with a start or an end, even where the changes cancel out: each value
+    // with a subscription has rows, so the rows list the subscriptions' plans.
     for ((day, dim, value), (mrr, active)) in sums.steps {
-        if mrr != 0 || active != 0 {
-            step.execute(params![day.to_string(), dim, value, mrr, active])?;
-        }
+        step.execute(params![day.to_string(), dim, value, mrr, active])?;
     }
     let mut moves = conn.prepare(
         "INSERT INTO ru_subscription_moves (grain, day, dim, value, new, expansion,
                                             contraction, churned, reactivation, left_active)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
     )?;
-    for ((grain, day, dim, value), m) in sums.moves {
+    for ((kind, day, dim, value), m) in sums.moves {
         moves.execute(params![
-            grain.to_string(),
+            SPANS[kind],
             day.to_string(),
             dim,
             value,
