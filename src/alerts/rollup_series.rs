@@ -37,7 +37,7 @@ use crate::metrics::{
     SeriesRequest,
 };
 use crate::store::Store;
-use crate::store::rollup::subscriptions::{ALL, SUBSCRIPTION_PLAN, month_ending};
+use crate::store::rollup::subscriptions::{ALL, SUBSCRIPTION_PLAN};
 use crate::store::rollup::{DIMENSIONS, Touched};
 
 /// Metrics of completed orders answered here, by order channel, plan and region.
@@ -443,6 +443,8 @@ pub struct RollupSeries<'e, 's> {
     days: &'s mut SegmentDays,
     segment_values: HashMap<(String, String), Rc<Vec<String>>>,
     distinct: HashMap<SpansOf, Counts>,
+    /// Whether the engine was lent the whole book per segment (or there is none).
+    lent_segment_book: bool,
 }
 
 /// Customers with an active subscription at a span's start and end, and those who were
@@ -475,12 +477,21 @@ impl<'e, 's> RollupSeries<'e, 's> {
             days,
             segment_values: HashMap::new(),
             distinct: HashMap::new(),
+            lent_segment_book: false,
         }
     }
 
     /// `engine.series(request)`, the same values read the fast way where this source
     /// knows how.
     pub fn series(&mut self, request: &SeriesRequest<'_>) -> Result<Vec<Series>, MetricError> {
+        if !self.lent_segment_book {
+            self.lent_segment_book = true;
+            // CLV (and what counts it) reads the book's churn and MRR from the rollups too.
+            if !self.engine.is_empty("subscriptions")? {
+                let book = self.segment_book(ALL)?;
+                subscriptions::lend_segment_book(self.engine, book);
+            }
+        }
         let Some(dimension) = request.by else {
             return self.total_from_the_book(request);
         };
@@ -566,8 +577,7 @@ impl<'e, 's> RollupSeries<'e, 's> {
         let book_metric = metric.is_some_and(from_the_book);
         let customer =
             metric.is_some_and(|m| m != MetricId::NewCustomers && CUSTOMER_METRICS.contains(&m));
-        let clv = metric == Some(MetricId::Clv);
-        if !(book_metric || customer || clv) || self.engine.is_empty("subscriptions")? {
+        if !(book_metric || customer) || self.engine.is_empty("subscriptions")? {
             return self.engine.series(request);
         }
         let def = self.engine.definition(request.metric)?;
@@ -579,9 +589,7 @@ impl<'e, 's> RollupSeries<'e, 's> {
             return self.engine.series(request);
         }
         let total = [String::new()];
-        let cells = if clv {
-            vec![self.clv_cells(&periods)?]
-        } else if book_metric {
+        let cells = if book_metric {
             self.rollup_movement_cells(&def, ALL, &periods, &total)?
         } else {
             let news = match metric {
@@ -612,28 +620,6 @@ impl<'e, 's> RollupSeries<'e, 's> {
                     .collect(),
             })
             .collect())
-    }
-
-    /// CLV of each period (`metrics::clv_with`), the book's flow over the month ending on
-    /// each period's last day and its MRR there read from the book per segment.
-    fn clv_cells(&mut self, periods: &[Period]) -> Result<Vec<Cell>, MetricError> {
-        let as_of = self.as_of();
-        let lasts: Vec<NaiveDate> = periods.iter().map(|p| p.end().min(as_of)).collect();
-        let book = self.segment_book(ALL)?;
-        let moves = self.rollup_moves("month_ending", ALL, &lasts)?;
-        let known = |first: NaiveDate, last: NaiveDate| {
-            if first != month_ending(last) || !lasts.contains(&last) {
-                return Ok(None);
-            }
-            let (mrr, active) = book.level("", last);
-            let flow = crate::metrics::Flow {
-                start: book.level("", first).1 as f64,
-                end: active as f64,
-                churned: moves.get(&(last, String::new())).map_or(0, |n| n[5]) as f64,
-            };
-            Ok(Some((flow, mrr)))
-        };
-        crate::metrics::clv_with(self.engine, periods, &known)
     }
 
     /// Whether every period's span (up to the reference date) ends within the period:

@@ -260,17 +260,48 @@ pub fn month_ending(last: NaiveDate) -> NaiveDate {
 
 /// The flow of the subscription book over a span and its MRR (cents) at the span's last
 /// day, where a source other than the book knows them (`None`: it does not).
-pub type KnownBookSpan<'a> =
+type KnownBookSpan<'a> =
     &'a dyn Fn(NaiveDate, NaiveDate) -> Result<Option<(Flow, i64)>, MetricError>;
 
 /// CLV of each period, over the month ending at the period's last day (or reference date).
 pub fn clv(eng: &Engine<'_>, periods: &[Period]) -> Result<Vec<Cell>, MetricError> {
-    clv_with(eng, periods, &|_, _| Ok(None))
+    clv_with(eng, periods, &|first, last| rollup_month(eng, first, last))
+}
+
+/// The book's flow over the month ending on `last` and its MRR there, from the
+/// subscription rollups when the alerts lent the engine their book per segment
+/// (`subscriptions::lend_segment_book`); `None` otherwise.
+fn rollup_month(
+    eng: &Engine<'_>,
+    first: NaiveDate,
+    last: NaiveDate,
+) -> Result<Option<(Flow, i64)>, MetricError> {
+    let Some(book) = eng.segment_book.borrow().clone() else {
+        return Ok(None);
+    };
+    if first != month_ending(last) {
+        return Ok(None);
+    }
+    let day = last.to_string();
+    let mut left = 0;
+    eng.store
+        .subscription_moves("month_ending", "all", &day, &day, |_, value, n| {
+            if value.is_empty() {
+                left = n[5];
+            }
+        })?;
+    let (mrr, active) = book.level("", last);
+    let flow = Flow {
+        start: book.level("", first).1 as f64,
+        end: active as f64,
+        churned: left as f64,
+    };
+    Ok(Some((flow, mrr)))
 }
 
 /// [`clv`], taking the subscription book's flow and MRR of a span from `known` where it
-/// knows them (the alerts read them from the rollups).
-pub fn clv_with(
+/// knows them.
+fn clv_with(
     eng: &Engine<'_>,
     periods: &[Period],
     known: KnownBookSpan<'_>,

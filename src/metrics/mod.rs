@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize};
 pub use crate::dates::{Grain, Period, repeat_deltas};
 pub use catalog::MetricId;
 pub use cohort::forecast_survival;
-pub use customers::{Flow, clv_with, new_customers, reads_given_subscriptions};
+pub use customers::{new_customers, reads_given_subscriptions};
 pub use engine::{Cell, Engine};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -266,6 +266,12 @@ pub fn lend_book(eng: &Engine<'_>, book: Arc<Book>) {
     eng.subs.borrow_mut().get_or_insert(book);
 }
 
+/// Gives the engine the whole book per segment (`all`) read from the rollups, so that
+/// CLV counts its churn and MRR from it instead of reading the subscription book.
+pub fn lend_segment_book(eng: &Engine<'_>, book: Arc<SegmentBook>) {
+    eng.segment_book.borrow_mut().get_or_insert(book);
+}
+
 /// Customer ids of a customer segment.
 pub(super) fn customers_in(
     eng: &Engine<'_>,

@@ -20,7 +20,7 @@
 //! is not written; a steps row is written for every day with a start or an end. Both tables are recounted from the subscriptions and customers whenever an
 //! import writes either (a few hundred thousand subscriptions at 10 M orders).
 
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 
 use chrono::{Duration, NaiveDate};
 use rusqlite::{Connection, params};
@@ -100,20 +100,56 @@ impl Moves {
     }
 }
 
-type Segment = (&'static str, String);
-
-/// The rows being counted.
-#[derive(Default)]
+/// The rows being counted: per segment (interned), dense over the days from `first` on.
+/// Memory: segments × days × (4 span kinds × 48 + 17) bytes (a few MB for a few dozen
+/// segment values over years).
 struct Sums {
-    /// (day, dim, value) → (MRR change, active change).
-    steps: BTreeMap<(NaiveDate, &'static str, String), (i64, i64)>,
-    /// (span kind, day, dim, value) → moves.
-    moves: BTreeMap<(usize, NaiveDate, &'static str, String), Moves>,
+    first: NaiveDate,
+    days: usize,
+    index: HashMap<(&'static str, String), usize>,
+    keys: Vec<(&'static str, String)>,
+    /// `[segment][day]`: (MRR change, active change, whether a subscription starts or
+    /// ends that day).
+    steps: Vec<Vec<(i64, i64, bool)>>,
+    /// `[segment][kind * days + day]`.
+    moves: Vec<Vec<Moves>>,
+}
+
+impl Sums {
+    fn new(first: NaiveDate, last: NaiveDate) -> Self {
+        Sums {
+            first,
+            days: usize::try_from((last - first).num_days() + 1).unwrap_or(0),
+            index: HashMap::new(),
+            keys: Vec::new(),
+            steps: Vec::new(),
+            moves: Vec::new(),
+        }
+    }
+
+    fn segment(&mut self, dim: &'static str, value: &str) -> usize {
+        if let Some(i) = self.index.get(&(dim, value.to_string())) {
+            return *i;
+        }
+        let i = self.keys.len();
+        self.keys.push((dim, value.to_string()));
+        self.index.insert((dim, value.to_string()), i);
+        self.steps.push(vec![(0, 0, false); self.days]);
+        self.moves
+            .push(vec![Moves::default(); self.days * SPANS.len()]);
+        i
+    }
+
+    fn offset(&self, day: NaiveDate) -> Option<usize> {
+        usize::try_from((day - self.first).num_days())
+            .ok()
+            .filter(|o| *o < self.days)
+    }
 }
 
 /// Adds one group of a customer's subscriptions (none empty) to every segment of
 /// `segments`.
-fn add_group(subs: &[&Sub], segments: &[Segment], sums: &mut Sums) {
+fn add_group(subs: &[&Sub], segments: &[usize], sums: &mut Sums) {
     let mut steps: Vec<(NaiveDate, i64, i64)> = Vec::new();
     let mut intervals: Vec<(NaiveDate, Option<NaiveDate>)> = Vec::new();
     let mut changes: Vec<NaiveDate> = Vec::new();
@@ -147,14 +183,20 @@ fn add_group(subs: &[&Sub], segments: &[Segment], sums: &mut Sums) {
         }
     }
     for (day, mrr, active) in steps {
-        for (dim, value) in segments {
-            let entry = sums.steps.entry((day, dim, value.clone())).or_default();
+        let Some(o) = sums.offset(day) else {
+            continue;
+        };
+        for &segment in segments {
+            let entry = &mut sums.steps[segment][o];
             entry.0 += mrr;
             entry.1 += active;
+            entry.2 = true;
         }
     }
     // The spans holding a change: from each change day on, while the span ending on the
     // day starts no later than the change.
+    changes.sort_unstable();
+    changes.dedup();
     let mut rows: Vec<(usize, NaiveDate)> = Vec::new();
     for kind in 0..SPANS.len() {
         for &change in &changes {
@@ -188,14 +230,12 @@ fn add_group(subs: &[&Sub], segments: &[Segment], sums: &mut Sums) {
             (o, n) => m.contraction += o - n,
         }
         m.left = i64::from(active_on(first) && !active_on(day));
-        if m.is_zero() {
+        let Some(o) = sums.offset(day).filter(|_| !m.is_zero()) else {
             continue;
-        }
-        for (dim, value) in segments {
-            sums.moves
-                .entry((kind, day, dim, value.clone()))
-                .or_default()
-                .add(&m);
+        };
+        let at = kind * sums.days + o;
+        for &segment in segments {
+            sums.moves[segment][at].add(&m);
         }
     }
 }
@@ -206,10 +246,10 @@ fn add_customer(subs: &[Sub], columns: &[Option<String>; 3], sums: &mut Sums) {
     if subs.is_empty() {
         return;
     }
-    let mut segments: Vec<Segment> = vec![(ALL, String::new())];
+    let mut segments = vec![sums.segment(ALL, "")];
     for (dim, value) in CUSTOMER_DIMS.iter().zip(columns) {
         if let Some(value) = value {
-            segments.push((dim, value.clone()));
+            segments.push(sums.segment(dim, value));
         }
     }
     let all: Vec<&Sub> = subs.iter().collect();
@@ -222,7 +262,8 @@ fn add_customer(subs: &[Sub], columns: &[Option<String>; 3], sums: &mut Sums) {
             .iter()
             .filter(|s| s.plan.as_ref() == Some(plan))
             .collect();
-        add_group(&of_plan, &[(SUBSCRIPTION_PLAN, plan.clone())], sums);
+        let segment = sums.segment(SUBSCRIPTION_PLAN, plan);
+        add_group(&of_plan, &[segment], sums);
     }
 }
 
@@ -239,60 +280,78 @@ pub fn recount(conn: &Connection) -> rusqlite::Result<()> {
          ORDER BY s.customer_id",
     )?;
     let mut rows = read.query([])?;
-    let mut sums = Sums::default();
+    // Every customer's subscriptions and segment columns, as the book reads them: a start
+    // that is no day leaves the subscription out, an end that is no day reads as none.
+    let mut customers: Vec<(Vec<Sub>, [Option<String>; 3])> = Vec::new();
     let mut customer: Option<String> = None;
-    let mut subs: Vec<Sub> = Vec::new();
-    let mut columns: [Option<String>; 3] = Default::default();
+    let mut range: Option<(NaiveDate, NaiveDate)> = None;
     while let Some(row) = rows.next()? {
         let id: String = row.get(0)?;
         if customer.as_ref() != Some(&id) {
-            add_customer(&subs, &columns, &mut sums);
-            subs.clear();
+            customers.push((Vec::new(), [row.get(5)?, row.get(6)?, row.get(7)?]));
             customer = Some(id);
-            columns = [row.get(5)?, row.get(6)?, row.get(7)?];
         }
-        // As the book reads them: a start that is no day leaves the subscription out, an
-        // end that is no day reads as none.
         let start: String = row.get(2)?;
         let Some(start) = parse(&start) else {
             continue;
         };
         let end: Option<String> = row.get(3)?;
-        subs.push(Sub {
-            mrr: row.get(1)?,
-            start,
-            end: end.as_deref().and_then(parse),
-            plan: row.get(4)?,
-        });
+        let end = end.as_deref().and_then(parse);
+        let last = end.unwrap_or(start).max(start);
+        range = Some(range.map_or((start, last), |(a, b)| (a.min(start), b.max(last))));
+        if let Some((subs, _)) = customers.last_mut() {
+            subs.push(Sub {
+                mrr: row.get(1)?,
+                start,
+                end,
+                plan: row.get(4)?,
+            });
+        }
     }
-    add_customer(&subs, &columns, &mut sums);
+    let Some((first, last)) = range else {
+        return Ok(());
+    };
+    // The longest span (a month) reaches 31 days past a change.
+    let mut sums = Sums::new(first, last + Duration::days(32));
+    for (subs, columns) in &customers {
+        add_customer(subs, columns, &mut sums);
+    }
     let mut step = conn.prepare(
         "INSERT INTO ru_subscription_steps (day, dim, value, mrr, active)
          VALUES (?1, ?2, ?3, ?4, ?5)",
     )?;
-    // Every day with a start or an end, even where the changes cancel out: each value
-    // with a subscription has rows, so the rows list the subscriptions' plans.
-    for ((day, dim, value), (mrr, active)) in sums.steps {
-        step.execute(params![day.to_string(), dim, value, mrr, active])?;
-    }
     let mut moves = conn.prepare(
         "INSERT INTO ru_subscription_moves (grain, day, dim, value, new, expansion,
                                             contraction, churned, reactivation, left_active)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
     )?;
-    for ((kind, day, dim, value), m) in sums.moves {
-        moves.execute(params![
-            SPANS[kind],
-            day.to_string(),
-            dim,
-            value,
-            m.new,
-            m.expansion,
-            m.contraction,
-            m.churned,
-            m.reactivation,
-            m.left
-        ])?;
+    let day = |o: usize| (first + Duration::days(o as i64)).to_string();
+    for (segment, (dim, value)) in sums.keys.iter().enumerate() {
+        // Every day with a start or an end, even where the changes cancel out: each value
+        // with a subscription has rows, so the rows list the subscriptions' plans.
+        for (o, (mrr, active, changed)) in sums.steps[segment].iter().enumerate() {
+            if *changed {
+                step.execute(params![day(o), dim, value, mrr, active])?;
+            }
+        }
+        for (at, m) in sums.moves[segment].iter().enumerate() {
+            if m.is_zero() {
+                continue;
+            }
+            let (kind, o) = (at / sums.days, at % sums.days);
+            moves.execute(params![
+                SPANS[kind],
+                day(o),
+                dim,
+                value,
+                m.new,
+                m.expansion,
+                m.contraction,
+                m.churned,
+                m.reactivation,
+                m.left
+            ])?;
+        }
     }
     Ok(())
 }
