@@ -179,7 +179,7 @@ fn upsert(store: &Store, row: &Row, by_id: bool, touched: &mut Touched) {
             );
             conn.execute(
                 "INSERT OR REPLACE INTO events (event_key, user_id, ts, day, name, session_id, feature)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'search')",
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                 (
                     format!("e{id}"),
                     format!("u{user}"),
@@ -187,6 +187,8 @@ fn upsert(store: &Store, row: &Row, by_id: bool, touched: &mut Touched) {
                     day_of(*day),
                     ["page_view", "session_start", "feature_used"][*name as usize],
                     format!("s{user}-{session}"),
+                    // Two features: a user may adopt one, the other or both.
+                    ["search", "export"][usize::from(*session % 2)],
                 ),
             ).unwrap();
             touch("events", Some((day_of(*day), format!("u{user}"))));
@@ -316,6 +318,29 @@ proptest! {
         let as_of = d("2025-07-15");
         let eng = Engine::new(&store, &config, as_of);
         for grain in Grain::ALL {
+            // Adoption of each feature: its distinct users (`ru_feature_distinct`) over the
+            // period's active users.
+            let by_feature = eng.series(&SeriesRequest {
+                metric: "feature_adoption_pct", grain, from: d("2025-05-01"), to: d("2025-07-09"),
+                by: Some("feature"),
+            }).unwrap();
+            for series in &by_feature {
+                let feature = &series.segment.as_ref().unwrap().value;
+                for point in &series.points {
+                    let (a, b) = (point.period.start.to_string(), point.period.end().min(as_of).to_string());
+                    let expected: Option<f64> = store.conn().query_row(
+                        "SELECT 100.0 * (SELECT COUNT(DISTINCT user_id) FROM events WHERE name = 'feature_used'
+                                         AND feature = ?3 AND day BETWEEN ?1 AND ?2)
+                                / NULLIF(COUNT(DISTINCT user_id), 0) FROM events WHERE day BETWEEN ?1 AND ?2",
+                        (&a, &b, feature), |r| r.get(0)).unwrap();
+                    let same = match (point.value, expected) {
+                        (Some(v), Some(e)) => (v - e).abs() < 1e-9,
+                        (v, e) => v.is_none() && e.is_none(),
+                    };
+                    prop_assert!(same, "feature {} {}: rollup {:?} direct {:?}",
+                        feature, point.period, point.value, expected);
+                }
+            }
             for metric in ["gross_revenue", "orders", "paying_customers", "net_revenue", "page_views",
                            "dau", "wau", "mau", "sessions_per_user", "feature_adoption_pct",
                            "repeat_purchase_rate", "active_customers", "customer_churn_pct"] {

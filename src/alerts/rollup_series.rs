@@ -30,13 +30,14 @@ use chrono::{Datelike, Duration, NaiveDate};
 use crate::metrics::catalog::Module;
 use crate::metrics::satisfaction;
 use crate::metrics::subscriptions::{
-    self, Book, Movements, Subscription, movement_cell, movements_by_group,
+    self, Book, Movements, SegmentBook, Subscription, movement_cell, movements_by_group,
 };
 use crate::metrics::{
     Cell, Engine, Grain, MetricDef, MetricError, MetricId, Period, Point, Segment, Series,
     SeriesRequest,
 };
 use crate::store::Store;
+use crate::store::rollup::subscriptions::{ALL, SUBSCRIPTION_PLAN};
 use crate::store::rollup::{DIMENSIONS, Touched};
 
 /// Metrics of completed orders answered here, by order channel, plan and region.
@@ -130,6 +131,9 @@ pub struct SegmentDays {
     /// Repeat-purchase deltas by view and day range, read from the segment rollups
     /// (again after an import of orders).
     repeat: HashMap<(View, i32, i32), Arc<RepeatDeltas>>,
+    /// The subscription book per segment of each dimension (`rollup::subscriptions`),
+    /// read again after an import of subscriptions or customers.
+    segment_books: HashMap<String, Arc<SegmentBook>>,
     /// Whether a customer attribute (not channel, plan or region) has no value at all:
     /// only a customers import can change it, and that starts afresh.
     attribute_without_values: HashMap<String, bool>,
@@ -271,6 +275,7 @@ impl SegmentDays {
             self.subscribers = None;
             self.flows.clear();
             self.movements.clear();
+            self.segment_books.clear();
         }
         let of = |table: &str| touched.days.get(table).cloned().unwrap_or_default();
         let mut order_days = of("orders");
@@ -438,6 +443,8 @@ pub struct RollupSeries<'e, 's> {
     days: &'s mut SegmentDays,
     segment_values: HashMap<(String, String), Rc<Vec<String>>>,
     distinct: HashMap<SpansOf, Counts>,
+    /// Whether the engine was lent the whole book per segment (or there is none).
+    lent_segment_book: bool,
 }
 
 /// Customers with an active subscription at a span's start and end, and those who were
@@ -470,14 +477,23 @@ impl<'e, 's> RollupSeries<'e, 's> {
             days,
             segment_values: HashMap::new(),
             distinct: HashMap::new(),
+            lent_segment_book: false,
         }
     }
 
     /// `engine.series(request)`, the same values read the fast way where this source
     /// knows how.
     pub fn series(&mut self, request: &SeriesRequest<'_>) -> Result<Vec<Series>, MetricError> {
+        if !self.lent_segment_book {
+            self.lent_segment_book = true;
+            // CLV (and what counts it) reads the book's churn and MRR from the rollups too.
+            if !self.engine.is_empty("subscriptions")? {
+                let book = self.segment_book(ALL)?;
+                subscriptions::lend_segment_book(self.engine, book);
+            }
+        }
         let Some(dimension) = request.by else {
-            return self.engine.series(request);
+            return self.total_from_the_book(request);
         };
         if self.is_attribute_without_values(request.metric, dimension)? {
             // The engine lists no segment, so no series, after a scan of every customer.
@@ -549,6 +565,206 @@ impl<'e, 's> RollupSeries<'e, 's> {
             .collect())
     }
 
+    /// A total of the subscription book's metrics — MRR, its movements and the levels
+    /// beside them; active customers, churn and retention where activity comes from
+    /// subscriptions — from the book per segment (`all`), when every period's span ends
+    /// within it; every other total from the engine.
+    fn total_from_the_book(
+        &mut self,
+        request: &SeriesRequest<'_>,
+    ) -> Result<Vec<Series>, MetricError> {
+        let metric = MetricId::parse(request.metric);
+        let book_metric = metric.is_some_and(from_the_book);
+        let customer =
+            metric.is_some_and(|m| m != MetricId::NewCustomers && CUSTOMER_METRICS.contains(&m));
+        if !(book_metric || customer) || self.engine.is_empty("subscriptions")? {
+            return self.engine.series(request);
+        }
+        let def = self.engine.definition(request.metric)?;
+        let periods = self.engine.periods(request.grain, request.from, request.to);
+        if periods.is_empty()
+            || self.engine.missing_source(&def)?.is_some()
+            || !self.period_to_date(&periods)
+        {
+            return self.engine.series(request);
+        }
+        let total = [String::new()];
+        let cells = if book_metric {
+            self.rollup_movement_cells(&def, ALL, &periods, &total)?
+        } else {
+            let news = match metric {
+                Some(MetricId::RetentionRatePct) => Some(vec![crate::metrics::new_customers(
+                    self.engine,
+                    &periods,
+                    None,
+                )?]),
+                _ => None,
+            };
+            self.rollup_customer_cells(&def, ALL, &periods, &total, news)?
+        };
+        Ok(cells
+            .into_iter()
+            .map(|cells| Series {
+                metric: def.id.to_string(),
+                segment: None,
+                grain: request.grain,
+                points: periods
+                    .iter()
+                    .zip(cells)
+                    .map(|(period, cell)| Point {
+                        period: *period,
+                        value: cell.value.filter(|v| v.is_finite()),
+                        note: cell.note,
+                        partial: self.engine.is_partial(period),
+                    })
+                    .collect(),
+            })
+            .collect())
+    }
+
+    /// Whether every period's span (up to the reference date) ends within the period:
+    /// then the subscription rollups, kept period to date, hold it.
+    fn period_to_date(&self, periods: &[Period]) -> bool {
+        let as_of = self.as_of();
+        periods.iter().all(|p| p.start <= p.end().min(as_of))
+    }
+
+    /// The book per segment of `dim`, kept between evaluations.
+    fn segment_book(&mut self, dim: &str) -> Result<Arc<SegmentBook>, MetricError> {
+        if let Some(book) = self.days.segment_books.get(dim) {
+            return Ok(book.clone());
+        }
+        let book = Arc::new(SegmentBook::load(self.engine.store, dim)?);
+        self.days
+            .segment_books
+            .insert(dim.to_string(), book.clone());
+        Ok(book)
+    }
+
+    /// The movements of `dim` over the spans of kind `span` (`rollup::subscriptions::SPANS`)
+    /// ending on the days `lasts`, by (day, value): new, expansion, contraction, churned,
+    /// reactivation, left active.
+    fn rollup_moves(
+        &self,
+        span: &str,
+        dim: &str,
+        lasts: &[NaiveDate],
+    ) -> Result<HashMap<(NaiveDate, String), [i64; 6]>, MetricError> {
+        let mut out = HashMap::new();
+        let (Some(from), Some(to)) = (lasts.iter().min(), lasts.iter().max()) else {
+            return Ok(out);
+        };
+        let wanted: BTreeSet<NaiveDate> = lasts.iter().copied().collect();
+        self.engine.store.subscription_moves(
+            span,
+            dim,
+            &from.to_string(),
+            &to.to_string(),
+            |day, value, numbers| {
+                if let Some(day) = crate::dates::parse_day(day).filter(|d| wanted.contains(d)) {
+                    out.insert((day, value.to_string()), numbers);
+                }
+            },
+        )?;
+        Ok(out)
+    }
+
+    /// `[listed value][period]` cells of an MRR movement metric (or a level beside
+    /// them) of `dim` from the book per segment: MRR at the close of the day before each
+    /// period and at its last day (up to the reference date), the movements in between.
+    fn rollup_movement_cells(
+        &mut self,
+        def: &MetricDef,
+        dim: &str,
+        periods: &[Period],
+        values: &[String],
+    ) -> Result<Vec<Vec<Cell>>, MetricError> {
+        let metric = MetricId::parse(&def.id)
+            .filter(|m| movement_cell(*m, &Movements::default()).is_some())
+            .ok_or_else(|| MetricError::UnknownMetric(def.id.to_string()))?;
+        let as_of = self.as_of();
+        let grain = periods.first().map_or(Grain::Day, |p| p.grain);
+        let lasts: Vec<NaiveDate> = periods.iter().map(|p| p.end().min(as_of)).collect();
+        let book = self.segment_book(dim)?;
+        let moves = self.rollup_moves(&grain.to_string(), dim, &lasts)?;
+        Ok(values
+            .iter()
+            .map(|value| {
+                periods
+                    .iter()
+                    .zip(&lasts)
+                    .filter_map(|(period, last)| {
+                        let n = moves
+                            .get(&(*last, value.clone()))
+                            .copied()
+                            .unwrap_or_default();
+                        let (start, _) = book.level(value, period.start - Duration::days(1));
+                        let (end, active) = book.level(value, *last);
+                        let m = Movements {
+                            start,
+                            end,
+                            new: n[0],
+                            expansion: n[1],
+                            contraction: n[2],
+                            churned: n[3],
+                            reactivation: n[4],
+                            active_end: u64::try_from(active).unwrap_or(0),
+                        };
+                        movement_cell(metric, &m)
+                    })
+                    .collect()
+            })
+            .collect())
+    }
+
+    /// `[listed value][period]` cells of active customers, churn or retention of `dim`
+    /// from the book per segment: customers active on each period's first day and on its
+    /// last (up to the reference date), and those of the first who left; retention also
+    /// takes `news`, `[listed value][period]` signups.
+    fn rollup_customer_cells(
+        &mut self,
+        def: &MetricDef,
+        dim: &str,
+        periods: &[Period],
+        values: &[String],
+        news: Option<Vec<Vec<f64>>>,
+    ) -> Result<Vec<Vec<Cell>>, MetricError> {
+        let id = MetricId::parse(&def.id);
+        let as_of = self.as_of();
+        let grain = periods.first().map_or(Grain::Day, |p| p.grain);
+        let lasts: Vec<NaiveDate> = periods.iter().map(|p| p.end().min(as_of)).collect();
+        let book = self.segment_book(dim)?;
+        let moves = self.rollup_moves(&grain.to_string(), dim, &lasts)?;
+        let why = "no active customers at the start";
+        Ok(values
+            .iter()
+            .enumerate()
+            .map(|(listed, value)| {
+                periods
+                    .iter()
+                    .zip(&lasts)
+                    .enumerate()
+                    .map(|(p, (period, last))| {
+                        let start = book.level(value, period.start).1 as f64;
+                        let end = book.level(value, *last).1 as f64;
+                        let churned = moves.get(&(*last, value.clone())).map_or(0, |n| n[5]) as f64;
+                        let new = news
+                            .as_ref()
+                            .and_then(|n| n.get(listed)?.get(p).copied())
+                            .unwrap_or(0.0);
+                        match id {
+                            Some(MetricId::ActiveCustomers) => Cell::value(end),
+                            Some(MetricId::CustomerChurnPct) => {
+                                Cell::ratio(churned, start, 100.0, why)
+                            }
+                            _ => Cell::ratio(end - new, start, 100.0, why),
+                        }
+                    })
+                    .collect()
+            })
+            .collect())
+    }
+
     /// Whether `dimension` is a customer attribute of `metric` that no customer holds: its
     /// values come from the customers whatever the metric, so they are read once.
     fn is_attribute_without_values(
@@ -567,7 +783,9 @@ impl<'e, 's> RollupSeries<'e, 's> {
         if let Some(none) = self.days.attribute_without_values.get(dimension) {
             return Ok(*none);
         }
-        let none = self.engine.segment_values(&def, dimension)?.is_empty();
+        // No customer holds any attribute: no value of any, without a scan of every one.
+        let none = !self.engine.store.customers_have_attributes()?
+            || self.engine.segment_values(&def, dimension)?.is_empty();
         self.days
             .attribute_without_values
             .insert(dimension.to_string(), none);
@@ -590,7 +808,13 @@ impl<'e, 's> RollupSeries<'e, 's> {
         if let Some(values) = self.segment_values.get(&key) {
             return Ok(values.clone());
         }
-        let values = Rc::new(self.engine.segment_values(def, dimension)?);
+        let values = if family == "subscriptions" && dimension == "plan" {
+            // Every plan of a subscription has rows in the book per segment.
+            self.engine.store.subscription_values(SUBSCRIPTION_PLAN)?
+        } else {
+            self.engine.segment_values(def, dimension)?
+        };
+        let values = Rc::new(values);
         self.segment_values.insert(key, values.clone());
         Ok(values)
     }
@@ -863,6 +1087,20 @@ impl<'e, 's> RollupSeries<'e, 's> {
             }
             _ => None,
         };
+        if id != Some(MetricId::NewCustomers) && self.period_to_date(periods) {
+            // `[listed value][period]` signups.
+            let news = signups.map(|per_span| {
+                (0..values.len())
+                    .map(|listed| {
+                        per_span
+                            .iter()
+                            .map(|row| row.get(listed).copied().unwrap_or(0.0))
+                            .collect()
+                    })
+                    .collect()
+            });
+            return self.rollup_customer_cells(def, CUSTOMER_COLUMNS[c], periods, values, news);
+        }
         // `[span][segment]`, and each listed value's segment: a value without rows reads
         // the zero column each table ends with.
         let (flows, segments) = match id {
@@ -1016,6 +1254,10 @@ impl<'e, 's> RollupSeries<'e, 's> {
         let metric = MetricId::parse(&def.id)
             .filter(|m| movement_cell(*m, &Movements::default()).is_some())
             .ok_or_else(|| MetricError::UnknownMetric(def.id.to_string()))?;
+        if self.period_to_date(periods) {
+            let dim = column.map_or(SUBSCRIPTION_PLAN, |c| CUSTOMER_COLUMNS[c]);
+            return self.rollup_movement_cells(def, dim, periods, &values);
+        }
         let as_of = self.as_of();
         // From the close of the day before each period to its last day.
         let spans: Vec<(NaiveDate, NaiveDate)> = periods

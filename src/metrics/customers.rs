@@ -9,7 +9,7 @@ use std::rc::Rc;
 use super::engine::{Cell, Engine, customer_filter};
 use super::{MetricDef, MetricError, MetricId, Period, Segment};
 use crate::store::metric_queries::{CountQuery, DailyQuery};
-use chrono::{Duration, Months, NaiveDate};
+use chrono::{Duration, NaiveDate};
 
 /// Where activity comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -254,12 +254,58 @@ pub fn clv_from(monthly_revenue_per_customer: f64, monthly_churn: f64) -> Cell {
 
 /// The month-long span ending on `last`: a calendar month when `last` ends one.
 pub fn month_ending(last: NaiveDate) -> NaiveDate {
-    let after = last + Duration::days(1);
-    after.checked_sub_months(Months::new(1)).unwrap_or(after)
+    // One definition: the subscription rollups keep CLV's churn over this span.
+    crate::store::rollup::subscriptions::month_ending(last)
 }
+
+/// The flow of the subscription book over a span and its MRR (cents) at the span's last
+/// day, where a source other than the book knows them (`None`: it does not).
+type KnownBookSpan<'a> =
+    &'a dyn Fn(NaiveDate, NaiveDate) -> Result<Option<(Flow, i64)>, MetricError>;
 
 /// CLV of each period, over the month ending at the period's last day (or reference date).
 pub fn clv(eng: &Engine<'_>, periods: &[Period]) -> Result<Vec<Cell>, MetricError> {
+    clv_with(eng, periods, &|first, last| rollup_month(eng, first, last))
+}
+
+/// The book's flow over the month ending on `last` and its MRR there, from the
+/// subscription rollups when the alerts lent the engine their book per segment
+/// (`subscriptions::lend_segment_book`); `None` otherwise.
+fn rollup_month(
+    eng: &Engine<'_>,
+    first: NaiveDate,
+    last: NaiveDate,
+) -> Result<Option<(Flow, i64)>, MetricError> {
+    let Some(book) = eng.segment_book.borrow().clone() else {
+        return Ok(None);
+    };
+    if first != month_ending(last) {
+        return Ok(None);
+    }
+    let day = last.to_string();
+    let mut left = 0;
+    eng.store
+        .subscription_moves("month_ending", "all", &day, &day, |_, value, n| {
+            if value.is_empty() {
+                left = n[5];
+            }
+        })?;
+    let (mrr, active) = book.level("", last);
+    let flow = Flow {
+        start: book.level("", first).1 as f64,
+        end: active as f64,
+        churned: left as f64,
+    };
+    Ok(Some((flow, mrr)))
+}
+
+/// [`clv`], taking the subscription book's flow and MRR of a span from `known` where it
+/// knows them.
+fn clv_with(
+    eng: &Engine<'_>,
+    periods: &[Period],
+    known: KnownBookSpan<'_>,
+) -> Result<Vec<Cell>, MetricError> {
     let Some(basis) = basis(eng)? else {
         return Ok(vec![
             Cell::note("no data — import subscriptions or orders");
@@ -274,16 +320,29 @@ pub fn clv(eng: &Engine<'_>, periods: &[Period]) -> Result<Vec<Cell>, MetricErro
             grain: super::Grain::Day,
             start: first,
         };
-        let flow = flow(eng, basis, first, last, None)?;
+        let known = match basis {
+            Basis::Subscriptions => known(first, last)?,
+            Basis::Orders => None,
+        };
+        let flow = match known {
+            Some((flow, _)) => flow,
+            None => flow(eng, basis, first, last, None)?,
+        };
         let revenue = if eng.is_empty("orders")? {
-            let m = super::subscriptions::movements(
-                &*super::subscriptions::book(eng)?,
-                first,
-                last,
-                None,
-                &|_| true,
-            );
-            m.end as f64 / 100.0
+            let end = match known {
+                Some((_, mrr)) => mrr,
+                None => {
+                    super::subscriptions::movements(
+                        &*super::subscriptions::book(eng)?,
+                        first,
+                        last,
+                        None,
+                        &|_| true,
+                    )
+                    .end
+                }
+            };
+            end as f64 / 100.0
         } else {
             let span = month.start.iter_days().take_while(|d| *d <= last);
             let days: Vec<Period> = span

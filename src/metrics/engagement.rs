@@ -174,17 +174,18 @@ pub fn compute(
             .collect()),
         MetricId::FeatureAdoptionPct => {
             let users = active_users(eng, periods, None)?;
+            let grain = periods.first().map_or(Grain::Day, |p| p.grain);
+            let kind = format!("adopters_{grain}");
             let adopters = match segment {
-                None => {
-                    let grain = periods.first().map_or(Grain::Day, |p| p.grain);
-                    super::distinct_cached(eng, &format!("adopters_{grain}"), periods)?
-                }
+                None => super::distinct_cached(eng, &kind, periods)?,
+                // Users of the feature per period, from `ru_feature_distinct`.
                 Some(s) => {
-                    let query = CountQuery::FeatureUsers(s.value.clone());
-                    periods
-                        .iter()
-                        .map(|p| eng.count(&query, p.start, p.end()))
-                        .collect::<Result<_, _>>()?
+                    let query = DailyQuery::FeatureDistinct {
+                        kind,
+                        feature: s.value.clone(),
+                    };
+                    let days: Vec<NaiveDate> = periods.iter().map(|p| p.start).collect();
+                    super::keyed_cached_at(eng, &query, &days)?
                 }
             };
             Ok(adopters

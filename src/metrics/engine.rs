@@ -98,6 +98,8 @@ pub struct Engine<'a> {
     empty: RefCell<HashMap<String, bool>>,
     daily: RefCell<HashMap<String, DailyRows>>,
     pub(super) subs: RefCell<Option<Arc<super::subscriptions::Book>>>,
+    /// The whole book per segment from the subscription rollups, lent by the alerts.
+    pub(super) segment_book: RefCell<Option<Arc<super::subscriptions::SegmentBook>>>,
     externals: RefCell<Option<Rc<Vec<MetricDef>>>>,
     memo: RefCell<HashMap<String, Rc<dyn std::any::Any>>>,
 }
@@ -111,6 +113,7 @@ impl<'a> Engine<'a> {
             empty: RefCell::default(),
             daily: RefCell::default(),
             subs: RefCell::default(),
+            segment_book: RefCell::default(),
             externals: RefCell::default(),
             memo: RefCell::default(),
         }

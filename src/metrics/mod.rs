@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize};
 pub use crate::dates::{Grain, Period, repeat_deltas};
 pub use catalog::MetricId;
 pub use cohort::forecast_survival;
-pub use customers::reads_given_subscriptions;
+pub use customers::{new_customers, reads_given_subscriptions};
 pub use engine::{Cell, Engine};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -260,14 +260,24 @@ pub(crate) fn distinct_cached_at(
     kind: &str,
     days: &[NaiveDate],
 ) -> Result<Vec<f64>, MetricError> {
+    keyed_cached_at(
+        eng,
+        &crate::store::metric_queries::DailyQuery::Distinct(kind.to_string()),
+        days,
+    )
+}
+
+/// The first number of `query`'s rows keyed by the given days (ascending), zero for a day
+/// without a row: counts cached per period, keyed by its first day.
+pub(crate) fn keyed_cached_at(
+    eng: &Engine<'_>,
+    query: &crate::store::metric_queries::DailyQuery,
+    days: &[NaiveDate],
+) -> Result<Vec<f64>, MetricError> {
     let (Some(first), Some(last)) = (days.first(), days.last()) else {
         return Ok(Vec::new());
     };
-    let rows = eng.daily(
-        &crate::store::metric_queries::DailyQuery::Distinct(kind.to_string()),
-        *first,
-        *last,
-    )?;
+    let rows = eng.daily(query, *first, *last)?;
     let map: std::collections::HashMap<NaiveDate, f64> =
         rows.iter().map(|(d, v)| (*d, v[0])).collect();
     Ok(days

@@ -124,6 +124,58 @@ impl Book {
     }
 }
 
+/// The book of every value of one segment dimension as `store::rollup::subscriptions`
+/// keeps it: MRR and customers with an active subscription of each value at the close of
+/// any day, from the day changes (a few rows per day and value, not every subscription).
+#[derive(Debug, Default)]
+pub struct SegmentBook {
+    index: HashMap<String, usize>,
+    /// Per value: (day, MRR, active customers) at the close of each day with a change,
+    /// in day order.
+    levels: Vec<Vec<(NaiveDate, i64, i64)>>,
+}
+
+impl SegmentBook {
+    /// Reads the day changes of every value of `dim` (`all`, `channel`, `plan`, `region`,
+    /// `subscription_plan`).
+    pub fn load(store: &crate::store::Store, dim: &str) -> Result<Self, MetricError> {
+        let mut book = SegmentBook::default();
+        let mut last = (String::new(), None);
+        store.subscription_steps(dim, |day, value, mrr, active| {
+            if last.0 != day {
+                last = (
+                    day.to_string(),
+                    NaiveDate::parse_from_str(day, "%Y-%m-%d").ok(),
+                );
+            }
+            let Some(day) = last.1 else {
+                return;
+            };
+            let next = book.index.len();
+            let i = *book.index.entry(value.to_string()).or_insert(next);
+            if i == book.levels.len() {
+                book.levels.push(Vec::new());
+            }
+            let levels = &mut book.levels[i];
+            let (m, a) = levels.last().map_or((0, 0), |l| (l.1, l.2));
+            levels.push((day, m + mrr, a + active));
+        })?;
+        Ok(book)
+    }
+
+    /// (MRR in cents, customers with an active subscription) of `value` at the close of
+    /// `day`.
+    pub fn level(&self, value: &str, day: NaiveDate) -> (i64, i64) {
+        let Some(levels) = self.index.get(value).map(|i| &self.levels[*i]) else {
+            return (0, 0);
+        };
+        match levels.partition_point(|(d, _, _)| *d <= day) {
+            0 => (0, 0),
+            n => (levels[n - 1].1, levels[n - 1].2),
+        }
+    }
+}
+
 /// A customer's MRR on a day, in cents, over the subscriptions `keep` accepts.
 fn customer_mrr(
     subs: &[Subscription],
@@ -212,6 +264,12 @@ pub fn book(eng: &Engine<'_>) -> Result<Arc<Book>, MetricError> {
 /// evaluations), so that it is not read a second time.
 pub fn lend_book(eng: &Engine<'_>, book: Arc<Book>) {
     eng.subs.borrow_mut().get_or_insert(book);
+}
+
+/// Gives the engine the whole book per segment (`all`) read from the rollups, so that
+/// CLV counts its churn and MRR from it instead of reading the subscription book.
+pub fn lend_segment_book(eng: &Engine<'_>, book: Arc<SegmentBook>) {
+    eng.segment_book.borrow_mut().get_or_insert(book);
 }
 
 /// Customer ids of a customer segment.

@@ -98,6 +98,9 @@ pub enum DailyQuery {
     NamedEvents(Vec<String>),
     /// The cached distinct count of one kind (`ru_distinct`), keyed by its period's first day.
     Distinct(String),
+    /// The distinct users of one feature of one kind (`ru_feature_distinct`:
+    /// `adopters_{day,week,month}`), keyed by its period's first day.
+    FeatureDistinct { kind: String, feature: String },
     /// Customers by signup date.
     Signups(RowFilter),
     /// Users with an event, per day.
@@ -136,6 +139,7 @@ impl DailyQuery {
             Self::Refunds(_)
             | Self::NamedEvents(_)
             | Self::Distinct(_)
+            | Self::FeatureDistinct { .. }
             | Self::Signups(_)
             | Self::ActiveUsers(_)
             | Self::UserSessions(_)
@@ -198,6 +202,12 @@ impl DailyQuery {
                  ORDER BY period"
                     .into(),
                 vec![SqlValue::Text(kind.clone())],
+            ),
+            Self::FeatureDistinct { kind, feature } => (
+                "SELECT period, n FROM ru_feature_distinct
+                 WHERE period BETWEEN ?1 AND ?2 AND kind = ?3 AND feature = ?4 ORDER BY period"
+                    .into(),
+                vec![SqlValue::Text(kind.clone()), SqlValue::Text(feature.clone())],
             ),
             Self::Signups(filter) => match filter.signup_column() {
                 // A few rows per day and segment instead of every customer.
@@ -351,8 +361,6 @@ pub enum CountQuery {
     PayingCustomers(RowFilter),
     /// Distinct users with an event.
     DistinctUsers(RowFilter),
-    /// Distinct users of one feature.
-    FeatureUsers(String),
     /// Customers whose last order as of a day in the range was before `next_order_after`
     /// (`ru_order_gaps`: no order from their order day up to and including that day).
     LastOrderedBefore { next_order_after: NaiveDate },
@@ -380,12 +388,6 @@ impl CountQuery {
                     params,
                 )
             }
-            Self::FeatureUsers(feature) => (
-                "SELECT COUNT(DISTINCT user_id) FROM ru_feature_users_day
-                 WHERE day BETWEEN ?1 AND ?2 AND feature = ?3"
-                    .into(),
-                vec![SqlValue::Text(feature.clone())],
-            ),
             Self::LastOrderedBefore { next_order_after } => (
                 "SELECT SUM(customers) FROM ru_order_gaps
                  WHERE day BETWEEN ?1 AND ?2 AND next_day > ?3"

@@ -440,6 +440,62 @@ SELECT signup_date, channel, plan, region, COUNT(*) FROM customers
 GROUP BY signup_date, channel, plan, region;
 ";
 
+/// Distinct adopters per period and feature (`rollup::distinct::recount_adopters`), so the
+/// feature-adoption breakdown reads a row per period and feature instead of a
+/// `COUNT(DISTINCT …)` over every adopter's days. Counted on open
+/// (`rollup::FEATURE_ADOPTERS_SINCE`). (Dropped first, as `ru_signups_day`.)
+const V11_FEATURE_ADOPTERS: &str = r"
+DROP TABLE IF EXISTS ru_feature_distinct;
+CREATE TABLE ru_feature_distinct (
+    kind    TEXT NOT NULL, -- adopters_{day,week,month}
+    period  TEXT NOT NULL, -- the period's first day
+    feature TEXT NOT NULL,
+    n       INTEGER NOT NULL, -- distinct users of the feature; no row for none
+    PRIMARY KEY (kind, period, feature)
+) WITHOUT ROWID;
+";
+
+/// The subscription book per segment (`rollup::subscriptions`), so customer activity,
+/// churn, retention, MRR and its movements read a few rows per day and segment instead of
+/// every subscription and its customer's segment columns. Counted on open
+/// (`rollup::SUBSCRIPTION_ROLLUPS_SINCE`). Also an index of the customers holding
+/// attributes.
+const V12_SUBSCRIPTION_ROLLUPS: &str = r"
+DROP TABLE IF EXISTS ru_subscription_steps;
+DROP TABLE IF EXISTS ru_subscription_moves;
+-- Per day and segment: the change of MRR (cents) and of the customers with an active
+-- subscription. dim: all (value ''), channel, plan, region (the customer's), or
+-- subscription_plan.
+CREATE TABLE ru_subscription_steps (
+    day    TEXT NOT NULL,
+    dim    TEXT NOT NULL,
+    value  TEXT NOT NULL,
+    mrr    INTEGER NOT NULL,
+    active INTEGER NOT NULL,
+    PRIMARY KEY (dim, day, value)
+) WITHOUT ROWID;
+-- Per grain, day and segment: MRR movements from the close of the day before the day's
+-- period to the close of the day, and the customers active on the period's first day but
+-- not on the day (left_active). No row of zeros.
+CREATE TABLE ru_subscription_moves (
+    grain        TEXT NOT NULL,
+    day          TEXT NOT NULL,
+    dim          TEXT NOT NULL,
+    value        TEXT NOT NULL,
+    new          INTEGER NOT NULL,
+    expansion    INTEGER NOT NULL,
+    contraction  INTEGER NOT NULL,
+    churned      INTEGER NOT NULL,
+    reactivation INTEGER NOT NULL,
+    left_active  INTEGER NOT NULL,
+    PRIMARY KEY (grain, dim, day, value)
+) WITHOUT ROWID;
+-- The customers holding attributes: whether any does is answered without a scan of
+-- every customer (an alert breakdown by an attribute no customer holds).
+CREATE INDEX IF NOT EXISTS customers_with_attributes ON customers (customer_id)
+    WHERE attributes IS NOT NULL;
+";
+
 /// Every migration in order; `MIGRATIONS[i]` takes the store to version `i + 1`.
 pub const MIGRATIONS: &[&str] = &[
     V1_TABLES,
@@ -452,6 +508,8 @@ pub const MIGRATIONS: &[&str] = &[
     V8_NO_ORDERS_BY_CUSTOMER,
     V9_SEGMENT_ROLLUPS,
     V10_SIGNUPS_DAY,
+    V11_FEATURE_ADOPTERS,
+    V12_SUBSCRIPTION_ROLLUPS,
 ];
 
 pub const CURRENT_VERSION: u32 = MIGRATIONS.len() as u32;
@@ -460,7 +518,7 @@ pub const CURRENT_VERSION: u32 = MIGRATIONS.len() as u32;
 /// only tables in `WRITER_TABLES`, which readers do without (the table missing reads as
 /// empty), so a read-only store written by an older kpi still reads; only a writer
 /// upgrades it. A migration that readers need raises this to its own version.
-pub const READABLE_SINCE: u32 = 10;
+pub const READABLE_SINCE: u32 = 12;
 
 /// Tables a writer keeps for itself, with the version that adds each: a store older than
 /// that lacks the table without being damaged.
@@ -633,8 +691,16 @@ pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     let computed_otherwise = before > 0 && before < super::rollup::ROLLUPS_CURRENT_SINCE;
     if computed_otherwise || !damage.is_none() {
         super::rollup::rebuild(&tx)?;
-    } else if before > 0 && before < super::rollup::SEGMENT_ROLLUPS_SINCE {
-        super::rollup::recount_segments(&tx)?;
+    } else {
+        if before > 0 && before < super::rollup::SEGMENT_ROLLUPS_SINCE {
+            super::rollup::recount_segments(&tx)?;
+        }
+        if before > 0 && before < super::rollup::FEATURE_ADOPTERS_SINCE {
+            super::rollup::recount_adopters(&tx)?;
+        }
+        if before > 0 && before < super::rollup::SUBSCRIPTION_ROLLUPS_SINCE {
+            super::rollup::subscriptions::recount(&tx)?;
+        }
     }
     tx.pragma_update(None, "user_version", CURRENT_VERSION)?;
     tx.commit()?;

@@ -408,6 +408,12 @@ pub fn plan(ranges: &DayRanges) -> Vec<RollupQuery> {
             ],
             &parts.join(" UNION ALL "),
         ));
+        out.push(query(
+            "ru_feature_distinct",
+            &["kind", "period", "feature", "n"],
+            vec![FEATURE_USERS.into(), calendar.clone()],
+            &feature_periods(from, to),
+        ));
     }
     if !cohorts.is_empty() {
         let mut with = Vec::new();
@@ -441,6 +447,23 @@ fn periods(prefix: &str, source: &str, id: &str, from: NaiveDate, to: NaiveDate)
                UNION ALL SELECT '{week}', week_start, day FROM cal WHERE {days} \
                UNION ALL SELECT '{month}', month_start, day FROM cal WHERE {days}) g \
          LEFT JOIN {source} a ON a.day = g.day GROUP BY g.grain, g.period",
+        day = Grain::Day,
+        week = Grain::Week,
+        month = Grain::Month,
+    )
+}
+
+/// Distinct users of each feature (`fud`) per day, week and month holding a day of
+/// [`from`, `to`]; a feature without any user in a period has no row.
+fn feature_periods(from: NaiveDate, to: NaiveDate) -> String {
+    let days = format!("day BETWEEN '{from}' AND '{to}'");
+    format!(
+        "SELECT 'adopters_' || g.grain AS kind, g.period, a.feature, \
+         COUNT(DISTINCT a.user_id) AS n \
+         FROM (SELECT '{day}' AS grain, day AS period, day FROM cal WHERE {days} \
+               UNION ALL SELECT '{week}', week_start, day FROM cal WHERE {days} \
+               UNION ALL SELECT '{month}', month_start, day FROM cal WHERE {days}) g \
+         JOIN fud a ON a.day = g.day GROUP BY g.grain, g.period, a.feature",
         day = Grain::Day,
         week = Grain::Week,
         month = Grain::Month,

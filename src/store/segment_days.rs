@@ -254,4 +254,71 @@ impl Store {
         self.conn()
             .query_row("SELECT MIN(day) FROM ru_orders_day", [], |r| r.get(0))
     }
+
+    /// The day changes of MRR (cents) and of active customers of every value of `dim`
+    /// (`rollup::subscriptions`), in day order: (day, value, MRR change, active change).
+    pub fn subscription_steps(
+        &self,
+        dim: &str,
+        mut each: impl FnMut(&str, &str, i64, i64),
+    ) -> rusqlite::Result<()> {
+        let mut stmt = self.conn().prepare_cached(
+            "SELECT day, value, mrr, active FROM ru_subscription_steps WHERE dim = ?1
+             ORDER BY day",
+        )?;
+        let mut rows = stmt.query([dim])?;
+        while let Some(row) = rows.next()? {
+            each(
+                str_of(row.get_ref(0)?),
+                str_of(row.get_ref(1)?),
+                row.get(2)?,
+                row.get(3)?,
+            );
+        }
+        Ok(())
+    }
+
+    /// The period-to-date movements of every value of `dim` at `grain` for the days `from`
+    /// to `to` (`rollup::subscriptions`): (day, value, [new, expansion, contraction,
+    /// churned, reactivation, left active]).
+    pub fn subscription_moves(
+        &self,
+        grain: &str,
+        dim: &str,
+        from: &str,
+        to: &str,
+        mut each: impl FnMut(&str, &str, [i64; 6]),
+    ) -> rusqlite::Result<()> {
+        let mut stmt = self.conn().prepare_cached(
+            "SELECT day, value, new, expansion, contraction, churned, reactivation, left_active
+             FROM ru_subscription_moves WHERE grain = ?1 AND dim = ?2 AND day BETWEEN ?3 AND ?4",
+        )?;
+        let mut rows = stmt.query([grain, dim, from, to])?;
+        while let Some(row) = rows.next()? {
+            let mut numbers = [0; 6];
+            for (i, n) in numbers.iter_mut().enumerate() {
+                *n = row.get(i + 2)?;
+            }
+            each(str_of(row.get_ref(0)?), str_of(row.get_ref(1)?), numbers);
+        }
+        Ok(())
+    }
+
+    /// The values of `dim` in the subscription book per segment, sorted.
+    pub fn subscription_values(&self, dim: &str) -> rusqlite::Result<Vec<String>> {
+        let mut stmt = self.conn().prepare_cached(
+            "SELECT DISTINCT value FROM ru_subscription_steps WHERE dim = ?1 ORDER BY value",
+        )?;
+        stmt.query_map([dim], |r| r.get(0))?.collect()
+    }
+
+    /// Whether any customer holds attributes (over the index of those that do).
+    pub fn customers_have_attributes(&self) -> rusqlite::Result<bool> {
+        self.conn().query_row(
+            "SELECT EXISTS (SELECT 1 FROM customers INDEXED BY customers_with_attributes
+                            WHERE attributes IS NOT NULL)",
+            [],
+            |r| r.get(0),
+        )
+    }
 }

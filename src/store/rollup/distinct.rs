@@ -179,6 +179,128 @@ pub fn recount(
     Ok(())
 }
 
+/// Recounts the adopters of the periods holding `days`: `adopters_{day,week,month}` of
+/// `ru_distinct` (users with a `feature_used` event) and, per feature, of
+/// `ru_feature_distinct` (users of that feature; a feature without any has no row), in
+/// one pass over `ru_feature_users_day` per stretch of days, as [`recount`] counts.
+/// A user counts once per feature: ids are (feature, user) pairs, each in its feature's
+/// segment.
+pub fn recount_adopters(conn: &Connection, days: &BTreeSet<NaiveDate>) -> rusqlite::Result<()> {
+    let spans = Spans::of("adopters", &[], days);
+    let mut read = conn.prepare_cached(
+        "SELECT day, feature, user_id FROM ru_feature_users_day
+         WHERE day BETWEEN ?1 AND ?2 ORDER BY day",
+    )?;
+    let mut total = conn.prepare_cached(
+        "INSERT OR REPLACE INTO ru_distinct (kind, period, n) VALUES (?1, ?2, ?3)",
+    )?;
+    let mut clear =
+        conn.prepare_cached("DELETE FROM ru_feature_distinct WHERE kind = ?1 AND period = ?2")?;
+    let mut insert = conn.prepare_cached(
+        "INSERT INTO ru_feature_distinct (kind, period, feature, n) VALUES (?1, ?2, ?3, ?4)",
+    )?;
+    for (from, to) in spans.stretches() {
+        let mut numbered = Adopters::default();
+        let mut totals: Vec<Counter<1>> =
+            spans.kinds.iter().map(|(_, r)| Counter::new(*r)).collect();
+        let mut by_feature: Vec<Counter<1>> =
+            spans.kinds.iter().map(|(_, r)| Counter::new(*r)).collect();
+        let mut rows = read.query(params![from.to_string(), to.to_string()])?;
+        let mut ahead = numbered.next(&mut rows)?;
+        let mut on_day: Vec<Segmented<1>> = Vec::new();
+        let mut pairs_on_day: Vec<Segmented<1>> = Vec::new();
+        let mut day = from;
+        while day <= to {
+            on_day.clear();
+            pairs_on_day.clear();
+            while let Some((row_day, user, pair, feature)) = ahead {
+                if row_day > day {
+                    break;
+                }
+                on_day.push((user, [0]));
+                pairs_on_day.push((pair, [feature]));
+                ahead = numbered.next(&mut rows)?;
+            }
+            on_day.sort_unstable();
+            on_day.dedup();
+            pairs_on_day.sort_unstable();
+            pairs_on_day.dedup();
+            for (slot, (counter, per_feature)) in
+                totals.iter_mut().zip(by_feature.iter_mut()).enumerate()
+            {
+                let kind = &spans.kinds[slot].0;
+                let wanted = |key: NaiveDate| spans.index.contains_key(&(slot, key));
+                if let Some((key, [n])) = counter.step(day, &on_day, numbered.users.len(), [1])
+                    && wanted(key)
+                {
+                    total.execute(params![kind, key.to_string(), n[0]])?;
+                }
+                let (pairs, features) = (numbered.pairs.len(), numbered.names.len());
+                if let Some((key, [n])) = per_feature.step(day, &pairs_on_day, pairs, [features])
+                    && wanted(key)
+                {
+                    let period = key.to_string();
+                    clear.execute(params![kind, period])?;
+                    for (name, n) in numbered.names.iter().zip(n) {
+                        if *n > 0 {
+                            insert.execute(params![kind, period, name, n])?;
+                        }
+                    }
+                }
+            }
+            day += Duration::days(1);
+        }
+    }
+    Ok(())
+}
+
+/// Users, features and (feature, user) pairs numbered as they come, for
+/// [`recount_adopters`].
+#[derive(Default)]
+struct Adopters {
+    users: Ids,
+    features: Ids,
+    /// Each feature's stored text, by its number.
+    names: Vec<String>,
+    pairs: HashMap<(u32, u32), u32>,
+}
+
+impl Adopters {
+    /// The next row of `rows` (day, feature, user) with a day, a feature and a user: (day,
+    /// user, pair, feature) numbers.
+    fn next(
+        &mut self,
+        rows: &mut rusqlite::Rows<'_>,
+    ) -> rusqlite::Result<Option<(NaiveDate, u32, u32, u16)>> {
+        while let Some(row) = rows.next()? {
+            let Some(day) = row.get_ref(0)?.as_str().ok().and_then(parse_day) else {
+                continue;
+            };
+            let value = row.get_ref(1)?;
+            let (Some(feature), Some(user)) = (
+                self.features.number(value),
+                self.users.number(row.get_ref(2)?),
+            ) else {
+                continue;
+            };
+            let Ok(segment) = u16::try_from(feature) else {
+                continue;
+            };
+            if feature as usize == self.names.len() {
+                // The column is NOT NULL TEXT: features are stored as text.
+                self.names.push(match value {
+                    ValueRef::Text(t) => String::from_utf8_lossy(t).into_owned(),
+                    other => format!("{other:?}"),
+                });
+            }
+            let fresh = u32::try_from(self.pairs.len()).unwrap_or(u32::MAX);
+            let pair = *self.pairs.entry((feature, user)).or_insert(fresh);
+            return Ok(Some((day, user, pair, segment)));
+        }
+        Ok(None)
+    }
+}
+
 /// The next row of `rows` (day, id) with a day and an id, its id numbered.
 fn next_numbered(
     rows: &mut rusqlite::Rows<'_>,
@@ -462,6 +584,92 @@ mod tests {
             assert!(expected.values().any(|&n| n == 0) || days.len() < 200);
             assert!(expected.values().any(|&n| n > 1));
             assert_eq!(written, expected, "{days:?}");
+        }
+    }
+
+    #[test]
+    fn adopters_per_feature_are_what_count_distinct_over_each_period_and_feature_gives() {
+        let store = crate::store::Store::open_in_memory().unwrap();
+        let conn = store.conn();
+        let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+        let start = d("2024-12-20");
+        for _ in 0..3000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let offset = (x % 120) as i64;
+            if (offset / 9) % 4 == 3 {
+                continue;
+            }
+            // A user uses several features, some on the same day.
+            conn.execute(
+                "INSERT OR IGNORE INTO ru_feature_users_day (day, feature, user_id)
+                 VALUES (?1, ?2, ?3)",
+                params![
+                    (start + Duration::days(offset)).to_string(),
+                    ["export", "share", "", "search"][((x >> 9) % 4) as usize],
+                    format!("u{}", (x >> 20) % 90)
+                ],
+            )
+            .unwrap();
+        }
+        let touched: [BTreeSet<NaiveDate>; 2] = [
+            (0..120).map(|k| start + Duration::days(k)).collect(),
+            [d("2025-01-01"), d("2025-02-28")].into(),
+        ];
+        for days in touched {
+            conn.execute_batch("DELETE FROM ru_distinct; DELETE FROM ru_feature_distinct")
+                .unwrap();
+            recount_adopters(conn, &days).unwrap();
+            let spans = Spans::of("adopters", &[], &days);
+            let mut expected = BTreeMap::new();
+            for &(slot, key) in &spans.keys {
+                let (kind, reach) = &spans.kinds[slot];
+                let Reach::Period(grain) = *reach else {
+                    unreachable!("adopters are counted per period")
+                };
+                let end = Period { grain, start: key }.end();
+                let mut stmt = conn
+                    .prepare(
+                        "SELECT feature, COUNT(DISTINCT user_id) FROM ru_feature_users_day
+                         WHERE day BETWEEN ?1 AND ?2 GROUP BY feature",
+                    )
+                    .unwrap();
+                let rows = stmt
+                    .query_map(params![key.to_string(), end.to_string()], |r| {
+                        Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+                    })
+                    .unwrap();
+                for row in rows {
+                    let (feature, n) = row.unwrap();
+                    expected.insert((kind.clone(), key.to_string(), feature), n);
+                }
+            }
+            let mut written = BTreeMap::new();
+            let mut stmt = conn
+                .prepare("SELECT kind, period, feature, n FROM ru_feature_distinct")
+                .unwrap();
+            for row in stmt
+                .query_map([], |r| Ok(((r.get(0)?, r.get(1)?, r.get(2)?), r.get(3)?)))
+                .unwrap()
+            {
+                let (key, n): ((String, String, String), i64) = row.unwrap();
+                written.insert(key, n);
+            }
+            assert!(expected.values().any(|&n| n > 1));
+            assert!(expected.keys().any(|(_, _, f)| f.is_empty()));
+            assert_eq!(written, expected, "{days:?}");
+            // The totals are every feature's users together, as before.
+            let totals = by_definition(conn, &spans, "ru_feature_users_day", "user_id");
+            let mut stmt = conn
+                .prepare("SELECT kind, period, n FROM ru_distinct")
+                .unwrap();
+            let written: BTreeMap<(String, String), i64> = stmt
+                .query_map([], |r| Ok(((r.get(0)?, r.get(1)?), r.get(2)?)))
+                .unwrap()
+                .map(Result::unwrap)
+                .collect();
+            assert_eq!(written, totals, "{days:?}");
         }
     }
 

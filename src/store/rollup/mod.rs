@@ -17,6 +17,7 @@ mod interner;
 mod per_id;
 mod segments;
 mod signups;
+pub mod subscriptions;
 mod touched;
 
 use std::collections::BTreeSet;
@@ -41,6 +42,14 @@ pub const ROLLUPS_CURRENT_SINCE: u32 = 5;
 /// The schema version that adds the rollups per segment: a store from before gets them
 /// counted on open from its other rollups, which stay as they are.
 pub const SEGMENT_ROLLUPS_SINCE: u32 = 9;
+
+/// The schema version that adds the adopters per feature (`ru_feature_distinct`): a store
+/// from before gets them counted on open from `ru_feature_users_day`.
+pub const FEATURE_ADOPTERS_SINCE: u32 = 11;
+
+/// The schema version that adds the subscription book per segment
+/// (`subscriptions::SUBSCRIPTION_TABLES`): a store from before gets it counted on open.
+pub const SUBSCRIPTION_ROLLUPS_SINCE: u32 = 12;
 
 /// `ru_order_gaps.next_day` of a customer's latest order.
 pub const NO_NEXT_ORDER: &str = "9999-12-31";
@@ -118,15 +127,12 @@ fn refresh_in_steps(
         days::refresh_table_days(tx, "customers", "signup_date", from, to)?;
         signups::refresh_days(tx, from, to)?;
     }
+    if touched.touches("subscriptions") || touched.touches("customers") {
+        // A customer may have moved to another segment with its whole book.
+        subscriptions::recount(tx)?;
+    }
     step("feature adopters", 4, STEPS);
-    distinct::recount(
-        tx,
-        "adopters",
-        &[],
-        "ru_feature_users_day",
-        "user_id",
-        &touched.of("events"),
-    )?;
+    distinct::recount_adopters(tx, &touched.of("events"))?;
     step("segments", 5, STEPS);
     if touched.touches("customers") {
         // A customer may have moved to another segment with its whole order history.
@@ -180,8 +186,27 @@ fn refresh_segments(
     segments::recount(tx, activity, &days)
 }
 
+/// Counts the adopters of every period holding a day of `ru_feature_users_day`, overall
+/// and per feature (a store from before `FEATURE_ADOPTERS_SINCE`).
+pub(crate) fn recount_adopters(conn: &Connection) -> rusqlite::Result<()> {
+    let (first, last): (Option<String>, Option<String>) = conn.query_row(
+        "SELECT MIN(day), MAX(day) FROM ru_feature_users_day",
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    let days = match (
+        first.as_deref().and_then(parse_day),
+        last.as_deref().and_then(parse_day),
+    ) {
+        (Some(first), Some(last)) => days_between(first, last),
+        _ => return Ok(()),
+    };
+    distinct::recount_adopters(conn, &days)
+}
+
 /// Recounts every segment rollup from the per-day rollups (after they were replaced
-/// wholesale, as a sync does).
+/// wholesale, as a sync does), and the subscription book per segment from the
+/// subscriptions and customers.
 pub(crate) fn recount_segments(conn: &Connection) -> rusqlite::Result<()> {
     for table in SEGMENT_TABLES {
         conn.execute(&format!("DELETE FROM {table}"), [])?;
@@ -190,7 +215,8 @@ pub(crate) fn recount_segments(conn: &Connection) -> rusqlite::Result<()> {
         let days = segments::every_day(conn, activity)?;
         segments::recount(conn, activity, &days)?;
     }
-    segments::rebuild_repeats(conn)
+    segments::rebuild_repeats(conn)?;
+    subscriptions::recount(conn)
 }
 
 /// The refund days of the orders of `order_days`: a re-imported order may change the
@@ -321,7 +347,7 @@ pub fn refresh_touched(store: &mut Store, touched: &Touched) -> rusqlite::Result
 }
 
 /// Every rollup table.
-pub const ROLLUP_TABLES: [&str; 13] = [
+pub const ROLLUP_TABLES: [&str; 14] = [
     "ru_orders_day",
     "ru_order_customers_day",
     "ru_refunds_day",
@@ -335,6 +361,7 @@ pub const ROLLUP_TABLES: [&str; 13] = [
     "ru_table_days",
     "ru_order_gaps",
     "ru_signups_day",
+    "ru_feature_distinct",
 ];
 
 /// Rebuilds every rollup from the raw rows (for tests and benchmarks).
@@ -381,7 +408,9 @@ fn rebuild_in_steps(tx: &Transaction<'_>, step: &mut Step<'_>) -> rusqlite::Resu
     // With the rollups empty, every day is new: each activity is rewritten whole.
     refresh_in_steps(tx, &touched, step)?;
     // Also the customers whose signup text is no day, which no day range holds.
-    signups::recount(tx)
+    signups::recount(tx)?;
+    // Subscriptions have no day range here: counted whatever was touched.
+    subscriptions::recount(tx)
 }
 
 fn days_between(from: NaiveDate, to: NaiveDate) -> BTreeSet<NaiveDate> {

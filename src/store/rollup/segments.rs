@@ -26,11 +26,14 @@ use super::ranges;
 use crate::dates::parse_day;
 
 /// The per-segment rollup tables.
-pub const SEGMENT_TABLES: [&str; 4] = [
+pub const SEGMENT_TABLES: [&str; 6] = [
     "ru_segment_orders_day",
     "ru_segment_events_day",
     "ru_segment_distinct",
     "ru_segment_repeat",
+    // The subscription book per segment (`rollup::subscriptions`).
+    "ru_subscription_steps",
+    "ru_subscription_moves",
 ];
 
 /// The dimensions as `dim` names them: the order's own channel, then the customer columns.
