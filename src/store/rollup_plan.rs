@@ -15,7 +15,7 @@
 
 use chrono::{Duration, NaiveDate};
 use rusqlite::Transaction;
-use rusqlite::types::Value;
+use rusqlite::types::{ToSqlOutput, ValueRef};
 
 use super::rollup::{NO_NEXT_ORDER, ROLLUP_TABLES, TABLE_DAYS};
 use crate::dates::parse_day;
@@ -553,46 +553,84 @@ pub fn rebuild(tx: &Transaction<'_>) -> rusqlite::Result<()> {
     super::rollup::recount_segments(tx)
 }
 
-/// The rows of one rollup query as another engine computed them, in the query's column
-/// order.
-#[derive(Debug, Clone)]
-pub struct RollupRows {
-    pub table: &'static str,
-    pub columns: &'static [&'static str],
-    pub rows: Vec<Vec<Value>>,
+/// A replacement of every rollup table by rows another engine computes (a sync), written
+/// as they arrive inside one transaction: [`begin`](Self::begin) opens it and empties
+/// the rollup tables, [`table`](Self::table) inserts one query's rows, and
+/// [`commit`](Self::commit) recounts the segments and commits. Dropped before the commit
+/// (an error, a panic), it rolls back: the store keeps its rollups as they were. No row
+/// is held here, so memory does not grow with the rows written.
+pub struct RollupReplace<'s> {
+    tx: Transaction<'s>,
+    written: Vec<(String, u64)>,
 }
 
-/// Replaces every rollup table with `computed` in one transaction (a table without any
-/// rows computed ends empty): what a sync computed elsewhere. Returns the rows written
-/// per table.
-pub fn replace_all(
-    store: &mut super::Store,
-    computed: &[RollupRows],
-) -> rusqlite::Result<Vec<(String, u64)>> {
-    let tx = store.conn_mut().transaction()?;
-    for table in ROLLUP_TABLES {
-        tx.execute(&format!("DELETE FROM {table}"), [])?;
+/// The prepared insert of one rollup table's rows, from [`RollupReplace::table`].
+pub struct RollupInsert<'t> {
+    insert: rusqlite::Statement<'t>,
+    columns: usize,
+    written: &'t mut u64,
+}
+
+impl<'s> RollupReplace<'s> {
+    /// Opens the transaction and deletes every rollup row (a table no query fills ends
+    /// empty).
+    pub fn begin(store: &'s mut super::Store) -> rusqlite::Result<Self> {
+        let tx = store.conn_mut().transaction()?;
+        for table in ROLLUP_TABLES {
+            tx.execute(&format!("DELETE FROM {table}"), [])?;
+        }
+        let written = ROLLUP_TABLES.iter().map(|t| (t.to_string(), 0)).collect();
+        Ok(Self { tx, written })
     }
-    let mut written: Vec<(String, u64)> =
-        ROLLUP_TABLES.iter().map(|t| (t.to_string(), 0)).collect();
-    for part in computed {
-        let marks = vec!["?"; part.columns.len()].join(", ");
-        let mut insert = tx.prepare(&format!(
-            "INSERT INTO {} ({}) VALUES ({marks})",
-            part.table,
-            part.columns.join(", ")
+
+    /// The insert of `columns` (a query's, in its order) into rollup `table`.
+    pub fn table(&mut self, table: &str, columns: &[&str]) -> rusqlite::Result<RollupInsert<'_>> {
+        if !ROLLUP_TABLES.contains(&table) {
+            return Err(rusqlite::Error::InvalidParameterName(format!(
+                "{table} is not a rollup table"
+            )));
+        }
+        let marks = vec!["?"; columns.len()].join(", ");
+        let insert = self.tx.prepare(&format!(
+            "INSERT INTO {table} ({}) VALUES ({marks})",
+            columns.join(", ")
         ))?;
-        for row in &part.rows {
-            insert.execute(rusqlite::params_from_iter(row))?;
-        }
-        if let Some(entry) = written.iter_mut().find(|(t, _)| t == part.table) {
-            entry.1 += part.rows.len() as u64;
-        }
+        let index = self
+            .written
+            .iter()
+            .position(|(t, _)| t == table)
+            .unwrap_or_else(|| unreachable!("every rollup table is counted"));
+        Ok(RollupInsert {
+            insert,
+            columns: columns.len(),
+            written: &mut self.written[index].1,
+        })
     }
-    // Computed here from what was written, with the customers of this store.
-    super::rollup::recount_segments(&tx)?;
-    tx.commit()?;
-    Ok(written)
+
+    /// Recounts the segment rollups from what was written (with the customers of this
+    /// store) and commits. Returns the rows written per rollup table.
+    pub fn commit(self) -> rusqlite::Result<Vec<(String, u64)>> {
+        super::rollup::recount_segments(&self.tx)?;
+        self.tx.commit()?;
+        Ok(self.written)
+    }
+}
+
+impl RollupInsert<'_> {
+    /// Inserts one row: a value per column, in the order given to
+    /// [`RollupReplace::table`].
+    pub fn row(&mut self, values: &[ValueRef<'_>]) -> rusqlite::Result<()> {
+        if values.len() != self.columns {
+            return Err(rusqlite::Error::InvalidParameterCount(
+                values.len(),
+                self.columns,
+            ));
+        }
+        let values = values.iter().map(|v| ToSqlOutput::Borrowed(*v));
+        self.insert.execute(rusqlite::params_from_iter(values))?;
+        *self.written += 1;
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -793,6 +831,81 @@ mod tests {
             "{reference:?}"
         );
         assert_eq!(reference, planned);
+    }
+
+    fn filled() -> Store {
+        let h = History {
+            orders: vec![(1, 71, 1000, 0, 0), (2, 80, 500, 0, 1)],
+            refunds: vec![(0, 80, 300)],
+            events: vec![(1, 71, 2, 1, 1), (3, 300, 0, 0, 0)],
+            customers: vec![(1, 10)],
+        };
+        let mut store = store_of(&h);
+        rollup::refresh_all(&mut store).unwrap();
+        store
+    }
+
+    const ORDERS_DAY: [&str; 6] = ["day", "channel", "orders", "revenue", "discount", "cost"];
+
+    fn orders_day_row(day: &str) -> [ValueRef<'_>; 6] {
+        [
+            ValueRef::Text(day.as_bytes()),
+            ValueRef::Text(b"ads"),
+            ValueRef::Integer(2),
+            ValueRef::Integer(1234),
+            ValueRef::Integer(0),
+            ValueRef::Integer(50),
+        ]
+    }
+
+    #[test]
+    fn a_replace_dropped_before_its_commit_leaves_every_rollup_as_it_was() {
+        let mut store = filled();
+        let all = |store: &Store| {
+            let mut rows = dump(store);
+            rows.extend(rollup::dump_tables(
+                store.conn(),
+                &rollup::SEGMENT_TABLES,
+                |x| format!("{x}"),
+            ));
+            rows
+        };
+        let before = all(&store);
+        assert!(!before.is_empty());
+        {
+            let mut replace = RollupReplace::begin(&mut store).unwrap();
+            let mut insert = replace.table("ru_orders_day", &ORDERS_DAY).unwrap();
+            insert.row(&orders_day_row("2030-01-01")).unwrap();
+            // A query failing half-way: the replace is dropped without its commit.
+        }
+        assert_eq!(all(&store), before);
+    }
+
+    #[test]
+    fn a_committed_replace_holds_only_the_rows_written_and_counts_them_per_table() {
+        let mut store = filled();
+        let mut replace = RollupReplace::begin(&mut store).unwrap();
+        let mut insert = replace.table("ru_orders_day", &ORDERS_DAY).unwrap();
+        insert.row(&orders_day_row("2030-01-01")).unwrap();
+        insert.row(&orders_day_row("2030-01-02")).unwrap();
+        let err = insert.row(&orders_day_row("x")[..5]).unwrap_err();
+        assert!(err.to_string().contains('5'), "{err}");
+        drop(insert);
+        assert!(replace.table("orders", &["order_id"]).is_err());
+        let written = replace.commit().unwrap();
+        assert_eq!(written.len(), ROLLUP_TABLES.len());
+        for (table, n) in &written {
+            assert_eq!(*n, u64::from(table == "ru_orders_day") * 2, "{table}");
+        }
+        let rows: Vec<String> = dump(&store)
+            .into_iter()
+            .filter(|r| r.starts_with("ru_"))
+            .collect();
+        assert_eq!(rows.len(), 2, "{rows:?}");
+        assert!(
+            rows.iter().all(|r| r.starts_with("ru_orders_day")),
+            "{rows:?}"
+        );
     }
 
     #[test]
