@@ -1,5 +1,7 @@
 //! Running the rollup plan on DataFusion: a local session, or a Ballista scheduler's.
 
+use std::sync::Arc;
+
 use ballista::prelude::SessionContextExt;
 use datafusion::arrow::array::{
     Array, AsArray, Float32Array, Float64Array, Int32Array, Int64Array, LargeStringArray,
@@ -8,6 +10,8 @@ use datafusion::arrow::array::{
 use datafusion::arrow::datatypes::{
     DataType, Field, Float32Type, Float64Type, Int32Type, Int64Type, Schema, UInt32Type, UInt64Type,
 };
+use datafusion::execution::memory_pool::FairSpillPool;
+use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::prelude::{CsvReadOptions, ParquetReadOptions, SessionConfig, SessionContext};
 use futures::StreamExt;
 use rusqlite::types::{Value, ValueRef};
@@ -44,7 +48,20 @@ impl Engine {
                 if options.partitions > 0 {
                     config = config.with_target_partitions(options.partitions);
                 }
-                SessionContext::new_with_config(config)
+                let mut env = RuntimeEnvBuilder::new();
+                if options.memory_mb > 0 {
+                    // Shared fairly by the operators that can spill (sorts,
+                    // aggregations), which then spill to the OS temp folder; without it
+                    // their hash tables grow with the source.
+                    env = env.with_memory_pool(Arc::new(FairSpillPool::new(
+                        options.memory_mb.saturating_mul(1 << 20),
+                    )));
+                }
+                let env = env.build_arc().map_err(|source| SyncError::Query {
+                    what: "the in-process runtime".to_string(),
+                    source,
+                })?;
+                SessionContext::new_with_config_rt(config, env)
             }
             Some(url) => runtime
                 .block_on(remote(url))

@@ -43,13 +43,29 @@ pub enum SyncError {
     Runtime(std::io::Error),
 }
 
+/// The memory in-process DataFusion may hold for its operators, in MB, unless told
+/// otherwise: beyond it, sorts and aggregations spill to temporary files.
+pub const DEFAULT_MEMORY_MB: usize = 256;
+
 /// Where the rollups are computed.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct SyncOptions {
     /// `df://host:port` of a Ballista scheduler; `None`: in-process DataFusion.
     pub cluster: Option<String>,
     /// In-process parallelism (0: the machine's cores).
     pub partitions: usize,
+    /// In-process: the memory pool of DataFusion's operators, in MB (0: unbounded).
+    pub memory_mb: usize,
+}
+
+impl Default for SyncOptions {
+    fn default() -> Self {
+        Self {
+            cluster: None,
+            partitions: 0,
+            memory_mb: DEFAULT_MEMORY_MB,
+        }
+    }
 }
 
 /// What one sync did.
