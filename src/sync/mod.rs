@@ -44,8 +44,10 @@ pub enum SyncError {
 }
 
 /// The memory in-process DataFusion may hold for its operators, in MB, unless told
-/// otherwise: beyond it, sorts and aggregations spill to temporary files.
-pub const DEFAULT_MEMORY_MB: usize = 256;
+/// otherwise: beyond it, sorts and aggregations spill to temporary files. 256 MB failed
+/// a sync of 10 M events (an operator that cannot spill filled it); 1024 MB synced them
+/// with a peak RSS of 1.4 GB.
+pub const DEFAULT_MEMORY_MB: usize = 1024;
 
 /// Where the rollups are computed.
 #[derive(Debug, Clone)]
