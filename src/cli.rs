@@ -149,6 +149,11 @@ pub struct SyncArgs {
     /// In-process parallelism (default: the machine's cores).
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub partitions: usize,
+
+    /// In-process: memory for DataFusion's sorts and aggregations, in MB; beyond it they
+    /// spill to temporary files (0: no limit).
+    #[arg(long = "memory", value_name = "MB", default_value_t = crate::sync::DEFAULT_MEMORY_MB)]
+    pub memory_mb: usize,
 }
 
 #[derive(Debug, Args)]

@@ -31,7 +31,7 @@ fn sync_on_a_ballista_cluster_equals_a_local_import_on_every_rollup_and_the_repo
     let mut synced = small_tables_of(&local, &synced_db);
     let options = SyncOptions {
         cluster: Some(env("KPI_SYNC_CLUSTER")),
-        partitions: 0,
+        ..SyncOptions::default()
     };
     sync(&mut synced, &exports, &options).unwrap();
     // A full rebuild, as a sync is (tests/sync_local.rs: equal to the import's rollups
@@ -63,7 +63,7 @@ fn a_cluster_sync_of_exports_without_orders_equals_the_in_process_sync() {
     let mut on_cluster = small_tables_of(&local, &dir.path().join("on_cluster.db"));
     let options = SyncOptions {
         cluster: Some(env("KPI_SYNC_CLUSTER")),
-        partitions: 0,
+        ..SyncOptions::default()
     };
     sync(&mut on_cluster, &exports, &options).unwrap();
     let expected = rollups(&in_process);

@@ -100,3 +100,36 @@ fn a_synced_store_reports_every_metric_as_the_local_import() {
         &report_json(&synced_db),
     );
 }
+
+#[test]
+fn a_query_failing_after_rollup_rows_were_written_leaves_the_store_unchanged() {
+    let dir = tempfile::tempdir().unwrap();
+    let local = imported(dir.path(), 150);
+    let exports = dir.path().join("exports");
+    export(&local, &exports);
+    let mut synced = Store::open(&dir.path().join("synced.db")).unwrap();
+    sync(&mut synced, &exports, &SyncOptions::default()).unwrap();
+    let before = rollups(&synced);
+    assert!(!before.is_empty());
+
+    // Readable, but one revenue is not a number: the first query that sums revenue fails
+    // while it streams, after the plan's first rollup (rows per table and day, which reads
+    // no revenue) was written inside the transaction.
+    let bad = exports.join("orders").join("month=2099-01");
+    fs::create_dir_all(&bad).unwrap();
+    fs::write(
+        bad.join("part-0.csv"),
+        "order_id,customer_id,order_date,revenue,status,channel,discount,cost\n\
+         bad-1,c1,2099-01-05,twelve,completed,ads,0,0\n",
+    )
+    .unwrap();
+    let err = sync(&mut synced, &exports, &SyncOptions::default())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("rollup ru_"), "a rollup query failed: {err}");
+    assert!(
+        !err.contains("rollup ru_table_days"),
+        "the first rollup was written before the failure: {err}"
+    );
+    assert_eq!(rollups(&synced), before, "a failed sync writes nothing");
+}

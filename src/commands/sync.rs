@@ -16,6 +16,7 @@ pub fn run(store_args: &StoreArgs, args: &SyncArgs) -> anyhow::Result<ExitCode> 
     let options = SyncOptions {
         cluster: args.cluster.clone(),
         partitions: args.partitions,
+        memory_mb: args.memory_mb,
     };
     let mut seen = fingerprint(&args.source);
     loop {

@@ -15,7 +15,7 @@
 
 use chrono::{Duration, NaiveDate};
 use rusqlite::Transaction;
-use rusqlite::types::Value;
+use rusqlite::types::{ToSqlOutput, ValueRef};
 
 use super::rollup::{NO_NEXT_ORDER, ROLLUP_TABLES, TABLE_DAYS};
 use crate::dates::parse_day;
@@ -220,8 +220,14 @@ const ORDER_CUSTOMERS: &str = "ocd AS (SELECT order_date AS day, customer_id, \
 const ORDER_IDS: &str = "opid AS (SELECT customer_id AS id, day, SUM(orders) AS n, \
      SUM(revenue) AS revenue FROM ocd GROUP BY customer_id, day)";
 
-const EVENT_USERS: &str = "eud AS (SELECT day, user_id, COUNT(*) AS events, \
-     COUNT(DISTINCT session_id) AS sessions FROM events GROUP BY day, user_id)";
+/// Events and distinct sessions per user and day. The sessions are counted as the
+/// (day, user, session) groups with a session, not with `COUNT(DISTINCT …)` beside
+/// `COUNT(*)`: DataFusion keeps a hash set per group for that (no two-phase rewrite
+/// beside another aggregate), a few KB each, which took 3.4 GB for 200 k (day, user)
+/// groups, and its memory pool does not bound it.
+const EVENT_USERS: &str = "eud AS (SELECT day, user_id, SUM(n) AS events, \
+     COUNT(session_id) AS sessions FROM (SELECT day, user_id, session_id, COUNT(*) AS n \
+     FROM events GROUP BY day, user_id, session_id) us GROUP BY day, user_id)";
 
 /// Active users per day as (id, day, n, revenue), like [`ORDER_IDS`].
 const EVENT_IDS: &str = "epid AS (SELECT user_id AS id, day, 1 AS n, 0 AS revenue FROM eud)";
@@ -229,9 +235,29 @@ const EVENT_IDS: &str = "epid AS (SELECT user_id AS id, day, 1 AS n, 0 AS revenu
 const FEATURE_USERS: &str = "fud AS (SELECT DISTINCT day, COALESCE(feature, '') AS feature, \
      user_id FROM events WHERE name = 'feature_used')";
 
-const OFFSETS: &str = "offsets AS (SELECT column1 AS k FROM (VALUES (0), (1), (2), (3), (4), \
-     (5), (6), (7), (8), (9), (10), (11), (12), (13), (14), (15), (16), (17), (18), (19), \
-     (20), (21), (22), (23), (24), (25), (26), (27), (28), (29)) o)";
+/// Each user's active days as calendar indexes, with the user's previous and next one
+/// (no user: not counted, as `COUNT(DISTINCT …)` does not count NULL): what the trailing
+/// windows ([`window_edges`]) read.
+const ACTIVE_DAYS: &str = "wact AS (SELECT user_id, idx, \
+     LAG(idx) OVER (PARTITION BY user_id ORDER BY idx) AS prev_idx, \
+     LEAD(idx) OVER (PARTITION BY user_id ORDER BY idx) AS next_idx \
+     FROM (SELECT u.user_id, c.idx FROM eud u JOIN cal c ON c.day = u.day \
+     WHERE u.user_id IS NOT NULL) a)";
+
+/// The edges `(at, delta)` of the users counted by a trailing window of `days` days: an
+/// active day holds the user in the windows ending on it and the `days - 1` days after,
+/// so a user's active days less than `days` apart make one run, counted from its first
+/// day (+1) to `days` after its last (-1). The running sum of the edges per day is the
+/// distinct users of the window ending that day: the same count as expanding every
+/// active day into its `days` window ends, without rows `days` times the active days
+/// (300 M for 10 M events) to count distinct.
+fn window_edges(days: i64) -> String {
+    format!(
+        "SELECT idx AS at, 1 AS delta FROM wact WHERE prev_idx IS NULL OR idx - prev_idx > {days} \
+         UNION ALL SELECT idx + {days}, -1 FROM wact \
+         WHERE next_idx IS NULL OR next_idx - idx > {days}"
+    )
+}
 
 fn ctes(names: &[&str]) -> Vec<String> {
     names.iter().map(|c| (*c).to_string()).collect()
@@ -310,12 +336,15 @@ pub fn plan(ranges: &DayRanges) -> Vec<RollupQuery> {
                 "duration_s",
             ],
             Vec::new(),
-            "SELECT e.day, e.n, e.sessions, e.pv, COALESCE(s.pv_sessions, 0), \
+            // The distinct sessions of a day are its (day, session) groups, as in
+            // `EVENT_USERS`: no hash set of every session per day.
+            "SELECT e.day, e.n, COALESCE(s.sessions, 0), e.pv, COALESCE(s.pv_sessions, 0), \
              COALESCE(s.bounced, 0), e.duration \
-             FROM (SELECT day, COUNT(*) AS n, COUNT(DISTINCT session_id) AS sessions, \
+             FROM (SELECT day, COUNT(*) AS n, \
                    SUM(CASE WHEN name = 'page_view' THEN 1 ELSE 0 END) AS pv, \
                    COALESCE(SUM(duration_s), 0) AS duration FROM events GROUP BY day) e \
-             LEFT JOIN (SELECT day, SUM(CASE WHEN pv >= 1 THEN 1 ELSE 0 END) AS pv_sessions, \
+             LEFT JOIN (SELECT day, COUNT(*) AS sessions, \
+                        SUM(CASE WHEN pv >= 1 THEN 1 ELSE 0 END) AS pv_sessions, \
                         SUM(CASE WHEN pv = 1 THEN 1 ELSE 0 END) AS bounced \
                         FROM (SELECT day, session_id, \
                               SUM(CASE WHEN name = 'page_view' THEN 1 ELSE 0 END) AS pv \
@@ -392,19 +421,19 @@ pub fn plan(ranges: &DayRanges) -> Vec<RollupQuery> {
         parts.extend(WINDOWS.iter().map(|&(kind, days)| {
             let last_end = to + Duration::days(days - 1);
             format!(
-                "SELECT '{kind}' AS kind, c.day AS period, COUNT(DISTINCT h.user_id) AS n \
-                 FROM cal c LEFT JOIN (SELECT u.user_id, uc.idx + o.k AS end_idx FROM eud u \
-                 JOIN cal uc ON uc.day = u.day CROSS JOIN offsets o WHERE o.k < {days}) h \
-                 ON h.end_idx = c.idx WHERE c.day BETWEEN '{from}' AND '{last_end}' \
-                 GROUP BY c.day"
+                "SELECT '{kind}' AS kind, c.day AS period, SUM(COALESCE(d.delta, 0)) \
+                 OVER (ORDER BY c.idx ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS n \
+                 FROM cal c LEFT JOIN (SELECT at, SUM(delta) AS delta FROM ({}) e GROUP BY at) d \
+                 ON d.at = c.idx WHERE c.day BETWEEN '{from}' AND '{last_end}'",
+                window_edges(days)
             )
         }));
         out.push(distinct_query(
             vec![
                 EVENT_USERS.into(),
                 FEATURE_USERS.into(),
-                OFFSETS.into(),
                 calendar.clone(),
+                ACTIVE_DAYS.into(),
             ],
             &parts.join(" UNION ALL "),
         ));
@@ -481,11 +510,14 @@ fn cohort_cells(variant: &str, source: &str) -> String {
          FROM (SELECT id, MIN(day) AS first_day FROM {source} GROUP BY id) f \
          LEFT JOIN customers c ON c.customer_id = f.id)"
     );
+    // Distinct ids per cell as the (cell, id) groups, not `COUNT(DISTINCT …)` beside
+    // `SUM` (a hash set per cell in DataFusion, outside its memory pool).
     format!(
-        "SELECT '{variant}' AS variant, o.cohort, substr(p.day, 1, 7) AS month, \
-         COUNT(DISTINCT p.id) AS customers, SUM(p.revenue) AS revenue \
-         FROM {source} p JOIN {owners} o ON o.id = p.id \
-         WHERE substr(p.day, 1, 7) >= o.cohort GROUP BY o.cohort, substr(p.day, 1, 7) \
+        "SELECT '{variant}' AS variant, cohort, month, COUNT(*) AS customers, \
+         SUM(revenue) AS revenue FROM (SELECT o.cohort, substr(p.day, 1, 7) AS month, p.id, \
+         SUM(p.revenue) AS revenue FROM {source} p JOIN {owners} o ON o.id = p.id \
+         WHERE substr(p.day, 1, 7) >= o.cohort GROUP BY o.cohort, substr(p.day, 1, 7), p.id) m \
+         GROUP BY cohort, month \
          UNION ALL SELECT '{variant}', cohort, '', COUNT(*), 0 FROM {owners} u \
          WHERE no_signup = 1 GROUP BY cohort"
     )
@@ -576,46 +608,84 @@ pub fn rebuild(tx: &Transaction<'_>) -> rusqlite::Result<()> {
     super::rollup::recount_segments(tx)
 }
 
-/// The rows of one rollup query as another engine computed them, in the query's column
-/// order.
-#[derive(Debug, Clone)]
-pub struct RollupRows {
-    pub table: &'static str,
-    pub columns: &'static [&'static str],
-    pub rows: Vec<Vec<Value>>,
+/// A replacement of every rollup table by rows another engine computes (a sync), written
+/// as they arrive inside one transaction: [`begin`](Self::begin) opens it and empties
+/// the rollup tables, [`table`](Self::table) inserts one query's rows, and
+/// [`commit`](Self::commit) recounts the segments and commits. Dropped before the commit
+/// (an error, a panic), it rolls back: the store keeps its rollups as they were. No row
+/// is held here, so memory does not grow with the rows written.
+pub struct RollupReplace<'s> {
+    tx: Transaction<'s>,
+    written: Vec<(String, u64)>,
 }
 
-/// Replaces every rollup table with `computed` in one transaction (a table without any
-/// rows computed ends empty): what a sync computed elsewhere. Returns the rows written
-/// per table.
-pub fn replace_all(
-    store: &mut super::Store,
-    computed: &[RollupRows],
-) -> rusqlite::Result<Vec<(String, u64)>> {
-    let tx = store.conn_mut().transaction()?;
-    for table in ROLLUP_TABLES {
-        tx.execute(&format!("DELETE FROM {table}"), [])?;
+/// The prepared insert of one rollup table's rows, from [`RollupReplace::table`].
+pub struct RollupInsert<'t> {
+    insert: rusqlite::Statement<'t>,
+    columns: usize,
+    written: &'t mut u64,
+}
+
+impl<'s> RollupReplace<'s> {
+    /// Opens the transaction and deletes every rollup row (a table no query fills ends
+    /// empty).
+    pub fn begin(store: &'s mut super::Store) -> rusqlite::Result<Self> {
+        let tx = store.conn_mut().transaction()?;
+        for table in ROLLUP_TABLES {
+            tx.execute(&format!("DELETE FROM {table}"), [])?;
+        }
+        let written = ROLLUP_TABLES.iter().map(|t| (t.to_string(), 0)).collect();
+        Ok(Self { tx, written })
     }
-    let mut written: Vec<(String, u64)> =
-        ROLLUP_TABLES.iter().map(|t| (t.to_string(), 0)).collect();
-    for part in computed {
-        let marks = vec!["?"; part.columns.len()].join(", ");
-        let mut insert = tx.prepare(&format!(
-            "INSERT INTO {} ({}) VALUES ({marks})",
-            part.table,
-            part.columns.join(", ")
+
+    /// The insert of `columns` (a query's, in its order) into rollup `table`.
+    pub fn table(&mut self, table: &str, columns: &[&str]) -> rusqlite::Result<RollupInsert<'_>> {
+        if !ROLLUP_TABLES.contains(&table) {
+            return Err(rusqlite::Error::InvalidParameterName(format!(
+                "{table} is not a rollup table"
+            )));
+        }
+        let marks = vec!["?"; columns.len()].join(", ");
+        let insert = self.tx.prepare(&format!(
+            "INSERT INTO {table} ({}) VALUES ({marks})",
+            columns.join(", ")
         ))?;
-        for row in &part.rows {
-            insert.execute(rusqlite::params_from_iter(row))?;
-        }
-        if let Some(entry) = written.iter_mut().find(|(t, _)| t == part.table) {
-            entry.1 += part.rows.len() as u64;
-        }
+        let index = self
+            .written
+            .iter()
+            .position(|(t, _)| t == table)
+            .unwrap_or_else(|| unreachable!("every rollup table is counted"));
+        Ok(RollupInsert {
+            insert,
+            columns: columns.len(),
+            written: &mut self.written[index].1,
+        })
     }
-    // Computed here from what was written, with the customers of this store.
-    super::rollup::recount_segments(&tx)?;
-    tx.commit()?;
-    Ok(written)
+
+    /// Recounts the segment rollups from what was written (with the customers of this
+    /// store) and commits. Returns the rows written per rollup table.
+    pub fn commit(self) -> rusqlite::Result<Vec<(String, u64)>> {
+        super::rollup::recount_segments(&self.tx)?;
+        self.tx.commit()?;
+        Ok(self.written)
+    }
+}
+
+impl RollupInsert<'_> {
+    /// Inserts one row: a value per column, in the order given to
+    /// [`RollupReplace::table`].
+    pub fn row(&mut self, values: &[ValueRef<'_>]) -> rusqlite::Result<()> {
+        if values.len() != self.columns {
+            return Err(rusqlite::Error::InvalidParameterCount(
+                values.len(),
+                self.columns,
+            ));
+        }
+        let values = values.iter().map(|v| ToSqlOutput::Borrowed(*v));
+        self.insert.execute(rusqlite::params_from_iter(values))?;
+        *self.written += 1;
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -816,6 +886,81 @@ mod tests {
             "{reference:?}"
         );
         assert_eq!(reference, planned);
+    }
+
+    fn filled() -> Store {
+        let h = History {
+            orders: vec![(1, 71, 1000, 0, 0), (2, 80, 500, 0, 1)],
+            refunds: vec![(0, 80, 300)],
+            events: vec![(1, 71, 2, 1, 1), (3, 300, 0, 0, 0)],
+            customers: vec![(1, 10)],
+        };
+        let mut store = store_of(&h);
+        rollup::refresh_all(&mut store).unwrap();
+        store
+    }
+
+    const ORDERS_DAY: [&str; 6] = ["day", "channel", "orders", "revenue", "discount", "cost"];
+
+    fn orders_day_row(day: &str) -> [ValueRef<'_>; 6] {
+        [
+            ValueRef::Text(day.as_bytes()),
+            ValueRef::Text(b"ads"),
+            ValueRef::Integer(2),
+            ValueRef::Integer(1234),
+            ValueRef::Integer(0),
+            ValueRef::Integer(50),
+        ]
+    }
+
+    #[test]
+    fn a_replace_dropped_before_its_commit_leaves_every_rollup_as_it_was() {
+        let mut store = filled();
+        let all = |store: &Store| {
+            let mut rows = dump(store);
+            rows.extend(rollup::dump_tables(
+                store.conn(),
+                &rollup::SEGMENT_TABLES,
+                |x| format!("{x}"),
+            ));
+            rows
+        };
+        let before = all(&store);
+        assert!(!before.is_empty());
+        {
+            let mut replace = RollupReplace::begin(&mut store).unwrap();
+            let mut insert = replace.table("ru_orders_day", &ORDERS_DAY).unwrap();
+            insert.row(&orders_day_row("2030-01-01")).unwrap();
+            // A query failing half-way: the replace is dropped without its commit.
+        }
+        assert_eq!(all(&store), before);
+    }
+
+    #[test]
+    fn a_committed_replace_holds_only_the_rows_written_and_counts_them_per_table() {
+        let mut store = filled();
+        let mut replace = RollupReplace::begin(&mut store).unwrap();
+        let mut insert = replace.table("ru_orders_day", &ORDERS_DAY).unwrap();
+        insert.row(&orders_day_row("2030-01-01")).unwrap();
+        insert.row(&orders_day_row("2030-01-02")).unwrap();
+        let err = insert.row(&orders_day_row("x")[..5]).unwrap_err();
+        assert!(err.to_string().contains('5'), "{err}");
+        drop(insert);
+        assert!(replace.table("orders", &["order_id"]).is_err());
+        let written = replace.commit().unwrap();
+        assert_eq!(written.len(), ROLLUP_TABLES.len());
+        for (table, n) in &written {
+            assert_eq!(*n, u64::from(table == "ru_orders_day") * 2, "{table}");
+        }
+        let rows: Vec<String> = dump(&store)
+            .into_iter()
+            .filter(|r| r.starts_with("ru_"))
+            .collect();
+        assert_eq!(rows.len(), 2, "{rows:?}");
+        assert!(
+            rows.iter().all(|r| r.starts_with("ru_orders_day")),
+            "{rows:?}"
+        );
     }
 
     #[test]

@@ -1,22 +1,38 @@
 //! Running the rollup plan on DataFusion: a local session, or a Ballista scheduler's.
 
+use std::sync::Arc;
+
 use ballista::prelude::SessionContextExt;
-use datafusion::arrow::array::{Array, AsArray, RecordBatch};
+use datafusion::arrow::array::{
+    Array, AsArray, Float32Array, Float64Array, Int32Array, Int64Array, LargeStringArray,
+    RecordBatch, StringArray, StringViewArray, UInt32Array, UInt64Array,
+};
 use datafusion::arrow::datatypes::{
     DataType, Field, Float32Type, Float64Type, Int32Type, Int64Type, Schema, UInt32Type, UInt64Type,
 };
+use datafusion::execution::memory_pool::FairSpillPool;
+use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::prelude::{CsvReadOptions, ParquetReadOptions, SessionConfig, SessionContext};
-use rusqlite::types::Value;
+use futures::StreamExt;
+use rusqlite::types::{Value, ValueRef};
 
 use super::source::{Format, Input};
 use super::{SyncError, SyncOptions};
 use crate::store::rollup_plan::{
-    self, DayRanges, RAW_INPUTS, RollupRows, range_queries, with_ctes,
+    self, DayRanges, RAW_INPUTS, RollupInsert, range_queries, with_ctes,
 };
 
 pub struct Engine {
     runtime: tokio::runtime::Runtime,
     ctx: SessionContext,
+}
+
+/// One rollup query of the plan as the engine runs it: its rows are rollup `table`'s
+/// `columns`, in order.
+pub struct Planned {
+    pub table: &'static str,
+    pub columns: &'static [&'static str],
+    sql: String,
 }
 
 impl Engine {
@@ -32,7 +48,20 @@ impl Engine {
                 if options.partitions > 0 {
                     config = config.with_target_partitions(options.partitions);
                 }
-                SessionContext::new_with_config(config)
+                let mut env = RuntimeEnvBuilder::new();
+                if options.memory_mb > 0 {
+                    // Shared fairly by the operators that can spill (sorts,
+                    // aggregations), which then spill to the OS temp folder; without it
+                    // their hash tables grow with the source.
+                    env = env.with_memory_pool(Arc::new(FairSpillPool::new(
+                        options.memory_mb.saturating_mul(1 << 20),
+                    )));
+                }
+                let env = env.build_arc().map_err(|source| SyncError::Query {
+                    what: "the in-process runtime".to_string(),
+                    source,
+                })?;
+                SessionContext::new_with_config_rt(config, env)
             }
             Some(url) => runtime
                 .block_on(remote(url))
@@ -44,13 +73,14 @@ impl Engine {
         Ok(Self { runtime, ctx })
     }
 
-    /// Every rollup of the plan, computed from `inputs` (a raw table without exports
-    /// reads as empty).
-    pub fn compute(&self, inputs: &[Input]) -> Result<Vec<RollupRows>, SyncError> {
-        self.runtime.block_on(self.compute_async(inputs))
+    /// Registers the exports of `inputs` and reads the raw tables' day ranges: the plan's
+    /// queries, each to [`stream`](Self::stream) (a raw table without exports reads as
+    /// empty).
+    pub fn plan(&self, inputs: &[Input]) -> Result<Vec<Planned>, SyncError> {
+        self.runtime.block_on(self.plan_async(inputs))
     }
 
-    async fn compute_async(&self, inputs: &[Input]) -> Result<Vec<RollupRows>, SyncError> {
+    async fn plan_async(&self, inputs: &[Input]) -> Result<Vec<Planned>, SyncError> {
         let sources = self.register(inputs).await?;
         let mut ranges = DayRanges::default();
         for (table, body) in range_queries() {
@@ -66,17 +96,41 @@ impl Engine {
             let last = rows.first().and_then(|r| text(r.get(1)));
             ranges.set(table, first.as_deref(), last.as_deref());
         }
-        let mut out = Vec::new();
-        for query in rollup_plan::plan(&ranges) {
-            let label = format!("rollup {}", query.table);
-            let rows = self.rows(&label, &query.select_with(&sources)).await?;
-            out.push(RollupRows {
+        Ok(rollup_plan::plan(&ranges)
+            .into_iter()
+            .map(|query| Planned {
                 table: query.table,
                 columns: query.columns,
-                rows,
-            });
-        }
-        Ok(out)
+                sql: query.select_with(&sources),
+            })
+            .collect())
+    }
+
+    /// Runs `query` and hands its result to `each`, record batch by record batch as the
+    /// engine produces them: no more of the result is held than the batch at hand.
+    pub fn stream(
+        &self,
+        query: &Planned,
+        mut each: impl FnMut(&RecordBatch) -> Result<(), SyncError>,
+    ) -> Result<(), SyncError> {
+        let query_error = |source| SyncError::Query {
+            what: format!("rollup {}", query.table),
+            source,
+        };
+        self.runtime.block_on(async {
+            let mut batches = self
+                .ctx
+                .sql(&query.sql)
+                .await
+                .map_err(query_error)?
+                .execute_stream()
+                .await
+                .map_err(query_error)?;
+            while let Some(batch) = batches.next().await {
+                each(&batch.map_err(query_error)?)?;
+            }
+            Ok(())
+        })
     }
 
     /// Registers every export location, and returns one CTE per raw table that reads
@@ -182,47 +236,126 @@ fn as_strs(ctes: &[String]) -> Vec<&str> {
     ctes.iter().map(String::as_str).collect()
 }
 
-/// The rows of `batch` as SQLite values.
+/// Inserts every row of `batch` (the columns of the `table` it is written to, in order)
+/// with `insert`, each cell read straight from its Arrow column: text borrowed, not
+/// copied.
+pub fn write_batch(
+    table: &str,
+    batch: &RecordBatch,
+    insert: &mut RollupInsert<'_>,
+) -> Result<(), SyncError> {
+    let columns = batch
+        .columns()
+        .iter()
+        .map(|c| Column::of(table, c.as_ref()))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut values = Vec::with_capacity(columns.len());
+    for row in 0..batch.num_rows() {
+        values.clear();
+        for column in &columns {
+            values.push(column.cell(table, row)?);
+        }
+        insert.row(&values)?;
+    }
+    Ok(())
+}
+
+/// The rows of `batch` as owned SQLite values (a few rows: the day ranges).
 fn append_rows(
     table: &str,
     batch: &RecordBatch,
     out: &mut Vec<Vec<Value>>,
 ) -> Result<(), SyncError> {
-    let start = out.len();
-    out.extend((0..batch.num_rows()).map(|_| Vec::with_capacity(batch.num_columns())));
-    for column in batch.columns() {
-        for (row, values) in out[start..].iter_mut().enumerate() {
-            values.push(cell(table, column.as_ref(), row)?);
-        }
+    let columns = batch
+        .columns()
+        .iter()
+        .map(|c| Column::of(table, c.as_ref()))
+        .collect::<Result<Vec<_>, _>>()?;
+    for row in 0..batch.num_rows() {
+        let cells = columns.iter().map(|c| {
+            c.cell(table, row).map(|v| match v {
+                ValueRef::Null => Value::Null,
+                ValueRef::Integer(i) => Value::Integer(i),
+                ValueRef::Real(x) => Value::Real(x),
+                // Arrow strings are UTF-8.
+                ValueRef::Text(t) => Value::Text(String::from_utf8_lossy(t).into_owned()),
+                ValueRef::Blob(b) => Value::Blob(b.to_vec()),
+            })
+        });
+        out.push(cells.collect::<Result<_, _>>()?);
     }
     Ok(())
 }
 
-fn cell(table: &str, column: &dyn Array, row: usize) -> Result<Value, SyncError> {
-    if column.is_null(row) {
-        return Ok(Value::Null);
-    }
-    Ok(match column.data_type() {
-        DataType::Utf8 => Value::Text(column.as_string::<i32>().value(row).to_string()),
-        DataType::LargeUtf8 => Value::Text(column.as_string::<i64>().value(row).to_string()),
-        DataType::Utf8View => Value::Text(column.as_string_view().value(row).to_string()),
-        DataType::Int64 => Value::Integer(column.as_primitive::<Int64Type>().value(row)),
-        DataType::Int32 => Value::Integer(column.as_primitive::<Int32Type>().value(row).into()),
-        DataType::UInt32 => Value::Integer(column.as_primitive::<UInt32Type>().value(row).into()),
-        DataType::UInt64 => {
-            let n = column.as_primitive::<UInt64Type>().value(row);
-            Value::Integer(i64::try_from(n).map_err(|_| column_type(table, column))?)
-        }
-        DataType::Float64 => Value::Real(column.as_primitive::<Float64Type>().value(row)),
-        DataType::Float32 => Value::Real(column.as_primitive::<Float32Type>().value(row).into()),
-        DataType::Null => Value::Null,
-        _ => return Err(column_type(table, column)),
-    })
+/// An Arrow column of a type the store can hold, downcast once per batch.
+enum Column<'a> {
+    Utf8(&'a StringArray),
+    LargeUtf8(&'a LargeStringArray),
+    Utf8View(&'a StringViewArray),
+    Int64(&'a Int64Array),
+    Int32(&'a Int32Array),
+    UInt32(&'a UInt32Array),
+    UInt64(&'a UInt64Array),
+    Float64(&'a Float64Array),
+    Float32(&'a Float32Array),
+    Null,
 }
 
-fn column_type(table: &str, column: &dyn Array) -> SyncError {
+impl<'a> Column<'a> {
+    fn of(table: &str, column: &'a dyn Array) -> Result<Self, SyncError> {
+        Ok(match column.data_type() {
+            DataType::Utf8 => Self::Utf8(column.as_string::<i32>()),
+            DataType::LargeUtf8 => Self::LargeUtf8(column.as_string::<i64>()),
+            DataType::Utf8View => Self::Utf8View(column.as_string_view()),
+            DataType::Int64 => Self::Int64(column.as_primitive::<Int64Type>()),
+            DataType::Int32 => Self::Int32(column.as_primitive::<Int32Type>()),
+            DataType::UInt32 => Self::UInt32(column.as_primitive::<UInt32Type>()),
+            DataType::UInt64 => Self::UInt64(column.as_primitive::<UInt64Type>()),
+            DataType::Float64 => Self::Float64(column.as_primitive::<Float64Type>()),
+            DataType::Float32 => Self::Float32(column.as_primitive::<Float32Type>()),
+            DataType::Null => Self::Null,
+            _ => return Err(column_type(table, &column.data_type().to_string())),
+        })
+    }
+
+    fn cell(&self, table: &str, row: usize) -> Result<ValueRef<'a>, SyncError> {
+        fn get<T: Array>(
+            array: &T,
+            row: usize,
+            value: impl FnOnce(&T) -> ValueRef<'_>,
+        ) -> ValueRef<'_> {
+            if array.is_null(row) {
+                ValueRef::Null
+            } else {
+                value(array)
+            }
+        }
+        Ok(match *self {
+            Self::Utf8(a) => get(a, row, |a| ValueRef::Text(a.value(row).as_bytes())),
+            Self::LargeUtf8(a) => get(a, row, |a| ValueRef::Text(a.value(row).as_bytes())),
+            Self::Utf8View(a) => get(a, row, |a| ValueRef::Text(a.value(row).as_bytes())),
+            Self::Int64(a) => get(a, row, |a| ValueRef::Integer(a.value(row))),
+            Self::Int32(a) => get(a, row, |a| ValueRef::Integer(a.value(row).into())),
+            Self::UInt32(a) => get(a, row, |a| ValueRef::Integer(a.value(row).into())),
+            Self::UInt64(a) => {
+                if a.is_null(row) {
+                    ValueRef::Null
+                } else {
+                    ValueRef::Integer(
+                        i64::try_from(a.value(row)).map_err(|_| column_type(table, "UInt64"))?,
+                    )
+                }
+            }
+            Self::Float64(a) => get(a, row, |a| ValueRef::Real(a.value(row))),
+            Self::Float32(a) => get(a, row, |a| ValueRef::Real(a.value(row).into())),
+            Self::Null => ValueRef::Null,
+        })
+    }
+}
+
+fn column_type(table: &str, data_type: &str) -> SyncError {
     SyncError::ColumnType {
         table: table.to_string(),
-        data_type: column.data_type().to_string(),
+        data_type: data_type.to_string(),
     }
 }

@@ -3,7 +3,8 @@
 //!
 //! The queries are the store's rollup plan (`store::rollup_plan`), the same SQL a local
 //! rebuild runs on SQLite; this module only finds the exports, hands them to the engine
-//! under the raw tables' names, and carries the (small) results back.
+//! under the raw tables' names, and streams each query's result into the store's
+//! write path (`rollup_plan::RollupReplace`) record batch by record batch.
 //!
 //! The exports hold the raw tables in their stored form (the columns of
 //! `rollup_plan::RAW_INPUTS`: days as `YYYY-MM-DD`, money in integer cents), one table
@@ -20,6 +21,7 @@ pub use engine::Engine;
 pub use source::{Format, Input, Location};
 
 use crate::store::Store;
+use crate::store::rollup_plan::RollupReplace;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SyncError {
@@ -41,13 +43,31 @@ pub enum SyncError {
     Runtime(std::io::Error),
 }
 
+/// The memory in-process DataFusion may hold for its operators, in MB, unless told
+/// otherwise: beyond it, sorts and aggregations spill to temporary files. 256 MB failed
+/// a sync of 10 M events (an operator that cannot spill filled it); 1024 MB synced them
+/// with a peak RSS of 1.4 GB.
+pub const DEFAULT_MEMORY_MB: usize = 1024;
+
 /// Where the rollups are computed.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct SyncOptions {
     /// `df://host:port` of a Ballista scheduler; `None`: in-process DataFusion.
     pub cluster: Option<String>,
     /// In-process parallelism (0: the machine's cores).
     pub partitions: usize,
+    /// In-process: the memory pool of DataFusion's operators, in MB (0: unbounded).
+    pub memory_mb: usize,
+}
+
+impl Default for SyncOptions {
+    fn default() -> Self {
+        Self {
+            cluster: None,
+            partitions: 0,
+            memory_mb: DEFAULT_MEMORY_MB,
+        }
+    }
 }
 
 /// What one sync did.
@@ -83,8 +103,8 @@ impl std::fmt::Display for SyncReport {
 }
 
 /// Reads the exports under `source`, computes every rollup on the engine `options`
-/// choose and replaces the store's rollup tables with them in one transaction. Any
-/// failure before the commit leaves the store as it was.
+/// choose and replaces the store's rollup tables with them in one transaction, written
+/// as the engine streams them. Any failure before the commit leaves the store as it was.
 pub fn sync(
     store: &mut Store,
     source: &std::path::Path,
@@ -93,8 +113,18 @@ pub fn sync(
     let started = Instant::now();
     let inputs = source::discover(source)?;
     let engine = Engine::start(options)?;
-    let tables = engine.compute(&inputs)?;
-    let rollups = crate::store::rollup_plan::replace_all(store, &tables)?;
+    let queries = engine.plan(&inputs)?;
+    // Each query's rows go into the store batch by batch as the engine yields them,
+    // inside one transaction: nothing of the result is collected, and any error before
+    // the commit drops (rolls back) the replacement.
+    let mut replace = RollupReplace::begin(store)?;
+    for query in &queries {
+        let mut insert = replace.table(query.table, query.columns)?;
+        engine.stream(query, |batch| {
+            engine::write_batch(query.table, batch, &mut insert)
+        })?;
+    }
+    let rollups = replace.commit()?;
     Ok(SyncReport {
         inputs: inputs
             .iter()
