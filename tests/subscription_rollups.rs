@@ -13,23 +13,10 @@ use kpi::store::rollup;
 use rusqlite::Connection;
 
 fn book_rows(conn: &Connection) -> Vec<String> {
-    let mut out = Vec::new();
-    for table in rollup::subscriptions::SUBSCRIPTION_TABLES {
-        let mut stmt = conn
-            .prepare(&format!("SELECT * FROM {table} ORDER BY 1, 2, 3, 4"))
-            .unwrap();
-        let columns = stmt.column_count();
-        let rows = stmt
-            .query_map([], |r| {
-                let cells: Vec<String> = (0..columns)
-                    .map(|i| format!("{:?}", r.get::<_, rusqlite::types::Value>(i).unwrap()))
-                    .collect();
-                Ok(format!("{table}: {}", cells.join(" | ")))
-            })
-            .unwrap();
-        out.extend(rows.map(Result::unwrap));
-    }
-    out
+    rollup::dump_tables(conn, &rollup::subscriptions::SUBSCRIPTION_TABLES, |x| {
+        format!("Real({x:?})")
+    })
+    .unwrap()
 }
 
 fn import(store: &mut Store, dir: &Path, name: &str, rows: &str) {

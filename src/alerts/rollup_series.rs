@@ -33,8 +33,7 @@ use crate::metrics::subscriptions::{
     self, Book, Movements, SegmentBook, Subscription, movement_cell, movements_by_group,
 };
 use crate::metrics::{
-    Cell, Engine, Grain, MetricDef, MetricError, MetricId, Period, Point, Segment, Series,
-    SeriesRequest,
+    Cell, Engine, Grain, MetricDef, MetricError, MetricId, Period, Segment, Series, SeriesRequest,
 };
 use crate::store::Store;
 use crate::store::rollup::subscriptions::{ALL, SUBSCRIPTION_PLAN};
@@ -551,16 +550,7 @@ impl<'e, 's> RollupSeries<'e, 's> {
                     value: value.clone(),
                 }),
                 grain: request.grain,
-                points: periods
-                    .iter()
-                    .zip(cells)
-                    .map(|(period, cell)| Point {
-                        period: *period,
-                        value: cell.value.filter(|v| v.is_finite()),
-                        note: cell.note,
-                        partial: self.engine.is_partial(period),
-                    })
-                    .collect(),
+                points: self.engine.points(&periods, cells),
             })
             .collect())
     }
@@ -608,16 +598,7 @@ impl<'e, 's> RollupSeries<'e, 's> {
                 metric: def.id.to_string(),
                 segment: None,
                 grain: request.grain,
-                points: periods
-                    .iter()
-                    .zip(cells)
-                    .map(|(period, cell)| Point {
-                        period: *period,
-                        value: cell.value.filter(|v| v.is_finite()),
-                        note: cell.note,
-                        partial: self.engine.is_partial(period),
-                    })
-                    .collect(),
+                points: self.engine.points(&periods, cells),
             })
             .collect())
     }

@@ -263,6 +263,21 @@ impl<'a> Engine<'a> {
         period.contains(self.as_of) && period.end() != self.as_of
     }
 
+    /// A series' points from its cells, one per period (a value that is not finite is
+    /// no value).
+    pub fn points(&self, periods: &[Period], cells: Vec<Cell>) -> Vec<Point> {
+        periods
+            .iter()
+            .zip(cells)
+            .map(|(period, cell)| Point {
+                period: *period,
+                value: cell.value.filter(|v| v.is_finite()),
+                note: cell.note,
+                partial: self.is_partial(period),
+            })
+            .collect()
+    }
+
     /// Every segment value of `dimension` the metric has data for.
     pub fn segment_values(
         &self,
@@ -324,16 +339,7 @@ impl<'a> Engine<'a> {
                 None if periods.is_empty() => Vec::new(),
                 None => super::compute_cells(self, &def, &periods, segment.as_ref())?,
             };
-            let points = periods
-                .iter()
-                .zip(cells)
-                .map(|(period, cell)| Point {
-                    period: *period,
-                    value: cell.value.filter(|v| v.is_finite()),
-                    note: cell.note,
-                    partial: self.is_partial(period),
-                })
-                .collect();
+            let points = self.points(&periods, cells);
             out.push(Series {
                 metric: def.id.to_string(),
                 segment,

@@ -698,7 +698,7 @@ mod tests {
 
     fn dump(store: &Store) -> Vec<String> {
         // Float sums may add in another order: equal to 1e-9.
-        rollup::dump_tables(store.conn(), &ROLLUP_TABLES, |x| format!("Real({x:.9})"))
+        rollup::dump_tables(store.conn(), &ROLLUP_TABLES, |x| format!("Real({x:.9})")).unwrap()
     }
 
     /// The rollups as `rollup::refresh_all` writes them, and as this plan does.
@@ -918,11 +918,10 @@ mod tests {
         let mut store = filled();
         let all = |store: &Store| {
             let mut rows = dump(store);
-            rows.extend(rollup::dump_tables(
-                store.conn(),
-                &rollup::SEGMENT_TABLES,
-                |x| format!("{x}"),
-            ));
+            rows.extend(
+                rollup::dump_tables(store.conn(), &rollup::SEGMENT_TABLES, |x| format!("{x}"))
+                    .unwrap(),
+            );
             rows
         };
         let before = all(&store);

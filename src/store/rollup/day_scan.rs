@@ -511,7 +511,7 @@ mod tests {
 
     /// Every row of the day rollups, values with their SQLite types, reals to the bit.
     fn dump(conn: &Connection) -> Vec<String> {
-        super::super::dump_tables(conn, &TABLES, |x| format!("Real({:#x})", x.to_bits()))
+        super::super::dump_tables(conn, &TABLES, |x| format!("Real({:#x})", x.to_bits())).unwrap()
     }
 
     fn empty(conn: &Connection) {

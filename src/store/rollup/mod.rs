@@ -500,35 +500,38 @@ mod tests {
     }
 }
 
-/// Every row of `tables`, ordered, as `table: cell | cell …`, reals rendered by `real`
-/// (to the bit, or rounded where sums may add in another order). For tests comparing
-/// two ways of building the same rollups.
-#[cfg(test)]
-pub(crate) fn dump_tables(
+/// Every row of `tables`, ordered by all their columns, as `table: cell | cell …`, reals
+/// rendered by `real` (to the bit, or rounded where sums may add in another order). For
+/// tests comparing two ways of building the same rollups.
+#[cfg(any(test, feature = "test-fixtures"))]
+pub fn dump_tables(
     conn: &rusqlite::Connection,
     tables: &[&str],
     real: impl Fn(f64) -> String,
-) -> Vec<String> {
+) -> rusqlite::Result<Vec<String>> {
     let mut out = Vec::new();
     for table in tables {
-        let mut stmt = conn
-            .prepare(&format!("SELECT * FROM {table} ORDER BY 1, 2, 3"))
-            .unwrap();
-        let columns = stmt.column_count();
-        let rows = stmt
-            .query_map([], |r| {
-                let cells: Vec<String> = (0..columns)
-                    .map(|i| match r.get::<_, rusqlite::types::Value>(i).unwrap() {
-                        rusqlite::types::Value::Real(x) => real(x),
-                        other => format!("{other:?}"),
-                    })
-                    .collect();
-                Ok(format!("{table}: {}", cells.join(" | ")))
-            })
-            .unwrap();
-        out.extend(rows.map(Result::unwrap));
+        let columns = conn
+            .prepare(&format!("SELECT * FROM {table}"))?
+            .column_count();
+        let order: Vec<String> = (1..=columns).map(|i| i.to_string()).collect();
+        let mut stmt = conn.prepare(&format!(
+            "SELECT * FROM {table} ORDER BY {}",
+            order.join(", ")
+        ))?;
+        let mut rows = stmt.query([])?;
+        while let Some(row) = rows.next()? {
+            let mut cells = Vec::with_capacity(columns);
+            for i in 0..columns {
+                cells.push(match row.get::<_, rusqlite::types::Value>(i)? {
+                    rusqlite::types::Value::Real(x) => real(x),
+                    other => format!("{other:?}"),
+                });
+            }
+            out.push(format!("{table}: {}", cells.join(" | ")));
+        }
     }
-    out
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -547,6 +550,7 @@ mod maintenance_tests {
             .copied()
             .collect();
         dump_tables(store.conn(), &tables, |x| format!("Real({x:?})"))
+            .unwrap()
             .into_iter()
             // Distinct counts of zero stay where an incremental refresh emptied a period.
             .filter(|row| !(row.starts_with("ru_distinct") && row.ends_with("| Integer(0)")))

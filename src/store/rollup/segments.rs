@@ -993,7 +993,7 @@ mod tests {
     }
 
     fn dump(store: &Store) -> Vec<String> {
-        dump_tables(store.conn(), &SEGMENT_TABLES, |x| format!("{x:?}"))
+        dump_tables(store.conn(), &SEGMENT_TABLES, |x| format!("{x:?}")).unwrap()
     }
 
     struct Random(u64);
