@@ -113,6 +113,28 @@ pub fn repeat_deltas(days: &[(NaiveDate, i64)]) -> Vec<(NaiveDate, i64, i64)> {
         .collect()
 }
 
+/// Appends to `merged` the union of `spans` (start, end or `None` for open-ended), sorted
+/// and with overlapping or touching spans joined: a customer's active days from their
+/// subscriptions.
+pub fn merge_spans(
+    spans: &mut [(NaiveDate, Option<NaiveDate>)],
+    merged: &mut Vec<(NaiveDate, Option<NaiveDate>)>,
+) {
+    spans.sort();
+    let first = merged.len();
+    for &(a, b) in spans.iter() {
+        match merged[first..].last_mut() {
+            Some(last) if last.1.is_none_or(|end| a <= end) => {
+                last.1 = match (last.1, b) {
+                    (Some(x), Some(y)) => Some(x.max(y)),
+                    _ => None,
+                };
+            }
+            _ => merged.push((a, b)),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -423,18 +423,7 @@ fn add_customer(
         }
     }
     // Active days of the customer: the union of their subscriptions.
-    intervals.sort();
-    for &(a, b) in intervals.iter() {
-        match merged.last_mut() {
-            Some(last) if last.1.is_none_or(|end| a <= end) => {
-                last.1 = match (last.1, b) {
-                    (Some(x), Some(y)) => Some(x.max(y)),
-                    _ => None,
-                };
-            }
-            _ => merged.push((a, b)),
-        }
-    }
+    crate::dates::merge_spans(intervals, merged);
     for &(a, b) in merged.iter() {
         active_steps.push((a, 1));
         if let Some(b) = b {

@@ -244,11 +244,7 @@ pub fn write_batch(
     batch: &RecordBatch,
     insert: &mut RollupInsert<'_>,
 ) -> Result<(), SyncError> {
-    let columns = batch
-        .columns()
-        .iter()
-        .map(|c| Column::of(table, c.as_ref()))
-        .collect::<Result<Vec<_>, _>>()?;
+    let columns = columns_of(table, batch)?;
     let mut values = Vec::with_capacity(columns.len());
     for row in 0..batch.num_rows() {
         values.clear();
@@ -260,17 +256,22 @@ pub fn write_batch(
     Ok(())
 }
 
+/// The columns of `batch`, each checked for a type the store holds.
+fn columns_of<'b>(table: &str, batch: &'b RecordBatch) -> Result<Vec<Column<'b>>, SyncError> {
+    batch
+        .columns()
+        .iter()
+        .map(|c| Column::of(table, c.as_ref()))
+        .collect()
+}
+
 /// The rows of `batch` as owned SQLite values (a few rows: the day ranges).
 fn append_rows(
     table: &str,
     batch: &RecordBatch,
     out: &mut Vec<Vec<Value>>,
 ) -> Result<(), SyncError> {
-    let columns = batch
-        .columns()
-        .iter()
-        .map(|c| Column::of(table, c.as_ref()))
-        .collect::<Result<Vec<_>, _>>()?;
+    let columns = columns_of(table, batch)?;
     for row in 0..batch.num_rows() {
         let cells = columns.iter().map(|c| {
             c.cell(table, row).map(|v| match v {

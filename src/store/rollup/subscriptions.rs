@@ -163,19 +163,8 @@ fn add_group(subs: &[&Sub], segments: &[usize], sums: &mut Sums) {
         intervals.push((s.start, s.end));
     }
     // Active days: the union of the subscriptions' (`metrics::subscriptions` merges alike).
-    intervals.sort();
     let mut merged: Vec<(NaiveDate, Option<NaiveDate>)> = Vec::new();
-    for &(a, b) in &intervals {
-        match merged.last_mut() {
-            Some(last) if last.1.is_none_or(|end| a <= end) => {
-                last.1 = match (last.1, b) {
-                    (Some(x), Some(y)) => Some(x.max(y)),
-                    _ => None,
-                };
-            }
-            _ => merged.push((a, b)),
-        }
-    }
+    crate::dates::merge_spans(&mut intervals, &mut merged);
     for (a, b) in merged {
         steps.push((a, 0, 1));
         if let Some(b) = b {
