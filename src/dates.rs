@@ -113,6 +113,13 @@ pub fn repeat_deltas(days: &[(NaiveDate, i64)]) -> Vec<(NaiveDate, i64, i64)> {
         .collect()
 }
 
+/// The first day of the month-long span ending on `last`: a calendar month when `last`
+/// ends one (the span CLV counts its churn over).
+pub fn month_ending(last: NaiveDate) -> NaiveDate {
+    let after = last + chrono::Duration::days(1);
+    after.checked_sub_months(Months::new(1)).unwrap_or(after)
+}
+
 /// Appends to `merged` the union of `spans` (start, end or `None` for open-ended), sorted
 /// and with overlapping or touching spans joined: a customer's active days from their
 /// subscriptions.

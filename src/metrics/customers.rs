@@ -8,6 +8,7 @@ use std::rc::Rc;
 
 use super::engine::{Cell, Engine, customer_filter};
 use super::{MetricDef, MetricError, MetricId, Period, Segment};
+use crate::dates::month_ending;
 use crate::store::metric_queries::{CountQuery, DailyQuery};
 use chrono::{Duration, NaiveDate};
 
@@ -250,12 +251,6 @@ pub fn clv_from(monthly_revenue_per_customer: f64, monthly_churn: f64) -> Cell {
     } else {
         cell
     }
-}
-
-/// The month-long span ending on `last`: a calendar month when `last` ends one.
-pub fn month_ending(last: NaiveDate) -> NaiveDate {
-    // One definition: the subscription rollups keep CLV's churn over this span.
-    crate::store::rollup::subscriptions::month_ending(last)
 }
 
 /// The flow of the subscription book over a span and its MRR (cents) at the span's last

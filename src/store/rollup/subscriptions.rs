@@ -29,23 +29,14 @@ use crate::dates::{Grain, Period};
 
 /// The spans `ru_subscription_moves.grain` keys by their last day `d`: the day, week or
 /// month holding `d` up to `d` (`day`, `week`, `month`), or the month-long span ending
-/// on `d` ([`month_ending`]; `month_ending`, CLV's).
+/// on `d` ([`crate::dates::month_ending`]; `month_ending`, CLV's).
 pub const SPANS: [&str; 4] = ["day", "week", "month", "month_ending"];
-
-/// The first day of the month-long span ending on `last`: a calendar month when `last`
-/// ends one (the span CLV counts its churn over).
-pub fn month_ending(last: NaiveDate) -> NaiveDate {
-    let after = last + Duration::days(1);
-    after
-        .checked_sub_months(chrono::Months::new(1))
-        .unwrap_or(after)
-}
 
 /// The first day of span `kind` ([`SPANS`] index) ending on `day`.
 fn span_start(kind: usize, day: NaiveDate) -> NaiveDate {
     match Grain::ALL.get(kind) {
         Some(grain) => Period::containing(*grain, day).start,
-        None => month_ending(day),
+        None => crate::dates::month_ending(day),
     }
 }
 
