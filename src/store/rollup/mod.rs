@@ -127,8 +127,7 @@ fn refresh_in_steps(
         days::refresh_table_days(tx, "customers", "signup_date", from, to)?;
         signups::refresh_days(tx, from, to)?;
     }
-    if touched.touches("subscriptions") || touched.touches("customers") {
-        // A customer may have moved to another segment with its whole book.
+    if recounts_the_book(touched) {
         subscriptions::recount(tx)?;
     }
     step("feature adopters", 4, STEPS);
@@ -409,8 +408,18 @@ fn rebuild_in_steps(tx: &Transaction<'_>, step: &mut Step<'_>) -> rusqlite::Resu
     refresh_in_steps(tx, &touched, step)?;
     // Also the customers whose signup text is no day, which no day range holds.
     signups::recount(tx)?;
-    // Subscriptions have no day range here: counted whatever was touched.
-    subscriptions::recount(tx)
+    // Subscriptions have no day range here: counted unless the refresh just did.
+    if !recounts_the_book(&touched) {
+        subscriptions::recount(tx)?;
+    }
+    Ok(())
+}
+
+/// Whether a refresh of `touched` recounts the subscription book per segment: a
+/// subscriptions import, or a customers import (a customer may have moved to another
+/// segment with its whole book).
+fn recounts_the_book(touched: &Touched) -> bool {
+    touched.touches("subscriptions") || touched.touches("customers")
 }
 
 fn days_between(from: NaiveDate, to: NaiveDate) -> BTreeSet<NaiveDate> {
