@@ -7,15 +7,15 @@
 //! reading it again, finished, can undo that first.
 
 use chrono::{SecondsFormat, Utc};
-use rusqlite::{OptionalExtension, Transaction, TransactionBehavior, params};
+use rusqlite::{OptionalExtension, TransactionBehavior, params};
 
 use std::borrow::Cow;
 
 use serde::{Deserialize, Serialize};
 
-use super::Store;
 use super::rollup::{self, Touched};
 use super::upsert::{self, Layout, OwnedRow, RowMarks, Upserter, Value};
+use super::{Store, WriteTx};
 
 /// Where the last successful import of a file stopped.
 #[derive(Debug, Clone, PartialEq)]
@@ -140,7 +140,7 @@ pub struct ImportTotals {
 
 /// An import of one file in progress: one IMMEDIATE transaction.
 pub struct ImportTx<'s> {
-    tx: Transaction<'s>,
+    tx: WriteTx<'s>,
     import_id: i64,
     /// `CREATE INDEX` statements of indexes dropped for a bulk load, rebuilt at commit.
     deferred_indexes: Vec<String>,
@@ -206,9 +206,7 @@ impl Store {
         // Left on by a bulk load that failed (see `defer_indexes_if_empty`).
         self.conn
             .pragma_update(None, "ignore_check_constraints", false)?;
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = self.write_tx(TransactionBehavior::Immediate)?;
         tx.execute(
             "INSERT INTO import_log (path, table_name, size, imported_at, status)
              VALUES (?1, ?2, 0, ?3, 'ok')",

@@ -15,6 +15,9 @@ pub mod schema;
 pub mod segment_days;
 pub mod status;
 pub mod upsert;
+mod write_tx;
+
+pub use write_tx::WriteTx;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

@@ -615,7 +615,7 @@ pub fn rebuild(tx: &Transaction<'_>) -> rusqlite::Result<()> {
 /// (an error, a panic), it rolls back: the store keeps its rollups as they were. No row
 /// is held here, so memory does not grow with the rows written.
 pub struct RollupReplace<'s> {
-    tx: Transaction<'s>,
+    tx: super::WriteTx<'s>,
     written: Vec<(String, u64)>,
 }
 
@@ -630,7 +630,7 @@ impl<'s> RollupReplace<'s> {
     /// Opens the transaction and deletes every rollup row (a table no query fills ends
     /// empty).
     pub fn begin(store: &'s mut super::Store) -> rusqlite::Result<Self> {
-        let tx = store.conn_mut().transaction()?;
+        let tx = store.write_tx(rusqlite::TransactionBehavior::Immediate)?;
         for table in ROLLUP_TABLES {
             tx.execute(&format!("DELETE FROM {table}"), [])?;
         }

@@ -18,8 +18,10 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 pub use engine::Engine;
-pub use source::{Format, Input, Location};
+pub use source::{ENGINE_ONLY, Format, Input, Location, WholeTable};
 
+use crate::config::Config;
+use crate::import::{ImportError, ImportOptions, ImportReport, import_file};
 use crate::store::Store;
 use crate::store::rollup_plan::RollupReplace;
 
@@ -37,6 +39,9 @@ pub enum SyncError {
     },
     #[error("{table} has a column of type {data_type}, which the store cannot hold")]
     ColumnType { table: String, data_type: String },
+    /// A table kept whole could not be imported: nothing was written.
+    #[error("{0} (nothing synced)")]
+    Import(ImportError),
     #[error("writing the rollups: {0}")]
     Store(#[from] rusqlite::Error),
     #[error("cannot start the query runtime: {0}")]
@@ -58,6 +63,8 @@ pub struct SyncOptions {
     pub partitions: usize,
     /// In-process: the memory pool of DataFusion's operators, in MB (0: unbounded).
     pub memory_mb: usize,
+    /// The header aliases and time zone the tables kept whole are imported with.
+    pub config: Config,
 }
 
 impl Default for SyncOptions {
@@ -66,15 +73,19 @@ impl Default for SyncOptions {
             cluster: None,
             partitions: 0,
             memory_mb: DEFAULT_MEMORY_MB,
+            config: Config::default(),
         }
     }
 }
 
 /// What one sync did.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct SyncReport {
     /// Per raw table: the files read.
     pub inputs: Vec<(String, usize)>,
+    /// Per file of a table kept whole: what its import did (rows, rejects and where they
+    /// are listed by line), in the order imported.
+    pub imported: Vec<ImportReport>,
     /// Per rollup table: the rows written.
     pub rollups: Vec<(String, u64)>,
     pub duration: Duration,
@@ -88,6 +99,11 @@ impl std::fmt::Display for SyncReport {
             .map(|(table, files)| format!("{table} {files} file(s)"))
             .collect();
         let rows: u64 = self.rollups.iter().map(|(_, n)| n).sum();
+        // Each imported file on a line of its own, as `kpi import` prints it: its
+        // rejects name the file, and the rejects file lists them by line.
+        for report in &self.imported {
+            writeln!(f, "{report}")?;
+        }
         write!(
             f,
             "synced {} rollup tables ({rows} rows) from {} in {:.2} s",
@@ -98,13 +114,20 @@ impl std::fmt::Display for SyncReport {
                 inputs.join(", ")
             },
             self.duration.as_secs_f64()
-        )
+        )?;
+        let rejected: u64 = self.imported.iter().map(|r| r.rows_rejected).sum();
+        if rejected > 0 {
+            write!(f, "; {rejected} rows rejected (listed above per file)")?;
+        }
+        Ok(())
     }
 }
 
-/// Reads the exports under `source`, computes every rollup on the engine `options`
-/// choose and replaces the store's rollup tables with them in one transaction, written
-/// as the engine streams them. Any failure before the commit leaves the store as it was.
+/// Reads the exports under `source` and, in one transaction, imports the tables kept
+/// whole (customers, subscriptions, surveys, …) through `kpi import`'s pipeline, then
+/// replaces every rollup table with what the engine `options` choose computes from the
+/// raw tables, written as the engine streams it. Any failure before the commit leaves
+/// the store as it was, the imported tables included.
 pub fn sync(
     store: &mut Store,
     source: &std::path::Path,
@@ -112,24 +135,41 @@ pub fn sync(
 ) -> Result<SyncReport, SyncError> {
     let started = Instant::now();
     let inputs = source::discover(source)?;
+    let whole = source::discover_whole(source)?;
     let engine = Engine::start(options)?;
     let queries = engine.plan(&inputs)?;
-    // Each query's rows go into the store batch by batch as the engine yields them,
-    // inside one transaction: nothing of the result is collected, and any error before
-    // the commit drops (rolls back) the replacement.
-    let mut replace = RollupReplace::begin(store)?;
-    for query in &queries {
-        let mut insert = replace.table(query.table, query.columns)?;
-        engine.stream(query, |batch| {
-            engine::write_batch(query.table, batch, &mut insert)
-        })?;
-    }
-    let rollups = replace.commit()?;
+    let (imported, rollups) = store.all_or_nothing(|store| {
+        // The segment and subscription rollups are counted in the store from these
+        // tables, at the replacement's commit: they go in first.
+        let mut imported = Vec::new();
+        for table in &whole {
+            let import = ImportOptions {
+                table: Some(table.table.to_string()),
+                strict: false,
+                config: options.config.clone(),
+                file_is_complete: true,
+            };
+            for file in &table.files {
+                imported.push(import_file(store, file, &import).map_err(SyncError::Import)?);
+            }
+        }
+        // Each query's rows go into the store batch by batch as the engine yields
+        // them: nothing of the result is collected.
+        let mut replace = RollupReplace::begin(store)?;
+        for query in &queries {
+            let mut insert = replace.table(query.table, query.columns)?;
+            engine.stream(query, |batch| {
+                engine::write_batch(query.table, batch, &mut insert)
+            })?;
+        }
+        Ok::<_, SyncError>((imported, replace.commit()?))
+    })?;
     Ok(SyncReport {
         inputs: inputs
             .iter()
             .map(|i| (i.table.to_string(), i.files))
             .collect(),
+        imported,
         rollups,
         duration: started.elapsed(),
     })

@@ -58,15 +58,7 @@ fn unreadable(path: &Path, reason: impl std::fmt::Display) -> SyncError {
 /// The exports under `source`: for each raw table, its folder (`source/events/…`) and the
 /// files in `source` named as for `kpi import` (`orders_2025-06.csv`).
 pub fn discover(source: &Path) -> Result<Vec<Input>, SyncError> {
-    let entries = fs::read_dir(source).map_err(|e| unreadable(source, e))?;
-    let mut top_files = Vec::new();
-    for entry in entries {
-        let path = entry.map_err(|e| unreadable(source, e))?.path();
-        if path.is_file() && !is_hidden(&path) {
-            top_files.push(path);
-        }
-    }
-    top_files.sort();
+    let top_files = top_files(source)?;
     let mut out = Vec::new();
     for (table, _) in RAW_INPUTS {
         let mut locations = Vec::new();
@@ -115,16 +107,93 @@ pub fn discover(source: &Path) -> Result<Vec<Input>, SyncError> {
     Ok(out)
 }
 
-/// Dot and underscore files are the writers' markers (`_SUCCESS`, `.crc`), not data.
-fn is_hidden(path: &Path) -> bool {
-    path.file_name()
-        .and_then(|n| n.to_str())
-        .is_some_and(|n| n.starts_with(['.', '_']))
+/// The raw tables whose rows only the engine reads: their rollups reach the store, their
+/// rows never do. Every other table of the data contract is small (customers,
+/// subscriptions, surveys, spend, tickets, work items, …) and kept whole in the store.
+pub const ENGINE_ONLY: [&str; 3] = ["orders", "refunds", "events"];
+
+/// The exports of one table kept whole in the store, imported by `kpi import`'s own
+/// pipeline (its formats, validation and rejects).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WholeTable {
+    pub table: &'static str,
+    pub files: Vec<PathBuf>,
 }
 
-/// Every data file under `folder`; a file of another format is an error, since the
-/// engine would skip it silently.
-fn walk(folder: &Path, found: &mut Vec<PathBuf>) -> Result<(), SyncError> {
+/// The formats `kpi import` reads, by file ending.
+const IMPORT_ENDINGS: [&str; 6] = ["csv", "tsv", "txt", "ndjson", "jsonl", "json"];
+
+/// The exports of the tables kept whole (every table of the contract but
+/// [`ENGINE_ONLY`]'s), in the contract's table order: a folder per table
+/// (`subscriptions/…`, read recursively) and the files in `source` named as for
+/// `kpi import` (`surveys_2025.csv`). A Parquet file of such a table is an error: the
+/// store takes these rows through `kpi import`'s validation, which reads text formats.
+pub fn discover_whole(source: &Path) -> Result<Vec<WholeTable>, SyncError> {
+    let top_files = top_files(source)?;
+    let mut out = Vec::new();
+    for spec in crate::store::schema::TABLES {
+        if ENGINE_ONLY.contains(&spec.name) {
+            continue;
+        }
+        let mut files = Vec::new();
+        let folder = source.join(spec.name);
+        if folder.is_dir() {
+            walk_files(&folder, &mut files)?;
+        }
+        files.extend(
+            top_files
+                .iter()
+                .filter(|f| crate::import::table_for_path(f).is_some_and(|t| t.name == spec.name))
+                .cloned(),
+        );
+        let mut kept = Vec::new();
+        for file in files {
+            match ending(&file).as_deref() {
+                Some("parquet") => {
+                    return Err(unreadable(
+                        &file,
+                        format!(
+                            "{} is kept whole in the store and imported as `kpi import` \
+                             reads it: export it as CSV, NDJSON or JSON, not Parquet",
+                            spec.name
+                        ),
+                    ));
+                }
+                Some(e) if IMPORT_ENDINGS.contains(&e) => kept.push(file),
+                // Top-level files of other endings are not exports (notes, READMEs);
+                // inside a table's folder they would be skipped silently.
+                _ if file.parent() == Some(source) => {}
+                _ => return Err(unreadable(&file, "not a CSV, NDJSON or JSON file")),
+            }
+        }
+        if !kept.is_empty() {
+            out.push(WholeTable {
+                table: spec.name,
+                files: kept,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// The data files directly in `source`, sorted.
+fn top_files(source: &Path) -> Result<Vec<PathBuf>, SyncError> {
+    let mut files: Vec<PathBuf> = fs::read_dir(source)
+        .map_err(|e| unreadable(source, e))?
+        .map(|e| e.map(|e| e.path()))
+        .collect::<Result<_, _>>()
+        .map_err(|e| unreadable(source, e))?;
+    files.retain(|p| p.is_file() && !is_hidden(p));
+    files.sort();
+    Ok(files)
+}
+
+fn ending(path: &Path) -> Option<String> {
+    Some(path.extension()?.to_str()?.to_ascii_lowercase())
+}
+
+/// Every file under `folder` but the writers' markers, sorted, recursively.
+fn walk_files(folder: &Path, found: &mut Vec<PathBuf>) -> Result<(), SyncError> {
     let mut entries: Vec<PathBuf> = fs::read_dir(folder)
         .map_err(|e| unreadable(folder, e))?
         .map(|e| e.map(|e| e.path()))
@@ -136,12 +205,31 @@ fn walk(folder: &Path, found: &mut Vec<PathBuf>) -> Result<(), SyncError> {
             continue;
         }
         if path.is_dir() {
-            walk(&path, found)?;
-        } else if Format::of(&path).is_some() {
-            found.push(path);
+            walk_files(&path, found)?;
         } else {
+            found.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// Dot and underscore files are the writers' markers (`_SUCCESS`, `.crc`), not data.
+fn is_hidden(path: &Path) -> bool {
+    path.file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| n.starts_with(['.', '_']))
+}
+
+/// Every data file under `folder`; a file of another format is an error, since the
+/// engine would skip it silently.
+fn walk(folder: &Path, found: &mut Vec<PathBuf>) -> Result<(), SyncError> {
+    let mut files = Vec::new();
+    walk_files(folder, &mut files)?;
+    for path in files {
+        if Format::of(&path).is_none() {
             return Err(unreadable(&path, "not a Parquet or CSV file"));
         }
+        found.push(path);
     }
     Ok(())
 }

@@ -90,7 +90,7 @@ const EVENTS: Activity = Activity {
 
 /// Refreshes the rollups of what an import wrote, inside its transaction.
 /// Tables without rollups (subscriptions, surveys, …) are read directly.
-pub fn refresh(tx: &Transaction<'_>, touched: &Touched) -> rusqlite::Result<()> {
+pub fn refresh(tx: &Connection, touched: &Touched) -> rusqlite::Result<()> {
     refresh_in_steps(tx, touched, &mut |_, _, _| {})
 }
 
@@ -99,7 +99,7 @@ pub type Step<'s> = dyn FnMut(&str, usize, usize) + 's;
 
 /// [`refresh`], calling `step` before each of its parts.
 fn refresh_in_steps(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     touched: &Touched,
     step: &mut Step<'_>,
 ) -> rusqlite::Result<()> {
