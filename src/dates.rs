@@ -52,35 +52,24 @@ pub fn parse_month(text: &str) -> Option<i32> {
 /// on `e` hold the order of day `d` when `d ≤ e < d + 12 months`, so each order opens an
 /// interval of window ends; ≥ 2 orders hold where consecutive orders' intervals overlap.
 pub fn repeat_deltas(days: &[(NaiveDate, i64)]) -> Vec<(NaiveDate, i64, i64)> {
-    // The first window end whose 12 months no longer hold `d`: e − 12 months ≥ d. A year
-    // after 29 February is 1 March (the 12 months ending 28 February start on the 29th).
-    let year_after = |d: NaiveDate| {
-        let e = d
-            .checked_add_months(Months::new(12))
-            .unwrap_or(NaiveDate::MAX);
-        if e.checked_sub_months(Months::new(12))
-            .is_some_and(|back| back < d)
-        {
-            e.succ_opt().unwrap_or(e)
-        } else {
-            e
-        }
-    };
     let mut one: Vec<(NaiveDate, NaiveDate)> = Vec::new();
     let mut two: Vec<(NaiveDate, NaiveDate)> = Vec::new();
+    // The previous order day's year_after: each day's is computed once (this runs for
+    // every order day of every touched customer on each live append).
     let mut previous: Option<NaiveDate> = None;
     for &(day, orders) in days {
         if orders <= 0 {
             continue;
         }
-        one.push((day, year_after(day)));
-        if let Some(prev) = previous {
-            two.push((day, year_after(prev)));
+        let after = year_after(day);
+        one.push((day, after));
+        if let Some(prev_after) = previous {
+            two.push((day, prev_after));
         }
         if orders >= 2 {
-            two.push((day, year_after(day)));
+            two.push((day, after));
         }
-        previous = Some(day);
+        previous = Some(after);
     }
     let mut deltas: std::collections::BTreeMap<NaiveDate, (i64, i64)> = Default::default();
     for (intervals, pick) in [(one, 0), (two, 1)] {
@@ -111,6 +100,17 @@ pub fn repeat_deltas(days: &[(NaiveDate, i64)]) -> Vec<(NaiveDate, i64, i64)> {
         .filter(|(_, (a, b))| *a != 0 || *b != 0)
         .map(|(d, (a, b))| (d, a, b))
         .collect()
+}
+
+/// The first window end whose 12 months no longer hold `d`: e − 12 months ≥ d, which is
+/// the same day a year later, but for 29 February, whose is 1 March (the 12 months ending
+/// 28 February start on the 29th). The same as adding 12 months and stepping a day when
+/// taking them off again falls short, without the month arithmetic.
+fn year_after(d: NaiveDate) -> NaiveDate {
+    let next = d.year() + 1;
+    d.with_year(next)
+        .or_else(|| NaiveDate::from_ymd_opt(next, 3, 1))
+        .unwrap_or(NaiveDate::MAX)
 }
 
 /// The first day of the month-long span ending on `last`: a calendar month when `last`
@@ -145,6 +145,29 @@ pub fn merge_spans(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn year_after_is_the_first_window_end_a_year_on_for_every_day_leap_days_included() {
+        // The definition by month arithmetic it replaces: add 12 months, and step a day
+        // when taking them off again falls short of `d`.
+        let by_months = |d: NaiveDate| {
+            let e = d.checked_add_months(Months::new(12)).unwrap();
+            if e.checked_sub_months(Months::new(12)).unwrap() < d {
+                e.succ_opt().unwrap()
+            } else {
+                e
+            }
+        };
+        let mut d = NaiveDate::from_ymd_opt(2019, 1, 1).unwrap();
+        while d.year() < 2030 {
+            assert_eq!(year_after(d), by_months(d), "{d}");
+            d = d.succ_opt().unwrap();
+        }
+        assert_eq!(
+            year_after(NaiveDate::from_ymd_opt(2024, 2, 29).unwrap()),
+            NaiveDate::from_ymd_opt(2025, 3, 1).unwrap()
+        );
+    }
 
     #[test]
     fn days_parse_exactly_and_nothing_else_does() {

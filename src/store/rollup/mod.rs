@@ -295,10 +295,11 @@ fn refresh_activity(
         (!touched.touches("customers")).then(|| segments::spans_of(segments, &days));
     let mut sums = Contributions::default();
     let mut segment_repeats = segments::RepeatSums::default();
+    let repeat_scope = segments::RepeatScope::Touched(&days);
     let mut segment_deltas = segments::Deltas::default();
     per_id::contribute(tx, activity, scope, parts, &spans, -1, &mut sums)?;
     if activity.repeats {
-        segments::contribute_repeats(tx, false, -1, &mut segment_repeats)?;
+        segments::contribute_repeats(tx, repeat_scope, -1, &mut segment_repeats)?;
     }
     if let Some(segment_spans) = &segment_spans {
         segments::contribute(tx, segments, segment_spans, &days, -1, &mut segment_deltas)?;
@@ -309,7 +310,7 @@ fn refresh_activity(
     per_id::contribute(tx, activity, scope, parts, &spans, 1, &mut sums)?;
     per_id::write(tx, activity, &spans, &sums)?;
     if activity.repeats {
-        segments::contribute_repeats(tx, false, 1, &mut segment_repeats)?;
+        segments::contribute_repeats(tx, repeat_scope, 1, &mut segment_repeats)?;
         segments::write_repeats(tx, &segment_repeats)?;
     }
     if let Some(segment_spans) = &segment_spans {

@@ -680,27 +680,58 @@ impl RepeatSums {
     }
 }
 
-/// Adds `sign` × the repeat-purchase contributions of the customers in
-/// `temp.ru_touched_customers` (`every`: of every customer), from their whole order
-/// history in `ru_order_customers_day`, read one customer at a time (through the
-/// customer index) so memory holds one customer's days, not every customer's.
+/// Whose order history [`contribute_repeats`] reads.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum RepeatScope<'d> {
+    /// Every customer's whole history (a rebuild).
+    Every,
+    /// The customers in `temp.ru_touched_customers`, their orders within 13 months either
+    /// side of `days` (the days an import wrote). An order on day `D` moves only the
+    /// window ends `D ≤ e < D + 12 months`, whose windows hold orders after `D − 12
+    /// months`; for every other window end the history read before and after the write
+    /// agrees, so the difference of the two contributions is that of the whole histories.
+    Touched(&'d BTreeSet<NaiveDate>),
+}
+
+/// Adds `sign` × the repeat-purchase contributions of the customers `scope` names, read
+/// one customer at a time (through the customer index) so memory holds one customer's
+/// days, not every customer's.
 pub(super) fn contribute_repeats(
     conn: &Connection,
-    every: bool,
+    scope: RepeatScope<'_>,
     sign: i64,
     sums: &mut RepeatSums,
 ) -> rusqlite::Result<()> {
+    const MARGIN: chrono::Months = chrono::Months::new(13);
+    let (every, from, to) = match scope {
+        RepeatScope::Every => (true, NaiveDate::MIN, NaiveDate::MAX),
+        RepeatScope::Touched(days) => {
+            let (Some(first), Some(last)) = (days.first(), days.last()) else {
+                return Ok(());
+            };
+            (
+                false,
+                first.checked_sub_months(MARGIN).unwrap_or(NaiveDate::MIN),
+                last.checked_add_months(MARGIN).unwrap_or(NaiveDate::MAX),
+            )
+        }
+    };
     let sql = if every {
         "SELECT customer_id, channel, day, orders FROM ru_order_customers_day
          ORDER BY customer_id"
     } else {
         "SELECT customer_id, channel, day, orders FROM ru_order_customers_day
          WHERE customer_id IN (SELECT id FROM temp.ru_touched_customers)
+           AND day BETWEEN ?1 AND ?2
          ORDER BY customer_id"
     };
     let mut segmenter = Segmenter::new(conn, every)?;
     let mut stmt = conn.prepare_cached(sql)?;
-    let mut read = stmt.query([])?;
+    let mut read = if every {
+        stmt.query([])?
+    } else {
+        stmt.query([from.to_string(), to.to_string()])?
+    };
     // The current customer's (order channel, day, orders).
     let mut customer: Option<u32> = None;
     let mut days: Vec<(u16, i32, i64)> = Vec::new();
@@ -804,7 +835,7 @@ pub(super) fn write_repeats(conn: &Connection, sums: &RepeatSums) -> rusqlite::R
 pub(super) fn rebuild_repeats(conn: &Connection) -> rusqlite::Result<()> {
     conn.execute("DELETE FROM ru_segment_repeat", [])?;
     let mut sums = RepeatSums::default();
-    contribute_repeats(conn, true, 1, &mut sums)?;
+    contribute_repeats(conn, RepeatScope::Every, 1, &mut sums)?;
     write_repeats(conn, &sums)
 }
 
@@ -1011,6 +1042,11 @@ mod tests {
     /// as imports refresh them: orders moved to other customers, channels and days,
     /// customers moved to other plans, ids without a customers row, empty values.
     fn batches(seed: u64) -> Store {
+        batches_over(seed, 80)
+    }
+
+    /// [`batches`] with the orders and events over `span` days.
+    fn batches_over(seed: u64, span: u64) -> Store {
         let mut store = Store::open_in_memory().unwrap();
         let mut rng = Random(seed | 1);
         let start = parse_day("2025-01-20").unwrap();
@@ -1020,7 +1056,7 @@ mod tests {
             let mut touched = Touched::default();
             let conn = store.conn();
             for k in 0..(5 + rng.next(40)) {
-                let day = start + Duration::days(rng.next(80) as i64);
+                let day = start + Duration::days(rng.next(span) as i64);
                 let customer = format!("c{}", rng.next(30));
                 let order = format!("o{}", rng.next(120));
                 let previous: Option<String> = conn
@@ -1077,7 +1113,7 @@ mod tests {
                 }
             }
             for k in 0..(5 + rng.next(40)) {
-                let day = start + Duration::days(rng.next(80) as i64);
+                let day = start + Duration::days(rng.next(span) as i64);
                 let user = format!("c{}", rng.next(34));
                 conn.execute(
                     "INSERT OR REPLACE INTO events (event_key, user_id, ts, day, name, session_id)
@@ -1152,6 +1188,63 @@ mod tests {
                 only(&incremental, &rebuilt),
                 only(&rebuilt, &incremental)
             );
+        }
+    }
+
+    #[test]
+    fn a_reorder_just_under_a_year_after_the_last_is_a_repeat_as_in_a_rebuild() {
+        // One append per order, each touching its day only: the append of 20 December
+        // must read the order of 10 January before it (345 days back) to count the
+        // customer's second order within twelve months, and the one of 5 January 2026
+        // the order of 20 December.
+        let mut store = Store::open_in_memory().unwrap();
+        store
+            .conn()
+            .execute(
+                "INSERT INTO customers (customer_id, signup_date, channel, plan, region)
+                 VALUES ('c1', '2024-01-01', 'ads', 'pro', 'eu')",
+                [],
+            )
+            .unwrap();
+        for (order, day) in [
+            ("o1", "2024-01-10"),
+            ("o2", "2024-12-20"),
+            ("o3", "2026-01-05"),
+        ] {
+            store
+                .conn()
+                .execute(
+                    "INSERT INTO orders (order_id, customer_id, order_date, revenue, status, channel)
+                     VALUES (?1, 'c1', ?2, 1000, 'completed', 'ads')",
+                    params![order, day],
+                )
+                .unwrap();
+            let mut touched = Touched::default();
+            touched.add_row("orders", &[parse_day(day).unwrap()], Some("c1"));
+            refresh_touched(&mut store, &touched).unwrap();
+        }
+        let repeats = |store: &Store| {
+            dump_tables(store.conn(), &["ru_segment_repeat"], |x| format!("{x:?}")).unwrap()
+        };
+        let incremental = repeats(&store);
+        refresh_all(&mut store).unwrap();
+        assert_eq!(incremental, repeats(&store));
+    }
+
+    #[test]
+    fn repeat_purchases_refreshed_over_years_of_orders_equal_a_rebuild() {
+        // Orders over three years: a customer's orders before and after the written days
+        // lie more than a year apart, so the history an append reads for the windows it
+        // moves (13 months either side) is narrower than the customer's.
+        for seed in [5, 41, 2026] {
+            let mut store = batches_over(seed, 3 * 365);
+            let repeats = |store: &Store| {
+                dump_tables(store.conn(), &["ru_segment_repeat"], |x| format!("{x:?}")).unwrap()
+            };
+            let incremental = repeats(&store);
+            assert!(incremental.len() > 100, "{}", incremental.len());
+            refresh_all(&mut store).unwrap();
+            assert_eq!(incremental, repeats(&store), "seed {seed}");
         }
     }
 }
