@@ -272,3 +272,114 @@ fn a_failed_sync_leaves_the_small_tables_it_imported_as_before() {
     assert_eq!(attributes, 0, "the demo file's attributes were rolled back");
     assert_eq!(rollups(&synced), before);
 }
+
+/// A `kpi sync --follow` child, killed when dropped (also when the test fails), with its
+/// output lines arriving on a channel.
+struct Following {
+    child: std::process::Child,
+    lines: std::sync::mpsc::Receiver<String>,
+}
+
+impl Following {
+    fn start(exports: &std::path::Path, db: &std::path::Path) -> Self {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_kpi"))
+            .args(["sync", "--follow", "--interval", "1", "--source"])
+            .arg(exports)
+            .arg("--db")
+            .arg(db)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (send, lines) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            use std::io::BufRead;
+            for line in std::io::BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if send.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Self { child, lines }
+    }
+
+    /// The lines up to the first that starts with "synced ", which it returns last.
+    fn next_sync(&self) -> Vec<String> {
+        let mut got = Vec::new();
+        loop {
+            let line = self
+                .lines
+                .recv_timeout(std::time::Duration::from_secs(300))
+                .unwrap_or_else(|e| panic!("no sync within 300 s ({e}); so far: {got:?}"));
+            let done = line.starts_with("synced ");
+            got.push(line);
+            if done {
+                return got;
+            }
+        }
+    }
+}
+
+impl Drop for Following {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn sync_follow_imports_a_new_small_table_file_alone_and_recomputes_the_rollups_for_a_new_partition()
+ {
+    let dir = tempfile::tempdir().unwrap();
+    let local = imported(dir.path(), 150);
+    let exports = dir.path().join("exports");
+    export(&local, &exports);
+    drop(local);
+    let db = dir.path().join("synced.db");
+    let count = |sql: &str| -> i64 {
+        let store = Store::open_read_only(&db).unwrap();
+        store.conn().query_row(sql, [], |r| r.get(0)).unwrap()
+    };
+    let following = Following::start(&exports, &db);
+    let first = following.next_sync();
+    assert!(first.last().unwrap().contains("rollup tables"), "{first:?}");
+    let rollup_rows = count("SELECT COUNT(*) FROM ru_events_day");
+    assert!(rollup_rows > 0);
+
+    // A tickets file: imported alone, the rollups left as they are.
+    fs::write(
+        exports.join("tickets_launch.csv"),
+        "ticket_id,opened_at,first_response_at,resolved_at,severity,customer_id\n\
+         T-1,2025-09-21T07:05:10-05:00,2025-09-21T08:40:25-05:00,,low,C000011\n\
+         T-2,not a time,,,low,C000012\n",
+    )
+    .unwrap();
+    let second = following.next_sync();
+    let last = second.last().unwrap();
+    assert!(last.contains("rollups unchanged"), "{second:?}");
+    assert!(
+        second
+            .iter()
+            .any(|l| l.contains("tickets_launch.csv") && l.contains("1 rejected")),
+        "the ticket file's line, with its reject: {second:?}"
+    );
+    assert_eq!(count("SELECT COUNT(*) FROM tickets"), 1);
+
+    // A new day's partition of events: the rollups are computed again and hold it.
+    let partition = exports.join("events").join("date=2099-01-02");
+    fs::create_dir_all(&partition).unwrap();
+    fs::write(
+        partition.join("part-0.csv"),
+        "event_key,user_id,ts,day,name,session_id,feature,duration_s\n\
+         launch-1,C000001,2099-01-02T09:00:00Z,2099-01-02,login,s1,,\n",
+    )
+    .unwrap();
+    let third = following.next_sync();
+    assert!(third.last().unwrap().contains("rollup tables"), "{third:?}");
+    assert_eq!(
+        count("SELECT COUNT(*) FROM ru_events_day WHERE day = '2099-01-02'"),
+        1
+    );
+}

@@ -13,7 +13,7 @@ use crate::cli::{StoreArgs, SyncArgs};
 use crate::config::Config;
 use crate::present;
 use crate::store::Store;
-use crate::sync::{SyncOptions, sync};
+use crate::sync::{SyncOptions, feeds_the_engine, sync, sync_tables_kept_whole};
 
 pub fn run(store_args: &StoreArgs, args: &SyncArgs) -> anyhow::Result<ExitCode> {
     let config = Config::load_for(&store_args.db, store_args.config.as_deref())?;
@@ -28,26 +28,46 @@ pub fn run(store_args: &StoreArgs, args: &SyncArgs) -> anyhow::Result<ExitCode> 
     // File names, header names and values of the imported exports reach these lines.
     let mut out = present::stdout();
     let mut seen = fingerprint(&args.source);
+    let mut report = sync(&mut store, &args.source, &options)?;
     loop {
-        let report = sync(&mut store, &args.source, &options)?;
         writeln!(out, "{report}")?;
         if !args.follow {
             return Ok(ExitCode::SUCCESS);
         }
-        loop {
+        let now = loop {
             std::thread::sleep(Duration::from_secs(args.interval.max(1)));
             let now = fingerprint(&args.source);
             if now != seen {
-                seen = now;
-                break;
+                break now;
             }
-        }
+        };
+        // The rollups are computed again only when an export the engine reads changed.
+        let engine_changed =
+            engine_exports(&args.source, &now) != engine_exports(&args.source, &seen);
+        seen = now;
+        report = if engine_changed {
+            sync(&mut store, &args.source, &options)?
+        } else {
+            sync_tables_kept_whole(&mut store, &args.source, &options)?
+        };
     }
+}
+
+type Fingerprint = Vec<(std::path::PathBuf, u64, Option<SystemTime>)>;
+
+/// The entries of `all` that the engine reads.
+fn engine_exports<'f>(
+    source: &Path,
+    all: &'f Fingerprint,
+) -> Vec<&'f (std::path::PathBuf, u64, Option<SystemTime>)> {
+    all.iter()
+        .filter(|(path, _, _)| feeds_the_engine(source, path))
+        .collect()
 }
 
 /// Every file under `dir` with its size and modification time: a new, changed or removed
 /// export changes it.
-fn fingerprint(dir: &Path) -> Vec<(std::path::PathBuf, u64, Option<SystemTime>)> {
+fn fingerprint(dir: &Path) -> Fingerprint {
     let mut out = Vec::new();
     let mut pending = vec![dir.to_path_buf()];
     while let Some(folder) = pending.pop() {

@@ -18,7 +18,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 pub use engine::Engine;
-pub use source::{ENGINE_ONLY, Format, Input, Location, WholeTable};
+pub use source::{ENGINE_ONLY, Format, Input, Location, WholeTable, feeds_the_engine};
 
 use crate::config::Config;
 use crate::import::{ImportError, ImportOptions, ImportReport, import_file};
@@ -86,8 +86,9 @@ pub struct SyncReport {
     /// Per file of a table kept whole: what its import did (rows, rejects and where they
     /// are listed by line), in the order imported.
     pub imported: Vec<ImportReport>,
-    /// Per rollup table: the rows written.
-    pub rollups: Vec<(String, u64)>,
+    /// Per rollup table: the rows written; `None` when the rollups were left as they were
+    /// (no export the engine reads had changed).
+    pub rollups: Option<Vec<(String, u64)>>,
     pub duration: Duration,
 }
 
@@ -98,23 +99,40 @@ impl std::fmt::Display for SyncReport {
             .iter()
             .map(|(table, files)| format!("{table} {files} file(s)"))
             .collect();
-        let rows: u64 = self.rollups.iter().map(|(_, n)| n).sum();
-        // Each imported file on a line of its own, as `kpi import` prints it: its
-        // rejects name the file, and the rejects file lists them by line.
-        for report in &self.imported {
+        // Each file that brought rows on a line of its own, as `kpi import` prints it:
+        // its rejects name the file, and the rejects file lists them by line. Files
+        // unchanged since their last import are not listed.
+        let read: Vec<&ImportReport> = self
+            .imported
+            .iter()
+            .filter(|r| r.rows_read > 0 || r.held_back_bytes > 0 || !r.warnings.is_empty())
+            .collect();
+        for report in &read {
             writeln!(f, "{report}")?;
         }
-        write!(
-            f,
-            "synced {} rollup tables ({rows} rows) from {} in {:.2} s",
-            self.rollups.len(),
-            if inputs.is_empty() {
-                "no exports".to_string()
-            } else {
-                inputs.join(", ")
-            },
-            self.duration.as_secs_f64()
-        )?;
+        match &self.rollups {
+            Some(rollups) => {
+                let rows: u64 = rollups.iter().map(|(_, n)| n).sum();
+                write!(
+                    f,
+                    "synced {} rollup tables ({rows} rows) from {} in {:.2} s",
+                    rollups.len(),
+                    if inputs.is_empty() {
+                        "no exports".to_string()
+                    } else {
+                        inputs.join(", ")
+                    },
+                    self.duration.as_secs_f64()
+                )?;
+            }
+            None => write!(
+                f,
+                "synced {} changed file(s) of the tables kept whole in {:.2} s; rollups \
+                 unchanged (no export of orders, refunds, events or customers changed)",
+                read.len(),
+                self.duration.as_secs_f64()
+            )?,
+        }
         let rejected: u64 = self.imported.iter().map(|r| r.rows_rejected).sum();
         if rejected > 0 {
             write!(f, "; {rejected} rows rejected (listed above per file)")?;
@@ -141,18 +159,7 @@ pub fn sync(
     let (imported, rollups) = store.all_or_nothing(|store| {
         // The segment and subscription rollups are counted in the store from these
         // tables, at the replacement's commit: they go in first.
-        let mut imported = Vec::new();
-        for table in &whole {
-            let import = ImportOptions {
-                table: Some(table.table.to_string()),
-                strict: false,
-                config: options.config.clone(),
-                file_is_complete: true,
-            };
-            for file in &table.files {
-                imported.push(import_file(store, file, &import).map_err(SyncError::Import)?);
-            }
-        }
+        let imported = import_whole(store, &whole, options)?;
         // Each query's rows go into the store batch by batch as the engine yields
         // them: nothing of the result is collected.
         let mut replace = RollupReplace::begin(store)?;
@@ -170,7 +177,49 @@ pub fn sync(
             .map(|i| (i.table.to_string(), i.files))
             .collect(),
         imported,
-        rollups,
+        rollups: Some(rollups),
         duration: started.elapsed(),
     })
+}
+
+/// [`sync`] of the tables kept whole only, in one transaction, the rollups left as they
+/// are: what `--follow` does when no export the engine reads changed
+/// ([`feeds_the_engine`]). Files unchanged since their last import are not read again;
+/// a grown one is read from where its last import stopped, as `kpi import` does; the
+/// rollups counted in the store from these tables (the subscription book) are
+/// refreshed by the imports.
+pub fn sync_tables_kept_whole(
+    store: &mut Store,
+    source: &std::path::Path,
+    options: &SyncOptions,
+) -> Result<SyncReport, SyncError> {
+    let started = Instant::now();
+    let whole = source::discover_whole(source)?;
+    let imported = store.all_or_nothing(|store| import_whole(store, &whole, options))?;
+    Ok(SyncReport {
+        inputs: Vec::new(),
+        imported,
+        rollups: None,
+        duration: started.elapsed(),
+    })
+}
+
+fn import_whole(
+    store: &mut Store,
+    whole: &[WholeTable],
+    options: &SyncOptions,
+) -> Result<Vec<ImportReport>, SyncError> {
+    let mut imported = Vec::new();
+    for table in whole {
+        let import = ImportOptions {
+            table: Some(table.table.to_string()),
+            strict: false,
+            config: options.config.clone(),
+            file_is_complete: true,
+        };
+        for file in &table.files {
+            imported.push(import_file(store, file, &import).map_err(SyncError::Import)?);
+        }
+    }
+    Ok(imported)
 }

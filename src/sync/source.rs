@@ -112,6 +112,27 @@ pub fn discover(source: &Path) -> Result<Vec<Input>, SyncError> {
 /// subscriptions, surveys, spend, tickets, work items, …) and kept whole in the store.
 pub const ENGINE_ONLY: [&str; 3] = ["orders", "refunds", "events"];
 
+/// Whether `file` under `source` is an export the engine reads (a raw table's folder, or
+/// a file in `source` named as for `kpi import` after one): a change to it changes the
+/// rollups; a change to any other export only its table kept whole.
+pub fn feeds_the_engine(source: &Path, file: &Path) -> bool {
+    let raw = |table: &str| RAW_INPUTS.iter().any(|(t, _)| *t == table);
+    match file
+        .strip_prefix(source)
+        .ok()
+        .map(|rel| rel.components().count())
+    {
+        Some(1) => crate::import::table_for_path(file).is_some_and(|t| raw(t.name)),
+        Some(_) => file
+            .strip_prefix(source)
+            .ok()
+            .and_then(|rel| rel.components().next())
+            .and_then(|first| first.as_os_str().to_str())
+            .is_some_and(raw),
+        None => false,
+    }
+}
+
 /// The exports of one table kept whole in the store, imported by `kpi import`'s own
 /// pipeline (its formats, validation and rejects).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -312,6 +333,26 @@ mod tests {
         assert_eq!(inputs[0].files, 3);
         assert_eq!(inputs[0].locations[0].header, ["order_id", "customer_id"]);
         assert_eq!(inputs[0].locations[1].header, ["order_id"]);
+    }
+
+    #[test]
+    fn the_engines_exports_are_told_from_the_tables_kept_whole() {
+        let source = Path::new("/data/exports");
+        for (file, engine) in [
+            ("events/date=2026-11-30/part-0.parquet", true),
+            ("customers/part-0.csv", true),
+            ("orders_2025-06.csv", true),
+            ("customers.csv", true),
+            ("tickets.csv", false),
+            ("subscriptions/region=eu/part-0.csv", false),
+            ("surveys_2026.json", false),
+        ] {
+            assert_eq!(
+                feeds_the_engine(source, &source.join(file)),
+                engine,
+                "{file}"
+            );
+        }
     }
 
     #[test]
