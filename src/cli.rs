@@ -138,7 +138,8 @@ pub struct SyncArgs {
     #[arg(long, value_name = "URL")]
     pub cluster: Option<String>,
 
-    /// Keep running: sync again whenever an export is added, changed or removed.
+    /// Keep running: sync again whenever an export is added, changed or removed (the
+    /// rollups only when an export of orders, refunds, events or customers changed).
     #[arg(long, visible_alias = "watch")]
     pub follow: bool,
 
