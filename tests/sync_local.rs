@@ -331,7 +331,7 @@ impl Drop for Following {
 
 #[test]
 fn sync_follow_imports_a_new_small_table_file_alone_and_recomputes_the_rollups_for_a_new_partition()
- {
+{
     let dir = tempfile::tempdir().unwrap();
     let local = imported(dir.path(), 150);
     let exports = dir.path().join("exports");
@@ -382,4 +382,39 @@ fn sync_follow_imports_a_new_small_table_file_alone_and_recomputes_the_rollups_f
         count("SELECT COUNT(*) FROM ru_events_day WHERE day = '2099-01-02'"),
         1
     );
+}
+
+#[test]
+fn a_customers_export_the_engine_reads_otherwise_than_the_import_is_one_clear_error_and_nothing_synced()
+ {
+    let dir = tempfile::tempdir().unwrap();
+    let local = imported(dir.path(), 150);
+    let exports = dir.path().join("exports");
+    export(&local, &exports);
+    let mut synced = Store::open(&dir.path().join("synced.db")).unwrap();
+    sync(&mut synced, &exports, &SyncOptions::default()).unwrap();
+    let before = rollups(&synced);
+
+    // A customer whose signup is no calendar day: `kpi import` rejects the row, while the
+    // engine would count it (and cohort its orders) as exported.
+    let mut customers = fs::read_to_string(exports.join("customers_all.csv")).unwrap();
+    customers.push_str("C999999,2025-02-30,ads,pro,eu\n");
+    fs::write(exports.join("customers_all.csv"), customers).unwrap();
+    let err = sync(&mut synced, &exports, &SyncOptions::default())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("customers") && err.contains("2025-02-30") && err.contains("nothing synced"),
+        "{err}"
+    );
+    assert_eq!(rollups(&synced), before, "a failed sync writes nothing");
+    let stored: i64 = synced
+        .conn()
+        .query_row(
+            "SELECT COUNT(*) FROM customers WHERE customer_id = 'C999999'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(stored, 0);
 }

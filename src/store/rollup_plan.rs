@@ -662,6 +662,12 @@ impl<'s> RollupReplace<'s> {
         })
     }
 
+    /// Where the signups written (by the engine, from the customers' export) disagree
+    /// with the store's customers, as [`super::rollup::signups::disagreement`] names it.
+    pub fn signups_disagreement(&self) -> rusqlite::Result<Option<String>> {
+        super::rollup::signups::disagreement(&self.tx)
+    }
+
     /// Recounts the segment rollups from what was written (with the customers of this
     /// store) and commits. Returns the rows written per rollup table.
     pub fn commit(self) -> rusqlite::Result<Vec<(String, u64)>> {

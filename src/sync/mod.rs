@@ -42,6 +42,13 @@ pub enum SyncError {
     /// A table kept whole could not be imported: nothing was written.
     #[error("{0} (nothing synced)")]
     Import(ImportError),
+    /// The engine read the customers' export otherwise than `kpi import` did.
+    #[error(
+        "the customers the engine read from the exports differ from those kpi import \
+         validated into the store ({0}): export customers with signup_date as YYYY-MM-DD \
+         and every row valid, beside the other exports (nothing synced)"
+    )]
+    CustomersDisagree(String),
     #[error("writing the rollups: {0}")]
     Store(#[from] rusqlite::Error),
     #[error("cannot start the query runtime: {0}")]
@@ -168,6 +175,11 @@ pub fn sync(
             engine.stream(query, |batch| {
                 engine::write_batch(query.table, batch, &mut insert)
             })?;
+        }
+        // The cohorts were counted on the engine from the customers as exported: they
+        // hold only if those are the customers the store now holds.
+        if let Some(row) = replace.signups_disagreement()? {
+            return Err(SyncError::CustomersDisagree(row));
         }
         Ok::<_, SyncError>((imported, replace.commit()?))
     })?;

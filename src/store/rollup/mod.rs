@@ -16,7 +16,7 @@ mod distinct;
 mod interner;
 mod per_id;
 mod segments;
-mod signups;
+pub(super) mod signups;
 pub mod subscriptions;
 mod touched;
 
