@@ -11,7 +11,8 @@ use kpi::store::Store;
 use kpi::store::rollup::{ROLLUP_TABLES, SEGMENT_TABLES};
 use kpi::sync::{SyncOptions, sync};
 use sync_support::{
-    assert_same_report, assert_same_rows, export, imported, report_json, rollups, small_tables_of,
+    assert_same_rows, assert_synced_as_local, count, export, imported, imported_and_exported,
+    rollups, small_tables_of,
 };
 
 #[test]
@@ -59,9 +60,7 @@ fn sync_from_csv_and_parquet_exports_equals_a_local_import_on_every_rollup() {
 #[test]
 fn an_unreadable_source_is_one_clear_error_and_leaves_the_store_unchanged() {
     let dir = tempfile::tempdir().unwrap();
-    let local = imported(dir.path(), 150);
-    let exports = dir.path().join("exports");
-    export(&local, &exports);
+    let (_, exports) = imported_and_exported(dir.path());
     let mut synced = Store::open(&dir.path().join("synced.db")).unwrap();
     sync(&mut synced, &exports, &SyncOptions::default()).unwrap();
     let before = rollups(&synced);
@@ -86,27 +85,17 @@ fn an_unreadable_source_is_one_clear_error_and_leaves_the_store_unchanged() {
 #[test]
 fn a_synced_store_reports_every_metric_as_the_local_import() {
     let dir = tempfile::tempdir().unwrap();
-    let mut local = imported(dir.path(), 150);
-    let exports = dir.path().join("exports");
-    export(&local, &exports);
+    let (local, exports) = imported_and_exported(dir.path());
     let synced_db = dir.path().join("synced.db");
     let mut synced = small_tables_of(&local, &synced_db);
     sync(&mut synced, &exports, &SyncOptions::default()).unwrap();
-    kpi::store::rollup::refresh_all(&mut local).unwrap();
-    assert_same_rows(&rollups(&local), &rollups(&synced));
-    drop((local, synced));
-    assert_same_report(
-        &report_json(&dir.path().join("local.db")),
-        &report_json(&synced_db),
-    );
+    assert_synced_as_local(dir.path(), local, synced, &synced_db);
 }
 
 #[test]
 fn a_query_failing_after_rollup_rows_were_written_leaves_the_store_unchanged() {
     let dir = tempfile::tempdir().unwrap();
-    let local = imported(dir.path(), 150);
-    let exports = dir.path().join("exports");
-    export(&local, &exports);
+    let (_, exports) = imported_and_exported(dir.path());
     let mut synced = Store::open(&dir.path().join("synced.db")).unwrap();
     sync(&mut synced, &exports, &SyncOptions::default()).unwrap();
     let before = rollups(&synced);
@@ -155,9 +144,7 @@ fn drop_small_table_files(dir: &std::path::Path, exports: &std::path::Path) -> u
 fn a_sync_into_an_empty_store_imports_the_small_tables_and_reports_every_metric_as_the_local_import()
  {
     let dir = tempfile::tempdir().unwrap();
-    let mut local = imported(dir.path(), 150);
-    let exports = dir.path().join("exports");
-    export(&local, &exports);
+    let (local, exports) = imported_and_exported(dir.path());
     let copied = drop_small_table_files(dir.path(), &exports);
     assert!(
         copied >= 8,
@@ -175,21 +162,13 @@ fn a_sync_into_an_empty_store_imports_the_small_tables_and_reports_every_metric_
             .all(|r| r.rows_upserted > 0 && r.rows_rejected == 0),
         "{report}"
     );
-    kpi::store::rollup::refresh_all(&mut local).unwrap();
-    assert_same_rows(&rollups(&local), &rollups(&synced));
-    drop((local, synced));
-    assert_same_report(
-        &report_json(&dir.path().join("local.db")),
-        &report_json(&synced_db),
-    );
+    assert_synced_as_local(dir.path(), local, synced, &synced_db);
 }
 
 #[test]
 fn a_bad_row_of_a_small_table_export_is_rejected_with_its_file_and_line_and_the_rest_synced() {
     let dir = tempfile::tempdir().unwrap();
-    let local = imported(dir.path(), 150);
-    let exports = dir.path().join("exports");
-    export(&local, &exports);
+    let (_, exports) = imported_and_exported(dir.path());
     let folder = exports.join("subscriptions").join("region=eu");
     fs::create_dir_all(&folder).unwrap();
     fs::write(
@@ -222,28 +201,17 @@ fn a_bad_row_of_a_small_table_export_is_rejected_with_its_file_and_line_and_the_
         rejects.contains('3') && rejects.contains("mrr") && rejects.contains("S-2"),
         "the rejects file lists the row by line and column: {rejects}"
     );
-    let stored: i64 = synced
-        .conn()
-        .query_row("SELECT COUNT(*) FROM subscriptions", [], |r| r.get(0))
-        .unwrap();
-    assert_eq!(stored, 2);
+    assert_eq!(count(&synced, "SELECT COUNT(*) FROM subscriptions"), 2);
 }
 
 #[test]
 fn a_failed_sync_leaves_the_small_tables_it_imported_as_before() {
     let dir = tempfile::tempdir().unwrap();
-    let local = imported(dir.path(), 150);
-    let exports = dir.path().join("exports");
-    export(&local, &exports);
+    let (_, exports) = imported_and_exported(dir.path());
     let mut synced = Store::open(&dir.path().join("synced.db")).unwrap();
     sync(&mut synced, &exports, &SyncOptions::default()).unwrap();
-    let count = |store: &Store, table: &str| -> i64 {
-        store
-            .conn()
-            .query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0))
-            .unwrap()
-    };
-    let customers_before = count(&synced, "customers");
+    let rows = |store: &Store, table: &str| count(store, &format!("SELECT COUNT(*) FROM {table}"));
+    let customers_before = rows(&synced, "customers");
     assert!(customers_before > 0);
     let before = rollups(&synced);
 
@@ -259,17 +227,15 @@ fn a_failed_sync_leaves_the_small_tables_it_imported_as_before() {
     .unwrap();
     let err = sync(&mut synced, &exports, &SyncOptions::default()).unwrap_err();
     assert!(err.to_string().contains("rollup ru_"), "{err}");
-    assert_eq!(count(&synced, "subscriptions"), 0, "no subscription kept");
-    assert_eq!(count(&synced, "customers"), customers_before);
-    let attributes: i64 = synced
-        .conn()
-        .query_row(
-            "SELECT COUNT(*) FROM customers WHERE attributes IS NOT NULL AND attributes <> '{}'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
-    assert_eq!(attributes, 0, "the demo file's attributes were rolled back");
+    assert_eq!(rows(&synced, "subscriptions"), 0, "no subscription kept");
+    assert_eq!(rows(&synced, "customers"), customers_before);
+    let attributes =
+        "SELECT COUNT(*) FROM customers WHERE attributes IS NOT NULL AND attributes <> '{}'";
+    assert_eq!(
+        count(&synced, attributes),
+        0,
+        "the demo file's attributes were rolled back"
+    );
     assert_eq!(rollups(&synced), before);
 }
 
@@ -333,19 +299,14 @@ impl Drop for Following {
 fn sync_follow_imports_a_new_small_table_file_alone_and_recomputes_the_rollups_for_a_new_partition()
 {
     let dir = tempfile::tempdir().unwrap();
-    let local = imported(dir.path(), 150);
-    let exports = dir.path().join("exports");
-    export(&local, &exports);
+    let (local, exports) = imported_and_exported(dir.path());
     drop(local);
     let db = dir.path().join("synced.db");
-    let count = |sql: &str| -> i64 {
-        let store = Store::open_read_only(&db).unwrap();
-        store.conn().query_row(sql, [], |r| r.get(0)).unwrap()
-    };
+    let read = |sql: &str| count(&Store::open_read_only(&db).unwrap(), sql);
     let following = Following::start(&exports, &db);
     let first = following.next_sync();
     assert!(first.last().unwrap().contains("rollup tables"), "{first:?}");
-    let rollup_rows = count("SELECT COUNT(*) FROM ru_events_day");
+    let rollup_rows = read("SELECT COUNT(*) FROM ru_events_day");
     assert!(rollup_rows > 0);
 
     // A tickets file: imported alone, the rollups left as they are.
@@ -365,7 +326,7 @@ fn sync_follow_imports_a_new_small_table_file_alone_and_recomputes_the_rollups_f
             .any(|l| l.contains("tickets_launch.csv") && l.contains("1 rejected")),
         "the ticket file's line, with its reject: {second:?}"
     );
-    assert_eq!(count("SELECT COUNT(*) FROM tickets"), 1);
+    assert_eq!(read("SELECT COUNT(*) FROM tickets"), 1);
 
     // A new day's partition of events: the rollups are computed again and hold it.
     let partition = exports.join("events").join("date=2099-01-02");
@@ -379,7 +340,7 @@ fn sync_follow_imports_a_new_small_table_file_alone_and_recomputes_the_rollups_f
     let third = following.next_sync();
     assert!(third.last().unwrap().contains("rollup tables"), "{third:?}");
     assert_eq!(
-        count("SELECT COUNT(*) FROM ru_events_day WHERE day = '2099-01-02'"),
+        read("SELECT COUNT(*) FROM ru_events_day WHERE day = '2099-01-02'"),
         1
     );
 }
@@ -388,9 +349,7 @@ fn sync_follow_imports_a_new_small_table_file_alone_and_recomputes_the_rollups_f
 fn a_customers_export_the_engine_reads_otherwise_than_the_import_is_one_clear_error_and_nothing_synced()
  {
     let dir = tempfile::tempdir().unwrap();
-    let local = imported(dir.path(), 150);
-    let exports = dir.path().join("exports");
-    export(&local, &exports);
+    let (_, exports) = imported_and_exported(dir.path());
     let mut synced = Store::open(&dir.path().join("synced.db")).unwrap();
     sync(&mut synced, &exports, &SyncOptions::default()).unwrap();
     let before = rollups(&synced);
@@ -408,13 +367,6 @@ fn a_customers_export_the_engine_reads_otherwise_than_the_import_is_one_clear_er
         "{err}"
     );
     assert_eq!(rollups(&synced), before, "a failed sync writes nothing");
-    let stored: i64 = synced
-        .conn()
-        .query_row(
-            "SELECT COUNT(*) FROM customers WHERE customer_id = 'C999999'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
-    assert_eq!(stored, 0);
+    let stored = "SELECT COUNT(*) FROM customers WHERE customer_id = 'C999999'";
+    assert_eq!(count(&synced, stored), 0);
 }

@@ -65,6 +65,29 @@ fn text(v: &Value) -> String {
     }
 }
 
+/// The demo data set imported into `dir/local.db` (150 customers) and its raw tables
+/// written as exports under `dir/exports`.
+pub fn imported_and_exported(dir: &Path) -> (Store, std::path::PathBuf) {
+    let local = imported(dir, 150);
+    let exports = dir.join("exports");
+    export(&local, &exports);
+    (local, exports)
+}
+
+/// The rollups of `synced` (at `synced_db`) equal the local full rebuild's, and it reports
+/// every metric as the local import at `dir/local.db`.
+pub fn assert_synced_as_local(dir: &Path, mut local: Store, synced: Store, synced_db: &Path) {
+    kpi::store::rollup::refresh_all(&mut local).unwrap();
+    assert_same_rows(&rollups(&local), &rollups(&synced));
+    drop((local, synced));
+    assert_same_report(&report_json(&dir.join("local.db")), &report_json(synced_db));
+}
+
+/// The one number `sql` reads from `store`.
+pub fn count(store: &Store, sql: &str) -> i64 {
+    store.conn().query_row(sql, [], |r| r.get(0)).unwrap()
+}
+
 /// Writes the store's raw tables as the exports a warehouse would hold: events as Parquet
 /// in day partitions, the rest as CSV spread over several files per month, and the
 /// customers as one plain file named as for `kpi import`.
