@@ -63,12 +63,14 @@ pub fn refresh(conn: &Connection, ids: &str, pairs: &str) -> rusqlite::Result<()
          GROUP BY e.name, e.user_id"
     ))?
     .execute([])?;
-    // The earlier of each and the first before.
+    // The earlier of each and the first before; a row that stays is not written again
+    // (an append of later events, the common case, rewrites no page).
     conn.prepare_cached(&format!(
         "INSERT INTO ru_first_event ({COLUMNS})
          SELECT {COLUMNS} FROM temp.ru_first_event_written WHERE 1
          ON CONFLICT (name, user_id) DO UPDATE
-         SET day = MIN(day, excluded.day), ts = MIN(ts, excluded.ts)"
+         SET day = MIN(day, excluded.day), ts = MIN(ts, excluded.ts)
+         WHERE excluded.day < day OR excluded.ts < ts"
     ))?
     .execute([])?;
     // A first the written rows do not reach still stands when its row is on a day the
@@ -88,10 +90,12 @@ pub fn refresh(conn: &Connection, ids: &str, pairs: &str) -> rusqlite::Result<()
                             WHERE p.day IN ({around}) AND p.id = f.user_id)
                 AND NOT EXISTS (SELECT 1 FROM events e
                                 WHERE e.day IN ({around}) AND e.user_id = f.user_id
-                                  AND e.name = f.name AND e.ts = f.ts))"
+                                  AND +e.name = f.name AND e.ts = f.ts))"
     ))?
     .execute([])?;
-    // Those are counted again from the user's whole history (none left: no row).
+    // Those are counted again from the user's whole history (none left: no row). The
+    // events are sought by day and user (`+name` keeps the name index out: it would read
+    // every user's events of the name that day).
     conn.prepare_cached(
         "DELETE FROM ru_first_event
          WHERE (name, user_id) IN (SELECT name, user_id FROM temp.ru_first_event_stale)",
@@ -101,7 +105,7 @@ pub fn refresh(conn: &Connection, ids: &str, pairs: &str) -> rusqlite::Result<()
         "INSERT INTO ru_first_event ({COLUMNS})
          SELECT s.name, s.user_id, MIN(e.day), MIN(e.ts) FROM temp.ru_first_event_stale s
          CROSS JOIN ru_event_users_day r ON r.user_id = s.user_id
-         CROSS JOIN events e ON e.day = r.day AND e.user_id = r.user_id AND e.name = s.name
+         CROSS JOIN events e ON e.day = r.day AND e.user_id = r.user_id AND +e.name = s.name
          GROUP BY s.name, s.user_id"
     ))?
     .execute([])?;
