@@ -174,5 +174,8 @@ fn a_synced_store_reports_time_to_value_as_the_local_import() {
                 .count();
         }
     }
-    assert!(values > 100, "the demo data activates users: {values} values");
+    assert!(
+        values > 100,
+        "the demo data activates users: {values} values"
+    );
 }
