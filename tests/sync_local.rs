@@ -370,3 +370,47 @@ fn a_customers_export_the_engine_reads_otherwise_than_the_import_is_one_clear_er
     let stored = "SELECT COUNT(*) FROM customers WHERE customer_id = 'C999999'";
     assert_eq!(count(&synced, stored), 0);
 }
+
+#[test]
+fn a_synced_store_reports_time_to_value_as_the_local_import() {
+    // Each user's first activation comes from `ru_first_event`, which the sync writes: a
+    // store without the raw events has the import's time to value at every grain, overall
+    // and per customer segment.
+    use kpi::config::Config;
+    use kpi::metrics::{Grain, SeriesRequest, compute};
+    let dir = tempfile::tempdir().unwrap();
+    let (local, exports) = imported_and_exported(dir.path());
+    let mut synced = small_tables_of(&local, &dir.path().join("synced.db"));
+    sync(&mut synced, &exports, &SyncOptions::default()).unwrap();
+    assert_eq!(
+        count(&synced, "SELECT COUNT(*) FROM events"),
+        0,
+        "the synced store holds no raw events"
+    );
+    let config = Config::default();
+    let as_of = kpi::metrics::reference_date(&local).unwrap().unwrap();
+    let mut values = 0;
+    for by in [None, Some("channel"), Some("plan"), Some("region")] {
+        for grain in Grain::ALL {
+            let request = SeriesRequest {
+                metric: "time_to_value_h",
+                grain,
+                from: as_of - chrono::Duration::days(400),
+                to: as_of,
+                by,
+            };
+            let expected = compute(&local, &config, as_of, &request).unwrap();
+            let got = compute(&synced, &config, as_of, &request).unwrap();
+            assert_eq!(got, expected, "by {by:?} at {grain}");
+            values += expected
+                .iter()
+                .flat_map(|s| &s.points)
+                .filter(|p| p.value.is_some())
+                .count();
+        }
+    }
+    assert!(
+        values > 100,
+        "the demo data activates users: {values} values"
+    );
+}

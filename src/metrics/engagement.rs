@@ -200,7 +200,9 @@ pub fn compute(
 }
 
 /// Median hours from signup (midnight of signup_date in the configured time zone) to the
-/// first activation event, of users whose first activation falls in each period.
+/// first activation event, of users whose first activation falls in each period. The
+/// firsts come from `ru_first_event` (each user's earliest day and instant per event
+/// name), which a synced store holds too.
 fn time_to_value(
     eng: &Engine<'_>,
     periods: &[Period],

@@ -306,19 +306,19 @@ impl Store {
         Ok(out)
     }
 
-    /// Each user's first `event` (its day and timestamp) with their signup date, of the
-    /// users `filter` keeps.
+    /// Each user's first `event` (its day and timestamp, `ru_first_event`) with their
+    /// signup date, of the users `filter` keeps.
     pub fn first_activations(
         &self,
         event: &str,
         filter: &RowFilter,
     ) -> rusqlite::Result<Vec<Activation>> {
-        let (filter, mut params) = filter.sql("e.user_id");
+        let (filter, mut params) = filter.sql("f.user_id");
         params.push(SqlValue::Text(event.to_string()));
         let sql = format!(
-            "SELECT MIN(e.day), MIN(e.ts), c.signup_date FROM events e
-             JOIN customers c ON c.customer_id = e.user_id
-             WHERE 1 = 1{filter} AND e.name = ? GROUP BY e.user_id"
+            "SELECT f.day, f.ts, c.signup_date FROM ru_first_event f
+             JOIN customers c ON c.customer_id = f.user_id
+             WHERE 1 = 1{filter} AND f.name = ?"
         );
         let mut stmt = self.conn().prepare_cached(&sql)?;
         let mut rows = stmt.query(rusqlite::params_from_iter(params))?;

@@ -496,6 +496,21 @@ CREATE INDEX IF NOT EXISTS customers_with_attributes ON customers (customer_id)
     WHERE attributes IS NOT NULL;
 ";
 
+/// Each user's first event per name (`rollup::first_events`), so time to value reads a
+/// row per activated user instead of the raw events, which a synced store does not hold.
+/// Counted on open (`rollup::FIRST_EVENTS_SINCE`). (Dropped first, as `ru_signups_day`.)
+const V13_FIRST_EVENTS: &str = r"
+DROP TABLE IF EXISTS ru_first_event;
+CREATE TABLE ru_first_event (
+    name    TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    day     TEXT NOT NULL, -- the earliest day of the user's events of the name
+    ts      TEXT NOT NULL, -- the earliest instant of them (UTC text, as stored)
+    PRIMARY KEY (name, user_id)
+) WITHOUT ROWID;
+CREATE INDEX ru_first_event_user ON ru_first_event (user_id);
+";
+
 /// Every migration in order; `MIGRATIONS[i]` takes the store to version `i + 1`.
 pub const MIGRATIONS: &[&str] = &[
     V1_TABLES,
@@ -510,6 +525,7 @@ pub const MIGRATIONS: &[&str] = &[
     V10_SIGNUPS_DAY,
     V11_FEATURE_ADOPTERS,
     V12_SUBSCRIPTION_ROLLUPS,
+    V13_FIRST_EVENTS,
 ];
 
 pub const CURRENT_VERSION: u32 = MIGRATIONS.len() as u32;
@@ -518,7 +534,7 @@ pub const CURRENT_VERSION: u32 = MIGRATIONS.len() as u32;
 /// only tables in `WRITER_TABLES`, which readers do without (the table missing reads as
 /// empty), so a read-only store written by an older kpi still reads; only a writer
 /// upgrades it. A migration that readers need raises this to its own version.
-pub const READABLE_SINCE: u32 = 12;
+pub const READABLE_SINCE: u32 = 13;
 
 /// Tables a writer keeps for itself, with the version that adds each: a store older than
 /// that lacks the table without being damaged.
@@ -700,6 +716,9 @@ pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
         }
         if before > 0 && before < super::rollup::SUBSCRIPTION_ROLLUPS_SINCE {
             super::rollup::subscriptions::recount(&tx)?;
+        }
+        if before > 0 && before < super::rollup::FIRST_EVENTS_SINCE {
+            super::rollup::first_events::rebuild(&tx)?;
         }
     }
     tx.pragma_update(None, "user_version", CURRENT_VERSION)?;

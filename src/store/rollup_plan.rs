@@ -17,6 +17,7 @@ use chrono::{Duration, NaiveDate};
 use rusqlite::Transaction;
 use rusqlite::types::{ToSqlOutput, ValueRef};
 
+use super::rollup::first_events::FIRST_EVENTS_SELECT;
 use super::rollup::{NO_NEXT_ORDER, ROLLUP_TABLES, TABLE_DAYS};
 use crate::dates::parse_day;
 use crate::dates::{Grain, Period, repeat_deltas};
@@ -376,6 +377,12 @@ pub fn plan(ranges: &DayRanges) -> Vec<RollupQuery> {
             Vec::new(),
             "SELECT signup_date, channel, plan, region, COUNT(*) FROM customers \
              GROUP BY signup_date, channel, plan, region",
+        ),
+        query(
+            "ru_first_event",
+            &["name", "user_id", "day", "ts"],
+            Vec::new(),
+            FIRST_EVENTS_SELECT,
         ),
     ];
     let Some(calendar) = calendar(ranges) else {
@@ -774,7 +781,7 @@ mod tests {
             conn.execute(
                 "INSERT INTO events (event_key, user_id, ts, day, name, session_id, feature,
                                      duration_s)
-                 VALUES (?1, ?2, ?3 || 'T10:00:00Z', ?3, ?4, ?5, ?6, ?7)",
+                 VALUES (?1, ?2, ?3 || ?8, ?3, ?4, ?5, ?6, ?7)",
                 params![
                     format!("e{i}"),
                     format!("c{}", user % 9),
@@ -783,6 +790,12 @@ mod tests {
                     session,
                     feature,
                     (session_n % 3 == 0).then_some(f64::from(session_n) * 0.1),
+                    // Times of day vary: the first event of a day is not its first row.
+                    format!(
+                        "T{:02}:{:02}:00Z",
+                        (i * 7 + usize::from(session_n)) % 24,
+                        i % 60
+                    ),
                 ],
             )
             .unwrap();

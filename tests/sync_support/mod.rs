@@ -2,8 +2,6 @@
 //! exports split over many files, its rollups as comparable text, and its report.
 #![allow(dead_code, clippy::unwrap_used)]
 
-pub mod raw_reads;
-
 use std::fs::{self, File};
 use std::path::Path;
 use std::process::Command;
@@ -239,8 +237,8 @@ pub fn assert_same_rows(expected: &[String], got: &[String]) {
 }
 
 /// `kpi report --format json` of `db`, without what names the store or the moment
-/// (`store`, `generated_at`) and without the metrics that still read raw rows a synced
-/// store does not hold ([`raw_reads::KNOWN_RAW_READS`]).
+/// (`store`, `generated_at`). Every metric is kept: none reads the raw rows a synced store
+/// does not hold (tests/sync_metric_tables.rs).
 pub fn report_json(db: &Path) -> Json {
     let output = Command::new(env!("CARGO_BIN_EXE_kpi"))
         .arg("--db")
@@ -259,15 +257,6 @@ pub fn report_json(db: &Path) -> Json {
     let top = report.as_object_mut().unwrap();
     top.remove("store");
     top.remove("generated_at");
-    let reads_raw = |item: &Json, key: &str| {
-        let metric = item[key].as_str().unwrap_or_default();
-        raw_reads::KNOWN_RAW_READS.iter().any(|(m, _)| *m == metric)
-    };
-    for (list, key) in [("metrics", "id"), ("alerts", "metric")] {
-        if let Some(items) = top.get_mut(list).and_then(Json::as_array_mut) {
-            items.retain(|item| !reads_raw(item, key));
-        }
-    }
     report
 }
 

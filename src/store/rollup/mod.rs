@@ -8,11 +8,14 @@
 //!   contributions maintained by the touched ids' change.
 //! - [`distinct`]: distinct ids per period and trailing window (`ru_distinct`), which
 //!   cannot be summed from days.
+//! - [`first_events`]: each user's first event per name (`ru_first_event`), lowered by
+//!   what an import wrote and counted again where the row that made it was replaced.
 
 mod counts;
 mod day_scan;
 mod days;
 mod distinct;
+pub(crate) mod first_events;
 mod interner;
 mod per_id;
 mod segments;
@@ -51,6 +54,10 @@ pub const FEATURE_ADOPTERS_SINCE: u32 = 11;
 /// (`subscriptions::SUBSCRIPTION_TABLES`): a store from before gets it counted on open.
 pub const SUBSCRIPTION_ROLLUPS_SINCE: u32 = 12;
 
+/// The schema version that adds each user's first event per name (`ru_first_event`): a
+/// store from before gets it counted on open from the events.
+pub const FIRST_EVENTS_SINCE: u32 = 13;
+
 /// `ru_order_gaps.next_day` of a customer's latest order.
 pub const NO_NEXT_ORDER: &str = "9999-12-31";
 
@@ -69,6 +76,7 @@ const ORDERS: Activity = Activity {
     distinct_prefix: "paying",
     windows: &[],
     repeats: true,
+    firsts: false,
     refresh_days: days::refresh_orders,
     refresh_ids: days::refresh_order_ids,
 };
@@ -84,6 +92,7 @@ const EVENTS: Activity = Activity {
     distinct_prefix: "active",
     windows: &WINDOWS,
     repeats: false,
+    firsts: true,
     refresh_days: days::refresh_events,
     refresh_ids: days::refresh_event_ids,
 };
@@ -277,6 +286,9 @@ fn refresh_activity(
         if activity.repeats {
             segments::rebuild_repeats(tx)?;
         }
+        if activity.firsts {
+            first_events::rebuild(tx)?;
+        }
         recount_distinct(tx, activity, &days)?;
         return Ok(false);
     }
@@ -309,6 +321,9 @@ fn refresh_activity(
     }
     per_id::contribute(tx, activity, scope, parts, &spans, 1, &mut sums)?;
     per_id::write(tx, activity, &spans, &sums)?;
+    if activity.firsts {
+        first_events::refresh(tx, activity.ids_table, activity.pairs_table)?;
+    }
     if activity.repeats {
         segments::contribute_repeats(tx, repeat_scope, 1, &mut segment_repeats)?;
         segments::write_repeats(tx, &segment_repeats)?;
@@ -347,7 +362,7 @@ pub fn refresh_touched(store: &mut Store, touched: &Touched) -> rusqlite::Result
 }
 
 /// Every rollup table.
-pub const ROLLUP_TABLES: [&str; 14] = [
+pub const ROLLUP_TABLES: [&str; 15] = [
     "ru_orders_day",
     "ru_order_customers_day",
     "ru_refunds_day",
@@ -362,6 +377,7 @@ pub const ROLLUP_TABLES: [&str; 14] = [
     "ru_order_gaps",
     "ru_signups_day",
     "ru_feature_distinct",
+    "ru_first_event",
 ];
 
 /// Rebuilds every rollup from the raw rows (for tests and benchmarks).

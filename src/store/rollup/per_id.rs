@@ -47,6 +47,9 @@ pub struct Activity {
     pub windows: &'static [(&'static str, i64)],
     /// Whether the repeat-purchase and gap rollups come from this activity.
     pub repeats: bool,
+    /// Whether each id's first row per event name (`ru_first_event`) comes from this
+    /// activity (events only).
+    pub firsts: bool,
     /// Rewrites the day rollups of [from, to] from the raw rows.
     pub refresh_days: fn(&Connection, NaiveDate, NaiveDate) -> rusqlite::Result<()>,
     /// Rewrites the day rollups of one day for the ids of `pairs_table` on it.
