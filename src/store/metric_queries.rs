@@ -48,6 +48,21 @@ impl RowFilter {
 }
 
 impl RowFilter {
+    /// ` AND …` on the customer row joined as `alias` (its channel for
+    /// [`RowFilter::Channel`]), with its parameters: a read that joins each row's customer
+    /// tests it there, rather than against the list of a segment's customers, which
+    /// SQLite builds by reading every customer even when no row needs it.
+    pub(super) fn on_customer(&self, alias: &str) -> (String, Vec<SqlValue>) {
+        let (dimension, value) = match self {
+            Self::All => return (String::new(), Vec::new()),
+            Self::Channel(channel) => ("channel", channel),
+            Self::Customers { dimension, value } => (dimension.as_str(), value),
+        };
+        let (expr, mut params) = customer_dim_expr_of(&format!("{alias}."), dimension);
+        params.push(SqlValue::Text(value.clone()));
+        (format!(" AND {expr} = ?"), params)
+    }
+
     /// How `ru_signups_day` keeps this filter's customers: `Some(None)` all of them,
     /// `Some(Some(column))` those of one value of a column it keeps, `None` not at all.
     fn signup_column(&self) -> Option<Option<&'static str>> {
@@ -62,10 +77,16 @@ impl RowFilter {
 
 /// The customers-table expression of a dimension, with its parameters.
 pub(super) fn customer_dim_expr(dimension: &str) -> (String, Vec<SqlValue>) {
+    customer_dim_expr_of("", dimension)
+}
+
+/// [`customer_dim_expr`] on the customer row `prefix` names (`"c."`), for reads that join
+/// the customers rather than test ids against a list of them.
+fn customer_dim_expr_of(prefix: &str, dimension: &str) -> (String, Vec<SqlValue>) {
     match dimension {
-        "channel" | "plan" | "region" => (dimension.to_string(), Vec::new()),
+        "channel" | "plan" | "region" => (format!("{prefix}{dimension}"), Vec::new()),
         attribute => (
-            "json_extract(attributes, ?)".to_string(),
+            format!("json_extract({prefix}attributes, ?)"),
             vec![SqlValue::Text(format!(
                 "$.\"{}\"",
                 attribute.replace('"', "")

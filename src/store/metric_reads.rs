@@ -313,7 +313,7 @@ impl Store {
         event: &str,
         filter: &RowFilter,
     ) -> rusqlite::Result<Vec<Activation>> {
-        let (filter, mut params) = filter.sql("f.user_id");
+        let (filter, mut params) = filter.on_customer("c");
         params.push(SqlValue::Text(event.to_string()));
         let sql = format!(
             "SELECT f.day, f.ts, c.signup_date FROM ru_first_event f
