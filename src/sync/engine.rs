@@ -12,6 +12,8 @@ use datafusion::arrow::datatypes::{
 };
 use datafusion::execution::memory_pool::FairSpillPool;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+use datafusion::physical_plan::joins::HashJoinExec;
+use datafusion::physical_plan::{ExecutionPlan, collect};
 use datafusion::prelude::{CsvReadOptions, ParquetReadOptions, SessionConfig, SessionContext};
 use futures::StreamExt;
 use rusqlite::types::{Value, ValueRef};
@@ -130,6 +132,40 @@ impl Engine {
                 each(&batch.map_err(query_error)?)?;
             }
             Ok(())
+        })
+    }
+
+    /// Runs `query` (its result dropped) and returns, for each hash join of its plan, the
+    /// rows the join built its table from: the side held whole in memory, which the
+    /// memory pool cannot spill. Tests check that every one is bounded by the ids or
+    /// days, not by the source's rows.
+    pub fn hash_join_builds(&self, query: &Planned) -> Result<Vec<usize>, SyncError> {
+        fn builds(plan: &Arc<dyn ExecutionPlan>, out: &mut Vec<usize>) {
+            if plan.downcast_ref::<HashJoinExec>().is_some() {
+                out.push(
+                    plan.metrics()
+                        .and_then(|m| m.sum_by_name("build_input_rows"))
+                        .map_or(0, |v| v.as_usize()),
+                );
+            }
+            for child in plan.children() {
+                builds(child, out);
+            }
+        }
+        let query_error = |source| SyncError::Query {
+            what: format!("rollup {}", query.table),
+            source,
+        };
+        self.runtime.block_on(async {
+            let frame = self.ctx.sql(&query.sql).await.map_err(query_error)?;
+            let task = Arc::new(frame.task_ctx());
+            let plan = frame.create_physical_plan().await.map_err(query_error)?;
+            collect(Arc::clone(&plan), task)
+                .await
+                .map_err(query_error)?;
+            let mut out = Vec::new();
+            builds(&plan, &mut out);
+            Ok(out)
         })
     }
 
