@@ -16,8 +16,10 @@
 //! Every node is stopped by its pid, also on a panic.
 //!
 //! Run: `cargo bench --features cluster --bench sync` (1 M events), or `cargo bench
-//! --features cluster --bench sync -- 1000000 10000000` for several sizes. The CSV and
-//! the exports are kept under `KPI_BENCH_DATA` (default a temp folder).
+//! --features cluster --bench sync -- 1000000 10000000` for several sizes; with
+//! `--in-process` among the arguments, only the import baseline and the in-process sync
+//! run (the cluster lines are printed as not run). The CSV and the exports are kept under
+//! `KPI_BENCH_DATA` (default a temp folder).
 #![allow(clippy::unwrap_used)]
 
 mod child;
@@ -37,6 +39,7 @@ use generated::generate;
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    let in_process_only = args.iter().any(|a| a == "--in-process");
     let mut sizes: Vec<u64> = args
         .iter()
         .filter_map(|a| a.replace('_', "").parse().ok())
@@ -98,22 +101,30 @@ fn main() {
             cost
         };
         let in_process = sync(None);
-        let mut cluster = Cluster::start(&node, temp.path());
-        cluster.add_executor();
-        let before = cluster.cpu_seconds();
-        let one = sync(Some(&cluster.url()));
-        let one_nodes = cluster.cpu_seconds() - before;
-        cluster.add_executor();
-        let before = cluster.cpu_seconds();
-        let two = sync(Some(&cluster.url()));
-        let two_nodes = cluster.cpu_seconds() - before;
-        drop(cluster);
+        let (mut one, mut two) = (None, None);
+        let (mut one_nodes, mut two_nodes) = (0.0, 0.0);
+        if !in_process_only {
+            let mut cluster = Cluster::start(&node, temp.path());
+            cluster.add_executor();
+            let before = cluster.cpu_seconds();
+            one = sync(Some(&cluster.url()));
+            one_nodes = cluster.cpu_seconds() - before;
+            cluster.add_executor();
+            let before = cluster.cpu_seconds();
+            two = sync(Some(&cluster.url()));
+            two_nodes = cluster.cpu_seconds() - before;
+            drop(cluster);
+        }
 
         println!("\n{rows} events ({} cores):", cores());
         print_line("kpi import (baseline)", rows, import.as_ref(), None);
         print_line("kpi sync, in-process", rows, in_process.as_ref(), None);
-        print_line("kpi sync, 1 executor", rows, one.as_ref(), Some(one_nodes));
-        print_line("kpi sync, 2 executors", rows, two.as_ref(), Some(two_nodes));
+        if in_process_only {
+            println!("  kpi sync on a cluster      not run (--in-process)");
+        } else {
+            print_line("kpi sync, 1 executor", rows, one.as_ref(), Some(one_nodes));
+            print_line("kpi sync, 2 executors", rows, two.as_ref(), Some(two_nodes));
+        }
         if let Some(import) = &import {
             for (what, cost) in [
                 ("in-process", &in_process),

@@ -9,7 +9,7 @@ use std::fs;
 
 use kpi::store::Store;
 use kpi::store::rollup::{ROLLUP_TABLES, SEGMENT_TABLES};
-use kpi::sync::{SyncOptions, sync};
+use kpi::sync::{Engine, SyncOptions, source, sync};
 use sync_support::{
     assert_same_rows, assert_synced_as_local, count, export, imported, imported_and_exported,
     rollups, small_tables_of,
@@ -413,4 +413,75 @@ fn a_synced_store_reports_time_to_value_as_the_local_import() {
         values > 100,
         "the demo data activates users: {values} values"
     );
+}
+
+/// Regression (issue 17): the cohort query joined every id's active days to the ids'
+/// cohorts with the active days as the hash join's build side, which DataFusion holds
+/// whole in memory and cannot spill: at 10 M events that table outgrew a 256 MB pool
+/// and took the in-process sync's RSS to 4.6 GB without one. Every hash join of the plan
+/// must build on ids or calendar days, never on rows that grow with the source (here
+/// every id is active on every day, so ids × days rows, far more than either).
+#[test]
+fn no_hash_join_of_the_plan_holds_rows_that_grow_with_the_source() {
+    const IDS: usize = 20;
+    const DAYS: usize = 90;
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open_in_memory().unwrap();
+    let first = chrono::NaiveDate::from_ymd_opt(2024, 1, 1).unwrap();
+    for id in 0..IDS {
+        let day_of = |d: usize| (first + chrono::Duration::days(d as i64)).to_string();
+        // Half the ids signed up (their cohort is their signup month), half did not.
+        if id % 2 == 0 {
+            store
+                .conn()
+                .execute(
+                    "INSERT INTO customers (customer_id, signup_date) VALUES (?1, ?2)",
+                    rusqlite::params![format!("c{id}"), day_of(id)],
+                )
+                .unwrap();
+        }
+        for d in 0..DAYS {
+            let day = day_of(d);
+            store
+                .conn()
+                .execute(
+                    "INSERT INTO events (event_key, user_id, ts, day, name, session_id)
+                     VALUES (?1, ?2, ?3 || 'T10:00:00Z', ?3, 'feature_used', ?1)",
+                    rusqlite::params![format!("e{id}-{d}"), format!("c{id}"), day],
+                )
+                .unwrap();
+            store
+                .conn()
+                .execute(
+                    "INSERT INTO orders (order_id, customer_id, order_date, revenue, status)
+                     VALUES (?1, ?2, ?3, 1000, 'completed')",
+                    rusqlite::params![format!("o{id}-{d}"), format!("c{id}"), day],
+                )
+                .unwrap();
+        }
+    }
+    let exports = dir.path().join("exports");
+    export(&store, &exports);
+
+    let engine = Engine::start(&SyncOptions::default()).unwrap();
+    let queries = engine.plan(&source::discover(&exports).unwrap()).unwrap();
+    // The largest build a join may need: the calendar (the days plus the trailing
+    // windows' 29) once per grain (day, week, month).
+    let bound = 3 * (DAYS + 29);
+    assert!(
+        IDS * DAYS > bound,
+        "the source's rows outnumber any bounded build"
+    );
+    let mut joins = 0;
+    for query in &queries {
+        for rows in engine.hash_join_builds(query).unwrap() {
+            joins += 1;
+            assert!(
+                rows <= bound,
+                "a hash join of {} builds on {rows} rows (ids {IDS}, days {DAYS})",
+                query.table
+            );
+        }
+    }
+    assert!(joins > 0, "the plan joins");
 }

@@ -510,6 +510,13 @@ fn feature_periods(from: NaiveDate, to: NaiveDate) -> String {
 /// in the cohort of its signup month, else of its first active month, counted in every
 /// month from its cohort on that it is active; a size row (month '') for ids without a
 /// signup.
+///
+/// Each id's days get its cohort without a join of the days to the ids: the id's cohort
+/// row is put before its days (tag 0) and carried onto them by a window per id. A hash
+/// join of the two would hold one side whole in memory, which DataFusion's memory pool
+/// cannot spill, and which side it picks depends on statistics: it held the days (every
+/// active id and day, 10 M rows for 10 M events) and exhausted the pool. The window's
+/// sort spills.
 fn cohort_cells(variant: &str, source: &str) -> String {
     let owners = format!(
         "(SELECT f.id, COALESCE(substr(c.signup_date, 1, 7), substr(f.first_day, 1, 7)) AS cohort, \
@@ -517,13 +524,20 @@ fn cohort_cells(variant: &str, source: &str) -> String {
          FROM (SELECT id, MIN(day) AS first_day FROM {source} GROUP BY id) f \
          LEFT JOIN customers c ON c.customer_id = f.id)"
     );
+    let cohort_days = format!(
+        "(SELECT id, tag, day, revenue, FIRST_VALUE(cohort) OVER (PARTITION BY id ORDER BY tag \
+         ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS cohort \
+         FROM (SELECT id, 0 AS tag, '' AS day, 0 AS revenue, cohort FROM {owners} o \
+               WHERE id IS NOT NULL \
+               UNION ALL SELECT id, 1, day, revenue, '' FROM {source} s WHERE id IS NOT NULL) t)"
+    );
     // Distinct ids per cell as the (cell, id) groups, not `COUNT(DISTINCT …)` beside
     // `SUM` (a hash set per cell in DataFusion, outside its memory pool).
     format!(
         "SELECT '{variant}' AS variant, cohort, month, COUNT(*) AS customers, \
-         SUM(revenue) AS revenue FROM (SELECT o.cohort, substr(p.day, 1, 7) AS month, p.id, \
-         SUM(p.revenue) AS revenue FROM {source} p JOIN {owners} o ON o.id = p.id \
-         WHERE substr(p.day, 1, 7) >= o.cohort GROUP BY o.cohort, substr(p.day, 1, 7), p.id) m \
+         SUM(revenue) AS revenue FROM (SELECT cohort, substr(day, 1, 7) AS month, id, \
+         SUM(revenue) AS revenue FROM {cohort_days} p \
+         WHERE tag = 1 AND substr(day, 1, 7) >= cohort GROUP BY cohort, substr(day, 1, 7), id) m \
          GROUP BY cohort, month \
          UNION ALL SELECT '{variant}', cohort, '', COUNT(*), 0 FROM {owners} u \
          WHERE no_signup = 1 GROUP BY cohort"

@@ -12,6 +12,9 @@ use datafusion::arrow::datatypes::{
 };
 use datafusion::execution::memory_pool::FairSpillPool;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+use datafusion::physical_plan::joins::HashJoinExec;
+use datafusion::physical_plan::union::UnionExec;
+use datafusion::physical_plan::{ExecutionPlan, collect, execute_stream};
 use datafusion::prelude::{CsvReadOptions, ParquetReadOptions, SessionConfig, SessionContext};
 use futures::StreamExt;
 use rusqlite::types::{Value, ValueRef};
@@ -21,6 +24,13 @@ use super::{SyncError, SyncOptions};
 use crate::store::rollup_plan::{
     self, DayRanges, RAW_INPUTS, RollupInsert, range_queries, with_ctes,
 };
+
+/// The spill files a sort merges in one pass (more are merged in several passes). Each
+/// file merged holds a buffer reserved outside what the pool can reclaim, and DataFusion
+/// (55) takes as many as the pool lets it by default: at 10 M events the window sort of
+/// the cohort query held the whole 256 MB pool that way, and the operator after it
+/// could not get 544 bytes.
+const SPILL_MERGE_FAN_IN: usize = 8;
 
 pub struct Engine {
     runtime: tokio::runtime::Runtime,
@@ -48,7 +58,8 @@ impl Engine {
                 if options.partitions > 0 {
                     config = config.with_target_partitions(options.partitions);
                 }
-                let mut env = RuntimeEnvBuilder::new();
+                let mut env =
+                    RuntimeEnvBuilder::new().with_max_spill_merge_fan_in(SPILL_MERGE_FAN_IN);
                 if options.memory_mb > 0 {
                     // Shared fairly by the operators that can spill (sorts,
                     // aggregations), which then spill to the OS temp folder; without it
@@ -118,18 +129,60 @@ impl Engine {
             source,
         };
         self.runtime.block_on(async {
-            let mut batches = self
-                .ctx
-                .sql(&query.sql)
-                .await
-                .map_err(query_error)?
-                .execute_stream()
-                .await
-                .map_err(query_error)?;
-            while let Some(batch) = batches.next().await {
-                each(&batch.map_err(query_error)?)?;
+            let frame = self.ctx.sql(&query.sql).await.map_err(query_error)?;
+            let task = Arc::new(frame.task_ctx());
+            let plan = frame.create_physical_plan().await.map_err(query_error)?;
+            // The branches of a UNION ALL one after the other. Run together, every
+            // branch's operators would share the pool at once, and the fair pool gives
+            // each spilling operator the pool divided by their number: the four branches
+            // of ru_distinct together (over a hundred operators) left each under 1.1 MB
+            // of a 128 MB pool, and a final aggregation failed at 200 k events; one
+            // branch at a time synced them with 64 MB.
+            let parts = match plan.downcast_ref::<UnionExec>() {
+                Some(union) => union.inputs().clone(),
+                _ => vec![plan],
+            };
+            for part in parts {
+                let mut batches = execute_stream(part, Arc::clone(&task)).map_err(query_error)?;
+                while let Some(batch) = batches.next().await {
+                    each(&batch.map_err(query_error)?)?;
+                }
             }
             Ok(())
+        })
+    }
+
+    /// Runs `query` (its result dropped) and returns, for each hash join of its plan, the
+    /// rows the join built its table from: the side held whole in memory, which the
+    /// memory pool cannot spill. Tests check that every one is bounded by the ids or
+    /// days, not by the source's rows.
+    pub fn hash_join_builds(&self, query: &Planned) -> Result<Vec<usize>, SyncError> {
+        fn builds(plan: &Arc<dyn ExecutionPlan>, out: &mut Vec<usize>) {
+            if plan.downcast_ref::<HashJoinExec>().is_some() {
+                out.push(
+                    plan.metrics()
+                        .and_then(|m| m.sum_by_name("build_input_rows"))
+                        .map_or(0, |v| v.as_usize()),
+                );
+            }
+            for child in plan.children() {
+                builds(child, out);
+            }
+        }
+        let query_error = |source| SyncError::Query {
+            what: format!("rollup {}", query.table),
+            source,
+        };
+        self.runtime.block_on(async {
+            let frame = self.ctx.sql(&query.sql).await.map_err(query_error)?;
+            let task = Arc::new(frame.task_ctx());
+            let plan = frame.create_physical_plan().await.map_err(query_error)?;
+            collect(Arc::clone(&plan), task)
+                .await
+                .map_err(query_error)?;
+            let mut out = Vec::new();
+            builds(&plan, &mut out);
+            Ok(out)
         })
     }
 
