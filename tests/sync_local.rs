@@ -101,17 +101,7 @@ fn a_query_failing_after_rollup_rows_were_written_leaves_the_store_unchanged() {
     let before = rollups(&synced);
     assert!(!before.is_empty());
 
-    // Readable, but one revenue is not a number: the first query that sums revenue fails
-    // while it streams, after the plan's first rollup (rows per table and day, which reads
-    // no revenue) was written inside the transaction.
-    let bad = exports.join("orders").join("month=2099-01");
-    fs::create_dir_all(&bad).unwrap();
-    fs::write(
-        bad.join("part-0.csv"),
-        "order_id,customer_id,order_date,revenue,status,channel,discount,cost\n\
-         bad-1,c1,2099-01-05,twelve,completed,ads,0,0\n",
-    )
-    .unwrap();
+    add_orders_with_a_revenue_that_is_no_number(&exports);
     let err = sync(&mut synced, &exports, &SyncOptions::default())
         .unwrap_err()
         .to_string();
@@ -121,6 +111,20 @@ fn a_query_failing_after_rollup_rows_were_written_leaves_the_store_unchanged() {
         "the first rollup was written before the failure: {err}"
     );
     assert_eq!(rollups(&synced), before, "a failed sync writes nothing");
+}
+
+/// An orders export that reads, but whose revenue is no number: the first rollup query
+/// that sums revenue fails while it streams, after the plan's first rollup (rows per
+/// table and day, which reads no revenue) was written inside the transaction.
+fn add_orders_with_a_revenue_that_is_no_number(exports: &std::path::Path) {
+    let bad = exports.join("orders").join("month=2099-01");
+    fs::create_dir_all(&bad).unwrap();
+    fs::write(
+        bad.join("part-0.csv"),
+        "order_id,customer_id,order_date,revenue,status,channel,discount,cost\n\
+         bad-1,c1,2099-01-05,twelve,completed,ads,0,0\n",
+    )
+    .unwrap();
 }
 
 /// The demo's files of the tables a sync keeps whole (every table but orders, refunds and
@@ -217,14 +221,7 @@ fn a_failed_sync_leaves_the_small_tables_it_imported_as_before() {
 
     // New small tables, imported first; then a rollup query fails.
     drop_small_table_files(dir.path(), &exports);
-    let bad = exports.join("orders").join("month=2099-01");
-    fs::create_dir_all(&bad).unwrap();
-    fs::write(
-        bad.join("part-0.csv"),
-        "order_id,customer_id,order_date,revenue,status,channel,discount,cost\n\
-         bad-1,c1,2099-01-05,twelve,completed,ads,0,0\n",
-    )
-    .unwrap();
+    add_orders_with_a_revenue_that_is_no_number(&exports);
     let err = sync(&mut synced, &exports, &SyncOptions::default()).unwrap_err();
     assert!(err.to_string().contains("rollup ru_"), "{err}");
     assert_eq!(rows(&synced, "subscriptions"), 0, "no subscription kept");

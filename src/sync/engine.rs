@@ -10,6 +10,7 @@ use datafusion::arrow::array::{
 use datafusion::arrow::datatypes::{
     DataType, Field, Float32Type, Float64Type, Int32Type, Int64Type, Schema, UInt32Type, UInt64Type,
 };
+use datafusion::execution::TaskContext;
 use datafusion::execution::memory_pool::FairSpillPool;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::physical_plan::joins::HashJoinExec;
@@ -43,6 +44,16 @@ pub struct Planned {
     pub table: &'static str,
     pub columns: &'static [&'static str],
     sql: String,
+}
+
+impl Planned {
+    /// Names this rollup in an engine error.
+    fn error(&self) -> impl Fn(datafusion::error::DataFusionError) -> SyncError + '_ {
+        move |source| SyncError::Query {
+            what: format!("rollup {}", self.table),
+            source,
+        }
+    }
 }
 
 impl Engine {
@@ -124,14 +135,9 @@ impl Engine {
         query: &Planned,
         mut each: impl FnMut(&RecordBatch) -> Result<(), SyncError>,
     ) -> Result<(), SyncError> {
-        let query_error = |source| SyncError::Query {
-            what: format!("rollup {}", query.table),
-            source,
-        };
+        let query_error = query.error();
         self.runtime.block_on(async {
-            let frame = self.ctx.sql(&query.sql).await.map_err(query_error)?;
-            let task = Arc::new(frame.task_ctx());
-            let plan = frame.create_physical_plan().await.map_err(query_error)?;
+            let (plan, task) = self.physical(query).await?;
             // The branches of a UNION ALL one after the other. Run together, every
             // branch's operators would share the pool at once, and the fair pool gives
             // each spilling operator the pool divided by their number: the four branches
@@ -143,9 +149,9 @@ impl Engine {
                 _ => vec![plan],
             };
             for part in parts {
-                let mut batches = execute_stream(part, Arc::clone(&task)).map_err(query_error)?;
+                let mut batches = execute_stream(part, Arc::clone(&task)).map_err(&query_error)?;
                 while let Some(batch) = batches.next().await {
-                    each(&batch.map_err(query_error)?)?;
+                    each(&batch.map_err(&query_error)?)?;
                 }
             }
             Ok(())
@@ -169,14 +175,9 @@ impl Engine {
                 builds(child, out);
             }
         }
-        let query_error = |source| SyncError::Query {
-            what: format!("rollup {}", query.table),
-            source,
-        };
+        let query_error = query.error();
         self.runtime.block_on(async {
-            let frame = self.ctx.sql(&query.sql).await.map_err(query_error)?;
-            let task = Arc::new(frame.task_ctx());
-            let plan = frame.create_physical_plan().await.map_err(query_error)?;
+            let (plan, task) = self.physical(query).await?;
             collect(Arc::clone(&plan), task)
                 .await
                 .map_err(query_error)?;
@@ -184,6 +185,17 @@ impl Engine {
             builds(&plan, &mut out);
             Ok(out)
         })
+    }
+
+    /// `query`'s physical plan, and the task context to execute it in.
+    async fn physical(
+        &self,
+        query: &Planned,
+    ) -> Result<(Arc<dyn ExecutionPlan>, Arc<TaskContext>), SyncError> {
+        let frame = self.ctx.sql(&query.sql).await.map_err(query.error())?;
+        let task = Arc::new(frame.task_ctx());
+        let plan = frame.create_physical_plan().await.map_err(query.error())?;
+        Ok((plan, task))
     }
 
     /// Registers every export location, and returns one CTE per raw table that reads
