@@ -511,6 +511,15 @@ CREATE TABLE ru_first_event (
 CREATE INDEX ru_first_event_user ON ru_first_event (user_id);
 ";
 
+/// The latest start and end of the subscriptions, which every refresh of the screen reads
+/// for the reference date and the data status: found through an index instead of a scan
+/// of every subscription (four scans per live append on a store of 250 k subscriptions).
+/// Readers do without them (the same answer, slower).
+const V14_SUBSCRIPTION_DATES: &str = r"
+CREATE INDEX IF NOT EXISTS subscriptions_start ON subscriptions (start_date);
+CREATE INDEX IF NOT EXISTS subscriptions_end ON subscriptions (end_date);
+";
+
 /// Every migration in order; `MIGRATIONS[i]` takes the store to version `i + 1`.
 pub const MIGRATIONS: &[&str] = &[
     V1_TABLES,
@@ -526,14 +535,15 @@ pub const MIGRATIONS: &[&str] = &[
     V11_FEATURE_ADOPTERS,
     V12_SUBSCRIPTION_ROLLUPS,
     V13_FIRST_EVENTS,
+    V14_SUBSCRIPTION_DATES,
 ];
 
 pub const CURRENT_VERSION: u32 = MIGRATIONS.len() as u32;
 
 /// A reader opens a store of this version or newer as it is. Every later migration adds
 /// only tables in `WRITER_TABLES`, which readers do without (the table missing reads as
-/// empty), so a read-only store written by an older kpi still reads; only a writer
-/// upgrades it. A migration that readers need raises this to its own version.
+/// empty), or indexes, which only speed reads up, so a read-only store written by an
+/// older kpi still reads; only a writer upgrades it. A migration that readers need raises this to its own version.
 pub const READABLE_SINCE: u32 = 13;
 
 /// Tables a writer keeps for itself, with the version that adds each: a store older than
@@ -753,10 +763,11 @@ mod tests {
             conn.execute_batch(sql).unwrap();
         }
         let readable = schema_of(&conn).unwrap();
+        // Indexes only speed reads up: a reader of an older store gets the same answers.
         let added: Vec<&str> = reference_schema()
             .unwrap()
             .iter()
-            .filter(|object| !readable.contains(object))
+            .filter(|object| !readable.contains(object) && object.kind != "index")
             .map(|object| object.table.as_str())
             .collect();
         for table in &added {
