@@ -5,6 +5,8 @@
 //! for the upgrade).
 #![allow(clippy::unwrap_used)]
 
+mod import_support;
+
 use std::path::Path;
 
 use chrono::NaiveDate;
@@ -353,22 +355,12 @@ fn the_demo_data_imported_file_by_file_leaves_the_firsts_the_raw_events_define()
     // What time to value read from the raw events before this rollup (each user's
     // MIN(day) and MIN(ts) of a name) is what it reads now, row for row.
     let dir = tempfile::tempdir().unwrap();
-    let files = dir.path().join("files");
     let options = kpi::demo::DemoOptions {
         seed: 5,
         customers: 150,
         months: 8,
     };
-    kpi::demo::generate(&files, &options).unwrap();
-    let mut store = Store::open(&dir.path().join("s.db")).unwrap();
-    let mut paths: Vec<_> = std::fs::read_dir(&files)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    paths.sort();
-    for path in paths {
-        import_file(&mut store, &path, &ImportOptions::default()).unwrap();
-    }
+    let mut store = import_support::demo_imported(dir.path(), "s.db", &options);
     let rows = assert_kept(&mut store);
     assert!(
         rows.iter().filter(|r| r.contains("\"activated\"")).count() > 50,

@@ -5,10 +5,12 @@
 //! reading raw rows fails here.
 #![allow(clippy::unwrap_used)]
 
+mod import_support;
+
 use std::collections::BTreeSet;
 
 use kpi::config::Config;
-use kpi::demo::{DemoOptions, generate};
+use kpi::demo::DemoOptions;
 use kpi::import::{ImportOptions, import_file};
 use kpi::metrics::{Grain, SeriesRequest, catalog::BUILT_IN, compute};
 use kpi::store::Store;
@@ -19,22 +21,12 @@ const RAW_LARGE: [&str; 2] = ["orders", "events"];
 #[test]
 fn no_metric_reads_a_raw_large_table() {
     let dir = tempfile::tempdir().unwrap();
-    let files = dir.path().join("files");
     let options = DemoOptions {
         seed: 11,
         customers: 120,
         months: 6,
     };
-    generate(&files, &options).unwrap();
-    let mut store = Store::open(&dir.path().join("kpi.db")).unwrap();
-    let mut paths: Vec<_> = std::fs::read_dir(&files)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    paths.sort();
-    for path in paths {
-        import_file(&mut store, &path, &ImportOptions::default()).unwrap();
-    }
+    let store = import_support::demo_imported(dir.path(), "kpi.db", &options);
     let as_of = kpi::metrics::reference_date(&store).unwrap().unwrap();
     for table in RAW_LARGE {
         store

@@ -117,19 +117,14 @@ pub const ENGINE_ONLY: [&str; 3] = ["orders", "refunds", "events"];
 /// rollups; a change to any other export only its table kept whole.
 pub fn feeds_the_engine(source: &Path, file: &Path) -> bool {
     let raw = |table: &str| RAW_INPUTS.iter().any(|(t, _)| *t == table);
-    match file
-        .strip_prefix(source)
-        .ok()
-        .map(|rel| rel.components().count())
-    {
-        Some(1) => crate::import::table_for_path(file).is_some_and(|t| raw(t.name)),
-        Some(_) => file
-            .strip_prefix(source)
-            .ok()
-            .and_then(|rel| rel.components().next())
-            .and_then(|first| first.as_os_str().to_str())
-            .is_some_and(raw),
-        None => false,
+    let Ok(relative) = file.strip_prefix(source) else {
+        return false;
+    };
+    let mut parts = relative.components();
+    match (parts.next(), parts.next()) {
+        (Some(_), None) => crate::import::table_for_path(file).is_some_and(|t| raw(t.name)),
+        (Some(folder), Some(_)) => folder.as_os_str().to_str().is_some_and(raw),
+        _ => false,
     }
 }
 

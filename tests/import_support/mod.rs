@@ -20,6 +20,23 @@ pub fn options() -> ImportOptions {
     }
 }
 
+/// The demo data set of `options` written to `dir/files` and imported file by file, in
+/// name order, into a new store `dir/db`.
+pub fn demo_imported(dir: &Path, db: &str, options: &kpi::demo::DemoOptions) -> Store {
+    let files = dir.join("files");
+    kpi::demo::generate(&files, options).unwrap();
+    let mut store = Store::open(&dir.join(db)).unwrap();
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(&files)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    paths.sort();
+    for path in paths {
+        import_file(&mut store, &path, &ImportOptions::default()).unwrap();
+    }
+    store
+}
+
 pub fn import(store: &mut Store, path: &Path) -> ImportReport {
     import_file(store, path, &options()).unwrap_or_else(|e| panic!("{e}"))
 }

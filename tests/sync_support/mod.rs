@@ -2,6 +2,9 @@
 //! exports split over many files, its rollups as comparable text, and its report.
 #![allow(dead_code, clippy::unwrap_used)]
 
+#[path = "../import_support/mod.rs"]
+mod import_support;
+
 use std::fs::{self, File};
 use std::path::Path;
 use std::process::Command;
@@ -12,31 +15,19 @@ use datafusion::parquet::arrow::ArrowWriter;
 use rusqlite::types::Value;
 use serde_json::Value as Json;
 
-use kpi::demo::{DemoOptions, generate};
-use kpi::import::{ImportOptions, import_file};
+use kpi::demo::DemoOptions;
 use kpi::store::Store;
 use kpi::store::rollup::{ROLLUP_TABLES, SEGMENT_TABLES};
 use kpi::store::rollup_plan::{RAW_INPUTS, StoredType};
 
 /// A store filled by `kpi import` of a small demo data set.
 pub fn imported(dir: &Path, customers: u32) -> Store {
-    let files = dir.join("files");
     let options = DemoOptions {
         seed: 7,
         customers,
         months: 14,
     };
-    generate(&files, &options).unwrap();
-    let mut store = Store::open(&dir.join("local.db")).unwrap();
-    let mut names: Vec<_> = fs::read_dir(&files)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    names.sort();
-    for file in names {
-        import_file(&mut store, &file, &ImportOptions::default()).unwrap();
-    }
-    store
+    import_support::demo_imported(dir, "local.db", &options)
 }
 
 fn rows_of(store: &Store, table: &str, columns: &[(&str, StoredType)]) -> Vec<Vec<Value>> {
