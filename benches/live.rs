@@ -75,6 +75,14 @@ enum Feed {
 }
 
 impl Feed {
+    /// What each append writes, as the figures name it.
+    fn rows(self) -> &'static str {
+        match self {
+            Feed::Orders => "orders",
+            Feed::Events => "events",
+        }
+    }
+
     fn file(self) -> &'static str {
         match self {
             Feed::Orders => "orders_live.csv",
@@ -293,10 +301,11 @@ fn run(feed: Feed, orders: u64, appends: usize, time_alerts: bool, cache: Option
         );
     }
     println!(
-        "{orders} orders, {appends} appends of {ROWS_PER_APPEND} rows: append → metrics ready \
+        "{orders} orders, {appends} appends of {ROWS_PER_APPEND} {}: append → metrics ready \
          median {med:.0} ms, worst {worst:.0} ms \
          (watch+settle {w_med:.0} ms, import {i_med:.0} ms, recompute {b_med:.0} ms / worst {b_worst:.0} ms); \
-         target 250 ms at 10 M"
+         target 250 ms at 10 M",
+        feed.rows()
     );
 }
 

@@ -175,10 +175,8 @@ pub fn refresh_metrics(
     previous: &Snapshot,
     touched: &Touched,
 ) -> Result<Snapshot, MetricError> {
-    let reference = match as_of {
-        Some(date) => Some(date),
-        None => metrics::reference_date(store)?,
-    };
+    let found = latest_fact(store)?;
+    let reference = as_of.or(found.as_ref().map(|r| r.date));
     let Some(as_of) = reference.filter(|d| Some(*d) == previous.as_of) else {
         return build_metrics(store, config, as_of);
     };
@@ -221,7 +219,7 @@ pub fn refresh_metrics(
     if touched.touches("annotations") {
         snapshot.annotations = annotations(store)?;
     }
-    snapshot.data = data_status(store)?;
+    snapshot.data = data_status(store, found)?;
     snapshot.data.launch = launch_day(store, config)?;
     Ok(snapshot)
 }
@@ -266,11 +264,9 @@ fn build_scoped(
     as_of: Option<NaiveDate>,
     scope: Scope,
 ) -> Result<Snapshot, MetricError> {
-    let as_of = match as_of {
-        Some(date) => Some(date),
-        None => metrics::reference_date(store)?,
-    };
-    let mut data = data_status(store)?;
+    let found = latest_fact(store)?;
+    let as_of = as_of.or(found.as_ref().map(|r| r.date));
+    let mut data = data_status(store, found)?;
     data.launch = launch_day(store, config)?;
     let annotations = annotations(store)?;
     let Some(as_of) = as_of else {
@@ -371,12 +367,16 @@ pub struct LaunchDay {
 
 fn launch_day(store: &Store, config: &Config) -> Result<Option<LaunchDay>, MetricError> {
     use chrono::{DateTime, TimeZone, Timelike, Utc};
-    let Some((day, latest)) = store.latest_event()? else {
+    let Some(day) = store.latest_event_day()? else {
+        return Ok(None);
+    };
+    let today = store.day_events(day, None)?;
+    let Some(latest) = today.latest.as_deref() else {
         return Ok(None);
     };
     let tz = config.tz();
     // Import stores event times as RFC 3339 UTC; anything else has no launch view.
-    let Ok(now) = DateTime::parse_from_rfc3339(&latest) else {
+    let Ok(now) = DateTime::parse_from_rfc3339(latest) else {
         return Ok(None);
     };
     let now = now.with_timezone(&Utc);
@@ -386,13 +386,12 @@ fn launch_day(store: &Store, config: &Config) -> Result<Option<LaunchDay>, Metri
         .from_local_datetime(&(local.naive_local() - chrono::Duration::days(7)))
         .earliest()
         .map_or(now - chrono::Duration::days(7), |t| t.with_timezone(&Utc));
-    let utc_text = |t: DateTime<Utc>| crate::import::fields::format_utc(t);
     let before_day = day - chrono::Duration::days(7);
-    let (today_hours, users_today) = store.events_by_hour_until(day, &latest)?;
-    let (week_hours, _) = store.events_by_hour_until(before_day, "9999")?;
-    let (until_hours, users_last_week) =
-        store.events_by_hour_until(before_day, &utc_text(week_before))?;
-    let by_local_hour = |hours: &[(String, u64)]| {
+    let before = store.day_events(
+        before_day,
+        Some(&crate::import::fields::format_utc(week_before)),
+    )?;
+    let by_local_hour = |hours: &[(&str, u64)]| {
         let mut out = [0u64; 24];
         for (hour, count) in hours {
             let start = chrono::NaiveDateTime::parse_from_str(
@@ -409,23 +408,29 @@ fn launch_day(store: &Store, config: &Config) -> Result<Option<LaunchDay>, Metri
     Ok(Some(LaunchDay {
         day,
         now: local.time(),
-        today: by_local_hour(&today_hours),
-        last_week: by_local_hour(&week_hours),
-        events_today: today_hours.iter().map(|(_, n)| n).sum(),
-        events_last_week: until_hours.iter().map(|(_, n)| n).sum(),
-        users_today,
-        users_last_week,
+        today: by_local_hour(&today.by_hour(false)),
+        last_week: by_local_hour(&before.by_hour(false)),
+        events_today: today.count(false),
+        events_last_week: before.count(true),
+        users_today: today.users_until,
+        users_last_week: before.users_until,
     }))
 }
 
-fn data_status(store: &Store) -> Result<DataStatus, MetricError> {
+/// The reference date of SPEC §3 by today's clock, with where it was read: read once a
+/// snapshot, for the metrics' date and the Data pane's line alike.
+fn latest_fact(store: &Store) -> Result<Option<ReferenceDate>, MetricError> {
+    metrics::reference(store, chrono::Local::now().date_naive())
+}
+
+fn data_status(store: &Store, reference: Option<ReferenceDate>) -> Result<DataStatus, MetricError> {
     Ok(DataStatus {
         launch: None,
         tables: store.table_status()?,
         imports: store.recent_imports(50)?,
         rejects: store.recent_rejects(200)?,
         rejected_rows: store.reject_count()?,
-        reference: store.latest_fact_date(chrono::Local::now().date_naive())?,
+        reference,
         customer_attributes: store.customer_attribute_keys()?,
     })
 }

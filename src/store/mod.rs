@@ -5,6 +5,7 @@ pub mod accounts;
 mod alert_state;
 pub mod import_log;
 mod launch;
+pub use launch::DayEvents;
 pub mod metric_queries;
 pub mod metric_reads;
 mod migrate;

@@ -163,6 +163,14 @@ impl super::Store {
                     "SELECT COALESCE(SUM(rows), 0), MIN(day), MAX(day) FROM ru_table_days
                      WHERE tbl = '{table}'"
                 )
+            } else if self.leads_an_index(table, column)? {
+                // Apart, MIN and MAX are one step down the index each; beside COUNT(*)
+                // in one SELECT, every row is read for them (15 ms a screen refresh for
+                // 250 k subscriptions).
+                format!(
+                    "SELECT (SELECT COUNT(*) FROM {table}), (SELECT MIN({column}) FROM {table}), \
+                     (SELECT MAX({column}) FROM {table})"
+                )
             } else {
                 format!("SELECT COUNT(*), MIN({column}), MAX({column}) FROM {table}")
             };
@@ -183,6 +191,18 @@ impl super::Store {
             });
         }
         Ok(out)
+    }
+
+    /// Whether an index of `table` starts with `column`: then its least and greatest
+    /// values are read from the index's ends.
+    fn leads_an_index(&self, table: &str, column: &str) -> rusqlite::Result<bool> {
+        self.conn()
+            .prepare_cached(
+                "SELECT EXISTS (SELECT 1 FROM pragma_index_list(?1) l \
+                 JOIN pragma_index_info(l.name) i ON i.seqno = 0 \
+                 WHERE l.partial = 0 AND i.name = ?2)",
+            )?
+            .query_row([table, column], |r| r.get(0))
     }
 
     /// The latest import attempts, newest first.
@@ -240,5 +260,62 @@ impl super::Store {
              ORDER BY j.key",
         )?;
         stmt.query_map([], |r| r.get(0))?.collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::store::Store;
+
+    /// The rows and date range of a table whose date leads an index (subscriptions,
+    /// tickets) are read apart, of one whose date does not (surveys: `(kind, date)`) in
+    /// one SELECT (work items too); both say what one plain SELECT of the table says.
+    #[test]
+    fn table_status_reads_a_dated_tables_range_as_one_select_of_it_would() {
+        let store = Store::open_in_memory().unwrap();
+        store
+            .conn()
+            .execute_batch(
+                "INSERT INTO subscriptions (subscription_id, customer_id, mrr, start_date)
+                 VALUES ('s1', 'a', 100, '2025-03-01'), ('s2', 'b', 100, '2025-01-05'),
+                        ('s3', 'b', 100, '2025-02-11');
+                 INSERT INTO surveys (response_id, kind, date, score)
+                 VALUES ('r1', 'nps', '2025-04-02', 9), ('r2', 'csat', '2025-03-30', 4);",
+            )
+            .unwrap();
+        assert!(store.leads_an_index("subscriptions", "start_date").unwrap());
+        assert!(store.leads_an_index("tickets", "opened_day").unwrap());
+        assert!(!store.leads_an_index("surveys", "date").unwrap());
+        assert!(store.leads_an_index("spend", "date").unwrap());
+        assert!(!store.leads_an_index("work_items", "created_date").unwrap());
+        let status = store.table_status().unwrap();
+        for TableSpec { name, dated_by, .. } in TABLES {
+            let plain: (i64, Option<String>, Option<String>) = store
+                .conn()
+                .query_row(
+                    &format!("SELECT COUNT(*), MIN({dated_by}), MAX({dated_by}) FROM {name}"),
+                    [],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                )
+                .unwrap();
+            let read = status.iter().find(|s| s.table == *name).unwrap();
+            assert_eq!(
+                (read.rows, read.first_date, read.last_date),
+                (
+                    plain.0.unsigned_abs(),
+                    parse_date(plain.1),
+                    parse_date(plain.2)
+                ),
+                "{name}"
+            );
+        }
+        let subscriptions = status.iter().find(|s| s.table == "subscriptions").unwrap();
+        assert_eq!(subscriptions.rows, 3);
+        assert_eq!(
+            subscriptions.first_date,
+            NaiveDate::from_ymd_opt(2025, 1, 5)
+        );
     }
 }
