@@ -95,7 +95,7 @@ pub enum Command {
     Import(ImportArgs),
     /// Print every KPI with deltas, targets and alerts.
     Report(ReportArgs),
-    /// Print open alerts; exit 0 none, 1 mild only, 2 any strong.
+    /// Print open alerts; exit by the worst bad one (good news too with --fail-on any): 0 none, 1 mild, 2 strong.
     Check(CheckArgs),
     /// Build a demo data set, or keep appending live launch-day data.
     Demo(DemoArgs),

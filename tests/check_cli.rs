@@ -334,3 +334,20 @@ fn weekday_seasonality_raises_nothing_at_day_grain_on_any_day_of_the_week() {
         );
     }
 }
+
+/// `kpi --help` said `check` exits "2 any strong", while a strong good-news alert exits 0
+/// unless `--fail-on any`: a cron user reading the help expected a page that never comes.
+#[test]
+fn the_help_says_check_exits_by_the_worst_bad_alert() {
+    let out = Command::new(env!("CARGO_BIN_EXE_kpi"))
+        .arg("--help")
+        .output()
+        .unwrap();
+    let help = stdout_of(&out);
+    let line = help
+        .lines()
+        .find(|l| l.trim_start().starts_with("check "))
+        .unwrap_or_else(|| panic!("{help}"));
+    assert!(line.contains("worst bad"), "{line}");
+    assert!(!line.contains("any strong"), "{line}");
+}
