@@ -5,6 +5,7 @@
 //!     KPI_BENCH_SCENARIOS=10000 cargo bench --bench detection
 //!     KPI_BENCH_MISSES=1 cargo bench --bench detection     # each strong move not raised as strong
 //!     KPI_BENCH_BASELINES=1 cargo bench --bench detection  # candidate baselines beside the mean of 3
+//!     KPI_BENCH_SEED=1799 cargo bench --bench detection     # one scenario, with every alert raised
 //!
 //! A generator writes realistic daily order data per sales channel — weekly seasonality,
 //! growth, real month lengths, Poisson-like order counts with day-to-day overdispersion,
@@ -298,14 +299,22 @@ fn latest(grain: Grain, as_of: NaiveDate) -> Period {
     }
 }
 
-fn shipped(store: &Store, defs: &[MetricDef], scenario: &Scenario, as_of: NaiveDate) -> Raised {
+/// The shipped policy's evaluation of the scenario's series as of `as_of`.
+fn evaluate(
+    store: &Store,
+    defs: &[MetricDef],
+    scenario: &Scenario,
+    as_of: NaiveDate,
+) -> alerts::Evaluation {
     let config = Config::default();
     let mut compute = |request: &SeriesRequest<'_>| -> Result<Vec<Series>, MetricError> {
         Ok(scenario.series(request, as_of))
     };
-    let evaluation =
-        alerts::evaluate_with(store, &config, as_of, defs, Utc::now(), &mut compute).unwrap();
-    evaluation
+    alerts::evaluate_with(store, &config, as_of, defs, Utc::now(), &mut compute).unwrap()
+}
+
+fn shipped(store: &Store, defs: &[MetricDef], scenario: &Scenario, as_of: NaiveDate) -> Raised {
+    evaluate(store, defs, scenario, as_of)
         .alerts
         .iter()
         .filter(|a| a.kind == AlertKind::Deviation)
@@ -752,7 +761,14 @@ fn main() {
     let mut clean_metric_periods = 0;
     let mut candidates = CandidateScore::default();
     let compare_baselines = std::env::var("KPI_BENCH_BASELINES").is_ok();
+    // One scenario, with every alert the shipped policy raised for it.
+    let only: Option<u64> = std::env::var("KPI_BENCH_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok());
     for seed in 0..scenarios {
+        if only.is_some_and(|o| o != seed) {
+            continue;
+        }
         let inject = seed % 2 == 1;
         let scenario = generate(seed, inject);
         if compare_baselines {
@@ -784,6 +800,11 @@ fn main() {
                 clean_metric_periods += METRICS.len() * 4 * Grain::ALL.len();
             }
             let shipped = shipped(&store, &defs, &scenario, as_of);
+            if only.is_some() {
+                for alert in &evaluate(&store, &defs, &scenario, as_of).alerts {
+                    println!("{alert:?}");
+                }
+            }
             if std::env::var("KPI_BENCH_DEBUG").is_ok() {
                 println!("{injection:?} {as_of} observed {observed:?} shipped {shipped:?}");
             }
