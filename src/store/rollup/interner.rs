@@ -23,6 +23,11 @@ impl Interner {
         self.ends.len()
     }
 
+    /// The bytes of id `i`.
+    pub(super) fn bytes(&self, i: u32) -> &[u8] {
+        self.bytes_of(i)
+    }
+
     fn bytes_of(&self, i: u32) -> &[u8] {
         let i = i as usize;
         let start = if i == 0 { 0 } else { self.ends[i - 1] };

@@ -50,8 +50,12 @@ pub struct Activity {
     /// Whether each id's first row per event name (`ru_first_event`) comes from this
     /// activity (events only).
     pub firsts: bool,
-    /// Rewrites the day rollups of [from, to] from the raw rows.
-    pub refresh_days: fn(&Connection, NaiveDate, NaiveDate) -> rusqlite::Result<()>,
+    /// Rewrites the day rollups of every day of a set (the table's every day) from the
+    /// raw rows; the events also give each user's first event per name, when they can.
+    pub rebuild_days: fn(
+        &Connection,
+        &std::collections::BTreeSet<NaiveDate>,
+    ) -> rusqlite::Result<Option<super::first_events::Firsts>>,
     /// Rewrites the day rollups of one day for the ids of `pairs_table` on it.
     pub refresh_ids: fn(&Connection, &Activity, NaiveDate) -> rusqlite::Result<()>,
 }
