@@ -7,7 +7,7 @@ use chrono::NaiveDate;
 use rusqlite::{Connection, params};
 
 use super::day_scan::{self, Pass};
-use super::first_events::Firsts;
+use super::first_events::{self, Firsts};
 use super::per_id::Activity;
 
 /// Tables whose rows per day (by the column given) are kept in `ru_table_days`, so the
@@ -53,10 +53,7 @@ const ORDER_CUSTOMERS_GROUP: &str = "GROUP BY order_date, customer_id, COALESCE(
 
 /// The order rollups of every day of `days` (a bulk load into an empty table, a rebuild),
 /// from one read of the orders (see [`day_scan::orders_of_every_day`]).
-pub fn rebuild_orders(
-    conn: &Connection,
-    days: &BTreeSet<NaiveDate>,
-) -> rusqlite::Result<Option<Firsts>> {
+pub fn rebuild_orders(conn: &Connection, days: &BTreeSet<NaiveDate>) -> rusqlite::Result<()> {
     let ranges = super::ranges(days, 1);
     for &(from, to) in &ranges {
         refresh_table_days(conn, "orders", "order_date", from, to)?;
@@ -67,7 +64,7 @@ pub fn rebuild_orders(
             insert_orders_by_sql(conn, from, to)?;
         }
     }
-    Ok(None)
+    Ok(())
 }
 
 /// The SQL definition of what [`day_scan::orders`] writes, into emptied days.
@@ -168,12 +165,11 @@ const EVENT_TOTALS: [&str; 2] = ["ru_events_day", "ru_event_names_day"];
 const EVENT_USERS: [&str; 2] = ["ru_event_users_day", "ru_feature_users_day"];
 
 /// The event rollups of every day of `days` (a bulk load into an empty table, a rebuild),
-/// from one read of the events (see [`day_scan::events_of_every_day`]); with each user's
-/// first event per name, unless that read could not collect them.
-pub fn rebuild_events(
-    conn: &Connection,
-    days: &BTreeSet<NaiveDate>,
-) -> rusqlite::Result<Option<Firsts>> {
+/// from one read of the events (see [`day_scan::events_of_every_day`]), and
+/// `ru_first_event` from the same read, or from its definition when that read could not
+/// collect the firsts. (Written before the caller builds the indexes of the rollups again,
+/// so that the memory of the firsts is free for that sort.)
+pub fn rebuild_events(conn: &Connection, days: &BTreeSet<NaiveDate>) -> rusqlite::Result<()> {
     let ranges = super::ranges(days, 1);
     for &(from, to) in &ranges {
         refresh_table_days(conn, "events", "day", from, to)?;
@@ -187,7 +183,11 @@ pub fn rebuild_events(
             insert_event_users_by_sql(conn, from, to)?;
         }
     }
-    Ok((!firsts.given_up()).then_some(firsts))
+    if firsts.given_up() {
+        first_events::rebuild(conn)
+    } else {
+        first_events::write_collected(conn, firsts)
+    }
 }
 
 /// The SQL definition of the per-user rows [`day_scan::events`] writes, into emptied days.

@@ -271,18 +271,9 @@ fn refresh_activity(
     }
     if covers_every_day(tx, activity.table, &days)? {
         // Every id is touched: rewriting everything reads half what maintenance would.
-        let mut firsts = None;
         with_indexes_deferred(tx, activity.rollup, true, || {
-            firsts = (activity.rebuild_days)(tx, &days)?;
-            Ok(())
+            (activity.rebuild_days)(tx, &days)
         })?;
-        if activity.firsts {
-            // Written now, so that their memory is free for the passes below.
-            match firsts {
-                Some(firsts) => first_events::write_collected(tx, firsts)?,
-                None => first_events::rebuild(tx)?,
-            }
-        }
         let everything = Parts {
             repeat: activity.repeats,
             cohorts: true,

@@ -51,11 +51,9 @@ pub struct Activity {
     /// activity (events only).
     pub firsts: bool,
     /// Rewrites the day rollups of every day of a set (the table's every day) from the
-    /// raw rows; the events also give each user's first event per name, when they can.
-    pub rebuild_days: fn(
-        &Connection,
-        &std::collections::BTreeSet<NaiveDate>,
-    ) -> rusqlite::Result<Option<super::first_events::Firsts>>,
+    /// raw rows (the events also `ru_first_event`).
+    pub rebuild_days:
+        fn(&Connection, &std::collections::BTreeSet<NaiveDate>) -> rusqlite::Result<()>,
     /// Rewrites the day rollups of one day for the ids of `pairs_table` on it.
     pub refresh_ids: fn(&Connection, &Activity, NaiveDate) -> rusqlite::Result<()>,
 }
