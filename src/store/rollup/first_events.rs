@@ -123,7 +123,7 @@ pub fn refresh(conn: &Connection, ids: &str, pairs: &str) -> rusqlite::Result<()
 /// the table with [`FIRST_EVENTS_SELECT`].
 #[derive(Default)]
 pub(super) struct Firsts {
-    names: std::collections::HashMap<String, u32>,
+    names: std::collections::HashMap<String, u32, hashbrown::DefaultHashBuilder>,
     users: super::interner::Interner,
     /// (name << 32 | user) → (day, instant), as digits.
     pairs: std::collections::HashMap<u64, (u32, u64), hashbrown::DefaultHashBuilder>,
