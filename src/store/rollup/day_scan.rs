@@ -67,7 +67,7 @@ pub fn orders_of_every_day(
     days: &BTreeSet<NaiveDate>,
 ) -> rusqlite::Result<Pass> {
     undone_unless_modelled(conn, |conn| {
-        let sequential = in_rowid_order(conn, |conn| {
+        let sequential = in_rowid_order(conn, "orders", "order_date", |conn| {
             let mut read = conn.prepare(&format!(
                 "SELECT {ORDER_COLUMNS} FROM orders ORDER BY rowid"
             ))?;
@@ -117,11 +117,17 @@ enum Sequential {
     NotModelled,
 }
 
-/// Runs a read in rowid order inside a savepoint of its own, rolled back if it gave up.
+/// Runs a read in rowid order inside a savepoint of its own, rolled back if it gave up;
+/// not at all when the rows of `table` do not look in day order.
 fn in_rowid_order(
     conn: &Connection,
+    table: &str,
+    day_column: &str,
     read: impl FnOnce(&Connection) -> rusqlite::Result<Sequential>,
 ) -> rusqlite::Result<Sequential> {
+    if !looks_in_day_order(conn, table, day_column)? {
+        return Ok(Sequential::GaveUp);
+    }
     conn.execute_batch("SAVEPOINT day_scan_rowid")?;
     let outcome = read(conn);
     if matches!(outcome, Ok(Sequential::GaveUp) | Err(_)) {
@@ -129,6 +135,43 @@ fn in_rowid_order(
     }
     conn.execute_batch("RELEASE day_scan_rowid")?;
     outcome
+}
+
+/// The rows read to judge whether a table is in day order.
+const SAMPLES: i128 = 256;
+
+/// Whether the rows of `table` look in day order, by the days of [`SAMPLES`] rows spread
+/// evenly over the rowids (a seek each): at most one in eight dated before a day sampled
+/// earlier. A table whose days repeat in two runs (a second file covering the same days,
+/// upserted after the first) shows it before half the table is read in vain.
+fn looks_in_day_order(conn: &Connection, table: &str, day_column: &str) -> rusqlite::Result<bool> {
+    let (first, last): (Option<i64>, Option<i64>) = conn.query_row(
+        &format!("SELECT MIN(rowid), MAX(rowid) FROM {table}"),
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    let (Some(first), Some(last)) = (first, last) else {
+        return Ok(true);
+    };
+    let mut at = conn.prepare_cached(&format!(
+        "SELECT {day_column} FROM {table} WHERE rowid >= ?1 ORDER BY rowid LIMIT 1"
+    ))?;
+    let (mut latest, mut behind) = (Vec::new(), 0);
+    for k in 0..SAMPLES {
+        let rowid = i128::from(first) + (i128::from(last) - i128::from(first)) * k / SAMPLES;
+        let mut rows = at.query([rowid as i64])?;
+        let Some(row) = rows.next()? else { continue };
+        let ValueRef::Text(day) = row.get_ref(0)? else {
+            continue;
+        };
+        if day < latest.as_slice() {
+            behind += 1;
+        } else {
+            latest.clear();
+            latest.extend_from_slice(day);
+        }
+    }
+    Ok(behind * 8 <= SAMPLES)
 }
 
 /// After a read in rowid order: the days it left (or every day, if it gave up) read
@@ -354,7 +397,7 @@ pub fn events_of_every_day(
     firsts: &mut Firsts,
 ) -> rusqlite::Result<Pass> {
     let pass = undone_unless_modelled(conn, |conn| {
-        let sequential = in_rowid_order(conn, |conn| {
+        let sequential = in_rowid_order(conn, "events", "day", |conn| {
             let mut read = conn.prepare(&format!(
                 "SELECT {EVENT_COLUMNS}, ts FROM events ORDER BY rowid"
             ))?;
@@ -1169,27 +1212,68 @@ mod tests {
         let (defined, collected) = firsts_both_ways(conn, firsts.expect("firsts collected"));
         assert_eq!(collected, defined);
 
-        // No day in order: every day but the last is left to the index, one by one (once
-        // a row of the last day came, every row of it comes while the others are skipped).
+        // No day in order: the rows sampled over the table say so before any is read.
         let drawn = self::store();
         let conn = drawn.conn();
         let expected = by_sql(conn, from, to);
         let (written, left, _) = of_every_day(conn, from, to);
-        assert_eq!(left.map(|days| days.len()), Some(9));
+        assert_eq!(left, None);
         assert_eq!(written, expected);
+    }
+
+    /// In day order, but for the first row of each of the first thirty days, stored last.
+    fn scattered(rows: &mut Rows) {
+        rows.sort_by(|a, b| a.0.cmp(&b.0));
+        let (mut kept, mut late): (Rows, Rows) = (Vec::new(), Vec::new());
+        for row in std::mem::take(rows) {
+            if late.len() < 30 && late.last().is_none_or(|l| l.0 != row.0) {
+                late.push(row);
+            } else {
+                kept.push(row);
+            }
+        }
+        kept.append(&mut late);
+        *rows = kept;
     }
 
     #[test]
     fn a_table_mostly_out_of_day_order_is_read_through_the_index_whole() {
-        // Forty days in reverse order: the read gives up and the index reads every day.
-        let store = store_of(40, |rows| rows.sort_by(|a, b| b.0.cmp(&a.0)));
-        let conn = store.conn();
         let (from, to) = (d("2025-06-01"), d("2025-07-10"));
-        let expected = by_sql(conn, from, to);
-        let (written, left, firsts) = of_every_day(conn, from, to);
-        assert_eq!(left, None, "gave up");
-        assert!(firsts.is_none(), "the firsts are left to their definition");
-        assert_eq!(written, expected);
+        fn reversed(rows: &mut Rows) {
+            rows.sort_by(|a, b| b.0.cmp(&a.0));
+        }
+        fn two_runs(rows: &mut Rows) {
+            let mut second = rows.split_off(rows.len() / 2);
+            rows.sort_by(|a, b| a.0.cmp(&b.0));
+            second.sort_by(|a, b| a.0.cmp(&b.0));
+            rows.append(&mut second);
+        }
+        type Arrange = fn(&mut Rows);
+        let arrangements: [(&str, Arrange); 3] = [
+            // Forty days in reverse order (the sampled rows tell).
+            ("reversed", reversed),
+            // Two runs over the same days, as a second file upserted after the first.
+            ("two runs", two_runs),
+            // One row of each of thirty days stored last: too few to show in the sampled
+            // rows, too many days apart for the read.
+            ("scattered", scattered),
+        ];
+        for (what, arrange) in arrangements {
+            let store = store_of(40, arrange);
+            let conn = store.conn();
+            let expected = by_sql(conn, from, to);
+            let (written, left, firsts) = of_every_day(conn, from, to);
+            assert_eq!(left, None, "{what}: gave up");
+            assert!(
+                firsts.is_none(),
+                "{what}: the firsts are left to their definition"
+            );
+            assert_eq!(written, expected, "{what}");
+        }
+        // The scattered rows pass the sample and are met by the read itself.
+        let scattered_sample = store_of(40, scattered);
+        assert!(looks_in_day_order(scattered_sample.conn(), "events", "day").unwrap());
+        assert!(looks_in_day_order(scattered_sample.conn(), "orders", "order_date").unwrap());
     }
 
     #[test]
