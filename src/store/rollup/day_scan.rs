@@ -2,21 +2,33 @@
 //!
 //! The SQL definitions in `days.rs` aggregate each rollup with a GROUP BY of its own:
 //! five sorts of every event (a `COUNT(DISTINCT …)` builds a temporary index per group)
-//! and one of every order, most of a bulk import or a rebuild. Reading the rows once
-//! through the day index and aggregating a day at a time in hash maps gives the same rows
-//! with memory bounded by one day. Sums follow SQLite's own arithmetic (integer sums that
-//! overflow fail; real sums are compensated the way `SUM` compensates them, in the same
-//! row order), so a pass and its SQL definition leave identical tables.
+//! and one of every order, most of a bulk import or a rebuild. Reading the rows once in
+//! day order and aggregating a day at a time in hash maps gives the same rows with memory
+//! bounded by one day. Sums follow SQLite's own arithmetic (integer sums that overflow
+//! fail; real sums are compensated the way `SUM` compensates them, in the same row order),
+//! so a pass and its SQL definition leave identical tables.
+//!
+//! A pass over a few days reads the rows through the day index. A pass over every day (a
+//! bulk load into an empty table, a rebuild) reads the table in rowid order instead: a
+//! bulk load of a time-ordered file leaves its rows in day order, and a sequential read
+//! costs no index lookup per row (two thirds of the events pass through the index). The
+//! events of a day are sorted by user in memory, which gives them in the order of the day
+//! index (day, user, rowid) and so the same sums. A day whose rows do not come together
+//! (or too many for memory) is read again through the index; a table mostly out of day
+//! order is read through the index whole.
 //!
 //! A stored value outside what the importer writes (a text amount put there by hand with
 //! a sqlite3 shell, say) is not second-guessed: the pass is undone and the caller runs
 //! the SQL definition instead.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use chrono::NaiveDate;
 use rusqlite::types::ValueRef;
-use rusqlite::{Connection, Statement, params};
+use rusqlite::{Connection, Row, Statement, params};
+
+use super::first_events::Firsts;
+use crate::dates::parse_day;
 
 /// Whether a pass wrote its rollups, or met a value it does not model and undid itself.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,61 +37,343 @@ pub enum Pass {
     NotModelled,
 }
 
+const ORDER_COLUMNS: &str = "order_date, customer_id, channel, status, revenue, discount, cost";
+const ORDER_TABLES: [&str; 2] = ["ru_order_customers_day", "ru_orders_day"];
+/// The columns an events pass reads; `ts` last, read by a pass that collects firsts.
+const EVENT_COLUMNS: &str = "day, user_id, session_id, name, feature, duration_s";
+const EVENT_TABLES: [&str; 4] = [
+    "ru_events_day",
+    "ru_event_names_day",
+    "ru_event_users_day",
+    "ru_feature_users_day",
+];
+
+/// The events of one day the rowid-order pass holds at most to sort them by user; a day
+/// with more is read through the index. About 100 bytes a row with its text and the
+/// sort's scratch: 25 MB at most, beside the page cache and the firsts' map.
+const MAX_DAY_ROWS: usize = if cfg!(test) { 1000 } else { 250_000 };
+
 /// `ru_order_customers_day` and `ru_orders_day` of the days `from..=to`, whose rows the
 /// caller has deleted.
+#[cfg(test)]
 pub fn orders(conn: &Connection, from: NaiveDate, to: NaiveDate) -> rusqlite::Result<Pass> {
+    undone_unless_modelled(conn, |conn| orders_by_index(conn, from, to))
+}
+
+/// [`orders`] of every day of `days`, whose rows the caller has deleted, from one read of
+/// the table in rowid order where its rows are in day order.
+pub fn orders_of_every_day(
+    conn: &Connection,
+    days: &BTreeSet<NaiveDate>,
+) -> rusqlite::Result<Pass> {
     undone_unless_modelled(conn, |conn| {
-        let mut read = conn.prepare_cached(
-            "SELECT order_date, customer_id, channel, status, revenue, discount, cost
-             FROM orders WHERE order_date BETWEEN ?1 AND ?2 ORDER BY order_date",
-        )?;
-        let mut out = OrderWriter::new(conn)?;
-        let mut day = OrderDay::default();
-        let mut rows = read.query(params![from.to_string(), to.to_string()])?;
-        while let Some(row) = rows.next()? {
-            let (Some(date), Some(customer), Some(channel), Some(status)) = (
-                text(row.get_ref(0)?),
-                text(row.get_ref(1)?),
-                text_or_empty(row.get_ref(2)?),
-                text(row.get_ref(3)?),
-            ) else {
-                return Ok(Pass::NotModelled);
-            };
-            let (Some(revenue), Some(discount), Some(cost)) = (
-                integer(row.get_ref(4)?),
-                integer(row.get_ref(5)?),
-                integer(row.get_ref(6)?),
-            ) else {
-                return Ok(Pass::NotModelled);
-            };
-            if date != day.date {
-                if out.write(&mut day)? == Pass::NotModelled {
-                    return Ok(Pass::NotModelled);
+        let sequential = in_rowid_order(conn, "orders", "order_date", |conn| {
+            let mut read = conn.prepare(&format!(
+                "SELECT {ORDER_COLUMNS} FROM orders ORDER BY rowid"
+            ))?;
+            let mut pass = OrderPass::new(conn)?;
+            let mut order = DayOrder::new(days);
+            let mut rows = read.query([])?;
+            while let Some(row) = rows.next()? {
+                let ValueRef::Text(date) = row.get_ref(0)? else {
+                    continue; // no day: in no day range (SQLite orders numbers before text)
+                };
+                match order.route(date) {
+                    Route::Read | Route::NewDay => {}
+                    Route::Skip => continue,
+                    Route::GiveUp => return Ok(Sequential::GaveUp),
                 }
-                day.date.clear();
-                day.date.push_str(date);
-            }
-            if status != "completed" {
-                continue;
-            }
-            let channels = match day.customers.get_mut(customer) {
-                Some(channels) => channels,
-                None => day.customers.entry(customer.to_string()).or_default(),
-            };
-            let at = match channels.iter().position(|(c, _)| c == channel) {
-                Some(at) => at,
-                None => {
-                    channels.push((channel.to_string(), OrderSums::default()));
-                    channels.len() - 1
+                let Some(date) = text(row.get_ref(0)?) else {
+                    return Ok(Sequential::GaveUp);
+                };
+                if pass.row(date, row)? == Pass::NotModelled {
+                    return Ok(Sequential::NotModelled);
                 }
-            };
-            let sums = &mut channels[at].1;
-            if !sums.add(revenue, discount, cost) {
-                return Ok(Pass::NotModelled);
+            }
+            Ok(match pass.finish()? {
+                Pass::Written => Sequential::Read(order.dirty),
+                Pass::NotModelled => Sequential::NotModelled,
+            })
+        })?;
+        redo_by_index(conn, days, sequential, &ORDER_TABLES, |conn, from, to| {
+            orders_by_index(conn, from, to)
+        })
+    })
+}
+
+#[cfg(test)]
+thread_local! {
+    /// The days the last read in rowid order left to the index (`None`: it gave up).
+    static LEFT_TO_INDEX: std::cell::RefCell<Option<Vec<String>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// What a read in rowid order did.
+enum Sequential {
+    /// Wrote every day but these, whose rows were not together (dates as stored).
+    Read(BTreeSet<String>),
+    /// Too much out of day order: undone, for the index to read every day.
+    GaveUp,
+    NotModelled,
+}
+
+/// Runs a read in rowid order inside a savepoint of its own, rolled back if it gave up;
+/// not at all when the rows of `table` do not look in day order.
+fn in_rowid_order(
+    conn: &Connection,
+    table: &str,
+    day_column: &str,
+    read: impl FnOnce(&Connection) -> rusqlite::Result<Sequential>,
+) -> rusqlite::Result<Sequential> {
+    if !looks_in_day_order(conn, table, day_column)? {
+        return Ok(Sequential::GaveUp);
+    }
+    conn.execute_batch("SAVEPOINT day_scan_rowid")?;
+    let outcome = read(conn);
+    if matches!(outcome, Ok(Sequential::GaveUp) | Err(_)) {
+        conn.execute_batch("ROLLBACK TO day_scan_rowid")?;
+    }
+    conn.execute_batch("RELEASE day_scan_rowid")?;
+    outcome
+}
+
+/// The rows read to judge whether a table is in day order.
+const SAMPLES: i128 = 256;
+
+/// Whether the rows of `table` look in day order, by the days of [`SAMPLES`] rows spread
+/// evenly over the rowids (a seek each): at most one in eight dated before a day sampled
+/// earlier. A table whose days repeat in two runs (a second file covering the same days,
+/// upserted after the first) shows it before half the table is read in vain.
+fn looks_in_day_order(conn: &Connection, table: &str, day_column: &str) -> rusqlite::Result<bool> {
+    let (first, last): (Option<i64>, Option<i64>) = conn.query_row(
+        &format!("SELECT MIN(rowid), MAX(rowid) FROM {table}"),
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    let (Some(first), Some(last)) = (first, last) else {
+        return Ok(true);
+    };
+    let mut at = conn.prepare_cached(&format!(
+        "SELECT {day_column} FROM {table} WHERE rowid >= ?1 ORDER BY rowid LIMIT 1"
+    ))?;
+    let (mut latest, mut behind) = (Vec::new(), 0);
+    for k in 0..SAMPLES {
+        let rowid = i128::from(first) + (i128::from(last) - i128::from(first)) * k / SAMPLES;
+        let mut rows = at.query([rowid as i64])?;
+        let Some(row) = rows.next()? else { continue };
+        let ValueRef::Text(day) = row.get_ref(0)? else {
+            continue;
+        };
+        if day < latest.as_slice() {
+            behind += 1;
+        } else {
+            latest.clear();
+            latest.extend_from_slice(day);
+        }
+    }
+    Ok(behind * 8 <= SAMPLES)
+}
+
+/// After a read in rowid order: the days it left (or every day, if it gave up) read
+/// through the index, their rows of `tables` deleted first.
+fn redo_by_index(
+    conn: &Connection,
+    days: &BTreeSet<NaiveDate>,
+    sequential: Sequential,
+    tables: &[&str],
+    by_index: impl Fn(&Connection, NaiveDate, NaiveDate) -> rusqlite::Result<Pass>,
+) -> rusqlite::Result<Pass> {
+    #[cfg(test)]
+    LEFT_TO_INDEX.with(|left| {
+        *left.borrow_mut() = match &sequential {
+            Sequential::Read(dirty) => Some(dirty.iter().cloned().collect()),
+            _ => None,
+        }
+    });
+    let (days, delete) = match sequential {
+        Sequential::NotModelled => return Ok(Pass::NotModelled),
+        Sequential::GaveUp => (days.clone(), false),
+        Sequential::Read(dirty) => (dirty.iter().filter_map(|d| parse_day(d)).collect(), true),
+    };
+    for (from, to) in super::ranges(&days, 1) {
+        if delete {
+            for table in tables {
+                conn.prepare_cached(&format!("DELETE FROM {table} WHERE day BETWEEN ?1 AND ?2"))?
+                    .execute(params![from.to_string(), to.to_string()])?;
             }
         }
-        out.write(&mut day)
-    })
+        if by_index(conn, from, to)? == Pass::NotModelled {
+            return Ok(Pass::NotModelled);
+        }
+    }
+    Ok(Pass::Written)
+}
+
+/// Where a row read in rowid order goes, by its stored day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Route {
+    /// A row of the day being read.
+    Read,
+    /// The first row of a later day: the day before is complete.
+    NewDay,
+    /// A row of no day asked for, or of a day left to the index.
+    Skip,
+    /// Too much is out of day order (or a stored day of an odd shape among the days).
+    GiveUp,
+}
+
+/// Follows the days of rows read in rowid order: a day is read as it comes while each
+/// day's rows come together and later than the last day's; a day met again after
+/// another is left to the index.
+struct DayOrder {
+    days: BTreeSet<String>,
+    first: String,
+    last: String,
+    current: Vec<u8>,
+    /// Whether the rows of `current` are being taken (not once it went to the index).
+    reading: bool,
+    dirty: BTreeSet<String>,
+    seen: usize,
+}
+
+impl DayOrder {
+    fn new(days: &BTreeSet<NaiveDate>) -> Self {
+        let days: BTreeSet<String> = days.iter().map(NaiveDate::to_string).collect();
+        Self {
+            first: days.first().cloned().unwrap_or_default(),
+            last: days.last().cloned().unwrap_or_default(),
+            days,
+            current: Vec::new(),
+            reading: false,
+            dirty: BTreeSet::new(),
+            seen: 0,
+        }
+    }
+
+    fn route(&mut self, date: &[u8]) -> Route {
+        if date == self.current.as_slice() {
+            return if self.reading {
+                Route::Read
+            } else {
+                Route::Skip
+            };
+        }
+        let asked = std::str::from_utf8(date)
+            .ok()
+            .filter(|d| self.days.contains(*d));
+        match asked {
+            // Text between the days that is no day of them: the index reads it with them.
+            None if date >= self.first.as_bytes() && date <= self.last.as_bytes() => Route::GiveUp,
+            None => Route::Skip,
+            Some(day) if self.dirty.contains(day) => Route::Skip,
+            Some(_) if date > self.current.as_slice() => {
+                self.current.clear();
+                self.current.extend_from_slice(date);
+                self.reading = true;
+                self.seen += 1;
+                Route::NewDay
+            }
+            Some(day) => {
+                self.dirty.insert(day.to_string());
+                if self.dirty.len() > 16 && self.dirty.len() * 4 > self.seen {
+                    Route::GiveUp
+                } else {
+                    Route::Skip
+                }
+            }
+        }
+    }
+
+    /// The day being read goes to the index (too many rows to hold).
+    fn leave_current(&mut self) {
+        if let Ok(day) = std::str::from_utf8(&self.current) {
+            self.dirty.insert(day.to_string());
+        }
+        self.reading = false;
+    }
+}
+
+fn orders_by_index(conn: &Connection, from: NaiveDate, to: NaiveDate) -> rusqlite::Result<Pass> {
+    let mut read = conn.prepare_cached(&format!(
+        "SELECT {ORDER_COLUMNS} FROM orders WHERE order_date BETWEEN ?1 AND ?2
+         ORDER BY order_date"
+    ))?;
+    let mut pass = OrderPass::new(conn)?;
+    let mut rows = read.query(params![from.to_string(), to.to_string()])?;
+    while let Some(row) = rows.next()? {
+        let Some(date) = text(row.get_ref(0)?) else {
+            return Ok(Pass::NotModelled);
+        };
+        if pass.row(date, row)? == Pass::NotModelled {
+            return Ok(Pass::NotModelled);
+        }
+    }
+    pass.finish()
+}
+
+/// The orders of days read in day order, each day written when the next one starts.
+struct OrderPass<'c> {
+    out: OrderWriter<'c>,
+    day: OrderDay,
+}
+
+impl<'c> OrderPass<'c> {
+    fn new(conn: &'c Connection) -> rusqlite::Result<Self> {
+        Ok(Self {
+            out: OrderWriter::new(conn)?,
+            day: OrderDay::default(),
+        })
+    }
+
+    /// Takes one row of `ORDER_COLUMNS` dated `date`.
+    fn row(&mut self, date: &str, row: &Row<'_>) -> rusqlite::Result<Pass> {
+        let (Some(customer), Some(channel), Some(status)) = (
+            text(row.get_ref(1)?),
+            text_or_empty(row.get_ref(2)?),
+            text(row.get_ref(3)?),
+        ) else {
+            return Ok(Pass::NotModelled);
+        };
+        let (Some(revenue), Some(discount), Some(cost)) = (
+            integer(row.get_ref(4)?),
+            integer(row.get_ref(5)?),
+            integer(row.get_ref(6)?),
+        ) else {
+            return Ok(Pass::NotModelled);
+        };
+        let day = &mut self.day;
+        if date != day.date {
+            if self.out.write(day)? == Pass::NotModelled {
+                return Ok(Pass::NotModelled);
+            }
+            day.date.clear();
+            day.date.push_str(date);
+        }
+        if status != "completed" {
+            return Ok(Pass::Written);
+        }
+        let channels = match day.customers.get_mut(customer) {
+            Some(channels) => channels,
+            None => day.customers.entry(customer.to_string()).or_default(),
+        };
+        let at = match channels.iter().position(|(c, _)| c == channel) {
+            Some(at) => at,
+            None => {
+                channels.push((channel.to_string(), OrderSums::default()));
+                channels.len() - 1
+            }
+        };
+        let sums = &mut channels[at].1;
+        Ok(if sums.add(revenue, discount, cost) {
+            Pass::Written
+        } else {
+            Pass::NotModelled
+        })
+    }
+
+    fn finish(&mut self) -> rusqlite::Result<Pass> {
+        self.out.write(&mut self.day)
+    }
 }
 
 /// What `events` writes: the day totals (`ru_events_day`, `ru_event_names_day`), and with
@@ -90,92 +384,305 @@ pub fn events(
     to: NaiveDate,
     per_user: bool,
 ) -> rusqlite::Result<Pass> {
-    undone_unless_modelled(conn, |conn| {
-        // The order of the day index, as the SQL definitions read the rows: a real sum
-        // depends on the order of its terms.
-        let mut read = conn.prepare_cached(
-            "SELECT day, user_id, session_id, name, feature, duration_s
-             FROM events WHERE day BETWEEN ?1 AND ?2 ORDER BY day, user_id",
-        )?;
-        let mut out = EventWriter::new(conn, per_user)?;
-        let mut day = EventDay::default();
-        let mut rows = read.query(params![from.to_string(), to.to_string()])?;
-        while let Some(row) = rows.next()? {
-            let (Some(date), Some(user), Some(name)) = (
-                text(row.get_ref(0)?),
-                text(row.get_ref(1)?),
-                text(row.get_ref(3)?),
-            ) else {
+    undone_unless_modelled(conn, |conn| events_by_index(conn, from, to, per_user))
+}
+
+/// [`events`] (with the per-user rows) of every day of `days`, whose rows the caller has
+/// deleted, from one read of the table in rowid order where its rows are in day order;
+/// `firsts` takes every event's name, user, day and instant (it gives up if the read did
+/// not see every event).
+pub fn events_of_every_day(
+    conn: &Connection,
+    days: &BTreeSet<NaiveDate>,
+    firsts: &mut Firsts,
+) -> rusqlite::Result<Pass> {
+    let pass = undone_unless_modelled(conn, |conn| {
+        let sequential = in_rowid_order(conn, "events", "day", |conn| {
+            let mut read = conn.prepare(&format!(
+                "SELECT {EVENT_COLUMNS}, ts FROM events ORDER BY rowid"
+            ))?;
+            let mut pass = EventPass::new(conn, true)?;
+            let mut order = DayOrder::new(days);
+            let mut held = HeldDay::default();
+            let mut rows = read.query([])?;
+            while let Some(row) = rows.next()? {
+                let day = row.get_ref(0)?;
+                firsts.add(row.get_ref(3)?, row.get_ref(1)?, day, row.get_ref(6)?);
+                let ValueRef::Text(date) = day else {
+                    continue; // no day: in no day range (SQLite orders numbers before text)
+                };
+                match order.route(date) {
+                    Route::Read => {}
+                    Route::NewDay => {
+                        if held.feed(&mut pass)? == Pass::NotModelled {
+                            return Ok(Sequential::NotModelled);
+                        }
+                        held.start(date);
+                    }
+                    Route::Skip => continue,
+                    Route::GiveUp => return Ok(Sequential::GaveUp),
+                }
+                if !held.hold(row)? {
+                    return Ok(Sequential::NotModelled);
+                }
+                if held.rows.len() > MAX_DAY_ROWS {
+                    order.leave_current();
+                    // Their memory goes back too: the day is read through the index.
+                    held.rows = Vec::new();
+                    held.text = String::new();
+                }
+            }
+            if held.feed(&mut pass)? == Pass::NotModelled {
+                return Ok(Sequential::NotModelled);
+            }
+            pass.finish()?;
+            Ok(Sequential::Read(order.dirty))
+        })?;
+        if !matches!(sequential, Sequential::Read(_)) {
+            firsts.give_up();
+        }
+        redo_by_index(conn, days, sequential, &EVENT_TABLES, |conn, from, to| {
+            events_by_index(conn, from, to, true)
+        })
+    })?;
+    if pass == Pass::NotModelled {
+        firsts.give_up();
+    }
+    Ok(pass)
+}
+
+fn events_by_index(
+    conn: &Connection,
+    from: NaiveDate,
+    to: NaiveDate,
+    per_user: bool,
+) -> rusqlite::Result<Pass> {
+    // The order of the day index, as the SQL definitions read the rows: a real sum
+    // depends on the order of its terms.
+    let mut read = conn.prepare_cached(&format!(
+        "SELECT {EVENT_COLUMNS} FROM events WHERE day BETWEEN ?1 AND ?2 ORDER BY day, user_id"
+    ))?;
+    let mut pass = EventPass::new(conn, per_user)?;
+    let mut rows = read.query(params![from.to_string(), to.to_string()])?;
+    while let Some(row) = rows.next()? {
+        let (Some(date), Some(event)) = (text(row.get_ref(0)?), Event::of(row)?) else {
+            return Ok(Pass::NotModelled);
+        };
+        if pass.event(date, &event)? == Pass::NotModelled {
+            return Ok(Pass::NotModelled);
+        }
+    }
+    pass.finish()?;
+    Ok(Pass::Written)
+}
+
+/// A stored duration, as `SUM` takes it.
+#[derive(Debug, Clone, Copy)]
+enum Duration {
+    Null,
+    Real(f64),
+    Integer(i64),
+}
+
+/// One event's columns a pass reads.
+struct Event<'a> {
+    user: &'a str,
+    session: Option<&'a str>,
+    name: &'a str,
+    feature: &'a str,
+    duration: Duration,
+}
+
+impl<'a> Event<'a> {
+    /// The event of a row of `EVENT_COLUMNS`; `None` for a value the pass does not model.
+    fn of(row: &'a Row<'_>) -> rusqlite::Result<Option<Self>> {
+        let (Some(user), Some(name)) = (text(row.get_ref(1)?), text(row.get_ref(3)?)) else {
+            return Ok(None);
+        };
+        let session = match row.get_ref(2)? {
+            ValueRef::Null => None,
+            other => match text(other) {
+                Some(session) => Some(session),
+                None => return Ok(None),
+            },
+        };
+        let Some(feature) = text_or_empty(row.get_ref(4)?) else {
+            return Ok(None);
+        };
+        let duration = match row.get_ref(5)? {
+            ValueRef::Null => Duration::Null,
+            ValueRef::Real(r) => Duration::Real(r),
+            ValueRef::Integer(n) => Duration::Integer(n),
+            _ => return Ok(None),
+        };
+        Ok(Some(Self {
+            user,
+            session,
+            name,
+            feature,
+            duration,
+        }))
+    }
+}
+
+/// The events of the day being read in rowid order, held to be sorted by user: their
+/// text end to end in one buffer.
+#[derive(Default)]
+struct HeldDay {
+    date: String,
+    text: String,
+    rows: Vec<HeldEvent>,
+}
+
+/// Where an event's text lies in `HeldDay::text`, as (start, end).
+struct HeldEvent {
+    user: (u32, u32),
+    session: Option<(u32, u32)>,
+    name: (u32, u32),
+    feature: (u32, u32),
+    duration: Duration,
+}
+
+impl HeldDay {
+    fn start(&mut self, date: &[u8]) {
+        self.date.clear();
+        self.date
+            .push_str(std::str::from_utf8(date).unwrap_or_default());
+        self.text.clear();
+        self.rows.clear();
+    }
+
+    fn push(&mut self, s: &str) -> (u32, u32) {
+        let start = self.text.len() as u32;
+        self.text.push_str(s);
+        (start, self.text.len() as u32)
+    }
+
+    /// Holds a row; false for a value the pass does not model.
+    fn hold(&mut self, row: &Row<'_>) -> rusqlite::Result<bool> {
+        let Some(event) = Event::of(row)? else {
+            return Ok(false);
+        };
+        let held = HeldEvent {
+            user: self.push(event.user),
+            session: event.session.map(|s| self.push(s)),
+            name: self.push(event.name),
+            feature: self.push(event.feature),
+            duration: event.duration,
+        };
+        self.rows.push(held);
+        Ok(true)
+    }
+
+    /// Gives the held day's events to `pass` in the order of the day index (by user, and
+    /// in rowid order within a user: the sort is stable), and empties it.
+    fn feed(&mut self, pass: &mut EventPass<'_>) -> rusqlite::Result<Pass> {
+        let text = self.text.as_str();
+        let at = |(start, end): (u32, u32)| &text[start as usize..end as usize];
+        self.rows.sort_by(|a, b| at(a.user).cmp(at(b.user)));
+        for held in &self.rows {
+            let event = Event {
+                user: at(held.user),
+                session: held.session.map(at),
+                name: at(held.name),
+                feature: at(held.feature),
+                duration: held.duration,
+            };
+            if pass.event(&self.date, &event)? == Pass::NotModelled {
                 return Ok(Pass::NotModelled);
-            };
-            let session = match row.get_ref(2)? {
-                ValueRef::Null => None,
-                other => match text(other) {
-                    Some(session) => Some(session),
-                    None => return Ok(Pass::NotModelled),
-                },
-            };
-            let Some(feature) = text_or_empty(row.get_ref(4)?) else {
-                return Ok(Pass::NotModelled);
-            };
-            if date != day.date {
-                out.write(&mut day)?;
-                day.date.clear();
-                day.date.push_str(date);
             }
-            if per_user && user != day.user {
-                out.write_user(&mut day)?;
-                day.user.clear();
-                day.user.push_str(user);
-            }
-            let page_view = name == "page_view";
-            day.events += 1;
-            day.page_views += i64::from(page_view);
-            match row.get_ref(5)? {
-                ValueRef::Null => {}
-                ValueRef::Real(r) => day.duration.add_real(r),
-                ValueRef::Integer(n) => {
-                    if !day.duration.add_integer(n) {
-                        return Ok(Pass::NotModelled);
-                    }
-                }
-                _ => return Ok(Pass::NotModelled),
-            }
-            match day.names.get_mut(name) {
-                Some(n) => *n += 1,
-                None => {
-                    day.names.insert(name.to_string(), 1);
-                }
-            }
-            if let Some(session) = session {
-                match day.sessions.get_mut(session) {
-                    Some(views) => *views += i64::from(page_view),
-                    None => {
-                        day.sessions
-                            .insert(session.to_string(), i64::from(page_view));
-                    }
-                }
-                if per_user && !day.user_sessions.contains(session) {
-                    day.user_sessions.insert(session.to_string());
-                }
-            }
-            if per_user {
-                day.user_events += 1;
-                if name == "feature_used" {
-                    let users = match day.features.get_mut(feature) {
-                        Some(users) => users,
-                        None => day.features.entry(feature.to_string()).or_default(),
-                    };
-                    // Rows come by user within a day: a user already taken is the last.
-                    if users.last().map(String::as_str) != Some(user) {
-                        users.push(user.to_string());
-                    }
+        }
+        self.rows.clear();
+        self.text.clear();
+        Ok(Pass::Written)
+    }
+}
+
+/// The events of days read in day order (by user within a day), each day written when
+/// the next one starts.
+struct EventPass<'c> {
+    out: EventWriter<'c>,
+    day: EventDay,
+    per_user: bool,
+}
+
+impl<'c> EventPass<'c> {
+    fn new(conn: &'c Connection, per_user: bool) -> rusqlite::Result<Self> {
+        Ok(Self {
+            out: EventWriter::new(conn, per_user)?,
+            day: EventDay::default(),
+            per_user,
+        })
+    }
+
+    fn event(&mut self, date: &str, event: &Event<'_>) -> rusqlite::Result<Pass> {
+        let (per_user, day) = (self.per_user, &mut self.day);
+        let Event {
+            user,
+            session,
+            name,
+            feature,
+            duration,
+        } = *event;
+        if date != day.date {
+            self.out.write(day)?;
+            day.date.clear();
+            day.date.push_str(date);
+        }
+        if per_user && user != day.user {
+            self.out.write_user(day)?;
+            day.user.clear();
+            day.user.push_str(user);
+        }
+        let page_view = name == "page_view";
+        day.events += 1;
+        day.page_views += i64::from(page_view);
+        match duration {
+            Duration::Null => {}
+            Duration::Real(r) => day.duration.add_real(r),
+            Duration::Integer(n) => {
+                if !day.duration.add_integer(n) {
+                    return Ok(Pass::NotModelled);
                 }
             }
         }
-        out.write(&mut day)?;
+        match day.names.get_mut(name) {
+            Some(n) => *n += 1,
+            None => {
+                day.names.insert(name.to_string(), 1);
+            }
+        }
+        if let Some(session) = session {
+            match day.sessions.get_mut(session) {
+                Some(views) => *views += i64::from(page_view),
+                None => {
+                    day.sessions
+                        .insert(session.to_string(), i64::from(page_view));
+                }
+            }
+            if per_user && !day.user_sessions.contains(session) {
+                day.user_sessions.insert(session.to_string());
+            }
+        }
+        if per_user {
+            day.user_events += 1;
+            if name == "feature_used" {
+                let users = match day.features.get_mut(feature) {
+                    Some(users) => users,
+                    None => day.features.entry(feature.to_string()).or_default(),
+                };
+                // Rows come by user within a day: a user already taken is the last.
+                if users.last().map(String::as_str) != Some(user) {
+                    users.push(user.to_string());
+                }
+            }
+        }
         Ok(Pass::Written)
-    })
+    }
+
+    fn finish(&mut self) -> rusqlite::Result<()> {
+        self.out.write(&mut self.day)
+    }
 }
 
 /// Runs `pass` inside a savepoint, rolled back when it reports `NotModelled`.
@@ -524,7 +1031,18 @@ mod tests {
     /// cancelled orders, missing channels, discounts and costs, events without a session
     /// or a duration, fractional durations of very different sizes, feature events with
     /// and without a feature, users with several sessions and sessions of several users.
+    /// Stored in the order drawn: no day's rows together.
     fn store() -> Store {
+        store_of(10, |_| {})
+    }
+
+    type Rows = Vec<(String, Vec<rusqlite::types::Value>)>;
+
+    /// [`store`]'s rows over `days` days (June 2025 on), stored (so numbered by rowid) in
+    /// the order `arrange` leaves the (day, values) of the orders and then the events.
+    fn store_of(days: u64, arrange: impl Fn(&mut Rows)) -> Store {
+        use rusqlite::types::Value;
+        let day_of = |n: u64| (d("2025-06-01") + chrono::Days::new(n)).to_string();
         let store = Store::open_in_memory().unwrap();
         let conn = store.conn();
         let mut x: u64 = 0x2545_F491_4F6C_DD1D;
@@ -534,25 +1052,36 @@ mod tests {
             x ^= x << 17;
             x
         };
+        let text = |s: &str| Value::Text(s.to_string());
+        let or_null = |v: Option<Value>| v.unwrap_or(Value::Null);
+        let mut orders: Rows = Vec::new();
         for i in 0..3000 {
             let r = next();
-            conn.execute(
-                "INSERT INTO orders (order_id, customer_id, order_date, revenue, status, channel,
-                                     discount, cost)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                params![
-                    format!("o{i}"),
-                    format!("c{}", r % 40),
-                    format!("2025-06-{:02}", 1 + (r >> 8) % 10),
-                    ((r >> 16) % 100_000) as i64,
-                    ["completed", "completed", "cancelled", "pending"][(r >> 24) as usize % 4],
-                    [None, Some("ads"), Some("seo"), Some("")][(r >> 28) as usize % 4],
-                    ((r >> 32) % 3 == 0).then_some(((r >> 34) % 500) as i64),
-                    ((r >> 36) % 2 == 0).then_some(((r >> 38) % 900) as i64),
+            let day = day_of((r >> 8) % days);
+            orders.push((
+                day.clone(),
+                vec![
+                    text(&format!("o{i}")),
+                    text(&format!("c{}", r % 40)),
+                    text(&day),
+                    Value::Integer(((r >> 16) % 100_000) as i64),
+                    text(
+                        ["completed", "completed", "cancelled", "pending"][(r >> 24) as usize % 4],
+                    ),
+                    or_null(
+                        [None, Some("ads"), Some("seo"), Some("")][(r >> 28) as usize % 4]
+                            .map(text),
+                    ),
+                    or_null(
+                        ((r >> 32) % 3 == 0).then_some(Value::Integer(((r >> 34) % 500) as i64)),
+                    ),
+                    or_null(
+                        ((r >> 36) % 2 == 0).then_some(Value::Integer(((r >> 38) % 900) as i64)),
+                    ),
                 ],
-            )
-            .unwrap();
+            ));
         }
+        let mut events: Rows = Vec::new();
         for i in 0..6000 {
             let r = next();
             let duration = match (r >> 40) % 4 {
@@ -561,24 +1090,222 @@ mod tests {
                 2 => Some(((r >> 44) % 7) as f64 * 1e15 + 0.3),
                 _ => Some(1.0 / (1 + (r >> 44) % 97) as f64),
             };
-            let day = format!("2025-06-{:02}", 1 + (r >> 8) % 10);
+            let day = day_of((r >> 8) % days);
+            events.push((
+                day.clone(),
+                vec![
+                    text(&format!("e{i}")),
+                    text(&format!("u{}", r % 60)),
+                    text(&format!(
+                        "{day}T{:02}:{:02}:00Z",
+                        (r >> 50) % 24,
+                        (r >> 56) % 60
+                    )),
+                    text(&day),
+                    text(
+                        ["login", "page_view", "feature_used", "page_view"][(r >> 16) as usize % 4],
+                    ),
+                    or_null(((r >> 20) % 5 != 0).then(|| text(&format!("s{}", (r >> 24) % 90)))),
+                    or_null(
+                        [None, Some("export"), Some("share"), Some("")][(r >> 30) as usize % 4]
+                            .map(text),
+                    ),
+                    or_null(duration.map(Value::Real)),
+                ],
+            ));
+        }
+        arrange(&mut orders);
+        arrange(&mut events);
+        for (_, values) in orders {
+            conn.execute(
+                "INSERT INTO orders (order_id, customer_id, order_date, revenue, status, channel,
+                                     discount, cost)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                rusqlite::params_from_iter(values),
+            )
+            .unwrap();
+        }
+        for (_, values) in events {
             conn.execute(
                 "INSERT INTO events (event_key, user_id, ts, day, name, session_id, feature,
                                      duration_s)
-                 VALUES (?1, ?2, ?3 || 'T10:00:00Z', ?3, ?4, ?5, ?6, ?7)",
-                params![
-                    format!("e{i}"),
-                    format!("u{}", r % 60),
-                    day,
-                    ["login", "page_view", "feature_used", "page_view"][(r >> 16) as usize % 4],
-                    ((r >> 20) % 5 != 0).then(|| format!("s{}", (r >> 24) % 90)),
-                    [None, Some("export"), Some("share"), Some("")][(r >> 30) as usize % 4],
-                    duration,
-                ],
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                rusqlite::params_from_iter(values),
             )
             .unwrap();
         }
         store
+    }
+
+    /// The rows of every day from `from` to `to` by the whole-table passes, into emptied
+    /// tables, with what the events read left to the index (`None`: all of it) and the
+    /// firsts it collected (`None`: it gave up).
+    fn of_every_day(
+        conn: &Connection,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> (Vec<String>, Option<Vec<String>>, Option<Firsts>) {
+        empty(conn);
+        let every: BTreeSet<NaiveDate> = from.iter_days().take_while(|d| *d <= to).collect();
+        assert_eq!(orders_of_every_day(conn, &every).unwrap(), Pass::Written);
+        let mut firsts = Firsts::default();
+        assert_eq!(
+            events_of_every_day(conn, &every, &mut firsts).unwrap(),
+            Pass::Written
+        );
+        let left = LEFT_TO_INDEX.with(|l| l.borrow().clone());
+        (dump(conn), left, (!firsts.given_up()).then_some(firsts))
+    }
+
+    /// `ru_first_event` as its definition gives it, and as written from `firsts`.
+    fn firsts_both_ways(conn: &Connection, firsts: Firsts) -> (Vec<String>, Vec<String>) {
+        let table = ["ru_first_event"];
+        let real = |x: f64| format!("{x:?}");
+        super::super::first_events::rebuild(conn).unwrap();
+        let defined = super::super::dump_tables(conn, &table, real).unwrap();
+        super::super::first_events::write_collected(conn, firsts).unwrap();
+        let written = super::super::dump_tables(conn, &table, real).unwrap();
+        assert!(!defined.is_empty());
+        (defined, written)
+    }
+
+    #[test]
+    fn a_table_in_day_order_is_read_in_rowid_order_with_the_rows_of_the_sql_definitions() {
+        let store = store_of(10, |rows| rows.sort_by(|a, b| a.0.cmp(&b.0)));
+        let conn = store.conn();
+        let (from, to) = (d("2025-06-01"), d("2025-06-10"));
+        let expected = by_sql(conn, from, to);
+        let (written, left, firsts) = of_every_day(conn, from, to);
+        assert_eq!(left, Some(vec![]), "every day read in rowid order");
+        assert_eq!(written, expected);
+        let (defined, collected) = firsts_both_ways(conn, firsts.expect("firsts collected"));
+        assert_eq!(collected, defined);
+    }
+
+    #[test]
+    fn days_whose_rows_come_apart_are_read_through_the_index_with_the_same_rows() {
+        // In day order but for a tenth of the rows of two days, stored last (rows of the
+        // last day stored last would still come together).
+        let store = store_of(10, |rows| {
+            rows.sort_by(|a, b| a.0.cmp(&b.0));
+            let (mut kept, mut late): (Rows, Rows) = (Vec::new(), Vec::new());
+            for (i, row) in std::mem::take(rows).into_iter().enumerate() {
+                let apart = i % 10 == 0 && (row.0 == "2025-06-03" || row.0 == "2025-06-07");
+                if apart {
+                    late.push(row)
+                } else {
+                    kept.push(row)
+                }
+            }
+            kept.append(&mut late);
+            *rows = kept;
+        });
+        let conn = store.conn();
+        let (from, to) = (d("2025-06-01"), d("2025-06-10"));
+        let expected = by_sql(conn, from, to);
+        let (written, left, firsts) = of_every_day(conn, from, to);
+        assert_eq!(
+            left,
+            Some(vec!["2025-06-03".to_string(), "2025-06-07".to_string()])
+        );
+        assert_eq!(written, expected);
+        let (defined, collected) = firsts_both_ways(conn, firsts.expect("firsts collected"));
+        assert_eq!(collected, defined);
+
+        // No day in order: the rows sampled over the table say so before any is read.
+        let drawn = self::store();
+        let conn = drawn.conn();
+        let expected = by_sql(conn, from, to);
+        let (written, left, _) = of_every_day(conn, from, to);
+        assert_eq!(left, None);
+        assert_eq!(written, expected);
+    }
+
+    /// In day order, but for the first row of each of the first thirty days, stored last.
+    fn scattered(rows: &mut Rows) {
+        rows.sort_by(|a, b| a.0.cmp(&b.0));
+        let (mut kept, mut late): (Rows, Rows) = (Vec::new(), Vec::new());
+        for row in std::mem::take(rows) {
+            if late.len() < 30 && late.last().is_none_or(|l| l.0 != row.0) {
+                late.push(row);
+            } else {
+                kept.push(row);
+            }
+        }
+        kept.append(&mut late);
+        *rows = kept;
+    }
+
+    #[test]
+    fn a_table_mostly_out_of_day_order_is_read_through_the_index_whole() {
+        let (from, to) = (d("2025-06-01"), d("2025-07-10"));
+        fn reversed(rows: &mut Rows) {
+            rows.sort_by(|a, b| b.0.cmp(&a.0));
+        }
+        fn two_runs(rows: &mut Rows) {
+            let mut second = rows.split_off(rows.len() / 2);
+            rows.sort_by(|a, b| a.0.cmp(&b.0));
+            second.sort_by(|a, b| a.0.cmp(&b.0));
+            rows.append(&mut second);
+        }
+        type Arrange = fn(&mut Rows);
+        let arrangements: [(&str, Arrange); 3] = [
+            // Forty days in reverse order (the sampled rows tell).
+            ("reversed", reversed),
+            // Two runs over the same days, as a second file upserted after the first.
+            ("two runs", two_runs),
+            // One row of each of thirty days stored last: too few to show in the sampled
+            // rows, too many days apart for the read.
+            ("scattered", scattered),
+        ];
+        for (what, arrange) in arrangements {
+            let store = store_of(40, arrange);
+            let conn = store.conn();
+            let expected = by_sql(conn, from, to);
+            let (written, left, firsts) = of_every_day(conn, from, to);
+            assert_eq!(left, None, "{what}: gave up");
+            assert!(
+                firsts.is_none(),
+                "{what}: the firsts are left to their definition"
+            );
+            assert_eq!(written, expected, "{what}");
+        }
+        // The scattered rows pass the sample and are met by the read itself.
+        let scattered_sample = store_of(40, scattered);
+        assert!(looks_in_day_order(scattered_sample.conn(), "events", "day").unwrap());
+        assert!(looks_in_day_order(scattered_sample.conn(), "orders", "order_date").unwrap());
+    }
+
+    #[test]
+    fn a_day_of_more_rows_than_memory_holds_is_read_through_the_index() {
+        // Two days: 6000 events, about 3000 a day, past the test bound of MAX_DAY_ROWS.
+        const { assert!(MAX_DAY_ROWS < 2000) };
+        let store = store_of(2, |rows| rows.sort_by(|a, b| a.0.cmp(&b.0)));
+        let conn = store.conn();
+        let (from, to) = (d("2025-06-01"), d("2025-06-02"));
+        let expected = by_sql(conn, from, to);
+        let (written, left, firsts) = of_every_day(conn, from, to);
+        assert_eq!(
+            left,
+            Some(vec!["2025-06-01".to_string(), "2025-06-02".to_string()])
+        );
+        assert_eq!(written, expected);
+        let (defined, collected) = firsts_both_ways(conn, firsts.expect("firsts collected"));
+        assert_eq!(collected, defined);
+    }
+
+    #[test]
+    fn an_instant_of_another_shape_leaves_the_firsts_to_their_definition() {
+        let store = store_of(10, |rows| rows.sort_by(|a, b| a.0.cmp(&b.0)));
+        let conn = store.conn();
+        conn.execute(
+            "UPDATE events SET ts = '2025-06-05 10:00:00' WHERE event_key = 'e17'",
+            [],
+        )
+        .unwrap();
+        let (_, left, firsts) = of_every_day(conn, d("2025-06-01"), d("2025-06-10"));
+        assert_eq!(left, Some(vec![]));
+        assert!(firsts.is_none());
     }
 
     /// What the SQL definitions write for `from..=to` into emptied tables.
@@ -639,8 +1366,9 @@ mod tests {
         assert_eq!(events(conn, from, to, true).unwrap(), Pass::NotModelled);
         // Undone whole: not one row of the days read before the odd value stays.
         assert_eq!(dump(conn), Vec::<String>::new());
-        days::refresh_orders(conn, from, to).unwrap();
-        days::refresh_events(conn, from, to).unwrap();
+        let every: BTreeSet<NaiveDate> = from.iter_days().take_while(|d| *d <= to).collect();
+        days::rebuild_orders(conn, &every).unwrap();
+        days::rebuild_events(conn, &every).unwrap();
         assert_eq!(dump(conn), expected);
     }
 

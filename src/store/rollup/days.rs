@@ -1,10 +1,13 @@
 //! The per-day rollups: each row a pure function of one day's raw rows (or of one id's
 //! raw rows of one day), so refreshing means deleting the rows and aggregating again.
 
+use std::collections::BTreeSet;
+
 use chrono::NaiveDate;
 use rusqlite::{Connection, params};
 
 use super::day_scan::{self, Pass};
+use super::first_events::{self, Firsts};
 use super::per_id::Activity;
 
 /// Tables whose rows per day (by the column given) are kept in `ru_table_days`, so the
@@ -48,13 +51,20 @@ const ORDER_CUSTOMERS_SELECT: &str = "SELECT order_date, customer_id, COALESCE(c
     COUNT(*), SUM(revenue), COALESCE(SUM(discount), 0), COALESCE(SUM(cost), 0) FROM orders";
 const ORDER_CUSTOMERS_GROUP: &str = "GROUP BY order_date, customer_id, COALESCE(channel, '')";
 
-pub fn refresh_orders(conn: &Connection, from: NaiveDate, to: NaiveDate) -> rusqlite::Result<()> {
-    refresh_table_days(conn, "orders", "order_date", from, to)?;
-    delete_days(conn, &["ru_order_customers_day", "ru_orders_day"], from, to)?;
-    if day_scan::orders(conn, from, to)? == Pass::Written {
-        return Ok(());
+/// The order rollups of every day of `days` (a bulk load into an empty table, a rebuild),
+/// from one read of the orders (see [`day_scan::orders_of_every_day`]).
+pub fn rebuild_orders(conn: &Connection, days: &BTreeSet<NaiveDate>) -> rusqlite::Result<()> {
+    let ranges = super::ranges(days, 1);
+    for &(from, to) in &ranges {
+        refresh_table_days(conn, "orders", "order_date", from, to)?;
+        delete_days(conn, &["ru_order_customers_day", "ru_orders_day"], from, to)?;
     }
-    insert_orders_by_sql(conn, from, to)
+    if day_scan::orders_of_every_day(conn, days)? == Pass::NotModelled {
+        for (from, to) in ranges {
+            insert_orders_by_sql(conn, from, to)?;
+        }
+    }
+    Ok(())
 }
 
 /// The SQL definition of what [`day_scan::orders`] writes, into emptied days.
@@ -76,7 +86,7 @@ pub(super) fn insert_orders_by_sql(
     sum_orders_day(conn, from, to)
 }
 
-/// [`refresh_orders`] of one day for the customers the import touched on it.
+/// [`rebuild_orders`] of one day for the customers the import touched on it.
 pub fn refresh_order_ids(
     conn: &Connection,
     activity: &Activity,
@@ -154,15 +164,30 @@ fn delete_days(
 const EVENT_TOTALS: [&str; 2] = ["ru_events_day", "ru_event_names_day"];
 const EVENT_USERS: [&str; 2] = ["ru_event_users_day", "ru_feature_users_day"];
 
-pub fn refresh_events(conn: &Connection, from: NaiveDate, to: NaiveDate) -> rusqlite::Result<()> {
-    refresh_table_days(conn, "events", "day", from, to)?;
-    delete_days(conn, &EVENT_TOTALS, from, to)?;
-    delete_days(conn, &EVENT_USERS, from, to)?;
-    if day_scan::events(conn, from, to, true)? == Pass::Written {
-        return Ok(());
+/// The event rollups of every day of `days` (a bulk load into an empty table, a rebuild),
+/// from one read of the events (see [`day_scan::events_of_every_day`]), and
+/// `ru_first_event` from the same read, or from its definition when that read could not
+/// collect the firsts. (Written before the caller builds the indexes of the rollups again,
+/// so that the memory of the firsts is free for that sort.)
+pub fn rebuild_events(conn: &Connection, days: &BTreeSet<NaiveDate>) -> rusqlite::Result<()> {
+    let ranges = super::ranges(days, 1);
+    for &(from, to) in &ranges {
+        refresh_table_days(conn, "events", "day", from, to)?;
+        delete_days(conn, &EVENT_TOTALS, from, to)?;
+        delete_days(conn, &EVENT_USERS, from, to)?;
     }
-    insert_event_totals_by_sql(conn, from, to)?;
-    insert_event_users_by_sql(conn, from, to)
+    let mut firsts = Firsts::default();
+    if day_scan::events_of_every_day(conn, days, &mut firsts)? == Pass::NotModelled {
+        for (from, to) in ranges {
+            insert_event_totals_by_sql(conn, from, to)?;
+            insert_event_users_by_sql(conn, from, to)?;
+        }
+    }
+    if firsts.given_up() {
+        first_events::rebuild(conn)
+    } else {
+        first_events::write_collected(conn, firsts)
+    }
 }
 
 /// The SQL definition of the per-user rows [`day_scan::events`] writes, into emptied days.
@@ -189,7 +214,7 @@ pub(super) fn insert_event_users_by_sql(
     Ok(())
 }
 
-/// [`refresh_events`] of one day for the users the import touched on it; the day's totals
+/// [`rebuild_events`] of one day for the users the import touched on it; the day's totals
 /// (events, sessions, page views, names) are aggregated whole.
 pub fn refresh_event_ids(
     conn: &Connection,

@@ -3,7 +3,9 @@
 //! A rebuild numbers every customer or user of the store (millions): a map from an owned
 //! `Vec<u8>` per id costs a heap block, a 24-byte vector and a bucket each, several times
 //! the id's own bytes. Here the ids' bytes sit end to end in one buffer and the table holds
-//! only their numbers.
+//! only their numbers. They are hashed with foldhash (hashbrown's default), several times
+//! quicker than the standard library's SipHash on short ids; the ids come from the
+//! user's own files, so flooding resistance buys nothing here.
 
 use std::hash::BuildHasher;
 
@@ -15,12 +17,17 @@ pub(super) struct Interner {
     /// `ends[i]`: where id `i`'s bytes end in `bytes` (they start where `i - 1`'s end).
     ends: Vec<usize>,
     table: HashTable<u32>,
-    hasher: std::hash::RandomState,
+    hasher: hashbrown::DefaultHashBuilder,
 }
 
 impl Interner {
     pub(super) fn len(&self) -> usize {
         self.ends.len()
+    }
+
+    /// The bytes of id `i`.
+    pub(super) fn bytes(&self, i: u32) -> &[u8] {
+        self.bytes_of(i)
     }
 
     fn bytes_of(&self, i: u32) -> &[u8] {

@@ -77,7 +77,7 @@ const ORDERS: Activity = Activity {
     windows: &[],
     repeats: true,
     firsts: false,
-    refresh_days: days::refresh_orders,
+    rebuild_days: days::rebuild_orders,
     refresh_ids: days::refresh_order_ids,
 };
 
@@ -93,7 +93,7 @@ const EVENTS: Activity = Activity {
     windows: &WINDOWS,
     repeats: false,
     firsts: true,
-    refresh_days: days::refresh_events,
+    rebuild_days: days::rebuild_events,
     refresh_ids: days::refresh_event_ids,
 };
 
@@ -272,10 +272,7 @@ fn refresh_activity(
     if covers_every_day(tx, activity.table, &days)? {
         // Every id is touched: rewriting everything reads half what maintenance would.
         with_indexes_deferred(tx, activity.rollup, true, || {
-            for (from, to) in ranges(&days, 1) {
-                (activity.refresh_days)(tx, from, to)?;
-            }
-            Ok(())
+            (activity.rebuild_days)(tx, &days)
         })?;
         let everything = Parts {
             repeat: activity.repeats,
@@ -285,9 +282,6 @@ fn refresh_activity(
         per_id::rebuild(tx, activity, everything)?;
         if activity.repeats {
             segments::rebuild_repeats(tx)?;
-        }
-        if activity.firsts {
-            first_events::rebuild(tx)?;
         }
         recount_distinct(tx, activity, &days)?;
         return Ok(false);

@@ -50,8 +50,10 @@ pub struct Activity {
     /// Whether each id's first row per event name (`ru_first_event`) comes from this
     /// activity (events only).
     pub firsts: bool,
-    /// Rewrites the day rollups of [from, to] from the raw rows.
-    pub refresh_days: fn(&Connection, NaiveDate, NaiveDate) -> rusqlite::Result<()>,
+    /// Rewrites the day rollups of every day of a set (the table's every day) from the
+    /// raw rows (the events also `ru_first_event`).
+    pub rebuild_days:
+        fn(&Connection, &std::collections::BTreeSet<NaiveDate>) -> rusqlite::Result<()>,
     /// Rewrites the day rollups of one day for the ids of `pairs_table` on it.
     pub refresh_ids: fn(&Connection, &Activity, NaiveDate) -> rusqlite::Result<()>,
 }
