@@ -205,7 +205,6 @@ fn literal(text: &str) -> String {
 pub struct ExportChecks {
     /// `SELECT <cell> AS <column>, … FROM <source>`.
     cells: String,
-
     /// Per stored column: its typed value, from the cells.
     values: Vec<(&'static str, String)>,
     /// The `WHEN <a check fails> THEN '<column>: <why>'` branches, in column order.

@@ -51,8 +51,8 @@ pub enum SyncError {
     /// The engine read the customers' export otherwise than `kpi import` did.
     #[error(
         "the customers the engine read from the exports differ from those kpi import \
-         validated into the store ({0}): export customers with signup_date as YYYY-MM-DD \
-         and every row valid, beside the other exports (nothing synced)"
+         validated into the store ({0}): export each customer once, in one customers \
+         export beside the other exports (nothing synced)"
     )]
     CustomersDisagree(String),
     #[error("writing the rollups: {0}")]
