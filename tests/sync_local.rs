@@ -514,8 +514,10 @@ fn an_event_whose_day_is_not_the_local_day_of_its_ts_in_the_configured_zone_is_r
          e6,u2,2025-06-01T10:00:00Z,2025-06-01,login,s2,,NaN\n",
     )
     .unwrap();
-    let mut config = kpi::config::Config::default();
-    config.time_zone = "Europe/Berlin".to_string();
+    let config = kpi::config::Config {
+        time_zone: "Europe/Berlin".to_string(),
+        ..Default::default()
+    };
     let options = SyncOptions {
         config,
         ..SyncOptions::default()
