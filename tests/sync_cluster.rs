@@ -13,8 +13,8 @@ use std::time::{Duration, Instant};
 use kpi::store::Store;
 use kpi::sync::{SyncOptions, sync};
 use sync_support::{
-    add_bad_rows, assert_same_report, assert_same_rows, export, imported, rejects_of, report_json,
-    rollups, small_tables_of,
+    add_bad_rows, assert_same_report, assert_same_rows, export, imported, reject_lines,
+    report_json, rollups, small_tables_of,
 };
 
 fn env(name: &str) -> String {
@@ -40,12 +40,7 @@ fn sync_on_a_ballista_cluster_equals_a_local_import_on_every_rollup_and_the_repo
     let report = sync(&mut synced, &exports, &options).unwrap();
     assert_eq!(report.rejected.len(), 2, "{report}");
     for file in [&bad.orders, &bad.events] {
-        let lines = |store: &Store| -> Vec<(i64, Option<String>)> {
-            rejects_of(store, file)
-                .into_iter()
-                .map(|(line, column, _)| (line, column))
-                .collect()
-        };
+        let lines = |store: &Store| reject_lines(store, file);
         assert!(!lines(&local).is_empty());
         assert_eq!(lines(&synced), lines(&local), "{}", file.display());
     }

@@ -12,7 +12,7 @@ use kpi::store::rollup::{ROLLUP_TABLES, SEGMENT_TABLES};
 use kpi::sync::{Engine, SyncOptions, source, sync};
 use sync_support::{
     add_bad_rows, assert_same_rows, assert_synced_as_local, count, export, imported,
-    imported_and_exported, rejects_of, rollups, small_tables_of,
+    imported_and_exported, reject_lines, rejects_of, rollups, small_tables_of,
 };
 
 #[test]
@@ -465,12 +465,7 @@ fn bad_rows_of_orders_and_events_exports_are_rejected_per_file_and_line_as_kpi_i
 
     // The same lines and columns as `kpi import` of the files rejected.
     for file in [&bad.orders, &bad.events] {
-        let lines = |store: &Store| -> Vec<(i64, Option<String>)> {
-            rejects_of(store, file)
-                .into_iter()
-                .map(|(line, column, _)| (line, column))
-                .collect()
-        };
+        let lines = |store: &Store| reject_lines(store, file);
         assert_eq!(lines(&synced), lines(&local), "{}", file.display());
     }
     // The rejects file beside the store, as an import writes it.

@@ -314,6 +314,14 @@ pub fn rejects_of(store: &Store, file: &Path) -> Vec<(i64, Option<String>, Strin
     .collect()
 }
 
+/// The line and column of each reject of `file` the store holds, by line.
+pub fn reject_lines(store: &Store, file: &Path) -> Vec<(i64, Option<String>)> {
+    rejects_of(store, file)
+        .into_iter()
+        .map(|(line, column, _)| (line, column))
+        .collect()
+}
+
 /// Writes an orders and an events export in stored form whose rows `kpi import` rejects
 /// but for one valid row each, into `exports` (as CSV files of the tables' folders, beside
 /// the other exports), and imports both files into `local` with `kpi import`, which
