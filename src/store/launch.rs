@@ -28,7 +28,10 @@ impl DayEvents {
 
     /// The day's events: all, or only those at or before the time asked.
     pub fn count(&self, until_only: bool) -> u64 {
-        self.by_hour(until_only).iter().map(|(_, n)| n).sum()
+        self.hours
+            .values()
+            .map(|&(all, until)| if until_only { until } else { all })
+            .sum()
     }
 }
 
