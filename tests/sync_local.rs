@@ -805,3 +805,46 @@ fn no_hash_join_of_the_plan_holds_rows_that_grow_with_the_source() {
     }
     assert!(joins > 0, "the plan joins");
 }
+
+/// A Ballista scheduler decodes the plan a client sends with prost's limit of 100 nested
+/// messages, and every node of a plan and of its expressions nests one message or more.
+/// The engine's first checks of the exports nested deeper: the scheduler refused every
+/// rollup query ("Could not parse plan … RecursionLimitReached"), while the in-process
+/// sync, which decodes nothing, passed. Every query of a sync — the day ranges, each
+/// rollup, the count and the list of rejects — must decode as a scheduler decodes it,
+/// with the deepest checks (a time zone other than UTC, whose local day of an instant
+/// is the deepest expression) and bad rows to list.
+#[test]
+fn every_query_of_a_sync_decodes_as_a_ballista_scheduler_decodes_it() {
+    let dir = tempfile::tempdir().unwrap();
+    // The plans' depth does not depend on the rows: a few customers' data, exported as
+    // the other tests export it (events in Parquet, the rest in CSV), and bad rows in
+    // files of their own, which the rollups read as a second location.
+    let mut local = imported(dir.path(), 10);
+    let exports = dir.path().join("exports");
+    export(&local, &exports);
+    add_bad_rows(&exports, &mut local);
+    let options = SyncOptions {
+        config: kpi::config::Config {
+            time_zone: "Europe/Berlin".to_string(),
+            ..Default::default()
+        },
+        ..SyncOptions::default()
+    };
+    let engine = Engine::start(&options)
+        .unwrap()
+        .decoding_plans_as_a_scheduler();
+    let inputs = source::discover(&exports).unwrap();
+    let queries = engine.plan(&inputs).unwrap();
+    assert!(queries.len() > 10, "the plan's queries: {}", queries.len());
+    for query in &queries {
+        if let Err(e) = engine.stream(query, |_| Ok(())) {
+            panic!("rollup {}: {e}", query.table);
+        }
+    }
+    let rejects = engine.rejects(&inputs, 10).unwrap();
+    assert!(
+        rejects.iter().any(|r| !r.listed.is_empty()),
+        "rejects are listed: {rejects:?}"
+    );
+}

@@ -34,6 +34,9 @@ use crate::store::rollup_plan::{
 /// could not get 544 bytes.
 const SPILL_MERGE_FAN_IN: usize = 8;
 
+/// The stack of a Ballista scheduler's threads (see `Engine::decoding_plans_as_a_scheduler`).
+const SCHEDULER_STACK_BYTES: usize = 32 << 20;
+
 /// The export sources whose rows one query counts (see `Engine::rejects`).
 const SOURCES_PER_COUNT: usize = 16;
 
@@ -56,6 +59,9 @@ pub struct Engine {
     in_order: SessionContext,
     /// The configured time zone, in which the events' days are cut.
     time_zone: String,
+    /// Every query's plan is encoded as the Ballista client sends it and decoded as a
+    /// scheduler does before it runs (see [`Engine::decoding_plans_as_a_scheduler`]).
+    decode_as_scheduler: bool,
 }
 
 /// The rows of one export file that fail the data contract's checks (see
@@ -162,7 +168,56 @@ impl Engine {
             ctx,
             in_order,
             time_zone: options.config.tz().name().to_string(),
+            decode_as_scheduler: false,
         })
+    }
+
+    /// The engine, encoding every query's optimized plan as the Ballista client sends it
+    /// to a scheduler and decoding it as the scheduler does, before running it
+    /// in-process: a plan a scheduler would refuse fails here with the scheduler's
+    /// error. The scheduler decodes with prost's limit of 100 nested messages, and a
+    /// plan's nodes and the checks' expressions nest one message or more per level
+    /// (Ballista 55 refused the first engine checks of the exports so: "Could not parse
+    /// plan … RecursionLimitReached"). For tests: the in-process engine decodes nothing.
+    pub fn decoding_plans_as_a_scheduler(mut self) -> Self {
+        self.decode_as_scheduler = true;
+        self
+    }
+
+    /// `sql` planned in `ctx`, its plan decoded as a scheduler would first when
+    /// [`decoding_plans_as_a_scheduler`](Self::decoding_plans_as_a_scheduler).
+    async fn frame(
+        &self,
+        ctx: &SessionContext,
+        sql: &str,
+    ) -> datafusion::error::Result<datafusion::dataframe::DataFrame> {
+        let frame = ctx.sql(sql).await?;
+        if self.decode_as_scheduler {
+            let plan = frame.clone().into_optimized_plan()?;
+            let task = frame.task_ctx();
+            let round_trip = || {
+                let codec = ballista_core::serde::BallistaLogicalExtensionCodec::default();
+                let bytes = datafusion_proto::bytes::logical_plan_to_bytes_with_extension_codec(
+                    &plan, &codec,
+                )?;
+                datafusion_proto::bytes::logical_plan_from_bytes_with_extension_codec(
+                    &bytes, &task, &codec,
+                )
+                .map(|_| ())
+            };
+            // On a stack as large as the scheduler's threads have (`ballista-scheduler`
+            // and `kpi-cluster-node` give them 32 MiB): the conversions recurse once
+            // per level, and a test thread's 2 MiB overflowed.
+            std::thread::scope(|scope| {
+                std::thread::Builder::new()
+                    .stack_size(SCHEDULER_STACK_BYTES)
+                    .spawn_scoped(scope, round_trip)
+                    .map_err(|e| datafusion::error::DataFusionError::External(Box::new(e)))?
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })?;
+        }
+        Ok(frame)
     }
 
     /// Registers the exports of `inputs` and reads the raw tables' day ranges: the plan's
@@ -262,7 +317,10 @@ impl Engine {
         &self,
         query: &Planned,
     ) -> Result<(Arc<dyn ExecutionPlan>, Arc<TaskContext>), SyncError> {
-        let frame = self.ctx.sql(&query.sql).await.map_err(query.error())?;
+        let frame = self
+            .frame(&self.ctx, &query.sql)
+            .await
+            .map_err(query.error())?;
         let task = Arc::new(frame.task_ctx());
         let plan = frame.create_physical_plan().await.map_err(query.error())?;
         Ok((plan, task))
@@ -409,8 +467,7 @@ impl Engine {
                 source,
             };
             let batches = self
-                .in_order
-                .sql(&sql)
+                .frame(&self.in_order, &sql)
                 .await
                 .map_err(query_error)?
                 .collect()
@@ -507,8 +564,7 @@ impl Engine {
             source,
         };
         let batches = self
-            .ctx
-            .sql(sql)
+            .frame(&self.ctx, sql)
             .await
             .map_err(query_error)?
             .collect()
