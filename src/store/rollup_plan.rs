@@ -1245,14 +1245,13 @@ mod tests {
         ];
         let read = ExportChecks::of("src_orders_0", "orders", &columns, &provided, "UTC")
             .valid_rows(&columns);
+        // `Order_ID` read as `order_id`; `revenue` and `rate`, which the export lacks,
+        // absent in every row.
         assert!(
-            read.starts_with("SELECT CAST(order_id AS VARCHAR) AS order_id, CAST(TRY_CAST(revenue AS BIGINT) AS BIGINT) AS revenue"),
-            "{read}"
-        );
-        assert!(
-            read.contains(
-                "FROM (SELECT NULLIF(TRIM(\"Order_ID\"), '') AS order_id, CAST(NULL AS VARCHAR) \
-                 AS revenue, CAST(NULL AS VARCHAR) AS rate FROM src_orders_0) c WHERE"
+            read.starts_with(
+                "SELECT CAST(NULLIF(TRIM(\"Order_ID\"), '') AS VARCHAR) AS order_id, \
+                 CAST(TRY_CAST(CAST(NULL AS VARCHAR) AS BIGINT) AS BIGINT) AS revenue, \
+                 CAST(CAST(NULL AS VARCHAR) AS DOUBLE) AS rate FROM src_orders_0 WHERE"
             ),
             "{read}"
         );
