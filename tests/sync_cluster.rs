@@ -13,7 +13,8 @@ use std::time::{Duration, Instant};
 use kpi::store::Store;
 use kpi::sync::{SyncOptions, sync};
 use sync_support::{
-    assert_same_report, assert_same_rows, export, imported, report_json, rollups, small_tables_of,
+    add_bad_rows, assert_same_report, assert_same_rows, export, imported, reject_lines,
+    report_json, rollups, small_tables_of,
 };
 
 fn env(name: &str) -> String {
@@ -29,11 +30,20 @@ fn sync_on_a_ballista_cluster_equals_a_local_import_on_every_rollup_and_the_repo
     assert!(export(&local, &exports) > 50);
     let synced_db = dir.path().join("synced.db");
     let mut synced = small_tables_of(&local, &synced_db);
+    // Bad rows that `kpi import` rejects, in an orders and an events export: the cluster
+    // leaves them out and lists them by file and line as the import does.
+    let bad = add_bad_rows(&exports, &mut local);
     let options = SyncOptions {
         cluster: Some(env("KPI_SYNC_CLUSTER")),
         ..SyncOptions::default()
     };
-    sync(&mut synced, &exports, &options).unwrap();
+    let report = sync(&mut synced, &exports, &options).unwrap();
+    assert_eq!(report.rejected.len(), 2, "{report}");
+    for file in [&bad.orders, &bad.events] {
+        let lines = |store: &Store| reject_lines(store, file);
+        assert!(!lines(&local).is_empty());
+        assert_eq!(lines(&synced), lines(&local), "{}", file.display());
+    }
     // A full rebuild, as a sync is (tests/sync_local.rs: equal to the import's rollups
     // but for the zero distinct counts of days without activity).
     kpi::store::rollup::refresh_all(&mut local).unwrap();

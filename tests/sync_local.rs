@@ -11,8 +11,8 @@ use kpi::store::Store;
 use kpi::store::rollup::{ROLLUP_TABLES, SEGMENT_TABLES};
 use kpi::sync::{Engine, SyncOptions, source, sync};
 use sync_support::{
-    assert_same_rows, assert_synced_as_local, count, export, imported, imported_and_exported,
-    rollups, small_tables_of,
+    add_bad_rows, assert_same_rows, assert_synced_as_local, count, export, imported,
+    imported_and_exported, reject_lines, rejects_of, rollups, small_tables_of,
 };
 
 #[test]
@@ -101,30 +101,30 @@ fn a_query_failing_after_rollup_rows_were_written_leaves_the_store_unchanged() {
     let before = rollups(&synced);
     assert!(!before.is_empty());
 
-    add_orders_with_a_revenue_that_is_no_number(&exports);
+    fail_a_later_rollup(&synced);
     let err = sync(&mut synced, &exports, &SyncOptions::default())
         .unwrap_err()
         .to_string();
-    assert!(err.contains("rollup ru_"), "a rollup query failed: {err}");
     assert!(
-        !err.contains("rollup ru_table_days"),
-        "the first rollup was written before the failure: {err}"
+        err.contains("failed on purpose"),
+        "a rollup insert failed: {err}"
     );
     assert_eq!(rollups(&synced), before, "a failed sync writes nothing");
 }
 
-/// An orders export that reads, but whose revenue is no number: the first rollup query
-/// that sums revenue fails while it streams, after the plan's first rollup (rows per
-/// table and day, which reads no revenue) was written inside the transaction.
-fn add_orders_with_a_revenue_that_is_no_number(exports: &std::path::Path) {
-    let bad = exports.join("orders").join("month=2099-01");
-    fs::create_dir_all(&bad).unwrap();
-    fs::write(
-        bad.join("part-0.csv"),
-        "order_id,customer_id,order_date,revenue,status,channel,discount,cost\n\
-         bad-1,c1,2099-01-05,twelve,completed,ads,0,0\n",
-    )
-    .unwrap();
+/// Makes the store refuse the rows of `ru_event_names_day`, which only the rollup plan
+/// writes (no import of a table kept whole refreshes it), after the plan's first rollups
+/// were written inside the transaction: a sync fails half-way. (A bad value in an export
+/// no longer fails a query: its row is rejected; and an export the engine cannot read
+/// fails the sync before its transaction.)
+fn fail_a_later_rollup(store: &Store) {
+    store
+        .conn()
+        .execute_batch(
+            "CREATE TRIGGER fail_on_purpose BEFORE INSERT ON ru_event_names_day \
+             BEGIN SELECT RAISE(ABORT, 'a rollup insert failed on purpose'); END",
+        )
+        .unwrap();
 }
 
 /// The demo's files of the tables a sync keeps whole (every table but orders, refunds and
@@ -221,9 +221,9 @@ fn a_failed_sync_leaves_the_small_tables_it_imported_as_before() {
 
     // New small tables, imported first; then a rollup query fails.
     drop_small_table_files(dir.path(), &exports);
-    add_orders_with_a_revenue_that_is_no_number(&exports);
+    fail_a_later_rollup(&synced);
     let err = sync(&mut synced, &exports, &SyncOptions::default()).unwrap_err();
-    assert!(err.to_string().contains("rollup ru_"), "{err}");
+    assert!(err.to_string().contains("failed on purpose"), "{err}");
     assert_eq!(rows(&synced, "subscriptions"), 0, "no subscription kept");
     assert_eq!(rows(&synced, "customers"), customers_before);
     let attributes =
@@ -351,21 +351,344 @@ fn a_customers_export_the_engine_reads_otherwise_than_the_import_is_one_clear_er
     sync(&mut synced, &exports, &SyncOptions::default()).unwrap();
     let before = rollups(&synced);
 
-    // A customer whose signup is no calendar day: `kpi import` rejects the row, while the
-    // engine would count it (and cohort its orders) as exported.
+    // A customer exported twice with two signup days: `kpi import` keeps one row, while
+    // the engine counts both.
     let mut customers = fs::read_to_string(exports.join("customers_all.csv")).unwrap();
-    customers.push_str("C999999,2025-02-30,ads,pro,eu\n");
+    customers.push_str("C999999,2025-02-03,ads,pro,eu\nC999999,2025-02-04,ads,pro,eu\n");
     fs::write(exports.join("customers_all.csv"), customers).unwrap();
     let err = sync(&mut synced, &exports, &SyncOptions::default())
         .unwrap_err()
         .to_string();
     assert!(
-        err.contains("customers") && err.contains("2025-02-30") && err.contains("nothing synced"),
+        err.contains("customers") && err.contains("2025-02-0") && err.contains("nothing synced"),
         "{err}"
     );
     assert_eq!(rollups(&synced), before, "a failed sync writes nothing");
     let stored = "SELECT COUNT(*) FROM customers WHERE customer_id = 'C999999'";
     assert_eq!(count(&synced, stored), 0);
+}
+
+/// Regression (issue 17): the engine counted a customer whose signup is no calendar day,
+/// which `kpi import` rejects, into the signups and cohorts, and the sync failed on the
+/// disagreement. It now applies the import's checks to the customers it reads.
+#[test]
+fn a_customer_whose_signup_is_no_calendar_day_is_left_out_by_the_engine_as_by_the_import() {
+    let dir = tempfile::tempdir().unwrap();
+    let (local, exports) = imported_and_exported(dir.path());
+    let mut customers = fs::read_to_string(exports.join("customers_all.csv")).unwrap();
+    customers.push_str("C999999,2025-02-30,ads,pro,eu\n");
+    fs::write(exports.join("customers_all.csv"), customers).unwrap();
+    let synced_db = dir.path().join("synced.db");
+    let mut synced = small_tables_of(&local, &synced_db);
+    let report = sync(&mut synced, &exports, &SyncOptions::default()).unwrap();
+    let customers = report
+        .imported
+        .iter()
+        .find(|r| r.table == "customers")
+        .unwrap();
+    assert_eq!(customers.rows_rejected, 1, "{report}");
+    assert_synced_as_local(dir.path(), local, synced, &synced_db);
+}
+
+/// Regression (issue 17): the engine read the orders and events exports with casts only,
+/// so a revenue that is no whole number failed the whole sync with an error naming a
+/// query, and an order date that is no calendar day, an empty order id or a ts that is no
+/// instant were counted into the rollups. Now the sync completes, leaves those rows out
+/// exactly as `kpi import` of the same files rejects them, and lists each with its file,
+/// line, column and reason.
+#[test]
+fn bad_rows_of_orders_and_events_exports_are_rejected_per_file_and_line_as_kpi_import_rejects_them()
+{
+    let dir = tempfile::tempdir().unwrap();
+    let (mut local, exports) = imported_and_exported(dir.path());
+    let synced_db = dir.path().join("synced.db");
+    let mut synced = small_tables_of(&local, &synced_db);
+    // The demo files' own rejects, imported with the small tables.
+    let rejects_before = synced.reject_count().unwrap();
+    let bad = add_bad_rows(&exports, &mut local);
+    let report = sync(&mut synced, &exports, &SyncOptions::default()).unwrap();
+
+    // Per file: its rows, its rejected rows, listed by line, column and reason.
+    let of = |path: &std::path::Path| {
+        report
+            .rejected
+            .iter()
+            .find(|r| r.rejects.path == path)
+            .unwrap_or_else(|| panic!("{} is reported: {report}", path.display()))
+    };
+    let orders = of(&bad.orders);
+    assert_eq!((orders.rejects.rows, orders.rejects.rejected), (4, 3));
+    let events = of(&bad.events);
+    assert_eq!((events.rejects.rows, events.rejects.rejected), (2, 1));
+    assert_eq!(
+        report.rejected.len(),
+        2,
+        "no other export has a bad row: {report}"
+    );
+    let listed = |r: &kpi::sync::ExportReport| -> Vec<(u64, Option<String>)> {
+        r.rejects
+            .listed
+            .iter()
+            .map(|l| (l.line, l.column.clone()))
+            .collect()
+    };
+    let column = |c: &str| Some(c.to_string());
+    assert_eq!(
+        listed(orders),
+        [
+            (2, column("revenue")),
+            (3, column("order_date")),
+            (4, column("order_id"))
+        ]
+    );
+    assert_eq!(listed(events), [(3, column("ts"))]);
+    assert!(
+        orders.rejects.listed[0].reason.contains("12.5x"),
+        "{report}"
+    );
+    assert!(
+        orders.rejects.listed[1]
+            .raw
+            .starts_with("bad-2,C000001,2026-02-30")
+    );
+    // The printed summary names each file with its count.
+    let text = report.to_string();
+    for (file, n) in [(&bad.orders, 3), (&bad.events, 1)] {
+        assert!(
+            text.lines()
+                .any(|l| l.starts_with(&file.display().to_string())
+                    && l.contains(&format!("{n} rejected"))),
+            "{text}"
+        );
+    }
+    assert!(text.contains("; 4 rows rejected"), "{text}");
+
+    // The same lines and columns as `kpi import` of the files rejected.
+    for file in [&bad.orders, &bad.events] {
+        let lines = |store: &Store| reject_lines(store, file);
+        assert_eq!(lines(&synced), lines(&local), "{}", file.display());
+    }
+    // The rejects file beside the store, as an import writes it.
+    let listing = fs::read_to_string(orders.rejects_file.as_ref().unwrap()).unwrap();
+    assert!(
+        listing.starts_with("line,column,reason,row\n2,revenue,")
+            && listing.contains("\n4,order_id,missing value,"),
+        "{listing}"
+    );
+
+    // Every rollup and every metric as the local import, which rejected the same rows.
+    assert_synced_as_local(dir.path(), local, synced, &synced_db);
+
+    // Fixed exports: the next sync forgets the rejects and their files.
+    fs::remove_file(&bad.orders).unwrap();
+    fs::remove_file(&bad.events).unwrap();
+    let mut synced = Store::open(&synced_db).unwrap();
+    let report = sync(&mut synced, &exports, &SyncOptions::default()).unwrap();
+    assert!(report.rejected.is_empty(), "{report}");
+    assert_eq!(rejects_of(&synced, &exports.join("orders")).len(), 0);
+    assert_eq!(synced.reject_count().unwrap(), rejects_before);
+}
+
+/// The events' `day` is the local day of their instant in the configured time zone, as
+/// `kpi import` stores it: a row whose day is another is rejected, not counted on it.
+#[test]
+fn an_event_whose_day_is_not_the_local_day_of_its_ts_in_the_configured_zone_is_rejected() {
+    let dir = tempfile::tempdir().unwrap();
+    let exports = dir.path().join("exports");
+    let folder = exports.join("events");
+    fs::create_dir_all(&folder).unwrap();
+    let file = folder.join("part-0.csv");
+    fs::write(
+        &file,
+        "event_key,user_id,ts,day,name,session_id,feature,duration_s\n\
+         e1,u1,2025-05-31T22:30:00Z,2025-06-01,login,s1,,\n\
+         e2,u1,2025-05-31T21:30:00Z,2025-06-01,login,s1,,\n\
+         e3,u2,2025-06-01T10:00:00+02:00,2025-06-01,page_view,s2,,1.5\n\
+         e4,u2,2025-06-01,2025-06-01,login,s2,,\n\
+         e5,u2,2025-06-01T10:00:00,2025-06-01,login,s2,,\n\
+         e6,u2,2025-06-01T10:00:00Z,2025-06-01,login,s2,,NaN\n",
+    )
+    .unwrap();
+    let config = kpi::config::Config {
+        time_zone: "Europe/Berlin".to_string(),
+        ..Default::default()
+    };
+    let options = SyncOptions {
+        config,
+        ..SyncOptions::default()
+    };
+    let engine = Engine::start(&options).unwrap();
+    let found = engine
+        .rejects(&source::discover(&exports).unwrap(), 1000)
+        .unwrap();
+    assert_eq!(found.len(), 1);
+    let why: Vec<(u64, Option<&str>)> = found[0]
+        .listed
+        .iter()
+        .map(|r| (r.line, r.column.as_deref()))
+        .collect();
+    assert_eq!(
+        why,
+        [
+            (3, Some("day")),
+            (5, Some("ts")),
+            (6, Some("ts")),
+            (7, Some("duration_s"))
+        ],
+        "{found:?}"
+    );
+    assert!(
+        found[0].listed[0].reason.contains("Europe/Berlin"),
+        "{found:?}"
+    );
+
+    let mut synced = Store::open(&dir.path().join("synced.db")).unwrap();
+    sync(&mut synced, &exports, &options).unwrap();
+    assert_eq!(
+        count(
+            &synced,
+            "SELECT SUM(events) FROM ru_events_day WHERE day = '2025-06-01'"
+        ),
+        2
+    );
+    assert_eq!(count(&synced, "SELECT COUNT(*) FROM ru_events_day"), 1);
+}
+
+/// The rejects are numbered by their place in the file, which needs the file read whole
+/// in its order: DataFusion reads a CSV file of 10 MB or more in byte ranges side by
+/// side (`repartition_file_scans`), and numbering those rows counts from the start of
+/// each range. A quoted field over two lines shifts every line after it.
+#[test]
+fn a_bad_row_deep_in_a_large_csv_export_is_listed_at_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let folder = dir.path().join("exports").join("orders");
+    fs::create_dir_all(&folder).unwrap();
+    let file = folder.join("part-0.csv");
+    let mut text =
+        String::from("order_id,customer_id,order_date,revenue,status,channel,discount,cost\n");
+    text.push_str("o-quoted,c1,2025-01-01,100,completed,\"two\nlines\",,\n");
+    let rows = 320_000;
+    let bad_at = [250_000, 319_990];
+    for i in 0..rows {
+        let revenue = if bad_at.contains(&i) { "ten" } else { "1000" };
+        text.push_str(&format!(
+            "order-{i:08},customer-{:05},2025-01-{:02},{revenue},completed,ads,,\n",
+            i % 5000,
+            1 + i % 28
+        ));
+    }
+    assert!(
+        text.len() > 12 << 20,
+        "larger than the engine's 10 MB split: {}",
+        text.len()
+    );
+    fs::write(&file, &text).unwrap();
+    let engine = Engine::start(&SyncOptions {
+        partitions: 4,
+        ..SyncOptions::default()
+    })
+    .unwrap();
+    let found = engine
+        .rejects(
+            &source::discover(&dir.path().join("exports")).unwrap(),
+            1000,
+        )
+        .unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].rows, rows as u64 + 1);
+    let lines: Vec<u64> = found[0].listed.iter().map(|r| r.line).collect();
+    // Line 1 the header, lines 2–3 the quoted row, the generated rows from line 4.
+    assert_eq!(lines, bad_at.map(|i| i as u64 + 4));
+    assert!(
+        found[0].listed[0].raw.starts_with("order-00250000,"),
+        "{found:?}"
+    );
+}
+
+/// `LISTED_PER_FILE` bounds what a wholly bad export costs: every row is counted, the first
+/// ones listed, and the rest said in one more reject.
+#[test]
+fn a_wholly_bad_export_is_counted_whole_and_listed_up_to_the_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let folder = dir.path().join("exports").join("refunds");
+    fs::create_dir_all(&folder).unwrap();
+    let mut text = String::from("refund_key,order_id,refund_date,amount\n");
+    for i in 0..2500 {
+        text.push_str(&format!("r{i},o{i},2025-01-01,-5\n"));
+    }
+    fs::write(folder.join("part-0.csv"), text).unwrap();
+    let db = dir.path().join("synced.db");
+    let mut synced = Store::open(&db).unwrap();
+    let report = sync(
+        &mut synced,
+        &dir.path().join("exports"),
+        &SyncOptions::default(),
+    )
+    .unwrap();
+    let refunds = &report.rejected[0];
+    assert_eq!(
+        (refunds.rejects.rejected, refunds.rejects.listed.len()),
+        (2500, kpi::sync::LISTED_PER_FILE)
+    );
+    assert!(report.to_string().contains("and 1500 more"), "{report}");
+    assert_eq!(synced.reject_count().unwrap(), 1001);
+    let listing = fs::read_to_string(refunds.rejects_file.as_ref().unwrap()).unwrap();
+    assert!(
+        listing
+            .trim_end()
+            .ends_with("\"and 1500 more rejected rows, not listed (the first 1000 are)\","),
+        "{listing}"
+    );
+    assert_eq!(count(&synced, "SELECT COUNT(*) FROM ru_refunds_day"), 0);
+}
+
+/// Regression (issue 17): the import of a table kept whole moves its rejects file into
+/// place as its savepoint is released, before the sync commits; a sync that then failed
+/// left that file listing rows the store does not hold.
+#[test]
+fn a_sync_that_rolls_back_leaves_the_rejects_files_of_its_imports_as_they_were() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, exports) = imported_and_exported(dir.path());
+    let db = dir.path().join("synced.db");
+    let mut synced = Store::open(&db).unwrap();
+    let folder = exports.join("subscriptions");
+    fs::create_dir_all(&folder).unwrap();
+    let subscriptions = folder.join("part-0.csv");
+    let header = "subscription_id,customer_id,mrr,start_date,end_date,plan\n";
+    fs::write(
+        &subscriptions,
+        format!("{header}S-1,C000001,twenty,2025-09-30,,starter\n"),
+    )
+    .unwrap();
+    let report = sync(&mut synced, &exports, &SyncOptions::default()).unwrap();
+    let rejects_file = report
+        .imported
+        .iter()
+        .find_map(|r| r.rejects_file.clone())
+        .unwrap();
+    let listed_before = fs::read_to_string(&rejects_file).unwrap();
+
+    // Another bad row, and a rollup query that fails after the imports.
+    fs::write(
+        &subscriptions,
+        format!(
+            "{header}S-1,C000001,twenty,2025-09-30,,starter\nS-2,C000002,thirty,2025-09-30,,pro\n"
+        ),
+    )
+    .unwrap();
+    let tickets = exports.join("tickets_launch.csv");
+    fs::write(&tickets, "ticket_id,opened_at,first_response_at,resolved_at,severity,customer_id\nT-2,not a time,,,low,C000012\n").unwrap();
+    fail_a_later_rollup(&synced);
+    let err = sync(&mut synced, &exports, &SyncOptions::default()).unwrap_err();
+    assert!(err.to_string().contains("failed on purpose"), "{err}");
+    assert_eq!(fs::read_to_string(&rejects_file).unwrap(), listed_before);
+    let tickets_rejects = kpi::import::rejects_path(&db, &fs::canonicalize(&tickets).unwrap());
+    assert!(
+        !tickets_rejects.exists(),
+        "{} left behind",
+        tickets_rejects.display()
+    );
+    assert_eq!(synced.reject_count().unwrap(), 1);
 }
 
 #[test]
@@ -481,4 +804,47 @@ fn no_hash_join_of_the_plan_holds_rows_that_grow_with_the_source() {
         }
     }
     assert!(joins > 0, "the plan joins");
+}
+
+/// A Ballista scheduler decodes the plan a client sends with prost's limit of 100 nested
+/// messages, and every node of a plan and of its expressions nests one message or more.
+/// The engine's first checks of the exports nested deeper: the scheduler refused every
+/// rollup query ("Could not parse plan … RecursionLimitReached"), while the in-process
+/// sync, which decodes nothing, passed. Every query of a sync — the day ranges, each
+/// rollup, the count and the list of rejects — must decode as a scheduler decodes it,
+/// with the deepest checks (a time zone other than UTC, whose local day of an instant
+/// is the deepest expression) and bad rows to list.
+#[test]
+fn every_query_of_a_sync_decodes_as_a_ballista_scheduler_decodes_it() {
+    let dir = tempfile::tempdir().unwrap();
+    // The plans' depth does not depend on the rows: a few customers' data, exported as
+    // the other tests export it (events in Parquet, the rest in CSV), and bad rows in
+    // files of their own, which the rollups read as a second location.
+    let mut local = imported(dir.path(), 10);
+    let exports = dir.path().join("exports");
+    export(&local, &exports);
+    add_bad_rows(&exports, &mut local);
+    let options = SyncOptions {
+        config: kpi::config::Config {
+            time_zone: "Europe/Berlin".to_string(),
+            ..Default::default()
+        },
+        ..SyncOptions::default()
+    };
+    let engine = Engine::start(&options)
+        .unwrap()
+        .decoding_plans_as_a_scheduler();
+    let inputs = source::discover(&exports).unwrap();
+    let queries = engine.plan(&inputs).unwrap();
+    assert!(queries.len() > 10, "the plan's queries: {}", queries.len());
+    for query in &queries {
+        if let Err(e) = engine.stream(query, |_| Ok(())) {
+            panic!("rollup {}: {e}", query.table);
+        }
+    }
+    let rejects = engine.rejects(&inputs, 10).unwrap();
+    assert!(
+        rejects.iter().any(|r| !r.listed.is_empty()),
+        "rejects are listed: {rejects:?}"
+    );
 }

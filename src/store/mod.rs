@@ -15,6 +15,7 @@ pub mod rollup_plan;
 pub mod schema;
 pub mod segment_days;
 pub mod status;
+pub mod sync_rejects;
 pub mod upsert;
 mod write_tx;
 

@@ -19,8 +19,10 @@ use rusqlite::types::{ToSqlOutput, ValueRef};
 
 use super::rollup::first_events::FIRST_EVENTS_SELECT;
 use super::rollup::{NO_NEXT_ORDER, ROLLUP_TABLES, TABLE_DAYS};
+use super::schema::{self, ColumnKind};
 use crate::dates::parse_day;
 use crate::dates::{Grain, Period, repeat_deltas};
+use crate::import::fields::{MAX_FIELD_BYTES, MAX_MONEY_MINOR_UNITS};
 
 /// How a stored column is typed, for an engine that reads exports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -135,23 +137,393 @@ fn export_type(kind: StoredType) -> &'static str {
     }
 }
 
-/// The typed read of one export source registered as `name`, whose columns are
-/// `provided`: each of a raw input's stored `columns` cast to its type, matched by name
-/// whatever its case, NULL where the export lacks it.
-pub fn export_select(name: &str, columns: &[(&str, StoredType)], provided: &[String]) -> String {
-    let select: Vec<String> = columns
-        .iter()
-        .map(|&(column, kind)| {
-            let source = provided
+/// How an export provides a column the engine reads: as text (CSV, a Parquet string), an
+/// integer, a floating-point number, or another type (a Parquet date, …), read as its
+/// text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProvidedType {
+    Text,
+    Integer,
+    Float,
+    Other,
+}
+
+/// One column of an export source: its name as the export spells it, and its type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProvidedColumn {
+    pub name: String,
+    pub kind: ProvidedType,
+}
+
+/// What `kpi import` checks of the field it stores in one column of a raw table, taken
+/// from the data contract (`schema::TABLES`).
+#[derive(Debug, Clone, Copy)]
+enum Rule {
+    /// A contract column: its kind, whether a value is required, its default.
+    Field(ColumnKind, bool, Option<&'static str>),
+    /// The local calendar day of the instant in the named column (the events' `day`).
+    DayOf(&'static str),
+    /// A key the import derives (`event_key`, `refund_key`): optional text.
+    Key,
+}
+
+fn rule(table: &str, column: &str) -> Rule {
+    let Some(spec) = schema::table(table) else {
+        return Rule::Key;
+    };
+    if let Some(c) = spec.column(column) {
+        return Rule::Field(c.kind, c.required, c.default);
+    }
+    let day_of = spec.columns.iter().find(
+        |c| matches!(c.kind, ColumnKind::Timestamp { day_column: Some(day) } if day == column),
+    );
+    match day_of {
+        Some(c) => Rule::DayOf(c.name),
+        None => Rule::Key,
+    }
+}
+
+/// `text` as an SQL string literal.
+fn literal(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
+}
+
+/// The checks of one export source against the data contract, as SQL both the rollups'
+/// read and the search for rejects use: every predicate is defined once, here, per
+/// column of `RAW_INPUTS`, and mirrors what `kpi import` checks of the field it stores
+/// there (the exports hold the stored form): a required value is present; text is at most
+/// `MAX_FIELD_BYTES`; a day is a calendar day written `YYYY-MM-DD`; an instant is RFC 3339
+/// with its offset (kept as UTC `YYYY-MM-DDTHH:MM:SSZ`, as the store keeps it); the
+/// events' `day` is the instant's local day in the configured time zone; money is whole
+/// cents within `MAX_MONEY_MINOR_UNITS` (not negative where the contract says so); a
+/// count is a whole number of 0 or more; a number is finite; an enumerated value is one
+/// of its values, whatever its case (the default when empty). Text is trimmed and an
+/// empty cell is absent, as the import reads fields. A bad cell never fails the query:
+/// every conversion is a `TRY_CAST`, and a row that fails a check is left out of the
+/// rollups and reported with its first failing column.
+#[derive(Debug, Clone)]
+pub struct ExportChecks {
+    /// The registered source the rows come from.
+    source: String,
+    /// Per stored column: its typed value, an expression of the source's columns.
+    values: Vec<(&'static str, String)>,
+    /// Per failed check, in column order: its condition (true when the check fails; NULL
+    /// counts as passing, as in `CASE WHEN`) and its reason.
+    failures: Vec<(String, String)>,
+    /// Per stored column: its cell as text, for the list of rejects.
+    texts: Vec<String>,
+}
+
+impl ExportChecks {
+    /// The checks of the export registered as `source` for raw table `table`, whose stored
+    /// `columns` it provides as `provided` (matched by name whatever its case; a column
+    /// it lacks is absent in every row); `time_zone` is the configured zone the events'
+    /// days are cut in.
+    ///
+    /// Every expression reads the source's columns directly, not a subquery of cleaned
+    /// cells: a Ballista scheduler decodes a plan with prost's limit of 100 nested
+    /// messages, and each node of the plan and of an expression nests one or more. A
+    /// subquery adds plan nodes, and the optimizer writes its expressions into every
+    /// predicate pushed below it anyway; so the checks are kept shallow — a failure is
+    /// one term of a flat `OR`, and the events' day is checked against the instant's
+    /// cell, not against its stored form (see
+    /// `every_query_of_a_sync_decodes_as_a_ballista_scheduler_decodes_it`).
+    pub fn of(
+        source: &str,
+        table: &str,
+        columns: &[(&'static str, StoredType)],
+        provided: &[ProvidedColumn],
+        time_zone: &str,
+    ) -> Self {
+        let mut values = Vec::new();
+        let mut failures = Vec::new();
+        let mut texts = Vec::new();
+        // Per column: its cell (the source's value, trimmed text with an empty cell
+        // absent, as the import reads fields).
+        let mut cells: Vec<(&str, String)> = Vec::new();
+        for &(column, _) in columns {
+            let given = provided
                 .iter()
-                .find(|p| p.eq_ignore_ascii_case(column))
-                .map_or("NULL".to_string(), |p| {
-                    format!("\"{}\"", p.replace('"', "\"\""))
-                });
-            format!("CAST({source} AS {}) AS {column}", export_type(kind))
-        })
-        .collect();
-    format!("SELECT {} FROM {name}", select.join(", "))
+                .find(|p| p.name.eq_ignore_ascii_case(column));
+            let kind = given.map_or(ProvidedType::Text, |p| p.kind);
+            let quoted = given.map(|p| format!("\"{}\"", p.name.replace('"', "\"\"")));
+            let cell = match (&quoted, kind) {
+                (None, _) => "CAST(NULL AS VARCHAR)".to_string(),
+                (Some(q), ProvidedType::Text) => format!("NULLIF(TRIM({q}), '')"),
+                (Some(q), ProvidedType::Integer | ProvidedType::Float) => q.clone(),
+                (Some(q), ProvidedType::Other) => {
+                    format!("NULLIF(TRIM(CAST({q} AS VARCHAR)), '')")
+                }
+            };
+            let numeric = matches!(kind, ProvidedType::Integer | ProvidedType::Float);
+            let text = if numeric {
+                format!("CAST({cell} AS VARCHAR)")
+            } else {
+                cell.clone()
+            };
+            let quoted_text = format!("'\"' || {text} || '\"'");
+            // The failure is true when the check fails; NULL (a cell absent, or a cell
+            // another check rejects) is no failure.
+            let (required, value, failure) = match rule(table, column) {
+                Rule::Key => (false, text.clone(), None),
+                Rule::DayOf(instant) => {
+                    let instant = cells
+                        .iter()
+                        .find(|c| c.0 == instant)
+                        .map_or_else(|| "CAST(NULL AS VARCHAR)".to_string(), |c| c.1.clone());
+                    // NULL when the day is absent or the instant no instant: the
+                    // day's and the instant's own checks reject those.
+                    let failure = format!("{text} <> {}", local_day(&instant, time_zone));
+                    let why = format!(
+                        "{quoted_text} || ' is not the day of ts ' || COALESCE({instant}, '') \
+                         || ' in time zone {}'",
+                        time_zone.replace('\'', "")
+                    );
+                    (true, text.clone(), Some((failure, why)))
+                }
+                Rule::Field(kind_of, required, default) => {
+                    let (value, check, why) =
+                        field_check(kind_of, default, &cell, kind, &text, &quoted_text);
+                    // A present cell whose check is false, or NULL (a cast that failed).
+                    let failure = (!why.is_empty())
+                        .then(|| (format!("{cell} IS NOT NULL AND ({check}) IS NOT TRUE"), why));
+                    (required, value, failure)
+                }
+            };
+            if required {
+                failures.push((
+                    format!("{cell} IS NULL"),
+                    format!("'{column}: missing value'"),
+                ));
+            }
+            if !numeric {
+                failures.push((
+                    format!("octet_length({cell}) > {MAX_FIELD_BYTES}"),
+                    format!(
+                        "'{column}: field is ' || CAST(octet_length({cell}) AS VARCHAR) || \
+                         ' bytes long; the limit is {MAX_FIELD_BYTES}'"
+                    ),
+                ));
+            }
+            if let Some((failure, why)) = failure {
+                failures.push((failure, format!("'{column}: ' || {why}")));
+            }
+            texts.push(text);
+            values.push((column, value));
+            cells.push((column, cell));
+        }
+        Self {
+            source: source.to_string(),
+            values,
+            failures,
+            texts,
+        }
+    }
+
+    /// Whether a row fails a check: a flat `OR` of the failures, to be read by `CASE
+    /// WHEN` (where NULL is no failure).
+    fn fails(&self) -> String {
+        if self.failures.is_empty() {
+            return "FALSE".to_string();
+        }
+        let terms: Vec<&str> = self.failures.iter().map(|(c, _)| c.as_str()).collect();
+        terms.join(" OR ")
+    }
+
+    /// The valid rows as the raw table's stored columns, each of its stored type: what
+    /// every rollup reads.
+    pub fn valid_rows(&self, columns: &[(&str, StoredType)]) -> String {
+        let select: Vec<String> = self
+            .values
+            .iter()
+            .zip(columns)
+            .map(|((column, value), &(_, kind))| {
+                format!("CAST({value} AS {}) AS {column}", export_type(kind))
+            })
+            .collect();
+        // The rows without a failure. The first term never holds (`random()` is below
+        // 1); it makes the check volatile, which DataFusion does not push down into the
+        // scan, and `IS NOT TRUE` keeps the optimizer from splitting it (`NOT (a OR b)`
+        // becomes `NOT a AND NOT b`, and each term is pushed apart). Pushed into a
+        // Parquet scan, the check is rewritten and simplified for every file, for
+        // statistics pruning that cannot use it: in a debug build a query over the 630
+        // day files of the tests' events took 9 s instead of 3 s; and each term pushed
+        // into the scan nests there, at the bottom of the plan, deeper than a scheduler
+        // decodes.
+        format!(
+            "SELECT {} FROM {} WHERE (random() > 2 OR {}) IS NOT TRUE",
+            select.join(", "),
+            self.source,
+            self.fails()
+        )
+    }
+
+    /// One row per row of the source: `file` (the literal `file`) and `rejected` (1 for a
+    /// row that fails a check, else 0); what [`rejects_per_file`] counts.
+    pub fn judged(&self, file: &str) -> String {
+        format!(
+            "SELECT {} AS file, CASE WHEN {} THEN 1 ELSE 0 END AS rejected FROM {}",
+            literal(file),
+            self.fails(),
+            self.source
+        )
+    }
+
+    /// NULL for a valid row, else `<column>: <why>` of its first failing column.
+    fn reason(&self) -> String {
+        if self.failures.is_empty() {
+            return "CAST(NULL AS VARCHAR)".to_string();
+        }
+        let branches: Vec<String> = self
+            .failures
+            .iter()
+            .map(|(condition, why)| format!("WHEN {condition} THEN {why}"))
+            .collect();
+        format!("CASE {} END", branches.join(" "))
+    }
+
+    /// The first `limit` rejected rows of the source, in its order: `(row, reason, <the
+    /// cell of each stored column as text>…)`, `row` counted from 1 in the order the
+    /// engine reads the source, `reason` as `<column>: <why>`. The row numbers are the
+    /// rows' places in the file only when the source is one file read in one partition
+    /// (the engine's search for rejects reads each file so).
+    pub fn rejected_rows(&self, limit: usize) -> String {
+        let texts: Vec<String> = self
+            .texts
+            .iter()
+            .enumerate()
+            .map(|(i, t)| format!("{t} AS cell{i}"))
+            .collect();
+        format!(
+            "SELECT * FROM (SELECT ROW_NUMBER() OVER () AS rn, {} AS reason, {} \
+             FROM {}) r WHERE reason IS NOT NULL LIMIT {limit}",
+            self.reason(),
+            texts.join(", "),
+            self.source
+        )
+    }
+}
+
+/// Per file, its rows and rejected rows, from the [`ExportChecks::judged`] rows of every
+/// file: `(file, rows, rejected)`.
+pub fn rejects_per_file(judged: &[String]) -> String {
+    format!(
+        "SELECT file, COUNT(*) AS n, SUM(rejected) AS rejected FROM ({}) j GROUP BY file",
+        judged.join(" UNION ALL ")
+    )
+}
+
+/// The value, check and reason (SQL) of a contract field of `kind` whose `cell` (an
+/// expression of the source's columns) the export provides as `provided` (`text`: the
+/// cell as text; `quoted`: that text in double quotes, for the reason).
+fn field_check(
+    kind: ColumnKind,
+    default: Option<&str>,
+    cell: &str,
+    provided: ProvidedType,
+    text: &str,
+    quoted: &str,
+) -> (String, String, String) {
+    let whole = |low: i64, high: i64, what: &str| {
+        let value = match provided {
+            ProvidedType::Integer => format!("CAST({cell} AS BIGINT)"),
+            ProvidedType::Float => {
+                format!("CASE WHEN {cell} = trunc({cell}) THEN TRY_CAST({cell} AS BIGINT) END")
+            }
+            ProvidedType::Text | ProvidedType::Other => format!("TRY_CAST({cell} AS BIGINT)"),
+        };
+        let check = format!("{value} BETWEEN {low} AND {high}");
+        (value, check, format!("{quoted} || ' {what}'"))
+    };
+    match kind {
+        ColumnKind::Text => (text.to_string(), "TRUE".to_string(), String::new()),
+        ColumnKind::Date => (
+            text.to_string(),
+            format!("CAST(TRY_CAST({text} AS DATE) AS VARCHAR) = {text}"),
+            format!("{quoted} || ' is not a calendar day written YYYY-MM-DD'"),
+        ),
+        ColumnKind::Timestamp { .. } => {
+            // Kept as exported when already in the stored form (what the store's exports
+            // hold), else written so: formatting each instant costs more than the check.
+            let value = format!(
+                "CASE WHEN length({text}) = 20 AND substr({text}, 20, 1) = 'Z' \
+                 AND substr({text}, 11, 1) = 'T' THEN {text} \
+                 ELSE to_char(TRY_CAST({text} AS TIMESTAMP), '%Y-%m-%dT%H:%M:%SZ') END"
+            );
+            // RFC 3339 as the import reads it: a date, `T` (or a space), a time to the
+            // second (and its fraction), and the offset, `Z` or `+hh:mm` / `-hh:mm`. (The
+            // engine's cast also reads a day alone, or a time without an offset.) One
+            // pattern, not a chain of `substr` tests: a plan the scheduler decodes has
+            // room for only so many nested expressions.
+            let shape = format!(
+                "{text} ~ '^[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}[Tt ][0-9]{{2}}:[0-9]{{2}}:[0-9]{{2}}\
+                 ([.][0-9]+)?([Zz]|[+-][0-9]{{2}}:[0-9]{{2}})$'"
+            );
+            (
+                value,
+                format!("TRY_CAST({text} AS TIMESTAMP) IS NOT NULL AND {shape}"),
+                format!(
+                    "{quoted} || ' is not an RFC 3339 instant with its offset (expected e.g. \
+                     2025-06-01T12:00:00Z)'"
+                ),
+            )
+        }
+        ColumnKind::Money { non_negative } => {
+            let low = if non_negative {
+                0
+            } else {
+                -MAX_MONEY_MINOR_UNITS
+            };
+            whole(
+                low,
+                MAX_MONEY_MINOR_UNITS,
+                &format!("is not an amount in whole cents from {low} to {MAX_MONEY_MINOR_UNITS}"),
+            )
+        }
+        ColumnKind::Count => whole(0, i64::MAX, "is not a whole number of 0 or more"),
+        ColumnKind::Number => {
+            let value = match provided {
+                ProvidedType::Integer | ProvidedType::Float => format!("CAST({cell} AS DOUBLE)"),
+                ProvidedType::Text | ProvidedType::Other => format!("TRY_CAST({cell} AS DOUBLE)"),
+            };
+            (
+                value.clone(),
+                format!("NOT isnan({value}) AND abs({value}) <= {:e}", f64::MAX),
+                format!("{quoted} || ' is not a finite number'"),
+            )
+        }
+        ColumnKind::Enum(allowed) => {
+            let lower = format!("lower({text})");
+            let value = match default {
+                Some(d) => format!("COALESCE({lower}, {})", literal(d)),
+                None => lower.clone(),
+            };
+            let list: Vec<String> = allowed.iter().map(|a| literal(a)).collect();
+            (
+                value,
+                format!("{lower} IN ({})", list.join(", ")),
+                format!("{quoted} || ' is not one of {}'", allowed.join(", ")),
+            )
+        }
+    }
+}
+
+/// The local calendar day (`YYYY-MM-DD`) in `time_zone` of `instant`, an SQL expression of
+/// RFC 3339 text (NULL when it is none).
+fn local_day(instant: &str, time_zone: &str) -> String {
+    // The cast reads the text's offset and gives the UTC time, without a zone.
+    let utc = format!("TRY_CAST({instant} AS TIMESTAMP)");
+    if time_zone.eq_ignore_ascii_case("UTC") {
+        return format!("to_char({utc}, '%Y-%m-%d')");
+    }
+    // `AT TIME ZONE 'UTC'` says the time is UTC, the second `AT TIME ZONE` converts the
+    // instant, and `to_local_time` drops the zone, leaving the local time (a time without
+    // a zone put `AT TIME ZONE` another zone directly is read as that zone's local time:
+    // the UTC day again).
+    format!(
+        "to_char(to_local_time(({utc} AT TIME ZONE 'UTC') AT TIME ZONE {}), '%Y-%m-%d')",
+        literal(time_zone)
+    )
 }
 
 /// A raw input's stored `columns` with no row: the read of a table no export provides.
@@ -861,17 +1233,31 @@ mod tests {
     #[test]
     fn an_export_is_read_as_the_stored_columns_matched_whatever_their_case() {
         let columns = [("order_id", Text), ("revenue", Integer), ("rate", Real)];
-        let provided = ["Order_ID".to_string(), "odd\"name".to_string()];
-        assert_eq!(
-            export_select("src_orders_0", &columns, &provided),
-            "SELECT CAST(\"Order_ID\" AS VARCHAR) AS order_id, CAST(NULL AS BIGINT) AS revenue, \
-             CAST(NULL AS DOUBLE) AS rate FROM src_orders_0"
+        let provided = [
+            ProvidedColumn {
+                name: "Order_ID".to_string(),
+                kind: ProvidedType::Text,
+            },
+            ProvidedColumn {
+                name: "odd\"name".to_string(),
+                kind: ProvidedType::Text,
+            },
+        ];
+        let read = ExportChecks::of("src_orders_0", "orders", &columns, &provided, "UTC")
+            .valid_rows(&columns);
+        // `Order_ID` read as `order_id`; `revenue` and `rate`, which the export lacks,
+        // absent in every row.
+        assert!(
+            read.starts_with(
+                "SELECT CAST(NULLIF(TRIM(\"Order_ID\"), '') AS VARCHAR) AS order_id, \
+                 CAST(TRY_CAST(CAST(NULL AS VARCHAR) AS BIGINT) AS BIGINT) AS revenue, \
+                 CAST(CAST(NULL AS VARCHAR) AS DOUBLE) AS rate FROM src_orders_0 WHERE"
+            ),
+            "{read}"
         );
         let quoted = [("odd\"name", Text)];
-        assert_eq!(
-            export_select("s", &quoted, &provided),
-            "SELECT CAST(\"odd\"\"name\" AS VARCHAR) AS odd\"name FROM s"
-        );
+        let read = ExportChecks::of("s", "orders", &quoted, &provided, "UTC").valid_rows(&quoted);
+        assert!(read.contains("NULLIF(TRIM(\"odd\"\"name\"), '')"), "{read}");
         let empty = empty_export(&columns[..1]);
         assert_eq!(
             empty,
@@ -882,6 +1268,25 @@ mod tests {
             export_cte("orders", &[empty.clone(), empty.clone()]),
             format!("orders AS ({empty} UNION ALL {empty})")
         );
+    }
+
+    #[test]
+    fn every_stored_column_of_the_raw_tables_is_checked_by_the_contracts_rule() {
+        for (table, columns) in RAW_INPUTS {
+            for (column, _) in columns {
+                let expected_key = matches!(*column, "event_key" | "refund_key");
+                assert_eq!(
+                    matches!(rule(table, column), Rule::Key),
+                    expected_key,
+                    "{table}.{column}"
+                );
+            }
+        }
+        assert!(matches!(rule("events", "day"), Rule::DayOf("ts")));
+        assert!(matches!(
+            rule("orders", "revenue"),
+            Rule::Field(ColumnKind::Money { non_negative: true }, true, None)
+        ));
     }
 
     proptest! {

@@ -20,10 +20,11 @@ use datafusion::prelude::{CsvReadOptions, ParquetReadOptions, SessionConfig, Ses
 use futures::StreamExt;
 use rusqlite::types::{Value, ValueRef};
 
-use super::source::{Format, Input};
+use super::source::{Format, Input, Location};
 use super::{SyncError, SyncOptions};
 use crate::store::rollup_plan::{
-    self, DayRanges, RAW_INPUTS, RollupInsert, range_queries, with_ctes,
+    self, DayRanges, ExportChecks, ProvidedColumn, ProvidedType, RAW_INPUTS, RollupInsert,
+    range_queries, with_ctes,
 };
 
 /// The spill files a sort merges in one pass (more are merged in several passes). Each
@@ -33,9 +34,59 @@ use crate::store::rollup_plan::{
 /// could not get 544 bytes.
 const SPILL_MERGE_FAN_IN: usize = 8;
 
+/// The stack of a Ballista scheduler's threads (see `Engine::decoding_plans_as_a_scheduler`).
+const SCHEDULER_STACK_BYTES: usize = 32 << 20;
+
+/// The export sources whose rows one query counts (see `Engine::rejects`).
+const SOURCES_PER_COUNT: usize = 16;
+
+/// An export source whose rows are counted: a whole location, or one of its files.
+struct Counted<'a> {
+    table: &'static str,
+    location: &'a Location,
+    path: &'a std::path::Path,
+    checks: ExportChecks,
+    name: String,
+}
+
 pub struct Engine {
     runtime: tokio::runtime::Runtime,
     ctx: SessionContext,
+    /// A session that reads each file in one partition, in its order, and keeps that
+    /// order: where the rejects are numbered by their row in the file. (A CSV file of
+    /// `repartition_file_min_size`, 10 MB, or more is otherwise read in byte ranges side
+    /// by side, and the rows of several partitions are interleaved.)
+    in_order: SessionContext,
+    /// The configured time zone, in which the events' days are cut.
+    time_zone: String,
+    /// Every query's plan is encoded as the Ballista client sends it and decoded as a
+    /// scheduler does before it runs (see [`Engine::decoding_plans_as_a_scheduler`]).
+    decode_as_scheduler: bool,
+}
+
+/// The rows of one export file that fail the data contract's checks (see
+/// `rollup_plan::ExportChecks`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileRejects {
+    pub table: &'static str,
+    pub path: std::path::PathBuf,
+    /// The file's rows, valid or not.
+    pub rows: u64,
+    /// Its rows that fail a check: left out of every rollup.
+    pub rejected: u64,
+    /// The first of them (up to the limit asked for), in the file's order.
+    pub listed: Vec<RejectedRow>,
+}
+
+/// One rejected row of an export file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RejectedRow {
+    /// Its line in a CSV file (the header is line 1); its row (from 1) in a Parquet file.
+    pub line: u64,
+    pub column: Option<String>,
+    pub reason: String,
+    /// The row as in the file (CSV), or its cells as CSV (Parquet).
+    pub raw: String,
 }
 
 /// One rollup query of the plan as the engine runs it: its rows are rollup `table`'s
@@ -63,7 +114,7 @@ impl Engine {
             .enable_all()
             .build()
             .map_err(SyncError::Runtime)?;
-        let ctx = match &options.cluster {
+        let (ctx, in_order) = match &options.cluster {
             None => {
                 let mut config = SessionConfig::new();
                 if options.partitions > 0 {
@@ -83,16 +134,90 @@ impl Engine {
                     what: "the in-process runtime".to_string(),
                     source,
                 })?;
-                SessionContext::new_with_config_rt(config, env)
+                let in_order = SessionConfig::new()
+                    .with_target_partitions(1)
+                    .with_repartition_file_scans(false);
+                (
+                    SessionContext::new_with_config_rt(config, Arc::clone(&env)),
+                    SessionContext::new_with_config_rt(in_order, env),
+                )
             }
-            Some(url) => runtime
-                .block_on(remote(url))
-                .map_err(|e| SyncError::Cluster {
+            Some(url) => {
+                let cluster = |e: datafusion::error::DataFusionError| SyncError::Cluster {
                     url: url.clone(),
                     reason: e.to_string(),
-                })?,
+                };
+                let ctx = runtime.block_on(remote(url)).map_err(cluster)?;
+                let in_order = runtime
+                    .block_on(async {
+                        let ctx = remote(url).await?;
+                        for setting in [
+                            "SET datafusion.execution.target_partitions = 1",
+                            "SET datafusion.optimizer.repartition_file_scans = false",
+                        ] {
+                            ctx.sql(setting).await?.collect().await?;
+                        }
+                        Ok(ctx)
+                    })
+                    .map_err(cluster)?;
+                (ctx, in_order)
+            }
         };
-        Ok(Self { runtime, ctx })
+        Ok(Self {
+            runtime,
+            ctx,
+            in_order,
+            time_zone: options.config.tz().name().to_string(),
+            decode_as_scheduler: false,
+        })
+    }
+
+    /// The engine, encoding every query's optimized plan as the Ballista client sends it
+    /// to a scheduler and decoding it as the scheduler does, before running it
+    /// in-process: a plan a scheduler would refuse fails here with the scheduler's
+    /// error. The scheduler decodes with prost's limit of 100 nested messages, and a
+    /// plan's nodes and the checks' expressions nest one message or more per level
+    /// (Ballista 55 refused the first engine checks of the exports so: "Could not parse
+    /// plan … RecursionLimitReached"). For tests: the in-process engine decodes nothing.
+    pub fn decoding_plans_as_a_scheduler(mut self) -> Self {
+        self.decode_as_scheduler = true;
+        self
+    }
+
+    /// `sql` planned in `ctx`, its plan decoded as a scheduler would first when
+    /// [`decoding_plans_as_a_scheduler`](Self::decoding_plans_as_a_scheduler).
+    async fn frame(
+        &self,
+        ctx: &SessionContext,
+        sql: &str,
+    ) -> datafusion::error::Result<datafusion::dataframe::DataFrame> {
+        let frame = ctx.sql(sql).await?;
+        if self.decode_as_scheduler {
+            let plan = frame.clone().into_optimized_plan()?;
+            let task = frame.task_ctx();
+            let round_trip = || {
+                let codec = ballista_core::serde::BallistaLogicalExtensionCodec::default();
+                let bytes = datafusion_proto::bytes::logical_plan_to_bytes_with_extension_codec(
+                    &plan, &codec,
+                )?;
+                datafusion_proto::bytes::logical_plan_from_bytes_with_extension_codec(
+                    &bytes, &task, &codec,
+                )
+                .map(|_| ())
+            };
+            // On a stack as large as the scheduler's threads have (`ballista-scheduler`
+            // and `kpi-cluster-node` give them 32 MiB): the conversions recurse once
+            // per level, and a test thread's 2 MiB overflowed.
+            std::thread::scope(|scope| {
+                std::thread::Builder::new()
+                    .stack_size(SCHEDULER_STACK_BYTES)
+                    .spawn_scoped(scope, round_trip)
+                    .map_err(|e| datafusion::error::DataFusionError::External(Box::new(e)))?
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })?;
+        }
+        Ok(frame)
     }
 
     /// Registers the exports of `inputs` and reads the raw tables' day ranges: the plan's
@@ -192,7 +317,10 @@ impl Engine {
         &self,
         query: &Planned,
     ) -> Result<(Arc<dyn ExecutionPlan>, Arc<TaskContext>), SyncError> {
-        let frame = self.ctx.sql(&query.sql).await.map_err(query.error())?;
+        let frame = self
+            .frame(&self.ctx, &query.sql)
+            .await
+            .map_err(query.error())?;
         let task = Arc::new(frame.task_ctx());
         let plan = frame.create_physical_plan().await.map_err(query.error())?;
         Ok((plan, task))
@@ -219,41 +347,12 @@ impl Engine {
                     path: location.path.clone(),
                     reason: e.to_string(),
                 };
-                match location.format {
-                    Format::Parquet => self
-                        .ctx
-                        .register_parquet(name.as_str(), &path, ParquetReadOptions::default())
-                        .await
-                        .map_err(fail)?,
-                    Format::Csv => {
-                        let schema = Schema::new(
-                            location
-                                .header
-                                .iter()
-                                .map(|h| Field::new(h, DataType::Utf8, true))
-                                .collect::<Vec<_>>(),
-                        );
-                        let options = CsvReadOptions::new()
-                            .has_header(true)
-                            .schema(&schema)
-                            .file_extension(Format::Csv.extension());
-                        self.ctx
-                            .register_csv(name.as_str(), &path, options)
-                            .await
-                            .map_err(fail)?
-                    }
-                }
-                let provided: Vec<String> = self
-                    .ctx
-                    .table(name.as_str())
+                register_path(&self.ctx, &name, &path, location)
                     .await
-                    .map_err(fail)?
-                    .schema()
-                    .fields()
-                    .iter()
-                    .map(|f| f.name().clone())
-                    .collect();
-                selects.push(rollup_plan::export_select(&name, columns, &provided));
+                    .map_err(fail)?;
+                let provided = provided(&self.ctx, &name).await.map_err(fail)?;
+                let checks = ExportChecks::of(&name, table, columns, &provided, &self.time_zone);
+                selects.push(checks.valid_rows(columns));
             }
             if selects.is_empty() {
                 selects.push(rollup_plan::empty_export(columns));
@@ -263,6 +362,201 @@ impl Engine {
         Ok(ctes)
     }
 
+    /// The rows of every export file of the tables only the engine reads
+    /// ([`ENGINE_ONLY`](super::ENGINE_ONLY)) that fail the data contract's checks: per
+    /// file with any, its rows, its rejected rows, and the first `limit` of them with
+    /// their line (CSV) or row (Parquet), column, reason and cells. The count reads every
+    /// file whole; the list reads a file with rejects in one partition, in its order,
+    /// up to its last row listed.
+    pub fn rejects(&self, inputs: &[Input], limit: usize) -> Result<Vec<FileRejects>, SyncError> {
+        self.runtime.block_on(self.rejects_async(inputs, limit))
+    }
+
+    async fn rejects_async(
+        &self,
+        inputs: &[Input],
+        limit: usize,
+    ) -> Result<Vec<FileRejects>, SyncError> {
+        // First each location whole, as the rollups read it: with clean exports, one
+        // count per folder and no file registered on its own.
+        let mut locations = Vec::new();
+        for input in inputs {
+            if !super::ENGINE_ONLY.contains(&input.table) {
+                continue;
+            }
+            for location in &input.locations {
+                let name = format!("loc_{}_{}", input.table, locations.len());
+                let mut path = location.path.to_string_lossy().to_string();
+                if location.path.is_dir() && !path.ends_with('/') {
+                    path.push('/');
+                }
+                let checks = self
+                    .checks_of(&name, &path, &location.path, input.table, location)
+                    .await?;
+                locations.push(Counted {
+                    table: input.table,
+                    location,
+                    path: &location.path,
+                    checks,
+                    name,
+                });
+            }
+        }
+        let counts = self.count(&locations).await?;
+        // Then each file of a location with rejected rows.
+        let mut files = Vec::new();
+        for (counted, (rows, rejected)) in locations.iter().zip(counts) {
+            if rejected == 0 {
+                continue;
+            }
+            if counted.location.files.len() == 1 && counted.location.files[0] == *counted.path {
+                files.push((
+                    Counted {
+                        table: counted.table,
+                        location: counted.location,
+                        path: counted.path,
+                        checks: counted.checks.clone(),
+                        name: counted.name.clone(),
+                    },
+                    (rows, rejected),
+                ));
+                continue;
+            }
+            let mut of_location = Vec::new();
+            for path in &counted.location.files {
+                let name = format!(
+                    "file_{}_{}_{}",
+                    counted.table,
+                    files.len(),
+                    of_location.len()
+                );
+                let checks = self
+                    .checks_of(
+                        &name,
+                        &path.to_string_lossy(),
+                        path,
+                        counted.table,
+                        counted.location,
+                    )
+                    .await?;
+                of_location.push(Counted {
+                    table: counted.table,
+                    location: counted.location,
+                    path,
+                    checks,
+                    name,
+                });
+            }
+            let counts = self.count(&of_location).await?;
+            files.extend(of_location.into_iter().zip(counts).filter(|(_, c)| c.1 > 0));
+        }
+        let mut out = Vec::new();
+        for (file, (rows, rejected)) in files {
+            // Read again in one partition, in the file's order, to number its rows.
+            let fail = |e: datafusion::error::DataFusionError| SyncError::Source {
+                path: file.path.to_path_buf(),
+                reason: e.to_string(),
+            };
+            register(&self.in_order, &file.name, file.path, file.location)
+                .await
+                .map_err(fail)?;
+            let what = format!("the rejected rows of {}", file.path.display());
+            let sql = file.checks.rejected_rows(limit);
+            let query_error = |source| SyncError::Query {
+                what: what.clone(),
+                source,
+            };
+            let batches = self
+                .frame(&self.in_order, &sql)
+                .await
+                .map_err(query_error)?
+                .collect()
+                .await
+                .map_err(query_error)?;
+            let mut cells = Vec::new();
+            for batch in &batches {
+                append_rows(&file.name, batch, &mut cells)?;
+            }
+            // In the file's order (one partition), however the rows reached here.
+            cells.sort_by_key(|r| match r.first() {
+                Some(Value::Integer(n)) => *n,
+                _ => 0,
+            });
+            let listed = listed_rows(file.location.format, file.path, &cells)?;
+            out.push(FileRejects {
+                table: file.table,
+                path: file.path.to_path_buf(),
+                rows,
+                rejected,
+                listed,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Registers `path` (of `location`, an export of raw `table`) as table `name` and
+    /// returns its checks.
+    async fn checks_of(
+        &self,
+        name: &str,
+        path: &str,
+        shown: &std::path::Path,
+        table: &str,
+        location: &Location,
+    ) -> Result<ExportChecks, SyncError> {
+        let fail = |e: datafusion::error::DataFusionError| SyncError::Source {
+            path: shown.to_path_buf(),
+            reason: e.to_string(),
+        };
+        register_path(&self.ctx, name, path, location)
+            .await
+            .map_err(fail)?;
+        let provided = provided(&self.ctx, name).await.map_err(fail)?;
+        let columns = RAW_INPUTS
+            .iter()
+            .find(|(t, _)| *t == table)
+            .map_or(&[][..], |(_, c)| *c);
+        Ok(ExportChecks::of(
+            name,
+            table,
+            columns,
+            &provided,
+            &self.time_zone,
+        ))
+    }
+
+    /// The rows and rejected rows of each of `sources`, in order.
+    async fn count(&self, sources: &[Counted<'_>]) -> Result<Vec<(u64, u64)>, SyncError> {
+        let mut counts = Vec::new();
+        // A few sources per query: the SQL parser and planner recurse once per branch of
+        // a UNION ALL, and a debug build overflowed a 2 MB stack on 150 files in one.
+        for some in sources.chunks(SOURCES_PER_COUNT) {
+            let judged: Vec<String> = some
+                .iter()
+                .enumerate()
+                .map(|(i, s)| s.checks.judged(&i.to_string()))
+                .collect();
+            let rows = self
+                .rows(
+                    "the rejected rows per export file",
+                    &rollup_plan::rejects_per_file(&judged),
+                )
+                .await?;
+            let number = |v: Option<&Value>| match v {
+                Some(Value::Integer(n)) => u64::try_from(*n).unwrap_or(0),
+                _ => 0,
+            };
+            for i in 0..some.len() {
+                let key = i.to_string();
+                let row = rows
+                    .iter()
+                    .find(|r| matches!(r.first(), Some(Value::Text(t)) if *t == key));
+                counts.push(row.map_or((0, 0), |r| (number(r.get(1)), number(r.get(2)))));
+            }
+        }
+        Ok(counts)
+    }
+
     /// The rows of `sql`; `what` names the query in an error.
     async fn rows(&self, what: &str, sql: &str) -> Result<Vec<Vec<Value>>, SyncError> {
         let query_error = |source| SyncError::Query {
@@ -270,8 +564,7 @@ impl Engine {
             source,
         };
         let batches = self
-            .ctx
-            .sql(sql)
+            .frame(&self.ctx, sql)
             .await
             .map_err(query_error)?
             .collect()
@@ -283,6 +576,165 @@ impl Engine {
         }
         Ok(out)
     }
+}
+
+/// Registers the export file `path` of `location` as table `name` in `ctx`.
+async fn register(
+    ctx: &SessionContext,
+    name: &str,
+    path: &std::path::Path,
+    location: &Location,
+) -> datafusion::error::Result<()> {
+    register_path(ctx, name, &path.to_string_lossy(), location).await
+}
+
+/// Registers `path` (a file, or a folder ending in `/`, listed recursively) as table
+/// `name` in `ctx`, read as `location`'s format (CSV: its header, every column text).
+async fn register_path(
+    ctx: &SessionContext,
+    name: &str,
+    path: &str,
+    location: &Location,
+) -> datafusion::error::Result<()> {
+    match location.format {
+        Format::Parquet => {
+            ctx.register_parquet(name, path, ParquetReadOptions::default())
+                .await
+        }
+        Format::Csv => {
+            let schema = Schema::new(
+                location
+                    .header
+                    .iter()
+                    .map(|h| Field::new(h, DataType::Utf8, true))
+                    .collect::<Vec<_>>(),
+            );
+            let options = CsvReadOptions::new()
+                .has_header(true)
+                .schema(&schema)
+                .file_extension(Format::Csv.extension());
+            ctx.register_csv(name, path, options).await
+        }
+    }
+}
+
+/// The columns table `name` of `ctx` provides, with how the engine reads each.
+async fn provided(
+    ctx: &SessionContext,
+    name: &str,
+) -> datafusion::error::Result<Vec<ProvidedColumn>> {
+    Ok(ctx
+        .table(name)
+        .await?
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| ProvidedColumn {
+            name: f.name().clone(),
+            kind: match f.data_type() {
+                DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => ProvidedType::Text,
+                t if t.is_integer() => ProvidedType::Integer,
+                t if t.is_floating() => ProvidedType::Float,
+                _ => ProvidedType::Other,
+            },
+        })
+        .collect())
+}
+
+/// The listed rejects of one file from the rows of `ExportChecks::rejected_rows`
+/// (`row, reason, cells…`): a CSV row's line and text are read back from the file, as
+/// `kpi import` lists them (a quoted field may hold line breaks, so a row's line is not
+/// its row number plus one); a Parquet row is listed by its row number, its cells
+/// written as CSV.
+fn listed_rows(
+    format: Format,
+    path: &std::path::Path,
+    rows: &[Vec<Value>],
+) -> Result<Vec<RejectedRow>, SyncError> {
+    let text = |v: Option<&Value>| match v {
+        Some(Value::Text(t)) => t.clone(),
+        Some(Value::Integer(n)) => n.to_string(),
+        Some(Value::Real(x)) => x.to_string(),
+        _ => String::new(),
+    };
+    let mut out: Vec<RejectedRow> = rows
+        .iter()
+        .map(|r| {
+            let line = match r.first() {
+                Some(Value::Integer(n)) => u64::try_from(*n).unwrap_or(0),
+                _ => 0,
+            };
+            let reason = text(r.get(1));
+            let (column, reason) = match reason.split_once(": ") {
+                Some((c, why)) => (Some(c.to_string()), why.to_string()),
+                None => (None, reason),
+            };
+            let mut raw = csv::WriterBuilder::new()
+                .terminator(csv::Terminator::Any(b'\n'))
+                .from_writer(Vec::new());
+            let cells: Vec<String> = r.iter().skip(2).map(|c| text(Some(c))).collect();
+            let _ = raw.write_record(&cells);
+            let raw = raw
+                .into_inner()
+                .map(|b| String::from_utf8_lossy(&b).trim_end().to_string())
+                .unwrap_or_default();
+            RejectedRow {
+                line,
+                column,
+                reason,
+                raw,
+            }
+        })
+        .collect();
+    if format == Format::Csv && !out.is_empty() {
+        csv_lines(path, &mut out).map_err(|e| SyncError::Source {
+            path: path.to_path_buf(),
+            reason: format!("cannot read its rejected rows again: {e}"),
+        })?;
+    }
+    Ok(out)
+}
+
+/// Turns the record numbers of `rows` (from 1, after the header) into their lines in the
+/// CSV file at `path`, with each record's text as it stands there: the file is read with
+/// the engine's record rules (csv-core's, as Arrow's reader: quoted fields may span
+/// lines, empty lines are skipped) up to the last record listed.
+fn csv_lines(path: &std::path::Path, rows: &mut [RejectedRow]) -> std::io::Result<()> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(true)
+        .from_path(path)?;
+    reader.byte_headers()?;
+    let mut file = std::fs::File::open(path)?;
+    let mut record = csv::ByteRecord::new();
+    let mut next = 0;
+    let mut number = 0u64;
+    while next < rows.len() {
+        let start = reader.position().clone();
+        if !reader.read_byte_record(&mut record)? {
+            break;
+        }
+        number += 1;
+        if number != rows[next].line {
+            continue;
+        }
+        let end = reader.position().byte();
+        let mut raw = vec![0; end.saturating_sub(start.byte()) as usize];
+        file.seek(SeekFrom::Start(start.byte()))?;
+        file.read_exact(&mut raw)?;
+        let text = String::from_utf8_lossy(&raw);
+        let text = text.trim_start_matches(['\r', '\n']);
+        let skipped = raw.len() - text.len();
+        let leading_lines = raw[..skipped].iter().filter(|&&b| b == b'\n').count() as u64;
+        rows[next].line = record
+            .position()
+            .map_or(start.line(), |p| p.line())
+            .max(start.line() + leading_lines);
+        rows[next].raw = text.trim_end_matches(['\r', '\n']).to_string();
+        next += 1;
+    }
+    Ok(())
 }
 
 /// A session on the scheduler at `url`, with Ballista's static planner: the adaptive one

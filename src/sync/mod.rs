@@ -17,13 +17,19 @@ pub mod source;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-pub use engine::Engine;
+pub use engine::{Engine, FileRejects, RejectedRow};
 pub use source::{ENGINE_ONLY, Format, Input, Location, WholeTable, feeds_the_engine};
 
 use crate::config::Config;
-use crate::import::{ImportError, ImportOptions, ImportReport, import_file};
+use crate::import::{ImportError, ImportOptions, ImportReport, import_file, rejects_path};
 use crate::store::Store;
 use crate::store::rollup_plan::RollupReplace;
+use crate::store::sync_rejects::{ExportRejects, ListedReject, unlisted_reason};
+
+/// The rejected rows of one export file the engine reads that are listed one by one (in
+/// the store and its rejects file): the rest are counted, so a wholly bad export of
+/// millions of rows costs no more memory than this.
+pub const LISTED_PER_FILE: usize = 1000;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SyncError {
@@ -45,8 +51,8 @@ pub enum SyncError {
     /// The engine read the customers' export otherwise than `kpi import` did.
     #[error(
         "the customers the engine read from the exports differ from those kpi import \
-         validated into the store ({0}): export customers with signup_date as YYYY-MM-DD \
-         and every row valid, beside the other exports (nothing synced)"
+         validated into the store ({0}): export each customer once, in one customers \
+         export beside the other exports (nothing synced)"
     )]
     CustomersDisagree(String),
     #[error("writing the rollups: {0}")]
@@ -94,6 +100,9 @@ pub struct SyncReport {
     /// Per file of a table kept whole: what its import did (rows, rejects and where they
     /// are listed by line), in the order imported.
     pub imported: Vec<ImportReport>,
+    /// Per export file the engine read with rows that fail the data contract: its rows
+    /// and rejects (left out of every rollup), and where they are listed.
+    pub rejected: Vec<ExportReport>,
     /// Per rollup table: the rows written; `None` when the rollups were left as they were
     /// (no export the engine reads had changed).
     pub rollups: Option<Vec<(String, u64)>>,
@@ -116,6 +125,9 @@ impl std::fmt::Display for SyncReport {
             .filter(|r| r.rows_read > 0 || r.held_back_bytes > 0 || !r.warnings.is_empty())
             .collect();
         for report in &read {
+            writeln!(f, "{report}")?;
+        }
+        for report in &self.rejected {
             writeln!(f, "{report}")?;
         }
         match &self.rollups {
@@ -141,9 +153,56 @@ impl std::fmt::Display for SyncReport {
                 self.duration.as_secs_f64()
             )?,
         }
-        let rejected: u64 = self.imported.iter().map(|r| r.rows_rejected).sum();
+        let rejected: u64 = self.imported.iter().map(|r| r.rows_rejected).sum::<u64>()
+            + self
+                .rejected
+                .iter()
+                .map(|r| r.rejects.rejected)
+                .sum::<u64>();
         if rejected > 0 {
             write!(f, "; {rejected} rows rejected (listed above per file)")?;
+        }
+        Ok(())
+    }
+}
+
+/// The rejected rows of one export file the engine read.
+#[derive(Debug, Clone)]
+pub struct ExportReport {
+    pub rejects: FileRejects,
+    /// The rejects file beside the store that lists them (none for an in-memory store).
+    pub rejects_file: Option<PathBuf>,
+    /// Problems that did not stop the sync (the rejects file could not be written).
+    pub warnings: Vec<String>,
+}
+
+impl std::fmt::Display for ExportReport {
+    /// As `kpi import` prints a file: `exports/orders/a.csv: orders, 1000 read, 2
+    /// rejected (rejects: …)`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let r = &self.rejects;
+        let mut notes = Vec::new();
+        if let Some(file) = &self.rejects_file {
+            notes.push(format!("rejects: {}", file.display()));
+        }
+        let unlisted = r.rejected.saturating_sub(r.listed.len() as u64);
+        if unlisted > 0 {
+            notes.push(format!(
+                "the first {} listed, and {unlisted} more",
+                r.listed.len()
+            ));
+        }
+        notes.extend(self.warnings.iter().cloned());
+        write!(
+            f,
+            "{}: {}, {} read, {} rejected, left out of the rollups",
+            r.path.display(),
+            r.table,
+            r.rows,
+            r.rejected
+        )?;
+        if !notes.is_empty() {
+            write!(f, " ({})", notes.join("; "))?;
         }
         Ok(())
     }
@@ -164,10 +223,46 @@ pub fn sync(
     let whole = source::discover_whole(source)?;
     let engine = Engine::start(options)?;
     let queries = engine.plan(&inputs)?;
-    let (imported, rollups) = store.all_or_nothing(|store| {
+    // The rows the rollups leave out, found before the store is written.
+    let found = engine.rejects(&inputs, LISTED_PER_FILE)?;
+    let source_key = absolute(source);
+    let keys: Vec<String> = found
+        .iter()
+        .map(|f| absolute(&f.path).to_string_lossy().into_owned())
+        .collect();
+    let size = |path: &std::path::Path| std::fs::metadata(path).map_or(0, |m| m.len());
+    let recorded: Vec<ExportRejects<'_>> = found
+        .iter()
+        .zip(&keys)
+        .map(|(f, key)| ExportRejects {
+            path: key,
+            table: f.table,
+            size: size(&f.path),
+            rows: f.rows,
+            rejected: f.rejected,
+            listed: f
+                .listed
+                .iter()
+                .map(|r| ListedReject {
+                    line: r.line,
+                    column: r.column.as_deref(),
+                    reason: &r.reason,
+                    raw: &r.raw,
+                })
+                .collect(),
+        })
+        .collect();
+    let before = RejectsFilesBefore::save(store.path(), &whole);
+    let outcome = store.all_or_nothing(|store| {
         // The segment and subscription rollups are counted in the store from these
         // tables, at the replacement's commit: they go in first.
         let imported = import_whole(store, &whole, options)?;
+        store.replace_export_rejects(
+            &source_key.to_string_lossy(),
+            &ENGINE_ONLY,
+            &recorded,
+            started.elapsed().as_millis() as u64,
+        )?;
         // Each query's rows go into the store batch by batch as the engine yields
         // them: nothing of the result is collected.
         let mut replace = RollupReplace::begin(store)?;
@@ -183,16 +278,159 @@ pub fn sync(
             return Err(SyncError::CustomersDisagree(row));
         }
         Ok::<_, SyncError>((imported, replace.commit()?))
-    })?;
+    });
+    let (imported, rollups) = before.settle(outcome)?;
+    let engine_files: Vec<&PathBuf> = inputs
+        .iter()
+        .filter(|i| ENGINE_ONLY.contains(&i.table))
+        .flat_map(|i| i.locations.iter().flat_map(|l| &l.files))
+        .collect();
+    let rejected = write_rejects_files(store.path(), &engine_files, found);
     Ok(SyncReport {
         inputs: inputs
             .iter()
             .map(|i| (i.table.to_string(), i.files))
             .collect(),
         imported,
+        rejected,
         rollups: Some(rollups),
         duration: started.elapsed(),
     })
+}
+
+/// `path` made absolute (symbolic links resolved), as the import log keys files.
+fn absolute(path: &std::path::Path) -> PathBuf {
+    std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
+}
+
+/// Writes each file's rejects into its rejects file beside the store (as `kpi import`
+/// names it, `rejects_path`), once the store committed them; removes the rejects file
+/// of an engine file that has none now (fixed since the last sync).
+fn write_rejects_files(
+    store_path: &std::path::Path,
+    engine_files: &[&PathBuf],
+    found: Vec<FileRejects>,
+) -> Vec<ExportReport> {
+    let in_memory = store_path.as_os_str() == ":memory:";
+    if !in_memory {
+        for file in engine_files {
+            if !found.iter().any(|f| &&f.path == file) {
+                let _ = std::fs::remove_file(rejects_path(store_path, &absolute(file)));
+            }
+        }
+    }
+    found
+        .into_iter()
+        .map(|rejects| {
+            if in_memory {
+                return ExportReport {
+                    rejects,
+                    rejects_file: None,
+                    warnings: Vec::new(),
+                };
+            }
+            let path = rejects_path(store_path, &absolute(&rejects.path));
+            match write_rejects_file(&path, &rejects) {
+                Ok(()) => ExportReport {
+                    rejects,
+                    rejects_file: Some(path),
+                    warnings: Vec::new(),
+                },
+                Err(e) => ExportReport {
+                    rejects,
+                    rejects_file: None,
+                    warnings: vec![format!(
+                        "rejected rows are in the store but could not be written to {}: {e}",
+                        path.display()
+                    )],
+                },
+            }
+        })
+        .collect()
+}
+
+/// The rejects file of one export file, as `kpi import` writes one (`line, column,
+/// reason, row`), written beside and moved into place; a last record says how many
+/// rejected rows are not listed.
+fn write_rejects_file(path: &std::path::Path, rejects: &FileRejects) -> std::io::Result<()> {
+    let dir = path.parent().unwrap_or(std::path::Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let temp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let written = (|| {
+        let mut writer = csv::Writer::from_path(&temp)?;
+        writer.write_record(["line", "column", "reason", "row"])?;
+        for row in &rejects.listed {
+            writer.write_record([
+                row.line.to_string().as_str(),
+                row.column.as_deref().unwrap_or(""),
+                &row.reason,
+                &row.raw,
+            ])?;
+        }
+        let unlisted = rejects.rejected.saturating_sub(rejects.listed.len() as u64);
+        if unlisted > 0 {
+            writer.write_record(["", "", &unlisted_reason(unlisted, rejects.listed.len()), ""])?;
+        }
+        writer.flush()?;
+        std::fs::rename(&temp, path)
+    })();
+    if written.is_err() {
+        let _ = std::fs::remove_file(&temp);
+    }
+    written.map_err(std::io::Error::other)
+}
+
+/// The rejects files of the tables kept whole as they were before a sync: each import
+/// moves its rejects file into place as its savepoint is released, before the sync's
+/// transaction commits, so a sync that then rolls back puts them back as they were
+/// (none where there was none), and the rejects files never list rows the store does
+/// not hold.
+struct RejectsFilesBefore {
+    /// Each rejects file an import of the sync may write, and a copy of it as it was.
+    saved: Vec<(PathBuf, Option<PathBuf>)>,
+}
+
+impl RejectsFilesBefore {
+    fn save(store_path: &std::path::Path, whole: &[WholeTable]) -> Self {
+        if store_path.as_os_str() == ":memory:" {
+            return Self { saved: Vec::new() };
+        }
+        let saved = whole
+            .iter()
+            .flat_map(|t| &t.files)
+            .map(|file| {
+                let path = rejects_path(store_path, &absolute(file));
+                let copy = path.with_extension(format!("csv.before-sync.{}", std::process::id()));
+                let kept = path.exists() && std::fs::copy(&path, &copy).is_ok();
+                (path, kept.then_some(copy))
+            })
+            .collect();
+        Self { saved }
+    }
+
+    /// After the sync's transaction: on success the copies go; on failure every rejects
+    /// file is put back as it was.
+    fn settle<T>(self, outcome: Result<T, SyncError>) -> Result<T, SyncError> {
+        for (path, copy) in &self.saved {
+            match (&outcome, copy) {
+                (Ok(_), Some(copy)) => {
+                    let _ = std::fs::remove_file(copy);
+                }
+                (Ok(_), None) => {}
+                (Err(_), Some(copy)) => {
+                    let _ = std::fs::rename(copy, path);
+                }
+                (Err(_), None) => {
+                    let _ = std::fs::remove_file(path);
+                }
+            }
+        }
+        outcome
+    }
 }
 
 /// [`sync`] of the tables kept whole only, in one transaction, the rollups left as they
@@ -208,10 +446,13 @@ pub fn sync_tables_kept_whole(
 ) -> Result<SyncReport, SyncError> {
     let started = Instant::now();
     let whole = source::discover_whole(source)?;
-    let imported = store.all_or_nothing(|store| import_whole(store, &whole, options))?;
+    let before = RejectsFilesBefore::save(store.path(), &whole);
+    let imported =
+        before.settle(store.all_or_nothing(|store| import_whole(store, &whole, options)))?;
     Ok(SyncReport {
         inputs: Vec::new(),
         imported,
+        rejected: Vec::new(),
         rollups: None,
         duration: started.elapsed(),
     })

@@ -38,6 +38,8 @@ pub struct Location {
     pub format: Format,
     /// CSV: the header's column names (trimmed, lower-case), the same in every file.
     pub header: Vec<String>,
+    /// The files read, sorted.
+    pub files: Vec<PathBuf>,
 }
 
 /// The exports of one raw table.
@@ -81,6 +83,7 @@ pub fn discover(source: &Path) -> Result<Vec<Input>, SyncError> {
                     path: folder.clone(),
                     format,
                     header,
+                    files: of_format.into_iter().cloned().collect(),
                 });
             }
         }
@@ -93,6 +96,7 @@ pub fn discover(source: &Path) -> Result<Vec<Input>, SyncError> {
                 path: file.clone(),
                 format,
                 header: common_header(format, &[file])?,
+                files: vec![file.clone()],
             });
             files += 1;
         }

@@ -287,3 +287,88 @@ fn same_json(at: &str, expected: &Json, got: &Json) {
         _ => assert_eq!(expected, got, "{at}"),
     }
 }
+
+/// The bad rows [`add_bad_rows`] writes: per export file (relative to the exports), its
+/// rows and, per rejected row, its line and the column `kpi import` names.
+pub struct BadRows {
+    pub orders: std::path::PathBuf,
+    pub events: std::path::PathBuf,
+}
+
+/// Rejected lines and columns of `file` in `store` (line, column), as `kpi import` or a
+/// sync recorded them, in line order.
+pub fn rejects_of(store: &Store, file: &Path) -> Vec<(i64, Option<String>, String)> {
+    let key = fs::canonicalize(file).unwrap();
+    let mut stmt = store
+        .conn()
+        .prepare(
+            "SELECT r.line, r.column, r.reason FROM rejects r JOIN import_log l ON l.id = r.import_id
+             WHERE l.path = ?1 ORDER BY r.line",
+        )
+        .unwrap();
+    stmt.query_map([key.to_str().unwrap()], |r| {
+        Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+    })
+    .unwrap()
+    .map(Result::unwrap)
+    .collect()
+}
+
+/// The line and column of each reject of `file` the store holds, by line.
+pub fn reject_lines(store: &Store, file: &Path) -> Vec<(i64, Option<String>)> {
+    rejects_of(store, file)
+        .into_iter()
+        .map(|(line, column, _)| (line, column))
+        .collect()
+}
+
+/// Writes an orders and an events export in stored form whose rows `kpi import` rejects
+/// but for one valid row each, into `exports` (as CSV files of the tables' folders, beside
+/// the other exports), and imports both files into `local` with `kpi import`, which
+/// rejects the same rows: the orders with a revenue that is no whole number, an order
+/// date that is no calendar day and an empty order id; the events with a ts that is no
+/// instant. The valid rows hold the same values read either way (a revenue of 0, a ts
+/// with an offset that the store keeps in UTC).
+pub fn add_bad_rows(exports: &Path, local: &mut Store) -> BadRows {
+    let orders = exports
+        .join("orders")
+        .join("month=2025-03")
+        .join("late-9.csv");
+    fs::create_dir_all(orders.parent().unwrap()).unwrap();
+    fs::write(
+        &orders,
+        "order_id,customer_id,order_date,revenue,status,channel,discount,cost\n\
+         bad-1,C000001,2025-03-01,12.5x,completed,ads,0,0\n\
+         bad-2,C000001,2026-02-30,1000,completed,ads,0,0\n\
+         ,C000001,2025-03-02,1000,completed,ads,0,0\n\
+         ok-1,C000002,2025-03-03,0,cancelled,seo,,\n",
+    )
+    .unwrap();
+    let events = exports
+        .join("events")
+        .join("date=2025-03-01")
+        .join("late-9.csv");
+    fs::create_dir_all(events.parent().unwrap()).unwrap();
+    fs::write(
+        &events,
+        "event_key,user_id,ts,day,name,session_id,feature,duration_s\n\
+         late-1,C000001,2025-03-01T23:30:00-02:00,2025-03-02,login,s-late,,\n\
+         late-2,C000001,yesterday,2025-03-01,login,s-late,,\n",
+    )
+    .unwrap();
+    for (file, table, rejected) in [(&orders, "orders", 3), (&events, "events", 1)] {
+        let options = kpi::import::ImportOptions {
+            table: Some(table.to_string()),
+            file_is_complete: true,
+            ..Default::default()
+        };
+        let report = kpi::import::import_file(local, file, &options).unwrap();
+        assert_eq!(
+            (report.rows_read, report.rows_rejected),
+            (rejected + 1, rejected),
+            "kpi import rejects the bad rows of {}",
+            file.display()
+        );
+    }
+    BadRows { orders, events }
+}
