@@ -1158,6 +1158,17 @@ mod tests {
     }
 
     /// `ru_first_event` as its definition gives it, and as written from `firsts`.
+    /// Every day from `from` to `to` read as [`of_every_day`] reads them: its rows and the
+    /// firsts it collected equal the SQL definitions'; returns the days it left to the index.
+    fn read_as_defined(conn: &Connection, from: NaiveDate, to: NaiveDate) -> Option<Vec<String>> {
+        let expected = by_sql(conn, from, to);
+        let (written, left, firsts) = of_every_day(conn, from, to);
+        assert_eq!(written, expected);
+        let (defined, collected) = firsts_both_ways(conn, firsts.expect("firsts collected"));
+        assert_eq!(collected, defined);
+        left
+    }
+
     fn firsts_both_ways(conn: &Connection, firsts: Firsts) -> (Vec<String>, Vec<String>) {
         let table = ["ru_first_event"];
         let real = |x: f64| format!("{x:?}");
@@ -1174,12 +1185,8 @@ mod tests {
         let store = store_of(10, |rows| rows.sort_by(|a, b| a.0.cmp(&b.0)));
         let conn = store.conn();
         let (from, to) = (d("2025-06-01"), d("2025-06-10"));
-        let expected = by_sql(conn, from, to);
-        let (written, left, firsts) = of_every_day(conn, from, to);
+        let left = read_as_defined(conn, from, to);
         assert_eq!(left, Some(vec![]), "every day read in rowid order");
-        assert_eq!(written, expected);
-        let (defined, collected) = firsts_both_ways(conn, firsts.expect("firsts collected"));
-        assert_eq!(collected, defined);
     }
 
     #[test]
@@ -1202,15 +1209,11 @@ mod tests {
         });
         let conn = store.conn();
         let (from, to) = (d("2025-06-01"), d("2025-06-10"));
-        let expected = by_sql(conn, from, to);
-        let (written, left, firsts) = of_every_day(conn, from, to);
+        let left = read_as_defined(conn, from, to);
         assert_eq!(
             left,
             Some(vec!["2025-06-03".to_string(), "2025-06-07".to_string()])
         );
-        assert_eq!(written, expected);
-        let (defined, collected) = firsts_both_ways(conn, firsts.expect("firsts collected"));
-        assert_eq!(collected, defined);
 
         // No day in order: the rows sampled over the table say so before any is read.
         let drawn = self::store();
@@ -1283,15 +1286,11 @@ mod tests {
         let store = store_of(2, |rows| rows.sort_by(|a, b| a.0.cmp(&b.0)));
         let conn = store.conn();
         let (from, to) = (d("2025-06-01"), d("2025-06-02"));
-        let expected = by_sql(conn, from, to);
-        let (written, left, firsts) = of_every_day(conn, from, to);
+        let left = read_as_defined(conn, from, to);
         assert_eq!(
             left,
             Some(vec!["2025-06-01".to_string(), "2025-06-02".to_string()])
         );
-        assert_eq!(written, expected);
-        let (defined, collected) = firsts_both_ways(conn, firsts.expect("firsts collected"));
-        assert_eq!(collected, defined);
     }
 
     #[test]
