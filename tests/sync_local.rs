@@ -9,7 +9,8 @@ use std::fs;
 
 use kpi::store::Store;
 use kpi::store::rollup::{ROLLUP_TABLES, SEGMENT_TABLES};
-use kpi::sync::{Engine, SyncOptions, source, sync};
+use kpi::store::rollup_plan::FirstEvents;
+use kpi::sync::{Engine, SyncOptions, source, sync, sync_changed};
 use sync_support::{
     add_bad_rows, assert_same_rows, assert_synced_as_local, count, export, imported,
     imported_and_exported, reject_lines, rejects_of, rollups, small_tables_of,
@@ -238,6 +239,187 @@ fn a_failed_sync_leaves_the_small_tables_it_imported_as_before() {
 
 /// A `kpi sync --follow` child, killed when dropped (also when the test fails), with its
 /// output lines arriving on a channel.
+/// Every file under `dir` with its bytes.
+fn contents(dir: &std::path::Path) -> std::collections::BTreeMap<std::path::PathBuf, Vec<u8>> {
+    let mut out = std::collections::BTreeMap::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(folder) = pending.pop() {
+        for entry in fs::read_dir(&folder).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                pending.push(path);
+            } else {
+                out.insert(path.clone(), fs::read(&path).unwrap());
+            }
+        }
+    }
+    out
+}
+
+fn days(list: &[&str]) -> std::collections::BTreeSet<chrono::NaiveDate> {
+    list.iter().map(|d| d.parse().unwrap()).collect()
+}
+
+#[test]
+fn a_sync_after_changed_exports_computes_the_changed_days_only_and_equals_a_full_sync() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut local, exports) = imported_and_exported(dir.path());
+    let db = dir.path().join("synced.db");
+    let mut synced = small_tables_of(&local, &db);
+    sync(&mut synced, &exports, &SyncOptions::default()).unwrap();
+    let before = contents(&exports);
+
+    // The exports change as a warehouse's do between two syncs, each change on its own
+    // day: an order moved to another channel with another amount (its refunds follow
+    // it), a day whose events were all withdrawn (its partition goes), an event that
+    // becomes a user's first, and a new day of orders and events after a gap.
+    let conn = local.conn();
+    let value = |sql: &str| -> String { conn.query_row(sql, [], |r| r.get(0)).unwrap() };
+    let moved = value(
+        "SELECT o.order_id FROM orders o JOIN refunds r ON r.order_id = o.order_id \
+         WHERE o.status = 'completed' ORDER BY o.order_date, o.order_id LIMIT 1",
+    );
+    let moved_day = value(&format!(
+        "SELECT order_date FROM orders WHERE order_id = '{moved}'"
+    ));
+    let withdrawn_day = value("SELECT day FROM events GROUP BY day ORDER BY day LIMIT 1 OFFSET 40");
+    let (first_user, first_day) = conn
+        .query_row(
+            "SELECT user_id, MIN(day) FROM events GROUP BY user_id \
+             HAVING MIN(day) > (SELECT MIN(day) FROM events) ORDER BY user_id LIMIT 1",
+            [],
+            |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)),
+        )
+        .unwrap();
+    let earlier_day = value(&format!(
+        "SELECT MAX(day) FROM events WHERE day < '{first_day}' AND day <> '{withdrawn_day}'"
+    ));
+    let last_day: chrono::NaiveDate = value(
+        "SELECT MAX(d) FROM (SELECT MAX(day) AS d FROM events \
+         UNION ALL SELECT MAX(order_date) FROM orders)",
+    )
+    .parse()
+    .unwrap();
+    let new_day = (last_day + chrono::Duration::days(9)).to_string();
+    conn.execute_batch(&format!(
+        "UPDATE orders SET channel = 'partner', revenue = revenue + 1234 \
+           WHERE order_id = '{moved}';
+         DELETE FROM events WHERE day = '{withdrawn_day}';
+         INSERT INTO events (event_key, user_id, ts, day, name, session_id, feature) VALUES
+           ('first-1', '{first_user}', '{earlier_day}T10:00:00Z', '{earlier_day}', 'login', 'sf', NULL),
+           ('new-1', '{first_user}', '{new_day}T09:00:00Z', '{new_day}', 'login', 'sn1', NULL),
+           ('new-2', 'U-NEW', '{new_day}T09:30:00Z', '{new_day}', 'feature_used', 'sn2', 'export'),
+           ('new-3', 'U-NEW', '{new_day}T09:31:00Z', '{new_day}', 'page_view', 'sn2', NULL);
+         INSERT INTO orders (order_id, customer_id, order_date, revenue, status, channel) VALUES
+           ('O-NEW-1', '{first_user}', '{new_day}', 4200, 'completed', 'organic'),
+           ('O-NEW-2', 'C-NEW', '{new_day}', 990, 'completed', 'paid_search');"
+    ))
+    .unwrap();
+    kpi::store::rollup::refresh_all(&mut local).unwrap();
+    for table in ["orders", "refunds", "events"] {
+        fs::remove_dir_all(exports.join(table)).unwrap();
+    }
+    export(&local, &exports);
+    let after = contents(&exports);
+    let changed: Vec<std::path::PathBuf> = after
+        .iter()
+        .filter(|(path, bytes)| before.get(*path) != Some(*bytes))
+        .map(|(path, _)| path.clone())
+        .collect();
+    assert!(
+        !changed.is_empty() && changed.len() < 12,
+        "the unchanged partitions are written byte for byte as before: {changed:?}"
+    );
+    assert!(
+        before.keys().any(|p| !after.contains_key(p)),
+        "the withdrawn day's partition went"
+    );
+
+    let report = sync_changed(&mut synced, &exports, &SyncOptions::default(), &changed).unwrap();
+    let recomputed = report
+        .changed_days
+        .clone()
+        .unwrap_or_else(|| panic!("every rollup was computed again: {report}"));
+    // The orders are exported a month a file: every day of a changed file is counted
+    // again, and only those.
+    let mut order_days = std::collections::BTreeSet::new();
+    for path in changed
+        .iter()
+        .filter(|p| p.starts_with(exports.join("orders")))
+    {
+        let mut reader = csv::Reader::from_path(path).unwrap();
+        let at = reader
+            .headers()
+            .unwrap()
+            .iter()
+            .position(|h| h == "order_date")
+            .unwrap();
+        for record in reader.records() {
+            order_days.insert(record.unwrap()[at].parse::<chrono::NaiveDate>().unwrap());
+        }
+    }
+    assert!(order_days.is_superset(&days(&[&moved_day, &new_day])));
+    assert_eq!(recomputed.orders, order_days, "{report}");
+    let all_order_days: i64 = count(&local, "SELECT COUNT(DISTINCT order_date) FROM orders");
+    assert!((order_days.len() as i64) < all_order_days / 4, "{report}");
+    // The events a day a partition: the day withdrawn, the day of the new first event and
+    // the new day.
+    assert_eq!(
+        recomputed.events,
+        days(&[&withdrawn_day, &earlier_day, &new_day]),
+        "{report}"
+    );
+    assert!(
+        report.to_string().contains(&format!(
+            "changed days only ({} of orders, 3 of events)",
+            order_days.len()
+        )),
+        "{report}"
+    );
+    // Users were active after the days whose events changed: their firsts are counted
+    // from every event.
+    assert_eq!(report.first_events, Some(FirstEvents::Whole));
+    // Every rollup row equals the full rebuild's of the changed rows, and a full sync's.
+    assert_same_rows(&rollups(&local), &rollups(&synced));
+    let mut full = small_tables_of(&local, &dir.path().join("full.db"));
+    sync(&mut full, &exports, &SyncOptions::default()).unwrap();
+    assert_same_rows(&rollups(&full), &rollups(&synced));
+
+    // Then a day's events only, on the newest day: a first event of an earlier user, a
+    // first of a new user, and a first withdrawn for a later event of the day; the firsts
+    // of that day are merged into the store's.
+    let before = contents(&exports);
+    local
+        .conn()
+        .execute_batch(&format!(
+            "DELETE FROM events WHERE event_key = 'new-2';
+             INSERT INTO events (event_key, user_id, ts, day, name, session_id, feature) VALUES
+               ('new-4', '{first_user}', '{new_day}T08:00:00Z', '{new_day}', 'signup', 'sn3', NULL),
+               ('new-5', 'U-NEWER', '{new_day}T11:00:00Z', '{new_day}', 'login', 'sn4', NULL),
+               ('new-6', 'U-NEW', '{new_day}T12:00:00Z', '{new_day}', 'feature_used', 'sn5', 'export');"
+        ))
+        .unwrap();
+    kpi::store::rollup::refresh_all(&mut local).unwrap();
+    fs::remove_dir_all(exports.join("events")).unwrap();
+    export(&local, &exports);
+    let changed: Vec<std::path::PathBuf> = contents(&exports)
+        .into_iter()
+        .filter(|(path, bytes)| before.get(path) != Some(bytes))
+        .map(|(path, _)| path)
+        .collect();
+    let report = sync_changed(&mut synced, &exports, &SyncOptions::default(), &changed).unwrap();
+    assert_eq!(
+        report
+            .changed_days
+            .as_ref()
+            .map(|d| (d.orders.len(), d.events.clone())),
+        Some((0, days(&[&new_day]))),
+        "{report}"
+    );
+    assert_eq!(report.first_events, Some(FirstEvents::OfChangedDays));
+    assert_same_rows(&rollups(&local), &rollups(&synced));
+}
+
 struct Following {
     child: std::process::Child,
     lines: std::sync::mpsc::Receiver<String>,
@@ -335,7 +517,13 @@ fn sync_follow_imports_a_new_small_table_file_alone_and_recomputes_the_rollups_f
     )
     .unwrap();
     let third = following.next_sync();
-    assert!(third.last().unwrap().contains("rollup tables"), "{third:?}");
+    assert!(
+        third
+            .last()
+            .unwrap()
+            .contains("the day rollups of the changed days only (0 of orders, 1 of events)"),
+        "{third:?}"
+    );
     assert_eq!(
         read("SELECT COUNT(*) FROM ru_events_day WHERE day = '2099-01-02'"),
         1
@@ -847,4 +1035,32 @@ fn every_query_of_a_sync_decodes_as_a_ballista_scheduler_decodes_it() {
         rejects.iter().any(|r| !r.listed.is_empty()),
         "rejects are listed: {rejects:?}"
     );
+
+    // And the queries of a sync after changed exports (`--follow`): the days of a changed
+    // file of each table, and of the days the store counts otherwise.
+    let engine = Engine::start(&options)
+        .unwrap()
+        .decoding_plans_as_a_scheduler();
+    let changed: Vec<std::path::PathBuf> = inputs
+        .iter()
+        .filter(|i| i.table == "orders" || i.table == "events")
+        .filter_map(|i| i.locations.first()?.files.first().cloned())
+        .collect();
+    assert_eq!(changed.len(), 2, "{inputs:?}");
+    let stored = [(("events".to_string(), "2000-01-01".to_string()), 1)].into();
+    let plan = engine
+        .plan_changed(&inputs, &changed, &stored, |_| {
+            Ok(FirstEvents::OfChangedDays)
+        })
+        .unwrap();
+    assert!(
+        plan.days.orders.len() > 1 && plan.days.events.len() > 1,
+        "{:?}",
+        plan.days
+    );
+    for query in &plan.queries {
+        if let Err(e) = engine.stream(query, |_| Ok(())) {
+            panic!("rollup {} of the changed days: {e}", query.table);
+        }
+    }
 }

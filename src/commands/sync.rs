@@ -1,7 +1,8 @@
 //! `kpi sync`: a line per imported file of the tables kept whole, then one for the
-//! rollups; with `--follow`, again whenever the exports change.
+//! rollups; with `--follow`, again whenever the exports change (the rollups of the days
+//! whose rows changed).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, SystemTime};
 
@@ -13,7 +14,7 @@ use crate::cli::{StoreArgs, SyncArgs};
 use crate::config::Config;
 use crate::present;
 use crate::store::Store;
-use crate::sync::{SyncOptions, feeds_the_engine, sync, sync_tables_kept_whole};
+use crate::sync::{SyncOptions, feeds_the_engine, sync, sync_changed, sync_tables_kept_whole};
 
 pub fn run(store_args: &StoreArgs, args: &SyncArgs) -> anyhow::Result<ExitCode> {
     let config = Config::load_for(&store_args.db, store_args.config.as_deref())?;
@@ -41,15 +42,22 @@ pub fn run(store_args: &StoreArgs, args: &SyncArgs) -> anyhow::Result<ExitCode> 
                 break now;
             }
         };
-        // The rollups are computed again only when an export the engine reads changed.
-        let engine_changed =
-            engine_exports(&args.source, &now) != engine_exports(&args.source, &seen);
-        seen = now;
+        // The rollups are computed again only when an export the engine reads changed,
+        // and then for the days whose rows changed.
+        let before = engine_exports(&args.source, &seen);
+        let after = engine_exports(&args.source, &now);
+        let engine_changed = before != after;
+        let changed: Vec<PathBuf> = after
+            .iter()
+            .filter(|entry| !before.contains(entry))
+            .map(|(path, _, _)| path.clone())
+            .collect();
         report = if engine_changed {
-            sync(&mut store, &args.source, &options)?
+            sync_changed(&mut store, &args.source, &options, &changed)?
         } else {
             sync_tables_kept_whole(&mut store, &args.source, &options)?
         };
+        seen = now;
     }
 }
 

@@ -13,6 +13,8 @@
 //! The incremental refresh of an import (`rollup::refresh`) stays as it is; a test below
 //! proves this plan's tables equal `rollup::refresh_all` on the same rows.
 
+use std::collections::BTreeSet;
+
 use chrono::{Duration, NaiveDate};
 use rusqlite::Transaction;
 use rusqlite::types::{ToSqlOutput, ValueRef};
@@ -548,6 +550,138 @@ pub fn export_cte(table: &str, selects: &[String]) -> String {
     format!("{table} AS ({})", selects.join(" UNION ALL "))
 }
 
+/// The CTE that reads raw table `table` from all its export `selects`, only its rows
+/// whose `column` is one of `days` (see [`ChangedDays`]).
+pub fn export_cte_of_days(
+    table: &str,
+    selects: &[String],
+    column: &str,
+    days: &BTreeSet<NaiveDate>,
+) -> String {
+    format!(
+        "{table} AS (SELECT * FROM ({}) every_day WHERE {})",
+        selects.join(" UNION ALL "),
+        among_days(column, days)
+    )
+}
+
+/// SQL: `column` (a day as text) is one of `days`.
+fn among_days(column: &str, days: &BTreeSet<NaiveDate>) -> String {
+    let held: Vec<String> = super::rollup::ranges(days, 1)
+        .into_iter()
+        .map(|(from, to)| format!("{column} BETWEEN '{from}' AND '{to}'"))
+        .collect();
+    if held.is_empty() {
+        "FALSE".to_string()
+    } else {
+        format!("({})", held.join(" OR "))
+    }
+}
+
+/// The rollup tables each row of which depends on one day's rows of one raw table only
+/// (`(rollup, raw table)`): a sync of changed exports computes them on the engine for the
+/// days whose rows changed, and keeps the other days' rows.
+pub const DAY_TABLES: [(&str, &str); 6] = [
+    ("ru_order_customers_day", "orders"),
+    ("ru_orders_day", "orders"),
+    ("ru_events_day", "events"),
+    ("ru_event_names_day", "events"),
+    ("ru_event_users_day", "events"),
+    ("ru_feature_users_day", "events"),
+];
+
+/// The rollup tables a sync of changed exports computes on the engine whole: the rows per
+/// day (which tell the changed days), the refunds by their order's channel and customer
+/// (an order changed on one day moves its refunds of any day), and each user's first
+/// event per name, unless the changed days' firsts suffice ([`FirstEvents`]).
+pub const WHOLE_ON_THE_ENGINE: [&str; 3] = ["ru_table_days", "ru_refunds_day", "ru_first_event"];
+
+/// The days whose rows changed in the exports, per raw table with [`DAY_TABLES`]: the days
+/// whose rows per day differ from the store's, and every day of a new or changed export
+/// file.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ChangedDays {
+    pub orders: BTreeSet<NaiveDate>,
+    pub events: BTreeSet<NaiveDate>,
+}
+
+impl ChangedDays {
+    /// The changed days of raw `table` (none for a table without [`DAY_TABLES`]).
+    pub fn of(&self, table: &str) -> Option<&BTreeSet<NaiveDate>> {
+        match table {
+            "orders" => Some(&self.orders),
+            "events" => Some(&self.events),
+            _ => None,
+        }
+    }
+
+    pub fn of_mut(&mut self, table: &str) -> Option<&mut BTreeSet<NaiveDate>> {
+        match table {
+            "orders" => Some(&mut self.orders),
+            "events" => Some(&mut self.events),
+            _ => None,
+        }
+    }
+}
+
+/// How a sync of changed exports counts each user's first event per name
+/// (`ru_first_event`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FirstEvents {
+    /// From every event.
+    Whole,
+    /// From the changed days' events, merged into the store's: each pair keeps the earlier
+    /// of its first and the changed days' first. Right when no first of the store lies
+    /// on a changed day of a user active after it on a day that did not change
+    /// ([`first_events_need_every_event`]): a first on a changed day is dropped, and the
+    /// user's events on days that did not change are all later than it.
+    OfChangedDays,
+}
+
+/// Whether the firsts of the store need every event counted again after the events of
+/// `days` changed: a first lies on one of `days`, and its user was active after it on a
+/// day not among them (where a first may now be).
+pub fn first_events_need_every_event(
+    conn: &rusqlite::Connection,
+    days: &BTreeSet<NaiveDate>,
+) -> rusqlite::Result<bool> {
+    conn.query_row(
+        &format!(
+            "SELECT EXISTS (SELECT 1 FROM ru_first_event f WHERE {} AND EXISTS (\
+             SELECT 1 FROM ru_event_users_day u WHERE u.user_id = f.user_id \
+             AND u.day > f.day AND NOT {}))",
+            among_days("f.day", days),
+            among_days("u.day", days)
+        ),
+        [],
+        |r| r.get(0),
+    )
+}
+
+/// The queries of a sync of changed exports, each with whether it reads the changed days'
+/// rows only (the [`DAY_TABLES`], and the first events when `firsts` says so) or every
+/// row ([`WHOLE_ON_THE_ENGINE`]); the store derives the other rollups from the day
+/// rollups (`rollup::derive_after_changed_days`), and the signups stay as they are (such a
+/// sync needs the customers' exports unchanged).
+pub fn changed_days_plan(ranges: &DayRanges, firsts: FirstEvents) -> Vec<(RollupQuery, bool)> {
+    plan(ranges)
+        .into_iter()
+        .filter_map(|query| {
+            if DAY_TABLES.iter().any(|(table, _)| *table == query.table) {
+                Some((query, true))
+            } else if query.table == FIRST_EVENTS {
+                Some((query, firsts == FirstEvents::OfChangedDays))
+            } else if WHOLE_ON_THE_ENGINE.contains(&query.table) {
+                Some((query, false))
+            } else {
+                None
+            }
+        })
+        .collect()
+}
+
+const FIRST_EVENTS: &str = "ru_first_event";
+
 /// The first and last day of each table of [`TABLE_DAYS`] (every row, every status): the
 /// periods and windows whose distinct counts a rebuild writes, zero or not.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -1010,6 +1144,11 @@ pub fn rebuild(tx: &Transaction<'_>) -> rusqlite::Result<()> {
 pub struct RollupReplace<'s> {
     tx: super::WriteTx<'s>,
     written: Vec<(String, u64)>,
+    /// Only the changed days were replaced ([`begin_days`](Self::begin_days)): the rollups
+    /// derived from the day rollups are brought up to date in the store at the commit.
+    changed_days: Option<(ChangedDays, super::rollup::BeforeChangedDays)>,
+    /// The first events written are merged into the store's ([`FirstEvents::OfChangedDays`]).
+    merge_firsts: bool,
 }
 
 /// The prepared insert of one rollup table's rows, from [`RollupReplace::table`].
@@ -1028,26 +1167,75 @@ impl<'s> RollupReplace<'s> {
             tx.execute(&format!("DELETE FROM {table}"), [])?;
         }
         let written = ROLLUP_TABLES.iter().map(|t| (t.to_string(), 0)).collect();
-        Ok(Self { tx, written })
+        Ok(Self {
+            tx,
+            written,
+            changed_days: None,
+            merge_firsts: false,
+        })
+    }
+
+    /// Opens the transaction of a sync of changed exports ([`changed_days_plan`]): deletes
+    /// the [`DAY_TABLES`] rows of the changed `days` and every row of the
+    /// [`WHOLE_ON_THE_ENGINE`] tables; the other rollups are derived from the day rollups
+    /// at the [`commit`](Self::commit).
+    pub fn begin_days(
+        store: &'s mut super::Store,
+        days: &ChangedDays,
+        firsts: FirstEvents,
+    ) -> rusqlite::Result<Self> {
+        let tx = store.write_tx(rusqlite::TransactionBehavior::Immediate)?;
+        let before = super::rollup::before_changed_days(&tx)?;
+        let merge_firsts = firsts == FirstEvents::OfChangedDays;
+        let of_days = DAY_TABLES
+            .into_iter()
+            .chain(merge_firsts.then_some((FIRST_EVENTS, "events")));
+        for (table, raw) in of_days {
+            let Some(days) = days.of(raw) else { continue };
+            for (from, to) in super::rollup::ranges(days, 1) {
+                tx.execute(
+                    &format!("DELETE FROM {table} WHERE day BETWEEN ?1 AND ?2"),
+                    [from.to_string(), to.to_string()],
+                )?;
+            }
+        }
+        for table in WHOLE_ON_THE_ENGINE {
+            if !(merge_firsts && table == FIRST_EVENTS) {
+                tx.execute(&format!("DELETE FROM {table}"), [])?;
+            }
+        }
+        let written = DAY_TABLES
+            .iter()
+            .map(|(table, _)| *table)
+            .chain(WHOLE_ON_THE_ENGINE)
+            .map(|t| (t.to_string(), 0))
+            .collect();
+        Ok(Self {
+            tx,
+            written,
+            changed_days: Some((days.clone(), before)),
+            merge_firsts,
+        })
     }
 
     /// The insert of `columns` (a query's, in its order) into rollup `table`.
     pub fn table(&mut self, table: &str, columns: &[&str]) -> rusqlite::Result<RollupInsert<'_>> {
-        if !ROLLUP_TABLES.contains(&table) {
+        let Some(index) = self.written.iter().position(|(t, _)| t == table) else {
             return Err(rusqlite::Error::InvalidParameterName(format!(
-                "{table} is not a rollup table"
+                "{table} is not a rollup table this sync replaces"
             )));
-        }
+        };
         let marks = vec!["?"; columns.len()].join(", ");
+        let keep_earlier = if self.merge_firsts && table == FIRST_EVENTS {
+            " ON CONFLICT (name, user_id) DO UPDATE SET day = min(day, excluded.day), \
+             ts = min(ts, excluded.ts)"
+        } else {
+            ""
+        };
         let insert = self.tx.prepare(&format!(
-            "INSERT INTO {table} ({}) VALUES ({marks})",
+            "INSERT INTO {table} ({}) VALUES ({marks}){keep_earlier}",
             columns.join(", ")
         ))?;
-        let index = self
-            .written
-            .iter()
-            .position(|(t, _)| t == table)
-            .unwrap_or_else(|| unreachable!("every rollup table is counted"));
         Ok(RollupInsert {
             insert,
             columns: columns.len(),
@@ -1064,7 +1252,15 @@ impl<'s> RollupReplace<'s> {
     /// Recounts the segment rollups from what was written (with the customers of this
     /// store) and commits. Returns the rows written per rollup table.
     pub fn commit(self) -> rusqlite::Result<Vec<(String, u64)>> {
-        super::rollup::recount_segments(&self.tx)?;
+        match &self.changed_days {
+            Some((days, before)) => super::rollup::derive_after_changed_days(
+                &self.tx,
+                before,
+                &days.orders,
+                &days.events,
+            )?,
+            None => super::rollup::recount_segments(&self.tx)?,
+        }
         self.tx.commit()?;
         Ok(self.written)
     }

@@ -22,9 +22,11 @@ use rusqlite::types::{Value, ValueRef};
 
 use super::source::{Format, Input, Location};
 use super::{SyncError, SyncOptions};
+use crate::dates::parse_day;
+use crate::store::rollup::TABLE_DAYS;
 use crate::store::rollup_plan::{
-    self, DayRanges, ExportChecks, ProvidedColumn, ProvidedType, RAW_INPUTS, RollupInsert,
-    range_queries, with_ctes,
+    self, ChangedDays, DayRanges, ExportChecks, FirstEvents, ProvidedColumn, ProvidedType,
+    RAW_INPUTS, RollupInsert, range_queries, with_ctes,
 };
 
 /// The spill files a sort merges in one pass (more are merged in several passes). Each
@@ -87,6 +89,54 @@ pub struct RejectedRow {
     pub reason: String,
     /// The row as in the file (CSV), or its cells as CSV (Parquet).
     pub raw: String,
+}
+
+/// The plan of a sync of changed exports ([`Engine::plan_changed`]).
+pub struct ChangedPlan {
+    /// `ru_table_days` whole, as counted to find the changed days.
+    pub table_days: Vec<Vec<Value>>,
+    /// The days whose rows changed, per raw table with day rollups.
+    pub days: ChangedDays,
+    /// How the first events are counted.
+    pub firsts: FirstEvents,
+    /// The other queries: the day rollups of `days`, and the rollups computed whole.
+    pub queries: Vec<Planned>,
+}
+
+/// The registered exports: per raw table, a select of its valid rows per export
+/// location.
+struct Registered {
+    tables: Vec<(&'static str, Vec<String>)>,
+}
+
+impl Registered {
+    /// One CTE per raw table reading all its exports.
+    fn ctes(&self) -> Vec<String> {
+        self.tables
+            .iter()
+            .map(|(table, selects)| rollup_plan::export_cte(table, selects))
+            .collect()
+    }
+}
+
+/// The name export location `n` of raw `table` is registered under.
+fn source_name(table: &str, n: usize) -> String {
+    format!("src_{table}_{n}")
+}
+
+/// The column that dates the rows of raw `table`.
+fn day_column(table: &str) -> &'static str {
+    TABLE_DAYS
+        .iter()
+        .find(|(t, _)| *t == table)
+        .map_or("day", |(_, column)| *column)
+}
+
+/// Adds `day` (text) to the changed days of raw `table`, if it has day rollups.
+fn add_day(days: &mut ChangedDays, table: &str, day: &str) {
+    if let (Some(days), Some(day)) = (days.of_mut(table), parse_day(day)) {
+        days.insert(day);
+    }
 }
 
 /// One rollup query of the plan as the engine runs it: its rows are rollup `table`'s
@@ -228,12 +278,226 @@ impl Engine {
     }
 
     async fn plan_async(&self, inputs: &[Input]) -> Result<Vec<Planned>, SyncError> {
-        let sources = self.register(inputs).await?;
+        let registered = self.register(inputs).await?;
+        let sources = registered.ctes();
+        let ranges = self.ranges(&sources).await?;
+        Ok(rollup_plan::plan(&ranges)
+            .into_iter()
+            .map(|query| Planned {
+                table: query.table,
+                columns: query.columns,
+                sql: query.select_with(&sources),
+            })
+            .collect())
+    }
+
+    /// Registers the exports of `inputs` and finds what changed since the store's last
+    /// sync of them: the rows per day of every export (`ru_table_days`, counted whole)
+    /// against the store's (`stored`: rows per (table, day)), and every day of the new or
+    /// changed files `changed`. The plan then computes the day rollups of those days
+    /// only, and the few rollups that need every row (see
+    /// `rollup_plan::changed_days_plan`).
+    pub fn plan_changed(
+        &self,
+        inputs: &[Input],
+        changed: &[std::path::PathBuf],
+        stored: &std::collections::BTreeMap<(String, String), i64>,
+        firsts: impl FnOnce(&ChangedDays) -> Result<FirstEvents, SyncError>,
+    ) -> Result<ChangedPlan, SyncError> {
+        self.runtime
+            .block_on(self.plan_changed_async(inputs, changed, stored, firsts))
+    }
+
+    async fn plan_changed_async(
+        &self,
+        inputs: &[Input],
+        changed: &[std::path::PathBuf],
+        stored: &std::collections::BTreeMap<(String, String), i64>,
+        firsts: impl FnOnce(&ChangedDays) -> Result<FirstEvents, SyncError>,
+    ) -> Result<ChangedPlan, SyncError> {
+        let registered = self.register(inputs).await?;
+        let sources = registered.ctes();
+        let ranges = self.ranges(&sources).await?;
+        let table_days = rollup_plan::plan(&ranges)
+            .into_iter()
+            .find(|q| q.table == "ru_table_days")
+            .map(|q| q.select_with(&sources));
+        let mut table_day_rows = Vec::new();
+        if let Some(sql) = table_days {
+            table_day_rows = self.rows("the rows per day", &sql).await?;
+        }
+        let mut days = ChangedDays::default();
+        let mut counted = std::collections::BTreeMap::new();
+        for row in &table_day_rows {
+            if let (Some(Value::Text(table)), Some(Value::Text(day)), Some(Value::Integer(n))) =
+                (row.first(), row.get(1), row.get(2))
+            {
+                counted.insert((table.clone(), day.clone()), *n);
+            }
+        }
+        for (key, n) in &counted {
+            if stored.get(key) != Some(n) {
+                add_day(&mut days, &key.0, &key.1);
+            }
+        }
+        for key in stored.keys() {
+            if !counted.contains_key(key) {
+                add_day(&mut days, &key.0, &key.1);
+            }
+        }
+        self.days_of_files(inputs, changed, &mut days).await?;
+        let of_days = self.register_days(inputs, &registered, &days).await?;
+        let firsts = firsts(&days)?;
+        let queries = rollup_plan::changed_days_plan(&ranges, firsts)
+            .into_iter()
+            .filter(|(query, _)| query.table != "ru_table_days")
+            .map(|(query, of_changed_days)| Planned {
+                table: query.table,
+                columns: query.columns,
+                sql: query.select_with(if of_changed_days { &of_days } else { &sources }),
+            })
+            .collect();
+        Ok(ChangedPlan {
+            table_days: table_day_rows,
+            days,
+            firsts,
+            queries,
+        })
+    }
+
+    /// The export CTEs of the changed days: the tables with day rollups read, of their
+    /// Parquet exports, only the files whose statistics allow a row of `days`
+    /// ([`source::may_hold_days`]: one file of a day-partitioned export for a new day,
+    /// not all of them); CSV exports are read whole. Every other table reads its exports
+    /// as `registered`.
+    async fn register_days(
+        &self,
+        inputs: &[Input],
+        registered: &Registered,
+        days: &ChangedDays,
+    ) -> Result<Vec<String>, SyncError> {
+        let mut ctes = Vec::new();
+        for (table, selects) in &registered.tables {
+            let (Some(of_table), Some((_, columns))) =
+                (days.of(table), RAW_INPUTS.iter().find(|(t, _)| t == table))
+            else {
+                ctes.push(rollup_plan::export_cte(table, selects));
+                continue;
+            };
+            let column = day_column(table);
+            let locations = inputs
+                .iter()
+                .filter(|i| i.table == *table)
+                .flat_map(|i| &i.locations);
+            let mut kept = Vec::new();
+            for (n, location) in locations.enumerate() {
+                if location.format != Format::Parquet {
+                    kept.push(selects[n].clone());
+                    continue;
+                }
+                let files: Vec<&std::path::PathBuf> = location
+                    .files
+                    .iter()
+                    .filter(|f| super::source::may_hold_days(f, column, of_table))
+                    .collect();
+                if files.len() == location.files.len() {
+                    kept.push(selects[n].clone());
+                    continue;
+                }
+                if files.is_empty() {
+                    continue;
+                }
+                let name = format!("days_{table}_{n}");
+                let fail = |e: datafusion::error::DataFusionError| SyncError::Source {
+                    path: location.path.clone(),
+                    reason: e.to_string(),
+                };
+                let paths: Vec<String> = files
+                    .iter()
+                    .map(|f| f.to_string_lossy().into_owned())
+                    .collect();
+                // The schema of the whole location, as the rollups read it: read alone,
+                // several files take the first one's (a column without NULL in it is
+                // declared non-nullable, and another file's NULLs then fail the read).
+                let schema = self
+                    .ctx
+                    .table_provider(source_name(table, n))
+                    .await
+                    .map_err(fail)?
+                    .schema();
+                let frame = self
+                    .ctx
+                    .read_parquet(paths, ParquetReadOptions::default().schema(&schema))
+                    .await
+                    .map_err(fail)?;
+                self.ctx
+                    .register_table(name.as_str(), frame.into_view())
+                    .map_err(fail)?;
+                let provided = provided(&self.ctx, &name).await.map_err(fail)?;
+                let checks = ExportChecks::of(&name, table, columns, &provided, &self.time_zone);
+                kept.push(checks.valid_rows(columns));
+            }
+            if kept.is_empty() {
+                kept.push(rollup_plan::empty_export(columns));
+            }
+            ctes.push(rollup_plan::export_cte_of_days(
+                table, &kept, column, of_table,
+            ));
+        }
+        Ok(ctes)
+    }
+
+    /// Adds to `days` every day of the valid rows of the `changed` files that are exports
+    /// of a raw table with day rollups, each read alone.
+    async fn days_of_files(
+        &self,
+        inputs: &[Input],
+        changed: &[std::path::PathBuf],
+        days: &mut ChangedDays,
+    ) -> Result<(), SyncError> {
+        for input in inputs {
+            if days.of(input.table).is_none() {
+                continue;
+            }
+            let column = day_column(input.table);
+            let columns = RAW_INPUTS
+                .iter()
+                .find(|(t, _)| *t == input.table)
+                .map_or(&[][..], |(_, c)| *c);
+            let files = input.locations.iter().flat_map(|location| {
+                location
+                    .files
+                    .iter()
+                    .filter(|f| changed.contains(f))
+                    .map(move |f| (location, f))
+            });
+            for (n, (location, path)) in files.enumerate() {
+                let name = format!("changed_{}_{n}", input.table);
+                let checks = self
+                    .checks_of(&name, &path.to_string_lossy(), path, input.table, location)
+                    .await?;
+                let sql = format!(
+                    "SELECT DISTINCT {column} FROM ({}) valid",
+                    checks.valid_rows(columns)
+                );
+                let what = format!("the days of {}", path.display());
+                for row in self.rows(&what, &sql).await? {
+                    if let Some(Value::Text(day)) = row.first() {
+                        add_day(days, input.table, day);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The raw tables' day ranges, read from the export CTEs `sources`.
+    async fn ranges(&self, sources: &[String]) -> Result<DayRanges, SyncError> {
         let mut ranges = DayRanges::default();
         for (table, body) in range_queries() {
             let label = format!("the day range of {table}");
             let rows = self
-                .rows(&label, &with_ctes(&as_strs(&sources), &body))
+                .rows(&label, &with_ctes(&as_strs(sources), &body))
                 .await?;
             let text = |v: Option<&Value>| match v {
                 Some(Value::Text(t)) => Some(t.clone()),
@@ -243,14 +507,7 @@ impl Engine {
             let last = rows.first().and_then(|r| text(r.get(1)));
             ranges.set(table, first.as_deref(), last.as_deref());
         }
-        Ok(rollup_plan::plan(&ranges)
-            .into_iter()
-            .map(|query| Planned {
-                table: query.table,
-                columns: query.columns,
-                sql: query.select_with(&sources),
-            })
-            .collect())
+        Ok(ranges)
     }
 
     /// Runs `query` and hands its result to `each`, record batch by record batch as the
@@ -326,10 +583,10 @@ impl Engine {
         Ok((plan, task))
     }
 
-    /// Registers every export location, and returns one CTE per raw table that reads
-    /// them all as the table's stored columns.
-    async fn register(&self, inputs: &[Input]) -> Result<Vec<String>, SyncError> {
-        let mut ctes = Vec::new();
+    /// Registers every export location, and returns how each raw table reads them all as
+    /// its stored columns.
+    async fn register(&self, inputs: &[Input]) -> Result<Registered, SyncError> {
+        let mut tables = Vec::new();
         for (table, columns) in RAW_INPUTS {
             let mut selects = Vec::new();
             let locations = inputs
@@ -337,7 +594,7 @@ impl Engine {
                 .filter(|i| i.table == table)
                 .flat_map(|i| &i.locations);
             for (n, location) in locations.enumerate() {
-                let name = format!("src_{table}_{n}");
+                let name = source_name(table, n);
                 let mut path = location.path.to_string_lossy().to_string();
                 // A folder is listed (recursively) only when its path says it is one.
                 if location.path.is_dir() && !path.ends_with('/') {
@@ -357,9 +614,9 @@ impl Engine {
             if selects.is_empty() {
                 selects.push(rollup_plan::empty_export(columns));
             }
-            ctes.push(rollup_plan::export_cte(table, &selects));
+            tables.push((table, selects));
         }
-        Ok(ctes)
+        Ok(Registered { tables })
     }
 
     /// The rows of every export file of the tables only the engine reads

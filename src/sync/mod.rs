@@ -17,14 +17,18 @@ pub mod source;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-pub use engine::{Engine, FileRejects, RejectedRow};
+pub use engine::{ChangedPlan, Engine, FileRejects, RejectedRow};
 pub use source::{ENGINE_ONLY, Format, Input, Location, WholeTable, feeds_the_engine};
 
 use crate::config::Config;
 use crate::import::{ImportError, ImportOptions, ImportReport, import_file, rejects_path};
 use crate::store::Store;
-use crate::store::rollup_plan::RollupReplace;
+use crate::store::rollup_plan::{self, ChangedDays, FirstEvents, RollupReplace};
 use crate::store::sync_rejects::{ExportRejects, ListedReject, unlisted_reason};
+use rusqlite::types::ValueRef;
+
+/// The columns of `ru_table_days`, as the plan's query gives them.
+const TABLE_DAYS_COLUMNS: [&str; 3] = ["tbl", "day", "rows"];
 
 /// The rejected rows of one export file the engine reads that are listed one by one (in
 /// the store and its rejects file): the rest are counted, so a wholly bad export of
@@ -106,6 +110,11 @@ pub struct SyncReport {
     /// Per rollup table: the rows written; `None` when the rollups were left as they were
     /// (no export the engine reads had changed).
     pub rollups: Option<Vec<(String, u64)>>,
+    /// After changed exports (`sync_changed`): the days whose day rollups were computed
+    /// again; `None` when every rollup was.
+    pub changed_days: Option<ChangedDays>,
+    /// After changed exports: how the first events were counted.
+    pub first_events: Option<FirstEvents>,
     pub duration: Duration,
 }
 
@@ -135,15 +144,24 @@ impl std::fmt::Display for SyncReport {
                 let rows: u64 = rollups.iter().map(|(_, n)| n).sum();
                 write!(
                     f,
-                    "synced {} rollup tables ({rows} rows) from {} in {:.2} s",
+                    "synced {} rollup tables ({rows} rows) from {}",
                     rollups.len(),
                     if inputs.is_empty() {
                         "no exports".to_string()
                     } else {
                         inputs.join(", ")
                     },
-                    self.duration.as_secs_f64()
                 )?;
+                if let Some(days) = &self.changed_days {
+                    write!(
+                        f,
+                        ", the day rollups of the changed days only ({} of orders, {} of \
+                         events)",
+                        days.orders.len(),
+                        days.events.len()
+                    )?;
+                }
+                write!(f, " in {:.2} s", self.duration.as_secs_f64())?;
             }
             None => write!(
                 f,
@@ -218,11 +236,81 @@ pub fn sync(
     source: &std::path::Path,
     options: &SyncOptions,
 ) -> Result<SyncReport, SyncError> {
+    sync_what(store, source, options, None)
+}
+
+/// [`sync`] after `changed` (new or changed files under `source`) since the store's last
+/// sync of `source`, as `kpi sync --follow` runs it: the day rollups are computed on the
+/// engine for the days whose rows changed only, and what derives from them (repeat
+/// purchases, cohorts, distinct counts, segments) in the store from its day rollups; the
+/// rows per day and the refunds are computed whole, the first events from the changed
+/// days where that suffices (`rollup_plan::FirstEvents`), and every export is still
+/// counted for its rejects. With a changed export of customers (segments and cohorts
+/// move with them), or a store without synced rollups, every rollup is computed again,
+/// as by [`sync`].
+pub fn sync_changed(
+    store: &mut Store,
+    source: &std::path::Path,
+    options: &SyncOptions,
+    changed: &[PathBuf],
+) -> Result<SyncReport, SyncError> {
+    let customers_changed = changed
+        .iter()
+        .any(|path| source::table_of(source, path) == Some("customers"));
+    let synced_before: i64 = store.conn().query_row(
+        "SELECT COUNT(*) FROM ru_table_days WHERE tbl IN ('orders', 'refunds', 'events')",
+        [],
+        |r| r.get(0),
+    )?;
+    if customers_changed || synced_before == 0 {
+        return sync(store, source, options);
+    }
+    sync_what(store, source, options, Some(changed))
+}
+
+/// The rows per (table, day) of the store's `ru_table_days`.
+fn stored_table_days(
+    store: &Store,
+) -> rusqlite::Result<std::collections::BTreeMap<(String, String), i64>> {
+    let mut stmt = store
+        .conn()
+        .prepare("SELECT tbl, day, rows FROM ru_table_days")?;
+    let rows = stmt.query_map([], |r| Ok(((r.get(0)?, r.get(1)?), r.get(2)?)))?;
+    rows.collect()
+}
+
+/// What a sync computes: every rollup, or (after `changed` files) the changed days'.
+enum Work {
+    Everything(Vec<engine::Planned>),
+    Days(engine::ChangedPlan),
+}
+
+fn sync_what(
+    store: &mut Store,
+    source: &std::path::Path,
+    options: &SyncOptions,
+    changed: Option<&[PathBuf]>,
+) -> Result<SyncReport, SyncError> {
     let started = Instant::now();
     let inputs = source::discover(source)?;
     let whole = source::discover_whole(source)?;
     let engine = Engine::start(options)?;
-    let queries = engine.plan(&inputs)?;
+    let work = match changed {
+        None => Work::Everything(engine.plan(&inputs)?),
+        Some(changed) => {
+            let stored = stored_table_days(store)?;
+            let firsts = |days: &ChangedDays| {
+                Ok(
+                    if rollup_plan::first_events_need_every_event(store.conn(), &days.events)? {
+                        FirstEvents::Whole
+                    } else {
+                        FirstEvents::OfChangedDays
+                    },
+                )
+            };
+            Work::Days(engine.plan_changed(&inputs, changed, &stored, firsts)?)
+        }
+    };
     // The rows the rollups leave out, found before the store is written.
     let found = engine.rejects(&inputs, LISTED_PER_FILE)?;
     let source_key = absolute(source);
@@ -265,8 +353,20 @@ pub fn sync(
         )?;
         // Each query's rows go into the store batch by batch as the engine yields
         // them: nothing of the result is collected.
-        let mut replace = RollupReplace::begin(store)?;
-        for query in &queries {
+        let (mut replace, queries) = match &work {
+            Work::Everything(queries) => (RollupReplace::begin(store)?, queries),
+            Work::Days(plan) => {
+                let mut replace = RollupReplace::begin_days(store, &plan.days, plan.firsts)?;
+                let mut insert = replace.table("ru_table_days", &TABLE_DAYS_COLUMNS)?;
+                for row in &plan.table_days {
+                    let values: Vec<ValueRef<'_>> = row.iter().map(ValueRef::from).collect();
+                    insert.row(&values)?;
+                }
+                drop(insert);
+                (replace, &plan.queries)
+            }
+        };
+        for query in queries {
             let mut insert = replace.table(query.table, query.columns)?;
             engine.stream(query, |batch| {
                 engine::write_batch(query.table, batch, &mut insert)
@@ -294,6 +394,14 @@ pub fn sync(
         imported,
         rejected,
         rollups: Some(rollups),
+        first_events: match &work {
+            Work::Everything(_) => None,
+            Work::Days(plan) => Some(plan.firsts),
+        },
+        changed_days: match work {
+            Work::Everything(_) => None,
+            Work::Days(plan) => Some(plan.days),
+        },
         duration: started.elapsed(),
     })
 }
@@ -454,6 +562,8 @@ pub fn sync_tables_kept_whole(
         imported,
         rejected: Vec::new(),
         rollups: None,
+        changed_days: None,
+        first_events: None,
         duration: started.elapsed(),
     })
 }

@@ -120,16 +120,62 @@ pub const ENGINE_ONLY: [&str; 3] = ["orders", "refunds", "events"];
 /// a file in `source` named as for `kpi import` after one): a change to it changes the
 /// rollups; a change to any other export only its table kept whole.
 pub fn feeds_the_engine(source: &Path, file: &Path) -> bool {
-    let raw = |table: &str| RAW_INPUTS.iter().any(|(t, _)| *t == table);
-    let Ok(relative) = file.strip_prefix(source) else {
-        return false;
-    };
+    table_of(source, file).is_some()
+}
+
+/// The raw table the engine reads `file` (under `source`) as, if any: see
+/// [`feeds_the_engine`].
+pub fn table_of(source: &Path, file: &Path) -> Option<&'static str> {
+    let raw = |table: &str| RAW_INPUTS.iter().map(|(t, _)| *t).find(|t| *t == table);
+    let relative = file.strip_prefix(source).ok()?;
     let mut parts = relative.components();
     match (parts.next(), parts.next()) {
-        (Some(_), None) => crate::import::table_for_path(file).is_some_and(|t| raw(t.name)),
-        (Some(folder), Some(_)) => folder.as_os_str().to_str().is_some_and(raw),
-        _ => false,
+        (Some(_), None) => crate::import::table_for_path(file).and_then(|t| raw(t.name)),
+        (Some(folder), Some(_)) => folder.as_os_str().to_str().and_then(raw),
+        _ => None,
     }
+}
+
+/// Whether Parquet export `file` may hold a row whose `column` is one of `days` once
+/// trimmed, as the engine reads it. Only the file's statistics are read: it holds none
+/// when, in every row group, the column's least and greatest values are days written
+/// `YYYY-MM-DD` and no day of `days` lies between them. (Bytes compare as text does, so a
+/// value with spaces around a day sorts outside two such days unless its day lies
+/// between them.) A file without such statistics, or not readable, may hold any day.
+pub fn may_hold_days(
+    file: &Path,
+    column: &str,
+    days: &std::collections::BTreeSet<chrono::NaiveDate>,
+) -> bool {
+    use datafusion::parquet::file::reader::{FileReader, SerializedFileReader};
+    let Ok(reader) = fs::File::open(file).map(SerializedFileReader::new) else {
+        return true;
+    };
+    let Ok(reader) = reader else {
+        return true;
+    };
+    let day = |bytes: Option<&[u8]>| {
+        let text = std::str::from_utf8(bytes?).ok()?;
+        (text.len() == 10)
+            .then(|| crate::dates::parse_day(text))
+            .flatten()
+    };
+    reader.metadata().row_groups().iter().any(|group| {
+        let chunk = group
+            .columns()
+            .iter()
+            .find(|c| c.column_descr().name().eq_ignore_ascii_case(column));
+        let Some(stats) = chunk.and_then(|c| c.statistics()) else {
+            return true;
+        };
+        if !(stats.min_is_exact() && stats.max_is_exact()) {
+            return true;
+        }
+        match (day(stats.min_bytes_opt()), day(stats.max_bytes_opt())) {
+            (Some(least), Some(greatest)) => days.range(least..=greatest).next().is_some(),
+            _ => true,
+        }
+    })
 }
 
 /// The exports of one table kept whole in the store, imported by `kpi import`'s own
@@ -301,6 +347,99 @@ fn csv_header(file: &Path) -> Result<Vec<String>, SyncError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A Parquet file of one text column `day` holding `values`, with or without
+    /// statistics.
+    fn parquet_of(dir: &Path, name: &str, values: &[&str], statistics: bool) -> PathBuf {
+        use datafusion::arrow::array::{ArrayRef, RecordBatch, StringArray};
+        use datafusion::parquet::arrow::ArrowWriter;
+        use datafusion::parquet::file::properties::{EnabledStatistics, WriterProperties};
+        let path = dir.join(name);
+        let column: ArrayRef = std::sync::Arc::new(StringArray::from(values.to_vec()));
+        let batch = RecordBatch::try_from_iter([("day", column)]).unwrap();
+        let properties = WriterProperties::builder()
+            .set_statistics_enabled(if statistics {
+                EnabledStatistics::Chunk
+            } else {
+                EnabledStatistics::None
+            })
+            .build();
+        let mut writer = ArrowWriter::try_new(
+            fs::File::create(&path).unwrap(),
+            batch.schema(),
+            Some(properties),
+        )
+        .unwrap();
+        writer.write(&batch).unwrap();
+        writer.close().unwrap();
+        path
+    }
+
+    fn days(list: &[&str]) -> std::collections::BTreeSet<chrono::NaiveDate> {
+        list.iter().map(|d| d.parse().unwrap()).collect()
+    }
+
+    #[test]
+    fn a_parquet_export_holds_no_day_outside_its_statistics_unless_they_are_not_days() {
+        let dir = tempfile::tempdir().unwrap();
+        let clean = parquet_of(
+            dir.path(),
+            "clean.parquet",
+            &["2026-01-01", "2026-01-03", "2026-01-02"],
+            true,
+        );
+        assert!(may_hold_days(&clean, "day", &days(&["2026-01-02"])));
+        assert!(may_hold_days(
+            &clean,
+            "DAY",
+            &days(&["2025-12-01", "2026-01-03"])
+        ));
+        assert!(!may_hold_days(
+            &clean,
+            "day",
+            &days(&["2026-01-04", "2025-12-31"])
+        ));
+        assert!(!may_hold_days(&clean, "day", &days(&[])));
+        // A day with spaces around it is read as that day: its file is read whatever its
+        // least and greatest values.
+        for (name, value) in [("trailing", "2026-01-09 "), ("leading", " 2026-01-09")] {
+            let spaced = parquet_of(
+                dir.path(),
+                &format!("{name}.parquet"),
+                &["2026-01-01", value],
+                true,
+            );
+            assert!(
+                may_hold_days(&spaced, "day", &days(&["2026-01-09"])),
+                "{value:?}"
+            );
+        }
+        let trailing_inside = parquet_of(
+            dir.path(),
+            "inside.parquet",
+            &["2026-01-01", "2026-01-02 ", "2026-01-03"],
+            true,
+        );
+        assert!(may_hold_days(
+            &trailing_inside,
+            "day",
+            &days(&["2026-01-02"])
+        ));
+        assert!(!may_hold_days(
+            &trailing_inside,
+            "day",
+            &days(&["2026-01-05"])
+        ));
+        // Without statistics, or without the column, any day.
+        let bare = parquet_of(dir.path(), "bare.parquet", &["2026-01-01"], false);
+        assert!(may_hold_days(&bare, "day", &days(&["2026-03-01"])));
+        assert!(may_hold_days(&clean, "order_date", &days(&["2026-03-01"])));
+        assert!(may_hold_days(
+            &dir.path().join("missing.parquet"),
+            "day",
+            &days(&["2026-03-01"])
+        ));
+    }
 
     #[test]
     fn a_folder_with_a_file_of_another_format_is_one_clear_error() {

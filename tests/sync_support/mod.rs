@@ -89,12 +89,21 @@ pub fn export(store: &Store, out: &Path) -> usize {
             .position(|c| matches!(c.0, "order_date" | "refund_date" | "day" | "signup_date"))
             .unwrap();
         let mut parts: std::collections::BTreeMap<String, Vec<&Vec<Value>>> = Default::default();
-        for (i, row) in rows.iter().enumerate() {
+        // Rows go round the parts of their partition by their place in it, so a change
+        // to one partition's rows leaves the others' files as they were.
+        let mut placed: std::collections::HashMap<String, usize> = Default::default();
+        for row in &rows {
             let day = text(&row[day_at]);
+            let partition = match table {
+                "events" => format!("date={day}"),
+                _ => format!("month={}", &day[..7]),
+            };
+            let i = placed.entry(partition.clone()).or_default();
+            *i += 1;
             let key = match table {
-                "events" => format!("date={day}/part-{}", i % 2),
+                "events" => format!("{partition}/part-{}", *i % 2),
                 "customers" => "customers_all".to_string(),
-                _ => format!("month={}/part-{}", &day[..7], i % 3),
+                _ => format!("{partition}/part-{}", *i % 3),
             };
             parts.entry(key).or_default().push(row);
         }

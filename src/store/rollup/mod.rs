@@ -246,6 +246,134 @@ fn refund_days_of_orders_on(
     Ok(out)
 }
 
+/// The rollups before a sync of changed exports replaced some days' day rollups: the
+/// first and last day of the orders' and the events' (what the distinct counts of a
+/// rebuild cover), and the refunds' rows, kept in a temp table to find the refund days
+/// that changed. See [`derive_after_changed_days`].
+pub(crate) struct BeforeChangedDays {
+    spans: [Option<(NaiveDate, NaiveDate)>; 2],
+}
+
+/// Notes what [`derive_after_changed_days`] compares with, before the day rollups change.
+pub(crate) fn before_changed_days(conn: &Connection) -> rusqlite::Result<BeforeChangedDays> {
+    conn.execute_batch(
+        "DROP TABLE IF EXISTS temp.ru_refunds_day_before;
+         CREATE TEMP TABLE ru_refunds_day_before AS SELECT * FROM main.ru_refunds_day;",
+    )?;
+    Ok(BeforeChangedDays {
+        spans: [
+            span_of_table(conn, ORDERS.table)?,
+            span_of_table(conn, EVENTS.table)?,
+        ],
+    })
+}
+
+/// Brings what a full rebuild derives from the day rollups up to date after a sync
+/// replaced the day rollups of `orders_days` and `events_days` only
+/// (`rollup_plan::RollupReplace::begin_days`), from the store's rollups alone: no export
+/// is read again. Repeat purchases, order gaps and cohort cells are counted again from
+/// every id's days (one pass over the per-id rollups); the distinct counts, the adopters
+/// and the segments only for the periods and windows holding a changed day (and the days
+/// an activity's span grew by, whose distinct counts a rebuild writes as zero), or for
+/// every day when the span shrank.
+pub(crate) fn derive_after_changed_days(
+    conn: &Connection,
+    before: &BeforeChangedDays,
+    orders_days: &BTreeSet<NaiveDate>,
+    events_days: &BTreeSet<NaiveDate>,
+) -> rusqlite::Result<()> {
+    let refund_days = changed_refund_days(conn)?;
+    let activities = [
+        (&ORDERS, &segments::ORDER_SEGMENTS, orders_days),
+        (&EVENTS, &segments::EVENT_SEGMENTS, events_days),
+    ];
+    for (i, (activity, segment_activity, changed)) in activities.into_iter().enumerate() {
+        let parts = Parts {
+            repeat: activity.repeats,
+            cohorts: true,
+            distinct: false,
+        };
+        per_id::rebuild(conn, activity, parts)?;
+        let distinct_days = match (before.spans[i], span_of_table(conn, activity.table)?) {
+            (Some((first, last)), Some((new_first, new_last)))
+                if new_first <= first && new_last >= last =>
+            {
+                let mut days = changed.clone();
+                days.extend(days_between(new_first, first));
+                days.extend(days_between(last, new_last));
+                days
+            }
+            (_, span) => {
+                // A span that shrank (or went) leaves counts a rebuild does not write.
+                forget_distinct(conn, activity)?;
+                span.map_or_else(BTreeSet::new, |(first, last)| days_between(first, last))
+            }
+        };
+        if !distinct_days.is_empty() {
+            recount_distinct(conn, activity, &distinct_days)?;
+            if activity.firsts {
+                distinct::recount_adopters(conn, &distinct_days)?;
+            }
+        }
+        let mut segment_days = changed.clone();
+        if activity.repeats {
+            segment_days.extend(&refund_days);
+        }
+        segments::recount(conn, segment_activity, &segment_days)?;
+        if activity.repeats && !changed.is_empty() {
+            segments::rebuild_repeats(conn)?;
+        }
+    }
+    conn.execute_batch("DROP TABLE IF EXISTS temp.ru_refunds_day_before;")
+}
+
+/// Deletes the distinct counts of `activity` (and of the adopters, for the events).
+fn forget_distinct(conn: &Connection, activity: &Activity) -> rusqlite::Result<()> {
+    conn.execute(
+        "DELETE FROM ru_distinct WHERE substr(kind, 1, length(?1) + 1) = ?1 || '_'",
+        [activity.distinct_prefix],
+    )?;
+    if activity.firsts {
+        conn.execute_batch(
+            "DELETE FROM ru_distinct WHERE substr(kind, 1, 9) = 'adopters_';
+             DELETE FROM ru_feature_distinct;",
+        )?;
+    }
+    Ok(())
+}
+
+/// The days whose refund rows differ from those kept by [`before_changed_days`].
+fn changed_refund_days(conn: &Connection) -> rusqlite::Result<BTreeSet<NaiveDate>> {
+    let mut stmt = conn.prepare(
+        "SELECT day FROM (SELECT * FROM main.ru_refunds_day
+                          EXCEPT SELECT * FROM temp.ru_refunds_day_before)
+         UNION SELECT day FROM (SELECT * FROM temp.ru_refunds_day_before
+                                EXCEPT SELECT * FROM main.ru_refunds_day)",
+    )?;
+    let days = stmt.query_map([], |r| r.get::<_, String>(0))?;
+    let mut out = BTreeSet::new();
+    for day in days {
+        out.extend(parse_day(&day?));
+    }
+    Ok(out)
+}
+
+/// The first and last day `ru_table_days` holds rows of `table` on.
+fn span_of_table(
+    conn: &Connection,
+    table: &str,
+) -> rusqlite::Result<Option<(NaiveDate, NaiveDate)>> {
+    let (first, last): (Option<String>, Option<String>) = conn.query_row(
+        "SELECT MIN(day), MAX(day) FROM ru_table_days WHERE tbl = ?1",
+        [table],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    Ok(first
+        .as_deref()
+        .and_then(parse_day)
+        .zip(last.as_deref().and_then(parse_day)))
+}
+
 /// Refreshes the day rollups and the per-id rollups of one activity; whether it kept its
 /// segment rows too (by the touched ids' contributions), which a customers import
 /// (segments may move) or a rewrite of every day leaves to a recount.
@@ -438,7 +566,7 @@ fn days_between(from: NaiveDate, to: NaiveDate) -> BTreeSet<NaiveDate> {
 }
 
 /// Merges sorted days into inclusive ranges, joining days less than `gap` apart.
-fn ranges(days: &BTreeSet<NaiveDate>, gap: i64) -> Vec<(NaiveDate, NaiveDate)> {
+pub(crate) fn ranges(days: &BTreeSet<NaiveDate>, gap: i64) -> Vec<(NaiveDate, NaiveDate)> {
     let mut out: Vec<(NaiveDate, NaiveDate)> = Vec::new();
     for &day in days {
         match out.last_mut() {
