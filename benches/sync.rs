@@ -18,8 +18,10 @@
 //! Run: `cargo bench --features cluster --bench sync` (1 M events), or `cargo bench
 //! --features cluster --bench sync -- 1000000 10000000` for several sizes; with
 //! `--in-process` among the arguments, only the import baseline and the in-process sync
-//! run (the cluster lines are printed as not run). The CSV and the exports are kept under
-//! `KPI_BENCH_DATA` (default a temp folder).
+//! run (the cluster lines are printed as not run); with `--follow`, `kpi sync --follow`
+//! in-process also times its sync after a new part file of the last day (a sync of the
+//! changed days). The CSV and the exports are kept under `KPI_BENCH_DATA` (default a
+//! temp folder).
 #![allow(clippy::unwrap_used)]
 
 mod child;
@@ -40,6 +42,7 @@ use generated::generate;
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let in_process_only = args.iter().any(|a| a == "--in-process");
+    let time_follow = args.iter().any(|a| a == "--follow");
     let mut sizes: Vec<u64> = args
         .iter()
         .filter_map(|a| a.replace('_', "").parse().ok())
@@ -101,6 +104,7 @@ fn main() {
             cost
         };
         let in_process = sync(None);
+        let follow = time_follow.then(|| follow_step(&kpi, &exports, temp.path(), rows));
         let (mut one, mut two) = (None, None);
         let (mut one_nodes, mut two_nodes) = (0.0, 0.0);
         if !in_process_only {
@@ -119,6 +123,13 @@ fn main() {
         println!("\n{rows} events ({} cores):", cores());
         print_line("kpi import (baseline)", rows, import.as_ref(), None);
         print_line("kpi sync, in-process", rows, in_process.as_ref(), None);
+        if let Some((full, step, added)) = follow {
+            println!(
+                "  kpi sync --follow, in-process: the first sync {full:.2} s; after a new part \
+                 file of the last day ({added} events) {step:.2} s ({:.1}x faster)",
+                full / step
+            );
+        }
         if in_process_only {
             println!("  kpi sync on a cluster      not run (--in-process)");
         } else {
@@ -141,6 +152,56 @@ fn main() {
         }
         println!();
     }
+}
+
+/// `kpi sync --follow` in-process on `exports`: the seconds its first sync (every rollup)
+/// took, then those of the sync after a new part file of the last day appeared (a copy
+/// of that day's first file: the day's rows counted twice), as each sync's line says;
+/// and the events the new file holds. The file is removed afterwards.
+fn follow_step(kpi: &Path, exports: &Path, dir: &Path, rows: u64) -> (f64, f64, u64) {
+    use std::io::BufRead;
+    let last_day = fs::read_dir(exports.join("events"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .max()
+        .unwrap();
+    let added = last_day.join("part-follow.parquet");
+    let db = dir.join(format!("followed_{rows}.db"));
+    let mut child = Command::new(kpi)
+        .arg("--db")
+        .arg(&db)
+        .args(["sync", "--follow", "--interval", "1", "--source"])
+        .arg(exports)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut next_sync = || loop {
+        let line = lines.next().expect("kpi sync --follow ended").unwrap();
+        if line.starts_with("synced ") {
+            let seconds = line
+                .rsplit(" in ")
+                .next()
+                .and_then(|t| t.split_whitespace().next()?.parse::<f64>().ok())
+                .unwrap_or_else(|| panic!("no duration in {line}"));
+            return (line, seconds);
+        }
+    };
+    let (_, full) = next_sync();
+    fs::copy(last_day.join("part-0.parquet"), &added).unwrap();
+    let (line, step) = next_sync();
+    let _ = child.kill();
+    let _ = child.wait();
+    fs::remove_file(&added).unwrap();
+    remove_store(&db);
+    assert!(line.contains("changed days only"), "{line}");
+    let reader = datafusion::parquet::file::reader::SerializedFileReader::new(
+        File::open(last_day.join("part-0.parquet")).unwrap(),
+    )
+    .unwrap();
+    use datafusion::parquet::file::reader::FileReader;
+    let added_rows = reader.metadata().file_metadata().num_rows() as u64;
+    (full, step, added_rows)
 }
 
 fn print_line(what: &str, rows: u64, cost: Option<&Cost>, nodes_cpu: Option<f64>) {
