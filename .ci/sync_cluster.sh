@@ -112,7 +112,8 @@ export KPI_SYNC_EXECUTOR_WORK_DIR="$work/executor-2"
 # The equality test first, while both executors live; the other one kills an executor.
 cargo_cluster test --test sync_cluster -- --ignored --exact \
   sync_on_a_ballista_cluster_equals_a_local_import_on_every_rollup_and_the_report \
-  a_cluster_sync_of_exports_without_orders_equals_the_in_process_sync
+  a_cluster_sync_of_exports_without_orders_equals_the_in_process_sync \
+  a_cluster_sync_of_changed_exports_computes_the_changed_days_and_equals_the_local_rebuild
 # --nocapture: the log shows which of the two outcomes the run took.
 cargo_cluster test --test sync_cluster -- --ignored --exact --nocapture \
   losing_an_executor_mid_sync_completes_or_fails_clearly_and_never_half_writes

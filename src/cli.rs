@@ -139,7 +139,8 @@ pub struct SyncArgs {
     pub cluster: Option<String>,
 
     /// Keep running: sync again whenever an export is added, changed or removed (the
-    /// rollups only when an export of orders, refunds, events or customers changed).
+    /// rollups only when an export of orders, refunds, events or customers changed, and
+    /// then those of the days whose rows changed).
     #[arg(long, visible_alias = "watch")]
     pub follow: bool,
 

@@ -172,6 +172,44 @@ fn write_parquet(path: &Path, columns: &[(&str, StoredType)], rows: &[&Vec<Value
     writer.close().unwrap();
 }
 
+/// Every file under `dir` with its bytes.
+fn contents(dir: &Path) -> std::collections::BTreeMap<std::path::PathBuf, Vec<u8>> {
+    let mut out = std::collections::BTreeMap::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(folder) = pending.pop() {
+        for entry in fs::read_dir(&folder).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                pending.push(path);
+            } else {
+                out.insert(path.clone(), fs::read(&path).unwrap());
+            }
+        }
+    }
+    out
+}
+
+/// After `local`'s raw rows changed: its rollups rebuilt, and its orders, refunds and
+/// events exported again under `exports` as a warehouse would (a partition whose rows are
+/// unchanged is written byte for byte as before). Returns the new or changed files, and
+/// how many files went.
+pub fn export_changes(local: &mut Store, exports: &Path) -> (Vec<std::path::PathBuf>, usize) {
+    kpi::store::rollup::refresh_all(local).unwrap();
+    let before = contents(exports);
+    for table in ["orders", "refunds", "events"] {
+        let _ = fs::remove_dir_all(exports.join(table));
+    }
+    export(local, exports);
+    let after = contents(exports);
+    let changed = after
+        .iter()
+        .filter(|(path, bytes)| before.get(*path) != Some(*bytes))
+        .map(|(path, _)| path.clone())
+        .collect();
+    let removed = before.keys().filter(|p| !after.contains_key(*p)).count();
+    (changed, removed)
+}
+
 /// Every rollup row of the store's rollup list, the segment rollups included (a sync
 /// counts those locally from what it wrote), sorted; reals to 1e-9 (sums of floats may
 /// add in another order).
