@@ -91,6 +91,9 @@ pub struct RejectedRow {
     pub raw: String,
 }
 
+/// Rows per (raw table, day), as `ru_table_days` holds them.
+pub type DayCounts = std::collections::BTreeMap<(String, String), i64>;
+
 /// The plan of a sync of changed exports ([`Engine::plan_changed`]).
 pub struct ChangedPlan {
     /// `ru_table_days` whole, as counted to find the changed days.
@@ -148,6 +151,15 @@ pub struct Planned {
 }
 
 impl Planned {
+    /// `query` reading the raw tables from the export CTEs `sources`.
+    fn of(query: &rollup_plan::RollupQuery, sources: &[String]) -> Self {
+        Self {
+            table: query.table,
+            columns: query.columns,
+            sql: query.select_with(sources),
+        }
+    }
+
     /// Names this rollup in an engine error.
     fn error(&self) -> impl Fn(datafusion::error::DataFusionError) -> SyncError + '_ {
         move |source| SyncError::Query {
@@ -283,11 +295,7 @@ impl Engine {
         let ranges = self.ranges(&sources).await?;
         Ok(rollup_plan::plan(&ranges)
             .into_iter()
-            .map(|query| Planned {
-                table: query.table,
-                columns: query.columns,
-                sql: query.select_with(&sources),
-            })
+            .map(|query| Planned::of(&query, &sources))
             .collect())
     }
 
@@ -301,7 +309,7 @@ impl Engine {
         &self,
         inputs: &[Input],
         changed: &[std::path::PathBuf],
-        stored: &std::collections::BTreeMap<(String, String), i64>,
+        stored: &DayCounts,
         firsts: impl FnOnce(&ChangedDays) -> Result<FirstEvents, SyncError>,
     ) -> Result<ChangedPlan, SyncError> {
         self.runtime
@@ -312,7 +320,7 @@ impl Engine {
         &self,
         inputs: &[Input],
         changed: &[std::path::PathBuf],
-        stored: &std::collections::BTreeMap<(String, String), i64>,
+        stored: &DayCounts,
         firsts: impl FnOnce(&ChangedDays) -> Result<FirstEvents, SyncError>,
     ) -> Result<ChangedPlan, SyncError> {
         let registered = self.register(inputs).await?;
@@ -351,10 +359,8 @@ impl Engine {
         let queries = rollup_plan::changed_days_plan(&ranges, firsts)
             .into_iter()
             .filter(|(query, _)| query.table != "ru_table_days")
-            .map(|(query, of_changed_days)| Planned {
-                table: query.table,
-                columns: query.columns,
-                sql: query.select_with(if of_changed_days { &of_days } else { &sources }),
+            .map(|(query, of_changed_days)| {
+                Planned::of(&query, if of_changed_days { &of_days } else { &sources })
             })
             .collect();
         Ok(ChangedPlan {

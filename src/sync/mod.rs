@@ -17,7 +17,7 @@ pub mod source;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-pub use engine::{ChangedPlan, Engine, FileRejects, RejectedRow};
+pub use engine::{ChangedPlan, DayCounts, Engine, FileRejects, RejectedRow};
 pub use source::{ENGINE_ONLY, Format, Input, Location, WholeTable, feeds_the_engine};
 
 use crate::config::Config;
@@ -269,9 +269,7 @@ pub fn sync_changed(
 }
 
 /// The rows per (table, day) of the store's `ru_table_days`.
-fn stored_table_days(
-    store: &Store,
-) -> rusqlite::Result<std::collections::BTreeMap<(String, String), i64>> {
+fn stored_table_days(store: &Store) -> rusqlite::Result<engine::DayCounts> {
     let mut stmt = store
         .conn()
         .prepare("SELECT tbl, day, rows FROM ru_table_days")?;
