@@ -271,11 +271,11 @@ pub(crate) fn before_changed_days(conn: &Connection) -> rusqlite::Result<BeforeC
 /// Brings what a full rebuild derives from the day rollups up to date after a sync
 /// replaced the day rollups of `orders_days` and `events_days` only
 /// (`rollup_plan::RollupReplace::begin_days`), from the store's rollups alone: no export
-/// is read again. Repeat purchases, order gaps and cohort cells are counted again from
-/// every id's days (one pass over the per-id rollups); the distinct counts, the adopters
-/// and the segments only for the periods and windows holding a changed day (and the days
-/// an activity's span grew by, whose distinct counts a rebuild writes as zero), or for
-/// every day when the span shrank.
+/// is read again. Repeat purchases, order gaps and cohort cells of an activity with a
+/// changed day are counted again from every id's days (one pass over the per-id
+/// rollups); the distinct counts, the adopters and the segments only for the periods and
+/// windows holding a changed day (and the days an activity's span grew by, whose
+/// distinct counts a rebuild writes as zero), or for every day when the span shrank.
 pub(crate) fn derive_after_changed_days(
     conn: &Connection,
     before: &BeforeChangedDays,
@@ -288,12 +288,16 @@ pub(crate) fn derive_after_changed_days(
         (&EVENTS, &segments::EVENT_SEGMENTS, events_days),
     ];
     for (i, (activity, segment_activity, changed)) in activities.into_iter().enumerate() {
-        let parts = Parts {
-            repeat: activity.repeats,
-            cohorts: true,
-            distinct: false,
-        };
-        per_id::rebuild(conn, activity, parts)?;
+        if !changed.is_empty() {
+            // With the customers unchanged, an activity none of whose days changed keeps
+            // its repeat purchases, gaps and cohorts.
+            let parts = Parts {
+                repeat: activity.repeats,
+                cohorts: true,
+                distinct: false,
+            };
+            per_id::rebuild(conn, activity, parts)?;
+        }
         let distinct_days = match (before.spans[i], span_of_table(conn, activity.table)?) {
             (Some((first, last)), Some((new_first, new_last)))
                 if new_first <= first && new_last >= last =>
