@@ -1011,18 +1011,7 @@ fn every_query_of_a_sync_decodes_as_a_ballista_scheduler_decodes_it() {
     // The store's rows per day as the import counted them: the changed days are those
     // of the two files, and the events are read from the changed day's file alone (a
     // view of some files of the export).
-    let mut stored = std::collections::BTreeMap::new();
-    let mut stmt = local
-        .conn()
-        .prepare("SELECT tbl, day, rows FROM ru_table_days")
-        .unwrap();
-    for row in stmt
-        .query_map([], |r| Ok(((r.get(0)?, r.get(1)?), r.get(2)?)))
-        .unwrap()
-    {
-        let (key, n): ((String, String), i64) = row.unwrap();
-        stored.insert(key, n);
-    }
+    let stored = local.rows_per_day().unwrap();
     let plan = engine
         .plan_changed(&inputs, &changed, &stored, |_| {
             Ok(FirstEvents::OfChangedDays)

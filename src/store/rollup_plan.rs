@@ -360,6 +360,15 @@ impl ExportChecks {
         )
     }
 
+    /// The distinct days of the valid rows' stored `column` (the source's stored
+    /// `columns` as in [`valid_rows`](Self::valid_rows)).
+    pub fn days_of_valid_rows(&self, columns: &[(&str, StoredType)], column: &str) -> String {
+        format!(
+            "SELECT DISTINCT {column} FROM ({}) valid",
+            self.valid_rows(columns)
+        )
+    }
+
     /// One row per row of the source: `file` (the literal `file`) and `rejected` (1 for a
     /// row that fails a check, else 0); what [`rejects_per_file`] counts.
     pub fn judged(&self, file: &str) -> String {
@@ -633,15 +642,47 @@ pub enum FirstEvents {
     /// From the changed days' events, merged into the store's: each pair keeps the earlier
     /// of its first and the changed days' first. Right when no first of the store lies
     /// on a changed day of a user active after it on a day that did not change
-    /// ([`first_events_need_every_event`]): a first on a changed day is dropped, and the
+    /// (`Store::first_events_need_every_event`): a first on a changed day is dropped, and the
     /// user's events on days that did not change are all later than it.
     OfChangedDays,
 }
 
-/// Whether the firsts of the store need every event counted again after the events of
-/// `days` changed: a first lies on one of `days`, and its user was active after it on a
-/// day not among them (where a first may now be).
-pub fn first_events_need_every_event(
+/// Rows per (raw table, day), as `ru_table_days` holds them.
+pub type DayCounts = std::collections::BTreeMap<(String, String), i64>;
+
+impl super::Store {
+    /// The rows per (table, day) of `ru_table_days`: what a sync of changed exports
+    /// compares the exports' with.
+    pub fn rows_per_day(&self) -> rusqlite::Result<DayCounts> {
+        let mut stmt = self
+            .conn()
+            .prepare("SELECT tbl, day, rows FROM ru_table_days")?;
+        let rows = stmt.query_map([], |r| Ok(((r.get(0)?, r.get(1)?), r.get(2)?)))?;
+        rows.collect()
+    }
+
+    /// Whether the rollups hold a day of orders, refunds or events (synced or imported).
+    pub fn holds_days_of_the_engine_tables(&self) -> rusqlite::Result<bool> {
+        self.conn().query_row(
+            "SELECT EXISTS (SELECT 1 FROM ru_table_days \
+             WHERE tbl IN ('orders', 'refunds', 'events'))",
+            [],
+            |r| r.get(0),
+        )
+    }
+
+    /// Whether the firsts of the store need every event counted again after the events
+    /// of `days` changed: a first lies on one of `days`, and its user was active after
+    /// it on a day not among them (where a first may now be).
+    pub fn first_events_need_every_event(
+        &self,
+        days: &BTreeSet<NaiveDate>,
+    ) -> rusqlite::Result<bool> {
+        first_events_need_every_event(self.conn(), days)
+    }
+}
+
+fn first_events_need_every_event(
     conn: &rusqlite::Connection,
     days: &BTreeSet<NaiveDate>,
 ) -> rusqlite::Result<bool> {

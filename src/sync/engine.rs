@@ -25,8 +25,8 @@ use super::{SyncError, SyncOptions};
 use crate::dates::parse_day;
 use crate::store::rollup::TABLE_DAYS;
 use crate::store::rollup_plan::{
-    self, ChangedDays, DayRanges, ExportChecks, FirstEvents, ProvidedColumn, ProvidedType,
-    RAW_INPUTS, RollupInsert, range_queries, with_ctes,
+    self, ChangedDays, DayCounts, DayRanges, ExportChecks, FirstEvents, ProvidedColumn,
+    ProvidedType, RAW_INPUTS, RollupInsert, range_queries, with_ctes,
 };
 
 /// The spill files a sort merges in one pass (more are merged in several passes). Each
@@ -90,9 +90,6 @@ pub struct RejectedRow {
     /// The row as in the file (CSV), or its cells as CSV (Parquet).
     pub raw: String,
 }
-
-/// Rows per (raw table, day), as `ru_table_days` holds them.
-pub type DayCounts = std::collections::BTreeMap<(String, String), i64>;
 
 /// The plan of a sync of changed exports ([`Engine::plan_changed`]).
 pub struct ChangedPlan {
@@ -482,10 +479,7 @@ impl Engine {
                 let checks = self
                     .checks_of(&name, &path.to_string_lossy(), path, input.table, location)
                     .await?;
-                let sql = format!(
-                    "SELECT DISTINCT {column} FROM ({}) valid",
-                    checks.valid_rows(columns)
-                );
+                let sql = checks.days_of_valid_rows(columns, column);
                 let what = format!("the days of {}", path.display());
                 for row in self.rows(&what, &sql).await? {
                     if let Some(Value::Text(day)) = row.first() {

@@ -17,13 +17,13 @@ pub mod source;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-pub use engine::{ChangedPlan, DayCounts, Engine, FileRejects, RejectedRow};
+pub use engine::{ChangedPlan, Engine, FileRejects, RejectedRow};
 pub use source::{ENGINE_ONLY, Format, Input, Location, WholeTable, feeds_the_engine};
 
 use crate::config::Config;
 use crate::import::{ImportError, ImportOptions, ImportReport, import_file, rejects_path};
 use crate::store::Store;
-use crate::store::rollup_plan::{self, ChangedDays, FirstEvents, RollupReplace};
+use crate::store::rollup_plan::{ChangedDays, FirstEvents, RollupReplace};
 use crate::store::sync_rejects::{ExportRejects, ListedReject, unlisted_reason};
 use rusqlite::types::ValueRef;
 
@@ -257,24 +257,10 @@ pub fn sync_changed(
     let customers_changed = changed
         .iter()
         .any(|path| source::table_of(source, path) == Some("customers"));
-    let synced_before: i64 = store.conn().query_row(
-        "SELECT COUNT(*) FROM ru_table_days WHERE tbl IN ('orders', 'refunds', 'events')",
-        [],
-        |r| r.get(0),
-    )?;
-    if customers_changed || synced_before == 0 {
+    if customers_changed || !store.holds_days_of_the_engine_tables()? {
         return sync(store, source, options);
     }
     sync_what(store, source, options, Some(changed))
-}
-
-/// The rows per (table, day) of the store's `ru_table_days`.
-fn stored_table_days(store: &Store) -> rusqlite::Result<engine::DayCounts> {
-    let mut stmt = store
-        .conn()
-        .prepare("SELECT tbl, day, rows FROM ru_table_days")?;
-    let rows = stmt.query_map([], |r| Ok(((r.get(0)?, r.get(1)?), r.get(2)?)))?;
-    rows.collect()
 }
 
 /// What a sync computes: every rollup, or (after `changed` files) the changed days'.
@@ -296,15 +282,13 @@ fn sync_what(
     let work = match changed {
         None => Work::Everything(engine.plan(&inputs)?),
         Some(changed) => {
-            let stored = stored_table_days(store)?;
+            let stored = store.rows_per_day()?;
             let firsts = |days: &ChangedDays| {
-                Ok(
-                    if rollup_plan::first_events_need_every_event(store.conn(), &days.events)? {
-                        FirstEvents::Whole
-                    } else {
-                        FirstEvents::OfChangedDays
-                    },
-                )
+                Ok(if store.first_events_need_every_event(&days.events)? {
+                    FirstEvents::Whole
+                } else {
+                    FirstEvents::OfChangedDays
+                })
             };
             Work::Days(engine.plan_changed(&inputs, changed, &stored, firsts)?)
         }
