@@ -825,24 +825,30 @@ fn query(
     }
 }
 
+/// `ru_table_days`: the rows per day of every raw table with a day (every status), whose
+/// first and last day of each table are also its [`DayRanges`].
+pub fn table_days() -> RollupQuery {
+    query(
+        "ru_table_days",
+        &["tbl", "day", "rows"],
+        Vec::new(),
+        &TABLE_DAYS
+            .iter()
+            .map(|(table, column)| {
+                format!(
+                    "SELECT '{table}' AS tbl, {column} AS day, COUNT(*) AS n \
+                     FROM {table} GROUP BY {column}"
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(" UNION ALL "),
+    )
+}
+
 /// Every rollup table's query, given the raw tables' day ranges.
 pub fn plan(ranges: &DayRanges) -> Vec<RollupQuery> {
     let mut out = vec![
-        query(
-            "ru_table_days",
-            &["tbl", "day", "rows"],
-            Vec::new(),
-            &TABLE_DAYS
-                .iter()
-                .map(|(table, column)| {
-                    format!(
-                        "SELECT '{table}' AS tbl, {column} AS day, COUNT(*) AS n \
-                         FROM {table} GROUP BY {column}"
-                    )
-                })
-                .collect::<Vec<_>>()
-                .join(" UNION ALL "),
-        ),
+        table_days(),
         query(
             "ru_order_customers_day",
             &[

@@ -322,23 +322,28 @@ impl Engine {
     ) -> Result<ChangedPlan, SyncError> {
         let registered = self.register(inputs).await?;
         let sources = registered.ctes();
-        let ranges = self.ranges(&sources).await?;
-        let table_days = rollup_plan::plan(&ranges)
-            .into_iter()
-            .find(|q| q.table == "ru_table_days")
-            .map(|q| q.select_with(&sources));
-        let mut table_day_rows = Vec::new();
-        if let Some(sql) = table_days {
-            table_day_rows = self.rows("the rows per day", &sql).await?;
-        }
+        let table_day_rows = self
+            .rows(
+                "the rows per day",
+                &rollup_plan::table_days().select_with(&sources),
+            )
+            .await?;
         let mut days = ChangedDays::default();
-        let mut counted = std::collections::BTreeMap::new();
+        let mut counted = DayCounts::new();
         for row in &table_day_rows {
             if let (Some(Value::Text(table)), Some(Value::Text(day)), Some(Value::Integer(n))) =
                 (row.first(), row.get(1), row.get(2))
             {
                 counted.insert((table.clone(), day.clone()), *n);
             }
+        }
+        // The day ranges are the first and last day counted: no read of the exports more.
+        let mut ranges = DayRanges::default();
+        for (table, _) in range_queries() {
+            let of_table = counted.keys().filter(|(t, _)| t == table);
+            let first = of_table.clone().map(|(_, day)| day.as_str()).min();
+            let last = of_table.map(|(_, day)| day.as_str()).max();
+            ranges.set(table, first, last);
         }
         for (key, n) in &counted {
             if stored.get(key) != Some(n) {
