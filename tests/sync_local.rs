@@ -668,8 +668,9 @@ fn an_event_whose_day_is_not_the_local_day_of_its_ts_in_the_configured_zone_is_r
     };
     let engine = Engine::start(&options).unwrap();
     let found = engine
-        .rejects(&source::discover(&exports).unwrap(), 1000)
-        .unwrap();
+        .count_exports(&source::discover(&exports).unwrap(), 1000)
+        .unwrap()
+        .files;
     assert_eq!(found.len(), 1);
     let why: Vec<(u64, Option<&str>)> = found[0]
         .listed
@@ -738,11 +739,12 @@ fn a_bad_row_deep_in_a_large_csv_export_is_listed_at_its_line() {
     })
     .unwrap();
     let found = engine
-        .rejects(
+        .count_exports(
             &source::discover(&dir.path().join("exports")).unwrap(),
             1000,
         )
-        .unwrap();
+        .unwrap()
+        .files;
     assert_eq!(found.len(), 1);
     assert_eq!(found[0].rows, rows as u64 + 1);
     let lines: Vec<u64> = found[0].listed.iter().map(|r| r.line).collect();
@@ -933,7 +935,9 @@ fn no_hash_join_of_the_plan_holds_rows_that_grow_with_the_source() {
     export(&store, &exports);
 
     let engine = Engine::start(&SyncOptions::default()).unwrap();
-    let queries = engine.plan(&source::discover(&exports).unwrap()).unwrap();
+    let inputs = source::discover(&exports).unwrap();
+    let counted = engine.count_exports(&inputs, 0).unwrap().rows_per_day;
+    let queries = engine.plan(&inputs, &counted).unwrap().queries;
     // The largest build a join may need: the calendar (the days plus the trailing
     // windows' 29) once per grain (day, week, month).
     let bound = 3 * (DAYS + 29);
@@ -984,14 +988,15 @@ fn every_query_of_a_sync_decodes_as_a_ballista_scheduler_decodes_it() {
         .unwrap()
         .decoding_plans_as_a_scheduler();
     let inputs = source::discover(&exports).unwrap();
-    let queries = engine.plan(&inputs).unwrap();
+    let counts = engine.count_exports(&inputs, 10).unwrap();
+    let queries = engine.plan(&inputs, &counts.rows_per_day).unwrap().queries;
     assert!(queries.len() > 10, "the plan's queries: {}", queries.len());
     for query in &queries {
         if let Err(e) = engine.stream(query, |_| Ok(())) {
             panic!("rollup {}: {e}", query.table);
         }
     }
-    let rejects = engine.rejects(&inputs, 10).unwrap();
+    let rejects = counts.files;
     assert!(
         rejects.iter().any(|r| !r.listed.is_empty()),
         "rejects are listed: {rejects:?}"
@@ -1013,12 +1018,13 @@ fn every_query_of_a_sync_decodes_as_a_ballista_scheduler_decodes_it() {
     // view of some files of the export).
     let stored = local.rows_per_day().unwrap();
     let plan = engine
-        .plan_changed(&inputs, &changed, &stored, |_| {
+        .plan_changed(&inputs, &changed, &stored, &counts.rows_per_day, |_| {
             Ok(FirstEvents::OfChangedDays)
         })
         .unwrap();
-    assert_eq!(plan.days.events.len(), 1, "{:?}", plan.days);
-    assert!(!plan.days.orders.is_empty(), "{:?}", plan.days);
+    let (days, _) = plan.changed.as_ref().unwrap();
+    assert_eq!(days.events.len(), 1, "{days:?}");
+    assert!(!days.orders.is_empty(), "{days:?}");
     for query in &plan.queries {
         if let Err(e) = engine.stream(query, |_| Ok(())) {
             panic!("rollup {} of the changed days: {e}", query.table);

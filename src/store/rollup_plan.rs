@@ -123,7 +123,7 @@ impl RollupQuery {
 }
 
 /// `WITH <ctes> <body>`, or the body alone.
-pub fn with_ctes(ctes: &[&str], body: &str) -> String {
+fn with_ctes(ctes: &[&str], body: &str) -> String {
     if ctes.is_empty() {
         return body.to_string();
     }
@@ -214,6 +214,8 @@ pub struct ExportChecks {
     failures: Vec<(String, String)>,
     /// Per stored column: its cell as text, for the list of rejects.
     texts: Vec<String>,
+    /// The stored day that dates the row ([`TABLE_DAYS`]), as the valid rows give it.
+    day: Option<String>,
 }
 
 impl ExportChecks {
@@ -314,11 +316,24 @@ impl ExportChecks {
             values.push((column, value));
             cells.push((column, cell));
         }
+        let day = TABLE_DAYS
+            .iter()
+            .find(|(t, _)| *t == table)
+            .and_then(|(_, dated_by)| {
+                values
+                    .iter()
+                    .zip(columns)
+                    .find(|((column, _), _)| column == dated_by)
+                    .map(|((_, value), &(_, kind))| {
+                        format!("CAST({value} AS {})", export_type(kind))
+                    })
+            });
         Self {
             source: source.to_string(),
             values,
             failures,
             texts,
+            day,
         }
     }
 
@@ -369,13 +384,16 @@ impl ExportChecks {
         )
     }
 
-    /// One row per row of the source: `file` (the literal `file`) and `rejected` (1 for a
-    /// row that fails a check, else 0); what [`rejects_per_file`] counts.
+    /// One row per row of the source: `file` (the literal `file`), `rejected` (1 for a
+    /// row that fails a check, else 0) and `day` (the stored day of a valid row, NULL for
+    /// a rejected one); what [`rows_per_file_and_day`] counts.
     pub fn judged(&self, file: &str) -> String {
+        let fails = self.fails();
         format!(
-            "SELECT {} AS file, CASE WHEN {} THEN 1 ELSE 0 END AS rejected FROM {}",
+            "SELECT {} AS file, CASE WHEN {fails} THEN 1 ELSE 0 END AS rejected, \
+             CASE WHEN {fails} THEN CAST(NULL AS VARCHAR) ELSE {} END AS day FROM {}",
             literal(file),
-            self.fails(),
+            self.day.as_deref().unwrap_or("CAST(NULL AS VARCHAR)"),
             self.source
         )
     }
@@ -415,11 +433,14 @@ impl ExportChecks {
     }
 }
 
-/// Per file, its rows and rejected rows, from the [`ExportChecks::judged`] rows of every
-/// file: `(file, rows, rejected)`.
-pub fn rejects_per_file(judged: &[String]) -> String {
+/// Per file and stored day, its rows and rejected rows, from the [`ExportChecks::judged`]
+/// rows of every file: `(file, day, rows, rejected)`, the day NULL for the rejected rows.
+/// One read gives both the rejects of each file and the valid rows per day that
+/// `ru_table_days` holds.
+pub fn rows_per_file_and_day(judged: &[String]) -> String {
     format!(
-        "SELECT file, COUNT(*) AS n, SUM(rejected) AS rejected FROM ({}) j GROUP BY file",
+        "SELECT file, day, COUNT(*) AS n, SUM(rejected) AS rejected FROM ({}) j \
+         GROUP BY file, day",
         judged.join(" UNION ALL ")
     )
 }
@@ -747,6 +768,18 @@ pub fn range_queries() -> Vec<(&'static str, String)> {
 }
 
 impl DayRanges {
+    /// The first and last day counted of each table, from its rows per day.
+    pub fn of_counts(counted: &DayCounts) -> Self {
+        let mut ranges = Self::default();
+        for (table, _) in range_queries() {
+            let of_table = counted.keys().filter(|(t, _)| t == table);
+            let first = of_table.clone().map(|(_, day)| day.as_str()).min();
+            let last = of_table.map(|(_, day)| day.as_str()).max();
+            ranges.set(table, first, last);
+        }
+        ranges
+    }
+
     /// Records the answer of `table`'s [`range_queries`] entry.
     pub fn set(&mut self, table: &str, first: Option<&str>, last: Option<&str>) {
         let range = first.and_then(parse_day).zip(last.and_then(parse_day));
@@ -828,12 +861,18 @@ fn query(
 /// `ru_table_days`: the rows per day of every raw table with a day (every status), whose
 /// first and last day of each table are also its [`DayRanges`].
 pub fn table_days() -> RollupQuery {
+    table_days_of(&TABLE_DAYS.map(|(table, _)| table))
+}
+
+/// The rows of `ru_table_days` of `tables` (some of [`TABLE_DAYS`]'s) only.
+pub fn table_days_of(tables: &[&str]) -> RollupQuery {
     query(
         "ru_table_days",
         &["tbl", "day", "rows"],
         Vec::new(),
         &TABLE_DAYS
             .iter()
+            .filter(|(table, _)| tables.contains(table))
             .map(|(table, column)| {
                 format!(
                     "SELECT '{table}' AS tbl, {column} AS day, COUNT(*) AS n \

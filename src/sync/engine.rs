@@ -26,7 +26,7 @@ use crate::dates::parse_day;
 use crate::store::rollup::TABLE_DAYS;
 use crate::store::rollup_plan::{
     self, ChangedDays, DayCounts, DayRanges, ExportChecks, FirstEvents, ProvidedColumn,
-    ProvidedType, RAW_INPUTS, RollupInsert, range_queries, with_ctes,
+    ProvidedType, RAW_INPUTS, RollupInsert,
 };
 
 /// The spill files a sort merges in one pass (more are merged in several passes). Each
@@ -41,6 +41,15 @@ const SCHEDULER_STACK_BYTES: usize = 32 << 20;
 
 /// The export sources whose rows one query counts (see `Engine::rejects`).
 const SOURCES_PER_COUNT: usize = 16;
+
+/// What [`Engine::count_exports`] counts of one export source.
+#[derive(Debug, Default)]
+struct SourceCount {
+    rows: u64,
+    rejected: u64,
+    /// Its valid rows per stored day.
+    valid_per_day: Vec<(String, i64)>,
+}
 
 /// An export source whose rows are counted: a whole location, or one of its files.
 struct Counted<'a> {
@@ -91,15 +100,26 @@ pub struct RejectedRow {
     pub raw: String,
 }
 
-/// The plan of a sync of changed exports ([`Engine::plan_changed`]).
-pub struct ChangedPlan {
-    /// `ru_table_days` whole, as counted to find the changed days.
+/// What one read of every export of orders, refunds and events counts
+/// ([`Engine::count_exports`]).
+#[derive(Debug, Clone, Default)]
+pub struct ExportCounts {
+    /// Each file with rejected rows, and the first of them.
+    pub files: Vec<FileRejects>,
+    /// The valid rows per (table, stored day): those tables' rows of `ru_table_days`.
+    pub rows_per_day: DayCounts,
+}
+
+/// What a sync computes on the engine ([`Engine::plan`], [`Engine::plan_changed`]).
+pub struct SyncPlan {
+    /// `ru_table_days` whole: the rows per day the exports were counted with (they also
+    /// give the day ranges, and the changed days), written as they are.
     pub table_days: Vec<Vec<Value>>,
-    /// The days whose rows changed, per raw table with day rollups.
-    pub days: ChangedDays,
-    /// How the first events are counted.
-    pub firsts: FirstEvents,
-    /// The other queries: the day rollups of `days`, and the rollups computed whole.
+    /// After changed exports, only their days are computed again: which ones, per raw
+    /// table with day rollups, and how the first events are counted.
+    pub changed: Option<(ChangedDays, FirstEvents)>,
+    /// The queries of the other rollups (of every day, or the day rollups of the
+    /// changed days and the rollups computed whole).
     pub queries: Vec<Planned>,
 }
 
@@ -279,38 +299,90 @@ impl Engine {
         Ok(frame)
     }
 
-    /// Registers the exports of `inputs` and reads the raw tables' day ranges: the plan's
-    /// queries, each to [`stream`](Self::stream) (a raw table without exports reads as
-    /// empty).
-    pub fn plan(&self, inputs: &[Input]) -> Result<Vec<Planned>, SyncError> {
-        self.runtime.block_on(self.plan_async(inputs))
+    /// Registers the exports of `inputs`: the plan's queries of every rollup, each to
+    /// [`stream`](Self::stream) (a raw table without exports reads as empty), the day
+    /// ranges and `ru_table_days` from the exports' rows per day `counted` (by
+    /// [`count_exports`](Self::count_exports)) and the customers'.
+    pub fn plan(&self, inputs: &[Input], counted: &DayCounts) -> Result<SyncPlan, SyncError> {
+        self.runtime.block_on(self.plan_async(inputs, counted))
     }
 
-    async fn plan_async(&self, inputs: &[Input]) -> Result<Vec<Planned>, SyncError> {
+    async fn plan_async(
+        &self,
+        inputs: &[Input],
+        counted: &DayCounts,
+    ) -> Result<SyncPlan, SyncError> {
         let registered = self.register(inputs).await?;
         let sources = registered.ctes();
-        let ranges = self.ranges(&sources).await?;
-        Ok(rollup_plan::plan(&ranges)
-            .into_iter()
-            .map(|query| Planned::of(&query, &sources))
-            .collect())
+        let (table_days, counted) = self.table_days(&sources, counted).await?;
+        let ranges = DayRanges::of_counts(&counted);
+        Ok(SyncPlan {
+            table_days,
+            changed: None,
+            queries: rollup_plan::plan(&ranges)
+                .into_iter()
+                .filter(|query| query.table != "ru_table_days")
+                .map(|query| Planned::of(&query, &sources))
+                .collect(),
+        })
+    }
+
+    /// `ru_table_days` (as rows to write, and as counts): the rows per day `counted` of
+    /// the exports of orders, refunds and events, and the customers' counted from
+    /// `sources`.
+    async fn table_days(
+        &self,
+        sources: &[String],
+        counted: &DayCounts,
+    ) -> Result<(Vec<Vec<Value>>, DayCounts), SyncError> {
+        let mut counted = counted.clone();
+        let whole: Vec<&str> = TABLE_DAYS
+            .iter()
+            .map(|(table, _)| *table)
+            .filter(|table| !super::ENGINE_ONLY.contains(table))
+            .collect();
+        let of_whole = self
+            .rows(
+                "the rows per day",
+                &rollup_plan::table_days_of(&whole).select_with(sources),
+            )
+            .await?;
+        for row in &of_whole {
+            if let (Some(Value::Text(table)), Some(Value::Text(day)), Some(Value::Integer(n))) =
+                (row.first(), row.get(1), row.get(2))
+            {
+                counted.insert((table.clone(), day.clone()), *n);
+            }
+        }
+        let rows = counted
+            .iter()
+            .map(|((table, day), n)| {
+                vec![
+                    Value::Text(table.clone()),
+                    Value::Text(day.clone()),
+                    Value::Integer(*n),
+                ]
+            })
+            .collect();
+        Ok((rows, counted))
     }
 
     /// Registers the exports of `inputs` and finds what changed since the store's last
-    /// sync of them: the rows per day of every export (`ru_table_days`, counted whole)
-    /// against the store's (`stored`: rows per (table, day)), and every day of the new or
-    /// changed files `changed`. The plan then computes the day rollups of those days
-    /// only, and the few rollups that need every row (see
-    /// `rollup_plan::changed_days_plan`).
+    /// sync of them: the rows per day of every export (`counted` by
+    /// [`count_exports`](Self::count_exports), the customers' counted here) against the
+    /// store's (`stored`: rows per (table, day)), and every day of the new or changed
+    /// files `changed`. The plan then computes the day rollups of those days only, and
+    /// the few rollups that need every row (see `rollup_plan::changed_days_plan`).
     pub fn plan_changed(
         &self,
         inputs: &[Input],
         changed: &[std::path::PathBuf],
         stored: &DayCounts,
+        counted: &DayCounts,
         firsts: impl FnOnce(&ChangedDays) -> Result<FirstEvents, SyncError>,
-    ) -> Result<ChangedPlan, SyncError> {
+    ) -> Result<SyncPlan, SyncError> {
         self.runtime
-            .block_on(self.plan_changed_async(inputs, changed, stored, firsts))
+            .block_on(self.plan_changed_async(inputs, changed, stored, counted, firsts))
     }
 
     async fn plan_changed_async(
@@ -318,33 +390,14 @@ impl Engine {
         inputs: &[Input],
         changed: &[std::path::PathBuf],
         stored: &DayCounts,
+        counted: &DayCounts,
         firsts: impl FnOnce(&ChangedDays) -> Result<FirstEvents, SyncError>,
-    ) -> Result<ChangedPlan, SyncError> {
+    ) -> Result<SyncPlan, SyncError> {
         let registered = self.register(inputs).await?;
         let sources = registered.ctes();
-        let table_day_rows = self
-            .rows(
-                "the rows per day",
-                &rollup_plan::table_days().select_with(&sources),
-            )
-            .await?;
+        let (table_days, counted) = self.table_days(&sources, counted).await?;
+        let ranges = DayRanges::of_counts(&counted);
         let mut days = ChangedDays::default();
-        let mut counted = DayCounts::new();
-        for row in &table_day_rows {
-            if let (Some(Value::Text(table)), Some(Value::Text(day)), Some(Value::Integer(n))) =
-                (row.first(), row.get(1), row.get(2))
-            {
-                counted.insert((table.clone(), day.clone()), *n);
-            }
-        }
-        // The day ranges are the first and last day counted: no read of the exports more.
-        let mut ranges = DayRanges::default();
-        for (table, _) in range_queries() {
-            let of_table = counted.keys().filter(|(t, _)| t == table);
-            let first = of_table.clone().map(|(_, day)| day.as_str()).min();
-            let last = of_table.map(|(_, day)| day.as_str()).max();
-            ranges.set(table, first, last);
-        }
         for (key, n) in &counted {
             if stored.get(key) != Some(n) {
                 add_day(&mut days, &key.0, &key.1);
@@ -365,10 +418,9 @@ impl Engine {
                 Planned::of(&query, if of_changed_days { &of_days } else { &sources })
             })
             .collect();
-        Ok(ChangedPlan {
-            table_days: table_day_rows,
-            days,
-            firsts,
+        Ok(SyncPlan {
+            table_days,
+            changed: Some((days, firsts)),
             queries,
         })
     }
@@ -496,25 +548,6 @@ impl Engine {
         Ok(())
     }
 
-    /// The raw tables' day ranges, read from the export CTEs `sources`.
-    async fn ranges(&self, sources: &[String]) -> Result<DayRanges, SyncError> {
-        let mut ranges = DayRanges::default();
-        for (table, body) in range_queries() {
-            let label = format!("the day range of {table}");
-            let rows = self
-                .rows(&label, &with_ctes(&as_strs(sources), &body))
-                .await?;
-            let text = |v: Option<&Value>| match v {
-                Some(Value::Text(t)) => Some(t.clone()),
-                _ => None,
-            };
-            let first = rows.first().and_then(|r| text(r.first()));
-            let last = rows.first().and_then(|r| text(r.get(1)));
-            ranges.set(table, first.as_deref(), last.as_deref());
-        }
-        Ok(ranges)
-    }
-
     /// Runs `query` and hands its result to `each`, record batch by record batch as the
     /// engine produces them: no more of the result is held than the batch at hand.
     pub fn stream(
@@ -624,21 +657,23 @@ impl Engine {
         Ok(Registered { tables })
     }
 
-    /// The rows of every export file of the tables only the engine reads
-    /// ([`ENGINE_ONLY`](super::ENGINE_ONLY)) that fail the data contract's checks: per
-    /// file with any, its rows, its rejected rows, and the first `limit` of them with
-    /// their line (CSV) or row (Parquet), column, reason and cells. The count reads every
-    /// file whole; the list reads a file with rejects in one partition, in its order,
-    /// up to its last row listed.
-    pub fn rejects(&self, inputs: &[Input], limit: usize) -> Result<Vec<FileRejects>, SyncError> {
-        self.runtime.block_on(self.rejects_async(inputs, limit))
+    /// One read of every export of the tables only the engine reads
+    /// ([`ENGINE_ONLY`](super::ENGINE_ONLY)) counts their valid rows per day (their rows of
+    /// `ru_table_days`, the day ranges, and after a change the changed days) and the rows
+    /// that fail the data contract's checks: per file with any, its rows, its rejected
+    /// rows, and the first `limit` of them with their line (CSV) or row (Parquet),
+    /// column, reason and cells. The count reads every file whole; the list reads a file
+    /// with rejects in one partition, in its order, up to its last row listed.
+    pub fn count_exports(&self, inputs: &[Input], limit: usize) -> Result<ExportCounts, SyncError> {
+        self.runtime
+            .block_on(self.count_exports_async(inputs, limit))
     }
 
-    async fn rejects_async(
+    async fn count_exports_async(
         &self,
         inputs: &[Input],
         limit: usize,
-    ) -> Result<Vec<FileRejects>, SyncError> {
+    ) -> Result<ExportCounts, SyncError> {
         // First each location whole, as the rollups read it: with clean exports, one
         // count per folder and no file registered on its own.
         let mut locations = Vec::new();
@@ -665,9 +700,18 @@ impl Engine {
             }
         }
         let counts = self.count(&locations).await?;
+        let mut rows_per_day = DayCounts::new();
+        for (counted, count) in locations.iter().zip(&counts) {
+            for (day, n) in &count.valid_per_day {
+                *rows_per_day
+                    .entry((counted.table.to_string(), day.clone()))
+                    .or_default() += n;
+            }
+        }
         // Then each file of a location with rejected rows.
         let mut files = Vec::new();
-        for (counted, (rows, rejected)) in locations.iter().zip(counts) {
+        for (counted, count) in locations.iter().zip(counts) {
+            let (rows, rejected) = (count.rows, count.rejected);
             if rejected == 0 {
                 continue;
             }
@@ -710,7 +754,13 @@ impl Engine {
                 });
             }
             let counts = self.count(&of_location).await?;
-            files.extend(of_location.into_iter().zip(counts).filter(|(_, c)| c.1 > 0));
+            files.extend(
+                of_location
+                    .into_iter()
+                    .zip(counts)
+                    .filter(|(_, c)| c.rejected > 0)
+                    .map(|(file, c)| (file, (c.rows, c.rejected))),
+            );
         }
         let mut out = Vec::new();
         for (file, (rows, rejected)) in files {
@@ -753,7 +803,10 @@ impl Engine {
                 listed,
             });
         }
-        Ok(out)
+        Ok(ExportCounts {
+            files: out,
+            rows_per_day,
+        })
     }
 
     /// Registers `path` (of `location`, an export of raw `table`) as table `name` and
@@ -787,8 +840,8 @@ impl Engine {
         ))
     }
 
-    /// The rows and rejected rows of each of `sources`, in order.
-    async fn count(&self, sources: &[Counted<'_>]) -> Result<Vec<(u64, u64)>, SyncError> {
+    /// The rows, rejected rows and valid rows per day of each of `sources`, in order.
+    async fn count(&self, sources: &[Counted<'_>]) -> Result<Vec<SourceCount>, SyncError> {
         let mut counts = Vec::new();
         // A few sources per query: the SQL parser and planner recurse once per branch of
         // a UNION ALL, and a debug build overflowed a 2 MB stack on 150 files in one.
@@ -800,21 +853,35 @@ impl Engine {
                 .collect();
             let rows = self
                 .rows(
-                    "the rejected rows per export file",
-                    &rollup_plan::rejects_per_file(&judged),
+                    "the rows and rejected rows per export file",
+                    &rollup_plan::rows_per_file_and_day(&judged),
                 )
                 .await?;
             let number = |v: Option<&Value>| match v {
                 Some(Value::Integer(n)) => u64::try_from(*n).unwrap_or(0),
                 _ => 0,
             };
-            for i in 0..some.len() {
-                let key = i.to_string();
-                let row = rows
-                    .iter()
-                    .find(|r| matches!(r.first(), Some(Value::Text(t)) if *t == key));
-                counts.push(row.map_or((0, 0), |r| (number(r.get(1)), number(r.get(2)))));
+            let mut of_some: Vec<SourceCount> = std::iter::repeat_with(SourceCount::default)
+                .take(some.len())
+                .collect();
+            for row in &rows {
+                let Some(count) = (match row.first() {
+                    Some(Value::Text(key)) => key.parse::<usize>().ok(),
+                    _ => None,
+                })
+                .and_then(|i| of_some.get_mut(i)) else {
+                    continue;
+                };
+                let (n, rejected) = (number(row.get(2)), number(row.get(3)));
+                count.rows += n;
+                count.rejected += rejected;
+                if let Some(Value::Text(day)) = row.get(1) {
+                    count
+                        .valid_per_day
+                        .push((day.clone(), i64::try_from(n - rejected).unwrap_or(i64::MAX)));
+                }
             }
+            counts.extend(of_some);
         }
         Ok(counts)
     }
@@ -1009,10 +1076,6 @@ async fn remote(url: &str) -> datafusion::error::Result<SessionContext> {
         .collect()
         .await?;
     Ok(ctx)
-}
-
-fn as_strs(ctes: &[String]) -> Vec<&str> {
-    ctes.iter().map(String::as_str).collect()
 }
 
 /// Inserts every row of `batch` (the columns of the `table` it is written to, in order)

@@ -17,7 +17,7 @@ pub mod source;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-pub use engine::{ChangedPlan, Engine, FileRejects, RejectedRow};
+pub use engine::{Engine, ExportCounts, FileRejects, RejectedRow, SyncPlan};
 pub use source::{ENGINE_ONLY, Format, Input, Location, WholeTable, feeds_the_engine};
 
 use crate::config::Config;
@@ -263,12 +263,6 @@ pub fn sync_changed(
     sync_what(store, source, options, Some(changed))
 }
 
-/// What a sync computes: every rollup, or (after `changed` files) the changed days'.
-enum Work {
-    Everything(Vec<engine::Planned>),
-    Days(engine::ChangedPlan),
-}
-
 fn sync_what(
     store: &mut Store,
     source: &std::path::Path,
@@ -279,8 +273,14 @@ fn sync_what(
     let inputs = source::discover(source)?;
     let whole = source::discover_whole(source)?;
     let engine = Engine::start(options)?;
-    let work = match changed {
-        None => Work::Everything(engine.plan(&inputs)?),
+    // The rows the rollups leave out, found before the store is written; the same read
+    // counts the rows per day the plan starts from.
+    let ExportCounts {
+        files: found,
+        rows_per_day,
+    } = engine.count_exports(&inputs, LISTED_PER_FILE)?;
+    let plan = match changed {
+        None => engine.plan(&inputs, &rows_per_day)?,
         Some(changed) => {
             let stored = store.rows_per_day()?;
             let firsts = |days: &ChangedDays| {
@@ -290,11 +290,9 @@ fn sync_what(
                     FirstEvents::OfChangedDays
                 })
             };
-            Work::Days(engine.plan_changed(&inputs, changed, &stored, firsts)?)
+            engine.plan_changed(&inputs, changed, &stored, &rows_per_day, firsts)?
         }
     };
-    // The rows the rollups leave out, found before the store is written.
-    let found = engine.rejects(&inputs, LISTED_PER_FILE)?;
     let source_key = absolute(source);
     let keys: Vec<String> = found
         .iter()
@@ -335,20 +333,17 @@ fn sync_what(
         )?;
         // Each query's rows go into the store batch by batch as the engine yields
         // them: nothing of the result is collected.
-        let (mut replace, queries) = match &work {
-            Work::Everything(queries) => (RollupReplace::begin(store)?, queries),
-            Work::Days(plan) => {
-                let mut replace = RollupReplace::begin_days(store, &plan.days, plan.firsts)?;
-                let mut insert = replace.table("ru_table_days", &TABLE_DAYS_COLUMNS)?;
-                for row in &plan.table_days {
-                    let values: Vec<ValueRef<'_>> = row.iter().map(ValueRef::from).collect();
-                    insert.row(&values)?;
-                }
-                drop(insert);
-                (replace, &plan.queries)
-            }
+        let mut replace = match &plan.changed {
+            None => RollupReplace::begin(store)?,
+            Some((days, firsts)) => RollupReplace::begin_days(store, days, *firsts)?,
         };
-        for query in queries {
+        let mut insert = replace.table("ru_table_days", &TABLE_DAYS_COLUMNS)?;
+        for row in &plan.table_days {
+            let values: Vec<ValueRef<'_>> = row.iter().map(ValueRef::from).collect();
+            insert.row(&values)?;
+        }
+        drop(insert);
+        for query in &plan.queries {
             let mut insert = replace.table(query.table, query.columns)?;
             engine.stream(query, |batch| {
                 engine::write_batch(query.table, batch, &mut insert)
@@ -376,14 +371,8 @@ fn sync_what(
         imported,
         rejected,
         rollups: Some(rollups),
-        first_events: match &work {
-            Work::Everything(_) => None,
-            Work::Days(plan) => Some(plan.firsts),
-        },
-        changed_days: match work {
-            Work::Everything(_) => None,
-            Work::Days(plan) => Some(plan.days),
-        },
+        first_events: plan.changed.as_ref().map(|(_, firsts)| *firsts),
+        changed_days: plan.changed.map(|(days, _)| days),
         duration: started.elapsed(),
     })
 }
