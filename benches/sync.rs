@@ -17,8 +17,11 @@
 //!
 //! Run: `cargo bench --features cluster --bench sync` (1 M events), or `cargo bench
 //! --features cluster --bench sync -- 1000000 10000000` for several sizes; with
-//! `--in-process` among the arguments, only the import baseline and the in-process sync
-//! run (the cluster lines are printed as not run); with `--follow`, `kpi sync --follow`
+//! `--runs import,in-process,1,2` (the default: all four) the runs to time — the import
+//! baseline, the in-process sync, the cluster with one and with two executors — so that
+//! the runs of a large size can be measured one at a time (`--in-process` is `--runs
+//! import,in-process`; the import runs anyway while the exports do not exist, since they
+//! are written from its store); with `--follow`, `kpi sync --follow`
 //! in-process also times its sync after a new part file of the last day (a sync of the
 //! changed days). The CSV and the exports are kept under `KPI_BENCH_DATA` (default a
 //! temp folder).
@@ -41,11 +44,13 @@ use generated::generate;
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let in_process_only = args.iter().any(|a| a == "--in-process");
     let time_follow = args.iter().any(|a| a == "--follow");
+    let runs = Runs::of(&args);
     let mut sizes: Vec<u64> = args
         .iter()
-        .filter_map(|a| a.replace('_', "").parse().ok())
+        .enumerate()
+        .filter(|(at, _)| *at == 0 || args[at - 1] != "--runs")
+        .filter_map(|(_, a)| a.replace('_', "").parse().ok())
         .collect();
     if sizes.is_empty() {
         sizes.push(1_000_000);
@@ -60,7 +65,10 @@ fn main() {
 
     for &rows in &sizes {
         let csv = data.join(format!("events_{rows}.csv"));
-        if !csv.exists() {
+        let exports = data.join(format!("exports_{rows}"));
+        let exported = exports.join("events").is_dir();
+        let imports = runs.import || !exported;
+        if imports && !csv.exists() {
             let started = Instant::now();
             generate("events", &csv, rows);
             println!(
@@ -71,15 +79,16 @@ fn main() {
             );
         }
         let imported = temp.path().join(format!("imported_{rows}.db"));
-        let import = measure(
-            Command::new(&kpi)
-                .arg("--db")
-                .arg(&imported)
-                .args(["import", "--quiet"])
-                .arg(&csv),
-        );
-        let exports = data.join(format!("exports_{rows}"));
-        if !exports.join("events").is_dir() {
+        let import = imports.then(|| {
+            measure(
+                Command::new(&kpi)
+                    .arg("--db")
+                    .arg(&imported)
+                    .args(["import", "--quiet"])
+                    .arg(&csv),
+            )
+        });
+        if !exported {
             let started = Instant::now();
             let files = export_events(&imported, &exports);
             println!(
@@ -103,20 +112,24 @@ fn main() {
             remove_store(&db);
             cost
         };
-        let in_process = sync(None);
+        let in_process = runs.in_process.then(|| sync(None));
         let follow = time_follow.then(|| follow_step(&kpi, &exports, temp.path(), rows));
         let (mut one, mut two) = (None, None);
         let (mut one_nodes, mut two_nodes) = (0.0, 0.0);
-        if !in_process_only {
+        if runs.one_executor || runs.two_executors {
             let mut cluster = Cluster::start(&node, temp.path());
             cluster.add_executor();
-            let before = cluster.cpu_seconds();
-            one = sync(Some(&cluster.url()));
-            one_nodes = cluster.cpu_seconds() - before;
-            cluster.add_executor();
-            let before = cluster.cpu_seconds();
-            two = sync(Some(&cluster.url()));
-            two_nodes = cluster.cpu_seconds() - before;
+            if runs.one_executor {
+                let before = cluster.cpu_seconds();
+                one = Some(sync(Some(&cluster.url())));
+                one_nodes = cluster.cpu_seconds() - before;
+            }
+            if runs.two_executors {
+                cluster.add_executor();
+                let before = cluster.cpu_seconds();
+                two = Some(sync(Some(&cluster.url())));
+                two_nodes = cluster.cpu_seconds() - before;
+            }
             drop(cluster);
         }
 
@@ -130,19 +143,15 @@ fn main() {
                 full / step
             );
         }
-        if in_process_only {
-            println!("  kpi sync on a cluster      not run (--in-process)");
-        } else {
-            print_line("kpi sync, 1 executor", rows, one.as_ref(), Some(one_nodes));
-            print_line("kpi sync, 2 executors", rows, two.as_ref(), Some(two_nodes));
-        }
-        if let Some(import) = &import {
+        print_line("kpi sync, 1 executor", rows, one.as_ref(), Some(one_nodes));
+        print_line("kpi sync, 2 executors", rows, two.as_ref(), Some(two_nodes));
+        if let Some(Some(import)) = &import {
             for (what, cost) in [
                 ("in-process", &in_process),
                 ("1 executor", &one),
                 ("2 executors", &two),
             ] {
-                if let Some(c) = cost {
+                if let Some(Some(c)) = cost {
                     println!(
                         "  sync {what} / import, rows/s: {:.2}",
                         import.wall / c.wall
@@ -204,9 +213,55 @@ fn follow_step(kpi: &Path, exports: &Path, dir: &Path, rows: u64) -> (f64, f64, 
     (full, step, added_rows)
 }
 
-fn print_line(what: &str, rows: u64, cost: Option<&Cost>, nodes_cpu: Option<f64>) {
+/// Which of the four runs a bench invocation times (`--runs`, `--in-process`).
+struct Runs {
+    import: bool,
+    in_process: bool,
+    one_executor: bool,
+    two_executors: bool,
+}
+
+impl Runs {
+    fn of(args: &[String]) -> Self {
+        let listed = args
+            .iter()
+            .position(|a| a == "--runs")
+            .map(|at| args.get(at + 1).expect("--runs takes a list").as_str())
+            .or_else(|| {
+                args.iter()
+                    .any(|a| a == "--in-process")
+                    .then_some("import,in-process")
+            });
+        let Some(listed) = listed else {
+            return Self {
+                import: true,
+                in_process: true,
+                one_executor: true,
+                two_executors: true,
+            };
+        };
+        let names: Vec<&str> = listed.split(',').map(str::trim).collect();
+        for name in &names {
+            assert!(
+                ["import", "in-process", "1", "2"].contains(name),
+                "--runs takes import, in-process, 1 and 2 (executors), not {name:?}"
+            );
+        }
+        Self {
+            import: names.contains(&"import"),
+            in_process: names.contains(&"in-process"),
+            one_executor: names.contains(&"1"),
+            two_executors: names.contains(&"2"),
+        }
+    }
+}
+
+/// A run not asked for (`None`) prints nothing; one that failed (`Some(None)`) says so.
+fn print_line(what: &str, rows: u64, cost: Option<&Option<Cost>>, nodes_cpu: Option<f64>) {
     match cost {
-        Some(c) => println!(
+        None => {}
+        Some(None) => println!("  {what:<24} failed"),
+        Some(Some(c)) => println!(
             "  {what:<24} {:>7.2} s  {:>9.0} rows/s  CPU {:>6.2} s{}  kpi peak RSS {:>5.0} MB",
             c.wall,
             rows as f64 / c.wall,
@@ -214,7 +269,6 @@ fn print_line(what: &str, rows: u64, cost: Option<&Cost>, nodes_cpu: Option<f64>
             nodes_cpu.map_or(String::new(), |n| format!(" (+ nodes {n:.2} s)")),
             c.peak_rss_mb
         ),
-        None => println!("  {what:<24} failed"),
     }
 }
 
