@@ -115,7 +115,8 @@ struct ExecutorArgs {
     heartbeat_interval_seconds: u64,
 }
 
-/// Ballista's log lines on stderr, so a failed run shows what the node did.
+/// Ballista's log lines on stderr, each with its UTC time to the millisecond, so a failed
+/// or slow run shows what the node did and when.
 struct StderrLog;
 
 impl log::Log for StderrLog {
@@ -125,7 +126,13 @@ impl log::Log for StderrLog {
 
     fn log(&self, record: &log::Record<'_>) {
         if self.enabled(record.metadata()) {
-            eprintln!("{} {}: {}", record.level(), record.target(), record.args());
+            eprintln!(
+                "{} {} {}: {}",
+                chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.3fZ"),
+                record.level(),
+                record.target(),
+                record.args()
+            );
         }
     }
 
