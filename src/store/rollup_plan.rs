@@ -542,18 +542,22 @@ fn field_check(
 
 /// The local calendar day (`YYYY-MM-DD`) in `time_zone` of `instant`, an SQL expression of
 /// RFC 3339 text (NULL when it is none).
-fn local_day(instant: &str, time_zone: &str) -> String {
+pub(crate) fn local_day(instant: &str, time_zone: &str) -> String {
     // The cast reads the text's offset and gives the UTC time, without a zone.
     let utc = format!("TRY_CAST({instant} AS TIMESTAMP)");
+    // The day as text through a date, not `to_char(…, '%Y-%m-%d')`: DataFusion (55)
+    // parses the format again for every row, and that was a seventh of a 100 M-event
+    // sync's CPU (`perf`). A date casts to text as `YYYY-MM-DD`, four-digit year included.
     if time_zone.eq_ignore_ascii_case("UTC") {
-        return format!("to_char({utc}, '%Y-%m-%d')");
+        return format!("CAST(CAST({utc} AS DATE) AS VARCHAR)");
     }
     // `AT TIME ZONE 'UTC'` says the time is UTC, the second `AT TIME ZONE` converts the
     // instant, and `to_local_time` drops the zone, leaving the local time (a time without
     // a zone put `AT TIME ZONE` another zone directly is read as that zone's local time:
     // the UTC day again).
     format!(
-        "to_char(to_local_time(({utc} AT TIME ZONE 'UTC') AT TIME ZONE {}), '%Y-%m-%d')",
+        "CAST(CAST(to_local_time(({utc} AT TIME ZONE 'UTC') AT TIME ZONE {}) AS DATE) \
+         AS VARCHAR)",
         literal(time_zone)
     )
 }

@@ -1202,3 +1202,69 @@ fn column_type(table: &str, data_type: &str) -> SyncError {
         data_type: data_type.to_string(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The events' day check compares each event's day with the local day of its instant
+    /// as the engine computes it (`rollup_plan::local_day`); it must be the day the
+    /// import computes with chrono, before 1970 and across daylight saving too. (The
+    /// engine's timestamps count nanoseconds: an instant outside the years 1677 to 2262
+    /// is no instant to it, and its row is rejected.)
+    #[test]
+    fn the_engine_computes_the_local_day_of_an_instant_as_the_import_does() {
+        let instants = [
+            "2025-06-01T12:00:00Z",
+            "2025-06-01T22:30:00Z",
+            "2025-03-30T00:59:59Z",
+            "2025-03-30T01:00:00+00:00",
+            "2025-10-26T00:30:00Z",
+            "2025-12-31T23:59:59.999Z",
+            "2024-02-29T23:00:00-05:00",
+            "1969-12-31T23:30:00Z",
+            "1969-12-31T23:59:59.5Z",
+            "1900-01-01T00:00:00+01:00",
+        ];
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let ctx = SessionContext::new();
+        for zone in [
+            "UTC",
+            "Europe/Berlin",
+            "America/Los_Angeles",
+            "Asia/Kolkata",
+        ] {
+            let tz: chrono_tz::Tz = zone.parse().unwrap();
+            let values: Vec<String> = instants.iter().map(|i| format!("('{i}')")).collect();
+            let sql = format!(
+                "SELECT column1, {} AS day FROM (VALUES {}) v",
+                rollup_plan::local_day("column1", zone),
+                values.join(", ")
+            );
+            let batches = runtime
+                .block_on(async { ctx.sql(&sql).await?.collect().await })
+                .unwrap();
+            let mut rows = Vec::new();
+            for batch in &batches {
+                append_rows("local days", batch, &mut rows).unwrap();
+            }
+            assert_eq!(rows.len(), instants.len());
+            for row in rows {
+                let (Some(Value::Text(instant)), Some(Value::Text(day))) =
+                    (row.first(), row.get(1))
+                else {
+                    panic!("{zone}: {row:?}");
+                };
+                let expected = chrono::DateTime::parse_from_rfc3339(instant)
+                    .unwrap()
+                    .with_timezone(&tz)
+                    .date_naive()
+                    .format("%Y-%m-%d")
+                    .to_string();
+                assert_eq!(*day, expected, "{instant} in {zone}");
+            }
+        }
+    }
+}
