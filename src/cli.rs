@@ -148,7 +148,9 @@ pub struct SyncArgs {
     #[arg(long, value_name = "SECS", default_value_t = 5)]
     pub interval: u64,
 
-    /// In-process parallelism (default: the machine's cores).
+    /// Partitions of each query: in-process, the threads (default: the machine's cores);
+    /// with --cluster, the tasks of each stage (default: Ballista's 16), best about the
+    /// cluster's cores in all.
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub partitions: usize,
 

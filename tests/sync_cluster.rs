@@ -71,8 +71,10 @@ fn a_cluster_sync_of_exports_without_orders_equals_the_in_process_sync() {
     let mut in_process = small_tables_of(&local, &dir.path().join("in_process.db"));
     sync(&mut in_process, &exports, &SyncOptions::default()).unwrap();
     let mut on_cluster = small_tables_of(&local, &dir.path().join("on_cluster.db"));
+    // Each stage in 3 tasks, not Ballista's default 16 (`kpi sync --partitions 3`).
     let options = SyncOptions {
         cluster: Some(env("KPI_SYNC_CLUSTER")),
+        partitions: 3,
         ..SyncOptions::default()
     };
     sync(&mut on_cluster, &exports, &options).unwrap();

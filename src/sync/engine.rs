@@ -226,7 +226,23 @@ impl Engine {
                     url: url.clone(),
                     reason: e.to_string(),
                 };
-                let ctx = runtime.block_on(remote(url)).map_err(cluster)?;
+                // Each partition of a shuffle is a task, and a task costs the cluster tens
+                // of milliseconds beyond its work (the executor asks for it, decodes its
+                // plan, reports it): Ballista's default of 16 partitions on a cluster of
+                // few cores left the executors mostly idle between tasks.
+                let ctx = runtime
+                    .block_on(async {
+                        let ctx = remote(url).await?;
+                        if options.partitions > 0 {
+                            let setting = format!(
+                                "SET datafusion.execution.target_partitions = {}",
+                                options.partitions
+                            );
+                            ctx.sql(&setting).await?.collect().await?;
+                        }
+                        Ok(ctx)
+                    })
+                    .map_err(cluster)?;
                 let in_order = runtime
                     .block_on(async {
                         let ctx = remote(url).await?;

@@ -77,7 +77,8 @@ pub const DEFAULT_MEMORY_MB: usize = 256;
 pub struct SyncOptions {
     /// `df://host:port` of a Ballista scheduler; `None`: in-process DataFusion.
     pub cluster: Option<String>,
-    /// In-process parallelism (0: the machine's cores).
+    /// The partitions a query's data is split into: in-process, the threads (0: the
+    /// machine's cores); on a cluster, the tasks of each stage (0: Ballista's default, 16).
     pub partitions: usize,
     /// In-process: the memory pool of DataFusion's operators, in MB (0: unbounded).
     pub memory_mb: usize,
