@@ -23,8 +23,10 @@
 //! import,in-process`; the import runs anyway while the exports do not exist, since they
 //! are written from its store); with `--follow`, `kpi sync --follow`
 //! in-process also times its sync after a new part file of the last day (a sync of the
-//! changed days). The CSV and the exports are kept under `KPI_BENCH_DATA` (default a
-//! temp folder).
+//! changed days). The cluster runs split each query into as many partitions as the
+//! executors have cores (each executor takes the machine's cores), as the README advises;
+//! `--partitions N` sets another number (0: Ballista's default, 16). The CSV and the
+//! exports are kept under `KPI_BENCH_DATA` (default a temp folder).
 #![allow(clippy::unwrap_used)]
 
 mod child;
@@ -46,10 +48,15 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let time_follow = args.iter().any(|a| a == "--follow");
     let runs = Runs::of(&args);
+    let partitions: Option<usize> = args
+        .iter()
+        .position(|a| a == "--partitions")
+        .map(|at| args.get(at + 1).and_then(|n| n.parse().ok()))
+        .map(|n| n.expect("--partitions takes a number"));
     let mut sizes: Vec<u64> = args
         .iter()
         .enumerate()
-        .filter(|(at, _)| *at == 0 || args[at - 1] != "--runs")
+        .filter(|(at, _)| *at == 0 || !["--runs", "--partitions"].contains(&args[at - 1].as_str()))
         .filter_map(|(_, a)| a.replace('_', "").parse().ok())
         .collect();
     if sizes.is_empty() {
@@ -99,13 +106,14 @@ fn main() {
         }
         remove_store(&imported);
 
-        let sync = |cluster: Option<&str>| {
+        // On a cluster: its URL and the partitions of each query.
+        let sync = |cluster: Option<(&str, usize)>| {
             let db = temp.path().join(format!("synced_{rows}.db"));
             let mut command = Command::new(&kpi);
             command.arg("--db").arg(&db).arg("sync").arg("--source");
             command.arg(&exports);
-            if let Some(url) = cluster {
-                command.args(["--cluster", url]);
+            if let Some((url, partitions)) = cluster {
+                command.args(["--cluster", url, "--partitions", &partitions.to_string()]);
             }
             command.stdout(Stdio::null());
             let cost = measure(&mut command);
@@ -121,19 +129,35 @@ fn main() {
             cluster.add_executor();
             if runs.one_executor {
                 let before = cluster.cpu_seconds();
-                one = Some(sync(Some(&cluster.url())));
+                one = Some(sync(Some((&cluster.url(), partitions.unwrap_or(cores())))));
                 one_nodes = cluster.cpu_seconds() - before;
             }
             if runs.two_executors {
                 cluster.add_executor();
                 let before = cluster.cpu_seconds();
-                two = Some(sync(Some(&cluster.url())));
+                two = Some(sync(Some((
+                    &cluster.url(),
+                    partitions.unwrap_or(2 * cores()),
+                ))));
                 two_nodes = cluster.cpu_seconds() - before;
             }
             drop(cluster);
         }
 
-        println!("\n{rows} events ({} cores):", cores());
+        println!(
+            "\n{rows} events ({} cores; partitions of a query on the cluster: {}):",
+            cores(),
+            partitions.map_or_else(
+                || "the executors' cores".to_string(),
+                |n| {
+                    if n == 0 {
+                        "Ballista's default, 16".to_string()
+                    } else {
+                        n.to_string()
+                    }
+                }
+            )
+        );
         print_line("kpi import (baseline)", rows, import.as_ref(), None);
         print_line("kpi sync, in-process", rows, in_process.as_ref(), None);
         if let Some((full, step, added)) = follow {
