@@ -39,8 +39,9 @@ phase=$SECONDS
 cargo_cluster clippy --all-targets -- -D warnings
 echo "cluster clippy: $((SECONDS - phase)) s"
 cargo_cluster test --test sync_local --test sync_metric_tables
-# The unit tests of the sync module, which only the feature compiles.
-cargo_cluster test --lib sync::
+# The unit tests of the sync module and of the rollup plan on DataFusion, which only the
+# feature compiles.
+cargo_cluster test --lib -- sync:: rollup_plan::on_datafusion
 
 node="$CARGO_TARGET_DIR/debug/kpi-cluster-node"
 work="$(mktemp -d)"

@@ -542,7 +542,7 @@ fn field_check(
 
 /// The local calendar day (`YYYY-MM-DD`) in `time_zone` of `instant`, an SQL expression of
 /// RFC 3339 text (NULL when it is none).
-pub(crate) fn local_day(instant: &str, time_zone: &str) -> String {
+fn local_day(instant: &str, time_zone: &str) -> String {
     // The cast reads the text's offset and gives the UTC time, without a zone.
     let utc = format!("TRY_CAST({instant} AS TIMESTAMP)");
     // The day as text through a date, not `to_char(…, '%Y-%m-%d')`: DataFusion (55)
@@ -1370,6 +1370,83 @@ impl RollupInsert<'_> {
         self.insert.execute(rusqlite::params_from_iter(values))?;
         *self.written += 1;
         Ok(())
+    }
+}
+
+/// The plan's SQL run on DataFusion, where it differs from SQLite's.
+#[cfg(all(test, feature = "cluster"))]
+mod on_datafusion {
+    use super::*;
+    use datafusion::arrow::array::{Array, StringArray};
+    use datafusion::arrow::compute::cast;
+    use datafusion::arrow::datatypes::DataType;
+    use datafusion::prelude::SessionContext;
+
+    /// The events' day check compares each event's day with the local day of its instant
+    /// as the engine computes it (`local_day`); it must be the day the import computes
+    /// with chrono, before 1970 and across daylight saving too. (The engine's timestamps
+    /// count nanoseconds: an instant outside the years 1677 to 2262 is no instant to it,
+    /// and its row is rejected.)
+    #[test]
+    fn the_engine_computes_the_local_day_of_an_instant_as_the_import_does() {
+        let instants = [
+            "2025-06-01T12:00:00Z",
+            "2025-06-01T22:30:00Z",
+            "2025-03-30T00:59:59Z",
+            "2025-03-30T01:00:00+00:00",
+            "2025-10-26T00:30:00Z",
+            "2025-12-31T23:59:59.999Z",
+            "2024-02-29T23:00:00-05:00",
+            "1969-12-31T23:30:00Z",
+            "1969-12-31T23:59:59.5Z",
+            "1900-01-01T00:00:00+01:00",
+        ];
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let ctx = SessionContext::new();
+        for zone in [
+            "UTC",
+            "Europe/Berlin",
+            "America/Los_Angeles",
+            "Asia/Kolkata",
+        ] {
+            let tz: chrono_tz::Tz = zone.parse().unwrap();
+            let values: Vec<String> = instants.iter().map(|i| format!("('{i}')")).collect();
+            let sql = format!(
+                "SELECT column1, {} AS day FROM (VALUES {}) v",
+                local_day("column1", zone),
+                values.join(", ")
+            );
+            let batches = runtime
+                .block_on(async { ctx.sql(&sql).await?.collect().await })
+                .unwrap();
+            let mut days = Vec::new();
+            for batch in &batches {
+                let text = |at: usize| cast(batch.column(at), &DataType::Utf8).unwrap();
+                let (instant, day) = (text(0), text(1));
+                let as_text = |a: &dyn Array| a.as_any().downcast_ref::<StringArray>().cloned();
+                let (instant, day) = (as_text(&instant).unwrap(), as_text(&day).unwrap());
+                for row in 0..batch.num_rows() {
+                    assert!(
+                        day.is_valid(row),
+                        "{zone}: no day for {}",
+                        instant.value(row)
+                    );
+                    days.push((instant.value(row).to_string(), day.value(row).to_string()));
+                }
+            }
+            assert_eq!(days.len(), instants.len());
+            for (instant, day) in days {
+                let expected = chrono::DateTime::parse_from_rfc3339(&instant)
+                    .unwrap()
+                    .with_timezone(&tz)
+                    .date_naive()
+                    .format("%Y-%m-%d")
+                    .to_string();
+                assert_eq!(day, expected, "{instant} in {zone}");
+            }
+        }
     }
 }
 
