@@ -756,12 +756,15 @@ pub struct DayRanges {
     pub events: Option<(NaiveDate, NaiveDate)>,
 }
 
+/// The raw tables whose first and last day [`DayRanges`] holds.
+const RANGED_TABLES: [&str; 2] = ["orders", "events"];
+
 /// The query for the first and last day of a raw table: `(table, query)` per table that
 /// [`DayRanges`] needs; each returns one row of two text columns.
-pub fn range_queries() -> Vec<(&'static str, String)> {
+fn range_queries() -> Vec<(&'static str, String)> {
     TABLE_DAYS
         .iter()
-        .filter(|(table, _)| matches!(*table, "orders" | "events"))
+        .filter(|(table, _)| RANGED_TABLES.contains(table))
         .map(|(table, column)| {
             (
                 *table,
@@ -775,7 +778,7 @@ impl DayRanges {
     /// The first and last day counted of each table, from its rows per day.
     pub fn of_counts(counted: &DayCounts) -> Self {
         let mut ranges = Self::default();
-        for (table, _) in range_queries() {
+        for table in RANGED_TABLES {
             let of_table = counted.keys().filter(|(t, _)| t == table);
             let first = of_table.clone().map(|(_, day)| day.as_str()).min();
             let last = of_table.map(|(_, day)| day.as_str()).max();
