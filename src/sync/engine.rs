@@ -230,31 +230,32 @@ impl Engine {
                 // of milliseconds beyond its work (the executor asks for it, decodes its
                 // plan, reports it): Ballista's default of 16 partitions on a cluster of
                 // few cores left the executors mostly idle between tasks.
-                let ctx = runtime
-                    .block_on(async {
-                        let ctx = remote(url).await?;
-                        if options.partitions > 0 {
-                            let setting = format!(
+                let session = |settings: Vec<String>| {
+                    runtime
+                        .block_on(async {
+                            let ctx = remote(url).await?;
+                            for setting in &settings {
+                                ctx.sql(setting).await?.collect().await?;
+                            }
+                            Ok(ctx)
+                        })
+                        .map_err(cluster)
+                };
+                let ctx = session(
+                    (options.partitions > 0)
+                        .then(|| {
+                            format!(
                                 "SET datafusion.execution.target_partitions = {}",
                                 options.partitions
-                            );
-                            ctx.sql(&setting).await?.collect().await?;
-                        }
-                        Ok(ctx)
-                    })
-                    .map_err(cluster)?;
-                let in_order = runtime
-                    .block_on(async {
-                        let ctx = remote(url).await?;
-                        for setting in [
-                            "SET datafusion.execution.target_partitions = 1",
-                            "SET datafusion.optimizer.repartition_file_scans = false",
-                        ] {
-                            ctx.sql(setting).await?.collect().await?;
-                        }
-                        Ok(ctx)
-                    })
-                    .map_err(cluster)?;
+                            )
+                        })
+                        .into_iter()
+                        .collect(),
+                )?;
+                let in_order = session(vec![
+                    "SET datafusion.execution.target_partitions = 1".to_string(),
+                    "SET datafusion.optimizer.repartition_file_scans = false".to_string(),
+                ])?;
                 (ctx, in_order)
             }
         };
