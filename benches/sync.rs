@@ -69,6 +69,8 @@ fn main() {
     fs::create_dir_all(&data).unwrap();
     let kpi = PathBuf::from(env!("CARGO_BIN_EXE_kpi"));
     let node = PathBuf::from(env!("CARGO_BIN_EXE_kpi-cluster-node"));
+    // Each run's peak RSS at each size, for the growth with the source.
+    let mut peaks: Vec<(&str, u64, f64)> = Vec::new();
 
     for &rows in &sizes {
         let csv = data.join(format!("events_{rows}.csv"));
@@ -169,6 +171,16 @@ fn main() {
         }
         print_line("kpi sync, 1 executor", rows, one.as_ref(), Some(one_nodes));
         print_line("kpi sync, 2 executors", rows, two.as_ref(), Some(two_nodes));
+        for (what, cost) in [
+            ("kpi import", &import),
+            ("kpi sync, in-process", &in_process),
+            ("kpi sync, 1 executor", &one),
+            ("kpi sync, 2 executors", &two),
+        ] {
+            if let Some(Some(c)) = cost {
+                peaks.push((what, rows, c.peak_rss_mb));
+            }
+        }
         if let Some(Some(import)) = &import {
             for (what, cost) in [
                 ("in-process", &in_process),
@@ -184,6 +196,45 @@ fn main() {
             }
         }
         println!();
+    }
+    print_growth(&peaks);
+}
+
+/// Each run's peak RSS at every size it ran at, and the largest size's against the
+/// smallest's: the sync's must not grow with the source (issue 17).
+fn print_growth(peaks: &[(&str, u64, f64)]) {
+    let mut runs: Vec<&str> = Vec::new();
+    for (what, ..) in peaks {
+        if !runs.contains(what) {
+            runs.push(what);
+        }
+    }
+    for run in runs {
+        let sizes: Vec<(u64, f64)> = peaks
+            .iter()
+            .filter(|(what, ..)| *what == run)
+            .map(|&(_, rows, mb)| (rows, mb))
+            .collect();
+        let (Some(smallest), Some(largest)) = (
+            sizes.iter().min_by_key(|(rows, _)| *rows),
+            sizes.iter().max_by_key(|(rows, _)| *rows),
+        ) else {
+            continue;
+        };
+        if smallest.0 == largest.0 {
+            continue;
+        }
+        let each: Vec<String> = sizes
+            .iter()
+            .map(|(rows, mb)| format!("{rows} events {mb:.0} MB"))
+            .collect();
+        println!(
+            "peak RSS, {run}: {}; {:.2}x at {} events against {} events",
+            each.join(", "),
+            largest.1 / smallest.1,
+            largest.0,
+            smallest.0
+        );
     }
 }
 
