@@ -241,17 +241,14 @@ impl Engine {
                         })
                         .map_err(cluster)
                 };
-                let ctx = session(
-                    (options.partitions > 0)
-                        .then(|| {
-                            format!(
-                                "SET datafusion.execution.target_partitions = {}",
-                                options.partitions
-                            )
-                        })
-                        .into_iter()
-                        .collect(),
-                )?;
+                let mut settings = Vec::new();
+                if options.partitions > 0 {
+                    settings.push(format!(
+                        "SET datafusion.execution.target_partitions = {}",
+                        options.partitions
+                    ));
+                }
+                let ctx = session(settings)?;
                 let in_order = session(vec![
                     "SET datafusion.execution.target_partitions = 1".to_string(),
                     "SET datafusion.optimizer.repartition_file_scans = false".to_string(),
