@@ -23,7 +23,10 @@
 //! import,in-process`; the import runs anyway while the exports do not exist, since they
 //! are written from its store); with `--follow`, `kpi sync --follow`
 //! in-process also times its sync after a new part file of the last day (a sync of the
-//! changed days). The cluster runs split each query into as many partitions as the
+//! changed days); with `--files-per-day N`, the in-process sync also runs on the same
+//! events with each day's file split into N (an export of many small part files, as
+//! Spark writes them), and its peak RSS is printed against one file a day's (not timed:
+//! the split). The cluster runs split each query into as many partitions as the
 //! executors have cores (each executor takes the machine's cores), as the README advises;
 //! `--partitions N` sets another number (0: Ballista's default, 16). The CSV and the
 //! exports are kept under `KPI_BENCH_DATA` (default a temp folder).
@@ -48,15 +51,21 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let time_follow = args.iter().any(|a| a == "--follow");
     let runs = Runs::of(&args);
-    let partitions: Option<usize> = args
-        .iter()
-        .position(|a| a == "--partitions")
-        .map(|at| args.get(at + 1).and_then(|n| n.parse().ok()))
-        .map(|n| n.expect("--partitions takes a number"));
+    let number_after = |flag: &str| -> Option<usize> {
+        args.iter()
+            .position(|a| a == flag)
+            .map(|at| args.get(at + 1).and_then(|n| n.parse().ok()))
+            .map(|n| n.unwrap_or_else(|| panic!("{flag} takes a number")))
+    };
+    let partitions = number_after("--partitions");
+    let files_per_day = number_after("--files-per-day").filter(|n| *n > 1);
     let mut sizes: Vec<u64> = args
         .iter()
         .enumerate()
-        .filter(|(at, _)| *at == 0 || !["--runs", "--partitions"].contains(&args[at - 1].as_str()))
+        .filter(|(at, _)| {
+            *at == 0
+                || !["--runs", "--partitions", "--files-per-day"].contains(&args[at - 1].as_str())
+        })
         .filter_map(|(_, a)| a.replace('_', "").parse().ok())
         .collect();
     if sizes.is_empty() {
@@ -109,11 +118,11 @@ fn main() {
         remove_store(&imported);
 
         // On a cluster: its URL and the partitions of each query.
-        let sync = |cluster: Option<(&str, usize)>| {
+        let sync = |cluster: Option<(&str, usize)>, exports: &Path| {
             let db = temp.path().join(format!("synced_{rows}.db"));
             let mut command = Command::new(&kpi);
             command.arg("--db").arg(&db).arg("sync").arg("--source");
-            command.arg(&exports);
+            command.arg(exports);
             if let Some((url, partitions)) = cluster {
                 command.args(["--cluster", url, "--partitions", &partitions.to_string()]);
             }
@@ -122,7 +131,19 @@ fn main() {
             remove_store(&db);
             cost
         };
-        let in_process = runs.in_process.then(|| sync(None));
+        let in_process = runs.in_process.then(|| sync(None, &exports));
+        let split = files_per_day.map(|n| {
+            let split = data.join(format!("exports_{rows}_{n}_a_day"));
+            if !split.join("events").is_dir() {
+                let started = Instant::now();
+                let files = split_exports(&exports, &split, n);
+                println!(
+                    "split each day's export into {n}: {files} Parquet files in {:.1} s",
+                    started.elapsed().as_secs_f64()
+                );
+            }
+            (n, sync(None, &split))
+        });
         let follow = time_follow.then(|| follow_step(&kpi, &exports, temp.path(), rows));
         let (mut one, mut two) = (None, None);
         let (mut one_nodes, mut two_nodes) = (0.0, 0.0);
@@ -131,16 +152,19 @@ fn main() {
             cluster.add_executor();
             if runs.one_executor {
                 let before = cluster.cpu_seconds();
-                one = Some(sync(Some((&cluster.url(), partitions.unwrap_or(cores())))));
+                one = Some(sync(
+                    Some((&cluster.url(), partitions.unwrap_or(cores()))),
+                    &exports,
+                ));
                 one_nodes = cluster.cpu_seconds() - before;
             }
             if runs.two_executors {
                 cluster.add_executor();
                 let before = cluster.cpu_seconds();
-                two = Some(sync(Some((
-                    &cluster.url(),
-                    partitions.unwrap_or(2 * cores()),
-                ))));
+                two = Some(sync(
+                    Some((&cluster.url(), partitions.unwrap_or(2 * cores()))),
+                    &exports,
+                ));
                 two_nodes = cluster.cpu_seconds() - before;
             }
             drop(cluster);
@@ -168,6 +192,23 @@ fn main() {
                  file of the last day ({added} events) {step:.2} s ({:.1}x faster)",
                 full / step
             );
+        }
+        if let Some((n, cost)) = &split {
+            print_line(
+                &format!("kpi sync, in-process, {n} files a day"),
+                rows,
+                Some(cost),
+                None,
+            );
+            if let (Some(Some(one_a_day)), Some(split)) = (&in_process, cost) {
+                println!(
+                    "  peak RSS, in-process: {:.0} MB with one file a day, {:.0} MB with {n}; \
+                     {:.2}x",
+                    one_a_day.peak_rss_mb,
+                    split.peak_rss_mb,
+                    split.peak_rss_mb / one_a_day.peak_rss_mb
+                );
+            }
         }
         print_line("kpi sync, 1 executor", rows, one.as_ref(), Some(one_nodes));
         print_line("kpi sync, 2 executors", rows, two.as_ref(), Some(two_nodes));
@@ -500,6 +541,40 @@ fn export_events(db: &Path, out: &Path) -> usize {
     }
     if let Some(day) = day {
         flush(&day, &mut part);
+    }
+    files
+}
+
+/// The events exports `from` again under `to`, each day's file split into `n` part files
+/// of consecutive rows; the number of files written.
+fn split_exports(from: &Path, to: &Path, n: usize) -> usize {
+    use datafusion::arrow::array::RecordBatchReader;
+    use datafusion::arrow::compute::concat_batches;
+    use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+    let mut files = 0;
+    for day in fs::read_dir(from.join("events")).unwrap() {
+        let day = day.unwrap().path();
+        let reader = ParquetRecordBatchReaderBuilder::try_new(
+            File::open(day.join("part-0.parquet")).unwrap(),
+        )
+        .unwrap()
+        .build()
+        .unwrap();
+        let schema = reader.schema();
+        let batches: Vec<RecordBatch> = reader.map(Result::unwrap).collect();
+        let whole = concat_batches(&schema, &batches).unwrap();
+        let out = to.join("events").join(day.file_name().unwrap());
+        fs::create_dir_all(&out).unwrap();
+        let per_file = whole.num_rows().div_ceil(n).max(1);
+        for (i, at) in (0..whole.num_rows().max(1)).step_by(per_file).enumerate() {
+            let part = whole.slice(at, per_file.min(whole.num_rows() - at));
+            let path = out.join(format!("part-{i}.parquet"));
+            let mut writer =
+                ArrowWriter::try_new(File::create(path).unwrap(), part.schema(), None).unwrap();
+            writer.write(&part).unwrap();
+            writer.close().unwrap();
+            files += 1;
+        }
     }
     files
 }
