@@ -568,11 +568,7 @@ fn split_exports(from: &Path, to: &Path, n: usize) -> usize {
         let per_file = whole.num_rows().div_ceil(n).max(1);
         for (i, at) in (0..whole.num_rows().max(1)).step_by(per_file).enumerate() {
             let part = whole.slice(at, per_file.min(whole.num_rows() - at));
-            let path = out.join(format!("part-{i}.parquet"));
-            let mut writer =
-                ArrowWriter::try_new(File::create(path).unwrap(), part.schema(), None).unwrap();
-            writer.write(&part).unwrap();
-            writer.close().unwrap();
+            write_batch(&out.join(format!("part-{i}.parquet")), &part);
             files += 1;
         }
     }
@@ -607,10 +603,14 @@ fn write_parquet(
             (*name, array)
         })
         .collect();
-    let batch = RecordBatch::try_from_iter(arrays).unwrap();
+    write_batch(path, &RecordBatch::try_from_iter(arrays).unwrap());
+}
+
+/// `batch` as the Parquet file `path`.
+fn write_batch(path: &Path, batch: &RecordBatch) {
     let mut writer =
         ArrowWriter::try_new(File::create(path).unwrap(), batch.schema(), None).unwrap();
-    writer.write(&batch).unwrap();
+    writer.write(batch).unwrap();
     writer.close().unwrap();
 }
 
