@@ -26,7 +26,9 @@
 //! changed days); with `--files-per-day N`, the in-process sync also runs on the same
 //! events with each day's file split into N (an export of many small part files, as
 //! Spark writes them), and its peak RSS is printed against one file a day's (not timed:
-//! the split). The cluster runs split each query into as many partitions as the
+//! the split). In-process, it also prints the most the engine's memory pool held (from
+//! the sync's own line) and the peak RSS less that, the part no limit bounds, with its
+//! growth across the sizes. The cluster runs split each query into as many partitions as the
 //! executors have cores (each executor takes the machine's cores), as the README advises;
 //! `--partitions N` sets another number (0: Ballista's default, 16). The CSV and the
 //! exports are kept under `KPI_BENCH_DATA` (default a temp folder).
@@ -117,7 +119,9 @@ fn main() {
         }
         remove_store(&imported);
 
-        // On a cluster: its URL and the partitions of each query.
+        // On a cluster: its URL and the partitions of each query. Its summary line is
+        // left in `said`.
+        let said = temp.path().join("sync.out");
         let sync = |cluster: Option<(&str, usize)>, exports: &Path| {
             let db = temp.path().join(format!("synced_{rows}.db"));
             let mut command = Command::new(&kpi);
@@ -126,12 +130,13 @@ fn main() {
             if let Some((url, partitions)) = cluster {
                 command.args(["--cluster", url, "--partitions", &partitions.to_string()]);
             }
-            command.stdout(Stdio::null());
+            command.stdout(File::create(&said).unwrap());
             let cost = measure(&mut command);
             remove_store(&db);
             cost
         };
         let in_process = runs.in_process.then(|| sync(None, &exports));
+        let in_process_pool = pool_held_mb(&said).filter(|_| runs.in_process);
         let split = files_per_day.map(|n| {
             let split = data.join(format!("exports_{rows}_{n}_a_day"));
             if !split.join("events").is_dir() {
@@ -186,6 +191,14 @@ fn main() {
         );
         print_line("kpi import (baseline)", rows, import.as_ref(), None);
         print_line("kpi sync, in-process", rows, in_process.as_ref(), None);
+        if let (Some(Some(cost)), Some(pool)) = (&in_process, in_process_pool) {
+            println!(
+                "    its engine's memory pool held at most {pool:.0} MB (the limit is \
+                 `kpi sync --memory`); the peak RSS less that: {:.0} MB",
+                cost.peak_rss_mb - pool
+            );
+            peaks.push((BESIDE_THE_POOL, rows, cost.peak_rss_mb - pool));
+        }
         if let Some((full, step, added)) = follow {
             println!(
                 "  kpi sync --follow, in-process: the first sync {full:.2} s; after a new part \
@@ -239,6 +252,20 @@ fn main() {
         println!();
     }
     print_growth(&peaks);
+}
+
+/// The in-process sync's peak RSS less the most its engine's memory pool held (the two
+/// peaks need not coincide): the pool has a limit, so only this part could grow with the
+/// source without bound.
+const BESIDE_THE_POOL: &str = "kpi sync, in-process, beside its memory pool";
+
+/// The most the in-process engine's memory pool held, in MB, as the sync's summary line
+/// in file `said` gives it.
+fn pool_held_mb(said: &Path) -> Option<f64> {
+    let said = fs::read_to_string(said).ok()?;
+    let line = said.lines().rfind(|l| l.starts_with("synced "))?;
+    let (_, after) = line.split_once("held at most ")?;
+    after.split_whitespace().next()?.parse().ok()
 }
 
 /// Each run's peak RSS at every size it ran at, and the largest size's against the

@@ -10,7 +10,7 @@ use std::fs;
 use kpi::store::Store;
 use kpi::store::rollup::{ROLLUP_TABLES, SEGMENT_TABLES};
 use kpi::store::rollup_plan::FirstEvents;
-use kpi::sync::{Engine, SyncOptions, source, sync, sync_changed};
+use kpi::sync::{DEFAULT_MEMORY_MB, Engine, SyncOptions, source, sync, sync_changed};
 use sync_support::{
     add_bad_rows, assert_same_rows, assert_synced_as_local, count, export, export_changes,
     imported, imported_and_exported, reject_lines, rejects_of, rollups, small_tables_of,
@@ -29,6 +29,17 @@ fn sync_from_csv_and_parquet_exports_equals_a_local_import_on_every_rollup() {
     let mut synced = small_tables_of(&local, &dir.path().join("synced.db"));
     let report = sync(&mut synced, &exports, &SyncOptions::default()).unwrap();
     assert_eq!(report.inputs.len(), 4, "{report}");
+    // The report says what the engine's sorts and aggregations held, against the pool's
+    // limit: the part of the peak RSS that the limit bounds.
+    let memory = report
+        .engine_memory
+        .expect("an in-process sync has a memory pool");
+    assert_eq!(memory.limit_bytes, DEFAULT_MEMORY_MB << 20);
+    assert!(memory.held_bytes > 0, "{report}");
+    assert!(
+        report.to_string().contains(&format!("{memory}")),
+        "{report}"
+    );
 
     let imported_rows = rollups(&local);
     for table in ROLLUP_TABLES.iter().chain(&SEGMENT_TABLES) {

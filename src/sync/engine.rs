@@ -11,7 +11,6 @@ use datafusion::arrow::datatypes::{
     DataType, Field, Float32Type, Float64Type, Int32Type, Int64Type, Schema, UInt32Type, UInt64Type,
 };
 use datafusion::execution::TaskContext;
-use datafusion::execution::memory_pool::FairSpillPool;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::physical_plan::joins::HashJoinExec;
 use datafusion::physical_plan::union::UnionExec;
@@ -20,6 +19,7 @@ use datafusion::prelude::{CsvReadOptions, ParquetReadOptions, SessionConfig, Ses
 use futures::StreamExt;
 use rusqlite::types::{Value, ValueRef};
 
+use super::pool::{PeakPool, PoolPeak};
 use super::source::{Format, Input, Location};
 use super::{SyncError, SyncOptions};
 use crate::dates::parse_day;
@@ -73,6 +73,8 @@ pub struct Engine {
     /// Every query's plan is encoded as the Ballista client sends it and decoded as a
     /// scheduler does before it runs (see [`Engine::decoding_plans_as_a_scheduler`]).
     decode_as_scheduler: bool,
+    /// The in-process engine's memory pool, for its peak.
+    pool: Option<Arc<PeakPool>>,
 }
 
 /// The rows of one export file that fail the data contract's checks (see
@@ -193,6 +195,7 @@ impl Engine {
             .enable_all()
             .build()
             .map_err(SyncError::Runtime)?;
+        let mut pool = None;
         let (ctx, in_order) = match &options.cluster {
             None => {
                 let mut config = SessionConfig::new();
@@ -205,9 +208,10 @@ impl Engine {
                     // Shared fairly by the operators that can spill (sorts,
                     // aggregations), which then spill to the OS temp folder; without it
                     // their hash tables grow with the source.
-                    env = env.with_memory_pool(Arc::new(FairSpillPool::new(
-                        options.memory_mb.saturating_mul(1 << 20),
-                    )));
+                    let peak_pool =
+                        Arc::new(PeakPool::new(options.memory_mb.saturating_mul(1 << 20)));
+                    env = env.with_memory_pool(Arc::clone(&peak_pool) as _);
+                    pool = Some(peak_pool);
                 }
                 let env = env.build_arc().map_err(|source| SyncError::Query {
                     what: "the in-process runtime".to_string(),
@@ -262,7 +266,14 @@ impl Engine {
             in_order,
             time_zone: options.config.tz().name().to_string(),
             decode_as_scheduler: false,
+            pool,
         })
+    }
+
+    /// The most the in-process engine's sorts and aggregations held at once so far;
+    /// `None` on a cluster or without a pool.
+    pub fn pool_peak(&self) -> Option<PoolPeak> {
+        self.pool.as_ref().map(|pool| pool.peak())
     }
 
     /// The engine, encoding every query's optimized plan as the Ballista client sends it

@@ -12,12 +12,14 @@
 //! `kpi import` (`orders_2025-06.csv`).
 
 mod engine;
+mod pool;
 pub mod source;
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 pub use engine::{Engine, ExportCounts, FileRejects, RejectedRow, SyncPlan};
+pub use pool::PoolPeak;
 pub use source::{ENGINE_ONLY, Format, Input, Location, WholeTable, feeds_the_engine};
 
 use crate::config::Config;
@@ -117,6 +119,8 @@ pub struct SyncReport {
     /// After changed exports: how the first events were counted.
     pub first_events: Option<FirstEvents>,
     pub duration: Duration,
+    /// In-process, with a memory pool, when the engine ran: the most its operators held.
+    pub engine_memory: Option<PoolPeak>,
 }
 
 impl std::fmt::Display for SyncReport {
@@ -163,6 +167,9 @@ impl std::fmt::Display for SyncReport {
                     )?;
                 }
                 write!(f, " in {:.2} s", self.duration.as_secs_f64())?;
+                if let Some(memory) = &self.engine_memory {
+                    write!(f, "; {memory}")?;
+                }
             }
             None => write!(
                 f,
@@ -375,6 +382,7 @@ fn sync_what(
         first_events: plan.changed.as_ref().map(|(_, firsts)| *firsts),
         changed_days: plan.changed.map(|(days, _)| days),
         duration: started.elapsed(),
+        engine_memory: engine.pool_peak(),
     })
 }
 
@@ -537,6 +545,7 @@ pub fn sync_tables_kept_whole(
         changed_days: None,
         first_events: None,
         duration: started.elapsed(),
+        engine_memory: None,
     })
 }
 
