@@ -82,6 +82,10 @@ struct SchedulerArgs {
     /// Seconds between checks for lost executors.
     #[arg(long, default_value_t = 15)]
     expire_dead_executor_interval_seconds: u64,
+    /// Seconds a finished query's result stays on the executors for its client to fetch
+    /// (Ballista's `finished_job_data_clean_up_interval_seconds`; 0: never deleted).
+    #[arg(long, default_value_t = 300)]
+    finished_job_data_clean_up_interval_seconds: u64,
 }
 
 #[derive(Args)]
@@ -188,6 +192,8 @@ async fn scheduler(args: SchedulerArgs) -> Result<(), String> {
         expire_dead_executor_interval_seconds: args.expire_dead_executor_interval_seconds,
         // Without executors for this long, queued jobs fail rather than wait.
         no_executors_grace_period_seconds: args.executor_timeout_seconds,
+        finished_job_data_clean_up_interval_seconds: args
+            .finished_job_data_clean_up_interval_seconds,
         ..SchedulerConfig::default()
     };
     let cluster = BallistaCluster::new_from_config(&config)

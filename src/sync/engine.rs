@@ -1,5 +1,6 @@
 //! Running the rollup plan on DataFusion: a local session, or a Ballista scheduler's.
 
+use std::io::{BufReader, BufWriter, Seek};
 use std::sync::Arc;
 
 use ballista::prelude::SessionContextExt;
@@ -10,6 +11,9 @@ use datafusion::arrow::array::{
 use datafusion::arrow::datatypes::{
     DataType, Field, Float32Type, Float64Type, Int32Type, Int64Type, Schema, UInt32Type, UInt64Type,
 };
+use datafusion::arrow::error::ArrowError;
+use datafusion::arrow::ipc::reader::StreamReader;
+use datafusion::arrow::ipc::writer::StreamWriter;
 use datafusion::execution::TaskContext;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::physical_plan::joins::HashJoinExec;
@@ -75,6 +79,8 @@ pub struct Engine {
     decode_as_scheduler: bool,
     /// The in-process engine's memory pool, for its peak.
     pool: Option<Arc<PeakPool>>,
+    /// On a cluster, whose scheduler deletes a finished query's result after a while.
+    on_cluster: bool,
 }
 
 /// The rows of one export file that fail the data contract's checks (see
@@ -188,6 +194,42 @@ impl Planned {
     }
 }
 
+/// The DataFusion settings of the engine's two sessions, in-process or on a cluster.
+struct SessionSettings {
+    /// The session of the rollups, whose scans and aggregations run in partitions.
+    parallel: Vec<(&'static str, String)>,
+    /// The session of the queries that read an export in its order, one partition.
+    in_order: Vec<(&'static str, String)>,
+}
+
+impl SessionSettings {
+    fn of(options: &SyncOptions) -> Self {
+        // Statistics are every file's footer, read and copied when an export is
+        // planned: time that grows with the number of files, for plans that cannot use
+        // them (every rollup filters and reads every row).
+        let both = [(
+            "datafusion.execution.collect_statistics",
+            "false".to_string(),
+        )];
+        let mut parallel = both.to_vec();
+        if options.partitions > 0 {
+            parallel.push((
+                "datafusion.execution.target_partitions",
+                options.partitions.to_string(),
+            ));
+        }
+        let mut in_order = both.to_vec();
+        in_order.extend([
+            ("datafusion.execution.target_partitions", "1".to_string()),
+            (
+                "datafusion.optimizer.repartition_file_scans",
+                "false".to_string(),
+            ),
+        ]);
+        Self { parallel, in_order }
+    }
+}
+
 impl Engine {
     /// A local DataFusion session, or one on the cluster of `options.cluster`.
     pub fn start(options: &SyncOptions) -> Result<Self, SyncError> {
@@ -196,12 +238,21 @@ impl Engine {
             .build()
             .map_err(SyncError::Runtime)?;
         let mut pool = None;
+        let settings = SessionSettings::of(options);
         let (ctx, in_order) = match &options.cluster {
             None => {
-                let mut config = SessionConfig::new();
-                if options.partitions > 0 {
-                    config = config.with_target_partitions(options.partitions);
-                }
+                let config = |settings: Vec<(&str, String)>| {
+                    let mut config = SessionConfig::new();
+                    for (key, value) in settings {
+                        config.options_mut().set(key, &value).map_err(|source| {
+                            SyncError::Query {
+                                what: format!("the setting {key} = {value}"),
+                                source,
+                            }
+                        })?;
+                    }
+                    Ok::<_, SyncError>(config)
+                };
                 let mut env =
                     RuntimeEnvBuilder::new().with_max_spill_merge_fan_in(SPILL_MERGE_FAN_IN);
                 if options.memory_mb > 0 {
@@ -217,12 +268,12 @@ impl Engine {
                     what: "the in-process runtime".to_string(),
                     source,
                 })?;
-                let in_order = SessionConfig::new()
-                    .with_target_partitions(1)
-                    .with_repartition_file_scans(false);
                 (
-                    SessionContext::new_with_config_rt(config, Arc::clone(&env)),
-                    SessionContext::new_with_config_rt(in_order, env),
+                    SessionContext::new_with_config_rt(
+                        config(settings.parallel)?,
+                        Arc::clone(&env),
+                    ),
+                    SessionContext::new_with_config_rt(config(settings.in_order)?, env),
                 )
             }
             Some(url) => {
@@ -234,30 +285,21 @@ impl Engine {
                 // of milliseconds beyond its work (the executor asks for it, decodes its
                 // plan, reports it): Ballista's default of 16 partitions on a cluster of
                 // few cores left the executors mostly idle between tasks.
-                let session = |settings: Vec<String>| {
+                let session = |settings: Vec<(&str, String)>| {
                     runtime
                         .block_on(async {
                             let ctx = remote(url).await?;
-                            for setting in &settings {
-                                ctx.sql(setting).await?.collect().await?;
+                            for (key, value) in &settings {
+                                ctx.sql(&format!("SET {key} = {value}"))
+                                    .await?
+                                    .collect()
+                                    .await?;
                             }
                             Ok(ctx)
                         })
                         .map_err(cluster)
                 };
-                let mut settings = Vec::new();
-                if options.partitions > 0 {
-                    settings.push(format!(
-                        "SET datafusion.execution.target_partitions = {}",
-                        options.partitions
-                    ));
-                }
-                let ctx = session(settings)?;
-                let in_order = session(vec![
-                    "SET datafusion.execution.target_partitions = 1".to_string(),
-                    "SET datafusion.optimizer.repartition_file_scans = false".to_string(),
-                ])?;
-                (ctx, in_order)
+                (session(settings.parallel)?, session(settings.in_order)?)
             }
         };
         Ok(Self {
@@ -267,6 +309,7 @@ impl Engine {
             time_zone: options.config.tz().name().to_string(),
             decode_as_scheduler: false,
             pool,
+            on_cluster: options.cluster.is_some(),
         })
     }
 
@@ -583,7 +626,11 @@ impl Engine {
         let query_error = query.error();
         self.runtime.block_on(async {
             let (plan, task) = self.physical(query).await?;
-            run_by_branch(plan, task, &query_error, &mut each).await
+            if self.on_cluster {
+                fetched_whole_first(plan, task, query.table, &query_error, &mut each).await
+            } else {
+                run_by_branch(plan, task, &query_error, &mut each).await
+            }
         })
     }
 
@@ -942,6 +989,55 @@ async fn run_by_branch(
         while let Some(batch) = batches.next().await {
             each(&batch.map_err(query_error)?)?;
         }
+    }
+    Ok(())
+}
+
+/// Runs `plan` on a cluster and fetches its whole result into a temporary file, then
+/// hands it to `each`, batch by batch.
+///
+/// A Ballista scheduler deletes a finished query's result from the executors after a
+/// while (`finished_job_data_clean_up_interval_seconds`, 300 s by default), and the
+/// client fetches it a partition at a time as it is read. Read as fast as the store
+/// wrote it, the 70 M rows of ru_event_users_day of 100 M events were still being
+/// fetched after 300 s, and the sync failed: "Failed to open partition file".
+async fn fetched_whole_first(
+    plan: Arc<dyn ExecutionPlan>,
+    task: Arc<TaskContext>,
+    table: &str,
+    query_error: &impl Fn(datafusion::error::DataFusionError) -> SyncError,
+    each: &mut impl FnMut(&RecordBatch) -> Result<(), SyncError>,
+) -> Result<(), SyncError> {
+    let file_error = |source: std::io::Error| SyncError::ResultFile {
+        what: format!("rollup {table}"),
+        source,
+    };
+    let arrow_error = |e: ArrowError| query_error(e.into());
+    let mut batches = execute_stream(plan, task).map_err(query_error)?;
+    let Some(first) = batches.next().await else {
+        return Ok(());
+    };
+    let first = first.map_err(query_error)?;
+    let mut kept = tempfile::tempfile().map_err(file_error)?;
+    let write_to = BufWriter::new(kept.try_clone().map_err(file_error)?);
+    let mut writer = StreamWriter::try_new(write_to, &first.schema()).map_err(arrow_error)?;
+    writer.write(&first).map_err(arrow_error)?;
+    drop(first);
+    while let Some(batch) = batches.next().await {
+        writer
+            .write(&batch.map_err(query_error)?)
+            .map_err(arrow_error)?;
+    }
+    drop(batches);
+    writer
+        .into_inner()
+        .map_err(arrow_error)?
+        .into_inner()
+        .map_err(|e| file_error(e.into_error()))?;
+    kept.rewind().map_err(file_error)?;
+    let reader = StreamReader::try_new(BufReader::new(kept), None).map_err(arrow_error)?;
+    for batch in reader {
+        each(&batch.map_err(arrow_error)?)?;
     }
     Ok(())
 }

@@ -65,6 +65,11 @@ pub enum SyncError {
     Store(#[from] rusqlite::Error),
     #[error("cannot start the query runtime: {0}")]
     Runtime(std::io::Error),
+    #[error("keeping the cluster's result of {what} in a temporary file: {source}")]
+    ResultFile {
+        what: String,
+        source: std::io::Error,
+    },
 }
 
 /// The memory in-process DataFusion may hold for its operators, in MB, unless told
