@@ -81,7 +81,7 @@ fn main() {
     let kpi = PathBuf::from(env!("CARGO_BIN_EXE_kpi"));
     let node = PathBuf::from(env!("CARGO_BIN_EXE_kpi-cluster-node"));
     // Each run's peak RSS at each size, for the growth with the source.
-    let mut peaks: Vec<(&str, u64, f64)> = Vec::new();
+    let mut peaks: Vec<(String, u64, f64)> = Vec::new();
 
     for &rows in &sizes {
         let csv = data.join(format!("events_{rows}.csv"));
@@ -190,14 +190,14 @@ fn main() {
             )
         );
         print_line("kpi import (baseline)", rows, import.as_ref(), None);
-        print_line("kpi sync, in-process", rows, in_process.as_ref(), None);
+        print_line(&sync_label(IN_PROCESS), rows, in_process.as_ref(), None);
         if let (Some(Some(cost)), Some(pool)) = (&in_process, in_process_pool) {
             println!(
                 "    its engine's memory pool held at most {pool:.0} MB (the limit is \
                  `kpi sync --memory`); the peak RSS less that: {:.0} MB",
                 cost.peak_rss_mb - pool
             );
-            peaks.push((BESIDE_THE_POOL, rows, cost.peak_rss_mb - pool));
+            peaks.push((BESIDE_THE_POOL.to_string(), rows, cost.peak_rss_mb - pool));
         }
         if let Some((full, step, added)) = follow {
             println!(
@@ -208,7 +208,7 @@ fn main() {
         }
         if let Some((n, cost)) = &split {
             print_line(
-                &format!("kpi sync, in-process, {n} files a day"),
+                &format!("{}, {n} files a day", sync_label(IN_PROCESS)),
                 rows,
                 Some(cost),
                 None,
@@ -223,24 +223,33 @@ fn main() {
                 );
             }
         }
-        print_line("kpi sync, 1 executor", rows, one.as_ref(), Some(one_nodes));
-        print_line("kpi sync, 2 executors", rows, two.as_ref(), Some(two_nodes));
-        for (what, cost) in [
-            ("kpi import", &import),
-            ("kpi sync, in-process", &in_process),
-            ("kpi sync, 1 executor", &one),
-            ("kpi sync, 2 executors", &two),
-        ] {
+        print_line(
+            &sync_label(ONE_EXECUTOR),
+            rows,
+            one.as_ref(),
+            Some(one_nodes),
+        );
+        print_line(
+            &sync_label(TWO_EXECUTORS),
+            rows,
+            two.as_ref(),
+            Some(two_nodes),
+        );
+        let syncs = [
+            (IN_PROCESS, &in_process),
+            (ONE_EXECUTOR, &one),
+            (TWO_EXECUTORS, &two),
+        ];
+        if let Some(Some(c)) = &import {
+            peaks.push(("kpi import".to_string(), rows, c.peak_rss_mb));
+        }
+        for (what, cost) in syncs {
             if let Some(Some(c)) = cost {
-                peaks.push((what, rows, c.peak_rss_mb));
+                peaks.push((sync_label(what), rows, c.peak_rss_mb));
             }
         }
         if let Some(Some(import)) = &import {
-            for (what, cost) in [
-                ("in-process", &in_process),
-                ("1 executor", &one),
-                ("2 executors", &two),
-            ] {
+            for (what, cost) in syncs {
                 if let Some(Some(c)) = cost {
                     println!(
                         "  sync {what} / import, rows/s: {:.2}",
@@ -252,6 +261,17 @@ fn main() {
         println!();
     }
     print_growth(&peaks);
+}
+
+/// The syncs a bench invocation can time: in-process, and on a cluster of one and of two
+/// executors (`--runs in-process,1,2`).
+const IN_PROCESS: &str = "in-process";
+const ONE_EXECUTOR: &str = "1 executor";
+const TWO_EXECUTORS: &str = "2 executors";
+
+/// How the bench's lines name the sync `run`.
+fn sync_label(run: &str) -> String {
+    format!("kpi sync, {run}")
 }
 
 /// The in-process sync's peak RSS less the most its engine's memory pool held (the two
@@ -270,10 +290,10 @@ fn pool_held_mb(said: &Path) -> Option<f64> {
 
 /// Each run's peak RSS at every size it ran at, and the largest size's against the
 /// smallest's: the sync's must not grow with the source (issue 17).
-fn print_growth(peaks: &[(&str, u64, f64)]) {
+fn print_growth(peaks: &[(String, u64, f64)]) {
     let mut runs: Vec<&str> = Vec::new();
     for (what, ..) in peaks {
-        if !runs.contains(what) {
+        if !runs.contains(&what.as_str()) {
             runs.push(what);
         }
     }
@@ -386,13 +406,13 @@ impl Runs {
         let names: Vec<&str> = listed.split(',').map(str::trim).collect();
         for name in &names {
             assert!(
-                ["import", "in-process", "1", "2"].contains(name),
+                ["import", IN_PROCESS, "1", "2"].contains(name),
                 "--runs takes import, in-process, 1 and 2 (executors), not {name:?}"
             );
         }
         Self {
             import: names.contains(&"import"),
-            in_process: names.contains(&"in-process"),
+            in_process: names.contains(&IN_PROCESS),
             one_executor: names.contains(&"1"),
             two_executors: names.contains(&"2"),
         }
