@@ -253,8 +253,13 @@ impl Engine {
                     }
                     Ok::<_, SyncError>(config)
                 };
-                let mut env =
-                    RuntimeEnvBuilder::new().with_max_spill_merge_fan_in(SPILL_MERGE_FAN_IN);
+                // No Parquet footer is kept between queries. Each of a sync's queries
+                // reads every footer again, a few kilobytes each, and the engine's
+                // default cache keeps all of them, up to 50 MB: memory that grows with
+                // the number of files and their pages, which the sync's peak must not.
+                let mut env = RuntimeEnvBuilder::new()
+                    .with_max_spill_merge_fan_in(SPILL_MERGE_FAN_IN)
+                    .with_metadata_cache_limit(0);
                 if options.memory_mb > 0 {
                     // Shared fairly by the operators that can spill (sorts,
                     // aggregations), which then spill to the OS temp folder; without it
@@ -1342,6 +1347,50 @@ fn column_type(table: &str, data_type: &str) -> SyncError {
 mod tests {
     use super::*;
     use datafusion::datasource::memory::MemorySourceConfig;
+
+    #[test]
+    fn the_in_process_engine_keeps_no_parquet_footer_once_a_query_has_read_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let schema = Arc::new(Schema::new(vec![Field::new("n", DataType::Int64, false)]));
+        let batch = RecordBatch::try_new(
+            Arc::clone(&schema),
+            vec![Arc::new(Int64Array::from(vec![1, 2, 3]))],
+        )
+        .unwrap();
+        let file = dir.path().join("part-0.parquet");
+        let mut writer = datafusion::parquet::arrow::ArrowWriter::try_new(
+            std::fs::File::create(&file).unwrap(),
+            schema,
+            None,
+        )
+        .unwrap();
+        writer.write(&batch).unwrap();
+        writer.close().unwrap();
+
+        let engine = Engine::start(&SyncOptions::default()).unwrap();
+        let rows = engine
+            .runtime
+            .block_on(async {
+                engine
+                    .ctx
+                    .register_parquet("t", file.to_str().unwrap(), ParquetReadOptions::default())
+                    .await?;
+                engine
+                    .ctx
+                    .sql("SELECT sum(n) FROM t")
+                    .await?
+                    .collect()
+                    .await
+            })
+            .unwrap();
+        assert_eq!(rows[0].column(0).as_primitive::<Int64Type>().value(0), 6);
+        let footers = engine
+            .ctx
+            .runtime_env()
+            .cache_manager
+            .get_file_metadata_cache();
+        assert_eq!(footers.len(), 0, "the engine kept the file's footer");
+    }
 
     #[test]
     fn a_union_branch_is_dropped_once_it_has_run_before_the_next_one_runs() {
