@@ -1368,22 +1368,28 @@ mod tests {
         writer.close().unwrap();
 
         let engine = Engine::start(&SyncOptions::default()).unwrap();
-        let rows = engine
+        let batches = engine
             .runtime
             .block_on(async {
                 engine
                     .ctx
-                    .register_parquet("t", file.to_str().unwrap(), ParquetReadOptions::default())
-                    .await?;
-                engine
-                    .ctx
-                    .sql("SELECT sum(n) FROM t")
+                    .read_parquet(file.to_str().unwrap(), ParquetReadOptions::default())
                     .await?
                     .collect()
                     .await
             })
             .unwrap();
-        assert_eq!(rows[0].column(0).as_primitive::<Int64Type>().value(0), 6);
+        let values: Vec<i64> = batches
+            .iter()
+            .flat_map(|batch| {
+                batch
+                    .column(0)
+                    .as_primitive::<Int64Type>()
+                    .values()
+                    .to_vec()
+            })
+            .collect();
+        assert_eq!(values, [1, 2, 3]);
         let footers = engine
             .ctx
             .runtime_env()
